@@ -1,0 +1,91 @@
+// What a call handler on the backend sees, and the table that maps call ids to handlers.
+// Generated handlers (build/gen/cudart_server.cc) and hand-written ones (src/backend/cudart_*.cc)
+// both have the signature `void h(CallContext&)`.
+#pragma once
+#include <cstdint>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/wire.h"
+
+namespace gvirtus::backend {
+
+// Thrown by a handler when the client sent something no honest client sends (an id that was
+// never issued, an impossible length). The worker logs it and ends this session only.
+class SessionFault : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+enum class HandleKind : uint8_t { kStream = 1, kEvent = 2, kLibrary = 3, kKernel = 4 };
+
+// Maps opaque 64-bit ids handed to the client to real objects of this worker. Ids are never
+// reused: an id that was issued and since released is a stale handle (the call returns the
+// library's invalid-handle error); an id that was never issued is forged (SessionFault).
+// Thread-safe.
+class HandleTable {
+ public:
+  uint64_t add(HandleKind kind, void* obj);
+  enum class Found { kLive, kReleased, kNever };
+  Found find(HandleKind kind, uint64_t id, void** obj) const;
+  // Like find, but throws SessionFault for a forged id. Returns false for a released one.
+  bool lookup(HandleKind kind, uint64_t id, void** obj) const;
+  // Removes a live id; returns false if it was not live.
+  bool remove(HandleKind kind, uint64_t id, void** obj);
+  // Every live object of a kind (for cleanup at session end).
+  std::vector<void*> live(HandleKind kind) const;
+
+ private:
+  mutable std::mutex mu_;
+  uint64_t next_ = 1;  // REQUIRES: mu_ held
+  std::unordered_map<uint64_t, std::pair<HandleKind, void*>> live_;
+};
+
+// Id layout: kind in the top byte, a never-reused serial number below. Zero is never an id.
+inline HandleKind handle_kind_of(uint64_t id) { return static_cast<HandleKind>(id >> 56); }
+
+class Session;     // worker-wide state (handle tables, modules); defined in worker.h
+struct ConnState;  // per-connection state (staging buffers, deferred error); defined in worker.h
+
+struct CallContext {
+  Session& session;
+  ConnState& conn;
+  const wire::FrameHeader& header;
+  wire::Reader in;    // the request payload, untrusted
+  wire::Writer out;   // reply payload fields, written by the handler
+  int32_t status = 0; // the call's result code, sent in the reply header
+  // Optional bytes sent after `out` without copying them (device-to-host data). Must stay valid
+  // until the handler's reply is sent (e.g. a ConnState staging buffer).
+  const void* bulk = nullptr;
+  size_t bulk_len = 0;
+};
+
+using Handler = void (*)(CallContext&);
+
+struct HandlerEntry {
+  uint32_t call_id;
+  const char* name;
+  Handler fn;
+};
+
+// Call id -> handler, filled once at worker start by each plugin's register function.
+class Registry {
+ public:
+  // Adds a plugin's handlers. Duplicate call ids are a programming error (aborts).
+  void add_plugin(const std::string& name, const HandlerEntry* entries, size_t n);
+  const HandlerEntry* find(uint32_t call_id) const;
+  bool has_plugin(const std::string& name) const;
+  std::vector<std::string> plugins() const { return plugins_; }
+
+ private:
+  std::unordered_map<uint32_t, HandlerEntry> by_id_;
+  std::vector<std::string> plugins_;
+};
+
+// The process-wide registry with every compiled-in plugin registered.
+const Registry& registry();
+
+}  // namespace gvirtus::backend

@@ -1,0 +1,57 @@
+// The transport seam: everything above it talks to a Stream, never to a socket.
+// TCP and Unix domain sockets live in transport_socket.cc; tests add an in-process pair and a
+// fault-injecting wrapper. Shared memory and RDMA come later behind the same interface.
+#pragma once
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/endpoint.h"
+#include "common/status.h"
+#include "common/wire.h"
+
+namespace gvirtus {
+
+// One connected, reliable, ordered byte stream. Not thread-safe: one sender and one receiver
+// at a time (they may be different threads).
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Sends all bytes of all iovecs, or fails. Never returns a partial send as success.
+  virtual Status send(const struct iovec* iov, int iovcnt) = 0;
+  // Receives exactly n bytes into buf, or fails (kDisconnected on orderly EOF).
+  virtual Status recv(void* buf, size_t n) = 0;
+  // Wakes a blocked recv/send in another thread; later calls fail with kDisconnected.
+  virtual void shutdown() = 0;
+  // The OS descriptor, or -1 for streams without one. Lets the daemon hand a connection to a
+  // worker process (SCM_RIGHTS). Ownership stays with the Stream unless release_fd() is called.
+  virtual int fd() const { return -1; }
+  virtual int release_fd() { return -1; }
+  virtual std::string peer() const = 0;
+};
+
+class Listener {
+ public:
+  virtual ~Listener() = default;
+  virtual Status accept(std::unique_ptr<Stream>* out) = 0;
+  virtual int fd() const = 0;  // pollable for readability
+  virtual std::string describe() const = 0;
+};
+
+// Connects to an endpoint. TCP streams get TCP_NODELAY, large buffers and keepalive.
+Status connect_stream(const Endpoint& ep, std::unique_ptr<Stream>* out);
+// Listens on an endpoint. A stale Unix socket file is replaced; a live one is an error.
+Status listen_on(const Endpoint& ep, std::unique_ptr<Listener>* out);
+// Wraps an already connected socket descriptor (e.g. received from the daemon). Takes ownership.
+std::unique_ptr<Stream> stream_from_fd(int fd, std::string peer);
+// A connected pair of streams in this process (socketpair), for tests and the embedded backend.
+Status stream_pair(std::unique_ptr<Stream>* a, std::unique_ptr<Stream>* b);
+
+// Framing helpers on top of a Stream. send_frame fills in h.length from the body.
+Status send_frame(Stream& s, wire::FrameHeader h, const struct iovec* body, int body_cnt);
+Status recv_header(Stream& s, uint32_t max_payload, wire::FrameHeader* h);
+
+}  // namespace gvirtus

@@ -1,0 +1,170 @@
+// The GVirtuS wire format: frame header, payload writer and reader, handshake messages.
+// docs/protocol.md describes every byte; keep the two in step.
+//
+// All integers are little-endian. Hosts are little-endian (x86-64, aarch64); a static_assert
+// below refuses to build elsewhere rather than silently send the wrong bytes.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+#include "common/status.h"
+
+namespace gvirtus::wire {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "GVirtuS assumes a little-endian host");
+
+constexpr uint32_t kFrameMagic = 0x31465647;  // "GVF1" as bytes on the wire
+constexpr uint16_t kProtocolMajor = 1;         // a different major is refused
+constexpr uint16_t kProtocolMinor = 0;         // a lower minor from the peer is accepted
+constexpr size_t kHeaderSize = 32;
+// Largest payload either side accepts in one frame. Bulk copies are cut into chunks below this.
+constexpr uint32_t kMaxPayload = 64u << 20;
+// Bulk copies travel in chunks of this many bytes (see docs/protocol.md, "Bulk data").
+constexpr uint32_t kCopyChunk = 8u << 20;
+// Handshake frames are small; anything bigger is refused before it is read.
+constexpr uint32_t kMaxHelloPayload = 16u << 10;
+
+enum class Kind : uint16_t {
+  kHello = 1,    // client -> server, first frame on a connection
+  kWelcome = 2,  // server -> client, answer to Hello
+  kRequest = 3,  // client -> server, a call
+  kReply = 4,    // server -> client, the answer to a request that wants one
+  kGoodbye = 5,  // either way: the sender is closing; payload is a UTF-8 reason
+};
+
+enum Flags : uint16_t {
+  kFlagNoReply = 1u << 0,  // request: the server sends no Reply; a failure becomes deferred
+};
+
+struct FrameHeader {
+  uint32_t magic = kFrameMagic;
+  uint32_t length = 0;   // payload bytes after the header
+  uint16_t kind = 0;     // Kind
+  uint16_t flags = 0;    // Flags
+  uint32_t call_id = 0;  // request: which call; reply: echoes the request's
+  uint64_t request_id = 0;
+  int32_t status = 0;  // reply: the call's result (library error code, 0 = success)
+  int32_t aux = 0;     // reply: first failure of a NoReply request since the last reply, else 0
+};
+
+void encode_header(const FrameHeader& h, uint8_t out[kHeaderSize]);
+// Checks magic, kind and length (against max_payload). Never trusts the peer.
+Status decode_header(const uint8_t in[kHeaderSize], uint32_t max_payload, FrameHeader* h);
+
+// Thrown by Reader when the payload is shorter than what it is asked to read, or a length
+// inside it is over its bound. The server turns it into "end this session".
+class DecodeError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Appends little-endian fields to a growable buffer.
+class Writer {
+ public:
+  template <typename T>
+  void put(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T>, "put() takes plain data");
+    put_bytes(&v, sizeof(T));
+  }
+  void put_bytes(const void* p, size_t n) {
+    const auto* b = static_cast<const uint8_t*>(p);
+    buf_.insert(buf_.end(), b, b + n);
+  }
+  // u32 length, then the bytes (no terminator).
+  void put_string(std::string_view s) {
+    put<uint32_t>(static_cast<uint32_t>(s.size()));
+    put_bytes(s.data(), s.size());
+  }
+  // u8 presence flag, then sizeof(T) bytes if present. For optional in/out pointers.
+  template <typename T>
+  void put_opt(const T* p) {
+    put<uint8_t>(p != nullptr);
+    if (p) put(*p);
+  }
+  const uint8_t* data() const { return buf_.data(); }
+  size_t size() const { return buf_.size(); }
+  void clear() { buf_.clear(); }
+  std::vector<uint8_t>& buffer() { return buf_; }
+
+ private:
+  std::vector<uint8_t> buf_;
+};
+
+// Reads fields from an untrusted payload. Every read is bounds-checked; a short payload or an
+// oversize length throws DecodeError.
+class Reader {
+ public:
+  Reader(const void* p, size_t n) : p_(static_cast<const uint8_t*>(p)), n_(n) {}
+  template <typename T>
+  T get() {
+    static_assert(std::is_trivially_copyable_v<T>, "get() returns plain data");
+    T v;
+    std::memcpy(&v, take(sizeof(T)), sizeof(T));
+    return v;
+  }
+  // Returns a pointer to n bytes inside the payload (valid while the payload lives).
+  const uint8_t* get_bytes(size_t n) { return take(n); }
+  std::string get_string(size_t max_len);
+  // Reads a presence flag; if set, copies sizeof(T) bytes into *out and returns true.
+  template <typename T>
+  bool get_opt(T* out) {
+    uint8_t present = get<uint8_t>();
+    if (present > 1) throw DecodeError("presence flag is neither 0 nor 1");
+    if (present) *out = get<T>();
+    return present != 0;
+  }
+  size_t remaining() const { return n_ - off_; }
+  const uint8_t* rest() const { return p_ + off_; }
+  // Throws unless everything was consumed: trailing bytes mean client and server disagree.
+  void expect_end() const;
+
+ private:
+  const uint8_t* take(size_t n);
+  const uint8_t* p_;
+  size_t n_;
+  size_t off_ = 0;
+};
+
+// Handshake. Hello is the payload of the first frame a client sends on a connection.
+struct Hello {
+  uint16_t major = kProtocolMajor;
+  uint16_t minor = kProtocolMinor;
+  uint8_t token[16] = {};  // random per client process; joins connections into one session
+  uint8_t primary = 0;     // 1 on the process's first connection: the session lives as long as it
+  uint32_t pid = 0;
+  uint64_t thread = 0;     // client thread id, for logs
+  std::string hostname;    // <= 255 bytes
+  std::string program;     // <= 4096 bytes
+  std::vector<std::string> plugins;  // e.g. {"cudart"}; <= 64 entries of <= 64 bytes
+};
+
+struct Welcome {
+  uint16_t major = kProtocolMajor;
+  uint16_t minor = kProtocolMinor;
+  int32_t status = 0;  // 0 accepted; otherwise refused and the server closes the connection
+  std::string message;  // <= 4096 bytes, why it was refused (or a greeting)
+  uint32_t worker_pid = 0;
+  uint64_t session_id = 0;
+};
+
+enum WelcomeStatus : int32_t {
+  kWelcomeOk = 0,
+  kWelcomeBadVersion = 1,
+  kWelcomeUnknownPlugin = 2,
+  kWelcomeBadSession = 3,  // secondary connection for a session that does not exist
+  kWelcomeBusy = 4,
+  kWelcomeMalformed = 5,
+};
+
+void encode_hello(const Hello& h, Writer& w);
+Hello decode_hello(Reader& r);  // throws DecodeError
+void encode_welcome(const Welcome& m, Writer& w);
+Welcome decode_welcome(Reader& r);  // throws DecodeError
+
+}  // namespace gvirtus::wire

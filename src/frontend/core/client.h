@@ -1,0 +1,80 @@
+// The client core shared by every frontend library (libcudart.so.13 now; libcuda, libcublas...
+// later). It lives in libgvirtus-frontend.so so that all of them in one process share one
+// session with the backend, and so one worker and one address space.
+//
+// Each application thread gets its own connection (opened on its first call) and so its own
+// server thread; all connections of a process join one session through a random token.
+// The first connection is the primary one: the backend ends the session when it closes.
+#pragma once
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/wire.h"
+
+#define GV_API __attribute__((visibility("default")))
+
+namespace gvirtus::client {
+
+class Connection;
+
+// The calling thread's connection, connected on first use. nullptr once the session is lost
+// (the reason was printed once on stderr; session_error() returns it).
+GV_API Connection* connection();
+GV_API bool session_lost();
+GV_API std::string session_error();
+
+class GV_API Connection {
+ public:
+  virtual ~Connection() = default;
+  // Sends one request frame. flags may hold wire::kFlagNoReply. Returns false if the session is
+  // lost. *request_id receives the frame's id.
+  virtual bool send_request(uint32_t call_id, uint16_t flags, const struct iovec* body, int cnt,
+                            uint64_t* request_id) = 0;
+  // Reads the header of the reply to request_id (replies come in request order). Checks it;
+  // any mismatch loses the session. aux (deferred error) is reported through *h.
+  virtual bool recv_reply_header(uint64_t request_id, wire::FrameHeader* h) = 0;
+  // Reads n bytes of the current reply's payload into dst.
+  virtual bool recv_payload(void* dst, size_t n) = 0;
+  // NoReply requests sent since the last reply was read.
+  virtual uint32_t unanswered() const = 0;
+};
+
+// One synchronous call on the calling thread's connection:
+//   Call c(kId); c.args().put(x); if (!c.invoke()) return lost_error; read c.result().
+class GV_API Call {
+ public:
+  explicit Call(uint32_t call_id) : call_id_(call_id) {}
+  wire::Writer& args() { return args_; }
+  // Bytes sent after args() without copying; p must stay valid until invoke()/send_async().
+  void attach(const void* p, size_t n) { bulk_ = p; bulk_len_ = n; }
+  // Sends and waits for the reply; reads the whole reply payload. false: session lost.
+  bool invoke();
+  // Sends and waits; the reply payload is `fixed` bytes of fields (readable with result())
+  // followed by up to `n` bulk bytes read straight into dst. false: session lost.
+  bool invoke_into(size_t fixed, void* dst, size_t n);
+  // Sends with kFlagNoReply; a failure comes back as a deferred error on a later reply.
+  bool send_async();
+  int32_t status() const { return header_.status; }
+  int32_t deferred() const { return header_.aux; }
+  wire::Reader& result() { return reader_; }
+
+ private:
+  bool send(uint16_t flags);
+  uint32_t call_id_;
+  wire::Writer args_;
+  const void* bulk_ = nullptr;
+  size_t bulk_len_ = 0;
+  uint64_t request_id_ = 0;
+  wire::FrameHeader header_{};
+  std::vector<uint8_t> payload_;
+  wire::Reader reader_{nullptr, 0};
+};
+
+// Logs "NAME is not supported by GVirtuS yet" once per name (used by generated stubs).
+GV_API void unsupported(const char* name);
+
+}  // namespace gvirtus::client
