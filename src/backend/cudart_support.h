@@ -1,0 +1,29 @@
+// Helpers for cudart handlers on the backend, shared by generated handlers
+// (build/gen/cudart_server.cc) and hand-written ones (cudart_*.cc). Contract with the generator.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "backend/dispatch.h"
+
+namespace gvirtus::backend::cudart {
+
+// Translate a stream id from the wire. 0, cudaStreamLegacy (1) and cudaStreamPerThread (2) pass
+// through. Returns false for a stale id after setting ctx.status to
+// cudaErrorInvalidResourceHandle; throws SessionFault for a forged one.
+bool stream_in(CallContext& ctx, uint64_t id, cudaStream_t* out);
+bool event_in(CallContext& ctx, uint64_t id, cudaEvent_t* out);
+// Register a newly created object and return the id the client will hold.
+uint64_t stream_out(CallContext& ctx, cudaStream_t s);
+uint64_t event_out(CallContext& ctx, cudaEvent_t e);
+// For destroy calls: look the id up and remove it (same failure rules as *_in). The caller
+// destroys the object.
+bool stream_release(CallContext& ctx, uint64_t id, cudaStream_t* out);
+bool event_release(CallContext& ctx, uint64_t id, cudaEvent_t* out);
+
+// The plugin's registration, called by registry() at worker start. Defined in the generated
+// cudart_server.cc: it adds every generated and hand-written cudart handler.
+void register_plugin(Registry& r);
+
+}  // namespace gvirtus::backend::cudart

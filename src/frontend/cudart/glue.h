@@ -1,0 +1,29 @@
+// Helpers shared by the generated cudart stubs (build/gen/cudart_client.cc) and the hand-written
+// functions in this folder. Contract between the generator and the hand-written code.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "frontend/core/client.h"
+
+namespace gvirtus::cudart {
+
+// The session is gone: records cudaErrorDevicesUnavailable as the thread's last error and
+// returns it. Every call made after the backend went away returns this.
+cudaError_t lost();
+
+// Completes a call that got a reply: applies the reply's deferred error (aux) and then the
+// call's own status to the thread's last error (as the real runtime does: a failing call sets
+// it, a succeeding one leaves it), and returns the call's status.
+cudaError_t finish(const client::Call& c);
+
+// Sets / reads the thread's last error (the frontend keeps it; see cudaGetLastError).
+void set_last_error(cudaError_t e);
+
+// Handles travel as their 64-bit ids; the client never interprets them.
+inline uint64_t to_wire(const void* handle) { return reinterpret_cast<uintptr_t>(handle); }
+template <typename H>
+inline H from_wire(uint64_t id) { return reinterpret_cast<H>(static_cast<uintptr_t>(id)); }
+
+}  // namespace gvirtus::cudart
