@@ -1,0 +1,142 @@
+// gvirtus-bench: the figures that matter for CUDA remoting, printed one per line as
+//   <metric> <value> <unit>
+// Run natively and through `gvirtus run` by bench/run.sh, which prints the ratio table.
+// Built with -cudart shared so the same binary runs both ways.
+#include <cuda_runtime.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+__global__ void empty_kernel() {}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+void check(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) {
+    std::fprintf(stderr, "bench: %s failed: %s (%s)\n", what, cudaGetErrorName(e),
+                 cudaGetErrorString(e));
+    std::exit(1);
+  }
+}
+
+// Runs f() repeatedly for about `budget` seconds (at least `min_iters` times) and returns the
+// mean seconds per call. Warm-up iterations are not counted.
+template <typename F>
+double per_call(F f, double budget, int min_iters) {
+  for (int i = 0; i < 3; ++i) f();
+  int iters = 0;
+  auto t0 = Clock::now();
+  do {
+    for (int i = 0; i < min_iters; ++i) f();
+    iters += min_iters;
+  } while (seconds_since(t0) < budget);
+  return seconds_since(t0) / iters;
+}
+
+void report(const char* metric, double value, const char* unit) {
+  std::printf("%s %.4g %s\n", metric, value, unit);
+  std::fflush(stdout);
+}
+
+void bulk(const char* name, cudaMemcpyKind kind, void* host, void* dev, size_t bytes, int reps) {
+  auto copy = [&] {
+    if (kind == cudaMemcpyHostToDevice)
+      check(cudaMemcpy(dev, host, bytes, kind), name);
+    else
+      check(cudaMemcpy(host, dev, bytes, kind), name);
+  };
+  copy();  // warm-up
+  auto t0 = Clock::now();
+  for (int i = 0; i < reps; ++i) copy();
+  double s = seconds_since(t0) / reps;
+  report(name, bytes / s / 1e9, "GB/s");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double budget = argc > 1 ? std::atof(argv[1]) : 1.0;  // seconds per small-call metric
+  int count = 0;
+  check(cudaGetDeviceCount(&count), "cudaGetDeviceCount");
+  check(cudaSetDevice(0), "cudaSetDevice");
+  check(cudaFree(nullptr), "context creation");
+
+  int dev = 0;
+  report("null_call_us", 1e6 * per_call([&] { check(cudaGetDevice(&dev), "cudaGetDevice"); },
+                                        budget, 100),
+         "us");
+
+  int* d4 = nullptr;
+  int h4 = 42;
+  check(cudaMalloc(&d4, sizeof(int)), "cudaMalloc");
+  report("memcpy_4B_h2d_us",
+         1e6 * per_call([&] { check(cudaMemcpy(d4, &h4, 4, cudaMemcpyHostToDevice), "h2d"); },
+                        budget, 100),
+         "us");
+  report("memcpy_4B_d2h_us",
+         1e6 * per_call([&] { check(cudaMemcpy(&h4, d4, 4, cudaMemcpyDeviceToHost), "d2h"); },
+                        budget, 100),
+         "us");
+
+  report("malloc_free_1MiB_us", 1e6 * per_call([&] {
+                                   void* p = nullptr;
+                                   check(cudaMalloc(&p, 1 << 20), "cudaMalloc");
+                                   check(cudaFree(p), "cudaFree");
+                                 },
+                                 budget, 20),
+         "us");
+
+  // Asynchronous launches: many launches, one synchronisation at the end.
+  {
+    const int n = 20000;
+    empty_kernel<<<1, 1>>>();
+    check(cudaDeviceSynchronize(), "warm-up launch");
+    auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) empty_kernel<<<1, 1>>>();
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+    check(cudaGetLastError(), "launch");
+    report("launches_per_s", n / seconds_since(t0), "1/s");
+  }
+  report("launch_sync_us", 1e6 * per_call([&] {
+                              empty_kernel<<<1, 1>>>();
+                              check(cudaDeviceSynchronize(), "sync");
+                            },
+                            budget, 50),
+         "us");
+
+  const size_t bytes = 256u << 20;
+  void* dbuf = nullptr;
+  check(cudaMalloc(&dbuf, bytes), "cudaMalloc 256 MiB");
+  std::vector<char> pageable(bytes, 1);
+  void* pinned = nullptr;
+  check(cudaMallocHost(&pinned, bytes), "cudaMallocHost 256 MiB");
+  std::memset(pinned, 2, bytes);
+  const int reps = 4;
+  bulk("h2d_256MiB_pageable_GBps", cudaMemcpyHostToDevice, pageable.data(), dbuf, bytes, reps);
+  bulk("d2h_256MiB_pageable_GBps", cudaMemcpyDeviceToHost, pageable.data(), dbuf, bytes, reps);
+  bulk("h2d_256MiB_pinned_GBps", cudaMemcpyHostToDevice, pinned, dbuf, bytes, reps);
+  bulk("d2h_256MiB_pinned_GBps", cudaMemcpyDeviceToHost, pinned, dbuf, bytes, reps);
+  // The figures count only if the bytes arrive intact: a pattern goes up from pageable memory
+  // and comes back into pinned memory.
+  for (size_t i = 0; i < bytes; ++i) pageable[i] = static_cast<char>(i * 131 + (i >> 20));
+  check(cudaMemcpy(dbuf, pageable.data(), bytes, cudaMemcpyHostToDevice), "verify h2d");
+  std::memset(pinned, 0, bytes);
+  check(cudaMemcpy(pinned, dbuf, bytes, cudaMemcpyDeviceToHost), "verify d2h");
+  if (std::memcmp(pinned, pageable.data(), bytes) != 0) {
+    std::fprintf(stderr, "bench: data corrupted in a 256 MiB round trip\n");
+    return 1;
+  }
+  check(cudaFreeHost(pinned), "cudaFreeHost");
+  check(cudaFree(dbuf), "cudaFree");
+  check(cudaFree(d4), "cudaFree");
+  return 0;
+}
