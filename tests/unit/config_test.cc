@@ -1,0 +1,318 @@
+// Config files (our form and the original GVirtuS properties.json), precedence, errors.
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+namespace gvirtus {
+namespace {
+
+// Sets or clears an environment variable for one test and puts the old value back.
+class EnvGuard {
+ public:
+  EnvGuard(const char* name, const char* value) : name_(name) {
+    const char* old = getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    if (value)
+      setenv(name, value, 1);
+    else
+      unsetenv(name);
+  }
+  ~EnvGuard() {
+    if (had_)
+      setenv(name_.c_str(), old_.c_str(), 1);
+    else
+      unsetenv(name_.c_str());
+  }
+  EnvGuard(const EnvGuard&) = delete;
+  EnvGuard& operator=(const EnvGuard&) = delete;
+
+ private:
+  std::string name_, old_;
+  bool had_ = false;
+};
+
+// A temporary directory, removed with its files at the end of the test.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/gvirtus-config-test-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() {
+    for (const auto& f : files_) std::remove(f.c_str());
+    for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) rmdir(it->c_str());
+    rmdir(path_.c_str());
+  }
+  std::string write(const std::string& rel, const std::string& text) {
+    std::string p = path_ + "/" + rel;
+    std::ofstream(p) << text;
+    files_.push_back(p);
+    return p;
+  }
+  std::string mkdir(const std::string& rel) {
+    std::string p = path_ + "/" + rel;
+    ::mkdir(p.c_str(), 0700);
+    dirs_.push_back(p);
+    return p;
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::vector<std::string> files_, dirs_;
+};
+
+// Clears every variable that resolve_client_endpoint reads.
+struct CleanEnv {
+  EnvGuard ep{"GVIRTUS_ENDPOINT", nullptr};
+  EnvGuard cfg{"GVIRTUS_CONFIG", nullptr};
+  EnvGuard home{"GVIRTUS_HOME", nullptr};
+};
+
+const char* kOriginalForm = R"({
+  "communicator": [
+    {"endpoint": {"suite": "tcp/ip", "protocol": "tcp", "server_address": "10.1.2.3", "port": "9988"},
+     "plugins": ["cudart", "cublas"]}
+  ],
+  "secure_application": false
+})";
+
+TEST(ConfigParse, OurForm) {
+  Config c;
+  Status s = parse_config_json(
+      R"({"endpoint": "tcp://gpu-host:9999", "log_level": "debug",
+          "listen": ["tcp://0.0.0.0:9999", "unix:/run/gv.sock"]})",
+      "a.json", &c);
+  ASSERT_TRUE(s) << s.to_string();
+  ASSERT_EQ(c.endpoints.size(), 1u);
+  EXPECT_EQ(c.endpoints[0], "tcp://gpu-host:9999");
+  ASSERT_EQ(c.listen.size(), 2u);
+  EXPECT_EQ(c.listen[0], "tcp://0.0.0.0:9999");
+  EXPECT_EQ(c.listen[1], "unix:/run/gv.sock");
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(c.source, "a.json");
+}
+
+TEST(ConfigParse, ListenAsOneString) {
+  Config c;
+  ASSERT_TRUE(parse_config_json(R"({"listen": "unix:/tmp/x.sock"})", "f", &c));
+  ASSERT_EQ(c.listen.size(), 1u);
+  EXPECT_EQ(c.listen[0], "unix:/tmp/x.sock");
+  EXPECT_TRUE(c.endpoints.empty());
+  EXPECT_TRUE(c.log_level.empty());
+}
+
+TEST(ConfigParse, OriginalPropertiesForm) {
+  Config c;
+  Status s = parse_config_json(kOriginalForm, "properties.json", &c);
+  ASSERT_TRUE(s) << s.to_string();
+  ASSERT_EQ(c.endpoints.size(), 1u);
+  EXPECT_EQ(c.endpoints[0], "tcp://10.1.2.3:9988");
+  // The original form's one address is also where a backend listens.
+  ASSERT_EQ(c.listen.size(), 1u);
+  EXPECT_EQ(c.listen[0], "tcp://10.1.2.3:9988");
+}
+
+TEST(ConfigParse, OriginalFormNumericPortAndOldProtocols) {
+  Config c;
+  Status s = parse_config_json(
+      R"({"communicator": [
+           {"endpoint": {"suite": "tcp/ip", "protocol": "oldtcp", "server_address": "h1", "port": 7000}},
+           {"endpoint": {"suite": "tcp/ip", "server_address": "::1", "port": "7001"}},
+           {"endpoint": {"protocol": "unix", "path": "/tmp/gv.sock"}}]})",
+      "p.json", &c);
+  ASSERT_TRUE(s) << s.to_string();
+  ASSERT_EQ(c.endpoints.size(), 3u);
+  EXPECT_EQ(c.endpoints[0], "tcp://h1:7000");
+  EXPECT_EQ(c.endpoints[1], "tcp://[::1]:7001");
+  EXPECT_EQ(c.endpoints[2], "unix:/tmp/gv.sock");
+}
+
+TEST(ConfigParse, NumericLogLevelOfTheOriginal) {
+  Config c;
+  ASSERT_TRUE(parse_config_json(R"({"log_level": 2})", "f", &c));
+  EXPECT_EQ(c.log_level, "2");
+}
+
+// Each bad file gives kInvalid with the file's name and the problem in the message.
+struct BadCase {
+  const char* text;
+  const char* needle;  // must appear in the message
+};
+
+class ConfigErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ConfigErrors, NamesFileAndProblem) {
+  Config c;
+  c.endpoints.push_back("untouched");
+  Status s = parse_config_json(GetParam().text, "/etc/gv/bad.json", &c);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.code(), Code::kInvalid);
+  EXPECT_NE(s.message().find("/etc/gv/bad.json"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find(GetParam().needle), std::string::npos) << s.message();
+  // A failed parse leaves the output alone.
+  ASSERT_EQ(c.endpoints.size(), 1u);
+  EXPECT_EQ(c.endpoints[0], "untouched");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Bad, ConfigErrors,
+    ::testing::Values(
+        BadCase{"{\"endpoint\": \"tcp://a:1\",\n  oops}", "line 2"},
+        BadCase{"[1, 2]", "JSON object"},
+        BadCase{R"({"endpoint": 5})", "\"endpoint\" must be a string"},
+        BadCase{R"({"endpoint": "http://x:1"})", "bad endpoint \"http://x:1\""},
+        BadCase{R"({"listen": ["tcp://a:1", 3]})", "\"listen\""},
+        BadCase{R"({"log_level": "loud"})", "\"loud\""},
+        BadCase{R"({"communicator": {}})", "\"communicator\" must be an array"},
+        BadCase{R"({"communicator": [{"x": 1}]})", "communicator[0] must be an object"},
+        BadCase{R"({"communicator": [{"endpoint": {"suite": "infiniband-rdma", "protocol": "ib",
+                 "server_address": "a", "port": "1"}}]})",
+                "protocol \"ib\" is not supported"},
+        BadCase{R"({"communicator": [{"endpoint": {"protocol": "tcp", "port": "1"}}]})",
+                "server_address"},
+        BadCase{R"({"communicator": [{"endpoint": {"protocol": "tcp", "server_address": "a"}}]})",
+                "\"port\" is missing"},
+        BadCase{R"({"communicator": [{"endpoint": {"protocol": "tcp", "server_address": "a",
+                 "port": "99x"}}]})",
+                "port \"99x\" is not a number"},
+        BadCase{R"({"communicator": [{"endpoint": {"protocol": "tcp", "server_address": "a",
+                 "port": 70000}}]})",
+                "out of range"},
+        BadCase{R"({"communicator": [{"endpoint": {"protocol": "unix"}}]})", "\"path\""}));
+
+TEST(ConfigFile, MissingFileNamesPath) {
+  Config c;
+  Status s = load_config_file("/nonexistent/gvirtus/x.json", &c);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("/nonexistent/gvirtus/x.json"), std::string::npos);
+  EXPECT_NE(s.message().find("No such file"), std::string::npos) << s.message();
+}
+
+TEST(ConfigFile, LoadsAndRecordsSource) {
+  TempDir d;
+  std::string p = d.write("c.json", R"({"endpoint": "unix:/tmp/s.sock"})");
+  Config c;
+  ASSERT_TRUE(load_config_file(p, &c));
+  EXPECT_EQ(c.source, p);
+  ASSERT_EQ(c.endpoints.size(), 1u);
+  EXPECT_EQ(c.endpoints[0], "unix:/tmp/s.sock");
+}
+
+TEST(Resolve, NothingConfiguredIsAClearError) {
+  CleanEnv clean;
+  Endpoint ep;
+  std::string source;
+  Status s = resolve_client_endpoint(&ep, &source);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.code(), Code::kInvalid);
+  EXPECT_NE(s.message().find("GVIRTUS_ENDPOINT"), std::string::npos);
+}
+
+TEST(Resolve, EnvironmentEndpoint) {
+  CleanEnv clean;
+  EnvGuard e("GVIRTUS_ENDPOINT", "tcp://127.0.0.1:4242");
+  Endpoint ep;
+  std::string source;
+  ASSERT_TRUE(resolve_client_endpoint(&ep, &source));
+  EXPECT_EQ(ep.type, Endpoint::Type::kTcp);
+  EXPECT_EQ(ep.host, "127.0.0.1");
+  EXPECT_EQ(ep.port, 4242);
+  EXPECT_EQ(source, "GVIRTUS_ENDPOINT");
+}
+
+TEST(Resolve, BadEnvironmentEndpointSaysWhere) {
+  CleanEnv clean;
+  EnvGuard e("GVIRTUS_ENDPOINT", "gpu-host:9999");
+  Endpoint ep;
+  Status s = resolve_client_endpoint(&ep, nullptr);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("GVIRTUS_ENDPOINT=\"gpu-host:9999\""), std::string::npos) << s.message();
+}
+
+TEST(Resolve, EndpointBeatsConfigFileBeatsHome) {
+  CleanEnv clean;
+  TempDir d;
+  d.mkdir("etc");
+  d.write("etc/properties.json", kOriginalForm);
+  std::string cfg = d.write("mine.json", R"({"endpoint": "unix:/tmp/mine.sock"})");
+  EnvGuard home("GVIRTUS_HOME", d.path().c_str());
+
+  Endpoint ep;
+  std::string source;
+  ASSERT_TRUE(resolve_client_endpoint(&ep, &source));
+  EXPECT_EQ(ep.type, Endpoint::Type::kTcp);
+  EXPECT_EQ(ep.host, "10.1.2.3");
+  EXPECT_EQ(ep.port, 9988);
+  EXPECT_EQ(source, d.path() + "/etc/properties.json");
+
+  {
+    EnvGuard c("GVIRTUS_CONFIG", cfg.c_str());
+    ASSERT_TRUE(resolve_client_endpoint(&ep, &source));
+    EXPECT_EQ(ep.type, Endpoint::Type::kUnix);
+    EXPECT_EQ(ep.path, "/tmp/mine.sock");
+    EXPECT_EQ(source, cfg);
+    {
+      EnvGuard e("GVIRTUS_ENDPOINT", "tcp://h:1");
+      ASSERT_TRUE(resolve_client_endpoint(&ep, &source));
+      EXPECT_EQ(ep.host, "h");
+      EXPECT_EQ(source, "GVIRTUS_ENDPOINT");
+    }
+  }
+}
+
+TEST(Resolve, HomeWithoutFileIsNotAnError) {
+  CleanEnv clean;
+  TempDir d;
+  EnvGuard home("GVIRTUS_HOME", d.path().c_str());
+  Config c;
+  bool found = true;
+  ASSERT_TRUE(load_config_from_env_file(&c, &found));
+  EXPECT_FALSE(found);
+}
+
+TEST(Resolve, NamedConfigMustExist) {
+  CleanEnv clean;
+  EnvGuard cfg("GVIRTUS_CONFIG", "/nonexistent/gv.json");
+  Config c;
+  bool found = true;
+  Status s = load_config_from_env_file(&c, &found);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("/nonexistent/gv.json"), std::string::npos);
+  EXPECT_NE(s.message().find("GVIRTUS_CONFIG"), std::string::npos);
+}
+
+TEST(Resolve, BrokenHomeFileIsReportedNotIgnored) {
+  CleanEnv clean;
+  TempDir d;
+  d.mkdir("etc");
+  std::string p = d.write("etc/properties.json", "{ not json");
+  EnvGuard home("GVIRTUS_HOME", d.path().c_str());
+  Endpoint ep;
+  Status s = resolve_client_endpoint(&ep, nullptr);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find(p), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("GVIRTUS_HOME"), std::string::npos) << s.message();
+}
+
+TEST(Resolve, ConfigWithoutEndpointSaysSo) {
+  CleanEnv clean;
+  TempDir d;
+  std::string p = d.write("l.json", R"({"listen": ["tcp://0.0.0.0:1"]})");
+  EnvGuard cfg("GVIRTUS_CONFIG", p.c_str());
+  Endpoint ep;
+  Status s = resolve_client_endpoint(&ep, nullptr);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find(p), std::string::npos);
+  EXPECT_NE(s.message().find("names no endpoint"), std::string::npos) << s.message();
+}
+
+}  // namespace
+}  // namespace gvirtus
