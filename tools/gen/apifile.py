@@ -1,0 +1,219 @@
+"""Reads an annotation file (api/<library>.api) into a Library description.
+
+The format is documented at the top of api/cudart.api and in docs/adding-a-function.md.
+Every mistake is reported as AnnotationError with file:line, so a bad annotation stops the build
+with a message that says where to look.
+"""
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+MODES = ("gen", "hand", "local", "unsupported", "internal")
+# Modes that need a call id (a server handler exists) and modes that must not have one.
+MODES_WITH_ID = ("gen", "hand", "internal")
+SPEC_KINDS = ("out", "in", "instr", "dptr", "release")
+
+_IDENT = re.compile(r"[A-Za-z_]\w*$")
+_SPEC = re.compile(r"([A-Za-z_]\w*):(out|in|instr|dptr|release)(?:\[(.+)\])?$")
+
+
+class AnnotationError(Exception):
+    pass
+
+
+@dataclass
+class Spec:
+    kind: str                    # one of SPEC_KINDS
+    length: Optional[str] = None  # out[expr] / in[expr]: element count expression
+
+
+@dataclass
+class Entry:
+    name: str
+    mode: str
+    call_id: Optional[int]
+    specs: Dict[str, Spec]
+    line: int
+
+
+@dataclass
+class Library:
+    name: str = ""
+    includes: List[str] = field(default_factory=list)   # parsed and #included by generated code
+    parse_only: List[str] = field(default_factory=list)  # parsed for prototypes only
+    types: List[str] = field(default_factory=list)      # parsed for pointer typedefs only
+    strip: List[str] = field(default_factory=list)      # attribute-like macros to drop
+    strip_calls: List[str] = field(default_factory=list)  # macros dropped with their (args)
+    soname: str = ""
+    id_range: Tuple[int, int] = (0, 0)
+    reserved: List[Tuple[int, int, str]] = field(default_factory=list)
+    status_type: str = ""
+    status_ok: str = ""
+    status_unsupported: str = ""
+    status_invalid: str = ""
+    status_nomem: str = ""
+    handles: Dict[str, str] = field(default_factory=dict)  # C type -> helper prefix
+    alias_suffixes: List[str] = field(default_factory=list)
+    client_includes: List[str] = field(default_factory=list)
+    server_includes: List[str] = field(default_factory=list)
+    client_ns: str = ""          # lost(), finish(), set_last_error live here; Call enum too
+    server_ns: str = ""          # handlers and handle helpers live here
+    client_fail: str = ""        # called with a failure the client answers itself
+    buffer_bound: int = 1 << 20  # bytes, per in[]/out[] buffer
+    string_bound: int = 4096     # bytes, per instr string
+    errors: Optional[Tuple[str, str, str, str]] = None  # header, enum, name fn, string fn
+    entries: List[Entry] = field(default_factory=list)
+    path: str = ""
+
+    def entry(self, name: str) -> Optional[Entry]:
+        for e in self.entries:
+            if e.name == name:
+                return e
+        return None
+
+
+def _err(path, line, msg):
+    raise AnnotationError(f"{path}:{line}: {msg}")
+
+
+def _parse_range(text, path, line):
+    m = re.fullmatch(r"(\d+)-(\d+)", text)
+    if not m or int(m.group(1)) > int(m.group(2)):
+        _err(path, line, f"bad id range {text!r} (want LOW-HIGH)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _kv(words, path, line):
+    out = {}
+    for w in words:
+        if "=" not in w:
+            _err(path, line, f"expected key=value, got {w!r}")
+        k, v = w.split("=", 1)
+        out[k] = v
+    return out
+
+
+def parse(text: str, path: str = "<api>") -> Library:
+    lib = Library(path=path)
+    seen_names: Dict[str, int] = {}
+    seen_ids: Dict[int, Tuple[str, int]] = {}
+    for lineno, raw in enumerate(text.split("\n"), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        words = line.split()
+        head = words[0]
+        if head[0].isdigit() or head == "-":
+            _parse_entry(lib, words, path, lineno, seen_names, seen_ids)
+            continue
+        args = words[1:]
+        if head == "library":
+            lib.name = args[0]
+        elif head == "include":
+            lib.includes += args
+        elif head == "parse":
+            lib.parse_only += args
+        elif head == "types":
+            lib.types += args
+        elif head == "strip":
+            lib.strip += args
+        elif head == "strip_call":
+            lib.strip_calls += args
+        elif head == "soname":
+            lib.soname = args[0]
+        elif head == "ids":
+            lib.id_range = _parse_range(args[0], path, lineno)
+        elif head == "reserve":
+            lo, hi = _parse_range(args[0], path, lineno)
+            lib.reserved.append((lo, hi, " ".join(args[1:])))
+        elif head == "status":
+            lib.status_type = args[0]
+            kv = _kv(args[1:], path, lineno)
+            lib.status_ok = kv.get("ok", "")
+            lib.status_unsupported = kv.get("unsupported", "")
+            lib.status_invalid = kv.get("invalid", "")
+            lib.status_nomem = kv.get("nomem", "")
+        elif head == "handle":
+            if len(args) != 2:
+                _err(path, lineno, "handle wants: handle C_TYPE helper_prefix")
+            lib.handles[args[0]] = args[1]
+        elif head == "alias_suffix":
+            lib.alias_suffixes += args
+        elif head == "client_include":
+            lib.client_includes += args
+        elif head == "server_include":
+            lib.server_includes += args
+        elif head == "client_namespace":
+            lib.client_ns = args[0]
+        elif head == "server_namespace":
+            lib.server_ns = args[0]
+        elif head == "client_fail":
+            lib.client_fail = args[0]
+        elif head == "bound":
+            kv = _kv(args, path, lineno)
+            lib.buffer_bound = int(kv.get("buffer", lib.buffer_bound))
+            lib.string_bound = int(kv.get("string", lib.string_bound))
+        elif head == "errors":
+            if len(args) != 4:
+                _err(path, lineno, "errors wants: errors HEADER ENUM NAME_FN STRING_FN")
+            lib.errors = tuple(args)
+        else:
+            _err(path, lineno, f"unknown directive {head!r}")
+    for key in ("name", "soname", "status_type", "status_ok", "status_unsupported",
+                "client_ns", "server_ns"):
+        if not getattr(lib, key):
+            _err(path, 1, f"missing directive for {key}")
+    if lib.id_range == (0, 0):
+        _err(path, 1, "missing directive: ids LOW-HIGH")
+    for e in lib.entries:
+        if e.call_id is None:
+            continue
+        lo, hi = lib.id_range
+        if not lo <= e.call_id <= hi:
+            _err(path, e.line, f"{e.name}: call id {e.call_id} outside {lo}-{hi}")
+        for rlo, rhi, why in lib.reserved:
+            if rlo <= e.call_id <= rhi:
+                _err(path, e.line, f"{e.name}: call id {e.call_id} is reserved ({why})")
+    return lib
+
+
+def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
+    if len(words) < 3:
+        _err(path, lineno, "function line wants: ID|- NAME MODE [param:spec ...]")
+    id_text, name, mode = words[0], words[1], words[2]
+    if not _IDENT.match(name):
+        _err(path, lineno, f"bad function name {name!r}")
+    if mode not in MODES:
+        _err(path, lineno, f"{name}: unknown mode {mode!r} (one of {', '.join(MODES)})")
+    if id_text == "-":
+        call_id = None
+    elif id_text.isdigit():
+        call_id = int(id_text)
+    else:
+        _err(path, lineno, f"{name}: bad call id {id_text!r}")
+    if mode in MODES_WITH_ID and call_id is None:
+        _err(path, lineno, f"{name}: mode {mode} needs a call id")
+    if mode not in MODES_WITH_ID and call_id is not None:
+        _err(path, lineno, f"{name}: mode {mode} takes no call id (write '-')")
+    if name in seen_names:
+        _err(path, lineno, f"duplicate name {name} (first on line {seen_names[name]})")
+    if call_id is not None and call_id in seen_ids:
+        other, oline = seen_ids[call_id]
+        _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
+    specs: Dict[str, Spec] = {}
+    for w in words[3:]:
+        m = _SPEC.match(w)
+        if not m:
+            _err(path, lineno, f"{name}: bad parameter spec {w!r} (want param:kind)")
+        pname, kind, length = m.group(1), m.group(2), m.group(3)
+        if length is not None and kind not in ("in", "out"):
+            _err(path, lineno, f"{name}: {kind} takes no [length]")
+        if pname in specs:
+            _err(path, lineno, f"{name}: parameter {pname} annotated twice")
+        specs[pname] = Spec(kind=kind, length=length)
+    if specs and mode != "gen":
+        _err(path, lineno, f"{name}: parameter specs only mean something in gen mode")
+    seen_names[name] = lineno
+    if call_id is not None:
+        seen_ids[call_id] = (name, lineno)
+    lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno))
