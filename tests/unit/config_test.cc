@@ -2,72 +2,16 @@
 #include "common/config.h"
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
 #include <string>
+
+#include "test_env.h"
 
 namespace gvirtus {
 namespace {
 
-// Sets or clears an environment variable for one test and puts the old value back.
-class EnvGuard {
- public:
-  EnvGuard(const char* name, const char* value) : name_(name) {
-    const char* old = getenv(name);
-    had_ = old != nullptr;
-    if (had_) old_ = old;
-    if (value)
-      setenv(name, value, 1);
-    else
-      unsetenv(name);
-  }
-  ~EnvGuard() {
-    if (had_)
-      setenv(name_.c_str(), old_.c_str(), 1);
-    else
-      unsetenv(name_.c_str());
-  }
-  EnvGuard(const EnvGuard&) = delete;
-  EnvGuard& operator=(const EnvGuard&) = delete;
-
- private:
-  std::string name_, old_;
-  bool had_ = false;
-};
-
-// A temporary directory, removed with its files at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/gvirtus-config-test-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    for (const auto& f : files_) std::remove(f.c_str());
-    for (auto it = dirs_.rbegin(); it != dirs_.rend(); ++it) rmdir(it->c_str());
-    rmdir(path_.c_str());
-  }
-  std::string write(const std::string& rel, const std::string& text) {
-    std::string p = path_ + "/" + rel;
-    std::ofstream(p) << text;
-    files_.push_back(p);
-    return p;
-  }
-  std::string mkdir(const std::string& rel) {
-    std::string p = path_ + "/" + rel;
-    ::mkdir(p.c_str(), 0700);
-    dirs_.push_back(p);
-    return p;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> files_, dirs_;
-};
+using testenv::EnvGuard;
+using testenv::TempDir;
 
 // Clears every variable that resolve_client_endpoint reads.
 struct CleanEnv {
