@@ -80,7 +80,7 @@ def strip_const(t: str) -> str:
 def norm_type(t: str) -> str:
     t = re.sub(r"\s+", " ", t.strip())
     t = re.sub(r"\s*\*\s*", "*", t)
-    t = re.sub(r"(\w)\*", r"\1*", t)
+    t = re.sub(r"\*(?=\w)", "* ", t)
     return t
 
 
