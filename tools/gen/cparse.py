@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 # Noise removed from every header, whatever the library.
-STRIP_ALWAYS = {"extern", "inline", "__inline__", "static"}
+STRIP_ALWAYS = {"extern", "inline", "__inline__", "static", "noexcept"}
 # Macros that take an argument list and vanish with it (default arguments, attributes).
-STRIP_CALLS_ALWAYS = {"__attribute__", "__declspec", "__dv", "__asm__", "__asm"}
+STRIP_CALLS_ALWAYS = {"__attribute__", "__declspec", "__dv", "__asm__", "__asm", "throw"}
 
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 # Words that may appear in a type and so are never a parameter's name.
@@ -147,8 +147,9 @@ def split_statements(text: str) -> List[str]:
             buf = []
         elif c == "{":
             head = "".join(buf).strip()
-            if re.fullmatch(r'extern\s*"C(\+\+)?"', head):
-                buf = []  # the block's statements are top-level ones
+            if re.search(r'(^|[\s;)])extern\s*"C(\+\+)?"$', head):
+                buf = []  # the block's statements are top-level ones (and whatever junk
+                # without a ';' came before `extern "C"` is dropped)
             else:
                 depth, j = 1, i + 1
                 while j < n and depth:

@@ -108,6 +108,18 @@ class PrototypeTest(unittest.TestCase):
         self.assertEqual(protos["__cudaRegisterFatBinary"].ret, "void**")
         self.assertEqual(protos["__cudaGetKernel"].params[0].name, "arg0")
 
+    def test_extern_c_block_after_statement_without_semicolon(self):
+        # host_runtime.h: a macro-made definition without ';' right before extern "C" {
+        protos = parse("""
+        static void ____nv_dummy_param_ref(void *param) __nv_dummy_param_ref(param)
+        extern "C" {
+        extern char CUDARTAPI __cudaInitModule(void **fatCubinHandle);
+        }
+        extern int atexit(void(*)(void)) throw();
+        """)
+        self.assertEqual(protos["__cudaInitModule"].ret, "char")
+        self.assertEqual(protos["atexit"].signature(), "int atexit(void (*arg0)(void))")
+
     def test_attribute_macros_are_removed(self):
         p = parse("extern __attribute__((visibility(\"default\"))) int f(int x)"
                   " __attribute__((deprecated(\"no\")));")["f"]
