@@ -26,6 +26,18 @@ class Connection;
 GV_API Connection* connection();
 GV_API bool session_lost();
 GV_API std::string session_error();
+// The calling thread's connection if it is already open, else nullptr; never connects.
+GV_API Connection* current_connection();
+// Names a backend plugin this process needs (e.g. "cudart"), announced in every Hello. Each
+// frontend library calls it when it loads, before its first call; a plugin added after the
+// first connection is announced on later connections only.
+GV_API void add_plugin(const char* name);
+// Marks the session lost (e.g. a reply that does not decode): prints the one line, and every
+// later call on every thread fails.
+GV_API void mark_session_lost(const std::string& reason);
+
+// Control call ids (plugin "core").
+constexpr uint32_t kCallPing = 1;
 
 class GV_API Connection {
  public:
@@ -61,6 +73,8 @@ class GV_API Call {
   int32_t status() const { return header_.status; }
   int32_t deferred() const { return header_.aux; }
   wire::Reader& result() { return reader_; }
+  // After invoke_into(): how many bulk bytes arrived in dst.
+  size_t bulk_received() const { return bulk_received_; }
 
  private:
   bool send(uint16_t flags);
@@ -72,6 +86,7 @@ class GV_API Call {
   wire::FrameHeader header_{};
   std::vector<uint8_t> payload_;
   wire::Reader reader_{nullptr, 0};
+  size_t bulk_received_ = 0;
 };
 
 // Logs "NAME is not supported by GVirtuS yet" once per name (used by generated stubs).

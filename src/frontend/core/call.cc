@@ -1,0 +1,82 @@
+// Call: one request on the calling thread's connection, and its reply.
+#include <exception>
+
+#include "frontend/core/client.h"
+#include "frontend/core/session.h"
+
+namespace gvirtus::client {
+
+bool Call::send(uint16_t flags) {
+  Connection* conn = connection();
+  if (!conn) return false;
+  struct iovec iov[2];
+  int cnt = 0;
+  if (args_.size() > 0) iov[cnt++] = {const_cast<uint8_t*>(args_.data()), args_.size()};
+  if (bulk_len_ > 0) iov[cnt++] = {const_cast<void*>(bulk_), bulk_len_};
+  return conn->send_request(call_id_, flags, iov, cnt, &request_id_);
+}
+
+bool Call::invoke() {
+  try {
+    if (!send(0)) return false;
+    Connection* conn = connection();
+    if (!conn || !conn->recv_reply_header(request_id_, &header_)) return false;
+    payload_.resize(header_.length);
+    if (!conn->recv_payload(payload_.data(), payload_.size())) return false;
+    reader_ = wire::Reader(payload_.data(), payload_.size());
+    return true;
+  } catch (const std::exception& e) {
+    // Only allocation can throw here; treat it like any other failure of this call.
+    (void)e;
+    return false;
+  }
+}
+
+bool Call::invoke_into(size_t fixed, void* dst, size_t n) {
+  try {
+    bulk_received_ = 0;
+    if (!send(0)) return false;
+    Connection* conn = connection();
+    if (!conn || !conn->recv_reply_header(request_id_, &header_)) return false;
+    size_t len = header_.length;
+    if (header_.status != 0 || len < fixed) {
+      // A failed call carries no outputs; anything it does carry is read as fields.
+      payload_.resize(len);
+      if (!conn->recv_payload(payload_.data(), len)) return false;
+      reader_ = wire::Reader(payload_.data(), payload_.size());
+      if (header_.status == 0) {
+        // Success but shorter than its fixed fields: client and server disagree.
+        active_session().mark_lost("protocol error: reply of " + std::to_string(len) +
+                                       " bytes, expected at least " + std::to_string(fixed));
+        return false;
+      }
+      return true;
+    }
+    if (len - fixed > n) {
+      active_session().mark_lost("protocol error: reply carries " +
+                                     std::to_string(len - fixed) + " bulk bytes, expected at most " +
+                                     std::to_string(n));
+      return false;
+    }
+    payload_.resize(fixed);
+    if (!conn->recv_payload(payload_.data(), fixed)) return false;
+    if (!conn->recv_payload(dst, len - fixed)) return false;
+    bulk_received_ = len - fixed;
+    reader_ = wire::Reader(payload_.data(), payload_.size());
+    return true;
+  } catch (const std::exception& e) {
+    (void)e;
+    return false;
+  }
+}
+
+bool Call::send_async() {
+  try {
+    return send(wire::kFlagNoReply);
+  } catch (const std::exception& e) {
+    (void)e;
+    return false;
+  }
+}
+
+}  // namespace gvirtus::client

@@ -1,0 +1,176 @@
+// StreamConnection: framing, request ids, reply checks and the handshake on one Stream.
+#include <poll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "common/log.h"
+#include "frontend/core/session.h"
+
+namespace gvirtus::client {
+
+namespace {
+
+size_t iov_total(const struct iovec* iov, int cnt) {
+  size_t n = 0;
+  for (int i = 0; i < cnt; ++i) n += iov[i].iov_len;
+  return n;
+}
+
+// Waits until fd is readable or the deadline passes. Streams without a descriptor (in-process
+// test pairs) are not waited on.
+Status wait_readable(Stream& s, std::chrono::steady_clock::time_point deadline) {
+  int fd = s.fd();
+  if (fd < 0) return Status::ok();
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Status(Code::kTimeout, "no Welcome from the backend in time");
+    struct pollfd p = {fd, POLLIN, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r > 0) return Status::ok();  // readable, or an error/hangup that recv will report
+    if (r < 0 && errno != EINTR) return disconnected(std::string("poll: ") + strerror(errno));
+  }
+}
+
+}  // namespace
+
+StreamConnection::StreamConnection(Session* session, std::unique_ptr<Stream> stream, bool primary)
+    : session_(session), stream_(std::move(stream)), primary_(primary) {}
+
+StreamConnection::~StreamConnection() = default;
+
+bool StreamConnection::fail(const std::string& reason) {
+  session_->mark_lost(reason);
+  return false;
+}
+
+uint32_t StreamConnection::unanswered() const {
+  uint64_t n = noreply_sent_ - noreply_answered_;
+  return n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
+}
+
+bool StreamConnection::send_request(uint32_t call_id, uint16_t flags, const struct iovec* body,
+                                    int cnt, uint64_t* request_id) {
+  if (session_->lost()) return false;
+  size_t len = iov_total(body, cnt);
+  if (len > wire::kMaxPayload) {
+    // A caller bug, not a transport failure: the server would refuse the frame. This call fails;
+    // the session goes on.
+    GV_ERROR("request for call " + std::to_string(call_id) + " has " + std::to_string(len) +
+             " bytes, over the frame limit of " + std::to_string(wire::kMaxPayload) +
+             "; the call fails");
+    return false;
+  }
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+  h.flags = flags;
+  h.call_id = call_id;
+  h.request_id = next_request_id_++;
+  Status st = send_frame(*stream_, h, body, cnt);
+  if (!st.is_ok()) return fail("send: " + st.message());
+  if (flags & wire::kFlagNoReply) {
+    ++noreply_sent_;
+  } else {
+    awaiting_.push_back({h.request_id, call_id, noreply_sent_});
+  }
+  if (request_id) *request_id = h.request_id;
+  return true;
+}
+
+bool StreamConnection::drain_payload() {
+  char scratch[4096];
+  while (payload_left_ > 0) {
+    size_t n = payload_left_ < sizeof scratch ? payload_left_ : sizeof scratch;
+    Status st = stream_->recv(scratch, n);
+    if (!st.is_ok()) return fail("receive: " + st.message());
+    payload_left_ -= static_cast<uint32_t>(n);
+  }
+  return true;
+}
+
+bool StreamConnection::recv_reply_header(uint64_t request_id, wire::FrameHeader* h) {
+  if (session_->lost()) return false;
+  if (!drain_payload()) return false;
+  if (awaiting_head_ >= awaiting_.size() || awaiting_[awaiting_head_].request_id != request_id)
+    return fail("internal error: waiting for a reply to request " + std::to_string(request_id) +
+                " that is not the oldest outstanding one");
+  Awaiting want = awaiting_[awaiting_head_];
+  Status st = recv_header(*stream_, wire::kMaxPayload, h);
+  if (!st.is_ok()) return fail("receive: " + st.message());
+  if (h->kind == static_cast<uint16_t>(wire::Kind::kGoodbye)) {
+    std::string reason(h->length < 4096 ? h->length : 4096, '\0');
+    if (!reason.empty() && stream_->recv(&reason[0], reason.size()).is_ok())
+      return fail("the backend closed the connection: " + reason);
+    return fail("the backend closed the connection");
+  }
+  if (h->kind != static_cast<uint16_t>(wire::Kind::kReply))
+    return fail("protocol error: expected a Reply, got frame kind " + std::to_string(h->kind));
+  if (h->request_id != want.request_id || h->call_id != want.call_id)
+    return fail("protocol error: reply for request " + std::to_string(h->request_id) +
+                " (call " + std::to_string(h->call_id) + "), expected request " +
+                std::to_string(want.request_id) + " (call " + std::to_string(want.call_id) + ")");
+  if (h->flags != 0) return fail("protocol error: reply with flags set");
+  payload_left_ = h->length;
+  noreply_answered_ = want.noreply_before;
+  if (++awaiting_head_ == awaiting_.size()) {
+    awaiting_.clear();
+    awaiting_head_ = 0;
+  }
+  return true;
+}
+
+bool StreamConnection::recv_payload(void* dst, size_t n) {
+  if (session_->lost()) return false;
+  if (n > payload_left_)
+    return fail("protocol error: reply payload shorter than expected (" +
+                std::to_string(payload_left_) + " bytes left, " + std::to_string(n) + " wanted)");
+  if (n == 0) return true;
+  Status st = stream_->recv(dst, n);
+  if (!st.is_ok()) return fail("receive: " + st.message());
+  payload_left_ -= static_cast<uint32_t>(n);
+  return true;
+}
+
+Status StreamConnection::handshake(const wire::Hello& hello, int timeout_ms, wire::Welcome* out) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  wire::Writer w;
+  wire::encode_hello(hello, w);
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kHello);
+  struct iovec iov = {const_cast<uint8_t*>(w.data()), w.size()};
+  Status st = send_frame(*stream_, h, &iov, 1);
+  if (!st.is_ok()) return st;
+
+  st = wait_readable(*stream_, deadline);
+  if (!st.is_ok()) return st;
+  wire::FrameHeader rh;
+  st = recv_header(*stream_, wire::kMaxHelloPayload, &rh);
+  if (!st.is_ok()) return st;
+  if (rh.kind != static_cast<uint16_t>(wire::Kind::kWelcome))
+    return protocol_error("expected a Welcome, got frame kind " + std::to_string(rh.kind));
+  std::vector<uint8_t> payload(rh.length);
+  if (!payload.empty()) {
+    st = wait_readable(*stream_, deadline);
+    if (!st.is_ok()) return st;
+    st = stream_->recv(payload.data(), payload.size());
+    if (!st.is_ok()) return st;
+  }
+  try {
+    wire::Reader r(payload.data(), payload.size());
+    *out = wire::decode_welcome(r);
+  } catch (const wire::DecodeError& e) {
+    return protocol_error(std::string("malformed Welcome: ") + e.what());
+  }
+  if (out->major != wire::kProtocolMajor && out->status == wire::kWelcomeOk)
+    return protocol_error("the backend speaks protocol " + std::to_string(out->major) + "." +
+                          std::to_string(out->minor) + ", this client " +
+                          std::to_string(wire::kProtocolMajor) + "." +
+                          std::to_string(wire::kProtocolMinor));
+  return Status::ok();
+}
+
+}  // namespace gvirtus::client

@@ -1,0 +1,433 @@
+// Session: identity, connections per thread, loss, fork.
+#include "frontend/core/session.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <unordered_map>
+
+#include "common/config.h"
+#include "common/log.h"
+
+namespace gvirtus::client {
+
+namespace {
+
+// ---- identity ----
+
+Status random_bytes(uint8_t* out, size_t n) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::getrandom(out + got, n - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    got += static_cast<size_t>(r);
+  }
+  if (got == n) return Status::ok();
+  // Kernels without getrandom: fall back to the device.
+  std::ifstream f("/dev/urandom", std::ios::binary);
+  if (f.read(reinterpret_cast<char*>(out), static_cast<std::streamsize>(n))) return Status::ok();
+  return failed("no source of random bytes for the session token");
+}
+
+std::string program_path() {
+  char buf[4097];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) return std::string(buf, static_cast<size_t>(n));
+  return program_invocation_name ? program_invocation_name : "";  // <errno.h>, GNU
+}
+
+// ---- which sessions are alive (thread-exit cleanup must not touch a destroyed one) ----
+
+std::mutex& registry_mu() {
+  static auto* mu = new std::mutex;
+  return *mu;
+}
+std::unordered_map<uint64_t, Session*>& registry() {
+  static auto* m = new std::unordered_map<uint64_t, Session*>;
+  return *m;
+}
+std::atomic<uint64_t> g_next_serial{1};
+
+// ---- the calling thread's connections ----
+// A trivially destructible thread_local pointer (safe to read during process exit) plus a
+// pthread key whose destructor closes the thread's connections when the thread ends. The key
+// destructor does not run for the main thread at exit(), so the primary stays open until the
+// process ends, whoever made it.
+struct ThreadConns {
+  struct Entry {
+    uint64_t serial;
+    StreamConnection* conn;
+  };
+  std::vector<Entry> entries;
+};
+thread_local ThreadConns* t_conns = nullptr;
+pthread_key_t g_thread_key;
+std::once_flag g_thread_key_once;
+
+void thread_exit(void* p) {
+  auto* tc = static_cast<ThreadConns*>(p);
+  t_conns = nullptr;
+  for (const auto& e : tc->entries) {
+    std::lock_guard<std::mutex> g(registry_mu());
+    auto it = registry().find(e.serial);
+    if (it != registry().end()) it->second->release(e.conn);
+  }
+  delete tc;
+}
+
+ThreadConns* thread_conns(bool create) {
+  if (t_conns || !create) return t_conns;
+  std::call_once(g_thread_key_once, [] { pthread_key_create(&g_thread_key, thread_exit); });
+  t_conns = new ThreadConns;
+  pthread_setspecific(g_thread_key, t_conns);
+  return t_conns;
+}
+
+StreamConnection* thread_lookup(uint64_t serial) {
+  ThreadConns* tc = thread_conns(false);
+  if (!tc) return nullptr;
+  for (const auto& e : tc->entries)
+    if (e.serial == serial) return e.conn;
+  return nullptr;
+}
+
+void thread_forget(uint64_t serial) {
+  ThreadConns* tc = thread_conns(false);
+  if (!tc) return;
+  for (size_t i = 0; i < tc->entries.size(); ++i) {
+    if (tc->entries[i].serial == serial) {
+      tc->entries.erase(tc->entries.begin() + static_cast<std::ptrdiff_t>(i));
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+Status make_identity(Identity* out) {
+  Status st = random_bytes(out->token, sizeof out->token);
+  if (!st.is_ok()) return st;
+  out->pid = static_cast<uint32_t>(::getpid());
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  out->hostname = host;
+  out->program = program_path();
+  if (out->program.size() > 4096) out->program.resize(4096);
+  return Status::ok();
+}
+
+Connector endpoint_connector() {
+  return [](std::unique_ptr<Stream>* out, std::string* where) -> Status {
+    Endpoint ep;
+    std::string source;
+    Status st = resolve_client_endpoint(&ep, &source);
+    if (!st.is_ok()) {
+      return Status(st.code(),
+                    "no GVirtuS backend configured: set GVIRTUS_ENDPOINT or use `gvirtus run` (" +
+                        st.message() + ")");
+    }
+    *where = ep.to_string();
+    return connect_stream(ep, out);
+  };
+}
+
+// ---- Session ----
+
+Session::Session(SessionOptions opts) : opts_(std::move(opts)), serial_(g_next_serial++) {
+  std::lock_guard<std::mutex> g(registry_mu());
+  registry()[serial_] = this;
+}
+
+Session::~Session() {
+  {
+    std::lock_guard<std::mutex> g(registry_mu());
+    registry().erase(serial_);
+  }
+  thread_forget(serial_);
+}
+
+std::string Session::error() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return error_;
+}
+
+std::string Session::where() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return where_;
+}
+
+void Session::add_plugin(const std::string& name) {
+  std::lock_guard<std::mutex> g(mu_);
+  for (const auto& p : opts_.plugins)
+    if (p == name) return;
+  opts_.plugins.push_back(name);
+}
+
+void Session::mark_lost(const std::string& reason) {
+  std::vector<Stream*> streams;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (lost_.load(std::memory_order_relaxed)) return;
+    error_ = reason;
+    lost_.store(true, std::memory_order_release);
+    announce_pending_.store(true, std::memory_order_release);
+    for (auto& c : conns_) streams.push_back(c->stream());
+  }
+  announce();
+  // Wake threads blocked on any connection; their calls then fail. Streams stay allocated (a
+  // thread may still hold its connection) and are freed with the session.
+  for (Stream* s : streams) s->shutdown();
+}
+
+void Session::announce() {
+  if (!announce_pending_.exchange(false)) return;
+  if (!opts_.print_loss) return;
+  std::string line;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (where_.empty())
+      line = "gvirtus: " + error_;
+    else if (ever_connected_)
+      line = "gvirtus: lost connection to backend " + where_ + ": " + error_;
+    else
+      line = "gvirtus: cannot connect to backend " + where_ + ": " + error_;
+  }
+  std::fprintf(stderr, "%s; CUDA calls now fail with cudaErrorDevicesUnavailable\n",
+               line.c_str());
+  std::fflush(stderr);
+}
+
+Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
+  std::unique_ptr<Stream> stream;
+  std::string where;
+  Status st = opts_.connect(&stream, &where);
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (!where.empty()) where_ = where;
+  }
+  if (!st.is_ok()) return st;
+  if (!stream) return failed("the connector returned no stream");
+
+  wire::Hello hello;
+  std::memcpy(hello.token, opts_.identity.token, sizeof hello.token);
+  hello.primary = primary ? 1 : 0;
+  hello.pid = opts_.identity.pid;
+  hello.thread = static_cast<uint64_t>(::syscall(SYS_gettid));
+  hello.hostname = opts_.identity.hostname;
+  hello.program = opts_.identity.program;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    hello.plugins = opts_.plugins;
+  }
+  auto conn = std::make_unique<StreamConnection>(this, std::move(stream), primary);
+  wire::Welcome welcome;
+  st = conn->handshake(hello, opts_.handshake_timeout_ms, &welcome);
+  if (!st.is_ok()) return Status(st.code(), "handshake: " + st.message());
+  if (welcome.status != wire::kWelcomeOk) {
+    std::string msg = welcome.message.empty() ? "no reason given" : welcome.message;
+    return failed("the backend refused the connection (status " +
+                  std::to_string(welcome.status) + "): " + msg);
+  }
+  GV_DEBUG("connected to worker " + std::to_string(welcome.worker_pid) + ", session " +
+           std::to_string(welcome.session_id) + (primary ? " (primary)" : ""));
+  *out = std::move(conn);
+  return Status::ok();
+}
+
+Connection* Session::current_connection() {
+  if (lost()) {
+    announce();
+    return nullptr;
+  }
+  return thread_lookup(serial_);
+}
+
+Connection* Session::connection() {
+  if (lost()) {
+    announce();
+    return nullptr;
+  }
+  if (StreamConnection* c = thread_lookup(serial_)) return c;
+
+  std::lock_guard<std::mutex> open_guard(connect_mu_);
+  if (lost()) return nullptr;
+  bool primary;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    primary = primary_ == nullptr;
+  }
+  std::unique_ptr<StreamConnection> conn;
+  Status st = open(&conn, primary);
+  if (!st.is_ok()) {
+    mark_lost(st.message());
+    return nullptr;
+  }
+  StreamConnection* raw = conn.get();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (lost_.load(std::memory_order_relaxed)) {
+      raw->stream()->shutdown();  // lost while we connected: keep it only to free it later
+    }
+    if (primary) primary_ = raw;
+    ever_connected_ = true;
+    conns_.push_back(std::move(conn));
+  }
+  thread_conns(true)->entries.push_back({serial_, raw});
+  return lost() ? nullptr : raw;
+}
+
+void Session::release(StreamConnection* c) {
+  std::unique_ptr<StreamConnection> doomed;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (c == primary_) return;  // the primary lives as long as the process
+    for (size_t i = 0; i < conns_.size(); ++i) {
+      if (conns_[i].get() == c) {
+        doomed = std::move(conns_[i]);
+        conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+    }
+  }
+  // Closing the socket tells the worker this thread is done; its server thread ends.
+}
+
+void Session::before_fork() {
+  connect_mu_.lock();
+  mu_.lock();
+}
+
+void Session::after_fork_parent() {
+  mu_.unlock();
+  connect_mu_.unlock();
+}
+
+void Session::after_fork_child() {
+  // Only this thread exists now; the locks were taken in before_fork by this same thread.
+  bool had_connections = !conns_.empty();
+  if (had_connections) {
+    // The sockets belong to the parent's session. Close the child's copies of the descriptors
+    // (never shut them down: that would cut the parent's connections too) and leave the
+    // objects alone.
+    for (auto& c : conns_) {
+      int fd = c->stream()->release_fd();
+      if (fd >= 0) {
+        ::close(fd);
+        c.reset();
+      } else {
+        c.release();  // no descriptor to take back: leak the object rather than touch it
+      }
+    }
+    conns_.clear();
+    primary_ = nullptr;
+    if (!lost_.load(std::memory_order_relaxed)) {
+      error_ = "this process was forked from a CUDA process; the child cannot use the "
+               "parent's GPU session";
+      lost_.store(true, std::memory_order_release);
+      // Printed on the child's first CUDA call, not here: a child that never touches CUDA
+      // stays silent.
+      announce_pending_.store(true, std::memory_order_release);
+    }
+  } else if (!lost_.load(std::memory_order_relaxed)) {
+    // Nothing was connected: the child is a process of its own and gets its own session.
+    Identity id;
+    if (make_identity(&id).is_ok()) opts_.identity = id;
+  }
+  thread_forget(serial_);
+  mu_.unlock();
+  connect_mu_.unlock();
+}
+
+// ---- the process session ----
+
+namespace {
+
+std::atomic<Session*> g_override{nullptr};
+
+void atfork_prepare() {
+  if (Session* s = g_override.load()) s->before_fork();
+  process_session().before_fork();
+}
+void atfork_parent() {
+  process_session().after_fork_parent();
+  if (Session* s = g_override.load()) s->after_fork_parent();
+}
+void atfork_child() {
+  process_session().after_fork_child();
+  if (Session* s = g_override.load()) s->after_fork_child();
+}
+
+Session* make_process_session() {
+  log::init("client");
+  SessionOptions o;
+  o.connect = endpoint_connector();
+  Status st = make_identity(&o.identity);
+  auto* s = new Session(std::move(o));
+  if (!st.is_ok()) s->mark_lost(st.message());
+  pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+  return s;
+}
+
+}  // namespace
+
+Session& process_session() {
+  static Session* s = make_process_session();
+  return *s;
+}
+
+Session* swap_session_for_testing(Session* s) { return g_override.exchange(s); }
+
+Session& active_session() {
+  if (Session* s = g_override.load(std::memory_order_acquire)) return *s;
+  return process_session();
+}
+
+// ---- client.h ----
+
+Connection* connection() {
+  try {
+    return active_session().connection();
+  } catch (const std::exception& e) {
+    active_session().mark_lost(std::string("internal error: ") + e.what());
+    return nullptr;
+  }
+}
+
+Connection* current_connection() { return active_session().current_connection(); }
+
+bool session_lost() { return active_session().lost(); }
+
+std::string session_error() { return active_session().error(); }
+
+void add_plugin(const char* name) {
+  try {
+    active_session().add_plugin(name);
+  } catch (...) {
+  }
+}
+
+void mark_session_lost(const std::string& reason) {
+  try {
+    active_session().mark_lost(reason);
+  } catch (...) {
+  }
+}
+
+void unsupported(const char* name) {
+  try {
+    log::once(log::Level::kWarn, std::string("unsupported:") + name,
+              std::string(name) + " is not supported by GVirtuS yet");
+  } catch (...) {
+  }
+}
+
+}  // namespace gvirtus::client

@@ -1,0 +1,149 @@
+// The client session: one per process in production (session.cc holds it), any number in tests.
+//
+// A Session owns every connection of the process. Each thread gets its own connection on first
+// use; the first one made is the primary and lives until the process ends. Losing any connection
+// (transport failure, protocol mismatch) loses the whole session: one line on stderr, then every
+// call on every thread fails fast. Internal to libgvirtus-frontend (and the unit tests).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/transport.h"
+#include "common/wire.h"
+#include "frontend/core/client.h"
+
+namespace gvirtus::client {
+
+class StreamConnection;
+
+// Who this process is, as told to the backend in every Hello.
+struct Identity {
+  uint8_t token[16] = {};
+  uint32_t pid = 0;
+  std::string hostname;
+  std::string program;
+};
+// Fills a fresh identity: random token (getrandom), pid, hostname, program path.
+Status make_identity(Identity* out);
+
+// Opens one transport connection. *where receives a printable name of the backend (for
+// messages), set even on failure when known.
+using Connector = std::function<Status(std::unique_ptr<Stream>* out, std::string* where)>;
+// The production connector: resolve_client_endpoint() then connect_stream().
+Connector endpoint_connector();
+
+struct SessionOptions {
+  Connector connect;
+  Identity identity;
+  std::vector<std::string> plugins;
+  int handshake_timeout_ms = 30000;  // connect + Hello + Welcome, per connection
+  bool print_loss = true;            // the one stderr line when the session is lost
+};
+
+class Session {
+ public:
+  explicit Session(SessionOptions opts);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // The calling thread's connection, opened on first use. nullptr once the session is lost.
+  Connection* connection();
+  // The calling thread's connection if it is already open, else nullptr. Never connects.
+  Connection* current_connection();
+
+  bool lost() const { return lost_.load(std::memory_order_acquire); }
+  std::string error() const;
+  // Marks the session lost (first reason wins), prints one line, wakes every blocked thread.
+  void mark_lost(const std::string& reason);
+
+  void add_plugin(const std::string& name);
+  const Identity& identity() const { return opts_.identity; }
+  std::string where() const;
+
+  // Called when the calling thread exits (through a pthread key): closes its connection unless
+  // it is the primary.
+  void release(StreamConnection* c);
+
+  // fork() support, called by the process-wide pthread_atfork handlers.
+  void before_fork();
+  void after_fork_parent();
+  // In the child: without any connection yet the child starts a fresh session (new token);
+  // with connections, the child's copy of the session is lost and the inherited sockets are
+  // closed in the child only (the parent's session is untouched).
+  void after_fork_child();
+
+  uint64_t serial() const { return serial_; }
+
+ private:
+  Status open(std::unique_ptr<StreamConnection>* out, bool primary);
+  // Prints the loss line once (at the loss, or for a forked child at its first call).
+  void announce();
+
+  SessionOptions opts_;
+  const uint64_t serial_;
+  std::atomic<bool> lost_{false};
+  std::atomic<bool> announce_pending_{false};
+  mutable std::mutex mu_;  // guards everything below
+  std::string error_;
+  std::string where_;
+  std::vector<std::unique_ptr<StreamConnection>> conns_;
+  StreamConnection* primary_ = nullptr;
+  bool ever_connected_ = false;
+  std::mutex connect_mu_;  // one connection opens at a time (the primary must be first)
+};
+
+// A connection over a Stream. Used by one thread at a time (its owner); Session::mark_lost
+// from another thread only shuts the stream down.
+class StreamConnection final : public Connection {
+ public:
+  StreamConnection(Session* session, std::unique_ptr<Stream> stream, bool primary);
+  ~StreamConnection() override;
+
+  bool send_request(uint32_t call_id, uint16_t flags, const struct iovec* body, int cnt,
+                    uint64_t* request_id) override;
+  bool recv_reply_header(uint64_t request_id, wire::FrameHeader* h) override;
+  bool recv_payload(void* dst, size_t n) override;
+  uint32_t unanswered() const override;
+
+  // Sends the Hello and reads the Welcome, waiting at most timeout_ms for it.
+  Status handshake(const wire::Hello& hello, int timeout_ms, wire::Welcome* out);
+  bool primary() const { return primary_; }
+  Stream* stream() { return stream_.get(); }
+
+ private:
+  bool fail(const std::string& reason);
+  bool drain_payload();
+
+  struct Awaiting {
+    uint64_t request_id;
+    uint32_t call_id;
+    uint64_t noreply_before;  // NoReply requests sent before this one
+  };
+  Session* session_;
+  std::unique_ptr<Stream> stream_;
+  const bool primary_;
+  uint64_t next_request_id_ = 1;
+  uint64_t noreply_sent_ = 0;
+  uint64_t noreply_answered_ = 0;
+  std::vector<Awaiting> awaiting_;  // requests that want a reply, oldest first
+  size_t awaiting_head_ = 0;
+  uint32_t payload_left_ = 0;  // unread bytes of the current reply
+};
+
+// The process-wide session (created on first use, never destroyed, so that CUDA calls from
+// atexit handlers and static destructors still work).
+Session& process_session();
+// Tests: routes connection(), Call and friends to s instead of the process session (nullptr
+// restores it). Returns the previous override.
+Session* swap_session_for_testing(Session* s);
+// The session calls go to: the test override if set, else the process session.
+Session& active_session();
+
+}  // namespace gvirtus::client
