@@ -21,6 +21,12 @@ cudaError_t finish(const client::Call& c);
 // Sets / reads the thread's last error (the frontend keeps it; see cudaGetLastError).
 void set_last_error(cudaError_t e);
 
+// Device allocations the frontend knows of, so that cudaMemcpyDefault can tell device pointers
+// from host ones. cudaMalloc and cudaMallocPitch record theirs; any other function that hands
+// out device memory (cudaMallocAsync, cudaMallocManaged, ...) should call these too.
+void track_device_allocation(uint64_t ptr, uint64_t size);
+void untrack_device_allocation(uint64_t ptr);
+
 // Handles travel as their 64-bit ids; the client never interprets them.
 inline uint64_t to_wire(const void* handle) { return reinterpret_cast<uintptr_t>(handle); }
 template <typename H>

@@ -1,0 +1,58 @@
+// cudaMalloc, cudaMallocPitch, cudaFree: forwarded; the frontend remembers the ranges it was
+// given so that cudaMemcpyDefault can tell device pointers from host ones.
+//
+// Wire (hand-written calls, see docs/frontend.md):
+//   cudaMalloc       request u64 size                 reply u64 ptr
+//   cudaMallocPitch  request u64 width, u64 height    reply u64 ptr, u64 pitch
+//   cudaFree         request u64 ptr                  reply -
+#include "frontend/cudart/local.h"
+
+using namespace gvirtus;
+using namespace gvirtus::cudart;
+
+GV_EXPORT cudaError_t cudaMalloc(void** devPtr, size_t size) {
+  return guarded("cudaMalloc", [&] {
+    if (!devPtr) return fail(cudaErrorInvalidValue);
+    client::Call c(id(Call::kCall_cudaMalloc));
+    c.args().put<uint64_t>(size);
+    if (!c.invoke()) return lost();
+    cudaError_t e = finish(c);
+    if (e != cudaSuccess) return e;
+    uint64_t p = c.result().get<uint64_t>();
+    c.result().expect_end();
+    track_device_allocation(p, size);
+    *devPtr = from_wire<void*>(p);
+    return cudaSuccess;
+  });
+}
+
+GV_EXPORT cudaError_t cudaMallocPitch(void** devPtr, size_t* pitch, size_t width, size_t height) {
+  return guarded("cudaMallocPitch", [&] {
+    if (!devPtr || !pitch) return fail(cudaErrorInvalidValue);
+    client::Call c(id(Call::kCall_cudaMallocPitch));
+    c.args().put<uint64_t>(width);
+    c.args().put<uint64_t>(height);
+    if (!c.invoke()) return lost();
+    cudaError_t e = finish(c);
+    if (e != cudaSuccess) return e;
+    uint64_t p = c.result().get<uint64_t>();
+    uint64_t pt = c.result().get<uint64_t>();
+    c.result().expect_end();
+    if (height == 0 || pt <= UINT64_MAX / height) track_device_allocation(p, pt * height);
+    *devPtr = from_wire<void*>(p);
+    *pitch = static_cast<size_t>(pt);
+    return cudaSuccess;
+  });
+}
+
+GV_EXPORT cudaError_t cudaFree(void* devPtr) {
+  return guarded("cudaFree", [&] {
+    // cudaFree(0) is forwarded too: programs use it to create the context.
+    client::Call c(id(Call::kCall_cudaFree));
+    c.args().put<uint64_t>(to_wire(devPtr));
+    if (!c.invoke()) return lost();
+    cudaError_t e = finish(c);
+    if (e == cudaSuccess && devPtr) untrack_device_allocation(to_wire(devPtr));
+    return e;
+  });
+}

@@ -1,0 +1,65 @@
+#include "frontend/cudart/fatbin.h"
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+namespace gvirtus::cudart {
+
+namespace {
+
+// Layouts as nvcc emits them (fatbinary_section.h and the fatbin header), read with memcpy so
+// no alignment is assumed.
+struct Wrapper {
+  int32_t magic;
+  int32_t version;
+  const void* data;
+  const void* filename_or_fatbins;
+};
+
+struct Header {
+  uint32_t magic;
+  uint16_t version;
+  uint16_t header_size;
+  uint64_t fat_size;
+};
+static_assert(sizeof(Header) == 16, "fatbin header is 16 bytes");
+
+std::string hex(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08x", v);
+  return buf;
+}
+
+}  // namespace
+
+Status parse_fatbin(const void* data, FatbinImage* out) {
+  if (!data) return invalid("fatbinary data pointer is null");
+  Header h;
+  std::memcpy(&h, data, sizeof h);
+  if (h.magic != kFatbinMagic)
+    return invalid("bad fatbinary magic " + hex(h.magic) + " (expected " + hex(kFatbinMagic) + ")");
+  if (h.header_size < sizeof(Header) || h.header_size > kMaxFatbinHeaderBytes)
+    return invalid("bad fatbinary header size " + std::to_string(h.header_size));
+  if (h.fat_size > kMaxFatbinBytes - h.header_size)
+    return invalid("fatbinary of " + std::to_string(h.fat_size) + " bytes is over the limit of " +
+                   std::to_string(kMaxFatbinBytes));
+  out->data = data;
+  out->size = static_cast<size_t>(h.header_size) + static_cast<size_t>(h.fat_size);
+  return Status::ok();
+}
+
+Status parse_fatbin_wrapper(const void* wrapper, FatbinImage* out) {
+  if (!wrapper) return invalid("fatbinary wrapper is null");
+  Wrapper w;
+  std::memcpy(&w, wrapper, sizeof w);
+  if (static_cast<uint32_t>(w.magic) != kFatbinWrapperMagic)
+    return invalid("bad fatbinary wrapper magic " + hex(static_cast<uint32_t>(w.magic)) +
+                   " (expected " + hex(kFatbinWrapperMagic) + ")");
+  // 1: ordinary; 2: the device-linked image of a -rdc program. Both point at a fatbin.
+  if (w.version != 1 && w.version != 2)
+    return invalid("unknown fatbinary wrapper version " + std::to_string(w.version));
+  return parse_fatbin(w.data, out);
+}
+
+}  // namespace gvirtus::cudart

@@ -1,0 +1,119 @@
+// Host memory: cudaMallocHost & co. return ordinary page-aligned host memory (the copy
+// functions accept any host memory); registrations are only remembered. Mapped memory (a
+// device pointer aliasing host memory) cannot work across the network and is refused.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "frontend/cudart/local.h"
+
+namespace gvirtus::cudart {
+namespace {
+
+RangeMap& host_allocs() {
+  static auto* m = new RangeMap;  // tag: cudaHostAlloc flags
+  return *m;
+}
+RangeMap& host_registered() {
+  static auto* m = new RangeMap;  // tag: cudaHostRegister flags
+  return *m;
+}
+
+size_t page_round(size_t n) {
+  size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  if (n > SIZE_MAX - (page - 1)) return 0;
+  return (n + page - 1) / page * page;
+}
+
+cudaError_t refuse_mapped(const char* fn, const char* flag) {
+  log::once(log::Level::kError, std::string("mapped:") + fn,
+            std::string(fn) + " with " + flag +
+                ": mapped host memory (a device pointer to host memory) is not supported by "
+                "GVirtuS; the call fails with cudaErrorNotSupported");
+  return fail(cudaErrorNotSupported);
+}
+
+cudaError_t host_alloc(void** pHost, size_t size, unsigned int flags, const char* fn) {
+  if (!pHost) return fail(cudaErrorInvalidValue);
+  constexpr unsigned kKnown = cudaHostAllocPortable | cudaHostAllocMapped |
+                              cudaHostAllocWriteCombined;
+  if (flags & ~kKnown) return fail(cudaErrorInvalidValue);
+  if (flags & cudaHostAllocMapped) return refuse_mapped(fn, "cudaHostAllocMapped");
+  if (size == 0) {
+    *pHost = nullptr;
+    return cudaSuccess;
+  }
+  size_t len = page_round(size);
+  if (len == 0) return fail(cudaErrorMemoryAllocation);
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return fail(cudaErrorMemoryAllocation);
+  if (!host_allocs().add(reinterpret_cast<uintptr_t>(p), len, flags)) {
+    ::munmap(p, len);
+    return fail(cudaErrorMemoryAllocation);
+  }
+  *pHost = p;
+  return cudaSuccess;
+}
+
+}  // namespace
+}  // namespace gvirtus::cudart
+
+using namespace gvirtus::cudart;
+
+GV_EXPORT cudaError_t cudaMallocHost(void** ptr, size_t size) {
+  return guarded("cudaMallocHost", [&] { return host_alloc(ptr, size, 0, "cudaMallocHost"); });
+}
+
+GV_EXPORT cudaError_t cudaHostAlloc(void** pHost, size_t size, unsigned int flags) {
+  return guarded("cudaHostAlloc", [&] { return host_alloc(pHost, size, flags, "cudaHostAlloc"); });
+}
+
+GV_EXPORT cudaError_t cudaFreeHost(void* ptr) {
+  return guarded("cudaFreeHost", [&] {
+    if (!ptr) return cudaSuccess;
+    RangeMap::Range r;
+    if (!host_allocs().remove(reinterpret_cast<uintptr_t>(ptr), &r))
+      return fail(cudaErrorInvalidValue);
+    ::munmap(ptr, r.size);
+    return cudaSuccess;
+  });
+}
+
+GV_EXPORT cudaError_t cudaHostRegister(void* ptr, size_t size, unsigned int flags) {
+  return guarded("cudaHostRegister", [&] {
+    constexpr unsigned kKnown = cudaHostRegisterPortable | cudaHostRegisterMapped |
+                                cudaHostRegisterIoMemory | cudaHostRegisterReadOnly;
+    if (!ptr || size == 0 || (flags & ~kKnown)) return fail(cudaErrorInvalidValue);
+    if (flags & cudaHostRegisterMapped)
+      return refuse_mapped("cudaHostRegister", "cudaHostRegisterMapped");
+    if (flags & cudaHostRegisterIoMemory)
+      return refuse_mapped("cudaHostRegister", "cudaHostRegisterIoMemory");
+    uintptr_t base = reinterpret_cast<uintptr_t>(ptr);
+    if (base + size < base) return fail(cudaErrorInvalidValue);
+    // Memory from cudaHostAlloc is already page-locked natively.
+    if (host_allocs().overlaps(base, size)) return fail(cudaErrorHostMemoryAlreadyRegistered);
+    if (!host_registered().add(base, size, flags)) return fail(cudaErrorHostMemoryAlreadyRegistered);
+    return cudaSuccess;
+  });
+}
+
+GV_EXPORT cudaError_t cudaHostUnregister(void* ptr) {
+  return guarded("cudaHostUnregister", [&] {
+    if (!ptr) return fail(cudaErrorInvalidValue);
+    if (!host_registered().remove(reinterpret_cast<uintptr_t>(ptr)))
+      return fail(cudaErrorHostMemoryNotRegistered);
+    return cudaSuccess;
+  });
+}
+
+GV_EXPORT cudaError_t cudaHostGetFlags(unsigned int* pFlags, void* pHost) {
+  return guarded("cudaHostGetFlags", [&] {
+    if (!pFlags || !pHost) return fail(cudaErrorInvalidValue);
+    RangeMap::Range r;
+    uintptr_t p = reinterpret_cast<uintptr_t>(pHost);
+    if (host_allocs().find(p, &r) || host_registered().find(p, &r)) {
+      *pFlags = r.tag;
+      return cudaSuccess;
+    }
+    return fail(cudaErrorInvalidValue);
+  });
+}

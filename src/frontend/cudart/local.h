@@ -1,0 +1,61 @@
+// Shared by the hand-written cudart functions of this folder (not by generated code).
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "common/log.h"
+#include "common/wire.h"
+#include "cudart_calls.h"  // generated: enum gvirtus::cudart::Call
+#include "frontend/core/client.h"
+#include "frontend/cudart/glue.h"
+#include "frontend/cudart/ranges.h"
+
+#define GV_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace gvirtus::cudart {
+
+inline uint32_t id(Call c) { return static_cast<uint32_t>(c); }
+
+// Records e as the thread's last error (if it is an error) and returns it.
+inline cudaError_t fail(cudaError_t e) {
+  if (e != cudaSuccess) set_last_error(e);
+  return e;
+}
+cudaError_t peek_last_error();
+cudaError_t take_last_error();
+
+// Device allocations handed out through this library (cudaMalloc, cudaMallocPitch).
+RangeMap& device_ranges();
+inline bool is_device(const void* p) { return device_ranges().contains(p); }
+
+// Runs the body of an exported function: no exception reaches the application. A reply that
+// does not decode means client and server disagree: the session is lost.
+template <typename F>
+cudaError_t guarded(const char* name, F&& body) noexcept {
+  try {
+    return body();
+  } catch (const wire::DecodeError& e) {
+    try {
+      client::mark_session_lost(std::string("protocol error: malformed reply to ") + name + ": " +
+                                e.what());
+    } catch (...) {
+    }
+    return lost();
+  } catch (const std::bad_alloc&) {
+    return fail(cudaErrorMemoryAllocation);
+  } catch (const std::exception& e) {
+    try {
+      GV_ERROR(std::string("internal error in ") + name + ": " + e.what());
+    } catch (...) {
+    }
+    return fail(cudaErrorUnknown);
+  } catch (...) {
+    return fail(cudaErrorUnknown);
+  }
+}
+
+}  // namespace gvirtus::cudart

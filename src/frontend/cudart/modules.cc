@@ -1,0 +1,198 @@
+// Fatbinary and kernel registry, and resolution on the backend. Payloads: docs/frontend.md.
+#include "frontend/cudart/modules.h"
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "frontend/cudart/local.h"
+
+namespace gvirtus::cudart {
+
+namespace {
+
+// Bytes of module data per frame (well under wire::kMaxPayload with the fields).
+constexpr uint64_t kModuleChunk = 32u << 20;
+constexpr size_t kMaxKernelName = 64u << 10;
+
+struct Registry {
+  std::mutex mu;
+  std::vector<std::unique_ptr<Module>> modules;
+  std::unordered_set<const Module*> module_set;
+  // Records are never freed: the application keeps cudaKernel_t values in statics.
+  std::vector<std::unique_ptr<Kernel>> kernels;
+  std::unordered_set<const void*> kernel_set;
+  std::unordered_map<const void*, Kernel*> by_stub;
+  std::mutex resolve_mu;  // one resolution at a time (rare; keeps each upload single)
+};
+
+Registry& reg() {
+  static auto* r = new Registry;  // never destroyed: launches may come from static destructors
+  return *r;
+}
+
+// Reads a u64 handle from a reply; the server must send exactly that.
+uint64_t read_id(client::Call& c) {
+  uint64_t v = c.result().get<uint64_t>();
+  c.result().expect_end();
+  return v;
+}
+
+// Uploads m's image, returning the library id in *lib.
+cudaError_t upload(Module* m, uint64_t* lib) {
+  const auto* bytes = static_cast<const uint8_t*>(m->image.data);
+  const uint64_t size = m->image.size;
+  if (size <= kModuleChunk) {
+    client::Call c(id(Call::kCall_gvModuleLoad));
+    c.args().put<uint8_t>(kModuleWhole);
+    c.args().put<uint64_t>(size);
+    c.attach(bytes, size);
+    if (!c.invoke()) return lost();
+    cudaError_t e = finish(c);
+    if (e == cudaSuccess) *lib = read_id(c);
+    return e;
+  }
+  client::Call begin(id(Call::kCall_gvModuleLoad));
+  begin.args().put<uint8_t>(kModuleBegin);
+  begin.args().put<uint64_t>(size);
+  if (!begin.invoke()) return lost();
+  cudaError_t e = finish(begin);
+  if (e != cudaSuccess) return e;
+  uint64_t upload_id = read_id(begin);
+  for (uint64_t off = 0; off < size; off += kModuleChunk) {
+    uint64_t n = size - off < kModuleChunk ? size - off : kModuleChunk;
+    client::Call c(id(Call::kCall_gvModuleLoad));
+    c.args().put<uint8_t>(kModuleAppend);
+    c.args().put<uint64_t>(upload_id);
+    c.args().put<uint64_t>(off);
+    c.args().put<uint64_t>(n);
+    c.attach(bytes + off, n);
+    if (!c.send_async()) return lost();
+  }
+  client::Call end(id(Call::kCall_gvModuleLoad));
+  end.args().put<uint8_t>(kModuleEnd);
+  end.args().put<uint64_t>(upload_id);
+  if (!end.invoke()) return lost();
+  e = finish(end);
+  if (e == cudaSuccess) *lib = read_id(end);
+  return e;
+}
+
+// Looks the kernel up in its library and fetches its parameter layout.
+cudaError_t get_kernel(Kernel* k) {
+  client::Call c(id(Call::kCall_gvKernelGet));
+  c.args().put<uint64_t>(k->module->library_id);
+  c.args().put_string(k->name);
+  if (!c.invoke()) return lost();
+  cudaError_t e = finish(c);
+  if (e != cudaSuccess) return e;
+  wire::Reader& r = c.result();
+  uint64_t kid = r.get<uint64_t>();
+  uint32_t n = r.get<uint32_t>();
+  if (n > kMaxParams) throw wire::DecodeError("kernel parameter count out of range");
+  std::vector<ParamInfo> params(n);
+  for (auto& p : params) {
+    p.offset = r.get<uint32_t>();
+    p.size = r.get<uint32_t>();
+  }
+  r.expect_end();
+  ParamLayout layout;
+  Status st = make_layout(std::move(params), &layout);
+  if (!st.is_ok()) throw wire::DecodeError("kernel parameter layout: " + st.message());
+  k->kernel_id = kid;
+  k->layout = std::move(layout);
+  return cudaSuccess;
+}
+
+}  // namespace
+
+Module* register_module(const void* wrapper) {
+  auto m = std::make_unique<Module>();
+  Status st = parse_fatbin_wrapper(wrapper, &m->image);
+  if (!st.is_ok()) {
+    GV_ERROR("__cudaRegisterFatBinary: " + st.message() + "; its kernels will not launch");
+    m->parse_error = cudaErrorInvalidKernelImage;
+  }
+  Registry& r = reg();
+  std::lock_guard<std::mutex> g(r.mu);
+  Module* raw = m.get();
+  r.module_set.insert(raw);
+  r.modules.push_back(std::move(m));
+  return raw;
+}
+
+void register_kernel(Module* m, const void* stub, const char* name) {
+  if (!stub || !name) return;
+  Registry& r = reg();
+  std::lock_guard<std::mutex> g(r.mu);
+  if (!m || !r.module_set.count(m)) return;
+  auto k = std::make_unique<Kernel>();
+  k->stub = stub;
+  k->module = m;
+  k->name = name;
+  if (k->name.size() > kMaxKernelName) {
+    GV_ERROR("kernel name of " + std::to_string(k->name.size()) + " bytes is too long");
+    k->error = cudaErrorInvalidDeviceFunction;
+  }
+  r.by_stub[stub] = k.get();
+  r.kernel_set.insert(k.get());
+  r.kernels.push_back(std::move(k));
+}
+
+void unregister_module(Module* m) {
+  Registry& r = reg();
+  std::lock_guard<std::mutex> g(r.mu);
+  if (!m || !r.module_set.count(m)) return;
+  m->registered = false;
+  // The image belongs to code that may now be unloaded, and its stub addresses may be reused.
+  for (auto it = r.by_stub.begin(); it != r.by_stub.end();) {
+    if (it->second->module == m)
+      it = r.by_stub.erase(it);
+    else
+      ++it;
+  }
+}
+
+Kernel* find_kernel(const void* p) {
+  if (!p) return nullptr;
+  Registry& r = reg();
+  std::lock_guard<std::mutex> g(r.mu);
+  auto it = r.by_stub.find(p);
+  if (it != r.by_stub.end()) return it->second;
+  if (r.kernel_set.count(p)) return static_cast<Kernel*>(const_cast<void*>(p));
+  return nullptr;
+}
+
+cudaError_t resolve(Kernel* k) {
+  if (k->resolved.load(std::memory_order_acquire)) return cudaSuccess;
+  Registry& r = reg();
+  std::lock_guard<std::mutex> g(r.resolve_mu);
+  if (k->resolved.load(std::memory_order_relaxed)) return cudaSuccess;
+  if (k->error != cudaSuccess) return fail(k->error);
+  Module* m = k->module;
+  if (m->parse_error != cudaSuccess) return fail(m->parse_error);
+  if (m->load_error != cudaSuccess) return fail(m->load_error);
+  if (m->library_id == 0) {
+    if (!m->registered) return fail(cudaErrorInvalidDeviceFunction);
+    uint64_t lib = 0;
+    cudaError_t e = upload(m, &lib);
+    if (client::session_lost()) return lost();
+    if (e != cudaSuccess) {
+      m->load_error = e;
+      return fail(e);
+    }
+    m->library_id = lib;
+  }
+  cudaError_t e = get_kernel(k);
+  if (client::session_lost()) return lost();
+  if (e != cudaSuccess) {
+    k->error = e;
+    return fail(e);
+  }
+  k->resolved.store(true, std::memory_order_release);
+  return cudaSuccess;
+}
+
+}  // namespace gvirtus::cudart

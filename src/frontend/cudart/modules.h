@@ -1,0 +1,56 @@
+// Registered fatbinaries and kernels on the client side, and their lazy resolution on the
+// backend (upload the fatbinary once, then look each kernel up by its mangled name).
+//
+// The cudaKernel_t handed to the application is a pointer to a Kernel record here; the host
+// stub address never leaves this process.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "frontend/cudart/fatbin.h"
+#include "frontend/cudart/kernel_args.h"
+
+namespace gvirtus::cudart {
+
+struct Module {
+  FatbinImage image;
+  cudaError_t parse_error = cudaSuccess;  // the wrapper did not parse: every kernel fails so
+  bool registered = true;                 // false after __cudaUnregisterFatBinary
+  // Set by resolution (under the resolution lock).
+  uint64_t library_id = 0;
+  cudaError_t load_error = cudaSuccess;  // the backend could not load it: sticky
+};
+
+struct Kernel {
+  const void* stub = nullptr;
+  Module* module = nullptr;
+  std::string name;  // mangled device name
+  // Published once resolved (release); read without the lock after an acquire load.
+  std::atomic<bool> resolved{false};
+  uint64_t kernel_id = 0;
+  ParamLayout layout;
+  cudaError_t error = cudaSuccess;  // the backend could not find it: sticky
+};
+
+Module* register_module(const void* wrapper);
+void register_kernel(Module* m, const void* stub, const char* name);
+void unregister_module(Module* m);
+
+// The kernel behind a host stub or a cudaKernel_t this library handed out; nullptr if neither.
+Kernel* find_kernel(const void* stub_or_handle);
+// Uploads the module if needed and resolves the kernel. Returns cudaSuccess or the error (the
+// thread's last error is set).
+cudaError_t resolve(Kernel* k);
+
+// Chunked module upload: sub-operations of gvModuleLoad (first byte of the request).
+enum ModuleOp : uint8_t {
+  kModuleWhole = 0,   // u64 size, bytes            -> reply u64 library id
+  kModuleBegin = 1,   // u64 total size             -> reply u64 upload id
+  kModuleAppend = 2,  // u64 upload id, u64 offset, u64 size, bytes  (NoReply)
+  kModuleEnd = 3,     // u64 upload id              -> reply u64 library id
+};
+
+}  // namespace gvirtus::cudart

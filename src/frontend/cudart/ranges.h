@@ -1,0 +1,40 @@
+// A thread-safe map of non-overlapping address ranges [base, base+size), each with a small
+// tag. The frontend keeps device allocations in one (so cudaMemcpyDefault can tell device
+// pointers from host ones) and host allocations / registrations in others.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+
+namespace gvirtus::cudart {
+
+class RangeMap {
+ public:
+  struct Range {
+    uintptr_t base = 0;
+    size_t size = 0;
+    uint32_t tag = 0;
+  };
+  // Adds a range; false (and nothing changes) if it is empty, wraps around, or overlaps one.
+  bool add(uintptr_t base, size_t size, uint32_t tag = 0);
+  // Adds a range, first dropping any that overlap it (the backend just handed it out, so
+  // whatever we remembered there is stale). False only if it is empty or wraps around.
+  bool assign(uintptr_t base, size_t size, uint32_t tag = 0);
+  // Removes the range that starts exactly at base.
+  bool remove(uintptr_t base, Range* removed = nullptr);
+  // Whether any range overlaps [base, base+size).
+  bool overlaps(uintptr_t base, size_t size) const;
+  // The range containing p.
+  bool find(uintptr_t p, Range* out = nullptr) const;
+  bool contains(const void* p) const { return find(reinterpret_cast<uintptr_t>(p)); }
+  size_t count() const;
+  void clear();
+
+ private:
+  bool overlaps_locked(uintptr_t base, size_t size) const;  // REQUIRES: mu_ held
+  mutable std::mutex mu_;
+  std::map<uintptr_t, Range> by_base_;
+};
+
+}  // namespace gvirtus::cudart
