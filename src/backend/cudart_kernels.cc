@@ -1,0 +1,289 @@
+// Hand-written cudart handlers: modules (fatbinaries), kernels, launches. The client side is
+// src/frontend/cudart/modules.cc and kernels.cc; payloads are in docs/frontend.md.
+//
+// Per session: uploaded fatbinaries are copied into memory this worker owns and loaded with
+// cudaLibraryLoadData (handle kind kLibrary); kernels found with cudaLibraryGetKernel keep
+// their parameter layout from cudaFuncGetParamInfo (handle kind kKernel). A launch carries the
+// packed parameter buffer, whose size must be exactly the kernel's.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/cudart_support.h"
+#include "backend/worker.h"
+
+namespace gvirtus::backend::cudart {
+
+namespace {
+
+// gvModuleLoad sub-operations (first payload byte); the client's names are in
+// src/frontend/cudart/modules.h.
+enum : uint8_t { kModuleWhole = 0, kModuleBegin = 1, kModuleAppend = 2, kModuleEnd = 3 };
+
+constexpr uint64_t kMaxModuleBytes = 2ull << 30;     // one fatbinary
+constexpr uint64_t kMaxPendingBytes = 2ull << 30;    // all unfinished uploads of a session
+constexpr size_t kMaxPendingUploads = 8;
+constexpr size_t kMaxKernelName = 64u << 10;
+constexpr uint32_t kMaxParamBytes = 64u << 10;       // the hardware limit is 32764
+constexpr uint32_t kMaxParams = kMaxParamBytes;
+
+struct Library {
+  cudaLibrary_t lib = nullptr;
+  std::unique_ptr<uint8_t[]> image;  // kept for the library's lifetime
+  uint64_t size = 0;
+};
+
+struct Kernel {
+  cudaKernel_t kernel = nullptr;
+  std::vector<uint32_t> offsets;
+  uint32_t total = 0;  // bytes of the packed parameter buffer
+};
+
+struct Upload {
+  std::unique_ptr<uint8_t[]> buf;
+  uint64_t total = 0;
+  uint64_t received = 0;
+};
+
+// One per session (Session::state). Libraries and kernels live until the session ends: the
+// worker process exits then and its context goes with it.
+struct ModuleState {
+  std::mutex mu;
+  uint64_t next_upload = 1;
+  uint64_t pending_bytes = 0;
+  std::unordered_map<uint64_t, Upload> uploads;
+  std::vector<std::unique_ptr<Library>> libraries;
+  std::vector<std::unique_ptr<Kernel>> kernels;
+};
+
+std::unique_ptr<uint8_t[]> allocate(uint64_t n) {
+  return std::unique_ptr<uint8_t[]>(new (std::nothrow) uint8_t[static_cast<size_t>(n)]);
+}
+
+void load_library(CallContext& ctx, ModuleState& st, std::unique_ptr<uint8_t[]> image,
+                  uint64_t size) {
+  cudaLibrary_t lib = nullptr;
+  cudaError_t e = cudaLibraryLoadData(&lib, image.get(), nullptr, nullptr, 0, nullptr, nullptr, 0);
+  if (e != cudaSuccess) {
+    ctx.status = e;
+    return;
+  }
+  auto rec = std::make_unique<Library>();
+  rec->lib = lib;
+  rec->image = std::move(image);
+  rec->size = size;
+  uint64_t id = ctx.session.handles().add(HandleKind::kLibrary, rec.get());
+  {
+    std::lock_guard<std::mutex> g(st.mu);
+    st.libraries.push_back(std::move(rec));
+  }
+  ctx.out.put<uint64_t>(id);
+}
+
+// The kernel record behind an id; false (status set) for a released one, SessionFault for a
+// forged one.
+bool kernel_in(CallContext& ctx, uint64_t id, Kernel** out) {
+  void* p = nullptr;
+  if (!ctx.session.handles().lookup(HandleKind::kKernel, id, &p)) {
+    ctx.status = cudaErrorInvalidResourceHandle;
+    return false;
+  }
+  *out = static_cast<Kernel*>(p);
+  return true;
+}
+
+void launch(CallContext& ctx) {
+  uint64_t kid = ctx.in.get<uint64_t>();
+  dim3 grid = ctx.in.get<dim3>();
+  dim3 block = ctx.in.get<dim3>();
+  uint64_t shmem = ctx.in.get<uint64_t>();
+  uint64_t stream = ctx.in.get<uint64_t>();
+  uint32_t n = ctx.in.get<uint32_t>();
+  if (n != ctx.in.remaining())
+    throw SessionFault("launch announces " + std::to_string(n) + " argument bytes but carries " +
+                       std::to_string(ctx.in.remaining()));
+  const uint8_t* bytes = ctx.in.get_bytes(n);
+  Kernel* k;
+  if (!kernel_in(ctx, kid, &k)) return;
+  if (n != k->total)
+    throw SessionFault("launch with " + std::to_string(n) + " argument bytes for a kernel that takes " +
+                       std::to_string(k->total));
+  cudaStream_t s;
+  if (!stream_in(ctx, stream, &s)) return;
+  // An aligned copy, so no parameter is read from an odd address inside the frame.
+  std::unique_ptr<uint64_t[]> aligned(new uint64_t[(n + 7) / 8 + 1]);
+  std::memcpy(aligned.get(), bytes, n);
+  auto* base = reinterpret_cast<uint8_t*>(aligned.get());
+  std::vector<void*> args(k->offsets.size());
+  for (size_t i = 0; i < args.size(); ++i) args[i] = base + k->offsets[i];
+  ctx.status = cudaLaunchKernel(reinterpret_cast<const void*>(k->kernel), grid, block,
+                                args.empty() ? nullptr : args.data(), static_cast<size_t>(shmem), s);
+}
+
+}  // namespace
+
+void handle_gvModuleLoad(CallContext& ctx) {
+  ModuleState& st = ctx.session.state<ModuleState>();
+  uint8_t op = ctx.in.get<uint8_t>();
+  switch (op) {
+    case kModuleWhole: {
+      uint64_t n = ctx.in.get<uint64_t>();
+      if (n == 0 || n != ctx.in.remaining())
+        throw SessionFault("module of " + std::to_string(n) + " bytes carries " +
+                           std::to_string(ctx.in.remaining()));
+      const uint8_t* data = ctx.in.get_bytes(n);
+      auto image = allocate(n);
+      if (!image) {
+        ctx.status = cudaErrorMemoryAllocation;
+        return;
+      }
+      std::memcpy(image.get(), data, n);
+      load_library(ctx, st, std::move(image), n);
+      return;
+    }
+    case kModuleBegin: {
+      uint64_t total = ctx.in.get<uint64_t>();
+      ctx.in.expect_end();
+      if (total == 0 || total > kMaxModuleBytes)
+        throw SessionFault("module upload of " + std::to_string(total) + " bytes");
+      std::lock_guard<std::mutex> g(st.mu);
+      if (st.uploads.size() >= kMaxPendingUploads || total > kMaxPendingBytes - st.pending_bytes) {
+        ctx.status = cudaErrorMemoryAllocation;
+        return;
+      }
+      Upload u;
+      u.buf = allocate(total);
+      if (!u.buf) {
+        ctx.status = cudaErrorMemoryAllocation;
+        return;
+      }
+      u.total = total;
+      uint64_t id = st.next_upload++;
+      st.pending_bytes += total;
+      st.uploads.emplace(id, std::move(u));
+      ctx.out.put<uint64_t>(id);
+      return;
+    }
+    case kModuleAppend: {
+      uint64_t id = ctx.in.get<uint64_t>();
+      uint64_t off = ctx.in.get<uint64_t>();
+      uint64_t n = ctx.in.get<uint64_t>();
+      if (n != ctx.in.remaining())
+        throw SessionFault("module chunk of " + std::to_string(n) + " bytes carries " +
+                           std::to_string(ctx.in.remaining()));
+      const uint8_t* data = ctx.in.get_bytes(n);
+      std::lock_guard<std::mutex> g(st.mu);
+      auto it = st.uploads.find(id);
+      if (it == st.uploads.end()) throw SessionFault("module chunk for an unknown upload");
+      Upload& u = it->second;
+      if (off != u.received || n > u.total - u.received)
+        throw SessionFault("module chunk at " + std::to_string(off) + " of " + std::to_string(n) +
+                           " bytes does not continue an upload at " + std::to_string(u.received) +
+                           " of " + std::to_string(u.total));
+      std::memcpy(u.buf.get() + off, data, n);
+      u.received += n;
+      return;
+    }
+    case kModuleEnd: {
+      uint64_t id = ctx.in.get<uint64_t>();
+      ctx.in.expect_end();
+      Upload u;
+      {
+        std::lock_guard<std::mutex> g(st.mu);
+        auto it = st.uploads.find(id);
+        if (it == st.uploads.end()) throw SessionFault("end of an unknown module upload");
+        if (it->second.received != it->second.total)
+          throw SessionFault("module upload ended after " + std::to_string(it->second.received) +
+                             " of " + std::to_string(it->second.total) + " bytes");
+        u = std::move(it->second);
+        st.uploads.erase(it);
+        st.pending_bytes -= u.total;
+      }
+      load_library(ctx, st, std::move(u.buf), u.total);
+      return;
+    }
+  }
+  throw SessionFault("unknown module operation " + std::to_string(op));
+}
+
+void handle_gvKernelGet(CallContext& ctx) {
+  uint64_t lib_id = ctx.in.get<uint64_t>();
+  std::string name = ctx.in.get_string(kMaxKernelName);
+  ctx.in.expect_end();
+  if (name.find('\0') != std::string::npos) throw SessionFault("kernel name with a NUL byte");
+  void* p = nullptr;
+  if (!ctx.session.handles().lookup(HandleKind::kLibrary, lib_id, &p)) {
+    ctx.status = cudaErrorInvalidResourceHandle;
+    return;
+  }
+  auto* lib = static_cast<Library*>(p);
+  cudaKernel_t kernel = nullptr;
+  cudaError_t e = cudaLibraryGetKernel(&kernel, lib->lib, name.c_str());
+  if (e != cudaSuccess) {
+    ctx.status = e;
+    return;
+  }
+  // Parameters one by one until the index is past the last one (cudaErrorInvalidValue).
+  auto rec = std::make_unique<Kernel>();
+  std::vector<uint32_t> sizes;
+  for (uint32_t i = 0;; ++i) {
+    size_t off = 0, size = 0;
+    e = cudaFuncGetParamInfo(reinterpret_cast<const void*>(kernel), i, &off, &size);
+    if (e == cudaErrorInvalidValue) break;
+    if (e != cudaSuccess) {
+      ctx.status = e;
+      return;
+    }
+    if (i >= kMaxParams || size == 0 || size > kMaxParamBytes || off > kMaxParamBytes - size) {
+      ctx.status = cudaErrorInvalidValue;  // not a layout we can carry
+      return;
+    }
+    rec->offsets.push_back(static_cast<uint32_t>(off));
+    sizes.push_back(static_cast<uint32_t>(size));
+    if (off + size > rec->total) rec->total = static_cast<uint32_t>(off + size);
+  }
+  (void)cudaGetLastError();  // the index past the end is an expected failure
+  rec->kernel = kernel;
+  uint64_t id = ctx.session.handles().add(HandleKind::kKernel, rec.get());
+  ctx.out.put<uint64_t>(id);
+  ctx.out.put<uint32_t>(static_cast<uint32_t>(sizes.size()));
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    ctx.out.put<uint32_t>(rec->offsets[i]);
+    ctx.out.put<uint32_t>(sizes[i]);
+  }
+  ModuleState& st = ctx.session.state<ModuleState>();
+  std::lock_guard<std::mutex> g(st.mu);
+  st.kernels.push_back(std::move(rec));
+}
+
+// <<<>>> launches (NoReply: a failure becomes the connection's deferred error).
+void handle___cudaLaunchKernel(CallContext& ctx) { launch(ctx); }
+
+void handle_cudaLaunchKernel(CallContext& ctx) { launch(ctx); }
+
+// The client resolves kernels with gvModuleLoad / gvKernelGet; a host stub address means
+// nothing here, so an honest client never sends this call.
+void handle___cudaGetKernel(CallContext& ctx) {
+  (void)ctx;
+  throw SessionFault("__cudaGetKernel is resolved on the client; the call is never sent");
+}
+
+void handle_cudaFuncGetAttributes(CallContext& ctx) {
+  uint64_t kid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  Kernel* k;
+  if (!kernel_in(ctx, kid, &k)) return;
+  cudaFuncAttributes attr;
+  std::memset(&attr, 0, sizeof attr);
+  ctx.status = cudaFuncGetAttributes(&attr, reinterpret_cast<const void*>(k->kernel));
+  if (ctx.status == cudaSuccess) ctx.out.put(attr);
+}
+
+}  // namespace gvirtus::backend::cudart

@@ -1,0 +1,199 @@
+// Hand-written cudart handlers: device allocation and copies. The client side is
+// src/frontend/cudart/device_memory.cc and memcpy.cc; payloads are in docs/frontend.md.
+//
+// Device pointers arrive as raw 64-bit values and go to the real runtime with an explicit
+// device-side kind, so a forged one can only make the runtime fail (or hurt this session's own
+// worker). Host-side pointers are always this worker's own buffers: the request payload or the
+// connection's device-to-host buffer.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "backend/cudart_support.h"
+#include "backend/worker.h"
+
+namespace gvirtus::backend::cudart {
+
+namespace {
+
+void* dptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
+
+// A chunk of a host<->device copy: `rows` rows of `width` bytes, device rows `pitch` apart.
+struct Chunk {
+  uint64_t dev = 0;
+  uint64_t pitch = 0;
+  uint64_t width = 0;
+  uint64_t rows = 0;
+  uint64_t stream = 0;
+  uint64_t bytes = 0;  // width * rows
+};
+
+Chunk read_chunk(CallContext& ctx) {
+  Chunk c;
+  c.dev = ctx.in.get<uint64_t>();
+  c.pitch = ctx.in.get<uint64_t>();
+  c.width = ctx.in.get<uint64_t>();
+  c.rows = ctx.in.get<uint64_t>();
+  c.stream = ctx.in.get<uint64_t>();
+  if (c.width == 0 || c.rows == 0 || c.width > wire::kMaxPayload || c.rows > wire::kMaxPayload)
+    throw SessionFault("copy chunk of " + std::to_string(c.rows) + " rows of " +
+                       std::to_string(c.width) + " bytes");
+  c.bytes = c.width * c.rows;  // both <= 2^26: no overflow
+  if (c.bytes > wire::kMaxPayload)
+    throw SessionFault("copy chunk of " + std::to_string(c.bytes) + " bytes is over the frame limit");
+  if (c.rows > 1) {
+    if (c.pitch < c.width)
+      throw SessionFault("copy chunk with pitch " + std::to_string(c.pitch) + " below its width " +
+                         std::to_string(c.width));
+    if (c.pitch > (UINT64_MAX - c.width) / (c.rows - 1))
+      throw SessionFault("copy chunk whose rows wrap around the address space");
+  }
+  return c;
+}
+
+// Waits for the stream when the copy was enqueued on one (the host side buffer is reused as
+// soon as the handler returns).
+cudaError_t settle(cudaError_t e, bool on_stream, cudaStream_t s) {
+  if (e == cudaSuccess && on_stream) e = cudaStreamSynchronize(s);
+  return e;
+}
+
+}  // namespace
+
+void handle_cudaMalloc(CallContext& ctx) {
+  uint64_t size = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  void* p = nullptr;
+  ctx.status = cudaMalloc(&p, static_cast<size_t>(size));
+  if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
+}
+
+void handle_cudaMallocPitch(CallContext& ctx) {
+  uint64_t width = ctx.in.get<uint64_t>();
+  uint64_t height = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  void* p = nullptr;
+  size_t pitch = 0;
+  ctx.status = cudaMallocPitch(&p, &pitch, static_cast<size_t>(width), static_cast<size_t>(height));
+  if (ctx.status == cudaSuccess) {
+    ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
+    ctx.out.put<uint64_t>(pitch);
+  }
+}
+
+void handle_cudaFree(CallContext& ctx) {
+  uint64_t p = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  ctx.status = cudaFree(dptr(p));
+}
+
+// Device-to-device copies only: host<->device data travels in gvMemcpy*Chunk requests.
+void handle_cudaMemcpy(CallContext& ctx) {
+  uint64_t dst = ctx.in.get<uint64_t>();
+  uint64_t src = ctx.in.get<uint64_t>();
+  uint64_t count = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  ctx.status = cudaMemcpy(dptr(dst), dptr(src), static_cast<size_t>(count),
+                          cudaMemcpyDeviceToDevice);
+}
+
+void handle_cudaMemcpyAsync(CallContext& ctx) {
+  uint64_t dst = ctx.in.get<uint64_t>();
+  uint64_t src = ctx.in.get<uint64_t>();
+  uint64_t count = ctx.in.get<uint64_t>();
+  uint64_t stream = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  cudaStream_t s;
+  if (!stream_in(ctx, stream, &s)) return;
+  ctx.status = cudaMemcpyAsync(dptr(dst), dptr(src), static_cast<size_t>(count),
+                               cudaMemcpyDeviceToDevice, s);
+}
+
+void handle_cudaMemcpy2D(CallContext& ctx) {
+  uint64_t dst = ctx.in.get<uint64_t>();
+  uint64_t dpitch = ctx.in.get<uint64_t>();
+  uint64_t src = ctx.in.get<uint64_t>();
+  uint64_t spitch = ctx.in.get<uint64_t>();
+  uint64_t width = ctx.in.get<uint64_t>();
+  uint64_t height = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  ctx.status = cudaMemcpy2D(dptr(dst), static_cast<size_t>(dpitch), dptr(src),
+                            static_cast<size_t>(spitch), static_cast<size_t>(width),
+                            static_cast<size_t>(height), cudaMemcpyDeviceToDevice);
+}
+
+void handle_cudaMemcpy2DAsync(CallContext& ctx) {
+  uint64_t dst = ctx.in.get<uint64_t>();
+  uint64_t dpitch = ctx.in.get<uint64_t>();
+  uint64_t src = ctx.in.get<uint64_t>();
+  uint64_t spitch = ctx.in.get<uint64_t>();
+  uint64_t width = ctx.in.get<uint64_t>();
+  uint64_t height = ctx.in.get<uint64_t>();
+  uint64_t stream = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  cudaStream_t s;
+  if (!stream_in(ctx, stream, &s)) return;
+  ctx.status = cudaMemcpy2DAsync(dptr(dst), static_cast<size_t>(dpitch), dptr(src),
+                                 static_cast<size_t>(spitch), static_cast<size_t>(width),
+                                 static_cast<size_t>(height), cudaMemcpyDeviceToDevice, s);
+}
+
+// One chunk of a host-to-device copy; its bytes are the rest of the payload, which the worker
+// has already read into the connection's (page-locked) staging buffer. Stream 0 means the
+// synchronous cudaMemcpy; any other stream is used and then waited for, since the staging
+// buffer is reused by the next request. (Overlap with the next chunk is possible later through
+// ConnState::take_staging.)
+void handle_gvMemcpyH2DChunk(CallContext& ctx) {
+  Chunk c = read_chunk(ctx);
+  if (ctx.in.remaining() != c.bytes)
+    throw SessionFault("host-to-device chunk announces " + std::to_string(c.bytes) +
+                       " bytes but carries " + std::to_string(ctx.in.remaining()));
+  const uint8_t* data = ctx.in.get_bytes(c.bytes);
+  cudaStream_t s;
+  if (!stream_in(ctx, c.stream, &s)) return;
+  const bool on_stream = c.stream != 0;
+  cudaError_t e;
+  if (c.rows == 1) {
+    e = on_stream ? cudaMemcpyAsync(dptr(c.dev), data, c.width, cudaMemcpyHostToDevice, s)
+                  : cudaMemcpy(dptr(c.dev), data, c.width, cudaMemcpyHostToDevice);
+  } else {
+    e = on_stream ? cudaMemcpy2DAsync(dptr(c.dev), c.pitch, data, c.width, c.width, c.rows,
+                                      cudaMemcpyHostToDevice, s)
+                  : cudaMemcpy2D(dptr(c.dev), c.pitch, data, c.width, c.width, c.rows,
+                                 cudaMemcpyHostToDevice);
+  }
+  ctx.status = settle(e, on_stream, s);
+}
+
+// One chunk of a device-to-host copy: copied into the connection's device-to-host buffer,
+// which the reply then carries (packed rows, width * rows bytes).
+void handle_gvMemcpyD2HChunk(CallContext& ctx) {
+  Chunk c = read_chunk(ctx);
+  ctx.in.expect_end();
+  cudaStream_t s;
+  if (!stream_in(ctx, c.stream, &s)) return;
+  uint8_t* buf = ctx.conn.d2h_buffer(c.bytes);
+  if (!buf) {
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
+  const bool on_stream = c.stream != 0;
+  cudaError_t e;
+  if (c.rows == 1) {
+    e = on_stream ? cudaMemcpyAsync(buf, dptr(c.dev), c.width, cudaMemcpyDeviceToHost, s)
+                  : cudaMemcpy(buf, dptr(c.dev), c.width, cudaMemcpyDeviceToHost);
+  } else {
+    e = on_stream ? cudaMemcpy2DAsync(buf, c.width, dptr(c.dev), c.pitch, c.width, c.rows,
+                                      cudaMemcpyDeviceToHost, s)
+                  : cudaMemcpy2D(buf, c.width, dptr(c.dev), c.pitch, c.width, c.rows,
+                                 cudaMemcpyDeviceToHost);
+  }
+  ctx.status = settle(e, on_stream, s);
+  if (ctx.status == cudaSuccess) {
+    ctx.bulk = buf;
+    ctx.bulk_len = c.bytes;
+  }
+}
+
+}  // namespace gvirtus::backend::cudart
