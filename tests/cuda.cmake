@@ -1,0 +1,61 @@
+# CUDA programs run natively and through `gvirtus run`; each test diffs stdout and exit status
+# (tests/cuda/compare.py). One test per program and transport: cuda.<program>.<tcp|unix|embedded>.
+#
+# Labels: every test here has `cuda`. Those that need a GPU to mean anything also have `gpu`;
+# CI (no GPU) runs `ctest -LE gpu`, the GPU machine runs `ctest -L 'cuda|gpu'`
+# (scripts/gpu-tests.sh). Without a GPU the remaining ones still must match: the device count
+# error, error names and strings, versions, the last-error state.
+
+# The CLI's unit tests (tests/unit/cli_test.cc) need the CLI's code.
+target_link_libraries(gvirtus_unit_tests PRIVATE gvirtus_cli_core)
+
+set(GVIRTUS_CUDA_TEST_PROGRAMS
+  # name          needs a GPU
+  errors          NO
+  last_error      NO
+  device          NO
+  kernels         YES
+  launch_errors   YES
+  sticky_error    YES
+  streams_events  YES
+  async_copies    YES
+  memory          YES
+  threads         YES)
+
+set(GVIRTUS_CUDA_TEST_DIR ${CMAKE_BINARY_DIR}/tests/cuda)
+set(GVIRTUS_COMPARE ${CMAKE_CURRENT_SOURCE_DIR}/cuda/compare.py)
+
+# gvirtus_cuda_compare(NAME PROGRAM_TARGET NEEDS_GPU [ARGS...])
+function(gvirtus_cuda_compare name target needs_gpu)
+  set(labels cuda)
+  if(needs_gpu)
+    list(APPEND labels gpu)
+  endif()
+  foreach(mode tcp unix embedded)
+    add_test(NAME cuda.${name}.${mode}
+             COMMAND ${GVIRTUS_COMPARE} --gvirtus $<TARGET_FILE:gvirtus>
+                     --backend $<TARGET_FILE:gvirtus-backend> --mode ${mode}
+                     -- $<TARGET_FILE:${target}> ${ARGN})
+    set_tests_properties(cuda.${name}.${mode} PROPERTIES LABELS "${labels}" TIMEOUT 300)
+  endforeach()
+endfunction()
+
+list(LENGTH GVIRTUS_CUDA_TEST_PROGRAMS n)
+math(EXPR last "${n} - 1")
+foreach(i RANGE 0 ${last} 2)
+  math(EXPR j "${i} + 1")
+  list(GET GVIRTUS_CUDA_TEST_PROGRAMS ${i} name)
+  list(GET GVIRTUS_CUDA_TEST_PROGRAMS ${j} needs_gpu)
+  add_executable(cuda_test_${name} ${CMAKE_CURRENT_SOURCE_DIR}/cuda/${name}.cu)
+  set_target_properties(cuda_test_${name} PROPERTIES
+    CUDA_RUNTIME_LIBRARY Shared
+    OUTPUT_NAME ${name}
+    RUNTIME_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
+  target_link_libraries(cuda_test_${name} PRIVATE Threads::Threads)
+  gvirtus_cuda_compare(${name} cuda_test_${name} ${needs_gpu})
+endforeach()
+
+# The examples are tests too.
+gvirtus_cuda_compare(device_query device_query NO)
+gvirtus_cuda_compare(vector_add vector_add YES)
+gvirtus_cuda_compare(vector_add_small vector_add YES 1000)
