@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds GVirtuS and runs a bundled CUDA example through it, against a private backend on this
+# machine (what `gvirtus run` does when no endpoint is configured).
+#   scripts/demo.sh [example [args...]]     default: device_query, then vector_add
+# Without a GPU the example ends with the error that the backend's CUDA runtime reports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${BUILD_DIR:-build}
+jobs=${JOBS:-2}
+command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
+
+bash scripts/deps.sh
+cmake -S . -B "$build" -G Ninja >/dev/null
+cmake --build "$build" -j "$jobs"
+
+run() {
+  echo
+  echo "\$ $build/bin/gvirtus run -- $build/bin/$*"
+  "$build/bin/gvirtus" run -- "$build/bin/$@"
+}
+if [ $# -gt 0 ]; then
+  run "$@"
+  exit
+fi
+status=0
+run device_query || status=$?
+if [ $status -eq 0 ]; then
+  run vector_add || status=$?
+else
+  echo
+  echo "The CUDA runtime of the backend found no usable GPU on this machine (the error above)."
+  echo "On a GPU host run:   $build/bin/gvirtus-backend --listen tcp://0.0.0.0:9999"
+  echo "and here:            $build/bin/gvirtus run --endpoint tcp://GPU-HOST:9999 -- $build/bin/device_query"
+fi
+exit $status
