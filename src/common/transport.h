@@ -36,7 +36,11 @@ class Stream {
 class Listener {
  public:
   virtual ~Listener() = default;
+  // Waits for a connection.
   virtual Status accept(std::unique_ptr<Stream>* out) = 0;
+  // Never waits: kTimeout when no connection is pending. For poll loops (the daemon), where a
+  // connection that vanished between poll() and accept() must not block everyone else.
+  virtual Status try_accept(std::unique_ptr<Stream>* out) { return accept(out); }
   virtual int fd() const = 0;  // pollable for readability
   virtual std::string describe() const = 0;
 };

@@ -1,0 +1,113 @@
+// Test helpers for the transport seam: a Stream that breaks after N bytes, and frame builders.
+#pragma once
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/transport.h"
+#include "common/wire.h"
+
+namespace gvirtus::testing {
+
+// Wraps a Stream and drops the connection once `limit` bytes have passed in the chosen
+// direction: the send or recv that would cross it delivers the bytes up to the limit, then the
+// inner stream is shut down and the call fails with kDisconnected, as a peer that vanished
+// mid-message.
+class FaultyStream : public Stream {
+ public:
+  enum class Dir { kSend, kRecv };
+  FaultyStream(std::unique_ptr<Stream> inner, Dir dir, size_t limit)
+      : inner_(std::move(inner)), dir_(dir), left_(limit) {}
+
+  Status send(const struct iovec* iov, int iovcnt) override {
+    if (dir_ != Dir::kSend) return inner_->send(iov, iovcnt);
+    std::vector<struct iovec> v;
+    bool cut = false;
+    for (int i = 0; i < iovcnt && !cut; ++i) {
+      size_t n = iov[i].iov_len;
+      if (n > left_) {
+        n = left_;
+        cut = true;
+      }
+      v.push_back({iov[i].iov_base, n});
+      left_ -= n;
+    }
+    if (!v.empty()) {
+      Status s = inner_->send(v.data(), static_cast<int>(v.size()));
+      if (!s) return s;
+    }
+    if (cut) return drop();
+    return Status::ok();
+  }
+
+  Status recv(void* buf, size_t n) override {
+    if (dir_ != Dir::kRecv) return inner_->recv(buf, n);
+    if (n > left_) {
+      if (left_ > 0) inner_->recv(buf, left_);
+      left_ = 0;
+      return drop();
+    }
+    left_ -= n;
+    return inner_->recv(buf, n);
+  }
+
+  void shutdown() override { inner_->shutdown(); }
+  std::string peer() const override { return "faulty(" + inner_->peer() + ")"; }
+
+ private:
+  Status drop() {
+    inner_->shutdown();
+    return disconnected("fault injected: connection dropped");
+  }
+  std::unique_ptr<Stream> inner_;
+  Dir dir_;
+  size_t left_;
+};
+
+// A frame as bytes: header (length filled in) and payload.
+inline std::vector<uint8_t> frame_bytes(wire::FrameHeader h, const std::vector<uint8_t>& payload) {
+  h.length = static_cast<uint32_t>(payload.size());
+  std::vector<uint8_t> out(wire::kHeaderSize);
+  wire::encode_header(h, out.data());
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+inline wire::Hello test_hello(uint8_t token_byte = 7, bool primary = true) {
+  wire::Hello h;
+  std::memset(h.token, token_byte, sizeof h.token);
+  h.primary = primary ? 1 : 0;
+  h.pid = 4242;
+  h.thread = 99;
+  h.hostname = "testhost";
+  h.program = "unit-test";
+  h.plugins = {"cudart"};
+  return h;
+}
+
+inline std::vector<uint8_t> hello_frame(const wire::Hello& hello) {
+  wire::Writer w;
+  wire::encode_hello(hello, w);
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kHello);
+  return frame_bytes(h, w.buffer());
+}
+
+inline std::vector<uint8_t> request_frame(uint32_t call_id, uint64_t request_id,
+                                          const std::vector<uint8_t>& payload = {},
+                                          uint16_t flags = 0) {
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+  h.call_id = call_id;
+  h.request_id = request_id;
+  h.flags = flags;
+  return frame_bytes(h, payload);
+}
+
+inline void append(std::vector<uint8_t>* out, const std::vector<uint8_t>& more) {
+  out->insert(out->end(), more.begin(), more.end());
+}
+
+}  // namespace gvirtus::testing
