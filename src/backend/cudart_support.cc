@@ -1,0 +1,78 @@
+// Handle translation for cudart handlers: stream and event ids <-> the worker's objects,
+// through the session's HandleTable.
+#include "backend/cudart_support.h"
+
+#include "backend/worker.h"
+
+namespace gvirtus::backend::cudart {
+namespace {
+
+// Ids with a meaning of their own in CUDA pass through untouched: for streams 0 (legacy
+// default), cudaStreamLegacy (1) and cudaStreamPerThread (2); for events only 0 (NULL), which
+// an honest program can pass and the real runtime answers natively.
+bool passes_through(HandleKind kind, uint64_t id) {
+  return kind == HandleKind::kStream ? id <= 2 : id == 0;
+}
+
+bool handle_in(CallContext& ctx, HandleKind kind, uint64_t id, void** out) {
+  if (passes_through(kind, id)) {
+    *out = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
+    return true;
+  }
+  if (ctx.session.handles().lookup(kind, id, out)) return true;  // throws for a forged id
+  ctx.status = cudaErrorInvalidResourceHandle;
+  return false;
+}
+
+bool handle_release(CallContext& ctx, HandleKind kind, uint64_t id, void** out) {
+  if (passes_through(kind, id)) {
+    *out = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
+    return true;
+  }
+  HandleTable& t = ctx.session.handles();
+  // lookup throws for a forged id; remove can still lose a race with another thread
+  // destroying the same handle, which then reads as released.
+  if (t.lookup(kind, id, out) && t.remove(kind, id, out)) return true;
+  ctx.status = cudaErrorInvalidResourceHandle;
+  return false;
+}
+
+}  // namespace
+
+bool stream_in(CallContext& ctx, uint64_t id, cudaStream_t* out) {
+  void* p = nullptr;
+  bool ok = handle_in(ctx, HandleKind::kStream, id, &p);
+  *out = static_cast<cudaStream_t>(p);
+  return ok;
+}
+
+bool event_in(CallContext& ctx, uint64_t id, cudaEvent_t* out) {
+  void* p = nullptr;
+  bool ok = handle_in(ctx, HandleKind::kEvent, id, &p);
+  *out = static_cast<cudaEvent_t>(p);
+  return ok;
+}
+
+uint64_t stream_out(CallContext& ctx, cudaStream_t s) {
+  return ctx.session.handles().add(HandleKind::kStream, s);
+}
+
+uint64_t event_out(CallContext& ctx, cudaEvent_t e) {
+  return ctx.session.handles().add(HandleKind::kEvent, e);
+}
+
+bool stream_release(CallContext& ctx, uint64_t id, cudaStream_t* out) {
+  void* p = nullptr;
+  bool ok = handle_release(ctx, HandleKind::kStream, id, &p);
+  *out = static_cast<cudaStream_t>(p);
+  return ok;
+}
+
+bool event_release(CallContext& ctx, uint64_t id, cudaEvent_t* out) {
+  void* p = nullptr;
+  bool ok = handle_release(ctx, HandleKind::kEvent, id, &p);
+  *out = static_cast<cudaEvent_t>(p);
+  return ok;
+}
+
+}  // namespace gvirtus::backend::cudart

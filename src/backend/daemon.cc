@@ -1,0 +1,552 @@
+// The daemon's poll loop: listeners, handshakes in progress, worker control sockets and a
+// self-pipe for signals. Nothing here blocks on a client.
+#include "backend/daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "backend/handshake.h"
+#include "backend/worker.h"
+#include "common/log.h"
+#include "common/transport.h"
+
+namespace gvirtus::backend {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Token = std::array<uint8_t, 16>;
+
+constexpr size_t kMaxPending = 1024;         // handshakes in progress at once
+constexpr auto kStopGrace = std::chrono::seconds(5);
+constexpr auto kKillWait = std::chrono::seconds(2);
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+
+int g_signal_pipe = -1;  // write end, for the handlers
+
+void on_signal(int sig) {
+  int saved = errno;
+  unsigned char b = static_cast<unsigned char>(sig);
+  ssize_t n = ::write(g_signal_pipe, &b, 1);
+  (void)n;
+  errno = saved;
+}
+
+std::string exit_text(int status) {
+  if (WIFEXITED(status)) {
+    int code = WEXITSTATUS(status);
+    switch (code) {
+      case kWorkerExitClosed: return "exited normally";
+      case kWorkerExitFault: return "exited with code 3 (the client broke the protocol)";
+      default: return "exited with code " + std::to_string(code);
+    }
+  }
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    const char* name = strsignal(sig);
+    return "killed by signal " + std::to_string(sig) + " (" + (name ? name : "?") + ")" +
+           (WCOREDUMP(status) ? ", core dumped" : "");
+  }
+  return "ended with status " + std::to_string(status);
+}
+
+// Closes every descriptor except stdin/out/err and `keep` (a forked worker must hold none of
+// the daemon's sockets: listeners, other clients' connections, other workers' control ends).
+void close_all_fds_except(std::vector<int> keep) {
+  keep.push_back(2);
+  std::sort(keep.begin(), keep.end());
+  unsigned lo = 3;
+  for (int k : keep) {
+    if (k < static_cast<int>(lo)) continue;
+    if (static_cast<unsigned>(k) > lo && close_range(lo, static_cast<unsigned>(k) - 1, 0) != 0)
+      for (unsigned fd = lo; fd < static_cast<unsigned>(k); ++fd) ::close(static_cast<int>(fd));
+    lo = static_cast<unsigned>(k) + 1;
+  }
+  if (close_range(lo, ~0u, 0) != 0) {
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = lo; fd < max; ++fd) ::close(static_cast<int>(fd));
+  }
+}
+
+// A connection whose Hello is being read. Reads never block (MSG_DONTWAIT), so the socket
+// itself stays in blocking mode for the worker.
+struct Pending {
+  std::unique_ptr<Stream> stream;
+  std::string peer;
+  Clock::time_point deadline;
+  uint8_t hdr[wire::kHeaderSize];
+  size_t hdr_got = 0;
+  wire::FrameHeader header;
+  std::vector<uint8_t> payload;
+  size_t payload_got = 0;
+  bool done = false;
+};
+
+struct WorkerRec {
+  pid_t pid = 0;
+  uint64_t session_id = 0;
+  Token token{};
+  std::string client;
+  int control_fd = -1;  // -1 once the worker closed its end (it is exiting)
+  Clock::time_point started;
+};
+
+class Daemon {
+ public:
+  explicit Daemon(const DaemonOptions& opt) : opt_(opt) {}
+  int run();
+
+ private:
+  Status setup();
+  void loop();
+  void shutdown();
+  void on_signals();
+  void reap();
+  void accept_from(Listener& l);
+  void advance(Pending& p);
+  void on_hello(Pending& p);
+  void refuse(Pending& p, const wire::Welcome& w, bool quiet = false);
+  void start_session(Pending& p, const wire::Hello& hello);
+  void join_session(Pending& p, const wire::Hello& hello);
+  void forget_token(WorkerRec& w);
+
+  DaemonOptions opt_;
+  int sig_r_ = -1, sig_w_ = -1;
+  bool stopping_ = false;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<Pending>> pending_;
+  std::map<pid_t, WorkerRec> workers_;
+  std::map<Token, pid_t> by_token_;
+  uint64_t next_session_ = 1;
+  Clock::time_point accept_paused_until_{};
+};
+
+Status Daemon::setup() {
+  int p[2];
+  if (pipe2(p, O_NONBLOCK | O_CLOEXEC) != 0)
+    return failed(std::string("pipe: ") + std::strerror(errno));
+  sig_r_ = p[0];
+  sig_w_ = p[1];
+  g_signal_pipe = sig_w_;
+  struct sigaction sa{};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &sa, nullptr);
+  struct sigaction ign{};
+  ign.sa_handler = SIG_IGN;
+  sigemptyset(&ign.sa_mask);
+  sigaction(SIGPIPE, &ign, nullptr);
+
+  for (const Endpoint& ep : opt_.listen) {
+    std::unique_ptr<Listener> l;
+    Status s = listen_on(ep, &l);
+    if (!s) return s;
+    GV_INFO("listening on " + l->describe());
+    listeners_.push_back(std::move(l));
+  }
+  return Status::ok();
+}
+
+int Daemon::run() {
+  Status s = setup();
+  if (!s) {
+    GV_ERROR(s.message());
+    listeners_.clear();
+    return 1;
+  }
+  if (opt_.ready_fd >= 0) {
+    const char msg[] = "ready\n";
+    ssize_t n;
+    do {
+      n = ::write(opt_.ready_fd, msg, sizeof msg - 1);
+    } while (n < 0 && errno == EINTR);
+    ::close(opt_.ready_fd);
+  }
+  loop();
+  shutdown();
+  return 0;
+}
+
+void Daemon::loop() {
+  std::vector<pollfd> fds;
+  // What each pollfd stands for: 0 signal pipe, 1 listener, 2 pending, 3 worker control.
+  std::vector<std::pair<int, size_t>> what;
+  std::vector<pid_t> worker_of;
+  while (!stopping_) {
+    fds.clear();
+    what.clear();
+    worker_of.clear();
+    fds.push_back({sig_r_, POLLIN, 0});
+    what.push_back({0, 0});
+    Clock::time_point now = Clock::now();
+    if (now >= accept_paused_until_) {
+      for (size_t i = 0; i < listeners_.size(); ++i) {
+        fds.push_back({listeners_[i]->fd(), POLLIN, 0});
+        what.push_back({1, i});
+      }
+    }
+    Clock::time_point wake = Clock::time_point::max();
+    if (now < accept_paused_until_) wake = accept_paused_until_;
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      fds.push_back({pending_[i]->stream->fd(), POLLIN, 0});
+      what.push_back({2, i});
+      wake = std::min(wake, pending_[i]->deadline);
+    }
+    for (auto& [pid, w] : workers_) {
+      if (w.control_fd < 0) continue;
+      fds.push_back({w.control_fd, POLLIN, 0});
+      what.push_back({3, worker_of.size()});
+      worker_of.push_back(pid);
+    }
+    int timeout = -1;
+    if (wake != Clock::time_point::max()) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
+      timeout = static_cast<int>(std::max<long long>(0, std::min<long long>(ms + 1, 60000)));
+    }
+    int r = ::poll(fds.data(), fds.size(), timeout);
+    if (r < 0 && errno != EINTR) {
+      GV_ERROR(std::string("poll: ") + std::strerror(errno));
+      stopping_ = true;
+      break;
+    }
+    for (size_t i = 0; r > 0 && i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      switch (what[i].first) {
+        case 0: on_signals(); break;
+        case 1: accept_from(*listeners_[what[i].second]); break;
+        case 2: advance(*pending_[what[i].second]); break;
+        case 3: {
+          auto it = workers_.find(worker_of[what[i].second]);
+          if (it == workers_.end() || it->second.control_fd < 0) break;
+          char c;
+          ssize_t n = ::recv(it->second.control_fd, &c, 1, MSG_DONTWAIT);
+          if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            // The worker is exiting: no new connections for its session. SIGCHLD reaps it.
+            ::close(it->second.control_fd);
+            it->second.control_fd = -1;
+            forget_token(it->second);
+          }
+          break;
+        }
+      }
+    }
+    now = Clock::now();
+    for (auto& p : pending_) {
+      if (!p->done && now >= p->deadline) {
+        GV_INFO("dropped " + p->peer + ": no complete Hello within " +
+                std::to_string(opt_.handshake_timeout_ms) + " ms");
+        p->done = true;
+      }
+    }
+    pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
+                                  [](const std::unique_ptr<Pending>& p) { return p->done; }),
+                   pending_.end());
+  }
+}
+
+void Daemon::on_signals() {
+  unsigned char buf[64];
+  ssize_t n;
+  bool child = false;
+  while ((n = ::read(sig_r_, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] == SIGCHLD) {
+        child = true;
+      } else if (!stopping_) {
+        GV_INFO(std::string("received ") + strsignal(buf[i]) + ": shutting down");
+        stopping_ = true;
+      }
+    }
+  }
+  if (child) reap();
+}
+
+void Daemon::reap() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    auto it = workers_.find(pid);
+    if (it == workers_.end()) continue;
+    WorkerRec& w = it->second;
+    double secs = std::chrono::duration<double>(Clock::now() - w.started).count();
+    char dur[32];
+    std::snprintf(dur, sizeof dur, "%.1f", secs);
+    std::string msg = "session " + std::to_string(w.session_id) + " (" + w.client +
+                      ") ended after " + dur + " s: worker " + std::to_string(pid) + " " +
+                      exit_text(status);
+    if (WIFEXITED(status) && WEXITSTATUS(status) == kWorkerExitClosed) {
+      GV_INFO(msg);
+    } else {
+      GV_WARN(msg);
+    }
+    if (w.control_fd >= 0) ::close(w.control_fd);
+    forget_token(w);
+    workers_.erase(it);
+  }
+}
+
+void Daemon::forget_token(WorkerRec& w) {
+  auto it = by_token_.find(w.token);
+  if (it != by_token_.end() && it->second == w.pid) by_token_.erase(it);
+}
+
+void Daemon::accept_from(Listener& l) {
+  // Take what is waiting now; more wake the next poll.
+  for (int i = 0; i < 64 && !stopping_; ++i) {
+    std::unique_ptr<Stream> s;
+    Status st = l.try_accept(&s);
+    if (st.code() == Code::kTimeout) return;
+    if (!st) {
+      log::once(log::Level::kWarn, "accept:" + st.message(), st.message());
+      if (st.code() == Code::kOverloaded) accept_paused_until_ = Clock::now() + kAcceptBackoff;
+      return;
+    }
+    if (pending_.size() >= kMaxPending) {
+      log::once(log::Level::kWarn, "too-many-handshakes",
+                "more than " + std::to_string(kMaxPending) +
+                    " handshakes in progress: dropping new connections until some complete");
+      continue;  // s closes
+    }
+    auto p = std::make_unique<Pending>();
+    p->peer = s->peer();
+    p->stream = std::move(s);
+    p->deadline = Clock::now() + std::chrono::milliseconds(opt_.handshake_timeout_ms);
+    GV_DEBUG("connection from " + p->peer);
+    pending_.push_back(std::move(p));
+  }
+}
+
+void Daemon::advance(Pending& p) {
+  if (p.done) return;
+  const int fd = p.stream->fd();
+  for (;;) {
+    uint8_t* dst;
+    size_t want;
+    if (p.hdr_got < wire::kHeaderSize) {
+      dst = p.hdr + p.hdr_got;
+      want = wire::kHeaderSize - p.hdr_got;
+    } else {
+      dst = p.payload.data() + p.payload_got;
+      want = p.payload.size() - p.payload_got;
+    }
+    ssize_t n = want ? ::recv(fd, dst, want, MSG_DONTWAIT) : 0;
+    if (want && n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+      GV_DEBUG("dropped " + p.peer + " during the handshake: " + std::strerror(errno));
+      p.done = true;
+      return;
+    }
+    if (want && n == 0) {
+      GV_DEBUG("dropped " + p.peer + ": closed before completing its Hello");
+      p.done = true;
+      return;
+    }
+    if (p.hdr_got < wire::kHeaderSize) {
+      p.hdr_got += static_cast<size_t>(n);
+      if (p.hdr_got < wire::kHeaderSize) continue;
+      uint32_t magic;
+      std::memcpy(&magic, p.hdr, sizeof magic);
+      if (magic != wire::kFrameMagic) {
+        // Not a GVirtuS client at all: nothing it could read would help.
+        GV_INFO("dropped " + p.peer + ": not a GVirtuS client (bad frame magic)");
+        p.done = true;
+        return;
+      }
+      Status s = wire::decode_header(p.hdr, wire::kMaxHelloPayload, &p.header);
+      if (s && p.header.kind != static_cast<uint16_t>(wire::Kind::kHello))
+        s = protocol_error("the first frame must be a Hello");
+      if (!s) {
+        wire::Welcome w;
+        w.status = wire::kWelcomeMalformed;
+        w.message = "bad handshake: " + s.message();
+        refuse(p, w);
+        return;
+      }
+      p.payload.resize(p.header.length);
+      continue;
+    }
+    p.payload_got += static_cast<size_t>(n);
+    if (p.payload_got == p.payload.size()) {
+      on_hello(p);
+      return;
+    }
+  }
+}
+
+void Daemon::refuse(Pending& p, const wire::Welcome& w, bool quiet) {
+  if (!quiet) GV_INFO("refused " + p.peer + ": " + w.message);
+  std::vector<uint8_t> f = welcome_frame(w);
+  // A refusal is small and the socket new: it fits. If not, the client is not reading anyway.
+  ssize_t n = ::send(p.stream->fd(), f.data(), f.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)n;
+  ::shutdown(p.stream->fd(), SHUT_WR);
+  p.done = true;
+}
+
+void Daemon::on_hello(Pending& p) {
+  wire::Hello hello;
+  wire::Welcome refusal;
+  if (!check_hello(p.payload.data(), p.payload.size(), registry(), &hello, &refusal)) {
+    refuse(p, refusal);
+    return;
+  }
+  if (hello.primary) {
+    start_session(p, hello);
+  } else {
+    join_session(p, hello);
+  }
+}
+
+void Daemon::start_session(Pending& p, const wire::Hello& hello) {
+  wire::Welcome refusal;
+  Token token;
+  std::memcpy(token.data(), hello.token, token.size());
+  if (by_token_.count(token)) {
+    refusal.status = wire::kWelcomeBadSession;
+    refusal.message = "a session with this client token already exists";
+    refuse(p, refusal);
+    return;
+  }
+  if (opt_.max_sessions > 0 && workers_.size() >= static_cast<size_t>(opt_.max_sessions)) {
+    refusal.status = wire::kWelcomeBusy;
+    refusal.message = "the backend is serving its limit of " +
+                      std::to_string(opt_.max_sessions) + " sessions; try again later";
+    refuse(p, refusal);
+    return;
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    refusal.status = wire::kWelcomeBusy;
+    refusal.message = std::string("the backend cannot start a session: socketpair: ") +
+                      std::strerror(errno);
+    refuse(p, refusal);
+    return;
+  }
+  const uint64_t session_id = next_session_++;
+  const int conn_fd = p.stream->fd();
+  // Signals stay blocked across fork until the child has reset its handlers (run_worker):
+  // ours would write to a pipe the child no longer has.
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    close_all_fds_except({sv[1], conn_fd});
+    WorkerStart ws;
+    ws.control_fd = sv[1];
+    ws.conn_fd = conn_fd;
+    ws.peer = p.peer;
+    ws.hello = hello;
+    ws.session_id = session_id;
+    run_worker(std::move(ws));
+  }
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  ::close(sv[1]);
+  if (pid < 0) {
+    ::close(sv[0]);
+    refusal.status = wire::kWelcomeBusy;
+    refusal.message = std::string("the backend cannot start a session: fork: ") +
+                      std::strerror(errno);
+    refuse(p, refusal);
+    return;
+  }
+  WorkerRec w;
+  w.pid = pid;
+  w.session_id = session_id;
+  w.token = token;
+  w.client = "client pid " + std::to_string(hello.pid) + " on host " +
+             printable(hello.hostname, 255) + ", program " + printable(hello.program, 512);
+  w.control_fd = sv[0];
+  w.started = Clock::now();
+  GV_INFO("session " + std::to_string(session_id) + ": worker " + std::to_string(pid) +
+          " serves " + w.client + " from " + p.peer);
+  workers_.emplace(pid, std::move(w));
+  by_token_[token] = pid;
+  p.done = true;  // our copy of the connection closes; the worker has its own
+}
+
+void Daemon::join_session(Pending& p, const wire::Hello& hello) {
+  wire::Welcome refusal;
+  refusal.status = wire::kWelcomeBadSession;
+  Token token;
+  std::memcpy(token.data(), hello.token, token.size());
+  auto it = by_token_.find(token);
+  if (it == by_token_.end()) {
+    refusal.message = "no session for this connection's token (its primary connection has "
+                      "closed, or the backend restarted)";
+    refuse(p, refusal);
+    return;
+  }
+  WorkerRec& w = workers_.at(it->second);
+  Status s = send_connection(w.control_fd, p.stream->fd(), p.peer, p.payload);
+  if (!s) {
+    refusal.status = s.code() == Code::kOverloaded ? wire::kWelcomeBusy : wire::kWelcomeBadSession;
+    refusal.message = "cannot join session " + std::to_string(w.session_id) + ": " + s.message();
+    refuse(p, refusal);
+    return;
+  }
+  GV_DEBUG("passed " + p.peer + " to session " + std::to_string(w.session_id) + " (worker " +
+           std::to_string(w.pid) + ")");
+  p.done = true;
+}
+
+void Daemon::shutdown() {
+  listeners_.clear();  // stop accepting; removes the Unix socket files
+  pending_.clear();
+  if (!workers_.empty())
+    GV_INFO("stopping " + std::to_string(workers_.size()) + " session(s)");
+  for (auto& [pid, w] : workers_) ::kill(pid, SIGTERM);
+  auto wait_until = [this](Clock::time_point deadline) {
+    while (!workers_.empty()) {
+      reap();
+      if (workers_.empty()) break;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) break;
+      pollfd p{sig_r_, POLLIN, 0};
+      ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 100)));
+      unsigned char buf[64];
+      while (::read(sig_r_, buf, sizeof buf) > 0) {
+      }
+    }
+  };
+  wait_until(Clock::now() + kStopGrace);
+  for (auto& [pid, w] : workers_) {
+    GV_WARN("worker " + std::to_string(pid) + " did not stop within 5 s: killing it");
+    ::kill(pid, SIGKILL);
+  }
+  wait_until(Clock::now() + kKillWait);
+  for (auto& [pid, w] : workers_)
+    GV_ERROR("worker " + std::to_string(pid) + " is still running after SIGKILL");
+  GV_INFO("stopped");
+}
+
+}  // namespace
+
+int run_daemon(const DaemonOptions& opt) {
+  if (opt.listen.empty()) {
+    GV_ERROR("nothing to listen on");
+    return 1;
+  }
+  Daemon d(opt);
+  return d.run();
+}
+
+}  // namespace gvirtus::backend

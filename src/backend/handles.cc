@@ -1,0 +1,86 @@
+// HandleTable: opaque ids for worker objects. Kind in the top byte, a serial number below that
+// grows for the life of the table, so an id is never handed out twice.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "backend/dispatch.h"
+
+namespace gvirtus::backend {
+namespace {
+
+constexpr uint64_t kSerialMask = (uint64_t{1} << 56) - 1;
+
+const char* kind_name(HandleKind k) {
+  switch (k) {
+    case HandleKind::kStream: return "stream";
+    case HandleKind::kEvent: return "event";
+    case HandleKind::kLibrary: return "library";
+    case HandleKind::kKernel: return "kernel";
+  }
+  return "unknown";
+}
+
+std::string hex(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+uint64_t HandleTable::add(HandleKind kind, void* obj) {
+  std::lock_guard<std::mutex> g(mu_);
+  // 2^56 ids: at a million a second, two thousand years. Still, never wrap into reuse.
+  if (next_ > kSerialMask) {
+    std::fprintf(stderr, "gvirtus: handle serial numbers exhausted\n");
+    std::abort();
+  }
+  uint64_t id = (uint64_t{static_cast<uint8_t>(kind)} << 56) | next_++;
+  live_.emplace(id, std::make_pair(kind, obj));
+  return id;
+}
+
+// Serials are shared by all kinds, so an id of the right kind whose serial was issued to
+// another kind counts as released rather than forged: harmless (the call fails with an
+// invalid-handle error) and it keeps the table free of a record per released id.
+HandleTable::Found HandleTable::find(HandleKind kind, uint64_t id, void** obj) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = live_.find(id);
+  if (it != live_.end() && it->second.first == kind) {
+    if (obj) *obj = it->second.second;
+    return Found::kLive;
+  }
+  uint64_t serial = id & kSerialMask;
+  if (handle_kind_of(id) == kind && serial != 0 && serial < next_) return Found::kReleased;
+  return Found::kNever;
+}
+
+bool HandleTable::lookup(HandleKind kind, uint64_t id, void** obj) const {
+  switch (find(kind, id, obj)) {
+    case Found::kLive: return true;
+    case Found::kReleased: return false;
+    case Found::kNever: break;
+  }
+  throw SessionFault(std::string("forged ") + kind_name(kind) + " handle " + hex(id) +
+                     " (never issued in this session)");
+}
+
+bool HandleTable::remove(HandleKind kind, uint64_t id, void** obj) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = live_.find(id);
+  if (it == live_.end() || it->second.first != kind) return false;
+  if (obj) *obj = it->second.second;
+  live_.erase(it);
+  return true;
+}
+
+std::vector<void*> HandleTable::live(HandleKind kind) const {
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<void*> out;
+  for (const auto& [id, entry] : live_)
+    if (entry.first == kind) out.push_back(entry.second);
+  return out;
+}
+
+}  // namespace gvirtus::backend

@@ -1,0 +1,175 @@
+#include "backend/handshake.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace gvirtus::backend {
+namespace {
+
+constexpr size_t kMaxPeerText = 256;
+constexpr size_t kMaxControlMessage = 4 + kMaxPeerText + wire::kMaxHelloPayload;
+constexpr int kMaxFdsPerMessage = 4;  // we send one; room to notice (and close) extras
+
+std::string version_text(uint16_t major, uint16_t minor) {
+  return std::to_string(major) + "." + std::to_string(minor);
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+std::string printable(const std::string& s, size_t max_len) {
+  std::string out;
+  out.reserve(std::min(s.size(), max_len));
+  for (char c : s) {
+    if (out.size() >= max_len) {
+      out += "...";
+      break;
+    }
+    unsigned char u = static_cast<unsigned char>(c);
+    out += (u >= 0x20 && u < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
+bool check_hello(const uint8_t* payload, size_t n, const Registry& reg, wire::Hello* hello,
+                 wire::Welcome* refusal) {
+  *refusal = wire::Welcome{};
+  wire::Hello h;
+  try {
+    wire::Reader r(payload, n);
+    h = wire::decode_hello(r);
+  } catch (const wire::DecodeError& e) {
+    refusal->status = wire::kWelcomeMalformed;
+    refusal->message = std::string("malformed Hello: ") + e.what();
+    return false;
+  }
+  if (h.major != wire::kProtocolMajor) {
+    refusal->status = wire::kWelcomeBadVersion;
+    refusal->message = "protocol version mismatch: the client speaks GVirtuS protocol " +
+                       version_text(h.major, h.minor) + ", this backend speaks " +
+                       version_text(wire::kProtocolMajor, wire::kProtocolMinor) +
+                       "; use a client and a gvirtus-backend of the same release";
+    return false;
+  }
+  for (const auto& p : h.plugins) {
+    if (!reg.has_plugin(p)) {
+      refusal->status = wire::kWelcomeUnknownPlugin;
+      refusal->message = "this backend has no plugin \"" + printable(p, 64) +
+                         "\" (it serves: " + join(reg.plugins()) + ")";
+      return false;
+    }
+  }
+  *hello = std::move(h);
+  return true;
+}
+
+std::vector<uint8_t> welcome_frame(const wire::Welcome& w) {
+  wire::Writer body;
+  wire::encode_welcome(w, body);
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
+  h.length = static_cast<uint32_t>(body.size());
+  std::vector<uint8_t> out(wire::kHeaderSize + body.size());
+  wire::encode_header(h, out.data());
+  std::memcpy(out.data() + wire::kHeaderSize, body.data(), body.size());
+  return out;
+}
+
+Status send_welcome(Stream& s, const wire::Welcome& w) {
+  std::vector<uint8_t> f = welcome_frame(w);
+  struct iovec iov = {f.data(), f.size()};
+  return s.send(&iov, 1);
+}
+
+Status send_connection(int control_fd, int conn_fd, const std::string& peer,
+                       const std::vector<uint8_t>& hello_payload) {
+  if (hello_payload.size() > wire::kMaxHelloPayload) return invalid("Hello too large to pass on");
+  std::string p = peer.substr(0, kMaxPeerText);
+  uint32_t plen = static_cast<uint32_t>(p.size());
+  struct iovec iov[3] = {{&plen, sizeof plen},
+                         {const_cast<char*>(p.data()), p.size()},
+                         {const_cast<uint8_t*>(hello_payload.data()), hello_payload.size()}};
+  union {
+    char buf[CMSG_SPACE(sizeof(int))];
+    cmsghdr align;
+  } ctrl;
+  std::memset(&ctrl, 0, sizeof ctrl);
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 3;
+  msg.msg_control = ctrl.buf;
+  msg.msg_controllen = sizeof ctrl.buf;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &conn_fd, sizeof(int));
+  for (;;) {
+    ssize_t n = ::sendmsg(control_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n >= 0) return Status::ok();
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+      return Status(Code::kOverloaded, "the session's worker is not taking new connections");
+    return disconnected(std::string("passing the connection to its worker: ") +
+                        std::strerror(errno));
+  }
+}
+
+Status recv_connection(int control_fd, int* conn_fd, std::string* peer,
+                       std::vector<uint8_t>* hello_payload) {
+  std::vector<uint8_t> buf(kMaxControlMessage);
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
+    cmsghdr align;
+  } ctrl;
+  for (;;) {
+    struct iovec iov = {buf.data(), buf.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctrl.buf;
+    msg.msg_controllen = sizeof ctrl.buf;
+    ssize_t n = ::recvmsg(control_fd, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return disconnected(std::string("control socket: ") + std::strerror(errno));
+    }
+    if (n == 0 && msg.msg_controllen == 0) return disconnected("the daemon closed the control socket");
+    std::vector<int> fds;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      size_t cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < cnt; ++i) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+        fds.push_back(fd);
+      }
+    }
+    auto fail = [&](const std::string& why) {
+      for (int fd : fds) ::close(fd);
+      return protocol_error("control message: " + why);
+    };
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return fail("truncated");
+    if (fds.size() != 1) return fail(std::to_string(fds.size()) + " descriptors instead of 1");
+    size_t len = static_cast<size_t>(n);
+    uint32_t plen = 0;
+    if (len < sizeof plen) return fail("too short");
+    std::memcpy(&plen, buf.data(), sizeof plen);
+    if (plen > kMaxPeerText || plen > len - sizeof plen) return fail("bad peer length");
+    *conn_fd = fds[0];
+    peer->assign(reinterpret_cast<const char*>(buf.data()) + sizeof plen, plen);
+    hello_payload->assign(buf.begin() + sizeof plen + plen, buf.begin() + len);
+    return Status::ok();
+  }
+}
+
+}  // namespace gvirtus::backend

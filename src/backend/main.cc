@@ -1,0 +1,131 @@
+// gvirtus-backend: command line, configuration, then the daemon (daemon.cc).
+#include <fcntl.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/daemon.h"
+#include "common/config.h"
+#include "common/log.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: gvirtus-backend [--listen ENDPOINT]... [--config FILE] [--log-level LEVEL]\n"
+    "                       [--max-sessions N] [--ready-fd FD]\n"
+    "\n"
+    "  --listen ENDPOINT    tcp://HOST:PORT, tcp://[V6]:PORT or unix:/PATH; repeat for more\n"
+    "                       (default: the config file's \"listen\", else tcp://127.0.0.1:9999)\n"
+    "  --config FILE        JSON configuration (default: $GVIRTUS_CONFIG, then\n"
+    "                       $GVIRTUS_HOME/etc/properties.json)\n"
+    "  --log-level LEVEL    trace, debug, info, warn, error, off or 0-6 (default: info;\n"
+    "                       also $GVIRTUS_LOGLEVEL)\n"
+    "  --max-sessions N     refuse new client sessions while N are running (default: no limit)\n"
+    "  --ready-fd FD        write \"ready\\n\" to FD and close it once listening\n"
+    "  --handshake-timeout-ms N  drop connections that have not sent a Hello within N ms\n"
+    "                       (default: 10000)\n";
+
+int usage_error(const std::string& msg) {
+  std::fprintf(stderr, "gvirtus-backend: %s\n\n%s", msg.c_str(), kUsage);
+  return 2;
+}
+
+bool parse_int(const std::string& text, int lo, int hi, int* out) {
+  if (text.empty() || text.size() > 10) return false;
+  char* end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (*end != '\0' || v < lo || v > hi) return false;
+  *out = static_cast<int>(v);
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace gvirtus;
+  log::init("backend");
+
+  std::vector<std::string> listen;
+  std::string config_path, log_level;
+  backend::DaemonOptions opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i], value;
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    size_t eq = arg.find('=');
+    bool inline_value = arg.compare(0, 2, "--") == 0 && eq != std::string::npos;
+    if (inline_value) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    auto need_value = [&]() -> bool {
+      if (inline_value) return true;
+      if (i + 1 >= argc) return false;
+      value = argv[++i];
+      return true;
+    };
+    if (arg != "--listen" && arg != "--config" && arg != "--log-level" &&
+        arg != "--max-sessions" && arg != "--ready-fd" && arg != "--handshake-timeout-ms")
+      return usage_error("unknown argument \"" + arg + "\"");
+    if (!need_value()) return usage_error(arg + " needs a value");
+    if (arg == "--listen") {
+      listen.push_back(value);
+    } else if (arg == "--config") {
+      config_path = value;
+    } else if (arg == "--log-level") {
+      log_level = value;
+    } else if (arg == "--max-sessions") {
+      if (!parse_int(value, 0, 1 << 20, &opt.max_sessions))
+        return usage_error("--max-sessions: \"" + value + "\" is not a number >= 0");
+    } else if (arg == "--ready-fd") {
+      if (!parse_int(value, 0, 1 << 20, &opt.ready_fd) || fcntl(opt.ready_fd, F_GETFD) < 0)
+        return usage_error("--ready-fd: \"" + value + "\" is not an open descriptor");
+    } else if (arg == "--handshake-timeout-ms") {
+      if (!parse_int(value, 1, 3600 * 1000, &opt.handshake_timeout_ms))
+        return usage_error("--handshake-timeout-ms: \"" + value + "\" is not a number >= 1");
+    }
+  }
+
+  Config cfg;
+  Status s;
+  if (!config_path.empty()) {
+    s = load_config_file(config_path, &cfg);
+  } else {
+    bool found = false;
+    s = load_config_from_env_file(&cfg, &found);
+  }
+  if (!s) {
+    std::fprintf(stderr, "gvirtus-backend: %s\n", s.message().c_str());
+    return 2;
+  }
+
+  // Level: flag, then GVIRTUS_LOGLEVEL (read by log::init), then the file.
+  std::string level_text = log_level;
+  std::string level_source = "--log-level";
+  if (level_text.empty() && !std::getenv("GVIRTUS_LOGLEVEL") && !cfg.log_level.empty()) {
+    level_text = cfg.log_level;
+    level_source = cfg.source + ": log_level";
+  }
+  if (!level_text.empty()) {
+    log::Level l;
+    if (!log::parse_level(level_text, &l))
+      return usage_error(level_source + ": \"" + level_text +
+                         "\" is not a level (trace, debug, info, warn, error, off, 0-6)");
+    log::set_level(l);
+  }
+
+  if (listen.empty()) listen = cfg.listen;
+  if (listen.empty()) listen.push_back(kDefaultListen);
+  for (const auto& text : listen) {
+    Endpoint ep;
+    s = parse_endpoint(text, &ep);
+    if (!s) return usage_error("--listen: " + s.message());
+    opt.listen.push_back(ep);
+  }
+  return backend::run_daemon(opt);
+}

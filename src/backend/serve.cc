@@ -1,0 +1,214 @@
+// The server loop of one connection, and the session / connection state handlers see.
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "backend/handshake.h"
+#include "backend/worker.h"
+#include "common/log.h"
+
+namespace gvirtus::backend {
+namespace {
+
+constexpr uint32_t kMaxGoodbye = 4096;
+
+// Set once cudaHostAlloc has failed for a reason other than memory: no GPU, no driver. From
+// then on buffers are plain memory without asking again.
+std::atomic<bool> g_pinned_unusable{false};
+
+const char* kind_name(uint16_t k) {
+  switch (static_cast<wire::Kind>(k)) {
+    case wire::Kind::kHello: return "Hello";
+    case wire::Kind::kWelcome: return "Welcome";
+    case wire::Kind::kRequest: return "Request";
+    case wire::Kind::kReply: return "Reply";
+    case wire::Kind::kGoodbye: return "Goodbye";
+  }
+  return "unknown";
+}
+
+std::string call_text(const wire::FrameHeader& h, const HandlerEntry* e) {
+  std::string s = "call " + std::to_string(h.call_id);
+  if (e && e->name) s += " (" + std::string(e->name) + ")";
+  return s;
+}
+
+}  // namespace
+
+std::string ClientInfo::describe() const {
+  return "client pid " + std::to_string(pid) + " on host " + host + " (program " + program + ")";
+}
+
+HostBuffer HostBuffer::allocate(size_t size, bool try_pinned) {
+  HostBuffer b;
+  if (size == 0) size = 1;
+  if (try_pinned && !g_pinned_unusable.load()) {
+    void* p = nullptr;
+    cudaError_t e = cudaHostAlloc(&p, size, cudaHostAllocPortable);
+    if (e == cudaSuccess) {
+      b.data_ = static_cast<uint8_t*>(p);
+      b.size_ = size;
+      b.pinned_ = true;
+      return b;
+    }
+    // Our failure must not show up in the client's cudaGetLastError on this thread.
+    cudaGetLastError();
+    if (e != cudaErrorMemoryAllocation) g_pinned_unusable.store(true);
+    log::once(log::Level::kInfo, "pinned-staging",
+              std::string("page-locked staging buffers unavailable (") + cudaGetErrorName(e) +
+                  "): using ordinary memory");
+  }
+  b.data_ = static_cast<uint8_t*>(std::malloc(size));
+  if (b.data_) b.size_ = size;
+  return b;
+}
+
+void HostBuffer::reset() {
+  if (data_) {
+    if (pinned_) {
+      cudaFreeHost(data_);
+      cudaGetLastError();
+    } else {
+      std::free(data_);
+    }
+  }
+  data_ = nullptr;
+  size_ = 0;
+  pinned_ = false;
+}
+
+HostBuffer::~HostBuffer() { reset(); }
+
+HostBuffer::HostBuffer(HostBuffer&& o) noexcept
+    : data_(o.data_), size_(o.size_), pinned_(o.pinned_) {
+  o.data_ = nullptr;
+  o.size_ = 0;
+  o.pinned_ = false;
+}
+
+HostBuffer& HostBuffer::operator=(HostBuffer&& o) noexcept {
+  if (this != &o) {
+    reset();
+    std::swap(data_, o.data_);
+    std::swap(size_, o.size_);
+    std::swap(pinned_, o.pinned_);
+  }
+  return *this;
+}
+
+uint8_t* ConnState::payload_buffer(size_t n) {
+  payload_in_staging_ = false;
+  payload_pinned_ = false;
+  if (n <= kSmallPayload) {
+    if (small_.size() < n) small_.resize(n);
+    return small_.data();
+  }
+  if (n <= kStagingSize) {
+    if (!staging_) staging_ = HostBuffer::allocate(kStagingSize, session_.options().pinned_buffers);
+    if (!staging_) return nullptr;
+    payload_in_staging_ = true;
+    payload_pinned_ = staging_.pinned();
+    return staging_.data();
+  }
+  // Rare (a large fatbinary, say): a buffer for this request only.
+  large_.reset(new (std::nothrow) uint8_t[n]);
+  return large_.get();
+}
+
+void ConnState::end_request() {
+  payload_in_staging_ = false;
+  payload_pinned_ = false;
+  large_.reset();
+}
+
+HostBuffer ConnState::take_staging() {
+  if (!payload_in_staging_) return HostBuffer();
+  payload_in_staging_ = false;
+  return std::move(staging_);
+}
+
+uint8_t* ConnState::d2h_buffer(size_t n) {
+  if (n > wire::kMaxPayload) return nullptr;
+  if (d2h_.size() < n) {
+    // Grow in steps so that small copies do not pin a whole chunk, and chunked ones allocate
+    // once.
+    size_t size = n <= kSmallPayload ? kSmallPayload : std::max(n, kStagingSize);
+    d2h_ = HostBuffer();
+    d2h_ = HostBuffer::allocate(size, session_.options().pinned_buffers);
+    if (!d2h_) return nullptr;
+  }
+  return d2h_.data();
+}
+
+Status serve_connection(Session& session, ConnState& conn, Stream& stream, const Registry& reg) {
+  for (;;) {
+    wire::FrameHeader h;
+    Status s = recv_header(stream, wire::kMaxPayload, &h);
+    if (!s) return s;
+    if (h.kind == static_cast<uint16_t>(wire::Kind::kGoodbye)) {
+      if (h.length > kMaxGoodbye)
+        return protocol_error("Goodbye of " + std::to_string(h.length) + " bytes");
+      std::string reason(h.length, '\0');
+      s = stream.recv(reason.data(), reason.size());
+      if (!s) return s;
+      GV_DEBUG("connection " + std::to_string(conn.id()) + ": client says goodbye: " +
+               printable(reason));
+      return Status::ok();
+    }
+    if (h.kind != static_cast<uint16_t>(wire::Kind::kRequest))
+      return protocol_error(std::string("unexpected ") + kind_name(h.kind) +
+                            " frame after the handshake");
+
+    const HandlerEntry* entry = reg.find(h.call_id);
+    uint8_t* buf = conn.payload_buffer(h.length);
+    if (!buf && h.length > 0)
+      return failed("no memory for a payload of " + std::to_string(h.length) + " bytes");
+    s = stream.recv(buf, h.length);
+    if (!s)
+      return disconnected("connection closed in the middle of " + call_text(h, entry) + ": " +
+                          s.message());
+    if (!entry) return protocol_error("unknown call id " + std::to_string(h.call_id));
+
+    CallContext ctx{session, conn, h, wire::Reader(buf, h.length), wire::Writer()};
+    try {
+      entry->fn(ctx);
+    } catch (const wire::DecodeError& e) {
+      return protocol_error(call_text(h, entry) + ": malformed request: " + e.what());
+    } catch (const SessionFault& e) {
+      return protocol_error(call_text(h, entry) + ": " + e.what());
+    } catch (const std::exception& e) {
+      return failed(call_text(h, entry) + ": handler failed: " + e.what());
+    } catch (...) {
+      return failed(call_text(h, entry) + ": handler threw an unknown exception");
+    }
+    GV_TRACE(call_text(h, entry) + " request " + std::to_string(h.request_id) + " -> " +
+             std::to_string(ctx.status));
+
+    if (h.flags & wire::kFlagNoReply) {
+      if (ctx.status != 0 && conn.deferred_ == 0) conn.deferred_ = ctx.status;
+      conn.end_request();
+      continue;
+    }
+    wire::FrameHeader r;
+    r.kind = static_cast<uint16_t>(wire::Kind::kReply);
+    r.call_id = h.call_id;
+    r.request_id = h.request_id;
+    r.status = ctx.status;
+    r.aux = conn.deferred_;
+    conn.deferred_ = 0;
+    struct iovec body[2] = {{ctx.out.buffer().data(), ctx.out.size()},
+                            {const_cast<void*>(ctx.bulk), ctx.bulk ? ctx.bulk_len : 0}};
+    s = send_frame(stream, r, body, 2);
+    conn.end_request();
+    if (!s) {
+      if (s.code() == Code::kInvalid)
+        return failed("reply to " + call_text(h, entry) + ": " + s.message());
+      return s;
+    }
+  }
+}
+
+}  // namespace gvirtus::backend

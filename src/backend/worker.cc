@@ -1,0 +1,160 @@
+// The worker process: serves one client session, one thread per connection, and exits when
+// the client's primary connection closes or the client breaks the protocol.
+#include "backend/worker.h"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "backend/control.h"
+#include "backend/cudart_support.h"
+#include "backend/handshake.h"
+#include "common/log.h"
+
+namespace gvirtus::backend {
+namespace {
+
+// The worker-wide objects; created once in run_worker and never destroyed (the process ends
+// with _exit while threads may still be inside them).
+Session* g_session = nullptr;
+const Registry* g_registry = nullptr;
+
+[[noreturn]] void end_worker(int code) {
+  std::fflush(stdout);
+  std::fflush(stderr);
+  // _exit: no static destructors racing the other connection threads; the kernel and the
+  // driver release the CUDA context and every allocation with the process.
+  _exit(code);
+}
+
+// Tells the client why its session ends, if the words fit in the socket without waiting: a
+// client that is not reading must not hold up the exit.
+void try_goodbye(Stream& s, const std::string& reason) {
+  if (s.fd() < 0) return;
+  std::string text = reason.substr(0, 1024);
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kGoodbye);
+  h.length = static_cast<uint32_t>(text.size());
+  uint8_t hdr[wire::kHeaderSize];
+  wire::encode_header(h, hdr);
+  std::string frame(reinterpret_cast<const char*>(hdr), sizeof hdr);
+  frame += text;
+  ssize_t n = ::send(s.fd(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  (void)n;
+}
+
+void serve_thread(std::unique_ptr<Stream> stream, uint64_t conn_id, uint64_t client_thread) {
+  Session& session = *g_session;
+  const bool primary = conn_id == 0;
+  const std::string name = "connection " + std::to_string(conn_id) + " (" + stream->peer() +
+                           ", client thread " + std::to_string(client_thread) + ")";
+  wire::Welcome w;
+  w.status = wire::kWelcomeOk;
+  w.message = "welcome";
+  w.worker_pid = static_cast<uint32_t>(getpid());
+  w.session_id = session.client().session_id;
+  Status s = send_welcome(*stream, w);
+  if (s) {
+    GV_DEBUG(name + " opened");
+    ConnState conn(session, conn_id);
+    s = serve_connection(session, conn, *stream, *g_registry);
+  }
+  if (s.is_ok() || s.code() == Code::kDisconnected) {
+    std::string how = s.is_ok() ? "closed" : s.message();
+    if (primary) {
+      GV_INFO("session ends: " + session.client().describe() + ": primary " + name + ": " + how);
+      end_worker(kWorkerExitClosed);
+    }
+    GV_DEBUG(name + " ended: " + how);
+    return;
+  }
+  GV_ERROR("ending the session of " + session.client().describe() + ": " + name + ": " +
+           s.message());
+  try_goodbye(*stream, "the backend ended the session: " + s.message());
+  end_worker(s.code() == Code::kProtocol ? kWorkerExitFault : kWorkerExitInternal);
+}
+
+bool start_connection(std::unique_ptr<Stream> stream, uint64_t client_thread) {
+  uint64_t id = g_session->next_connection_id();
+  try {
+    std::thread(serve_thread, std::move(stream), id, client_thread).detach();
+    return true;
+  } catch (const std::system_error& e) {
+    GV_ERROR(std::string("cannot start a thread for a connection: ") + e.what());
+    return false;
+  }
+}
+
+void reset_signals() {
+  struct sigaction sa{};
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGTERM, SIGINT, SIGCHLD, SIGHUP}) sigaction(sig, &sa, nullptr);
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+}  // namespace
+
+const Registry& registry() {
+  // Filling the tables touches no CUDA, so the daemon may call this before it forks.
+  static const Registry* r = [] {
+    auto* reg = new Registry();
+    register_core_plugin(*reg);
+    cudart::register_plugin(*reg);
+    return reg;
+  }();
+  return *r;
+}
+
+void run_worker(WorkerStart start) {
+  reset_signals();
+  log::set_component("worker " + std::to_string(getpid()));
+  ClientInfo client;
+  client.pid = start.hello.pid;
+  client.host = printable(start.hello.hostname, 255);
+  client.program = printable(start.hello.program, 512);
+  client.session_id = start.session_id;
+  g_session = new Session(client);
+  g_registry = &registry();
+  GV_INFO("session " + std::to_string(start.session_id) + ": serving " + client.describe());
+
+  if (!start_connection(stream_from_fd(start.conn_fd, start.peer), start.hello.thread))
+    end_worker(kWorkerExitInternal);
+
+  // Secondary connections of this session arrive from the daemon.
+  for (;;) {
+    int fd = -1;
+    std::string peer;
+    std::vector<uint8_t> payload;
+    Status s = recv_connection(start.control_fd, &fd, &peer, &payload);
+    if (s.code() == Code::kDisconnected) {
+      GV_WARN("lost the daemon (" + s.message() + "); serving this session until it ends");
+      break;
+    }
+    if (!s) {
+      GV_ERROR(s.message());
+      continue;
+    }
+    wire::Hello hello;
+    wire::Welcome refusal;
+    auto stream = stream_from_fd(fd, peer);
+    if (!check_hello(payload.data(), payload.size(), *g_registry, &hello, &refusal)) {
+      GV_ERROR("the daemon passed a connection with a bad Hello: " + refusal.message);
+      continue;
+    }
+    if (!start_connection(std::move(stream), hello.thread))
+      GV_WARN("dropped a connection of this session from " + peer);
+  }
+  close(start.control_fd);
+  for (;;) pause();  // the connection threads end the process
+}
+
+}  // namespace gvirtus::backend

@@ -1,0 +1,189 @@
+// The worker: one process per client session, one server thread per client connection.
+//
+// What handlers use (through CallContext):
+//   ctx.session.handles()          the session's HandleTable (streams, events, ...)
+//   ctx.session.client()           who the client is (pid, host, program), for messages
+//   ctx.session.state<T>()         one T per session, for module state (see below)
+//   ctx.conn.payload_pinned()      the request payload lies in page-locked memory
+//   ctx.conn.take_staging()        keep the buffer holding the payload (async host-to-device)
+//   ctx.conn.d2h_buffer(n)         a per-connection buffer for device-to-host data (ctx.bulk)
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <typeindex>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/dispatch.h"
+#include "common/status.h"
+#include "common/transport.h"
+#include "common/wire.h"
+
+namespace gvirtus::backend {
+
+// Who is on the other end, from the Hello of the session's primary connection. The strings
+// came from the client and have been made printable (see printable() in handshake.h).
+struct ClientInfo {
+  uint32_t pid = 0;
+  std::string host;
+  std::string program;
+  uint64_t session_id = 0;
+  std::string describe() const;  // "client pid 123 on host h (program p)"
+};
+
+// Host memory for bulk data: page-locked (cudaHostAlloc, portable) when CUDA can give it,
+// otherwise ordinary memory. Move-only; frees with the allocator it came from.
+class HostBuffer {
+ public:
+  HostBuffer() = default;
+  // try_pinned false, or CUDA unusable in this process (checked once): plain memory.
+  // Returns an empty buffer only if memory is exhausted.
+  static HostBuffer allocate(size_t size, bool try_pinned);
+  ~HostBuffer();
+  HostBuffer(HostBuffer&& o) noexcept;
+  HostBuffer& operator=(HostBuffer&& o) noexcept;
+  HostBuffer(const HostBuffer&) = delete;
+  HostBuffer& operator=(const HostBuffer&) = delete;
+
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool pinned() const { return pinned_; }
+  explicit operator bool() const { return data_ != nullptr; }
+
+ private:
+  void reset();
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  bool pinned_ = false;
+};
+
+struct SessionOptions {
+  // Staging and device-to-host buffers from cudaHostAlloc. Off for the fuzzing entry point,
+  // which must not touch CUDA.
+  bool pinned_buffers = true;
+};
+
+// Worker-wide state of one client session. Thread-safe.
+class Session {
+ public:
+  explicit Session(ClientInfo client, SessionOptions opt = {})
+      : client_(std::move(client)), opt_(opt) {}
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  HandleTable& handles() { return handles_; }
+  const ClientInfo& client() const { return client_; }
+  const SessionOptions& options() const { return opt_; }
+  // Numbers connections in order of arrival; the primary one gets 0.
+  uint64_t next_connection_id() { return next_conn_.fetch_add(1); }
+
+  // Per-session module state: the one T of this session, default-constructed on first use.
+  // Creation is serialised; T itself must be thread-safe (give it its own mutex), since every
+  // connection thread of the session reaches the same object. Lives as long as the session.
+  template <class T>
+  T& state() {
+    std::lock_guard<std::mutex> g(state_mu_);
+    std::shared_ptr<void>& slot = state_[std::type_index(typeid(T))];
+    if (!slot) slot = std::make_shared<T>();
+    return *static_cast<T*>(slot.get());
+  }
+
+ private:
+  HandleTable handles_;
+  ClientInfo client_;
+  SessionOptions opt_;
+  std::atomic<uint64_t> next_conn_{0};
+  std::mutex state_mu_;
+  std::unordered_map<std::type_index, std::shared_ptr<void>> state_;  // REQUIRES: state_mu_
+};
+
+// Payloads up to this size are read into an ordinary per-connection buffer; larger ones into
+// the staging buffer (copy chunks) or, beyond it, a temporary one.
+constexpr size_t kSmallPayload = 64u << 10;
+constexpr size_t kStagingSize = wire::kCopyChunk + kSmallPayload;
+
+// State of one connection, owned by its server thread (not thread-safe).
+class ConnState {
+ public:
+  ConnState(Session& session, uint64_t id) : session_(session), id_(id) {}
+  ConnState(const ConnState&) = delete;
+  ConnState& operator=(const ConnState&) = delete;
+
+  uint64_t id() const { return id_; }  // 0: the primary connection
+
+  // The current request's payload lies in the staging buffer, and that is page-locked: a
+  // handler may cudaMemcpy straight from the pointer it reads from ctx.in.
+  bool payload_pinned() const { return payload_pinned_; }
+  // Hands over the staging buffer that holds the current payload, so the bytes outlive the
+  // call (a host-to-device cudaMemcpyAsync that the stream has not passed yet). Pointers
+  // read from ctx.in stay valid as long as the returned buffer lives. Empty if the payload
+  // is not in the staging buffer (64 KiB or less, or bigger than kStagingSize): copy it then.
+  // The next large payload gets a fresh staging buffer.
+  HostBuffer take_staging();
+
+  // A buffer of at least n bytes for data going back to the client (point ctx.bulk at it).
+  // Page-locked when possible; kept and reused by later calls on this connection, so its
+  // contents are only valid until the next call. nullptr if n is over wire::kMaxPayload.
+  uint8_t* d2h_buffer(size_t n);
+  bool d2h_pinned() const { return d2h_.pinned(); }
+
+  // The first failure of a NoReply request since the last reply (0: none).
+  int32_t deferred_error() const { return deferred_; }
+
+ private:
+  friend Status serve_connection(Session&, ConnState&, Stream&, const Registry&);
+  // Where the next payload of n bytes goes (serve loop only).
+  uint8_t* payload_buffer(size_t n);
+  void end_request();
+
+  Session& session_;
+  uint64_t id_;
+  int32_t deferred_ = 0;
+  std::vector<uint8_t> small_;
+  HostBuffer staging_;
+  std::unique_ptr<uint8_t[]> large_;
+  bool payload_in_staging_ = false;  // the current payload is in staging_ (not yet taken)
+  bool payload_pinned_ = false;      // the current payload is in page-locked memory
+  HostBuffer d2h_;
+};
+
+// Serves one connection after its handshake: reads request frames, runs their handlers, sends
+// replies, until the connection ends. Returns
+//   ok              the client closed the connection or said Goodbye;
+//   kDisconnected   the connection broke (reset, closed in the middle of a frame);
+//   kProtocol       the client broke the protocol (unknown call, bad frame or payload, forged
+//                   handle, a handler that threw): the whole session must end;
+//   anything else   an internal failure: the session must end too.
+// The message names the call and the reason.
+Status serve_connection(Session& session, ConnState& conn, Stream& stream, const Registry& reg);
+
+// The worker process. The daemon forks and calls this in the child; it never returns.
+struct WorkerStart {
+  int control_fd = -1;  // SOCK_SEQPACKET to the daemon; secondary connections arrive on it
+  int conn_fd = -1;     // the primary connection, its Hello already read
+  std::string peer;     // the primary connection's peer, for logs
+  wire::Hello hello;    // the primary connection's Hello
+  uint64_t session_id = 0;
+};
+
+// How a worker ends; the daemon logs these.
+enum WorkerExit : int {
+  kWorkerExitClosed = 0,    // the client closed its primary connection (or went away)
+  kWorkerExitInternal = 1,  // a failure on the backend's side
+  kWorkerExitFault = 3,     // the client broke the protocol; the session was ended
+};
+
+[[noreturn]] void run_worker(WorkerStart start);
+
+// Fuzzing and test entry point: runs `data` as the bytes a client sends on one connection (a
+// Hello frame, then request frames) through the real handshake check and serve loop, against
+// a handler table of the "core" plugin and the test plugin "fuzz" (no CUDA). Returns how the
+// connection ended, as serve_connection does; a refused Hello gives kProtocol or
+// kUnimplemented. If replies is given, the bytes the server sent are appended to it (bounded).
+Status serve_bytes(const uint8_t* data, size_t size, std::vector<uint8_t>* replies = nullptr);
+
+}  // namespace gvirtus::backend

@@ -1,0 +1,523 @@
+// The gvirtus-backend binary, spoken to raw over Unix and TCP sockets: handshake, refusals,
+// secondary connections, sessions ended by hostile or vanished clients, limits, shutdown.
+// Every wait is bounded.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "backend/control.h"
+#include "common/transport.h"
+#include "test_streams.h"
+
+namespace gvirtus {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using testing::hello_frame;
+using testing::request_frame;
+using testing::test_hello;
+
+constexpr int kIoTimeoutMs = 5000;
+
+int free_tcp_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+bool pid_gone(pid_t pid, std::chrono::milliseconds within) {
+  auto end = Clock::now() + within;
+  do {
+    if (kill(pid, 0) != 0 && errno == ESRCH) return true;
+    std::this_thread::sleep_for(10ms);
+  } while (Clock::now() < end);
+  return false;
+}
+
+// A client connection spoken to byte by byte, with timeouts on every read.
+class Raw {
+ public:
+  explicit Raw(const std::string& endpoint) {
+    Endpoint ep;
+    EXPECT_TRUE(parse_endpoint(endpoint, &ep));
+    std::unique_ptr<Stream> s;
+    Status st = connect_stream(ep, &s);
+    EXPECT_TRUE(st) << st.to_string();
+    if (st) fd_ = s->release_fd();
+  }
+  ~Raw() { close(); }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd() const { return fd_; }
+
+  bool send(const std::vector<uint8_t>& b) {
+    size_t off = 0;
+    while (off < b.size()) {
+      ssize_t n = ::send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      off += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  // false on EOF, error or timeout.
+  bool read(void* buf, size_t n, int timeout_ms = kIoTimeoutMs) {
+    auto* p = static_cast<uint8_t*>(buf);
+    size_t got = 0;
+    while (got < n) {
+      pollfd pf{fd_, POLLIN, 0};
+      if (::poll(&pf, 1, timeout_ms) <= 0) return false;
+      ssize_t r = ::recv(fd_, p + got, n - got, 0);
+      if (r <= 0) return false;
+      got += static_cast<size_t>(r);
+    }
+    return true;
+  }
+  bool read_frame(wire::FrameHeader* h, std::vector<uint8_t>* payload) {
+    uint8_t hdr[wire::kHeaderSize];
+    if (!read(hdr, sizeof hdr)) return false;
+    if (!wire::decode_header(hdr, wire::kMaxPayload, h)) return false;
+    payload->resize(h->length);
+    return read(payload->data(), payload->size());
+  }
+  bool welcome(wire::Welcome* w) {
+    wire::FrameHeader h;
+    std::vector<uint8_t> p;
+    if (!read_frame(&h, &p) || h.kind != static_cast<uint16_t>(wire::Kind::kWelcome)) return false;
+    wire::Reader r(p.data(), p.size());
+    *w = wire::decode_welcome(r);
+    return true;
+  }
+  wire::Welcome handshake(const wire::Hello& hello) {
+    wire::Welcome w;
+    w.status = -1;
+    EXPECT_TRUE(send(hello_frame(hello)));
+    EXPECT_TRUE(welcome(&w));
+    return w;
+  }
+  bool ping(uint64_t id) {
+    if (!send(request_frame(backend::kCallPing, id))) return false;
+    wire::FrameHeader h;
+    std::vector<uint8_t> p;
+    return read_frame(&h, &p) && h.kind == static_cast<uint16_t>(wire::Kind::kReply) &&
+           h.request_id == id && h.call_id == backend::kCallPing && h.status == 0;
+  }
+  // Waits for the server to close: frames it sent first (a Goodbye) are skipped, their kinds
+  // and text collected.
+  bool closed_by_peer(std::string* said = nullptr, int timeout_ms = kIoTimeoutMs) {
+    auto end = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    uint8_t buf[4096];
+    while (Clock::now() < end) {
+      pollfd pf{fd_, POLLIN, 0};
+      if (::poll(&pf, 1, 100) <= 0) continue;
+      ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
+      if (r == 0 || (r < 0 && errno == ECONNRESET)) return true;
+      if (r < 0) return false;
+      if (said) said->append(reinterpret_cast<char*>(buf), static_cast<size_t>(r));
+    }
+    return false;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+class Backend {
+ public:
+  // Starts gvirtus-backend with `args` and waits for its ready line.
+  explicit Backend(std::vector<std::string> args) {
+    char tmpl[] = "/tmp/gvdaemonXXXXXX";
+    dir_ = mkdtemp(tmpl);
+    log_ = dir_ + "/backend.log";
+    int ready[2];
+    EXPECT_EQ(pipe2(ready, O_CLOEXEC), 0);
+    int ready_child = fcntl(ready[1], F_DUPFD, 10);  // without CLOEXEC, to pass it on
+    args.insert(args.begin(), std::string(GVIRTUS_BIN_DIR) + "/gvirtus-backend");
+    args.push_back("--ready-fd");
+    args.push_back(std::to_string(ready_child));
+    pid_ = fork();
+    if (pid_ == 0) {
+      int log = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(log, 2);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      std::string level = "GVIRTUS_LOGLEVEL=debug";
+      char* envp[] = {level.data(), nullptr};
+      execve(argv[0], argv.data(), envp);
+      _exit(127);
+    }
+    close(ready_child);
+    close(ready[1]);
+    char buf[16] = {};
+    pollfd pf{ready[0], POLLIN, 0};
+    if (poll(&pf, 1, 10000) > 0) {
+      ssize_t n = ::read(ready[0], buf, sizeof buf - 1);
+      ready_ = n > 0 && std::string(buf) == "ready\n";
+    }
+    close(ready[0]);
+  }
+  ~Backend() {
+    if (pid_ > 0 && !exited_) {
+      kill(pid_, SIGTERM);
+      wait_exit(10s);
+      if (!exited_) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+      }
+    }
+    if (::testing::Test::HasFailure()) std::cerr << "--- backend log ---\n" << log() << "---\n";
+    unlink(log_.c_str());
+    rmdir(dir_.c_str());
+  }
+  bool ready() const { return ready_; }
+  pid_t pid() const { return pid_; }
+  const std::string& dir() const { return dir_; }
+  std::string log() const {
+    std::ifstream f(log_);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+  }
+  // The exit status, or -1 if it did not exit in time.
+  int wait_exit(std::chrono::milliseconds within) {
+    auto end = Clock::now() + within;
+    while (Clock::now() < end) {
+      int st = 0;
+      pid_t r = waitpid(pid_, &st, WNOHANG);
+      if (r == pid_) {
+        exited_ = true;
+        status_ = st;
+        return st;
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    return -1;
+  }
+
+ private:
+  std::string dir_, log_;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+  bool exited_ = false;
+  int status_ = 0;
+};
+
+// One backend listening on a Unix socket and a TCP port, per test.
+class Daemon : public ::testing::Test {
+ protected:
+  void SetUp() override { start({}); }
+  void start(std::vector<std::string> extra) {
+    backend_.reset();
+    tcp_ = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
+    char tmpl[] = "/tmp/gvsockXXXXXX";
+    sock_dir_ = mkdtemp(tmpl);
+    sock_path_ = sock_dir_ + "/gv.sock";
+    unix_ = "unix:" + sock_path_;
+    std::vector<std::string> args = {"--listen", unix_, "--listen", tcp_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    backend_ = std::make_unique<Backend>(args);
+    ASSERT_TRUE(backend_->ready()) << backend_->log();
+  }
+  void TearDown() override {
+    backend_.reset();
+    unlink(sock_path_.c_str());
+    rmdir(sock_dir_.c_str());
+  }
+  // A primary connection that completed its handshake.
+  std::unique_ptr<Raw> session(const std::string& ep, uint8_t token, wire::Welcome* w) {
+    auto r = std::make_unique<Raw>(ep);
+    *w = r->handshake(test_hello(token));
+    EXPECT_EQ(w->status, wire::kWelcomeOk) << w->message;
+    return r;
+  }
+
+  std::unique_ptr<Backend> backend_;
+  std::string tcp_, unix_, sock_dir_, sock_path_;
+};
+
+TEST_F(Daemon, HelloWelcomePingOverUnixAndTcp) {
+  for (const std::string& ep : {unix_, tcp_}) {
+    wire::Welcome w;
+    auto c = session(ep, ep == unix_ ? 1 : 2, &w);
+    EXPECT_GT(w.worker_pid, 0u);
+    EXPECT_NE(static_cast<pid_t>(w.worker_pid), backend_->pid());
+    EXPECT_GE(w.session_id, 1u);
+    EXPECT_EQ(w.major, wire::kProtocolMajor);
+    EXPECT_TRUE(c->ping(1)) << ep;
+    EXPECT_TRUE(c->ping(2)) << ep;
+  }
+  EXPECT_NE(backend_->log().find("listening on " + unix_), std::string::npos);
+}
+
+TEST_F(Daemon, OtherProtocolVersionIsRefusedNamingBoth) {
+  Raw c(unix_);
+  wire::Hello h = test_hello(3);
+  h.major = wire::kProtocolMajor + 1;
+  h.minor = 4;
+  wire::Welcome w = c.handshake(h);
+  EXPECT_EQ(w.status, wire::kWelcomeBadVersion);
+  EXPECT_NE(w.message.find(std::to_string(wire::kProtocolMajor + 1) + ".4"), std::string::npos)
+      << w.message;
+  EXPECT_NE(w.message.find(std::to_string(wire::kProtocolMajor) + "." +
+                           std::to_string(wire::kProtocolMinor)),
+            std::string::npos)
+      << w.message;
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(Daemon, UnknownPluginIsRefusedNamingIt) {
+  Raw c(tcp_);
+  wire::Hello h = test_hello(4);
+  h.plugins = {"cudart", "cufantasy"};
+  wire::Welcome w = c.handshake(h);
+  EXPECT_EQ(w.status, wire::kWelcomeUnknownPlugin);
+  EXPECT_NE(w.message.find("cufantasy"), std::string::npos) << w.message;
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(Daemon, MalformedHelloIsRefused) {
+  Raw c(unix_);
+  std::vector<uint8_t> f = hello_frame(test_hello(5));
+  f.push_back(0);  // a trailing byte inside the payload
+  uint32_t len = static_cast<uint32_t>(f.size() - wire::kHeaderSize);
+  std::memcpy(f.data() + 4, &len, 4);
+  ASSERT_TRUE(c.send(f));
+  wire::Welcome w;
+  ASSERT_TRUE(c.welcome(&w));
+  EXPECT_EQ(w.status, wire::kWelcomeMalformed);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(Daemon, OversizeHelloIsRefusedBeforeItIsRead) {
+  Raw c(unix_);
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kHello);
+  h.length = wire::kMaxHelloPayload + 1;
+  std::vector<uint8_t> b(wire::kHeaderSize);
+  wire::encode_header(h, b.data());
+  ASSERT_TRUE(c.send(b));
+  wire::Welcome w;
+  ASSERT_TRUE(c.welcome(&w));
+  EXPECT_EQ(w.status, wire::kWelcomeMalformed);
+  EXPECT_NE(w.message.find("over the limit"), std::string::npos) << w.message;
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(Daemon, SecondaryWithUnknownTokenIsRefused) {
+  Raw c(tcp_);
+  wire::Welcome w = c.handshake(test_hello(6, /*primary=*/false));
+  EXPECT_EQ(w.status, wire::kWelcomeBadSession);
+  EXPECT_TRUE(c.closed_by_peer());
+}
+
+TEST_F(Daemon, SecondaryJoinsTheSameWorker) {
+  wire::Welcome w1;
+  auto primary = session(unix_, 7, &w1);
+  Raw second(tcp_);  // another transport, same session
+  wire::Welcome w2 = second.handshake(test_hello(7, /*primary=*/false));
+  ASSERT_EQ(w2.status, wire::kWelcomeOk) << w2.message;
+  EXPECT_EQ(w2.worker_pid, w1.worker_pid);
+  EXPECT_EQ(w2.session_id, w1.session_id);
+  EXPECT_TRUE(second.ping(1));
+  EXPECT_TRUE(primary->ping(1));
+  // The secondary closing ends only its own thread.
+  second.close();
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(primary->ping(2));
+  // The primary closing ends the session: the worker exits and is reaped.
+  primary->close();
+  EXPECT_TRUE(pid_gone(static_cast<pid_t>(w1.worker_pid), 5s));
+  // The token no longer names a session.
+  Raw late(unix_);
+  EXPECT_EQ(late.handshake(test_hello(7, false)).status, wire::kWelcomeBadSession);
+}
+
+TEST_F(Daemon, PrimaryClosingClosesSecondaries) {
+  wire::Welcome w;
+  auto primary = session(unix_, 8, &w);
+  Raw second(unix_);
+  ASSERT_EQ(second.handshake(test_hello(8, false)).status, wire::kWelcomeOk);
+  primary->close();
+  EXPECT_TRUE(second.closed_by_peer());
+  EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 5s));
+}
+
+TEST_F(Daemon, GarbageAndSlowHandshakesDoNotDisturbOthers) {
+  Raw garbage(unix_);
+  std::vector<uint8_t> junk(100);
+  for (size_t i = 0; i < junk.size(); ++i) junk[i] = static_cast<uint8_t>(i * 37 + 11);
+  ASSERT_TRUE(garbage.send(junk));
+  Raw slow(tcp_);  // half a header, then nothing
+  std::vector<uint8_t> half = hello_frame(test_hello(9));
+  half.resize(10);
+  ASSERT_TRUE(slow.send(half));
+
+  wire::Welcome w;
+  auto good = session(unix_, 10, &w);
+  EXPECT_TRUE(good->ping(1));
+  EXPECT_TRUE(garbage.closed_by_peer());
+}
+
+TEST_F(Daemon, SlowHandshakeIsDroppedAtTheDeadline) {
+  start({"--handshake-timeout-ms", "300"});
+  Raw slow(unix_);
+  std::vector<uint8_t> half = hello_frame(test_hello(11));
+  half.resize(40);
+  ASSERT_TRUE(slow.send(half));
+  auto t0 = Clock::now();
+  EXPECT_TRUE(slow.closed_by_peer(nullptr, 3000));
+  EXPECT_GE(Clock::now() - t0, 200ms);
+  wire::Welcome w;
+  auto good = session(tcp_, 12, &w);
+  EXPECT_TRUE(good->ping(1));
+}
+
+// A session that breaks the protocol ends (its worker exits, its connection closes); another
+// session of the same backend carries on.
+struct Breach {
+  const char* name;
+  std::vector<uint8_t> bytes;
+  const char* logged;  // in the backend log
+};
+
+std::vector<Breach> breaches() {
+  std::vector<Breach> out;
+  out.push_back({"unknown call id", request_frame(987654, 1), "unknown call id 987654"});
+  std::vector<uint8_t> junk(64, 0xee);
+  out.push_back({"garbage", junk, "bad frame magic"});
+  std::vector<uint8_t> over = request_frame(backend::kCallPing, 1);
+  uint32_t len = wire::kMaxPayload + 1;
+  std::memcpy(over.data() + 4, &len, 4);
+  out.push_back({"oversize length", over, "over the limit"});
+  out.push_back({"second hello", hello_frame(test_hello(1)), "unexpected Hello"});
+  out.push_back({"ping with arguments", request_frame(backend::kCallPing, 1, {1, 2, 3}),
+                 "malformed request"});
+  return out;
+}
+
+TEST_F(Daemon, ProtocolBreachEndsOnlyThatSession) {
+  wire::Welcome wb;
+  auto bystander = session(tcp_, 20, &wb);
+  uint8_t token = 21;
+  for (const Breach& b : breaches()) {
+    SCOPED_TRACE(b.name);
+    wire::Welcome w;
+    auto victim = session(unix_, token++, &w);
+    ASSERT_TRUE(victim->ping(1));
+    ASSERT_TRUE(victim->send(b.bytes));
+    std::string said;
+    EXPECT_TRUE(victim->closed_by_peer(&said));
+    EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 5s));
+    // The client is told why, in a Goodbye frame, when it listens.
+    EXPECT_NE(said.find("the backend ended the session"), std::string::npos) << said;
+    EXPECT_TRUE(bystander->ping(token)) << "bystander after " << b.name;
+  }
+  std::string log = backend_->log();
+  for (const Breach& b : breaches()) EXPECT_NE(log.find(b.logged), std::string::npos) << b.logged;
+  // The log names the client and how each session ended.
+  EXPECT_NE(log.find("client pid 4242 on host testhost"), std::string::npos);
+  EXPECT_NE(log.find("the client broke the protocol"), std::string::npos);
+  EXPECT_FALSE(pid_gone(static_cast<pid_t>(wb.worker_pid), 0ms));
+}
+
+TEST_F(Daemon, ClientVanishingMidFrameEndsItsWorker) {
+  wire::Welcome w;
+  auto c = session(tcp_, 30, &w);
+  // A 32 MiB request of which 1 MiB arrives, then the client is gone.
+  std::vector<uint8_t> f = request_frame(backend::kCallPing, 1);
+  uint32_t len = 32u << 20;
+  std::memcpy(f.data() + 4, &len, 4);
+  f.resize(f.size() + (1u << 20), 0x42);
+  ASSERT_TRUE(c->send(f));
+  c->close();
+  EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 5s));
+  EXPECT_NE(backend_->log().find("in the middle of call 1 (Ping)"), std::string::npos);
+}
+
+TEST_F(Daemon, SessionLimitRefusesWithBusy) {
+  start({"--max-sessions", "1"});
+  wire::Welcome w;
+  auto first = session(unix_, 40, &w);
+  Raw second(unix_);
+  wire::Welcome w2 = second.handshake(test_hello(41));
+  EXPECT_EQ(w2.status, wire::kWelcomeBusy);
+  EXPECT_NE(w2.message.find("limit of 1"), std::string::npos) << w2.message;
+  // A secondary of the running session still joins.
+  Raw joined(unix_);
+  EXPECT_EQ(joined.handshake(test_hello(40, false)).status, wire::kWelcomeOk);
+  joined.close();
+  first->close();
+  ASSERT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 5s));
+  // Room again once the worker is reaped.
+  bool accepted = false;
+  for (int i = 0; i < 50 && !accepted; ++i) {
+    Raw again(unix_);
+    accepted = again.handshake(test_hello(42)).status == wire::kWelcomeOk;
+    if (!accepted) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(accepted);
+}
+
+TEST_F(Daemon, SigtermStopsWorkersAndRemovesTheSocket) {
+  wire::Welcome w;
+  auto c = session(unix_, 50, &w);
+  ASSERT_TRUE(c->ping(1));
+  struct stat st{};
+  ASSERT_EQ(stat(sock_path_.c_str(), &st), 0);
+  ASSERT_EQ(kill(backend_->pid(), SIGTERM), 0);
+  int status = backend_->wait_exit(10s);
+  ASSERT_NE(status, -1) << "backend did not exit";
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(stat(sock_path_.c_str(), &st), 0) << "socket file left behind";
+  EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 2s));
+  EXPECT_TRUE(c->closed_by_peer());
+}
+
+TEST(DaemonStart, LiveSocketIsNotTakenOver) {
+  char tmpl[] = "/tmp/gvsockXXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string ep = "unix:" + dir + "/gv.sock";
+  {
+    Backend first({"--listen", ep});
+    ASSERT_TRUE(first.ready());
+    Backend second({"--listen", ep});
+    EXPECT_FALSE(second.ready());
+    EXPECT_EQ(second.wait_exit(5s), 1 << 8);  // exit code 1
+    EXPECT_NE(second.log().find("another process is listening"), std::string::npos);
+    Raw c(ep);  // the first one still serves
+    EXPECT_EQ(c.handshake(test_hello(60)).status, wire::kWelcomeOk);
+  }
+  rmdir(dir.c_str());
+}
+
+TEST(DaemonStart, BadArgumentsExitWithUsage) {
+  Backend b({"--listen", "http://nowhere:1"});
+  EXPECT_FALSE(b.ready());
+  EXPECT_EQ(b.wait_exit(5s), 2 << 8);
+  EXPECT_NE(b.log().find("--listen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace gvirtus

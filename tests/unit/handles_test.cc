@@ -1,0 +1,178 @@
+// HandleTable and the cudart handle helpers built on it.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+#include "backend/cudart_support.h"
+#include "backend/dispatch.h"
+#include "backend/worker.h"
+
+namespace gvirtus::backend {
+namespace {
+
+int objs[4];
+
+TEST(HandleTable, IdsCarryKindAndAreNeverReused) {
+  HandleTable t;
+  std::set<uint64_t> seen;
+  for (int i = 0; i < 100; ++i) {
+    uint64_t s = t.add(HandleKind::kStream, &objs[0]);
+    uint64_t e = t.add(HandleKind::kEvent, &objs[1]);
+    EXPECT_NE(s, 0u);
+    EXPECT_EQ(handle_kind_of(s), HandleKind::kStream);
+    EXPECT_EQ(handle_kind_of(e), HandleKind::kEvent);
+    EXPECT_TRUE(seen.insert(s).second);
+    EXPECT_TRUE(seen.insert(e).second);
+    EXPECT_TRUE(t.remove(HandleKind::kStream, s, nullptr));  // released ids stay unused
+  }
+}
+
+TEST(HandleTable, LiveReleasedAndNever) {
+  HandleTable t;
+  uint64_t id = t.add(HandleKind::kStream, &objs[2]);
+  void* p = nullptr;
+  EXPECT_EQ(t.find(HandleKind::kStream, id, &p), HandleTable::Found::kLive);
+  EXPECT_EQ(p, &objs[2]);
+  EXPECT_TRUE(t.lookup(HandleKind::kStream, id, &p));
+
+  // The right serial under another kind was never issued as that kind.
+  EXPECT_EQ(t.find(HandleKind::kEvent, id, &p), HandleTable::Found::kNever);
+  EXPECT_THROW(t.lookup(HandleKind::kEvent, id, &p), SessionFault);
+  EXPECT_FALSE(t.remove(HandleKind::kEvent, id, &p));
+  EXPECT_EQ(t.find(HandleKind::kStream, id, &p), HandleTable::Found::kLive);
+
+  p = nullptr;
+  EXPECT_TRUE(t.remove(HandleKind::kStream, id, &p));
+  EXPECT_EQ(p, &objs[2]);
+  EXPECT_FALSE(t.remove(HandleKind::kStream, id, &p));
+  // Stale: issued, since released. The call fails; the session goes on.
+  EXPECT_EQ(t.find(HandleKind::kStream, id, &p), HandleTable::Found::kReleased);
+  EXPECT_FALSE(t.lookup(HandleKind::kStream, id, &p));
+
+  // Forged: never issued.
+  const uint64_t kStreamTag = uint64_t{1} << 56;
+  for (uint64_t forged : {uint64_t{0}, uint64_t{12345}, kStreamTag, kStreamTag | (id + 1000),
+                          ~uint64_t{0}, (uint64_t{9} << 56) | 1}) {
+    EXPECT_EQ(t.find(HandleKind::kStream, forged, &p), HandleTable::Found::kNever) << forged;
+    EXPECT_THROW(t.lookup(HandleKind::kStream, forged, &p), SessionFault) << forged;
+  }
+}
+
+TEST(HandleTable, LiveListsOneKind) {
+  HandleTable t;
+  uint64_t a = t.add(HandleKind::kEvent, &objs[0]);
+  t.add(HandleKind::kEvent, &objs[1]);
+  t.add(HandleKind::kStream, &objs[2]);
+  t.remove(HandleKind::kEvent, a, nullptr);
+  auto live = t.live(HandleKind::kEvent);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0], &objs[1]);
+  EXPECT_EQ(t.live(HandleKind::kKernel).size(), 0u);
+}
+
+TEST(HandleTable, ConcurrentUseGivesDistinctIds) {
+  HandleTable t;
+  std::vector<std::vector<uint64_t>> ids(4);
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&, k] {
+      for (int i = 0; i < 2000; ++i) {
+        uint64_t id = t.add(HandleKind::kStream, &objs[k]);
+        void* p;
+        EXPECT_TRUE(t.lookup(HandleKind::kStream, id, &p));
+        if (i % 2) {
+          EXPECT_TRUE(t.remove(HandleKind::kStream, id, nullptr));
+        }
+        ids[k].push_back(id);
+      }
+    });
+  for (auto& th : threads) th.join();
+  std::set<uint64_t> all;
+  for (auto& v : ids) all.insert(v.begin(), v.end());
+  EXPECT_EQ(all.size(), 8000u);
+  EXPECT_EQ(t.live(HandleKind::kStream).size(), 4000u);
+}
+
+// The helpers for cudart handlers, through a CallContext as handlers see it.
+class CudartHandles : public ::testing::Test {
+ protected:
+  CudartHandles() : session_(ClientInfo{}, SessionOptions{false}), conn_(session_, 0) {}
+  CallContext ctx() { return CallContext{session_, conn_, header_, wire::Reader(nullptr, 0), wire::Writer()}; }
+  Session session_;
+  ConnState conn_;
+  wire::FrameHeader header_;
+};
+
+TEST_F(CudartHandles, SpecialStreamsPassThrough) {
+  CallContext c = ctx();
+  for (uint64_t id : {0, 1, 2}) {
+    cudaStream_t s = reinterpret_cast<cudaStream_t>(0x1234);
+    EXPECT_TRUE(cudart::stream_in(c, id, &s));
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(s), id);
+  }
+  cudaEvent_t e = reinterpret_cast<cudaEvent_t>(0x1234);
+  EXPECT_TRUE(cudart::event_in(c, 0, &e));
+  EXPECT_EQ(e, nullptr);
+  EXPECT_EQ(c.status, 0);
+}
+
+TEST_F(CudartHandles, OutInReleaseStaleForged) {
+  CallContext c = ctx();
+  cudaStream_t real = reinterpret_cast<cudaStream_t>(&objs[0]);
+  uint64_t id = cudart::stream_out(c, real);
+  EXPECT_EQ(handle_kind_of(id), HandleKind::kStream);
+  cudaStream_t s = nullptr;
+  ASSERT_TRUE(cudart::stream_in(c, id, &s));
+  EXPECT_EQ(s, real);
+  ASSERT_TRUE(cudart::stream_release(c, id, &s));
+  EXPECT_EQ(s, real);
+  EXPECT_EQ(c.status, 0);
+
+  EXPECT_FALSE(cudart::stream_in(c, id, &s));
+  EXPECT_EQ(c.status, cudaErrorInvalidResourceHandle);
+  c.status = 0;
+  EXPECT_FALSE(cudart::stream_release(c, id, &s));
+  EXPECT_EQ(c.status, cudaErrorInvalidResourceHandle);
+
+  EXPECT_THROW(cudart::stream_in(c, id + 1000, &s), SessionFault);
+  EXPECT_THROW(cudart::stream_release(c, 77, &s), SessionFault);
+
+  cudaEvent_t ev = reinterpret_cast<cudaEvent_t>(&objs[1]);
+  uint64_t eid = cudart::event_out(c, ev);
+  EXPECT_THROW(cudart::stream_in(c, eid, &s), SessionFault);  // an event is no stream
+  cudaEvent_t e2 = nullptr;
+  ASSERT_TRUE(cudart::event_in(c, eid, &e2));
+  EXPECT_EQ(e2, ev);
+  ASSERT_TRUE(cudart::event_release(c, eid, &e2));
+  c.status = 0;
+  EXPECT_FALSE(cudart::event_in(c, eid, &e2));
+  EXPECT_EQ(c.status, cudaErrorInvalidResourceHandle);
+}
+
+TEST(SessionState, OnePerTypeSharedByThreads) {
+  struct Modules {
+    std::mutex mu;
+    int loaded = 0;
+  };
+  Session s(ClientInfo{}, SessionOptions{false});
+  Modules* first = &s.state<Modules>();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&] {
+      for (int j = 0; j < 1000; ++j) {
+        Modules& m = s.state<Modules>();
+        std::lock_guard<std::mutex> g(m.mu);
+        ++m.loaded;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(&s.state<Modules>(), first);
+  EXPECT_EQ(first->loaded, 4000);
+  EXPECT_EQ(s.state<int>(), 0);
+  s.state<int>() = 5;
+  EXPECT_EQ(s.state<int>(), 5);
+}
+
+}  // namespace
+}  // namespace gvirtus::backend
