@@ -106,8 +106,9 @@ class Session {
 constexpr size_t kSmallPayload = 64u << 10;
 constexpr size_t kStagingSize = wire::kCopyChunk + kSmallPayload;
 
-// State of one connection, owned by its server thread (not thread-safe).
-class ConnState {
+// State of one connection, owned by its server thread (not thread-safe). A struct only because
+// dispatch.h declares it so.
+struct ConnState {
  public:
   ConnState(Session& session, uint64_t id) : session_(session), id_(id) {}
   ConnState(const ConnState&) = delete;
