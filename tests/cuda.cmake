@@ -59,3 +59,10 @@ endforeach()
 gvirtus_cuda_compare(device_query device_query NO)
 gvirtus_cuda_compare(vector_add vector_add YES)
 gvirtus_cuda_compare(vector_add_small vector_add YES 1000)
+
+# The installed tree, moved after installing, still runs programs (needs cmake at test time, so
+# it is not among the tests that travel to the GPU machine).
+add_test(NAME install.relocated
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cuda/installed.sh ${CMAKE_BINARY_DIR}
+                 $<TARGET_FILE:device_query>)
+set_tests_properties(install.relocated PROPERTIES LABELS install TIMEOUT 300)

@@ -1,0 +1,14 @@
+# Fault cases and the installed tree. They run with or without a GPU (with one, the fault cases
+# also check that device memory comes back); label `cuda` so the GPU machine runs them too.
+add_executable(fault_client ${CMAKE_CURRENT_SOURCE_DIR}/gpu/fault_client.cu)
+set_target_properties(fault_client PROPERTIES
+  CUDA_RUNTIME_LIBRARY Shared
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/gpu)
+
+foreach(case client-killed backend-killed)
+  add_test(NAME faults.${case}
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/faults.py ${case}
+                   --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>
+                   --client $<TARGET_FILE:fault_client>)
+  set_tests_properties(faults.${case} PROPERTIES LABELS "cuda;faults" TIMEOUT 300)
+endforeach()
