@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -65,7 +66,6 @@ std::string exit_text(int status) {
 // Closes every descriptor except stdin/out/err and `keep` (a forked worker must hold none of
 // the daemon's sockets: listeners, other clients' connections, other workers' control ends).
 void close_all_fds_except(std::vector<int> keep) {
-  keep.push_back(2);
   std::sort(keep.begin(), keep.end());
   unsigned lo = 3;
   for (int k : keep) {
@@ -152,6 +152,14 @@ Status Daemon::setup() {
   ign.sa_handler = SIG_IGN;
   sigemptyset(&ign.sa_mask);
   sigaction(SIGPIPE, &ign, nullptr);
+
+  // Each client connection holds a descriptor while its handshake is read; the common soft
+  // limit of 1024 is low for a busy backend. Workers inherit the raised limit.
+  rlimit nofile{};
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+    nofile.rlim_cur = std::min<rlim_t>(nofile.rlim_max, 65536);
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
 
   for (const Endpoint& ep : opt_.listen) {
     std::unique_ptr<Listener> l;
