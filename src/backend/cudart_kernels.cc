@@ -27,11 +27,11 @@ namespace {
 // src/frontend/cudart/modules.h.
 enum : uint8_t { kModuleWhole = 0, kModuleBegin = 1, kModuleAppend = 2, kModuleEnd = 3 };
 
-constexpr uint64_t kMaxModuleBytes = 2ull << 30;     // one fatbinary
-constexpr uint64_t kMaxPendingBytes = 2ull << 30;    // all unfinished uploads of a session
+constexpr uint64_t kMaxModuleBytes = 2ull << 30;   // one fatbinary
+constexpr uint64_t kMaxPendingBytes = 2ull << 30;  // all unfinished uploads of a session
 constexpr size_t kMaxPendingUploads = 8;
 constexpr size_t kMaxKernelName = 64u << 10;
-constexpr uint32_t kMaxParamBytes = 64u << 10;       // the hardware limit is 32764
+constexpr uint32_t kMaxParamBytes = 64u << 10;  // the hardware limit is 32764
 constexpr uint32_t kMaxParams = kMaxParamBytes;
 
 struct Library {
@@ -113,8 +113,8 @@ void launch(CallContext& ctx) {
   Kernel* k;
   if (!kernel_in(ctx, kid, &k)) return;
   if (n != k->total)
-    throw SessionFault("launch with " + std::to_string(n) + " argument bytes for a kernel that takes " +
-                       std::to_string(k->total));
+    throw SessionFault("launch with " + std::to_string(n) +
+                       " argument bytes for a kernel that takes " + std::to_string(k->total));
   cudaStream_t s;
   if (!stream_in(ctx, stream, &s)) return;
   // An aligned copy, so no parameter is read from an odd address inside the frame.
@@ -123,8 +123,9 @@ void launch(CallContext& ctx) {
   auto* base = reinterpret_cast<uint8_t*>(aligned.get());
   std::vector<void*> args(k->offsets.size());
   for (size_t i = 0; i < args.size(); ++i) args[i] = base + k->offsets[i];
-  ctx.status = cudaLaunchKernel(reinterpret_cast<const void*>(k->kernel), grid, block,
-                                args.empty() ? nullptr : args.data(), static_cast<size_t>(shmem), s);
+  ctx.status =
+      cudaLaunchKernel(reinterpret_cast<const void*>(k->kernel), grid, block,
+                       args.empty() ? nullptr : args.data(), static_cast<size_t>(shmem), s);
 }
 
 }  // namespace

@@ -41,7 +41,8 @@ Chunk read_chunk(CallContext& ctx) {
                        std::to_string(c.width) + " bytes");
   c.bytes = c.width * c.rows;  // both <= 2^26: no overflow
   if (c.bytes > wire::kMaxPayload)
-    throw SessionFault("copy chunk of " + std::to_string(c.bytes) + " bytes is over the frame limit");
+    throw SessionFault("copy chunk of " + std::to_string(c.bytes) +
+                       " bytes is over the frame limit");
   if (c.rows > 1) {
     if (c.pitch < c.width)
       throw SessionFault("copy chunk with pitch " + std::to_string(c.pitch) + " below its width " +
@@ -94,8 +95,8 @@ void handle_cudaMemcpy(CallContext& ctx) {
   uint64_t src = ctx.in.get<uint64_t>();
   uint64_t count = ctx.in.get<uint64_t>();
   ctx.in.expect_end();
-  ctx.status = cudaMemcpy(dptr(dst), dptr(src), static_cast<size_t>(count),
-                          cudaMemcpyDeviceToDevice);
+  ctx.status =
+      cudaMemcpy(dptr(dst), dptr(src), static_cast<size_t>(count), cudaMemcpyDeviceToDevice);
 }
 
 void handle_cudaMemcpyAsync(CallContext& ctx) {

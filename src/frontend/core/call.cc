@@ -47,15 +47,14 @@ bool Call::invoke_into(size_t fixed, void* dst, size_t n) {
       if (header_.status == 0) {
         // Success but shorter than its fixed fields: client and server disagree.
         active_session().mark_lost("protocol error: reply of " + std::to_string(len) +
-                                       " bytes, expected at least " + std::to_string(fixed));
+                                   " bytes, expected at least " + std::to_string(fixed));
         return false;
       }
       return true;
     }
     if (len - fixed > n) {
-      active_session().mark_lost("protocol error: reply carries " +
-                                     std::to_string(len - fixed) + " bulk bytes, expected at most " +
-                                     std::to_string(n));
+      active_session().mark_lost("protocol error: reply carries " + std::to_string(len - fixed) +
+                                 " bulk bytes, expected at most " + std::to_string(n));
       return false;
     }
     payload_.resize(fixed);

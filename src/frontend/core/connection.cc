@@ -110,8 +110,8 @@ bool StreamConnection::recv_reply_header(uint64_t request_id, wire::FrameHeader*
   if (h->kind != static_cast<uint16_t>(wire::Kind::kReply))
     return fail("protocol error: expected a Reply, got frame kind " + std::to_string(h->kind));
   if (h->request_id != want.request_id || h->call_id != want.call_id)
-    return fail("protocol error: reply for request " + std::to_string(h->request_id) +
-                " (call " + std::to_string(h->call_id) + "), expected request " +
+    return fail("protocol error: reply for request " + std::to_string(h->request_id) + " (call " +
+                std::to_string(h->call_id) + "), expected request " +
                 std::to_string(want.request_id) + " (call " + std::to_string(want.call_id) + ")");
   if (h->flags != 0) return fail("protocol error: reply with flags set");
   payload_left_ = h->length;

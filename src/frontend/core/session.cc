@@ -201,8 +201,7 @@ void Session::announce() {
     else
       line = "gvirtus: cannot connect to backend " + where_ + ": " + error_;
   }
-  std::fprintf(stderr, "%s; CUDA calls now fail with cudaErrorDevicesUnavailable\n",
-               line.c_str());
+  std::fprintf(stderr, "%s; CUDA calls now fail with cudaErrorDevicesUnavailable\n", line.c_str());
   std::fflush(stderr);
 }
 
@@ -234,8 +233,8 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
   if (!st.is_ok()) return Status(st.code(), "handshake: " + st.message());
   if (welcome.status != wire::kWelcomeOk) {
     std::string msg = welcome.message.empty() ? "no reason given" : welcome.message;
-    return failed("the backend refused the connection (status " +
-                  std::to_string(welcome.status) + "): " + msg);
+    return failed("the backend refused the connection (status " + std::to_string(welcome.status) +
+                  "): " + msg);
   }
   GV_DEBUG("connected to worker " + std::to_string(welcome.worker_pid) + ", session " +
            std::to_string(welcome.session_id) + (primary ? " (primary)" : ""));
@@ -330,8 +329,9 @@ void Session::after_fork_child() {
     conns_.clear();
     primary_ = nullptr;
     if (!lost_.load(std::memory_order_relaxed)) {
-      error_ = "this process was forked from a CUDA process; the child cannot use the "
-               "parent's GPU session";
+      error_ =
+          "this process was forked from a CUDA process; the child cannot use the "
+          "parent's GPU session";
       lost_.store(true, std::memory_order_release);
       // Printed on the child's first CUDA call, not here: a child that never touches CUDA
       // stays silent.

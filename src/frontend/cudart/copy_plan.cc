@@ -36,7 +36,8 @@ std::vector<CopyPiece> plan_copy(const CopyShape& s, uint64_t chunk) {
     return out;
   }
   if (s.width > chunk) {
-    for (uint64_t r = 0; r < s.height; ++r) split_row(r * s.dpitch, r * s.hpitch, s.width, chunk, &out);
+    for (uint64_t r = 0; r < s.height; ++r)
+      split_row(r * s.dpitch, r * s.hpitch, s.width, chunk, &out);
     return out;
   }
   uint64_t per = chunk / s.width;

@@ -25,7 +25,8 @@ const Row* find(int code) {
   static const std::vector<const Row*> sorted = [] {
     std::vector<const Row*> v;
     for (const Row& r : kRows) v.push_back(&r);
-    std::stable_sort(v.begin(), v.end(), [](const Row* a, const Row* b) { return a->code < b->code; });
+    std::stable_sort(v.begin(), v.end(),
+                     [](const Row* a, const Row* b) { return a->code < b->code; });
     return v;
   }();
   auto it = std::lower_bound(sorted.begin(), sorted.end(), code,

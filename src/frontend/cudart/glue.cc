@@ -48,6 +48,8 @@ void track_device_allocation(uint64_t ptr, uint64_t size) {
   if (ptr && size) device_ranges().assign(static_cast<uintptr_t>(ptr), static_cast<size_t>(size));
 }
 
-void untrack_device_allocation(uint64_t ptr) { device_ranges().remove(static_cast<uintptr_t>(ptr)); }
+void untrack_device_allocation(uint64_t ptr) {
+  device_ranges().remove(static_cast<uintptr_t>(ptr));
+}
 
 }  // namespace gvirtus::cudart

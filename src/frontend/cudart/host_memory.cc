@@ -34,8 +34,8 @@ cudaError_t refuse_mapped(const char* fn, const char* flag) {
 
 cudaError_t host_alloc(void** pHost, size_t size, unsigned int flags, const char* fn) {
   if (!pHost) return fail(cudaErrorInvalidValue);
-  constexpr unsigned kKnown = cudaHostAllocPortable | cudaHostAllocMapped |
-                              cudaHostAllocWriteCombined;
+  constexpr unsigned kKnown =
+      cudaHostAllocPortable | cudaHostAllocMapped | cudaHostAllocWriteCombined;
   if (flags & ~kKnown) return fail(cudaErrorInvalidValue);
   if (flags & cudaHostAllocMapped) return refuse_mapped(fn, "cudaHostAllocMapped");
   if (size == 0) {
@@ -91,7 +91,8 @@ GV_EXPORT cudaError_t cudaHostRegister(void* ptr, size_t size, unsigned int flag
     if (base + size < base) return fail(cudaErrorInvalidValue);
     // Memory from cudaHostAlloc is already page-locked natively.
     if (host_allocs().overlaps(base, size)) return fail(cudaErrorHostMemoryAlreadyRegistered);
-    if (!host_registered().add(base, size, flags)) return fail(cudaErrorHostMemoryAlreadyRegistered);
+    if (!host_registered().add(base, size, flags))
+      return fail(cudaErrorHostMemoryAlreadyRegistered);
     return cudaSuccess;
   });
 }

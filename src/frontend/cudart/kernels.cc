@@ -6,9 +6,6 @@
 //       __cudaLaunchKernel is NoReply (nvcc's stub discards its result; failures come back as
 //       deferred errors); cudaLaunchKernel waits for its result.
 //   cudaFuncGetAttributes  request: u64 kernel id; reply: struct cudaFuncAttributes.
-#include <cstring>
-#include <vector>
-
 #include "frontend/cudart/launch_config.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/modules.h"
@@ -17,36 +14,6 @@ using namespace gvirtus;
 using namespace gvirtus::cudart;
 
 namespace {
-
-cudaError_t launch(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
-                   cudaStream_t stream, bool wait) {
-  if (!k) return fail(cudaErrorInvalidDeviceFunction);
-  cudaError_t e = resolve(k);
-  if (e != cudaSuccess) return e;
-  // Small argument lists (the usual case) are packed on the stack.
-  uint8_t local[1024];
-  std::vector<uint8_t> heap;
-  uint8_t* buf = local;
-  if (k->layout.total > sizeof local) {
-    heap.resize(k->layout.total);
-    buf = heap.data();
-  }
-  Status st = pack_args(k->layout, args, buf);
-  if (!st.is_ok()) return fail(cudaErrorInvalidValue);
-
-  client::Call c(id(wait ? Call::kCall_cudaLaunchKernel : Call::kCall___cudaLaunchKernel));
-  wire::Writer& w = c.args();
-  w.put<uint64_t>(k->kernel_id);
-  w.put<dim3>(grid);
-  w.put<dim3>(block);
-  w.put<uint64_t>(shmem);
-  w.put<uint64_t>(cudart::to_wire(stream));
-  w.put<uint32_t>(k->layout.total);
-  c.attach(buf, k->layout.total);
-  if (!wait) return c.send_async() ? cudaSuccess : lost();
-  if (!c.invoke()) return lost();
-  return finish(c);
-}
 
 cudaStream_t per_thread(cudaStream_t s) { return s ? s : cudaStreamPerThread; }
 
@@ -132,15 +99,15 @@ GV_EXPORT cudaError_t __cudaGetKernel(cudaKernel_t* kernel, const void* hostStub
 GV_EXPORT cudaError_t __cudaLaunchKernel(cudaKernel_t kernel, dim3 gridDim, dim3 blockDim,
                                          void** args, size_t sharedMem, cudaStream_t stream) {
   return guarded("__cudaLaunchKernel", [&] {
-    return launch(find_kernel(kernel), gridDim, blockDim, args, sharedMem, stream, false);
+    return launch_kernel(find_kernel(kernel), gridDim, blockDim, args, sharedMem, stream, false);
   });
 }
 
 GV_EXPORT cudaError_t __cudaLaunchKernel_ptsz(cudaKernel_t kernel, dim3 gridDim, dim3 blockDim,
                                               void** args, size_t sharedMem, cudaStream_t stream) {
   return guarded("__cudaLaunchKernel_ptsz", [&] {
-    return launch(find_kernel(kernel), gridDim, blockDim, args, sharedMem, per_thread(stream),
-                  false);
+    return launch_kernel(find_kernel(kernel), gridDim, blockDim, args, sharedMem,
+                         per_thread(stream), false);
   });
 }
 
@@ -149,14 +116,15 @@ GV_EXPORT cudaError_t __cudaLaunchKernel_ptsz(cudaKernel_t kernel, dim3 gridDim,
 GV_EXPORT cudaError_t cudaLaunchKernel(const void* func, dim3 gridDim, dim3 blockDim, void** args,
                                        size_t sharedMem, cudaStream_t stream) {
   return guarded("cudaLaunchKernel", [&] {
-    return launch(find_kernel(func), gridDim, blockDim, args, sharedMem, stream, true);
+    return launch_kernel(find_kernel(func), gridDim, blockDim, args, sharedMem, stream, true);
   });
 }
 
 GV_EXPORT cudaError_t cudaLaunchKernel_ptsz(const void* func, dim3 gridDim, dim3 blockDim,
                                             void** args, size_t sharedMem, cudaStream_t stream) {
   return guarded("cudaLaunchKernel_ptsz", [&] {
-    return launch(find_kernel(func), gridDim, blockDim, args, sharedMem, per_thread(stream), true);
+    return launch_kernel(find_kernel(func), gridDim, blockDim, args, sharedMem, per_thread(stream),
+                         true);
   });
 }
 
@@ -165,15 +133,6 @@ GV_EXPORT cudaError_t cudaFuncGetAttributes(struct cudaFuncAttributes* attr, con
     if (!attr) return fail(cudaErrorInvalidValue);
     Kernel* k = find_kernel(func);
     if (!k) return fail(cudaErrorInvalidDeviceFunction);
-    cudaError_t e = resolve(k);
-    if (e != cudaSuccess) return e;
-    client::Call c(id(Call::kCall_cudaFuncGetAttributes));
-    c.args().put<uint64_t>(k->kernel_id);
-    if (!c.invoke()) return lost();
-    e = finish(c);
-    if (e != cudaSuccess) return e;
-    *attr = c.result().get<cudaFuncAttributes>();
-    c.result().expect_end();
-    return cudaSuccess;
+    return kernel_attributes(k, attr);
   });
 }

@@ -195,4 +195,47 @@ cudaError_t resolve(Kernel* k) {
   return cudaSuccess;
 }
 
+cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
+                          cudaStream_t stream, bool wait) {
+  if (!k) return fail(cudaErrorInvalidDeviceFunction);
+  cudaError_t e = resolve(k);
+  if (e != cudaSuccess) return e;
+  // Small argument lists (the usual case) are packed on the stack.
+  uint8_t local[1024];
+  std::vector<uint8_t> heap;
+  uint8_t* buf = local;
+  if (k->layout.total > sizeof local) {
+    heap.resize(k->layout.total);
+    buf = heap.data();
+  }
+  Status st = pack_args(k->layout, args, buf);
+  if (!st.is_ok()) return fail(cudaErrorInvalidValue);
+
+  client::Call c(id(wait ? Call::kCall_cudaLaunchKernel : Call::kCall___cudaLaunchKernel));
+  wire::Writer& w = c.args();
+  w.put<uint64_t>(k->kernel_id);
+  w.put<dim3>(grid);
+  w.put<dim3>(block);
+  w.put<uint64_t>(shmem);
+  w.put<uint64_t>(to_wire(stream));
+  w.put<uint32_t>(k->layout.total);
+  c.attach(buf, k->layout.total);
+  if (!wait) return c.send_async() ? cudaSuccess : lost();
+  if (!c.invoke()) return lost();
+  return finish(c);
+}
+
+cudaError_t kernel_attributes(Kernel* k, cudaFuncAttributes* attr) {
+  cudaError_t e = resolve(k);
+  if (e != cudaSuccess) return e;
+  client::Call c(id(Call::kCall_cudaFuncGetAttributes));
+  c.args().put<uint64_t>(k->kernel_id);
+  if (!c.invoke()) return lost();
+  e = finish(c);
+  if (e != cudaSuccess) return e;
+  *attr = c.result().get<cudaFuncAttributes>();
+  c.result().expect_end();
+  return cudaSuccess;
+}
+
 }  // namespace gvirtus::cudart

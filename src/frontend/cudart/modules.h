@@ -45,6 +45,12 @@ Kernel* find_kernel(const void* stub_or_handle);
 // thread's last error is set).
 cudaError_t resolve(Kernel* k);
 
+// Packs the arguments at the kernel's offsets and launches it: NoReply unless `wait` (the
+// <<<>>> path discards the result; failures come back as deferred errors).
+cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
+                          cudaStream_t stream, bool wait);
+cudaError_t kernel_attributes(Kernel* k, cudaFuncAttributes* attr);
+
 // Chunked module upload: sub-operations of gvModuleLoad (first byte of the request).
 enum ModuleOp : uint8_t {
   kModuleWhole = 0,   // u64 size, bytes            -> reply u64 library id

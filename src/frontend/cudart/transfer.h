@@ -1,0 +1,33 @@
+// The copy engine: host<->device data in pieces of at most wire::kCopyChunk bytes.
+//   host->device: gvMemcpyH2DChunk requests, all but the last NoReply, the bytes sent straight
+//                 from the application's buffer (rows packed first only for strided 2D copies);
+//   device->host: gvMemcpyD2HChunk requests with a few in flight, each reply's bytes read
+//                 straight into the application's buffer;
+//   device->device: one cudaMemcpy* call; host->host: done here.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gvirtus::cudart {
+
+// How the copy was asked for: the synchronous API on the legacy default stream (stream 0,
+// async_api false), the synchronous per-thread API (_ptds: stream cudaStreamPerThread), or an
+// async API on `stream` (wire id). Async copies complete on the backend before returning.
+struct Target {
+  uint64_t stream = 0;
+  bool async_api = false;
+};
+
+// A 2D copy (two_d: cudaMemcpy2D rules, pitches checked) or a 1D one (width bytes, height 1).
+// Sets the thread's last error on failure.
+cudaError_t copy(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
+                 size_t height, cudaMemcpyKind kind, const Target& t, bool two_d);
+
+inline cudaError_t copy_1d(void* dst, const void* src, size_t count, cudaMemcpyKind kind,
+                           const Target& t) {
+  return copy(dst, count, src, count, count, 1, kind, t, false);
+}
+
+}  // namespace gvirtus::cudart
