@@ -1,0 +1,542 @@
+// libcudart's copy engine and kernel path end to end in one process: the client code talks to
+// the backend's real serve loop, whose handler table has fake-device handlers for the copy,
+// module and launch calls (a byte array stands for device memory). Checks the bytes that land,
+// the chunking, the NoReply pattern, 2D packing, error draining and the launch payload.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "backend/control.h"
+#include "backend/worker.h"
+#include "cudart_calls.h"
+#include "fake_backend.h"
+#include "frontend/cudart/glue.h"
+#include "frontend/cudart/local.h"
+#include "frontend/cudart/modules.h"
+#include "frontend/cudart/transfer.h"
+
+namespace gvirtus::testing {
+namespace {
+
+namespace be = gvirtus::backend;
+namespace cr = gvirtus::cudart;
+
+constexpr uint64_t kDevBase = 0x7e0000000000ull;
+
+// The fake device and what the fake handlers saw. One per test (reset by the fixture).
+struct FakeDevice {
+  std::mutex mu;
+  std::vector<uint8_t> mem;
+  uint64_t limit = 0;       // accesses reaching past kDevBase + limit fail
+  uint64_t fail_below = 0;  // accesses starting below kDevBase + fail_below fail
+  std::vector<std::pair<uint32_t, uint16_t>> calls;  // call id, flags
+  std::vector<uint64_t> streams;
+  std::vector<uint8_t> module;  // the last module uploaded
+  int modules_loaded = 0;
+  std::string kernel_name;
+  std::vector<uint8_t> launch_args;
+  uint64_t launch_stream = 0;
+  dim3 launch_grid, launch_block;
+};
+FakeDevice* g_dev = nullptr;
+
+void note(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  g_dev->calls.push_back({ctx.header.call_id, ctx.header.flags});
+}
+
+// Device bytes [addr, addr+n) or nullptr if outside the fake device.
+uint8_t* dev(uint64_t addr, uint64_t n) {
+  if (addr < kDevBase + g_dev->fail_below || addr - kDevBase > g_dev->limit ||
+      n > g_dev->limit - (addr - kDevBase))
+    return nullptr;
+  return g_dev->mem.data() + (addr - kDevBase);
+}
+
+struct ChunkFields {
+  uint64_t dev, pitch, width, rows, stream;
+};
+ChunkFields read_chunk(be::CallContext& ctx) {
+  ChunkFields c;
+  c.dev = ctx.in.get<uint64_t>();
+  c.pitch = ctx.in.get<uint64_t>();
+  c.width = ctx.in.get<uint64_t>();
+  c.rows = ctx.in.get<uint64_t>();
+  c.stream = ctx.in.get<uint64_t>();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  g_dev->streams.push_back(c.stream);
+  return c;
+}
+
+void fake_h2d(be::CallContext& ctx) {
+  note(ctx);
+  ChunkFields c = read_chunk(ctx);
+  if (ctx.in.remaining() != c.width * c.rows) throw be::SessionFault("size");
+  const uint8_t* src = ctx.in.get_bytes(c.width * c.rows);
+  for (uint64_t r = 0; r < c.rows; ++r) {
+    uint8_t* d = dev(c.dev + r * c.pitch, c.width);
+    if (!d) {
+      ctx.status = cudaErrorInvalidValue;
+      return;
+    }
+    std::memcpy(d, src + r * c.width, c.width);
+  }
+}
+
+void fake_d2h(be::CallContext& ctx) {
+  note(ctx);
+  ChunkFields c = read_chunk(ctx);
+  ctx.in.expect_end();
+  uint8_t* buf = ctx.conn.d2h_buffer(c.width * c.rows);
+  for (uint64_t r = 0; r < c.rows; ++r) {
+    uint8_t* s = dev(c.dev + r * c.pitch, c.width);
+    if (!s) {
+      ctx.status = cudaErrorInvalidValue;
+      return;
+    }
+    std::memcpy(buf + r * c.width, s, c.width);
+  }
+  ctx.bulk = buf;
+  ctx.bulk_len = c.width * c.rows;
+}
+
+void fake_d2d(be::CallContext& ctx) {
+  note(ctx);
+  uint64_t dst = ctx.in.get<uint64_t>();
+  uint64_t src = ctx.in.get<uint64_t>();
+  uint64_t n = ctx.in.get<uint64_t>();
+  if (ctx.header.call_id == cr::kCall_cudaMemcpyAsync) {
+    std::lock_guard<std::mutex> g(g_dev->mu);
+    g_dev->streams.push_back(ctx.in.get<uint64_t>());
+  }
+  ctx.in.expect_end();
+  uint8_t* d = dev(dst, n);
+  uint8_t* s = dev(src, n);
+  if (!d || !s) {
+    ctx.status = cudaErrorInvalidValue;
+    return;
+  }
+  std::memmove(d, s, n);
+}
+
+void fake_module(be::CallContext& ctx) {
+  note(ctx);
+  static std::vector<uint8_t> pending;
+  uint8_t op = ctx.in.get<uint8_t>();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  if (op == cr::kModuleWhole) {
+    uint64_t n = ctx.in.get<uint64_t>();
+    const uint8_t* p = ctx.in.get_bytes(n);
+    ctx.in.expect_end();
+    g_dev->module.assign(p, p + n);
+    ++g_dev->modules_loaded;
+    ctx.out.put<uint64_t>(0x0300000000000001ull);
+  } else if (op == cr::kModuleBegin) {
+    uint64_t total = ctx.in.get<uint64_t>();
+    pending.clear();
+    pending.reserve(total);
+    ctx.out.put<uint64_t>(77);
+  } else if (op == cr::kModuleAppend) {
+    EXPECT_EQ(ctx.in.get<uint64_t>(), 77u);
+    EXPECT_EQ(ctx.in.get<uint64_t>(), pending.size());
+    uint64_t n = ctx.in.get<uint64_t>();
+    const uint8_t* p = ctx.in.get_bytes(n);
+    pending.insert(pending.end(), p, p + n);
+  } else if (op == cr::kModuleEnd) {
+    EXPECT_EQ(ctx.in.get<uint64_t>(), 77u);
+    g_dev->module = pending;
+    ++g_dev->modules_loaded;
+    ctx.out.put<uint64_t>(0x0300000000000002ull);
+  }
+}
+
+// The fake kernel: (struct {char; double;}, char, int*) -> offsets 0/16/24, sizes 16/1/8.
+void fake_kernel_get(be::CallContext& ctx) {
+  note(ctx);
+  ctx.in.get<uint64_t>();
+  std::string name = ctx.in.get_string(1 << 16);
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  g_dev->kernel_name = name;
+  if (name == "missing") {
+    ctx.status = cudaErrorSymbolNotFound;
+    return;
+  }
+  ctx.out.put<uint64_t>(0x0400000000000009ull);
+  ctx.out.put<uint32_t>(3);
+  for (uint32_t v : {0u, 16u, 16u, 1u, 24u, 8u}) ctx.out.put<uint32_t>(v);
+}
+
+void fake_launch(be::CallContext& ctx) {
+  note(ctx);
+  EXPECT_EQ(ctx.in.get<uint64_t>(), 0x0400000000000009ull);
+  dim3 grid = ctx.in.get<dim3>();
+  dim3 block = ctx.in.get<dim3>();
+  ctx.in.get<uint64_t>();
+  uint64_t stream = ctx.in.get<uint64_t>();
+  uint32_t n = ctx.in.get<uint32_t>();
+  const uint8_t* p = ctx.in.get_bytes(n);
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  g_dev->launch_args.assign(p, p + n);
+  g_dev->launch_stream = stream;
+  g_dev->launch_grid = grid;
+  g_dev->launch_block = block;
+  if (grid.x == 0) ctx.status = cudaErrorInvalidConfiguration;
+}
+
+const be::Registry& fake_registry() {
+  static be::Registry* r = [] {
+    auto* reg = new be::Registry;
+    be::register_core_plugin(*reg);
+    static const be::HandlerEntry entries[] = {
+        {cr::kCall_gvMemcpyH2DChunk, "gvMemcpyH2DChunk", fake_h2d},
+        {cr::kCall_gvMemcpyD2HChunk, "gvMemcpyD2HChunk", fake_d2h},
+        {cr::kCall_cudaMemcpy, "cudaMemcpy", fake_d2d},
+        {cr::kCall_cudaMemcpyAsync, "cudaMemcpyAsync", fake_d2d},
+        {cr::kCall_gvModuleLoad, "gvModuleLoad", fake_module},
+        {cr::kCall_gvKernelGet, "gvKernelGet", fake_kernel_get},
+        {cr::kCall___cudaLaunchKernel, "__cudaLaunchKernel", fake_launch},
+        {cr::kCall_cudaLaunchKernel, "cudaLaunchKernel", fake_launch},
+    };
+    reg->add_plugin("cudart", entries, sizeof entries / sizeof entries[0]);
+    return reg;
+  }();
+  return *r;
+}
+
+class CopyEngine : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dev_.mem.assign(64u << 20, 0);
+    dev_.limit = dev_.mem.size();
+    g_dev = &dev_;
+    cr::track_device_allocation(kDevBase, dev_.mem.size());
+    (void)cr::take_last_error();
+  }
+  void TearDown() override {
+    cr::untrack_device_allocation(kDevBase);
+    use_.reset();
+    session_.reset();
+    backend_.stop();
+    g_dev = nullptr;
+  }
+
+  std::vector<std::pair<uint32_t, uint16_t>> calls() {
+    std::lock_guard<std::mutex> g(dev_.mu);
+    return dev_.calls;
+  }
+  void clear_calls() {
+    std::lock_guard<std::mutex> g(dev_.mu);
+    dev_.calls.clear();
+    dev_.streams.clear();
+  }
+  bool ping_ok() {
+    client::Call c(client::kCallPing);
+    return c.invoke() && c.status() == 0;
+  }
+
+  FakeDevice dev_;
+  be::Session server_session_{be::ClientInfo{}, be::SessionOptions{false}};
+  FakeBackend backend_{[this](Stream& s, const wire::Hello&) {
+    be::ConnState conn(server_session_, server_session_.next_connection_id());
+    be::serve_connection(server_session_, conn, s, fake_registry());
+  }};
+  std::unique_ptr<client::Session> session_{
+      new client::Session(test_session_options(backend_.connector()))};
+  std::unique_ptr<SessionOverride> use_{new SessionOverride(session_.get())};
+};
+
+std::vector<uint8_t> pattern(size_t n, uint32_t seed) {
+  std::vector<uint8_t> v(n);
+  std::mt19937 rng(seed);
+  for (auto& b : v) b = static_cast<uint8_t>(rng());
+  return v;
+}
+
+void* dptr(uint64_t off) { return reinterpret_cast<void*>(kDevBase + off); }
+
+TEST_F(CopyEngine, LargeRoundTripInChunks) {
+  const size_t n = 2 * wire::kCopyChunk + 123;
+  auto src = pattern(n, 1);
+  ASSERT_EQ(cr::copy_1d(dptr(100), src.data(), n, cudaMemcpyHostToDevice, cr::Target{}),
+            cudaSuccess);
+  EXPECT_EQ(std::memcmp(dev_.mem.data() + 100, src.data(), n), 0);
+  auto c = calls();
+  ASSERT_EQ(c.size(), 3u);  // all but the last chunk without a reply
+  EXPECT_EQ(c[0].second, wire::kFlagNoReply);
+  EXPECT_EQ(c[1].second, wire::kFlagNoReply);
+  EXPECT_EQ(c[2].second, 0);
+  EXPECT_EQ(session_->current_connection()->unanswered(), 0u);
+
+  clear_calls();
+  std::vector<uint8_t> back(n, 0);
+  ASSERT_EQ(cr::copy_1d(back.data(), dptr(100), n, cudaMemcpyDeviceToHost, cr::Target{}),
+            cudaSuccess);
+  EXPECT_EQ(back, src);
+  EXPECT_EQ(calls().size(), 3u);
+}
+
+TEST_F(CopyEngine, DefaultKindFollowsTheTrackedRanges) {
+  auto src = pattern(4096, 2);
+  ASSERT_EQ(cr::copy_1d(dptr(0), src.data(), src.size(), cudaMemcpyDefault, cr::Target{}),
+            cudaSuccess);
+  std::vector<uint8_t> back(4096);
+  ASSERT_EQ(cr::copy_1d(back.data(), dptr(0), back.size(), cudaMemcpyDefault, cr::Target{}),
+            cudaSuccess);
+  EXPECT_EQ(back, src);
+  ASSERT_EQ(cr::copy_1d(dptr(8192), dptr(0), 4096, cudaMemcpyDefault, cr::Target{}), cudaSuccess);
+  EXPECT_EQ(std::memcmp(dev_.mem.data() + 8192, src.data(), 4096), 0);
+  clear_calls();
+  std::vector<uint8_t> host2(4096);
+  ASSERT_EQ(cr::copy_1d(host2.data(), back.data(), 4096, cudaMemcpyDefault, cr::Target{}),
+            cudaSuccess);
+  EXPECT_EQ(host2, src);
+  EXPECT_TRUE(calls().empty());  // host to host stays here
+}
+
+TEST_F(CopyEngine, DeviceToDeviceIsOneCallWithTheStream) {
+  std::memset(dev_.mem.data(), 0xab, 64);
+  ASSERT_EQ(cr::copy_1d(dptr(1000), dptr(0), 64, cudaMemcpyDeviceToDevice, cr::Target{}),
+            cudaSuccess);
+  ASSERT_EQ(cr::copy_1d(dptr(2000), dptr(0), 64, cudaMemcpyDeviceToDevice,
+                        cr::Target{0x0100000000000005ull, true}),
+            cudaSuccess);
+  auto c = calls();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].first, static_cast<uint32_t>(cr::kCall_cudaMemcpy));
+  EXPECT_EQ(c[1].first, static_cast<uint32_t>(cr::kCall_cudaMemcpyAsync));
+  EXPECT_EQ(dev_.streams, (std::vector<uint64_t>{0x0100000000000005ull}));
+  EXPECT_EQ(dev_.mem[1063], 0xab);
+  EXPECT_EQ(dev_.mem[2063], 0xab);
+}
+
+TEST_F(CopyEngine, AsyncCopiesCarryTheirStream) {
+  auto src = pattern(100, 3);
+  ASSERT_EQ(cr::copy_1d(dptr(0), src.data(), 100, cudaMemcpyHostToDevice,
+                        cr::Target{2 /* cudaStreamPerThread */, true}),
+            cudaSuccess);
+  std::vector<uint8_t> back(100);
+  ASSERT_EQ(cr::copy_1d(back.data(), dptr(0), 100, cudaMemcpyDeviceToHost,
+                        cr::Target{0x0100000000000007ull, true}),
+            cudaSuccess);
+  EXPECT_EQ(dev_.streams, (std::vector<uint64_t>{2, 0x0100000000000007ull}));
+  EXPECT_EQ(back, src);
+}
+
+TEST_F(CopyEngine, TwoDimensionalWithPitches) {
+  const size_t width = 3000, height = 4000, spitch = 3100, dpitch = 3072;
+  auto host = pattern(spitch * height, 4);
+  ASSERT_EQ(cr::copy(dptr(0), dpitch, host.data(), spitch, width, height, cudaMemcpyHostToDevice,
+                     cr::Target{}, true),
+            cudaSuccess);
+  for (size_t r = 0; r < height; r += 397) {
+    ASSERT_EQ(std::memcmp(dev_.mem.data() + r * dpitch, host.data() + r * spitch, width), 0) << r;
+    EXPECT_EQ(dev_.mem[r * dpitch + width], 0);  // the padding is untouched
+  }
+  EXPECT_GT(calls().size(), 1u);  // 12 MB: more than one chunk of whole rows
+  const size_t hpitch = 3500;
+  std::vector<uint8_t> back(hpitch * height, 0xcd);
+  ASSERT_EQ(cr::copy(back.data(), hpitch, dptr(0), dpitch, width, height, cudaMemcpyDeviceToHost,
+                     cr::Target{}, true),
+            cudaSuccess);
+  for (size_t r = 0; r < height; ++r) {
+    ASSERT_EQ(std::memcmp(back.data() + r * hpitch, host.data() + r * spitch, width), 0) << r;
+    ASSERT_EQ(back[r * hpitch + width], 0xcd) << r;  // host padding untouched
+  }
+}
+
+TEST_F(CopyEngine, RowsLongerThanAChunk) {
+  const size_t width = wire::kCopyChunk + 1000, height = 2, pitch = width + 24;
+  auto host = pattern(pitch * height, 5);
+  ASSERT_EQ(cr::copy(dptr(0), pitch, host.data(), pitch, width, height, cudaMemcpyHostToDevice,
+                     cr::Target{}, true),
+            cudaSuccess);
+  std::vector<uint8_t> back(pitch * height, 0);
+  ASSERT_EQ(cr::copy(back.data(), pitch, dptr(0), pitch, width, height, cudaMemcpyDeviceToHost,
+                     cr::Target{}, true),
+            cudaSuccess);
+  for (size_t r = 0; r < height; ++r)
+    EXPECT_EQ(std::memcmp(back.data() + r * pitch, host.data() + r * pitch, width), 0);
+}
+
+TEST_F(CopyEngine, PitchRulesAndBadKinds) {
+  std::vector<uint8_t> h(100);
+  EXPECT_EQ(cr::copy(dptr(0), 8, h.data(), 10, 10, 2, cudaMemcpyHostToDevice, cr::Target{}, true),
+            cudaErrorInvalidPitchValue);
+  EXPECT_EQ(cr::take_last_error(), cudaErrorInvalidPitchValue);
+  EXPECT_EQ(cr::copy_1d(dptr(0), h.data(), 10, static_cast<cudaMemcpyKind>(9), cr::Target{}),
+            cudaErrorInvalidMemcpyDirection);
+  // A pointer known to be on the device is never read as host memory.
+  EXPECT_EQ(cr::copy_1d(dptr(0), dptr(64), 10, cudaMemcpyHostToDevice, cr::Target{}),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(cr::copy_1d(dptr(0), h.data(), 10, cudaMemcpyDeviceToHost, cr::Target{}),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(cr::copy_1d(nullptr, h.data(), 10, cudaMemcpyHostToDevice, cr::Target{}),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(cr::copy_1d(nullptr, nullptr, 0, cudaMemcpyHostToDevice, cr::Target{}), cudaSuccess);
+  EXPECT_TRUE(calls().empty());
+}
+
+TEST_F(CopyEngine, DeviceToHostFailureMidwayDrainsAndStaysInStep) {
+  dev_.limit = wire::kCopyChunk + 10;  // the second chunk onwards fails
+  const size_t n = 5 * size_t{wire::kCopyChunk};
+  std::vector<uint8_t> back(n);
+  EXPECT_EQ(cr::copy_1d(back.data(), dptr(0), n, cudaMemcpyDeviceToHost, cr::Target{}),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(cr::take_last_error(), cudaErrorInvalidValue);
+  EXPECT_LE(calls().size(), 5u);
+  EXPECT_TRUE(ping_ok());  // every reply was read: the connection is still in step
+  EXPECT_FALSE(session_->lost());
+}
+
+TEST_F(CopyEngine, HostToDeviceFailureInANoReplyChunkIsReported) {
+  // Only the first chunk (sent without a reply) fails; the last one succeeds. With nothing
+  // outstanding before the copy, the deferred failure is the copy's own.
+  dev_.fail_below = 1;
+  const size_t n = 2 * size_t{wire::kCopyChunk};
+  auto src = pattern(n, 6);
+  EXPECT_EQ(cr::copy_1d(dptr(0), src.data(), n, cudaMemcpyHostToDevice, cr::Target{}),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(cr::take_last_error(), cudaErrorInvalidValue);
+  EXPECT_EQ(std::memcmp(dev_.mem.data() + wire::kCopyChunk, src.data() + wire::kCopyChunk,
+                        wire::kCopyChunk),
+            0);
+  EXPECT_TRUE(ping_ok());
+  EXPECT_FALSE(session_->lost());
+}
+
+TEST_F(CopyEngine, LostSessionGivesDevicesUnavailable) {
+  session_->mark_lost("test");
+  std::vector<uint8_t> h(10);
+  EXPECT_EQ(cr::copy_1d(dptr(0), h.data(), 10, cudaMemcpyHostToDevice, cr::Target{}),
+            cudaErrorDevicesUnavailable);
+  EXPECT_EQ(cr::copy_1d(h.data(), dptr(0), 10, cudaMemcpyDeviceToHost, cr::Target{}),
+            cudaErrorDevicesUnavailable);
+  EXPECT_EQ(cr::take_last_error(), cudaErrorDevicesUnavailable);
+}
+
+// ---- kernels ----
+
+struct FakeWrapper {
+  int32_t magic;
+  int32_t version;
+  const void* data;
+  const void* unused;
+};
+
+std::vector<uint64_t> fake_fatbin(uint64_t payload) {
+  std::vector<uint64_t> w((16 + payload + 7) / 8, 0);
+  auto* b = reinterpret_cast<uint8_t*>(w.data());
+  uint32_t magic = cr::kFatbinMagic;
+  uint16_t version = 1, hs = 16;
+  std::memcpy(b, &magic, 4);
+  std::memcpy(b + 4, &version, 2);
+  std::memcpy(b + 6, &hs, 2);
+  std::memcpy(b + 8, &payload, 8);
+  for (uint64_t i = 16; i < 16 + payload; ++i) b[i] = static_cast<uint8_t>(i * 13);
+  return w;
+}
+
+void stub_a() {}
+void stub_b() {}
+void stub_c() {}
+
+TEST_F(CopyEngine, KernelResolvesOnceAndLaunchesWithPackedArguments) {
+  auto image = fake_fatbin(1000);
+  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::Module* m = cr::register_module(&w);
+  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_a), "_Z2sk1ScPi");
+  cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_a));
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(cr::find_kernel(k), k);  // a handed-out cudaKernel_t is found too
+  EXPECT_EQ(cr::find_kernel(reinterpret_cast<const void*>(&stub_c)), nullptr);
+
+  struct S {
+    char c;
+    double d;
+  } s{'q', 1.5};
+  char ch = 'z';
+  int* p = reinterpret_cast<int*>(0x1234);
+  void* args[] = {&s, &ch, &p};
+  ASSERT_EQ(cr::launch_kernel(k, dim3(7, 1, 1), dim3(32, 2, 1), args, 0, nullptr, false),
+            cudaSuccess);
+  ASSERT_TRUE(ping_ok());
+  {
+    std::lock_guard<std::mutex> g(dev_.mu);
+    EXPECT_EQ(dev_.module.size(), 1016u);
+    EXPECT_EQ(std::memcmp(dev_.module.data(), image.data(), 1016), 0);
+    EXPECT_EQ(dev_.kernel_name, "_Z2sk1ScPi");
+    ASSERT_EQ(dev_.launch_args.size(), 32u);
+    EXPECT_EQ(std::memcmp(dev_.launch_args.data(), &s, 16), 0);
+    EXPECT_EQ(dev_.launch_args[16], 'z');
+    EXPECT_EQ(dev_.launch_grid.x, 7u);
+    EXPECT_EQ(dev_.launch_block.y, 2u);
+  }
+  // Launching again uploads nothing new.
+  ASSERT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, true), cudaSuccess);
+  EXPECT_EQ(dev_.modules_loaded, 1);
+  int launches = 0;
+  for (auto& c : calls()) {
+    if (c.first == cr::kCall___cudaLaunchKernel) {
+      EXPECT_EQ(c.second, wire::kFlagNoReply);
+      ++launches;
+    }
+  }
+  EXPECT_EQ(launches, 1);
+
+  // A failing <<<>>> launch comes back as the deferred error of the next reply.
+  ASSERT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, false), cudaSuccess);
+  client::Call ping(client::kCallPing);
+  ASSERT_TRUE(ping.invoke());
+  EXPECT_EQ(ping.deferred(), cudaErrorInvalidConfiguration);
+  // With a reply, the failure is the call's result.
+  EXPECT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, true),
+            cudaErrorInvalidConfiguration);
+  EXPECT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), nullptr, 0, nullptr, true),
+            cudaErrorInvalidValue);  // arguments missing for a kernel that takes some
+
+  cr::unregister_module(m);
+  EXPECT_EQ(cr::find_kernel(reinterpret_cast<const void*>(&stub_a)), nullptr);
+}
+
+TEST_F(CopyEngine, LargeModuleIsUploadedInChunks) {
+  auto image = fake_fatbin((70u << 20) + 5);
+  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::Module* m = cr::register_module(&w);
+  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_b), "big");
+  cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_b));
+  ASSERT_EQ(cr::resolve(k), cudaSuccess);
+  std::lock_guard<std::mutex> g(dev_.mu);
+  ASSERT_EQ(dev_.module.size(), (70u << 20) + 5 + 16);
+  EXPECT_EQ(std::memcmp(dev_.module.data(), image.data(), dev_.module.size()), 0);
+  cr::unregister_module(m);
+}
+
+TEST_F(CopyEngine, MissingKernelAndBadImageFailStickily) {
+  auto image = fake_fatbin(100);
+  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::Module* m = cr::register_module(&w);
+  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_c), "missing");
+  cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_c));
+  EXPECT_EQ(cr::resolve(k), cudaErrorSymbolNotFound);
+  size_t n = calls().size();
+  EXPECT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), nullptr, 0, nullptr, false),
+            cudaErrorSymbolNotFound);
+  EXPECT_EQ(calls().size(), n);  // not asked again
+  cr::unregister_module(m);
+
+  FakeWrapper bad{0x1234, 1, image.data(), nullptr};
+  cr::Module* mb = cr::register_module(&bad);
+  cr::register_kernel(mb, reinterpret_cast<const void*>(&stub_c), "x");
+  EXPECT_EQ(cr::resolve(cr::find_kernel(reinterpret_cast<const void*>(&stub_c))),
+            cudaErrorInvalidKernelImage);
+  cr::unregister_module(mb);
+}
+
+}  // namespace
+}  // namespace gvirtus::testing

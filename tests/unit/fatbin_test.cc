@@ -1,0 +1,116 @@
+// Parsing the fatbinary wrapper nvcc passes to __cudaRegisterFatBinary.
+#include "frontend/cudart/fatbin.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace gvirtus::cudart {
+namespace {
+
+struct Wrapper {
+  int32_t magic;
+  int32_t version;
+  const void* data;
+  const void* filename_or_fatbins;
+};
+
+// A fatbin: 16-byte header (or `header_size`) and `payload` bytes, 8-byte aligned.
+std::vector<uint64_t> make_fatbin(uint64_t payload, uint16_t header_size = 16,
+                                  uint32_t magic = kFatbinMagic) {
+  std::vector<uint64_t> words((header_size + payload + 7) / 8 + 2, 0);
+  auto* b = reinterpret_cast<uint8_t*>(words.data());
+  uint16_t version = 1;
+  std::memcpy(b, &magic, 4);
+  std::memcpy(b + 4, &version, 2);
+  std::memcpy(b + 6, &header_size, 2);
+  std::memcpy(b + 8, &payload, 8);
+  return words;
+}
+
+TEST(Fatbin, GoodWrapper) {
+  auto fb = make_fatbin(0x20c8);
+  Wrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 1, fb.data(), nullptr};
+  FatbinImage img;
+  ASSERT_TRUE(parse_fatbin_wrapper(&w, &img));
+  EXPECT_EQ(img.data, fb.data());
+  EXPECT_EQ(img.size, 16u + 0x20c8u);
+}
+
+TEST(Fatbin, LinkedWrapperVersionAccepted) {
+  auto fb = make_fatbin(64);
+  Wrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 2, fb.data(), nullptr};
+  FatbinImage img;
+  EXPECT_TRUE(parse_fatbin_wrapper(&w, &img));
+}
+
+TEST(Fatbin, LargerHeaderCounts) {
+  auto fb = make_fatbin(100, 64);
+  FatbinImage img;
+  ASSERT_TRUE(parse_fatbin(fb.data(), &img));
+  EXPECT_EQ(img.size, 164u);
+}
+
+TEST(Fatbin, BadWrapperMagic) {
+  auto fb = make_fatbin(64);
+  Wrapper w{0x12345678, 1, fb.data(), nullptr};
+  FatbinImage img;
+  Status st = parse_fatbin_wrapper(&w, &img);
+  EXPECT_FALSE(st);
+  EXPECT_NE(st.message().find("magic"), std::string::npos);
+  EXPECT_EQ(img.data, nullptr);
+}
+
+TEST(Fatbin, UnknownWrapperVersion) {
+  auto fb = make_fatbin(64);
+  Wrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 7, fb.data(), nullptr};
+  FatbinImage img;
+  EXPECT_FALSE(parse_fatbin_wrapper(&w, &img));
+}
+
+TEST(Fatbin, NullPointers) {
+  FatbinImage img;
+  EXPECT_FALSE(parse_fatbin_wrapper(nullptr, &img));
+  Wrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 1, nullptr, nullptr};
+  EXPECT_FALSE(parse_fatbin_wrapper(&w, &img));
+}
+
+TEST(Fatbin, BadFatbinMagic) {
+  auto fb = make_fatbin(64, 16, 0xBA55ED51);
+  Wrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 1, fb.data(), nullptr};
+  FatbinImage img;
+  EXPECT_FALSE(parse_fatbin_wrapper(&w, &img));
+}
+
+TEST(Fatbin, TruncatedHeaderSize) {
+  auto fb = make_fatbin(64, 8);  // shorter than the header itself
+  FatbinImage img;
+  EXPECT_FALSE(parse_fatbin(fb.data(), &img));
+}
+
+TEST(Fatbin, OversizeHeaderSize) {
+  auto fb = make_fatbin(64);
+  uint16_t hs = kMaxFatbinHeaderBytes + 1;
+  std::memcpy(reinterpret_cast<uint8_t*>(fb.data()) + 6, &hs, 2);
+  FatbinImage img;
+  EXPECT_FALSE(parse_fatbin(fb.data(), &img));
+}
+
+TEST(Fatbin, OversizePayload) {
+  auto fb = make_fatbin(0);
+  for (uint64_t fat : {kMaxFatbinBytes, kMaxFatbinBytes - 15, ~uint64_t{0}, ~uint64_t{0} - 8}) {
+    std::memcpy(reinterpret_cast<uint8_t*>(fb.data()) + 8, &fat, 8);
+    FatbinImage img;
+    EXPECT_FALSE(parse_fatbin(fb.data(), &img)) << fat;
+  }
+  uint64_t fat = kMaxFatbinBytes - 16;  // exactly at the limit: accepted
+  std::memcpy(reinterpret_cast<uint8_t*>(fb.data()) + 8, &fat, 8);
+  FatbinImage img;
+  EXPECT_TRUE(parse_fatbin(fb.data(), &img));
+  EXPECT_EQ(img.size, kMaxFatbinBytes);
+}
+
+}  // namespace
+}  // namespace gvirtus::cudart
