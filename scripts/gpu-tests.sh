@@ -11,6 +11,8 @@
 # runs `ctest -L 'cuda|gpu'` (every native-vs-GVirtuS comparison and every GPU test) and
 # bench/run.sh if it exists. With $OUT set, it leaves there summary.txt (the ctest summary and
 # the benchmark table) and gpu-tests.tar.gz (every log); exit status 0 only if all passed.
+# GVIRTUS_GPU_TESTS_CTEST replaces the test selection (default: -L 'cuda|gpu');
+# GVIRTUS_GPU_TESTS_BENCH=0 skips the benchmark.
 #
 # Paths: CMake writes absolute paths of the build and source trees into CTestTestfile.cmake.
 # The GPU machine has the repository at another place, so this script rewrites those files to
@@ -93,11 +95,13 @@ fi
 cat "$logs/gpu.txt"
 
 status=0
-ctest --test-dir "$build" -L 'cuda|gpu' --output-on-failure --timeout 600 \
+select=${GVIRTUS_GPU_TESTS_CTEST:-"-L cuda|gpu"}
+# shellcheck disable=SC2086  # the selection is a list of ctest arguments
+ctest --test-dir "$build" $select --output-on-failure --timeout 600 \
   --output-junit "$logs/ctest-junit.xml" 2>&1 | tee "$logs/ctest.log" || status=1
 cp "$build/Testing/Temporary/LastTest.log" "$logs/" 2>/dev/null
 
-if [ -f bench/run.sh ]; then
+if [ -f bench/run.sh ] && [ "${GVIRTUS_GPU_TESTS_BENCH:-1}" != 0 ]; then
   echo "== bench/run.sh"
   mkdir -p "$logs/bench"
   OUT="$logs/bench" bash bench/run.sh "$build" 2>&1 | tee "$logs/bench.log" || status=1
