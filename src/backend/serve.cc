@@ -163,6 +163,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
                             " frame after the handshake");
 
     const HandlerEntry* entry = reg.find(h.call_id);
+    if (!entry) return protocol_error("unknown call id " + std::to_string(h.call_id));
     uint8_t* buf = conn.payload_buffer(h.length);
     if (!buf && h.length > 0)
       return failed("no memory for a payload of " + std::to_string(h.length) + " bytes");
@@ -170,7 +171,6 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     if (!s)
       return disconnected("connection closed in the middle of " + call_text(h, entry) + ": " +
                           s.message());
-    if (!entry) return protocol_error("unknown call id " + std::to_string(h.call_id));
 
     CallContext ctx{session, conn, h, wire::Reader(buf, h.length), wire::Writer()};
     try {

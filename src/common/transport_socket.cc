@@ -10,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -129,10 +130,20 @@ class SocketStream : public Stream {
 
   Status send(const struct iovec* iov, int iovcnt) override {
     if (iovcnt < 0) return invalid("negative iovec count");
-    // Work on a copy: partial writes advance it.
-    std::vector<struct iovec> v(iov, iov + iovcnt);
+    // Work on a copy: partial writes advance it. Frames have a few pieces; no allocation then.
+    constexpr int kInline = 8;
+    struct iovec inline_v[kInline];
+    std::vector<struct iovec> heap_v;
+    struct iovec* v = inline_v;
+    if (iovcnt > kInline) {
+      heap_v.assign(iov, iov + iovcnt);
+      v = heap_v.data();
+    } else {
+      std::copy(iov, iov + iovcnt, inline_v);
+    }
+    const size_t cnt = static_cast<size_t>(iovcnt);
     size_t i = 0;
-    while (i < v.size()) {
+    while (i < cnt) {
       if (v[i].iov_len == 0) {
         ++i;
         continue;
@@ -140,7 +151,7 @@ class SocketStream : public Stream {
       if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
       msghdr msg{};
       msg.msg_iov = &v[i];
-      msg.msg_iovlen = std::min<size_t>(v.size() - i, IOV_MAX);
+      msg.msg_iovlen = std::min<size_t>(cnt - i, IOV_MAX);
       ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -152,7 +163,7 @@ class SocketStream : public Stream {
         return io_error("send to", errno);
       }
       size_t left = static_cast<size_t>(n);
-      while (left > 0 && i < v.size()) {
+      while (left > 0 && i < cnt) {
         if (left >= v[i].iov_len) {
           left -= v[i].iov_len;
           ++i;
