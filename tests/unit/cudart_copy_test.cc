@@ -41,6 +41,8 @@ struct FakeDevice {
   std::vector<uint8_t> launch_args;
   uint64_t launch_stream = 0;
   dim3 launch_grid, launch_block;
+  int32_t sticky = 0;  // what gvStickyError answers
+  int sticky_checks = 0;
 };
 FakeDevice* g_dev = nullptr;
 
@@ -189,6 +191,14 @@ void fake_launch(be::CallContext& ctx) {
   if (grid.x == 0) ctx.status = cudaErrorInvalidConfiguration;
 }
 
+void fake_sticky(be::CallContext& ctx) {
+  note(ctx);
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  ++g_dev->sticky_checks;
+  ctx.status = g_dev->sticky;
+}
+
 const be::Registry& fake_registry() {
   static be::Registry* r = [] {
     auto* reg = new be::Registry;
@@ -202,6 +212,7 @@ const be::Registry& fake_registry() {
         {cr::kCall_gvKernelGet, "gvKernelGet", fake_kernel_get},
         {cr::kCall___cudaLaunchKernel, "__cudaLaunchKernel", fake_launch},
         {cr::kCall_cudaLaunchKernel, "cudaLaunchKernel", fake_launch},
+        {cr::kCall_gvStickyError, "gvStickyError", fake_sticky},
     };
     reg->add_plugin("cudart", entries, sizeof entries / sizeof entries[0]);
     return reg;
@@ -420,6 +431,50 @@ TEST_F(CopyEngine, LostSessionGivesDevicesUnavailable) {
   EXPECT_EQ(cr::take_last_error(), cudaErrorDevicesUnavailable);
 }
 
+// ---- the last-error state ----
+
+TEST_F(CopyEngine, LastErrorAsksTheWorkerOnlyWhenItCanMatter) {
+  auto checks = [&] {
+    std::lock_guard<std::mutex> g(dev_.mu);
+    return dev_.sticky_checks;
+  };
+  (void)cr::last_error(true);  // whatever state earlier tests left
+  int base = checks();
+  EXPECT_EQ(cr::last_error(true), cudaSuccess);
+  EXPECT_EQ(cr::last_error(false), cudaSuccess);
+  EXPECT_LE(checks(), base + 1);  // nothing failed since the last clean check: no round trip
+  int after_clean = checks();
+  EXPECT_EQ(cr::last_error(true), cudaSuccess);
+  EXPECT_EQ(checks(), after_clean);
+
+  // An error makes the next query ask; the thread's own error is what it returns.
+  cr::set_last_error(cudaErrorInvalidValue);
+  EXPECT_EQ(cr::last_error(false), cudaErrorInvalidValue);
+  EXPECT_EQ(checks(), after_clean + 1);
+  EXPECT_EQ(cr::last_error(true), cudaErrorInvalidValue);
+  EXPECT_EQ(cr::last_error(true), cudaSuccess);  // reset
+  EXPECT_EQ(checks(), after_clean + 1);
+
+  // Requests without replies outstanding: ask (their failure comes back), even if clean.
+  client::Call noreply(client::kCallPing);
+  ASSERT_TRUE(noreply.send_async());
+  EXPECT_EQ(cr::last_error(false), cudaSuccess);
+  EXPECT_EQ(checks(), after_clean + 2);
+}
+
+TEST_F(CopyEngine, StickyErrorIsReturnedEveryTime) {
+  dev_.sticky = cudaErrorIllegalAddress;
+  cr::set_last_error(cudaErrorIllegalAddress);  // as the failing synchronize left it
+  EXPECT_EQ(cr::last_error(true), cudaErrorIllegalAddress);
+  EXPECT_EQ(cr::last_error(true), cudaErrorIllegalAddress);
+  cr::set_last_error(cudaErrorInvalidValue);  // a later local failure does not hide it
+  EXPECT_EQ(cr::last_error(false), cudaErrorIllegalAddress);
+  dev_.sticky = 0;  // cudaDeviceReset
+  cr::set_last_error(cudaErrorInvalidValue);
+  EXPECT_EQ(cr::last_error(true), cudaErrorInvalidValue);
+  EXPECT_EQ(cr::last_error(true), cudaSuccess);
+}
+
 // ---- kernels ----
 
 struct FakeWrapper {
@@ -502,6 +557,28 @@ TEST_F(CopyEngine, KernelResolvesOnceAndLaunchesWithPackedArguments) {
 
   cr::unregister_module(m);
   EXPECT_EQ(cr::find_kernel(reinterpret_cast<const void*>(&stub_a)), nullptr);
+}
+
+TEST_F(CopyEngine, LastErrorCollectsADeferredLaunchFailure) {
+  auto image = fake_fatbin(64);
+  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::Module* m = cr::register_module(&w);
+  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_b), "_Z2sk1ScPi");
+  cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_b));
+  struct {
+    char c;
+    double d;
+  } s{};
+  char ch = 0;
+  int* p = nullptr;
+  void* args[] = {&s, &ch, &p};
+  (void)cr::last_error(true);
+  // <<<0, 1>>>: sent without a reply, so it "succeeds"; the failure arrives with the query.
+  ASSERT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, false), cudaSuccess);
+  EXPECT_EQ(cr::last_error(false), cudaErrorInvalidConfiguration);
+  EXPECT_EQ(cr::last_error(true), cudaErrorInvalidConfiguration);
+  EXPECT_EQ(cr::last_error(true), cudaSuccess);
+  cr::unregister_module(m);
 }
 
 TEST_F(CopyEngine, LargeModuleIsUploadedInChunks) {

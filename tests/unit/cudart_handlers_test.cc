@@ -12,6 +12,7 @@
 #include "cudart_calls.h"
 #include "fake_backend.h"
 #include "frontend/cudart/glue.h"
+#include "frontend/cudart/local.h"
 #include "frontend/cudart/modules.h"
 #include "frontend/cudart/transfer.h"
 
@@ -252,6 +253,16 @@ TEST_F(RealHandlers, CopiesAgreeOnTheWire) {
             cudaSuccess);
   EXPECT_FALSE(session_->lost()) << session_->error();
   EXPECT_TRUE(ping_ok());
+}
+
+TEST_F(RealHandlers, StickyCheckAgreesOnTheWire) {
+  cr::set_last_error(cudaErrorInvalidValue);  // forces the round trip
+  cudaError_t e = cr::last_error(true);
+  // No driver here: the worker's runtime is stuck in its initialisation error, as natively.
+  EXPECT_TRUE(e == cudaErrorInvalidValue || e == cudaErrorInsufficientDriver ||
+              e == cudaErrorNoDevice)
+      << e;
+  EXPECT_FALSE(session_->lost()) << session_->error();
 }
 
 std::vector<uint64_t> junk_fatbin(uint64_t payload) {

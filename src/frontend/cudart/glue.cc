@@ -1,6 +1,8 @@
 // glue.h: the thread's last error, loss and reply completion; registers the "cudart" plugin.
 #include "frontend/cudart/glue.h"
 
+#include <atomic>
+
 #include "frontend/cudart/local.h"
 
 namespace gvirtus::cudart {
@@ -10,11 +12,52 @@ namespace {
 // A plain int: trivially destructible, usable from thread-exit handlers.
 thread_local int t_last_error = cudaSuccess;
 
+// Every error recorded anywhere in the process bumps the generation; the sticky check below
+// remembers the generation it last found clean.
+std::atomic<uint64_t> g_error_generation{1};
+
 __attribute__((constructor)) void announce_plugin() { client::add_plugin("cudart"); }
+
+// The generation of the last sticky check that found nothing (0: never checked).
+std::atomic<uint64_t> g_clean_generation{0};
+
+// The error state the application sees is the thread's last error, kept here, unless the
+// worker's runtime is in a sticky error state (initialisation failed, or a kernel fault broke
+// the context): then that error is returned every time, as natively. Asking costs a round trip,
+// so it is done only when it can matter: an error was recorded since the last clean check (or
+// none was made yet), or requests sent without a reply are outstanding (their failures arrive
+// with the answer). Returns the sticky error or cudaSuccess.
+cudaError_t sticky_error() {
+  client::Connection* conn = client::current_connection();
+  uint64_t gen = error_generation();
+  bool pending = conn && conn->unanswered() > 0;
+  if (!pending && g_clean_generation.load(std::memory_order_acquire) == gen) return cudaSuccess;
+  client::Call c(id(Call::kCall_gvStickyError));
+  if (!c.invoke()) return lost();
+  if (c.deferred() != 0) set_last_error(static_cast<cudaError_t>(c.deferred()));
+  if (c.status() != 0) return static_cast<cudaError_t>(c.status());
+  // Clean as of `gen` (an error recorded meanwhile, a deferred one included, has a newer
+  // generation and is checked next time).
+  uint64_t seen = g_clean_generation.load(std::memory_order_acquire);
+  while (seen < gen && !g_clean_generation.compare_exchange_weak(seen, gen)) {
+  }
+  return cudaSuccess;
+}
 
 }  // namespace
 
-void set_last_error(cudaError_t e) { t_last_error = e; }
+cudaError_t last_error(bool reset) {
+  cudaError_t sticky = sticky_error();
+  cudaError_t last = reset ? take_last_error() : peek_last_error();
+  return sticky != cudaSuccess ? sticky : last;
+}
+
+void set_last_error(cudaError_t e) {
+  t_last_error = e;
+  if (e != cudaSuccess) g_error_generation.fetch_add(1, std::memory_order_acq_rel);
+}
+
+uint64_t error_generation() { return g_error_generation.load(std::memory_order_acquire); }
 
 cudaError_t peek_last_error() { return static_cast<cudaError_t>(t_last_error); }
 

@@ -27,6 +27,12 @@ inline cudaError_t fail(cudaError_t e) {
 }
 cudaError_t peek_last_error();
 cudaError_t take_last_error();
+// Grows whenever any thread records an error (see the sticky check in glue.cc).
+uint64_t error_generation();
+// cudaGetLastError (reset) / cudaPeekAtLastError: the worker's sticky error if it has one (asked
+// only when an error was recorded since the last clean check, or replies are outstanding),
+// else this thread's last error.
+cudaError_t last_error(bool reset);
 
 // Device allocations handed out through this library (cudaMalloc, cudaMallocPitch).
 RangeMap& device_ranges();

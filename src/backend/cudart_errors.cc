@@ -1,0 +1,19 @@
+// Hand-written cudart handler for the error state. The frontend keeps each thread's last error
+// itself (every failing call's status reaches it); what only the worker's runtime knows is
+// whether it is in a sticky error state (initialisation failed, or a kernel fault corrupted the
+// context): then natively cudaGetLastError / cudaPeekAtLastError return that error every time.
+#include <cuda_runtime_api.h>
+
+#include "backend/cudart_support.h"
+
+namespace gvirtus::backend::cudart {
+
+// Request: empty. Reply status: the sticky error of this connection's thread, or 0. Reading
+// the runtime's last error clears whatever is not sticky; the frontend has those already.
+void handle_gvStickyError(CallContext& ctx) {
+  ctx.in.expect_end();
+  (void)cudaGetLastError();
+  ctx.status = cudaPeekAtLastError();
+}
+
+}  // namespace gvirtus::backend::cudart
