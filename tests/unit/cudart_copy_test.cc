@@ -4,10 +4,12 @@
 // the chunking, the NoReply pattern, 2D packing, error draining and the launch payload.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <numeric>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "backend/control.h"
@@ -578,6 +580,62 @@ TEST_F(CopyEngine, LastErrorCollectsADeferredLaunchFailure) {
   EXPECT_EQ(cr::last_error(false), cudaErrorInvalidConfiguration);
   EXPECT_EQ(cr::last_error(true), cudaErrorInvalidConfiguration);
   EXPECT_EQ(cr::last_error(true), cudaSuccess);
+  cr::unregister_module(m);
+}
+
+TEST_F(CopyEngine, LaunchesWaitForTheirReplyWhileSeveralThreadsHaveConnections) {
+  auto image = fake_fatbin(64);
+  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::Module* m = cr::register_module(&w);
+  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_b), "_Z2sk1ScPi");
+  cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_b));
+  struct {
+    char c;
+    double d;
+  } s{};
+  char ch = 0;
+  int* p = nullptr;
+  void* args[] = {&s, &ch, &p};
+  auto launch_flags = [&] {
+    std::vector<uint16_t> f;
+    for (auto& c : calls())
+      if (c.first == cr::kCall___cudaLaunchKernel) f.push_back(c.second);
+    return f;
+  };
+  ASSERT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false), cudaSuccess);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool connected = false, done = false;
+  std::thread other([&] {
+    ASSERT_NE(client::connection(), nullptr);
+    std::unique_lock<std::mutex> l(mu);
+    connected = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return done; });
+  });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return connected; });
+  }
+  EXPECT_EQ(client::open_connections(), 2u);
+  ASSERT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false), cudaSuccess);
+  // A failing launch reports through the last error as before.
+  (void)cr::last_error(true);
+  EXPECT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, false),
+            cudaErrorInvalidConfiguration);
+  EXPECT_EQ(cr::take_last_error(), cudaErrorInvalidConfiguration);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    done = true;
+  }
+  cv.notify_all();
+  other.join();
+  EXPECT_EQ(launch_flags(), (std::vector<uint16_t>{wire::kFlagNoReply, 0, 0}));
+  // The other thread has gone: launches are sent without waiting again.
+  EXPECT_EQ(client::open_connections(), 1u);
+  ASSERT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false), cudaSuccess);
+  ASSERT_TRUE(ping_ok());
+  EXPECT_EQ(launch_flags().back(), wire::kFlagNoReply);
   cr::unregister_module(m);
 }
 

@@ -36,6 +36,12 @@ GV_API void add_plugin(const char* name);
 // later call on every thread fails.
 GV_API void mark_session_lost(const std::string& reason);
 
+// How many connections the session has open now (threads that have made calls and are still
+// alive, plus the primary). A request sent without a reply on one connection is not ordered
+// with requests on another, so callers that need cross-thread order while several exist must
+// wait for replies.
+GV_API size_t open_connections();
+
 // Control call ids (plugin "core").
 constexpr uint32_t kCallPing = 1;
 
@@ -62,7 +68,10 @@ class GV_API Call {
   explicit Call(uint32_t call_id) : call_id_(call_id) {}
   wire::Writer& args() { return args_; }
   // Bytes sent after args() without copying; p must stay valid until invoke()/send_async().
-  void attach(const void* p, size_t n) { bulk_ = p; bulk_len_ = n; }
+  void attach(const void* p, size_t n) {
+    bulk_ = p;
+    bulk_len_ = n;
+  }
   // Sends and waits for the reply; reads the whole reply payload. false: session lost.
   bool invoke();
   // Sends and waits; the reply payload is `fixed` bytes of fields (readable with result())

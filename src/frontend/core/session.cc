@@ -279,6 +279,7 @@ Connection* Session::connection() {
     if (primary) primary_ = raw;
     ever_connected_ = true;
     conns_.push_back(std::move(conn));
+    open_.store(conns_.size(), std::memory_order_release);
   }
   thread_conns(true)->entries.push_back({serial_, raw});
   return lost() ? nullptr : raw;
@@ -293,6 +294,7 @@ void Session::release(StreamConnection* c) {
       if (conns_[i].get() == c) {
         doomed = std::move(conns_[i]);
         conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(i));
+        open_.store(conns_.size(), std::memory_order_release);
         break;
       }
     }
@@ -327,6 +329,7 @@ void Session::after_fork_child() {
       }
     }
     conns_.clear();
+    open_.store(0, std::memory_order_release);
     primary_ = nullptr;
     if (!lost_.load(std::memory_order_relaxed)) {
       error_ =
@@ -405,6 +408,8 @@ Connection* connection() {
 Connection* current_connection() { return active_session().current_connection(); }
 
 bool session_lost() { return active_session().lost(); }
+
+size_t open_connections() { return active_session().open_connections(); }
 
 std::string session_error() { return active_session().error(); }
 

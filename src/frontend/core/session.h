@@ -64,6 +64,7 @@ class Session {
   void mark_lost(const std::string& reason);
 
   void add_plugin(const std::string& name);
+  size_t open_connections() const { return open_.load(std::memory_order_acquire); }
   const Identity& identity() const { return opts_.identity; }
   std::string where() const;
 
@@ -90,7 +91,8 @@ class Session {
   const uint64_t serial_;
   std::atomic<bool> lost_{false};
   std::atomic<bool> announce_pending_{false};
-  mutable std::mutex mu_;  // guards everything below
+  std::atomic<size_t> open_{0};  // conns_.size(), readable without the lock
+  mutable std::mutex mu_;        // guards everything below
   std::string error_;
   std::string where_;
   std::vector<std::unique_ptr<StreamConnection>> conns_;

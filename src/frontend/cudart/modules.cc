@@ -211,6 +211,12 @@ cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t 
   Status st = pack_args(k->layout, args, buf);
   if (!st.is_ok()) return fail(cudaErrorInvalidValue);
 
+  // A launch sent without a reply is not ordered with calls on other threads' connections: a
+  // thread that launches and then signals another (which then copies the result on the same
+  // stream) could see its launch run after that copy. So while several connections are open,
+  // <<<>>> launches wait for the worker to have enqueued them. (A session-wide sequence on the
+  // worker would lift this; see docs/frontend.md.)
+  const bool with_reply = wait || client::open_connections() > 1;
   client::Call c(id(wait ? Call::kCall_cudaLaunchKernel : Call::kCall___cudaLaunchKernel));
   wire::Writer& w = c.args();
   w.put<uint64_t>(k->kernel_id);
@@ -220,7 +226,7 @@ cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t 
   w.put<uint64_t>(to_wire(stream));
   w.put<uint32_t>(k->layout.total);
   c.attach(buf, k->layout.total);
-  if (!wait) return c.send_async() ? cudaSuccess : lost();
+  if (!with_reply) return c.send_async() ? cudaSuccess : lost();
   if (!c.invoke()) return lost();
   return finish(c);
 }
