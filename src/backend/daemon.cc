@@ -63,23 +63,6 @@ std::string exit_text(int status) {
   return "ended with status " + std::to_string(status);
 }
 
-// Closes every descriptor except stdin/out/err and `keep` (a forked worker must hold none of
-// the daemon's sockets: listeners, other clients' connections, other workers' control ends).
-void close_all_fds_except(std::vector<int> keep) {
-  std::sort(keep.begin(), keep.end());
-  unsigned lo = 3;
-  for (int k : keep) {
-    if (k < static_cast<int>(lo)) continue;
-    if (static_cast<unsigned>(k) > lo && close_range(lo, static_cast<unsigned>(k) - 1, 0) != 0)
-      for (unsigned fd = lo; fd < static_cast<unsigned>(k); ++fd) ::close(static_cast<int>(fd));
-    lo = static_cast<unsigned>(k) + 1;
-  }
-  if (close_range(lo, ~0u, 0) != 0) {
-    long max = sysconf(_SC_OPEN_MAX);
-    for (long fd = lo; fd < max; ++fd) ::close(static_cast<int>(fd));
-  }
-}
-
 // A connection whose Hello is being read. Reads never block (MSG_DONTWAIT), so the socket
 // itself stays in blocking mode for the worker.
 struct Pending {
@@ -121,6 +104,7 @@ class Daemon {
   void start_session(Pending& p, const wire::Hello& hello);
   void join_session(Pending& p, const wire::Hello& hello);
   void forget_token(WorkerRec& w);
+  void close_daemon_fds_in_child(int keep_a, int keep_b);
 
   DaemonOptions opt_;
   int sig_r_ = -1, sig_w_ = -1;
@@ -457,7 +441,8 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   sigprocmask(SIG_SETMASK, &all, &old);
   pid_t pid = ::fork();
   if (pid == 0) {
-    close_all_fds_except({sv[1], conn_fd});
+    close_daemon_fds_in_child(sv[1], conn_fd);
+    ::close(sv[0]);
     WorkerStart ws;
     ws.control_fd = sv[1];
     ws.conn_fd = conn_fd;
@@ -489,6 +474,22 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   workers_.emplace(pid, std::move(w));
   by_token_[token] = pid;
   p.done = true;  // our copy of the connection closes; the worker has its own
+}
+
+// In a freshly forked worker: closes the daemon's own descriptors (listeners, other clients'
+// connections, other workers' control sockets, the signal pipe), so a worker holds nothing of
+// other sessions. Only these: descriptors the daemon did not open belong to someone else in
+// the process (the dynamic loader's LD_DEBUG_OUTPUT file, a sanitizer's log), and closing
+// them lets a client socket take their number and receive their writes.
+void Daemon::close_daemon_fds_in_child(int keep_a, int keep_b) {
+  auto close_fd = [&](int fd) {
+    if (fd >= 0 && fd != keep_a && fd != keep_b) ::close(fd);
+  };
+  close_fd(sig_r_);
+  close_fd(sig_w_);
+  for (const auto& l : listeners_) close_fd(l->fd());
+  for (const auto& p : pending_) close_fd(p->stream->fd());
+  for (const auto& [pid, w] : workers_) close_fd(w.control_fd);
 }
 
 void Daemon::join_session(Pending& p, const wire::Hello& hello) {

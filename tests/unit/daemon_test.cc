@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -145,7 +146,8 @@ class Raw {
 class Backend {
  public:
   // Starts gvirtus-backend with `args` and waits for its ready line.
-  explicit Backend(std::vector<std::string> args) {
+  // inherit_fd: a descriptor the backend inherits open (for the descriptor checks).
+  explicit Backend(std::vector<std::string> args, int inherit_fd = -1) {
     char tmpl[] = "/tmp/gvdaemonXXXXXX";
     dir_ = mkdtemp(tmpl);
     log_ = dir_ + "/backend.log";
@@ -157,6 +159,7 @@ class Backend {
     args.push_back(std::to_string(ready_child));
     pid_ = fork();
     if (pid_ == 0) {
+      if (inherit_fd >= 0) fcntl(inherit_fd, F_SETFD, 0);
       int log = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(log, 2);
       std::vector<char*> argv;
@@ -227,7 +230,7 @@ class Backend {
 class Daemon : public ::testing::Test {
  protected:
   void SetUp() override { start({}); }
-  void start(std::vector<std::string> extra) {
+  void start(std::vector<std::string> extra, int inherit_fd = -1) {
     backend_.reset();
     tcp_ = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
     char tmpl[] = "/tmp/gvsockXXXXXX";
@@ -236,7 +239,7 @@ class Daemon : public ::testing::Test {
     unix_ = "unix:" + sock_path_;
     std::vector<std::string> args = {"--listen", unix_, "--listen", tcp_};
     args.insert(args.end(), extra.begin(), extra.end());
-    backend_ = std::make_unique<Backend>(args);
+    backend_ = std::make_unique<Backend>(args, inherit_fd);
     ASSERT_TRUE(backend_->ready()) << backend_->log();
   }
   void TearDown() override {
@@ -493,6 +496,64 @@ TEST_F(Daemon, SigtermStopsWorkersAndRemovesTheSocket) {
   EXPECT_NE(stat(sock_path_.c_str(), &st), 0) << "socket file left behind";
   EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 2s));
   EXPECT_TRUE(c->closed_by_peer());
+}
+
+std::string fd_link(pid_t pid, int fd) {
+  char buf[256];
+  std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  ssize_t n = readlink(path.c_str(), buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+}
+
+std::vector<std::string> fd_links(pid_t pid) {
+  std::vector<std::string> out;
+  for (int fd = 0; fd < 1024; ++fd) {
+    std::string l = fd_link(pid, fd);
+    if (!l.empty()) out.push_back(l);
+  }
+  return out;
+}
+
+// The inode of the listening Unix socket bound at path, from /proc/net/unix.
+std::string unix_listener_inode(const std::string& path) {
+  std::ifstream f("/proc/net/unix");
+  std::string line;
+  while (std::getline(f, line)) {
+    std::istringstream ls(line);
+    std::string num, refs, proto, flags, type, st, inode, p;
+    if ((ls >> num >> refs >> proto >> flags >> type >> st >> inode >> p) && p == path)
+      return inode;
+  }
+  return "";
+}
+
+TEST_F(Daemon, WorkerHoldsNoDaemonSocketsButKeepsOtherDescriptors) {
+  // A descriptor the backend inherits stands for one the runtime owns (the dynamic loader's
+  // LD_DEBUG_OUTPUT file): a worker must keep it, or a client socket takes its number and
+  // receives what is written to it.
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+  const std::string pipe_link = fd_link(getpid(), p[1]);
+  start({}, p[1]);
+  close(p[1]);
+  wire::Welcome other;
+  auto first = session(tcp_, 70, &other);  // another session's worker: its control socket
+  wire::Welcome w;
+  auto c = session(unix_, 71, &w);
+  Raw second(unix_);
+  ASSERT_EQ(second.handshake(test_hello(71, false)).status, wire::kWelcomeOk);
+  ASSERT_TRUE(second.ping(1));
+  std::vector<std::string> links = fd_links(static_cast<pid_t>(w.worker_pid));
+  EXPECT_NE(std::find(links.begin(), links.end(), pipe_link), links.end()) << pipe_link;
+  std::string listener = unix_listener_inode(sock_path_);
+  ASSERT_FALSE(listener.empty());
+  EXPECT_EQ(std::find(links.begin(), links.end(), "socket:[" + listener + "]"), links.end());
+  // stdin/out/err, the inherited pipe, the control socket, two connections: nothing else of
+  // the daemon's (listeners, the other session's sockets, the signal pipe).
+  size_t sockets = 0;
+  for (const auto& l : links) sockets += l.rfind("socket:", 0) == 0;
+  EXPECT_EQ(sockets, 3u);
+  close(p[0]);
 }
 
 TEST(DaemonStart, LiveSocketIsNotTakenOver) {
