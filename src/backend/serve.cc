@@ -15,8 +15,8 @@ namespace {
 
 constexpr uint32_t kMaxGoodbye = 4096;
 
-// Set once cudaHostAlloc has failed for a reason other than memory: no GPU, no driver. From
-// then on buffers are plain memory without asking again.
+// Set once cudaHostAlloc has failed because CUDA cannot work in this process (no GPU, no
+// driver). From then on buffers are plain memory without asking again.
 std::atomic<bool> g_pinned_unusable{false};
 
 const char* kind_name(uint16_t k) {
@@ -28,6 +28,25 @@ const char* kind_name(uint16_t k) {
     case wire::Kind::kGoodbye: return "Goodbye";
   }
   return "unknown";
+}
+
+// Errors that mean this process has no usable CUDA at all (no driver, no device), as opposed
+// to a failure of one allocation or of the client's context.
+bool cuda_unusable(cudaError_t e) {
+  switch (e) {
+    case cudaErrorInsufficientDriver:
+    case cudaErrorNoDevice:
+    case cudaErrorInitializationError:
+    case cudaErrorDevicesUnavailable:
+    case cudaErrorStubLibrary:
+    case cudaErrorSystemDriverMismatch:
+    case cudaErrorCallRequiresNewerDriver:
+    case cudaErrorNotSupported:
+    case cudaErrorOperatingSystem:
+      return true;
+    default:
+      return false;
+  }
 }
 
 std::string call_text(const wire::FrameHeader& h, const HandlerEntry* e) {
@@ -56,10 +75,17 @@ HostBuffer HostBuffer::allocate(size_t size, bool try_pinned) {
     }
     // Our failure must not show up in the client's cudaGetLastError on this thread.
     cudaGetLastError();
-    if (e != cudaErrorMemoryAllocation) g_pinned_unusable.store(true);
-    log::once(log::Level::kInfo, "pinned-staging",
-              std::string("page-locked staging buffers unavailable (") + cudaGetErrorName(e) +
-                  "): using ordinary memory");
+    if (cuda_unusable(e)) {
+      g_pinned_unusable.store(true);
+      log::once(log::Level::kInfo, "pinned-staging",
+                std::string("page-locked staging buffers unavailable (") + cudaGetErrorName(e) +
+                    "): using ordinary memory");
+    } else {
+      // Out of memory, or the client's context is in an error state: this buffer is plain,
+      // the next one tries again (after a cudaDeviceReset, say).
+      GV_DEBUG(std::string("cudaHostAlloc of ") + std::to_string(size) + " bytes: " +
+               cudaGetErrorName(e) + "; using ordinary memory");
+    }
   }
   b.data_ = static_cast<uint8_t*>(std::malloc(size));
   if (b.data_) b.size_ = size;
