@@ -573,6 +573,35 @@ TEST(DaemonStart, LiveSocketIsNotTakenOver) {
   rmdir(dir.c_str());
 }
 
+TEST(DaemonStart, ListensWhereTheConfigFileSays) {
+  char tmpl[] = "/tmp/gvcfgXXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string ep = "unix:" + dir + "/from-config.sock";
+  std::string cfg = dir + "/gvirtus.json";
+  {
+    std::ofstream f(cfg);
+    f << "{\"listen\": [\"" << ep << "\"], \"log_level\": \"warn\"}";
+  }
+  {
+    Backend b({"--config", cfg});
+    ASSERT_TRUE(b.ready()) << b.log();
+    Raw c(ep);
+    EXPECT_EQ(c.handshake(test_hello(80)).status, wire::kWelcomeOk);
+    // GVIRTUS_LOGLEVEL=debug (set for every backend here) wins over the file's level.
+    EXPECT_NE(b.log().find("listening on " + ep), std::string::npos) << b.log();
+  }
+  {
+    std::ofstream f(cfg);
+    f << "{\"listen\": \"tcp://nowhere\"}";
+  }
+  Backend bad({"--config", cfg});
+  EXPECT_FALSE(bad.ready());
+  EXPECT_EQ(bad.wait_exit(5s), 2 << 8);
+  EXPECT_NE(bad.log().find(cfg), std::string::npos) << bad.log();
+  unlink(cfg.c_str());
+  rmdir(dir.c_str());
+}
+
 TEST(DaemonStart, BadArgumentsExitWithUsage) {
   Backend b({"--listen", "http://nowhere:1"});
   EXPECT_FALSE(b.ready());
