@@ -173,19 +173,18 @@ void Session::add_plugin(const std::string& name) {
 }
 
 void Session::mark_lost(const std::string& reason) {
-  std::vector<Stream*> streams;
   {
     std::lock_guard<std::mutex> g(mu_);
     if (lost_.load(std::memory_order_relaxed)) return;
     error_ = reason;
     lost_.store(true, std::memory_order_release);
     announce_pending_.store(true, std::memory_order_release);
-    for (auto& c : conns_) streams.push_back(c->stream());
+    // Wake threads blocked on any connection; their calls then fail. Done under the lock so
+    // that no connection is freed meanwhile (a thread exiting releases its own); shutdown()
+    // does not block. The objects stay until their thread exits or the session ends.
+    for (auto& c : conns_) c->stream()->shutdown();
   }
   announce();
-  // Wake threads blocked on any connection; their calls then fail. Streams stay allocated (a
-  // thread may still hold its connection) and are freed with the session.
-  for (Stream* s : streams) s->shutdown();
 }
 
 void Session::announce() {
