@@ -465,8 +465,7 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   w.pid = pid;
   w.session_id = session_id;
   w.token = token;
-  w.client = "client pid " + std::to_string(hello.pid) + " on host " +
-             printable(hello.hostname, 255) + ", program " + printable(hello.program, 512);
+  w.client = ClientInfo::from_hello(hello, session_id).describe();
   w.control_fd = sv[0];
   w.started = Clock::now();
   GV_INFO("session " + std::to_string(session_id) + ": worker " + std::to_string(pid) +

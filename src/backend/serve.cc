@@ -57,6 +57,15 @@ std::string call_text(const wire::FrameHeader& h, const HandlerEntry* e) {
 
 }  // namespace
 
+ClientInfo ClientInfo::from_hello(const wire::Hello& hello, uint64_t session_id) {
+  ClientInfo c;
+  c.pid = hello.pid;
+  c.host = printable(hello.hostname, 255);
+  c.program = printable(hello.program, 512);
+  c.session_id = session_id;
+  return c;
+}
+
 std::string ClientInfo::describe() const {
   return "client pid " + std::to_string(pid) + " on host " + host + " (program " + program + ")";
 }

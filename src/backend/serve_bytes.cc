@@ -154,12 +154,7 @@ Status serve_bytes(const uint8_t* data, size_t size, std::vector<uint8_t>* repli
                          w.message));
   }
   // The worker's part.
-  ClientInfo client;
-  client.pid = hello.pid;
-  client.host = printable(hello.hostname, 255);
-  client.program = printable(hello.program, 512);
-  client.session_id = 1;
-  Session session(client, SessionOptions{false});
+  Session session(ClientInfo::from_hello(hello, 1), SessionOptions{false});
   w = wire::Welcome{};
   w.worker_pid = 1;
   w.session_id = 1;

@@ -117,11 +117,7 @@ const Registry& registry() {
 void run_worker(WorkerStart start) {
   reset_signals();
   log::set_component("worker " + std::to_string(getpid()));
-  ClientInfo client;
-  client.pid = start.hello.pid;
-  client.host = printable(start.hello.hostname, 255);
-  client.program = printable(start.hello.program, 512);
-  client.session_id = start.session_id;
+  ClientInfo client = ClientInfo::from_hello(start.hello, start.session_id);
   g_session = new Session(client);
   g_registry = &registry();
   GV_INFO("session " + std::to_string(start.session_id) + ": serving " + client.describe());

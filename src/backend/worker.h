@@ -32,6 +32,7 @@ struct ClientInfo {
   std::string host;
   std::string program;
   uint64_t session_id = 0;
+  static ClientInfo from_hello(const wire::Hello& hello, uint64_t session_id);
   std::string describe() const;  // "client pid 123 on host h (program p)"
 };
 

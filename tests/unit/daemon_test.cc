@@ -33,17 +33,7 @@ using testing::test_hello;
 
 constexpr int kIoTimeoutMs = 5000;
 
-int free_tcp_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using testing::free_tcp_port;
 
 bool pid_gone(pid_t pid, std::chrono::milliseconds within) {
   auto end = Clock::now() + within;

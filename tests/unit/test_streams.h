@@ -6,6 +6,10 @@
 #include <string>
 #include <vector>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "common/transport.h"
 #include "common/wire.h"
 
@@ -65,6 +69,19 @@ class FaultyStream : public Stream {
   Dir dir_;
   size_t left_;
 };
+
+// A loopback TCP port that was free a moment ago (the kernel's pick for port 0).
+inline int free_tcp_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
 
 // A frame as bytes: header (length filled in) and payload.
 inline std::vector<uint8_t> frame_bytes(wire::FrameHeader h, const std::vector<uint8_t>& payload) {
