@@ -639,6 +639,22 @@ TEST_F(CopyEngine, LaunchesWaitForTheirReplyWhileSeveralThreadsHaveConnections) 
   cr::unregister_module(m);
 }
 
+TEST_F(CopyEngine, VariablesAreRecordedPerModule) {
+  auto image = fake_fatbin(64);
+  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::Module* m = cr::register_module(&w);
+  static int shadow;
+  cr::register_variable(m, &shadow, "gvar", sizeof shadow, true);
+  const cr::Variable* v = cr::find_variable(&shadow);
+  ASSERT_NE(v, nullptr);
+  EXPECT_EQ(v->name, "gvar");
+  EXPECT_EQ(v->size, sizeof shadow);
+  EXPECT_TRUE(v->constant);
+  EXPECT_TRUE(calls().empty());  // nothing sent
+  cr::unregister_module(m);
+  EXPECT_EQ(cr::find_variable(&shadow), nullptr);
+}
+
 TEST_F(CopyEngine, LargeModuleIsUploadedInChunks) {
   auto image = fake_fatbin((70u << 20) + 5);
   FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};

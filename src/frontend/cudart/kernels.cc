@@ -52,12 +52,12 @@ GV_EXPORT void __cudaRegisterFunction(void** fatCubinHandle, const char* hostFun
 GV_EXPORT void __cudaRegisterVar(void** fatCubinHandle, char* hostVar, char* deviceAddress,
                                  const char* deviceName, int ext, size_t size, int constant,
                                  int global) {
-  // Device variables (cudaMemcpyToSymbol & co.) are not supported yet; recorded nowhere.
-  (void)fatCubinHandle, (void)hostVar, (void)deviceAddress, (void)ext, (void)constant, (void)global;
-  (void)size;
+  // Recorded only: device variables work inside kernels (they live in the module on the
+  // worker); the host-side symbol functions are not supported yet.
+  (void)deviceAddress, (void)ext, (void)global;
   try {
-    GV_DEBUG(std::string("__cudaRegisterVar ") + (deviceName ? deviceName : "?") +
-             " (device variables are not supported yet)");
+    register_variable(reinterpret_cast<Module*>(fatCubinHandle), hostVar, deviceName, size,
+                      constant != 0);
   } catch (...) {
   }
 }

@@ -25,6 +25,8 @@ struct Registry {
   std::vector<std::unique_ptr<Kernel>> kernels;
   std::unordered_set<const void*> kernel_set;
   std::unordered_map<const void*, Kernel*> by_stub;
+  std::vector<std::unique_ptr<Variable>> variables;
+  std::unordered_map<const void*, Variable*> by_host;
   std::mutex resolve_mu;  // one resolution at a time (rare; keeps each upload single)
 };
 
@@ -141,11 +143,39 @@ void register_kernel(Module* m, const void* stub, const char* name) {
   r.kernels.push_back(std::move(k));
 }
 
+void register_variable(Module* m, const void* host, const char* name, size_t size, bool constant) {
+  if (!host || !name) return;
+  Registry& r = reg();
+  std::lock_guard<std::mutex> g(r.mu);
+  if (!m || !r.module_set.count(m)) return;
+  auto v = std::make_unique<Variable>();
+  v->host = host;
+  v->module = m;
+  v->name = name;
+  v->size = size;
+  v->constant = constant;
+  r.by_host[host] = v.get();
+  r.variables.push_back(std::move(v));
+}
+
+const Variable* find_variable(const void* host) {
+  Registry& r = reg();
+  std::lock_guard<std::mutex> g(r.mu);
+  auto it = r.by_host.find(host);
+  return it == r.by_host.end() ? nullptr : it->second;
+}
+
 void unregister_module(Module* m) {
   Registry& r = reg();
   std::lock_guard<std::mutex> g(r.mu);
   if (!m || !r.module_set.count(m)) return;
   m->registered = false;
+  for (auto it = r.by_host.begin(); it != r.by_host.end();) {
+    if (it->second->module == m)
+      it = r.by_host.erase(it);
+    else
+      ++it;
+  }
   // The image belongs to code that may now be unloaded, and its stub addresses may be reused.
   for (auto it = r.by_stub.begin(); it != r.by_stub.end();) {
     if (it->second->module == m)

@@ -35,8 +35,21 @@ struct Kernel {
   cudaError_t error = cudaSuccess;  // the backend could not find it: sticky
 };
 
+// A __device__ / __constant__ variable as nvcc registers it. Recorded for the symbol functions
+// (cudaMemcpyToSymbol & co., not supported yet); nothing is sent.
+struct Variable {
+  const void* host = nullptr;  // the host shadow's address, what the application passes
+  Module* module = nullptr;
+  std::string name;
+  size_t size = 0;
+  bool constant = false;
+};
+
 Module* register_module(const void* wrapper);
 void register_kernel(Module* m, const void* stub, const char* name);
+void register_variable(Module* m, const void* host, const char* name, size_t size, bool constant);
+// The variable behind a host shadow address; nullptr if none (or its module is gone).
+const Variable* find_variable(const void* host);
 void unregister_module(Module* m);
 
 // The kernel behind a host stub or a cudaKernel_t this library handed out; nullptr if neither.
