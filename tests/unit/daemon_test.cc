@@ -511,7 +511,9 @@ std::string unix_listener_inode(const std::string& path) {
   while (std::getline(f, line)) {
     std::istringstream ls(line);
     std::string num, refs, proto, flags, type, st, inode, p;
-    if ((ls >> num >> refs >> proto >> flags >> type >> st >> inode >> p) && p == path)
+    // Accepted connections carry the listener's path too; the listener has __SO_ACCEPTCON.
+    if ((ls >> num >> refs >> proto >> flags >> type >> st >> inode >> p) && p == path &&
+        flags == "00010000")
       return inode;
   }
   return "";
