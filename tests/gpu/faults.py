@@ -88,6 +88,11 @@ def client_killed(a, work):
         workers = descendants(backend.proc.pid)
         if not workers:
             problems.append("no worker process served the client")
+        during = free_mib(a.client) if before is not None else None
+        if during is not None and during > before - 1024:
+            # Else the check below could not see a leak.
+            problems.append(f"the client's 2048 MiB do not show: {before} MiB free before, "
+                            f"{during} while it holds them")
         time.sleep(0.5)  # in the middle of its copies
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -115,7 +120,8 @@ def client_killed(a, work):
             if not wait_for(released, 20):
                 problems.append(f"device memory not released: {before} MiB free before, {after} after")
             else:
-                print(f"device memory: {before} MiB free before, {after} MiB after")
+                print(f"device memory: {before} MiB free before, {during} while the client held "
+                      f"2048, {after} after it was killed")
         else:
             print("no GPU here: checked processes only")
     finally:
