@@ -12,7 +12,7 @@ using namespace gvirtus::cudart;
 
 GV_EXPORT cudaError_t cudaMalloc(void** devPtr, size_t size) {
   return guarded("cudaMalloc", [&] {
-    if (!devPtr) return fail(cudaErrorInvalidValue);
+    if (!devPtr) return argument_error(cudaErrorInvalidValue);
     client::Call c(id(Call::kCall_cudaMalloc));
     c.args().put<uint64_t>(size);
     if (!c.invoke()) return lost();
@@ -28,7 +28,7 @@ GV_EXPORT cudaError_t cudaMalloc(void** devPtr, size_t size) {
 
 GV_EXPORT cudaError_t cudaMallocPitch(void** devPtr, size_t* pitch, size_t width, size_t height) {
   return guarded("cudaMallocPitch", [&] {
-    if (!devPtr || !pitch) return fail(cudaErrorInvalidValue);
+    if (!devPtr || !pitch) return argument_error(cudaErrorInvalidValue);
     client::Call c(id(Call::kCall_cudaMallocPitch));
     c.args().put<uint64_t>(width);
     c.args().put<uint64_t>(height);

@@ -46,6 +46,11 @@ cudaError_t sticky_error() {
 
 }  // namespace
 
+cudaError_t argument_error(cudaError_t e) {
+  cudaError_t sticky = sticky_error();
+  return fail(sticky != cudaSuccess ? sticky : e);
+}
+
 cudaError_t last_error(bool reset) {
   cudaError_t sticky = sticky_error();
   cudaError_t last = reset ? take_last_error() : peek_last_error();

@@ -34,6 +34,11 @@ uint64_t error_generation();
 // else this thread's last error.
 cudaError_t last_error(bool reset);
 
+// A bad argument found here, before anything is sent. The real runtime checks its context
+// before the arguments, so a sticky error (failed initialisation, faulted context) wins over the
+// argument error, as natively. Records and returns the result.
+cudaError_t argument_error(cudaError_t e);
+
 // Device allocations handed out through this library (cudaMalloc, cudaMallocPitch).
 RangeMap& device_ranges();
 inline bool is_device(const void* p) { return device_ranges().contains(p); }

@@ -162,11 +162,11 @@ cudaError_t device_to_device(uint64_t dst, uint64_t dpitch, uint64_t src, uint64
 cudaError_t copy(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
                  size_t height, cudaMemcpyKind kind, const Target& t, bool two_d) {
   if (width == 0 || height == 0) return cudaSuccess;
-  if (!dst || !src) return fail(cudaErrorInvalidValue);
-  if (two_d && (width > dpitch || width > spitch)) return fail(cudaErrorInvalidPitchValue);
+  if (!dst || !src) return argument_error(cudaErrorInvalidValue);
+  if (two_d && (width > dpitch || width > spitch)) return argument_error(cudaErrorInvalidPitchValue);
   Dir dir;
   cudaError_t e = direction(dst, src, kind, &dir);
-  if (e != cudaSuccess) return fail(e);
+  if (e != cudaSuccess) return argument_error(e);
   CopyShape shape;
   shape.width = width;
   shape.height = height;
