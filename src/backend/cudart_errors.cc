@@ -17,3 +17,18 @@ void handle_gvStickyError(CallContext& ctx) {
 }
 
 }  // namespace gvirtus::backend::cudart
+
+namespace gvirtus::backend::cudart {
+
+// Request: empty. Reply status: what the runtime reports before it looks at any argument —
+// the thread's context state (a sticky fault, or a context that cannot be created, e.g. after a
+// reset that failed) — or 0 when the context is usable. The frontend asks this when it finds a
+// bad argument itself, so that the context error wins as it does natively. cudaFree(nullptr)
+// needs a context, frees nothing and does not synchronise.
+void handle_gvContextCheck(CallContext& ctx) {
+  ctx.in.expect_end();
+  ctx.status = cudaFree(nullptr);
+  if (ctx.status != cudaSuccess) (void)cudaGetLastError();  // the frontend records it itself
+}
+
+}  // namespace gvirtus::backend::cudart

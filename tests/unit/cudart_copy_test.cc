@@ -45,6 +45,7 @@ struct FakeDevice {
   dim3 launch_grid, launch_block;
   int32_t sticky = 0;  // what gvStickyError answers
   int sticky_checks = 0;
+  int32_t context = 0;  // what gvContextCheck answers
 };
 FakeDevice* g_dev = nullptr;
 
@@ -201,6 +202,13 @@ void fake_sticky(be::CallContext& ctx) {
   ctx.status = g_dev->sticky;
 }
 
+void fake_context(be::CallContext& ctx) {
+  note(ctx);
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  ctx.status = g_dev->context;
+}
+
 const be::Registry& fake_registry() {
   static be::Registry* r = [] {
     auto* reg = new be::Registry;
@@ -215,6 +223,7 @@ const be::Registry& fake_registry() {
         {cr::kCall___cudaLaunchKernel, "__cudaLaunchKernel", fake_launch},
         {cr::kCall_cudaLaunchKernel, "cudaLaunchKernel", fake_launch},
         {cr::kCall_gvStickyError, "gvStickyError", fake_sticky},
+        {cr::kCall_gvContextCheck, "gvContextCheck", fake_context},
     };
     reg->add_plugin("cudart", entries, sizeof entries / sizeof entries[0]);
     return reg;
@@ -392,18 +401,21 @@ TEST_F(CopyEngine, PitchRulesAndBadKinds) {
   EXPECT_EQ(cr::copy_1d(nullptr, h.data(), 10, cudaMemcpyHostToDevice, cr::Target{}),
             cudaErrorInvalidValue);
   EXPECT_EQ(cr::copy_1d(nullptr, nullptr, 0, cudaMemcpyHostToDevice, cr::Target{}), cudaSuccess);
-  // Nothing was copied: the only calls allowed are the sticky-error checks that make a faulted
-  // context's error win over an argument error, as natively.
+  // Nothing was copied: the only calls allowed are the context checks that make a context
+  // error win over an argument error, as natively.
   for (auto& [call, flags] : calls())
-    EXPECT_EQ(call, static_cast<uint32_t>(cr::Call::kCall_gvStickyError));
+    EXPECT_EQ(call, static_cast<uint32_t>(cr::Call::kCall_gvContextCheck));
 }
 
-TEST_F(CopyEngine, StickyErrorWinsOverArgumentError) {
-  dev_.sticky = cudaErrorIllegalAddress;
+TEST_F(CopyEngine, ContextErrorWinsOverArgumentError) {
+  dev_.context = cudaErrorDevicesUnavailable;
   std::vector<uint8_t> h(16);
-  cr::set_last_error(cudaErrorInvalidValue);  // an error since the last clean check
   EXPECT_EQ(cr::copy_1d(h.data(), nullptr, 4, cudaMemcpyDeviceToHost, cr::Target{}),
-            cudaErrorIllegalAddress);
+            cudaErrorDevicesUnavailable);
+  EXPECT_EQ(cr::take_last_error(), cudaErrorDevicesUnavailable);
+  dev_.context = cudaSuccess;
+  EXPECT_EQ(cr::copy_1d(h.data(), nullptr, 4, cudaMemcpyDeviceToHost, cr::Target{}),
+            cudaErrorInvalidValue);
 }
 
 TEST_F(CopyEngine, DeviceToHostFailureMidwayDrainsAndStaysInStep) {

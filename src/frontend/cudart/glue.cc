@@ -47,8 +47,10 @@ cudaError_t sticky_error() {
 }  // namespace
 
 cudaError_t argument_error(cudaError_t e) {
-  cudaError_t sticky = sticky_error();
-  return fail(sticky != cudaSuccess ? sticky : e);
+  client::Call c(id(Call::kCall_gvContextCheck));
+  if (!c.invoke()) return lost();
+  if (c.deferred() != 0) set_last_error(static_cast<cudaError_t>(c.deferred()));
+  return fail(c.status() != 0 ? static_cast<cudaError_t>(c.status()) : e);
 }
 
 cudaError_t last_error(bool reset) {

@@ -35,8 +35,9 @@ uint64_t error_generation();
 cudaError_t last_error(bool reset);
 
 // A bad argument found here, before anything is sent. The real runtime checks its context
-// before the arguments, so a sticky error (failed initialisation, faulted context) wins over the
-// argument error, as natively. Records and returns the result.
+// before the arguments, so a context error (sticky fault, failed initialisation, a context that
+// cannot be created) wins over the argument error, as natively: this asks the worker
+// (gvContextCheck, one round trip, only on this error path). Records and returns the result.
 cudaError_t argument_error(cudaError_t e);
 
 // Device allocations handed out through this library (cudaMalloc, cudaMallocPitch).
