@@ -3,6 +3,8 @@
 #include <cstring>
 #include <vector>
 
+#include <cuda_profiler_api.h>
+
 #include "check.h"
 
 int main() {
@@ -58,5 +60,34 @@ int main() {
   REPORT(cudaGetLastError());
   REPORT(cudaMalloc(&huge, 0));
   REPORT(cudaFree(nullptr));
+
+  // Peer copies within one device, and the small device and stream queries beside them.
+  int *a = nullptr, *b = nullptr;
+  CHECK(cudaMalloc(&a, 4096));
+  CHECK(cudaMalloc(&b, 4096));
+  std::vector<int> src(1024), dst(1024, 0);
+  for (int i = 0; i < 1024; ++i) src[i] = i * 3 - 7;
+  CHECK(cudaMemcpy(a, src.data(), 4096, cudaMemcpyHostToDevice));
+  REPORT(cudaMemcpyPeer(b, 0, a, 0, 4096));
+  cudaStream_t s;
+  CHECK(cudaStreamCreate(&s));
+  REPORT(cudaMemcpyPeerAsync(b + 512, 0, a, 0, 2048, s));
+  CHECK(cudaStreamSynchronize(s));
+  CHECK(cudaMemcpy(dst.data(), b, 4096, cudaMemcpyDeviceToHost));
+  ok = true;
+  for (int i = 0; i < 512; ++i) ok = ok && dst[i] == src[i] && dst[512 + i] == src[i];
+  std::printf("peer copies: %s\n", ok ? "ok" : "WRONG");
+  int dev = -1;
+  REPORT(cudaStreamGetDevice(s, &dev));
+  std::printf("stream device %d\n", dev);
+  REPORT(cudaMemcpyPeer(b, 0, a, 7, 16));  // no device 7
+  REPORT(cudaGetLastError());
+  CHECK(cudaStreamDestroy(s));
+  CHECK(cudaFree(a));
+  CHECK(cudaFree(b));
+  REPORT(cudaProfilerStart());
+  REPORT(cudaProfilerStop());
+  cudaChannelFormatDesc cd = cudaCreateChannelDesc(8, 16, 0, 0, cudaChannelFormatKindUnsigned);
+  std::printf("channel %d %d %d %d %d\n", cd.x, cd.y, cd.z, cd.w, static_cast<int>(cd.f));
   return 0;
 }

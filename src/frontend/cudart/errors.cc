@@ -23,3 +23,15 @@ GV_EXPORT cudaError_t cudaRuntimeGetVersion(int* runtimeVersion) {
   *runtimeVersion = CUDART_VERSION;
   return cudaSuccess;
 }
+
+// A pure function of its arguments: no device involved.
+GV_EXPORT struct cudaChannelFormatDesc cudaCreateChannelDesc(int x, int y, int z, int w,
+                                                             enum cudaChannelFormatKind f) {
+  struct cudaChannelFormatDesc d;
+  d.x = x;
+  d.y = y;
+  d.z = z;
+  d.w = w;
+  d.f = f;
+  return d;
+}
