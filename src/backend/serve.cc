@@ -222,6 +222,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     GV_TRACE(call_text(h, entry) + " request " + std::to_string(h.request_id) + " -> " +
              std::to_string(ctx.status));
 
+    session.request_done(conn, h.request_id);
     if (h.flags & wire::kFlagNoReply) {
       if (ctx.status != 0 && conn.deferred_ == 0) conn.deferred_ = ctx.status;
       conn.end_request();
@@ -244,6 +245,44 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
       return s;
     }
   }
+}
+
+}  // namespace gvirtus::backend
+
+namespace gvirtus::backend {
+
+void Session::conn_opened(ConnState& c) {
+  std::lock_guard<std::mutex> g(progress_mu_);
+  open_conns_[c.id()] = &c;
+}
+
+void Session::conn_closed(ConnState& c) {
+  {
+    std::lock_guard<std::mutex> g(progress_mu_);
+    open_conns_.erase(c.id());
+  }
+  progress_cv_.notify_all();
+}
+
+void Session::request_done(ConnState& c, uint64_t request_id) {
+  c.done_.store(request_id, std::memory_order_seq_cst);
+  // Waking costs a lock only while some Fence waits (seq_cst pairs with wait_done's increment).
+  if (progress_waiters_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> g(progress_mu_);
+    progress_cv_.notify_all();
+  }
+}
+
+void Session::wait_done(uint64_t conn, uint64_t request_id) {
+  progress_waiters_.fetch_add(1, std::memory_order_seq_cst);
+  {
+    std::unique_lock<std::mutex> g(progress_mu_);
+    progress_cv_.wait(g, [&] {
+      auto it = open_conns_.find(conn);
+      return it == open_conns_.end() || it->second->done() >= request_id;
+    });
+  }
+  progress_waiters_.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 }  // namespace gvirtus::backend

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <typeindex>
@@ -82,6 +83,17 @@ class Session {
   // Numbers connections in order of arrival; the primary one gets 0.
   uint64_t next_connection_id() { return next_conn_.fetch_add(1); }
 
+  // Cross-connection ordering. Each connection publishes the id of the last request it has
+  // finished (request_done); a Fence request on another connection waits for that
+  // (wait_done), so that calls a client thread sent without waiting for a reply are carried
+  // out before what another client thread does next. See docs/protocol.md, "Fence".
+  void conn_opened(ConnState& c);
+  void conn_closed(ConnState& c);
+  void request_done(ConnState& c, uint64_t request_id);
+  // Returns when connection `conn` has finished request `request_id`, or is not (or no longer)
+  // open.
+  void wait_done(uint64_t conn, uint64_t request_id);
+
   // Per-session module state: the one T of this session, default-constructed on first use.
   // Creation is serialised; T itself must be thread-safe (give it its own mutex), since every
   // connection thread of the session reaches the same object. Lives as long as the session.
@@ -98,6 +110,10 @@ class Session {
   ClientInfo client_;
   SessionOptions opt_;
   std::atomic<uint64_t> next_conn_{0};
+  std::mutex progress_mu_;
+  std::condition_variable progress_cv_;
+  std::atomic<int> progress_waiters_{0};
+  std::unordered_map<uint64_t, ConnState*> open_conns_;  // REQUIRES: progress_mu_
   std::mutex state_mu_;
   std::unordered_map<std::type_index, std::shared_ptr<void>> state_;  // REQUIRES: state_mu_
 };
@@ -116,6 +132,8 @@ struct ConnState {
   ConnState& operator=(const ConnState&) = delete;
 
   uint64_t id() const { return id_; }  // 0: the primary connection
+  // The id of the last request this connection has finished (see Session::request_done).
+  uint64_t done() const { return done_.load(std::memory_order_acquire); }
 
   // The current request's payload lies in the staging buffer, and that is page-locked: a
   // handler may cudaMemcpy straight from the pointer it reads from ctx.in.
@@ -138,6 +156,7 @@ struct ConnState {
 
  private:
   friend Status serve_connection(Session&, ConnState&, Stream&, const Registry&);
+  friend class Session;  // publishes done_
   // Where the next payload of n bytes goes (serve loop only).
   uint8_t* payload_buffer(size_t n);
   void end_request();
@@ -145,6 +164,7 @@ struct ConnState {
   Session& session_;
   uint64_t id_;
   int32_t deferred_ = 0;
+  std::atomic<uint64_t> done_{0};
   std::vector<uint8_t> small_;
   HostBuffer staging_;
   std::unique_ptr<uint8_t[]> large_;

@@ -85,6 +85,7 @@ void encode_welcome(const Welcome& m, Writer& w) {
   w.put_string(m.message);
   w.put(m.worker_pid);
   w.put(m.session_id);
+  w.put(m.connection_id);
 }
 
 Welcome decode_welcome(Reader& r) {
@@ -95,6 +96,7 @@ Welcome decode_welcome(Reader& r) {
   m.message = r.get_string(4096);
   m.worker_pid = r.get<uint32_t>();
   m.session_id = r.get<uint64_t>();
+  m.connection_id = r.get<uint64_t>();
   return m;
 }
 

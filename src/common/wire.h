@@ -151,6 +151,7 @@ struct Welcome {
   std::string message;  // <= 4096 bytes, why it was refused (or a greeting)
   uint32_t worker_pid = 0;
   uint64_t session_id = 0;
+  uint64_t connection_id = 0;  // this connection's number in the session (0: the primary)
 };
 
 enum WelcomeStatus : int32_t {

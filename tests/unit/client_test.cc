@@ -455,3 +455,58 @@ TEST(Client, IdentityIsRandomPerProcessSession) {
 
 }  // namespace
 }  // namespace gvirtus::testing
+
+namespace gvirtus::testing {
+namespace {
+
+// A thread's first connection fences on NoReply requests that other connections have in
+// flight, so that its calls cannot overtake them on the worker; with nothing in flight there
+// is no fence.
+TEST(Client, NewConnectionFencesOnUnconfirmedNoReplyRequests) {
+  std::mutex mu;
+  std::vector<std::pair<uint32_t, std::vector<uint8_t>>> secondary_first;  // call id, payload
+  FakeBackend be([&](Stream& s, const wire::Hello& hello) {
+    bool first = true;
+    for (;;) {
+      wire::FrameHeader f;
+      std::vector<uint8_t> p;
+      if (!read_frame(s, &f, &p)) return;
+      if (!hello.primary && first) {
+        std::lock_guard<std::mutex> g(mu);
+        secondary_first.emplace_back(f.call_id, p);
+      }
+      first = false;
+      if (!(f.flags & wire::kFlagNoReply) && !send_reply(s, f, 0, 0)) return;
+    }
+  });
+  Session session(test_session_options(be.connector()));
+  SessionOverride use(&session);
+  for (int i = 0; i < 2; ++i) {
+    Call c(kEcho);
+    ASSERT_TRUE(c.send_async());  // request ids 1 and 2, unconfirmed
+  }
+  std::thread([&] {
+    Call c(kEcho);
+    EXPECT_TRUE(c.invoke());
+  }).join();
+  {
+    Call c(kEcho);
+    ASSERT_TRUE(c.invoke());  // confirms everything on the primary
+  }
+  std::thread([&] {
+    Call c(kEcho);
+    EXPECT_TRUE(c.invoke());
+  }).join();
+  std::lock_guard<std::mutex> g(mu);
+  ASSERT_EQ(secondary_first.size(), 2u);
+  EXPECT_EQ(secondary_first[0].first, client::kCallFence);
+  wire::Writer want;
+  want.put<uint32_t>(1);
+  want.put<uint64_t>(0);  // the primary's connection id (from its Welcome)
+  want.put<uint64_t>(2);  // its last NoReply request
+  EXPECT_EQ(secondary_first[0].second, want.buffer());
+  EXPECT_EQ(secondary_first[1].first, kEcho);  // nothing in flight: no fence
+}
+
+}  // namespace
+}  // namespace gvirtus::testing

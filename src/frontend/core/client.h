@@ -44,6 +44,7 @@ GV_API size_t open_connections();
 
 // Control call ids (plugin "core").
 constexpr uint32_t kCallPing = 1;
+constexpr uint32_t kCallFence = 2;
 
 class GV_API Connection {
  public:

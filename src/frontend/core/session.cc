@@ -235,6 +235,7 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
     return failed("the backend refused the connection (status " + std::to_string(welcome.status) +
                   "): " + msg);
   }
+  conn->set_id(welcome.connection_id);
   GV_DEBUG("connected to worker " + std::to_string(welcome.worker_pid) + ", session " +
            std::to_string(welcome.session_id) + (primary ? " (primary)" : ""));
   *out = std::move(conn);
@@ -281,7 +282,38 @@ Connection* Session::connection() {
     open_.store(conns_.size(), std::memory_order_release);
   }
   thread_conns(true)->entries.push_back({serial_, raw});
+  if (!primary && !fence_for_new_connection(raw)) return nullptr;
   return lost() ? nullptr : raw;
+}
+
+bool Session::fence_for_new_connection(StreamConnection* fresh) {
+  wire::Writer w;
+  uint32_t n = 0;
+  w.put<uint32_t>(0);  // count, patched below
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    for (auto& c : conns_) {
+      if (c.get() == fresh) continue;
+      uint64_t pending = c->unconfirmed_noreply();
+      if (pending == 0) continue;
+      w.put<uint64_t>(c->id());
+      w.put<uint64_t>(pending);
+      ++n;
+    }
+  }
+  if (n == 0) return true;
+  std::memcpy(w.buffer().data(), &n, sizeof n);
+  struct iovec body = {w.buffer().data(), w.size()};
+  uint64_t rid = 0;
+  wire::FrameHeader h;
+  if (!fresh->send_request(kCallFence, 0, &body, 1, &rid)) return false;
+  if (!fresh->recv_reply_header(rid, &h)) return false;
+  if (h.length != 0 || h.status != 0) {
+    mark_lost("protocol error: unexpected answer to a Fence (status " + std::to_string(h.status) +
+              ", " + std::to_string(h.length) + " payload bytes)");
+    return false;
+  }
+  return true;
 }
 
 void Session::release(StreamConnection* c) {

@@ -86,6 +86,10 @@ class Session {
   Status open(std::unique_ptr<StreamConnection>* out, bool primary);
   // Prints the loss line once (at the loss, or for a forked child at its first call).
   void announce();
+  // On a connection just opened by this thread: if other connections have NoReply requests in
+  // flight that no reply has confirmed, sends a Fence naming them and waits for its reply, so
+  // that nothing this thread does next overtakes them on the worker.
+  bool fence_for_new_connection(StreamConnection* fresh);
 
   SessionOptions opts_;
   const uint64_t serial_;
@@ -118,6 +122,15 @@ class StreamConnection final : public Connection {
   Status handshake(const wire::Hello& hello, int timeout_ms, wire::Welcome* out);
   bool primary() const { return primary_; }
   Stream* stream() { return stream_.get(); }
+  // The worker's number for this connection (from the Welcome).
+  uint64_t id() const { return id_; }
+  void set_id(uint64_t id) { id_ = id; }
+  // The id of the last NoReply request sent whose processing no reply has confirmed yet, or 0.
+  // Read by other threads (Session::fence_for_new_connection).
+  uint64_t unconfirmed_noreply() const {
+    uint64_t last = last_noreply_.load(std::memory_order_acquire);
+    return last > confirmed_.load(std::memory_order_acquire) ? last : 0;
+  }
 
  private:
   bool fail(const std::string& reason);
@@ -131,6 +144,9 @@ class StreamConnection final : public Connection {
   Session* session_;
   std::unique_ptr<Stream> stream_;
   const bool primary_;
+  uint64_t id_ = 0;
+  std::atomic<uint64_t> last_noreply_{0};  // request id of the last NoReply request sent
+  std::atomic<uint64_t> confirmed_{0};     // every request up to this id has been carried out
   uint64_t next_request_id_ = 1;
   uint64_t noreply_sent_ = 0;
   uint64_t noreply_answered_ = 0;
