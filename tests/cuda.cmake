@@ -20,7 +20,8 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   streams_events  YES
   async_copies    YES
   memory          YES
-  threads         YES)
+  threads         YES
+  thread_order    YES)
 
 set(GVIRTUS_CUDA_TEST_DIR ${CMAKE_BINARY_DIR}/tests/cuda)
 set(GVIRTUS_COMPARE ${CMAKE_CURRENT_SOURCE_DIR}/cuda/compare.py)
