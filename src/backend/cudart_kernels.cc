@@ -276,6 +276,13 @@ void handle___cudaGetKernel(CallContext& ctx) {
   throw SessionFault("__cudaGetKernel is resolved on the client; the call is never sent");
 }
 
+bool func_in(CallContext& ctx, uint64_t id, const void** out) {
+  Kernel* k;
+  if (!kernel_in(ctx, id, &k)) return false;
+  *out = reinterpret_cast<const void*>(k->kernel);
+  return true;
+}
+
 void handle_cudaFuncGetAttributes(CallContext& ctx) {
   uint64_t kid = ctx.in.get<uint64_t>();
   ctx.in.expect_end();

@@ -22,6 +22,10 @@ uint64_t event_out(CallContext& ctx, cudaEvent_t e);
 bool stream_release(CallContext& ctx, uint64_t id, cudaStream_t* out);
 bool event_release(CallContext& ctx, uint64_t id, cudaEvent_t* out);
 
+// A kernel id from the wire (parameters annotated `func`): the kernel's cudaKernel_t, which the
+// runtime accepts wherever it takes a function symbol. Same failure rules as stream_in.
+bool func_in(CallContext& ctx, uint64_t id, const void** out);
+
 // The plugin's registration, called by registry() at worker start. Defined in the generated
 // cudart_server.cc: it adds every generated and hand-written cudart handler.
 void register_plugin(Registry& r);

@@ -14,7 +14,7 @@ MODES_WITH_ID = ("gen", "hand", "internal")
 SPEC_KINDS = ("out", "in", "instr", "dptr", "release")
 
 _IDENT = re.compile(r"[A-Za-z_]\w*$")
-_SPEC = re.compile(r"([A-Za-z_]\w*):(out|in|instr|dptr|release)(?:\[(.+)\])?$")
+_SPEC = re.compile(r"([A-Za-z_]\w*):([A-Za-z_]\w*)(?:\[(.+)\])?$")
 
 
 class AnnotationError(Exception):
@@ -23,7 +23,7 @@ class AnnotationError(Exception):
 
 @dataclass
 class Spec:
-    kind: str                    # one of SPEC_KINDS
+    kind: str                    # one of SPEC_KINDS, or a name declared with `ref`
     length: Optional[str] = None  # out[expr] / in[expr]: element count expression
 
 
@@ -53,6 +53,9 @@ class Library:
     status_invalid: str = ""
     status_nomem: str = ""
     handles: Dict[str, str] = field(default_factory=dict)  # C type -> helper prefix
+    # Pointer parameters that name a library object by a client-side address (the runtime's
+    # host stubs): spec name; client helper NAME_to_wire, server helper NAME_in.
+    refs: List[str] = field(default_factory=list)
     alias_suffixes: List[str] = field(default_factory=list)
     client_includes: List[str] = field(default_factory=list)
     server_includes: List[str] = field(default_factory=list)
@@ -137,6 +140,10 @@ def parse(text: str, path: str = "<api>") -> Library:
             if len(args) != 2:
                 _err(path, lineno, "handle wants: handle C_TYPE helper_prefix")
             lib.handles[args[0]] = args[1]
+        elif head == "ref":
+            if len(args) != 1 or not _IDENT.match(args[0]) or args[0] in SPEC_KINDS:
+                _err(path, lineno, "ref wants: ref NAME (a new spec name)")
+            lib.refs.append(args[0])
         elif head == "alias_suffix":
             lib.alias_suffixes += args
         elif head == "client_include":
@@ -206,6 +213,9 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         if not m:
             _err(path, lineno, f"{name}: bad parameter spec {w!r} (want param:kind)")
         pname, kind, length = m.group(1), m.group(2), m.group(3)
+        if kind not in SPEC_KINDS and kind not in lib.refs:
+            _err(path, lineno, f"{name}: bad parameter spec {w!r}: unknown kind {kind!r} (want "
+                               f"one of {', '.join(SPEC_KINDS + tuple(lib.refs))})")
         if length is not None and kind not in ("in", "out"):
             _err(path, lineno, f"{name}: {kind} takes no [length]")
         if pname in specs:

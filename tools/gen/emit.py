@@ -117,6 +117,12 @@ def client_stub(lib: Library, f: Function) -> List[str]:
         elif pl.how == "instr":
             L.append(f"    if ({n} != nullptr && ::strnlen({n}, {lib.string_bound + 1}) > "
                      f"{lib.string_bound}) return {_client_fail(lib, lib.status_invalid)};")
+    for pl in plans:
+        if pl.how == "ref":
+            n = pl.p.name
+            L.append(f"    uint64_t gv_r_{n} = 0;")
+            L.append(f"    {{ const {lib.status_type} gv_e = {ns}::{pl.kind}_to_wire({n}, &gv_r_{n});")
+            L.append(f"      if (gv_e != {lib.status_ok}) return {_client_fail(lib, 'gv_e')}; }}")
     L.append(f"    gvirtus::client::Call gv_c({ns}::kCall_{f.name});")
     if plans:
         L.append("    gvirtus::wire::Writer& gv_a = gv_c.args();")
@@ -128,6 +134,8 @@ def client_stub(lib: Library, f: Function) -> List[str]:
             L.append(f"    gv_a.put<uint8_t>({n} ? 1 : 0);")
         elif pl.how in ("handle", "release", "dptr"):
             L.append(f"    gv_a.put<uint64_t>(gv_u64({n}));")
+        elif pl.how == "ref":
+            L.append(f"    gv_a.put<uint64_t>(gv_r_{n});")
         elif pl.how == "instr":
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
             L.append(f"    if ({n} != nullptr) gv_a.put_string({n});")
@@ -286,7 +294,7 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             L.append(f"  const {pl.wire} {n} = gv_in.get<{pl.wire}>();")
         elif pl.how == "bool":
             L.append(f"  const bool {n} = gv_in.get<uint8_t>() != 0;")
-        elif pl.how in ("handle", "release"):
+        elif pl.how in ("handle", "release", "ref"):
             L.append(f"  const uint64_t gv_w_{n} = gv_in.get<uint64_t>();")
         elif pl.how == "dptr":
             t = strip_const(t)
@@ -324,10 +332,13 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         elif pl.how == "release":
             L.append(f"  {pl.p.type} {n};")
             L.append(f"  if (!{sns}::{pl.kind}_release(gv_ctx, gv_w_{n}, &{n})) return;")
+        elif pl.how == "ref":
+            L.append(f"  {pl.p.type} {n};")
+            L.append(f"  if (!{sns}::{pl.kind}_in(gv_ctx, gv_w_{n}, &{n})) return;")
     args = []
     for pl in plans:
         n = pl.p.name
-        if pl.how in ("scalar", "bool", "handle", "release", "dptr"):
+        if pl.how in ("scalar", "bool", "handle", "release", "ref", "dptr"):
             args.append(n)
         elif pl.how == "instr":
             args.append(f"gv_p_{n} ? gv_s_{n}.c_str() : nullptr")

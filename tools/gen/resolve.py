@@ -17,7 +17,7 @@ _BOOL_TYPES = {"bool", "_Bool"}
 @dataclass
 class ParamPlan:
     p: Param
-    how: str            # scalar, bool, handle, release, dptr, instr, out, in, outbuf, inbuf
+    how: str            # scalar, bool, handle, release, ref, dptr, instr, out, in, outbuf, inbuf
     wire: str = ""      # for scalar: the C type on the wire; for out/in: raw | u64 | handle
     elem: str = ""      # out/in: the value type; outbuf/inbuf: the element type
     kind: str = ""      # handle helper prefix (stream, event, ...)
@@ -67,6 +67,11 @@ def _plan_param(lib, e, p: Param, ptr_typedefs: Dict[str, str]) -> ParamPlan:
         if spec.kind == "release":
             return ParamPlan(p, "release", kind=lib.handles[base])
         _fail(lib, e, f"parameter {p.name} is a handle: only 'release' applies to it")
+    if spec is not None and spec.kind in lib.refs:
+        if p.pointer_depth != 1:
+            _fail(lib, e, f"parameter {p.name}: '{spec.kind}' applies to a plain pointer, "
+                          f"not {p.type}")
+        return ParamPlan(p, "ref", kind=spec.kind)
     if spec is not None and spec.kind == "release":
         _fail(lib, e, f"parameter {p.name}: release applies to handle types only "
                       f"({', '.join(sorted(lib.handles))})")

@@ -27,6 +27,11 @@ void set_last_error(cudaError_t e);
 void track_device_allocation(uint64_t ptr, uint64_t size);
 void untrack_device_allocation(uint64_t ptr);
 
+// A kernel named by its host stub (or by a cudaKernel_t this library handed out) -> the
+// worker's kernel id, uploading and resolving its module on first use. Used by generated stubs
+// for parameters annotated `func`. cudaErrorInvalidDeviceFunction for an unknown pointer.
+cudaError_t func_to_wire(const void* func, uint64_t* id);
+
 // Handles travel as their 64-bit ids; the client never interprets them.
 inline uint64_t to_wire(const void* handle) { return reinterpret_cast<uintptr_t>(handle); }
 template <typename H>

@@ -261,6 +261,15 @@ cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t 
   return finish(c);
 }
 
+cudaError_t func_to_wire(const void* func, uint64_t* id) {
+  Kernel* k = find_kernel(func);
+  if (!k) return cudaErrorInvalidDeviceFunction;
+  cudaError_t e = resolve(k);
+  if (e != cudaSuccess) return e;
+  *id = k->kernel_id;
+  return cudaSuccess;
+}
+
 cudaError_t kernel_attributes(Kernel* k, cudaFuncAttributes* attr) {
   cudaError_t e = resolve(k);
   if (e != cudaSuccess) return e;

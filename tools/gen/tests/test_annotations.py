@@ -12,6 +12,12 @@ def with_line(line, drop=None):
     return api + "\n" + line + "\n"
 
 
+def with_line_in(api, line, drop=None):
+    if drop:
+        api = "\n".join(ln for ln in api.split("\n") if drop not in ln)
+    return api + "\n" + line + "\n"
+
+
 class AnnotationErrorsTest(unittest.TestCase):
     def assertFails(self, api, *fragments, exports=None):
         with self.assertRaises(AnnotationError) as cm:
@@ -111,6 +117,16 @@ class AnnotationErrorsTest(unittest.TestCase):
         self.assertFails(with_line("1500 fakeOpaqueUse gen obj"), "bad parameter spec")
         self.assertFails(with_line("1500 fakeOpaqueUse gen obj:sideways"), "bad parameter spec")
         self.assertFails(with_line("1500 fakeHandWritten2 hand p:out"), "only mean something")
+
+    def test_ref_kinds(self):
+        api = fake.API.replace("bound            ", "ref              func\nbound            ", 1)
+        # A declared ref kind is a spec; an undeclared one is not.
+        fake.build(api=with_line_in(api, "1007 fakeFill gen devPtr:func", drop="fakeFill "))
+        self.assertFails(with_line("1500 fakeFill gen devPtr:func", drop="fakeFill "),
+                         "unknown kind 'func'")
+        self.assertFails(with_line_in(api, "1008 fakeAlloc gen devPtr:func", drop="fakeAlloc "),
+                         "applies to a plain pointer")
+        self.assertFails(api + "\nref out\n", "ref wants")
 
     def test_missing_required_directive(self):
         api = fake.API.replace("soname           libfake.so.1\n", "")

@@ -31,6 +31,26 @@ def function_body(text, signature_start):
     return text[i:j + 3]
 
 
+class RefTest(unittest.TestCase):
+    """A `ref` parameter: translated by NAME_to_wire on the client, NAME_in on the server."""
+
+    def test_ref_parameter(self):
+        api = fake.API.replace("bound            ", "ref              func\nbound            ", 1)
+        api = "\n".join(ln for ln in api.split("\n") if not ln.startswith("1007 fakeFill"))
+        api += "\n1007 fakeFill gen devPtr:func\n"
+        lib, fns = fake.build(api=api)
+        client = function_body(emit.client_source(lib, fns), 'extern "C" GV_API fakeStatus_t fakeFill(')
+        self.assertIn("gvirtus::fake::func_to_wire(devPtr, &gv_r_devPtr);", client)
+        self.assertLess(client.index("func_to_wire"), client.index("gvirtus::client::Call"))
+        self.assertIn("if (gv_e != fakeOk) return gv_fail(gv_e);", client)
+        self.assertIn("gv_a.put<uint64_t>(gv_r_devPtr);", client)
+        server = function_body(emit.server_source(lib, fns), "void handle_fakeFill(")
+        self.assertIn("const uint64_t gv_w_devPtr = gv_in.get<uint64_t>();", server)
+        self.assertIn("if (!gvirtus::backend::fake::func_in(gv_ctx, gv_w_devPtr, &devPtr)) return;",
+                      server)
+        self.assertLess(server.index("gv_in.expect_end();"), server.index("func_in("))
+
+
 class ShapeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
