@@ -21,7 +21,9 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   async_copies    YES
   memory          YES
   threads         YES
-  thread_order    YES)
+  thread_order    YES
+  occupancy       YES
+  thrust          YES)
 
 set(GVIRTUS_CUDA_TEST_DIR ${CMAKE_BINARY_DIR}/tests/cuda)
 set(GVIRTUS_COMPARE ${CMAKE_CURRENT_SOURCE_DIR}/cuda/compare.py)
