@@ -61,6 +61,10 @@ int main() {
                               cudaFuncAttributeMaxDynamicSharedMemorySize, 1024));
   REPORT(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, reinterpret_cast<const void*>(&h),
                                                        256, 0));
+  REPORT(cudaFuncGetAttributes(&attr, reinterpret_cast<const void*>(&main)));
+  void* no_args[] = {nullptr};
+  REPORT(cudaLaunchKernel(reinterpret_cast<const void*>(&main), dim3(1), dim3(1), no_args, 0,
+                          nullptr));
   REPORT(cudaGetLastError());
   CHECK(cudaFree(in));
   CHECK(cudaFree(out));

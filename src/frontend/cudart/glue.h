@@ -29,7 +29,8 @@ void untrack_device_allocation(uint64_t ptr);
 
 // A kernel named by its host stub (or by a cudaKernel_t this library handed out) -> the
 // worker's kernel id, uploading and resolving its module on first use. Used by generated stubs
-// for parameters annotated `func`. cudaErrorInvalidDeviceFunction for an unknown pointer.
+// for parameters annotated `func`. cudaErrorInvalidResourceHandle for an unknown pointer, as
+// the CUDA 13 runtime answers.
 cudaError_t func_to_wire(const void* func, uint64_t* id);
 
 // Handles travel as their 64-bit ids; the client never interprets them.

@@ -132,7 +132,7 @@ GV_EXPORT cudaError_t cudaFuncGetAttributes(struct cudaFuncAttributes* attr, con
   return guarded("cudaFuncGetAttributes", [&] {
     if (!attr) return fail(cudaErrorInvalidValue);
     Kernel* k = find_kernel(func);
-    if (!k) return fail(cudaErrorInvalidDeviceFunction);
+    if (!k) return fail(kUnknownFunction);
     return kernel_attributes(k, attr);
   });
 }

@@ -20,6 +20,11 @@ namespace gvirtus::cudart {
 
 inline uint32_t id(Call c) { return static_cast<uint32_t>(c); }
 
+// What the CUDA 13 runtime answers when a `const void* func` argument is no kernel it knows
+// (seen on the GPU machine for cudaFuncSetAttribute and cudaOccupancy*): it takes the pointer
+// for a kernel handle.
+constexpr cudaError_t kUnknownFunction = cudaErrorInvalidResourceHandle;
+
 // Records e as the thread's last error (if it is an error) and returns it.
 inline cudaError_t fail(cudaError_t e) {
   if (e != cudaSuccess) set_last_error(e);

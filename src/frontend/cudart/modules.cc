@@ -227,7 +227,7 @@ cudaError_t resolve(Kernel* k) {
 
 cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
                           cudaStream_t stream, bool wait) {
-  if (!k) return fail(cudaErrorInvalidDeviceFunction);
+  if (!k) return fail(kUnknownFunction);
   cudaError_t e = resolve(k);
   if (e != cudaSuccess) return e;
   // Small argument lists (the usual case) are packed on the stack.
@@ -263,7 +263,7 @@ cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t 
 
 cudaError_t func_to_wire(const void* func, uint64_t* id) {
   Kernel* k = find_kernel(func);
-  if (!k) return cudaErrorInvalidDeviceFunction;
+  if (!k) return kUnknownFunction;
   cudaError_t e = resolve(k);
   if (e != cudaSuccess) return e;
   *id = k->kernel_id;
