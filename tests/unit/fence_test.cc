@@ -64,16 +64,18 @@ class Fence : public ::testing::Test {
   }
   void TearDown() override { log::set_level(saved_); }
   // Serves connection `id` of session_ on a new stream pair; returns the client end.
+  // The connection is registered before this returns, as the worker registers it before its
+  // Welcome.
   std::unique_ptr<Stream> serve(uint64_t id, std::future<Status>* done) {
     std::unique_ptr<Stream> client, server;
     EXPECT_TRUE(stream_pair(&client, &server));
     Stream* raw = server.release();
-    *done = std::async(std::launch::async, [this, id, raw] {
+    auto conn = std::make_shared<ConnState>(session_, id);
+    session_.conn_opened(*conn);
+    *done = std::async(std::launch::async, [this, conn, raw] {
       std::unique_ptr<Stream> s(raw);
-      ConnState conn(session_, id);
-      session_.conn_opened(conn);
-      Status st = serve_connection(session_, conn, *s, fence_registry());
-      session_.conn_closed(conn);
+      Status st = serve_connection(session_, *conn, *s, fence_registry());
+      session_.conn_closed(*conn);
       return st;
     });
     return client;
