@@ -276,6 +276,26 @@ void handle___cudaGetKernel(CallContext& ctx) {
   throw SessionFault("__cudaGetKernel is resolved on the client; the call is never sent");
 }
 
+// Request: u64 library id, string name (the variable's device name). Reply: u64 device address,
+// u64 size.
+void handle_gvGlobalGet(CallContext& ctx) {
+  uint64_t lib_id = ctx.in.get<uint64_t>();
+  std::string name = ctx.in.get_string(kMaxKernelName);
+  ctx.in.expect_end();
+  if (name.find('\0') != std::string::npos) throw SessionFault("variable name with a NUL byte");
+  void* p = nullptr;
+  if (!ctx.session.handles().lookup(HandleKind::kLibrary, lib_id, &p)) {
+    ctx.status = cudaErrorInvalidResourceHandle;
+    return;
+  }
+  void* address = nullptr;
+  size_t size = 0;
+  ctx.status = cudaLibraryGetGlobal(&address, &size, static_cast<Library*>(p)->lib, name.c_str());
+  if (ctx.status != cudaSuccess) return;
+  ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(address));
+  ctx.out.put<uint64_t>(size);
+}
+
 bool func_in(CallContext& ctx, uint64_t id, const void** out) {
   Kernel* k;
   if (!kernel_in(ctx, id, &k)) return false;

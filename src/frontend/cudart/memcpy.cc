@@ -5,17 +5,6 @@
 
 using namespace gvirtus::cudart;
 
-namespace {
-
-Target sync_legacy() { return Target{}; }
-Target sync_per_thread() { return Target{to_wire(cudaStreamPerThread), false}; }
-Target async_on(cudaStream_t s) { return Target{to_wire(s), true}; }
-Target async_per_thread(cudaStream_t s) {
-  return Target{to_wire(s ? s : cudaStreamPerThread), true};
-}
-
-}  // namespace
-
 GV_EXPORT cudaError_t cudaMemcpy(void* dst, const void* src, size_t count, cudaMemcpyKind kind) {
   return guarded("cudaMemcpy", [&] { return copy_1d(dst, src, count, kind, sync_legacy()); });
 }

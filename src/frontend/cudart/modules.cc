@@ -195,27 +195,75 @@ Kernel* find_kernel(const void* p) {
   return nullptr;
 }
 
+namespace {
+
+// Uploads m once. REQUIRES: reg().resolve_mu held.
+cudaError_t ensure_loaded(Module* m) {
+  if (m->parse_error != cudaSuccess) return fail(m->parse_error);
+  if (m->load_error != cudaSuccess) return fail(m->load_error);
+  if (m->library_id != 0) return cudaSuccess;
+  if (!m->registered) return fail(cudaErrorInvalidDeviceFunction);
+  uint64_t lib = 0;
+  cudaError_t e = upload(m, &lib);
+  if (client::session_lost()) return lost();
+  if (e != cudaSuccess) {
+    m->load_error = e;
+    return fail(e);
+  }
+  m->library_id = lib;
+  return cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t resolve_variable(const void* symbol, uint64_t* address, size_t* size) {
+  Registry& r = reg();
+  Variable* v = nullptr;
+  {
+    std::lock_guard<std::mutex> g(r.mu);
+    auto it = r.by_host.find(symbol);
+    if (it != r.by_host.end()) v = it->second;
+  }
+  if (!v) return fail(cudaErrorInvalidSymbol);
+  std::lock_guard<std::mutex> g(r.resolve_mu);
+  if (!v->resolved) {
+    if (v->error != cudaSuccess) return fail(v->error);
+    cudaError_t e = ensure_loaded(v->module);
+    if (e != cudaSuccess) return e;
+    client::Call c(id(Call::kCall_gvGlobalGet));
+    c.args().put<uint64_t>(v->module->library_id);
+    c.args().put_string(v->name);
+    if (!c.invoke()) return lost();
+    e = finish(c);
+    if (e != cudaSuccess) {
+      v->error = e;
+      return e;
+    }
+    uint64_t addr = c.result().get<uint64_t>();
+    uint64_t bytes = c.result().get<uint64_t>();
+    c.result().expect_end();
+    if (bytes != v->size)
+      GV_WARN("device variable " + v->name + " has " + std::to_string(bytes) +
+              " bytes on the device, " + std::to_string(v->size) + " registered");
+    v->address = addr;
+    v->size = static_cast<size_t>(bytes);
+    v->resolved = true;
+    track_device_allocation(addr, bytes);
+  }
+  *address = v->address;
+  *size = v->size;
+  return cudaSuccess;
+}
+
 cudaError_t resolve(Kernel* k) {
   if (k->resolved.load(std::memory_order_acquire)) return cudaSuccess;
   Registry& r = reg();
   std::lock_guard<std::mutex> g(r.resolve_mu);
   if (k->resolved.load(std::memory_order_relaxed)) return cudaSuccess;
   if (k->error != cudaSuccess) return fail(k->error);
-  Module* m = k->module;
-  if (m->parse_error != cudaSuccess) return fail(m->parse_error);
-  if (m->load_error != cudaSuccess) return fail(m->load_error);
-  if (m->library_id == 0) {
-    if (!m->registered) return fail(cudaErrorInvalidDeviceFunction);
-    uint64_t lib = 0;
-    cudaError_t e = upload(m, &lib);
-    if (client::session_lost()) return lost();
-    if (e != cudaSuccess) {
-      m->load_error = e;
-      return fail(e);
-    }
-    m->library_id = lib;
-  }
-  cudaError_t e = get_kernel(k);
+  cudaError_t e = ensure_loaded(k->module);
+  if (e != cudaSuccess) return e;
+  e = get_kernel(k);
   if (client::session_lost()) return lost();
   if (e != cudaSuccess) {
     k->error = e;

@@ -35,14 +35,18 @@ struct Kernel {
   cudaError_t error = cudaSuccess;  // the backend could not find it: sticky
 };
 
-// A __device__ / __constant__ variable as nvcc registers it. Recorded for the symbol functions
-// (cudaMemcpyToSymbol & co., not supported yet); nothing is sent.
+// A __device__ / __constant__ variable as nvcc registers it. Nothing is sent until a symbol
+// function needs its device address (resolve_variable).
 struct Variable {
   const void* host = nullptr;  // the host shadow's address, what the application passes
   Module* module = nullptr;
   std::string name;
   size_t size = 0;
   bool constant = false;
+  // Set by resolution (under the resolution lock).
+  bool resolved = false;
+  uint64_t address = 0;  // on the device, in the worker's context
+  cudaError_t error = cudaSuccess;  // the backend could not find it: sticky
 };
 
 Module* register_module(const void* wrapper);
@@ -57,6 +61,11 @@ Kernel* find_kernel(const void* stub_or_handle);
 // Uploads the module if needed and resolves the kernel. Returns cudaSuccess or the error (the
 // thread's last error is set).
 cudaError_t resolve(Kernel* k);
+
+// The device address and size of the variable whose host shadow is `symbol`, uploading its
+// module if needed (gvGlobalGet). cudaErrorInvalidSymbol if `symbol` is no registered variable.
+// The address is tracked as device memory (cudaMemcpyDefault knows it). Sets the last error.
+cudaError_t resolve_variable(const void* symbol, uint64_t* address, size_t* size);
 
 // Packs the arguments at the kernel's offsets and launches it: NoReply unless `wait` (the
 // <<<>>> path discards the result; failures come back as deferred errors).

@@ -20,6 +20,15 @@ struct Target {
   bool async_api = false;
 };
 
+// The targets of the copy entry points: the legacy default stream, the per-thread stream
+// (_ptds), an async API on a stream, an async API of a per-thread-default-stream program (_ptsz).
+inline Target sync_legacy() { return Target{}; }
+inline Target sync_per_thread() {
+  return Target{reinterpret_cast<uintptr_t>(cudaStreamPerThread), false};
+}
+inline Target async_on(cudaStream_t s) { return Target{reinterpret_cast<uintptr_t>(s), true}; }
+inline Target async_per_thread(cudaStream_t s) { return async_on(s ? s : cudaStreamPerThread); }
+
 // A 2D copy (two_d: cudaMemcpy2D rules, pitches checked) or a 1D one (width bytes, height 1).
 // Sets the thread's last error on failure.
 cudaError_t copy(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
