@@ -214,17 +214,25 @@ void handle_gvModuleLoad(CallContext& ctx) {
   throw SessionFault("unknown module operation " + std::to_string(op));
 }
 
-void handle_gvKernelGet(CallContext& ctx) {
+// Reads the request of a by-name lookup in a library: u64 library id, string name (≤ 64 KiB,
+// no NUL). Returns the library, or nullptr for a released id (status set).
+static Library* read_library_and_name(CallContext& ctx, std::string* name) {
   uint64_t lib_id = ctx.in.get<uint64_t>();
-  std::string name = ctx.in.get_string(kMaxKernelName);
+  *name = ctx.in.get_string(kMaxKernelName);
   ctx.in.expect_end();
-  if (name.find('\0') != std::string::npos) throw SessionFault("kernel name with a NUL byte");
+  if (name->find('\0') != std::string::npos) throw SessionFault("name with a NUL byte");
   void* p = nullptr;
   if (!ctx.session.handles().lookup(HandleKind::kLibrary, lib_id, &p)) {
     ctx.status = cudaErrorInvalidResourceHandle;
-    return;
+    return nullptr;
   }
-  auto* lib = static_cast<Library*>(p);
+  return static_cast<Library*>(p);
+}
+
+void handle_gvKernelGet(CallContext& ctx) {
+  std::string name;
+  Library* lib = read_library_and_name(ctx, &name);
+  if (!lib) return;
   cudaKernel_t kernel = nullptr;
   cudaError_t e = cudaLibraryGetKernel(&kernel, lib->lib, name.c_str());
   if (e != cudaSuccess) {
@@ -279,18 +287,12 @@ void handle___cudaGetKernel(CallContext& ctx) {
 // Request: u64 library id, string name (the variable's device name). Reply: u64 device address,
 // u64 size.
 void handle_gvGlobalGet(CallContext& ctx) {
-  uint64_t lib_id = ctx.in.get<uint64_t>();
-  std::string name = ctx.in.get_string(kMaxKernelName);
-  ctx.in.expect_end();
-  if (name.find('\0') != std::string::npos) throw SessionFault("variable name with a NUL byte");
-  void* p = nullptr;
-  if (!ctx.session.handles().lookup(HandleKind::kLibrary, lib_id, &p)) {
-    ctx.status = cudaErrorInvalidResourceHandle;
-    return;
-  }
+  std::string name;
+  Library* lib = read_library_and_name(ctx, &name);
+  if (!lib) return;
   void* address = nullptr;
   size_t size = 0;
-  ctx.status = cudaLibraryGetGlobal(&address, &size, static_cast<Library*>(p)->lib, name.c_str());
+  ctx.status = cudaLibraryGetGlobal(&address, &size, lib->lib, name.c_str());
   if (ctx.status != cudaSuccess) return;
   ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(address));
   ctx.out.put<uint64_t>(size);

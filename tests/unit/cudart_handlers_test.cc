@@ -21,6 +21,7 @@ void handle_gvMemcpyH2DChunk(CallContext&);
 void handle_gvMemcpyD2HChunk(CallContext&);
 void handle_gvModuleLoad(CallContext&);
 void handle_gvKernelGet(CallContext&);
+void handle_gvGlobalGet(CallContext&);
 void handle___cudaLaunchKernel(CallContext&);
 void handle___cudaGetKernel(CallContext&);
 void handle_cudaFuncGetAttributes(CallContext&);
@@ -177,8 +178,10 @@ TEST_F(Handlers, ModuleUploadsAreBounded) {
   EXPECT_EQ(begin(1), cudaErrorMemoryAllocation);
 }
 
-TEST_F(Handlers, KernelLookupChecksItsInputs) {
-  auto h = be::cudart::handle_gvKernelGet;
+class LookupByName : public Handlers, public ::testing::WithParamInterface<be::Handler> {};
+
+TEST_P(LookupByName, ChecksItsInputs) {
+  be::Handler h = GetParam();
   wire::Writer forged;
   forged.put<uint64_t>(0x0300000000000042ull);
   forged.put_string("k");
@@ -192,6 +195,11 @@ TEST_F(Handlers, KernelLookupChecksItsInputs) {
   longname.put_string(std::string((64u << 10) + 1, 'x'));
   EXPECT_THROW(run(h, longname), wire::DecodeError);
 }
+
+// Kernels and device variables are both looked up by name in an uploaded library.
+INSTANTIATE_TEST_SUITE_P(KernelsAndVariables, LookupByName,
+                         ::testing::Values(be::cudart::handle_gvKernelGet,
+                                           be::cudart::handle_gvGlobalGet));
 
 TEST_F(Handlers, MallocPayloadIsExact) {
   wire::Writer w;
