@@ -247,10 +247,6 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
   }
 }
 
-}  // namespace gvirtus::backend
-
-namespace gvirtus::backend {
-
 void Session::conn_opened(ConnState& c) {
   std::lock_guard<std::mutex> g(progress_mu_);
   open_conns_[c.id()] = &c;
