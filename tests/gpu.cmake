@@ -16,4 +16,5 @@ endforeach()
 # scripts/gpu-tests.sh's pack-and-relocate path, run here on a copy (needs the full build tree).
 add_test(NAME gpu_tests_script.relocated
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/pack_test.sh ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR})
-set_tests_properties(gpu_tests_script.relocated PROPERTIES LABELS install TIMEOUT 300)
+# Serial: it runs cuda.errors.* itself, beside the same tests of the outer run.
+set_tests_properties(gpu_tests_script.relocated PROPERTIES LABELS install TIMEOUT 300 RUN_SERIAL TRUE)
