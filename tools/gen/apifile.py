@@ -34,6 +34,7 @@ class Entry:
     call_id: Optional[int]
     specs: Dict[str, Spec]
     line: int
+    note: str = ""  # the line's trailing comment, shown in the status table
 
 
 @dataclass
@@ -108,6 +109,8 @@ def parse(text: str, path: str = "<api>") -> Library:
         head = words[0]
         if head[0].isdigit() or head == "-":
             _parse_entry(lib, words, path, lineno, seen_names, seen_ids)
+            if "#" in raw:
+                lib.entries[-1].note = raw.split("#", 1)[1].strip()
             continue
         args = words[1:]
         if head == "library":

@@ -18,7 +18,7 @@ MODE_WORDS = {
     "gen": "forwarded-generated",
     "hand": "forwarded-hand-written",
     "internal": "protocol-internal (hand-written)",
-    "local": "answered locally",
+    "local": "hand-written in the frontend",
     "unsupported": "not supported",
 }
 
@@ -75,11 +75,11 @@ def status_table(lib: Library, fns: List[Function]) -> str:
          f"{len(exported)} exported functions: " + ", ".join(
              f"{counts.get(m, 0)} {MODE_WORDS[m]}" for m in
              ("gen", "hand", "local", "unsupported")) + ".", "",
-         "| function | call id | mode |", "|---|---|---|"]
+         "| function | call id | mode | note |", "|---|---|---|---|"]
     for f in exported:
-        note = " (not annotated)" if f.auto else ""
+        auto = " (not annotated)" if f.auto else ""
         L.append(f"| `{f.name}` | {f.call_id if f.call_id is not None else ''} | "
-                 f"{MODE_WORDS[f.mode]}{note} |")
+                 f"{MODE_WORDS[f.mode]}{auto} | {f.note.replace('|', '/')} |")
     internal = [f for f in fns if f.mode == "internal"]
     if internal:
         L += ["", "Protocol-internal calls (not CUDA functions):", "",

@@ -37,6 +37,7 @@ class Function:
     in_tu: bool = False             # the prototype is declared by the headers we #include
     plans: List[ParamPlan] = field(default_factory=list)
     auto: bool = False              # unsupported because nobody annotated it
+    note: str = ""                  # from the annotation line's comment
 
 
 def _fail(lib: Library, e: Entry, msg: str):
@@ -144,13 +145,13 @@ def resolve(lib: Library, protos_in_tu: Dict[str, Prototype], protos_other: Dict
             if e.name in exports:
                 _fail(lib, e, "internal calls are protocol messages, not exported functions; "
                               "this name is exported by the real library")
-            out.append(Function(e.name, e.mode, e.call_id, None))
+            out.append(Function(e.name, e.mode, e.call_id, None, note=e.note))
             continue
         if e.name not in exports:
             _fail(lib, e, f"not exported by the real {lib.soname}")
         proto = find_prototype(e.name, all_protos, lib)
         in_tu = e.name in protos_in_tu
-        f = Function(e.name, e.mode, e.call_id, proto, in_tu=in_tu)
+        f = Function(e.name, e.mode, e.call_id, proto, in_tu=in_tu, note=e.note)
         if e.mode == "gen":
             if proto is None:
                 _fail(lib, e, "no prototype found in the headers; gen needs one")

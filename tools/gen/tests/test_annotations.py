@@ -128,6 +128,12 @@ class AnnotationErrorsTest(unittest.TestCase):
                          "applies to a plain pointer")
         self.assertFails(api + "\nref out\n", "ref wants")
 
+    def test_trailing_comment_becomes_the_note(self):
+        api = "\n".join(ln for ln in fake.API.split("\n") if "fakeLocalOne" not in ln)
+        lib, fns = fake.build(api=api + "\n-    fakeLocalOne local   # forwarded | somehow\n")
+        self.assertEqual(lib.entry("fakeLocalOne").note, "forwarded | somehow")
+        self.assertEqual([f.note for f in fns if f.name == "fakeLocalOne"], ["forwarded | somehow"])
+
     def test_missing_required_directive(self):
         api = fake.API.replace("soname           libfake.so.1\n", "")
         self.assertFails(api, "soname")

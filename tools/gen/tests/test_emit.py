@@ -161,7 +161,7 @@ class ShapeTest(unittest.TestCase):
         st = self.out["status"]
         self.assertIn("| `fakeGetCount` | 1000 | forwarded-generated |", st)
         self.assertIn("| `fakeHandWritten` | 1100 | forwarded-hand-written |", st)
-        self.assertIn("| `fakeLocalOne` |  | answered locally |", st)
+        self.assertIn("| `fakeLocalOne` |  | hand-written in the frontend |", st)
         self.assertIn("| `fakeOpaqueUse` |  | not supported (not annotated) |", st)
         self.assertIn("| `gvFakeInternal` | 1900 |", st)
 
