@@ -24,7 +24,8 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   thread_order    YES
   occupancy       YES
   thrust          YES
-  symbols         YES)
+  symbols         YES
+  cooperative     YES)
 
 set(GVIRTUS_CUDA_TEST_DIR ${CMAKE_BINARY_DIR}/tests/cuda)
 set(GVIRTUS_COMPARE ${CMAKE_CURRENT_SOURCE_DIR}/cuda/compare.py)

@@ -99,7 +99,7 @@ bool kernel_in(CallContext& ctx, uint64_t id, Kernel** out) {
   return true;
 }
 
-void launch(CallContext& ctx) {
+void launch(CallContext& ctx, bool cooperative) {
   uint64_t kid = ctx.in.get<uint64_t>();
   dim3 grid = ctx.in.get<dim3>();
   dim3 block = ctx.in.get<dim3>();
@@ -123,9 +123,11 @@ void launch(CallContext& ctx) {
   auto* base = reinterpret_cast<uint8_t*>(aligned.get());
   std::vector<void*> args(k->offsets.size());
   for (size_t i = 0; i < args.size(); ++i) args[i] = base + k->offsets[i];
-  ctx.status =
-      cudaLaunchKernel(reinterpret_cast<const void*>(k->kernel), grid, block,
-                       args.empty() ? nullptr : args.data(), static_cast<size_t>(shmem), s);
+  const void* f = reinterpret_cast<const void*>(k->kernel);
+  void** a = args.empty() ? nullptr : args.data();
+  ctx.status = cooperative
+                   ? cudaLaunchCooperativeKernel(f, grid, block, a, static_cast<size_t>(shmem), s)
+                   : cudaLaunchKernel(f, grid, block, a, static_cast<size_t>(shmem), s);
 }
 
 }  // namespace
@@ -273,9 +275,11 @@ void handle_gvKernelGet(CallContext& ctx) {
 }
 
 // <<<>>> launches (NoReply: a failure becomes the connection's deferred error).
-void handle___cudaLaunchKernel(CallContext& ctx) { launch(ctx); }
+void handle___cudaLaunchKernel(CallContext& ctx) { launch(ctx, false); }
 
-void handle_cudaLaunchKernel(CallContext& ctx) { launch(ctx); }
+void handle_cudaLaunchCooperativeKernel(CallContext& ctx) { launch(ctx, true); }
+
+void handle_cudaLaunchKernel(CallContext& ctx) { launch(ctx, false); }
 
 // The client resolves kernels with gvModuleLoad / gvKernelGet; a host stub address means
 // nothing here, so an honest client never sends this call.

@@ -128,6 +128,23 @@ GV_EXPORT cudaError_t cudaLaunchKernel_ptsz(const void* func, dim3 gridDim, dim3
   });
 }
 
+GV_EXPORT cudaError_t cudaLaunchCooperativeKernel(const void* func, dim3 gridDim, dim3 blockDim,
+                                                  void** args, size_t sharedMem,
+                                                  cudaStream_t stream) {
+  return guarded("cudaLaunchCooperativeKernel", [&] {
+    return launch_cooperative(find_kernel(func), gridDim, blockDim, args, sharedMem, stream);
+  });
+}
+
+GV_EXPORT cudaError_t cudaLaunchCooperativeKernel_ptsz(const void* func, dim3 gridDim,
+                                                       dim3 blockDim, void** args,
+                                                       size_t sharedMem, cudaStream_t stream) {
+  return guarded("cudaLaunchCooperativeKernel_ptsz", [&] {
+    return launch_cooperative(find_kernel(func), gridDim, blockDim, args, sharedMem,
+                              per_thread(stream));
+  });
+}
+
 GV_EXPORT cudaError_t cudaFuncGetAttributes(struct cudaFuncAttributes* attr, const void* func) {
   return guarded("cudaFuncGetAttributes", [&] {
     if (!attr) return fail(cudaErrorInvalidValue);

@@ -273,8 +273,12 @@ cudaError_t resolve(Kernel* k) {
   return cudaSuccess;
 }
 
-cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
-                          cudaStream_t stream, bool wait) {
+namespace {
+
+// Resolves k, packs its arguments and sends `call` (payload: docs/frontend.md); waits for the
+// reply if with_reply.
+cudaError_t send_launch(Kernel* k, Call call, bool with_reply, dim3 grid, dim3 block,
+                        void** args, size_t shmem, cudaStream_t stream) {
   if (!k) return fail(kUnknownFunction);
   cudaError_t e = resolve(k);
   if (e != cudaSuccess) return e;
@@ -288,14 +292,7 @@ cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t 
   }
   Status st = pack_args(k->layout, args, buf);
   if (!st.is_ok()) return fail(cudaErrorInvalidValue);
-
-  // A launch sent without a reply is not ordered with calls on other threads' connections: a
-  // thread that launches and then signals another (which then copies the result on the same
-  // stream) could see its launch run after that copy. So while several connections are open,
-  // <<<>>> launches wait for the worker to have enqueued them. (A session-wide sequence on the
-  // worker would lift this; see docs/frontend.md.)
-  const bool with_reply = wait || client::open_connections() > 1;
-  client::Call c(id(wait ? Call::kCall_cudaLaunchKernel : Call::kCall___cudaLaunchKernel));
+  client::Call c(id(call));
   wire::Writer& w = c.args();
   w.put<uint64_t>(k->kernel_id);
   w.put<dim3>(grid);
@@ -307,6 +304,26 @@ cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t 
   if (!with_reply) return c.send_async() ? cudaSuccess : lost();
   if (!c.invoke()) return lost();
   return finish(c);
+}
+
+}  // namespace
+
+cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
+                          cudaStream_t stream, bool wait) {
+  // A launch sent without a reply is not ordered with calls on other threads' connections: a
+  // thread that launches and then signals another (which then copies the result on the same
+  // stream) could see its launch run after that copy. So while several connections are open,
+  // <<<>>> launches wait for the worker to have enqueued them. (A session-wide sequence on the
+  // worker would lift this; see docs/frontend.md.)
+  const bool with_reply = wait || client::open_connections() > 1;
+  return send_launch(k, wait ? Call::kCall_cudaLaunchKernel : Call::kCall___cudaLaunchKernel,
+                     with_reply, grid, block, args, shmem, stream);
+}
+
+cudaError_t launch_cooperative(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
+                               cudaStream_t stream) {
+  return send_launch(k, Call::kCall_cudaLaunchCooperativeKernel, true, grid, block, args, shmem,
+                     stream);
 }
 
 cudaError_t func_to_wire(const void* func, uint64_t* id) {

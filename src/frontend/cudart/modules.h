@@ -71,6 +71,9 @@ cudaError_t resolve_variable(const void* symbol, uint64_t* address, size_t* size
 // <<<>>> path discards the result; failures come back as deferred errors).
 cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
                           cudaStream_t stream, bool wait);
+// cudaLaunchCooperativeKernel: packed like launch_kernel, always waits for its result.
+cudaError_t launch_cooperative(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
+                               cudaStream_t stream);
 cudaError_t kernel_attributes(Kernel* k, cudaFuncAttributes* attr);
 
 // Chunked module upload: sub-operations of gvModuleLoad (first byte of the request).
