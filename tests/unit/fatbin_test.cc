@@ -10,13 +10,6 @@
 namespace gvirtus::cudart {
 namespace {
 
-struct Wrapper {
-  int32_t magic;
-  int32_t version;
-  const void* data;
-  const void* filename_or_fatbins;
-};
-
 // A fatbin: 16-byte header (or `header_size`) and `payload` bytes, 8-byte aligned.
 std::vector<uint64_t> make_fatbin(uint64_t payload, uint16_t header_size = 16,
                                   uint32_t magic = kFatbinMagic) {
@@ -32,7 +25,7 @@ std::vector<uint64_t> make_fatbin(uint64_t payload, uint16_t header_size = 16,
 
 TEST(Fatbin, GoodWrapper) {
   auto fb = make_fatbin(0x20c8);
-  Wrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 1, fb.data(), nullptr};
+  FatbinWrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 1, fb.data(), nullptr};
   FatbinImage img;
   ASSERT_TRUE(parse_fatbin_wrapper(&w, &img));
   EXPECT_EQ(img.data, fb.data());
@@ -41,7 +34,7 @@ TEST(Fatbin, GoodWrapper) {
 
 TEST(Fatbin, LinkedWrapperVersionAccepted) {
   auto fb = make_fatbin(64);
-  Wrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 2, fb.data(), nullptr};
+  FatbinWrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 2, fb.data(), nullptr};
   FatbinImage img;
   EXPECT_TRUE(parse_fatbin_wrapper(&w, &img));
 }
@@ -55,7 +48,7 @@ TEST(Fatbin, LargerHeaderCounts) {
 
 TEST(Fatbin, BadWrapperMagic) {
   auto fb = make_fatbin(64);
-  Wrapper w{0x12345678, 1, fb.data(), nullptr};
+  FatbinWrapper w{0x12345678, 1, fb.data(), nullptr};
   FatbinImage img;
   Status st = parse_fatbin_wrapper(&w, &img);
   EXPECT_FALSE(st);
@@ -65,7 +58,7 @@ TEST(Fatbin, BadWrapperMagic) {
 
 TEST(Fatbin, UnknownWrapperVersion) {
   auto fb = make_fatbin(64);
-  Wrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 7, fb.data(), nullptr};
+  FatbinWrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 7, fb.data(), nullptr};
   FatbinImage img;
   EXPECT_FALSE(parse_fatbin_wrapper(&w, &img));
 }
@@ -73,13 +66,13 @@ TEST(Fatbin, UnknownWrapperVersion) {
 TEST(Fatbin, NullPointers) {
   FatbinImage img;
   EXPECT_FALSE(parse_fatbin_wrapper(nullptr, &img));
-  Wrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 1, nullptr, nullptr};
+  FatbinWrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 1, nullptr, nullptr};
   EXPECT_FALSE(parse_fatbin_wrapper(&w, &img));
 }
 
 TEST(Fatbin, BadFatbinMagic) {
   auto fb = make_fatbin(64, 16, 0xBA55ED51);
-  Wrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 1, fb.data(), nullptr};
+  FatbinWrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 1, fb.data(), nullptr};
   FatbinImage img;
   EXPECT_FALSE(parse_fatbin_wrapper(&w, &img));
 }

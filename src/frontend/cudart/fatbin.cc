@@ -8,15 +8,7 @@ namespace gvirtus::cudart {
 
 namespace {
 
-// Layouts as nvcc emits them (fatbinary_section.h and the fatbin header), read with memcpy so
-// no alignment is assumed.
-struct Wrapper {
-  int32_t magic;
-  int32_t version;
-  const void* data;
-  const void* filename_or_fatbins;
-};
-
+// The fatbin header as nvcc emits it, read with memcpy so no alignment is assumed.
 struct Header {
   uint32_t magic;
   uint16_t version;
@@ -51,7 +43,7 @@ Status parse_fatbin(const void* data, FatbinImage* out) {
 
 Status parse_fatbin_wrapper(const void* wrapper, FatbinImage* out) {
   if (!wrapper) return invalid("fatbinary wrapper is null");
-  Wrapper w;
+  FatbinWrapper w;
   std::memcpy(&w, wrapper, sizeof w);
   if (static_cast<uint32_t>(w.magic) != kFatbinWrapperMagic)
     return invalid("bad fatbinary wrapper magic " + hex(static_cast<uint32_t>(w.magic)) +

@@ -17,6 +17,15 @@ constexpr uint64_t kMaxFatbinBytes = 2ull << 30;
 // A fatbin header is 16 bytes today; anything past this is not a fatbin header.
 constexpr uint16_t kMaxFatbinHeaderBytes = 4096;
 
+// The wrapper's layout as nvcc emits it (fatbinary_section.h). Read with memcpy: no alignment
+// is assumed.
+struct FatbinWrapper {
+  int32_t magic;
+  int32_t version;
+  const void* data;
+  const void* filename_or_fatbins;
+};
+
 struct FatbinImage {
   const void* data = nullptr;
   size_t size = 0;  // header + payload
