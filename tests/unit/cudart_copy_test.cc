@@ -502,13 +502,6 @@ TEST_F(CopyEngine, StickyErrorIsReturnedEveryTime) {
 
 // ---- kernels ----
 
-struct FakeWrapper {
-  int32_t magic;
-  int32_t version;
-  const void* data;
-  const void* unused;
-};
-
 std::vector<uint64_t> fake_fatbin(uint64_t payload) {
   std::vector<uint64_t> w((16 + payload + 7) / 8, 0);
   auto* b = reinterpret_cast<uint8_t*>(w.data());
@@ -528,7 +521,7 @@ void stub_c() {}
 
 TEST_F(CopyEngine, KernelResolvesOnceAndLaunchesWithPackedArguments) {
   auto image = fake_fatbin(1000);
-  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
   cr::Module* m = cr::register_module(&w);
   cr::register_kernel(m, reinterpret_cast<const void*>(&stub_a), "_Z2sk1ScPi");
   cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_a));
@@ -586,7 +579,7 @@ TEST_F(CopyEngine, KernelResolvesOnceAndLaunchesWithPackedArguments) {
 
 TEST_F(CopyEngine, LastErrorCollectsADeferredLaunchFailure) {
   auto image = fake_fatbin(64);
-  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
   cr::Module* m = cr::register_module(&w);
   cr::register_kernel(m, reinterpret_cast<const void*>(&stub_b), "_Z2sk1ScPi");
   cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_b));
@@ -608,7 +601,7 @@ TEST_F(CopyEngine, LastErrorCollectsADeferredLaunchFailure) {
 
 TEST_F(CopyEngine, LaunchesWaitForTheirReplyWhileSeveralThreadsHaveConnections) {
   auto image = fake_fatbin(64);
-  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
   cr::Module* m = cr::register_module(&w);
   cr::register_kernel(m, reinterpret_cast<const void*>(&stub_b), "_Z2sk1ScPi");
   cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_b));
@@ -664,7 +657,7 @@ TEST_F(CopyEngine, LaunchesWaitForTheirReplyWhileSeveralThreadsHaveConnections) 
 
 TEST_F(CopyEngine, VariablesAreRecordedPerModule) {
   auto image = fake_fatbin(64);
-  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
   cr::Module* m = cr::register_module(&w);
   static int shadow;
   cr::register_variable(m, &shadow, "gvar", sizeof shadow, true);
@@ -680,7 +673,7 @@ TEST_F(CopyEngine, VariablesAreRecordedPerModule) {
 
 TEST_F(CopyEngine, LargeModuleIsUploadedInChunks) {
   auto image = fake_fatbin((70u << 20) + 5);
-  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
   cr::Module* m = cr::register_module(&w);
   cr::register_kernel(m, reinterpret_cast<const void*>(&stub_b), "big");
   cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_b));
@@ -693,7 +686,7 @@ TEST_F(CopyEngine, LargeModuleIsUploadedInChunks) {
 
 TEST_F(CopyEngine, MissingKernelAndBadImageFailStickily) {
   auto image = fake_fatbin(100);
-  FakeWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
   cr::Module* m = cr::register_module(&w);
   cr::register_kernel(m, reinterpret_cast<const void*>(&stub_c), "missing");
   cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_c));
@@ -704,7 +697,7 @@ TEST_F(CopyEngine, MissingKernelAndBadImageFailStickily) {
   EXPECT_EQ(calls().size(), n);  // not asked again
   cr::unregister_module(m);
 
-  FakeWrapper bad{0x1234, 1, image.data(), nullptr};
+  cr::FatbinWrapper bad{0x1234, 1, image.data(), nullptr};
   cr::Module* mb = cr::register_module(&bad);
   cr::register_kernel(mb, reinterpret_cast<const void*>(&stub_c), "x");
   EXPECT_EQ(cr::resolve(cr::find_kernel(reinterpret_cast<const void*>(&stub_c))),
