@@ -25,7 +25,8 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   occupancy       YES
   thrust          YES
   symbols         YES
-  cooperative     YES)
+  cooperative     YES
+  device_printf   YES)
 
 set(GVIRTUS_CUDA_TEST_DIR ${CMAKE_BINARY_DIR}/tests/cuda)
 set(GVIRTUS_COMPARE ${CMAKE_CURRENT_SOURCE_DIR}/cuda/compare.py)

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "backend/handshake.h"
+#include "backend/output.h"
 #include "backend/worker.h"
 #include "common/log.h"
 
@@ -26,6 +27,7 @@ const char* kind_name(uint16_t k) {
     case wire::Kind::kRequest: return "Request";
     case wire::Kind::kReply: return "Reply";
     case wire::Kind::kGoodbye: return "Goodbye";
+    case wire::Kind::kOutput: return "Output";
   }
   return "unknown";
 }
@@ -227,6 +229,18 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
       if (ctx.status != 0 && conn.deferred_ == 0) conn.deferred_ = ctx.status;
       conn.end_request();
       continue;
+    }
+    // What the call printed (device printf at a synchronisation) goes out before its reply.
+    if (OutputCapture* out = session.output()) {
+      std::string text;
+      out->take(&text);
+      for (size_t off = 0; off < text.size(); off += wire::kCopyChunk) {
+        wire::FrameHeader o;
+        o.kind = static_cast<uint16_t>(wire::Kind::kOutput);
+        struct iovec piece = {&text[off], std::min<size_t>(wire::kCopyChunk, text.size() - off)};
+        s = send_frame(stream, o, &piece, 1);
+        if (!s) return s;
+      }
     }
     wire::FrameHeader r;
     r.kind = static_cast<uint16_t>(wire::Kind::kReply);

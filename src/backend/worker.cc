@@ -13,6 +13,7 @@
 #include "backend/control.h"
 #include "backend/cudart_support.h"
 #include "backend/handshake.h"
+#include "backend/output.h"
 #include "common/log.h"
 
 namespace gvirtus::backend {
@@ -125,6 +126,13 @@ void run_worker(WorkerStart start) {
   ClientInfo client = ClientInfo::from_hello(start.hello, start.session_id);
   g_session = new Session(client);
   g_registry = &registry();
+  // Device printf output (written to stdout by the driver) goes back to the client.
+  auto* output = new OutputCapture;
+  Status os = output->start();
+  if (os)
+    g_session->set_output(output);
+  else
+    GV_WARN("device printf output stays on the backend's stdout: " + os.message());
   GV_INFO("session " + std::to_string(start.session_id) + ": serving " + client.describe());
 
   if (!start_connection(stream_from_fd(start.conn_fd, start.peer), start.hello.thread))

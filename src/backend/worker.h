@@ -69,6 +69,8 @@ struct SessionOptions {
   bool pinned_buffers = true;
 };
 
+class OutputCapture;  // output.h
+
 // Worker-wide state of one client session. Thread-safe.
 class Session {
  public:
@@ -78,6 +80,9 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   HandleTable& handles() { return handles_; }
+  // Where the worker's stdout goes (device printf); nullptr when not captured (tests, fuzzing).
+  OutputCapture* output() const { return output_; }
+  void set_output(OutputCapture* o) { output_ = o; }
   const ClientInfo& client() const { return client_; }
   const SessionOptions& options() const { return opt_; }
   // Numbers connections in order of arrival; the primary one gets 0.
@@ -110,6 +115,7 @@ class Session {
   ClientInfo client_;
   SessionOptions opt_;
   std::atomic<uint64_t> next_conn_{0};
+  OutputCapture* output_ = nullptr;
   std::mutex progress_mu_;
   std::condition_variable progress_cv_;
   std::atomic<int> progress_waiters_{0};

@@ -11,7 +11,7 @@ Status decode_header(const uint8_t in[kHeaderSize], uint32_t max_payload, FrameH
   std::memcpy(h, in, kHeaderSize);
   if (h->magic != kFrameMagic) return protocol_error("bad frame magic");
   if (h->kind < static_cast<uint16_t>(Kind::kHello) ||
-      h->kind > static_cast<uint16_t>(Kind::kGoodbye))
+      h->kind > static_cast<uint16_t>(Kind::kOutput))
     return protocol_error("unknown frame kind " + std::to_string(h->kind));
   if (h->length > max_payload)
     return protocol_error("frame payload of " + std::to_string(h->length) +

@@ -36,6 +36,7 @@ enum class Kind : uint16_t {
   kRequest = 3,  // client -> server, a call
   kReply = 4,    // server -> client, the answer to a request that wants one
   kGoodbye = 5,  // either way: the sender is closing; payload is a UTF-8 reason
+  kOutput = 6,   // server -> client, before a Reply: bytes for the application's stdout
 };
 
 enum Flags : uint16_t {

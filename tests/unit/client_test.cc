@@ -510,3 +510,39 @@ TEST(Client, NewConnectionFencesOnUnconfirmedNoReplyRequests) {
 
 }  // namespace
 }  // namespace gvirtus::testing
+
+namespace gvirtus::testing {
+namespace {
+
+// Output frames before a reply go to the application's stdout, in order; the call still gets
+// its reply.
+TEST(Client, OutputFramesGoToStdoutBeforeTheReply) {
+  FakeBackend be([&](Stream& s, const wire::Hello&) {
+    for (;;) {
+      wire::FrameHeader f;
+      std::vector<uint8_t> p;
+      if (!read_frame(s, &f, &p)) return;
+      for (const char* text : {"line one\n", "line two\n"}) {
+        wire::FrameHeader o;
+        o.kind = static_cast<uint16_t>(wire::Kind::kOutput);
+        struct iovec iov = {const_cast<char*>(text), std::strlen(text)};
+        if (!send_frame(s, o, &iov, 1)) return;
+      }
+      if (!send_reply(s, f, 0, 0)) return;
+    }
+  });
+  Session session(test_session_options(be.connector()));
+  SessionOverride use(&session);
+  ::testing::internal::CaptureStdout();
+  Call c(kEcho);
+  bool ok = c.invoke();
+  std::fflush(stdout);
+  std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(c.status(), 0);
+  EXPECT_EQ(out, "line one\nline two\n");
+  EXPECT_FALSE(session.lost());
+}
+
+}  // namespace
+}  // namespace gvirtus::testing

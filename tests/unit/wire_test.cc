@@ -52,7 +52,7 @@ TEST(WireHeader, RejectsBadMagicKindFlagsAndLength) {
   b[0] ^= 1;
   EXPECT_EQ(decode_header(b, kMaxPayload, &d).code(), Code::kProtocol);
 
-  for (uint16_t kind : {0, 6, 0xffff}) {
+  for (uint16_t kind : {0, 7, 0xffff}) {
     h = sample_header();
     h.kind = kind;
     encode_header(h, b);

@@ -5,7 +5,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "common/log.h"
 #include "frontend/core/session.h"
@@ -104,6 +106,16 @@ bool StreamConnection::recv_reply_header(uint64_t request_id, wire::FrameHeader*
   Awaiting want = awaiting_[awaiting_head_];
   Status st = recv_header(*stream_, wire::kMaxPayload, h);
   if (!st.is_ok()) return fail("receive: " + st.message());
+  // Output frames (device printf from a synchronisation) come before the reply: onto the
+  // application's stdout, through its stdio buffer as natively.
+  while (h->kind == static_cast<uint16_t>(wire::Kind::kOutput)) {
+    std::vector<char> text(h->length);
+    if (h->length && !stream_->recv(text.data(), text.size()).is_ok())
+      return fail("receive: output from the backend cut short");
+    if (!text.empty()) std::fwrite(text.data(), 1, text.size(), stdout);
+    st = recv_header(*stream_, wire::kMaxPayload, h);
+    if (!st.is_ok()) return fail("receive: " + st.message());
+  }
   if (h->kind == static_cast<uint16_t>(wire::Kind::kGoodbye)) {
     std::string reason(h->length < 4096 ? h->length : 4096, '\0');
     if (!reason.empty() && stream_->recv(&reason[0], reason.size()).is_ok())

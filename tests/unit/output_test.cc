@@ -1,0 +1,79 @@
+// The worker's output capture (device printf) and its Output frames, ahead of the reply.
+#include "backend/output.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
+
+#include "backend/control.h"
+#include "backend/worker.h"
+#include "common/log.h"
+#include "test_streams.h"
+
+namespace gvirtus::backend {
+namespace {
+
+using namespace std::chrono_literals;
+
+// An fd of our own to capture, standing for the worker's stdout.
+int g_fd = -1;
+constexpr uint32_t kPrint = 700;
+void print(CallContext& c) {
+  std::string s = c.in.get_string(100);
+  c.in.expect_end();
+  ASSERT_EQ(::write(g_fd, s.data(), s.size()), static_cast<ssize_t>(s.size()));
+}
+const HandlerEntry kHandlers[] = {{kPrint, "Print", &print}};
+
+TEST(OutputCapture, TakeReturnsWhatWasWrittenOnce) {
+  g_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(g_fd, 0);
+  auto* cap = new OutputCapture;  // its reader thread lives on: never freed
+  ASSERT_TRUE(cap->start(g_fd));
+  std::string out;
+  cap->take(&out);
+  EXPECT_EQ(out, "");
+  ASSERT_EQ(::write(g_fd, "one ", 4), 4);
+  ASSERT_EQ(::write(g_fd, "two\n", 4), 4);
+  cap->take(&out);
+  EXPECT_EQ(out, "one two\n");  // already in the pipe: take() drains it itself
+  cap->take(&out);
+  EXPECT_EQ(out, "");
+
+  // The serve loop sends what a call printed as Output frames before its reply.
+  Registry reg;
+  register_core_plugin(reg);
+  reg.add_plugin("print", kHandlers, 1);
+  Session session{ClientInfo{}, SessionOptions{false}};
+  session.set_output(cap);
+  std::unique_ptr<Stream> client, server;
+  ASSERT_TRUE(stream_pair(&client, &server));
+  auto done = std::async(std::launch::async, [&] {
+    ConnState conn(session, 0);
+    return serve_connection(session, conn, *server, reg);
+  });
+  wire::Writer w;
+  w.put_string("hello from the device\n");
+  auto req = testing::request_frame(kPrint, 1, w.buffer());
+  struct iovec iov = {req.data(), req.size()};
+  ASSERT_TRUE(client->send(&iov, 1));
+  wire::FrameHeader h;
+  ASSERT_TRUE(recv_header(*client, wire::kMaxPayload, &h));
+  ASSERT_EQ(h.kind, static_cast<uint16_t>(wire::Kind::kOutput));
+  std::string text(h.length, '\0');
+  ASSERT_TRUE(client->recv(&text[0], text.size()));
+  EXPECT_EQ(text, "hello from the device\n");
+  ASSERT_TRUE(recv_header(*client, wire::kMaxPayload, &h));
+  EXPECT_EQ(h.kind, static_cast<uint16_t>(wire::Kind::kReply));
+  EXPECT_EQ(h.request_id, 1u);
+  client.reset();
+  ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
+}
+
+}  // namespace
+}  // namespace gvirtus::backend
