@@ -18,6 +18,7 @@
 
 #include "backend/cudart_support.h"
 #include "backend/worker.h"
+#include "common/launch_attrs.h"
 
 namespace gvirtus::backend::cudart {
 
@@ -99,12 +100,27 @@ bool kernel_in(CallContext& ctx, uint64_t id, Kernel** out) {
   return true;
 }
 
-void launch(CallContext& ctx, bool cooperative) {
+enum class LaunchKind { kPlain, kCooperative, kExtended };
+
+void launch(CallContext& ctx, LaunchKind kind) {
   uint64_t kid = ctx.in.get<uint64_t>();
   dim3 grid = ctx.in.get<dim3>();
   dim3 block = ctx.in.get<dim3>();
   uint64_t shmem = ctx.in.get<uint64_t>();
   uint64_t stream = ctx.in.get<uint64_t>();
+  std::vector<cudaLaunchAttribute> attrs;
+  if (kind == LaunchKind::kExtended) {
+    uint32_t na = ctx.in.get<uint32_t>();
+    if (na > kMaxLaunchAttributes)
+      throw SessionFault("launch with " + std::to_string(na) + " attributes");
+    attrs.resize(na);
+    if (na) std::memcpy(attrs.data(), ctx.in.get_bytes(na * sizeof(cudaLaunchAttribute)),
+                        na * sizeof(cudaLaunchAttribute));
+    for (const auto& a : attrs)
+      if (!plain_launch_attribute(a.id))
+        throw SessionFault("launch attribute " + std::to_string(static_cast<int>(a.id)) +
+                           " cannot travel as bytes");
+  }
   uint32_t n = ctx.in.get<uint32_t>();
   if (n != ctx.in.remaining())
     throw SessionFault("launch announces " + std::to_string(n) + " argument bytes but carries " +
@@ -125,9 +141,25 @@ void launch(CallContext& ctx, bool cooperative) {
   for (size_t i = 0; i < args.size(); ++i) args[i] = base + k->offsets[i];
   const void* f = reinterpret_cast<const void*>(k->kernel);
   void** a = args.empty() ? nullptr : args.data();
-  ctx.status = cooperative
-                   ? cudaLaunchCooperativeKernel(f, grid, block, a, static_cast<size_t>(shmem), s)
-                   : cudaLaunchKernel(f, grid, block, a, static_cast<size_t>(shmem), s);
+  switch (kind) {
+    case LaunchKind::kPlain:
+      ctx.status = cudaLaunchKernel(f, grid, block, a, static_cast<size_t>(shmem), s);
+      break;
+    case LaunchKind::kCooperative:
+      ctx.status = cudaLaunchCooperativeKernel(f, grid, block, a, static_cast<size_t>(shmem), s);
+      break;
+    case LaunchKind::kExtended: {
+      cudaLaunchConfig_t cfg{};
+      cfg.gridDim = grid;
+      cfg.blockDim = block;
+      cfg.dynamicSmemBytes = static_cast<size_t>(shmem);
+      cfg.stream = s;
+      cfg.attrs = attrs.empty() ? nullptr : attrs.data();
+      cfg.numAttrs = static_cast<unsigned>(attrs.size());
+      ctx.status = cudaLaunchKernelExC(&cfg, f, a);
+      break;
+    }
+  }
 }
 
 }  // namespace
@@ -275,11 +307,15 @@ void handle_gvKernelGet(CallContext& ctx) {
 }
 
 // <<<>>> launches (NoReply: a failure becomes the connection's deferred error).
-void handle___cudaLaunchKernel(CallContext& ctx) { launch(ctx, false); }
+void handle___cudaLaunchKernel(CallContext& ctx) { launch(ctx, LaunchKind::kPlain); }
 
-void handle_cudaLaunchCooperativeKernel(CallContext& ctx) { launch(ctx, true); }
+void handle_cudaLaunchCooperativeKernel(CallContext& ctx) {
+  launch(ctx, LaunchKind::kCooperative);
+}
 
-void handle_cudaLaunchKernel(CallContext& ctx) { launch(ctx, false); }
+void handle_cudaLaunchKernelExC(CallContext& ctx) { launch(ctx, LaunchKind::kExtended); }
+
+void handle_cudaLaunchKernel(CallContext& ctx) { launch(ctx, LaunchKind::kPlain); }
 
 // The client resolves kernels with gvModuleLoad / gvKernelGet; a host stub address means
 // nothing here, so an honest client never sends this call.

@@ -41,6 +41,7 @@ struct FakeDevice {
   int modules_loaded = 0;
   std::string kernel_name;
   std::vector<uint8_t> launch_args;
+  std::vector<cudaLaunchAttribute> launch_attrs;  // of the last cudaLaunchKernelExC
   uint64_t launch_stream = 0;
   dim3 launch_grid, launch_block;
   int32_t sticky = 0;  // what gvStickyError answers
@@ -209,6 +210,24 @@ void fake_context(be::CallContext& ctx) {
   ctx.status = g_dev->context;
 }
 
+void fake_launch_ex(be::CallContext& ctx) {
+  note(ctx);
+  ctx.in.get<uint64_t>();
+  ctx.in.get<dim3>();
+  ctx.in.get<dim3>();
+  ctx.in.get<uint64_t>();
+  ctx.in.get<uint64_t>();
+  uint32_t na = ctx.in.get<uint32_t>();
+  std::vector<cudaLaunchAttribute> attrs(na);
+  if (na) std::memcpy(attrs.data(), ctx.in.get_bytes(na * sizeof(cudaLaunchAttribute)),
+                      na * sizeof(cudaLaunchAttribute));
+  uint32_t n = ctx.in.get<uint32_t>();
+  ctx.in.get_bytes(n);
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  g_dev->launch_attrs = attrs;
+}
+
 const be::Registry& fake_registry() {
   static be::Registry* r = [] {
     auto* reg = new be::Registry;
@@ -222,6 +241,7 @@ const be::Registry& fake_registry() {
         {cr::kCall_gvKernelGet, "gvKernelGet", fake_kernel_get},
         {cr::kCall___cudaLaunchKernel, "__cudaLaunchKernel", fake_launch},
         {cr::kCall_cudaLaunchKernel, "cudaLaunchKernel", fake_launch},
+        {cr::kCall_cudaLaunchKernelExC, "cudaLaunchKernelExC", fake_launch_ex},
         {cr::kCall_gvStickyError, "gvStickyError", fake_sticky},
         {cr::kCall_gvContextCheck, "gvContextCheck", fake_context},
     };
@@ -703,6 +723,58 @@ TEST_F(CopyEngine, MissingKernelAndBadImageFailStickily) {
   EXPECT_EQ(cr::resolve(cr::find_kernel(reinterpret_cast<const void*>(&stub_c))),
             cudaErrorInvalidKernelImage);
   cr::unregister_module(mb);
+}
+
+}  // namespace
+}  // namespace gvirtus::testing
+
+namespace gvirtus::testing {
+namespace {
+
+void stub_ex() {}
+
+// cudaLaunchKernelExC: plain attributes travel as bytes; one that holds an event is refused
+// before anything is sent.
+TEST_F(CopyEngine, ExtendedLaunchCarriesPlainAttributesAndRefusesEvents) {
+  auto image = fake_fatbin(64);
+  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::Module* m = cr::register_module(&w);
+  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_ex), "_Z2sk1ScPi");
+  cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_ex));
+  ASSERT_NE(k, nullptr);
+  struct S {
+    char c;
+    double d;
+  } s{'q', 1.5};
+  char ch = 'z';
+  int* p = nullptr;
+  void* args[] = {&s, &ch, &p};
+  cudaLaunchAttribute attrs[2] = {};
+  attrs[0].id = cudaLaunchAttributePriority;
+  attrs[0].val.priority = 3;
+  attrs[1].id = cudaLaunchAttributeClusterDimension;
+  attrs[1].val.clusterDim.x = 2;
+  attrs[1].val.clusterDim.y = 1;
+  attrs[1].val.clusterDim.z = 1;
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(4);
+  cfg.blockDim = dim3(32);
+  cfg.attrs = attrs;
+  cfg.numAttrs = 2;
+  ASSERT_EQ(cr::launch_extended(k, cfg, nullptr, args), cudaSuccess);
+  {
+    std::lock_guard<std::mutex> g(dev_.mu);
+    ASSERT_EQ(dev_.launch_attrs.size(), 2u);
+    EXPECT_EQ(dev_.launch_attrs[0].id, cudaLaunchAttributePriority);
+    EXPECT_EQ(dev_.launch_attrs[0].val.priority, 3);
+    EXPECT_EQ(dev_.launch_attrs[1].val.clusterDim.x, 2u);
+  }
+  clear_calls();
+  attrs[1].id = cudaLaunchAttributeProgrammaticEvent;
+  EXPECT_EQ(cr::launch_extended(k, cfg, nullptr, args), cudaErrorNotSupported);
+  cfg.numAttrs = 1000;
+  EXPECT_EQ(cr::launch_extended(k, cfg, nullptr, args), cudaErrorInvalidValue);
+  for (auto& c : calls()) EXPECT_NE(c.first, static_cast<uint32_t>(cr::kCall_cudaLaunchKernelExC));
 }
 
 }  // namespace

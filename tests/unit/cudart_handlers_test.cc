@@ -23,6 +23,7 @@ void handle_gvModuleLoad(CallContext&);
 void handle_gvKernelGet(CallContext&);
 void handle_gvGlobalGet(CallContext&);
 void handle___cudaLaunchKernel(CallContext&);
+void handle_cudaLaunchKernelExC(CallContext&);
 void handle___cudaGetKernel(CallContext&);
 void handle_cudaFuncGetAttributes(CallContext&);
 void handle_cudaMalloc(CallContext&);
@@ -117,6 +118,37 @@ TEST_F(Handlers, LaunchNeedsAnIssuedKernelAndExactArguments) {
                      return w;
                    }()),
                be::SessionFault);
+}
+
+TEST_F(Handlers, ExtendedLaunchAttributesAreChecked) {
+  auto payload = [](uint32_t nattrs, cudaLaunchAttributeID id) {
+    wire::Writer w;
+    w.put<uint64_t>(0x0400000000000001ull);
+    w.put(dim3(1));
+    w.put(dim3(1));
+    w.put<uint64_t>(0);
+    w.put<uint64_t>(0);
+    w.put<uint32_t>(nattrs);
+    cudaLaunchAttribute a{};
+    a.id = id;
+    for (uint32_t i = 0; i < nattrs && i < 2; ++i) w.put(a);
+    w.put<uint32_t>(0);
+    return w;
+  };
+  // An attribute that holds an event could name anything in this process: refused.
+  EXPECT_THROW(run(be::cudart::handle_cudaLaunchKernelExC,
+                   payload(1, cudaLaunchAttributeProgrammaticEvent)),
+               be::SessionFault);
+  EXPECT_THROW(run(be::cudart::handle_cudaLaunchKernelExC,
+                   payload(100000, cudaLaunchAttributePriority)),
+               be::SessionFault);
+  // Plain attributes pass the checks: what ends this session is the kernel id, never issued.
+  try {
+    run(be::cudart::handle_cudaLaunchKernelExC, payload(1, cudaLaunchAttributePriority));
+    ADD_FAILURE() << "a forged kernel id was accepted";
+  } catch (const be::SessionFault& e) {
+    EXPECT_EQ(std::string(e.what()).find("attribute"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(Handlers, GetKernelIsNeverSent) {

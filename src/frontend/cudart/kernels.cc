@@ -145,6 +145,22 @@ GV_EXPORT cudaError_t cudaLaunchCooperativeKernel_ptsz(const void* func, dim3 gr
   });
 }
 
+GV_EXPORT cudaError_t cudaLaunchKernelExC(const cudaLaunchConfig_t* config, const void* func,
+                                          void** args) {
+  return guarded("cudaLaunchKernelExC", [&] {
+    if (!config) return argument_error(cudaErrorInvalidValue);
+    return launch_extended(find_kernel(func), *config, config->stream, args);
+  });
+}
+
+GV_EXPORT cudaError_t cudaLaunchKernelExC_ptsz(const cudaLaunchConfig_t* config, const void* func,
+                                               void** args) {
+  return guarded("cudaLaunchKernelExC_ptsz", [&] {
+    if (!config) return argument_error(cudaErrorInvalidValue);
+    return launch_extended(find_kernel(func), *config, per_thread(config->stream), args);
+  });
+}
+
 GV_EXPORT cudaError_t cudaFuncGetAttributes(struct cudaFuncAttributes* attr, const void* func) {
   return guarded("cudaFuncGetAttributes", [&] {
     if (!attr) return fail(cudaErrorInvalidValue);

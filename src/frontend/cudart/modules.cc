@@ -7,6 +7,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/launch_attrs.h"
 #include "frontend/cudart/local.h"
 
 namespace gvirtus::cudart {
@@ -276,9 +277,10 @@ cudaError_t resolve(Kernel* k) {
 namespace {
 
 // Resolves k, packs its arguments and sends `call` (payload: docs/frontend.md); waits for the
-// reply if with_reply.
+// reply if with_reply. Launch attributes (cudaLaunchKernelExC only) travel when attrs is set.
 cudaError_t send_launch(Kernel* k, Call call, bool with_reply, dim3 grid, dim3 block,
-                        void** args, size_t shmem, cudaStream_t stream) {
+                        void** args, size_t shmem, cudaStream_t stream,
+                        const cudaLaunchAttribute* attrs = nullptr, unsigned num_attrs = 0) {
   if (!k) return fail(kUnknownFunction);
   cudaError_t e = resolve(k);
   if (e != cudaSuccess) return e;
@@ -299,6 +301,10 @@ cudaError_t send_launch(Kernel* k, Call call, bool with_reply, dim3 grid, dim3 b
   w.put<dim3>(block);
   w.put<uint64_t>(shmem);
   w.put<uint64_t>(to_wire(stream));
+  if (call == Call::kCall_cudaLaunchKernelExC) {
+    w.put<uint32_t>(num_attrs);
+    if (num_attrs) w.put_bytes(attrs, num_attrs * sizeof(cudaLaunchAttribute));
+  }
   w.put<uint32_t>(k->layout.total);
   c.attach(buf, k->layout.total);
   if (!with_reply) return c.send_async() ? cudaSuccess : lost();
@@ -318,6 +324,24 @@ cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t 
   const bool with_reply = wait || client::open_connections() > 1;
   return send_launch(k, wait ? Call::kCall_cudaLaunchKernel : Call::kCall___cudaLaunchKernel,
                      with_reply, grid, block, args, shmem, stream);
+}
+
+cudaError_t launch_extended(Kernel* k, const cudaLaunchConfig_t& config, cudaStream_t stream,
+                            void** args) {
+  if (config.numAttrs > kMaxLaunchAttributes || (config.numAttrs && !config.attrs))
+    return argument_error(cudaErrorInvalidValue);
+  for (unsigned i = 0; i < config.numAttrs; ++i) {
+    if (!plain_launch_attribute(config.attrs[i].id)) {
+      // Values that hold events or graph nodes would need translating: not done yet.
+      log::once(log::Level::kWarn, "launch attribute " + std::to_string(config.attrs[i].id),
+                "cudaLaunchKernelExC: launch attribute " +
+                    std::to_string(static_cast<int>(config.attrs[i].id)) +
+                    " is not supported by GVirtuS yet");
+      return fail(cudaErrorNotSupported);
+    }
+  }
+  return send_launch(k, Call::kCall_cudaLaunchKernelExC, true, config.gridDim, config.blockDim,
+                     args, config.dynamicSmemBytes, stream, config.attrs, config.numAttrs);
 }
 
 cudaError_t launch_cooperative(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,

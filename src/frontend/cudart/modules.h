@@ -71,6 +71,11 @@ cudaError_t resolve_variable(const void* symbol, uint64_t* address, size_t* size
 // <<<>>> path discards the result; failures come back as deferred errors).
 cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
                           cudaStream_t stream, bool wait);
+// cudaLaunchKernelExC: config's launch attributes travel as bytes (those that hold events or
+// graph nodes are refused with cudaErrorNotSupported); `stream` replaces config.stream (the
+// per-thread form). Waits for its result.
+cudaError_t launch_extended(Kernel* k, const cudaLaunchConfig_t& config, cudaStream_t stream,
+                            void** args);
 // cudaLaunchCooperativeKernel: packed like launch_kernel, always waits for its result.
 cudaError_t launch_cooperative(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
                                cudaStream_t stream);
