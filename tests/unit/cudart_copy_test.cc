@@ -539,6 +539,32 @@ void stub_a() {}
 void stub_b() {}
 void stub_c() {}
 
+// A module of the fake backend with one kernel (its layout: a {char, double} struct, a char, a
+// pointer) registered under `stub`, and zeroed arguments for it. Unregisters the module when it
+// goes out of scope.
+struct FakeKernel {
+  explicit FakeKernel(void (*stub)()) : image(fake_fatbin(64)) {
+    cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+    module = cr::register_module(&w);
+    cr::register_kernel(module, reinterpret_cast<const void*>(stub), "_Z2sk1ScPi");
+    kernel = cr::find_kernel(reinterpret_cast<const void*>(stub));
+  }
+  ~FakeKernel() { cr::unregister_module(module); }
+  FakeKernel(const FakeKernel&) = delete;
+  FakeKernel& operator=(const FakeKernel&) = delete;
+
+  std::vector<uint64_t> image;
+  cr::Module* module = nullptr;
+  cr::Kernel* kernel = nullptr;
+  struct {
+    char c;
+    double d;
+  } s{};
+  char ch = 0;
+  int* p = nullptr;
+  void* args[3] = {&s, &ch, &p};
+};
+
 TEST_F(CopyEngine, KernelResolvesOnceAndLaunchesWithPackedArguments) {
   auto image = fake_fatbin(1000);
   cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
@@ -598,40 +624,21 @@ TEST_F(CopyEngine, KernelResolvesOnceAndLaunchesWithPackedArguments) {
 }
 
 TEST_F(CopyEngine, LastErrorCollectsADeferredLaunchFailure) {
-  auto image = fake_fatbin(64);
-  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
-  cr::Module* m = cr::register_module(&w);
-  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_b), "_Z2sk1ScPi");
-  cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_b));
-  struct {
-    char c;
-    double d;
-  } s{};
-  char ch = 0;
-  int* p = nullptr;
-  void* args[] = {&s, &ch, &p};
+  FakeKernel fk(&stub_b);
+  cr::Kernel* k = fk.kernel;
+  void** args = fk.args;
   (void)cr::last_error(true);
   // <<<0, 1>>>: sent without a reply, so it "succeeds"; the failure arrives with the query.
   ASSERT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, false), cudaSuccess);
   EXPECT_EQ(cr::last_error(false), cudaErrorInvalidConfiguration);
   EXPECT_EQ(cr::last_error(true), cudaErrorInvalidConfiguration);
   EXPECT_EQ(cr::last_error(true), cudaSuccess);
-  cr::unregister_module(m);
 }
 
 TEST_F(CopyEngine, LaunchesWaitForTheirReplyWhileSeveralThreadsHaveConnections) {
-  auto image = fake_fatbin(64);
-  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
-  cr::Module* m = cr::register_module(&w);
-  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_b), "_Z2sk1ScPi");
-  cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_b));
-  struct {
-    char c;
-    double d;
-  } s{};
-  char ch = 0;
-  int* p = nullptr;
-  void* args[] = {&s, &ch, &p};
+  FakeKernel fk(&stub_b);
+  cr::Kernel* k = fk.kernel;
+  void** args = fk.args;
   auto launch_flags = [&] {
     std::vector<uint16_t> f;
     for (auto& c : calls())
@@ -672,7 +679,6 @@ TEST_F(CopyEngine, LaunchesWaitForTheirReplyWhileSeveralThreadsHaveConnections) 
   ASSERT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false), cudaSuccess);
   ASSERT_TRUE(ping_ok());
   EXPECT_EQ(launch_flags().back(), wire::kFlagNoReply);
-  cr::unregister_module(m);
 }
 
 TEST_F(CopyEngine, VariablesAreRecordedPerModule) {
@@ -736,19 +742,10 @@ void stub_ex() {}
 // cudaLaunchKernelExC: plain attributes travel as bytes; one that holds an event is refused
 // before anything is sent.
 TEST_F(CopyEngine, ExtendedLaunchCarriesPlainAttributesAndRefusesEvents) {
-  auto image = fake_fatbin(64);
-  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
-  cr::Module* m = cr::register_module(&w);
-  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_ex), "_Z2sk1ScPi");
-  cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_ex));
+  FakeKernel fk(&stub_ex);
+  cr::Kernel* k = fk.kernel;
   ASSERT_NE(k, nullptr);
-  struct S {
-    char c;
-    double d;
-  } s{'q', 1.5};
-  char ch = 'z';
-  int* p = nullptr;
-  void* args[] = {&s, &ch, &p};
+  void** args = fk.args;
   cudaLaunchAttribute attrs[2] = {};
   attrs[0].id = cudaLaunchAttributePriority;
   attrs[0].val.priority = 3;
