@@ -14,17 +14,21 @@ bool passes_through(HandleKind kind, uint64_t id) {
   return kind == HandleKind::kStream ? id <= 2 : id == 0;
 }
 
-bool handle_in(CallContext& ctx, HandleKind kind, uint64_t id, void** out) {
+}  // namespace
+
+bool handle_in(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
+               int32_t invalid_status) {
   if (passes_through(kind, id)) {
     *out = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
     return true;
   }
   if (ctx.session.handles().lookup(kind, id, out)) return true;  // throws for a forged id
-  ctx.status = cudaErrorInvalidResourceHandle;
+  ctx.status = invalid_status;
   return false;
 }
 
-bool handle_release(CallContext& ctx, HandleKind kind, uint64_t id, void** out) {
+bool handle_release(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
+                    int32_t invalid_status) {
   if (passes_through(kind, id)) {
     *out = reinterpret_cast<void*>(static_cast<uintptr_t>(id));
     return true;
@@ -33,11 +37,14 @@ bool handle_release(CallContext& ctx, HandleKind kind, uint64_t id, void** out) 
   // lookup throws for a forged id; remove can still lose a race with another thread
   // destroying the same handle, which then reads as released.
   if (t.lookup(kind, id, out) && t.remove(kind, id, out)) return true;
-  ctx.status = cudaErrorInvalidResourceHandle;
+  ctx.status = invalid_status;
   return false;
 }
 
-}  // namespace
+uint64_t handle_out(CallContext& ctx, HandleKind kind, const void* obj) {
+  if (!obj) return 0;
+  return ctx.session.handles().add(kind, const_cast<void*>(obj));
+}
 
 bool stream_in(CallContext& ctx, uint64_t id, cudaStream_t* out) {
   void* p = nullptr;

@@ -9,6 +9,16 @@
 
 namespace gvirtus::backend::cudart {
 
+// Any handle kind, for plugins and hand-written handlers: `passes_through` ids (0 for every
+// kind, 0-2 for streams) come back as the same number; a stale id sets ctx.status to
+// `invalid_status` and returns false; a forged one throws SessionFault. handle_release also
+// removes the id (the caller destroys the object).
+bool handle_in(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
+               int32_t invalid_status = cudaErrorInvalidResourceHandle);
+bool handle_release(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
+                    int32_t invalid_status = cudaErrorInvalidResourceHandle);
+uint64_t handle_out(CallContext& ctx, HandleKind kind, const void* obj);  // 0 for a NULL obj
+
 // Translate a stream id from the wire. 0, cudaStreamLegacy (1) and cudaStreamPerThread (2) pass
 // through. Returns false for a stale id after setting ctx.status to
 // cudaErrorInvalidResourceHandle; throws SessionFault for a forged one.

@@ -20,7 +20,29 @@ class SessionFault : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-enum class HandleKind : uint8_t { kStream = 1, kEvent = 2, kLibrary = 3, kKernel = 4 };
+// One kind per type of worker object a client can name. Runtime and driver types that are the
+// same object natively share a kind (cudaStream_t and CUstream are both kStream), so a handle
+// created through one API is accepted by the other.
+enum class HandleKind : uint8_t {
+  kStream = 1,
+  kEvent = 2,
+  kLibrary = 3,    // a module uploaded by the runtime's registration (record of cudart_kernels.cc)
+  kKernel = 4,     // a kernel of such a module (record of cudart_kernels.cc)
+  kContext = 5,    // CUcontext
+  kModule = 6,     // CUmodule
+  kFunction = 7,   // CUfunction
+  kDrvLibrary = 8, // CUlibrary / cudaLibrary_t loaded explicitly
+  kDrvKernel = 9,  // CUkernel / cudaKernel_t of such a library
+  kGraph = 10,     // cudaGraph_t / CUgraph
+  kGraphExec = 11, // cudaGraphExec_t / CUgraphExec
+  kGraphNode = 12, // cudaGraphNode_t / CUgraphNode
+  kMemPool = 13,   // cudaMemPool_t / CUmemoryPool
+  kArray = 14,     // cudaArray_t / CUarray
+  kMipmappedArray = 15,  // cudaMipmappedArray_t / CUmipmappedArray
+  kLinkState = 16, // CUlinkState
+  kUserObject = 17,      // cudaUserObject_t / CUuserObject
+  kOther = 18,     // anything else a plugin needs (say which in its code)
+};
 
 // Maps opaque 64-bit ids handed to the client to real objects of this worker. Ids are never
 // reused: an id that was issued and since released is a stale handle (the call returns the
@@ -28,6 +50,9 @@ enum class HandleKind : uint8_t { kStream = 1, kEvent = 2, kLibrary = 3, kKernel
 // Thread-safe.
 class HandleTable {
  public:
+  // Registers obj and returns its id. An object that is already live under this kind keeps its
+  // id (CUDA hands out the same context, function or node more than once), so ids compare equal
+  // whenever the objects do.
   uint64_t add(HandleKind kind, void* obj);
   enum class Found { kLive, kReleased, kNever };
   Found find(HandleKind kind, uint64_t id, void** obj) const;
@@ -42,6 +67,7 @@ class HandleTable {
   mutable std::mutex mu_;
   uint64_t next_ = 1;  // REQUIRES: mu_ held
   std::unordered_map<uint64_t, std::pair<HandleKind, void*>> live_;
+  std::unordered_map<void*, uint64_t> ids_[256];  // REQUIRES: mu_ held; obj -> id, per kind
 };
 
 // Id layout: kind in the top byte, a never-reused serial number below. Zero is never an id.

@@ -17,6 +17,20 @@ const char* kind_name(HandleKind k) {
     case HandleKind::kEvent: return "event";
     case HandleKind::kLibrary: return "library";
     case HandleKind::kKernel: return "kernel";
+    case HandleKind::kContext: return "context";
+    case HandleKind::kModule: return "module";
+    case HandleKind::kFunction: return "function";
+    case HandleKind::kDrvLibrary: return "library";
+    case HandleKind::kDrvKernel: return "kernel";
+    case HandleKind::kGraph: return "graph";
+    case HandleKind::kGraphExec: return "graph exec";
+    case HandleKind::kGraphNode: return "graph node";
+    case HandleKind::kMemPool: return "memory pool";
+    case HandleKind::kArray: return "array";
+    case HandleKind::kMipmappedArray: return "mipmapped array";
+    case HandleKind::kLinkState: return "link state";
+    case HandleKind::kUserObject: return "user object";
+    case HandleKind::kOther: return "object";
   }
   return "unknown";
 }
@@ -31,6 +45,8 @@ std::string hex(uint64_t v) {
 
 uint64_t HandleTable::add(HandleKind kind, void* obj) {
   std::lock_guard<std::mutex> g(mu_);
+  auto& ids = ids_[static_cast<uint8_t>(kind)];
+  if (auto known = ids.find(obj); known != ids.end()) return known->second;
   // 2^56 ids: at a million a second, two thousand years. Still, never wrap into reuse.
   if (next_ > kSerialMask) {
     std::fprintf(stderr, "gvirtus: handle serial numbers exhausted\n");
@@ -38,6 +54,7 @@ uint64_t HandleTable::add(HandleKind kind, void* obj) {
   }
   uint64_t id = (uint64_t{static_cast<uint8_t>(kind)} << 56) | next_++;
   live_.emplace(id, std::make_pair(kind, obj));
+  ids.emplace(obj, id);
   return id;
 }
 
@@ -71,6 +88,7 @@ bool HandleTable::remove(HandleKind kind, uint64_t id, void** obj) {
   auto it = live_.find(id);
   if (it == live_.end() || it->second.first != kind) return false;
   if (obj) *obj = it->second.second;
+  ids_[static_cast<uint8_t>(kind)].erase(it->second.second);
   live_.erase(it);
   return true;
 }

@@ -25,7 +25,25 @@ TEST(HandleTable, IdsCarryKindAndAreNeverReused) {
     EXPECT_TRUE(seen.insert(s).second);
     EXPECT_TRUE(seen.insert(e).second);
     EXPECT_TRUE(t.remove(HandleKind::kStream, s, nullptr));  // released ids stay unused
+    EXPECT_TRUE(t.remove(HandleKind::kEvent, e, nullptr));
   }
+}
+
+TEST(HandleTable, ALiveObjectKeepsItsId) {
+  HandleTable t;
+  uint64_t a = t.add(HandleKind::kContext, &objs[0]);
+  EXPECT_EQ(t.add(HandleKind::kContext, &objs[0]), a);  // the same context handed out twice
+  uint64_t other_kind = t.add(HandleKind::kModule, &objs[0]);
+  EXPECT_NE(other_kind, a);
+  EXPECT_EQ(handle_kind_of(other_kind), HandleKind::kModule);
+  EXPECT_NE(t.add(HandleKind::kContext, &objs[1]), a);
+  EXPECT_TRUE(t.remove(HandleKind::kContext, a, nullptr));
+  uint64_t again = t.add(HandleKind::kContext, &objs[0]);  // after release: a new id
+  EXPECT_NE(again, a);
+  void* p = nullptr;
+  EXPECT_FALSE(t.lookup(HandleKind::kContext, a, &p));
+  EXPECT_TRUE(t.lookup(HandleKind::kContext, again, &p));
+  EXPECT_EQ(p, &objs[0]);
 }
 
 TEST(HandleTable, LiveReleasedAndNever) {
@@ -75,10 +93,11 @@ TEST(HandleTable, ConcurrentUseGivesDistinctIds) {
   HandleTable t;
   std::vector<std::vector<uint64_t>> ids(4);
   std::vector<std::thread> threads;
+  static int many[4][2000];
   for (int k = 0; k < 4; ++k)
     threads.emplace_back([&, k] {
       for (int i = 0; i < 2000; ++i) {
-        uint64_t id = t.add(HandleKind::kStream, &objs[k]);
+        uint64_t id = t.add(HandleKind::kStream, &many[k][i]);
         void* p;
         EXPECT_TRUE(t.lookup(HandleKind::kStream, id, &p));
         if (i % 2) {
