@@ -47,6 +47,13 @@ function(gvirtus_cuda_compare name target needs_gpu)
   endforeach()
 endfunction()
 
+# Each area of the API keeps its programs in its own file: they append to the list above (name,
+# needs a GPU) and may add programs of their own (other link flags) with gvirtus_cuda_compare.
+include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_driver.cmake)   # driver API, NVRTC
+include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_graphs.cmake)   # graphs, capture, callbacks, pools
+include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_arrays.cmake)   # arrays, textures, surfaces, queries, IPC
+include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_build.cmake)    # -rdc, dynamic parallelism, dlopen, OpenMP
+
 list(LENGTH GVIRTUS_CUDA_TEST_PROGRAMS n)
 math(EXPR last "${n} - 1")
 foreach(i RANGE 0 ${last} 2)
