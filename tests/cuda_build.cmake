@@ -11,13 +11,23 @@ function(gvirtus_build_test name)
     LIBRARY_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
 endfunction()
 
-# -rdc=true across two units, a device-side launch (libcudadevrt).
-add_executable(cuda_test_rdc ${build_src}/rdc_main.cu ${build_src}/rdc_lib.cu)
-gvirtus_build_test(cuda_test_rdc)
-set_target_properties(cuda_test_rdc PROPERTIES OUTPUT_NAME rdc
-  CUDA_SEPARABLE_COMPILATION ON CUDA_RESOLVE_DEVICE_SYMBOLS ON)
-# (CMake links libcudadevrt itself for separable compilation.)
-gvirtus_cuda_compare(rdc cuda_test_rdc YES)
+# -rdc=true across two units, a device-side launch (libcudadevrt; CMake links it itself for
+# separable compilation). Built twice: with the GPU machine's architecture in the device-linked
+# image, and for sm_75 only, whose linked image the H100 cannot run: the runtime then JIT-links
+# the per-object fatbins (their PTX and libcudadevrt), on the worker here.
+foreach(variant rdc:native rdc_jit:75)
+  string(REPLACE ":" ";" parts ${variant})
+  list(GET parts 0 name)
+  list(GET parts 1 archs)
+  add_executable(cuda_test_${name} ${build_src}/rdc_main.cu ${build_src}/rdc_lib.cu)
+  gvirtus_build_test(cuda_test_${name})
+  set_target_properties(cuda_test_${name} PROPERTIES OUTPUT_NAME ${name}
+    CUDA_SEPARABLE_COMPILATION ON CUDA_RESOLVE_DEVICE_SYMBOLS ON)
+  if(NOT archs STREQUAL "native")
+    set_target_properties(cuda_test_${name} PROPERTIES CUDA_ARCHITECTURES ${archs})
+  endif()
+  gvirtus_cuda_compare(${name} cuda_test_${name} YES)
+endforeach()
 
 # Two units, each with its own fatbinary and same-named internal kernels and variables.
 add_executable(cuda_test_multi_tu ${build_src}/multi_tu_a.cu ${build_src}/multi_tu_b.cu)

@@ -5,6 +5,7 @@
 // cudaLibraryLoadData (handle kind kLibrary); kernels found with cudaLibraryGetKernel keep
 // their parameter layout from cudaFuncGetParamInfo (handle kind kKernel). A launch carries the
 // packed parameter buffer, whose size must be exactly the kernel's.
+#include <cuda.h>
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include "backend/cudart_support.h"
 #include "backend/worker.h"
 #include "common/launch_attrs.h"
+#include "common/log.h"
 
 namespace gvirtus::backend::cudart {
 
@@ -26,12 +28,15 @@ namespace {
 
 // gvModuleLoad sub-operations (first payload byte); the client's names are in
 // src/frontend/cudart/modules.h.
-enum : uint8_t { kModuleWhole = 0, kModuleBegin = 1, kModuleAppend = 2, kModuleEnd = 3 };
+enum : uint8_t {
+  kModuleWhole = 0, kModuleBegin = 1, kModuleAppend = 2, kModuleEnd = 3, kModuleLink = 4
+};
 
 constexpr uint64_t kMaxModuleBytes = 2ull << 30;   // one fatbinary
 constexpr uint64_t kMaxPendingBytes = 2ull << 30;  // all unfinished uploads of a session
 constexpr size_t kMaxPendingUploads = 8;
 constexpr size_t kMaxKernelName = 64u << 10;
+constexpr uint32_t kMaxLinkParts = 4096;  // as the client's kMaxPrelinkedFatbins
 constexpr uint32_t kMaxParamBytes = 64u << 10;  // the hardware limit is 32764
 constexpr uint32_t kMaxParams = kMaxParamBytes;
 
@@ -86,6 +91,92 @@ void load_library(CallContext& ctx, ModuleState& st, std::unique_ptr<uint8_t[]> 
     st.libraries.push_back(std::move(rec));
   }
   ctx.out.put<uint64_t>(id);
+}
+
+// The driver's JIT linker, reached through the static runtime (the backend does not link
+// libcuda itself: cuda.h gives only the types).
+using LinkCreateFn = CUresult (*)(unsigned, CUjit_option*, void**, CUlinkState*);
+using LinkAddDataFn = CUresult (*)(CUlinkState, CUjitInputType, void*, size_t, const char*,
+                                   unsigned, CUjit_option*, void**);
+using LinkCompleteFn = CUresult (*)(CUlinkState, void**, size_t*);
+using LinkDestroyFn = CUresult (*)(CUlinkState);
+
+template <typename Fn>
+bool driver_fn(const char* name, Fn* out) {
+  void* p = nullptr;
+  cudaDriverEntryPointQueryResult q{};
+  if (cudaGetDriverEntryPointByVersion(name, &p, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+      q != cudaDriverEntryPointSuccess || !p)
+    return false;
+  *out = reinterpret_cast<Fn>(p);
+  return true;
+}
+
+// JIT-links a -rdc program's per-object fatbins (kModuleLink) and loads the result, as the CUDA
+// runtime does when the device-linked image has no code for the GPU. Link errors come back as
+// cudaErrorNoKernelImageForDevice, the error the program would see natively without the
+// fallback; the linker's log goes to the worker's log.
+void link_and_load(CallContext& ctx, ModuleState& st) {
+  uint32_t count = ctx.in.get<uint32_t>();
+  if (count == 0 || count > kMaxLinkParts)
+    throw SessionFault("module link of " + std::to_string(count) + " parts");
+  std::vector<std::pair<const uint8_t*, uint64_t>> parts;
+  for (uint32_t i = 0; i < count; ++i) {
+    uint64_t n = ctx.in.get<uint64_t>();
+    if (n == 0 || n > ctx.in.remaining())
+      throw SessionFault("module link part of " + std::to_string(n) + " bytes carries " +
+                         std::to_string(ctx.in.remaining()));
+    parts.emplace_back(ctx.in.get_bytes(n), n);
+  }
+  ctx.in.expect_end();
+  LinkCreateFn create;
+  LinkAddDataFn add;
+  LinkCompleteFn complete;
+  LinkDestroyFn destroy;
+  if (!driver_fn("cuLinkCreate", &create) || !driver_fn("cuLinkAddData", &add) ||
+      !driver_fn("cuLinkComplete", &complete) || !driver_fn("cuLinkDestroy", &destroy)) {
+    GV_WARN("JIT link of a -rdc program's objects: the driver's linker is not available");
+    ctx.status = cudaErrorNoKernelImageForDevice;
+    return;
+  }
+  // Runtime first: the link needs the context the runtime's library loads use.
+  if (cudaError_t e = cudaFree(nullptr); e != cudaSuccess) {
+    ctx.status = e;
+    return;
+  }
+  char log[4096] = {};
+  CUjit_option opts[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void* vals[] = {log, reinterpret_cast<void*>(static_cast<uintptr_t>(sizeof log - 1))};
+  CUlinkState ls = nullptr;
+  if (CUresult cr = create(2, opts, vals, &ls); cr != CUDA_SUCCESS) {
+    GV_WARN("JIT link of a -rdc program's objects: cuLinkCreate: driver error " +
+            std::to_string(static_cast<int>(cr)));
+    ctx.status = cudaErrorNoKernelImageForDevice;
+    return;
+  }
+  CUresult r = CUDA_SUCCESS;
+  for (const auto& [data, n] : parts) {
+    r = add(ls, CU_JIT_INPUT_FATBINARY, const_cast<uint8_t*>(data), static_cast<size_t>(n),
+            "prelinked", 0, nullptr, nullptr);
+    if (r != CUDA_SUCCESS) break;
+  }
+  void* cubin = nullptr;
+  size_t size = 0;
+  if (r == CUDA_SUCCESS) r = complete(ls, &cubin, &size);
+  std::unique_ptr<uint8_t[]> image;
+  if (r == CUDA_SUCCESS && size > 0 && size <= kMaxModuleBytes && (image = allocate(size)))
+    std::memcpy(image.get(), cubin, size);
+  destroy(ls);  // frees cubin
+  if (!image) {
+    GV_WARN("JIT link of a -rdc program's objects failed (driver error " +
+            std::to_string(static_cast<int>(r)) +
+            "): " + log);
+    ctx.status = cudaErrorNoKernelImageForDevice;
+    return;
+  }
+  GV_INFO("JIT-linked " + std::to_string(parts.size()) + " objects of a -rdc program into " +
+          std::to_string(size) + " bytes of code for this GPU");
+  load_library(ctx, st, std::move(image), size);
 }
 
 // The kernel record behind an id; false (status set) for a released one, SessionFault for a
@@ -226,6 +317,9 @@ void handle_gvModuleLoad(CallContext& ctx) {
       u.received += n;
       return;
     }
+    case kModuleLink:
+      link_and_load(ctx, st);
+      return;
     case kModuleEnd: {
       uint64_t id = ctx.in.get<uint64_t>();
       ctx.in.expect_end();

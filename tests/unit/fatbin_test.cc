@@ -39,6 +39,38 @@ TEST(Fatbin, LinkedWrapperVersionAccepted) {
   EXPECT_TRUE(parse_fatbin_wrapper(&w, &img));
 }
 
+TEST(Fatbin, PrelinkedListOfALinkedImage) {
+  auto linked = make_fatbin(64), a = make_fatbin(100), b = make_fatbin(0x1000);
+  const void* list[] = {a.data(), b.data(), nullptr};
+  FatbinWrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 2, linked.data(), list};
+  std::vector<FatbinImage> parts;
+  ASSERT_TRUE(parse_prelinked_fatbins(&w, &parts));
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[0].data, a.data());
+  EXPECT_EQ(parts[0].size, 116u);
+  EXPECT_EQ(parts[1].size, 16u + 0x1000u);
+
+  // Version 1 wrappers carry no list (the field is a file name or null there).
+  FatbinWrapper v1{static_cast<int32_t>(kFatbinWrapperMagic), 1, linked.data(), list};
+  ASSERT_TRUE(parse_prelinked_fatbins(&v1, &parts));
+  EXPECT_TRUE(parts.empty());
+  const void* empty[] = {nullptr};
+  FatbinWrapper none{static_cast<int32_t>(kFatbinWrapperMagic), 2, linked.data(), empty};
+  ASSERT_TRUE(parse_prelinked_fatbins(&none, &parts));
+  EXPECT_TRUE(parts.empty());
+}
+
+TEST(Fatbin, PrelinkedListWithABadEntryIsRefusedWhole) {
+  auto linked = make_fatbin(64), good = make_fatbin(8), bad = make_fatbin(8, 16, 0x12345678);
+  const void* list[] = {good.data(), bad.data(), nullptr};
+  FatbinWrapper w{static_cast<int32_t>(kFatbinWrapperMagic), 2, linked.data(), list};
+  std::vector<FatbinImage> parts;
+  Status st = parse_prelinked_fatbins(&w, &parts);
+  EXPECT_FALSE(st.is_ok());
+  EXPECT_NE(st.message().find("prelinked fatbinary 1"), std::string::npos) << st.message();
+  EXPECT_TRUE(parts.empty());
+}
+
 TEST(Fatbin, LargerHeaderCounts) {
   auto fb = make_fatbin(100, 64);
   FatbinImage img;

@@ -54,4 +54,27 @@ Status parse_fatbin_wrapper(const void* wrapper, FatbinImage* out) {
   return parse_fatbin(w.data, out);
 }
 
+Status parse_prelinked_fatbins(const void* wrapper, std::vector<FatbinImage>* out) {
+  out->clear();
+  if (!wrapper) return invalid("fatbinary wrapper is null");
+  FatbinWrapper w;
+  std::memcpy(&w, wrapper, sizeof w);
+  if (static_cast<uint32_t>(w.magic) != kFatbinWrapperMagic || w.version != 2 ||
+      !w.filename_or_fatbins)
+    return Status::ok();
+  const auto* list = static_cast<const void* const*>(w.filename_or_fatbins);
+  for (size_t i = 0; list[i]; ++i) {
+    if (i == kMaxPrelinkedFatbins)
+      return invalid("more than " + std::to_string(kMaxPrelinkedFatbins) + " prelinked fatbinaries");
+    FatbinImage img;
+    Status st = parse_fatbin(list[i], &img);
+    if (!st.is_ok()) {
+      out->clear();
+      return invalid("prelinked fatbinary " + std::to_string(i) + ": " + st.message());
+    }
+    out->push_back(img);
+  }
+  return Status::ok();
+}
+
 }  // namespace gvirtus::cudart

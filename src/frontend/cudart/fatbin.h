@@ -5,6 +5,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "common/status.h"
 
@@ -35,5 +36,14 @@ struct FatbinImage {
 Status parse_fatbin_wrapper(const void* wrapper, FatbinImage* out);
 // Checks a fatbin header at `data` (at least 16 readable bytes).
 Status parse_fatbin(const void* data, FatbinImage* out);
+
+// Most objects a device-linked image lists (nvlink's prelinked list; a program has one per
+// translation unit plus libraries such as libcudadevrt).
+constexpr size_t kMaxPrelinkedFatbins = 4096;
+// The per-object fatbins that a version-2 wrapper (the device-linked image of a -rdc program)
+// lists in filename_or_fatbins, a NULL-terminated array of fatbin pointers. The CUDA runtime
+// JIT-links them when the linked image has no code for the GPU (a program built for older
+// architectures). Empty for version 1 or an empty list.
+Status parse_prelinked_fatbins(const void* wrapper, std::vector<FatbinImage>* out);
 
 }  // namespace gvirtus::cudart

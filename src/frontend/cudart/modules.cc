@@ -83,6 +83,26 @@ cudaError_t upload(Module* m, uint64_t* lib) {
   return e;
 }
 
+// Sends a -rdc program's per-object fatbins for the worker to JIT-link and load, as the CUDA
+// runtime does when the device-linked image has no code for the GPU. One frame: the parts of a
+// program are small (libcudadevrt's is about 1 MB); a larger set keeps the original error.
+cudaError_t upload_for_link(const Module* m, uint64_t* lib, cudaError_t original) {
+  uint64_t total = 0;
+  for (const FatbinImage& p : m->prelinked) total += p.size;
+  if (total > kModuleChunk) return original;
+  client::Call c(id(Call::kCall_gvModuleLoad));
+  c.args().put<uint8_t>(kModuleLink);
+  c.args().put<uint32_t>(static_cast<uint32_t>(m->prelinked.size()));
+  for (const FatbinImage& p : m->prelinked) {  // copied: a one-time, bounded cost
+    c.args().put<uint64_t>(p.size);
+    c.args().put_bytes(p.data, p.size);
+  }
+  if (!c.invoke()) return lost();
+  cudaError_t e = finish(c);
+  if (e == cudaSuccess) *lib = read_id(c);
+  return e;
+}
+
 // Looks the kernel up in its library and fetches its parameter layout.
 cudaError_t get_kernel(Kernel* k) {
   client::Call c(id(Call::kCall_gvKernelGet));
@@ -118,6 +138,8 @@ Module* register_module(const void* wrapper) {
     GV_ERROR("__cudaRegisterFatBinary: " + st.message() + "; its kernels will not launch");
     m->parse_error = cudaErrorInvalidKernelImage;
   }
+  st = parse_prelinked_fatbins(wrapper, &m->prelinked);
+  if (!st.is_ok()) GV_WARN("__cudaRegisterFatBinary: " + st.message() + "; not JIT-linkable");
   Registry& r = reg();
   std::lock_guard<std::mutex> g(r.mu);
   Module* raw = m.get();
@@ -198,6 +220,20 @@ Kernel* find_kernel(const void* p) {
 
 namespace {
 
+// The device-linked image of a -rdc program turned out to have no code for the GPU (found at
+// load, or with lazy loading at the first kernel or variable): JIT-link its objects instead, once.
+// True if m now names the linked library (the caller retries). REQUIRES: reg().resolve_mu held.
+bool relink(Module* m) {
+  if (m->prelinked.empty() || m->relinked || client::session_lost()) return false;
+  m->relinked = true;
+  GV_DEBUG("device-linked image has no code for the GPU: JIT-linking its " +
+           std::to_string(m->prelinked.size()) + " objects on the backend");
+  uint64_t lib = 0;
+  if (upload_for_link(m, &lib, cudaErrorNoKernelImageForDevice) != cudaSuccess) return false;
+  m->library_id = lib;
+  return true;
+}
+
 // Uploads m once. REQUIRES: reg().resolve_mu held.
 cudaError_t ensure_loaded(Module* m) {
   if (m->parse_error != cudaSuccess) return fail(m->parse_error);
@@ -205,7 +241,12 @@ cudaError_t ensure_loaded(Module* m) {
   if (m->library_id != 0) return cudaSuccess;
   if (!m->registered) return fail(cudaErrorInvalidDeviceFunction);
   uint64_t lib = 0;
+  const cudaError_t before = peek_last_error();
   cudaError_t e = upload(m, &lib);
+  if (e == cudaErrorNoKernelImageForDevice && relink(m)) {
+    set_last_error(before);  // the program sees only the outcome
+    return cudaSuccess;
+  }
   if (client::session_lost()) return lost();
   if (e != cudaSuccess) {
     m->load_error = e;
@@ -231,11 +272,21 @@ cudaError_t resolve_variable(const void* symbol, uint64_t* address, size_t* size
     if (v->error != cudaSuccess) return fail(v->error);
     cudaError_t e = ensure_loaded(v->module);
     if (e != cudaSuccess) return e;
+    const cudaError_t before = peek_last_error();
     client::Call c(id(Call::kCall_gvGlobalGet));
     c.args().put<uint64_t>(v->module->library_id);
     c.args().put_string(v->name);
     if (!c.invoke()) return lost();
     e = finish(c);
+    if (e == cudaErrorNoKernelImageForDevice && relink(v->module)) {
+      set_last_error(before);
+      client::Call again(id(Call::kCall_gvGlobalGet));
+      again.args().put<uint64_t>(v->module->library_id);
+      again.args().put_string(v->name);
+      if (!again.invoke()) return lost();
+      e = finish(again);
+      c = std::move(again);
+    }
     if (e != cudaSuccess) {
       v->error = e;
       return e;
@@ -264,7 +315,12 @@ cudaError_t resolve(Kernel* k) {
   if (k->error != cudaSuccess) return fail(k->error);
   cudaError_t e = ensure_loaded(k->module);
   if (e != cudaSuccess) return e;
+  const cudaError_t before = peek_last_error();
   e = get_kernel(k);
+  if (e == cudaErrorNoKernelImageForDevice && relink(k->module)) {
+    set_last_error(before);
+    e = get_kernel(k);
+  }
   if (client::session_lost()) return lost();
   if (e != cudaSuccess) {
     k->error = e;

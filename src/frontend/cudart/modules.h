@@ -17,6 +17,10 @@ namespace gvirtus::cudart {
 
 struct Module {
   FatbinImage image;
+  // A -rdc program's per-object fatbins: JIT-linked on the worker (kModuleLink) when `image`
+  // has no code for its GPU.
+  std::vector<FatbinImage> prelinked;
+  bool relinked = false;  // the JIT link was tried (under the resolution lock)
   cudaError_t parse_error = cudaSuccess;  // the wrapper did not parse: every kernel fails so
   bool registered = true;                 // false after __cudaUnregisterFatBinary
   // Set by resolution (under the resolution lock).
@@ -87,6 +91,8 @@ enum ModuleOp : uint8_t {
   kModuleBegin = 1,   // u64 total size             -> reply u64 upload id
   kModuleAppend = 2,  // u64 upload id, u64 offset, u64 size, bytes  (NoReply)
   kModuleEnd = 3,     // u64 upload id              -> reply u64 library id
+  kModuleLink = 4,    // u32 count, count x (u64 size, bytes): JIT-link the parts (fatbins)
+                      //                            -> reply u64 library id
 };
 
 }  // namespace gvirtus::cudart
