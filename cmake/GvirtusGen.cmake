@@ -99,6 +99,8 @@ function(gvirtus_generate_api NAME)
     endif()
 
     add_custom_target(gvirtus_gen_${NAME} DEPENDS ${outputs})
+    # For docs/function-status.md (gvirtus_function_status_doc, top-level CMakeLists.txt).
+    set_property(GLOBAL APPEND PROPERTY GVIRTUS_GEN_STATUS_TABLES ${status})
     set_property(GLOBAL PROPERTY GVIRTUS_GEN_${NAME}_OUTPUTS ${outputs})
     include(GNUInstallDirs)
     install(FILES ${status} DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/gvirtus)
