@@ -1,4 +1,5 @@
 // Call: one request on the calling thread's connection, and its reply.
+#include <atomic>
 #include <exception>
 
 #include "frontend/core/client.h"
@@ -6,7 +7,34 @@
 
 namespace gvirtus::client {
 
+namespace {
+
+std::atomic<void (*)(uint32_t)> g_before{nullptr};
+std::atomic<void (*)(uint32_t, int32_t)> g_after{nullptr};
+thread_local bool t_in_hook = false;
+
+// Runs a hook unless this thread is already inside one (the hooks' own calls).
+template <typename Fn, typename... Args>
+void run_hook(const std::atomic<Fn>& hook, Args... args) {
+  Fn fn = hook.load(std::memory_order_acquire);
+  if (!fn || t_in_hook) return;
+  t_in_hook = true;
+  try {
+    fn(args...);
+  } catch (...) {
+  }
+  t_in_hook = false;
+}
+
+}  // namespace
+
+void set_call_hooks(const CallHooks& hooks) {
+  g_before.store(hooks.before, std::memory_order_release);
+  g_after.store(hooks.after, std::memory_order_release);
+}
+
 bool Call::send(uint16_t flags) {
+  run_hook(g_before, call_id_);
   Connection* conn = connection();
   if (!conn) return false;
   struct iovec iov[2];
@@ -24,6 +52,7 @@ bool Call::invoke() {
     payload_.resize(header_.length);
     if (!conn->recv_payload(payload_.data(), payload_.size())) return false;
     reader_ = wire::Reader(payload_.data(), payload_.size());
+    run_hook(g_after, call_id_, header_.status);
     return true;
   } catch (const std::exception& e) {
     // Only allocation can throw here; treat it like any other failure of this call.
@@ -62,6 +91,7 @@ bool Call::invoke_into(size_t fixed, void* dst, size_t n) {
     if (!conn->recv_payload(dst, len - fixed)) return false;
     bulk_received_ = len - fixed;
     reader_ = wire::Reader(payload_.data(), payload_.size());
+    run_hook(g_after, call_id_, header_.status);
     return true;
   } catch (const std::exception& e) {
     (void)e;

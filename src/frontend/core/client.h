@@ -99,6 +99,17 @@ class GV_API Call {
   size_t bulk_received_ = 0;
 };
 
+// Hooks around every Call of this process, for emulations that must act at call boundaries
+// (libcudart's managed memory: push host writes before device work, pull device writes after a
+// synchronisation). `before` runs before a request is sent, `after` once its reply was read
+// (invoke) — not after send_async. Neither runs for the calls the hooks make themselves.
+// Install once; null members are skipped.
+struct CallHooks {
+  void (*before)(uint32_t call_id) = nullptr;
+  void (*after)(uint32_t call_id, int32_t status) = nullptr;
+};
+GV_API void set_call_hooks(const CallHooks& hooks);
+
 // Logs "NAME is not supported by GVirtuS yet" once per name (used by generated stubs).
 GV_API void unsupported(const char* name);
 
