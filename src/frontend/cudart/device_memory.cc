@@ -6,6 +6,7 @@
 //   cudaMallocPitch  request u64 width, u64 height    reply u64 ptr, u64 pitch
 //   cudaFree         request u64 ptr                  reply -
 #include "frontend/cudart/local.h"
+#include "frontend/cudart/managed.h"
 
 using namespace gvirtus;
 using namespace gvirtus::cudart;
@@ -47,6 +48,7 @@ GV_EXPORT cudaError_t cudaMallocPitch(void** devPtr, size_t* pitch, size_t width
 
 GV_EXPORT cudaError_t cudaFree(void* devPtr) {
   return guarded("cudaFree", [&] {
+    if (devPtr && managed::owns(devPtr, managed::Kind::kManaged)) return managed::release(devPtr);
     // cudaFree(0) is forwarded too: programs use it to create the context.
     client::Call c(id(Call::kCall_cudaFree));
     c.args().put<uint64_t>(to_wire(devPtr));

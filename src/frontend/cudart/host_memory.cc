@@ -1,10 +1,12 @@
 // Host memory: cudaMallocHost & co. return ordinary page-aligned host memory (the copy
-// functions accept any host memory); registrations are only remembered. Mapped memory (a
-// device pointer aliasing host memory) cannot work across the network and is refused.
+// functions accept any host memory); registrations are only remembered. Mapped memory from
+// cudaHostAlloc is a mirrored allocation (managed.h); registering existing memory as mapped
+// (cudaHostRegisterMapped) cannot be mirrored, its address being the program's, and is refused.
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "frontend/cudart/local.h"
+#include "frontend/cudart/managed.h"
 
 namespace gvirtus::cudart {
 namespace {
@@ -24,6 +26,9 @@ size_t page_round(size_t n) {
   return (n + page - 1) / page * page;
 }
 
+// Tag bit of host_allocs() entries that are mirrored allocations (never a cudaHostAlloc flag).
+constexpr unsigned kMirrored = 0x80000000u;
+
 cudaError_t refuse_mapped(const char* fn, const char* flag) {
   log::once(log::Level::kError, std::string("mapped:") + fn,
             std::string(fn) + " with " + flag +
@@ -32,12 +37,25 @@ cudaError_t refuse_mapped(const char* fn, const char* flag) {
   return fail(cudaErrorNotSupported);
 }
 
-cudaError_t host_alloc(void** pHost, size_t size, unsigned int flags, const char* fn) {
+cudaError_t host_alloc(void** pHost, size_t size, unsigned int flags) {
   if (!pHost) return fail(cudaErrorInvalidValue);
   constexpr unsigned kKnown =
       cudaHostAllocPortable | cudaHostAllocMapped | cudaHostAllocWriteCombined;
   if (flags & ~kKnown) return fail(cudaErrorInvalidValue);
-  if (flags & cudaHostAllocMapped) return refuse_mapped(fn, "cudaHostAllocMapped");
+  if (flags & cudaHostAllocMapped) {
+    if (size == 0) return fail(cudaErrorInvalidValue);
+    // The worker's side is managed memory (attached globally); the program's flags are kept for
+    // cudaHostGetFlags.
+    void* p = nullptr;
+    cudaError_t e = managed::allocate(&p, size, cudaMemAttachGlobal, managed::Kind::kMapped);
+    if (e != cudaSuccess) return e;
+    if (!host_allocs().add(reinterpret_cast<uintptr_t>(p), size, flags | kMirrored)) {
+      managed::release(p);
+      return fail(cudaErrorMemoryAllocation);
+    }
+    *pHost = p;
+    return cudaSuccess;
+  }
   if (size == 0) {
     *pHost = nullptr;
     return cudaSuccess;
@@ -60,11 +78,11 @@ cudaError_t host_alloc(void** pHost, size_t size, unsigned int flags, const char
 using namespace gvirtus::cudart;
 
 GV_EXPORT cudaError_t cudaMallocHost(void** ptr, size_t size) {
-  return guarded("cudaMallocHost", [&] { return host_alloc(ptr, size, 0, "cudaMallocHost"); });
+  return guarded("cudaMallocHost", [&] { return host_alloc(ptr, size, 0); });
 }
 
 GV_EXPORT cudaError_t cudaHostAlloc(void** pHost, size_t size, unsigned int flags) {
-  return guarded("cudaHostAlloc", [&] { return host_alloc(pHost, size, flags, "cudaHostAlloc"); });
+  return guarded("cudaHostAlloc", [&] { return host_alloc(pHost, size, flags); });
 }
 
 GV_EXPORT cudaError_t cudaFreeHost(void* ptr) {
@@ -73,6 +91,7 @@ GV_EXPORT cudaError_t cudaFreeHost(void* ptr) {
     RangeMap::Range r;
     if (!host_allocs().remove(reinterpret_cast<uintptr_t>(ptr), &r))
       return fail(cudaErrorInvalidValue);
+    if (r.tag & kMirrored) return managed::release(ptr);
     ::munmap(ptr, r.size);
     return cudaSuccess;
   });
@@ -112,7 +131,7 @@ GV_EXPORT cudaError_t cudaHostGetFlags(unsigned int* pFlags, void* pHost) {
     RangeMap::Range r;
     uintptr_t p = reinterpret_cast<uintptr_t>(pHost);
     if (host_allocs().find(p, &r) || host_registered().find(p, &r)) {
-      *pFlags = r.tag;
+      *pFlags = r.tag & ~kMirrored;
       return cudaSuccess;
     }
     return fail(cudaErrorInvalidValue);

@@ -7,6 +7,7 @@
 
 #include "frontend/cudart/copy_plan.h"
 #include "frontend/cudart/local.h"
+#include "frontend/cudart/managed.h"
 
 namespace gvirtus::cudart {
 
@@ -20,17 +21,20 @@ enum class Dir { kHostToHost, kHostToDevice, kDeviceToHost, kDeviceToDevice };
 // written here as host memory, whatever the caller's kind says.
 cudaError_t direction(const void* dst, const void* src, cudaMemcpyKind kind, Dir* out) {
   bool dd = is_device(dst), sd = is_device(src);
+  // Managed and mapped memory (managed.h) is both: any explicit kind is accepted for it, and
+  // cudaMemcpyDefault treats it as device memory, the copy the worker holds.
+  const bool dm = dd && managed::contains(dst), sm = sd && managed::contains(src);
   switch (kind) {
     case cudaMemcpyHostToHost:
-      if (dd || sd) return cudaErrorInvalidValue;
+      if ((dd && !dm) || (sd && !sm)) return cudaErrorInvalidValue;
       *out = Dir::kHostToHost;
       return cudaSuccess;
     case cudaMemcpyHostToDevice:
-      if (sd) return cudaErrorInvalidValue;
+      if (sd && !sm) return cudaErrorInvalidValue;
       *out = Dir::kHostToDevice;
       return cudaSuccess;
     case cudaMemcpyDeviceToHost:
-      if (dd) return cudaErrorInvalidValue;
+      if (dd && !dm) return cudaErrorInvalidValue;
       *out = Dir::kDeviceToHost;
       return cudaSuccess;
     case cudaMemcpyDeviceToDevice:
@@ -157,10 +161,8 @@ cudaError_t device_to_device(uint64_t dst, uint64_t dpitch, uint64_t src, uint64
   return finish(c);
 }
 
-}  // namespace
-
-cudaError_t copy(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
-                 size_t height, cudaMemcpyKind kind, const Target& t, bool two_d) {
+cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
+                      size_t height, cudaMemcpyKind kind, const Target& t, bool two_d) {
   if (width == 0 || height == 0) return cudaSuccess;
   if (!dst || !src) return argument_error(cudaErrorInvalidValue);
   if (two_d && (width > dpitch || width > spitch)) return argument_error(cudaErrorInvalidPitchValue);
@@ -191,6 +193,30 @@ cudaError_t copy(void* dst, size_t dpitch, const void* src, size_t spitch, size_
       return device_to_device(to_wire(dst), dpitch, to_wire(src), spitch, width, height, t, two_d);
   }
   return fail(cudaErrorInvalidMemcpyDirection);
+}
+
+}  // namespace
+
+cudaError_t copy(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
+                 size_t height, cudaMemcpyKind kind, const Target& t, bool two_d) {
+  managed::before_device_work();
+  cudaError_t e = copy_impl(dst, dpitch, src, spitch, width, height, kind, t, two_d);
+  if (e == cudaSuccess && !t.async_api) managed::after_synchronisation();
+  return e;
+}
+
+cudaError_t raw_to_device(uint64_t dst, const void* src, size_t n) {
+  CopyShape s;
+  s.width = n;
+  s.dpitch = s.hpitch = n;
+  return to_device(dst, static_cast<const uint8_t*>(src), s, 0);
+}
+
+cudaError_t raw_to_host(void* dst, uint64_t src, size_t n) {
+  CopyShape s;
+  s.width = n;
+  s.dpitch = s.hpitch = n;
+  return to_host(static_cast<uint8_t*>(dst), src, s, 0);
 }
 
 }  // namespace gvirtus::cudart

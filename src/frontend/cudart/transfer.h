@@ -34,6 +34,11 @@ inline Target async_per_thread(cudaStream_t s) { return async_on(s ? s : cudaStr
 cudaError_t copy(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
                  size_t height, cudaMemcpyKind kind, const Target& t, bool two_d);
 
+// Plain copies on the legacy stream for the frontend's own use (managed.cc): no direction checks,
+// no managed-memory exchange. n bytes, contiguous on both sides.
+cudaError_t raw_to_device(uint64_t dst, const void* src, size_t n);
+cudaError_t raw_to_host(void* dst, uint64_t src, size_t n);
+
 inline cudaError_t copy_1d(void* dst, const void* src, size_t count, cudaMemcpyKind kind,
                            const Target& t) {
   return copy(dst, count, src, count, count, 1, kind, t, false);

@@ -1,0 +1,349 @@
+// Managed and mapped memory by mirroring; see managed.h for the model.
+//
+// Wire (protocol-internal calls, docs/frontend.md):
+//   gvManagedAlloc  request u64 size, u32 flags   reply u64 address (worker's cudaMallocManaged)
+//   gvManagedFree   request u64 address           reply -
+#include "frontend/cudart/managed.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "frontend/cudart/local.h"
+#include "frontend/cudart/transfer.h"
+
+namespace gvirtus::cudart::managed {
+namespace {
+
+struct Region {
+  uintptr_t base = 0;
+  size_t size = 0;  // as asked
+  unsigned flags = 0;
+  Kind kind = Kind::kManaged;
+  std::unique_ptr<uint8_t[]> shadow;  // the bytes both sides last agreed on
+};
+
+struct State {
+  std::mutex mu;                          // regions, and one exchange at a time
+  std::map<uintptr_t, Region> regions;    // by base
+  // The driver packs small managed allocations into shared pages, so host pages are mapped
+  // once and counted: page address -> regions using it.
+  std::map<uintptr_t, int> pages;
+  std::atomic<size_t> count{0};           // regions.size(), read without the lock
+  std::atomic<uint64_t> device_epoch{0};  // grows when device work may have started
+  uint64_t pulled_epoch = 0;              // device_epoch at the last read-back (REQUIRES: mu)
+};
+
+State& state() {
+  static auto* s = new State;  // never destroyed: frees may come from static destructors
+  return *s;
+}
+
+thread_local bool t_busy = false;  // this thread is exchanging: its own calls do not recurse
+
+size_t page_size() {
+  static const size_t p = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return p;
+}
+
+// Calls that may start device work: host writes must be on the device before they run.
+// Generous on purpose (a needless push costs a compare): memory, execution, arrays, graphs,
+// pools, callbacks, copy chunks, and the whole driver API.
+bool starts_device_work(uint32_t id) {
+  return (id >= 1100 && id < 1200) || (id >= 1400 && id < 1800) || id == 2902 || id == 2903 ||
+         (id >= 3000 && id < 6000);
+}
+
+// Calls after which the program may read what the device wrote.
+bool synchronises(uint32_t id, int32_t status) {
+  switch (static_cast<Call>(id)) {
+    case Call::kCall_cudaDeviceSynchronize:
+    case Call::kCall_cudaStreamSynchronize:
+    case Call::kCall_cudaStreamSynchronize_ptsz:
+    case Call::kCall_cudaEventSynchronize:
+    case Call::kCall_cudaFree:
+    case Call::kCall_cudaMemcpy:
+    case Call::kCall_cudaMemcpy2D:
+    case Call::kCall_cudaMemset:
+    case Call::kCall_cudaMemset2D:
+    case Call::kCall_cudaMemset_ptds:
+    case Call::kCall_cudaMemset2D_ptds:
+      return status == cudaSuccess;
+    case Call::kCall_cudaStreamQuery:
+    case Call::kCall_cudaStreamQuery_ptsz:
+    case Call::kCall_cudaEventQuery:
+      return status == cudaSuccess;  // complete (cudaErrorNotReady is not)
+    default:
+      return false;
+  }
+}
+
+// Sends the pages of r that differ from its shadow. REQUIRES: st.mu held, t_busy set.
+void push_region(Region& r) {
+  const auto* host = reinterpret_cast<const uint8_t*>(r.base);
+  const size_t page = page_size();
+  size_t off = 0;
+  while (off < r.size) {
+    size_t n = r.size - off < page ? r.size - off : page;
+    if (std::memcmp(host + off, r.shadow.get() + off, n) == 0) {
+      off += n;
+      continue;
+    }
+    // A run of changed pages: one copy.
+    size_t end = off + n;
+    while (end < r.size) {
+      size_t m = r.size - end < page ? r.size - end : page;
+      if (std::memcmp(host + end, r.shadow.get() + end, m) == 0) break;
+      end += m;
+    }
+    std::memcpy(r.shadow.get() + off, host + off, end - off);
+    if (raw_to_device(r.base + off, r.shadow.get() + off, end - off) != cudaSuccess) {
+      // The device copy is unknown now: make the next exchange send this run again.
+      std::memset(r.shadow.get() + off, ~host[off], 1);
+      return;
+    }
+    off = end;
+  }
+}
+
+void push_all() {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
+  std::lock_guard<std::mutex> g(st.mu);
+  t_busy = true;
+  for (auto& [base, r] : st.regions) push_region(r);
+  t_busy = false;
+}
+
+// Reads every region back after the whole device finished. REQUIRES: nothing held.
+void pull_all() {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
+  std::lock_guard<std::mutex> g(st.mu);
+  const uint64_t epoch = st.device_epoch.load(std::memory_order_acquire);
+  if (epoch == st.pulled_epoch) return;
+  t_busy = true;
+  // Host writes not sent yet (another thread's, since the call's own push) go first, so the
+  // read-back cannot undo them.
+  for (auto& [base, r] : st.regions) push_region(r);
+  client::Call sync(id(Call::kCall_cudaDeviceSynchronize));
+  bool ok = sync.invoke() && sync.status() == cudaSuccess;
+  // A failed synchronisation (a kernel fault) is the program's to see through its own calls;
+  // the host copies stay as they were.
+  if (ok) {
+    for (auto& [base, r] : st.regions) {
+      auto* host = reinterpret_cast<uint8_t*>(r.base);
+      if (raw_to_host(r.shadow.get(), r.base, r.size) != cudaSuccess) {
+        ok = false;
+        break;
+      }
+      std::memcpy(host, r.shadow.get(), r.size);
+    }
+  }
+  if (ok) st.pulled_epoch = epoch;
+  t_busy = false;
+}
+
+void hook_before(uint32_t call_id) {
+  if (!starts_device_work(call_id)) return;
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0) return;
+  st.device_epoch.fetch_add(1, std::memory_order_acq_rel);
+  push_all();
+}
+
+void hook_after(uint32_t call_id, int32_t status) {
+  if (synchronises(call_id, status)) pull_all();
+}
+
+void install_hooks() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    client::CallHooks h;
+    h.before = &hook_before;
+    h.after = &hook_after;
+    client::set_call_hooks(h);
+  });
+}
+
+// Maps the host pages of [base, base+size) that no region maps yet, at their addresses; counts
+// every page. False (nothing changed) if an address is taken by something else in this process.
+// REQUIRES: st.mu held.
+bool map_pages(State& st, uintptr_t base, size_t size) {
+  const uintptr_t page = page_size();
+  const uintptr_t first = base / page * page, end = (base + size + page - 1) / page * page;
+  std::vector<std::pair<uintptr_t, uintptr_t>> fresh;  // runs mapped here
+  bool ok = true;
+  for (uintptr_t p = first; p < end && ok;) {
+    if (st.pages.count(p)) {
+      p += page;
+      continue;
+    }
+    uintptr_t q = p;
+    while (q < end && !st.pages.count(q)) q += page;
+    void* want = reinterpret_cast<void*>(p);
+    void* got = ::mmap(want, q - p, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (got != want) {
+      if (got != MAP_FAILED) ::munmap(got, q - p);
+      ok = false;
+      break;
+    }
+    fresh.emplace_back(p, q);
+    p = q;
+  }
+  if (!ok) {
+    for (auto [a, b] : fresh) ::munmap(reinterpret_cast<void*>(a), b - a);
+    return false;
+  }
+  for (uintptr_t p = first; p < end; p += page) ++st.pages[p];
+  return true;
+}
+
+// Uncounts the pages of [base, base+size); unmaps those no region uses. REQUIRES: st.mu held.
+void unmap_pages(State& st, uintptr_t base, size_t size) {
+  const uintptr_t page = page_size();
+  const uintptr_t first = base / page * page, end = (base + size + page - 1) / page * page;
+  for (uintptr_t p = first; p < end; p += page) {
+    auto it = st.pages.find(p);
+    if (it == st.pages.end()) continue;
+    if (--it->second == 0) {
+      st.pages.erase(it);
+      ::munmap(reinterpret_cast<void*>(p), page);
+    }
+  }
+}
+
+cudaError_t free_on_worker(uint64_t addr) {
+  client::Call c(id(Call::kCall_gvManagedFree));
+  c.args().put<uint64_t>(addr);
+  if (!c.invoke()) return lost();
+  return finish(c);
+}
+
+}  // namespace
+
+cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind) {
+  if (!ptr) return argument_error(cudaErrorInvalidValue);
+  if (size == 0) return argument_error(cudaErrorInvalidValue);
+  if (size > SIZE_MAX - 2 * page_size()) return fail(cudaErrorMemoryAllocation);
+  install_hooks();
+  client::Call c(id(Call::kCall_gvManagedAlloc));
+  c.args().put<uint64_t>(size);
+  c.args().put<uint32_t>(flags);
+  if (!c.invoke()) return lost();
+  cudaError_t e = finish(c);
+  if (e != cudaSuccess) return e;
+  const uint64_t addr = c.result().get<uint64_t>();
+  c.result().expect_end();
+  // The host copy at the device address, or nothing: a pointer that means two things is the one
+  // outcome not allowed.
+  State& st = state();
+  Region r;
+  r.base = static_cast<uintptr_t>(addr);
+  r.size = size;
+  r.flags = flags;
+  r.kind = kind;
+  r.shadow.reset(new (std::nothrow) uint8_t[size]());
+  if (!r.shadow) {
+    free_on_worker(addr);
+    return fail(cudaErrorMemoryAllocation);
+  }
+  {
+    std::lock_guard<std::mutex> g(st.mu);
+    if (!map_pages(st, r.base, size)) {
+      e = cudaErrorMemoryAllocation;
+      gvirtus::log::once(gvirtus::log::Level::kError, "managed:clash",
+                         "cudaMallocManaged / mapped cudaHostAlloc: the device address is taken "
+                         "in this process, so no host copy can live there; the call fails with "
+                         "cudaErrorMemoryAllocation");
+    } else {
+      // Both copies start alike: the device's bytes are read once.
+      t_busy = true;
+      e = raw_to_host(r.shadow.get(), addr, size);
+      t_busy = false;
+      if (e == cudaSuccess) {
+        std::memcpy(reinterpret_cast<void*>(r.base), r.shadow.get(), size);
+        st.regions.emplace(r.base, std::move(r));
+        st.count.store(st.regions.size(), std::memory_order_release);
+      } else {
+        unmap_pages(st, r.base, size);
+      }
+    }
+  }
+  if (e != cudaSuccess) {
+    free_on_worker(addr);
+    return fail(e);
+  }
+  track_device_allocation(addr, size);
+  *ptr = from_wire<void*>(addr);
+  return cudaSuccess;
+}
+
+bool owns(const void* p, Kind kind) {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0) return false;
+  std::lock_guard<std::mutex> g(st.mu);
+  auto it = st.regions.find(reinterpret_cast<uintptr_t>(p));
+  return it != st.regions.end() && it->second.kind == kind;
+}
+
+bool contains(const void* p) {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0) return false;
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  std::lock_guard<std::mutex> g(st.mu);
+  auto it = st.regions.upper_bound(a);
+  if (it == st.regions.begin()) return false;
+  --it;
+  return a - it->second.base < it->second.size;
+}
+
+bool flags_of(const void* p, unsigned* flags) {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0) return false;
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  std::lock_guard<std::mutex> g(st.mu);
+  auto it = st.regions.upper_bound(a);
+  if (it == st.regions.begin()) return false;
+  --it;
+  if (a - it->second.base >= it->second.size) return false;
+  *flags = it->second.flags;
+  return true;
+}
+
+cudaError_t release(void* p) {
+  State& st = state();
+  Region r;
+  {
+    std::lock_guard<std::mutex> g(st.mu);
+    auto it = st.regions.find(reinterpret_cast<uintptr_t>(p));
+    if (it == st.regions.end()) return fail(cudaErrorInvalidValue);
+    r = std::move(it->second);
+    st.regions.erase(it);
+    st.count.store(st.regions.size(), std::memory_order_release);
+  }
+  untrack_device_allocation(r.base);
+  {
+    std::lock_guard<std::mutex> g(st.mu);
+    unmap_pages(st, r.base, r.size);
+  }
+  return free_on_worker(r.base);
+}
+
+void before_device_work() {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
+  st.device_epoch.fetch_add(1, std::memory_order_acq_rel);
+  push_all();
+}
+
+void after_synchronisation() { pull_all(); }
+
+}  // namespace gvirtus::cudart::managed

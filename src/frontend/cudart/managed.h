@@ -1,0 +1,41 @@
+// Managed memory (cudaMallocManaged) and mapped host memory (cudaHostAlloc with
+// cudaHostAllocMapped) by mirroring: the worker allocates managed memory, and the frontend maps
+// host memory at the very same address, so one pointer value works in kernels (the worker's
+// memory) and on the host (the client's copy). The two copies are made coherent where CUDA
+// promises coherence to a program on a device without concurrent managed access:
+//   - before any call that can start device work (launch, copy, memset, graph, driver call), the
+//     host pages that changed since the last exchange are sent (found by comparing with a shadow
+//     copy, so writes by system calls such as read(2) count too);
+//   - after a synchronisation (cudaDeviceSynchronize, cudaStreamSynchronize,
+//     cudaEventSynchronize, a query that reports completion, synchronous copies and memsets,
+//     cudaFree), if device work was started since the last exchange, the worker synchronises the
+//     whole device and every mirrored allocation is read back.
+// The host must not rely on seeing device writes before such a synchronisation, nor write a page
+// that a running kernel writes too. docs/frontend.md has the details.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gvirtus::cudart::managed {
+
+enum class Kind : uint8_t { kManaged = 0, kMapped = 1 };
+
+// Allocates `size` bytes mirrored on both sides; *ptr is valid on the host and on the device.
+// Records the error (fail()) and returns it.
+cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind);
+// True if p is the start of a mirrored allocation of this kind; frees it (both sides).
+bool owns(const void* p, Kind kind);
+cudaError_t release(void* p);
+// True if [p, p+1) lies in a mirrored allocation (any kind).
+bool contains(const void* p);
+// The flags given at allocation of the mirrored allocation containing p (false if none).
+bool flags_of(const void* p, unsigned* flags);
+
+// Explicit exchange points for paths that do not go through client::Call hooks (the copy
+// engine's pipelined chunks): push host writes before a copy, pull after a synchronous one.
+void before_device_work();
+void after_synchronisation();
+
+}  // namespace gvirtus::cudart::managed
