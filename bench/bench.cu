@@ -136,6 +136,27 @@ int main(int argc, char** argv) {
     return 1;
   }
   check(cudaFreeHost(pinned), "cudaFreeHost");
+
+  // Between two GPUs (only where the program sees two): peer copies of 256 MiB from device 0 to
+  // device 1, with peer access enabled if the pair allows it.
+  int devices = 0;
+  check(cudaGetDeviceCount(&devices), "cudaGetDeviceCount");
+  if (devices >= 2) {
+    int can = 0;
+    check(cudaDeviceCanAccessPeer(&can, 1, 0), "cudaDeviceCanAccessPeer");
+    void* peer = nullptr;
+    check(cudaSetDevice(1), "cudaSetDevice 1");
+    if (can) check(cudaDeviceEnablePeerAccess(0, 0), "cudaDeviceEnablePeerAccess");
+    check(cudaMalloc(&peer, bytes), "cudaMalloc on device 1");
+    check(cudaSetDevice(0), "cudaSetDevice 0");
+    check(cudaMemcpyPeer(peer, 1, dbuf, 0, bytes), "warm-up peer copy");
+    auto t0 = Clock::now();
+    for (int i = 0; i < reps; ++i) check(cudaMemcpyPeer(peer, 1, dbuf, 0, bytes), "cudaMemcpyPeer");
+    report("peer_256MiB_GBps", reps * (bytes / 1e9) / seconds_since(t0), "GB/s");
+    check(cudaSetDevice(1), "cudaSetDevice 1");
+    check(cudaFree(peer), "cudaFree on device 1");
+    check(cudaSetDevice(0), "cudaSetDevice 0");
+  }
   check(cudaFree(dbuf), "cudaFree");
   check(cudaFree(d4), "cudaFree");
   return 0;

@@ -28,7 +28,8 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   cooperative     YES
   device_printf   YES
   launch_ex       YES
-  managed         YES)
+  managed         YES
+  multi_device    YES)
 
 set(GVIRTUS_CUDA_TEST_DIR ${CMAKE_BINARY_DIR}/tests/cuda)
 set(GVIRTUS_COMPARE ${CMAKE_CURRENT_SOURCE_DIR}/cuda/compare.py)
