@@ -29,9 +29,14 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   device_printf   YES
   launch_ex       YES
   managed         YES
-  multi_device    YES)
+  multi_device    YES
+  device_assert   YES)
 
 set(GVIRTUS_CUDA_TEST_DIR ${CMAKE_BINARY_DIR}/tests/cuda)
+# Extra compare.py options for one program: GVIRTUS_CUDA_COMPARE_OPTIONS_<name>.
+# A device assert's message must reach the application's stderr (the file:line and the failed
+# expression; the block and thread of the first failure may differ between runs).
+set(GVIRTUS_CUDA_COMPARE_OPTIONS_device_assert --stderr-match "Assertion .* failed")
 set(GVIRTUS_COMPARE ${CMAKE_CURRENT_SOURCE_DIR}/cuda/compare.py)
 
 # gvirtus_cuda_compare(NAME PROGRAM_TARGET NEEDS_GPU [ARGS...])
@@ -44,6 +49,7 @@ function(gvirtus_cuda_compare name target needs_gpu)
     add_test(NAME cuda.${name}.${mode}
              COMMAND ${GVIRTUS_COMPARE} --gvirtus $<TARGET_FILE:gvirtus>
                      --backend $<TARGET_FILE:gvirtus-backend> --mode ${mode}
+                     ${GVIRTUS_CUDA_COMPARE_OPTIONS_${name}}
                      -- $<TARGET_FILE:${target}> ${ARGN})
     set_tests_properties(cuda.${name}.${mode} PROPERTIES LABELS "${labels}" TIMEOUT 300)
   endforeach()

@@ -17,6 +17,7 @@ Status OutputCapture::start(int target) {
   // A larger pipe lets a big printf burst land without waking the reader thread often.
   (void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
   if (target == STDOUT_FILENO) std::fflush(stdout);
+  if (target == STDERR_FILENO) std::fflush(stderr);
   if (dup2(fds[1], target) < 0) {
     int e = errno;
     close(fds[0]);
@@ -26,6 +27,7 @@ Status OutputCapture::start(int target) {
   close(fds[1]);
   // Unbuffered, so what is printed reaches the pipe at once (take() must see it).
   if (target == STDOUT_FILENO) std::setvbuf(stdout, nullptr, _IONBF, 0);
+  if (target == STDERR_FILENO) std::setvbuf(stderr, nullptr, _IONBF, 0);
   int flags = fcntl(fds[0], F_GETFL);
   (void)fcntl(fds[0], F_SETFL, flags | O_NONBLOCK);
   read_fd_ = fds[0];

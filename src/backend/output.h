@@ -1,5 +1,6 @@
-// The worker's standard output, sent to the client: the CUDA driver writes device printf output
-// to the process's stdout at synchronisation points, and it belongs on the application's stdout.
+// The worker's standard output and error, sent to the client: the CUDA driver writes device printf
+// output to the process's stdout at synchronisation points, and a failed device-side assert()'s
+// message to its stderr; they belong on the application's. One capture per descriptor.
 //
 // start() points file descriptor 1 at a pipe. A thread keeps the pipe drained into a bounded
 // buffer (so the driver never blocks on a full pipe); take() drains what is in the pipe right

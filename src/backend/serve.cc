@@ -230,13 +230,17 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
       conn.end_request();
       continue;
     }
-    // What the call printed (device printf at a synchronisation) goes out before its reply.
-    if (OutputCapture* out = session.output()) {
+    // What the call printed (device printf or a device assert's message at a synchronisation)
+    // goes out before its reply; call_id says which stream (wire::kOutputStdout / Stderr).
+    for (auto [capture, which] : {std::make_pair(session.output(), wire::kOutputStdout),
+                                  std::make_pair(session.error_output(), wire::kOutputStderr)}) {
+      if (!capture) continue;
       std::string text;
-      out->take(&text);
+      capture->take(&text);
       for (size_t off = 0; off < text.size(); off += wire::kCopyChunk) {
         wire::FrameHeader o;
         o.kind = static_cast<uint16_t>(wire::Kind::kOutput);
+        o.call_id = which;
         struct iovec piece = {&text[off], std::min<size_t>(wire::kCopyChunk, text.size() - off)};
         s = send_frame(stream, o, &piece, 1);
         if (!s) return s;

@@ -2,6 +2,7 @@
 // the client's primary connection closes or the client breaks the protocol.
 #include "backend/worker.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -133,6 +134,17 @@ void run_worker(WorkerStart start) {
     g_session->set_output(output);
   else
     GV_WARN("device printf output stays on the backend's stdout: " + os.message());
+  // Device assert messages (stderr): the worker's own log lines keep the real stderr.
+  int log_fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (log_fd >= 0) {
+    log::set_fd(log_fd);
+    auto* errors = new OutputCapture;
+    Status es = errors->start(STDERR_FILENO);
+    if (es)
+      g_session->set_error_output(errors);
+    else
+      GV_WARN("device assert messages stay on the backend's stderr: " + es.message());
+  }
   GV_INFO("session " + std::to_string(start.session_id) + ": serving " + client.describe());
 
   if (!start_connection(stream_from_fd(start.conn_fd, start.peer), start.hello.thread))

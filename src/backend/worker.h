@@ -83,6 +83,8 @@ class Session {
   // Where the worker's stdout goes (device printf); nullptr when not captured (tests, fuzzing).
   OutputCapture* output() const { return output_; }
   void set_output(OutputCapture* o) { output_ = o; }
+  OutputCapture* error_output() const { return error_output_; }
+  void set_error_output(OutputCapture* o) { error_output_ = o; }
   const ClientInfo& client() const { return client_; }
   const SessionOptions& options() const { return opt_; }
   // Numbers connections in order of arrival; the primary one gets 0.
@@ -116,6 +118,7 @@ class Session {
   SessionOptions opt_;
   std::atomic<uint64_t> next_conn_{0};
   OutputCapture* output_ = nullptr;
+  OutputCapture* error_output_ = nullptr;
   std::mutex progress_mu_;
   std::condition_variable progress_cv_;
   std::atomic<int> progress_waiters_{0};

@@ -2,8 +2,9 @@
 // process, pattern "time level [component] pid: message".
 #include "common/log.h"
 
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cctype>
@@ -16,6 +17,27 @@ namespace gvirtus::log {
 namespace {
 
 std::atomic<Level> g_level{Level::kWarn};
+std::atomic<int> g_fd{2};
+
+// Whole lines straight to a file descriptor (2 unless set_fd), one write each, under the sink's
+// lock so lines from threads do not interleave.
+class FdSink : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t buf;
+    formatter_->format(msg, buf);
+    const char* p = buf.data();
+    size_t n = buf.size();
+    int fd = g_fd.load(std::memory_order_relaxed);
+    while (n > 0) {
+      ssize_t w = ::write(fd, p, n);
+      if (w <= 0) return;
+      p += w;
+      n -= static_cast<size_t>(w);
+    }
+  }
+  void flush_() override {}
+};
 
 struct State {
   std::mutex mu;
@@ -52,8 +74,7 @@ std::string pattern_for(const std::string& component) {
 
 std::shared_ptr<spdlog::logger> logger_locked(State& s) {
   if (!s.logger) {
-    // The stderr sink takes a lock per message so lines from threads do not interleave.
-    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    auto sink = std::make_shared<FdSink>();
     s.logger = std::make_shared<spdlog::logger>("gvirtus", sink);
     s.logger->set_level(spdlog::level::trace);  // filtering is ours, by g_level
     s.logger->set_pattern(pattern_for("gvirtus"));
@@ -144,5 +165,7 @@ void once(Level l, const std::string& key, const std::string& msg) {
   }
   write(l, msg);
 }
+
+void set_fd(int fd) { g_fd.store(fd, std::memory_order_relaxed); }
 
 }  // namespace gvirtus::log

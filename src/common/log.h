@@ -14,6 +14,9 @@ void set_level(Level l);
 Level level();
 bool parse_level(const std::string& text, Level* out);
 void write(Level l, const std::string& msg);
+// From now on, log lines go to `fd` instead of file descriptor 2 (the worker keeps a copy of its
+// stderr for them before it captures fd 2 for the application).
+void set_fd(int fd);
 
 // Logs msg once per key for the life of the process (e.g. an unsupported function's name).
 void once(Level l, const std::string& key, const std::string& msg);

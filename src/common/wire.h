@@ -36,8 +36,14 @@ enum class Kind : uint16_t {
   kRequest = 3,  // client -> server, a call
   kReply = 4,    // server -> client, the answer to a request that wants one
   kGoodbye = 5,  // either way: the sender is closing; payload is a UTF-8 reason
-  kOutput = 6,   // server -> client, before a Reply: bytes for the application's stdout
+  kOutput = 6,   // server -> client, before a Reply: bytes for the application's stdout or
+                 // stderr (call_id: kOutputStdout or kOutputStderr)
 };
+
+// call_id of an Output frame: which of the application's streams its bytes are for. (0 was the
+// only value before stderr was captured; it still means stdout.)
+constexpr uint32_t kOutputStdout = 1;
+constexpr uint32_t kOutputStderr = 2;
 
 enum Flags : uint16_t {
   kFlagNoReply = 1u << 0,  // request: the server sends no Reply; a failure becomes deferred

@@ -15,6 +15,7 @@ when everything matches; otherwise the differences are printed and the status is
 import argparse
 import difflib
 import os
+import re
 import select
 import signal
 import socket
@@ -138,6 +139,9 @@ def main():
     ap.add_argument("--backend", required=True)
     ap.add_argument("--mode", choices=("tcp", "unix", "embedded"), required=True)
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--stderr-match", metavar="REGEX",
+                    help="the native stderr lines matching REGEX must appear, in order, in the "
+                         "stderr of the run through GVirtuS too (which may have more lines)")
     ap.add_argument("program", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     program = a.program[1:] if a.program[:1] == ["--"] else a.program
@@ -182,6 +186,16 @@ def main():
         diff = difflib.unified_diff(native[1].splitlines(True), remote[1].splitlines(True),
                                     "native", "gvirtus")
         problems.append("stdout differs:\n" + "".join(diff))
+
+    if a.stderr_match:
+        pattern = re.compile(a.stderr_match)
+        want = [l for l in native[2].splitlines() if pattern.search(l)]
+        have = [l for l in remote[2].splitlines() if pattern.search(l)]
+        if not want:
+            problems.append(f"native stderr has no line matching {a.stderr_match!r}")
+        elif want != have:
+            problems.append(f"stderr lines matching {a.stderr_match!r} differ: native {want}, "
+                            f"through GVirtuS {have}")
 
     name = os.path.basename(program[0])
     if not problems:

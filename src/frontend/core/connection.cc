@@ -112,7 +112,14 @@ bool StreamConnection::recv_reply_header(uint64_t request_id, wire::FrameHeader*
     std::vector<char> text(h->length);
     if (h->length && !stream_->recv(text.data(), text.size()).is_ok())
       return fail("receive: output from the backend cut short");
-    if (!text.empty()) std::fwrite(text.data(), 1, text.size(), stdout);
+    if (!text.empty()) {
+      if (h->call_id == wire::kOutputStderr) {
+        std::fflush(stdout);  // what the program printed before comes first
+        std::fwrite(text.data(), 1, text.size(), stderr);
+      } else {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+      }
+    }
     st = recv_header(*stream_, wire::kMaxPayload, h);
     if (!st.is_ok()) return fail("receive: " + st.message());
   }
