@@ -2,3 +2,6 @@
 # list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS name YES) for a plain program in tests/cuda/name.cu.
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS
   arrays          YES)
+list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS
+  textures        YES
+  pointer_queries YES)
