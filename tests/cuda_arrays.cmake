@@ -4,4 +4,5 @@ list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS
   arrays          YES)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS
   textures        YES
-  pointer_queries YES)
+  pointer_queries YES
+  ipc             YES)

@@ -140,8 +140,7 @@ End read_end(wire::Reader& in) {
   return e;
 }
 
-// A device-side 3D copy as read from the wire, turned into CUDA's units: an array side's x and
-// (when an array takes part) the width in that array's elements.
+// A device-side 3D copy as read from the wire (x positions and width in bytes).
 struct DeviceCopy {
   End src, dst;
   uint64_t width = 0, height = 0, depth = 0;
@@ -157,42 +156,42 @@ DeviceCopy read_device_copy(CallContext& ctx) {
   return c;
 }
 
-// Fills the array / position / pointer fields of one side; *elem gets the array's element size
-// (0 for a pointer side). False after setting ctx.status.
-bool resolve_end(CallContext& ctx, const End& e, cudaArray_t* arr, cudaPos* pos,
-                 cudaPitchedPtr* ptr, uint64_t* elem) {
-  *elem = 0;
+// The array of one side (nullptr for a pointer side) and its element size (0 for a pointer).
+// False after setting ctx.status.
+bool end_array(CallContext& ctx, const End& e, cudaArray_t* arr, uint64_t* elem) {
   *arr = nullptr;
-  if (e.array != 0) {
-    if (!typed_in(ctx, HandleKind::kArray, e.array, arr)) return false;
-    ArrayShape s;
-    cudaError_t r = array_shape(*arr, &s);
-    if (r == cudaSuccess && e.x % s.elem != 0) r = cudaErrorInvalidValue;
-    if (r != cudaSuccess) {
-      ctx.status = r;
-      return false;
-    }
-    *elem = s.elem;
-    *pos = pos3(e.x / s.elem, e.y, e.z);
-  } else {
-    *ptr = e.ptr;
-    *pos = pos3(e.x, e.y, e.z);
+  *elem = 0;
+  if (e.array == 0) return true;
+  if (!typed_in(ctx, HandleKind::kArray, e.array, arr)) return false;
+  ArrayShape s;
+  cudaError_t r = array_shape(*arr, &s);
+  if (r != cudaSuccess) {
+    ctx.status = r;
+    return false;
   }
+  *elem = s.elem;
   return true;
 }
 
-// Common part of cudaMemcpy3D* on the worker: both ends on the device.
+// Common part of cudaMemcpy3D* on the worker: both ends on the device. When an array takes
+// part, the runtime counts every x position (a pointer's too) and the width in the array's
+// elements; the wire counts bytes.
 template <class Parms>
 bool build_device_copy(CallContext& ctx, const DeviceCopy& c, Parms* p) {
   uint64_t es = 0, ed = 0;
-  if (!resolve_end(ctx, c.src, &p->srcArray, &p->srcPos, &p->srcPtr, &es)) return false;
-  if (!resolve_end(ctx, c.dst, &p->dstArray, &p->dstPos, &p->dstPtr, &ed)) return false;
-  uint64_t elem = es ? es : ed;
-  if ((es && ed && es != ed) || (elem && c.width % elem != 0)) {
+  if (!end_array(ctx, c.src, &p->srcArray, &es) || !end_array(ctx, c.dst, &p->dstArray, &ed))
+    return false;
+  const uint64_t elem = es ? es : (ed ? ed : 1);
+  if ((es && ed && es != ed) || c.width % elem != 0 || c.src.x % elem != 0 ||
+      c.dst.x % elem != 0) {
     ctx.status = cudaErrorInvalidValue;
     return false;
   }
-  p->extent = extent3(elem ? c.width / elem : c.width, c.height, c.depth);
+  if (!p->srcArray) p->srcPtr = c.src.ptr;
+  if (!p->dstArray) p->dstPtr = c.dst.ptr;
+  p->srcPos = pos3(c.src.x / elem, c.src.y, c.src.z);
+  p->dstPos = pos3(c.dst.x / elem, c.dst.y, c.dst.z);
+  p->extent = extent3(c.width / elem, c.height, c.depth);
   return true;
 }
 

@@ -17,12 +17,17 @@ namespace gvirtus::backend::cudart {
 
 namespace {
 
-template <class T>
-bool read_opt(wire::Reader& in, T* out) {
+bool read_flag(wire::Reader& in) {
   uint8_t present = in.get<uint8_t>();
   if (present > 1) throw SessionFault("presence flag " + std::to_string(present));
-  if (present) *out = in.get<T>();
   return present != 0;
+}
+
+template <class T>
+bool read_opt(wire::Reader& in, T* out) {
+  bool present = read_flag(in);
+  if (present) *out = in.get<T>();
+  return present;
 }
 
 // The array handles of a description from the client: ids -> objects.
@@ -58,15 +63,16 @@ void handle_cudaCreateTextureObject(CallContext& ctx) {
   cudaResourceDesc res{};
   cudaTextureDesc tex{};
   cudaResourceViewDesc view{};
+  bool has_out = read_flag(ctx.in);
   bool has_res = read_opt(ctx.in, &res);
   bool has_tex = read_opt(ctx.in, &tex);
   bool has_view = read_opt(ctx.in, &view);
   ctx.in.expect_end();
   if (has_res && !resource_in(ctx, &res)) return;
   cudaTextureObject_t obj = 0;
-  ctx.status = cudaCreateTextureObject(&obj, has_res ? &res : nullptr, has_tex ? &tex : nullptr,
-                                       has_view ? &view : nullptr);
-  if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(obj);
+  ctx.status = cudaCreateTextureObject(has_out ? &obj : nullptr, has_res ? &res : nullptr,
+                                       has_tex ? &tex : nullptr, has_view ? &view : nullptr);
+  if (ctx.status == cudaSuccess && has_out) ctx.out.put<uint64_t>(obj);
 }
 
 void handle_cudaGetTextureObjectResourceDesc(CallContext& ctx) {
@@ -79,12 +85,13 @@ void handle_cudaGetTextureObjectResourceDesc(CallContext& ctx) {
 
 void handle_cudaCreateSurfaceObject(CallContext& ctx) {
   cudaResourceDesc res{};
+  bool has_out = read_flag(ctx.in);
   bool has_res = read_opt(ctx.in, &res);
   ctx.in.expect_end();
   if (has_res && !resource_in(ctx, &res)) return;
   cudaSurfaceObject_t obj = 0;
-  ctx.status = cudaCreateSurfaceObject(&obj, has_res ? &res : nullptr);
-  if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(obj);
+  ctx.status = cudaCreateSurfaceObject(has_out ? &obj : nullptr, has_res ? &res : nullptr);
+  if (ctx.status == cudaSuccess && has_out) ctx.out.put<uint64_t>(obj);
 }
 
 void handle_cudaGetSurfaceObjectResourceDesc(CallContext& ctx) {

@@ -157,7 +157,7 @@ void three_d(cudaStream_t s) {
   p.srcArray = a;
   p.srcPos = make_cudaPos(2, 3, 1);
   p.dstPtr = dev;
-  p.dstPos = make_cudaPos(1 * e, 1, 2);  // bytes for a pointer
+  p.dstPos = make_cudaPos(1, 1, 2);  // elements of the array, for the pointer too
   p.extent = make_cudaExtent(10, 5, 4);  // elements, an array takes part
   p.kind = cudaMemcpyDeviceToDevice;
   CHECK(cudaMemcpy3D(&p));
@@ -178,7 +178,7 @@ void three_d(cudaStream_t s) {
   p.srcArray = a;
   p.srcPos = make_cudaPos(5, 1, 2);
   p.dstPtr = out.ptr();
-  p.dstPos = make_cudaPos(2 * e, 1, 1);
+  p.dstPos = make_cudaPos(2, 1, 1);
   p.extent = make_cudaExtent(8, 6, 4);
   p.kind = cudaMemcpyDefault;
   CHECK(cudaMemcpy3DAsync(&p, s));
@@ -188,7 +188,7 @@ void three_d(cudaStream_t s) {
   in.fill(3);
   p = {};
   p.srcPtr = in.ptr();
-  p.srcPos = make_cudaPos(1 * e, 1, 1);
+  p.srcPos = make_cudaPos(1, 1, 1);
   p.dstArray = a;
   p.dstPos = make_cudaPos(10, 5, 3);
   p.extent = make_cudaExtent(4, 3, 2);

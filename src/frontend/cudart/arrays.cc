@@ -165,8 +165,8 @@ cudaError_t linear_array_copy(cudaArray_const_t a, size_t w_off, size_t h_off, c
   return cudaSuccess;
 }
 
-// cudaMemcpy3D / cudaMemcpy3DPeer parameters -> Copy3D: extent and array positions from the
-// array's elements to bytes.
+// cudaMemcpy3D / cudaMemcpy3DPeer parameters -> Copy3D: when an array takes part, the extent's
+// width and every x position from the array's elements to bytes.
 template <class Parms>
 cudaError_t describe_3d(const Parms* p, Copy3D* c) {
   if (!p) return cudaErrorInvalidValue;
@@ -187,7 +187,10 @@ cudaError_t describe_3d(const Parms* p, Copy3D* c) {
       *out = array_end(a, pos.x * elem, pos.y);
       out->z = pos.z;
     } else {
-      *out = pointer_end(ptr.ptr, ptr.pitch, ptr.xsize, ptr.ysize, pos.x, pos.y, pos.z);
+      // With an array in the copy, the runtime counts a pointer's x in that array's elements
+      // too (seen on the GPU machine, though the documentation says bytes).
+      if (pos.x > UINT64_MAX / elem) return false;
+      *out = pointer_end(ptr.ptr, ptr.pitch, ptr.xsize, ptr.ysize, pos.x * elem, pos.y, pos.z);
     }
     return true;
   };

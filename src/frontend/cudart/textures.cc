@@ -16,8 +16,9 @@ void put_opt(wire::Writer& w, const T* v) {
 
 cudaError_t create(Call call, uint64_t* obj, const cudaResourceDesc* res,
                    const cudaTextureDesc* tex, const cudaResourceViewDesc* view) {
-  if (!obj) return argument_error(cudaErrorInvalidValue);
+  // A NULL output pointer travels as absent: the runtime looks at the resource first.
   client::Call c(id(call));
+  c.args().put<uint8_t>(obj ? 1 : 0);
   put_opt(c.args(), res);
   if (call == Call::kCall_cudaCreateTextureObject) {
     put_opt(c.args(), tex);
@@ -26,9 +27,8 @@ cudaError_t create(Call call, uint64_t* obj, const cudaResourceDesc* res,
   if (!c.invoke()) return lost();
   cudaError_t e = finish(c);
   if (e != cudaSuccess) return e;
-  uint64_t v = c.result().get<uint64_t>();
+  if (obj) *obj = c.result().get<uint64_t>();
   c.result().expect_end();
-  *obj = v;
   return cudaSuccess;
 }
 
