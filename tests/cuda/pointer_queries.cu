@@ -1,10 +1,17 @@
 // cudaPointerGetAttributes for every kind of pointer a program has, the PCI bus id queries,
-// cudaDeviceFlushGPUDirectRDMAWrites.
+// cudaDeviceFlushGPUDirectRDMAWrites, cudaFuncGetName.
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "check.h"
+
+__global__ void plain_kernel(int* p) { p[threadIdx.x] = threadIdx.x; }
+
+namespace ns {
+template <typename T>
+__global__ void templated(T* p, T v) { p[threadIdx.x] = v; }
+}  // namespace ns
 
 namespace {
 
@@ -87,6 +94,15 @@ int main() {
   cudaGetLastError();
   REPORT(cudaDeviceFlushGPUDirectRDMAWrites(cudaFlushGPUDirectRDMAWritesTargetCurrentDevice,
                                             cudaFlushGPUDirectRDMAWritesToOwner));
+  cudaGetLastError();
+
+  const char* name = nullptr;
+  REPORT(cudaFuncGetName(&name, reinterpret_cast<const void*>(plain_kernel)));
+  std::printf("name: %s\n", name ? name : "(null)");
+  REPORT(cudaFuncGetName(&name, reinterpret_cast<const void*>(ns::templated<float>)));
+  std::printf("name: %s\n", name ? name : "(null)");
+  REPORT(cudaFuncGetName(&name, reinterpret_cast<const void*>(&attrs)));
+  REPORT(cudaFuncGetName(nullptr, reinterpret_cast<const void*>(plain_kernel)));
   cudaGetLastError();
   return verdict(true);
 }

@@ -1,6 +1,7 @@
-// cudaPointerGetAttributes: the client's own page-locked host memory is answered here, anything
-// else by the worker.
+// cudaPointerGetAttributes (the client's own page-locked host memory is answered here, anything
+// else by the worker) and cudaFuncGetName (answered from the kernel registry).
 #include "frontend/cudart/local.h"
+#include "frontend/cudart/modules.h"
 
 using namespace gvirtus::cudart;
 
@@ -44,5 +45,17 @@ GV_EXPORT cudaError_t cudaPointerGetAttributes(cudaPointerAttributes* attributes
       return cudaSuccess;
     }
     return remote_attributes(attributes, to_wire(ptr));
+  });
+}
+
+// The kernel's mangled name as nvcc registered it, which is what the runtime returns; the
+// string lives as long as the kernel's registration.
+GV_EXPORT cudaError_t cudaFuncGetName(const char** name, const void* func) {
+  return guarded("cudaFuncGetName", [&] {
+    if (!name || !func) return argument_error(cudaErrorInvalidValue);
+    Kernel* k = find_kernel(func);
+    if (!k) return argument_error(kUnknownFunction);
+    *name = k->name.c_str();
+    return cudaSuccess;
   });
 }
