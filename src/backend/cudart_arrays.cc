@@ -100,24 +100,35 @@ ArrayChunk read_array_chunk(CallContext& ctx) {
   return c;
 }
 
-// The chunk's place in the array, in elements; cudaErrorInvalidValue unless it lies inside it.
-cudaError_t place_chunk(const ArrayChunk& c, const ArrayShape& s, cudaPos* pos, cudaExtent* ext) {
-  if (c.x % s.elem != 0 || c.width % s.elem != 0) return cudaErrorInvalidValue;
-  uint64_t x = c.x / s.elem, w = c.width / s.elem;
-  if (x > s.width || w > s.width - x) return cudaErrorInvalidValue;
+// Checks the chunk against the array, in bytes: cudaErrorInvalidValue unless it lies inside.
+// *aligned: x and width are whole elements, so the chunk can be placed in elements (*pos,
+// *ext) for cudaMemcpy3D. The 2D array copies count bytes and the runtime accepts byte ranges
+// that are not whole elements; such a chunk (only ever in slice 0) goes through
+// cudaMemcpy2DToArray / cudaMemcpy2DFromArray instead.
+cudaError_t place_chunk(const ArrayChunk& c, const ArrayShape& s, bool* aligned, cudaPos* pos,
+                        cudaExtent* ext) {
+  if (s.width > UINT64_MAX / s.elem) return cudaErrorInvalidValue;
+  const uint64_t row = s.width * s.elem;
+  if (c.x > row || c.width > row - c.x) return cudaErrorInvalidValue;
   if (c.y > s.height || c.rows > s.height - c.y) return cudaErrorInvalidValue;
   if (c.z >= s.depth) return cudaErrorInvalidValue;
-  *pos = pos3(x, c.y, c.z);
-  *ext = extent3(w, c.rows, 1);
+  *aligned = c.x % s.elem == 0 && c.width % s.elem == 0;
+  if (!*aligned && c.z != 0) return cudaErrorInvalidValue;
+  *pos = pos3(c.x / s.elem, c.y, c.z);
+  *ext = extent3(c.width / s.elem, c.rows, 1);
   return cudaSuccess;
+}
+
+// Waits for the stream when the copy was enqueued on one: the host side is a buffer of this
+// connection, reused by the next request.
+cudaError_t settle(cudaError_t e, uint64_t stream_id, cudaStream_t s) {
+  if (e == cudaSuccess && stream_id != 0) e = cudaStreamSynchronize(s);
+  return e;
 }
 
 cudaError_t run_3d(const cudaMemcpy3DParms& p, uint64_t stream_id, cudaStream_t s) {
   if (stream_id == 0) return cudaMemcpy3D(&p);
-  cudaError_t e = cudaMemcpy3DAsync(&p, s);
-  // The host side is a buffer of this connection, reused by the next request.
-  if (e == cudaSuccess) e = cudaStreamSynchronize(s);
-  return e;
+  return settle(cudaMemcpy3DAsync(&p, s), stream_id, s);
 }
 
 // One end of a device-side 3D copy: an array (id != 0) or a pitched device pointer; x in bytes.
@@ -175,24 +186,53 @@ bool end_array(CallContext& ctx, const End& e, cudaArray_t* arr, uint64_t* elem)
 
 // Common part of cudaMemcpy3D* on the worker: both ends on the device. When an array takes
 // part, the runtime counts every x position (a pointer's too) and the width in the array's
-// elements; the wire counts bytes.
+// elements; the wire counts bytes. Returns kBytes (arrays filled in) when the copy is not in
+// whole elements, which only the 2D array copies produce: see copy_2d_bytes.
+enum class Built { kFailed, kOk, kBytes };
+
 template <class Parms>
-bool build_device_copy(CallContext& ctx, const DeviceCopy& c, Parms* p) {
+Built build_device_copy(CallContext& ctx, const DeviceCopy& c, Parms* p) {
   uint64_t es = 0, ed = 0;
   if (!end_array(ctx, c.src, &p->srcArray, &es) || !end_array(ctx, c.dst, &p->dstArray, &ed))
-    return false;
-  const uint64_t elem = es ? es : (ed ? ed : 1);
-  if ((es && ed && es != ed) || c.width % elem != 0 || c.src.x % elem != 0 ||
-      c.dst.x % elem != 0) {
+    return Built::kFailed;
+  if (es && ed && es != ed) {
     ctx.status = cudaErrorInvalidValue;
-    return false;
+    return Built::kFailed;
   }
+  const uint64_t elem = es ? es : (ed ? ed : 1);
+  if (c.width % elem != 0 || c.src.x % elem != 0 || c.dst.x % elem != 0) return Built::kBytes;
   if (!p->srcArray) p->srcPtr = c.src.ptr;
   if (!p->dstArray) p->dstPtr = c.dst.ptr;
   p->srcPos = pos3(c.src.x / elem, c.src.y, c.src.z);
   p->dstPos = pos3(c.dst.x / elem, c.dst.y, c.dst.z);
   p->extent = extent3(c.width / elem, c.height, c.depth);
-  return true;
+  return Built::kOk;
+}
+
+// A device-side copy in bytes that are not whole elements: one of the 2D array copies, which
+// count bytes as the runtime's 2D functions do. Pointer ends become the address of their first
+// byte (device addresses: the runtime checks them).
+cudaError_t copy_2d_bytes(const DeviceCopy& c, cudaArray_t src, cudaArray_t dst, bool async,
+                          cudaStream_t s) {
+  if (c.depth != 1 || c.src.z != 0 || c.dst.z != 0 || (!src && !dst))
+    return cudaErrorInvalidValue;
+  auto first = [](const End& e) {
+    uintptr_t p = reinterpret_cast<uintptr_t>(e.ptr.ptr) + e.y * e.ptr.pitch + e.x;
+    return reinterpret_cast<void*>(p);
+  };
+  const size_t w = static_cast<size_t>(c.width), h = static_cast<size_t>(c.height);
+  const auto kind = cudaMemcpyDeviceToDevice;
+  if (src && dst)  // (the runtime has no async form of this one)
+    return cudaMemcpy2DArrayToArray(dst, c.dst.x, c.dst.y, src, c.src.x, c.src.y, w, h, kind);
+  if (dst)
+    return async ? cudaMemcpy2DToArrayAsync(dst, c.dst.x, c.dst.y, first(c.src), c.src.ptr.pitch,
+                                            w, h, kind, s)
+                 : cudaMemcpy2DToArray(dst, c.dst.x, c.dst.y, first(c.src), c.src.ptr.pitch, w,
+                                       h, kind);
+  return async ? cudaMemcpy2DFromArrayAsync(first(c.dst), c.dst.ptr.pitch, src, c.src.x, c.src.y,
+                                            w, h, kind, s)
+               : cudaMemcpy2DFromArray(first(c.dst), c.dst.ptr.pitch, src, c.src.x, c.src.y, w,
+                                       h, kind);
 }
 
 void device_3d(CallContext& ctx, bool async) {
@@ -202,7 +242,15 @@ void device_3d(CallContext& ctx, bool async) {
   cudaStream_t s = nullptr;
   if (async && !stream_in(ctx, stream, &s)) return;
   cudaMemcpy3DParms p{};
-  if (!build_device_copy(ctx, c, &p)) return;
+  switch (build_device_copy(ctx, c, &p)) {
+    case Built::kFailed:
+      return;
+    case Built::kBytes:
+      ctx.status = copy_2d_bytes(c, p.srcArray, p.dstArray, async, s);
+      return;
+    case Built::kOk:
+      break;
+  }
   p.kind = cudaMemcpyDeviceToDevice;
   ctx.status = async ? cudaMemcpy3DAsync(&p, s) : cudaMemcpy3D(&p);
 }
@@ -216,7 +264,15 @@ void device_3d_peer(CallContext& ctx, bool async) {
   cudaStream_t s = nullptr;
   if (async && !stream_in(ctx, stream, &s)) return;
   cudaMemcpy3DPeerParms p{};
-  if (!build_device_copy(ctx, c, &p)) return;
+  switch (build_device_copy(ctx, c, &p)) {
+    case Built::kFailed:
+      return;
+    case Built::kBytes:  // the 3D API counts elements: never sent by an honest client
+      ctx.status = cudaErrorInvalidValue;
+      return;
+    case Built::kOk:
+      break;
+  }
   p.srcDevice = src_dev;
   p.dstDevice = dst_dev;
   ctx.status = async ? cudaMemcpy3DPeerAsync(&p, s) : cudaMemcpy3DPeer(&p);
@@ -291,10 +347,19 @@ void handle_gvArrayH2DChunk(CallContext& ctx) {
   }
   ArrayShape shape;
   cudaMemcpy3DParms p{};
+  bool aligned = false;
   cudaError_t e = array_shape(a, &shape);
-  if (e == cudaSuccess) e = place_chunk(c, shape, &p.dstPos, &p.extent);
+  if (e == cudaSuccess) e = place_chunk(c, shape, &aligned, &p.dstPos, &p.extent);
   if (e != cudaSuccess) {
     ctx.status = e;
+    return;
+  }
+  if (!aligned) {
+    e = c.stream ? cudaMemcpy2DToArrayAsync(a, c.x, c.y, data, c.width, c.width, c.rows,
+                                            cudaMemcpyHostToDevice, s)
+                 : cudaMemcpy2DToArray(a, c.x, c.y, data, c.width, c.width, c.rows,
+                                       cudaMemcpyHostToDevice);
+    ctx.status = settle(e, c.stream, s);
     return;
   }
   p.srcPtr = pitched(const_cast<uint8_t*>(data), c.width, c.width, c.rows);
@@ -323,16 +388,25 @@ void handle_gvArrayD2HChunk(CallContext& ctx) {
   }
   ArrayShape shape;
   cudaMemcpy3DParms p{};
+  bool aligned = false;
   cudaError_t e = array_shape(a, &shape);
-  if (e == cudaSuccess) e = place_chunk(c, shape, &p.srcPos, &p.extent);
+  if (e == cudaSuccess) e = place_chunk(c, shape, &aligned, &p.srcPos, &p.extent);
   if (e != cudaSuccess) {
     ctx.status = e;
     return;
   }
-  p.srcArray = a;
-  p.dstPtr = pitched(buf, c.width, c.width, c.rows);
-  p.kind = cudaMemcpyDeviceToHost;
-  ctx.status = run_3d(p, c.stream, s);
+  if (aligned) {
+    p.srcArray = a;
+    p.dstPtr = pitched(buf, c.width, c.width, c.rows);
+    p.kind = cudaMemcpyDeviceToHost;
+    ctx.status = run_3d(p, c.stream, s);
+  } else {
+    e = c.stream ? cudaMemcpy2DFromArrayAsync(buf, c.width, a, c.x, c.y, c.width, c.rows,
+                                              cudaMemcpyDeviceToHost, s)
+                 : cudaMemcpy2DFromArray(buf, c.width, a, c.x, c.y, c.width, c.rows,
+                                         cudaMemcpyDeviceToHost);
+    ctx.status = settle(e, c.stream, s);
+  }
   if (ctx.status == cudaSuccess) {
     ctx.bulk = buf;
     ctx.bulk_len = c.bytes;

@@ -355,6 +355,36 @@ void large() {
   CHECK(cudaFreeArray(b));
 }
 
+// The 2D array copies count bytes: ranges that are not whole elements work too.
+void byte_ranges() {
+  cudaChannelFormatDesc desc = cudaCreateChannelDesc<float>();
+  cudaArray_t u1, u2;
+  CHECK(cudaMallocArray(&u1, &desc, 16, 4));
+  CHECK(cudaMallocArray(&u2, &desc, 16, 4));
+  std::vector<unsigned char> h(256), z(256, 0), r1(256), r2(256);
+  for (size_t i = 0; i < h.size(); ++i) h[i] = pat(i, 5);
+  CHECK(cudaMemcpy2DToArray(u1, 0, 0, h.data(), 64, 64, 4, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy2DToArray(u2, 0, 0, z.data(), 64, 64, 4, cudaMemcpyHostToDevice));
+  CHECK(cudaMemcpy2DToArray(u2, 1, 3, h.data() + 7, 64, 13, 1, cudaMemcpyHostToDevice));
+  REPORT(cudaMemcpy2DArrayToArray(u2, 6, 1, u1, 2, 0, 10, 2, cudaMemcpyDeviceToDevice));
+  unsigned char* d;
+  CHECK(cudaMalloc(&d, 256));
+  CHECK(cudaMemset(d, 0, 256));
+  REPORT(cudaMemcpy2DFromArray(d + 5, 64, u1, 3, 1, 9, 2, cudaMemcpyDeviceToDevice));
+  REPORT(cudaMemcpy2DToArray(u1, 10, 2, d + 1, 64, 7, 2, cudaMemcpyDeviceToDevice));
+  CHECK(cudaMemcpy2DFromArray(r1.data(), 64, u1, 0, 0, 64, 4, cudaMemcpyDeviceToHost));
+  CHECK(cudaMemcpy2DFromArray(r2.data(), 64, u2, 0, 0, 64, 4, cudaMemcpyDeviceToHost));
+  std::vector<unsigned char> part(11, 0);
+  CHECK(cudaMemcpy2DFromArray(part.data(), 11, u2, 5, 1, 11, 1, cudaMemcpyDeviceToHost));
+  long sum = 0;
+  for (size_t i = 0; i < 256; ++i) sum += static_cast<long>(i + 1) * (r1[i] + 3 * r2[i]);
+  for (size_t i = 0; i < part.size(); ++i) sum += static_cast<long>(i) * part[i];
+  std::printf("byte ranges checksum %ld\n", sum);
+  CHECK(cudaFree(d));
+  CHECK(cudaFreeArray(u1));
+  CHECK(cudaFreeArray(u2));
+}
+
 void errors() {
   cudaChannelFormatDesc desc = cudaCreateChannelDesc<float>();
   cudaArray_t a;
@@ -405,6 +435,7 @@ int main() {
   three_d(s);
   layered_and_mipmapped();
   large();
+  byte_ranges();
   errors();
   CHECK(cudaStreamDestroy(s));
   REPORT(cudaGetLastError());
