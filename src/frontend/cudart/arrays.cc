@@ -134,8 +134,7 @@ cudaError_t linear_array_copy(cudaArray_const_t a, size_t w_off, size_t h_off, c
   ArrayInfo info;
   cudaError_t e = array_info(a, &info);
   if (e != cudaSuccess) return e;
-  if (w_off >= info.row_bytes && !(w_off == 0 && info.row_bytes == 0))
-    return argument_error(cudaErrorInvalidValue);
+  if (info.row_bytes == 0 || w_off >= info.row_bytes) return argument_error(cudaErrorInvalidValue);
   uint64_t done = 0, x = w_off, y = h_off;
   while (done < count) {
     uint64_t left = count - done;
