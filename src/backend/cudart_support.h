@@ -32,6 +32,17 @@ uint64_t event_out(CallContext& ctx, cudaEvent_t e);
 bool stream_release(CallContext& ctx, uint64_t id, cudaStream_t* out);
 bool event_release(CallContext& ctx, uint64_t id, cudaEvent_t* out);
 
+// CUDA arrays and mipmapped arrays (HandleKind kArray / kMipmappedArray), same rules. Defined
+// in cudart_arrays.cc.
+bool array_in(CallContext& ctx, uint64_t id, cudaArray_t* out);
+bool array_in(CallContext& ctx, uint64_t id, cudaArray_const_t* out);
+uint64_t array_out(CallContext& ctx, cudaArray_t a);
+bool array_release(CallContext& ctx, uint64_t id, cudaArray_t* out);
+bool mipmapped_in(CallContext& ctx, uint64_t id, cudaMipmappedArray_t* out);
+bool mipmapped_in(CallContext& ctx, uint64_t id, cudaMipmappedArray_const_t* out);
+uint64_t mipmapped_out(CallContext& ctx, cudaMipmappedArray_t m);
+bool mipmapped_release(CallContext& ctx, uint64_t id, cudaMipmappedArray_t* out);
+
 // A kernel id from the wire (parameters annotated `func`): the kernel's cudaKernel_t, which the
 // runtime accepts wherever it takes a function symbol. Same failure rules as stream_in.
 bool func_in(CallContext& ctx, uint64_t id, const void** out);

@@ -137,3 +137,10 @@ GV_EXPORT cudaError_t cudaHostGetFlags(unsigned int* pFlags, void* pHost) {
     return fail(cudaErrorInvalidValue);
   });
 }
+
+namespace gvirtus::cudart {
+bool is_page_locked_host(const void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  return a && (host_allocs().find(a) || host_registered().find(a));
+}
+}  // namespace gvirtus::cudart

@@ -49,6 +49,10 @@ cudaError_t argument_error(cudaError_t e);
 RangeMap& device_ranges();
 inline bool is_device(const void* p) { return device_ranges().contains(p); }
 
+// Whether p lies in page-locked host memory of this library (cudaMallocHost & co.,
+// cudaHostRegister); host_memory.cc.
+bool is_page_locked_host(const void* p);
+
 // Runs the body of an exported function: no exception reaches the application. A reply that
 // does not decode means client and server disagree: the session is lost.
 template <typename F>

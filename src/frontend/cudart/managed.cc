@@ -54,10 +54,10 @@ size_t page_size() {
 
 // Calls that may start device work: host writes must be on the device before they run.
 // Generous on purpose (a needless push costs a compare): memory, execution, arrays, graphs,
-// pools, callbacks, copy chunks, and the whole driver API.
+// pools, callbacks, copy and array chunks, and the whole driver API.
 bool starts_device_work(uint32_t id) {
-  return (id >= 1100 && id < 1200) || (id >= 1400 && id < 1800) || id == 2902 || id == 2903 ||
-         (id >= 3000 && id < 6000);
+  return (id >= 1100 && id < 1200) || (id >= 1400 && id < 1800) || (id >= 2902 && id <= 2903) ||
+         (id >= 2910 && id < 2950) || (id >= 3000 && id < 6000);
 }
 
 // Calls after which the program may read what the device wrote.

@@ -57,17 +57,46 @@ void put_chunk_fields(wire::Writer& w, uint64_t dev, uint64_t pitch, uint64_t wi
   w.put<uint64_t>(stream);
 }
 
-// Host -> device. dst is a device address; src the host base; s.hpitch the host row pitch.
-cudaError_t to_device(uint64_t dst, const uint8_t* src, const CopyShape& s, uint64_t stream) {
+// Writes the fields of a piece's chunk request (before its data) for a device pointer side.
+struct PointerFields {
+  uint64_t dev;  // device address of the copy's first byte
+  const CopyShape& s;
+  uint64_t stream;
+  void operator()(wire::Writer& w, const CopyPiece& p) const {
+    put_chunk_fields(w, dev + p.dev_off, p.rows > 1 ? s.dpitch : p.width, p.width, p.rows, stream);
+  }
+};
+
+// The same for an array side (gvArray*Chunk): array id, byte column, row, slice, width, rows,
+// stream. The plan was made with dpitch = width (CopyShape::dev_is_array).
+struct ArrayFields {
+  const CopyEnd& arr;
+  uint64_t slice;  // from the end's position
+  uint64_t width;  // of the copy, bytes
+  uint64_t stream;
+  void operator()(wire::Writer& w, const CopyPiece& p) const {
+    w.put<uint64_t>(arr.base);
+    w.put<uint64_t>(arr.x + p.dev_off % width);
+    w.put<uint64_t>(arr.y + p.dev_off / width);
+    w.put<uint64_t>(arr.z + slice);
+    w.put<uint64_t>(p.width);
+    w.put<uint64_t>(p.rows);
+    w.put<uint64_t>(stream);
+  }
+};
+
+// Host -> device. src is the host base; s.hpitch the host row pitch; `fields` writes each
+// chunk request's header fields for call `call`.
+template <class Fields>
+cudaError_t to_device(Call call, const uint8_t* src, const CopyShape& s, const Fields& fields) {
   std::vector<CopyPiece> pieces = plan_copy(s, wire::kCopyChunk);
   client::Connection* before = client::current_connection();
   const bool clean_start = !before || before->unanswered() == 0;
   std::vector<uint8_t> packed;
   for (size_t i = 0; i < pieces.size(); ++i) {
     const CopyPiece& p = pieces[i];
-    client::Call c(id(Call::kCall_gvMemcpyH2DChunk));
-    put_chunk_fields(c.args(), dst + p.dev_off, p.rows > 1 ? s.dpitch : p.width, p.width, p.rows,
-                     stream);
+    client::Call c(id(call));
+    fields(c.args(), p);
     const uint8_t* host = src + p.host_off;
     if (p.rows == 1 || s.hpitch == p.width) {
       c.attach(host, p.width * p.rows);
@@ -91,8 +120,9 @@ cudaError_t to_device(uint64_t dst, const uint8_t* src, const CopyShape& s, uint
   return cudaSuccess;
 }
 
-// Device -> host. src is a device address; dst the host base; s.hpitch the host row pitch.
-cudaError_t to_host(uint8_t* dst, uint64_t src, const CopyShape& s, uint64_t stream) {
+// Device -> host. dst is the host base; s.hpitch the host row pitch; `fields` as for to_device.
+template <class Fields>
+cudaError_t to_host(Call call, uint8_t* dst, const CopyShape& s, const Fields& fields) {
   std::vector<CopyPiece> pieces = plan_copy(s, wire::kCopyChunk);
   client::Connection* conn = client::connection();
   if (!conn) return lost();
@@ -105,10 +135,9 @@ cudaError_t to_host(uint8_t* dst, uint64_t src, const CopyShape& s, uint64_t str
     while (!stop && sent < pieces.size() && sent - done < kWindow) {
       const CopyPiece& p = pieces[sent];
       w.clear();
-      put_chunk_fields(w, src + p.dev_off, p.rows > 1 ? s.dpitch : p.width, p.width, p.rows,
-                       stream);
+      fields(w, p);
       struct iovec iov = {const_cast<uint8_t*>(w.data()), w.size()};
-      if (!conn->send_request(id(Call::kCall_gvMemcpyD2HChunk), 0, &iov, 1, &ids[sent % kWindow]))
+      if (!conn->send_request(id(call), 0, &iov, 1, &ids[sent % kWindow]))
         return lost();
       ++sent;
     }
@@ -183,12 +212,14 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       shape.dpitch = dpitch;
       shape.hpitch = spitch;
       if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
-      return to_device(to_wire(dst), static_cast<const uint8_t*>(src), shape, t.stream);
+      return to_device(Call::kCall_gvMemcpyH2DChunk, static_cast<const uint8_t*>(src), shape,
+                       PointerFields{to_wire(dst), shape, t.stream});
     case Dir::kDeviceToHost:
       shape.dpitch = spitch;
       shape.hpitch = dpitch;
       if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
-      return to_host(static_cast<uint8_t*>(dst), to_wire(src), shape, t.stream);
+      return to_host(Call::kCall_gvMemcpyD2HChunk, static_cast<uint8_t*>(dst), shape,
+                     PointerFields{to_wire(src), shape, t.stream});
     case Dir::kDeviceToDevice:
       return device_to_device(to_wire(dst), dpitch, to_wire(src), spitch, width, height, t, two_d);
   }
@@ -209,14 +240,157 @@ cudaError_t raw_to_device(uint64_t dst, const void* src, size_t n) {
   CopyShape s;
   s.width = n;
   s.dpitch = s.hpitch = n;
-  return to_device(dst, static_cast<const uint8_t*>(src), s, 0);
+  return to_device(Call::kCall_gvMemcpyH2DChunk, static_cast<const uint8_t*>(src), s,
+                   PointerFields{dst, s, 0});
 }
 
 cudaError_t raw_to_host(void* dst, uint64_t src, size_t n) {
   CopyShape s;
   s.width = n;
   s.dpitch = s.hpitch = n;
-  return to_host(static_cast<uint8_t*>(dst), src, s, 0);
+  return to_host(Call::kCall_gvMemcpyD2HChunk, static_cast<uint8_t*>(dst), s,
+                 PointerFields{src, s, 0});
+}
+
+namespace {
+
+void put_end(wire::Writer& w, const CopyEnd& e) {
+  bool arr = e.kind == CopyEnd::Kind::kArray;
+  w.put<uint64_t>(arr ? e.base : 0);
+  w.put<uint64_t>(arr ? 0 : e.base);
+  w.put<uint64_t>(e.pitch);
+  w.put<uint64_t>(e.xsize);
+  w.put<uint64_t>(e.ysize);
+  w.put<uint64_t>(e.x);
+  w.put<uint64_t>(e.y);
+  w.put<uint64_t>(e.z);
+}
+
+// Both ends on the device: one request. peer: src_device, dst_device follow the extent.
+cudaError_t device_3d(const Copy3D& c, const Target& t, const int* peer) {
+  bool with_stream = t.async_api || t.stream != 0;
+  Call which = peer ? (with_stream ? Call::kCall_cudaMemcpy3DPeerAsync : Call::kCall_cudaMemcpy3DPeer)
+                    : (with_stream ? Call::kCall_cudaMemcpy3DAsync : Call::kCall_cudaMemcpy3D);
+  client::Call call(id(which));
+  wire::Writer& w = call.args();
+  put_end(w, c.src);
+  put_end(w, c.dst);
+  w.put<uint64_t>(c.width);
+  w.put<uint64_t>(c.height);
+  w.put<uint64_t>(c.depth);
+  if (peer) {
+    w.put<int32_t>(peer[0]);
+    w.put<int32_t>(peer[1]);
+  }
+  if (with_stream) w.put<uint64_t>(t.stream);
+  if (!call.invoke()) return lost();
+  return finish(call);
+}
+
+cudaError_t host_3d(const Copy3D& c) {
+  for (uint64_t k = 0; k < c.depth; ++k)
+    for (uint64_t r = 0; r < c.height; ++r) {
+      uint64_t d = 0, s = 0;
+      if (!row_address(c.dst, k, r, &d) || !row_address(c.src, k, r, &s))
+        return fail(cudaErrorInvalidValue);
+      std::memmove(from_wire<void*>(d), from_wire<const void*>(s), c.width);
+    }
+  return cudaSuccess;
+}
+
+// One side on the host, the other a device pointer or an array: slice by slice (or all slices
+// as one 2D copy where they follow each other on both sides), through the chunk engine.
+cudaError_t mixed_3d(const Copy3D& c, uint64_t stream) {
+  const bool up = c.src.kind == CopyEnd::Kind::kHost;  // host -> device
+  const CopyEnd& h = up ? c.src : c.dst;
+  const CopyEnd& d = up ? c.dst : c.src;
+  const bool arr = d.kind == CopyEnd::Kind::kArray;
+  const bool merge = slices_merge(c);
+  const uint64_t slices = merge ? 1 : c.depth;
+  CopyShape shape;
+  shape.width = c.width;
+  shape.height = merge ? c.height * c.depth : c.height;
+  shape.dpitch = arr ? c.width : d.pitch;
+  shape.hpitch = h.pitch;
+  shape.dev_is_array = arr;
+  if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
+  for (uint64_t k = 0; k < slices; ++k) {
+    uint64_t host = 0, dev = 0;
+    if (!row_address(h, k, 0, &host) || (!arr && !row_address(d, k, 0, &dev)))
+      return fail(cudaErrorInvalidValue);
+    cudaError_t e;
+    if (arr) {
+      ArrayFields f{d, k, c.width, stream};
+      e = up ? to_device(Call::kCall_gvArrayH2DChunk, from_wire<const uint8_t*>(host), shape, f)
+             : to_host(Call::kCall_gvArrayD2HChunk, from_wire<uint8_t*>(host), shape, f);
+    } else {
+      PointerFields f{dev, shape, stream};
+      e = up ? to_device(Call::kCall_gvMemcpyH2DChunk, from_wire<const uint8_t*>(host), shape, f)
+             : to_host(Call::kCall_gvMemcpyD2HChunk, from_wire<uint8_t*>(host), shape, f);
+    }
+    if (e != cudaSuccess) return e;
+  }
+  return cudaSuccess;
+}
+
+cudaError_t checked(const Copy3D& c) {
+  switch (check_copy(c)) {
+    case CopyCheck::kOk:
+      return cudaSuccess;
+    case CopyCheck::kInvalidPitch:
+      return cudaErrorInvalidPitchValue;
+    case CopyCheck::kInvalidValue:
+      break;
+  }
+  return cudaErrorInvalidValue;
+}
+
+}  // namespace
+
+cudaError_t classify_ends(cudaMemcpyKind kind, CopyEnd* src, CopyEnd* dst) {
+  bool src_host, dst_host;
+  switch (kind) {
+    case cudaMemcpyHostToHost: src_host = dst_host = true; break;
+    case cudaMemcpyHostToDevice: src_host = true; dst_host = false; break;
+    case cudaMemcpyDeviceToHost: src_host = false; dst_host = true; break;
+    case cudaMemcpyDeviceToDevice: src_host = dst_host = false; break;
+    case cudaMemcpyDefault:
+      src_host = src->kind != CopyEnd::Kind::kArray && !is_device(from_wire<const void*>(src->base));
+      dst_host = dst->kind != CopyEnd::Kind::kArray && !is_device(from_wire<const void*>(dst->base));
+      break;
+    default:
+      return cudaErrorInvalidMemcpyDirection;
+  }
+  for (auto [e, host] : {std::pair<CopyEnd*, bool>{src, src_host}, {dst, dst_host}}) {
+    if (e->kind == CopyEnd::Kind::kArray) {
+      if (host) return cudaErrorInvalidMemcpyDirection;
+      continue;
+    }
+    const void* base = from_wire<const void*>(e->base);
+    if (host && is_device(base) && !managed::contains(base)) return cudaErrorInvalidValue;
+    e->kind = host ? CopyEnd::Kind::kHost : CopyEnd::Kind::kDevice;
+  }
+  return cudaSuccess;
+}
+
+cudaError_t copy_3d(const Copy3D& c, const Target& t) {
+  if (c.width == 0 || c.height == 0 || c.depth == 0) return cudaSuccess;
+  cudaError_t e = checked(c);
+  if (e != cudaSuccess) return argument_error(e);
+  const bool sh = c.src.kind == CopyEnd::Kind::kHost, dh = c.dst.kind == CopyEnd::Kind::kHost;
+  if (sh && dh) return host_3d(c);
+  managed::before_device_work();
+  e = !sh && !dh ? device_3d(c, t, nullptr) : mixed_3d(c, t.stream);
+  if (e == cudaSuccess && !t.async_api) managed::after_synchronisation();
+  return e;
+}
+
+cudaError_t copy_3d_peer(const Copy3D& c, int src_device, int dst_device, const Target& t) {
+  if (c.width == 0 || c.height == 0 || c.depth == 0) return cudaSuccess;
+  cudaError_t e = checked(c);
+  if (e != cudaSuccess) return argument_error(e);
+  const int peer[2] = {src_device, dst_device};
+  return device_3d(c, t, peer);
 }
 
 }  // namespace gvirtus::cudart

@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "frontend/cudart/copy_plan.h"
+
 namespace gvirtus::cudart {
 
 // How the copy was asked for: the synchronous API on the legacy default stream (stream 0,
@@ -43,5 +45,19 @@ inline cudaError_t copy_1d(void* dst, const void* src, size_t count, cudaMemcpyK
                            const Target& t) {
   return copy(dst, count, src, count, count, 1, kind, t, false);
 }
+
+// Sets the kind (host or device) of each pointer end of a 3D copy from `kind` and the device
+// ranges this library knows, as copy() does for plain copies; array ends stay arrays. A pointer
+// known to be on the device is never taken for host memory (cudaErrorInvalidValue); a kind that
+// puts an array on the host side is cudaErrorInvalidMemcpyDirection. Does not set the last error.
+cudaError_t classify_ends(cudaMemcpyKind kind, CopyEnd* src, CopyEnd* dst);
+
+// A 3D copy whose ends are classified (x and width in bytes, also for arrays): host ends are
+// read or written here and travel in chunk requests; a copy between device and array ends is
+// one cudaMemcpy3D / cudaMemcpy3DAsync request. An empty extent copies nothing. Sets the
+// thread's last error on failure.
+cudaError_t copy_3d(const Copy3D& c, const Target& t);
+// cudaMemcpy3DPeer(Async): device and array ends only.
+cudaError_t copy_3d_peer(const Copy3D& c, int src_device, int dst_device, const Target& t);
 
 }  // namespace gvirtus::cudart
