@@ -1,5 +1,7 @@
 // A failed assert() in a kernel: the message goes to the application's stderr, the launch fails
 // with cudaErrorAssert at the next synchronisation, and the error is sticky, as natively.
+// The build type may define NDEBUG; this program is about assert() itself.
+#undef NDEBUG
 #include <cassert>
 #include <cstdio>
 
