@@ -12,3 +12,4 @@ add_test(NAME faults.callback-killed
                  --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>
                  --client $<TARGET_FILE:callback_fault_client>)
 set_tests_properties(faults.callback-killed PROPERTIES LABELS "cuda;faults" TIMEOUT 300)
+list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS stream_capture YES)

@@ -68,8 +68,28 @@ std::unique_ptr<uint8_t[]> allocate(uint64_t n) {
   return std::unique_ptr<uint8_t[]>(new (std::nothrow) uint8_t[static_cast<size_t>(n)]);
 }
 
+// The client loads modules and resolves kernels on their first launch, which may come while its
+// thread captures a stream in global mode: natively that lazy loading is the runtime's own
+// business and never disturbs the capture. Here it is an API call of the thread, so it runs in
+// relaxed mode (which allows it) and the thread's mode is put back afterwards.
+class RelaxedCapture {
+ public:
+  RelaxedCapture() { ok_ = cudaThreadExchangeStreamCaptureMode(&mode_) == cudaSuccess; }
+  ~RelaxedCapture() {
+    if (ok_) cudaThreadExchangeStreamCaptureMode(&mode_);
+    else cudaGetLastError();
+  }
+  RelaxedCapture(const RelaxedCapture&) = delete;
+  RelaxedCapture& operator=(const RelaxedCapture&) = delete;
+
+ private:
+  cudaStreamCaptureMode mode_ = cudaStreamCaptureModeRelaxed;
+  bool ok_ = false;
+};
+
 void load_library(CallContext& ctx, ModuleState& st, std::unique_ptr<uint8_t[]> image,
                   uint64_t size) {
+  RelaxedCapture relaxed;
   cudaLibrary_t lib = nullptr;
   cudaError_t e = cudaLibraryLoadData(&lib, image.get(), nullptr, nullptr, 0, nullptr, nullptr, 0);
   if (e != cudaSuccess) {
@@ -267,6 +287,7 @@ void handle_gvKernelGet(CallContext& ctx) {
   std::string name;
   Library* lib = read_library_and_name(ctx, &name);
   if (!lib) return;
+  RelaxedCapture relaxed;
   cudaKernel_t kernel = nullptr;
   cudaError_t e = cudaLibraryGetKernel(&kernel, lib->lib, name.c_str());
   if (e != cudaSuccess) {
