@@ -14,3 +14,4 @@ add_test(NAME faults.callback-killed
 set_tests_properties(faults.callback-killed PROPERTIES LABELS "cuda;faults" TIMEOUT 300)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS stream_capture YES)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS mem_pools YES)
+list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS graphs YES)

@@ -7,6 +7,8 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "backend/dispatch.h"
 
@@ -26,5 +28,17 @@ uint64_t graphnode_out(CallContext& ctx, cudaGraphNode_t n);
 bool mempool_in(CallContext& ctx, uint64_t id, cudaMemPool_t* out);
 uint64_t mempool_out(CallContext& ctx, cudaMemPool_t p);
 bool mempool_release(CallContext& ctx, uint64_t id, cudaMemPool_t* out);
+
+// A kernel's arguments as a void* array over an aligned copy of the packed bytes (graph kernel
+// nodes; cudart_kernels.cc). The runtime copies them when it takes the node's parameters.
+struct KernelArgs {
+  std::unique_ptr<uint64_t[]> storage;
+  std::vector<void*> ptrs;
+  void** data() { return ptrs.empty() ? nullptr : ptrs.data(); }
+};
+// The kernel of id `kid` and its arguments from `n` packed bytes (n must be the kernel's
+// parameter size: SessionFault otherwise). False with ctx.status set for a stale id.
+bool kernel_args_in(CallContext& ctx, uint64_t kid, const uint8_t* bytes, uint32_t n,
+                    cudaKernel_t* kernel, KernelArgs* out);
 
 }  // namespace gvirtus::backend::cudart

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backend/cudart_graphs.h"
 #include "backend/cudart_support.h"
 #include "backend/worker.h"
 #include "common/launch_attrs.h"
@@ -119,6 +120,26 @@ bool kernel_in(CallContext& ctx, uint64_t id, Kernel** out) {
   *out = static_cast<Kernel*>(p);
   return true;
 }
+
+}  // namespace
+
+bool kernel_args_in(CallContext& ctx, uint64_t kid, const uint8_t* bytes, uint32_t n,
+                    cudaKernel_t* kernel, KernelArgs* out) {
+  Kernel* k;
+  if (!kernel_in(ctx, kid, &k)) return false;
+  if (n != k->total)
+    throw SessionFault("kernel node with " + std::to_string(n) +
+                       " argument bytes for a kernel that takes " + std::to_string(k->total));
+  out->storage.reset(new uint64_t[(n + 7) / 8 + 1]);
+  std::memcpy(out->storage.get(), bytes, n);
+  auto* base = reinterpret_cast<uint8_t*>(out->storage.get());
+  out->ptrs.resize(k->offsets.size());
+  for (size_t i = 0; i < out->ptrs.size(); ++i) out->ptrs[i] = base + k->offsets[i];
+  *kernel = k->kernel;
+  return true;
+}
+
+namespace {
 
 enum class LaunchKind { kPlain, kCooperative, kExtended };
 
