@@ -3,6 +3,7 @@
 // docs/protocol.md. Graphs, nodes and executable graphs are handles (cudart_graphs.h); device
 // pointers are raw values; host pointers never reach a node (memcpy nodes are device-to-device,
 // host nodes run the client's function through the callback hub).
+#include <cuda.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -91,14 +92,82 @@ WireKernel read_kernel(CallContext& ctx) {
   k.bytes = ctx.in.get_bytes(k.n);
   return k;
 }
+// Kernel nodes go through the driver's graph API: the runtime's cudaGraphAddKernelNode answered
+// cudaErrorInvalidValue on the GPU machine for a cudaKernel_t from cudaLibraryLoadData (which
+// cudaLaunchKernel accepts), while the driver takes the kernel's function in the current
+// context. cudaGraph_t / CUgraph, cudaGraphNode_t / CUgraphNode, cudaGraphExec_t / CUgraphExec
+// and cudaKernel_t / CUkernel are the same objects; CUresult codes equal the runtime's for the
+// errors these calls give (invalid value, handle, context).
+struct DriverGraph {
+  CUresult (*ctx_get_current)(CUcontext*) = nullptr;
+  CUresult (*kernel_get_function)(CUfunction*, CUkernel) = nullptr;
+  CUresult (*add_kernel_node)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t,
+                              const CUDA_KERNEL_NODE_PARAMS*) = nullptr;
+  CUresult (*kernel_node_set_params)(CUgraphNode, const CUDA_KERNEL_NODE_PARAMS*) = nullptr;
+  CUresult (*exec_kernel_node_set_params)(CUgraphExec, CUgraphNode,
+                                          const CUDA_KERNEL_NODE_PARAMS*) = nullptr;
+  cudaError_t error = cudaSuccess;
+};
+
+template <typename F>
+cudaError_t entry(const char* name, F* out) {
+  void* p = nullptr;
+  cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+  cudaError_t e = cudaGetDriverEntryPointByVersion(name, &p, CUDART_VERSION, cudaEnableDefault, &q);
+  if (e == cudaSuccess && (q != cudaDriverEntryPointSuccess || !p)) e = cudaErrorNotSupported;
+  if (e != cudaSuccess) cudaGetLastError();
+  *out = reinterpret_cast<F>(p);
+  return e;
+}
+
+const DriverGraph& driver_graph() {
+  static const DriverGraph d = [] {
+    DriverGraph g;
+    cudaError_t e = entry("cuCtxGetCurrent", &g.ctx_get_current);
+    if (e == cudaSuccess) e = entry("cuKernelGetFunction", &g.kernel_get_function);
+    if (e == cudaSuccess) e = entry("cuGraphAddKernelNode", &g.add_kernel_node);
+    if (e == cudaSuccess) e = entry("cuGraphKernelNodeSetParams", &g.kernel_node_set_params);
+    if (e == cudaSuccess)
+      e = entry("cuGraphExecKernelNodeSetParams", &g.exec_kernel_node_set_params);
+    g.error = e;
+    return g;
+  }();
+  return d;
+}
+
 bool kernel_params_in(CallContext& ctx, const WireKernel& w, KernelArgs* args,
-                      cudaKernelNodeParams* p) {
+                      CUDA_KERNEL_NODE_PARAMS* p) {
   cudaKernel_t k;
   if (!kernel_args_in(ctx, w.kernel, w.bytes, w.n, &k, args)) return false;
-  *p = cudaKernelNodeParams{};
-  p->func = reinterpret_cast<void*>(k);
-  p->gridDim = w.grid;
-  p->blockDim = w.block;
+  const DriverGraph& d = driver_graph();
+  if (d.error != cudaSuccess) {
+    ctx.status = d.error;
+    return false;
+  }
+  // The driver calls need the context current on this thread; a server thread that has made no
+  // runtime call yet has none, and cudaFree(NULL) makes the runtime set it up.
+  CUcontext cur = nullptr;
+  if (d.ctx_get_current(&cur) != CUDA_SUCCESS || cur == nullptr) {
+    cudaError_t e = cudaFree(nullptr);
+    if (e != cudaSuccess) {
+      ctx.status = e;
+      return false;
+    }
+  }
+  CUfunction f = nullptr;
+  CUresult r = d.kernel_get_function(&f, reinterpret_cast<CUkernel>(k));
+  if (r != CUDA_SUCCESS) {
+    ctx.status = static_cast<int32_t>(r);
+    return false;
+  }
+  *p = CUDA_KERNEL_NODE_PARAMS{};
+  p->func = f;
+  p->gridDimX = w.grid.x;
+  p->gridDimY = w.grid.y;
+  p->gridDimZ = w.grid.z;
+  p->blockDimX = w.block.x;
+  p->blockDimY = w.block.y;
+  p->blockDimZ = w.block.z;
   p->sharedMemBytes = w.shmem;
   p->kernelParams = args->data();
   return true;
@@ -167,10 +236,11 @@ void handle_cudaGraphAddKernelNode(CallContext& ctx) {
   Resolved r;
   if (!resolve_head(ctx, h, &r)) return;
   KernelArgs args;
-  cudaKernelNodeParams p;
+  CUDA_KERNEL_NODE_PARAMS p;
   if (!kernel_params_in(ctx, w, &args, &p)) return;
   cudaGraphNode_t node = nullptr;
-  reply_node(ctx, cudaGraphAddKernelNode(&node, r.graph, r.dep_ptr(), r.deps.size(), &p), node);
+  CUresult e = driver_graph().add_kernel_node(&node, r.graph, r.dep_ptr(), r.deps.size(), &p);
+  reply_node(ctx, static_cast<cudaError_t>(e), node);
 }
 
 void handle_cudaGraphAddMemcpyNode1D(CallContext& ctx) {
@@ -329,9 +399,9 @@ void handle_cudaGraphKernelNodeSetParams(CallContext& ctx) {
   cudaGraphNode_t n;
   if (!graphnode_in(ctx, node, &n)) return;
   KernelArgs args;
-  cudaKernelNodeParams p;
+  CUDA_KERNEL_NODE_PARAMS p;
   if (!kernel_params_in(ctx, w, &args, &p)) return;
-  ctx.status = cudaGraphKernelNodeSetParams(n, &p);
+  ctx.status = static_cast<int32_t>(driver_graph().kernel_node_set_params(n, &p));
 }
 
 // u64 exec, u64 node, then kernel parameters as in cudaGraphAddKernelNode.
@@ -344,9 +414,9 @@ void handle_cudaGraphExecKernelNodeSetParams(CallContext& ctx) {
   cudaGraphNode_t n;
   if (!graphexec_in(ctx, exec, &x) || !graphnode_in(ctx, node, &n)) return;
   KernelArgs args;
-  cudaKernelNodeParams p;
+  CUDA_KERNEL_NODE_PARAMS p;
   if (!kernel_params_in(ctx, w, &args, &p)) return;
-  ctx.status = cudaGraphExecKernelNodeSetParams(x, n, &p);
+  ctx.status = static_cast<int32_t>(driver_graph().exec_kernel_node_set_params(x, n, &p));
 }
 
 // u64 exec, u64 graph. Reply (whatever the status, as the runtime fills it on failure too):
