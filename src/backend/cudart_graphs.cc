@@ -136,8 +136,8 @@ const DriverGraph& driver_graph() {
 }
 
 bool kernel_params_in(CallContext& ctx, const WireKernel& w, KernelArgs* args,
-                      CUDA_KERNEL_NODE_PARAMS* p) {
-  cudaKernel_t k;
+                      CUDA_KERNEL_NODE_PARAMS* p, cudaKernel_t* kernel) {
+  cudaKernel_t& k = *kernel;
   if (!kernel_args_in(ctx, w.kernel, w.bytes, w.n, &k, args)) return false;
   const DriverGraph& d = driver_graph();
   if (d.error != cudaSuccess) {
@@ -171,6 +171,49 @@ bool kernel_params_in(CallContext& ctx, const WireKernel& w, KernelArgs* args,
   p->sharedMemBytes = w.shmem;
   p->kernelParams = args->data();
   return true;
+}
+
+// The second way to make a kernel node, for when the node APIs refuse the kernel (both answered
+// cudaErrorInvalidValue on the GPU machine, root cause not found yet): capture one launch, as
+// stream capture does for programs (that path is tested on the GPU), into `graph` after `deps`
+// on a private stream in relaxed mode. Returns the new node.
+cudaError_t capture_kernel_node(cudaGraph_t graph, const cudaGraphNode_t* deps, size_t n,
+                                cudaKernel_t k, const WireKernel& w, void** args,
+                                cudaGraphNode_t* node) {
+  cudaStream_t s = nullptr;
+  cudaError_t e = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+  if (e != cudaSuccess) return e;
+  e = cudaStreamBeginCaptureToGraph(s, graph, deps, nullptr, n, cudaStreamCaptureModeRelaxed);
+  if (e == cudaSuccess) {
+    cudaError_t le = cudaLaunchKernel(reinterpret_cast<const void*>(k), w.grid, w.block, args,
+                                      w.shmem, s);
+    cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
+    const cudaGraphNode_t* last = nullptr;
+    size_t nlast = 0;
+    if (le == cudaSuccess)
+      le = cudaStreamGetCaptureInfo(s, &st, nullptr, nullptr, &last, nullptr, &nlast);
+    if (le == cudaSuccess && nlast == 1 && last) *node = last[0];
+    else if (le == cudaSuccess) le = cudaErrorUnknown;
+    cudaGraph_t g = nullptr;
+    cudaError_t ee = cudaStreamEndCapture(s, &g);
+    e = le != cudaSuccess ? le : ee;
+  }
+  cudaStreamDestroy(s);
+  if (e != cudaSuccess) cudaGetLastError();
+  return e;
+}
+
+// Kernel node parameters as the runtime itself records them for a captured launch of k, for
+// setting them on another node when the direct way is refused. *scratch must be destroyed by
+// the caller after use.
+cudaError_t captured_params(cudaKernel_t k, const WireKernel& w, void** args, cudaGraph_t* scratch,
+                            cudaKernelNodeParams* p) {
+  cudaError_t e = cudaGraphCreate(scratch, 0);
+  if (e != cudaSuccess) return e;
+  cudaGraphNode_t node = nullptr;
+  e = capture_kernel_node(*scratch, nullptr, 0, k, w, args, &node);
+  if (e == cudaSuccess) e = cudaGraphKernelNodeGetParams(node, p);
+  return e;
 }
 
 // Edge lists: u32 n, n × (u64 from, u64 to), u8 edge data present, n × cudaGraphEdgeData.
@@ -237,10 +280,14 @@ void handle_cudaGraphAddKernelNode(CallContext& ctx) {
   if (!resolve_head(ctx, h, &r)) return;
   KernelArgs args;
   CUDA_KERNEL_NODE_PARAMS p;
-  if (!kernel_params_in(ctx, w, &args, &p)) return;
+  cudaKernel_t k;
+  if (!kernel_params_in(ctx, w, &args, &p, &k)) return;
   cudaGraphNode_t node = nullptr;
-  CUresult e = driver_graph().add_kernel_node(&node, r.graph, r.dep_ptr(), r.deps.size(), &p);
-  reply_node(ctx, static_cast<cudaError_t>(e), node);
+  auto e = static_cast<cudaError_t>(
+      driver_graph().add_kernel_node(&node, r.graph, r.dep_ptr(), r.deps.size(), &p));
+  if (e == cudaErrorInvalidValue)
+    e = capture_kernel_node(r.graph, r.dep_ptr(), r.deps.size(), k, w, args.data(), &node);
+  reply_node(ctx, e, node);
 }
 
 void handle_cudaGraphAddMemcpyNode1D(CallContext& ctx) {
@@ -400,8 +447,17 @@ void handle_cudaGraphKernelNodeSetParams(CallContext& ctx) {
   if (!graphnode_in(ctx, node, &n)) return;
   KernelArgs args;
   CUDA_KERNEL_NODE_PARAMS p;
-  if (!kernel_params_in(ctx, w, &args, &p)) return;
-  ctx.status = static_cast<int32_t>(driver_graph().kernel_node_set_params(n, &p));
+  cudaKernel_t k;
+  if (!kernel_params_in(ctx, w, &args, &p, &k)) return;
+  auto e = static_cast<cudaError_t>(driver_graph().kernel_node_set_params(n, &p));
+  if (e == cudaErrorInvalidValue) {
+    cudaGraph_t scratch = nullptr;
+    cudaKernelNodeParams rp;
+    e = captured_params(k, w, args.data(), &scratch, &rp);
+    if (e == cudaSuccess) e = cudaGraphKernelNodeSetParams(n, &rp);
+    if (scratch) cudaGraphDestroy(scratch);
+  }
+  ctx.status = e;
 }
 
 // u64 exec, u64 node, then kernel parameters as in cudaGraphAddKernelNode.
@@ -415,8 +471,17 @@ void handle_cudaGraphExecKernelNodeSetParams(CallContext& ctx) {
   if (!graphexec_in(ctx, exec, &x) || !graphnode_in(ctx, node, &n)) return;
   KernelArgs args;
   CUDA_KERNEL_NODE_PARAMS p;
-  if (!kernel_params_in(ctx, w, &args, &p)) return;
-  ctx.status = static_cast<int32_t>(driver_graph().exec_kernel_node_set_params(x, n, &p));
+  cudaKernel_t k;
+  if (!kernel_params_in(ctx, w, &args, &p, &k)) return;
+  auto e = static_cast<cudaError_t>(driver_graph().exec_kernel_node_set_params(x, n, &p));
+  if (e == cudaErrorInvalidValue) {
+    cudaGraph_t scratch = nullptr;
+    cudaKernelNodeParams rp;
+    e = captured_params(k, w, args.data(), &scratch, &rp);
+    if (e == cudaSuccess) e = cudaGraphExecKernelNodeSetParams(x, n, &rp);
+    if (scratch) cudaGraphDestroy(scratch);
+  }
+  ctx.status = e;
 }
 
 // u64 exec, u64 graph. Reply (whatever the status, as the runtime fills it on failure too):
