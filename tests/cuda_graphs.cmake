@@ -15,3 +15,4 @@ set_tests_properties(faults.callback-killed PROPERTIES LABELS "cuda;faults" TIME
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS stream_capture YES)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS mem_pools YES)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS graphs YES)
+list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS launch_events YES)

@@ -7,6 +7,7 @@
 // packed parameter buffer, whose size must be exactly the kernel's.
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -158,7 +159,7 @@ void launch(CallContext& ctx, LaunchKind kind) {
     if (na) std::memcpy(attrs.data(), ctx.in.get_bytes(na * sizeof(cudaLaunchAttribute)),
                         na * sizeof(cudaLaunchAttribute));
     for (const auto& a : attrs)
-      if (!plain_launch_attribute(a.id))
+      if (!plain_launch_attribute(a.id) && !event_launch_attribute(a.id))
         throw SessionFault("launch attribute " + std::to_string(static_cast<int>(a.id)) +
                            " cannot travel as bytes");
   }
@@ -174,6 +175,19 @@ void launch(CallContext& ctx, LaunchKind kind) {
                        " argument bytes for a kernel that takes " + std::to_string(k->total));
   cudaStream_t s;
   if (!stream_in(ctx, stream, &s)) return;
+  static_assert(offsetof(decltype(cudaLaunchAttributeValue::programmaticEvent), event) == 0 &&
+                    offsetof(decltype(cudaLaunchAttributeValue::launchCompletionEvent), event) == 0,
+                "the event is the first field of the attribute value");
+  // Attributes holding an event carry the client's event id in the value's first field (the
+  // event member of programmaticEvent and launchCompletionEvent): put the worker's event there.
+  for (auto& a : attrs) {
+    if (!event_launch_attribute(a.id)) continue;
+    uint64_t eid = 0;
+    std::memcpy(&eid, &a.val, sizeof eid);
+    cudaEvent_t ev;
+    if (!event_in(ctx, eid, &ev)) return;
+    std::memcpy(&a.val, &ev, sizeof ev);
+  }
   // An aligned copy, so no parameter is read from an odd address inside the frame.
   std::unique_ptr<uint64_t[]> aligned(new uint64_t[(n + 7) / 8 + 1]);
   std::memcpy(aligned.get(), bytes, n);

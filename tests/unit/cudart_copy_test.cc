@@ -766,8 +766,23 @@ TEST_F(CopyEngine, ExtendedLaunchCarriesPlainAttributesAndRefusesEvents) {
     EXPECT_EQ(dev_.launch_attrs[0].val.priority, 3);
     EXPECT_EQ(dev_.launch_attrs[1].val.clusterDim.x, 2u);
   }
+  // An event attribute travels with the client's event handle in its value; the worker
+  // translates it.
   clear_calls();
-  attrs[1].id = cudaLaunchAttributeProgrammaticEvent;
+  attrs[1] = cudaLaunchAttribute{};
+  attrs[1].id = cudaLaunchAttributeLaunchCompletionEvent;
+  attrs[1].val.launchCompletionEvent.event = reinterpret_cast<cudaEvent_t>(0x0200000000000003ull);
+  ASSERT_EQ(cr::launch_extended(k, cfg, nullptr, args), cudaSuccess);
+  {
+    std::lock_guard<std::mutex> g(dev_.mu);
+    ASSERT_EQ(dev_.launch_attrs.size(), 2u);
+    EXPECT_EQ(dev_.launch_attrs[1].id, cudaLaunchAttributeLaunchCompletionEvent);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(dev_.launch_attrs[1].val.launchCompletionEvent.event),
+              0x0200000000000003ull);
+  }
+  // Graph-node attributes are not translated: refused.
+  clear_calls();
+  attrs[1].id = cudaLaunchAttributeDeviceUpdatableKernelNode;
   EXPECT_EQ(cr::launch_extended(k, cfg, nullptr, args), cudaErrorNotSupported);
   cfg.numAttrs = 1000;
   EXPECT_EQ(cr::launch_extended(k, cfg, nullptr, args), cudaErrorInvalidValue);
