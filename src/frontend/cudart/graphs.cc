@@ -72,8 +72,11 @@ cudaError_t put_kernel(wire::Writer& w, const cudaKernelNodeParams* p) {
   cudaError_t e = resolve(k);
   if (e != cudaSuccess) return e;
   std::vector<uint8_t> buf(k->layout.total);
-  if (!pack_args(k->layout, p->kernelParams, buf.data()).is_ok())
+  Status st = pack_args(k->layout, p->kernelParams, buf.data());
+  if (!st.is_ok()) {
+    GV_WARN("kernel node for " + k->name + ": " + st.message());
     return argument_error(cudaErrorInvalidValue);
+  }
   w.put<uint64_t>(k->kernel_id);
   w.put<dim3>(p->gridDim);
   w.put<dim3>(p->blockDim);
