@@ -103,6 +103,7 @@ struct DriverGraph {
   CUresult (*kernel_get_function)(CUfunction*, CUkernel) = nullptr;
   CUresult (*add_kernel_node)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t,
                               const CUDA_KERNEL_NODE_PARAMS*) = nullptr;
+  CUresult (*kernel_node_get_params)(CUgraphNode, CUDA_KERNEL_NODE_PARAMS*) = nullptr;
   CUresult (*kernel_node_set_params)(CUgraphNode, const CUDA_KERNEL_NODE_PARAMS*) = nullptr;
   CUresult (*exec_kernel_node_set_params)(CUgraphExec, CUgraphNode,
                                           const CUDA_KERNEL_NODE_PARAMS*) = nullptr;
@@ -126,6 +127,7 @@ const DriverGraph& driver_graph() {
     cudaError_t e = entry("cuCtxGetCurrent", &g.ctx_get_current);
     if (e == cudaSuccess) e = entry("cuKernelGetFunction", &g.kernel_get_function);
     if (e == cudaSuccess) e = entry("cuGraphAddKernelNode", &g.add_kernel_node);
+    if (e == cudaSuccess) e = entry("cuGraphKernelNodeGetParams", &g.kernel_node_get_params);
     if (e == cudaSuccess) e = entry("cuGraphKernelNodeSetParams", &g.kernel_node_set_params);
     if (e == cudaSuccess)
       e = entry("cuGraphExecKernelNodeSetParams", &g.exec_kernel_node_set_params);
@@ -203,16 +205,16 @@ cudaError_t capture_kernel_node(cudaGraph_t graph, const cudaGraphNode_t* deps, 
   return e;
 }
 
-// Kernel node parameters as the runtime itself records them for a captured launch of k, for
+// Kernel node parameters as the driver itself records them for a captured launch of k, for
 // setting them on another node when the direct way is refused. *scratch must be destroyed by
-// the caller after use.
+// the caller once the parameters are set (they point into the scratch node).
 cudaError_t captured_params(cudaKernel_t k, const WireKernel& w, void** args, cudaGraph_t* scratch,
-                            cudaKernelNodeParams* p) {
+                            CUDA_KERNEL_NODE_PARAMS* p) {
   cudaError_t e = cudaGraphCreate(scratch, 0);
   if (e != cudaSuccess) return e;
   cudaGraphNode_t node = nullptr;
   e = capture_kernel_node(*scratch, nullptr, 0, k, w, args, &node);
-  if (e == cudaSuccess) e = cudaGraphKernelNodeGetParams(node, p);
+  if (e == cudaSuccess) e = static_cast<cudaError_t>(driver_graph().kernel_node_get_params(node, p));
   return e;
 }
 
@@ -452,9 +454,9 @@ void handle_cudaGraphKernelNodeSetParams(CallContext& ctx) {
   auto e = static_cast<cudaError_t>(driver_graph().kernel_node_set_params(n, &p));
   if (e == cudaErrorInvalidValue) {
     cudaGraph_t scratch = nullptr;
-    cudaKernelNodeParams rp;
+    CUDA_KERNEL_NODE_PARAMS rp = {};
     e = captured_params(k, w, args.data(), &scratch, &rp);
-    if (e == cudaSuccess) e = cudaGraphKernelNodeSetParams(n, &rp);
+    if (e == cudaSuccess) e = static_cast<cudaError_t>(driver_graph().kernel_node_set_params(n, &rp));
     if (scratch) cudaGraphDestroy(scratch);
   }
   ctx.status = e;
@@ -476,9 +478,10 @@ void handle_cudaGraphExecKernelNodeSetParams(CallContext& ctx) {
   auto e = static_cast<cudaError_t>(driver_graph().exec_kernel_node_set_params(x, n, &p));
   if (e == cudaErrorInvalidValue) {
     cudaGraph_t scratch = nullptr;
-    cudaKernelNodeParams rp;
+    CUDA_KERNEL_NODE_PARAMS rp = {};
     e = captured_params(k, w, args.data(), &scratch, &rp);
-    if (e == cudaSuccess) e = cudaGraphExecKernelNodeSetParams(x, n, &rp);
+    if (e == cudaSuccess)
+      e = static_cast<cudaError_t>(driver_graph().exec_kernel_node_set_params(x, n, &rp));
     if (scratch) cudaGraphDestroy(scratch);
   }
   ctx.status = e;
