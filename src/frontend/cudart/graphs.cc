@@ -6,9 +6,8 @@
 #include <vector>
 
 #include "frontend/cudart/callback_thread.h"
-#include "frontend/cudart/kernel_args.h"
+#include "frontend/cudart/graph_wire.h"
 #include "frontend/cudart/local.h"
-#include "frontend/cudart/modules.h"
 
 using namespace gvirtus;
 using namespace gvirtus::cudart;
@@ -58,32 +57,8 @@ bool device_to_device(const void* dst, const void* src, cudaMemcpyKind kind) {
   return kind == cudaMemcpyDefault && is_device(dst) && is_device(src);
 }
 
-// Kernel parameters: u64 kernel id, dim3 grid, dim3 block, u32 shared memory, u32 n, n bytes
-// packed at the kernel's parameter offsets (as a launch does).
 cudaError_t put_kernel(wire::Writer& w, const cudaKernelNodeParams* p) {
-  if (!p) return argument_error(cudaErrorInvalidValue);
-  if (p->extra) {
-    log::once(log::Level::kWarn, "graph-kernel-extra",
-              "kernel nodes with `extra` arguments are not supported by GVirtuS yet");
-    return fail(cudaErrorNotSupported);
-  }
-  Kernel* k = find_kernel(p->func);
-  if (!k) return fail(kUnknownFunction);
-  cudaError_t e = resolve(k);
-  if (e != cudaSuccess) return e;
-  std::vector<uint8_t> buf(k->layout.total);
-  Status st = pack_args(k->layout, p->kernelParams, buf.data());
-  if (!st.is_ok()) {
-    GV_WARN("kernel node for " + k->name + ": " + st.message());
-    return argument_error(cudaErrorInvalidValue);
-  }
-  w.put<uint64_t>(k->kernel_id);
-  w.put<dim3>(p->gridDim);
-  w.put<dim3>(p->blockDim);
-  w.put<uint32_t>(p->sharedMemBytes);
-  w.put<uint32_t>(k->layout.total);
-  w.put_bytes(buf.data(), buf.size());
-  return cudaSuccess;
+  return put_kernel_node(w, p);
 }
 
 // GetNodes / GetRootNodes.
