@@ -48,6 +48,9 @@ bool graphnode_in(CallContext& ctx, uint64_t id, cudaGraphNode_t* out) {
 uint64_t graphnode_out(CallContext& ctx, cudaGraphNode_t n) {
   return handle_out(ctx, HandleKind::kGraphNode, n);
 }
+bool graphnode_release(CallContext& ctx, uint64_t id, cudaGraphNode_t* out) {
+  return release_as(ctx, HandleKind::kGraphNode, id, out);
+}
 
 bool mempool_in(CallContext& ctx, uint64_t id, cudaMemPool_t* out) {
   return in_as(ctx, HandleKind::kMemPool, id, out);

@@ -24,6 +24,7 @@ bool graphexec_release(CallContext& ctx, uint64_t id, cudaGraphExec_t* out);
 
 bool graphnode_in(CallContext& ctx, uint64_t id, cudaGraphNode_t* out);
 uint64_t graphnode_out(CallContext& ctx, cudaGraphNode_t n);
+bool graphnode_release(CallContext& ctx, uint64_t id, cudaGraphNode_t* out);
 
 bool mempool_in(CallContext& ctx, uint64_t id, cudaMemPool_t* out);
 uint64_t mempool_out(CallContext& ctx, cudaMemPool_t p);

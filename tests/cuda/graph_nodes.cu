@@ -132,6 +132,38 @@ int main() {
   CHECK(cudaStreamSynchronize(s));
   std::printf("clone: %zu nodes, host runs %d\n", clone_count, g_host_runs);
 
+  // Node lookups and per-node state.
+  cudaGraphNode_t k_in_clone = nullptr;
+  CHECK(cudaGraphNodeFindInClone(&k_in_clone, K, clone));
+  cudaGraph_t inner = nullptr;
+  CHECK(cudaGraphChildGraphNodeGetGraph(k_in_clone, &inner));
+  size_t inner_count = 0;
+  CHECK(cudaGraphGetNodes(inner, nullptr, &inner_count));
+  cudaEvent_t got = nullptr;
+  CHECK(cudaGraphEventRecordNodeGetEvent(G, &got));
+  cudaMemsetParams got_ms = {};
+  CHECK(cudaGraphMemsetNodeGetParams(M2, &got_ms));
+  std::printf("clone's child node found: %s, child graph nodes %zu, event node's event: %s, "
+              "memset value %u\n", k_in_clone && k_in_clone != K ? "yes" : "no", inner_count,
+              got == ev ? "same" : "other", got_ms.value);
+  unsigned long long xflags = 99;
+  CHECK(cudaGraphExecGetFlags(exec, &xflags));
+  unsigned int enabled = 7;
+  CHECK(cudaGraphNodeGetEnabled(exec, M2, &enabled));
+  std::printf("exec flags %llu, memset node enabled %u\n", xflags, enabled);
+  // Disable the memset of c in the executable graph, change it in another: c keeps 7.
+  CHECK(cudaMemset(c, 0, bytes));
+  CHECK(cudaGraphNodeSetEnabled(exec, M2, 0));
+  CHECK(cudaGraphLaunch(exec, s));
+  CHECK(cudaStreamSynchronize(s));
+  std::printf("c with its memset disabled: %d\n", first(c));
+  CHECK(cudaGraphNodeSetEnabled(exec, M2, 1));
+  cudaMemsetParams ms5 = memset_params(c, 5, n);
+  CHECK(cudaGraphExecMemsetNodeSetParams(exec, M2, &ms5));
+  CHECK(cudaGraphLaunch(exec, s));
+  CHECK(cudaStreamSynchronize(s));
+  std::printf("c after the exec's memset changed: %d, host runs %d\n", first(c), g_host_runs);
+
   cudaGraphExecUpdateResultInfo info = {};
   REPORT(cudaGraphExecUpdate(exec, clone, &info));
   std::printf("update from the clone: result %d\n", static_cast<int>(info.result));
@@ -141,6 +173,9 @@ int main() {
   REPORT(cudaGraphExecUpdate(exec, graph, &info));
   std::printf("update after a topology change: result %d\n", static_cast<int>(info.result));
   REPORT(cudaGetLastError());
+  CHECK(cudaGraphDestroyNode(extra));
+  CHECK(cudaGraphGetNodes(graph, nullptr, &count));
+  std::printf("nodes after destroying the extra one: %zu\n", count);
 
   cudaGraphInstantiateParams ip = {};
   ip.uploadStream = s;
