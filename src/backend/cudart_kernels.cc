@@ -8,6 +8,7 @@
 #include <cuda.h>
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backend/cudart_graphs.h"
 #include "backend/cudart_support.h"
 #include "backend/worker.h"
 #include "common/launch_attrs.h"
@@ -73,8 +75,28 @@ std::unique_ptr<uint8_t[]> allocate(uint64_t n) {
   return std::unique_ptr<uint8_t[]>(new (std::nothrow) uint8_t[static_cast<size_t>(n)]);
 }
 
+// The client loads modules and resolves kernels on their first launch, which may come while its
+// thread captures a stream in global mode: natively that lazy loading is the runtime's own
+// business and never disturbs the capture. Here it is an API call of the thread, so it runs in
+// relaxed mode (which allows it) and the thread's mode is put back afterwards.
+class RelaxedCapture {
+ public:
+  RelaxedCapture() { ok_ = cudaThreadExchangeStreamCaptureMode(&mode_) == cudaSuccess; }
+  ~RelaxedCapture() {
+    if (ok_) cudaThreadExchangeStreamCaptureMode(&mode_);
+    else cudaGetLastError();
+  }
+  RelaxedCapture(const RelaxedCapture&) = delete;
+  RelaxedCapture& operator=(const RelaxedCapture&) = delete;
+
+ private:
+  cudaStreamCaptureMode mode_ = cudaStreamCaptureModeRelaxed;
+  bool ok_ = false;
+};
+
 void load_library(CallContext& ctx, ModuleState& st, std::unique_ptr<uint8_t[]> image,
                   uint64_t size) {
+  RelaxedCapture relaxed;
   cudaLibrary_t lib = nullptr;
   cudaError_t e = cudaLibraryLoadData(&lib, image.get(), nullptr, nullptr, 0, nullptr, nullptr, 0);
   if (e != cudaSuccess) {
@@ -191,6 +213,26 @@ bool kernel_in(CallContext& ctx, uint64_t id, Kernel** out) {
   return true;
 }
 
+}  // namespace
+
+bool kernel_args_in(CallContext& ctx, uint64_t kid, const uint8_t* bytes, uint32_t n,
+                    cudaKernel_t* kernel, KernelArgs* out) {
+  Kernel* k;
+  if (!kernel_in(ctx, kid, &k)) return false;
+  if (n != k->total)
+    throw SessionFault("kernel node with " + std::to_string(n) +
+                       " argument bytes for a kernel that takes " + std::to_string(k->total));
+  out->storage.reset(new uint64_t[(n + 7) / 8 + 1]);
+  std::memcpy(out->storage.get(), bytes, n);
+  auto* base = reinterpret_cast<uint8_t*>(out->storage.get());
+  out->ptrs.resize(k->offsets.size());
+  for (size_t i = 0; i < out->ptrs.size(); ++i) out->ptrs[i] = base + k->offsets[i];
+  *kernel = k->kernel;
+  return true;
+}
+
+namespace {
+
 enum class LaunchKind { kPlain, kCooperative, kExtended };
 
 void launch(CallContext& ctx, LaunchKind kind) {
@@ -208,7 +250,7 @@ void launch(CallContext& ctx, LaunchKind kind) {
     if (na) std::memcpy(attrs.data(), ctx.in.get_bytes(na * sizeof(cudaLaunchAttribute)),
                         na * sizeof(cudaLaunchAttribute));
     for (const auto& a : attrs)
-      if (!plain_launch_attribute(a.id))
+      if (!plain_launch_attribute(a.id) && !event_launch_attribute(a.id))
         throw SessionFault("launch attribute " + std::to_string(static_cast<int>(a.id)) +
                            " cannot travel as bytes");
   }
@@ -224,6 +266,19 @@ void launch(CallContext& ctx, LaunchKind kind) {
                        " argument bytes for a kernel that takes " + std::to_string(k->total));
   cudaStream_t s;
   if (!stream_in(ctx, stream, &s)) return;
+  static_assert(offsetof(decltype(cudaLaunchAttributeValue::programmaticEvent), event) == 0 &&
+                    offsetof(decltype(cudaLaunchAttributeValue::launchCompletionEvent), event) == 0,
+                "the event is the first field of the attribute value");
+  // Attributes holding an event carry the client's event id in the value's first field (the
+  // event member of programmaticEvent and launchCompletionEvent): put the worker's event there.
+  for (auto& a : attrs) {
+    if (!event_launch_attribute(a.id)) continue;
+    uint64_t eid = 0;
+    std::memcpy(&eid, &a.val, sizeof eid);
+    cudaEvent_t ev;
+    if (!event_in(ctx, eid, &ev)) return;
+    std::memcpy(&a.val, &ev, sizeof ev);
+  }
   // An aligned copy, so no parameter is read from an odd address inside the frame.
   std::unique_ptr<uint64_t[]> aligned(new uint64_t[(n + 7) / 8 + 1]);
   std::memcpy(aligned.get(), bytes, n);
@@ -361,6 +416,7 @@ void handle_gvKernelGet(CallContext& ctx) {
   std::string name;
   Library* lib = read_library_and_name(ctx, &name);
   if (!lib) return;
+  RelaxedCapture relaxed;
   cudaKernel_t kernel = nullptr;
   cudaError_t e = cudaLibraryGetKernel(&kernel, lib->lib, name.c_str());
   if (e != cudaSuccess) {

@@ -53,6 +53,23 @@ Chunk read_chunk(CallContext& ctx) {
   return c;
 }
 
+// Host<->device copies on a stream go through this connection's staging buffers, which the next
+// request reuses: captured into a graph, such a copy would replay whatever the buffer holds
+// then. So a capturing stream gets what CUDA gives for an operation it cannot capture:
+// cudaErrorStreamCaptureUnsupported, and the capture invalidated (a synchronisation of the
+// capturing stream does both). Never a silently wrong graph. docs/callbacks.md.
+cudaError_t refuse_capture(cudaStream_t s) {
+  cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
+  cudaError_t e = cudaStreamIsCapturing(s, &cs);
+  if (e != cudaSuccess) return e;
+  if (cs == cudaStreamCaptureStatusActive) {
+    cudaStreamSynchronize(s);  // invalidates the capture
+    return cudaErrorStreamCaptureUnsupported;
+  }
+  if (cs == cudaStreamCaptureStatusInvalidated) return cudaErrorStreamCaptureInvalidated;
+  return cudaSuccess;
+}
+
 // Waits for the stream when the copy was enqueued on one (the host side buffer is reused as
 // soon as the handler returns).
 cudaError_t settle(cudaError_t e, bool on_stream, cudaStream_t s) {
@@ -154,6 +171,7 @@ void handle_gvMemcpyH2DChunk(CallContext& ctx) {
   cudaStream_t s;
   if (!stream_in(ctx, c.stream, &s)) return;
   const bool on_stream = c.stream != 0;
+  if (on_stream && (ctx.status = refuse_capture(s)) != cudaSuccess) return;
   cudaError_t e;
   if (c.rows == 1) {
     e = on_stream ? cudaMemcpyAsync(dptr(c.dev), data, c.width, cudaMemcpyHostToDevice, s)
@@ -180,6 +198,7 @@ void handle_gvMemcpyD2HChunk(CallContext& ctx) {
     return;
   }
   const bool on_stream = c.stream != 0;
+  if (on_stream && (ctx.status = refuse_capture(s)) != cudaSuccess) return;
   cudaError_t e;
   if (c.rows == 1) {
     e = on_stream ? cudaMemcpyAsync(buf, dptr(c.dev), c.width, cudaMemcpyDeviceToHost, s)

@@ -1,5 +1,6 @@
 // The server loop of one connection, and the session / connection state handlers see.
 #include <cuda_runtime_api.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <atomic>
@@ -180,7 +181,15 @@ uint8_t* ConnState::d2h_buffer(size_t n) {
   return d2h_.data();
 }
 
+bool ConnState::peer_closed() const {
+  if (!stream_ || stream_->fd() < 0) return false;
+  struct pollfd p = {stream_->fd(), POLLRDHUP, 0};
+  if (::poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
 Status serve_connection(Session& session, ConnState& conn, Stream& stream, const Registry& reg) {
+  conn.stream_ = &stream;
   for (;;) {
     wire::FrameHeader h;
     Status s = recv_header(stream, wire::kMaxPayload, &h);
@@ -276,6 +285,17 @@ void Session::conn_closed(ConnState& c) {
     open_conns_.erase(c.id());
   }
   progress_cv_.notify_all();
+  std::vector<std::function<void(uint64_t)>> hooks;
+  {
+    std::lock_guard<std::mutex> g(hooks_mu_);
+    hooks = close_hooks_;
+  }
+  for (auto& h : hooks) h(c.id());
+}
+
+void Session::on_conn_closed(std::function<void(uint64_t conn)> hook) {
+  std::lock_guard<std::mutex> g(hooks_mu_);
+  close_hooks_.push_back(std::move(hook));
 }
 
 void Session::request_done(ConnState& c, uint64_t request_id) {

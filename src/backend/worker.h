@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <typeindex>
@@ -101,6 +102,11 @@ class Session {
   // open.
   void wait_done(uint64_t conn, uint64_t request_id);
 
+  // Runs hook(connection id) whenever a connection of this session closes, after it stopped
+  // serving (for the primary: before the worker exits). Plugins use it to release what waits
+  // on that connection's client (host callbacks). Hooks must not block.
+  void on_conn_closed(std::function<void(uint64_t conn)> hook);
+
   // Per-session module state: the one T of this session, default-constructed on first use.
   // Creation is serialised; T itself must be thread-safe (give it its own mutex), since every
   // connection thread of the session reaches the same object. Lives as long as the session.
@@ -123,6 +129,8 @@ class Session {
   std::condition_variable progress_cv_;
   std::atomic<int> progress_waiters_{0};
   std::unordered_map<uint64_t, ConnState*> open_conns_;  // REQUIRES: progress_mu_
+  std::mutex hooks_mu_;
+  std::vector<std::function<void(uint64_t)>> close_hooks_;  // REQUIRES: hooks_mu_
   std::mutex state_mu_;
   std::unordered_map<std::type_index, std::shared_ptr<void>> state_;  // REQUIRES: state_mu_
 };
@@ -163,6 +171,10 @@ struct ConnState {
   // The first failure of a NoReply request since the last reply (0: none).
   int32_t deferred_error() const { return deferred_; }
 
+  // For handlers that block for long (waiting for host callbacks): true once the client has
+  // closed its end of this connection (or it broke). Does not read; false when unknown.
+  bool peer_closed() const;
+
  private:
   friend Status serve_connection(Session&, ConnState&, Stream&, const Registry&);
   friend class Session;  // publishes done_
@@ -172,6 +184,7 @@ struct ConnState {
 
   Session& session_;
   uint64_t id_;
+  Stream* stream_ = nullptr;  // set by serve_connection
   int32_t deferred_ = 0;
   std::atomic<uint64_t> done_{0};
   std::vector<uint8_t> small_;

@@ -29,4 +29,11 @@ inline bool plain_launch_attribute(cudaLaunchAttributeID id) {
   }
 }
 
+// Launch attributes whose value starts with a cudaEvent_t (then plain ints). The client sends
+// them as bytes with its event handle in that field; the worker puts its own event there.
+inline bool event_launch_attribute(cudaLaunchAttributeID id) {
+  return id == cudaLaunchAttributeProgrammaticEvent ||
+         id == cudaLaunchAttributeLaunchCompletionEvent;
+}
+
 }  // namespace gvirtus

@@ -17,6 +17,7 @@
 #include "cudart_calls.h"
 #include "fake_backend.h"
 #include "frontend/cudart/glue.h"
+#include "frontend/cudart/graph_wire.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/modules.h"
 #include "frontend/cudart/transfer.h"
@@ -538,6 +539,7 @@ std::vector<uint64_t> fake_fatbin(uint64_t payload) {
 void stub_a() {}
 void stub_b() {}
 void stub_c() {}
+void stub_node() {}
 
 // A module of the fake backend with one kernel (its layout: a {char, double} struct, a char, a
 // pointer) registered under `stub`, and zeroed arguments for it. Unregisters the module when it
@@ -766,12 +768,70 @@ TEST_F(CopyEngine, ExtendedLaunchCarriesPlainAttributesAndRefusesEvents) {
     EXPECT_EQ(dev_.launch_attrs[0].val.priority, 3);
     EXPECT_EQ(dev_.launch_attrs[1].val.clusterDim.x, 2u);
   }
+  // An event attribute travels with the client's event handle in its value; the worker
+  // translates it.
   clear_calls();
-  attrs[1].id = cudaLaunchAttributeProgrammaticEvent;
+  attrs[1] = cudaLaunchAttribute{};
+  attrs[1].id = cudaLaunchAttributeLaunchCompletionEvent;
+  attrs[1].val.launchCompletionEvent.event = reinterpret_cast<cudaEvent_t>(0x0200000000000003ull);
+  ASSERT_EQ(cr::launch_extended(k, cfg, nullptr, args), cudaSuccess);
+  {
+    std::lock_guard<std::mutex> g(dev_.mu);
+    ASSERT_EQ(dev_.launch_attrs.size(), 2u);
+    EXPECT_EQ(dev_.launch_attrs[1].id, cudaLaunchAttributeLaunchCompletionEvent);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(dev_.launch_attrs[1].val.launchCompletionEvent.event),
+              0x0200000000000003ull);
+  }
+  // Graph-node attributes are not translated: refused.
+  clear_calls();
+  attrs[1].id = cudaLaunchAttributeDeviceUpdatableKernelNode;
   EXPECT_EQ(cr::launch_extended(k, cfg, nullptr, args), cudaErrorNotSupported);
   cfg.numAttrs = 1000;
   EXPECT_EQ(cr::launch_extended(k, cfg, nullptr, args), cudaErrorInvalidValue);
   for (auto& c : calls()) EXPECT_NE(c.first, static_cast<uint32_t>(cr::kCall_cudaLaunchKernelExC));
+}
+
+// Graph kernel nodes carry the kernel id and the arguments packed like a launch's.
+TEST_F(CopyEngine, KernelNodeParametersArePackedLikeALaunch) {
+  FakeKernel fk(&stub_node);
+  fk.s.c = 'k';
+  fk.s.d = 2.5;
+  fk.ch = 'x';
+  fk.p = reinterpret_cast<int*>(0x4321);
+  cudaKernelNodeParams p = {};
+  p.func = reinterpret_cast<void*>(&stub_node);
+  p.gridDim = dim3(4, 2, 1);
+  p.blockDim = dim3(64);
+  p.sharedMemBytes = 128;
+  p.kernelParams = fk.args;
+  wire::Writer w;
+  ASSERT_EQ(cr::put_kernel_node(w, &p), cudaSuccess);
+  wire::Reader r(w.data(), w.size());
+  EXPECT_EQ(r.get<uint64_t>(), 0x0400000000000009ull);
+  dim3 g = r.get<dim3>(), b = r.get<dim3>();
+  EXPECT_EQ(g.x, 4u);
+  EXPECT_EQ(g.y, 2u);
+  EXPECT_EQ(b.x, 64u);
+  EXPECT_EQ(r.get<uint32_t>(), 128u);
+  ASSERT_EQ(r.get<uint32_t>(), 32u);
+  const uint8_t* args = r.get_bytes(32);
+  EXPECT_EQ(std::memcmp(args, &fk.s, 16), 0);
+  EXPECT_EQ(args[16], 'x');
+  int* ptr = nullptr;
+  std::memcpy(&ptr, args + 24, 8);
+  EXPECT_EQ(ptr, fk.p);
+  r.expect_end();
+  // extra is not supported; a missing argument or an unknown function is refused.
+  void* extra[] = {nullptr};
+  p.extra = extra;
+  wire::Writer w2;
+  EXPECT_EQ(cr::put_kernel_node(w2, &p), cudaErrorNotSupported);
+  p.extra = nullptr;
+  void* missing[] = {&fk.s, nullptr, &fk.p};
+  p.kernelParams = missing;
+  EXPECT_EQ(cr::put_kernel_node(w2, &p), cudaErrorInvalidValue);
+  p.func = reinterpret_cast<void*>(&stub_c);
+  EXPECT_EQ(cr::put_kernel_node(w2, &p), cudaErrorInvalidResourceHandle);
 }
 
 }  // namespace

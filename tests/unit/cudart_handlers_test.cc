@@ -135,19 +135,23 @@ TEST_F(Handlers, ExtendedLaunchAttributesAreChecked) {
     w.put<uint32_t>(0);
     return w;
   };
-  // An attribute that holds an event could name anything in this process: refused.
+  // An attribute that holds a graph node could name anything in this process: refused.
   EXPECT_THROW(run(be::cudart::handle_cudaLaunchKernelExC,
-                   payload(1, cudaLaunchAttributeProgrammaticEvent)),
+                   payload(1, cudaLaunchAttributeDeviceUpdatableKernelNode)),
                be::SessionFault);
   EXPECT_THROW(run(be::cudart::handle_cudaLaunchKernelExC,
                    payload(100000, cudaLaunchAttributePriority)),
                be::SessionFault);
-  // Plain attributes pass the checks: what ends this session is the kernel id, never issued.
-  try {
-    run(be::cudart::handle_cudaLaunchKernelExC, payload(1, cudaLaunchAttributePriority));
-    ADD_FAILURE() << "a forged kernel id was accepted";
-  } catch (const be::SessionFault& e) {
-    EXPECT_EQ(std::string(e.what()).find("attribute"), std::string::npos) << e.what();
+  // Plain attributes and those holding an event (translated by the worker) pass the checks:
+  // what ends this session is the kernel id, never issued.
+  for (auto id : {cudaLaunchAttributePriority, cudaLaunchAttributeProgrammaticEvent,
+                  cudaLaunchAttributeLaunchCompletionEvent}) {
+    try {
+      run(be::cudart::handle_cudaLaunchKernelExC, payload(1, id));
+      ADD_FAILURE() << "a forged kernel id was accepted";
+    } catch (const be::SessionFault& e) {
+      EXPECT_EQ(std::string(e.what()).find("attribute"), std::string::npos) << e.what();
+    }
   }
 }
 

@@ -28,6 +28,11 @@ GV_API bool session_lost();
 GV_API std::string session_error();
 // The calling thread's connection if it is already open, else nullptr; never connects.
 GV_API Connection* current_connection();
+// The calling thread's connection, opened as an *auxiliary* one if the thread has none yet. An
+// auxiliary connection is not counted by open_connections() and sends no Fence: its requests
+// are never ordered with the application's (the host-callback thread, which only waits for
+// callbacks). A thread that already has a connection gets that one.
+GV_API Connection* auxiliary_connection();
 // Names a backend plugin this process needs (e.g. "cudart"), announced in every Hello. Each
 // frontend library calls it when it loads, before its first call; a plugin added after the
 // first connection is announced on later connections only.
@@ -37,7 +42,7 @@ GV_API void add_plugin(const char* name);
 GV_API void mark_session_lost(const std::string& reason);
 
 // How many connections the session has open now (threads that have made calls and are still
-// alive, plus the primary). A request sent without a reply on one connection is not ordered
+// alive, plus the primary; auxiliary connections are not counted). A request sent without a reply on one connection is not ordered
 // with requests on another, so callers that need cross-thread order while several exist must
 // wait for replies.
 GV_API size_t open_connections();

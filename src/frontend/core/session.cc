@@ -250,7 +250,16 @@ Connection* Session::current_connection() {
   return thread_lookup(serial_);
 }
 
-Connection* Session::connection() {
+namespace {
+size_t counted(const std::vector<std::unique_ptr<StreamConnection>>& conns) {
+  size_t n = 0;
+  for (const auto& c : conns)
+    if (!c->auxiliary()) ++n;
+  return n;
+}
+}  // namespace
+
+Connection* Session::connection(bool auxiliary) {
   if (lost()) {
     announce();
     return nullptr;
@@ -271,6 +280,8 @@ Connection* Session::connection() {
     return nullptr;
   }
   StreamConnection* raw = conn.get();
+  // The primary is always counted: it defines the session.
+  if (auxiliary && !primary) raw->set_auxiliary();
   {
     std::lock_guard<std::mutex> g(mu_);
     if (lost_.load(std::memory_order_relaxed)) {
@@ -279,10 +290,10 @@ Connection* Session::connection() {
     if (primary) primary_ = raw;
     ever_connected_ = true;
     conns_.push_back(std::move(conn));
-    open_.store(conns_.size(), std::memory_order_release);
+    open_.store(counted(conns_), std::memory_order_release);
   }
   thread_conns(true)->entries.push_back({serial_, raw});
-  if (!primary && !fence_for_new_connection(raw)) return nullptr;
+  if (!primary && !raw->auxiliary() && !fence_for_new_connection(raw)) return nullptr;
   return lost() ? nullptr : raw;
 }
 
@@ -325,7 +336,7 @@ void Session::release(StreamConnection* c) {
       if (conns_[i].get() == c) {
         doomed = std::move(conns_[i]);
         conns_.erase(conns_.begin() + static_cast<std::ptrdiff_t>(i));
-        open_.store(conns_.size(), std::memory_order_release);
+        open_.store(counted(conns_), std::memory_order_release);
         break;
       }
     }
@@ -430,6 +441,15 @@ Session& active_session() {
 Connection* connection() {
   try {
     return active_session().connection();
+  } catch (const std::exception& e) {
+    active_session().mark_lost(std::string("internal error: ") + e.what());
+    return nullptr;
+  }
+}
+
+Connection* auxiliary_connection() {
+  try {
+    return active_session().connection(true);
   } catch (const std::exception& e) {
     active_session().mark_lost(std::string("internal error: ") + e.what());
     return nullptr;

@@ -54,7 +54,9 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // The calling thread's connection, opened on first use. nullptr once the session is lost.
-  Connection* connection();
+  // auxiliary: a connection that open_connections() does not count and that sends no Fence
+  // (see client.h, auxiliary_connection); only matters when the thread has none yet.
+  Connection* connection(bool auxiliary = false);
   // The calling thread's connection if it is already open, else nullptr. Never connects.
   Connection* current_connection();
 
@@ -95,7 +97,7 @@ class Session {
   const uint64_t serial_;
   std::atomic<bool> lost_{false};
   std::atomic<bool> announce_pending_{false};
-  std::atomic<size_t> open_{0};  // conns_.size(), readable without the lock
+  std::atomic<size_t> open_{0};  // conns_ that are not auxiliary, readable without the lock
   mutable std::mutex mu_;        // guards everything below
   std::string error_;
   std::string where_;
@@ -121,6 +123,8 @@ class StreamConnection final : public Connection {
   // Sends the Hello and reads the Welcome, waiting at most timeout_ms for it.
   Status handshake(const wire::Hello& hello, int timeout_ms, wire::Welcome* out);
   bool primary() const { return primary_; }
+  bool auxiliary() const { return auxiliary_; }
+  void set_auxiliary() { auxiliary_ = true; }
   Stream* stream() { return stream_.get(); }
   // The worker's number for this connection (from the Welcome).
   uint64_t id() const { return id_; }
@@ -144,6 +148,7 @@ class StreamConnection final : public Connection {
   Session* session_;
   std::unique_ptr<Stream> stream_;
   const bool primary_;
+  bool auxiliary_ = false;  // not counted by open_connections(); set before it is published
   uint64_t id_ = 0;
   std::atomic<uint64_t> last_noreply_{0};  // request id of the last NoReply request sent
   std::atomic<uint64_t> confirmed_{0};     // every request up to this id has been carried out

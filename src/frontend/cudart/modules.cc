@@ -387,8 +387,10 @@ cudaError_t launch_extended(Kernel* k, const cudaLaunchConfig_t& config, cudaStr
   if (config.numAttrs > kMaxLaunchAttributes || (config.numAttrs && !config.attrs))
     return argument_error(cudaErrorInvalidValue);
   for (unsigned i = 0; i < config.numAttrs; ++i) {
-    if (!plain_launch_attribute(config.attrs[i].id)) {
-      // Values that hold events or graph nodes would need translating: not done yet.
+    if (!plain_launch_attribute(config.attrs[i].id) &&
+        !event_launch_attribute(config.attrs[i].id)) {
+      // Values that hold graph nodes would need translating: not done yet. Event handles are
+      // translated by the worker.
       log::once(log::Level::kWarn, "launch attribute " + std::to_string(config.attrs[i].id),
                 "cudaLaunchKernelExC: launch attribute " +
                     std::to_string(static_cast<int>(config.attrs[i].id)) +

@@ -1,0 +1,113 @@
+// Stream-ordered allocation and memory pools, the hand-written part (the rest is generated:
+// api/cudart.api 1700-1749). Client side: src/frontend/cudart/pools.cc. Pools are handles of
+// kind kMemPool (cudart_graphs.h); device pointers travel as raw values.
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "backend/cudart_graphs.h"
+#include "backend/cudart_support.h"
+
+namespace gvirtus::backend::cudart {
+
+namespace {
+
+void* dptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
+
+// Bytes of a pool attribute's value: int for the reuse flags, cuuint64_t for sizes. 0 for an
+// attribute this build does not know (the client refuses those).
+size_t pool_attr_size(int attr) {
+  switch (attr) {
+    case cudaMemPoolReuseFollowEventDependencies:
+    case cudaMemPoolReuseAllowOpportunistic:
+    case cudaMemPoolReuseAllowInternalDependencies:
+      return sizeof(int);
+    case cudaMemPoolAttrReleaseThreshold:
+    case cudaMemPoolAttrReservedMemCurrent:
+    case cudaMemPoolAttrReservedMemHigh:
+    case cudaMemPoolAttrUsedMemCurrent:
+    case cudaMemPoolAttrUsedMemHigh:
+      return sizeof(uint64_t);
+    default:
+      return 0;
+  }
+}
+
+}  // namespace
+
+void handle_cudaMallocAsync(CallContext& ctx) {
+  uint64_t size = ctx.in.get<uint64_t>();
+  uint64_t stream = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  cudaStream_t s;
+  if (!stream_in(ctx, stream, &s)) return;
+  void* p = nullptr;
+  ctx.status = cudaMallocAsync(&p, static_cast<size_t>(size), s);
+  if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
+}
+
+void handle_cudaMallocFromPoolAsync(CallContext& ctx) {
+  uint64_t size = ctx.in.get<uint64_t>();
+  uint64_t pool = ctx.in.get<uint64_t>();
+  uint64_t stream = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  cudaMemPool_t mp;
+  cudaStream_t s;
+  if (!mempool_in(ctx, pool, &mp) || !stream_in(ctx, stream, &s)) return;
+  void* p = nullptr;
+  ctx.status = cudaMallocFromPoolAsync(&p, static_cast<size_t>(size), mp, s);
+  if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
+}
+
+void handle_cudaFreeAsync(CallContext& ctx) {
+  uint64_t ptr = ctx.in.get<uint64_t>();
+  uint64_t stream = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  cudaStream_t s;
+  if (!stream_in(ctx, stream, &s)) return;
+  ctx.status = cudaFreeAsync(dptr(ptr), s);
+}
+
+void handle_cudaMemPoolCreate(CallContext& ctx) {
+  cudaMemPoolProps props = ctx.in.get<cudaMemPoolProps>();
+  ctx.in.expect_end();
+  // A Windows security descriptor is a pointer into the client's memory; CUDA requires it to
+  // be NULL everywhere else.
+  if (props.win32SecurityAttributes != nullptr) {
+    ctx.status = cudaErrorInvalidValue;
+    return;
+  }
+  cudaMemPool_t pool = nullptr;
+  ctx.status = cudaMemPoolCreate(&pool, &props);
+  if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(mempool_out(ctx, pool));
+}
+
+void handle_cudaMemPoolSetAttribute(CallContext& ctx) {
+  uint64_t pool = ctx.in.get<uint64_t>();
+  int32_t attr = ctx.in.get<int32_t>();
+  size_t n = pool_attr_size(attr);
+  if (n == 0) throw SessionFault("memory pool attribute " + std::to_string(attr));
+  uint64_t value = 0;
+  std::memcpy(&value, ctx.in.get_bytes(n), n);
+  ctx.in.expect_end();
+  cudaMemPool_t mp;
+  if (!mempool_in(ctx, pool, &mp)) return;
+  ctx.status = cudaMemPoolSetAttribute(mp, static_cast<cudaMemPoolAttr>(attr), &value);
+}
+
+void handle_cudaMemPoolGetAttribute(CallContext& ctx) {
+  uint64_t pool = ctx.in.get<uint64_t>();
+  int32_t attr = ctx.in.get<int32_t>();
+  ctx.in.expect_end();
+  size_t n = pool_attr_size(attr);
+  if (n == 0) throw SessionFault("memory pool attribute " + std::to_string(attr));
+  cudaMemPool_t mp;
+  if (!mempool_in(ctx, pool, &mp)) return;
+  uint64_t value = 0;
+  ctx.status = cudaMemPoolGetAttribute(mp, static_cast<cudaMemPoolAttr>(attr), &value);
+  if (ctx.status == cudaSuccess) ctx.out.put_bytes(&value, n);
+}
+
+}  // namespace gvirtus::backend::cudart

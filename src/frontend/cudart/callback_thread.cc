@@ -1,0 +1,127 @@
+// The host-callback thread; see callback_thread.h.
+#include "frontend/cudart/callback_thread.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include "common/log.h"
+#include "cudart_calls.h"
+#include "frontend/core/client.h"
+#include "frontend/cudart/glue.h"
+
+namespace gvirtus::cudart {
+namespace {
+
+enum class State { kNone, kStarting, kReady, kFailed };
+std::mutex g_mu;
+std::condition_variable g_cv;
+State g_state = State::kNone;  // REQUIRES: g_mu
+
+void set_state(State s) {
+  std::lock_guard<std::mutex> g(g_mu);
+  g_state = s;
+  g_cv.notify_all();
+}
+
+bool attach() {
+  if (!client::auxiliary_connection()) return false;
+  client::Call a(static_cast<uint32_t>(kCall_gvCallbackAttach));
+  return a.invoke() && a.status() == 0;
+}
+
+// Reports `done` (0: none) and waits for the next callback. False: no more callbacks (the
+// session is lost or ending). Throws wire::DecodeError for a malformed reply.
+bool next_callback(uint64_t done, CallbackRecord* rec) {
+  client::Call w(static_cast<uint32_t>(kCall_gvCallbackWait));
+  w.args().buffer().reserve(sizeof done);  // (also keeps GCC 12's -Wstringop-overflow quiet)
+  w.args().put<uint64_t>(done);
+  if (!w.invoke() || w.status() != 0) return false;
+  *rec = read_callback_record(w.result());
+  return true;
+}
+
+void callback_loop() {
+  // The application's signals are for its own threads, as natively.
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, nullptr);
+  bool ok = false;
+  try {
+    ok = attach();
+  } catch (...) {
+  }
+  set_state(ok ? State::kReady : State::kFailed);
+  if (!ok) return;
+  uint64_t done = 0;
+  for (;;) {
+    CallbackRecord rec;
+    try {
+      if (!next_callback(done, &rec)) return;
+    } catch (const wire::DecodeError& e) {
+      client::mark_session_lost(std::string("protocol error: malformed reply to gvCallbackWait: ") +
+                                e.what());
+      return;
+    } catch (...) {
+      return;
+    }
+    if (!run_callback(rec)) {
+      client::mark_session_lost("protocol error: host callback of unknown kind " +
+                                std::to_string(rec.kind));
+      return;
+    }
+    done = rec.id;
+  }
+}
+
+}  // namespace
+
+CallbackRecord read_callback_record(wire::Reader& r) {
+  CallbackRecord rec;
+  rec.id = r.get<uint64_t>();
+  rec.kind = r.get<uint8_t>();
+  rec.fn = r.get<uint64_t>();
+  rec.user = r.get<uint64_t>();
+  rec.stream = r.get<uint64_t>();
+  rec.status = r.get<int32_t>();
+  r.expect_end();
+  return rec;
+}
+
+bool run_callback(const CallbackRecord& rec) {
+  void* user = from_wire<void*>(rec.user);
+  switch (rec.kind) {
+    case 0:
+      reinterpret_cast<cudaHostFn_t>(static_cast<uintptr_t>(rec.fn))(user);
+      return true;
+    case 1:
+      reinterpret_cast<cudaStreamCallback_t>(static_cast<uintptr_t>(rec.fn))(
+          from_wire<cudaStream_t>(rec.stream), static_cast<cudaError_t>(rec.status), user);
+      return true;
+    default:
+      return false;
+  }
+}
+
+cudaError_t ensure_callback_thread() {
+  std::unique_lock<std::mutex> g(g_mu);
+  if (g_state == State::kNone) {
+    g_state = State::kStarting;
+    try {
+      std::thread(callback_loop).detach();
+    } catch (const std::system_error& e) {
+      GV_ERROR(std::string("cannot start the host-callback thread: ") + e.what());
+      g_state = State::kFailed;
+    }
+  }
+  g_cv.wait(g, [] { return g_state == State::kReady || g_state == State::kFailed; });
+  if (g_state == State::kReady) return cudaSuccess;
+  return client::session_lost() ? lost() : cudaErrorUnknown;
+}
+
+}  // namespace gvirtus::cudart

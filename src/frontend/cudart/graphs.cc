@@ -1,0 +1,414 @@
+// Explicit graph construction and queries: the calls the generator cannot express (arrays of
+// node handles, kernel parameters, host functions, results filled on failure). Payloads in
+// docs/protocol.md; what is refused in docs/callbacks.md.
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "frontend/cudart/callback_thread.h"
+#include "frontend/cudart/graph_wire.h"
+#include "frontend/cudart/local.h"
+
+using namespace gvirtus;
+using namespace gvirtus::cudart;
+
+namespace {
+
+constexpr size_t kMaxNodeList = 1u << 20;  // the worker's bound too
+
+// Node lists travel as u32 n, then n × u64.
+bool put_nodes(wire::Writer& w, const cudaGraphNode_t* nodes, size_t n) {
+  if (n > kMaxNodeList || (n && !nodes)) return false;
+  w.put<uint32_t>(static_cast<uint32_t>(n));
+  for (size_t i = 0; i < n; ++i) w.put<uint64_t>(to_wire(nodes[i]));
+  return true;
+}
+
+// Sends an Add*Node call whose type-specific fields `body` writes, and returns the node.
+template <typename Body>
+cudaError_t add_node(Call call, cudaGraphNode_t* out, cudaGraph_t graph,
+                     const cudaGraphNode_t* deps, size_t n, Body body) {
+  if (!out) return argument_error(cudaErrorInvalidValue);
+  client::Call c(id(call));
+  c.args().put<uint64_t>(to_wire(graph));
+  if (!put_nodes(c.args(), deps, n)) return argument_error(cudaErrorInvalidValue);
+  cudaError_t e = body(c.args());
+  if (e != cudaSuccess) return e;
+  if (!c.invoke()) return lost();
+  e = finish(c);
+  if (e != cudaSuccess) return e;
+  uint64_t node = c.result().get<uint64_t>();
+  c.result().expect_end();
+  *out = from_wire<cudaGraphNode_t>(node);
+  return cudaSuccess;
+}
+
+cudaError_t refuse(const char* what) {
+  log::once(log::Level::kWarn, std::string("graph-host-memory:") + what,
+            std::string(what) + ": graph memcpy nodes that read or write host memory are not "
+                                "supported by GVirtuS (the host is on another machine); use "
+                                "device memory, or copy outside the graph");
+  return fail(cudaErrorNotSupported);
+}
+
+// A copy between two pointers is device-to-device as far as we can tell.
+bool device_to_device(const void* dst, const void* src, cudaMemcpyKind kind) {
+  if (kind == cudaMemcpyDeviceToDevice) return true;
+  return kind == cudaMemcpyDefault && is_device(dst) && is_device(src);
+}
+
+cudaError_t put_kernel(wire::Writer& w, const cudaKernelNodeParams* p) {
+  return put_kernel_node(w, p);
+}
+
+// GetNodes / GetRootNodes.
+cudaError_t node_list(Call call, cudaGraph_t graph, cudaGraphNode_t* nodes, size_t* num) {
+  if (!num || (nodes && *num > kMaxNodeList)) return argument_error(cudaErrorInvalidValue);
+  client::Call c(id(call));
+  c.args().put<uint64_t>(to_wire(graph));
+  c.args().put<uint8_t>(nodes != nullptr);
+  c.args().put<uint64_t>(nodes ? *num : 0);
+  if (!c.invoke()) return lost();
+  cudaError_t e = finish(c);
+  if (e != cudaSuccess) return e;
+  wire::Reader& r = c.result();
+  uint64_t count = r.get<uint64_t>();
+  if (nodes) {
+    size_t cap = *num;
+    for (size_t i = 0; i < cap; ++i)
+      nodes[i] = i < count ? from_wire<cudaGraphNode_t>(r.get<uint64_t>()) : nullptr;
+  }
+  r.expect_end();
+  *num = static_cast<size_t>(count);
+  return cudaSuccess;
+}
+
+cudaError_t dependencies(Call call, cudaGraph_t graph, const cudaGraphNode_t* from,
+                         const cudaGraphNode_t* to, const cudaGraphEdgeData* data, size_t n) {
+  if (n > kMaxNodeList || (n && (!from || !to))) return argument_error(cudaErrorInvalidValue);
+  client::Call c(id(call));
+  wire::Writer& w = c.args();
+  w.put<uint64_t>(to_wire(graph));
+  w.put<uint32_t>(static_cast<uint32_t>(n));
+  for (size_t i = 0; i < n; ++i) {
+    w.put<uint64_t>(to_wire(from[i]));
+    w.put<uint64_t>(to_wire(to[i]));
+  }
+  w.put<uint8_t>(data != nullptr);
+  if (data && n) w.put_bytes(data, n * sizeof(cudaGraphEdgeData));
+  if (!c.invoke()) return lost();
+  return finish(c);
+}
+
+}  // namespace
+
+GV_EXPORT cudaError_t cudaGraphAddEmptyNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                            const cudaGraphNode_t* pDependencies,
+                                            size_t numDependencies) {
+  return guarded("cudaGraphAddEmptyNode", [&] {
+    return add_node(Call::kCall_cudaGraphAddEmptyNode, pGraphNode, graph, pDependencies,
+                    numDependencies, [](wire::Writer&) { return cudaSuccess; });
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphAddKernelNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                             const cudaGraphNode_t* pDependencies,
+                                             size_t numDependencies,
+                                             const cudaKernelNodeParams* pNodeParams) {
+  return guarded("cudaGraphAddKernelNode", [&] {
+    return add_node(Call::kCall_cudaGraphAddKernelNode, pGraphNode, graph, pDependencies,
+                    numDependencies, [&](wire::Writer& w) { return put_kernel(w, pNodeParams); });
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphAddMemcpyNode1D(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                               const cudaGraphNode_t* pDependencies,
+                                               size_t numDependencies, void* dst,
+                                               const void* src, size_t count,
+                                               cudaMemcpyKind kind) {
+  return guarded("cudaGraphAddMemcpyNode1D", [&] {
+    if (!device_to_device(dst, src, kind)) return refuse("cudaGraphAddMemcpyNode1D");
+    return add_node(Call::kCall_cudaGraphAddMemcpyNode1D, pGraphNode, graph, pDependencies,
+                    numDependencies, [&](wire::Writer& w) {
+                      w.put<uint64_t>(to_wire(dst));
+                      w.put<uint64_t>(to_wire(src));
+                      w.put<uint64_t>(count);
+                      return cudaSuccess;
+                    });
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphAddMemcpyNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                             const cudaGraphNode_t* pDependencies,
+                                             size_t numDependencies,
+                                             const cudaMemcpy3DParms* pCopyParams) {
+  return guarded("cudaGraphAddMemcpyNode", [&] {
+    if (!pCopyParams) return argument_error(cudaErrorInvalidValue);
+    const cudaMemcpy3DParms& p = *pCopyParams;
+    if (p.srcArray || p.dstArray || !device_to_device(p.dstPtr.ptr, p.srcPtr.ptr, p.kind))
+      return refuse("cudaGraphAddMemcpyNode");
+    return add_node(Call::kCall_cudaGraphAddMemcpyNode, pGraphNode, graph, pDependencies,
+                    numDependencies, [&](wire::Writer& w) {
+                      for (const cudaPitchedPtr* q : {&p.dstPtr, &p.srcPtr}) {
+                        w.put<uint64_t>(to_wire(q->ptr));
+                        w.put<uint64_t>(q->pitch);
+                        w.put<uint64_t>(q->xsize);
+                        w.put<uint64_t>(q->ysize);
+                      }
+                      w.put<cudaPos>(p.dstPos);
+                      w.put<cudaPos>(p.srcPos);
+                      w.put<cudaExtent>(p.extent);
+                      return cudaSuccess;
+                    });
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphAddMemsetNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                             const cudaGraphNode_t* pDependencies,
+                                             size_t numDependencies,
+                                             const cudaMemsetParams* pMemsetParams) {
+  return guarded("cudaGraphAddMemsetNode", [&] {
+    if (!pMemsetParams) return argument_error(cudaErrorInvalidValue);
+    const cudaMemsetParams& p = *pMemsetParams;
+    return add_node(Call::kCall_cudaGraphAddMemsetNode, pGraphNode, graph, pDependencies,
+                    numDependencies, [&](wire::Writer& w) {
+                      w.put<uint64_t>(to_wire(p.dst));
+                      w.put<uint64_t>(p.pitch);
+                      w.put<uint32_t>(p.value);
+                      w.put<uint32_t>(p.elementSize);
+                      w.put<uint64_t>(p.width);
+                      w.put<uint64_t>(p.height);
+                      return cudaSuccess;
+                    });
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphAddHostNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                           const cudaGraphNode_t* pDependencies,
+                                           size_t numDependencies,
+                                           const cudaHostNodeParams* pNodeParams) {
+  return guarded("cudaGraphAddHostNode", [&] {
+    if (!pNodeParams || !pNodeParams->fn) return argument_error(cudaErrorInvalidValue);
+    cudaError_t e = ensure_callback_thread();
+    if (e != cudaSuccess) return fail(e);
+    return add_node(Call::kCall_cudaGraphAddHostNode, pGraphNode, graph, pDependencies,
+                    numDependencies, [&](wire::Writer& w) {
+                      w.put<uint64_t>(reinterpret_cast<uintptr_t>(pNodeParams->fn));
+                      w.put<uint64_t>(to_wire(pNodeParams->userData));
+                      return cudaSuccess;
+                    });
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphAddChildGraphNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                                 const cudaGraphNode_t* pDependencies,
+                                                 size_t numDependencies, cudaGraph_t childGraph) {
+  return guarded("cudaGraphAddChildGraphNode", [&] {
+    return add_node(Call::kCall_cudaGraphAddChildGraphNode, pGraphNode, graph, pDependencies,
+                    numDependencies, [&](wire::Writer& w) {
+                      w.put<uint64_t>(to_wire(childGraph));
+                      return cudaSuccess;
+                    });
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphAddEventRecordNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                                  const cudaGraphNode_t* pDependencies,
+                                                  size_t numDependencies, cudaEvent_t event) {
+  return guarded("cudaGraphAddEventRecordNode", [&] {
+    return add_node(Call::kCall_cudaGraphAddEventRecordNode, pGraphNode, graph, pDependencies,
+                    numDependencies, [&](wire::Writer& w) {
+                      w.put<uint64_t>(to_wire(event));
+                      return cudaSuccess;
+                    });
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphAddEventWaitNode(cudaGraphNode_t* pGraphNode, cudaGraph_t graph,
+                                                const cudaGraphNode_t* pDependencies,
+                                                size_t numDependencies, cudaEvent_t event) {
+  return guarded("cudaGraphAddEventWaitNode", [&] {
+    return add_node(Call::kCall_cudaGraphAddEventWaitNode, pGraphNode, graph, pDependencies,
+                    numDependencies, [&](wire::Writer& w) {
+                      w.put<uint64_t>(to_wire(event));
+                      return cudaSuccess;
+                    });
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphAddDependencies(cudaGraph_t graph, const cudaGraphNode_t* from,
+                                               const cudaGraphNode_t* to,
+                                               const cudaGraphEdgeData* edgeData,
+                                               size_t numDependencies) {
+  return guarded("cudaGraphAddDependencies", [&] {
+    return dependencies(Call::kCall_cudaGraphAddDependencies, graph, from, to, edgeData,
+                        numDependencies);
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphRemoveDependencies(cudaGraph_t graph, const cudaGraphNode_t* from,
+                                                  const cudaGraphNode_t* to,
+                                                  const cudaGraphEdgeData* edgeData,
+                                                  size_t numDependencies) {
+  return guarded("cudaGraphRemoveDependencies", [&] {
+    return dependencies(Call::kCall_cudaGraphRemoveDependencies, graph, from, to, edgeData,
+                        numDependencies);
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphGetNodes(cudaGraph_t graph, cudaGraphNode_t* nodes,
+                                        size_t* numNodes) {
+  return guarded("cudaGraphGetNodes",
+                 [&] { return node_list(Call::kCall_cudaGraphGetNodes, graph, nodes, numNodes); });
+}
+
+GV_EXPORT cudaError_t cudaGraphGetRootNodes(cudaGraph_t graph, cudaGraphNode_t* pRootNodes,
+                                            size_t* pNumRootNodes) {
+  return guarded("cudaGraphGetRootNodes", [&] {
+    return node_list(Call::kCall_cudaGraphGetRootNodes, graph, pRootNodes, pNumRootNodes);
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphGetEdges(cudaGraph_t graph, cudaGraphNode_t* from,
+                                        cudaGraphNode_t* to, cudaGraphEdgeData* edgeData,
+                                        size_t* numEdges) {
+  return guarded("cudaGraphGetEdges", [&] {
+    const bool want = from || to;
+    if (!numEdges || (want && (!from || !to || *numEdges > kMaxNodeList)) || (edgeData && !want))
+      return argument_error(cudaErrorInvalidValue);
+    client::Call c(id(Call::kCall_cudaGraphGetEdges));
+    c.args().put<uint64_t>(to_wire(graph));
+    c.args().put<uint8_t>(want);
+    c.args().put<uint64_t>(want ? *numEdges : 0);
+    c.args().put<uint8_t>(edgeData != nullptr);
+    if (!c.invoke()) return lost();
+    cudaError_t e = finish(c);
+    if (e != cudaSuccess) return e;
+    wire::Reader& r = c.result();
+    uint64_t count = r.get<uint64_t>();
+    if (want) {
+      size_t cap = *numEdges;
+      size_t k = count < cap ? static_cast<size_t>(count) : cap;
+      for (size_t i = 0; i < cap; ++i) {
+        from[i] = i < k ? from_wire<cudaGraphNode_t>(r.get<uint64_t>()) : nullptr;
+        to[i] = i < k ? from_wire<cudaGraphNode_t>(r.get<uint64_t>()) : nullptr;
+      }
+      if (edgeData && k)
+        std::memcpy(edgeData, r.get_bytes(k * sizeof(cudaGraphEdgeData)),
+                    k * sizeof(cudaGraphEdgeData));
+    }
+    r.expect_end();
+    *numEdges = static_cast<size_t>(count);
+    return cudaSuccess;
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphKernelNodeSetParams(cudaGraphNode_t node,
+                                                   const cudaKernelNodeParams* pNodeParams) {
+  return guarded("cudaGraphKernelNodeSetParams", [&] {
+    client::Call c(id(Call::kCall_cudaGraphKernelNodeSetParams));
+    c.args().put<uint64_t>(to_wire(node));
+    cudaError_t e = put_kernel(c.args(), pNodeParams);
+    if (e != cudaSuccess) return e;
+    if (!c.invoke()) return lost();
+    return finish(c);
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphExecKernelNodeSetParams(cudaGraphExec_t hGraphExec,
+                                                       cudaGraphNode_t node,
+                                                       const cudaKernelNodeParams* pNodeParams) {
+  return guarded("cudaGraphExecKernelNodeSetParams", [&] {
+    client::Call c(id(Call::kCall_cudaGraphExecKernelNodeSetParams));
+    c.args().put<uint64_t>(to_wire(hGraphExec));
+    c.args().put<uint64_t>(to_wire(node));
+    cudaError_t e = put_kernel(c.args(), pNodeParams);
+    if (e != cudaSuccess) return e;
+    if (!c.invoke()) return lost();
+    return finish(c);
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphExecUpdate(cudaGraphExec_t hGraphExec, cudaGraph_t hGraph,
+                                          cudaGraphExecUpdateResultInfo* resultInfo) {
+  return guarded("cudaGraphExecUpdate", [&] {
+    client::Call c(id(Call::kCall_cudaGraphExecUpdate));
+    c.args().put<uint64_t>(to_wire(hGraphExec));
+    c.args().put<uint64_t>(to_wire(hGraph));
+    if (!c.invoke()) return lost();
+    cudaError_t e = finish(c);
+    wire::Reader& r = c.result();
+    if (r.remaining() == 0) return e;  // refused before the runtime was asked (bad handle)
+    int32_t result = r.get<int32_t>();
+    uint64_t err_node = r.get<uint64_t>();
+    uint64_t err_from = r.get<uint64_t>();
+    r.expect_end();
+    if (resultInfo) {
+      resultInfo->result = static_cast<cudaGraphExecUpdateResult>(result);
+      resultInfo->errorNode = from_wire<cudaGraphNode_t>(err_node);
+      resultInfo->errorFromNode = from_wire<cudaGraphNode_t>(err_from);
+    }
+    return e;
+  });
+}
+
+static cudaError_t instantiate_with_params(cudaGraphExec_t* exec, cudaGraph_t graph,
+                                           cudaGraphInstantiateParams* params,
+                                           bool per_thread) {
+  if (!exec || !params) return argument_error(cudaErrorInvalidValue);
+  cudaStream_t upload = params->uploadStream;
+  if (per_thread && !upload) upload = cudaStreamPerThread;
+  client::Call c(id(Call::kCall_cudaGraphInstantiateWithParams));
+  c.args().put<uint64_t>(to_wire(graph));
+  c.args().put<uint64_t>(params->flags);
+  c.args().put<uint64_t>(to_wire(upload));
+  if (!c.invoke()) return lost();
+  cudaError_t e = finish(c);
+  wire::Reader& r = c.result();
+  if (r.remaining() == 0) return e;  // refused before the runtime was asked (bad handle)
+  uint64_t x = r.get<uint64_t>();
+  uint64_t err_node = r.get<uint64_t>();
+  int32_t result = r.get<int32_t>();
+  r.expect_end();
+  params->errNode_out = from_wire<cudaGraphNode_t>(err_node);
+  params->result_out = static_cast<cudaGraphInstantiateResult>(result);
+  if (e == cudaSuccess) *exec = from_wire<cudaGraphExec_t>(x);
+  return e;
+}
+
+GV_EXPORT cudaError_t cudaGraphInstantiateWithParams(cudaGraphExec_t* pGraphExec,
+                                                     cudaGraph_t graph,
+                                                     cudaGraphInstantiateParams* instantiateParams) {
+  return guarded("cudaGraphInstantiateWithParams", [&] {
+    return instantiate_with_params(pGraphExec, graph, instantiateParams, false);
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphInstantiateWithParams_ptsz(
+    cudaGraphExec_t* pGraphExec, cudaGraph_t graph, cudaGraphInstantiateParams* instantiateParams) {
+  return guarded("cudaGraphInstantiateWithParams_ptsz", [&] {
+    return instantiate_with_params(pGraphExec, graph, instantiateParams, true);
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphDebugDotPrint(cudaGraph_t graph, const char* path,
+                                             unsigned int flags) {
+  return guarded("cudaGraphDebugDotPrint", [&] {
+    if (!path) return argument_error(cudaErrorInvalidValue);
+    client::Call c(id(Call::kCall_cudaGraphDebugDotPrint));
+    c.args().put<uint64_t>(to_wire(graph));
+    c.args().put<uint32_t>(flags);
+    if (!c.invoke()) return lost();
+    cudaError_t e = finish(c);
+    if (e != cudaSuccess) return e;
+    wire::Reader& r = c.result();
+    size_t n = r.remaining();
+    const uint8_t* text = r.get_bytes(n);
+    // The path names a file on the application's machine: write it here.
+    FILE* f = std::fopen(path, "w");
+    if (!f) return fail(cudaErrorOperatingSystem);
+    bool ok = std::fwrite(text, 1, n, f) == n;
+    ok &= std::fclose(f) == 0;
+    return ok ? cudaSuccess : fail(cudaErrorOperatingSystem);
+  });
+}
