@@ -68,6 +68,8 @@ struct Resolved {
 bool resolve_head(CallContext& ctx, const AddHead& h, Resolved* r) {
   return graph_in(ctx, h.graph, &r->graph) && nodes_in(ctx, h.deps, &r->deps);
 }
+// Call it only after the CUDA call has returned: argument evaluation order is unspecified, so
+// `reply_node(ctx, cudaGraphAdd...(&node, ...), node)` may read node before the call sets it.
 void reply_node(CallContext& ctx, cudaError_t e, cudaGraphNode_t node) {
   ctx.status = e;
   if (e == cudaSuccess) ctx.out.put<uint64_t>(graphnode_out(ctx, node));
@@ -92,10 +94,8 @@ WireKernel read_kernel(CallContext& ctx) {
   k.bytes = ctx.in.get_bytes(k.n);
   return k;
 }
-// Kernel nodes go through the driver's graph API: the runtime's cudaGraphAddKernelNode answered
-// cudaErrorInvalidValue on the GPU machine for a cudaKernel_t from cudaLibraryLoadData (which
-// cudaLaunchKernel accepts), while the driver takes the kernel's function in the current
-// context. cudaGraph_t / CUgraph, cudaGraphNode_t / CUgraphNode, cudaGraphExec_t / CUgraphExec
+// Kernel nodes go through the driver's graph API, which takes the kernel's function in the
+// current context (cuKernelGetFunction of the cudaKernel_t from cudaLibraryLoadData). cudaGraph_t / CUgraph, cudaGraphNode_t / CUgraphNode, cudaGraphExec_t / CUgraphExec
 // and cudaKernel_t / CUkernel are the same objects; CUresult codes equal the runtime's for the
 // errors these calls give (invalid value, handle, context).
 struct DriverGraph {
@@ -175,49 +175,6 @@ bool kernel_params_in(CallContext& ctx, const WireKernel& w, KernelArgs* args,
   return true;
 }
 
-// The second way to make a kernel node, for when the node APIs refuse the kernel (both answered
-// cudaErrorInvalidValue on the GPU machine, root cause not found yet): capture one launch, as
-// stream capture does for programs (that path is tested on the GPU), into `graph` after `deps`
-// on a private stream in relaxed mode. Returns the new node.
-cudaError_t capture_kernel_node(cudaGraph_t graph, const cudaGraphNode_t* deps, size_t n,
-                                cudaKernel_t k, const WireKernel& w, void** args,
-                                cudaGraphNode_t* node) {
-  cudaStream_t s = nullptr;
-  cudaError_t e = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
-  if (e != cudaSuccess) return e;
-  e = cudaStreamBeginCaptureToGraph(s, graph, deps, nullptr, n, cudaStreamCaptureModeRelaxed);
-  if (e == cudaSuccess) {
-    cudaError_t le = cudaLaunchKernel(reinterpret_cast<const void*>(k), w.grid, w.block, args,
-                                      w.shmem, s);
-    cudaStreamCaptureStatus st = cudaStreamCaptureStatusNone;
-    const cudaGraphNode_t* last = nullptr;
-    size_t nlast = 0;
-    if (le == cudaSuccess)
-      le = cudaStreamGetCaptureInfo(s, &st, nullptr, nullptr, &last, nullptr, &nlast);
-    if (le == cudaSuccess && nlast == 1 && last) *node = last[0];
-    else if (le == cudaSuccess) le = cudaErrorUnknown;
-    cudaGraph_t g = nullptr;
-    cudaError_t ee = cudaStreamEndCapture(s, &g);
-    e = le != cudaSuccess ? le : ee;
-  }
-  cudaStreamDestroy(s);
-  if (e != cudaSuccess) cudaGetLastError();
-  return e;
-}
-
-// Kernel node parameters as the driver itself records them for a captured launch of k, for
-// setting them on another node when the direct way is refused. *scratch must be destroyed by
-// the caller once the parameters are set (they point into the scratch node).
-cudaError_t captured_params(cudaKernel_t k, const WireKernel& w, void** args, cudaGraph_t* scratch,
-                            CUDA_KERNEL_NODE_PARAMS* p) {
-  cudaError_t e = cudaGraphCreate(scratch, 0);
-  if (e != cudaSuccess) return e;
-  cudaGraphNode_t node = nullptr;
-  e = capture_kernel_node(*scratch, nullptr, 0, k, w, args, &node);
-  if (e == cudaSuccess) e = static_cast<cudaError_t>(driver_graph().kernel_node_get_params(node, p));
-  return e;
-}
-
 // Edge lists: u32 n, n × (u64 from, u64 to), u8 edge data present, n × cudaGraphEdgeData.
 void dependencies(CallContext& ctx, bool add) {
   uint64_t graph = ctx.in.get<uint64_t>();
@@ -271,7 +228,8 @@ void handle_cudaGraphAddEmptyNode(CallContext& ctx) {
   Resolved r;
   if (!resolve_head(ctx, h, &r)) return;
   cudaGraphNode_t node = nullptr;
-  reply_node(ctx, cudaGraphAddEmptyNode(&node, r.graph, r.dep_ptr(), r.deps.size()), node);
+  const cudaError_t e = cudaGraphAddEmptyNode(&node, r.graph, r.dep_ptr(), r.deps.size());
+  reply_node(ctx, e, node);  // after the call: it sets node
 }
 
 void handle_cudaGraphAddKernelNode(CallContext& ctx) {
@@ -287,8 +245,6 @@ void handle_cudaGraphAddKernelNode(CallContext& ctx) {
   cudaGraphNode_t node = nullptr;
   auto e = static_cast<cudaError_t>(
       driver_graph().add_kernel_node(&node, r.graph, r.dep_ptr(), r.deps.size(), &p));
-  if (e == cudaErrorInvalidValue)
-    e = capture_kernel_node(r.graph, r.dep_ptr(), r.deps.size(), k, w, args.data(), &node);
   reply_node(ctx, e, node);
 }
 
@@ -301,11 +257,10 @@ void handle_cudaGraphAddMemcpyNode1D(CallContext& ctx) {
   Resolved r;
   if (!resolve_head(ctx, h, &r)) return;
   cudaGraphNode_t node = nullptr;
-  reply_node(ctx,
-             cudaGraphAddMemcpyNode1D(&node, r.graph, r.dep_ptr(), r.deps.size(), dptr(dst),
-                                      dptr(src), static_cast<size_t>(count),
-                                      cudaMemcpyDeviceToDevice),
-             node);
+  const cudaError_t e =
+      cudaGraphAddMemcpyNode1D(&node, r.graph, r.dep_ptr(), r.deps.size(), dptr(dst), dptr(src),
+                               static_cast<size_t>(count), cudaMemcpyDeviceToDevice);
+  reply_node(ctx, e, node);  // after the call: it sets node
 }
 
 void handle_cudaGraphAddMemcpyNode(CallContext& ctx) {
@@ -327,7 +282,8 @@ void handle_cudaGraphAddMemcpyNode(CallContext& ctx) {
   Resolved r;
   if (!resolve_head(ctx, h, &r)) return;
   cudaGraphNode_t node = nullptr;
-  reply_node(ctx, cudaGraphAddMemcpyNode(&node, r.graph, r.dep_ptr(), r.deps.size(), &p), node);
+  const cudaError_t e = cudaGraphAddMemcpyNode(&node, r.graph, r.dep_ptr(), r.deps.size(), &p);
+  reply_node(ctx, e, node);  // after the call: it sets node
 }
 
 void handle_cudaGraphAddMemsetNode(CallContext& ctx) {
@@ -343,7 +299,8 @@ void handle_cudaGraphAddMemsetNode(CallContext& ctx) {
   Resolved r;
   if (!resolve_head(ctx, h, &r)) return;
   cudaGraphNode_t node = nullptr;
-  reply_node(ctx, cudaGraphAddMemsetNode(&node, r.graph, r.dep_ptr(), r.deps.size(), &p), node);
+  const cudaError_t e = cudaGraphAddMemsetNode(&node, r.graph, r.dep_ptr(), r.deps.size(), &p);
+  reply_node(ctx, e, node);  // after the call: it sets node
 }
 
 void handle_cudaGraphAddHostNode(CallContext& ctx) {
@@ -368,7 +325,8 @@ void handle_cudaGraphAddHostNode(CallContext& ctx) {
   HostFn* kept = hub.keep(std::move(f));
   cudaHostNodeParams p = {host_fn_trampoline, kept};
   cudaGraphNode_t node = nullptr;
-  reply_node(ctx, cudaGraphAddHostNode(&node, r.graph, r.dep_ptr(), r.deps.size(), &p), node);
+  const cudaError_t e = cudaGraphAddHostNode(&node, r.graph, r.dep_ptr(), r.deps.size(), &p);
+  reply_node(ctx, e, node);  // after the call: it sets node
 }
 
 void handle_cudaGraphAddChildGraphNode(CallContext& ctx) {
@@ -379,7 +337,8 @@ void handle_cudaGraphAddChildGraphNode(CallContext& ctx) {
   cudaGraph_t c;
   if (!resolve_head(ctx, h, &r) || !graph_in(ctx, child, &c)) return;
   cudaGraphNode_t node = nullptr;
-  reply_node(ctx, cudaGraphAddChildGraphNode(&node, r.graph, r.dep_ptr(), r.deps.size(), c), node);
+  const cudaError_t e = cudaGraphAddChildGraphNode(&node, r.graph, r.dep_ptr(), r.deps.size(), c);
+  reply_node(ctx, e, node);  // after the call: it sets node
 }
 
 void handle_cudaGraphAddEventRecordNode(CallContext& ctx) {
@@ -390,8 +349,9 @@ void handle_cudaGraphAddEventRecordNode(CallContext& ctx) {
   cudaEvent_t e;
   if (!resolve_head(ctx, h, &r) || !event_in(ctx, event, &e)) return;
   cudaGraphNode_t node = nullptr;
-  reply_node(ctx, cudaGraphAddEventRecordNode(&node, r.graph, r.dep_ptr(), r.deps.size(), e),
-             node);
+  const cudaError_t err =
+      cudaGraphAddEventRecordNode(&node, r.graph, r.dep_ptr(), r.deps.size(), e);
+  reply_node(ctx, err, node);  // after the call: it sets node
 }
 
 void handle_cudaGraphAddEventWaitNode(CallContext& ctx) {
@@ -402,7 +362,8 @@ void handle_cudaGraphAddEventWaitNode(CallContext& ctx) {
   cudaEvent_t e;
   if (!resolve_head(ctx, h, &r) || !event_in(ctx, event, &e)) return;
   cudaGraphNode_t node = nullptr;
-  reply_node(ctx, cudaGraphAddEventWaitNode(&node, r.graph, r.dep_ptr(), r.deps.size(), e), node);
+  const cudaError_t err = cudaGraphAddEventWaitNode(&node, r.graph, r.dep_ptr(), r.deps.size(), e);
+  reply_node(ctx, err, node);  // after the call: it sets node
 }
 
 void handle_cudaGraphAddDependencies(CallContext& ctx) { dependencies(ctx, true); }
@@ -451,15 +412,7 @@ void handle_cudaGraphKernelNodeSetParams(CallContext& ctx) {
   CUDA_KERNEL_NODE_PARAMS p;
   cudaKernel_t k;
   if (!kernel_params_in(ctx, w, &args, &p, &k)) return;
-  auto e = static_cast<cudaError_t>(driver_graph().kernel_node_set_params(n, &p));
-  if (e == cudaErrorInvalidValue) {
-    cudaGraph_t scratch = nullptr;
-    CUDA_KERNEL_NODE_PARAMS rp = {};
-    e = captured_params(k, w, args.data(), &scratch, &rp);
-    if (e == cudaSuccess) e = static_cast<cudaError_t>(driver_graph().kernel_node_set_params(n, &rp));
-    if (scratch) cudaGraphDestroy(scratch);
-  }
-  ctx.status = e;
+  ctx.status = static_cast<cudaError_t>(driver_graph().kernel_node_set_params(n, &p));
 }
 
 // u64 exec, u64 node, then kernel parameters as in cudaGraphAddKernelNode.
@@ -475,16 +428,7 @@ void handle_cudaGraphExecKernelNodeSetParams(CallContext& ctx) {
   CUDA_KERNEL_NODE_PARAMS p;
   cudaKernel_t k;
   if (!kernel_params_in(ctx, w, &args, &p, &k)) return;
-  auto e = static_cast<cudaError_t>(driver_graph().exec_kernel_node_set_params(x, n, &p));
-  if (e == cudaErrorInvalidValue) {
-    cudaGraph_t scratch = nullptr;
-    CUDA_KERNEL_NODE_PARAMS rp = {};
-    e = captured_params(k, w, args.data(), &scratch, &rp);
-    if (e == cudaSuccess)
-      e = static_cast<cudaError_t>(driver_graph().exec_kernel_node_set_params(x, n, &rp));
-    if (scratch) cudaGraphDestroy(scratch);
-  }
-  ctx.status = e;
+  ctx.status = static_cast<cudaError_t>(driver_graph().exec_kernel_node_set_params(x, n, &p));
 }
 
 // u64 exec, u64 graph. Reply (whatever the status, as the runtime fills it on failure too):
