@@ -1,0 +1,334 @@
+// Hand-written driver-API handlers: module and library loads (images and JIT options),
+// cuCtxCreate_v4, launches and the parameter layouts they need. Payloads: docs/driver.md.
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/cuda_support.h"
+#include "backend/worker.h"
+#include "common/jit_options.h"
+#include "common/launch_attrs.h"
+#include "cuda_calls.h"
+
+namespace gvirtus::backend::cuda {
+namespace {
+
+// One frame holds the whole image: a module larger than this cannot be loaded (the client
+// refuses it before sending).
+constexpr uint64_t kMaxImageBytes = wire::kMaxPayload - (1u << 20);
+constexpr unsigned kMaxParams = 4096;
+constexpr uint32_t kMaxParamBytes = 32764;  // the driver's limit for kernel parameters
+
+// Images the driver was given, kept as long as their module or library: the driver may read a
+// library's code after the load call returned (lazy loading).
+struct Images {
+  std::mutex mu;
+  std::unordered_map<const void*, std::unique_ptr<std::vector<char>>> by_handle;
+};
+
+struct Layout {
+  std::vector<uint32_t> offsets, sizes;
+  uint32_t total = 0;
+};
+struct Layouts {
+  std::mutex mu;
+  std::unordered_map<CUfunction, std::shared_ptr<const Layout>> by_function;
+};
+
+// u64 n, then n bytes: the image, copied into memory this worker owns with a NUL after it (a
+// PTX image is read up to its NUL; an honest client sends it, a hostile one cannot make the
+// driver read past the buffer).
+std::unique_ptr<std::vector<char>> read_image(CallContext& ctx) {
+  const uint64_t n = ctx.in.get<uint64_t>();
+  if (n == 0 || n > kMaxImageBytes) throw SessionFault("module image of " + std::to_string(n) +
+                                                       " bytes");
+  auto img = std::make_unique<std::vector<char>>(n + 1);
+  std::memcpy(img->data(), ctx.in.get_bytes(n), n);
+  (*img)[n] = 0;
+  return img;
+}
+
+// JIT options from the wire: u32 count (≤ kMaxJitOptions), count × (u32 option, u64 value).
+struct Jit {
+  std::vector<CUjit_option> opts;
+  std::vector<void*> vals;
+  std::vector<std::vector<char>> logs;  // per option: its log buffer (empty if not a log)
+};
+
+Jit read_jit(CallContext& ctx) {
+  Jit j;
+  const uint32_t n = ctx.in.get<uint32_t>();
+  if (n > kMaxJitOptions) throw SessionFault(std::to_string(n) + " JIT options");
+  std::vector<uint64_t> raw(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t o = ctx.in.get<uint32_t>();
+    raw[i] = ctx.in.get<uint64_t>();
+    if (jit_value_kind(o) == JitValue::kRefused)
+      throw SessionFault("JIT option " + std::to_string(o) + " cannot travel");
+    j.opts.push_back(static_cast<CUjit_option>(o));
+  }
+  j.vals.resize(n);
+  j.logs.resize(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (jit_value_kind(j.opts[i]) != JitValue::kLogBuffer) {
+      j.vals[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(raw[i]));
+      continue;
+    }
+    // The buffer's size comes from its size option (0 if absent: the driver writes nothing).
+    uint64_t size = 0;
+    for (uint32_t k = 0; k < n; ++k)
+      if (j.opts[k] == static_cast<CUjit_option>(jit_log_size_option(j.opts[i]))) size = raw[k];
+    if (size > kMaxJitLogBytes) size = kMaxJitLogBytes;
+    j.logs[i].assign(size + 1, 0);
+    j.vals[i] = j.logs[i].data();
+  }
+  // A size option says how big its buffer is; the driver must not believe a larger one.
+  for (uint32_t i = 0; i < n; ++i) {
+    if (j.opts[i] == CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES ||
+        j.opts[i] == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES) {
+      if (raw[i] > kMaxJitLogBytes)
+        j.vals[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(kMaxJitLogBytes));
+    }
+  }
+  return j;
+}
+
+// After the call: u32 count, count × u64 value (as the driver left it), then for each log
+// buffer option u32 length + its text (without the NUL).
+void write_jit(CallContext& ctx, const Jit& j) {
+  ctx.out.put<uint32_t>(static_cast<uint32_t>(j.opts.size()));
+  for (size_t i = 0; i < j.opts.size(); ++i) {
+    uint64_t v = jit_value_kind(j.opts[i]) == JitValue::kLogBuffer
+                     ? 0
+                     : static_cast<uint64_t>(reinterpret_cast<uintptr_t>(j.vals[i]));
+    ctx.out.put<uint64_t>(v);
+  }
+  for (size_t i = 0; i < j.opts.size(); ++i) {
+    if (jit_value_kind(j.opts[i]) != JitValue::kLogBuffer) continue;
+    const std::vector<char>& b = j.logs[i];
+    const size_t len = b.empty() ? 0 : ::strnlen(b.data(), b.size() - 1);
+    ctx.out.put<uint32_t>(static_cast<uint32_t>(len));
+    ctx.out.put_bytes(b.data(), len);
+  }
+}
+
+void keep_image(CallContext& ctx, const void* handle, std::unique_ptr<std::vector<char>> img) {
+  Images& st = ctx.session.state<Images>();
+  std::lock_guard<std::mutex> g(st.mu);
+  st.by_handle[handle] = std::move(img);
+}
+
+enum class Load { kModule, kModuleEx, kFatBinary, kLibrary };
+
+// Reply of every load: u64 handle id (0 on failure), then the JIT options (count 0 without).
+void load(CallContext& ctx, Load what) {
+  Jit jit;
+  const bool with_options = what == Load::kModuleEx || what == Load::kLibrary;
+  if (with_options) jit = read_jit(ctx);
+  auto img = read_image(ctx);
+  ctx.in.expect_end();
+  uint64_t id = 0;
+  const unsigned n = static_cast<unsigned>(jit.opts.size());
+  CUjit_option* opts = n ? jit.opts.data() : nullptr;
+  void** vals = n ? jit.vals.data() : nullptr;
+  if (what == Load::kLibrary) {
+    auto fn = real<decltype(&::cuLibraryLoadData)>(ctx, "cuLibraryLoadData");
+    CUlibrary lib = nullptr;
+    if (fn) {
+      ctx.status = fn(&lib, img->data(), opts, vals, n, nullptr, nullptr, 0);
+      if (ctx.status == CUDA_SUCCESS) {
+        id = library_out(ctx, lib);
+        keep_image(ctx, lib, std::move(img));
+      }
+    }
+  } else {
+    CUmodule mod = nullptr;
+    if (what == Load::kModuleEx) {
+      auto fn = real<decltype(&::cuModuleLoadDataEx)>(ctx, "cuModuleLoadDataEx");
+      if (fn) ctx.status = fn(&mod, img->data(), n, opts, vals);
+    } else if (what == Load::kFatBinary) {
+      auto fn = real<decltype(&::cuModuleLoadFatBinary)>(ctx, "cuModuleLoadFatBinary");
+      if (fn) ctx.status = fn(&mod, img->data());
+    } else {
+      auto fn = real<decltype(&::cuModuleLoadData)>(ctx, "cuModuleLoadData");
+      if (fn) ctx.status = fn(&mod, img->data());
+    }
+    if (ctx.status == CUDA_SUCCESS && mod) {
+      id = module_out(ctx, mod);
+      keep_image(ctx, mod, std::move(img));
+    }
+  }
+  ctx.out.put<uint64_t>(id);
+  write_jit(ctx, jit);
+}
+
+// The parameter layout of f, asked from the driver once per function.
+std::shared_ptr<const Layout> layout_of(CallContext& ctx, CUfunction f) {
+  Layouts& st = ctx.session.state<Layouts>();
+  {
+    std::lock_guard<std::mutex> g(st.mu);
+    auto it = st.by_function.find(f);
+    if (it != st.by_function.end()) return it->second;
+  }
+  auto info = real<decltype(&::cuFuncGetParamInfo)>(ctx, "cuFuncGetParamInfo");
+  if (!info) return nullptr;
+  auto l = std::make_shared<Layout>();
+  for (size_t i = 0;; ++i) {
+    size_t off = 0, size = 0;
+    CUresult e = info(f, i, &off, &size);
+    if (e == CUDA_ERROR_INVALID_VALUE) break;  // past the last parameter
+    if (e != CUDA_SUCCESS) {
+      ctx.status = e;
+      return nullptr;
+    }
+    if (i >= kMaxParams || size == 0 || size > kMaxParamBytes || off > kMaxParamBytes - size) {
+      ctx.status = CUDA_ERROR_INVALID_VALUE;  // not a layout we can carry
+      return nullptr;
+    }
+    l->offsets.push_back(static_cast<uint32_t>(off));
+    l->sizes.push_back(static_cast<uint32_t>(size));
+    if (off + size > l->total) l->total = static_cast<uint32_t>(off + size);
+  }
+  std::lock_guard<std::mutex> g(st.mu);
+  st.by_function.emplace(f, l);
+  return l;
+}
+
+enum class Launch { kPlain, kCooperative, kExtended };
+
+// Request: u64 function id, u32 grid[3], u32 block[3], u32 shared memory, u64 stream id,
+// (kExtended: u32 attribute count, that many CUlaunchAttribute), u8 form (0: the arguments
+// packed at the driver's offsets; 1: an `extra` buffer as the application gave it), u32 n, n
+// bytes.
+void launch(CallContext& ctx, Launch kind) {
+  const uint64_t fid = ctx.in.get<uint64_t>();
+  uint32_t grid[3], block[3];
+  for (auto& g : grid) g = ctx.in.get<uint32_t>();
+  for (auto& b : block) b = ctx.in.get<uint32_t>();
+  const uint32_t shmem = ctx.in.get<uint32_t>();
+  const uint64_t sid = ctx.in.get<uint64_t>();
+  std::vector<CUlaunchAttribute> attrs;
+  if (kind == Launch::kExtended) {
+    const uint32_t na = ctx.in.get<uint32_t>();
+    if (na > kMaxLaunchAttributes) throw SessionFault(std::to_string(na) + " launch attributes");
+    attrs.resize(na);
+    if (na) std::memcpy(attrs.data(), ctx.in.get_bytes(na * sizeof(CUlaunchAttribute)),
+                        na * sizeof(CUlaunchAttribute));
+    for (const auto& a : attrs)
+      if (!plain_launch_attribute(static_cast<cudaLaunchAttributeID>(a.id)))
+        throw SessionFault("launch attribute " + std::to_string(a.id) + " cannot travel");
+  }
+  const uint8_t form = ctx.in.get<uint8_t>();
+  if (form > 1 || (form == 1 && kind == Launch::kCooperative))
+    throw SessionFault("unknown launch argument form " + std::to_string(form));
+  const uint32_t n = ctx.in.get<uint32_t>();
+  if (n > kMaxParamBytes + 1024) throw SessionFault("launch argument buffer too large");
+  std::vector<uint64_t> buf(n / 8 + 1);  // aligned for any parameter type
+  if (n) std::memcpy(buf.data(), ctx.in.get_bytes(n), n);
+  ctx.in.expect_end();
+  CUfunction f;
+  CUstream s;
+  if (!function_in(ctx, fid, &f) || !stream_in(ctx, sid, &s)) return;
+  std::vector<void*> args;
+  size_t extra_size = n;
+  void* extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buf.data(), CU_LAUNCH_PARAM_BUFFER_SIZE,
+                   &extra_size, CU_LAUNCH_PARAM_END};
+  if (form == 0) {
+    std::shared_ptr<const Layout> l = layout_of(ctx, f);
+    if (!l) return;
+    if (n != l->total) throw SessionFault("launch with " + std::to_string(n) +
+                                          " argument bytes for parameters of " +
+                                          std::to_string(l->total));
+    for (uint32_t off : l->offsets) args.push_back(reinterpret_cast<char*>(buf.data()) + off);
+  }
+  void** params = form == 0 ? args.data() : nullptr;
+  void** ext = form == 1 ? extra : nullptr;
+  if (form == 0 && args.empty()) params = nullptr;
+  switch (kind) {
+    case Launch::kPlain: {
+      auto fn = real<decltype(&::cuLaunchKernel)>(ctx, "cuLaunchKernel");
+      if (fn)
+        ctx.status = fn(f, grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem, s,
+                        params, ext);
+      return;
+    }
+    case Launch::kCooperative: {
+      auto fn = real<decltype(&::cuLaunchCooperativeKernel)>(ctx, "cuLaunchCooperativeKernel");
+      if (fn)
+        ctx.status = fn(f, grid[0], grid[1], grid[2], block[0], block[1], block[2], shmem, s,
+                        params);
+      return;
+    }
+    case Launch::kExtended: {
+      auto fn = real<decltype(&::cuLaunchKernelEx)>(ctx, "cuLaunchKernelEx");
+      if (!fn) return;
+      CUlaunchConfig cfg{};
+      cfg.gridDimX = grid[0];
+      cfg.gridDimY = grid[1];
+      cfg.gridDimZ = grid[2];
+      cfg.blockDimX = block[0];
+      cfg.blockDimY = block[1];
+      cfg.blockDimZ = block[2];
+      cfg.sharedMemBytes = shmem;
+      cfg.hStream = s;
+      cfg.attrs = attrs.empty() ? nullptr : attrs.data();
+      cfg.numAttrs = static_cast<unsigned>(attrs.size());
+      ctx.status = fn(&cfg, f, params, ext);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+void drop_image(CallContext& ctx, const void* handle) {
+  Images& st = ctx.session.state<Images>();
+  std::lock_guard<std::mutex> g(st.mu);
+  st.by_handle.erase(handle);
+}
+
+void handle_cuModuleLoadData(CallContext& ctx) { load(ctx, Load::kModule); }
+void handle_cuModuleLoadDataEx(CallContext& ctx) { load(ctx, Load::kModuleEx); }
+void handle_cuModuleLoadFatBinary(CallContext& ctx) { load(ctx, Load::kFatBinary); }
+void handle_cuLibraryLoadData(CallContext& ctx) { load(ctx, Load::kLibrary); }
+
+void handle_cuLaunchKernel(CallContext& ctx) { launch(ctx, Launch::kPlain); }
+void handle_cuLaunchCooperativeKernel(CallContext& ctx) { launch(ctx, Launch::kCooperative); }
+void handle_cuLaunchKernelEx(CallContext& ctx) { launch(ctx, Launch::kExtended); }
+
+// Request: u64 function id. Reply: u32 count, count × (u32 offset, u32 size).
+void handle_gvDrvParamLayout(CallContext& ctx) {
+  const uint64_t fid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  CUfunction f;
+  if (!function_in(ctx, fid, &f)) return;
+  std::shared_ptr<const Layout> l = layout_of(ctx, f);
+  if (!l) return;
+  ctx.out.put<uint32_t>(static_cast<uint32_t>(l->offsets.size()));
+  for (size_t i = 0; i < l->offsets.size(); ++i) {
+    ctx.out.put<uint32_t>(l->offsets[i]);
+    ctx.out.put<uint32_t>(l->sizes[i]);
+  }
+}
+
+// Request: u32 flags, i32 device, u8 whether the application passed a CUctxCreateParams (the
+// client refuses one with execution-affinity or CIG parameters, which hold pointers). Reply:
+// u64 context id.
+void handle_cuCtxCreate_v4(CallContext& ctx) {
+  const uint32_t flags = ctx.in.get<uint32_t>();
+  const int32_t dev = ctx.in.get<int32_t>();
+  const uint8_t has_params = ctx.in.get<uint8_t>();
+  ctx.in.expect_end();
+  if (has_params > 1) throw SessionFault("presence flag is neither 0 nor 1");
+  auto fn = real<decltype(&::cuCtxCreate_v4)>(ctx, "cuCtxCreate_v4");
+  if (!fn) return;
+  CUctxCreateParams params{};
+  CUcontext c = nullptr;
+  ctx.status = fn(&c, has_params ? &params : nullptr, flags, dev);
+  if (ctx.status == CUDA_SUCCESS) ctx.out.put<uint64_t>(context_out(ctx, c));
+}
+
+}  // namespace gvirtus::backend::cuda

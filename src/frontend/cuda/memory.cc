@@ -1,0 +1,166 @@
+// Host<->device copies through the runtime frontend's copy engine (the same chunked requests
+// as cudaMemcpy: gvMemcpyH2DChunk / gvMemcpyD2HChunk), and host memory answered locally like
+// cudaMallocHost: ordinary page-aligned memory that the copy functions accept. Mapped memory
+// (a device pointer aliasing host memory) cannot work across the network and is refused.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "frontend/cuda/local.h"
+#include "frontend/cudart/ranges.h"
+#include "frontend/cudart/transfer.h"
+
+namespace gvirtus::cuda {
+namespace {
+
+using cudart::Target;
+
+// The runtime's error codes for a copy are the driver's numbers for the same failures
+// (invalid value 1, out of memory 2, invalid handle 400, illegal address 700, ...).
+CUresult copy(void* dst, const void* src, size_t n, cudaMemcpyKind kind, const Target& t) {
+  if (n == 0) return CUDA_SUCCESS;
+  if (!dst || !src) return CUDA_ERROR_INVALID_VALUE;
+  return static_cast<CUresult>(gvirtus::cudart::copy_1d(dst, src, n, kind, t));
+}
+
+void* dev(CUdeviceptr p) { return reinterpret_cast<void*>(static_cast<uintptr_t>(p)); }
+
+Target async_on(CUstream s) { return gvirtus::cudart::async_on(reinterpret_cast<cudaStream_t>(s)); }
+Target async_per_thread(CUstream s) {
+  return gvirtus::cudart::async_per_thread(reinterpret_cast<cudaStream_t>(s));
+}
+
+gvirtus::cudart::RangeMap& host_allocs() {
+  static auto* m = new gvirtus::cudart::RangeMap;  // tag: cuMemHostAlloc flags
+  return *m;
+}
+gvirtus::cudart::RangeMap& host_registered() {
+  static auto* m = new gvirtus::cudart::RangeMap;  // tag: cuMemHostRegister flags
+  return *m;
+}
+
+size_t page_round(size_t n) {
+  size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  if (n > SIZE_MAX - (page - 1)) return 0;
+  return (n + page - 1) / page * page;
+}
+
+CUresult host_alloc(void** pp, size_t size, unsigned int flags, const char* fn) {
+  if (!pp) return CUDA_ERROR_INVALID_VALUE;
+  constexpr unsigned kKnown =
+      CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
+  if (flags & ~kKnown) return CUDA_ERROR_INVALID_VALUE;
+  if (flags & CU_MEMHOSTALLOC_DEVICEMAP)
+    return refuse(fn, "CU_MEMHOSTALLOC_DEVICEMAP (mapped host memory)");
+  if (size == 0) return CUDA_ERROR_INVALID_VALUE;
+  size_t len = page_round(size);
+  if (len == 0) return CUDA_ERROR_OUT_OF_MEMORY;
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
+  if (!host_allocs().add(reinterpret_cast<uintptr_t>(p), len, flags)) {
+    ::munmap(p, len);
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  }
+  *pp = p;
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+}  // namespace gvirtus::cuda
+
+using namespace gvirtus::cuda;
+
+GV_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t n) {
+  return guarded("cuMemcpyHtoD_v2", [&] {
+    return copy(dev(dst), src, n, cudaMemcpyHostToDevice, gvirtus::cudart::sync_legacy());
+  });
+}
+GV_EXPORT CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t n) {
+  return guarded("cuMemcpyDtoH_v2", [&] {
+    return copy(dst, dev(src), n, cudaMemcpyDeviceToHost, gvirtus::cudart::sync_legacy());
+  });
+}
+GV_EXPORT CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t n, CUstream s) {
+  return guarded("cuMemcpyHtoDAsync_v2", [&] {
+    return copy(dev(dst), src, n, cudaMemcpyHostToDevice, async_on(s));
+  });
+}
+GV_EXPORT CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t n, CUstream s) {
+  return guarded("cuMemcpyDtoHAsync_v2", [&] {
+    return copy(dst, dev(src), n, cudaMemcpyDeviceToHost, async_on(s));
+  });
+}
+extern "C" CUresult cuMemcpyHtoD_v2_ptds(CUdeviceptr, const void*, size_t);
+extern "C" CUresult cuMemcpyDtoH_v2_ptds(void*, CUdeviceptr, size_t);
+extern "C" CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr, const void*, size_t, CUstream);
+extern "C" CUresult cuMemcpyDtoHAsync_v2_ptsz(void*, CUdeviceptr, size_t, CUstream);
+GV_EXPORT CUresult cuMemcpyHtoD_v2_ptds(CUdeviceptr dst, const void* src, size_t n) {
+  return guarded("cuMemcpyHtoD_v2_ptds", [&] {
+    return copy(dev(dst), src, n, cudaMemcpyHostToDevice, gvirtus::cudart::sync_per_thread());
+  });
+}
+GV_EXPORT CUresult cuMemcpyDtoH_v2_ptds(void* dst, CUdeviceptr src, size_t n) {
+  return guarded("cuMemcpyDtoH_v2_ptds", [&] {
+    return copy(dst, dev(src), n, cudaMemcpyDeviceToHost, gvirtus::cudart::sync_per_thread());
+  });
+}
+GV_EXPORT CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dst, const void* src, size_t n,
+                                             CUstream s) {
+  return guarded("cuMemcpyHtoDAsync_v2_ptsz", [&] {
+    return copy(dev(dst), src, n, cudaMemcpyHostToDevice, async_per_thread(s));
+  });
+}
+GV_EXPORT CUresult cuMemcpyDtoHAsync_v2_ptsz(void* dst, CUdeviceptr src, size_t n, CUstream s) {
+  return guarded("cuMemcpyDtoHAsync_v2_ptsz", [&] {
+    return copy(dst, dev(src), n, cudaMemcpyDeviceToHost, async_per_thread(s));
+  });
+}
+
+GV_EXPORT CUresult cuMemAllocHost_v2(void** pp, size_t size) {
+  return guarded("cuMemAllocHost_v2", [&] { return host_alloc(pp, size, 0, "cuMemAllocHost"); });
+}
+GV_EXPORT CUresult cuMemHostAlloc(void** pp, size_t size, unsigned int flags) {
+  return guarded("cuMemHostAlloc", [&] { return host_alloc(pp, size, flags, "cuMemHostAlloc"); });
+}
+GV_EXPORT CUresult cuMemFreeHost(void* p) {
+  return guarded("cuMemFreeHost", [&] {
+    gvirtus::cudart::RangeMap::Range r;
+    if (!p || !host_allocs().remove(reinterpret_cast<uintptr_t>(p), &r))
+      return CUDA_ERROR_INVALID_VALUE;
+    ::munmap(p, r.size);
+    return CUDA_SUCCESS;
+  });
+}
+GV_EXPORT CUresult cuMemHostRegister_v2(void* p, size_t size, unsigned int flags) {
+  return guarded("cuMemHostRegister_v2", [&] {
+    constexpr unsigned kKnown = CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP |
+                                CU_MEMHOSTREGISTER_IOMEMORY | CU_MEMHOSTREGISTER_READ_ONLY;
+    if (!p || size == 0 || (flags & ~kKnown)) return CUDA_ERROR_INVALID_VALUE;
+    if (flags & CU_MEMHOSTREGISTER_DEVICEMAP)
+      return refuse("cuMemHostRegister", "CU_MEMHOSTREGISTER_DEVICEMAP (mapped host memory)");
+    if (flags & CU_MEMHOSTREGISTER_IOMEMORY)
+      return refuse("cuMemHostRegister", "CU_MEMHOSTREGISTER_IOMEMORY");
+    if (!host_registered().add(reinterpret_cast<uintptr_t>(p), size, flags))
+      return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
+    return CUDA_SUCCESS;
+  });
+}
+GV_EXPORT CUresult cuMemHostUnregister(void* p) {
+  return guarded("cuMemHostUnregister", [&] {
+    if (!p) return CUDA_ERROR_INVALID_VALUE;
+    return host_registered().remove(reinterpret_cast<uintptr_t>(p))
+               ? CUDA_SUCCESS
+               : CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+  });
+}
+GV_EXPORT CUresult cuMemHostGetFlags(unsigned int* flags, void* p) {
+  return guarded("cuMemHostGetFlags", [&] {
+    if (!flags || !p) return CUDA_ERROR_INVALID_VALUE;
+    gvirtus::cudart::RangeMap::Range r;
+    if (host_allocs().find(reinterpret_cast<uintptr_t>(p), &r) ||
+        host_registered().find(reinterpret_cast<uintptr_t>(p), &r)) {
+      *flags = r.tag;
+      return CUDA_SUCCESS;
+    }
+    return CUDA_ERROR_INVALID_VALUE;
+  });
+}

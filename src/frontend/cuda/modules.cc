@@ -1,0 +1,197 @@
+// Module and library loads. The image's length comes from its own header (image.h); the bytes
+// travel in one request, the worker's driver loads them (PTX is compiled there). JIT options
+// with plain values travel as numbers; the info and error log buffers are filled on the worker
+// and copied back into the application's buffers, with the sizes and wall time the driver
+// reports; options whose values point to arrays of names or addresses are refused.
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "common/jit_options.h"
+#include "frontend/cuda/image.h"
+#include "frontend/cuda/local.h"
+
+namespace gvirtus::cuda {
+namespace {
+
+// The worker takes an image in one frame (docs/driver.md).
+constexpr size_t kMaxImage = wire::kMaxPayload - (2u << 20);
+
+struct JitArgs {
+  unsigned n = 0;
+  const CUjit_option* opts = nullptr;
+  void** vals = nullptr;
+};
+
+CUresult check_jit(const char* fn, const JitArgs& j) {
+  if (j.n == 0) return CUDA_SUCCESS;
+  if (!j.opts || !j.vals) return CUDA_ERROR_INVALID_VALUE;
+  if (j.n > kMaxJitOptions) return refuse(fn, "more than 64 JIT options");
+  for (unsigned i = 0; i < j.n; ++i) {
+    if (jit_value_kind(j.opts[i]) == JitValue::kRefused)
+      return refuse(fn, "JIT option " + std::to_string(j.opts[i]) +
+                            " (its value points to host memory of the application)");
+  }
+  return CUDA_SUCCESS;
+}
+
+// Sends one load (call c's id); reply: u64 handle id, u32 count, count × u64 values, log texts.
+CUresult load(uint32_t call, const char* fn, const void* image, const JitArgs& j,
+              uint64_t* handle) {
+  if (!image) return CUDA_ERROR_INVALID_VALUE;
+  CUresult e = check_jit(fn, j);
+  if (e != CUDA_SUCCESS) return e;
+  Image im;
+  if (!measure_image(image, kMaxImage, &im)) {
+    // A PTX text with no NUL within the limit, or an ELF/fatbin whose headers do not add up
+    // (or are larger than one request can carry).
+    return CUDA_ERROR_INVALID_IMAGE;
+  }
+  const bool with_options = call == id(kCall_cuModuleLoadDataEx) ||
+                            call == id(kCall_cuLibraryLoadData);
+  client::Call c(call);
+  wire::Writer& a = c.args();
+  if (with_options) {
+    a.put<uint32_t>(j.n);
+    for (unsigned i = 0; i < j.n; ++i) {
+      a.put<uint32_t>(static_cast<uint32_t>(j.opts[i]));
+      a.put<uint64_t>(jit_value_kind(j.opts[i]) == JitValue::kLogBuffer
+                          ? 0
+                          : static_cast<uint64_t>(reinterpret_cast<uintptr_t>(j.vals[i])));
+    }
+  }
+  a.put<uint64_t>(im.size);
+  c.attach(im.data, im.size);
+  if (!c.invoke()) return lost();
+  wire::Reader& r = c.result();
+  const uint64_t h = r.get<uint64_t>();
+  const uint32_t n = r.get<uint32_t>();
+  if (n != (with_options ? j.n : 0)) throw wire::DecodeError("JIT option count differs");
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint64_t v = r.get<uint64_t>();
+    if (jit_value_kind(j.opts[i]) != JitValue::kLogBuffer)
+      j.vals[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(v));
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    if (jit_value_kind(j.opts[i]) != JitValue::kLogBuffer) continue;
+    const uint32_t len = r.get<uint32_t>();
+    const char* text = reinterpret_cast<const char*>(r.get_bytes(len));
+    // The application's buffer holds what its size option said (the driver's answer in that
+    // option now says how much it wrote, NUL included).
+    uint64_t cap = 0;
+    for (uint32_t k = 0; k < n; ++k)
+      if (j.opts[k] == static_cast<CUjit_option>(jit_log_size_option(j.opts[i])))
+        cap = reinterpret_cast<uintptr_t>(j.vals[k]);
+    char* dst = static_cast<char*>(j.vals[i]);
+    if (dst && cap > 0) {
+      const size_t m = len < cap - 1 ? len : static_cast<size_t>(cap - 1);
+      std::memcpy(dst, text, m);
+      dst[m] = 0;
+    }
+  }
+  r.expect_end();
+  e = finish(c);
+  if (e == CUDA_SUCCESS) *handle = h;
+  return e;
+}
+
+// Reads a whole file for cuModuleLoad / cuLibraryLoadFromFile (the path is the client's).
+CUresult read_file(const char* path, std::vector<char>* out) {
+  if (!path) return CUDA_ERROR_INVALID_VALUE;
+  FILE* f = std::fopen(path, "rb");
+  if (!f) return CUDA_ERROR_FILE_NOT_FOUND;
+  std::vector<char> buf;
+  char chunk[65536];
+  size_t got;
+  while ((got = std::fread(chunk, 1, sizeof chunk, f)) > 0) {
+    buf.insert(buf.end(), chunk, chunk + got);
+    if (buf.size() > kMaxImage) {
+      std::fclose(f);
+      return CUDA_ERROR_INVALID_IMAGE;
+    }
+  }
+  std::fclose(f);
+  buf.push_back(0);  // a PTX file has no NUL of its own
+  *out = std::move(buf);
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+}  // namespace gvirtus::cuda
+
+using namespace gvirtus::cuda;
+
+GV_EXPORT CUresult cuModuleLoadData(CUmodule* module, const void* image) {
+  return guarded("cuModuleLoadData", [&]() -> CUresult {
+    if (!module) return CUDA_ERROR_INVALID_VALUE;
+    uint64_t h = 0;
+    CUresult e = load(id(kCall_cuModuleLoadData), "cuModuleLoadData", image, {}, &h);
+    if (e == CUDA_SUCCESS) *module = from_wire<CUmodule>(h);
+    return e;
+  });
+}
+
+GV_EXPORT CUresult cuModuleLoadFatBinary(CUmodule* module, const void* fatCubin) {
+  return guarded("cuModuleLoadFatBinary", [&]() -> CUresult {
+    if (!module) return CUDA_ERROR_INVALID_VALUE;
+    uint64_t h = 0;
+    CUresult e = load(id(kCall_cuModuleLoadFatBinary), "cuModuleLoadFatBinary", fatCubin, {}, &h);
+    if (e == CUDA_SUCCESS) *module = from_wire<CUmodule>(h);
+    return e;
+  });
+}
+
+GV_EXPORT CUresult cuModuleLoadDataEx(CUmodule* module, const void* image, unsigned int n,
+                                      CUjit_option* options, void** values) {
+  return guarded("cuModuleLoadDataEx", [&]() -> CUresult {
+    if (!module) return CUDA_ERROR_INVALID_VALUE;
+    uint64_t h = 0;
+    CUresult e = load(id(kCall_cuModuleLoadDataEx), "cuModuleLoadDataEx", image,
+                      JitArgs{n, options, values}, &h);
+    if (e == CUDA_SUCCESS) *module = from_wire<CUmodule>(h);
+    return e;
+  });
+}
+
+GV_EXPORT CUresult cuLibraryLoadData(CUlibrary* library, const void* code,
+                                     CUjit_option* jitOptions, void** jitOptionsValues,
+                                     unsigned int numJitOptions, CUlibraryOption* libraryOptions,
+                                     void** libraryOptionValues, unsigned int numLibraryOptions) {
+  return guarded("cuLibraryLoadData", [&]() -> CUresult {
+    (void)libraryOptions;
+    (void)libraryOptionValues;
+    if (!library) return CUDA_ERROR_INVALID_VALUE;
+    if (numLibraryOptions != 0) return refuse("cuLibraryLoadData", "library options");
+    uint64_t h = 0;
+    CUresult e = load(id(kCall_cuLibraryLoadData), "cuLibraryLoadData", code,
+                      JitArgs{numJitOptions, jitOptions, jitOptionsValues}, &h);
+    if (e == CUDA_SUCCESS) *library = from_wire<CUlibrary>(h);
+    return e;
+  });
+}
+
+GV_EXPORT CUresult cuModuleLoad(CUmodule* module, const char* fname) {
+  return guarded("cuModuleLoad", [&]() -> CUresult {
+    if (!module) return CUDA_ERROR_INVALID_VALUE;
+    std::vector<char> buf;
+    CUresult e = read_file(fname, &buf);
+    if (e != CUDA_SUCCESS) return e;
+    return cuModuleLoadData(module, buf.data());
+  });
+}
+
+GV_EXPORT CUresult cuLibraryLoadFromFile(CUlibrary* library, const char* fileName,
+                                         CUjit_option* jitOptions, void** jitOptionsValues,
+                                         unsigned int numJitOptions,
+                                         CUlibraryOption* libraryOptions,
+                                         void** libraryOptionValues,
+                                         unsigned int numLibraryOptions) {
+  return guarded("cuLibraryLoadFromFile", [&]() -> CUresult {
+    if (!library) return CUDA_ERROR_INVALID_VALUE;
+    std::vector<char> buf;
+    CUresult e = read_file(fileName, &buf);
+    if (e != CUDA_SUCCESS) return e;
+    return cuLibraryLoadData(library, buf.data(), jitOptions, jitOptionsValues, numJitOptions,
+                             libraryOptions, libraryOptionValues, numLibraryOptions);
+  });
+}
