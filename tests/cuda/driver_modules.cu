@@ -128,7 +128,7 @@ int main() {
                   reinterpret_cast<void*>(sizeof err), reinterpret_cast<void*>(1),
                   reinterpret_cast<void*>(64)};
   DCHECK(cuModuleLoadDataEx(&m_ptx, ptx, 6, opts, vals));
-  std::printf("PTX info log written: %d\n", info[0] != 0);
+  // (Whether the info log has text depends on the driver's JIT cache: not printed.)
   ok &= use_module(m_ptx, "cuModuleLoadDataEx(ptx)");
   // Broken PTX: the error log says why.
   const char* broken = ".version 8.0\n.target sm_90\n.address_size 64\n.visible .entry k() { bogus; }\n";

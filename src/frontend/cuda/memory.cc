@@ -156,8 +156,14 @@ GV_EXPORT CUresult cuMemHostGetFlags(unsigned int* flags, void* p) {
   return guarded("cuMemHostGetFlags", [&] {
     if (!flags || !p) return CUDA_ERROR_INVALID_VALUE;
     gvirtus::cudart::RangeMap::Range r;
-    if (host_allocs().find(reinterpret_cast<uintptr_t>(p), &r) ||
-        host_registered().find(reinterpret_cast<uintptr_t>(p), &r)) {
+    // With unified addressing the driver reports every page-locked allocation as mapped
+    // (seen on the GPU machine: cuMemAllocHost memory answers CU_MEMHOSTALLOC_DEVICEMAP), and
+    // programs compare against that; the memory is not mapped here (no device pointer for it).
+    if (host_allocs().find(reinterpret_cast<uintptr_t>(p), &r)) {
+      *flags = r.tag | CU_MEMHOSTALLOC_DEVICEMAP;
+      return CUDA_SUCCESS;
+    }
+    if (host_registered().find(reinterpret_cast<uintptr_t>(p), &r)) {
       *flags = r.tag;
       return CUDA_SUCCESS;
     }

@@ -39,7 +39,12 @@ CUresult lookup(const char* symbol, void** pfn, cuuint64_t flags,
     if (!p && per_thread) p = ::dlsym(h, proc_export_name(symbol, false).c_str());
   }
   if (!p) {
-    if (status) *status = CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+    // With a status to report it in, an unknown name is no error (as the driver answers);
+    // the legacy form has only its result.
+    if (status) {
+      *status = CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+      return CUDA_SUCCESS;
+    }
     return CUDA_ERROR_NOT_FOUND;
   }
   *pfn = p;

@@ -40,7 +40,6 @@ cudaError_t entry_point(const char* symbol, void** funcPtr, int version, unsigne
   *funcPtr = nullptr;
   int r = get(symbol, funcPtr, version, flags, &st);
   if (status) *status = static_cast<cudaDriverEntryPointQueryResult>(st);
-  if (r == 500 /* CUDA_ERROR_NOT_FOUND */) return cudaSuccess;  // reported through status
   return r == 0 ? cudaSuccess : fail(static_cast<cudaError_t>(r));
 }
 
