@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "backend/cuda_support.h"
+#include "backend/cudart_support.h"
 #include "backend/worker.h"
 #include "common/jit_options.h"
 #include "common/launch_attrs.h"
@@ -282,7 +283,115 @@ void launch(CallContext& ctx, Launch kind) {
   }
 }
 
+// A link in progress: the driver's state, the JIT options of cuLinkCreate (their log buffers
+// are written by every later step) and the inputs, kept until the link is destroyed.
+struct LinkRec {
+  CUlinkState state = nullptr;
+  Jit jit;
+  std::vector<std::unique_ptr<std::vector<char>>> inputs;
+};
+struct Links {
+  std::mutex mu;
+  std::unordered_map<LinkRec*, std::unique_ptr<LinkRec>> owned;
+};
+
+LinkRec* link_in(CallContext& ctx, uint64_t id) {
+  void* p = nullptr;
+  if (!cudart::handle_in(ctx, HandleKind::kLinkState, id, &p, CUDA_ERROR_INVALID_HANDLE))
+    return nullptr;
+  return static_cast<LinkRec*>(p);
+}
+
 }  // namespace
+
+// Request: as cuModuleLoadDataEx's options. Reply (always): u64 link id (0 on failure), the
+// options after the call (write_jit).
+void handle_cuLinkCreate_v2(CallContext& ctx) {
+  auto rec = std::make_unique<LinkRec>();
+  rec->jit = read_jit(ctx);
+  ctx.in.expect_end();
+  uint64_t id = 0;
+  auto fn = real<decltype(&::cuLinkCreate_v2)>(ctx, "cuLinkCreate_v2");
+  if (fn) {
+    const unsigned n = static_cast<unsigned>(rec->jit.opts.size());
+    ctx.status = fn(n, n ? rec->jit.opts.data() : nullptr, n ? rec->jit.vals.data() : nullptr,
+                    &rec->state);
+    if (ctx.status == CUDA_SUCCESS) {
+      id = ctx.session.handles().add(HandleKind::kLinkState, rec.get());
+      Links& st = ctx.session.state<Links>();
+      std::lock_guard<std::mutex> g(st.mu);
+      LinkRec* key = rec.get();
+      st.owned.emplace(key, std::move(rec));
+      ctx.out.put<uint64_t>(id);
+      write_jit(ctx, key->jit);
+      return;
+    }
+  }
+  ctx.out.put<uint64_t>(0);
+  write_jit(ctx, rec->jit);
+}
+
+// Request: u64 link id, u32 input type, string name (≤ 4096), options as cuModuleLoadDataEx's
+// (numbers only: a log buffer here is refused by the client), u64 n, n bytes. Reply (always,
+// unless the id is stale): the link's cuLinkCreate options (write_jit).
+void handle_cuLinkAddData_v2(CallContext& ctx) {
+  const uint64_t lid = ctx.in.get<uint64_t>();
+  const uint32_t type = ctx.in.get<uint32_t>();
+  const std::string name = ctx.in.get_string(4096);
+  Jit jit = read_jit(ctx);
+  for (const auto& l : jit.logs)
+    if (!l.empty()) throw SessionFault("log buffer option on cuLinkAddData");
+  auto data = read_image(ctx);
+  ctx.in.expect_end();
+  if (name.find('\0') != std::string::npos) throw SessionFault("name with a NUL byte");
+  LinkRec* rec = link_in(ctx, lid);
+  if (!rec) return;
+  auto fn = real<decltype(&::cuLinkAddData_v2)>(ctx, "cuLinkAddData_v2");
+  if (fn) {
+    const unsigned n = static_cast<unsigned>(jit.opts.size());
+    ctx.status = fn(rec->state, static_cast<CUjitInputType>(type), data->data(),
+                    data->size() - 1, name.c_str(), n, n ? jit.opts.data() : nullptr,
+                    n ? jit.vals.data() : nullptr);
+  }
+  rec->inputs.push_back(std::move(data));
+  write_jit(ctx, rec->jit);
+}
+
+// Request: u64 link id. Reply (always, unless the id is stale): the link's options
+// (write_jit), then u64 n and n bytes of the linked cubin (n = 0 on failure).
+void handle_cuLinkComplete(CallContext& ctx) {
+  const uint64_t lid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  LinkRec* rec = link_in(ctx, lid);
+  if (!rec) return;
+  void* cubin = nullptr;
+  size_t size = 0;
+  auto fn = real<decltype(&::cuLinkComplete)>(ctx, "cuLinkComplete");
+  if (fn) ctx.status = fn(rec->state, &cubin, &size);
+  write_jit(ctx, rec->jit);
+  if (ctx.status != CUDA_SUCCESS || !cubin || size > kMaxImageBytes) {
+    if (ctx.status == CUDA_SUCCESS) ctx.status = CUDA_ERROR_OUT_OF_MEMORY;  // cannot carry it
+    ctx.out.put<uint64_t>(0);
+    return;
+  }
+  ctx.out.put<uint64_t>(size);
+  ctx.out.put_bytes(cubin, size);
+}
+
+// Request: u64 link id.
+void handle_cuLinkDestroy(CallContext& ctx) {
+  const uint64_t lid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  void* p = nullptr;
+  if (!cudart::handle_release(ctx, HandleKind::kLinkState, lid, &p, CUDA_ERROR_INVALID_HANDLE))
+    return;
+  auto* rec = static_cast<LinkRec*>(p);
+  auto fn = real<decltype(&::cuLinkDestroy)>(ctx, "cuLinkDestroy");
+  if (fn) ctx.status = fn(rec->state);
+  Links& st = ctx.session.state<Links>();
+  std::lock_guard<std::mutex> g(st.mu);
+  st.owned.erase(rec);
+}
 
 void drop_image(CallContext& ctx, const void* handle) {
   Images& st = ctx.session.state<Images>();

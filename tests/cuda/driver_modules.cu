@@ -254,6 +254,31 @@ int main() {
   std::printf("library constant g_scale: %zu bytes, %.1f\n", scale_size, sv);
   DCHECK(cuLibraryUnload(lib));
 
+  // The linker: PTX in, a cubin out (in memory the link owns), loaded and run.
+  CUlinkState link;
+  char link_err[4096] = {};
+  CUjit_option lo[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES};
+  void* lv[] = {link_err, reinterpret_cast<void*>(sizeof link_err)};
+  DCHECK(cuLinkCreate(2, lo, lv, &link));
+  DCHECK(cuLinkAddData(link, CU_JIT_INPUT_PTX, const_cast<void*>(ptx), sizeof kPtx, "kernels.ptx",
+                       0, nullptr, nullptr));
+  std::printf("link bad input: %s\n",
+              drv_name(cuLinkAddData(link, CU_JIT_INPUT_PTX, const_cast<char*>("not ptx"), 8,
+                                     "bad.ptx", 0, nullptr, nullptr)));
+  std::printf("link error log written: %d\n", link_err[0] != 0);
+  cuLinkDestroy(link);
+  DCHECK(cuLinkCreate(0, nullptr, nullptr, &link));
+  DCHECK(cuLinkAddData(link, CU_JIT_INPUT_PTX, const_cast<void*>(ptx), sizeof kPtx, "kernels.ptx",
+                       0, nullptr, nullptr));
+  void* linked = nullptr;
+  size_t linked_size = 0;
+  DCHECK(cuLinkComplete(link, &linked, &linked_size));
+  std::printf("linked cubin: %d\n", linked != nullptr && linked_size > 0);
+  CUmodule m_linked;
+  DCHECK(cuModuleLoadData(&m_linked, linked));
+  DCHECK(cuLinkDestroy(link));
+  ok &= use_module(m_linked, "linked cubin");
+
   // Errors: bad arguments, a faulting kernel (sticky, last).
   DCHECK(cuModuleUnload(m_fat2));
   std::printf("null function: %s\n",

@@ -5,6 +5,9 @@
 // reports; options whose values point to arrays of names or addresses are refused.
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
 #include <vector>
 
 #include "common/jit_options.h"
@@ -35,6 +38,46 @@ CUresult check_jit(const char* fn, const JitArgs& j) {
   return CUDA_SUCCESS;
 }
 
+// Options on the wire: u32 count, count × (u32 option, u64 value; 0 for a log buffer).
+void put_jit(wire::Writer& a, const JitArgs& j) {
+  a.put<uint32_t>(j.n);
+  for (unsigned i = 0; i < j.n; ++i) {
+    a.put<uint32_t>(static_cast<uint32_t>(j.opts[i]));
+    a.put<uint64_t>(jit_value_kind(j.opts[i]) == JitValue::kLogBuffer
+                        ? 0
+                        : static_cast<uint64_t>(reinterpret_cast<uintptr_t>(j.vals[i])));
+  }
+}
+
+// The options after the call: u32 count, count × u64 value, then each log buffer's text, which
+// goes into the application's buffer (as much as its size option said it holds, NUL-ended).
+void read_jit(wire::Reader& r, const JitArgs& j) {
+  const uint32_t n = r.get<uint32_t>();
+  if (n != j.n) throw wire::DecodeError("JIT option count differs");
+  // The capacities the application gave, before the driver's answers replace them.
+  std::vector<uint64_t> before(n);
+  for (uint32_t i = 0; i < n; ++i) before[i] = reinterpret_cast<uintptr_t>(j.vals[i]);
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint64_t v = r.get<uint64_t>();
+    if (jit_value_kind(j.opts[i]) != JitValue::kLogBuffer)
+      j.vals[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(v));
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    if (jit_value_kind(j.opts[i]) != JitValue::kLogBuffer) continue;
+    const uint32_t len = r.get<uint32_t>();
+    const char* text = reinterpret_cast<const char*>(r.get_bytes(len));
+    uint64_t cap = 0;
+    for (uint32_t k = 0; k < n; ++k)
+      if (j.opts[k] == static_cast<CUjit_option>(jit_log_size_option(j.opts[i]))) cap = before[k];
+    char* dst = static_cast<char*>(j.vals[i]);
+    if (dst && cap > 0) {
+      const size_t m = len < cap - 1 ? len : static_cast<size_t>(cap - 1);
+      std::memcpy(dst, text, m);
+      dst[m] = 0;
+    }
+  }
+}
+
 // Sends one load (call c's id); reply: u64 handle id, u32 count, count × u64 values, log texts.
 CUresult load(uint32_t call, const char* fn, const void* image, const JitArgs& j,
               uint64_t* handle) {
@@ -51,44 +94,13 @@ CUresult load(uint32_t call, const char* fn, const void* image, const JitArgs& j
                             call == id(kCall_cuLibraryLoadData);
   client::Call c(call);
   wire::Writer& a = c.args();
-  if (with_options) {
-    a.put<uint32_t>(j.n);
-    for (unsigned i = 0; i < j.n; ++i) {
-      a.put<uint32_t>(static_cast<uint32_t>(j.opts[i]));
-      a.put<uint64_t>(jit_value_kind(j.opts[i]) == JitValue::kLogBuffer
-                          ? 0
-                          : static_cast<uint64_t>(reinterpret_cast<uintptr_t>(j.vals[i])));
-    }
-  }
+  if (with_options) put_jit(a, j);
   a.put<uint64_t>(im.size);
   c.attach(im.data, im.size);
   if (!c.invoke()) return lost();
   wire::Reader& r = c.result();
   const uint64_t h = r.get<uint64_t>();
-  const uint32_t n = r.get<uint32_t>();
-  if (n != (with_options ? j.n : 0)) throw wire::DecodeError("JIT option count differs");
-  for (uint32_t i = 0; i < n; ++i) {
-    const uint64_t v = r.get<uint64_t>();
-    if (jit_value_kind(j.opts[i]) != JitValue::kLogBuffer)
-      j.vals[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(v));
-  }
-  for (uint32_t i = 0; i < n; ++i) {
-    if (jit_value_kind(j.opts[i]) != JitValue::kLogBuffer) continue;
-    const uint32_t len = r.get<uint32_t>();
-    const char* text = reinterpret_cast<const char*>(r.get_bytes(len));
-    // The application's buffer holds what its size option said (the driver's answer in that
-    // option now says how much it wrote, NUL included).
-    uint64_t cap = 0;
-    for (uint32_t k = 0; k < n; ++k)
-      if (j.opts[k] == static_cast<CUjit_option>(jit_log_size_option(j.opts[i])))
-        cap = reinterpret_cast<uintptr_t>(j.vals[k]);
-    char* dst = static_cast<char*>(j.vals[i]);
-    if (dst && cap > 0) {
-      const size_t m = len < cap - 1 ? len : static_cast<size_t>(cap - 1);
-      std::memcpy(dst, text, m);
-      dst[m] = 0;
-    }
-  }
+  read_jit(r, with_options ? j : JitArgs{});
   r.expect_end();
   e = finish(c);
   if (e == CUDA_SUCCESS) *handle = h;
@@ -116,10 +128,150 @@ CUresult read_file(const char* path, std::vector<char>* out) {
   return CUDA_SUCCESS;
 }
 
+// A link in progress on this side: cuLinkCreate's options (the driver keeps writing their log
+// buffers and sizes until the link is destroyed, and the application keeps the arrays alive as
+// long) and the linked cubin, which cuLinkComplete hands out and cuLinkDestroy frees.
+struct LinkRec {
+  std::vector<CUjit_option> opts;
+  void** vals = nullptr;
+  std::vector<char> cubin;
+  JitArgs jit() const { return JitArgs{static_cast<unsigned>(opts.size()), opts.data(), vals}; }
+};
+std::mutex g_links_mu;
+std::unordered_map<uint64_t, std::unique_ptr<LinkRec>>& links() {
+  static auto* m = new std::unordered_map<uint64_t, std::unique_ptr<LinkRec>>;
+  return *m;
+}
+LinkRec* link_of(CUlinkState s) {
+  std::lock_guard<std::mutex> g(g_links_mu);
+  auto it = links().find(to_wire(s));
+  return it == links().end() ? nullptr : it->second.get();
+}
+
+CUresult link_create(unsigned n, CUjit_option* options, void** values, CUlinkState* out) {
+  if (!out) return CUDA_ERROR_INVALID_VALUE;
+  JitArgs j{n, options, values};
+  CUresult e = check_jit("cuLinkCreate", j);
+  if (e != CUDA_SUCCESS) return e;
+  client::Call c(id(kCall_cuLinkCreate_v2));
+  put_jit(c.args(), j);
+  if (!c.invoke()) return lost();
+  wire::Reader& r = c.result();
+  const uint64_t h = r.get<uint64_t>();
+  read_jit(r, j);
+  r.expect_end();
+  e = finish(c);
+  if (e != CUDA_SUCCESS) return e;
+  auto rec = std::make_unique<LinkRec>();
+  if (n) rec->opts.assign(options, options + n);
+  rec->vals = values;
+  std::lock_guard<std::mutex> g(g_links_mu);
+  links()[h] = std::move(rec);
+  *out = from_wire<CUlinkState>(h);
+  return CUDA_SUCCESS;
+}
+
+CUresult link_add(CUlinkState state, CUjitInputType type, const void* data, size_t size,
+                  const char* name, unsigned n, CUjit_option* options, void** values) {
+  LinkRec* rec = link_of(state);
+  if (!rec) return CUDA_ERROR_INVALID_HANDLE;
+  if (!data || size == 0) return CUDA_ERROR_INVALID_VALUE;
+  if (size > kMaxImage) return CUDA_ERROR_INVALID_IMAGE;
+  JitArgs j{n, options, values};
+  CUresult e = check_jit("cuLinkAddData", j);
+  if (e != CUDA_SUCCESS) return e;
+  for (unsigned i = 0; i < n; ++i)
+    if (jit_value_kind(options[i]) == JitValue::kLogBuffer)
+      return refuse("cuLinkAddData", "log buffer options (give them to cuLinkCreate)");
+  const std::string nm = name ? std::string(name, ::strnlen(name, 4096)) : std::string();
+  client::Call c(id(kCall_cuLinkAddData_v2));
+  wire::Writer& a = c.args();
+  a.put<uint64_t>(to_wire(state));
+  a.put<uint32_t>(static_cast<uint32_t>(type));
+  a.put_string(nm);
+  put_jit(a, j);
+  a.put<uint64_t>(size);
+  c.attach(data, size);
+  if (!c.invoke()) return lost();
+  e = finish(c);
+  if (c.result().remaining() > 0) {  // nothing comes back for a stale link
+    read_jit(c.result(), rec->jit());
+    c.result().expect_end();
+  }
+  return e;
+}
+
+CUresult link_complete(CUlinkState state, void** cubin, size_t* size) {
+  LinkRec* rec = link_of(state);
+  if (!rec) return CUDA_ERROR_INVALID_HANDLE;
+  if (!cubin || !size) return CUDA_ERROR_INVALID_VALUE;
+  client::Call c(id(kCall_cuLinkComplete));
+  c.args().put<uint64_t>(to_wire(state));
+  if (!c.invoke()) return lost();
+  CUresult e = finish(c);
+  wire::Reader& r = c.result();
+  if (r.remaining() == 0) return e;
+  read_jit(r, rec->jit());
+  const uint64_t n = r.get<uint64_t>();
+  const char* bytes = reinterpret_cast<const char*>(r.get_bytes(n));
+  r.expect_end();
+  if (e != CUDA_SUCCESS) return e;
+  // The cubin lives in client memory owned by the link, as natively it lives in the link
+  // state: valid until cuLinkDestroy.
+  rec->cubin.assign(bytes, bytes + n);
+  *cubin = rec->cubin.data();
+  *size = rec->cubin.size();
+  return CUDA_SUCCESS;
+}
+
+CUresult link_destroy(CUlinkState state) {
+  if (!link_of(state)) return CUDA_ERROR_INVALID_HANDLE;
+  client::Call c(id(kCall_cuLinkDestroy));
+  c.args().put<uint64_t>(to_wire(state));
+  if (!c.invoke()) return lost();
+  CUresult e = finish(c);
+  std::lock_guard<std::mutex> g(g_links_mu);
+  links().erase(to_wire(state));
+  return e;
+}
+
 }  // namespace
 }  // namespace gvirtus::cuda
 
 using namespace gvirtus::cuda;
+
+GV_EXPORT CUresult cuLinkCreate_v2(unsigned int n, CUjit_option* options, void** values,
+                                   CUlinkState* stateOut) {
+  return guarded("cuLinkCreate_v2", [&] { return link_create(n, options, values, stateOut); });
+}
+
+GV_EXPORT CUresult cuLinkAddData_v2(CUlinkState state, CUjitInputType type, void* data,
+                                    size_t size, const char* name, unsigned int n,
+                                    CUjit_option* options, void** values) {
+  return guarded("cuLinkAddData_v2", [&] {
+    return link_add(state, type, data, size, name, n, options, values);
+  });
+}
+
+GV_EXPORT CUresult cuLinkAddFile_v2(CUlinkState state, CUjitInputType type, const char* path,
+                                    unsigned int n, CUjit_option* options, void** values) {
+  return guarded("cuLinkAddFile_v2", [&]() -> CUresult {
+    std::vector<char> buf;
+    CUresult e = read_file(path, &buf);
+    if (e != CUDA_SUCCESS) return e;
+    // read_file adds a NUL for PTX; other inputs are passed with their own length.
+    const size_t size = type == CU_JIT_INPUT_PTX ? buf.size() : buf.size() - 1;
+    return link_add(state, type, buf.data(), size, path, n, options, values);
+  });
+}
+
+GV_EXPORT CUresult cuLinkComplete(CUlinkState state, void** cubinOut, size_t* sizeOut) {
+  return guarded("cuLinkComplete", [&] { return link_complete(state, cubinOut, sizeOut); });
+}
+
+GV_EXPORT CUresult cuLinkDestroy(CUlinkState state) {
+  return guarded("cuLinkDestroy", [&] { return link_destroy(state); });
+}
 
 GV_EXPORT CUresult cuModuleLoadData(CUmodule* module, const void* image) {
   return guarded("cuModuleLoadData", [&]() -> CUresult {
