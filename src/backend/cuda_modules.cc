@@ -393,6 +393,31 @@ void handle_cuLinkDestroy(CallContext& ctx) {
   st.owned.erase(rec);
 }
 
+// Request: u64 function id, u64 dynamic shared memory, i32 block size limit, u32 flags (the
+// client sends the WithFlags form for both; the callback is never sent). Reply: i32 minimum
+// grid size, i32 block size.
+static void potential_block_size(CallContext& ctx) {
+  const uint64_t fid = ctx.in.get<uint64_t>();
+  const uint64_t smem = ctx.in.get<uint64_t>();
+  const int32_t limit = ctx.in.get<int32_t>();
+  const uint32_t flags = ctx.in.get<uint32_t>();
+  ctx.in.expect_end();
+  CUfunction f;
+  if (!function_in(ctx, fid, &f)) return;
+  auto fn = real<decltype(&::cuOccupancyMaxPotentialBlockSizeWithFlags)>(
+      ctx, "cuOccupancyMaxPotentialBlockSizeWithFlags");
+  if (!fn) return;
+  int grid = 0, block = 0;
+  ctx.status = fn(&grid, &block, f, nullptr, smem, limit, flags);
+  if (ctx.status != CUDA_SUCCESS) return;
+  ctx.out.put<int32_t>(grid);
+  ctx.out.put<int32_t>(block);
+}
+void handle_cuOccupancyMaxPotentialBlockSize(CallContext& ctx) { potential_block_size(ctx); }
+void handle_cuOccupancyMaxPotentialBlockSizeWithFlags(CallContext& ctx) {
+  potential_block_size(ctx);
+}
+
 void drop_image(CallContext& ctx, const void* handle) {
   Images& st = ctx.session.state<Images>();
   std::lock_guard<std::mutex> g(st.mu);

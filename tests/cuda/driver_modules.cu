@@ -180,6 +180,9 @@ int main() {
   int blocks = 0;
   DCHECK(cuOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, axpy, 256, 0));
   std::printf("occupancy > 0: %d\n", blocks > 0);
+  int min_grid = 0, best_block = 0;
+  DCHECK(cuOccupancyMaxPotentialBlockSize(&min_grid, &best_block, axpy, nullptr, 0, 0));
+  std::printf("potential block size: grid %d block %d\n", min_grid, best_block);
 
   // Cooperative launch: a grid-wide barrier.
   CUdeviceptr acc, result;

@@ -176,3 +176,51 @@ GV_EXPORT CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig* cfg, CUfunction f
                                          void** extra) {
   return guarded("cuLaunchKernelEx_ptsz", [&] { return extended(cfg, f, params, extra, true); });
 }
+
+// cuOccupancyMaxPotentialBlockSize(WithFlags): without a callback the driver's answer is
+// fetched; a block-size-to-dynamic-shared-memory callback is client code the GPU host cannot
+// call, so that form is refused.
+namespace gvirtus::cuda {
+namespace {
+
+CUresult potential_block_size(uint32_t call, int* minGrid, int* block, CUfunction f,
+                              CUoccupancyB2DSize cb, size_t smem, int limit, unsigned flags) {
+  if (!minGrid || !block) return CUDA_ERROR_INVALID_VALUE;
+  if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (cb) return refuse("cuOccupancyMaxPotentialBlockSize", "a blockSizeToDynamicSMemSize callback");
+  client::Call c(call);
+  c.args().put<uint64_t>(to_wire(f));
+  c.args().put<uint64_t>(smem);
+  c.args().put<int32_t>(limit);
+  c.args().put<uint32_t>(flags);
+  if (!c.invoke()) return lost();
+  CUresult e = finish(c);
+  if (e == CUDA_SUCCESS) {
+    *minGrid = c.result().get<int32_t>();
+    *block = c.result().get<int32_t>();
+    c.result().expect_end();
+  }
+  return e;
+}
+
+}  // namespace
+}  // namespace gvirtus::cuda
+
+GV_EXPORT CUresult cuOccupancyMaxPotentialBlockSize(int* minGrid, int* block, CUfunction f,
+                                                    CUoccupancyB2DSize cb, size_t smem,
+                                                    int limit) {
+  return guarded("cuOccupancyMaxPotentialBlockSize", [&] {
+    return potential_block_size(id(kCall_cuOccupancyMaxPotentialBlockSize), minGrid, block, f, cb,
+                                smem, limit, 0);
+  });
+}
+
+GV_EXPORT CUresult cuOccupancyMaxPotentialBlockSizeWithFlags(int* minGrid, int* block,
+                                                             CUfunction f, CUoccupancyB2DSize cb,
+                                                             size_t smem, int limit,
+                                                             unsigned int flags) {
+  return guarded("cuOccupancyMaxPotentialBlockSizeWithFlags", [&] {
+    return potential_block_size(id(kCall_cuOccupancyMaxPotentialBlockSizeWithFlags), minGrid,
+                                block, f, cb, smem, limit, flags);
+  });
+}
