@@ -12,6 +12,7 @@
 #include "backend/worker.h"
 #include "common/jit_options.h"
 #include "common/launch_attrs.h"
+#include "common/pointer_attrs.h"
 #include "cuda_calls.h"
 
 namespace gvirtus::backend::cuda {
@@ -416,6 +417,25 @@ static void potential_block_size(CallContext& ctx) {
 void handle_cuOccupancyMaxPotentialBlockSize(CallContext& ctx) { potential_block_size(ctx); }
 void handle_cuOccupancyMaxPotentialBlockSizeWithFlags(CallContext& ctx) {
   potential_block_size(ctx);
+}
+
+// Request: u32 attribute, u64 address. Reply: u32 n, n bytes of the value (a context as its
+// id).
+void handle_cuPointerGetAttribute(CallContext& ctx) {
+  const uint32_t attr = ctx.in.get<uint32_t>();
+  const uint64_t ptr = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  const size_t size = pointer_attribute_size(static_cast<int>(attr));
+  if (size == 0) throw SessionFault("pointer attribute " + std::to_string(attr) + " cannot travel");
+  auto fn = real<decltype(&::cuPointerGetAttribute)>(ctx, "cuPointerGetAttribute");
+  if (!fn) return;
+  uint64_t value = 0;
+  ctx.status = fn(&value, static_cast<CUpointer_attribute>(attr), ptr);
+  if (ctx.status != CUDA_SUCCESS) return;
+  if (attr == CU_POINTER_ATTRIBUTE_CONTEXT)
+    value = context_out(ctx, reinterpret_cast<CUcontext>(static_cast<uintptr_t>(value)));
+  ctx.out.put<uint32_t>(static_cast<uint32_t>(size));
+  ctx.out.put_bytes(&value, size);
 }
 
 void drop_image(CallContext& ctx, const void* handle) {

@@ -172,6 +172,33 @@ static bool memory() {
               me == CUDA_ERROR_NOT_SUPPORTED || me == CUDA_SUCCESS);
   if (me == CUDA_SUCCESS) cuMemFreeHost(mapped);
 
+  // Pointer attributes of driver and runtime allocations, and of an ordinary host address.
+  unsigned mtype = 0;
+  int ordinal = -1;
+  CUcontext pctx = nullptr, cur = nullptr;
+  size_t rsize = 0;
+  DCHECK(cuPointerGetAttribute(&mtype, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, a + 16));
+  DCHECK(cuPointerGetAttribute(&ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, a));
+  DCHECK(cuPointerGetAttribute(&pctx, CU_POINTER_ATTRIBUTE_CONTEXT, a));
+  DCHECK(cuPointerGetAttribute(&rsize, CU_POINTER_ATTRIBUTE_RANGE_SIZE, a + 16));
+  DCHECK(cuCtxGetCurrent(&cur));
+  std::printf("cuMemAlloc pointer: type %u, ordinal %d, context is current %d, range %zu\n",
+              mtype, ordinal, pctx == cur, rsize);
+  void* rt = nullptr;
+  if (cudaMalloc(&rt, 4096) != cudaSuccess) return false;
+  CUpointer_attribute which[] = {CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                                 CU_POINTER_ATTRIBUTE_RANGE_SIZE};
+  void* values[] = {&mtype, &rsize};
+  DCHECK(cuPointerGetAttributes(2, which, values, reinterpret_cast<CUdeviceptr>(rt)));
+  std::printf("cudaMalloc pointer: type %u, range %zu\n", mtype, rsize);
+  cudaFree(rt);
+  int on_stack = 0;
+  DREPORT(cuPointerGetAttribute(&mtype, CU_POINTER_ATTRIBUTE_MEMORY_TYPE,
+                                reinterpret_cast<CUdeviceptr>(&on_stack)));
+  mtype = 77;
+  DCHECK(cuPointerGetAttributes(1, which, values, reinterpret_cast<CUdeviceptr>(&on_stack)));
+  std::printf("host address through cuPointerGetAttributes: type %u\n", mtype);
+
   DCHECK(cuMemFree(a));
   DCHECK(cuMemFree(b));
   DREPORT(cuMemFree(a));  // twice

@@ -5,6 +5,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstring>
+
+#include "common/pointer_attrs.h"
 #include "frontend/cuda/local.h"
 #include "frontend/cudart/ranges.h"
 #include "frontend/cudart/transfer.h"
@@ -64,10 +67,64 @@ CUresult host_alloc(void** pp, size_t size, unsigned int flags, const char* fn) 
   return CUDA_SUCCESS;
 }
 
+// Host memory this library handed out is known here only: its type and host address are
+// answered locally. Anything else is asked of the worker's driver.
+CUresult pointer_attribute(void* data, int attr, CUdeviceptr ptr) {
+  if (!data) return CUDA_ERROR_INVALID_VALUE;
+  const size_t size = pointer_attribute_size(attr);
+  if (size == 0)
+    return refuse("cuPointerGetAttribute", "attribute " + std::to_string(attr));
+  cudart::RangeMap::Range r;
+  if (host_allocs().find(static_cast<uintptr_t>(ptr), &r)) {
+    if (attr == CU_POINTER_ATTRIBUTE_MEMORY_TYPE) {
+      *static_cast<unsigned*>(data) = CU_MEMORYTYPE_HOST;
+      return CUDA_SUCCESS;
+    }
+    if (attr == CU_POINTER_ATTRIBUTE_HOST_POINTER) {
+      *static_cast<void**>(data) = dev(ptr);
+      return CUDA_SUCCESS;
+    }
+  }
+  client::Call c(id(kCall_cuPointerGetAttribute));
+  c.args().put<uint32_t>(static_cast<uint32_t>(attr));
+  c.args().put<uint64_t>(ptr);
+  if (!c.invoke()) return lost();
+  CUresult e = finish(c);
+  if (e != CUDA_SUCCESS) return e;
+  wire::Reader& rd = c.result();
+  const uint32_t n = rd.get<uint32_t>();
+  if (n != size) throw wire::DecodeError("pointer attribute of the wrong size");
+  std::memcpy(data, rd.get_bytes(n), n);
+  rd.expect_end();
+  return CUDA_SUCCESS;
+}
+
 }  // namespace
 }  // namespace gvirtus::cuda
 
 using namespace gvirtus::cuda;
+
+GV_EXPORT CUresult cuPointerGetAttribute(void* data, CUpointer_attribute attr, CUdeviceptr ptr) {
+  return guarded("cuPointerGetAttribute", [&] { return pointer_attribute(data, attr, ptr); });
+}
+
+GV_EXPORT CUresult cuPointerGetAttributes(unsigned int n, CUpointer_attribute* attrs, void** data,
+                                          CUdeviceptr ptr) {
+  return guarded("cuPointerGetAttributes", [&]() -> CUresult {
+    if (n == 0 || !attrs || !data) return CUDA_ERROR_INVALID_VALUE;
+    // Unlike the single form, an address CUDA does not know is no error here: its values
+    // read as zero (the driver's documented behaviour).
+    for (unsigned i = 0; i < n; ++i) {
+      CUresult e = pointer_attribute(data[i], attrs[i], ptr);
+      if (e == CUDA_ERROR_INVALID_VALUE && data[i]) {
+        std::memset(data[i], 0, gvirtus::pointer_attribute_size(attrs[i]));
+        continue;
+      }
+      if (e != CUDA_SUCCESS) return e;
+    }
+    return CUDA_SUCCESS;
+  });
+}
 
 GV_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t n) {
   return guarded("cuMemcpyHtoD_v2", [&] {
