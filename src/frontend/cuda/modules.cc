@@ -24,6 +24,9 @@ struct JitArgs {
   unsigned n = 0;
   const CUjit_option* opts = nullptr;
   void** vals = nullptr;
+  // The log buffers' capacities, per option, when they are no longer in vals (a link's: the
+  // driver rewrites the size options with what it wrote after cuLinkCreate).
+  const uint64_t* caps = nullptr;
 };
 
 CUresult check_jit(const char* fn, const JitArgs& j) {
@@ -56,7 +59,8 @@ void read_jit(wire::Reader& r, const JitArgs& j) {
   if (n != j.n) throw wire::DecodeError("JIT option count differs");
   // The capacities the application gave, before the driver's answers replace them.
   std::vector<uint64_t> before(n);
-  for (uint32_t i = 0; i < n; ++i) before[i] = reinterpret_cast<uintptr_t>(j.vals[i]);
+  for (uint32_t i = 0; i < n; ++i)
+    before[i] = j.caps ? j.caps[i] : reinterpret_cast<uintptr_t>(j.vals[i]);
   for (uint32_t i = 0; i < n; ++i) {
     const uint64_t v = r.get<uint64_t>();
     if (jit_value_kind(j.opts[i]) != JitValue::kLogBuffer)
@@ -133,9 +137,12 @@ CUresult read_file(const char* path, std::vector<char>* out) {
 // long) and the linked cubin, which cuLinkComplete hands out and cuLinkDestroy frees.
 struct LinkRec {
   std::vector<CUjit_option> opts;
+  std::vector<uint64_t> caps;  // the option values as cuLinkCreate got them
   void** vals = nullptr;
   std::vector<char> cubin;
-  JitArgs jit() const { return JitArgs{static_cast<unsigned>(opts.size()), opts.data(), vals}; }
+  JitArgs jit() const {
+    return JitArgs{static_cast<unsigned>(opts.size()), opts.data(), vals, caps.data()};
+  }
 };
 std::mutex g_links_mu;
 std::unordered_map<uint64_t, std::unique_ptr<LinkRec>>& links() {
@@ -153,6 +160,10 @@ CUresult link_create(unsigned n, CUjit_option* options, void** values, CUlinkSta
   JitArgs j{n, options, values};
   CUresult e = check_jit("cuLinkCreate", j);
   if (e != CUDA_SUCCESS) return e;
+  auto rec = std::make_unique<LinkRec>();
+  if (n) rec->opts.assign(options, options + n);
+  for (unsigned i = 0; i < n; ++i) rec->caps.push_back(reinterpret_cast<uintptr_t>(values[i]));
+  rec->vals = values;
   client::Call c(id(kCall_cuLinkCreate_v2));
   put_jit(c.args(), j);
   if (!c.invoke()) return lost();
@@ -162,9 +173,6 @@ CUresult link_create(unsigned n, CUjit_option* options, void** values, CUlinkSta
   r.expect_end();
   e = finish(c);
   if (e != CUDA_SUCCESS) return e;
-  auto rec = std::make_unique<LinkRec>();
-  if (n) rec->opts.assign(options, options + n);
-  rec->vals = values;
   std::lock_guard<std::mutex> g(g_links_mu);
   links()[h] = std::move(rec);
   *out = from_wire<CUlinkState>(h);
