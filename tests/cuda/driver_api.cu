@@ -155,6 +155,39 @@ static bool memory() {
   std::vector<unsigned char> row(pitch * 4);
   DCHECK(cuMemcpyDtoH(row.data(), p2, pitch * 4));
   std::printf("memsetD2D8: %d %d\n", row[0], row[3 * pitch + 99]);
+  // 2D copies: a 5x3 block out of a host matrix into the pitched allocation and back.
+  unsigned char host[4][16], back2[3][8] = {};
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 16; ++c) host[r][c] = static_cast<unsigned char>(r * 16 + c);
+  CUDA_MEMCPY2D c2 = {};
+  c2.srcMemoryType = CU_MEMORYTYPE_HOST;
+  c2.srcHost = host;
+  c2.srcPitch = 16;
+  c2.srcXInBytes = 2;
+  c2.srcY = 1;
+  c2.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  c2.dstDevice = p2;
+  c2.dstPitch = pitch;
+  c2.WidthInBytes = 5;
+  c2.Height = 3;
+  DCHECK(cuMemcpy2D(&c2));
+  CUDA_MEMCPY2D d2 = {};
+  d2.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  d2.srcDevice = p2;
+  d2.srcPitch = pitch;
+  d2.dstMemoryType = CU_MEMORYTYPE_HOST;
+  d2.dstHost = back2;
+  d2.dstPitch = 8;
+  d2.WidthInBytes = 5;
+  d2.Height = 3;
+  DCHECK(cuMemcpy2DAsync(&d2, nullptr));
+  DCHECK(cuCtxSynchronize());
+  for (int r = 0; r < 3; ++r) {
+    for (int c = 0; c < 8; ++c) std::printf("%d ", back2[r][c]);
+    std::printf("\n");
+  }
+  d2.WidthInBytes = pitch + 1;  // wider than the source pitch
+  DREPORT(cuMemcpy2D(&d2));
   DCHECK(cuMemFree(p2));
 
   // Host memory from the driver, used by copies.

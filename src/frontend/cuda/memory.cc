@@ -67,6 +67,57 @@ CUresult host_alloc(void** pp, size_t size, unsigned int flags, const char* fn) 
   return CUDA_SUCCESS;
 }
 
+// One side of a CUDA_MEMCPY2D: the address of its first byte and whether it is on the host.
+// Arrays belong to the arrays area and are refused; unified addresses are device addresses
+// here (a host address means nothing on the GPU host).
+CUresult side(CUmemorytype type, const void* host, CUdeviceptr device, CUarray array,
+              size_t x, size_t y, size_t pitch, uintptr_t* addr, bool* on_host) {
+  (void)array;
+  switch (type) {
+    case CU_MEMORYTYPE_HOST:
+      *on_host = true;
+      *addr = reinterpret_cast<uintptr_t>(host);
+      break;
+    case CU_MEMORYTYPE_DEVICE:
+    case CU_MEMORYTYPE_UNIFIED:
+      *on_host = false;
+      *addr = static_cast<uintptr_t>(device);
+      break;
+    case CU_MEMORYTYPE_ARRAY:
+      return refuse("cuMemcpy2D", "CUDA arrays as source or destination");
+    default:
+      return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (*addr == 0) return CUDA_ERROR_INVALID_VALUE;
+  if (pitch != 0 && y > (SIZE_MAX - x) / pitch) return CUDA_ERROR_INVALID_VALUE;
+  *addr += y * pitch + x;
+  return CUDA_SUCCESS;
+}
+
+CUresult copy_2d(const CUDA_MEMCPY2D* p, const Target& t) {
+  if (!p) return CUDA_ERROR_INVALID_VALUE;
+  if (p->WidthInBytes == 0 || p->Height == 0) return CUDA_SUCCESS;
+  uintptr_t src, dst;
+  bool src_host, dst_host;
+  CUresult e = side(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcArray, p->srcXInBytes,
+                    p->srcY, p->srcPitch, &src, &src_host);
+  if (e != CUDA_SUCCESS) return e;
+  e = side(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstArray, p->dstXInBytes, p->dstY,
+           p->dstPitch, &dst, &dst_host);
+  if (e != CUDA_SUCCESS) return e;
+  // A single row may leave the pitches at 0.
+  const size_t spitch = p->Height == 1 && p->srcPitch == 0 ? p->WidthInBytes : p->srcPitch;
+  const size_t dpitch = p->Height == 1 && p->dstPitch == 0 ? p->WidthInBytes : p->dstPitch;
+  if (p->Height > 1 && (p->WidthInBytes > spitch || p->WidthInBytes > dpitch))
+    return CUDA_ERROR_INVALID_VALUE;  // the driver's answer (the runtime says "pitch")
+  const cudaMemcpyKind kind = src_host ? (dst_host ? cudaMemcpyHostToHost : cudaMemcpyHostToDevice)
+                                       : (dst_host ? cudaMemcpyDeviceToHost
+                                                   : cudaMemcpyDeviceToDevice);
+  return static_cast<CUresult>(cudart::copy(reinterpret_cast<void*>(dst), dpitch,
+                                            reinterpret_cast<const void*>(src), spitch,
+                                            p->WidthInBytes, p->Height, kind, t, true));
+}
+
 // Host memory this library handed out is known here only: its type and host address are
 // answered locally. Anything else is asked of the worker's driver.
 CUresult pointer_attribute(void* data, int attr, CUdeviceptr ptr) {
@@ -226,4 +277,28 @@ GV_EXPORT CUresult cuMemHostGetFlags(unsigned int* flags, void* p) {
     }
     return CUDA_ERROR_INVALID_VALUE;
   });
+}
+
+// cuMemcpy2D and its forms: through the copy engine, 2D (rows packed on the wire).
+extern "C" CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D*);
+extern "C" CUresult cuMemcpy2DUnaligned_v2_ptds(const CUDA_MEMCPY2D*);
+extern "C" CUresult cuMemcpy2DAsync_v2_ptsz(const CUDA_MEMCPY2D*, CUstream);
+GV_EXPORT CUresult cuMemcpy2D_v2(const CUDA_MEMCPY2D* p) {
+  return guarded("cuMemcpy2D_v2", [&] { return copy_2d(p, gvirtus::cudart::sync_legacy()); });
+}
+GV_EXPORT CUresult cuMemcpy2DUnaligned_v2(const CUDA_MEMCPY2D* p) {
+  return guarded("cuMemcpy2DUnaligned_v2", [&] { return copy_2d(p, gvirtus::cudart::sync_legacy()); });
+}
+GV_EXPORT CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D* p, CUstream s) {
+  return guarded("cuMemcpy2DAsync_v2", [&] { return copy_2d(p, async_on(s)); });
+}
+GV_EXPORT CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D* p) {
+  return guarded("cuMemcpy2D_v2_ptds", [&] { return copy_2d(p, gvirtus::cudart::sync_per_thread()); });
+}
+GV_EXPORT CUresult cuMemcpy2DUnaligned_v2_ptds(const CUDA_MEMCPY2D* p) {
+  return guarded("cuMemcpy2DUnaligned_v2_ptds",
+                 [&] { return copy_2d(p, gvirtus::cudart::sync_per_thread()); });
+}
+GV_EXPORT CUresult cuMemcpy2DAsync_v2_ptsz(const CUDA_MEMCPY2D* p, CUstream s) {
+  return guarded("cuMemcpy2DAsync_v2_ptsz", [&] { return copy_2d(p, async_per_thread(s)); });
 }
