@@ -370,6 +370,29 @@ static void proc_address() {
   }
 }
 
+// Legacy exports, as a program built against an older cuda.h calls them.
+#undef cuDeviceGetUuid
+#undef cuEventElapsedTime
+extern "C" CUresult cuDeviceGetUuid(CUuuid* uuid, CUdevice dev);
+extern "C" CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end);
+static void legacy(CUdevice dev) {
+  CUuuid a, b;
+  DCHECK(cuDeviceGetUuid(&a, dev));
+  DCHECK(cuDeviceGetUuid_v2(&b, dev));
+  std::printf("legacy cuDeviceGetUuid: %d\n", std::memcmp(a.bytes, b.bytes, 16) == 0);
+  CUevent e1, e2;
+  DCHECK(cuEventCreate(&e1, 0));
+  DCHECK(cuEventCreate(&e2, 0));
+  DCHECK(cuEventRecord(e1, nullptr));
+  DCHECK(cuEventRecord(e2, nullptr));
+  DCHECK(cuEventSynchronize(e2));
+  float ms = -1;
+  std::printf("legacy cuEventElapsedTime: %s %d\n", drv_name(cuEventElapsedTime(&ms, e1, e2)),
+              ms >= 0);
+  cuEventDestroy_v2(e1);
+  cuEventDestroy_v2(e2);
+}
+
 int main() {
   DREPORT(cuDeviceGetCount(nullptr));
   CUdevice dev;
@@ -382,6 +405,7 @@ int main() {
   ok &= streams_events();
   errors();
   proc_address();
+  legacy(dev);
   DCHECK(cuDevicePrimaryCtxRelease(dev));
   return dverdict(ok);
 }
