@@ -438,6 +438,35 @@ void handle_cuPointerGetAttribute(CallContext& ctx) {
   ctx.out.put_bytes(&value, size);
 }
 
+static void put_name(CallContext& ctx, const char* name) {
+  ctx.out.put_string(name ? std::string(name, ::strnlen(name, 65536)) : std::string());
+}
+
+// Request: u64 function (or kernel) id. Reply: string name (≤ 64 KiB).
+void handle_cuFuncGetName(CallContext& ctx) {
+  const uint64_t fid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  CUfunction f;
+  if (!function_in(ctx, fid, &f)) return;
+  auto fn = real<decltype(&::cuFuncGetName)>(ctx, "cuFuncGetName");
+  if (!fn) return;
+  const char* name = nullptr;
+  ctx.status = fn(&name, f);
+  if (ctx.status == CUDA_SUCCESS) put_name(ctx, name);
+}
+
+void handle_cuKernelGetName(CallContext& ctx) {
+  const uint64_t kid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  CUkernel k;
+  if (!kernel_in(ctx, kid, &k)) return;
+  auto fn = real<decltype(&::cuKernelGetName)>(ctx, "cuKernelGetName");
+  if (!fn) return;
+  const char* name = nullptr;
+  ctx.status = fn(&name, k);
+  if (ctx.status == CUDA_SUCCESS) put_name(ctx, name);
+}
+
 void drop_image(CallContext& ctx, const void* handle) {
   Images& st = ctx.session.state<Images>();
   std::lock_guard<std::mutex> g(st.mu);

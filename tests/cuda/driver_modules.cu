@@ -149,6 +149,9 @@ int main() {
   DCHECK(cuModuleGetFunction(&no_args, m_cubin, "no_args"));
   DCHECK(cuModuleGetFunction(&fault, m_cubin, "fault"));
   ok &= run_axpy(axpy, "extra form", true);
+  const char* fname = nullptr;
+  DCHECK(cuFuncGetName(&fname, mixed));
+  std::printf("function name: %s\n", fname);
   CUdeviceptr counter;
   size_t counter_size = 0;
   DCHECK(cuModuleGetGlobal(&counter, &counter_size, m_cubin, "g_counter"));
@@ -246,6 +249,9 @@ int main() {
   DCHECK(cuLibraryGetKernel(&k, lib, "axpy"));
   CUfunction kf;
   DCHECK(cuKernelGetFunction(&kf, k));
+  const char* kname = nullptr;
+  DCHECK(cuKernelGetName(&kname, k));
+  std::printf("kernel name: %s\n", kname);
   ok &= run_axpy(kf, "library kernel", false);
   CUmodule lm;
   DCHECK(cuLibraryGetModule(&lm, lib));

@@ -224,3 +224,49 @@ GV_EXPORT CUresult cuOccupancyMaxPotentialBlockSizeWithFlags(int* minGrid, int* 
                                 block, f, cb, smem, limit, flags);
   });
 }
+
+// cuFuncGetName / cuKernelGetName: the driver hands out a pointer into its own memory; here the
+// name is fetched once per function and kept (ids are never reused, so a copy stays right).
+namespace gvirtus::cuda {
+namespace {
+
+CUresult object_name(uint32_t call, uint64_t id_, const char** out) {
+  static std::mutex mu;
+  static auto* names = new std::unordered_map<uint64_t, std::unique_ptr<std::string>>;
+  if (!out) return CUDA_ERROR_INVALID_VALUE;
+  if (!id_) return CUDA_ERROR_INVALID_HANDLE;
+  const uint64_t key = id_ ^ (static_cast<uint64_t>(call) << 32);
+  {
+    std::lock_guard<std::mutex> g(mu);
+    auto it = names->find(key);
+    if (it != names->end()) {
+      *out = it->second->c_str();
+      return CUDA_SUCCESS;
+    }
+  }
+  client::Call c(call);
+  c.args().put<uint64_t>(id_);
+  if (!c.invoke()) return lost();
+  CUresult e = finish(c);
+  if (e != CUDA_SUCCESS) return e;
+  auto name = std::make_unique<std::string>(c.result().get_string(65536));
+  c.result().expect_end();
+  std::lock_guard<std::mutex> g(mu);
+  auto& slot = (*names)[key];
+  if (!slot) slot = std::move(name);
+  *out = slot->c_str();
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+}  // namespace gvirtus::cuda
+
+GV_EXPORT CUresult cuFuncGetName(const char** name, CUfunction f) {
+  return guarded("cuFuncGetName",
+                 [&] { return object_name(id(kCall_cuFuncGetName), to_wire(f), name); });
+}
+
+GV_EXPORT CUresult cuKernelGetName(const char** name, CUkernel k) {
+  return guarded("cuKernelGetName",
+                 [&] { return object_name(id(kCall_cuKernelGetName), to_wire(k), name); });
+}
