@@ -370,6 +370,21 @@ static void proc_address() {
   }
 }
 
+__global__ void touch(int* p) { p[threadIdx.x] = 1; }
+
+// A runtime launch error that comes back while the driver API is being used is still the
+// runtime's last error.
+static void launch_error_across_apis() {
+  int* d = nullptr;
+  if (cudaMalloc(&d, 64 * sizeof(int)) != cudaSuccess) return;
+  touch<<<1, 4096>>>(d);  // too many threads: a launch error
+  DREPORT(cuCtxSynchronize());
+  std::printf("runtime last error after a driver call: %s\n",
+              cudaGetErrorName(cudaGetLastError()));
+  std::printf("and then: %s\n", cudaGetErrorName(cudaGetLastError()));
+  cudaFree(d);
+}
+
 // Legacy exports, as a program built against an older cuda.h calls them.
 #undef cuDeviceGetUuid
 #undef cuEventElapsedTime
@@ -406,6 +421,7 @@ int main() {
   errors();
   proc_address();
   legacy(dev);
+  launch_error_across_apis();
   DCHECK(cuDevicePrimaryCtxRelease(dev));
   return dverdict(ok);
 }

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <thread>
 #include <vector>
 
+#include "frontend/core/client.h"
 #include "frontend/cuda/image.h"
 #include "frontend/cuda/launch_pack.h"
 #include "frontend/cuda/proc_map.h"
@@ -192,6 +194,19 @@ TEST(DriverProcMap, NamesMapAsCudaHsMacrosDo) {
   EXPECT_EQ(proc_export_name("cuGetProcAddress", false), "cuGetProcAddress_v2");
   EXPECT_EQ(proc_export_name("cuInit", true), "cuInit");
   EXPECT_EQ(proc_export_name("cuNoSuchThing", false), "cuNoSuchThing");
+}
+
+// A deferred error handed from libcuda.so.1 to libcudart.so.13 through the client core: the
+// first one is kept until taken, per thread.
+TEST(DriverDeferredError, FirstKeptUntilTakenPerThread) {
+  EXPECT_EQ(client::take_deferred_error(), 0);
+  client::post_deferred_error(0);
+  EXPECT_EQ(client::take_deferred_error(), 0);
+  client::post_deferred_error(9);
+  client::post_deferred_error(700);
+  std::thread([] { EXPECT_EQ(client::take_deferred_error(), 0); }).join();
+  EXPECT_EQ(client::take_deferred_error(), 9);
+  EXPECT_EQ(client::take_deferred_error(), 0);
 }
 
 }  // namespace

@@ -12,7 +12,12 @@ __attribute__((constructor)) void announce_plugin() { client::add_plugin("cuda")
 
 CUresult lost() { return CUDA_ERROR_DEVICE_UNAVAILABLE; }
 
-CUresult finish(const client::Call& c) { return static_cast<CUresult>(c.status()); }
+CUresult finish(const client::Call& c) {
+  // A failure of an earlier request sent without reply (the runtime's <<<>>> launches) is the
+  // runtime's to report: handed over through the client core.
+  client::post_deferred_error(c.deferred());
+  return static_cast<CUresult>(c.status());
+}
 
 CUresult refuse(const char* fn, const std::string& what) {
   log::once(log::Level::kError, std::string("refuse:") + fn + ":" + what,

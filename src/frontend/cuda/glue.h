@@ -12,8 +12,9 @@ namespace gvirtus::cuda {
 CUresult lost();
 
 // Completes a call that got a reply: its status. The driver API keeps no last-error state. A
-// deferred failure of an earlier request sent without reply (the runtime's <<<>>> launches,
-// copy chunks) is not the driver call's result and is left alone here.
+// deferred failure of an earlier request sent without reply (the runtime's <<<>>> launches) is
+// not the driver call's result: it is posted to the client core, where libcudart's
+// cudaGetLastError finds it.
 CUresult finish(const client::Call& c);
 
 }  // namespace gvirtus::cuda
