@@ -299,6 +299,21 @@ static bool streams_events() {
   std::printf("runtime copy from cuMemAlloc memory: %s %.1f\n", cudaGetErrorName(re), f[0]);
   cudaFree(rbuf);
 
+  // Stream memory operations and attributes.
+  DCHECK(cuStreamWriteValue32(s, d, 0x1234, CU_STREAM_WRITE_VALUE_DEFAULT));
+  DCHECK(cuStreamWaitValue32(s, d, 0x1234, CU_STREAM_WAIT_VALUE_EQ));
+  DCHECK(cuStreamWriteValue64(s, d + 8, 0x1122334455667788ull, CU_STREAM_WRITE_VALUE_DEFAULT));
+  DCHECK(cuStreamSynchronize(s));
+  unsigned long long words[2] = {0, 0};
+  DCHECK(cuMemcpyDtoH(words, d, sizeof words));
+  std::printf("stream write values: %llx %llx\n", words[0] & 0xffffffffull, words[1]);
+  CUstreamAttrValue av{};
+  av.syncPolicy = CU_SYNC_POLICY_BLOCKING_SYNC;
+  DCHECK(cuStreamSetAttribute(s, CU_STREAM_ATTRIBUTE_SYNCHRONIZATION_POLICY, &av));
+  CUstreamAttrValue got{};
+  DCHECK(cuStreamGetAttribute(s, CU_STREAM_ATTRIBUTE_SYNCHRONIZATION_POLICY, &got));
+  std::printf("stream sync policy: %d\n", static_cast<int>(got.syncPolicy));
+
   DCHECK(cuEventDestroy(start));
   DCHECK(cuEventDestroy(stop));
   DCHECK(cuStreamDestroy(s));

@@ -249,6 +249,9 @@ int main() {
   DCHECK(cuLibraryGetKernel(&k, lib, "axpy"));
   CUfunction kf;
   DCHECK(cuKernelGetFunction(&kf, k));
+  CUlibrary klib = nullptr;
+  DCHECK(cuKernelGetLibrary(&klib, k));
+  std::printf("kernel's library: %d\n", klib == lib);
   const char* kname = nullptr;
   DCHECK(cuKernelGetName(&kname, k));
   std::printf("kernel name: %s\n", kname);
