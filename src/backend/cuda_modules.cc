@@ -168,19 +168,22 @@ void load(CallContext& ctx, Load what) {
 }
 
 // The parameter layout of f, asked from the driver once per function.
-std::shared_ptr<const Layout> layout_of(CallContext& ctx, CUfunction f) {
+std::shared_ptr<const Layout> layout_of(CallContext& ctx, CUfunction f, bool is_kernel) {
   Layouts& st = ctx.session.state<Layouts>();
   {
     std::lock_guard<std::mutex> g(st.mu);
     auto it = st.by_function.find(f);
     if (it != st.by_function.end()) return it->second;
   }
-  auto info = real<decltype(&::cuFuncGetParamInfo)>(ctx, "cuFuncGetParamInfo");
-  if (!info) return nullptr;
+  // A CUkernel standing for a function is asked through the kernel form.
+  auto finfo = real<decltype(&::cuFuncGetParamInfo)>(ctx, "cuFuncGetParamInfo");
+  auto kinfo = real<decltype(&::cuKernelGetParamInfo)>(ctx, "cuKernelGetParamInfo");
+  if (!finfo || !kinfo) return nullptr;
   auto l = std::make_shared<Layout>();
   for (size_t i = 0;; ++i) {
     size_t off = 0, size = 0;
-    CUresult e = info(f, i, &off, &size);
+    CUresult e = is_kernel ? kinfo(reinterpret_cast<CUkernel>(f), i, &off, &size)
+                           : finfo(f, i, &off, &size);
     if (e == CUDA_ERROR_INVALID_VALUE) break;  // past the last parameter
     if (e != CUDA_SUCCESS) {
       ctx.status = e;
@@ -239,7 +242,8 @@ void launch(CallContext& ctx, Launch kind) {
   void* extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buf.data(), CU_LAUNCH_PARAM_BUFFER_SIZE,
                    &extra_size, CU_LAUNCH_PARAM_END};
   if (form == 0) {
-    std::shared_ptr<const Layout> l = layout_of(ctx, f);
+    std::shared_ptr<const Layout> l =
+        layout_of(ctx, f, handle_kind_of(fid) == HandleKind::kDrvKernel);
     if (!l) return;
     if (n != l->total) throw SessionFault("launch with " + std::to_string(n) +
                                           " argument bytes for parameters of " +
@@ -488,7 +492,8 @@ void handle_gvDrvParamLayout(CallContext& ctx) {
   ctx.in.expect_end();
   CUfunction f;
   if (!function_in(ctx, fid, &f)) return;
-  std::shared_ptr<const Layout> l = layout_of(ctx, f);
+  std::shared_ptr<const Layout> l =
+      layout_of(ctx, f, handle_kind_of(fid) == HandleKind::kDrvKernel);
   if (!l) return;
   ctx.out.put<uint32_t>(static_cast<uint32_t>(l->offsets.size()));
   for (size_t i = 0; i < l->offsets.size(); ++i) {

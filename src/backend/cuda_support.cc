@@ -91,16 +91,37 @@ bool driver_loaded() {
   return open_driver_locked(d) != nullptr;
 }
 
+// A CUkernel may stand for a CUfunction (the driver takes one cast to the other in
+// cuLaunchKernel, cuFuncGetAttribute and friends): a kernel id is accepted there.
+bool function_in(CallContext& ctx, uint64_t id, CUfunction* out) {
+  if (handle_kind_of(id) == HandleKind::kDrvKernel) {
+    CUkernel k;
+    bool ok = in_kind(ctx, HandleKind::kDrvKernel, id, &k);
+    *out = reinterpret_cast<CUfunction>(k);
+    return ok;
+  }
+  return in_kind(ctx, HandleKind::kFunction, id, out);
+}
+
 #define GV_CUDA_HANDLE(prefix, type, kind)                                          \
-  bool prefix##_in(CallContext& ctx, uint64_t id, type* out) {                      \
-    return in_kind(ctx, HandleKind::kind, id, out);                                 \
-  }                                                                                 \
   bool prefix##_release(CallContext& ctx, uint64_t id, type* out) {                 \
     return release_kind(ctx, HandleKind::kind, id, out);                            \
   }                                                                                 \
   uint64_t prefix##_out(CallContext& ctx, type obj) {                               \
     return cudart::handle_out(ctx, HandleKind::kind, obj);                          \
   }
+#define GV_CUDA_HANDLE_IN(prefix, type, kind)                  \
+  bool prefix##_in(CallContext& ctx, uint64_t id, type* out) { \
+    return in_kind(ctx, HandleKind::kind, id, out);            \
+  }
+GV_CUDA_HANDLE_IN(stream, CUstream, kStream)
+GV_CUDA_HANDLE_IN(event, CUevent, kEvent)
+GV_CUDA_HANDLE_IN(context, CUcontext, kContext)
+GV_CUDA_HANDLE_IN(module, CUmodule, kModule)
+GV_CUDA_HANDLE_IN(library, CUlibrary, kDrvLibrary)
+GV_CUDA_HANDLE_IN(kernel, CUkernel, kDrvKernel)
+GV_CUDA_HANDLE_IN(linkstate, CUlinkState, kLinkState)
+#undef GV_CUDA_HANDLE_IN
 GV_CUDA_HANDLE(stream, CUstream, kStream)
 GV_CUDA_HANDLE(event, CUevent, kEvent)
 GV_CUDA_HANDLE(context, CUcontext, kContext)

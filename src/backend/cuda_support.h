@@ -56,6 +56,9 @@ GV_CUDA_HANDLE(linkstate, CUlinkState)
 // released.
 void drop_image(CallContext& ctx, const void* handle);
 
+// function_in also accepts a kernel id (HandleKind::kDrvKernel) and gives the CUkernel cast to
+// CUfunction, as the driver takes it.
+
 // The plugin's registration (generated cuda_server.cc).
 void register_plugin(Registry& r);
 

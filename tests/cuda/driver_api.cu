@@ -133,6 +133,12 @@ static bool memory() {
   DCHECK(cuMemcpyDtoD(b, a, n * sizeof(int)));
   DCHECK(cuMemcpyDtoH(back.data(), b, n * sizeof(int)));
   ok &= back == h;
+  CUcontext cur_ctx = nullptr;
+  DCHECK(cuCtxGetCurrent(&cur_ctx));
+  DCHECK(cuMemcpyPeer(b + 4, cur_ctx, a, cur_ctx, 4));
+  int peer = 0;
+  DCHECK(cuMemcpyDtoH(&peer, b + 4, 4));
+  std::printf("peer copy within one context: %d\n", peer);
   std::printf("HtoD, DtoD, DtoH: %d\n", back == h);
   CUdeviceptr base = 0;
   size_t size = 0;

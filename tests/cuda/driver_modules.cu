@@ -256,6 +256,8 @@ int main() {
   DCHECK(cuKernelGetName(&kname, k));
   std::printf("kernel name: %s\n", kname);
   ok &= run_axpy(kf, "library kernel", false);
+  // A CUkernel passed where a CUfunction goes.
+  ok &= run_axpy(reinterpret_cast<CUfunction>(k), "CUkernel as CUfunction", false);
   CUmodule lm;
   DCHECK(cuLibraryGetModule(&lm, lib));
   CUdeviceptr scale;
