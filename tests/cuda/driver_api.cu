@@ -192,6 +192,34 @@ static bool memory() {
     for (int c = 0; c < 8; ++c) std::printf("%d ", back2[r][c]);
     std::printf("\n");
   }
+  // 3D: two slices of 2x3 bytes out of a 4x4x3 host volume, into device memory and back.
+  unsigned char vol[3][4][4], out3[2][3][2] = {};
+  for (int z = 0; z < 3; ++z)
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 4; ++x) vol[z][y][x] = static_cast<unsigned char>(z * 16 + y * 4 + x);
+  CUdeviceptr v3 = 0;
+  DCHECK(cuMemAlloc(&v3, 2 * 3 * 2));
+  CUDA_MEMCPY3D c3 = {};
+  c3.srcMemoryType = CU_MEMORYTYPE_HOST;
+  c3.srcHost = vol;
+  c3.srcPitch = 4;
+  c3.srcHeight = 4;
+  c3.srcXInBytes = 1;
+  c3.srcY = 1;
+  c3.srcZ = 1;
+  c3.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  c3.dstDevice = v3;
+  c3.dstPitch = 2;
+  c3.dstHeight = 3;
+  c3.WidthInBytes = 2;
+  c3.Height = 3;
+  c3.Depth = 2;
+  DCHECK(cuMemcpy3D(&c3));
+  DCHECK(cuMemcpyDtoH(out3, v3, sizeof out3));
+  for (auto& slice : out3)
+    for (auto& row : slice) std::printf("%d,%d ", row[0], row[1]);
+  std::printf("\n");
+  DCHECK(cuMemFree(v3));
   d2.WidthInBytes = pitch + 1;  // wider than the source pitch
   DREPORT(cuMemcpy2D(&d2));
   DCHECK(cuMemFree(p2));

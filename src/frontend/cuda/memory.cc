@@ -118,6 +118,37 @@ CUresult copy_2d(const CUDA_MEMCPY2D* p, const Target& t) {
                                             p->WidthInBytes, p->Height, kind, t, true));
 }
 
+// A 3D copy as one 2D copy per slice (each slice's rows start srcHeight / dstHeight rows after
+// the previous one's).
+CUresult copy_3d(const CUDA_MEMCPY3D* p, const Target& t) {
+  if (!p || p->reserved0 || p->reserved1) return CUDA_ERROR_INVALID_VALUE;
+  if (p->WidthInBytes == 0 || p->Height == 0 || p->Depth == 0) return CUDA_SUCCESS;
+  if (p->Depth > 1 && (p->srcHeight < p->Height || p->dstHeight < p->Height))
+    return CUDA_ERROR_INVALID_VALUE;
+  for (size_t z = 0; z < p->Depth; ++z) {
+    CUDA_MEMCPY2D s{};
+    s.srcXInBytes = p->srcXInBytes;
+    s.srcY = p->srcY + (p->srcZ + z) * p->srcHeight;
+    s.srcMemoryType = p->srcMemoryType;
+    s.srcHost = p->srcHost;
+    s.srcDevice = p->srcDevice;
+    s.srcArray = p->srcArray;
+    s.srcPitch = p->srcPitch;
+    s.dstXInBytes = p->dstXInBytes;
+    s.dstY = p->dstY + (p->dstZ + z) * p->dstHeight;
+    s.dstMemoryType = p->dstMemoryType;
+    s.dstHost = p->dstHost;
+    s.dstDevice = p->dstDevice;
+    s.dstArray = p->dstArray;
+    s.dstPitch = p->dstPitch;
+    s.WidthInBytes = p->WidthInBytes;
+    s.Height = p->Height;
+    CUresult e = copy_2d(&s, t);
+    if (e != CUDA_SUCCESS) return e;
+  }
+  return CUDA_SUCCESS;
+}
+
 // Host memory this library handed out is known here only: its type and host address are
 // answered locally. Anything else is asked of the worker's driver.
 CUresult pointer_attribute(void* data, int attr, CUdeviceptr ptr) {
@@ -301,4 +332,21 @@ GV_EXPORT CUresult cuMemcpy2DUnaligned_v2_ptds(const CUDA_MEMCPY2D* p) {
 }
 GV_EXPORT CUresult cuMemcpy2DAsync_v2_ptsz(const CUDA_MEMCPY2D* p, CUstream s) {
   return guarded("cuMemcpy2DAsync_v2_ptsz", [&] { return copy_2d(p, async_per_thread(s)); });
+}
+
+// cuMemcpy3D and its forms: a 2D copy per slice.
+extern "C" CUresult cuMemcpy3D_v2_ptds(const CUDA_MEMCPY3D*);
+extern "C" CUresult cuMemcpy3DAsync_v2_ptsz(const CUDA_MEMCPY3D*, CUstream);
+GV_EXPORT CUresult cuMemcpy3D_v2(const CUDA_MEMCPY3D* p) {
+  return guarded("cuMemcpy3D_v2", [&] { return copy_3d(p, gvirtus::cudart::sync_legacy()); });
+}
+GV_EXPORT CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D* p, CUstream s) {
+  return guarded("cuMemcpy3DAsync_v2", [&] { return copy_3d(p, async_on(s)); });
+}
+GV_EXPORT CUresult cuMemcpy3D_v2_ptds(const CUDA_MEMCPY3D* p) {
+  return guarded("cuMemcpy3D_v2_ptds",
+                 [&] { return copy_3d(p, gvirtus::cudart::sync_per_thread()); });
+}
+GV_EXPORT CUresult cuMemcpy3DAsync_v2_ptsz(const CUDA_MEMCPY3D* p, CUstream s) {
+  return guarded("cuMemcpy3DAsync_v2_ptsz", [&] { return copy_3d(p, async_per_thread(s)); });
 }
