@@ -1,6 +1,7 @@
 # Build-time code generation from api/<NAME>.api (tools/gen; docs/adding-a-function.md).
 #
-#   gvirtus_generate_api(NAME [INCLUDE_DIRS dir...] [LIBRARY_DIRS dir...] [ERRTABLE_LINK target])
+#   gvirtus_generate_api(NAME [INCLUDE_DIRS dir...] [LIBRARY_DIRS dir...] [ERRTABLE_LINK target]
+#                        [EXTRA suffix...])
 #
 # The first call defines the generation commands and the custom target gvirtus_gen_<NAME>; call
 # it once from the top-level CMakeLists.txt before add_subdirectory() so the commands live in the
@@ -17,7 +18,9 @@
 #
 # INCLUDE_DIRS and LIBRARY_DIRS default to the CUDA toolkit's; the real library named by the
 # annotation file's `soname` is looked up in LIBRARY_DIRS for its export list. ERRTABLE_LINK is
-# the target that tools/gen/errtable.cc links to print the real error names and strings.
+# the target that tools/gen/errtable.cc links to print the real error names and strings. EXTRA
+# names further files the annotation file's directives make the generator write
+# (<NAME>_<suffix>: renames.inc for `renames`, results.inc for `result_enum`).
 
 set(GVIRTUS_GEN_TOOL_DIR ${CMAKE_CURRENT_LIST_DIR}/../tools/gen)
 get_filename_component(GVIRTUS_GEN_TOOL_DIR ${GVIRTUS_GEN_TOOL_DIR} ABSOLUTE)
@@ -26,7 +29,7 @@ get_filename_component(GVIRTUS_GEN_TOOL_DIR ${GVIRTUS_GEN_TOOL_DIR} ABSOLUTE)
 set(GVIRTUS_GEN_DEFAULT_cudart_ERRTABLE_LINK CUDA::cudart_static)
 
 function(gvirtus_generate_api NAME)
-  cmake_parse_arguments(ARG "" "ERRTABLE_LINK" "INCLUDE_DIRS;LIBRARY_DIRS" ${ARGN})
+  cmake_parse_arguments(ARG "" "ERRTABLE_LINK" "INCLUDE_DIRS;LIBRARY_DIRS;EXTRA" ${ARGN})
   set(gen_dir ${CMAKE_BINARY_DIR}/gen)
   set(api ${PROJECT_SOURCE_DIR}/api/${NAME}.api)
   set(client ${gen_dir}/${NAME}_client.cc)
@@ -64,11 +67,18 @@ function(gvirtus_generate_api NAME)
     endforeach()
     file(GLOB tool_py ${GVIRTUS_GEN_TOOL_DIR}/*.py)
     set(calls ${gen_dir}/${NAME}_calls.h)
-    set(errtable_h ${gen_dir}/${NAME}_errtable.h)
+    set(errtable_h)
+    if(ARG_ERRTABLE_LINK)
+      set(errtable_h ${gen_dir}/${NAME}_errtable.h)
+    endif()
+    set(extra)
+    foreach(e ${ARG_EXTRA})
+      list(APPEND extra ${gen_dir}/${NAME}_${e})
+    endforeach()
 
     # Headers and the real library are listed in the depfile the generator writes.
     add_custom_command(
-      OUTPUT ${calls} ${client} ${server} ${map} ${status} ${errtable_h}
+      OUTPUT ${calls} ${client} ${server} ${map} ${status} ${errtable_h} ${extra}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${gen_dir}
       COMMAND Python3::Interpreter ${GVIRTUS_GEN_TOOL_DIR}/gvgen.py sources
               --api ${api} ${inc_args} ${lib_args} --out-dir ${gen_dir} --nm ${nm}
@@ -77,7 +87,7 @@ function(gvirtus_generate_api NAME)
       DEPFILE ${gen_dir}/${NAME}.d
       COMMENT "Generating ${NAME} stubs, handlers and version script from api/${NAME}.api"
       VERBATIM)
-    set(outputs ${calls} ${client} ${server} ${map} ${status})
+    set(outputs ${calls} ${client} ${server} ${map} ${status} ${extra})
 
     if(ARG_ERRTABLE_LINK)
       # A program linked with the real library prints its error names and strings.

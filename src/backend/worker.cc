@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "backend/control.h"
+#include "backend/cuda_support.h"
 #include "backend/cudart_support.h"
 #include "backend/handshake.h"
 #include "backend/output.h"
@@ -116,6 +117,7 @@ const Registry& registry() {
     auto* reg = new Registry();
     register_core_plugin(*reg);
     cudart::register_plugin(*reg);
+    cuda::register_plugin(*reg);
     return reg;
   }();
   return *r;

@@ -104,11 +104,16 @@ std::vector<std::string> child_environment(const std::vector<std::string>& base,
   set_env(&env, "LD_LIBRARY_PATH", prepend_list(s.frontend_dir, old, ":"));
   // ld.so splits LD_PRELOAD at spaces and colons. A path holding either cannot be named there;
   // the bare SONAME is then looked up through LD_LIBRARY_PATH, which starts with our directory.
-  std::string lib = s.frontend_dir + "/" + kFrontendLibrary;
-  if (lib.find_first_of(" :") != std::string::npos) lib = kFrontendLibrary;
+  // Our libcudart.so.13 first, then our libcuda.so.1 (the driver API: a program that links or
+  // dlopens the driver, or a library that looks driver functions up, reaches the same session).
+  auto preload_name = [&](const char* soname) {
+    std::string lib = s.frontend_dir + "/" + soname;
+    return lib.find_first_of(" :") != std::string::npos ? std::string(soname) : lib;
+  };
   old.clear();
   get_env(env, "LD_PRELOAD", &old);
-  set_env(&env, "LD_PRELOAD", prepend_list(lib, old, ": "));
+  std::string preload = prepend_list(preload_name(kDriverLibrary), old, ": ");
+  set_env(&env, "LD_PRELOAD", prepend_list(preload_name(kFrontendLibrary), preload, ":"));
   set_env(&env, "GVIRTUS_ENDPOINT", s.endpoint);
   if (!s.log_level.empty()) set_env(&env, "GVIRTUS_LOGLEVEL", s.log_level);
   return env;

@@ -11,6 +11,8 @@ namespace gvirtus::cli {
 
 // The frontend library a program must load in place of NVIDIA's runtime.
 constexpr const char* kFrontendLibrary = "libcudart.so.13";
+// The driver API library, next to it, preloaded after it.
+constexpr const char* kDriverLibrary = "libcuda.so.1";
 
 // Where the backend is. embedded: nothing names one; `run` starts a private backend.
 struct Target {
@@ -34,7 +36,7 @@ struct ChildSettings {
 };
 
 // base: "NAME=value" entries (the current environment). Returns it with the frontend directory
-// first in LD_LIBRARY_PATH, our libcudart.so.13 first in LD_PRELOAD (a program whose RPATH names
+// first in LD_LIBRARY_PATH, our libcudart.so.13 and libcuda.so.1 first in LD_PRELOAD (a program whose RPATH names
 // NVIDIA's runtime, or that dlopens it by path, still gets ours: a loaded SONAME satisfies the
 // dependency), GVIRTUS_ENDPOINT, and GVIRTUS_LOGLEVEL if given. Earlier copies of our entries are
 // dropped, so nesting `gvirtus run` does not pile them up.

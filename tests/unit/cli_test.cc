@@ -189,7 +189,7 @@ TEST(CliEnvironment, PrependsOursAndKeepsTheRest) {
   ASSERT_TRUE(get_env(env, "LD_LIBRARY_PATH", &v));
   EXPECT_EQ(v, "/fe:/opt/a:/opt/b");
   ASSERT_TRUE(get_env(env, "LD_PRELOAD", &v));
-  EXPECT_EQ(v, "/fe/libcudart.so.13:/x.so");
+  EXPECT_EQ(v, "/fe/libcudart.so.13:/fe/libcuda.so.1:/x.so");
   ASSERT_TRUE(get_env(env, "GVIRTUS_ENDPOINT", &v));
   EXPECT_EQ(v, "unix:/tmp/s");
   ASSERT_TRUE(get_env(env, "GVIRTUS_LOGLEVEL", &v));
@@ -203,7 +203,7 @@ TEST(CliEnvironment, EmptyStartAndNoLogLevel) {
   ASSERT_TRUE(get_env(env, "LD_LIBRARY_PATH", &v));
   EXPECT_EQ(v, "/fe");
   ASSERT_TRUE(get_env(env, "LD_PRELOAD", &v));
-  EXPECT_EQ(v, "/fe/libcudart.so.13");
+  EXPECT_EQ(v, "/fe/libcudart.so.13:/fe/libcuda.so.1");
   EXPECT_FALSE(get_env(env, "GVIRTUS_LOGLEVEL", &v));
 }
 
@@ -211,7 +211,7 @@ TEST(CliEnvironment, PathWithSpaceIsPreloadedBySoname) {
   std::vector<std::string> env = child_environment({}, ChildSettings{"/my dir/fe", "tcp://h:1", ""});
   std::string v;
   ASSERT_TRUE(get_env(env, "LD_PRELOAD", &v));
-  EXPECT_EQ(v, "libcudart.so.13");
+  EXPECT_EQ(v, "libcudart.so.13:libcuda.so.1");
   ASSERT_TRUE(get_env(env, "LD_LIBRARY_PATH", &v));
   EXPECT_EQ(v, "/my dir/fe");
 }
@@ -258,6 +258,7 @@ class CliRun : public ::testing::Test {
     Dl_info info;
     ASSERT_NE(dladdr(reinterpret_cast<void*>(&getpid), &info), 0);
     ASSERT_EQ(symlink(info.dli_fname, (fe_ + "/libcudart.so.13").c_str()), 0);
+    ASSERT_EQ(symlink(info.dli_fname, (fe_ + "/libcuda.so.1").c_str()), 0);
     in_.frontend_dir = fe_;
     in_.ready_timeout_ms = 10000;
   }
@@ -315,7 +316,8 @@ TEST_F(CliRun, RemoteProgramGetsTheEnvironmentAndItsStatusComesBack) {
                   "\"$GVIRTUS_LOGLEVEL\" > " + out + "; exit 7"},
                  o);
   EXPECT_EQ(code, 7);
-  EXPECT_EQ(d_.read("out"), "tcp://127.0.0.1:1\n" + fe_ + "/libcudart.so.13\n" + fe_ +
+  EXPECT_EQ(d_.read("out"), "tcp://127.0.0.1:1\n" + fe_ + "/libcudart.so.13:" + fe_ +
+                                "/libcuda.so.1\n" + fe_ +
                                 ":/opt/elsewhere\ninfo\n");
 }
 
@@ -409,7 +411,7 @@ TEST_F(CliRun, EnvTextShowsWhatRunSets) {
   std::string text;
   ASSERT_TRUE(env_text(o, in_, &text));
   EXPECT_NE(text.find("export GVIRTUS_ENDPOINT='tcp://gpu:9999'\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("export LD_PRELOAD='" + fe_ + "/libcudart.so.13'\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("export LD_PRELOAD='" + fe_ + "/libcudart.so.13:" + fe_ + "/libcuda.so.1'\n"), std::string::npos) << text;
   EXPECT_NE(text.find("export LD_LIBRARY_PATH='" + fe_ + ":/opt/elsewhere'\n"), std::string::npos);
   EXPECT_EQ(text.find("GVIRTUS_LOGLEVEL"), std::string::npos);
 

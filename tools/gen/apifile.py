@@ -66,8 +66,29 @@ class Library:
     buffer_bound: int = 1 << 20  # bytes, per in[]/out[] buffer
     string_bound: int = 4096     # bytes, per instr string
     errors: Optional[Tuple[str, str, str, str]] = None  # header, enum, name fn, string fn
+    # The library whose exports we copy, relative to a library directory, when it is not the
+    # soname (the driver: only lib64/stubs/libcuda.so ships with the toolkit).
+    exports_from: str = ""
+    # Version node of every export: the soname (default), or "" for none (a library whose
+    # exports carry no version, like the driver).
+    version_node: Optional[str] = None
+    # Headers whose `#define NAME TARGET` / `#define NAME __CUDA_API_PTDS(TARGET)` lines rename
+    # functions (cuda.h: cuMemAlloc -> cuMemAlloc_v2). Prototypes declared under NAME belong
+    # to TARGET; NAME itself is the legacy export.
+    renames: List[str] = field(default_factory=list)
+    # Server handlers call the real function through `FN<decltype(&::NAME)>(ctx, "NAME")`
+    # (which sets ctx.status and returns nullptr if it cannot), instead of linking it.
+    server_resolve: str = ""
+    # `result_enum HEADER ENUM`: the status enum whose names the frontend answers locally
+    # (<lib>_results.inc).
+    result_enum: Optional[Tuple[str, str]] = None
+    # Prototypes need no `extern` (directive `plain_prototypes`).
+    plain_prototypes: bool = False
     entries: List[Entry] = field(default_factory=list)
     path: str = ""
+    # Filled by the loader from `renames` headers: (name, target, per_thread) whose target is
+    # an export.
+    rename_map: List[Tuple[str, str, str]] = field(default_factory=list)
 
     def entry(self, name: str) -> Optional[Entry]:
         for e in self.entries:
@@ -163,6 +184,20 @@ def parse(text: str, path: str = "<api>") -> Library:
             kv = _kv(args, path, lineno)
             lib.buffer_bound = int(kv.get("buffer", lib.buffer_bound))
             lib.string_bound = int(kv.get("string", lib.string_bound))
+        elif head == "exports_from":
+            lib.exports_from = args[0]
+        elif head == "version_node":
+            lib.version_node = "" if args[0] == "none" else args[0]
+        elif head == "renames":
+            lib.renames += args
+        elif head == "result_enum":
+            if len(args) != 2:
+                _err(path, lineno, "result_enum wants: result_enum HEADER ENUM")
+            lib.result_enum = (args[0], args[1])
+        elif head == "plain_prototypes":
+            lib.plain_prototypes = True
+        elif head == "server_resolve":
+            lib.server_resolve = args[0]
         elif head == "errors":
             if len(args) != 4:
                 _err(path, lineno, "errors wants: errors HEADER ENUM NAME_FN STRING_FN")

@@ -228,8 +228,12 @@ def parse_param(text: str, index: int) -> Optional[Param]:
     return Param(name=name, type=typ, decl=f"{typ} {name}")
 
 
-def parse_prototype(stmt: str, strip_words, strip_calls) -> Optional[Prototype]:
+def parse_prototype(stmt: str, strip_words, strip_calls, plain=False) -> Optional[Prototype]:
+    """plain: declarations need no `extern` (headers like cuda.h declare functions inside an
+    extern "C" block without it)."""
     s = re.sub(r'^\s*extern\s*"C"\s*', "extern ", stmt.strip())
+    if plain and not s.startswith("extern"):
+        s = "extern " + s
     if not s.startswith("extern") or "(" not in s or s.startswith("extern typedef"):
         return None
     if re.match(r"\s*typedef\b", s):
@@ -265,11 +269,12 @@ def parse_prototype(stmt: str, strip_words, strip_calls) -> Optional[Prototype]:
     return Prototype(name=name, ret=ret, params=params)
 
 
-def parse_prototypes(text: str, strip_words=(), strip_calls=(), header: str = "") -> Dict[str, Prototype]:
+def parse_prototypes(text: str, strip_words=(), strip_calls=(), header: str = "",
+                     plain=False) -> Dict[str, Prototype]:
     text = strip_preprocessor(strip_comments(text))
     out: Dict[str, Prototype] = {}
     for stmt in split_statements(text):
-        p = parse_prototype(stmt, strip_words, strip_calls)
+        p = parse_prototype(stmt, strip_words, strip_calls, plain)
         if p and p.name not in out:
             p.header = header
             out[p.name] = p
@@ -328,4 +333,27 @@ def parse_pointer_typedefs(text: str, strip_words=()) -> Dict[str, str]:
         m = re.fullmatch(r"typedef (.*?)([A-Za-z_]\w*)\s*", s)
         if m and "*" in m.group(1):
             out[m.group(2)] = "pointer"
+    return out
+
+
+_RENAME = re.compile(r"^\s*#\s*define\s+([A-Za-z_]\w*)\s+(?:(__CUDA_API_PT(?:DS|SZ))\s*\(\s*"
+                     r"([A-Za-z_]\w*)\s*\)|([A-Za-z_]\w*))\s*$", re.M)
+
+
+def parse_renames(text: str) -> List[tuple]:
+    """Object-like macros that rename a function: (name, target, per_thread) for
+    `#define NAME TARGET` and `#define NAME __CUDA_API_PTDS(TARGET)` (per_thread "ptds"; PTSZ:
+    "ptsz"). In order of appearance; a name defined twice keeps its first definition (the
+    header's main branch comes before its per-thread and internal ones). Targets that already
+    name a per-thread export (NAME_ptsz) are the per-thread branch's and are left out."""
+    text = strip_comments(text)
+    out, seen = [], set()
+    for m in _RENAME.finditer(text):
+        name = m.group(1)
+        target = m.group(3) or m.group(4)
+        pt = {"__CUDA_API_PTDS": "ptds", "__CUDA_API_PTSZ": "ptsz"}.get(m.group(2) or "", "")
+        if name.startswith("__") or target.endswith(("_ptsz", "_ptds")) or name in seen:
+            continue
+        seen.add(name)
+        out.append((name, target, pt))
     return out

@@ -35,6 +35,11 @@ def dynamic_exports(path: str, objdump: str = "objdump"):
         else:
             continue
         version = version.strip("()")
+        # "Base" is the file's own base definition, not a version node: an unversioned
+        # library's symbols (the driver's) and those of one linked with an anonymous version
+        # script are bound the same way.
+        if version == "Base":
+            version = ""
         if parts[sec_i] == "*ABS*" and name == version:
             continue
         syms[name] = version

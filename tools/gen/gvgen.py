@@ -68,20 +68,43 @@ def load(api_path: str, include_dirs, exports_names=None, library=None, nm="nm")
 
     for h in lib.includes:
         text = read(h)
-        for k, v in cparse.parse_prototypes(text, lib.strip, lib.strip_calls, h).items():
+        for k, v in cparse.parse_prototypes(text, lib.strip, lib.strip_calls, h,
+                                                   lib.plain_prototypes).items():
             in_tu.setdefault(k, v)
         typedefs.update(cparse.parse_pointer_typedefs(text, lib.strip))
     for h in lib.parse_only:
         text = read(h)
-        for k, v in cparse.parse_prototypes(text, lib.strip, lib.strip_calls, h).items():
+        for k, v in cparse.parse_prototypes(text, lib.strip, lib.strip_calls, h,
+                                                   lib.plain_prototypes).items():
             other.setdefault(k, v)
     for h in lib.types:
         typedefs.update(cparse.parse_pointer_typedefs(read(h), lib.strip))
     if exports_names is None:
         inputs.append(library)
         exports_names = read_exports(library, nm)
-    fns = resolve.resolve(lib, in_tu, other, set(exports_names), typedefs)
-    return lib, fns, set(exports_names), inputs
+    exports = set(exports_names)
+    lib.rename_map = []
+    for h in lib.renames:
+        for name, target, pt in cparse.parse_renames(read(h)):
+            if target in exports:
+                lib.rename_map.append((name, target, pt))
+    apply_renames(lib.rename_map, in_tu)
+    apply_renames(lib.rename_map, other)
+    fns = resolve.resolve(lib, in_tu, other, exports, typedefs)
+    return lib, fns, exports, inputs
+
+
+def apply_renames(renames, protos):
+    """A prototype written under a renaming macro's name declares the macro's target (cuda.h's
+    `CUresult cuMemAlloc(...)` is cuMemAlloc_v2 once the macro applies); the plain name is then
+    the legacy export, whose prototype the header gives only for the library's own build."""
+    for name, target, _pt in renames:
+        if name == target or name not in protos:
+            continue
+        p = protos.pop(name)
+        if target not in protos:
+            protos[target] = cparse.Prototype(name=target, ret=p.ret, params=p.params,
+                                              header=p.header)
 
 
 def write_if_changed(path: str, text: str):
@@ -107,6 +130,12 @@ def cmd_sources(a):
         f"{lib.name}.map": emit.version_script(lib, exports),
         f"{lib.name}_status.md": emit.status_table(lib, fns),
     }
+    if lib.renames:
+        outs[f"{lib.name}_renames.inc"] = emit.renames_inc(lib, exports)
+    if lib.result_enum:
+        text = open(find_header(lib.result_enum[0], a.include_dir), errors="replace").read()
+        outs[f"{lib.name}_results.inc"] = emit.results_inc(
+            lib, cparse.parse_enum(text, lib.result_enum[1]))
     if lib.errors:
         text = open(find_header(lib.errors[0], a.include_dir), errors="replace").read()
         outs[f"{lib.name}_errtable.h"] = emit.errtable_config(
@@ -126,11 +155,12 @@ def cmd_sources(a):
 def _library_path(a):
     with open(a.api) as f:
         lib = apifile.parse(f.read(), a.api)
+    want = lib.exports_from or lib.soname
     for d in a.lib_dir:
-        p = os.path.join(d, lib.soname)
+        p = os.path.join(d, want)
         if os.path.exists(p):
             return os.path.realpath(p)
-    raise GenError(f"{lib.soname} not found in {', '.join(a.lib_dir)}")
+    raise GenError(f"{want} not found in {', '.join(a.lib_dir)}")
 
 
 def parse_table(text: str):

@@ -109,3 +109,21 @@ bool Call::send_async() {
 }
 
 }  // namespace gvirtus::client
+
+namespace gvirtus::client {
+namespace {
+// A plain int: trivially destructible, usable from thread-exit handlers.
+thread_local int32_t t_deferred = 0;
+}  // namespace
+
+void post_deferred_error(int32_t e) {
+  if (e != 0 && t_deferred == 0) t_deferred = e;
+}
+
+int32_t take_deferred_error() {
+  int32_t e = t_deferred;
+  t_deferred = 0;
+  return e;
+}
+
+}  // namespace gvirtus::client

@@ -115,6 +115,14 @@ struct CallHooks {
 };
 GV_API void set_call_hooks(const CallHooks& hooks);
 
+// A deferred failure (a reply's aux: an earlier NoReply request of this thread failed) that
+// reached a library other than the one that sent the request: libcuda.so.1 posts what its
+// replies carry, libcudart.so.13 takes it into the thread's last error (a <<<>>> launch error
+// that arrives with cuCtxSynchronize's reply is still cudaGetLastError's answer). Per thread;
+// the first one posted is kept until taken.
+GV_API void post_deferred_error(int32_t e);
+GV_API int32_t take_deferred_error();
+
 // Logs "NAME is not supported by GVirtuS yet" once per name (used by generated stubs).
 GV_API void unsupported(const char* name);
 

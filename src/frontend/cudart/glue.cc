@@ -54,6 +54,9 @@ cudaError_t argument_error(cudaError_t e) {
 }
 
 cudaError_t last_error(bool reset) {
+  // A deferred failure of this thread's <<<>>> launches that came back with a reply to another
+  // library (libcuda.so.1) is this thread's error too.
+  if (int32_t d = client::take_deferred_error()) set_last_error(static_cast<cudaError_t>(d));
   cudaError_t sticky = sticky_error();
   cudaError_t last = reset ? take_last_error() : peek_last_error();
   return sticky != cudaSuccess ? sticky : last;

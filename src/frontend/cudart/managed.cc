@@ -15,6 +15,7 @@
 #include <mutex>
 #include <vector>
 
+#include "cuda_calls.h"  // generated: the driver's call ids
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/transfer.h"
 
@@ -64,6 +65,21 @@ bool starts_device_work(uint32_t id) {
 
 // Calls after which the program may read what the device wrote.
 bool synchronises(uint32_t id, int32_t status) {
+  if (status != cudaSuccess) return false;
+  switch (static_cast<cuda::Call>(id)) {  // the driver's (libcuda.so.1, same session)
+    case cuda::Call::kCall_cuCtxSynchronize:
+    case cuda::Call::kCall_cuCtxSynchronize_v2:
+    case cuda::Call::kCall_cuStreamSynchronize:
+    case cuda::Call::kCall_cuStreamSynchronize_ptsz:
+    case cuda::Call::kCall_cuStreamQuery:
+    case cuda::Call::kCall_cuStreamQuery_ptsz:
+    case cuda::Call::kCall_cuEventSynchronize:
+    case cuda::Call::kCall_cuEventQuery:
+    case cuda::Call::kCall_cuMemFree_v2:
+      return true;
+    default:
+      break;
+  }
   switch (static_cast<Call>(id)) {
     case Call::kCall_cudaDeviceSynchronize:
     case Call::kCall_cudaStreamSynchronize:

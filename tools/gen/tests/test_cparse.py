@@ -176,3 +176,52 @@ class TypedefTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DriverHeaderTest(unittest.TestCase):
+    """What cuda.h needs: prototypes without `extern`, and functions renamed by macros."""
+
+    HEADER = """
+    #define __CUDA_API_PTDS(api) api
+    #define CUDA_VERSION 13000
+    #define cuMemAlloc                          cuMemAlloc_v2
+    #define cuMemcpyHtoD                        __CUDA_API_PTDS(cuMemcpyHtoD_v2)
+    #define cuStreamQuery                       __CUDA_API_PTSZ(cuStreamQuery)
+    #define cuGetProcAddress_v2 cuGetProcAddress_v2_ptsz
+    #define cuMemAlloc                          cuMemAlloc_v9
+    #ifdef __cplusplus
+    extern "C" {
+    #endif
+    CUresult CUDAAPI cuMemAlloc(CUdeviceptr *dptr, size_t bytesize);
+    CUresult CUDAAPI cuInit(unsigned int Flags);
+    typedef CUresult (CUDAAPI *PFN)(int);
+    #if defined(__CUDA_API_VERSION_INTERNAL)
+    CUresult CUDAAPI cuMemAlloc(CUdeviceptr_v1 *dptr, unsigned int bytesize);
+    #endif
+    #ifdef __cplusplus
+    }
+    #endif
+    """
+
+    def test_plain_prototypes(self):
+        plain = cparse.parse_prototypes(self.HEADER, ["CUDAAPI"], [], "cuda.h", plain=True)
+        self.assertEqual(plain["cuInit"].signature(), "CUresult cuInit(unsigned int Flags)")
+        # The first declaration wins: the header's main branch.
+        self.assertEqual(plain["cuMemAlloc"].params[1].type, "size_t")
+        self.assertNotIn("PFN", plain)
+        self.assertEqual(cparse.parse_prototypes(self.HEADER, ["CUDAAPI"], [], "cuda.h"), {})
+
+    def test_renames(self):
+        self.assertEqual(cparse.parse_renames(self.HEADER), [
+            ("cuMemAlloc", "cuMemAlloc_v2", ""),  # the first definition wins
+            ("cuMemcpyHtoD", "cuMemcpyHtoD_v2", "ptds"),
+            ("cuStreamQuery", "cuStreamQuery", "ptsz"),
+        ])
+
+    def test_apply_renames(self):
+        import gvgen
+        protos = cparse.parse_prototypes(self.HEADER, ["CUDAAPI"], [], "cuda.h", plain=True)
+        gvgen.apply_renames(cparse.parse_renames(self.HEADER), protos)
+        self.assertNotIn("cuMemAlloc", protos)  # the legacy export has no usable prototype
+        self.assertEqual(protos["cuMemAlloc_v2"].signature(),
+                         "CUresult cuMemAlloc_v2(CUdeviceptr* dptr, size_t bytesize)")

@@ -51,6 +51,48 @@ class RefTest(unittest.TestCase):
         self.assertLess(server.index("gv_in.expect_end();"), server.index("func_in("))
 
 
+class DriverDirectivesTest(unittest.TestCase):
+    """Directives the driver API needs: an anonymous version script, calls through a resolver,
+    renaming macros undone in generated code, the renames and results tables."""
+
+    def build(self):
+        api = fake.API.replace("bound            ",
+                               "version_node     none\n"
+                               "server_resolve   gvirtus::backend::fake::real\n"
+                               "bound            ", 1)
+        lib, fns = fake.build(api=api)
+        lib.rename_map = [("fakeOld", "fakeGetCount", ""), ("fakeSum", "fakeSum", "ptsz")]
+        return lib, fns
+
+    def test_anonymous_version_script(self):
+        lib, _ = self.build()
+        text = emit.version_script(lib, ["fakeA", "fakeB"])
+        self.assertIn("\n{\n  global:\n    fakeA;\n    fakeB;\n  local:\n    *;\n};", text)
+
+    def test_server_calls_through_the_resolver(self):
+        lib, fns = self.build()
+        server = function_body(emit.server_source(lib, fns), "void handle_fakeGetCount(")
+        self.assertIn("const auto gv_fn = gvirtus::backend::fake::real<decltype(&::fakeGetCount)>"
+                      "(gv_ctx, \"fakeGetCount\");", server)
+        self.assertIn("if (gv_fn == nullptr) return;", server)
+        self.assertIn("gv_fn(gv_p_count ? &gv_v_count : nullptr)", server)
+
+    def test_renames(self):
+        lib, fns = self.build()
+        self.assertIn("#undef fakeOld", emit.client_source(lib, fns))
+        self.assertNotIn("#undef fakeSum", emit.client_source(lib, fns))  # not a rename
+        self.assertIn("#undef fakeOld", emit.server_source(lib, fns))
+        inc = emit.renames_inc(lib, {"fakeGetCount", "fakeSum", "fakeSum_ptsz"})
+        self.assertIn('{"fakeOld", "fakeGetCount", "fakeGetCount"},', inc)
+        self.assertIn('{"fakeSum", "fakeSum", "fakeSum_ptsz"},', inc)
+
+    def test_results(self):
+        lib, _ = self.build()
+        inc = emit.results_inc(lib, [("A", 0), ("B", 2), ("B_ALIAS", 2), ("C", 1)])
+        self.assertEqual([ln for ln in inc.split("\n") if ln.startswith("{")],
+                         ['{0, "A"},', '{1, "C"},', '{2, "B"},'])
+
+
 class ShapeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -1,0 +1,135 @@
+// The driver plugin's access to the real driver and its handle helpers.
+#include "backend/cuda_support.h"
+
+#include <dlfcn.h>
+
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "backend/cudart_support.h"
+#include "backend/worker.h"
+#include "common/log.h"
+
+namespace gvirtus::backend::cuda {
+namespace {
+
+struct Driver {
+  std::mutex mu;
+  bool tried = false;
+  void* handle = nullptr;                       // REQUIRES: mu (after tried)
+  std::unordered_map<std::string, void*> syms;  // REQUIRES: mu
+};
+
+Driver& driver() {
+  static auto* d = new Driver;
+  return *d;
+}
+
+// Opens the driver once. RTLD_NOLOAD first: the CUDA runtime linked into the worker has usually
+// loaded it already, and both must use the same copy.
+void* open_driver_locked(Driver& d) {
+  if (d.tried) return d.handle;
+  d.tried = true;
+  void* h = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
+  if (!h) h = ::dlopen("libcuda.so.1", RTLD_NOW | RTLD_GLOBAL);
+  if (!h) {
+    GV_INFO(std::string("driver API: cannot load libcuda.so.1: ") + ::dlerror());
+    return nullptr;
+  }
+  // GVirtuS's own libcuda.so.1 (a backend started with the frontend's directory on its library
+  // path) would forward every call to itself: refuse it. Ours depends on the client core.
+  if (::dlsym(h, "_ZN7gvirtus6client10connectionEv") != nullptr) {
+    GV_ERROR("driver API: libcuda.so.1 found by the backend is GVirtuS's frontend, not the "
+             "NVIDIA driver; remove the GVirtuS library directory from the backend's "
+             "LD_LIBRARY_PATH");
+    return nullptr;
+  }
+  d.handle = h;
+  return h;
+}
+
+int32_t invalid_for(HandleKind kind) {
+  return kind == HandleKind::kContext ? CUDA_ERROR_INVALID_CONTEXT : CUDA_ERROR_INVALID_HANDLE;
+}
+
+template <typename T>
+bool in_kind(CallContext& ctx, HandleKind kind, uint64_t id, T* out) {
+  void* p = nullptr;
+  bool ok = cudart::handle_in(ctx, kind, id, &p, invalid_for(kind));
+  *out = static_cast<T>(p);
+  return ok;
+}
+
+template <typename T>
+bool release_kind(CallContext& ctx, HandleKind kind, uint64_t id, T* out) {
+  void* p = nullptr;
+  bool ok = cudart::handle_release(ctx, kind, id, &p, invalid_for(kind));
+  *out = static_cast<T>(p);
+  // The unload that follows does not read the image any more.
+  if (ok && p && (kind == HandleKind::kModule || kind == HandleKind::kDrvLibrary))
+    drop_image(ctx, p);
+  return ok;
+}
+
+}  // namespace
+
+void* real_symbol(const char* name) {
+  Driver& d = driver();
+  std::lock_guard<std::mutex> g(d.mu);
+  auto it = d.syms.find(name);
+  if (it != d.syms.end()) return it->second;
+  void* h = open_driver_locked(d);
+  void* p = h ? ::dlsym(h, name) : nullptr;
+  d.syms.emplace(name, p);
+  return p;
+}
+
+bool driver_loaded() {
+  Driver& d = driver();
+  std::lock_guard<std::mutex> g(d.mu);
+  return open_driver_locked(d) != nullptr;
+}
+
+// A CUkernel may stand for a CUfunction (the driver takes one cast to the other in
+// cuLaunchKernel, cuFuncGetAttribute and friends): a kernel id is accepted there.
+bool function_in(CallContext& ctx, uint64_t id, CUfunction* out) {
+  if (handle_kind_of(id) == HandleKind::kDrvKernel) {
+    CUkernel k;
+    bool ok = in_kind(ctx, HandleKind::kDrvKernel, id, &k);
+    *out = reinterpret_cast<CUfunction>(k);
+    return ok;
+  }
+  return in_kind(ctx, HandleKind::kFunction, id, out);
+}
+
+#define GV_CUDA_HANDLE(prefix, type, kind)                                          \
+  bool prefix##_release(CallContext& ctx, uint64_t id, type* out) {                 \
+    return release_kind(ctx, HandleKind::kind, id, out);                            \
+  }                                                                                 \
+  uint64_t prefix##_out(CallContext& ctx, type obj) {                               \
+    return cudart::handle_out(ctx, HandleKind::kind, obj);                          \
+  }
+#define GV_CUDA_HANDLE_IN(prefix, type, kind)                  \
+  bool prefix##_in(CallContext& ctx, uint64_t id, type* out) { \
+    return in_kind(ctx, HandleKind::kind, id, out);            \
+  }
+GV_CUDA_HANDLE_IN(stream, CUstream, kStream)
+GV_CUDA_HANDLE_IN(event, CUevent, kEvent)
+GV_CUDA_HANDLE_IN(context, CUcontext, kContext)
+GV_CUDA_HANDLE_IN(module, CUmodule, kModule)
+GV_CUDA_HANDLE_IN(library, CUlibrary, kDrvLibrary)
+GV_CUDA_HANDLE_IN(kernel, CUkernel, kDrvKernel)
+GV_CUDA_HANDLE_IN(linkstate, CUlinkState, kLinkState)
+#undef GV_CUDA_HANDLE_IN
+GV_CUDA_HANDLE(stream, CUstream, kStream)
+GV_CUDA_HANDLE(event, CUevent, kEvent)
+GV_CUDA_HANDLE(context, CUcontext, kContext)
+GV_CUDA_HANDLE(module, CUmodule, kModule)
+GV_CUDA_HANDLE(function, CUfunction, kFunction)
+GV_CUDA_HANDLE(library, CUlibrary, kDrvLibrary)
+GV_CUDA_HANDLE(kernel, CUkernel, kDrvKernel)
+GV_CUDA_HANDLE(linkstate, CUlinkState, kLinkState)
+#undef GV_CUDA_HANDLE
+
+}  // namespace gvirtus::backend::cuda

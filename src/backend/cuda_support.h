@@ -1,0 +1,65 @@
+// Helpers for the driver-API plugin ("cuda") on the backend, shared by the generated handlers
+// (build/gen/cuda_server.cc) and the hand-written ones (cuda_*.cc). Contract with the generator
+// (api/cuda.api: server_namespace, server_resolve, handle prefixes).
+//
+// The worker does not link libcuda.so.1: a backend built here must start on a machine without
+// a driver (CI) and answer there as natively (the runtime reports the missing driver). Every
+// driver function is looked up once in the driver that the CUDA runtime loads (dlopen of
+// libcuda.so.1, so the runtime and the driver API share one driver and one context).
+#pragma once
+#include <cuda.h>
+
+#include <cstdint>
+
+#include "backend/dispatch.h"
+
+namespace gvirtus::backend::cuda {
+
+// The real driver's function NAME (its exact export name, e.g. "cuMemAlloc_v2"), or nullptr if
+// the driver cannot be loaded or lacks it. Thread-safe; looked up once per name.
+void* real_symbol(const char* name);
+// Whether the driver could be loaded.
+bool driver_loaded();
+
+// What generated handlers call: the real function as F, or nullptr after setting ctx.status
+// (no driver: CUDA_ERROR_NO_DEVICE; a driver without this function: CUDA_ERROR_NOT_FOUND).
+template <typename F>
+F real(CallContext& ctx, const char* name) {
+  void* p = real_symbol(name);
+  if (!p) {
+    ctx.status = driver_loaded() ? CUDA_ERROR_NOT_FOUND : CUDA_ERROR_NO_DEVICE;
+    return nullptr;
+  }
+  return reinterpret_cast<F>(p);
+}
+
+// Handle helpers named by api/cuda.api's `handle` lines: <prefix>_in / _out / _release, with
+// the rules of cudart's handle_in (cudart_support.h): a stale id sets ctx.status to the
+// driver's error for it (CUDA_ERROR_INVALID_CONTEXT for contexts, CUDA_ERROR_INVALID_HANDLE
+// otherwise) and returns false; a forged id throws SessionFault. CUstream and cudaStream_t
+// share HandleKind::kStream (and events kEvent): the same object has the same id in both APIs.
+#define GV_CUDA_HANDLE(prefix, type)                             \
+  bool prefix##_in(CallContext& ctx, uint64_t id, type* out);      \
+  bool prefix##_release(CallContext& ctx, uint64_t id, type* out); \
+  uint64_t prefix##_out(CallContext& ctx, type obj);
+GV_CUDA_HANDLE(stream, CUstream)
+GV_CUDA_HANDLE(event, CUevent)
+GV_CUDA_HANDLE(context, CUcontext)
+GV_CUDA_HANDLE(module, CUmodule)
+GV_CUDA_HANDLE(function, CUfunction)
+GV_CUDA_HANDLE(library, CUlibrary)
+GV_CUDA_HANDLE(kernel, CUkernel)
+GV_CUDA_HANDLE(linkstate, CUlinkState)
+#undef GV_CUDA_HANDLE
+
+// Forgets the image kept for a module or library (cuda_modules.cc); called when its handle is
+// released.
+void drop_image(CallContext& ctx, const void* handle);
+
+// function_in also accepts a kernel id (HandleKind::kDrvKernel) and gives the CUkernel cast to
+// CUfunction, as the driver takes it.
+
+// The plugin's registration (generated cuda_server.cc).
+void register_plugin(Registry& r);
+
+}  // namespace gvirtus::backend::cuda

@@ -1,0 +1,352 @@
+// Host<->device copies through the runtime frontend's copy engine (the same chunked requests
+// as cudaMemcpy: gvMemcpyH2DChunk / gvMemcpyD2HChunk), and host memory answered locally like
+// cudaMallocHost: ordinary page-aligned memory that the copy functions accept. Mapped memory
+// (a device pointer aliasing host memory) cannot work across the network and is refused.
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/pointer_attrs.h"
+#include "frontend/cuda/local.h"
+#include "frontend/cudart/ranges.h"
+#include "frontend/cudart/transfer.h"
+
+namespace gvirtus::cuda {
+namespace {
+
+using cudart::Target;
+
+// The runtime's error codes for a copy are the driver's numbers for the same failures
+// (invalid value 1, out of memory 2, invalid handle 400, illegal address 700, ...).
+CUresult copy(void* dst, const void* src, size_t n, cudaMemcpyKind kind, const Target& t) {
+  if (n == 0) return CUDA_SUCCESS;
+  if (!dst || !src) return CUDA_ERROR_INVALID_VALUE;
+  return static_cast<CUresult>(gvirtus::cudart::copy_1d(dst, src, n, kind, t));
+}
+
+void* dev(CUdeviceptr p) { return reinterpret_cast<void*>(static_cast<uintptr_t>(p)); }
+
+Target async_on(CUstream s) { return gvirtus::cudart::async_on(reinterpret_cast<cudaStream_t>(s)); }
+Target async_per_thread(CUstream s) {
+  return gvirtus::cudart::async_per_thread(reinterpret_cast<cudaStream_t>(s));
+}
+
+gvirtus::cudart::RangeMap& host_allocs() {
+  static auto* m = new gvirtus::cudart::RangeMap;  // tag: cuMemHostAlloc flags
+  return *m;
+}
+gvirtus::cudart::RangeMap& host_registered() {
+  static auto* m = new gvirtus::cudart::RangeMap;  // tag: cuMemHostRegister flags
+  return *m;
+}
+
+size_t page_round(size_t n) {
+  size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  if (n > SIZE_MAX - (page - 1)) return 0;
+  return (n + page - 1) / page * page;
+}
+
+CUresult host_alloc(void** pp, size_t size, unsigned int flags, const char* fn) {
+  if (!pp) return CUDA_ERROR_INVALID_VALUE;
+  constexpr unsigned kKnown =
+      CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
+  if (flags & ~kKnown) return CUDA_ERROR_INVALID_VALUE;
+  if (flags & CU_MEMHOSTALLOC_DEVICEMAP)
+    return refuse(fn, "CU_MEMHOSTALLOC_DEVICEMAP (mapped host memory)");
+  if (size == 0) return CUDA_ERROR_INVALID_VALUE;
+  size_t len = page_round(size);
+  if (len == 0) return CUDA_ERROR_OUT_OF_MEMORY;
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
+  if (!host_allocs().add(reinterpret_cast<uintptr_t>(p), len, flags)) {
+    ::munmap(p, len);
+    return CUDA_ERROR_OUT_OF_MEMORY;
+  }
+  *pp = p;
+  return CUDA_SUCCESS;
+}
+
+// One side of a CUDA_MEMCPY2D: the address of its first byte and whether it is on the host.
+// Arrays belong to the arrays area and are refused; unified addresses are device addresses
+// here (a host address means nothing on the GPU host).
+CUresult side(CUmemorytype type, const void* host, CUdeviceptr device, CUarray array,
+              size_t x, size_t y, size_t pitch, uintptr_t* addr, bool* on_host) {
+  (void)array;
+  switch (type) {
+    case CU_MEMORYTYPE_HOST:
+      *on_host = true;
+      *addr = reinterpret_cast<uintptr_t>(host);
+      break;
+    case CU_MEMORYTYPE_DEVICE:
+    case CU_MEMORYTYPE_UNIFIED:
+      *on_host = false;
+      *addr = static_cast<uintptr_t>(device);
+      break;
+    case CU_MEMORYTYPE_ARRAY:
+      return refuse("cuMemcpy2D", "CUDA arrays as source or destination");
+    default:
+      return CUDA_ERROR_INVALID_VALUE;
+  }
+  if (*addr == 0) return CUDA_ERROR_INVALID_VALUE;
+  if (pitch != 0 && y > (SIZE_MAX - x) / pitch) return CUDA_ERROR_INVALID_VALUE;
+  *addr += y * pitch + x;
+  return CUDA_SUCCESS;
+}
+
+CUresult copy_2d(const CUDA_MEMCPY2D* p, const Target& t) {
+  if (!p) return CUDA_ERROR_INVALID_VALUE;
+  if (p->WidthInBytes == 0 || p->Height == 0) return CUDA_SUCCESS;
+  uintptr_t src, dst;
+  bool src_host, dst_host;
+  CUresult e = side(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcArray, p->srcXInBytes,
+                    p->srcY, p->srcPitch, &src, &src_host);
+  if (e != CUDA_SUCCESS) return e;
+  e = side(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstArray, p->dstXInBytes, p->dstY,
+           p->dstPitch, &dst, &dst_host);
+  if (e != CUDA_SUCCESS) return e;
+  // A single row may leave the pitches at 0.
+  const size_t spitch = p->Height == 1 && p->srcPitch == 0 ? p->WidthInBytes : p->srcPitch;
+  const size_t dpitch = p->Height == 1 && p->dstPitch == 0 ? p->WidthInBytes : p->dstPitch;
+  if (p->Height > 1 && (p->WidthInBytes > spitch || p->WidthInBytes > dpitch))
+    return CUDA_ERROR_INVALID_VALUE;  // the driver's answer (the runtime says "pitch")
+  const cudaMemcpyKind kind = src_host ? (dst_host ? cudaMemcpyHostToHost : cudaMemcpyHostToDevice)
+                                       : (dst_host ? cudaMemcpyDeviceToHost
+                                                   : cudaMemcpyDeviceToDevice);
+  return static_cast<CUresult>(cudart::copy(reinterpret_cast<void*>(dst), dpitch,
+                                            reinterpret_cast<const void*>(src), spitch,
+                                            p->WidthInBytes, p->Height, kind, t, true));
+}
+
+// A 3D copy as one 2D copy per slice (each slice's rows start srcHeight / dstHeight rows after
+// the previous one's).
+CUresult copy_3d(const CUDA_MEMCPY3D* p, const Target& t) {
+  if (!p || p->reserved0 || p->reserved1) return CUDA_ERROR_INVALID_VALUE;
+  if (p->WidthInBytes == 0 || p->Height == 0 || p->Depth == 0) return CUDA_SUCCESS;
+  if (p->Depth > 1 && (p->srcHeight < p->Height || p->dstHeight < p->Height))
+    return CUDA_ERROR_INVALID_VALUE;
+  for (size_t z = 0; z < p->Depth; ++z) {
+    CUDA_MEMCPY2D s{};
+    s.srcXInBytes = p->srcXInBytes;
+    s.srcY = p->srcY + (p->srcZ + z) * p->srcHeight;
+    s.srcMemoryType = p->srcMemoryType;
+    s.srcHost = p->srcHost;
+    s.srcDevice = p->srcDevice;
+    s.srcArray = p->srcArray;
+    s.srcPitch = p->srcPitch;
+    s.dstXInBytes = p->dstXInBytes;
+    s.dstY = p->dstY + (p->dstZ + z) * p->dstHeight;
+    s.dstMemoryType = p->dstMemoryType;
+    s.dstHost = p->dstHost;
+    s.dstDevice = p->dstDevice;
+    s.dstArray = p->dstArray;
+    s.dstPitch = p->dstPitch;
+    s.WidthInBytes = p->WidthInBytes;
+    s.Height = p->Height;
+    CUresult e = copy_2d(&s, t);
+    if (e != CUDA_SUCCESS) return e;
+  }
+  return CUDA_SUCCESS;
+}
+
+// Host memory this library handed out is known here only: its type and host address are
+// answered locally. Anything else is asked of the worker's driver.
+CUresult pointer_attribute(void* data, int attr, CUdeviceptr ptr) {
+  if (!data) return CUDA_ERROR_INVALID_VALUE;
+  const size_t size = pointer_attribute_size(attr);
+  if (size == 0)
+    return refuse("cuPointerGetAttribute", "attribute " + std::to_string(attr));
+  cudart::RangeMap::Range r;
+  if (host_allocs().find(static_cast<uintptr_t>(ptr), &r)) {
+    if (attr == CU_POINTER_ATTRIBUTE_MEMORY_TYPE) {
+      *static_cast<unsigned*>(data) = CU_MEMORYTYPE_HOST;
+      return CUDA_SUCCESS;
+    }
+    if (attr == CU_POINTER_ATTRIBUTE_HOST_POINTER) {
+      *static_cast<void**>(data) = dev(ptr);
+      return CUDA_SUCCESS;
+    }
+  }
+  client::Call c(id(kCall_cuPointerGetAttribute));
+  c.args().put<uint32_t>(static_cast<uint32_t>(attr));
+  c.args().put<uint64_t>(ptr);
+  if (!c.invoke()) return lost();
+  CUresult e = finish(c);
+  if (e != CUDA_SUCCESS) return e;
+  wire::Reader& rd = c.result();
+  const uint32_t n = rd.get<uint32_t>();
+  if (n != size) throw wire::DecodeError("pointer attribute of the wrong size");
+  std::memcpy(data, rd.get_bytes(n), n);
+  rd.expect_end();
+  return CUDA_SUCCESS;
+}
+
+}  // namespace
+}  // namespace gvirtus::cuda
+
+using namespace gvirtus::cuda;
+
+GV_EXPORT CUresult cuPointerGetAttribute(void* data, CUpointer_attribute attr, CUdeviceptr ptr) {
+  return guarded("cuPointerGetAttribute", [&] { return pointer_attribute(data, attr, ptr); });
+}
+
+GV_EXPORT CUresult cuPointerGetAttributes(unsigned int n, CUpointer_attribute* attrs, void** data,
+                                          CUdeviceptr ptr) {
+  return guarded("cuPointerGetAttributes", [&]() -> CUresult {
+    if (n == 0 || !attrs || !data) return CUDA_ERROR_INVALID_VALUE;
+    // Unlike the single form, an address CUDA does not know is no error here: its values
+    // read as zero (the driver's documented behaviour).
+    for (unsigned i = 0; i < n; ++i) {
+      CUresult e = pointer_attribute(data[i], attrs[i], ptr);
+      if (e == CUDA_ERROR_INVALID_VALUE && data[i]) {
+        std::memset(data[i], 0, gvirtus::pointer_attribute_size(attrs[i]));
+        continue;
+      }
+      if (e != CUDA_SUCCESS) return e;
+    }
+    return CUDA_SUCCESS;
+  });
+}
+
+GV_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void* src, size_t n) {
+  return guarded("cuMemcpyHtoD_v2", [&] {
+    return copy(dev(dst), src, n, cudaMemcpyHostToDevice, gvirtus::cudart::sync_legacy());
+  });
+}
+GV_EXPORT CUresult cuMemcpyDtoH_v2(void* dst, CUdeviceptr src, size_t n) {
+  return guarded("cuMemcpyDtoH_v2", [&] {
+    return copy(dst, dev(src), n, cudaMemcpyDeviceToHost, gvirtus::cudart::sync_legacy());
+  });
+}
+GV_EXPORT CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void* src, size_t n, CUstream s) {
+  return guarded("cuMemcpyHtoDAsync_v2", [&] {
+    return copy(dev(dst), src, n, cudaMemcpyHostToDevice, async_on(s));
+  });
+}
+GV_EXPORT CUresult cuMemcpyDtoHAsync_v2(void* dst, CUdeviceptr src, size_t n, CUstream s) {
+  return guarded("cuMemcpyDtoHAsync_v2", [&] {
+    return copy(dst, dev(src), n, cudaMemcpyDeviceToHost, async_on(s));
+  });
+}
+extern "C" CUresult cuMemcpyHtoD_v2_ptds(CUdeviceptr, const void*, size_t);
+extern "C" CUresult cuMemcpyDtoH_v2_ptds(void*, CUdeviceptr, size_t);
+extern "C" CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr, const void*, size_t, CUstream);
+extern "C" CUresult cuMemcpyDtoHAsync_v2_ptsz(void*, CUdeviceptr, size_t, CUstream);
+GV_EXPORT CUresult cuMemcpyHtoD_v2_ptds(CUdeviceptr dst, const void* src, size_t n) {
+  return guarded("cuMemcpyHtoD_v2_ptds", [&] {
+    return copy(dev(dst), src, n, cudaMemcpyHostToDevice, gvirtus::cudart::sync_per_thread());
+  });
+}
+GV_EXPORT CUresult cuMemcpyDtoH_v2_ptds(void* dst, CUdeviceptr src, size_t n) {
+  return guarded("cuMemcpyDtoH_v2_ptds", [&] {
+    return copy(dst, dev(src), n, cudaMemcpyDeviceToHost, gvirtus::cudart::sync_per_thread());
+  });
+}
+GV_EXPORT CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dst, const void* src, size_t n,
+                                             CUstream s) {
+  return guarded("cuMemcpyHtoDAsync_v2_ptsz", [&] {
+    return copy(dev(dst), src, n, cudaMemcpyHostToDevice, async_per_thread(s));
+  });
+}
+GV_EXPORT CUresult cuMemcpyDtoHAsync_v2_ptsz(void* dst, CUdeviceptr src, size_t n, CUstream s) {
+  return guarded("cuMemcpyDtoHAsync_v2_ptsz", [&] {
+    return copy(dst, dev(src), n, cudaMemcpyDeviceToHost, async_per_thread(s));
+  });
+}
+
+GV_EXPORT CUresult cuMemAllocHost_v2(void** pp, size_t size) {
+  return guarded("cuMemAllocHost_v2", [&] { return host_alloc(pp, size, 0, "cuMemAllocHost"); });
+}
+GV_EXPORT CUresult cuMemHostAlloc(void** pp, size_t size, unsigned int flags) {
+  return guarded("cuMemHostAlloc", [&] { return host_alloc(pp, size, flags, "cuMemHostAlloc"); });
+}
+GV_EXPORT CUresult cuMemFreeHost(void* p) {
+  return guarded("cuMemFreeHost", [&] {
+    gvirtus::cudart::RangeMap::Range r;
+    if (!p || !host_allocs().remove(reinterpret_cast<uintptr_t>(p), &r))
+      return CUDA_ERROR_INVALID_VALUE;
+    ::munmap(p, r.size);
+    return CUDA_SUCCESS;
+  });
+}
+GV_EXPORT CUresult cuMemHostRegister_v2(void* p, size_t size, unsigned int flags) {
+  return guarded("cuMemHostRegister_v2", [&] {
+    constexpr unsigned kKnown = CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP |
+                                CU_MEMHOSTREGISTER_IOMEMORY | CU_MEMHOSTREGISTER_READ_ONLY;
+    if (!p || size == 0 || (flags & ~kKnown)) return CUDA_ERROR_INVALID_VALUE;
+    if (flags & CU_MEMHOSTREGISTER_DEVICEMAP)
+      return refuse("cuMemHostRegister", "CU_MEMHOSTREGISTER_DEVICEMAP (mapped host memory)");
+    if (flags & CU_MEMHOSTREGISTER_IOMEMORY)
+      return refuse("cuMemHostRegister", "CU_MEMHOSTREGISTER_IOMEMORY");
+    if (!host_registered().add(reinterpret_cast<uintptr_t>(p), size, flags))
+      return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
+    return CUDA_SUCCESS;
+  });
+}
+GV_EXPORT CUresult cuMemHostUnregister(void* p) {
+  return guarded("cuMemHostUnregister", [&] {
+    if (!p) return CUDA_ERROR_INVALID_VALUE;
+    return host_registered().remove(reinterpret_cast<uintptr_t>(p))
+               ? CUDA_SUCCESS
+               : CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
+  });
+}
+GV_EXPORT CUresult cuMemHostGetFlags(unsigned int* flags, void* p) {
+  return guarded("cuMemHostGetFlags", [&] {
+    if (!flags || !p) return CUDA_ERROR_INVALID_VALUE;
+    gvirtus::cudart::RangeMap::Range r;
+    // With unified addressing the driver reports every page-locked allocation as mapped
+    // (seen on the GPU machine: cuMemAllocHost memory answers CU_MEMHOSTALLOC_DEVICEMAP), and
+    // programs compare against that; the memory is not mapped here (no device pointer for it).
+    if (host_allocs().find(reinterpret_cast<uintptr_t>(p), &r)) {
+      *flags = r.tag | CU_MEMHOSTALLOC_DEVICEMAP;
+      return CUDA_SUCCESS;
+    }
+    if (host_registered().find(reinterpret_cast<uintptr_t>(p), &r)) {
+      *flags = r.tag;
+      return CUDA_SUCCESS;
+    }
+    return CUDA_ERROR_INVALID_VALUE;
+  });
+}
+
+// cuMemcpy2D and its forms: through the copy engine, 2D (rows packed on the wire).
+extern "C" CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D*);
+extern "C" CUresult cuMemcpy2DUnaligned_v2_ptds(const CUDA_MEMCPY2D*);
+extern "C" CUresult cuMemcpy2DAsync_v2_ptsz(const CUDA_MEMCPY2D*, CUstream);
+GV_EXPORT CUresult cuMemcpy2D_v2(const CUDA_MEMCPY2D* p) {
+  return guarded("cuMemcpy2D_v2", [&] { return copy_2d(p, gvirtus::cudart::sync_legacy()); });
+}
+GV_EXPORT CUresult cuMemcpy2DUnaligned_v2(const CUDA_MEMCPY2D* p) {
+  return guarded("cuMemcpy2DUnaligned_v2", [&] { return copy_2d(p, gvirtus::cudart::sync_legacy()); });
+}
+GV_EXPORT CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D* p, CUstream s) {
+  return guarded("cuMemcpy2DAsync_v2", [&] { return copy_2d(p, async_on(s)); });
+}
+GV_EXPORT CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D* p) {
+  return guarded("cuMemcpy2D_v2_ptds", [&] { return copy_2d(p, gvirtus::cudart::sync_per_thread()); });
+}
+GV_EXPORT CUresult cuMemcpy2DUnaligned_v2_ptds(const CUDA_MEMCPY2D* p) {
+  return guarded("cuMemcpy2DUnaligned_v2_ptds",
+                 [&] { return copy_2d(p, gvirtus::cudart::sync_per_thread()); });
+}
+GV_EXPORT CUresult cuMemcpy2DAsync_v2_ptsz(const CUDA_MEMCPY2D* p, CUstream s) {
+  return guarded("cuMemcpy2DAsync_v2_ptsz", [&] { return copy_2d(p, async_per_thread(s)); });
+}
+
+// cuMemcpy3D and its forms: a 2D copy per slice.
+extern "C" CUresult cuMemcpy3D_v2_ptds(const CUDA_MEMCPY3D*);
+extern "C" CUresult cuMemcpy3DAsync_v2_ptsz(const CUDA_MEMCPY3D*, CUstream);
+GV_EXPORT CUresult cuMemcpy3D_v2(const CUDA_MEMCPY3D* p) {
+  return guarded("cuMemcpy3D_v2", [&] { return copy_3d(p, gvirtus::cudart::sync_legacy()); });
+}
+GV_EXPORT CUresult cuMemcpy3DAsync_v2(const CUDA_MEMCPY3D* p, CUstream s) {
+  return guarded("cuMemcpy3DAsync_v2", [&] { return copy_3d(p, async_on(s)); });
+}
+GV_EXPORT CUresult cuMemcpy3D_v2_ptds(const CUDA_MEMCPY3D* p) {
+  return guarded("cuMemcpy3D_v2_ptds",
+                 [&] { return copy_3d(p, gvirtus::cudart::sync_per_thread()); });
+}
+GV_EXPORT CUresult cuMemcpy3DAsync_v2_ptsz(const CUDA_MEMCPY3D* p, CUstream s) {
+  return guarded("cuMemcpy3DAsync_v2_ptsz", [&] { return copy_3d(p, async_per_thread(s)); });
+}

@@ -1,0 +1,213 @@
+// Host-side logic of libcuda.so.1: module image lengths, kernel argument packing in both
+// launch forms, and cuGetProcAddress's name map.
+#include <elf.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "frontend/core/client.h"
+#include "frontend/cuda/image.h"
+#include "frontend/cuda/launch_pack.h"
+#include "frontend/cuda/proc_map.h"
+#include "frontend/cudart/fatbin.h"
+
+namespace gvirtus::cuda {
+namespace {
+
+// An ELF64 image of `total` bytes whose section table (n sections) starts at shoff, with one
+// PROGBITS section at [data_off, data_off + data_size).
+std::vector<unsigned char> make_elf(uint64_t shoff, uint16_t n, uint64_t data_off,
+                                    uint64_t data_size, size_t total) {
+  std::vector<unsigned char> v(total, 0);
+  Elf64_Ehdr eh{};
+  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = ELFCLASS64;
+  eh.e_shoff = shoff;
+  eh.e_shnum = n;
+  eh.e_shentsize = sizeof(Elf64_Shdr);
+  std::memcpy(v.data(), &eh, sizeof eh);
+  for (uint16_t i = 0; i < n; ++i) {
+    Elf64_Shdr sh{};
+    if (i == 1) {
+      sh.sh_type = SHT_PROGBITS;
+      sh.sh_offset = data_off;
+      sh.sh_size = data_size;
+    }
+    std::memcpy(v.data() + shoff + i * sizeof(Elf64_Shdr), &sh, sizeof sh);
+  }
+  return v;
+}
+
+TEST(DriverImage, ElfEndsAtItsSectionTable) {
+  auto v = make_elf(256, 3, 64, 100, 256 + 3 * sizeof(Elf64_Shdr));
+  Image im;
+  ASSERT_TRUE(measure_image(v.data(), 1 << 20, &im));
+  EXPECT_EQ(im.kind, ImageKind::kElf);
+  EXPECT_EQ(im.size, 256 + 3 * sizeof(Elf64_Shdr));
+  EXPECT_EQ(im.data, v.data());
+}
+
+TEST(DriverImage, ElfSectionPastTheTableExtendsIt) {
+  auto v = make_elf(128, 2, 400, 50, 450);
+  Image im;
+  ASSERT_TRUE(measure_image(v.data(), 1 << 20, &im));
+  EXPECT_EQ(im.size, 450u);
+}
+
+TEST(DriverImage, ElfOverTheLimitOrWrappingIsRefused) {
+  auto v = make_elf(128, 2, 400, 50, 450);
+  Image im;
+  EXPECT_FALSE(measure_image(v.data(), 449, &im));
+  // A section whose offset + size wraps around.
+  auto w = make_elf(128, 2, ~0ull - 10, 100, 128 + 2 * sizeof(Elf64_Shdr));
+  EXPECT_FALSE(measure_image(w.data(), 1 << 20, &im));
+  // A 32-bit ELF is no cubin for a 64-bit host.
+  auto e32 = make_elf(128, 2, 64, 8, 256);
+  e32[EI_CLASS] = ELFCLASS32;
+  EXPECT_FALSE(measure_image(e32.data(), 1 << 20, &im));
+}
+
+TEST(DriverImage, FatbinSizeFromItsHeaderAndThroughAWrapper) {
+  std::vector<unsigned char> fb(16 + 40, 0);
+  const uint32_t magic = cudart::kFatbinMagic;
+  const uint16_t version = 1, header = 16;
+  const uint64_t payload = 40;
+  std::memcpy(fb.data(), &magic, 4);
+  std::memcpy(fb.data() + 4, &version, 2);
+  std::memcpy(fb.data() + 6, &header, 2);
+  std::memcpy(fb.data() + 8, &payload, 8);
+  Image im;
+  ASSERT_TRUE(measure_image(fb.data(), 1 << 20, &im));
+  EXPECT_EQ(im.kind, ImageKind::kFatbin);
+  EXPECT_EQ(im.size, 56u);
+  cudart::FatbinWrapper w{static_cast<int32_t>(cudart::kFatbinWrapperMagic), 1, fb.data(),
+                          nullptr};
+  ASSERT_TRUE(measure_image(&w, 1 << 20, &im));
+  EXPECT_EQ(im.data, fb.data());  // the fatbin itself is sent
+  EXPECT_EQ(im.size, 56u);
+  EXPECT_FALSE(measure_image(fb.data(), 55, &im));
+}
+
+TEST(DriverImage, PtxIsTextUpToItsNul) {
+  const char ptx[] = ".version 8.0\n.target sm_90\n";
+  Image im;
+  ASSERT_TRUE(measure_image(ptx, 1 << 20, &im));
+  EXPECT_EQ(im.kind, ImageKind::kPtx);
+  EXPECT_EQ(im.size, sizeof ptx);  // the NUL travels
+  EXPECT_FALSE(measure_image(ptx, 10, &im));  // no NUL within the limit
+  EXPECT_FALSE(measure_image(nullptr, 10, &im));
+}
+
+ParamLayout layout_of(std::vector<std::pair<uint32_t, uint32_t>> ps) {
+  ParamLayout l;
+  for (auto [off, size] : ps) {
+    l.offsets.push_back(off);
+    l.sizes.push_back(size);
+    l.total = std::max(l.total, off + size);
+  }
+  return l;
+}
+
+TEST(DriverLaunchPack, ParamsGoToTheirOffsetsWithGapsZeroed) {
+  ParamLayout l = layout_of({{0, 1}, {8, 8}, {16, 4}});
+  char c = 'x';
+  double d = 2.5;
+  int i = -7;
+  void* args[] = {&c, &d, &i};
+  std::vector<uint8_t> out(3, 0xff);
+  ArgForm form;
+  ASSERT_EQ(pack_launch(l, args, nullptr, 4096, &form, &out), CUDA_SUCCESS);
+  EXPECT_EQ(form, ArgForm::kParams);
+  ASSERT_EQ(out.size(), 20u);
+  EXPECT_EQ(out[0], 'x');
+  for (int k = 1; k < 8; ++k) EXPECT_EQ(out[k], 0) << k;
+  double d2;
+  std::memcpy(&d2, out.data() + 8, 8);
+  EXPECT_EQ(d2, 2.5);
+  int i2;
+  std::memcpy(&i2, out.data() + 16, 4);
+  EXPECT_EQ(i2, -7);
+}
+
+TEST(DriverLaunchPack, MissingParamsOnlyForAKernelWithout) {
+  std::vector<uint8_t> out;
+  ArgForm form;
+  EXPECT_EQ(pack_launch(ParamLayout{}, nullptr, nullptr, 4096, &form, &out), CUDA_SUCCESS);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(pack_launch(layout_of({{0, 4}}), nullptr, nullptr, 4096, &form, &out),
+            CUDA_ERROR_INVALID_VALUE);
+  void* null_arg[] = {nullptr};
+  EXPECT_EQ(pack_launch(layout_of({{0, 4}}), null_arg, nullptr, 4096, &form, &out),
+            CUDA_ERROR_INVALID_VALUE);
+}
+
+TEST(DriverLaunchPack, ExtraBufferAsGivenInEitherOrder) {
+  unsigned char buf[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  size_t size = sizeof buf;
+  void* extra[] = {CU_LAUNCH_PARAM_BUFFER_SIZE, &size, CU_LAUNCH_PARAM_BUFFER_POINTER, buf,
+                   CU_LAUNCH_PARAM_END};
+  std::vector<uint8_t> out;
+  ArgForm form;
+  ASSERT_EQ(pack_launch(ParamLayout{}, nullptr, extra, 4096, &form, &out), CUDA_SUCCESS);
+  EXPECT_EQ(form, ArgForm::kExtra);
+  EXPECT_EQ(out, std::vector<uint8_t>(buf, buf + 12));
+}
+
+TEST(DriverLaunchPack, ExtraMistakesAreInvalidValue) {
+  unsigned char buf[8] = {};
+  size_t size = 8, big = 5000;
+  std::vector<uint8_t> out;
+  ArgForm form;
+  void* unknown[] = {reinterpret_cast<void*>(0x77), buf, CU_LAUNCH_PARAM_END};
+  EXPECT_EQ(pack_launch(ParamLayout{}, nullptr, unknown, 4096, &form, &out),
+            CUDA_ERROR_INVALID_VALUE);
+  void* too_big[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buf, CU_LAUNCH_PARAM_BUFFER_SIZE, &big,
+                     CU_LAUNCH_PARAM_END};
+  EXPECT_EQ(pack_launch(ParamLayout{}, nullptr, too_big, 4096, &form, &out),
+            CUDA_ERROR_INVALID_VALUE);
+  void* args[] = {buf};
+  void* extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buf, CU_LAUNCH_PARAM_BUFFER_SIZE, &size,
+                   CU_LAUNCH_PARAM_END};
+  EXPECT_EQ(pack_launch(layout_of({{0, 8}}), args, extra, 4096, &form, &out),
+            CUDA_ERROR_INVALID_VALUE);  // both forms
+  // No end marker within 16 entries.
+  void* endless[18];
+  for (int i = 0; i < 18; i += 2) {
+    endless[i] = CU_LAUNCH_PARAM_BUFFER_POINTER;
+    endless[i + 1] = buf;
+  }
+  EXPECT_EQ(pack_launch(ParamLayout{}, nullptr, endless, 4096, &form, &out),
+            CUDA_ERROR_INVALID_VALUE);
+}
+
+TEST(DriverProcMap, NamesMapAsCudaHsMacrosDo) {
+  EXPECT_EQ(proc_export_name("cuMemAlloc", false), "cuMemAlloc_v2");
+  EXPECT_EQ(proc_export_name("cuCtxCreate", false), "cuCtxCreate_v4");
+  EXPECT_EQ(proc_export_name("cuMemcpyHtoD", false), "cuMemcpyHtoD_v2");
+  EXPECT_EQ(proc_export_name("cuMemcpyHtoD", true), "cuMemcpyHtoD_v2_ptds");
+  EXPECT_EQ(proc_export_name("cuMemcpyHtoDAsync", true), "cuMemcpyHtoDAsync_v2_ptsz");
+  EXPECT_EQ(proc_export_name("cuLaunchKernel", true), "cuLaunchKernel_ptsz");
+  EXPECT_EQ(proc_export_name("cuLaunchKernel", false), "cuLaunchKernel");
+  EXPECT_EQ(proc_export_name("cuMemcpy", true), "cuMemcpy_ptds");
+  EXPECT_EQ(proc_export_name("cuGetProcAddress", false), "cuGetProcAddress_v2");
+  EXPECT_EQ(proc_export_name("cuInit", true), "cuInit");
+  EXPECT_EQ(proc_export_name("cuNoSuchThing", false), "cuNoSuchThing");
+}
+
+// A deferred error handed from libcuda.so.1 to libcudart.so.13 through the client core: the
+// first one is kept until taken, per thread.
+TEST(DriverDeferredError, FirstKeptUntilTakenPerThread) {
+  EXPECT_EQ(client::take_deferred_error(), 0);
+  client::post_deferred_error(0);
+  EXPECT_EQ(client::take_deferred_error(), 0);
+  client::post_deferred_error(9);
+  client::post_deferred_error(700);
+  std::thread([] { EXPECT_EQ(client::take_deferred_error(), 0); }).join();
+  EXPECT_EQ(client::take_deferred_error(), 9);
+  EXPECT_EQ(client::take_deferred_error(), 0);
+}
+
+}  // namespace
+}  // namespace gvirtus::cuda

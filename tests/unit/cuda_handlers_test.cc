@@ -1,0 +1,154 @@
+// The driver plugin's hand-written handlers (src/backend/cuda_modules.cc): requests an honest
+// client never sends end the session (SessionFault / DecodeError) before the driver is called;
+// honest ones get replies in the format the client reads, also without a driver (this machine).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "backend/cuda_support.h"
+#include "backend/worker.h"
+#include "common/wire.h"
+
+namespace gvirtus::backend::cuda {
+void handle_cuModuleLoadData(CallContext&);
+void handle_cuModuleLoadDataEx(CallContext&);
+void handle_cuLaunchKernel(CallContext&);
+void handle_cuLaunchCooperativeKernel(CallContext&);
+void handle_cuLaunchKernelEx(CallContext&);
+void handle_cuPointerGetAttribute(CallContext&);
+void handle_cuLinkAddData_v2(CallContext&);
+void handle_cuCtxCreate_v4(CallContext&);
+void handle_gvDrvParamLayout(CallContext&);
+}  // namespace gvirtus::backend::cuda
+
+namespace gvirtus::testing {
+namespace {
+
+namespace be = gvirtus::backend;
+namespace drv = gvirtus::backend::cuda;
+
+class DriverHandlers : public ::testing::Test {
+ protected:
+  int32_t run(be::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr) {
+    wire::FrameHeader hdr;
+    hdr.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+    hdr.length = static_cast<uint32_t>(w.size());
+    be::CallContext ctx{session_, conn_, hdr, wire::Reader(w.data(), w.size()), wire::Writer()};
+    h(ctx);
+    if (out) out->assign(ctx.out.data(), ctx.out.data() + ctx.out.size());
+    return ctx.status;
+  }
+  // A launch request: function id, geometry, stream, [attributes], form, argument bytes.
+  static wire::Writer launch(uint64_t fid, uint8_t form, uint32_t n, int attrs = -1,
+                             uint32_t attr_id = CU_LAUNCH_ATTRIBUTE_PRIORITY) {
+    wire::Writer w;
+    w.put<uint64_t>(fid);
+    for (int i = 0; i < 7; ++i) w.put<uint32_t>(1);
+    w.put<uint64_t>(0);
+    if (attrs >= 0) {
+      w.put<uint32_t>(static_cast<uint32_t>(attrs));
+      for (int i = 0; i < attrs; ++i) {
+        CUlaunchAttribute a{};
+        a.id = static_cast<CUlaunchAttributeID>(attr_id);
+        w.put(a);
+      }
+    }
+    w.put<uint8_t>(form);
+    w.put<uint32_t>(n);
+    for (uint32_t i = 0; i < n; ++i) w.put<uint8_t>(0);
+    return w;
+  }
+  be::Session session_{be::ClientInfo{}, be::SessionOptions{false}};
+  be::ConnState conn_{session_, 0};
+};
+
+TEST_F(DriverHandlers, ImagesMustHaveASaneLength) {
+  wire::Writer empty;
+  empty.put<uint64_t>(0);
+  EXPECT_THROW(run(drv::handle_cuModuleLoadData, empty), be::SessionFault);
+  wire::Writer huge;
+  huge.put<uint64_t>(uint64_t{1} << 40);
+  EXPECT_THROW(run(drv::handle_cuModuleLoadData, huge), be::SessionFault);
+  wire::Writer short_one;
+  short_one.put<uint64_t>(16);
+  short_one.put<uint64_t>(0);  // 8 of the 16 bytes
+  EXPECT_ANY_THROW(run(drv::handle_cuModuleLoadData, short_one));
+}
+
+TEST_F(DriverHandlers, HonestLoadWithoutADriverGetsTheReplyTheClientReads) {
+  wire::Writer w;
+  w.put<uint32_t>(1);  // one option, a number
+  w.put<uint32_t>(CU_JIT_MAX_REGISTERS);
+  w.put<uint64_t>(32);
+  const char ptx[] = ".version 8.0\n";
+  w.put<uint64_t>(sizeof ptx);
+  w.put_bytes(ptx, sizeof ptx);
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(drv::handle_cuModuleLoadDataEx, w, &out), CUDA_ERROR_NO_DEVICE);
+  wire::Reader r(out.data(), out.size());
+  EXPECT_EQ(r.get<uint64_t>(), 0u);  // no module
+  EXPECT_EQ(r.get<uint32_t>(), 1u);  // the option comes back
+  EXPECT_EQ(r.get<uint64_t>(), 32u);
+  EXPECT_NO_THROW(r.expect_end());
+}
+
+TEST_F(DriverHandlers, JitOptionsThatCannotTravelEndTheSession) {
+  wire::Writer many;
+  many.put<uint32_t>(65);
+  EXPECT_THROW(run(drv::handle_cuModuleLoadDataEx, many), be::SessionFault);
+  wire::Writer names;
+  names.put<uint32_t>(1);
+  names.put<uint32_t>(CU_JIT_GLOBAL_SYMBOL_NAMES);
+  names.put<uint64_t>(0x1234);
+  EXPECT_THROW(run(drv::handle_cuModuleLoadDataEx, names), be::SessionFault);
+  wire::Writer unknown;
+  unknown.put<uint32_t>(1);
+  unknown.put<uint32_t>(9999);
+  unknown.put<uint64_t>(0);
+  EXPECT_THROW(run(drv::handle_cuModuleLoadDataEx, unknown), be::SessionFault);
+}
+
+TEST_F(DriverHandlers, LaunchRequestsAreChecked) {
+  EXPECT_THROW(run(drv::handle_cuLaunchKernel, launch(0, 2, 0)), be::SessionFault);  // form
+  EXPECT_THROW(run(drv::handle_cuLaunchCooperativeKernel, launch(0, 1, 8)), be::SessionFault);
+  EXPECT_THROW(run(drv::handle_cuLaunchKernel, launch(0, 0, 40000)), be::SessionFault);
+  EXPECT_THROW(run(drv::handle_cuLaunchKernelEx, launch(0, 0, 0, 65)), be::SessionFault);
+  EXPECT_THROW(run(drv::handle_cuLaunchKernelEx,
+                   launch(0, 0, 0, 1, CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT)),
+               be::SessionFault);
+  // A function id that was never issued.
+  const uint64_t forged = (uint64_t{static_cast<uint8_t>(be::HandleKind::kFunction)} << 56) | 77;
+  EXPECT_THROW(run(drv::handle_cuLaunchKernel, launch(forged, 0, 0)), be::SessionFault);
+  wire::Writer layout;
+  layout.put<uint64_t>(forged);
+  EXPECT_THROW(run(drv::handle_gvDrvParamLayout, layout), be::SessionFault);
+  // NULL function: the driver's own error (here: no driver), not a fault.
+  EXPECT_NO_THROW(run(drv::handle_cuLaunchKernel, launch(0, 0, 0)));
+}
+
+TEST_F(DriverHandlers, OtherHandRequestsAreChecked) {
+  wire::Writer p2p;
+  p2p.put<uint32_t>(CU_POINTER_ATTRIBUTE_P2P_TOKENS);
+  p2p.put<uint64_t>(0x1000);
+  EXPECT_THROW(run(drv::handle_cuPointerGetAttribute, p2p), be::SessionFault);
+  wire::Writer ctx;
+  ctx.put<uint32_t>(0);
+  ctx.put<int32_t>(0);
+  ctx.put<uint8_t>(2);  // presence flag
+  EXPECT_THROW(run(drv::handle_cuCtxCreate_v4, ctx), be::SessionFault);
+  wire::Writer link;
+  link.put<uint64_t>((uint64_t{static_cast<uint8_t>(be::HandleKind::kLinkState)} << 56) | 5);
+  link.put<uint32_t>(CU_JIT_INPUT_PTX);
+  link.put_string("x.ptx");
+  link.put<uint32_t>(2);  // a log buffer on cuLinkAddData
+  link.put<uint32_t>(CU_JIT_ERROR_LOG_BUFFER);
+  link.put<uint64_t>(0);
+  link.put<uint32_t>(CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES);
+  link.put<uint64_t>(64);
+  link.put<uint64_t>(4);
+  link.put<uint32_t>(0);
+  EXPECT_THROW(run(drv::handle_cuLinkAddData_v2, link), be::SessionFault);
+}
+
+}  // namespace
+}  // namespace gvirtus::testing
