@@ -4,6 +4,9 @@
 // the chunking, the NoReply pattern, 2D packing, error draining and the launch payload.
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -19,6 +22,7 @@
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/graph_wire.h"
 #include "frontend/cudart/local.h"
+#include "frontend/cudart/managed.h"
 #include "frontend/cudart/modules.h"
 #include "frontend/cudart/transfer.h"
 
@@ -29,6 +33,9 @@ namespace be = gvirtus::backend;
 namespace cr = gvirtus::cudart;
 
 constexpr uint64_t kDevBase = 0x7e0000000000ull;
+// Managed allocations of the fake device live here (the client maps host pages at the same
+// addresses in this process, so they must be free: far from kDevBase's tracked range).
+constexpr uint64_t kManagedBase = kDevBase + (uint64_t{1} << 39);
 
 // The fake device and what the fake handlers saw. One per test (reset by the fixture).
 struct FakeDevice {
@@ -48,6 +55,10 @@ struct FakeDevice {
   int32_t sticky = 0;  // what gvStickyError answers
   int sticky_checks = 0;
   int32_t context = 0;  // what gvContextCheck answers
+  std::vector<uint8_t> managed;          // device bytes at kManagedBase
+  std::vector<uint64_t> managed_next;    // addresses gvManagedAlloc hands out, in order
+  std::vector<uint64_t> managed_freed;   // what gvManagedFree was given
+  int syncs = 0;                         // cudaDeviceSynchronize calls
 };
 FakeDevice* g_dev = nullptr;
 
@@ -58,6 +69,11 @@ void note(be::CallContext& ctx) {
 
 // Device bytes [addr, addr+n) or nullptr if outside the fake device.
 uint8_t* dev(uint64_t addr, uint64_t n) {
+  if (addr >= kManagedBase) {
+    uint64_t off = addr - kManagedBase;
+    if (off > g_dev->managed.size() || n > g_dev->managed.size() - off) return nullptr;
+    return g_dev->managed.data() + off;
+  }
   if (addr < kDevBase + g_dev->fail_below || addr - kDevBase > g_dev->limit ||
       n > g_dev->limit - (addr - kDevBase))
     return nullptr;
@@ -204,6 +220,35 @@ void fake_sticky(be::CallContext& ctx) {
   ctx.status = g_dev->sticky;
 }
 
+void fake_managed_alloc(be::CallContext& ctx) {
+  note(ctx);
+  ctx.in.get<uint64_t>();  // size
+  ctx.in.get<uint32_t>();  // flags
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  if (g_dev->managed_next.empty()) {
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
+  ctx.out.put<uint64_t>(g_dev->managed_next.front());
+  g_dev->managed_next.erase(g_dev->managed_next.begin());
+}
+
+void fake_managed_free(be::CallContext& ctx) {
+  note(ctx);
+  uint64_t addr = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  g_dev->managed_freed.push_back(addr);
+}
+
+void fake_device_sync(be::CallContext& ctx) {
+  note(ctx);
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  ++g_dev->syncs;
+}
+
 void fake_context(be::CallContext& ctx) {
   note(ctx);
   ctx.in.expect_end();
@@ -245,6 +290,9 @@ const be::Registry& fake_registry() {
         {cr::kCall_cudaLaunchKernelExC, "cudaLaunchKernelExC", fake_launch_ex},
         {cr::kCall_gvStickyError, "gvStickyError", fake_sticky},
         {cr::kCall_gvContextCheck, "gvContextCheck", fake_context},
+        {cr::kCall_gvManagedAlloc, "gvManagedAlloc", fake_managed_alloc},
+        {cr::kCall_gvManagedFree, "gvManagedFree", fake_managed_free},
+        {cr::kCall_cudaDeviceSynchronize, "cudaDeviceSynchronize", fake_device_sync},
     };
     reg->add_plugin("cudart", entries, sizeof entries / sizeof entries[0]);
     return reg;
@@ -832,6 +880,113 @@ TEST_F(CopyEngine, KernelNodeParametersArePackedLikeALaunch) {
   EXPECT_EQ(cr::put_kernel_node(w2, &p), cudaErrorInvalidValue);
   p.func = reinterpret_cast<void*>(&stub_c);
   EXPECT_EQ(cr::put_kernel_node(w2, &p), cudaErrorInvalidResourceHandle);
+}
+
+// ---- managed and mapped memory (managed.h): mirrored at the device address ----
+
+namespace mg = gvirtus::cudart::managed;
+
+size_t page() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
+
+// True if the page holding p is mapped in this process.
+bool mapped(const void* p) {
+  auto a = reinterpret_cast<uintptr_t>(p) / page() * page();
+  return ::msync(reinterpret_cast<void*>(a), page(), MS_ASYNC) == 0;
+}
+
+size_t count_calls(const std::vector<std::pair<uint32_t, uint16_t>>& c, uint32_t id) {
+  size_t n = 0;
+  for (auto& [call, flags] : c) n += call == id;
+  return n;
+}
+
+TEST_F(CopyEngine, ManagedMemoryIsMirroredAndExchangedAtTheRightPoints) {
+  dev_.managed.assign(1u << 20, 0xAB);
+  const uint64_t addr = kManagedBase + 16 * page();
+  dev_.managed_next = {addr};
+  void* v = nullptr;
+  ASSERT_EQ(mg::allocate(&v, 3 * page(), cudaMemAttachGlobal, mg::Kind::kManaged), cudaSuccess);
+  auto* p = static_cast<uint8_t*>(v);
+  ASSERT_EQ(reinterpret_cast<uint64_t>(p), addr);  // one pointer value for host and device
+  EXPECT_EQ(p[0], 0xAB);                           // starts as the device's bytes
+  EXPECT_TRUE(mg::contains(p + 3 * page() - 1));
+  EXPECT_FALSE(mg::contains(p + 3 * page()));
+
+  // Host writes reach the device before device work: only the pages that changed, in one run.
+  std::memset(p, 1, 100);
+  p[page() + 5] = 7;
+  clear_calls();
+  mg::before_device_work();
+  uint8_t* d = dev_.managed.data() + 16 * page();
+  EXPECT_EQ(d[99], 1);
+  EXPECT_EQ(d[page() + 5], 7);
+  EXPECT_EQ(d[2 * page()], 0xAB);
+  EXPECT_EQ(count_calls(calls(), cr::kCall_gvMemcpyH2DChunk), 1u);
+  clear_calls();
+  mg::before_device_work();  // nothing changed since: nothing sent
+  EXPECT_EQ(count_calls(calls(), cr::kCall_gvMemcpyH2DChunk), 0u);
+
+  // Device writes reach the host after a synchronisation, once the device finished.
+  d[2 * page() + 3] = 42;
+  mg::after_synchronisation();
+  EXPECT_EQ(dev_.syncs, 1);
+  EXPECT_EQ(p[2 * page() + 3], 42);
+  mg::after_synchronisation();  // no device work since the last read-back: nothing to do
+  EXPECT_EQ(dev_.syncs, 1);
+
+  // A synchronous copy into managed memory lands on the device and shows on the host after.
+  auto src = pattern(300, 9);
+  ASSERT_EQ(cr::copy_1d(p + 1000, src.data(), src.size(), cudaMemcpyHostToDevice, cr::Target{}),
+            cudaSuccess);
+  EXPECT_EQ(std::memcmp(d + 1000, src.data(), src.size()), 0);
+  EXPECT_EQ(std::memcmp(p + 1000, src.data(), src.size()), 0);
+  // Managed memory is accepted as either side whatever the kind says.
+  std::vector<uint8_t> back(300);
+  ASSERT_EQ(cr::copy_1d(back.data(), p + 1000, back.size(), cudaMemcpyDeviceToHost, cr::Target{}),
+            cudaSuccess);
+  EXPECT_EQ(back, src);
+
+  ASSERT_EQ(mg::release(p), cudaSuccess);
+  EXPECT_EQ(dev_.managed_freed, std::vector<uint64_t>{addr});
+  EXPECT_FALSE(mapped(p));
+  EXPECT_FALSE(mg::contains(p));
+}
+
+TEST_F(CopyEngine, ManagedAllocationsSharingAPageKeepItMapped) {
+  dev_.managed.assign(1u << 20, 0);
+  const uint64_t a = kManagedBase + 64 * page() + 64, b = a + 128;  // packed like the driver does
+  dev_.managed_next = {a, b};
+  void *pa = nullptr, *pb = nullptr;
+  ASSERT_EQ(mg::allocate(&pa, 100, cudaMemAttachGlobal, mg::Kind::kManaged), cudaSuccess);
+  ASSERT_EQ(mg::allocate(&pb, 100, cudaMemAttachGlobal, mg::Kind::kMapped), cudaSuccess);
+  EXPECT_EQ(reinterpret_cast<uint64_t>(pb), b);
+  static_cast<uint8_t*>(pb)[10] = 5;
+  ASSERT_EQ(mg::release(pa), cudaSuccess);
+  EXPECT_TRUE(mapped(pb));  // the page still serves b
+  EXPECT_EQ(static_cast<uint8_t*>(pb)[10], 5);
+  EXPECT_TRUE(mg::owns(pb, mg::Kind::kMapped));
+  EXPECT_FALSE(mg::owns(pb, mg::Kind::kManaged));
+  ASSERT_EQ(mg::release(pb), cudaSuccess);
+  EXPECT_FALSE(mapped(pb));
+}
+
+TEST_F(CopyEngine, ManagedAddressTakenOnTheClientFailsCleanly) {
+  dev_.managed.assign(1u << 20, 0);
+  const uint64_t addr = kManagedBase + 128 * page();
+  void* mine = ::mmap(reinterpret_cast<void*>(addr), page(), PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  ASSERT_EQ(mine, reinterpret_cast<void*>(addr));
+  static_cast<uint8_t*>(mine)[0] = 77;
+  dev_.managed_next = {addr};
+  void* v = nullptr;
+  EXPECT_EQ(mg::allocate(&v, 64, cudaMemAttachGlobal, mg::Kind::kManaged),
+            cudaErrorMemoryAllocation);
+  EXPECT_EQ(v, nullptr);
+  EXPECT_EQ(dev_.managed_freed, std::vector<uint64_t>{addr});  // the worker's side is given back
+  EXPECT_EQ(static_cast<uint8_t*>(mine)[0], 77);                // and ours left alone
+  EXPECT_FALSE(mg::contains(mine));
+  ::munmap(mine, page());
+  (void)cr::take_last_error();
 }
 
 }  // namespace
