@@ -55,10 +55,7 @@ int32_t invalid_for(HandleKind kind) {
 
 template <typename T>
 bool in_kind(CallContext& ctx, HandleKind kind, uint64_t id, T* out) {
-  void* p = nullptr;
-  bool ok = cudart::handle_in(ctx, kind, id, &p, invalid_for(kind));
-  *out = static_cast<T>(p);
-  return ok;
+  return cudart::handle_in_as(ctx, kind, id, out, invalid_for(kind));
 }
 
 template <typename T>

@@ -34,22 +34,6 @@ cudaPitchedPtr pitched(void* p, uint64_t pitch, uint64_t xsize, uint64_t ysize) 
 
 void* dptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
 
-template <class T>
-bool typed_in(CallContext& ctx, HandleKind kind, uint64_t id, T* out) {
-  void* p = nullptr;
-  bool ok = handle_in(ctx, kind, id, &p);
-  *out = static_cast<T>(p);
-  return ok;
-}
-
-template <class T>
-bool typed_release(CallContext& ctx, HandleKind kind, uint64_t id, T* out) {
-  void* p = nullptr;
-  bool ok = handle_release(ctx, kind, id, &p);
-  *out = static_cast<T>(p);
-  return ok;
-}
-
 // Bytes per element of an array, and its extent with unused dimensions counted as 1.
 struct ArrayShape {
   uint64_t elem = 0;
@@ -173,7 +157,7 @@ bool end_array(CallContext& ctx, const End& e, cudaArray_t* arr, uint64_t* elem)
   *arr = nullptr;
   *elem = 0;
   if (e.array == 0) return true;
-  if (!typed_in(ctx, HandleKind::kArray, e.array, arr)) return false;
+  if (!handle_in_as(ctx, HandleKind::kArray, e.array, arr)) return false;
   ArrayShape s;
   cudaError_t r = array_shape(*arr, &s);
   if (r != cudaSuccess) {
@@ -281,11 +265,11 @@ void device_3d_peer(CallContext& ctx, bool async) {
 }  // namespace
 
 bool array_in(CallContext& ctx, uint64_t id, cudaArray_t* out) {
-  return typed_in(ctx, HandleKind::kArray, id, out);
+  return handle_in_as(ctx, HandleKind::kArray, id, out);
 }
 bool array_in(CallContext& ctx, uint64_t id, cudaArray_const_t* out) {
   cudaArray_t a = nullptr;
-  bool ok = typed_in(ctx, HandleKind::kArray, id, &a);
+  bool ok = handle_in_as(ctx, HandleKind::kArray, id, &a);
   *out = a;
   return ok;
 }
@@ -293,14 +277,14 @@ uint64_t array_out(CallContext& ctx, cudaArray_t a) {
   return handle_out(ctx, HandleKind::kArray, a);
 }
 bool array_release(CallContext& ctx, uint64_t id, cudaArray_t* out) {
-  return typed_release(ctx, HandleKind::kArray, id, out);
+  return handle_release_as(ctx, HandleKind::kArray, id, out);
 }
 bool mipmapped_in(CallContext& ctx, uint64_t id, cudaMipmappedArray_t* out) {
-  return typed_in(ctx, HandleKind::kMipmappedArray, id, out);
+  return handle_in_as(ctx, HandleKind::kMipmappedArray, id, out);
 }
 bool mipmapped_in(CallContext& ctx, uint64_t id, cudaMipmappedArray_const_t* out) {
   cudaMipmappedArray_t m = nullptr;
-  bool ok = typed_in(ctx, HandleKind::kMipmappedArray, id, &m);
+  bool ok = handle_in_as(ctx, HandleKind::kMipmappedArray, id, &m);
   *out = m;
   return ok;
 }
@@ -308,7 +292,7 @@ uint64_t mipmapped_out(CallContext& ctx, cudaMipmappedArray_t m) {
   return handle_out(ctx, HandleKind::kMipmappedArray, m);
 }
 bool mipmapped_release(CallContext& ctx, uint64_t id, cudaMipmappedArray_t* out) {
-  return typed_release(ctx, HandleKind::kMipmappedArray, id, out);
+  return handle_release_as(ctx, HandleKind::kMipmappedArray, id, out);
 }
 
 void handle_cudaMalloc3D(CallContext& ctx) {

@@ -4,62 +4,42 @@
 #include "backend/cudart_support.h"
 
 namespace gvirtus::backend::cudart {
-namespace {
-
-template <typename T>
-bool in_as(CallContext& ctx, HandleKind kind, uint64_t id, T* out) {
-  void* p = nullptr;
-  bool ok = handle_in(ctx, kind, id, &p);
-  *out = static_cast<T>(p);
-  return ok;
-}
-
-template <typename T>
-bool release_as(CallContext& ctx, HandleKind kind, uint64_t id, T* out) {
-  void* p = nullptr;
-  bool ok = handle_release(ctx, kind, id, &p);
-  *out = static_cast<T>(p);
-  return ok;
-}
-
-}  // namespace
-
 bool graph_in(CallContext& ctx, uint64_t id, cudaGraph_t* out) {
-  return in_as(ctx, HandleKind::kGraph, id, out);
+  return handle_in_as(ctx, HandleKind::kGraph, id, out);
 }
 uint64_t graph_out(CallContext& ctx, cudaGraph_t g) { return handle_out(ctx, HandleKind::kGraph, g); }
 bool graph_release(CallContext& ctx, uint64_t id, cudaGraph_t* out) {
-  return release_as(ctx, HandleKind::kGraph, id, out);
+  return handle_release_as(ctx, HandleKind::kGraph, id, out);
 }
 
 bool graphexec_in(CallContext& ctx, uint64_t id, cudaGraphExec_t* out) {
-  return in_as(ctx, HandleKind::kGraphExec, id, out);
+  return handle_in_as(ctx, HandleKind::kGraphExec, id, out);
 }
 uint64_t graphexec_out(CallContext& ctx, cudaGraphExec_t g) {
   return handle_out(ctx, HandleKind::kGraphExec, g);
 }
 bool graphexec_release(CallContext& ctx, uint64_t id, cudaGraphExec_t* out) {
-  return release_as(ctx, HandleKind::kGraphExec, id, out);
+  return handle_release_as(ctx, HandleKind::kGraphExec, id, out);
 }
 
 bool graphnode_in(CallContext& ctx, uint64_t id, cudaGraphNode_t* out) {
-  return in_as(ctx, HandleKind::kGraphNode, id, out);
+  return handle_in_as(ctx, HandleKind::kGraphNode, id, out);
 }
 uint64_t graphnode_out(CallContext& ctx, cudaGraphNode_t n) {
   return handle_out(ctx, HandleKind::kGraphNode, n);
 }
 bool graphnode_release(CallContext& ctx, uint64_t id, cudaGraphNode_t* out) {
-  return release_as(ctx, HandleKind::kGraphNode, id, out);
+  return handle_release_as(ctx, HandleKind::kGraphNode, id, out);
 }
 
 bool mempool_in(CallContext& ctx, uint64_t id, cudaMemPool_t* out) {
-  return in_as(ctx, HandleKind::kMemPool, id, out);
+  return handle_in_as(ctx, HandleKind::kMemPool, id, out);
 }
 uint64_t mempool_out(CallContext& ctx, cudaMemPool_t p) {
   return handle_out(ctx, HandleKind::kMemPool, p);
 }
 bool mempool_release(CallContext& ctx, uint64_t id, cudaMemPool_t* out) {
-  return release_as(ctx, HandleKind::kMemPool, id, out);
+  return handle_release_as(ctx, HandleKind::kMemPool, id, out);
 }
 
 }  // namespace gvirtus::backend::cudart

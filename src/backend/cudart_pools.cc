@@ -9,31 +9,13 @@
 
 #include "backend/cudart_graphs.h"
 #include "backend/cudart_support.h"
+#include "common/pool_attrs.h"
 
 namespace gvirtus::backend::cudart {
 
 namespace {
 
 void* dptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
-
-// Bytes of a pool attribute's value: int for the reuse flags, cuuint64_t for sizes. 0 for an
-// attribute this build does not know (the client refuses those).
-size_t pool_attr_size(int attr) {
-  switch (attr) {
-    case cudaMemPoolReuseFollowEventDependencies:
-    case cudaMemPoolReuseAllowOpportunistic:
-    case cudaMemPoolReuseAllowInternalDependencies:
-      return sizeof(int);
-    case cudaMemPoolAttrReleaseThreshold:
-    case cudaMemPoolAttrReservedMemCurrent:
-    case cudaMemPoolAttrReservedMemHigh:
-    case cudaMemPoolAttrUsedMemCurrent:
-    case cudaMemPoolAttrUsedMemHigh:
-      return sizeof(uint64_t);
-    default:
-      return 0;
-  }
-}
 
 }  // namespace
 
@@ -87,7 +69,7 @@ void handle_cudaMemPoolCreate(CallContext& ctx) {
 void handle_cudaMemPoolSetAttribute(CallContext& ctx) {
   uint64_t pool = ctx.in.get<uint64_t>();
   int32_t attr = ctx.in.get<int32_t>();
-  size_t n = pool_attr_size(attr);
+  size_t n = pool_attr_bytes(attr);
   if (n == 0) throw SessionFault("memory pool attribute " + std::to_string(attr));
   uint64_t value = 0;
   std::memcpy(&value, ctx.in.get_bytes(n), n);
@@ -101,7 +83,7 @@ void handle_cudaMemPoolGetAttribute(CallContext& ctx) {
   uint64_t pool = ctx.in.get<uint64_t>();
   int32_t attr = ctx.in.get<int32_t>();
   ctx.in.expect_end();
-  size_t n = pool_attr_size(attr);
+  size_t n = pool_attr_bytes(attr);
   if (n == 0) throw SessionFault("memory pool attribute " + std::to_string(attr));
   cudaMemPool_t mp;
   if (!mempool_in(ctx, pool, &mp)) return;

@@ -19,6 +19,24 @@ bool handle_release(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
                     int32_t invalid_status = cudaErrorInvalidResourceHandle);
 uint64_t handle_out(CallContext& ctx, HandleKind kind, const void* obj);  // 0 for a NULL obj
 
+// The same, for a handle type T (cudaArray_t, CUcontext, ...): *out is the object, or NULL.
+template <typename T>
+bool handle_in_as(CallContext& ctx, HandleKind kind, uint64_t id, T* out,
+                  int32_t invalid_status = cudaErrorInvalidResourceHandle) {
+  void* p = nullptr;
+  bool ok = handle_in(ctx, kind, id, &p, invalid_status);
+  *out = static_cast<T>(p);
+  return ok;
+}
+template <typename T>
+bool handle_release_as(CallContext& ctx, HandleKind kind, uint64_t id, T* out,
+                       int32_t invalid_status = cudaErrorInvalidResourceHandle) {
+  void* p = nullptr;
+  bool ok = handle_release(ctx, kind, id, &p, invalid_status);
+  *out = static_cast<T>(p);
+  return ok;
+}
+
 // Translate a stream id from the wire. 0, cudaStreamLegacy (1) and cudaStreamPerThread (2) pass
 // through. Returns false for a stale id after setting ctx.status to
 // cudaErrorInvalidResourceHandle; throws SessionFault for a forged one.

@@ -313,14 +313,8 @@ bool owns(const void* p, Kind kind) {
 }
 
 bool contains(const void* p) {
-  State& st = state();
-  if (st.count.load(std::memory_order_acquire) == 0) return false;
-  const auto a = reinterpret_cast<uintptr_t>(p);
-  std::lock_guard<std::mutex> g(st.mu);
-  auto it = st.regions.upper_bound(a);
-  if (it == st.regions.begin()) return false;
-  --it;
-  return a - it->second.base < it->second.size;
+  unsigned ignored;
+  return flags_of(p, &ignored);
 }
 
 bool flags_of(const void* p, unsigned* flags) {

@@ -10,6 +10,7 @@
 //       cudaMemPoolGetAttribute  u64 pool, i32 attr                 reply value (4 or 8 bytes)
 #include <cstring>
 
+#include "common/pool_attrs.h"
 #include "frontend/cudart/local.h"
 
 using namespace gvirtus;
@@ -18,23 +19,6 @@ using namespace gvirtus::cudart;
 namespace {
 
 cudaStream_t per_thread(cudaStream_t s) { return s ? s : cudaStreamPerThread; }
-
-size_t attr_size(cudaMemPoolAttr attr) {
-  switch (attr) {
-    case cudaMemPoolReuseFollowEventDependencies:
-    case cudaMemPoolReuseAllowOpportunistic:
-    case cudaMemPoolReuseAllowInternalDependencies:
-      return sizeof(int);
-    case cudaMemPoolAttrReleaseThreshold:
-    case cudaMemPoolAttrReservedMemCurrent:
-    case cudaMemPoolAttrReservedMemHigh:
-    case cudaMemPoolAttrUsedMemCurrent:
-    case cudaMemPoolAttrUsedMemHigh:
-      return sizeof(uint64_t);
-    default:
-      return 0;
-  }
-}
 
 cudaError_t malloc_async(void** ptr, size_t size, bool from_pool, cudaMemPool_t pool,
                          cudaStream_t stream) {
@@ -114,7 +98,7 @@ GV_EXPORT cudaError_t cudaMemPoolCreate(cudaMemPool_t* memPool, const cudaMemPoo
 GV_EXPORT cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t memPool, cudaMemPoolAttr attr,
                                               void* value) {
   return guarded("cudaMemPoolSetAttribute", [&] {
-    size_t n = attr_size(attr);
+    size_t n = pool_attr_bytes(attr);
     if (!value || n == 0) return argument_error(cudaErrorInvalidValue);
     client::Call c(id(Call::kCall_cudaMemPoolSetAttribute));
     c.args().put<uint64_t>(to_wire(memPool));
@@ -128,7 +112,7 @@ GV_EXPORT cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t memPool, cudaMemPool
 GV_EXPORT cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t memPool, cudaMemPoolAttr attr,
                                               void* value) {
   return guarded("cudaMemPoolGetAttribute", [&] {
-    size_t n = attr_size(attr);
+    size_t n = pool_attr_bytes(attr);
     if (!value || n == 0) return argument_error(cudaErrorInvalidValue);
     client::Call c(id(Call::kCall_cudaMemPoolGetAttribute));
     c.args().put<uint64_t>(to_wire(memPool));
