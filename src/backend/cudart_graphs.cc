@@ -68,9 +68,13 @@ struct Resolved {
 bool resolve_head(CallContext& ctx, const AddHead& h, Resolved* r) {
   return graph_in(ctx, h.graph, &r->graph) && nodes_in(ctx, h.deps, &r->deps);
 }
-// Call it only after the CUDA call has returned: argument evaluation order is unspecified, so
-// `reply_node(ctx, cudaGraphAdd...(&node, ...), node)` may read node before the call sets it.
-void reply_node(CallContext& ctx, cudaError_t e, cudaGraphNode_t node) {
+// Runs add(&node, graph, deps, count) — a cudaGraphAdd*Node with its own arguments bound — and
+// replies with the new node. The node is read only after the call returned (an argument list
+// that passes both &node to the call and node to the reply may read it first).
+template <typename Add>
+void add_and_reply(CallContext& ctx, const Resolved& r, Add add) {
+  cudaGraphNode_t node = nullptr;
+  const auto e = static_cast<cudaError_t>(add(&node, r.graph, r.dep_ptr(), r.deps.size()));
   ctx.status = e;
   if (e == cudaSuccess) ctx.out.put<uint64_t>(graphnode_out(ctx, node));
 }
@@ -95,8 +99,9 @@ WireKernel read_kernel(CallContext& ctx) {
   return k;
 }
 // Kernel nodes go through the driver's graph API, which takes the kernel's function in the
-// current context (cuKernelGetFunction of the cudaKernel_t from cudaLibraryLoadData). cudaGraph_t / CUgraph, cudaGraphNode_t / CUgraphNode, cudaGraphExec_t / CUgraphExec
-// and cudaKernel_t / CUkernel are the same objects; CUresult codes equal the runtime's for the
+// current context (cuKernelGetFunction of the cudaKernel_t from cudaLibraryLoadData).
+// cudaGraph_t / CUgraph, cudaGraphNode_t / CUgraphNode, cudaGraphExec_t / CUgraphExec and
+// cudaKernel_t / CUkernel are the same objects; CUresult codes equal the runtime's for the
 // errors these calls give (invalid value, handle, context).
 struct DriverGraph {
   CUresult (*ctx_get_current)(CUcontext*) = nullptr;
@@ -138,8 +143,8 @@ const DriverGraph& driver_graph() {
 }
 
 bool kernel_params_in(CallContext& ctx, const WireKernel& w, KernelArgs* args,
-                      CUDA_KERNEL_NODE_PARAMS* p, cudaKernel_t* kernel) {
-  cudaKernel_t& k = *kernel;
+                      CUDA_KERNEL_NODE_PARAMS* p) {
+  cudaKernel_t k = nullptr;
   if (!kernel_args_in(ctx, w.kernel, w.bytes, w.n, &k, args)) return false;
   const DriverGraph& d = driver_graph();
   if (d.error != cudaSuccess) {
@@ -227,9 +232,7 @@ void handle_cudaGraphAddEmptyNode(CallContext& ctx) {
   ctx.in.expect_end();
   Resolved r;
   if (!resolve_head(ctx, h, &r)) return;
-  cudaGraphNode_t node = nullptr;
-  const cudaError_t e = cudaGraphAddEmptyNode(&node, r.graph, r.dep_ptr(), r.deps.size());
-  reply_node(ctx, e, node);  // after the call: it sets node
+  add_and_reply(ctx, r, [&](auto... head) { return cudaGraphAddEmptyNode(head...); });
 }
 
 void handle_cudaGraphAddKernelNode(CallContext& ctx) {
@@ -240,12 +243,9 @@ void handle_cudaGraphAddKernelNode(CallContext& ctx) {
   if (!resolve_head(ctx, h, &r)) return;
   KernelArgs args;
   CUDA_KERNEL_NODE_PARAMS p;
-  cudaKernel_t k;
-  if (!kernel_params_in(ctx, w, &args, &p, &k)) return;
-  cudaGraphNode_t node = nullptr;
-  auto e = static_cast<cudaError_t>(
-      driver_graph().add_kernel_node(&node, r.graph, r.dep_ptr(), r.deps.size(), &p));
-  reply_node(ctx, e, node);
+  if (!kernel_params_in(ctx, w, &args, &p)) return;
+  add_and_reply(ctx, r,
+                [&](auto... head) { return driver_graph().add_kernel_node(head..., &p); });
 }
 
 void handle_cudaGraphAddMemcpyNode1D(CallContext& ctx) {
@@ -256,11 +256,10 @@ void handle_cudaGraphAddMemcpyNode1D(CallContext& ctx) {
   ctx.in.expect_end();
   Resolved r;
   if (!resolve_head(ctx, h, &r)) return;
-  cudaGraphNode_t node = nullptr;
-  const cudaError_t e =
-      cudaGraphAddMemcpyNode1D(&node, r.graph, r.dep_ptr(), r.deps.size(), dptr(dst), dptr(src),
-                               static_cast<size_t>(count), cudaMemcpyDeviceToDevice);
-  reply_node(ctx, e, node);  // after the call: it sets node
+  add_and_reply(ctx, r, [&](auto... head) {
+    return cudaGraphAddMemcpyNode1D(head..., dptr(dst), dptr(src), static_cast<size_t>(count),
+                                    cudaMemcpyDeviceToDevice);
+  });
 }
 
 void handle_cudaGraphAddMemcpyNode(CallContext& ctx) {
@@ -281,9 +280,7 @@ void handle_cudaGraphAddMemcpyNode(CallContext& ctx) {
   ctx.in.expect_end();
   Resolved r;
   if (!resolve_head(ctx, h, &r)) return;
-  cudaGraphNode_t node = nullptr;
-  const cudaError_t e = cudaGraphAddMemcpyNode(&node, r.graph, r.dep_ptr(), r.deps.size(), &p);
-  reply_node(ctx, e, node);  // after the call: it sets node
+  add_and_reply(ctx, r, [&](auto... head) { return cudaGraphAddMemcpyNode(head..., &p); });
 }
 
 void handle_cudaGraphAddMemsetNode(CallContext& ctx) {
@@ -298,9 +295,7 @@ void handle_cudaGraphAddMemsetNode(CallContext& ctx) {
   ctx.in.expect_end();
   Resolved r;
   if (!resolve_head(ctx, h, &r)) return;
-  cudaGraphNode_t node = nullptr;
-  const cudaError_t e = cudaGraphAddMemsetNode(&node, r.graph, r.dep_ptr(), r.deps.size(), &p);
-  reply_node(ctx, e, node);  // after the call: it sets node
+  add_and_reply(ctx, r, [&](auto... head) { return cudaGraphAddMemsetNode(head..., &p); });
 }
 
 void handle_cudaGraphAddHostNode(CallContext& ctx) {
@@ -324,9 +319,7 @@ void handle_cudaGraphAddHostNode(CallContext& ctx) {
   f->kind = kHostFunc;
   HostFn* kept = hub.keep(std::move(f));
   cudaHostNodeParams p = {host_fn_trampoline, kept};
-  cudaGraphNode_t node = nullptr;
-  const cudaError_t e = cudaGraphAddHostNode(&node, r.graph, r.dep_ptr(), r.deps.size(), &p);
-  reply_node(ctx, e, node);  // after the call: it sets node
+  add_and_reply(ctx, r, [&](auto... head) { return cudaGraphAddHostNode(head..., &p); });
 }
 
 void handle_cudaGraphAddChildGraphNode(CallContext& ctx) {
@@ -336,9 +329,7 @@ void handle_cudaGraphAddChildGraphNode(CallContext& ctx) {
   Resolved r;
   cudaGraph_t c;
   if (!resolve_head(ctx, h, &r) || !graph_in(ctx, child, &c)) return;
-  cudaGraphNode_t node = nullptr;
-  const cudaError_t e = cudaGraphAddChildGraphNode(&node, r.graph, r.dep_ptr(), r.deps.size(), c);
-  reply_node(ctx, e, node);  // after the call: it sets node
+  add_and_reply(ctx, r, [&](auto... head) { return cudaGraphAddChildGraphNode(head..., c); });
 }
 
 void handle_cudaGraphAddEventRecordNode(CallContext& ctx) {
@@ -348,10 +339,7 @@ void handle_cudaGraphAddEventRecordNode(CallContext& ctx) {
   Resolved r;
   cudaEvent_t e;
   if (!resolve_head(ctx, h, &r) || !event_in(ctx, event, &e)) return;
-  cudaGraphNode_t node = nullptr;
-  const cudaError_t err =
-      cudaGraphAddEventRecordNode(&node, r.graph, r.dep_ptr(), r.deps.size(), e);
-  reply_node(ctx, err, node);  // after the call: it sets node
+  add_and_reply(ctx, r, [&](auto... head) { return cudaGraphAddEventRecordNode(head..., e); });
 }
 
 void handle_cudaGraphAddEventWaitNode(CallContext& ctx) {
@@ -361,9 +349,7 @@ void handle_cudaGraphAddEventWaitNode(CallContext& ctx) {
   Resolved r;
   cudaEvent_t e;
   if (!resolve_head(ctx, h, &r) || !event_in(ctx, event, &e)) return;
-  cudaGraphNode_t node = nullptr;
-  const cudaError_t err = cudaGraphAddEventWaitNode(&node, r.graph, r.dep_ptr(), r.deps.size(), e);
-  reply_node(ctx, err, node);  // after the call: it sets node
+  add_and_reply(ctx, r, [&](auto... head) { return cudaGraphAddEventWaitNode(head..., e); });
 }
 
 void handle_cudaGraphAddDependencies(CallContext& ctx) { dependencies(ctx, true); }
@@ -410,8 +396,7 @@ void handle_cudaGraphKernelNodeSetParams(CallContext& ctx) {
   if (!graphnode_in(ctx, node, &n)) return;
   KernelArgs args;
   CUDA_KERNEL_NODE_PARAMS p;
-  cudaKernel_t k;
-  if (!kernel_params_in(ctx, w, &args, &p, &k)) return;
+  if (!kernel_params_in(ctx, w, &args, &p)) return;
   ctx.status = static_cast<cudaError_t>(driver_graph().kernel_node_set_params(n, &p));
 }
 
@@ -426,8 +411,7 @@ void handle_cudaGraphExecKernelNodeSetParams(CallContext& ctx) {
   if (!graphexec_in(ctx, exec, &x) || !graphnode_in(ctx, node, &n)) return;
   KernelArgs args;
   CUDA_KERNEL_NODE_PARAMS p;
-  cudaKernel_t k;
-  if (!kernel_params_in(ctx, w, &args, &p, &k)) return;
+  if (!kernel_params_in(ctx, w, &args, &p)) return;
   ctx.status = static_cast<cudaError_t>(driver_graph().exec_kernel_node_set_params(x, n, &p));
 }
 
