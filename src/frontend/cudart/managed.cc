@@ -55,12 +55,13 @@ size_t page_size() {
 
 // Calls that may start device work: host writes must be on the device before they run.
 // Generous on purpose (a needless push costs a compare): memory, execution, arrays, graphs,
-// pools, callbacks, copy and array chunks, and the whole driver API.
+// pools, callbacks, and the whole driver API. Not:
+// - the copy engine's chunks (2902-2903, 2930-2949): copy() and copy_3d exchange once per copy
+//   (before_device_work), not once per chunk;
+// - the host-callback thread's gvCallbackAttach / gvCallbackWait (2910-2929): a stream may be
+//   held by the very callback that thread is about to report, and a push waits for the stream.
 bool starts_device_work(uint32_t id) {
-  // Not the host-callback thread's gvCallbackAttach / gvCallbackWait (2910-2929): a stream may be
-  // held by the very callback that thread is about to report, and a push waits for the stream.
-  return (id >= 1100 && id < 1200) || (id >= 1400 && id < 1800) || (id >= 2902 && id <= 2903) ||
-         (id >= 2930 && id < 2950) || (id >= 3000 && id < 6000);
+  return (id >= 1100 && id < 1200) || (id >= 1400 && id < 1800) || (id >= 3000 && id < 6000);
 }
 
 // Calls after which the program may read what the device wrote.
@@ -169,11 +170,7 @@ void pull_all() {
 }
 
 void hook_before(uint32_t call_id) {
-  if (!starts_device_work(call_id)) return;
-  State& st = state();
-  if (st.count.load(std::memory_order_acquire) == 0) return;
-  st.device_epoch.fetch_add(1, std::memory_order_acq_rel);
-  push_all();
+  if (starts_device_work(call_id)) before_device_work();
 }
 
 void hook_after(uint32_t call_id, int32_t status) {
