@@ -108,34 +108,21 @@ struct DriverGraph {
   CUresult (*kernel_get_function)(CUfunction*, CUkernel) = nullptr;
   CUresult (*add_kernel_node)(CUgraphNode*, CUgraph, const CUgraphNode*, size_t,
                               const CUDA_KERNEL_NODE_PARAMS*) = nullptr;
-  CUresult (*kernel_node_get_params)(CUgraphNode, CUDA_KERNEL_NODE_PARAMS*) = nullptr;
   CUresult (*kernel_node_set_params)(CUgraphNode, const CUDA_KERNEL_NODE_PARAMS*) = nullptr;
   CUresult (*exec_kernel_node_set_params)(CUgraphExec, CUgraphNode,
                                           const CUDA_KERNEL_NODE_PARAMS*) = nullptr;
   cudaError_t error = cudaSuccess;
 };
 
-template <typename F>
-cudaError_t entry(const char* name, F* out) {
-  void* p = nullptr;
-  cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
-  cudaError_t e = cudaGetDriverEntryPointByVersion(name, &p, CUDART_VERSION, cudaEnableDefault, &q);
-  if (e == cudaSuccess && (q != cudaDriverEntryPointSuccess || !p)) e = cudaErrorNotSupported;
-  if (e != cudaSuccess) cudaGetLastError();
-  *out = reinterpret_cast<F>(p);
-  return e;
-}
-
 const DriverGraph& driver_graph() {
   static const DriverGraph d = [] {
     DriverGraph g;
-    cudaError_t e = entry("cuCtxGetCurrent", &g.ctx_get_current);
-    if (e == cudaSuccess) e = entry("cuKernelGetFunction", &g.kernel_get_function);
-    if (e == cudaSuccess) e = entry("cuGraphAddKernelNode", &g.add_kernel_node);
-    if (e == cudaSuccess) e = entry("cuGraphKernelNodeGetParams", &g.kernel_node_get_params);
-    if (e == cudaSuccess) e = entry("cuGraphKernelNodeSetParams", &g.kernel_node_set_params);
+    cudaError_t e = driver_entry("cuCtxGetCurrent", &g.ctx_get_current);
+    if (e == cudaSuccess) e = driver_entry("cuKernelGetFunction", &g.kernel_get_function);
+    if (e == cudaSuccess) e = driver_entry("cuGraphAddKernelNode", &g.add_kernel_node);
+    if (e == cudaSuccess) e = driver_entry("cuGraphKernelNodeSetParams", &g.kernel_node_set_params);
     if (e == cudaSuccess)
-      e = entry("cuGraphExecKernelNodeSetParams", &g.exec_kernel_node_set_params);
+      e = driver_entry("cuGraphExecKernelNodeSetParams", &g.exec_kernel_node_set_params);
     g.error = e;
     return g;
   }();

@@ -123,17 +123,6 @@ using LinkAddDataFn = CUresult (*)(CUlinkState, CUjitInputType, void*, size_t, c
 using LinkCompleteFn = CUresult (*)(CUlinkState, void**, size_t*);
 using LinkDestroyFn = CUresult (*)(CUlinkState);
 
-template <typename Fn>
-bool driver_fn(const char* name, Fn* out) {
-  void* p = nullptr;
-  cudaDriverEntryPointQueryResult q{};
-  if (cudaGetDriverEntryPointByVersion(name, &p, 12000, cudaEnableDefault, &q) != cudaSuccess ||
-      q != cudaDriverEntryPointSuccess || !p)
-    return false;
-  *out = reinterpret_cast<Fn>(p);
-  return true;
-}
-
 // JIT-links a -rdc program's per-object fatbins (kModuleLink) and loads the result, as the CUDA
 // runtime does when the device-linked image has no code for the GPU. Link errors come back as
 // cudaErrorNoKernelImageForDevice, the error the program would see natively without the
@@ -155,8 +144,10 @@ void link_and_load(CallContext& ctx, ModuleState& st) {
   LinkAddDataFn add;
   LinkCompleteFn complete;
   LinkDestroyFn destroy;
-  if (!driver_fn("cuLinkCreate", &create) || !driver_fn("cuLinkAddData", &add) ||
-      !driver_fn("cuLinkComplete", &complete) || !driver_fn("cuLinkDestroy", &destroy)) {
+  if (driver_entry("cuLinkCreate", &create) != cudaSuccess ||
+      driver_entry("cuLinkAddData", &add) != cudaSuccess ||
+      driver_entry("cuLinkComplete", &complete) != cudaSuccess ||
+      driver_entry("cuLinkDestroy", &destroy) != cudaSuccess) {
     GV_WARN("JIT link of a -rdc program's objects: the driver's linker is not available");
     ctx.status = cudaErrorNoKernelImageForDevice;
     return;

@@ -37,6 +37,21 @@ bool handle_release_as(CallContext& ctx, HandleKind kind, uint64_t id, T* out,
   return ok;
 }
 
+// A function of the driver that the worker's runtime loaded, in its CUDA 13 form
+// (cudaGetDriverEntryPointByVersion), for handlers that need one the runtime has no call for.
+// cudaSuccess with *out set, or the error (cudaErrorNotSupported if the driver lacks it); a
+// failed lookup does not stay behind as the runtime's last error.
+template <typename F>
+cudaError_t driver_entry(const char* name, F* out) {
+  void* p = nullptr;
+  cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+  cudaError_t e = cudaGetDriverEntryPointByVersion(name, &p, CUDART_VERSION, cudaEnableDefault, &q);
+  if (e == cudaSuccess && (q != cudaDriverEntryPointSuccess || !p)) e = cudaErrorNotSupported;
+  if (e != cudaSuccess) (void)cudaGetLastError();
+  *out = reinterpret_cast<F>(p);
+  return e;
+}
+
 // Translate a stream id from the wire. 0, cudaStreamLegacy (1) and cudaStreamPerThread (2) pass
 // through. Returns false for a stale id after setting ctx.status to
 // cudaErrorInvalidResourceHandle; throws SessionFault for a forged one.
