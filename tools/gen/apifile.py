@@ -14,6 +14,19 @@ MODES_WITH_ID = ("gen", "hand", "internal")
 SPEC_KINDS = ("out", "in", "instr", "dptr", "release")
 
 _IDENT = re.compile(r"[A-Za-z_]\w*$")
+
+# Directives whose words are appended to a list of Library, and those that set one word.
+_LIST_DIRECTIVES = {
+    "include": "includes", "parse": "parse_only", "types": "types", "strip": "strip",
+    "strip_call": "strip_calls", "alias_suffix": "alias_suffixes",
+    "client_include": "client_includes", "server_include": "server_includes",
+    "renames": "renames",
+}
+_WORD_DIRECTIVES = {
+    "library": "name", "soname": "soname", "client_namespace": "client_ns",
+    "server_namespace": "server_ns", "client_fail": "client_fail",
+    "exports_from": "exports_from", "server_resolve": "server_resolve",
+}
 _SPEC = re.compile(r"([A-Za-z_]\w*):([A-Za-z_]\w*)(?:\[(.+)\])?$")
 
 
@@ -134,20 +147,10 @@ def parse(text: str, path: str = "<api>") -> Library:
                 lib.entries[-1].note = raw.split("#", 1)[1].strip()
             continue
         args = words[1:]
-        if head == "library":
-            lib.name = args[0]
-        elif head == "include":
-            lib.includes += args
-        elif head == "parse":
-            lib.parse_only += args
-        elif head == "types":
-            lib.types += args
-        elif head == "strip":
-            lib.strip += args
-        elif head == "strip_call":
-            lib.strip_calls += args
-        elif head == "soname":
-            lib.soname = args[0]
+        if head in _LIST_DIRECTIVES:
+            getattr(lib, _LIST_DIRECTIVES[head]).extend(args)
+        elif head in _WORD_DIRECTIVES:
+            setattr(lib, _WORD_DIRECTIVES[head], args[0])
         elif head == "ids":
             lib.id_range = _parse_range(args[0], path, lineno)
         elif head == "reserve":
@@ -168,36 +171,18 @@ def parse(text: str, path: str = "<api>") -> Library:
             if len(args) != 1 or not _IDENT.match(args[0]) or args[0] in SPEC_KINDS:
                 _err(path, lineno, "ref wants: ref NAME (a new spec name)")
             lib.refs.append(args[0])
-        elif head == "alias_suffix":
-            lib.alias_suffixes += args
-        elif head == "client_include":
-            lib.client_includes += args
-        elif head == "server_include":
-            lib.server_includes += args
-        elif head == "client_namespace":
-            lib.client_ns = args[0]
-        elif head == "server_namespace":
-            lib.server_ns = args[0]
-        elif head == "client_fail":
-            lib.client_fail = args[0]
         elif head == "bound":
             kv = _kv(args, path, lineno)
             lib.buffer_bound = int(kv.get("buffer", lib.buffer_bound))
             lib.string_bound = int(kv.get("string", lib.string_bound))
-        elif head == "exports_from":
-            lib.exports_from = args[0]
         elif head == "version_node":
             lib.version_node = "" if args[0] == "none" else args[0]
-        elif head == "renames":
-            lib.renames += args
         elif head == "result_enum":
             if len(args) != 2:
                 _err(path, lineno, "result_enum wants: result_enum HEADER ENUM")
             lib.result_enum = (args[0], args[1])
         elif head == "plain_prototypes":
             lib.plain_prototypes = True
-        elif head == "server_resolve":
-            lib.server_resolve = args[0]
         elif head == "errors":
             if len(args) != 4:
                 _err(path, lineno, "errors wants: errors HEADER ENUM NAME_FN STRING_FN")
