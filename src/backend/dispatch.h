@@ -26,8 +26,8 @@ class SessionFault : public std::runtime_error {
 enum class HandleKind : uint8_t {
   kStream = 1,
   kEvent = 2,
-  kLibrary = 3,    // a module uploaded by the runtime's registration (record of cudart_kernels.cc)
-  kKernel = 4,     // a kernel of such a module (record of cudart_kernels.cc)
+  kLibrary = 3,    // a module uploaded by the runtime's registration (record of cudart/kernels.cc)
+  kKernel = 4,     // a kernel of such a module (record of cudart/kernels.cc)
   kContext = 5,    // CUcontext
   kModule = 6,     // CUmodule
   kFunction = 7,   // CUfunction

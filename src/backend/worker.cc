@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "backend/control.h"
-#include "backend/cuda_support.h"
-#include "backend/cudart_support.h"
+#include "backend/cuda/support.h"
+#include "backend/cudart/support.h"
 #include "backend/handshake.h"
 #include "backend/output.h"
 #include "common/log.h"

@@ -7,7 +7,7 @@
 #include <chrono>
 #include <thread>
 
-#include "backend/cudart_callbacks.h"
+#include "backend/cudart/callbacks.h"
 #include "backend/worker.h"
 #include "frontend/cudart/callback_thread.h"
 

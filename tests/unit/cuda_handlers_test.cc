@@ -1,11 +1,11 @@
-// The driver plugin's hand-written handlers (src/backend/cuda_modules.cc): requests an honest
+// The driver plugin's hand-written handlers (src/backend/cuda/modules.cc): requests an honest
 // client never sends end the session (SessionFault / DecodeError) before the driver is called;
 // honest ones get replies in the format the client reads, also without a driver (this machine).
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "backend/cuda_support.h"
+#include "backend/cuda/support.h"
 #include "backend/worker.h"
 #include "common/wire.h"
 

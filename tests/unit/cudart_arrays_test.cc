@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "backend/control.h"
-#include "backend/cudart_support.h"
+#include "backend/cudart/support.h"
 #include "backend/worker.h"
 #include "cudart_calls.h"
 #include "fake_backend.h"

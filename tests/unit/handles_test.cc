@@ -4,7 +4,7 @@
 #include <set>
 #include <thread>
 
-#include "backend/cudart_support.h"
+#include "backend/cudart/support.h"
 #include "backend/dispatch.h"
 #include "backend/worker.h"
 

@@ -1,4 +1,4 @@
-// Server helpers of the fake test library (the role of src/backend/cudart_support.h).
+// Server helpers of the fake test library (the role of src/backend/cudart/support.h).
 #pragma once
 #include <cstdint>
 

@@ -1,14 +1,14 @@
 // Stream-ordered allocation and memory pools, the hand-written part (the rest is generated:
 // api/cudart.api 1700-1749). Client side: src/frontend/cudart/pools.cc. Pools are handles of
-// kind kMemPool (cudart_graphs.h); device pointers travel as raw values.
+// kind kMemPool (cudart/graphs.h); device pointers travel as raw values.
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
 #include <cstring>
 #include <string>
 
-#include "backend/cudart_graphs.h"
-#include "backend/cudart_support.h"
+#include "backend/cudart/graphs.h"
+#include "backend/cudart/support.h"
 #include "common/pool_attrs.h"
 
 namespace gvirtus::backend::cudart {

@@ -1,6 +1,6 @@
 // Handle translation for cudart handlers: stream and event ids <-> the worker's objects,
 // through the session's HandleTable.
-#include "backend/cudart_support.h"
+#include "backend/cudart/support.h"
 
 #include "backend/worker.h"
 

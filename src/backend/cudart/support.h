@@ -66,7 +66,7 @@ bool stream_release(CallContext& ctx, uint64_t id, cudaStream_t* out);
 bool event_release(CallContext& ctx, uint64_t id, cudaEvent_t* out);
 
 // CUDA arrays and mipmapped arrays (HandleKind kArray / kMipmappedArray), same rules. Defined
-// in cudart_arrays.cc.
+// in cudart/arrays.cc.
 bool array_in(CallContext& ctx, uint64_t id, cudaArray_t* out);
 bool array_in(CallContext& ctx, uint64_t id, cudaArray_const_t* out);
 uint64_t array_out(CallContext& ctx, cudaArray_t a);

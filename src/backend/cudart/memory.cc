@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "backend/cudart_support.h"
+#include "backend/cudart/support.h"
 #include "backend/worker.h"
 
 namespace gvirtus::backend::cudart {

@@ -1,7 +1,7 @@
 // Handle helpers for graphs, graph nodes, executable graphs and memory pools, called by the
 // generated cudart handlers (api/cudart.api: `handle cudaGraph_t graph` & co.) and by the
-// hand-written ones in cudart_graphs.cc / cudart_pools.cc. Same rules as stream_in & co.
-// (cudart_support.h): id 0 passes through as NULL, a stale id answers
+// hand-written ones in cudart/graphs.cc / cudart/pools.cc. Same rules as stream_in & co.
+// (cudart/support.h): id 0 passes through as NULL, a stale id answers
 // cudaErrorInvalidResourceHandle, a forged one ends the session.
 #pragma once
 #include <cuda_runtime_api.h>
@@ -31,7 +31,7 @@ uint64_t mempool_out(CallContext& ctx, cudaMemPool_t p);
 bool mempool_release(CallContext& ctx, uint64_t id, cudaMemPool_t* out);
 
 // A kernel's arguments as a void* array over an aligned copy of the packed bytes (graph kernel
-// nodes; cudart_kernels.cc). The runtime copies them when it takes the node's parameters.
+// nodes; cudart/kernels.cc). The runtime copies them when it takes the node's parameters.
 struct KernelArgs {
   std::unique_ptr<uint64_t[]> storage;
   std::vector<void*> ptrs;

@@ -1,7 +1,7 @@
-// Handle helpers for graphs, nodes, executable graphs and memory pools (cudart_graphs.h).
-#include "backend/cudart_graphs.h"
+// Handle helpers for graphs, nodes, executable graphs and memory pools (cudart/graphs.h).
+#include "backend/cudart/graphs.h"
 
-#include "backend/cudart_support.h"
+#include "backend/cudart/support.h"
 
 namespace gvirtus::backend::cudart {
 bool graph_in(CallContext& ctx, uint64_t id, cudaGraph_t* out) {

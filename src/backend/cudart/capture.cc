@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "backend/cudart_graphs.h"
-#include "backend/cudart_support.h"
+#include "backend/cudart/graphs.h"
+#include "backend/cudart/support.h"
 
 namespace gvirtus::backend::cudart {
 

@@ -18,8 +18,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "backend/cudart_graphs.h"
-#include "backend/cudart_support.h"
+#include "backend/cudart/graphs.h"
+#include "backend/cudart/support.h"
 #include "backend/worker.h"
 #include "common/launch_attrs.h"
 #include "common/log.h"

@@ -7,8 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "backend/cuda_support.h"
-#include "backend/cudart_support.h"
+#include "backend/cuda/support.h"
+#include "backend/cudart/support.h"
 #include "backend/worker.h"
 #include "common/jit_options.h"
 #include "common/launch_attrs.h"

@@ -1,4 +1,4 @@
-// Host callbacks: the worker's half (see cudart_callbacks.h and docs/callbacks.md). The client
+// Host callbacks: the worker's half (see cudart/callbacks.h and docs/callbacks.md). The client
 // side is src/frontend/cudart/callbacks.cc.
 //
 // Wire (hand-written and internal calls, docs/protocol.md "Host callbacks"):
@@ -7,12 +7,12 @@
 //   2910 gvCallbackAttach       -                                                -> -
 //   2911 gvCallbackWait         u64 done id (0: none)  -> u64 id, u8 kind, u64 fn, u64 userData,
 //                                                         u64 stream, i32 status
-#include "backend/cudart_callbacks.h"
+#include "backend/cudart/callbacks.h"
 
 #include <chrono>
 #include <string>
 
-#include "backend/cudart_support.h"
+#include "backend/cudart/support.h"
 #include "backend/worker.h"
 
 namespace gvirtus::backend::cudart {

@@ -1,5 +1,5 @@
 // The driver plugin's access to the real driver and its handle helpers.
-#include "backend/cuda_support.h"
+#include "backend/cuda/support.h"
 
 #include <dlfcn.h>
 
@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "backend/cudart_support.h"
+#include "backend/cudart/support.h"
 #include "backend/worker.h"
 #include "common/log.h"
 

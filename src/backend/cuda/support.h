@@ -34,7 +34,7 @@ F real(CallContext& ctx, const char* name) {
 }
 
 // Handle helpers named by api/cuda.api's `handle` lines: <prefix>_in / _out / _release, with
-// the rules of cudart's handle_in (cudart_support.h): a stale id sets ctx.status to the
+// the rules of cudart's handle_in (cudart/support.h): a stale id sets ctx.status to the
 // driver's error for it (CUDA_ERROR_INVALID_CONTEXT for contexts, CUDA_ERROR_INVALID_HANDLE
 // otherwise) and returns false; a forged id throws SessionFault. CUstream and cudaStream_t
 // share HandleKind::kStream (and events kEvent): the same object has the same id in both APIs.
@@ -52,7 +52,7 @@ GV_CUDA_HANDLE(kernel, CUkernel)
 GV_CUDA_HANDLE(linkstate, CUlinkState)
 #undef GV_CUDA_HANDLE
 
-// Forgets the image kept for a module or library (cuda_modules.cc); called when its handle is
+// Forgets the image kept for a module or library (cuda/modules.cc); called when its handle is
 // released.
 void drop_image(CallContext& ctx, const void* handle);
 

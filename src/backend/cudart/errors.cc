@@ -4,7 +4,7 @@
 // context): then natively cudaGetLastError / cudaPeekAtLastError return that error every time.
 #include <cuda_runtime_api.h>
 
-#include "backend/cudart_support.h"
+#include "backend/cudart/support.h"
 
 namespace gvirtus::backend::cudart {
 

@@ -1,6 +1,6 @@
 // Explicit graph construction and queries, the hand-written part (api/cudart.api 1600-1699;
 // the plain ones are generated). Client side: src/frontend/cudart/graphs.cc; payloads in
-// docs/protocol.md. Graphs, nodes and executable graphs are handles (cudart_graphs.h); device
+// docs/protocol.md. Graphs, nodes and executable graphs are handles (cudart/graphs.h); device
 // pointers are raw values; host pointers never reach a node (memcpy nodes are device-to-device,
 // host nodes run the client's function through the callback hub).
 #include <cuda.h>
@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "backend/cudart_callbacks.h"
-#include "backend/cudart_graphs.h"
-#include "backend/cudart_support.h"
+#include "backend/cudart/callbacks.h"
+#include "backend/cudart/graphs.h"
+#include "backend/cudart/support.h"
 #include "backend/worker.h"
 
 namespace gvirtus::backend::cudart {

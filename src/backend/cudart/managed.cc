@@ -6,7 +6,7 @@
 #include <string>
 #include <unordered_set>
 
-#include "backend/cudart_support.h"
+#include "backend/cudart/support.h"
 #include "backend/worker.h"
 
 namespace gvirtus::backend::cudart {
