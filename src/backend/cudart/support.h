@@ -6,35 +6,30 @@
 #include <cstdint>
 
 #include "backend/dispatch.h"
+#include "backend/handle_io.h"
 
 namespace gvirtus::backend::cudart {
 
-// Any handle kind, for plugins and hand-written handlers: `passes_through` ids (0 for every
-// kind, 0-2 for streams) come back as the same number; a stale id sets ctx.status to
-// `invalid_status` and returns false; a forged one throws SessionFault. handle_release also
-// removes the id (the caller destroys the object).
-bool handle_in(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
-               int32_t invalid_status = cudaErrorInvalidResourceHandle);
-bool handle_release(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
-                    int32_t invalid_status = cudaErrorInvalidResourceHandle);
-uint64_t handle_out(CallContext& ctx, HandleKind kind, const void* obj);  // 0 for a NULL obj
-
-// The same, for a handle type T (cudaArray_t, CUcontext, ...): *out is the object, or NULL.
+// The generic handle helpers of backend/handle_io.h, with the runtime's invalid-handle error as
+// the default.
+inline bool handle_in(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
+                      int32_t invalid_status = cudaErrorInvalidResourceHandle) {
+  return ::gvirtus::backend::handle_in(ctx, kind, id, out, invalid_status);
+}
+inline bool handle_release(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
+                           int32_t invalid_status = cudaErrorInvalidResourceHandle) {
+  return ::gvirtus::backend::handle_release(ctx, kind, id, out, invalid_status);
+}
+using ::gvirtus::backend::handle_out;
 template <typename T>
 bool handle_in_as(CallContext& ctx, HandleKind kind, uint64_t id, T* out,
                   int32_t invalid_status = cudaErrorInvalidResourceHandle) {
-  void* p = nullptr;
-  bool ok = handle_in(ctx, kind, id, &p, invalid_status);
-  *out = static_cast<T>(p);
-  return ok;
+  return ::gvirtus::backend::handle_in_as(ctx, kind, id, out, invalid_status);
 }
 template <typename T>
 bool handle_release_as(CallContext& ctx, HandleKind kind, uint64_t id, T* out,
                        int32_t invalid_status = cudaErrorInvalidResourceHandle) {
-  void* p = nullptr;
-  bool ok = handle_release(ctx, kind, id, &p, invalid_status);
-  *out = static_cast<T>(p);
-  return ok;
+  return ::gvirtus::backend::handle_release_as(ctx, kind, id, out, invalid_status);
 }
 
 // A function of the driver that the worker's runtime loaded, in its CUDA 13 form
