@@ -11,7 +11,10 @@ from typing import Dict, List, Optional, Tuple
 MODES = ("gen", "hand", "local", "unsupported", "internal")
 # Modes that need a call id (a server handler exists) and modes that must not have one.
 MODES_WITH_ID = ("gen", "hand", "internal")
-SPEC_KINDS = ("out", "in", "instr", "dptr", "release")
+SPEC_KINDS = ("out", "in", "instr", "dptr", "release", "scalar", "result", "scalar_io")
+# Scalars read or written through a pointer whose home (host or device memory) follows the
+# library's pointer mode (`pointer_mode`); their [EXPR] is a byte count the client computes.
+SCALAR_KINDS = ("scalar", "result", "scalar_io")
 
 _IDENT = re.compile(r"[A-Za-z_]\w*$")
 
@@ -27,6 +30,10 @@ _WORD_DIRECTIVES = {
     "server_namespace": "server_ns", "client_fail": "client_fail",
     "exports_from": "exports_from", "server_resolve": "server_resolve",
 }
+# `pointer_mode EXPR`: a C++ expression over the function's parameters, true when scalar
+# pointers are device pointers (cuBLAS: gvirtus::cublas::device_pointers(handle)).
+# `backend_plugin SONAME...`: the server side is a plugin loaded by the worker on first use
+# (docs/adding-a-function.md); SONAME... are the real libraries it needs.
 _SPEC = re.compile(r"([A-Za-z_]\w*):([A-Za-z_]\w*)(?:\[(.+)\])?$")
 
 
@@ -67,6 +74,14 @@ class Library:
     status_invalid: str = ""
     status_nomem: str = ""
     handles: Dict[str, str] = field(default_factory=dict)  # C type -> helper prefix
+    # C type -> (HandleKind enumerator, invalid status): helpers generated in <lib>_handles.h
+    handle_kinds: Dict[str, Tuple[str, str]] = field(default_factory=dict)
+    status_unavailable: str = ""  # what every call answers when the backend plugin is missing
+    pointer_mode: str = ""        # see `pointer_mode` above
+    plugin_sonames: List[str] = field(default_factory=list)  # `backend_plugin`
+    # `default PARAM:SPEC ...`: the spec of a gen function's parameter named PARAM when its line
+    # gives none (cuBLAS: alpha:scalar A:dptr ...). A line's own spec always wins.
+    defaults: Dict[str, "Spec"] = field(default_factory=dict)
     # Pointer parameters that name a library object by a client-side address (the runtime's
     # host stubs): spec name; client helper NAME_to_wire, server helper NAME_in.
     refs: List[str] = field(default_factory=list)
@@ -163,10 +178,31 @@ def parse(text: str, path: str = "<api>") -> Library:
             lib.status_unsupported = kv.get("unsupported", "")
             lib.status_invalid = kv.get("invalid", "")
             lib.status_nomem = kv.get("nomem", "")
+            lib.status_unavailable = kv.get("unavailable", "")
         elif head == "handle":
-            if len(args) != 2:
-                _err(path, lineno, "handle wants: handle C_TYPE helper_prefix")
+            if len(args) not in (2, 4):
+                _err(path, lineno, "handle wants: handle C_TYPE helper_prefix "
+                                   "[kind=HandleKind invalid=STATUS]")
             lib.handles[args[0]] = args[1]
+            if len(args) == 4:
+                kv = _kv(args[2:], path, lineno)
+                if set(kv) != {"kind", "invalid"}:
+                    _err(path, lineno, "handle's options are kind= and invalid=")
+                lib.handle_kinds[args[0]] = (kv["kind"], kv["invalid"])
+        elif head == "default":
+            for w in args:
+                m = _SPEC.match(w)
+                if not m or (m.group(2) not in SPEC_KINDS and m.group(2) not in lib.refs):
+                    _err(path, lineno, f"bad default spec {w!r} (want param:kind)")
+                if m.group(3) is not None and m.group(2) not in ("in", "out") + SCALAR_KINDS:
+                    _err(path, lineno, f"{m.group(2)} takes no [length]")
+                lib.defaults[m.group(1)] = Spec(kind=m.group(2), length=m.group(3))
+        elif head == "pointer_mode":
+            lib.pointer_mode = " ".join(args)
+        elif head == "backend_plugin":
+            if not args:
+                _err(path, lineno, "backend_plugin wants: backend_plugin SONAME...")
+            lib.plugin_sonames = list(args)
         elif head == "ref":
             if len(args) != 1 or not _IDENT.match(args[0]) or args[0] in SPEC_KINDS:
                 _err(path, lineno, "ref wants: ref NAME (a new spec name)")
@@ -195,6 +231,8 @@ def parse(text: str, path: str = "<api>") -> Library:
             _err(path, 1, f"missing directive for {key}")
     if lib.id_range == (0, 0):
         _err(path, 1, "missing directive: ids LOW-HIGH")
+    if lib.plugin_sonames and not lib.status_unavailable:
+        _err(path, 1, "a backend_plugin library needs status ... unavailable=STATUS")
     for e in lib.entries:
         if e.call_id is None:
             continue
@@ -239,7 +277,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         if kind not in SPEC_KINDS and kind not in lib.refs:
             _err(path, lineno, f"{name}: bad parameter spec {w!r}: unknown kind {kind!r} (want "
                                f"one of {', '.join(SPEC_KINDS + tuple(lib.refs))})")
-        if length is not None and kind not in ("in", "out"):
+        if length is not None and kind not in ("in", "out") + SCALAR_KINDS:
             _err(path, lineno, f"{name}: {kind} takes no [length]")
         if pname in specs:
             _err(path, lineno, f"{name}: parameter {pname} annotated twice")

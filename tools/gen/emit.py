@@ -126,6 +126,11 @@ def status_table(lib: Library, fns: List[Function]) -> str:
 # ---------------------------------------------------------------------------------------------
 # <lib>_client.cc
 
+# Pointer-mode scalars (specs scalar, result, scalar_io) and the most bytes one may have.
+MSCALAR = ("mscalar_in", "mscalar_out", "mscalar_io")
+MSCALAR_MAX = 64
+
+
 def _client_fail(lib: Library, code: str) -> str:
     return f"gv_fail({code})"
 
@@ -151,6 +156,16 @@ def client_stub(lib: Library, f: Function) -> List[str]:
         elif pl.how == "instr":
             L.append(f"    if ({n} != nullptr && ::strnlen({n}, {lib.string_bound + 1}) > "
                      f"{lib.string_bound}) return {_client_fail(lib, lib.status_invalid)};")
+    mscalars = [pl for pl in plans if pl.how in MSCALAR]
+    if mscalars:
+        # Pointer-mode scalars: device pointers travel as values, host ones as their bytes.
+        L.append(f"    const bool gv_dev = {lib.pointer_mode or 'false'};")
+        L.append("    (void)gv_dev;")
+    for pl in mscalars:
+        n = pl.p.name
+        L.append(f"    const size_t gv_z_{n} = static_cast<size_t>({pl.length});")
+        L.append(f"    if ({n} != nullptr && !gv_dev && (gv_z_{n} == 0 || gv_z_{n} > "
+                 f"{MSCALAR_MAX})) return {_client_fail(lib, lib.status_invalid)};")
     for pl in plans:
         if pl.how == "ref":
             n = pl.p.name
@@ -175,6 +190,18 @@ def client_stub(lib: Library, f: Function) -> List[str]:
             L.append(f"    if ({n} != nullptr) gv_a.put_string({n});")
         elif pl.how == "out":
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
+        elif pl.how in MSCALAR:
+            L.append(f"    if ({n} == nullptr) {{")
+            L.append("      gv_a.put<uint8_t>(0);")
+            L.append("    } else if (gv_dev) {")
+            L.append("      gv_a.put<uint8_t>(2);")
+            L.append(f"      gv_a.put<uint64_t>(gv_u64({n}));")
+            L.append("    } else {")
+            L.append("      gv_a.put<uint8_t>(1);")
+            L.append(f"      gv_a.put<uint8_t>(static_cast<uint8_t>(gv_z_{n}));")
+            if pl.how != "mscalar_out":
+                L.append(f"      gv_a.put_bytes({n}, gv_z_{n});")
+            L.append("    }")
         elif pl.how == "in":
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
             if pl.wire == "raw":
@@ -189,7 +216,7 @@ def client_stub(lib: Library, f: Function) -> List[str]:
             L.append(f"    if ({n} != nullptr) gv_a.put_bytes({n}, "
                      f"static_cast<size_t>(gv_n_{n}) * {_sizeof(pl)});")
     L.append(f"    if (!gv_c.invoke()) return {ns}::lost();")
-    outs = [pl for pl in plans if pl.how in ("out", "outbuf")]
+    outs = [pl for pl in plans if pl.how in ("out", "outbuf", "mscalar_out", "mscalar_io")]
     if outs:
         L.append(f"    if (gv_c.status() == {ok}) {{")
         L.append("      gvirtus::wire::Reader& gv_r = gv_c.result();")
@@ -201,6 +228,9 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                          f"{_sizeof(pl)};")
                 L.append(f"        std::memcpy({n}, gv_r.get_bytes(gv_bytes), gv_bytes);")
                 L.append("      }")
+            elif pl.how in MSCALAR:
+                L.append(f"      if ({n} != nullptr && !gv_dev) std::memcpy({n}, "
+                         f"gv_r.get_bytes(gv_z_{n}), gv_z_{n});")
             elif pl.wire == "raw":
                 L.append(f"      if ({n} != nullptr) *{n} = gv_r.get<{pl.elem}>();")
             else:
@@ -338,6 +368,23 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
             L.append(f"  std::string gv_s_{n};")
             L.append(f"  if (gv_p_{n}) gv_s_{n} = gv_in.get_string({lib.string_bound});")
+        elif pl.how in MSCALAR:
+            L.append(f"  const uint8_t gv_t_{n} = gv_in.get<uint8_t>();")
+            L.append(f"  alignas(16) unsigned char gv_s_{n}[{MSCALAR_MAX}] = {{}};")
+            L.append(f"  uint64_t gv_d_{n} = 0;")
+            L.append(f"  size_t gv_z_{n} = 0;")
+            L.append(f"  if (gv_t_{n} == 1) {{")
+            L.append(f"    gv_z_{n} = gv_in.get<uint8_t>();")
+            L.append(f"    if (gv_z_{n} == 0 || gv_z_{n} > {MSCALAR_MAX})")
+            L.append(f"      throw SessionFault(\"{f.name}: {n}: a scalar of \" + "
+                     f"std::to_string(gv_z_{n}) + \" bytes\");")
+            if pl.how != "mscalar_out":
+                L.append(f"    std::memcpy(gv_s_{n}, gv_in.get_bytes(gv_z_{n}), gv_z_{n});")
+            L.append(f"  }} else if (gv_t_{n} == 2) {{")
+            L.append(f"    gv_d_{n} = gv_in.get<uint64_t>();")
+            L.append(f"  }} else if (gv_t_{n} != 0) {{")
+            L.append("    throw gvirtus::wire::DecodeError(\"scalar tag is not 0, 1 or 2\");")
+            L.append("  }")
         elif pl.how in ("out", "in"):
             L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
             L.append(f"  {pl.elem} gv_v_{n}{{}};")
@@ -379,6 +426,10 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             args.append(f"gv_p_{n} ? gv_s_{n}.c_str() : nullptr")
         elif pl.how in ("out", "in"):
             args.append(f"gv_p_{n} ? &gv_v_{n} : nullptr")
+        elif pl.how in MSCALAR:
+            t = pl.p.type
+            args.append(f"gv_t_{n} == 0 ? nullptr : gv_t_{n} == 1 ? static_cast<{t}>("
+                        f"static_cast<void*>(gv_s_{n})) : gv_from_u64<{t}>(gv_d_{n})")
         else:
             args.append(f"gv_p_{n} ? gv_b_{n}.data() : nullptr")
     if lib.server_resolve:
@@ -389,7 +440,7 @@ def server_handler(lib: Library, f: Function) -> List[str]:
     else:
         L.append(f"  const {lib.status_type} gv_r = {f.name}({', '.join(args)});")
     L.append("  gv_ctx.status = static_cast<int32_t>(gv_r);")
-    outs = [pl for pl in plans if pl.how in ("out", "outbuf")]
+    outs = [pl for pl in plans if pl.how in ("out", "outbuf", "mscalar_out", "mscalar_io")]
     if outs:
         L.append(f"  if (gv_r != {lib.status_ok}) return;")
         for pl in [x for x in outs if not x.second_pass] + [x for x in outs if x.second_pass]:
@@ -397,6 +448,8 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             if pl.how == "outbuf":
                 L.append(f"  if (gv_p_{n}) gv_ctx.out.put_bytes(gv_b_{n}.data(), "
                          f"gv_n_{n} * sizeof({pl.elem}));")
+            elif pl.how in MSCALAR:
+                L.append(f"  if (gv_t_{n} == 1) gv_ctx.out.put_bytes(gv_s_{n}, gv_z_{n});")
             elif pl.wire == "raw":
                 L.append(f"  if (gv_p_{n}) gv_ctx.out.put<{pl.elem}>(gv_v_{n});")
             elif pl.wire == "u64":
@@ -415,6 +468,8 @@ def server_source(lib: Library, fns: List[Function]) -> str:
          "#include <cstdint>", "#include <cstring>", "#include <string>", "#include <vector>", ""]
     L += [f"#include <{h}>" for h in lib.includes]
     L += [f'#include "{h}"' for h in lib.server_includes]
+    if lib.handle_kinds:
+        L.append(f'#include "{lib.name}_handles.h"')
     L += _undef_renames(lib)
     L += [f'#include "{lib.name}_calls.h"', "",
           "#pragma GCC diagnostic ignored \"-Wdeprecated-declarations\"", ""]
@@ -459,7 +514,59 @@ def server_source(lib: Library, fns: List[Function]) -> str:
     L += ["};", "}  // namespace", "",
           "void register_plugin(Registry& r) {",
           f"  r.add_plugin(\"{lib.name}\", kHandlers, sizeof(kHandlers) / sizeof(kHandlers[0]));",
-          "}", "", f"}}  // namespace {sns}", ""]
+          "}", ""]
+    if lib.plugin_sonames:
+        L += ["// The table a worker loads with this plugin (backend/plugins.h).",
+              "const PluginTable& plugin_table() {",
+              f"  static const PluginTable t = {{\"{lib.name}\", kHandlers, "
+              "sizeof(kHandlers) / sizeof(kHandlers[0])};",
+              "  return t;", "}", ""]
+    L += [f"}}  // namespace {sns}", ""]
+    if lib.plugin_sonames:
+        L += ["// The entry point the worker looks up in the plugin's shared object.",
+              f"extern \"C\" __attribute__((visibility(\"default\"))) const "
+              f"gvirtus::backend::PluginTable* gvirtus_backend_plugin_v1_{lib.name}() {{",
+              f"  return &{sns}::plugin_table();", "}", ""]
+    return "\n".join(L)
+
+
+# ---------------------------------------------------------------------------------------------
+# <lib>_handles.h and <lib>_plugin.inc
+
+def handles_header(lib: Library) -> str:
+    """Handle helpers <prefix>_in / _release / _out for every `handle TYPE prefix kind= invalid=`
+    line: what generated and hand-written handlers of the library call."""
+    sns = lib.server_ns
+    L = [BANNER.format(src=_src(lib)).rstrip(), "#pragma once", "#include <cstdint>", ""]
+    L += [f"#include <{h}>" for h in lib.includes]
+    L += ['#include "backend/handle_io.h"', "", f"namespace {sns} {{", "",
+          "// A stale id answers the library's invalid-handle status; a forged one ends the",
+          "// session (SessionFault); 0 is NULL.", ]
+    for ctype, (kind, invalid) in lib.handle_kinds.items():
+        prefix = lib.handles[ctype]
+        k = f"::gvirtus::backend::HandleKind::{kind}"
+        inv = f"static_cast<int32_t>({invalid})"
+        L += [f"inline bool {prefix}_in(CallContext& ctx, uint64_t id, {ctype}* out) {{",
+              f"  return ::gvirtus::backend::handle_in_as(ctx, {k}, id, out, {inv});", "}",
+              f"inline bool {prefix}_release(CallContext& ctx, uint64_t id, {ctype}* out) {{",
+              f"  return ::gvirtus::backend::handle_release_as(ctx, {k}, id, out, {inv});", "}",
+              f"inline uint64_t {prefix}_out(CallContext& ctx, {ctype} obj) {{",
+              f"  return ::gvirtus::backend::handle_out(ctx, {k}, obj);", "}", ""]
+    L += [f"}}  // namespace {sns}", ""]
+    return "\n".join(L)
+
+
+def plugin_inc(lib: Library) -> str:
+    """The worker's description of a backend plugin it loads on first use (backend/plugins.cc
+    includes one per library)."""
+    lo, hi = lib.id_range
+    sonames = ", ".join(f'"{n}"' for n in lib.plugin_sonames)
+    L = [BANNER.format(src=_src(lib)).rstrip()]
+    L += [f"#include <{h}>" for h in lib.includes]
+    L += [f"static const char* const kSonames_{lib.name}[] = {{{sonames}, nullptr}};",
+          f"static const ::gvirtus::backend::LibraryPlugin kPlugin_{lib.name} = "
+          f"{{\"{lib.name}\", {lo}, {hi}, static_cast<int32_t>({lib.status_unavailable}), "
+          f"kSonames_{lib.name}}};", ""]
     return "\n".join(L)
 
 

@@ -130,6 +130,10 @@ def cmd_sources(a):
         f"{lib.name}.map": emit.version_script(lib, exports),
         f"{lib.name}_status.md": emit.status_table(lib, fns),
     }
+    if lib.handle_kinds:
+        outs[f"{lib.name}_handles.h"] = emit.handles_header(lib)
+    if lib.plugin_sonames:
+        outs[f"{lib.name}_plugin.inc"] = emit.plugin_inc(lib)
     if lib.renames:
         outs[f"{lib.name}_renames.inc"] = emit.renames_inc(lib, exports)
     if lib.result_enum:

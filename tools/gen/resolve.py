@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set
 
-from apifile import AnnotationError, Entry, Library
+from apifile import SCALAR_KINDS, AnnotationError, Entry, Library
 from cparse import Param, Prototype, norm_type, strip_const
 
 _EXPR_OK = re.compile(r"[\w\s+\-*/()]+$")
@@ -17,7 +17,9 @@ _BOOL_TYPES = {"bool", "_Bool"}
 @dataclass
 class ParamPlan:
     p: Param
-    how: str            # scalar, bool, handle, release, ref, dptr, instr, out, in, outbuf, inbuf
+    how: str            # scalar, bool, handle, release, ref, dptr, instr, out, in, outbuf, inbuf,
+                        # mscalar_in, mscalar_out, mscalar_io (pointer-mode scalars: spec
+                        # scalar, result, scalar_io; length = their byte count, client-side)
     wire: str = ""      # for scalar: the C type on the wire; for out/in: raw | u64 | handle
     elem: str = ""      # out/in: the value type; outbuf/inbuf: the element type
     kind: str = ""      # handle helper prefix (stream, event, ...)
@@ -57,6 +59,8 @@ def find_prototype(name: str, protos: Dict[str, Prototype], lib: Library) -> Opt
 
 def _plan_param(lib, e, p: Param, ptr_typedefs: Dict[str, str]) -> ParamPlan:
     spec = e.specs.get(p.name)
+    if spec is None and p.pointer_depth > 0:
+        spec = lib.defaults.get(p.name)
     base = strip_const(p.type)
     if p.name == "...":
         _fail(lib, e, "variadic functions cannot be generated; make it hand")
@@ -91,6 +95,16 @@ def _plan_param(lib, e, p: Param, ptr_typedefs: Dict[str, str]) -> ParamPlan:
         _fail(lib, e, f"pointer parameter {p.name} ({p.type}) is not annotated "
                       "(out, in, out[n], in[n], instr, dptr)")
     pointee = p.pointee()
+    if spec.kind in SCALAR_KINDS:
+        if p.pointer_depth != 1:
+            _fail(lib, e, f"{spec.kind} applies to a plain pointer, {p.name} is {p.type}")
+        if spec.kind != "scalar" and p.pointee_is_const():
+            _fail(lib, e, f"{p.name} points to const data and cannot be a {spec.kind}")
+        if pointee == "void" and spec.length is None:
+            _fail(lib, e, f"{p.name} is void*: {spec.kind} needs [BYTES]")
+        how = {"scalar": "mscalar_in", "result": "mscalar_out", "scalar_io": "mscalar_io"}
+        return ParamPlan(p, how[spec.kind], elem=pointee,
+                         length=spec.length or f"sizeof({pointee})")
     if spec.kind == "dptr":
         return ParamPlan(p, "dptr")
     if spec.kind == "instr":
@@ -125,7 +139,7 @@ def _check_expr(lib, e, expr):
 def _check_expr_names(lib, e, plans: List[ParamPlan]):
     scalars = {pl.p.name for pl in plans if pl.how in ("scalar",)}
     for pl in plans:
-        if not pl.length:
+        if not pl.second_pass:
             continue
         for ident in _IDENT.findall(pl.length):
             if ident not in scalars:
