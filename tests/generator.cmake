@@ -20,3 +20,14 @@ if(TARGET gvirtus-cudart)
                    --objdump ${GVIRTUS_OBJDUMP})
   set_tests_properties(export_parity PROPERTIES LABELS unit TIMEOUT 60)
 endif()
+
+# The same for every library plugin's frontend (libcublas.so.13, ...).
+foreach(lib ${GVIRTUS_LIBRARY_PLUGINS})
+  if(TARGET gvirtus-${lib})
+    add_test(NAME export_parity_${lib}
+             COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/tools/gen/export_parity.py
+                     ${CUDAToolkit_LIBRARY_DIR}/$<TARGET_FILE_NAME:gvirtus-${lib}>
+                     $<TARGET_FILE:gvirtus-${lib}> --objdump ${GVIRTUS_OBJDUMP})
+    set_tests_properties(export_parity_${lib} PROPERTIES LABELS unit TIMEOUT 60)
+  endif()
+endforeach()

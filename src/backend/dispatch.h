@@ -3,6 +3,7 @@
 // both have the signature `void h(CallContext&)`.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -42,6 +43,37 @@ enum class HandleKind : uint8_t {
   kLinkState = 16, // CUlinkState
   kUserObject = 17,      // cudaUserObject_t / CUuserObject
   kOther = 18,     // anything else a plugin needs (say which in its code)
+  // Library plugins' objects (api/<lib>.api `handle ... kind=`): one kind per C type, so an id
+  // of one descriptor type is never taken for another.
+  kCublasHandle = 32,
+  kCublasLtHandle = 33,
+  kCublasLtMatmulDesc = 34,
+  kCublasLtMatrixLayout = 35,
+  kCublasLtMatmulPreference = 36,
+  kCublasLtMatrixTransformDesc = 37,
+  kCudnnHandle = 40,
+  kCudnnTensorDesc = 41,
+  kCudnnFilterDesc = 42,
+  kCudnnConvolutionDesc = 43,
+  kCudnnPoolingDesc = 44,
+  kCudnnActivationDesc = 45,
+  kCudnnLrnDesc = 46,
+  kCudnnOpTensorDesc = 47,
+  kCudnnReduceTensorDesc = 48,
+  kCudnnDropoutDesc = 49,
+  kCudnnRnnDesc = 50,
+  kCudnnRnnDataDesc = 51,
+  kCudnnSpatialTransformerDesc = 52,
+  kCudnnCtcLossDesc = 53,
+  kCudnnAttnDesc = 54,
+  kCudnnSeqDataDesc = 55,
+  kCudnnTensorTransformDesc = 56,
+  kCudnnFusedOpsConstParamPack = 57,
+  kCudnnFusedOpsVariantParamPack = 58,
+  kCudnnFusedOpsPlan = 59,
+  kCudnnBackendDesc = 60,
+  // 64-127: the libraries of issue "Library plugins II" (cuFFT, cuRAND, cuSPARSE, cuSOLVER,
+  // NVML).
 };
 
 // Maps opaque 64-bit ids handed to the client to real objects of this worker. Ids are never
@@ -97,18 +129,34 @@ struct HandlerEntry {
   Handler fn;
 };
 
-// Call id -> handler, filled once at worker start by each plugin's register function.
+struct PluginTable;    // plugins.h
+struct LibraryPlugin;  // plugins.h
+using PluginLoader = const PluginTable* (*)(const LibraryPlugin&, std::string* error);
+
+// Call id -> handler, filled once at worker start by each compiled-in plugin's register
+// function; library plugins (plugins.h) join on the first call in their id range.
 class Registry {
  public:
   // Adds a plugin's handlers. Duplicate call ids are a programming error (aborts).
   void add_plugin(const std::string& name, const HandlerEntry* entries, size_t n);
+  // A plugin that `loader` loads on the first find() of an id in its range (once per process;
+  // thread-safe). Its name counts for has_plugin() before it is loaded.
+  void add_library_plugin(const LibraryPlugin& p, PluginLoader loader);
+  // nullptr for an unknown call id, and for one of a library plugin that could not be loaded
+  // (then unavailable() says so).
   const HandlerEntry* find(uint32_t call_id) const;
+  // For a call id of a library plugin that could not be loaded: true, with the status every
+  // call of that library answers and why. *first is true the first time per plugin.
+  bool unavailable(uint32_t call_id, int32_t* status, std::string* why, bool* first) const;
   bool has_plugin(const std::string& name) const;
-  std::vector<std::string> plugins() const { return plugins_; }
+  std::vector<std::string> plugins() const;
 
  private:
+  struct Lazy;
+  const Lazy* lazy_for(uint32_t call_id) const;
   std::unordered_map<uint32_t, HandlerEntry> by_id_;
   std::vector<std::string> plugins_;
+  std::vector<std::shared_ptr<Lazy>> lazy_;
 };
 
 // The process-wide registry with every compiled-in plugin registered.

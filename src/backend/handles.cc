@@ -31,7 +31,11 @@ const char* kind_name(HandleKind k) {
     case HandleKind::kLinkState: return "link state";
     case HandleKind::kUserObject: return "user object";
     case HandleKind::kOther: return "object";
+    default: break;
   }
+  if (k >= HandleKind::kCublasHandle && k <= HandleKind::kCublasLtMatrixTransformDesc)
+    return "cuBLAS object";
+  if (k >= HandleKind::kCudnnHandle && k <= HandleKind::kCudnnBackendDesc) return "cuDNN object";
   return "unknown";
 }
 

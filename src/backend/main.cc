@@ -119,6 +119,11 @@ int main(int argc, char** argv) {
     log::set_level(l);
   }
 
+  // Library plugins look for their real libraries in GVIRTUS_LIBRARY_PATH first (plugins.h);
+  // the environment wins over the file, and the workers inherit it.
+  if (!cfg.library_path.empty() && !std::getenv("GVIRTUS_LIBRARY_PATH"))
+    ::setenv("GVIRTUS_LIBRARY_PATH", cfg.library_path.c_str(), 1);
+
   if (listen.empty()) listen = cfg.listen;
   if (listen.empty()) listen.push_back(kDefaultListen);
   for (const auto& text : listen) {

@@ -4,8 +4,66 @@
 #include <cstdlib>
 
 #include "backend/dispatch.h"
+#include "backend/plugins.h"
+#include "common/log.h"
 
 namespace gvirtus::backend {
+
+struct Registry::Lazy {
+  const LibraryPlugin* info;
+  PluginLoader loader;
+  mutable std::once_flag once;
+  mutable std::unordered_map<uint32_t, HandlerEntry> by_id;  // written once, under `once`
+  mutable bool loaded = false;                               // written once, under `once`
+  mutable std::string error;                                 // written once, under `once`
+  mutable std::once_flag told;
+
+  void load() const {
+    std::call_once(once, [this] {
+      const PluginTable* t = loader(*info, &error);
+      if (!t) {
+        GV_ERROR(std::string("library plugin ") + info->name + ": " + error);
+        return;
+      }
+      for (size_t i = 0; i < t->count; ++i) by_id.emplace(t->entries[i].call_id, t->entries[i]);
+      loaded = true;
+      GV_INFO(std::string("library plugin ") + info->name + " loaded (" +
+              std::to_string(t->count) + " calls)");
+    });
+  }
+};
+
+void Registry::add_library_plugin(const LibraryPlugin& p, PluginLoader loader) {
+  auto l = std::make_shared<Lazy>();
+  l->info = &p;
+  l->loader = loader;
+  lazy_.push_back(std::move(l));
+}
+
+const Registry::Lazy* Registry::lazy_for(uint32_t call_id) const {
+  for (const auto& l : lazy_)
+    if (call_id >= l->info->first_id && call_id <= l->info->last_id) return l.get();
+  return nullptr;
+}
+
+bool Registry::unavailable(uint32_t call_id, int32_t* status, std::string* why,
+                           bool* first) const {
+  const Lazy* l = lazy_for(call_id);
+  if (!l) return false;
+  l->load();
+  if (l->loaded) return false;
+  *status = l->info->unavailable;
+  *why = l->error;
+  *first = false;
+  std::call_once(l->told, [&] { *first = true; });
+  return true;
+}
+
+std::vector<std::string> Registry::plugins() const {
+  std::vector<std::string> out = plugins_;
+  for (const auto& l : lazy_) out.push_back(l->info->name);
+  return out;
+}
 
 void Registry::add_plugin(const std::string& name, const HandlerEntry* entries, size_t n) {
   for (size_t i = 0; i < n; ++i) {
@@ -29,11 +87,19 @@ void Registry::add_plugin(const std::string& name, const HandlerEntry* entries, 
 
 const HandlerEntry* Registry::find(uint32_t call_id) const {
   auto it = by_id_.find(call_id);
-  return it == by_id_.end() ? nullptr : &it->second;
+  if (it != by_id_.end()) return &it->second;
+  const Lazy* l = lazy_for(call_id);
+  if (!l) return nullptr;
+  l->load();
+  auto lt = l->by_id.find(call_id);
+  return lt == l->by_id.end() ? nullptr : &lt->second;
 }
 
 bool Registry::has_plugin(const std::string& name) const {
-  return std::find(plugins_.begin(), plugins_.end(), name) != plugins_.end();
+  if (std::find(plugins_.begin(), plugins_.end(), name) != plugins_.end()) return true;
+  for (const auto& l : lazy_)
+    if (name == l->info->name) return true;
+  return false;
 }
 
 }  // namespace gvirtus::backend

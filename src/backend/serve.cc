@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 
@@ -14,6 +15,11 @@
 
 namespace gvirtus::backend {
 namespace {
+
+// Stands for the handler of a call whose library plugin could not be loaded: the payload is read
+// and dropped, the reply carries the plugin's `unavailable` status.
+void refuse_call(CallContext&) {}
+const HandlerEntry kRefusedEntry = {0, "(library unavailable)", &refuse_call};
 
 constexpr uint32_t kMaxGoodbye = 4096;
 
@@ -209,7 +215,20 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
                             " frame after the handshake");
 
     const HandlerEntry* entry = reg.find(h.call_id);
-    if (!entry) return protocol_error("unknown call id " + std::to_string(h.call_id));
+    int32_t refused = 0;
+    if (!entry) {
+      // A library plugin that could not be loaded: every call answers the library's own
+      // status, and the client's stderr hears why once (the worker's stderr goes there).
+      std::string why;
+      bool first = false;
+      if (!reg.unavailable(h.call_id, &refused, &why, &first))
+        return protocol_error("unknown call id " + std::to_string(h.call_id));
+      if (first) {
+        std::fprintf(stderr, "gvirtus: the backend cannot serve this library: %s\n", why.c_str());
+        std::fflush(stderr);
+      }
+      entry = &kRefusedEntry;
+    }
     uint8_t* buf = conn.payload_buffer(h.length);
     if (!buf && h.length > 0)
       return failed("no memory for a payload of " + std::to_string(h.length) + " bytes");
@@ -230,6 +249,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     } catch (...) {
       return failed(call_text(h, entry) + ": handler threw an unknown exception");
     }
+    if (refused) ctx.status = refused;
     GV_TRACE(call_text(h, entry) + " request " + std::to_string(h.request_id) + " -> " +
              std::to_string(ctx.status));
 

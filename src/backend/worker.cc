@@ -16,6 +16,7 @@
 #include "backend/cudart/support.h"
 #include "backend/handshake.h"
 #include "backend/output.h"
+#include "backend/plugins.h"
 #include "common/log.h"
 
 namespace gvirtus::backend {
@@ -118,6 +119,10 @@ const Registry& registry() {
     register_core_plugin(*reg);
     cudart::register_plugin(*reg);
     cuda::register_plugin(*reg);
+    // Library plugins (cuBLAS, cuDNN, ...) load in the worker on their first call.
+    size_t n = 0;
+    const LibraryPlugin* lp = library_plugins(&n);
+    for (size_t i = 0; i < n; ++i) reg->add_library_plugin(lp[i], &load_library_plugin);
     return reg;
   }();
   return *r;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <iterator>
 
 #include "common/config.h"
 #include "common/endpoint.h"
@@ -112,7 +113,12 @@ std::vector<std::string> child_environment(const std::vector<std::string>& base,
   };
   old.clear();
   get_env(env, "LD_PRELOAD", &old);
-  std::string preload = prepend_list(preload_name(kDriverLibrary), old, ": ");
+  std::string preload = old;
+  for (size_t i = std::size(kLibraryFrontends); i-- > 0;) {
+    if (is_file(s.frontend_dir + "/" + kLibraryFrontends[i]))
+      preload = prepend_list(preload_name(kLibraryFrontends[i]), preload, ": ");
+  }
+  preload = prepend_list(preload_name(kDriverLibrary), preload, ": ");
   set_env(&env, "LD_PRELOAD", prepend_list(preload_name(kFrontendLibrary), preload, ":"));
   set_env(&env, "GVIRTUS_ENDPOINT", s.endpoint);
   if (!s.log_level.empty()) set_env(&env, "GVIRTUS_LOGLEVEL", s.log_level);

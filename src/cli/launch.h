@@ -13,6 +13,11 @@ namespace gvirtus::cli {
 constexpr const char* kFrontendLibrary = "libcudart.so.13";
 // The driver API library, next to it, preloaded after it.
 constexpr const char* kDriverLibrary = "libcuda.so.1";
+// The library plugins' frontends, preloaded after those when the frontend directory has them:
+// a program whose RPATH names NVIDIA's copies (PyTorch's wheels) gets ours all the same, since a
+// library already loaded with the same SONAME satisfies the dependency.
+constexpr const char* kLibraryFrontends[] = {"libcublasLt.so.13", "libcublas.so.13",
+                                             "libcudnn.so.9"};
 
 // Where the backend is. embedded: nothing names one; `run` starts a private backend.
 struct Target {

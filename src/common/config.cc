@@ -183,6 +183,24 @@ Status parse_config_json(const std::string& text, const std::string& path, Confi
   if (s) s = read_endpoint_list(doc, "listen", where, &c.listen);
   if (s) s = read_communicators(doc, where, &c);
   if (s) s = read_log_level(doc, where, &c.log_level);
+  if (s) {
+    auto lp = doc.find("library_path");
+    if (lp != doc.end()) {
+      if (lp->is_string()) {
+        c.library_path = lp->get<std::string>();
+      } else if (lp->is_array()) {
+        for (const auto& d : *lp) {
+          if (!d.is_string()) {
+            s = invalid(where + ": \"library_path\" must be a string or an array of strings");
+            break;
+          }
+          c.library_path += (c.library_path.empty() ? "" : ":") + d.get<std::string>();
+        }
+      } else {
+        s = invalid(where + ": \"library_path\" must be a string or an array of strings");
+      }
+    }
+  }
   if (!s) return s;
   *out = std::move(c);
   return Status::ok();

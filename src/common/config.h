@@ -20,6 +20,9 @@ struct Config {
   std::vector<std::string> endpoints;  // client: where to connect (first one used for now)
   std::vector<std::string> listen;     // backend: where to listen
   std::string log_level;               // empty: component default
+  // backend: directories searched first for the real libraries of library plugins (cuBLAS,
+  // cuDNN, ...), colon-separated ("library_path": a string or an array of strings)
+  std::string library_path;
   std::string source;                  // where it came from, for messages ("GVIRTUS_ENDPOINT", a path)
 };
 

@@ -1,0 +1,65 @@
+// glue.h: loss, reply completion and the pointer mode of each handle; registers the "cublas"
+// plugin.
+#include "frontend/cublas/glue.h"
+
+#include <mutex>
+#include <unordered_map>
+
+#include "cublas_calls.h"
+
+namespace gvirtus::cublas {
+namespace {
+
+__attribute__((constructor)) void announce_plugin() { client::add_plugin("cublas"); }
+
+// Handle -> pointer mode, for the handles whose mode is not the default (host). Handle ids are
+// never reused, so an entry left by a destroyed handle is harmless.
+struct Modes {
+  std::mutex mu;
+  std::unordered_map<cublasHandle_t, cublasPointerMode_t> device;  // REQUIRES: mu
+};
+
+Modes& modes() {
+  static auto* m = new Modes;
+  return *m;
+}
+
+}  // namespace
+
+cublasStatus_t lost() { return CUBLAS_STATUS_NOT_INITIALIZED; }
+
+cublasStatus_t finish(const client::Call& c) {
+  client::post_deferred_error(c.deferred());
+  return static_cast<cublasStatus_t>(c.status());
+}
+
+bool device_pointers(cublasHandle_t handle) {
+  Modes& m = modes();
+  std::lock_guard<std::mutex> g(m.mu);
+  auto it = m.device.find(handle);
+  return it != m.device.end() && it->second == CUBLAS_POINTER_MODE_DEVICE;
+}
+
+}  // namespace gvirtus::cublas
+
+// Forwarded, and remembered on success: every later call on this handle sends its scalars by
+// value (host mode) or as device pointers (device mode).
+extern "C" GV_API cublasStatus_t cublasSetPointerMode_v2(cublasHandle_t handle,
+                                                         cublasPointerMode_t mode) {
+  using namespace gvirtus;
+  try {
+    client::Call c(cublas::kCall_cublasSetPointerMode_v2);
+    c.args().put<uint64_t>(reinterpret_cast<uintptr_t>(handle));
+    c.args().put<int32_t>(static_cast<int32_t>(mode));
+    if (!c.invoke()) return cublas::lost();
+    cublasStatus_t s = cublas::finish(c);
+    if (s == CUBLAS_STATUS_SUCCESS) {
+      cublas::Modes& m = cublas::modes();
+      std::lock_guard<std::mutex> g(m.mu);
+      m.device[handle] = mode;
+    }
+    return s;
+  } catch (...) {
+    return cublas::lost();
+  }
+}

@@ -1,0 +1,22 @@
+// Helpers shared by the generated cuBLAS stubs (build/gen/cublas_client.cc) and the hand-written
+// functions in this folder. Contract between the generator (api/cublas.api) and this library.
+#pragma once
+#include <cublas_api.h>
+
+#include "frontend/core/client.h"
+
+namespace gvirtus::cublas {
+
+// The session is gone: CUBLAS_STATUS_NOT_INITIALIZED, what cuBLAS answers when the CUDA
+// runtime beneath it fails.
+cublasStatus_t lost();
+
+// Completes a call that got a reply: its status. A deferred failure of an earlier request sent
+// without reply (the runtime's <<<>>> launches) is the runtime's to report: posted to the core.
+cublasStatus_t finish(const client::Call& c);
+
+// True when the handle's scalars (alpha, beta, results) are device pointers: the pointer mode
+// the application last set with cublasSetPointerMode (CUBLAS_POINTER_MODE_HOST by default).
+bool device_pointers(cublasHandle_t handle);
+
+}  // namespace gvirtus::cublas

@@ -1,0 +1,115 @@
+// The cuBLAS plugin's handlers (generated from api/cublas.api and src/backend/cublas): requests
+// an honest client never sends end the session before cuBLAS is called; honest ones reach
+// cuBLAS, which answers as natively (on this machine, without a GPU: not initialized).
+#include <cublas_api.h>
+#include <gtest/gtest.h>
+
+#include "backend/cublas/support.h"
+#include "backend/worker.h"
+#include "common/wire.h"
+
+namespace gvirtus::backend::cublas {
+void handle_cublasGetVersion_v2(CallContext&);
+void handle_cublasSaxpy_v2(CallContext&);
+void handle_cublasSdot_v2(CallContext&);
+void handle_cublasSetPointerMode_v2(CallContext&);
+void handle_cublasDestroy_v2(CallContext&);
+}  // namespace gvirtus::backend::cublas
+
+namespace gvirtus::testing {
+namespace {
+
+namespace be = gvirtus::backend;
+namespace cb = gvirtus::backend::cublas;
+
+class CublasHandlers : public ::testing::Test {
+ protected:
+  int32_t run(be::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr) {
+    wire::FrameHeader hdr;
+    hdr.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+    hdr.length = static_cast<uint32_t>(w.size());
+    be::CallContext ctx{session_, conn_, hdr, wire::Reader(w.data(), w.size()), wire::Writer()};
+    h(ctx);
+    if (out) out->assign(ctx.out.data(), ctx.out.data() + ctx.out.size());
+    return ctx.status;
+  }
+  // cublasSaxpy_v2(handle, n, alpha, x, incx, y, incy) with alpha sent as `tag` (0 NULL, 1 host
+  // bytes, 2 device pointer) and `bytes` bytes.
+  static wire::Writer saxpy(uint64_t handle, uint8_t tag, uint8_t bytes) {
+    wire::Writer w;
+    w.put<uint64_t>(handle);
+    w.put<int32_t>(-1);
+    w.put<uint8_t>(tag);
+    if (tag == 1) {
+      w.put<uint8_t>(bytes);
+      for (uint8_t i = 0; i < bytes; ++i) w.put<uint8_t>(0);
+    } else if (tag == 2) {
+      w.put<uint64_t>(0x1000);
+    }
+    w.put<uint64_t>(0);
+    w.put<int32_t>(1);
+    w.put<uint64_t>(0);
+    w.put<int32_t>(1);
+    return w;
+  }
+  be::Session session_{be::ClientInfo{}, be::SessionOptions{false}};
+  be::ConnState conn_{session_, 0};
+};
+
+TEST_F(CublasHandlers, ForgedHandleEndsTheSession) {
+  wire::Writer w;
+  w.put<uint64_t>(0x2000000000000123ull);  // kind kCublasHandle, never issued
+  w.put<uint8_t>(1);
+  EXPECT_THROW(run(cb::handle_cublasGetVersion_v2, w), be::SessionFault);
+  wire::Writer other;  // a live id of another kind is no cuBLAS handle
+  uint64_t stream = session_.handles().add(be::HandleKind::kStream, &other);
+  other.put<uint64_t>(stream);
+  other.put<int32_t>(CUBLAS_POINTER_MODE_HOST);
+  EXPECT_THROW(run(cb::handle_cublasSetPointerMode_v2, other), be::SessionFault);
+}
+
+TEST_F(CublasHandlers, StaleHandleAnswersNotInitialized) {
+  int dummy = 0;
+  uint64_t id = session_.handles().add(be::HandleKind::kCublasHandle, &dummy);
+  void* p = nullptr;
+  ASSERT_TRUE(session_.handles().remove(be::HandleKind::kCublasHandle, id, &p));
+  wire::Writer w;
+  w.put<uint64_t>(id);
+  w.put<uint8_t>(1);
+  EXPECT_EQ(run(cb::handle_cublasGetVersion_v2, w), CUBLAS_STATUS_NOT_INITIALIZED);
+}
+
+TEST_F(CublasHandlers, ScalarsAreBounded) {
+  EXPECT_THROW(run(cb::handle_cublasSaxpy_v2, saxpy(0, 1, 65)), be::SessionFault);
+  EXPECT_THROW(run(cb::handle_cublasSaxpy_v2, saxpy(0, 1, 0)), be::SessionFault);
+  EXPECT_THROW(run(cb::handle_cublasSaxpy_v2, saxpy(0, 3, 0)), wire::DecodeError);
+  // A scalar that claims more bytes than the request holds.
+  wire::Writer shortw;
+  shortw.put<uint64_t>(0);
+  shortw.put<int32_t>(-1);
+  shortw.put<uint8_t>(1);
+  shortw.put<uint8_t>(8);
+  EXPECT_THROW(run(cb::handle_cublasSaxpy_v2, shortw), wire::DecodeError);
+}
+
+TEST_F(CublasHandlers, HonestRequestsReachCublas) {
+  // A NULL handle: cuBLAS itself answers, in any scalar form.
+  for (uint8_t tag : {0, 1, 2})
+    EXPECT_EQ(run(cb::handle_cublasSaxpy_v2, saxpy(0, tag, 4)), CUBLAS_STATUS_NOT_INITIALIZED);
+  // A result in host memory is written back only on success: nothing here.
+  wire::Writer dot;
+  dot.put<uint64_t>(0);
+  dot.put<int32_t>(4);
+  dot.put<uint64_t>(0);
+  dot.put<int32_t>(1);
+  dot.put<uint64_t>(0);
+  dot.put<int32_t>(1);
+  dot.put<uint8_t>(1);
+  dot.put<uint8_t>(4);
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(cb::handle_cublasSdot_v2, dot, &out), CUBLAS_STATUS_NOT_INITIALIZED);
+  EXPECT_TRUE(out.empty());
+}
+
+}  // namespace
+}  // namespace gvirtus::testing
