@@ -55,6 +55,9 @@ class Entry:
     specs: Dict[str, Spec]
     line: int
     note: str = ""  # the line's trailing comment, shown in the status table
+    # The word `enqueue` on the line: the call only enqueues GPU work and returns only a status
+    # (gemm, convolution): it may be sent without waiting for its reply (issue: performance).
+    enqueue: bool = False
 
 
 @dataclass
@@ -269,7 +272,13 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         other, oline = seen_ids[call_id]
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
+    enqueue = False
     for w in words[3:]:
+        if w == "enqueue":
+            if mode not in ("gen", "hand"):
+                _err(path, lineno, f"{name}: enqueue applies to gen and hand functions")
+            enqueue = True
+            continue
         m = _SPEC.match(w)
         if not m:
             _err(path, lineno, f"{name}: bad parameter spec {w!r} (want param:kind)")
@@ -287,4 +296,5 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
     seen_names[name] = lineno
     if call_id is not None:
         seen_ids[call_id] = (name, lineno)
-    lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno))
+    lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
+                             enqueue=enqueue))

@@ -47,7 +47,14 @@ def calls_header(lib: Library, fns: List[Function]) -> str:
           "inline const char* call_name(uint32_t id) {", "  switch (id) {"]
     for f in ids:
         L.append(f"    case kCall_{f.name}: return \"{f.name}\";")
-    L += ["    default: return nullptr;", "  }", "}", "", f"}}  // namespace {lib.client_ns}", ""]
+    L += ["    default: return nullptr;", "  }", "}", "",
+          "// Calls that only enqueue GPU work and return only a status (annotation `enqueue`):",
+          "// they may be sent without waiting for their reply.",
+          "inline bool enqueue_only(uint32_t id) {", "  switch (id) {"]
+    L += [f"    case kCall_{f.name}:" for f in ids if f.enqueue]
+    if any(f.enqueue for f in ids):
+        L.append("      return true;")
+    L += ["    default: return false;", "  }", "}", "", f"}}  // namespace {lib.client_ns}", ""]
     return "\n".join(L)
 
 

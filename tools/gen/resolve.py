@@ -40,6 +40,7 @@ class Function:
     plans: List[ParamPlan] = field(default_factory=list)
     auto: bool = False              # unsupported because nobody annotated it
     note: str = ""                  # from the annotation line's comment
+    enqueue: bool = False           # only enqueues GPU work (annotation word `enqueue`)
 
 
 def _fail(lib: Library, e: Entry, msg: str):
@@ -165,7 +166,8 @@ def resolve(lib: Library, protos_in_tu: Dict[str, Prototype], protos_other: Dict
             _fail(lib, e, f"not exported by the real {lib.soname}")
         proto = find_prototype(e.name, all_protos, lib)
         in_tu = e.name in protos_in_tu
-        f = Function(e.name, e.mode, e.call_id, proto, in_tu=in_tu, note=e.note)
+        f = Function(e.name, e.mode, e.call_id, proto, in_tu=in_tu, note=e.note,
+                     enqueue=e.enqueue)
         if e.mode == "gen":
             if proto is None:
                 _fail(lib, e, "no prototype found in the headers; gen needs one")
