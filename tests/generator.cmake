@@ -2,7 +2,7 @@
 
 # Python unit tests: header parsing, annotation checks, emitted code (the end-to-end one compiles
 # the generated code of a fake library with g++ and runs it), the command line.
-foreach(t cparse annotations emit cli status_doc)
+foreach(t cparse annotations emit cli status_doc plugins)
   add_test(NAME generator_${t}
            COMMAND ${Python3_EXECUTABLE} -m unittest -v test_${t}
            WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}/tools/gen/tests)

@@ -1,0 +1,147 @@
+"""What library plugins need from the generator: pointer-mode scalars, per-name default specs,
+generated handle helpers, the plugin description, calls marked `enqueue`."""
+import unittest
+
+import fake  # noqa: F401  (puts tools/gen on sys.path)
+import apifile  # noqa: E402
+import emit  # noqa: E402
+from test_emit import function_body  # noqa: E402
+
+HEADER = fake.HEADER.replace("#ifdef __cplusplus\n}", """
+extern FAKEAPI fakeStatus_t fakeAxpy(fakeStream_t h, int n, const float *alpha, const float *x,
+                                     float *y);
+extern FAKEAPI fakeStatus_t fakeDot(fakeStream_t h, int n, const float *x, float *result);
+extern FAKEAPI fakeStatus_t fakeRotg(fakeStream_t h, double *a, double *c);
+extern FAKEAPI fakeStatus_t fakeScaleEx(fakeStream_t h, const void *alpha, int type);
+#ifdef __cplusplus
+}""", 1)
+EXPORTS = fake.EXPORTS | {"fakeAxpy", "fakeDot", "fakeRotg", "fakeScaleEx"}
+DIRECTIVES = ("handle           fakeStream_t stream kind=kStream invalid=fakeErrHandle\n"
+              "pointer_mode     gvirtus::fake::device_pointers(h)\n"
+              "default          alpha:scalar result:result x:dptr y:dptr\n"
+              "backend_plugin   libfake.so.1 libfakeextra.so.1\n")
+LINES = ("1500 fakeAxpy gen enqueue\n"
+         "1501 fakeDot gen x:in[n]\n"
+         "1502 fakeRotg gen a:scalar_io c:result\n"
+         "1503 fakeScaleEx gen alpha:scalar[gvirtus::fake::bytes(type)]\n")
+
+
+def api(extra_directives=DIRECTIVES, lines=LINES, unavailable=" unavailable=fakeErrHandle"):
+    text = fake.API.replace("handle           fakeStream_t stream\n", extra_directives)
+    text = text.replace("nomem=fakeErrNoMem", "nomem=fakeErrNoMem" + unavailable)
+    return text + lines
+
+
+def build(text=None):
+    return fake.build(api=text or api(), header=HEADER, exports=EXPORTS)
+
+
+class PointerModeScalarsTest(unittest.TestCase):
+    def setUp(self):
+        self.lib, self.fns = build()
+        self.client = emit.client_source(self.lib, self.fns)
+        self.server = emit.server_source(self.lib, self.fns)
+
+    def test_client_sends_bytes_or_device_pointer(self):
+        c = function_body(self.client, 'extern "C" GV_API fakeStatus_t fakeAxpy(')
+        self.assertIn("const bool gv_dev = gvirtus::fake::device_pointers(h);", c)
+        self.assertIn("const size_t gv_z_alpha = static_cast<size_t>(sizeof(float));", c)
+        # bounded before anything is sent
+        self.assertLess(c.index("gv_z_alpha > 64"), c.index("gvirtus::client::Call"))
+        self.assertIn("gv_a.put_bytes(alpha, gv_z_alpha);", c)
+        self.assertIn("gv_a.put<uint64_t>(gv_u64(alpha));", c)
+        # defaults: x and y are device pointers
+        self.assertIn("gv_a.put<uint64_t>(gv_u64(x));", c)
+        self.assertIn("gv_a.put<uint64_t>(gv_u64(y));", c)
+
+    def test_results_come_back_only_in_host_mode(self):
+        c = function_body(self.client, 'extern "C" GV_API fakeStatus_t fakeDot(')
+        self.assertIn("if (result != nullptr && !gv_dev) std::memcpy(result, "
+                      "gv_r.get_bytes(gv_z_result), gv_z_result);", c)
+        self.assertNotIn("gv_a.put_bytes(result", c)  # an output sends no bytes
+        # a line's own spec wins over the default (x:in[n] here, not dptr)
+        self.assertIn("gv_a.put_bytes(x, ", c)
+
+    def test_in_out_scalar_goes_both_ways(self):
+        c = function_body(self.client, 'extern "C" GV_API fakeStatus_t fakeRotg(')
+        self.assertIn("gv_a.put_bytes(a, gv_z_a);", c)
+        self.assertIn("std::memcpy(a, gv_r.get_bytes(gv_z_a), gv_z_a);", c)
+        s = function_body(self.server, "void handle_fakeRotg(")
+        self.assertIn("if (gv_t_a == 1) gv_ctx.out.put_bytes(gv_s_a, gv_z_a);", s)
+        self.assertIn("if (gv_t_c == 1) gv_ctx.out.put_bytes(gv_s_c, gv_z_c);", s)
+
+    def test_server_bounds_and_checks_the_tag(self):
+        s = function_body(self.server, "void handle_fakeAxpy(")
+        self.assertIn("if (gv_z_alpha == 0 || gv_z_alpha > 64)", s)
+        self.assertIn("throw SessionFault(", s)
+        self.assertIn("scalar tag is not 0, 1 or 2", s)
+        self.assertIn("static_cast<const float*>(static_cast<void*>(gv_s_alpha))", s)
+        self.assertIn("gv_from_u64<const float*>(gv_d_alpha)", s)
+        # the bytes are read before the call, checked against the end of the request
+        self.assertLess(s.index("std::memcpy(gv_s_alpha"), s.index("gv_in.expect_end();"))
+
+    def test_client_byte_count_expression(self):
+        c = function_body(self.client, 'extern "C" GV_API fakeStatus_t fakeScaleEx(')
+        self.assertIn("static_cast<size_t>(gvirtus::fake::bytes(type));", c)
+
+    def test_void_scalar_needs_a_byte_count(self):
+        with self.assertRaisesRegex(apifile.AnnotationError, r"void\*: scalar needs \[BYTES\]"):
+            build(api(lines=LINES.replace("alpha:scalar[gvirtus::fake::bytes(type)]",
+                                          "alpha:scalar")))
+
+    def test_const_result_is_refused(self):
+        with self.assertRaisesRegex(apifile.AnnotationError, "cannot be a result"):
+            build(api(lines=LINES.replace("1500 fakeAxpy gen enqueue",
+                                          "1500 fakeAxpy gen enqueue alpha:result")))
+
+
+class HandlesAndPluginTest(unittest.TestCase):
+    def test_handle_helpers(self):
+        lib, _ = build()
+        h = emit.handles_header(lib)
+        self.assertIn("inline bool stream_in(CallContext& ctx, uint64_t id, fakeStream_t* out) {", h)
+        self.assertIn("::gvirtus::backend::HandleKind::kStream, id, out, "
+                      "static_cast<int32_t>(fakeErrHandle));", h)
+        self.assertIn("inline uint64_t stream_out(CallContext& ctx, fakeStream_t obj) {", h)
+        self.assertIn("inline bool stream_release(", h)
+        self.assertIn('#include "fake_handles.h"', emit.server_source(*build()))
+
+    def test_plugin_description_and_entry_point(self):
+        lib, fns = build()
+        inc = emit.plugin_inc(lib)
+        self.assertIn('kSonames_fake[] = {"libfake.so.1", "libfakeextra.so.1", nullptr};', inc)
+        self.assertIn('{"fake", 1000, 1999, static_cast<int32_t>(fakeErrHandle), kSonames_fake}',
+                      inc)
+        server = emit.server_source(lib, fns)
+        self.assertIn("gvirtus_backend_plugin_v1_fake()", server)
+        self.assertIn('static const PluginTable t = {"fake", kHandlers,', server)
+
+    def test_plugin_needs_an_unavailable_status(self):
+        with self.assertRaisesRegex(apifile.AnnotationError, "unavailable="):
+            build(api(unavailable=""))
+
+    def test_handle_options(self):
+        with self.assertRaisesRegex(apifile.AnnotationError, "kind= and invalid="):
+            build(api(extra_directives=DIRECTIVES.replace("invalid=", "bad=")))
+
+    def test_no_plugin_no_entry_point(self):
+        lib, fns = fake.build()
+        self.assertNotIn("gvirtus_backend_plugin_v1", emit.server_source(lib, fns))
+
+
+class EnqueueTest(unittest.TestCase):
+    def test_enqueue_only_lists_marked_calls(self):
+        lib, fns = build()
+        calls = emit.calls_header(lib, fns)
+        i = calls.index("inline bool enqueue_only(")
+        body = calls[i:calls.index("\n}\n", i)]
+        self.assertIn("case kCall_fakeAxpy:", body)
+        self.assertNotIn("kCall_fakeDot", body)
+
+    def test_enqueue_on_local_is_refused(self):
+        with self.assertRaisesRegex(apifile.AnnotationError, "enqueue applies"):
+            build(api(lines=LINES + "-    fakeVoidFn local enqueue\n"))
+
+
+if __name__ == "__main__":
+    unittest.main()
