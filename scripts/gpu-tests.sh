@@ -12,7 +12,9 @@
 # bench/run.sh if it exists. With $OUT set, it leaves there summary.txt (the ctest summary and
 # the benchmark table) and gpu-tests.tar.gz (every log); exit status 0 only if all passed.
 # GVIRTUS_GPU_TESTS_CTEST replaces the test selection (default: -L 'cuda|gpu');
-# GVIRTUS_GPU_TESTS_BENCH=0 skips the benchmark.
+# GVIRTUS_GPU_TESTS_BENCH=0 skips the benchmark; GVIRTUS_GPU_TESTS_JOBS=n runs n tests at a time.
+# cuDNN is taken from PyTorch's wheel when the loader does not know it (LD_LIBRARY_PATH for the
+# native runs, GVIRTUS_LIBRARY_PATH for the backend). With no GPU answering nvidia-smi it fails.
 #
 # Paths: CMake writes absolute paths of the build and source trees into CTestTestfile.cmake.
 # The GPU machine has the repository at another place, so this script rewrites those files to
@@ -90,14 +92,30 @@ if ! ldconfig -p 2>/dev/null | grep -q 'libcudart.so.13 '; then
   done
 fi
 
-{ nvidia-smi -L; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; } \
-  >"$logs/gpu.txt" 2>&1
-cat "$logs/gpu.txt"
+# cuDNN: on the GPU machine it exists only inside PyTorch's wheel. The native runs find it
+# through LD_LIBRARY_PATH, the backend's cuDNN plugin through GVIRTUS_LIBRARY_PATH.
+if ! ldconfig -p 2>/dev/null | grep -q 'libcudnn.so.9 '; then
+  cudnn=$(python3 -c 'import nvidia.cudnn, os; print(os.path.join(os.path.dirname(nvidia.cudnn.__file__), "lib"))' 2>/dev/null || true)
+  if [ -n "$cudnn" ] && [ -e "$cudnn/libcudnn.so.9" ]; then
+    export LD_LIBRARY_PATH=$cudnn${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    export GVIRTUS_LIBRARY_PATH=$cudnn${GVIRTUS_LIBRARY_PATH:+:$GVIRTUS_LIBRARY_PATH}
+    echo "gpu-tests: cuDNN from $cudnn"
+  fi
+fi
 
 status=0
+# Without a GPU every comparison would compare two failures: refuse to call that a pass.
+if ! nvidia-smi -L >"$logs/gpu.txt" 2>&1; then
+  echo "gpu-tests: no GPU answers nvidia-smi here" >&2
+  status=1
+fi
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >>"$logs/gpu.txt" 2>&1
+cat "$logs/gpu.txt"
+
 select=${GVIRTUS_GPU_TESTS_CTEST:-"-L cuda|gpu"}
 # shellcheck disable=SC2086  # the selection is a list of ctest arguments
-ctest --test-dir "$build" $select --output-on-failure --timeout 600 \
+ctest --test-dir "$build" $select ${GVIRTUS_GPU_TESTS_JOBS:+-j $GVIRTUS_GPU_TESTS_JOBS} \
+  --output-on-failure --timeout 600 \
   --output-junit "$logs/ctest-junit.xml" 2>&1 | tee "$logs/ctest.log" || status=1
 cp "$build/Testing/Temporary/LastTest.log" "$logs/" 2>/dev/null
 
