@@ -61,6 +61,7 @@ include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_driver.cmake)   # driver API, NVRTC
 include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_graphs.cmake)   # graphs, capture, callbacks, pools
 include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_arrays.cmake)   # arrays, textures, surfaces, queries, IPC
 include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_build.cmake)    # -rdc, dynamic parallelism, dlopen, OpenMP
+include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_libs.cmake)     # cuBLAS, cuBLASLt; includes cuda_cudnn.cmake
 
 list(LENGTH GVIRTUS_CUDA_TEST_PROGRAMS n)
 math(EXPR last "${n} - 1")
