@@ -551,13 +551,13 @@ template <class T> void all_levels(Ctx& c) {
 
 void ex_functions(cublasHandle_t h) {
   const int m = 37, n = 29, k = 41, lda = 40, ldb = 43, ldc = 39;
-  const size_t na = static_cast<size_t>(lda) * k, nb = static_cast<size_t>(ldb) * n,
-               nc = static_cast<size_t>(ldc) * n;
+  const size_t na0 = static_cast<size_t>(lda) * k, nb0 = static_cast<size_t>(ldb) * n,
+               nc0 = static_cast<size_t>(ldc) * n;
   Lcg rng(4000);
   const float alpha = 0.5f, beta = 0.25f;
 
   {  // fp16 in and out, fp32 compute
-    Mat<__half> a(rng, na), b(rng, nb), c(rng, nc);
+    Mat<__half> a(rng, na0), b(rng, nb0), c(rng, nc0);
     CUBLAS("GemmEx fp16 compute 32F",
            cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &alpha, a.d, CUDA_R_16F, lda, b.d, CUDA_R_16F,
                         ldb, &beta, c.d, CUDA_R_16F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
@@ -566,18 +566,18 @@ void ex_functions(cublasHandle_t h) {
     c.verify_out("GemmEx fp16 compute 32F C", ref, 5e-3);
   }
   {  // fp16 with fp16 compute: alpha and beta are halves
-    Mat<__half> a(rng, na), b(rng, nb), c(rng, nc);
+    Mat<__half> a(rng, na0), b(rng, nb0), c(rng, nc0);
     const __half ha = __float2half(alpha), hb = __float2half(beta);
     CUBLAS("GemmEx fp16 compute 16F",
            cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, k, &ha, a.d, CUDA_R_16F, lda + 3, b.d, CUDA_R_16F,
                         ldb, &hb, c.d, CUDA_R_16F, ldc, CUBLAS_COMPUTE_16F, CUBLAS_GEMM_DEFAULT));
-    // op T: A is k x m with lda + 3 = 43 >= k; na = 40 * 41 >= 43 * 36 + 41.
+    // op T: A is k x m with lda + 3 = 43 >= k; na0 = 40 * 41 >= 43 * 36 + 41.
     std::vector<cd> ref = c.w;
     ref_gemm(m, n, k, alpha, a.w, lda + 3, CUBLAS_OP_T, b.w, ldb, CUBLAS_OP_N, beta, ref, ldc);
     c.verify_out("GemmEx fp16 compute 16F C", ref, 5e-2);
   }
   {  // bf16 in and out, fp32 compute
-    Mat<__nv_bfloat16> a(rng, na), b(rng, nb), c(rng, nc);
+    Mat<__nv_bfloat16> a(rng, na0), b(rng, nb0), c(rng, nc0);
     CUBLAS("GemmEx bf16 compute 32F",
            cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &alpha, a.d, CUDA_R_16BF, lda, b.d, CUDA_R_16BF,
                         ldb, &beta, c.d, CUDA_R_16BF, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
@@ -586,7 +586,7 @@ void ex_functions(cublasHandle_t h) {
     c.verify_out("GemmEx bf16 compute 32F C", ref, 2e-2);
   }
   {  // fp32 with TF32 tensor cores: through the compute type, then through the math mode
-    Mat<float> a(rng, na), b(rng, nb), c(rng, nc);
+    Mat<float> a(rng, na0), b(rng, nb0), c(rng, nc0);
     std::vector<cd> ref = c.w;
     ref_gemm(m, n, k, alpha, a.w, lda, CUBLAS_OP_N, b.w, ldb, CUBLAS_OP_N, beta, ref, ldc);
     CUBLAS("GemmEx fp32 compute 32F_FAST_TF32",
@@ -594,7 +594,7 @@ void ex_functions(cublasHandle_t h) {
                         ldb, &beta, c.d, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F_FAST_TF32, CUBLAS_GEMM_DEFAULT));
     c.verify_out("GemmEx fp32 compute 32F_FAST_TF32 C", ref, 2e-2);
 
-    Mat<float> c2(rng, nc);
+    Mat<float> c2(rng, nc0);
     cublasMath_t mode;
     CUBLAS("GetMathMode", cublasGetMathMode(h, &mode));
     std::printf("math mode: %d\n", static_cast<int>(mode));
@@ -610,12 +610,16 @@ void ex_functions(cublasHandle_t h) {
   }
 
   const int batch = 3;
+  // Batched matrices start 64 elements apart at least: with tensor cores, cuBLAS wants the
+  // matrices that the pointer arrays name aligned to 16 bytes (it cannot check them itself).
+  auto round64 = [](size_t size) { return (size + 63) / 64 * 64; };
   {  // GemmBatchedEx: fp16 in, fp32 out, fp32 compute; the pointer arrays live in device memory
+    const size_t na = round64(na0), nb = round64(nb0), nc = round64(nc0);
     Mat<__half> a(rng, na * batch), b(rng, nb * batch);
     Mat<float> c(rng, nc * batch);
     std::vector<const void*> pa, pb;
     std::vector<void*> pc;
-    for (int i = 0; i < batch; ++i) {  // the batches in reverse order, to tell them apart
+    for (int i = 0; i < batch; ++i) {  // entry i names the matrices of batch j = batch - 1 - i
       int j = batch - 1 - i;
       pa.push_back(a.d + j * na);
       pb.push_back(b.d + j * nb);
@@ -638,7 +642,7 @@ void ex_functions(cublasHandle_t h) {
     CHECK(cudaFree(dp));
   }
   {  // GemmStridedBatchedEx: bf16 in and out, fp32 compute; strides larger than the matrices
-    const long long sa = na + 7, sb = nb + 5, sc = nc + 3;
+    const long long sa = na0 + 8, sb = round64(nb0) + 8, sc = round64(nc0) + 8;  // multiples of 8 elements
     Mat<__nv_bfloat16> a(rng, sa * batch), b(rng, sb * batch), c(rng, sc * batch);
     CUBLAS("GemmStridedBatchedEx bf16",
            cublasGemmStridedBatchedEx(h, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &alpha, a.d, CUDA_R_16BF, lda, sa,
@@ -666,8 +670,9 @@ void sgemm_more(cublasHandle_t h) {
     c.verify_out("Sgemm 512 C", ref, 2e-4);
   }
   const int m = 37, n = 29, k = 41, lda = 40, ldb = 43, ldc = 39, batch = 4;
-  const size_t na = static_cast<size_t>(lda) * k, nb = static_cast<size_t>(ldb) * n,
-               nc = static_cast<size_t>(ldc) * n;
+  // Batched matrices start 64 elements apart at least (see ex_functions).
+  const size_t na = (static_cast<size_t>(lda) * k + 63) / 64 * 64, nb = (static_cast<size_t>(ldb) * n + 63) / 64 * 64,
+               nc = (static_cast<size_t>(ldc) * n + 63) / 64 * 64;
   Lcg rng(5001);
   {  // SgemmBatched: arrays of device pointers, in device memory
     Mat<float> a(rng, na * batch), b(rng, nb * batch), c(rng, nc * batch);
@@ -943,6 +948,5 @@ int main() {
   errors(h);
 
   CUBLAS("Destroy", cublasDestroy(h));
-  REPORT(cudaGetLastError());
   return verdict(g_ok);
 }
