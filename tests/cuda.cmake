@@ -63,6 +63,7 @@ include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_arrays.cmake)   # arrays, textures, sur
 include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_build.cmake)    # -rdc, dynamic parallelism, dlopen, OpenMP
 include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_plugins.cmake)  # library plugins without a GPU
 include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_cudnn.cmake)    # cuDNN: descriptor and graph APIs
+include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_libs.cmake)     # cuBLAS, cuBLASLt
 
 list(LENGTH GVIRTUS_CUDA_TEST_PROGRAMS n)
 math(EXPR last "${n} - 1")

@@ -8,7 +8,7 @@ if(TARGET CUDA::cublas AND TARGET gvirtus-cublas)
     OUTPUT_NAME library_plugins
     RUNTIME_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
   target_link_libraries(cuda_test_library_plugins PRIVATE CUDA::cublas)
-  # set(GVIRTUS_CUDA_COMPARE_OPTIONS_library_plugins --expect-lib libcublas.so.13)
+  set(GVIRTUS_CUDA_COMPARE_OPTIONS_library_plugins --expect-lib libcublas.so.13)
   gvirtus_cuda_compare(library_plugins cuda_test_library_plugins NO)
   add_dependencies(cuda_test_library_plugins gvirtus-backend-cublas)
 

@@ -2,7 +2,8 @@
 """Runs a CUDA program natively and through `gvirtus run`, and compares stdout and exit status.
 
     compare.py --gvirtus BIN/gvirtus --backend BIN/gvirtus-backend --mode tcp|unix|embedded
-               [--timeout S] -- PROGRAM [ARGS...]
+               [--timeout S] [--stderr-match REGEX] [--native-must-pass]
+               [--expect-lib SONAME]... -- PROGRAM [ARGS...]
 
 tcp:      starts gvirtus-backend on a free loopback port, runs `gvirtus run --endpoint tcp://...`.
 unix:     the same on a Unix socket in a private directory.
@@ -11,6 +12,10 @@ embedded: runs `gvirtus run -- PROGRAM` with no endpoint configured: gvirtus sta
 Also checks that the program really loaded the GVirtuS libcudart.so.13 (through the dynamic
 loader's own log, LD_DEBUG=libs), and that the backend stops cleanly on SIGTERM. Exit status 0
 when everything matches; otherwise the differences are printed and the status is 1.
+
+--native-must-pass: the native run must exit 0 (a GPU test must not pass because both sides
+failed alike). --expect-lib SONAME (repeatable): the program must also have loaded SONAME
+(libcublas.so.13, ...) from the GVirtuS library directory, and no other file of that name.
 """
 import argparse
 import difflib
@@ -122,15 +127,39 @@ def start_backend(path, mode, workdir):
     raise last
 
 
-def frontend_loaded(ld_dir, frontend_dir):
-    """True if some process under ld_dir's LD_DEBUG logs initialised our libcudart.so.13."""
-    wanted = os.path.join(frontend_dir, "libcudart.so.13")
-    for name in os.listdir(ld_dir):
+def ld_logs(ld_dir):
+    """Each process's LD_DEBUG=libs log under ld_dir: a list of the files it initialised."""
+    logs = []
+    for name in sorted(os.listdir(ld_dir)):
+        inits = []
         with open(os.path.join(ld_dir, name), errors="replace") as f:
             for line in f:
-                if "calling init:" in line and line.rstrip().endswith(wanted):
-                    return True
-    return False
+                if "calling init:" in line:
+                    inits.append(line.split("calling init:", 1)[1].strip())
+        logs.append(inits)
+    return logs
+
+
+def frontend_loaded(logs, frontend_dir):
+    """True if some process of those logs initialised our libcudart.so.13."""
+    wanted = os.path.join(frontend_dir, "libcudart.so.13")
+    return any(path.endswith(wanted) for inits in logs for path in inits)
+
+
+def library_problems(logs, frontend_dir, soname):
+    """What is wrong with SONAME in the processes that initialised our libcudart.so.13 (the
+    program's: the private backend of embedded mode logs too, and loads NVIDIA's libraries)."""
+    ours = os.path.join(frontend_dir, "libcudart.so.13")
+    wanted = os.path.join(frontend_dir, soname)
+    programs = [inits for inits in logs if any(path.endswith(ours) for path in inits)]
+    problems = []
+    if not any(path.endswith(wanted) for inits in programs for path in inits):
+        problems.append(f"the program did not load {wanted}")
+    others = sorted({path for inits in programs for path in inits
+                     if os.path.basename(path) == soname and not path.endswith(wanted)})
+    if others:
+        problems.append(f"the program loaded {soname} from elsewhere too: {others}")
+    return problems
 
 
 def main():
@@ -142,6 +171,12 @@ def main():
     ap.add_argument("--stderr-match", metavar="REGEX",
                     help="the native stderr lines matching REGEX must appear, in order, in the "
                          "stderr of the run through GVirtuS too (which may have more lines)")
+    ap.add_argument("--native-must-pass", action="store_true",
+                    help="fail if the native run exits non-zero (a test that needs a GPU must not "
+                         "pass because both runs failed alike)")
+    ap.add_argument("--expect-lib", metavar="SONAME", action="append", default=[],
+                    help="the program run through GVirtuS must load SONAME from the GVirtuS "
+                         "library directory, not NVIDIA's (repeatable)")
     ap.add_argument("program", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     program = a.program[1:] if a.program[:1] == ["--"] else a.program
@@ -173,13 +208,19 @@ def main():
                 trouble = backend.stop()
                 if trouble:
                     problems.append(trouble)
-        if not frontend_loaded(ld_dir, frontend_dir):
+        logs = ld_logs(ld_dir)
+        if not frontend_loaded(logs, frontend_dir):
             problems.append(f"the program did not load {frontend_dir}/libcudart.so.13")
+        for soname in a.expect_lib:
+            problems += library_problems(logs, frontend_dir, soname)
         left = os.listdir(tmp_dir)
         if left:
             problems.append(f"left behind in TMPDIR: {left}")
         backend_log = backend.log_text() if backend else ""
 
+    if a.native_must_pass and native[0] != 0:
+        problems.insert(0, f"the native run exited with {native[0]}: it must pass "
+                        "(--native-must-pass; is there a GPU, and does the program work?)")
     if native[0] != remote[0]:
         problems.append(f"exit status: native {native[0]}, through GVirtuS {remote[0]}")
     if native[1] != remote[1]:
