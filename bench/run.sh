@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Runs gvirtus-bench natively, then through gvirtus-backend over TCP and over a Unix socket, in
-# one go on the same machine, and prints each figure with the ratio remote/native.
+# Runs the benchmarks natively, then through gvirtus-backend over TCP and over a Unix socket, in
+# one go on the same machine, and prints each figure with the ratio remote/native:
+#   gvirtus-bench       the runtime: calls, copies, launches (must succeed)
+#   gvirtus-bench-libs  cuBLAS and cuDNN, where the build made it (bench/CMakeLists.txt)
+#   pytorch_bench.py    PyTorch training steps, a tiny op, import + first CUDA op, where
+#                       $PYTHON (default python3) can import torch and sees a GPU
 #   bench/run.sh [BUILD_DIR] [SECONDS_PER_METRIC]
-# Writes the raw outputs and the table to $OUT (or a temp dir) as well.
+# Writes the raw outputs and the table to $OUT (or a temp dir) as well. A failure of
+# gvirtus-bench stops the script; one of the other two is reported, its figures are left out of
+# the table (nan), and the exit status is 1 at the end. Each of those two runs has 15 minutes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
@@ -12,6 +18,7 @@ out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
 work=$(mktemp -d)
 backend_pid=
+failed=0
 cleanup() {
   [ -n "$backend_pid" ] && kill "$backend_pid" 2>/dev/null && wait "$backend_pid" 2>/dev/null
   rm -rf "$work"
@@ -34,36 +41,109 @@ stop_backend() {
   backend_pid=
 }
 
+# The optional benchmarks.
+libs=
+[ -x "$bin/gvirtus-bench-libs" ] && libs=$bin/gvirtus-bench-libs
+[ -n "$libs" ] || echo "bench: no $bin/gvirtus-bench-libs (no cuBLAS in the build): skipping it" >&2
+python=$(command -v "${PYTHON:-python3}" || true)
+torch=
+if [ -n "$python" ] && "$python" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' \
+     >/dev/null 2>&1; then
+  torch=$here/pytorch_bench.py
+else
+  echo "bench: ${PYTHON:-python3} cannot import torch or sees no GPU: skipping pytorch_bench.py" >&2
+fi
+
+# Natively, gvirtus-bench-libs needs NVIDIA's cuBLAS and cuDNN. Where the loader does not find
+# them, take those of the PyTorch wheel (site-packages/nvidia/{cu13,cudnn}/lib), for the native
+# run only: through GVirtuS the GVirtuS libraries must be the ones found.
+native_libs_path=
+if [ -n "$libs" ] && ldd "$libs" 2>/dev/null | grep -q 'not found' && [ -n "$python" ]; then
+  for d in $("$python" - <<'PY' 2>/dev/null
+import importlib.util, os
+spec = importlib.util.find_spec("nvidia")
+for root in (spec.submodule_search_locations if spec else []):
+    for sub in ("cu13/lib", "cublas/lib", "cudnn/lib"):
+        if os.path.isdir(os.path.join(root, sub)):
+            print(os.path.join(root, sub))
+PY
+  ); do
+    native_libs_path=${native_libs_path:+$native_libs_path:}$d
+  done
+fi
+
+run_libs() {  # $1 = mode, then the command prefix (empty natively)
+  local mode=$1
+  shift
+  [ -n "$libs" ] || return 0
+  if ! timeout 900 "$@" "$libs" "$budget" >"$out/libs-$mode.txt" 2>"$out/libs-$mode.err"; then
+    echo "bench: gvirtus-bench-libs failed ($mode):" >&2
+    tail -n 5 "$out/libs-$mode.err" >&2
+    failed=1
+  fi
+  cat "$out/libs-$mode.txt" >&2
+}
+run_torch() {  # $1 = mode, then the command prefix (empty natively)
+  local mode=$1
+  shift
+  [ -n "$torch" ] || return 0
+  if ! timeout 900 "$@" "$python" "$torch" >"$out/torch-$mode.txt" 2>"$out/torch-$mode.err"; then
+    echo "bench: pytorch_bench.py failed ($mode):" >&2
+    tail -n 5 "$out/torch-$mode.err" >&2
+    failed=1
+  fi
+  cat "$out/torch-$mode.txt" >&2
+}
+
 echo "== native" >&2
 "$bin/gvirtus-bench" "$budget" | tee "$out/native.txt" >&2
+native_env=(env)
+[ -z "$native_libs_path" ] ||
+  native_env+=("LD_LIBRARY_PATH=$native_libs_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+run_libs native "${native_env[@]}"
+run_torch native
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 echo "== tcp://127.0.0.1:$port" >&2
 start_backend "tcp://127.0.0.1:$port" tcp
 "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" -- "$bin/gvirtus-bench" "$budget" \
   | tee "$out/tcp.txt" >&2
+run_libs tcp "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" --
+run_torch tcp "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" --
 stop_backend
 
 echo "== unix:$work/b.sock" >&2
 start_backend "unix:$work/b.sock" unix
 "$bin/gvirtus" run --endpoint "unix:$work/b.sock" -- "$bin/gvirtus-bench" "$budget" \
   | tee "$out/unix.txt" >&2
+run_libs unix "$bin/gvirtus" run --endpoint "unix:$work/b.sock" --
+run_torch unix "$bin/gvirtus" run --endpoint "unix:$work/b.sock" --
 stop_backend
 
 python3 - "$out" <<'PY' | tee "$out/bench-table.txt"
 import sys, os
 out = sys.argv[1]
-def load(name):
+def load(mode):
     d = {}
-    for line in open(os.path.join(out, name)):
-        parts = line.split()
-        if len(parts) == 3:
-            d[parts[0]] = (float(parts[1]), parts[2])
+    for name in (f"{mode}.txt", f"libs-{mode}.txt", f"torch-{mode}.txt"):
+        path = os.path.join(out, name)
+        if not os.path.exists(path):
+            continue
+        for line in open(path):
+            parts = line.split()
+            if len(parts) == 3:
+                try:
+                    d[parts[0]] = (float(parts[1]), parts[2])
+                except ValueError:
+                    pass
     return d
-native, tcp, unix = load("native.txt"), load("tcp.txt"), load("unix.txt")
+native, tcp, unix = load("native"), load("tcp"), load("unix")
 print(f"{'metric':28} {'native':>10} {'tcp':>10} {'unix':>10} {'tcp/native':>11} {'unix/native':>12}")
 for k, (v, unit) in native.items():
     t = tcp.get(k, (float('nan'), unit))[0]
     u = unix.get(k, (float('nan'), unit))[0]
-    print(f"{k:28} {v:10.4g} {t:10.4g} {u:10.4g} {t/v:11.3g} {u/v:12.3g}")
+    ratio = lambda x: x / v if v else float('nan')
+    print(f"{k:28} {v:10.4g} {t:10.4g} {u:10.4g} {ratio(t):11.3g} {ratio(u):12.3g}")
 PY
+[ "$failed" = 0 ] || echo "bench: some optional benchmarks failed (see above); their figures are nan" >&2
+exit "$failed"
