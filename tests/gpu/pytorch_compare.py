@@ -16,6 +16,7 @@ loads: libcublas, libcublasLt, libcudnn). Exit status 0 when everything matches.
 import argparse
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -101,6 +102,22 @@ def tail(text, lines=150):
     return f"[... {len(parts) - lines} lines left out]\n" + "\n".join(parts[-lines:]) + "\n"
 
 
+def wheel_library_path(python):
+    """The CUDA library folders of the PyTorch wheel (nvidia/cu13/lib, nvidia/cudnn/lib): the
+    backend must run the very cuBLAS and cuDNN that PyTorch uses natively, or results may differ
+    in their last bits."""
+    code = ("import os, nvidia\n"
+            "for p in nvidia.__path__:\n"
+            "  for sub in ('cu13/lib', 'cudnn/lib'):\n"
+            "    d = os.path.join(p, sub)\n"
+            "    if os.path.isdir(d): print(d)\n")
+    try:
+        out = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return ":".join(l for l in out.stdout.splitlines() if l)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gvirtus", required=True)
@@ -114,6 +131,10 @@ def main():
     gvirtus = os.path.abspath(a.gvirtus)
     frontend_dir = os.path.realpath(os.path.join(os.path.dirname(gvirtus), "..", "lib", "gvirtus"))
     program = [a.python, WORKLOADS_PY] + (["--only", a.only] if a.only else [])
+    libs = wheel_library_path(a.python)
+    if libs:  # for the backends this script starts, and the private one of embedded mode
+        old = os.environ.get("GVIRTUS_LIBRARY_PATH")
+        os.environ["GVIRTUS_LIBRARY_PATH"] = libs + (":" + old if old else "")
 
     with tempfile.TemporaryDirectory(prefix="gvirtus-pytorch-") as work:
         native_tmp = os.path.join(work, "native-tmp")
