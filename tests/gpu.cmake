@@ -18,3 +18,17 @@ add_test(NAME gpu_tests_script.relocated
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/pack_test.sh ${PROJECT_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 # Serial: it runs cuda.errors.* itself, beside the same tests of the outer run.
 set_tests_properties(gpu_tests_script.relocated PROPERTIES LABELS install TIMEOUT 300 RUN_SERIAL TRUE)
+
+# A client killed in the middle of long cuDNN work: no worker, no device memory left behind.
+if(TARGET gvirtus-cudnn AND CUDNN_LIBRARY)
+  add_executable(library_fault_client ${CMAKE_CURRENT_SOURCE_DIR}/gpu/library_fault_client.cu)
+  set_target_properties(library_fault_client PROPERTIES
+    CUDA_RUNTIME_LIBRARY Shared
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/gpu)
+  target_link_libraries(library_fault_client PRIVATE ${CUDNN_LIBRARY})
+  add_test(NAME faults.client-killed-in-cudnn
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/faults.py client-killed
+                   --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>
+                   --client $<TARGET_FILE:library_fault_client>)
+  set_tests_properties(faults.client-killed-in-cudnn PROPERTIES LABELS "cuda;faults" TIMEOUT 300)
+endif()
