@@ -19,3 +19,17 @@ if(TARGET CUDA::cublas AND TARGET gvirtus-cublas)
                    $<TARGET_FILE:gvirtus> $<TARGET_FILE:cuda_test_library_plugins>)
   set_tests_properties(plugins.missing PROPERTIES LABELS unit TIMEOUT 120)
 endif()
+
+# cuDNN (where the toolkit has it): versions, error strings, descriptors and the backend API's
+# attributes compared natively and through GVirtuS, no GPU needed.
+if(TARGET gvirtus-cudnn AND TARGET gvirtus-backend-cudnn)
+  add_executable(cuda_test_cudnn_plugin ${CMAKE_CURRENT_SOURCE_DIR}/cuda/libs/cudnn_plugin.cu)
+  set_target_properties(cuda_test_cudnn_plugin PROPERTIES
+    CUDA_RUNTIME_LIBRARY Shared
+    OUTPUT_NAME cudnn_plugin
+    RUNTIME_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
+  target_include_directories(cuda_test_cudnn_plugin PRIVATE ${GVIRTUS_CUDNN_INCLUDE_DIR})
+  target_link_libraries(cuda_test_cudnn_plugin PRIVATE ${GVIRTUS_CUDNN_LIBRARY})
+  gvirtus_cuda_compare(cudnn_plugin cuda_test_cudnn_plugin NO)
+  add_dependencies(cuda_test_cudnn_plugin gvirtus-backend-cudnn)
+endif()

@@ -58,6 +58,10 @@ class Entry:
     # The word `enqueue` on the line: the call only enqueues GPU work and returns only a status
     # (gemm, convolution): it may be sent without waiting for its reply (issue: performance).
     enqueue: bool = False
+    # The word `hook` on a gen line: after a successful reply the client stub calls
+    # `<client_ns>::hook_NAME(args...)` with the function's own arguments (hand-written client
+    # state: cuDNN remembers each tensor descriptor's data type to size alpha/beta).
+    hook: bool = False
 
 
 @dataclass
@@ -96,7 +100,9 @@ class Library:
     client_fail: str = ""        # called with a failure the client answers itself
     buffer_bound: int = 1 << 20  # bytes, per in[]/out[] buffer
     string_bound: int = 4096     # bytes, per instr string
-    errors: Optional[Tuple[str, str, str, str]] = None  # header, enum, name fn, string fn
+    # header, enum (`enum NAME {` or `typedef enum {...} NAME;`), name fn, string fn; a name fn
+    # of `-`: the library has none, the enumerator's own name is its name (cuDNN).
+    errors: Optional[Tuple[str, str, str, str]] = None
     # The library whose exports we copy, relative to a library directory, when it is not the
     # soname (the driver: only lib64/stubs/libcuda.so ships with the toolkit).
     exports_from: str = ""
@@ -224,7 +230,7 @@ def parse(text: str, path: str = "<api>") -> Library:
             lib.plain_prototypes = True
         elif head == "errors":
             if len(args) != 4:
-                _err(path, lineno, "errors wants: errors HEADER ENUM NAME_FN STRING_FN")
+                _err(path, lineno, "errors wants: errors HEADER ENUM NAME_FN|- STRING_FN")
             lib.errors = tuple(args)
         else:
             _err(path, lineno, f"unknown directive {head!r}")
@@ -272,8 +278,13 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         other, oline = seen_ids[call_id]
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
-    enqueue = False
+    enqueue = hook = False
     for w in words[3:]:
+        if w == "hook":
+            if mode != "gen":
+                _err(path, lineno, f"{name}: hook applies to gen functions")
+            hook = True
+            continue
         if w == "enqueue":
             if mode not in ("gen", "hand"):
                 _err(path, lineno, f"{name}: enqueue applies to gen and hand functions")
@@ -297,4 +308,4 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
     if call_id is not None:
         seen_ids[call_id] = (name, lineno)
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
-                             enqueue=enqueue))
+                             enqueue=enqueue, hook=hook))

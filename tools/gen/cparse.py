@@ -8,7 +8,7 @@ that does not look like a plain prototype is skipped rather than guessed at.
 """
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 # Noise removed from every header, whatever the library.
 STRIP_ALWAYS = {"extern", "inline", "__inline__", "static", "noexcept"}
@@ -281,15 +281,23 @@ def parse_prototypes(text: str, strip_words=(), strip_calls=(), header: str = ""
     return out
 
 
-def parse_enum(text: str, enum_name: str) -> List[tuple]:
-    """Enumerators (name, value) of `enum NAME { ... }`, in order. Values may be decimal, hex,
-    another enumerator of the same enum, or omitted (previous + 1)."""
+def parse_enum(text: str, enum_name: str, strip: Sequence[str] = ()) -> List[tuple]:
+    """Enumerators (name, value) of `enum NAME { ... }` or `typedef enum [TAG] { ... } NAME;`,
+    in order. Values may be decimal, hex, another enumerator of the same enum, or omitted
+    (previous + 1). Words in `strip` (attribute macros after an enumerator) are dropped."""
     text = strip_preprocessor(strip_comments(text))
+    for w in strip:
+        text = re.sub(r"\b" + re.escape(w) + r"\b", " ", text)
     m = re.search(r"\benum\b[^{;]*?\b" + re.escape(enum_name) + r"\s*\{", text)
-    if not m:
-        raise ParseError(f"enum {enum_name} not found")
-    end = text.find("}", m.end())
-    body = text[m.end():end]
+    if m:
+        end = text.find("}", m.end())
+        body = text[m.end():end]
+    else:
+        m = re.search(r"\btypedef\s+enum\b[^{;]*\{([^}]*)\}\s*" + re.escape(enum_name) +
+                      r"\s*;", text)
+        if not m:
+            raise ParseError(f"enum {enum_name} not found")
+        body = m.group(1)
     out, known, nxt = [], {}, 0
     for item in body.split(","):
         item = item.strip()

@@ -245,7 +245,13 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                          f"(gv_r.get<uint64_t>());")
         L.append("      gv_r.expect_end();")
         L.append("    }")
-    L.append(f"    return {ns}::finish(gv_c);")
+    if f.hook:
+        L.append(f"    const {lib.status_type} gv_s = {ns}::finish(gv_c);")
+        L.append(f"    if (gv_s == {ok}) {ns}::hook_{f.name}("
+                 f"{', '.join(p.name for p in proto.params)});")
+        L.append("    return gv_s;")
+    else:
+        L.append(f"    return {ns}::finish(gv_c);")
     L.append("  } catch (const gvirtus::wire::DecodeError& gv_e) {")
     L.append("    // the reply does not decode: client and server disagree, the session is unusable")
     L.append(f"    gvirtus::client::mark_session_lost(std::string(\"{f.name}: \") + gv_e.what());")
@@ -415,14 +421,16 @@ def server_handler(lib: Library, f: Function) -> List[str]:
     L.append("  gv_in.expect_end();")
     for pl in plans:
         n = pl.p.name
+        # A handle parameter declared `const cudnnTensorDescriptor_t` is filled in here: the
+        # local drops the top-level const.
         if pl.how == "handle":
-            L.append(f"  {pl.p.type} {n};")
+            L.append(f"  {strip_const(pl.p.type)} {n};")
             L.append(f"  if (!{sns}::{pl.kind}_in(gv_ctx, gv_w_{n}, &{n})) return;")
         elif pl.how == "release":
-            L.append(f"  {pl.p.type} {n};")
+            L.append(f"  {strip_const(pl.p.type)} {n};")
             L.append(f"  if (!{sns}::{pl.kind}_release(gv_ctx, gv_w_{n}, &{n})) return;")
         elif pl.how == "ref":
-            L.append(f"  {pl.p.type} {n};")
+            L.append(f"  {strip_const(pl.p.type)} {n};")
             L.append(f"  if (!{sns}::{pl.kind}_in(gv_ctx, gv_w_{n}, &{n})) return;")
     args = []
     for pl in plans:
@@ -584,9 +592,12 @@ def errtable_config(lib: Library, enumerators) -> str:
     header, enum, name_fn, string_fn = lib.errors
     L = [BANNER.format(src=_src(lib)).rstrip(),
          "// Configuration of tools/gen/errtable.cc for this library.",
+         "#pragma GCC diagnostic ignored \"-Wdeprecated-declarations\"",
          f"#include <{header}>"]
     L += [f"#include <{h}>" for h in lib.includes]
-    L += [f"#define GV_ERR_NAME_FN {name_fn}", f"#define GV_ERR_STRING_FN {string_fn}",
+    # No name function: the enumerator (GV_ROW's argument) is the name.
+    name_def = "GV_ERR_NAME_FN(e) #e" if name_fn == "-" else f"GV_ERR_NAME_FN {name_fn}"
+    L += [f"#define {name_def}", f"#define GV_ERR_STRING_FN {string_fn}",
           "#define GV_ERR_ROWS(X) \\"]
     L += [f"  X({name}, {value}) \\" for name, value in enumerators]
     L += ["", ""]

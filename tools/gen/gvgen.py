@@ -143,7 +143,7 @@ def cmd_sources(a):
     if lib.errors:
         text = open(find_header(lib.errors[0], a.include_dir), errors="replace").read()
         outs[f"{lib.name}_errtable.h"] = emit.errtable_config(
-            lib, cparse.parse_enum(text, lib.errors[1]))
+            lib, cparse.parse_enum(text, lib.errors[1], lib.strip))
     for name, text in outs.items():
         write_if_changed(os.path.join(a.out_dir, name), text)
     if a.depfile:
@@ -196,7 +196,7 @@ def cmd_errors(a):
     if not lib.errors:
         raise GenError(f"{a.api} has no errors directive")
     text = open(find_header(lib.errors[0], a.include_dir), errors="replace").read()
-    enumerators = cparse.parse_enum(text, lib.errors[1])
+    enumerators = cparse.parse_enum(text, lib.errors[1], lib.strip)
     with open(a.table) as f:
         rows = parse_table(f.read())
     expected = {n: v for n, v in enumerators}

@@ -38,6 +38,10 @@ class AnnotationErrorsTest(unittest.TestCase):
                                "fakeGetCount")
         self.assertIn(f"fake.api:{len(fake.API.split(chr(10))) + 1}:", msg)
 
+    def test_hook_only_on_gen(self):
+        self.assertFails(with_line("1100 fakeHandWritten hand hook", drop="fakeHandWritten"),
+                         "hook applies to gen functions")
+
     def test_duplicate_name(self):
         self.assertFails(with_line("1500 fakeGetCount gen count:out"), "duplicate name fakeGetCount")
 

@@ -157,6 +157,17 @@ class EnumTest(unittest.TestCase):
                          [("cudaSuccess", 0), ("cudaErrorA", 16), ("cudaErrorB", 17),
                           ("cudaErrorAlias", 16), ("cudaErrorC", 7)])
 
+    def test_typedef_enum_with_stripped_attributes(self):
+        text = """
+        typedef enum {
+            S_OK = 0,
+            S_BAD = 2000,
+            S_OLD DEPRECATED_ENUM = S_BAD,
+        } status_t;
+        """
+        self.assertEqual(cparse.parse_enum(text, "status_t", ["DEPRECATED_ENUM"]),
+                         [("S_OK", 0), ("S_BAD", 2000), ("S_OLD", 2000)])
+
     def test_missing_enum(self):
         with self.assertRaises(cparse.ParseError):
             cparse.parse_enum("enum a { b };", "cudaError")

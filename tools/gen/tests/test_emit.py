@@ -51,6 +51,27 @@ class RefTest(unittest.TestCase):
         self.assertLess(server.index("gv_in.expect_end();"), server.index("func_in("))
 
 
+class HookTest(unittest.TestCase):
+    """The word `hook`: the client stub calls <client_ns>::hook_NAME(args) after a success."""
+
+    def test_hook(self):
+        api = "\n".join(ln for ln in fake.API.split("\n") if not ln.startswith("1007 fakeFill"))
+        api += "\n1007 fakeFill gen hook devPtr:dptr\n"
+        lib, fns = fake.build(api=api)
+        client = function_body(emit.client_source(lib, fns), 'extern "C" GV_API fakeStatus_t fakeFill(')
+        self.assertIn("const fakeStatus_t gv_s = gvirtus::fake::finish(gv_c);", client)
+        self.assertIn("if (gv_s == fakeOk) gvirtus::fake::hook_fakeFill(devPtr, value, count);",
+                      client)
+        self.assertIn("return gv_s;", client)
+
+    def test_errors_without_name_function(self):
+        api = fake.API + "\nerrors fake.h fakeStatus - fakeGetErrorString\n"
+        lib, _fns = fake.build(api=api)
+        cfg = emit.errtable_config(lib, [("fakeOk", 0)])
+        self.assertIn("#define GV_ERR_NAME_FN(e) #e", cfg)
+        self.assertIn("#define GV_ERR_STRING_FN fakeGetErrorString", cfg)
+
+
 class DriverDirectivesTest(unittest.TestCase):
     """Directives the driver API needs: an anonymous version script, calls through a resolver,
     renaming macros undone in generated code, the renames and results tables."""

@@ -1,0 +1,160 @@
+// cudnnBackendSetAttribute / cudnnBackendGetAttribute (wire layouts in
+// src/frontend/cudnn/backend_api.cc). Every count is checked before anything is allocated: an
+// array larger than cudnn_attr::kMaxArrayBytes, or bytes that disagree with the declared type
+// and element count, end the session; an attribute type this build cannot size answers
+// CUDNN_STATUS_NOT_SUPPORTED (an honest client refuses it itself).
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/cudnn/support.h"
+#include "common/cudnn_backend_attr.h"
+#include "cudnn_handles.h"
+
+namespace gvirtus::backend::cudnn {
+namespace {
+
+namespace attr = ::gvirtus::cudnn_attr;
+
+// The element count of a request's array, bounded, as a size_t.
+size_t bounded_count(int64_t n, const attr::TypeInfo& info, const char* fn) {
+  if (n < 0 || static_cast<uint64_t>(n) > attr::kMaxArrayBytes / attr::wire_size(info))
+    throw SessionFault(std::string(fn) + ": element count " + std::to_string(n) +
+                       " out of bounds");
+  return static_cast<size_t>(n);
+}
+
+bool flag(wire::Reader& in) {
+  const uint8_t f = in.get<uint8_t>();
+  if (f > 1) throw wire::DecodeError("presence flag is neither 0 nor 1");
+  return f != 0;
+}
+
+// Ids of handles or descriptors -> this worker's objects, into `out` (pointer-sized elements).
+// False with ctx.status set for a stale id; a forged one throws.
+bool ids_in(CallContext& ctx, const attr::TypeInfo& info, const std::vector<uint64_t>& ids,
+            void** out) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    bool ok = true;
+    if (info.wire == attr::Wire::kHandle) {
+      cudnnHandle_t h;
+      ok = cudnn_in(ctx, ids[i], &h);
+      out[i] = h;
+    } else if (info.wire == attr::Wire::kDescriptor) {
+      cudnnBackendDescriptor_t d;
+      ok = backend_in(ctx, ids[i], &d);
+      out[i] = d;
+    } else {
+      out[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(ids[i]));
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void handle_cudnnBackendSetAttribute(CallContext& ctx) {
+  static constexpr const char* kFn = "cudnnBackendSetAttribute";
+  wire::Reader& in = ctx.in;
+  const uint64_t w_desc = in.get<uint64_t>();
+  const auto name = static_cast<cudnnBackendAttributeName_t>(in.get<int32_t>());
+  const auto type = static_cast<cudnnBackendAttributeType_t>(in.get<int32_t>());
+  const int64_t count = in.get<int64_t>();
+  const bool present = flag(in);
+  const attr::TypeInfo info = attr::type_info(type);
+  if (info.wire == attr::Wire::kUnknown) {
+    ctx.status = CUDNN_STATUS_NOT_SUPPORTED;
+    return;
+  }
+  const size_t n = bounded_count(count, info, kFn);
+  const size_t bytes = present ? n * attr::wire_size(info) : 0;
+  if (in.remaining() != bytes)
+    throw SessionFault(std::string(kFn) + ": " + std::to_string(in.remaining()) +
+                       " bytes for " + std::to_string(n) + " elements of attribute type " +
+                       std::to_string(static_cast<int>(type)));
+  // Pointer-sized elements for handles, descriptors and pointers; the bytes otherwise.
+  std::vector<unsigned char> values;
+  std::vector<void*> ptrs;
+  const void* arr = nullptr;
+  if (present && info.wire == attr::Wire::kValue) {
+    values.resize(bytes ? bytes : 1);
+    if (bytes) std::memcpy(values.data(), in.get_bytes(bytes), bytes);
+    arr = values.data();
+  } else if (present) {
+    std::vector<uint64_t> ids(n);
+    for (size_t i = 0; i < n; ++i) ids[i] = in.get<uint64_t>();
+    ptrs.resize(n ? n : 1);
+    arr = ptrs.data();
+    in.expect_end();
+    cudnnBackendDescriptor_t d;
+    if (!backend_in(ctx, w_desc, &d)) return;
+    if (!ids_in(ctx, info, ids, ptrs.data())) return;
+    ctx.status = cudnnBackendSetAttribute(d, name, type, count, arr);
+    return;
+  }
+  in.expect_end();
+  cudnnBackendDescriptor_t d;
+  if (!backend_in(ctx, w_desc, &d)) return;
+  ctx.status = cudnnBackendSetAttribute(d, name, type, count, arr);
+}
+
+void handle_cudnnBackendGetAttribute(CallContext& ctx) {
+  static constexpr const char* kFn = "cudnnBackendGetAttribute";
+  wire::Reader& in = ctx.in;
+  const uint64_t w_desc = in.get<uint64_t>();
+  const auto name = static_cast<cudnnBackendAttributeName_t>(in.get<int32_t>());
+  const auto type = static_cast<cudnnBackendAttributeType_t>(in.get<int32_t>());
+  const int64_t requested = in.get<int64_t>();
+  const bool want_count = flag(in);
+  const bool want_array = flag(in);
+  const attr::TypeInfo info = attr::type_info(type);
+  if (info.wire == attr::Wire::kUnknown) {
+    ctx.status = CUDNN_STATUS_NOT_SUPPORTED;
+    return;
+  }
+  const size_t n = bounded_count(requested, info, kFn);
+  // Descriptors are filled in place: the client sends the ones it created.
+  std::vector<uint64_t> ids;
+  if (want_array && info.wire == attr::Wire::kDescriptor) {
+    if (in.remaining() != n * sizeof(uint64_t))
+      throw SessionFault(std::string(kFn) + ": descriptor ids disagree with the element count");
+    ids.resize(n);
+    for (size_t i = 0; i < n; ++i) ids[i] = in.get<uint64_t>();
+  }
+  in.expect_end();
+  cudnnBackendDescriptor_t d;
+  if (!backend_in(ctx, w_desc, &d)) return;
+  // Zeroed storage of the application's element size (pointer-sized for ids and pointers).
+  std::vector<unsigned char> arr(want_array && n ? n * info.size : 1, 0);
+  if (!ids.empty() && !ids_in(ctx, info, ids, reinterpret_cast<void**>(arr.data()))) return;
+  int64_t count = 0;
+  const cudnnStatus_t s = cudnnBackendGetAttribute(d, name, type, requested,
+                                                   want_count ? &count : nullptr,
+                                                   want_array ? arr.data() : nullptr);
+  ctx.status = s;
+  if (s != CUDNN_STATUS_SUCCESS) return;
+  if (want_count) ctx.out.put<int64_t>(count);
+  if (!want_array) return;
+  // The elements cuDNN wrote (all requested ones when the count was not asked for).
+  size_t ret = n;
+  if (want_count && count >= 0 && static_cast<uint64_t>(count) < n) ret = static_cast<size_t>(count);
+  ctx.out.put<uint64_t>(ret);
+  if (info.wire == attr::Wire::kValue) {
+    ctx.out.put_bytes(arr.data(), ret * info.size);
+    return;
+  }
+  auto* p = reinterpret_cast<void**>(arr.data());
+  for (size_t i = 0; i < ret; ++i) {
+    uint64_t v;
+    if (info.wire == attr::Wire::kHandle)
+      v = cudnn_out(ctx, static_cast<cudnnHandle_t>(p[i]));
+    else if (info.wire == attr::Wire::kDescriptor)
+      v = backend_out(ctx, static_cast<cudnnBackendDescriptor_t>(p[i]));
+    else
+      v = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p[i]));
+    ctx.out.put<uint64_t>(v);
+  }
+}
+
+}  // namespace gvirtus::backend::cudnn

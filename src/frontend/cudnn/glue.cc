@@ -1,0 +1,138 @@
+// glue.h: loss, reply completion and the data type of each descriptor; registers the "cudnn"
+// plugin.
+#include "frontend/cudnn/glue.h"
+
+#include <mutex>
+#include <unordered_map>
+
+namespace gvirtus::cudnn {
+namespace {
+
+__attribute__((constructor)) void announce_plugin() { client::add_plugin("cudnn"); }
+
+// Descriptor id -> data type. Ids are never reused (and carry their kind), so one map serves
+// every descriptor type and an entry left by a destroyed descriptor is harmless.
+struct Types {
+  std::mutex mu;
+  std::unordered_map<const void*, cudnnDataType_t> of;  // REQUIRES: mu
+};
+
+Types& types() {
+  static auto* t = new Types;
+  return *t;
+}
+
+void remember(const void* desc, cudnnDataType_t t) {
+  if (desc == nullptr) return;
+  Types& m = types();
+  std::lock_guard<std::mutex> g(m.mu);
+  m.of[desc] = t;
+}
+
+cudnnDataType_t type_of(const void* desc) {
+  Types& m = types();
+  std::lock_guard<std::mutex> g(m.mu);
+  auto it = m.of.find(desc);
+  return it == m.of.end() ? CUDNN_DATA_FLOAT : it->second;
+}
+
+// cuDNN's rule for derived batch-norm and normalization descriptors.
+cudnnDataType_t derived_type(const void* x) {
+  const cudnnDataType_t t = type_of(x);
+  return t == CUDNN_DATA_HALF || t == CUDNN_DATA_BFLOAT16 ? CUDNN_DATA_FLOAT : t;
+}
+
+}  // namespace
+
+cudnnStatus_t lost() { return CUDNN_STATUS_NOT_INITIALIZED; }
+
+cudnnStatus_t finish(const client::Call& c) {
+  client::post_deferred_error(c.deferred());
+  return static_cast<cudnnStatus_t>(c.status());
+}
+
+size_t dtype_bytes(cudnnDataType_t t) {
+  switch (t) {
+    case CUDNN_DATA_DOUBLE:
+    case CUDNN_DATA_INT64:
+      return 8;
+    case CUDNN_DATA_HALF:
+    case CUDNN_DATA_BFLOAT16:
+      return 2;
+    case CUDNN_DATA_INT8:
+    case CUDNN_DATA_UINT8:
+    case CUDNN_DATA_BOOLEAN:
+    case CUDNN_DATA_FP8_E4M3:
+    case CUDNN_DATA_FP8_E5M2:
+      return 1;
+    default:
+      return 4;
+  }
+}
+
+size_t scale_bytes(const void* desc) { return type_of(desc) == CUDNN_DATA_DOUBLE ? 8 : 4; }
+size_t elem_bytes(const void* desc) { return dtype_bytes(type_of(desc)); }
+size_t fill_bytes(const void* desc) { return dtype_bytes(type_of(desc)); }
+
+void hook_cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t,
+                                     cudnnDataType_t t, int, int, int, int) {
+  remember(d, t);
+}
+void hook_cudnnSetTensor4dDescriptorEx(cudnnTensorDescriptor_t d, cudnnDataType_t t, int, int,
+                                       int, int, int, int, int, int) {
+  remember(d, t);
+}
+void hook_cudnnSetTensorNdDescriptor(cudnnTensorDescriptor_t d, cudnnDataType_t t, int,
+                                     const int*, const int*) {
+  remember(d, t);
+}
+void hook_cudnnSetTensorNdDescriptorEx(cudnnTensorDescriptor_t d, cudnnTensorFormat_t,
+                                       cudnnDataType_t t, int, const int*) {
+  remember(d, t);
+}
+void hook_cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t t,
+                                     cudnnTensorFormat_t, int, int, int, int) {
+  remember(d, t);
+}
+void hook_cudnnSetFilterNdDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t t,
+                                     cudnnTensorFormat_t, int, const int*) {
+  remember(d, t);
+}
+void hook_cudnnSetRNNDataDescriptor(cudnnRNNDataDescriptor_t d, cudnnDataType_t t,
+                                    cudnnRNNDataLayout_t, int, int, int, const int*, void*) {
+  remember(d, t);
+}
+void hook_cudnnSetSeqDataDescriptor(cudnnSeqDataDescriptor_t d, cudnnDataType_t t, int,
+                                    const int*, const cudnnSeqDataAxis_t*, size_t, const int*,
+                                    void*) {
+  remember(d, t);
+}
+void hook_cudnnDeriveBNTensorDescriptor(cudnnTensorDescriptor_t derived,
+                                        const cudnnTensorDescriptor_t x, cudnnBatchNormMode_t) {
+  remember(derived, derived_type(x));
+}
+void hook_cudnnDeriveNormTensorDescriptor(cudnnTensorDescriptor_t scaleBias,
+                                          cudnnTensorDescriptor_t meanVar,
+                                          const cudnnTensorDescriptor_t x, cudnnNormMode_t, int) {
+  remember(scaleBias, derived_type(x));
+  remember(meanVar, derived_type(x));
+}
+void hook_cudnnInitTransformDest(const cudnnTensorTransformDescriptor_t,
+                                 const cudnnTensorDescriptor_t src, cudnnTensorDescriptor_t dest,
+                                 size_t*) {
+  remember(dest, type_of(src));
+}
+void hook_cudnnGetFoldedConvBackwardDataDescriptors(
+    const cudnnHandle_t, const cudnnFilterDescriptor_t filter, const cudnnTensorDescriptor_t diff,
+    const cudnnConvolutionDescriptor_t, const cudnnTensorDescriptor_t grad,
+    const cudnnTensorFormat_t, cudnnFilterDescriptor_t foldedFilter,
+    cudnnTensorDescriptor_t paddedDiff, cudnnConvolutionDescriptor_t,
+    cudnnTensorDescriptor_t foldedGrad, cudnnTensorTransformDescriptor_t,
+    cudnnTensorTransformDescriptor_t, cudnnTensorTransformDescriptor_t,
+    cudnnTensorTransformDescriptor_t) {
+  remember(foldedFilter, type_of(filter));
+  remember(paddedDiff, type_of(diff));
+  remember(foldedGrad, type_of(grad));
+}
+
+}  // namespace gvirtus::cudnn

@@ -1,0 +1,248 @@
+// The cuDNN plugin's handlers (generated from api/cudnn.api and src/backend/cudnn): requests an
+// honest client never sends end the session before cuDNN is called; honest ones reach cuDNN,
+// which answers as natively (descriptors are host objects: they work without a GPU).
+#include <cudnn.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "backend/cudnn/support.h"
+#include "backend/worker.h"
+#include "common/wire.h"
+
+namespace gvirtus::backend::cudnn {
+void handle_cudnnGetVersion(CallContext&);
+void handle_cudnnCreateTensorDescriptor(CallContext&);
+void handle_cudnnSetTensor4dDescriptor(CallContext&);
+void handle_cudnnGetTensor4dDescriptor(CallContext&);
+void handle_cudnnDestroyTensorDescriptor(CallContext&);
+void handle_cudnnBackendCreateDescriptor(CallContext&);
+void handle_cudnnBackendSetAttribute(CallContext&);
+void handle_cudnnBackendGetAttribute(CallContext&);
+void handle_cudnnCTCLoss(CallContext&);
+}  // namespace gvirtus::backend::cudnn
+
+namespace gvirtus::testing {
+namespace {
+
+namespace be = gvirtus::backend;
+namespace cd = gvirtus::backend::cudnn;
+
+class CudnnHandlers : public ::testing::Test {
+ protected:
+  int32_t run(be::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr) {
+    wire::FrameHeader hdr;
+    hdr.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+    hdr.length = static_cast<uint32_t>(w.size());
+    be::CallContext ctx{session_, conn_, hdr, wire::Reader(w.data(), w.size()), wire::Writer()};
+    h(ctx);
+    if (out) out->assign(ctx.out.data(), ctx.out.data() + ctx.out.size());
+    return ctx.status;
+  }
+  // A real descriptor made through a handler: its id.
+  uint64_t create(be::Handler h) {
+    wire::Writer w;
+    w.put<uint8_t>(1);
+    std::vector<uint8_t> out;
+    EXPECT_EQ(run(h, w, &out), CUDNN_STATUS_SUCCESS);
+    EXPECT_EQ(out.size(), sizeof(uint64_t));
+    uint64_t id = 0;
+    if (out.size() == sizeof(id)) std::memcpy(&id, out.data(), sizeof(id));
+    return id;
+  }
+  uint64_t backend_tensor() {
+    wire::Writer w;
+    w.put<int32_t>(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    w.put<uint8_t>(1);
+    std::vector<uint8_t> out;
+    EXPECT_EQ(run(cd::handle_cudnnBackendCreateDescriptor, w, &out), CUDNN_STATUS_SUCCESS);
+    uint64_t id = 0;
+    if (out.size() == sizeof(id)) std::memcpy(&id, out.data(), sizeof(id));
+    return id;
+  }
+  static wire::Writer set4d(uint64_t desc) {
+    wire::Writer w;
+    w.put<uint64_t>(desc);
+    w.put<int32_t>(CUDNN_TENSOR_NCHW);
+    w.put<int32_t>(CUDNN_DATA_DOUBLE);
+    for (int v : {2, 3, 4, 5}) w.put<int32_t>(v);
+    return w;
+  }
+  // cudnnBackendSetAttribute(desc, name, type, count) with `elems` u64 elements attached.
+  static wire::Writer set_attr(uint64_t desc, int32_t type, int64_t count, size_t bytes) {
+    wire::Writer w;
+    w.put<uint64_t>(desc);
+    w.put<int32_t>(CUDNN_ATTR_TENSOR_DATA_TYPE);
+    w.put<int32_t>(type);
+    w.put<int64_t>(count);
+    w.put<uint8_t>(1);
+    for (size_t i = 0; i < bytes; ++i) w.put<uint8_t>(0);
+    return w;
+  }
+  be::Session session_{be::ClientInfo{}, be::SessionOptions{false}};
+  be::ConnState conn_{session_, 0};
+};
+
+TEST_F(CudnnHandlers, VersionIsTheBackendLibrary) {
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(cd::handle_cudnnGetVersion, wire::Writer(), &out), CUDNN_STATUS_SUCCESS);
+  ASSERT_EQ(out.size(), sizeof(uint64_t));
+  uint64_t v = 0;
+  std::memcpy(&v, out.data(), sizeof(v));
+  EXPECT_EQ(v, cudnnGetVersion());
+}
+
+TEST_F(CudnnHandlers, DescriptorsRoundTrip) {
+  const uint64_t t = create(cd::handle_cudnnCreateTensorDescriptor);
+  ASSERT_NE(t, 0u);
+  EXPECT_EQ(run(cd::handle_cudnnSetTensor4dDescriptor, set4d(t)), CUDNN_STATUS_SUCCESS);
+  wire::Writer get;
+  get.put<uint64_t>(t);
+  for (int i = 0; i < 9; ++i) get.put<uint8_t>(1);
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(cd::handle_cudnnGetTensor4dDescriptor, get, &out), CUDNN_STATUS_SUCCESS);
+  ASSERT_EQ(out.size(), 9 * sizeof(int32_t));
+  int32_t v[9];
+  std::memcpy(v, out.data(), sizeof(v));
+  EXPECT_EQ(v[0], CUDNN_DATA_DOUBLE);
+  EXPECT_EQ(v[1], 2);
+  EXPECT_EQ(v[4], 5);
+  wire::Writer destroy;
+  destroy.put<uint64_t>(t);
+  EXPECT_EQ(run(cd::handle_cudnnDestroyTensorDescriptor, destroy), CUDNN_STATUS_SUCCESS);
+  // Now stale: cuDNN's answer for a bad descriptor, and nothing is called.
+  EXPECT_EQ(run(cd::handle_cudnnSetTensor4dDescriptor, set4d(t)), CUDNN_STATUS_BAD_PARAM);
+}
+
+TEST_F(CudnnHandlers, ForgedOrWrongKindDescriptorEndsTheSession) {
+  const uint64_t forged = (uint64_t{static_cast<uint8_t>(be::HandleKind::kCudnnTensorDesc)} << 56) |
+                          0x123456;
+  EXPECT_THROW(run(cd::handle_cudnnSetTensor4dDescriptor, set4d(forged)), be::SessionFault);
+  // A live filter descriptor is no tensor descriptor, nor a backend descriptor.
+  int dummy = 0;
+  const uint64_t filter = session_.handles().add(be::HandleKind::kCudnnFilterDesc, &dummy);
+  EXPECT_THROW(run(cd::handle_cudnnSetTensor4dDescriptor, set4d(filter)), be::SessionFault);
+  EXPECT_THROW(run(cd::handle_cudnnBackendSetAttribute,
+                   set_attr(filter, CUDNN_TYPE_DATA_TYPE, 1, sizeof(int32_t))),
+               be::SessionFault);
+}
+
+TEST_F(CudnnHandlers, SetAttributeHonestAndStale) {
+  const uint64_t d = backend_tensor();
+  ASSERT_NE(d, 0u);
+  wire::Writer w = set_attr(d, CUDNN_TYPE_DATA_TYPE, 1, 0);
+  w.put<int32_t>(CUDNN_DATA_HALF);
+  EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute, w), CUDNN_STATUS_SUCCESS);
+  // GetAttribute answers as natively (an unfinalized descriptor: cuDNN's own status), and on
+  // success with the count and the element.
+  cudnnBackendDescriptor_t native = nullptr;
+  ASSERT_EQ(cudnnBackendCreateDescriptor(CUDNN_BACKEND_TENSOR_DESCRIPTOR, &native),
+            CUDNN_STATUS_SUCCESS);
+  cudnnDataType_t half = CUDNN_DATA_HALF, got = CUDNN_DATA_FLOAT;
+  ASSERT_EQ(cudnnBackendSetAttribute(native, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1,
+                                     &half),
+            CUDNN_STATUS_SUCCESS);
+  int64_t n = 0;
+  const cudnnStatus_t expected = cudnnBackendGetAttribute(
+      native, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &n, &got);
+  cudnnBackendDestroyDescriptor(native);
+  wire::Writer g;
+  g.put<uint64_t>(d);
+  g.put<int32_t>(CUDNN_ATTR_TENSOR_DATA_TYPE);
+  g.put<int32_t>(CUDNN_TYPE_DATA_TYPE);
+  g.put<int64_t>(1);
+  g.put<uint8_t>(1);
+  g.put<uint8_t>(1);
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(cd::handle_cudnnBackendGetAttribute, g, &out), expected);
+  if (expected == CUDNN_STATUS_SUCCESS) {
+    ASSERT_EQ(out.size(), sizeof(int64_t) + sizeof(uint64_t) + sizeof(int32_t));
+    int32_t t = 0;
+    std::memcpy(&t, out.data() + 16, sizeof(t));
+    EXPECT_EQ(t, CUDNN_DATA_HALF);
+  } else {
+    EXPECT_TRUE(out.empty());
+  }
+  // A released id is stale: cuDNN's bad-parameter answer.
+  void* p = nullptr;
+  ASSERT_TRUE(session_.handles().remove(be::HandleKind::kCudnnBackendDesc, d, &p));
+  wire::Writer again = set_attr(d, CUDNN_TYPE_DATA_TYPE, 1, sizeof(int32_t));
+  EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute, again), CUDNN_STATUS_BAD_PARAM);
+  cudnnBackendDestroyDescriptor(static_cast<cudnnBackendDescriptor_t>(p));
+}
+
+TEST_F(CudnnHandlers, SetAttributeBytesMustMatchTypeAndCount) {
+  const uint64_t d = backend_tensor();
+  // 2 INT64 elements declared, 8 bytes sent; 1 DATA_TYPE declared, 8 sent; a descriptor element
+  // with 4 bytes instead of an 8-byte id.
+  EXPECT_THROW(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_INT64, 2, 8)),
+               be::SessionFault);
+  EXPECT_THROW(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_DATA_TYPE, 1, 8)),
+               be::SessionFault);
+  EXPECT_THROW(
+      run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, 4)),
+      be::SessionFault);
+  // Counts over the bound, or negative, before anything is allocated.
+  EXPECT_THROW(
+      run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_INT64, int64_t{1} << 40, 0)),
+      be::SessionFault);
+  EXPECT_THROW(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_INT64, -1, 0)),
+               be::SessionFault);
+  // A forged descriptor id inside the array.
+  wire::Writer w = set_attr(d, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, 0);
+  w.put<uint64_t>((uint64_t{static_cast<uint8_t>(be::HandleKind::kCudnnBackendDesc)} << 56) | 0x7777);
+  EXPECT_THROW(run(cd::handle_cudnnBackendSetAttribute, w), be::SessionFault);
+  // A type nobody can size: refused, cuDNN is not called.
+  EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, 9999, 1, 0)),
+            CUDNN_STATUS_NOT_SUPPORTED);
+}
+
+TEST_F(CudnnHandlers, GetAttributeCountsAreBounded) {
+  const uint64_t d = backend_tensor();
+  wire::Writer g;
+  g.put<uint64_t>(d);
+  g.put<int32_t>(CUDNN_ATTR_TENSOR_DIMENSIONS);
+  g.put<int32_t>(CUDNN_TYPE_INT64);
+  g.put<int64_t>(int64_t{1} << 30);
+  g.put<uint8_t>(1);
+  g.put<uint8_t>(1);
+  EXPECT_THROW(run(cd::handle_cudnnBackendGetAttribute, g), be::SessionFault);
+  // Descriptor ids that do not match the requested count.
+  wire::Writer h;
+  h.put<uint64_t>(d);
+  h.put<int32_t>(CUDNN_ATTR_ENGINEHEUR_RESULTS);
+  h.put<int32_t>(CUDNN_TYPE_BACKEND_DESCRIPTOR);
+  h.put<int64_t>(3);
+  h.put<uint8_t>(1);
+  h.put<uint8_t>(1);
+  h.put<uint64_t>(0);
+  EXPECT_THROW(run(cd::handle_cudnnBackendGetAttribute, h), be::SessionFault);
+}
+
+TEST_F(CudnnHandlers, CtcLabelsMustMatchTheirLengths) {
+  wire::Writer w;
+  for (int i = 0; i < 6; ++i) w.put<uint64_t>(0);  // handle .. gradients
+  w.put<int32_t>(CUDNN_CTC_LOSS_ALGO_DETERMINISTIC);
+  w.put<uint64_t>(0);
+  w.put<uint64_t>(0);
+  w.put<uint64_t>(0);
+  w.put<int32_t>(1);  // batch 1
+  w.put<uint8_t>(1);
+  w.put<int32_t>(1000);  // one label length of 1000 ...
+  w.put<uint8_t>(1);
+  w.put<int32_t>(5);
+  w.put<uint8_t>(1);
+  w.put<int32_t>(7);  // ... and one label
+  EXPECT_THROW(run(cd::handle_cudnnCTCLoss, w), wire::DecodeError);
+  wire::Writer big;
+  for (int i = 0; i < 6; ++i) big.put<uint64_t>(0);
+  big.put<int32_t>(0);
+  big.put<uint64_t>(0);
+  big.put<uint64_t>(0);
+  big.put<uint64_t>(0);
+  big.put<int32_t>(1 << 30);  // batch over the bound
+  EXPECT_THROW(run(cd::handle_cudnnCTCLoss, big), be::SessionFault);
+}
+
+}  // namespace
+}  // namespace gvirtus::testing
