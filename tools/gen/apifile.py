@@ -58,6 +58,14 @@ class Entry:
     # The word `enqueue` on the line: the call only enqueues GPU work and returns only a status
     # (gemm, convolution): it may be sent without waiting for its reply (issue: performance).
     enqueue: bool = False
+    # `pointer_mode=EXPR` on the line: this function's pointer-mode expression, instead of the
+    # library's `pointer_mode` (its descriptor parameter has another name). In either, `$param`
+    # stands for the name of the scalar parameter being decided (alpha, beta, ...).
+    pointer_mode: str = ""
+    # `after=EXPR` on the line: a client-side statement the stub runs after a successful reply
+    # (outputs already written): the frontend's bookkeeping of library state (descriptors' scale
+    # type and pointer mode). The server side stays generated.
+    after: str = ""
 
 
 @dataclass
@@ -273,11 +281,18 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
     enqueue = False
+    hooks = {"pointer_mode": "", "after": ""}
     for w in words[3:]:
         if w == "enqueue":
             if mode not in ("gen", "hand"):
                 _err(path, lineno, f"{name}: enqueue applies to gen and hand functions")
             enqueue = True
+            continue
+        key = w.split("=", 1)[0]
+        if "=" in w and key in hooks:
+            if mode != "gen" or not w[len(key) + 1:]:
+                _err(path, lineno, f"{name}: {key}=EXPR applies to gen functions")
+            hooks[key] = w[len(key) + 1:]
             continue
         m = _SPEC.match(w)
         if not m:
@@ -297,4 +312,5 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
     if call_id is not None:
         seen_ids[call_id] = (name, lineno)
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
-                             enqueue=enqueue))
+                             enqueue=enqueue, pointer_mode=hooks["pointer_mode"],
+                             after=hooks["after"]))

@@ -286,10 +286,15 @@ def parse_enum(text: str, enum_name: str) -> List[tuple]:
     another enumerator of the same enum, or omitted (previous + 1)."""
     text = strip_preprocessor(strip_comments(text))
     m = re.search(r"\benum\b[^{;]*?\b" + re.escape(enum_name) + r"\s*\{", text)
-    if not m:
-        raise ParseError(f"enum {enum_name} not found")
-    end = text.find("}", m.end())
-    body = text[m.end():end]
+    if m:
+        body = text[m.end():text.find("}", m.end())]
+    else:
+        # `typedef enum [tag] { ... } NAME;` (cuBLAS's cublasStatus_t has no tag)
+        m = re.search(r"\btypedef\s+enum\b\s*\w*\s*\{([^{}]*)\}\s*" + re.escape(enum_name)
+                      + r"\s*;", text)
+        if not m:
+            raise ParseError(f"enum {enum_name} not found")
+        body = m.group(1)
     out, known, nxt = [], {}, 0
     for item in body.split(","):
         item = item.strip()

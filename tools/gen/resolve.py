@@ -41,6 +41,8 @@ class Function:
     auto: bool = False              # unsupported because nobody annotated it
     note: str = ""                  # from the annotation line's comment
     enqueue: bool = False           # only enqueues GPU work (annotation word `enqueue`)
+    pointer_mode: str = ""          # the line's pointer_mode=EXPR (else the library's)
+    after: str = ""                 # the line's after=EXPR: client statement run on success
 
 
 def _fail(lib: Library, e: Entry, msg: str):
@@ -167,7 +169,7 @@ def resolve(lib: Library, protos_in_tu: Dict[str, Prototype], protos_other: Dict
         proto = find_prototype(e.name, all_protos, lib)
         in_tu = e.name in protos_in_tu
         f = Function(e.name, e.mode, e.call_id, proto, in_tu=in_tu, note=e.note,
-                     enqueue=e.enqueue)
+                     enqueue=e.enqueue, pointer_mode=e.pointer_mode, after=e.after)
         if e.mode == "gen":
             if proto is None:
                 _fail(lib, e, "no prototype found in the headers; gen needs one")
