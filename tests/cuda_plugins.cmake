@@ -19,3 +19,16 @@ if(TARGET CUDA::cublas AND TARGET gvirtus-cublas)
                    $<TARGET_FILE:gvirtus> $<TARGET_FILE:cuda_test_library_plugins>)
   set_tests_properties(plugins.missing PROPERTIES LABELS unit TIMEOUT 120)
 endif()
+
+# cuBLASLt natively and through GVirtuS: versions, status names, descriptors and attributes
+# without a GPU; on a GPU machine also SGEMM/DGEMM with host and device alpha/beta.
+if(TARGET CUDA::cublasLt AND TARGET gvirtus-cublasLt)
+  add_executable(cuda_test_cublaslt ${CMAKE_CURRENT_SOURCE_DIR}/cuda/libs/cublaslt.cu)
+  set_target_properties(cuda_test_cublaslt PROPERTIES
+    CUDA_RUNTIME_LIBRARY Shared
+    OUTPUT_NAME cublaslt
+    RUNTIME_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
+  target_link_libraries(cuda_test_cublaslt PRIVATE CUDA::cublasLt)
+  gvirtus_cuda_compare(cublaslt cuda_test_cublaslt NO)
+  add_dependencies(cuda_test_cublaslt gvirtus-backend-cublasLt)
+endif()
