@@ -33,3 +33,16 @@ if(TARGET gvirtus-cudnn AND TARGET gvirtus-backend-cudnn)
   gvirtus_cuda_compare(cudnn_plugin cuda_test_cudnn_plugin NO)
   add_dependencies(cuda_test_cudnn_plugin gvirtus-backend-cudnn)
 endif()
+
+# cuBLASLt natively and through GVirtuS: versions, status names, descriptors and attributes
+# without a GPU; on a GPU machine also SGEMM/DGEMM with host and device alpha/beta.
+if(TARGET CUDA::cublasLt AND TARGET gvirtus-cublasLt)
+  add_executable(cuda_test_cublaslt_plugin ${CMAKE_CURRENT_SOURCE_DIR}/cuda/libs/cublaslt_plugin.cu)
+  set_target_properties(cuda_test_cublaslt_plugin PROPERTIES
+    CUDA_RUNTIME_LIBRARY Shared
+    OUTPUT_NAME cublaslt_plugin
+    RUNTIME_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
+  target_link_libraries(cuda_test_cublaslt_plugin PRIVATE CUDA::cublasLt)
+  gvirtus_cuda_compare(cublaslt_plugin cuda_test_cublaslt_plugin NO)
+  add_dependencies(cuda_test_cublaslt_plugin gvirtus-backend-cublasLt)
+endif()

@@ -62,6 +62,14 @@ class Entry:
     # `<client_ns>::hook_NAME(args...)` with the function's own arguments (hand-written client
     # state: cuDNN remembers each tensor descriptor's data type to size alpha/beta).
     hook: bool = False
+    # `pointer_mode=EXPR` on the line: this function's pointer-mode expression, instead of the
+    # library's `pointer_mode` (its descriptor parameter has another name). In either, `$param`
+    # stands for the name of the scalar parameter being decided (alpha, beta, ...).
+    pointer_mode: str = ""
+    # `after=EXPR` on the line: a client-side statement the stub runs after a successful reply
+    # (outputs already written): the frontend's bookkeeping of library state (descriptors' scale
+    # type and pointer mode). The server side stays generated.
+    after: str = ""
 
 
 @dataclass
@@ -279,6 +287,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
     enqueue = hook = False
+    hooks = {"pointer_mode": "", "after": ""}
     for w in words[3:]:
         if w == "hook":
             if mode != "gen":
@@ -289,6 +298,12 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
             if mode not in ("gen", "hand"):
                 _err(path, lineno, f"{name}: enqueue applies to gen and hand functions")
             enqueue = True
+            continue
+        key = w.split("=", 1)[0]
+        if "=" in w and key in hooks:
+            if mode != "gen" or not w[len(key) + 1:]:
+                _err(path, lineno, f"{name}: {key}=EXPR applies to gen functions")
+            hooks[key] = w[len(key) + 1:]
             continue
         m = _SPEC.match(w)
         if not m:
@@ -308,4 +323,5 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
     if call_id is not None:
         seen_ids[call_id] = (name, lineno)
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
-                             enqueue=enqueue, hook=hook))
+                             enqueue=enqueue, hook=hook, pointer_mode=hooks["pointer_mode"],
+                             after=hooks["after"]))

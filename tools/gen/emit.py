@@ -164,14 +164,20 @@ def client_stub(lib: Library, f: Function) -> List[str]:
             L.append(f"    if ({n} != nullptr && ::strnlen({n}, {lib.string_bound + 1}) > "
                      f"{lib.string_bound}) return {_client_fail(lib, lib.status_invalid)};")
     mscalars = [pl for pl in plans if pl.how in MSCALAR]
-    if mscalars:
+    mode_expr = f.pointer_mode or lib.pointer_mode or "false"
+    # One decision for all scalars, or one per scalar when the expression names `$param`.
+    dev = {pl.p.name: (f"gv_dev_{pl.p.name}" if "$param" in mode_expr else "gv_dev")
+           for pl in mscalars}
+    if mscalars and "$param" not in mode_expr:
         # Pointer-mode scalars: device pointers travel as values, host ones as their bytes.
-        L.append(f"    const bool gv_dev = {lib.pointer_mode or 'false'};")
+        L.append(f"    const bool gv_dev = {mode_expr};")
         L.append("    (void)gv_dev;")
     for pl in mscalars:
         n = pl.p.name
+        if "$param" in mode_expr:
+            L.append(f"    const bool gv_dev_{n} = {mode_expr.replace('$param', n)};")
         L.append(f"    const size_t gv_z_{n} = static_cast<size_t>({pl.length});")
-        L.append(f"    if ({n} != nullptr && !gv_dev && (gv_z_{n} == 0 || gv_z_{n} > "
+        L.append(f"    if ({n} != nullptr && !{dev[n]} && (gv_z_{n} == 0 || gv_z_{n} > "
                  f"{MSCALAR_MAX})) return {_client_fail(lib, lib.status_invalid)};")
     for pl in plans:
         if pl.how == "ref":
@@ -200,7 +206,7 @@ def client_stub(lib: Library, f: Function) -> List[str]:
         elif pl.how in MSCALAR:
             L.append(f"    if ({n} == nullptr) {{")
             L.append("      gv_a.put<uint8_t>(0);")
-            L.append("    } else if (gv_dev) {")
+            L.append(f"    }} else if ({dev[n]}) {{")
             L.append("      gv_a.put<uint8_t>(2);")
             L.append(f"      gv_a.put<uint64_t>(gv_u64({n}));")
             L.append("    } else {")
@@ -236,7 +242,7 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                 L.append(f"        std::memcpy({n}, gv_r.get_bytes(gv_bytes), gv_bytes);")
                 L.append("      }")
             elif pl.how in MSCALAR:
-                L.append(f"      if ({n} != nullptr && !gv_dev) std::memcpy({n}, "
+                L.append(f"      if ({n} != nullptr && !{dev[n]}) std::memcpy({n}, "
                          f"gv_r.get_bytes(gv_z_{n}), gv_z_{n});")
             elif pl.wire == "raw":
                 L.append(f"      if ({n} != nullptr) *{n} = gv_r.get<{pl.elem}>();")
@@ -245,13 +251,9 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                          f"(gv_r.get<uint64_t>());")
         L.append("      gv_r.expect_end();")
         L.append("    }")
-    if f.hook:
-        L.append(f"    const {lib.status_type} gv_s = {ns}::finish(gv_c);")
-        L.append(f"    if (gv_s == {ok}) {ns}::hook_{f.name}("
-                 f"{', '.join(p.name for p in proto.params)});")
-        L.append("    return gv_s;")
-    else:
-        L.append(f"    return {ns}::finish(gv_c);")
+    if f.after:
+        L.append(f"    if (gv_c.status() == {ok}) {f.after};")
+    L.append(f"    return {ns}::finish(gv_c);")
     L.append("  } catch (const gvirtus::wire::DecodeError& gv_e) {")
     L.append("    // the reply does not decode: client and server disagree, the session is unusable")
     L.append(f"    gvirtus::client::mark_session_lost(std::string(\"{f.name}: \") + gv_e.what());")

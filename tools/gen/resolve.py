@@ -41,7 +41,8 @@ class Function:
     auto: bool = False              # unsupported because nobody annotated it
     note: str = ""                  # from the annotation line's comment
     enqueue: bool = False           # only enqueues GPU work (annotation word `enqueue`)
-    hook: bool = False              # client calls <client_ns>::hook_NAME on success (`hook`)
+    pointer_mode: str = ""          # the line's pointer_mode=EXPR (else the library's)
+    after: str = ""                 # the line's after=EXPR: client statement run on success
 
 
 def _fail(lib: Library, e: Entry, msg: str):
@@ -168,7 +169,7 @@ def resolve(lib: Library, protos_in_tu: Dict[str, Prototype], protos_other: Dict
         proto = find_prototype(e.name, all_protos, lib)
         in_tu = e.name in protos_in_tu
         f = Function(e.name, e.mode, e.call_id, proto, in_tu=in_tu, note=e.note,
-                     enqueue=e.enqueue, hook=e.hook)
+                     enqueue=e.enqueue, pointer_mode=e.pointer_mode, after=e.after)
         if e.mode == "gen":
             if proto is None:
                 _fail(lib, e, "no prototype found in the headers; gen needs one")
@@ -180,6 +181,11 @@ def resolve(lib: Library, protos_in_tu: Dict[str, Prototype], protos_other: Dict
                     _fail(lib, e, f"annotation names parameter {pname!r}, which {e.name} does "
                                   f"not have (has: {', '.join(p.name for p in proto.params)})")
             f.plans = [_plan_param(lib, e, p, ptr_typedefs) for p in proto.params]
+            if e.hook:  # `hook`: the same as after=<client_ns>::hook_NAME(every parameter)
+                if e.after:
+                    _fail(lib, e, "hook and after= on one line")
+                f.after = (f"{lib.client_ns}::hook_{e.name}("
+                           f"{', '.join(p.name for p in proto.params)})")
             _check_expr_names(lib, e, f.plans)
         out.append(f)
     for name in sorted(exports - annotated):

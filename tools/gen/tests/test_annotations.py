@@ -33,6 +33,19 @@ class AnnotationErrorsTest(unittest.TestCase):
         self.assertEqual(lib.name, "fake")
         self.assertEqual({f.name for f in fns}, fake.EXPORTS | {"gvFakeInternal"})
 
+    def test_line_hooks(self):
+        lib, _ = fake.build(api=with_line(
+            '1100 fakeHandWritten gen p:dptr pointer_mode=f(n,"$param") after=g(p)',
+            drop="1100 fakeHandWritten"))
+        e = lib.entry("fakeHandWritten")
+        self.assertEqual((e.pointer_mode, e.after), ('f(n,"$param")', "g(p)"))
+        self.assertFails(with_line("1100 fakeHandWritten hand after=g(p)",
+                                   drop="1100 fakeHandWritten"),
+                         "after=EXPR applies to gen functions")
+        self.assertFails(with_line("1100 fakeHandWritten gen p:dptr pointer_mode=",
+                                   drop="1100 fakeHandWritten"),
+                         "pointer_mode=EXPR applies to gen functions")
+
     def test_duplicate_id(self):
         msg = self.assertFails(with_line("1000 fakeOpaqueUse gen"), "duplicate call id 1000",
                                "fakeGetCount")

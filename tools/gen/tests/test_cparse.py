@@ -168,6 +168,12 @@ class EnumTest(unittest.TestCase):
         self.assertEqual(cparse.parse_enum(text, "status_t", ["DEPRECATED_ENUM"]),
                          [("S_OK", 0), ("S_BAD", 2000), ("S_OLD", 2000)])
 
+    def test_anonymous_typedef_enum(self):
+        text = """typedef enum { A_OK = 0, A_BAD = 7 } aStatus_t;
+                  typedef enum tagged { T_X = 3, T_Y } tStatus_t;"""
+        self.assertEqual(cparse.parse_enum(text, "aStatus_t"), [("A_OK", 0), ("A_BAD", 7)])
+        self.assertEqual(cparse.parse_enum(text, "tStatus_t"), [("T_X", 3), ("T_Y", 4)])
+
     def test_missing_enum(self):
         with self.assertRaises(cparse.ParseError):
             cparse.parse_enum("enum a { b };", "cudaError")

@@ -59,10 +59,10 @@ class HookTest(unittest.TestCase):
         api += "\n1007 fakeFill gen hook devPtr:dptr\n"
         lib, fns = fake.build(api=api)
         client = function_body(emit.client_source(lib, fns), 'extern "C" GV_API fakeStatus_t fakeFill(')
-        self.assertIn("const fakeStatus_t gv_s = gvirtus::fake::finish(gv_c);", client)
-        self.assertIn("if (gv_s == fakeOk) gvirtus::fake::hook_fakeFill(devPtr, value, count);",
-                      client)
-        self.assertIn("return gv_s;", client)
+        # the same path as after=: run once the call succeeded, before finish()
+        self.assertIn("if (gv_c.status() == fakeOk) gvirtus::fake::hook_fakeFill(devPtr, value, "
+                      "count);", client)
+        self.assertIn("return gvirtus::fake::finish(gv_c);", client)
 
     def test_errors_without_name_function(self):
         api = fake.API + "\nerrors fake.h fakeStatus - fakeGetErrorString\n"
@@ -70,6 +70,36 @@ class HookTest(unittest.TestCase):
         cfg = emit.errtable_config(lib, [("fakeOk", 0)])
         self.assertIn("#define GV_ERR_NAME_FN(e) #e", cfg)
         self.assertIn("#define GV_ERR_STRING_FN fakeGetErrorString", cfg)
+
+
+class PointerModeAndAfterTest(unittest.TestCase):
+    """A line's pointer_mode=EXPR replaces the library's, `$param` making one decision per
+    scalar; after=EXPR runs on the client once the call succeeded (cuBLASLt's descriptors)."""
+
+    def build(self, line):
+        api = "\n".join(ln for ln in fake.API.split("\n")
+                        if not ln.startswith("1100 fakeHandWritten"))
+        api = api.replace("bound            ", "pointer_mode     gv_lib_home()\nbound            ", 1)
+        lib, fns = fake.build(api=api + "\n" + line + "\n")
+        return function_body(emit.client_source(lib, fns),
+                             'extern "C" GV_API fakeStatus_t fakeHandWritten(')
+
+    def test_library_expression(self):
+        client = self.build("1100 fakeHandWritten gen p:scalar[n]")
+        self.assertIn("const bool gv_dev = gv_lib_home();", client)
+        self.assertIn("} else if (gv_dev) {", client)
+        self.assertNotIn("gv_c.status() == fakeOk", client)
+
+    def test_line_expression_per_parameter_and_after(self):
+        client = self.build('1100 fakeHandWritten gen p:scalar[n] pointer_mode=home(n,"$param") '
+                            'after=note(p,n)')
+        self.assertNotIn("gv_lib_home", client)
+        self.assertIn('const bool gv_dev_p = home(n,"p");', client)
+        self.assertIn("if (p != nullptr && !gv_dev_p && (gv_z_p == 0", client)
+        self.assertIn("} else if (gv_dev_p) {", client)
+        hook = client.index("if (gv_c.status() == fakeOk) note(p,n);")
+        self.assertLess(client.index("gv_c.invoke()"), hook)
+        self.assertLess(hook, client.index("return gvirtus::fake::finish(gv_c);"))
 
 
 class DriverDirectivesTest(unittest.TestCase):

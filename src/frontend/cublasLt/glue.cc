@@ -1,0 +1,135 @@
+// glue.h: loss, reply completion and the scale type and pointer mode of each descriptor;
+// registers the "cublasLt" plugin.
+#include "frontend/cublasLt/glue.h"
+
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+namespace gvirtus::cublasLt {
+namespace {
+
+__attribute__((constructor)) void announce_plugin() { client::add_plugin("cublasLt"); }
+
+struct DescState {
+  int32_t scale_type;
+  int32_t pointer_mode;
+};
+
+// Descriptor id -> state. Ids of all handle kinds are distinct, so matmul and transform
+// descriptors share the map.
+struct Descs {
+  std::mutex mu;
+  std::unordered_map<const void*, DescState> by_id;  // REQUIRES: mu
+};
+
+Descs& descs() {
+  static auto* d = new Descs;
+  return *d;
+}
+
+void created(const void* id, cudaDataType_t scale) {
+  if (id == nullptr) return;
+  Descs& d = descs();
+  std::lock_guard<std::mutex> g(d.mu);
+  d.by_id[id] = DescState{static_cast<int32_t>(scale), CUBLASLT_POINTER_MODE_HOST};
+}
+
+// A successful SetAttribute of an int32_t attribute that the frontend tracks.
+void set(const void* id, bool is_scale, bool is_mode, const void* buf, size_t size) {
+  if (id == nullptr || buf == nullptr || size != sizeof(int32_t) || !(is_scale || is_mode)) return;
+  int32_t v;
+  std::memcpy(&v, buf, sizeof v);
+  Descs& d = descs();
+  std::lock_guard<std::mutex> g(d.mu);
+  auto it = d.by_id.find(id);
+  if (it == d.by_id.end()) return;
+  (is_scale ? it->second.scale_type : it->second.pointer_mode) = v;
+}
+
+bool find(const void* id, DescState* out) {
+  Descs& d = descs();
+  std::lock_guard<std::mutex> g(d.mu);
+  auto it = d.by_id.find(id);
+  if (it == d.by_id.end()) return false;
+  *out = it->second;
+  return true;
+}
+
+}  // namespace
+
+cublasStatus_t lost() { return CUBLAS_STATUS_NOT_INITIALIZED; }
+
+cublasStatus_t finish(const client::Call& c) {
+  client::post_deferred_error(c.deferred());
+  return static_cast<cublasStatus_t>(c.status());
+}
+
+void desc_created(const cublasLtMatmulDesc_t* desc, cudaDataType_t scaleType) {
+  if (desc != nullptr) created(*desc, scaleType);
+}
+
+void desc_created(const cublasLtMatrixTransformDesc_t* desc, cudaDataType_t scaleType) {
+  if (desc != nullptr) created(*desc, scaleType);
+}
+
+void desc_destroyed(const void* desc) {
+  Descs& d = descs();
+  std::lock_guard<std::mutex> g(d.mu);
+  d.by_id.erase(desc);
+}
+
+void desc_set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, const void* buf,
+              size_t size) {
+  set(desc, attr == CUBLASLT_MATMUL_DESC_SCALE_TYPE, attr == CUBLASLT_MATMUL_DESC_POINTER_MODE,
+      buf, size);
+}
+
+void desc_set(cublasLtMatrixTransformDesc_t desc, cublasLtMatrixTransformDescAttributes_t attr,
+              const void* buf, size_t size) {
+  set(desc, attr == CUBLASLT_MATRIX_TRANSFORM_DESC_SCALE_TYPE,
+      attr == CUBLASLT_MATRIX_TRANSFORM_DESC_POINTER_MODE, buf, size);
+}
+
+size_t scale_bytes(const void* desc) {
+  DescState s;
+  return find(desc, &s) ? data_type_bytes(s.scale_type) : 0;
+}
+
+bool device_scalar(const void* desc, const char* param) {
+  DescState s;
+  if (!find(desc, &s)) return false;
+  switch (s.pointer_mode) {
+    case CUBLASLT_POINTER_MODE_HOST:
+      return false;
+    case CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_HOST:
+      return std::strcmp(param, "alpha") == 0;
+    default:  // DEVICE, DEVICE_VECTOR, ALPHA_DEVICE_VECTOR_BETA_ZERO
+      return true;
+  }
+}
+
+size_t data_type_bytes(int type) {
+  switch (type) {
+    case CUDA_R_4I: case CUDA_C_4I: case CUDA_R_4U: case CUDA_C_4U:
+    case CUDA_R_8I: case CUDA_R_8U: case CUDA_R_8F_E4M3: case CUDA_R_8F_E5M2:
+    case CUDA_R_8F_UE8M0: case CUDA_R_6F_E2M3: case CUDA_R_6F_E3M2: case CUDA_R_4F_E2M1:
+      return 1;
+    case CUDA_R_16F: case CUDA_R_16BF: case CUDA_C_8I: case CUDA_C_8U: case CUDA_R_16I:
+    case CUDA_R_16U:
+      return 2;
+    case CUDA_R_32F: case CUDA_C_16F: case CUDA_C_16BF: case CUDA_R_32I: case CUDA_R_32U:
+    case CUDA_C_16I: case CUDA_C_16U:
+      return 4;
+    case CUDA_R_64F: case CUDA_C_32F: case CUDA_R_64I: case CUDA_R_64U: case CUDA_C_32I:
+    case CUDA_C_32U:
+      return 8;
+    case CUDA_C_64F: case CUDA_C_64I: case CUDA_C_64U:
+      return 16;
+    default:
+      return 0;
+  }
+}
+
+}  // namespace gvirtus::cublasLt

@@ -1,0 +1,47 @@
+// Helpers shared by the generated cuBLASLt stubs (build/gen/cublasLt_client.cc) and the
+// hand-written functions in this folder. Contract between the generator (api/cublasLt.api) and
+// this library.
+#pragma once
+#include <cublasLt.h>
+
+#include <cstddef>
+
+#include "frontend/core/client.h"
+
+namespace gvirtus::cublasLt {
+
+// The session is gone: CUBLAS_STATUS_NOT_INITIALIZED, as for cuBLAS.
+cublasStatus_t lost();
+
+// Completes a call that got a reply: its status (a deferred failure of an earlier request sent
+// without reply is the runtime's to report: posted to the core).
+cublasStatus_t finish(const client::Call& c);
+
+// What the frontend knows of each matmul and matrix transform descriptor, to send
+// cublasLtMatmul's and cublasLtMatrixTransform's alpha/beta: the scale type (their element
+// type) and the pointer mode (host or device memory). Recorded when a descriptor is created,
+// updated when SetAttribute succeeds on SCALE_TYPE or POINTER_MODE, forgotten at Destroy
+// (the generated stubs' after= hooks).
+void desc_created(const cublasLtMatmulDesc_t* desc, cudaDataType_t scaleType);
+void desc_created(const cublasLtMatrixTransformDesc_t* desc, cudaDataType_t scaleType);
+void desc_destroyed(const void* desc);
+void desc_set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, const void* buf,
+              size_t size);
+void desc_set(cublasLtMatrixTransformDesc_t desc, cublasLtMatrixTransformDescAttributes_t attr,
+              const void* buf, size_t size);
+
+// Bytes of one alpha/beta of the descriptor: the size of its scale type; 0 for a descriptor
+// this process does not know or a type without a size (the stub then answers
+// CUBLAS_STATUS_INVALID_VALUE for a host scalar, as cuBLASLt does for an invalid descriptor).
+size_t scale_bytes(const void* desc);
+
+// True when the scalar parameter `param` ("alpha" or "beta") is a device pointer under the
+// descriptor's pointer mode: HOST: neither; DEVICE, DEVICE_VECTOR, ALPHA_DEVICE_VECTOR_BETA_ZERO:
+// both (beta is not read in the last: its value travels, never dereferenced on the client);
+// ALPHA_DEVICE_VECTOR_BETA_HOST: alpha only.
+bool device_scalar(const void* desc, const char* param);
+
+// The byte size of a cudaDataType_t value (sub-byte types count one byte), 0 if unknown.
+size_t data_type_bytes(int type);
+
+}  // namespace gvirtus::cublasLt

@@ -1,0 +1,256 @@
+// The cuBLASLt plugin's handlers (generated from api/cublasLt.api and src/backend/cublasLt):
+// requests an honest client never sends end the session before cuBLASLt is called; honest ones
+// reach cuBLASLt, which answers as natively (descriptors are host objects and work without a
+// GPU; a NULL or missing light handle answers not initialized).
+#include <cublasLt.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+#include "backend/cublasLt/support.h"
+#include "backend/worker.h"
+#include "common/wire.h"
+
+namespace gvirtus::backend::cublasLt {
+void handle_cublasLtGetVersion(CallContext&);
+void handle_cublasLtMatmul(CallContext&);
+void handle_cublasLtMatmulAlgoConfigSetAttribute(CallContext&);
+void handle_cublasLtMatmulAlgoGetHeuristic(CallContext&);
+void handle_cublasLtMatmulDescDestroy(CallContext&);
+void handle_cublasLtMatmulDescGetAttribute(CallContext&);
+void handle_cublasLtMatmulDescSetAttribute(CallContext&);
+void handle_cublasLtMatrixLayoutSetAttribute(CallContext&);
+}  // namespace gvirtus::backend::cublasLt
+
+namespace gvirtus::testing {
+namespace {
+
+namespace be = gvirtus::backend;
+namespace lt = gvirtus::backend::cublasLt;
+
+class CublasLtHandlers : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (desc_ != nullptr) cublasLtMatmulDescDestroy(desc_);
+  }
+  int32_t run(be::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr) {
+    wire::FrameHeader hdr;
+    hdr.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+    hdr.length = static_cast<uint32_t>(w.size());
+    be::CallContext ctx{session_, conn_, hdr, wire::Reader(w.data(), w.size()), wire::Writer()};
+    h(ctx);
+    if (out) out->assign(ctx.out.data(), ctx.out.data() + ctx.out.size());
+    return ctx.status;
+  }
+  // A real matmul descriptor (a host object: no GPU needed), registered in the session.
+  uint64_t real_desc() {
+    EXPECT_EQ(cublasLtMatmulDescCreate(&desc_, CUBLAS_COMPUTE_32F, CUDA_R_32F),
+              CUBLAS_STATUS_SUCCESS);
+    return session_.handles().add(be::HandleKind::kCublasLtMatmulDesc, desc_);
+  }
+  // cublasLtMatmulDescSetAttribute(desc, attr, sizeInBytes, buf: presence + `sent` bytes).
+  static wire::Writer set_attr(uint64_t desc, int32_t attr, uint64_t size, size_t sent) {
+    wire::Writer w;
+    w.put<uint64_t>(desc);
+    w.put<int32_t>(attr);
+    w.put<uint64_t>(size);
+    w.put<uint8_t>(1);
+    for (size_t i = 0; i < sent; ++i) w.put<uint8_t>(0);
+    return w;
+  }
+  // cublasLtMatmulDescGetAttribute(desc, attr, sizeInBytes, sizeWritten presence, buf presence).
+  static wire::Writer get_attr(uint64_t desc, int32_t attr, uint64_t size, bool buf) {
+    wire::Writer w;
+    w.put<uint64_t>(desc);
+    w.put<int32_t>(attr);
+    w.put<uint64_t>(size);
+    w.put<uint8_t>(1);
+    w.put<uint8_t>(buf ? 1 : 0);
+    return w;
+  }
+  // cublasLtMatmulAlgoGetHeuristic(handle, desc, A, B, C, D layouts, pref, count, ...).
+  static wire::Writer heuristic(int32_t count, uint64_t handle = 0) {
+    wire::Writer w;
+    w.put<uint64_t>(handle);
+    for (int i = 0; i < 6; ++i) w.put<uint64_t>(0);
+    w.put<int32_t>(count);
+    w.put<uint8_t>(1);  // returnAlgoCount
+    w.put<uint8_t>(1);  // heuristicResultsArray
+    return w;
+  }
+  // One pointer-mode scalar: tag 0 NULL, 1 host bytes, 2 device pointer.
+  static void scalar(wire::Writer& w, uint8_t tag, uint8_t bytes) {
+    w.put<uint8_t>(tag);
+    if (tag == 1) {
+      w.put<uint8_t>(bytes);
+      for (uint8_t i = 0; i < bytes; ++i) w.put<uint8_t>(0);
+    } else if (tag == 2) {
+      w.put<uint64_t>(0x1000);
+    }
+  }
+  // cublasLtMatmul with every handle NULL, alpha sent as (tag, bytes), beta as a host float.
+  static wire::Writer matmul(uint8_t tag, uint8_t bytes) {
+    wire::Writer w;
+    w.put<uint64_t>(0);  // lightHandle
+    w.put<uint64_t>(0);  // computeDesc
+    scalar(w, tag, bytes);
+    for (int i = 0; i < 4; ++i) w.put<uint64_t>(0);  // A, Adesc, B, Bdesc
+    scalar(w, 1, 4);
+    for (int i = 0; i < 4; ++i) w.put<uint64_t>(0);  // C, Cdesc, D, Ddesc
+    w.put<uint8_t>(0);                               // algo
+    w.put<uint64_t>(0);                              // workspace
+    w.put<uint64_t>(0);                              // workspaceSizeInBytes
+    w.put<uint64_t>(0);                              // stream
+    return w;
+  }
+  be::Session session_{be::ClientInfo{}, be::SessionOptions{false}};
+  be::ConnState conn_{session_, 0};
+  cublasLtMatmulDesc_t desc_ = nullptr;
+};
+
+TEST_F(CublasLtHandlers, ForgedDescriptorEndsTheSession) {
+  // kind kCublasLtMatmulDesc (34) in the top byte, never issued
+  EXPECT_THROW(run(lt::handle_cublasLtMatmulDescSetAttribute,
+                   set_attr(0x2200000000000123ull, CUBLASLT_MATMUL_DESC_TRANSA, 4, 4)),
+               be::SessionFault);
+}
+
+TEST_F(CublasLtHandlers, DescriptorOfAnotherKindEndsTheSession) {
+  int dummy = 0;
+  const uint64_t layout = session_.handles().add(be::HandleKind::kCublasLtMatrixLayout, &dummy);
+  EXPECT_THROW(run(lt::handle_cublasLtMatmulDescSetAttribute,
+                   set_attr(layout, CUBLASLT_MATMUL_DESC_TRANSA, 4, 4)),
+               be::SessionFault);
+  const uint64_t desc = session_.handles().add(be::HandleKind::kCublasLtMatmulDesc, &dummy);
+  EXPECT_THROW(run(lt::handle_cublasLtMatrixLayoutSetAttribute,
+                   set_attr(desc, CUBLASLT_MATRIX_LAYOUT_ROWS, 8, 8)),
+               be::SessionFault);
+}
+
+TEST_F(CublasLtHandlers, StaleDescriptorAnswersInvalidValue) {
+  int dummy = 0;
+  const uint64_t id = session_.handles().add(be::HandleKind::kCublasLtMatmulDesc, &dummy);
+  void* p = nullptr;
+  ASSERT_TRUE(session_.handles().remove(be::HandleKind::kCublasLtMatmulDesc, id, &p));
+  EXPECT_EQ(run(lt::handle_cublasLtMatmulDescSetAttribute,
+                set_attr(id, CUBLASLT_MATMUL_DESC_TRANSA, 4, 4)),
+            CUBLAS_STATUS_INVALID_VALUE);
+  wire::Writer destroy;
+  destroy.put<uint64_t>(id);
+  EXPECT_EQ(run(lt::handle_cublasLtMatmulDescDestroy, destroy), CUBLAS_STATUS_INVALID_VALUE);
+}
+
+TEST_F(CublasLtHandlers, AttributeSizesThatLie) {
+  const uint64_t desc = real_desc();
+  // fewer bytes than sizeInBytes says
+  EXPECT_THROW(run(lt::handle_cublasLtMatmulDescSetAttribute,
+                   set_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, 8, 4)),
+               wire::DecodeError);
+  // more bytes than it says
+  EXPECT_THROW(run(lt::handle_cublasLtMatmulDescSetAttribute,
+                   set_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, 4, 8)),
+               wire::DecodeError);
+  // over the bound (the client refuses those itself), for Set and Get
+  EXPECT_THROW(run(lt::handle_cublasLtMatmulDescSetAttribute,
+                   set_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, (1u << 20) + 1, 0)),
+               be::SessionFault);
+  EXPECT_THROW(run(lt::handle_cublasLtMatmulDescGetAttribute,
+                   get_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, ~0ull, true)),
+               be::SessionFault);
+  // a size cuBLASLt does not expect is its own to refuse
+  EXPECT_EQ(run(lt::handle_cublasLtMatmulDescSetAttribute,
+                set_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, 2, 2)),
+            CUBLAS_STATUS_INVALID_VALUE);
+}
+
+TEST_F(CublasLtHandlers, HonestAttributesReachCublasLt) {
+  const uint64_t desc = real_desc();
+  // NULL buffer, size 0: asks for the size; only sizeWritten comes back
+  std::vector<uint8_t> out;
+  ASSERT_EQ(run(lt::handle_cublasLtMatmulDescGetAttribute,
+                get_attr(desc, CUBLASLT_MATMUL_DESC_SCALE_TYPE, 0, false), &out),
+            CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(out.size(), sizeof(uint64_t));
+  size_t native = 0;
+  ASSERT_EQ(cublasLtMatmulDescGetAttribute(desc_, CUBLASLT_MATMUL_DESC_SCALE_TYPE, nullptr, 0,
+                                           &native),
+            CUBLAS_STATUS_SUCCESS);
+  uint64_t written = 0;
+  std::memcpy(&written, out.data(), sizeof written);
+  EXPECT_EQ(written, native);
+  // set TRANSA, read it back through the handlers
+  wire::Writer set;
+  set.put<uint64_t>(desc);
+  set.put<int32_t>(CUBLASLT_MATMUL_DESC_TRANSA);
+  set.put<uint64_t>(4);
+  set.put<uint8_t>(1);
+  set.put<int32_t>(CUBLAS_OP_T);
+  ASSERT_EQ(run(lt::handle_cublasLtMatmulDescSetAttribute, set), CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(run(lt::handle_cublasLtMatmulDescGetAttribute,
+                get_attr(desc, CUBLASLT_MATMUL_DESC_TRANSA, 4, true), &out),
+            CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(out.size(), sizeof(uint64_t) + sizeof(int32_t));
+  int32_t transa = -1;
+  std::memcpy(&transa, out.data() + sizeof(uint64_t), sizeof transa);
+  EXPECT_EQ(transa, CUBLAS_OP_T);
+}
+
+TEST_F(CublasLtHandlers, HeuristicCountsAreBounded) {
+  EXPECT_THROW(run(lt::handle_cublasLtMatmulAlgoGetHeuristic, heuristic(1 << 20)),
+               be::SessionFault);
+  EXPECT_THROW(run(lt::handle_cublasLtMatmulAlgoGetHeuristic, heuristic(-1)), be::SessionFault);
+  // an honest count on a destroyed handle: not initialized, nothing written back (with a NULL
+  // handle NVIDIA's cublasLtMatmulAlgoGetHeuristic crashes, natively too)
+  int dummy = 0;
+  const uint64_t id = session_.handles().add(be::HandleKind::kCublasLtHandle, &dummy);
+  void* p = nullptr;
+  ASSERT_TRUE(session_.handles().remove(be::HandleKind::kCublasLtHandle, id, &p));
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(lt::handle_cublasLtMatmulAlgoGetHeuristic, heuristic(4, id), &out),
+            CUBLAS_STATUS_NOT_INITIALIZED);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(CublasLtHandlers, ScalarsAreBounded) {
+  EXPECT_THROW(run(lt::handle_cublasLtMatmul, matmul(1, 65)), be::SessionFault);
+  EXPECT_THROW(run(lt::handle_cublasLtMatmul, matmul(1, 0)), be::SessionFault);
+  EXPECT_THROW(run(lt::handle_cublasLtMatmul, matmul(3, 0)), wire::DecodeError);
+  // honest forms reach cuBLASLt, which refuses the NULL handle
+  for (uint8_t tag : {0, 1, 2})
+    EXPECT_EQ(run(lt::handle_cublasLtMatmul, matmul(tag, 4)), CUBLAS_STATUS_NOT_INITIALIZED);
+}
+
+TEST_F(CublasLtHandlers, AlgoConfigSetAttribute) {
+  wire::Writer bad;
+  bad.put<uint8_t>(2);
+  EXPECT_THROW(run(lt::handle_cublasLtMatmulAlgoConfigSetAttribute, bad), wire::DecodeError);
+  wire::Writer big;
+  big.put<uint8_t>(0);
+  big.put<int32_t>(CUBLASLT_ALGO_CONFIG_SPLITK_NUM);
+  big.put<uint64_t>((1u << 20) + 1);
+  big.put<uint8_t>(1);
+  EXPECT_THROW(run(lt::handle_cublasLtMatmulAlgoConfigSetAttribute, big), be::SessionFault);
+  // a zeroed algo: whatever cuBLASLt answers, the algo comes back only on success
+  wire::Writer w;
+  w.put<uint8_t>(1);
+  w.put<cublasLtMatmulAlgo_t>(cublasLtMatmulAlgo_t{});
+  w.put<int32_t>(CUBLASLT_ALGO_CONFIG_SPLITK_NUM);
+  w.put<uint64_t>(4);
+  w.put<uint8_t>(1);
+  w.put<int32_t>(2);
+  std::vector<uint8_t> out;
+  const int32_t s = run(lt::handle_cublasLtMatmulAlgoConfigSetAttribute, w, &out);
+  EXPECT_EQ(out.size(), s == CUBLAS_STATUS_SUCCESS ? sizeof(cublasLtMatmulAlgo_t) : 0u);
+}
+
+TEST_F(CublasLtHandlers, VersionIsForwarded) {
+  std::vector<uint8_t> out;
+  ASSERT_EQ(run(lt::handle_cublasLtGetVersion, wire::Writer(), &out), CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(out.size(), sizeof(uint64_t));
+  uint64_t v = 0;
+  std::memcpy(&v, out.data(), sizeof v);
+  EXPECT_EQ(v, cublasLtGetVersion());
+}
+
+}  // namespace
+}  // namespace gvirtus::testing
