@@ -27,6 +27,7 @@ get_filename_component(GVIRTUS_GEN_TOOL_DIR ${GVIRTUS_GEN_TOOL_DIR} ABSOLUTE)
 
 # Per-library defaults, used when the call does not say.
 set(GVIRTUS_GEN_DEFAULT_cudart_ERRTABLE_LINK CUDA::cudart_static)
+set(GVIRTUS_GEN_DEFAULT_cublas_ERRTABLE_LINK CUDA::cublas)
 set(GVIRTUS_GEN_DEFAULT_cublasLt_ERRTABLE_LINK CUDA::cublasLt)
 
 function(gvirtus_generate_api NAME)

@@ -4,6 +4,8 @@
 #include <cublas_api.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "backend/cublas/support.h"
 #include "backend/worker.h"
 #include "common/wire.h"
@@ -14,6 +16,8 @@ void handle_cublasSaxpy_v2(CallContext&);
 void handle_cublasSdot_v2(CallContext&);
 void handle_cublasSetPointerMode_v2(CallContext&);
 void handle_cublasDestroy_v2(CallContext&);
+void handle_cublasGetCudartVersion(CallContext&);
+void handle_cublasGemmEx(CallContext&);
 }  // namespace gvirtus::backend::cublas
 
 namespace gvirtus::testing {
@@ -109,6 +113,32 @@ TEST_F(CublasHandlers, HonestRequestsReachCublas) {
   std::vector<uint8_t> out;
   EXPECT_EQ(run(cb::handle_cublasSdot_v2, dot, &out), CUBLAS_STATUS_NOT_INITIALIZED);
   EXPECT_TRUE(out.empty());
+}
+
+TEST_F(CublasHandlers, CudartVersionIsTheBackendsAndTakesNoArguments) {
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(cb::handle_cublasGetCudartVersion, wire::Writer(), &out), CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(out.size(), sizeof(uint64_t));
+  uint64_t v = 0;
+  std::memcpy(&v, out.data(), sizeof v);
+  EXPECT_EQ(v, static_cast<uint64_t>(cublasGetCudartVersion()));
+  wire::Writer extra;
+  extra.put<uint8_t>(0);
+  EXPECT_THROW(run(cb::handle_cublasGetCudartVersion, extra), wire::DecodeError);
+}
+
+TEST_F(CublasHandlers, UntypedScalarsAreBoundedToo) {
+  // cublasGemmEx with a host alpha of 65 bytes: no client sends more than 64 (a complex double
+  // is 16).
+  wire::Writer w;
+  w.put<uint64_t>(0);
+  w.put<int32_t>(CUBLAS_OP_N);
+  w.put<int32_t>(CUBLAS_OP_N);
+  for (int i = 0; i < 3; ++i) w.put<int32_t>(1);
+  w.put<uint8_t>(1);
+  w.put<uint8_t>(65);
+  for (int i = 0; i < 65; ++i) w.put<uint8_t>(0);
+  EXPECT_THROW(run(cb::handle_cublasGemmEx, w), be::SessionFault);
 }
 
 }  // namespace

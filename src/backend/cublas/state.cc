@@ -16,3 +16,14 @@ void handle_cublasSetPointerMode_v2(CallContext& ctx) {
 }
 
 }  // namespace gvirtus::backend::cublas
+
+namespace gvirtus::backend::cublas {
+
+// cublasGetCudartVersion(): reply u64, the runtime NVIDIA's cuBLAS here was built with.
+void handle_cublasGetCudartVersion(CallContext& ctx) {
+  ctx.in.expect_end();
+  ctx.out.put<uint64_t>(static_cast<uint64_t>(cublasGetCudartVersion()));
+  ctx.status = CUBLAS_STATUS_SUCCESS;
+}
+
+}  // namespace gvirtus::backend::cublas

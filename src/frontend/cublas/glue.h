@@ -19,4 +19,9 @@ cublasStatus_t finish(const client::Call& c);
 // the application last set with cublasSetPointerMode (CUBLAS_POINTER_MODE_HOST by default).
 bool device_pointers(cublasHandle_t handle);
 
+// Bytes of a scalar of data type t (0 for a type cuBLAS takes for no scalar), and of alpha/beta
+// of cublasGemmEx & co. (the compute type's precision, complex when C is complex).
+size_t type_bytes(cudaDataType t);
+size_t compute_scalar_bytes(cublasComputeType_t compute, cudaDataType c_type);
+
 }  // namespace gvirtus::cublas
