@@ -559,12 +559,20 @@ def handles_header(lib: Library) -> str:
     L += ['#include "backend/handle_io.h"', "", f"namespace {sns} {{", "",
           "// A stale id answers the library's invalid-handle status; a forged one ends the",
           "// session (SessionFault); 0 is NULL.", ]
-    for ctype, (kind, invalid) in lib.handle_kinds.items():
+    for ctype, (kinds, invalid) in lib.handle_kinds.items():
         prefix = lib.handles[ctype]
+        # kind=A|B: ids of kind A, and ids of kind B accepted where an A is expected (an object
+        # of type B stands for one of type A, as a cublasHandle_t does for a cublasLtHandle_t);
+        # new ids and releases are of kind A.
+        kind, *also = kinds.split("|")
         k = f"::gvirtus::backend::HandleKind::{kind}"
         inv = f"static_cast<int32_t>({invalid})"
+        k_in = k
+        for other in also:
+            o = f"::gvirtus::backend::HandleKind::{other}"
+            k_in = f"(::gvirtus::backend::handle_kind_of(id) == {o} ? {o} : {k_in})"
         L += [f"inline bool {prefix}_in(CallContext& ctx, uint64_t id, {ctype}* out) {{",
-              f"  return ::gvirtus::backend::handle_in_as(ctx, {k}, id, out, {inv});", "}",
+              f"  return ::gvirtus::backend::handle_in_as(ctx, {k_in}, id, out, {inv});", "}",
               f"inline bool {prefix}_release(CallContext& ctx, uint64_t id, {ctype}* out) {{",
               f"  return ::gvirtus::backend::handle_release_as(ctx, {k}, id, out, {inv});", "}",
               f"inline uint64_t {prefix}_out(CallContext& ctx, {ctype} obj) {{",

@@ -12,8 +12,8 @@ const client::StatusRow kRows[] = {
 #include "cublas_errors.inc"
 };
 
-// What NVIDIA's library answers for a code it does not know.
-constexpr const char* kUnknown = "CUBLAS_STATUS_UNKNOWN";
+// What NVIDIA's library answers for a code it does not know, as name and as string.
+constexpr const char* kUnknown = "unrecognized status";
 
 }  // namespace
 }  // namespace gvirtus::cublas
@@ -27,7 +27,7 @@ extern "C" GV_API const char* cublasGetStatusName(cublasStatus_t status) {
 
 extern "C" GV_API const char* cublasGetStatusString(cublasStatus_t status) {
   const client::StatusRow* r = client::find_status(cublas::kRows, static_cast<int>(status));
-  return r ? r->text : "unknown error";
+  return r ? r->text : cublas::kUnknown;
 }
 
 // The reply carries the backend's version as a u64; 0 when the session is lost, as a library

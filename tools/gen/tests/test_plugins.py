@@ -106,6 +106,16 @@ class HandlesAndPluginTest(unittest.TestCase):
         self.assertIn("inline bool stream_release(", h)
         self.assertIn('#include "fake_handles.h"', emit.server_source(*build()))
 
+    def test_handle_standing_for_another_kind(self):
+        lib, _ = build(api(extra_directives=DIRECTIVES.replace(
+            "kind=kStream", "kind=kStream|kEvent")))
+        h = emit.handles_header(lib)
+        self.assertIn("(::gvirtus::backend::handle_kind_of(id) == ::gvirtus::backend::HandleKind::"
+                      "kEvent ? ::gvirtus::backend::HandleKind::kEvent : ::gvirtus::backend::"
+                      "HandleKind::kStream), id, out,", h)
+        release = h[h.index("inline bool stream_release("):]
+        self.assertIn("handle_release_as(ctx, ::gvirtus::backend::HandleKind::kStream, id", release)
+
     def test_plugin_description_and_entry_point(self):
         lib, fns = build()
         inc = emit.plugin_inc(lib)
