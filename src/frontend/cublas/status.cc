@@ -3,6 +3,7 @@
 // backend's).
 #include "cublas_calls.h"
 #include "frontend/core/status_table.h"
+#include "frontend/core/value_call.h"
 #include "frontend/cublas/glue.h"
 
 namespace gvirtus::cublas {
@@ -30,19 +31,8 @@ extern "C" GV_API const char* cublasGetStatusString(cublasStatus_t status) {
   return r ? r->text : cublas::kUnknown;
 }
 
-// The reply carries the backend's version as a u64; 0 when the session is lost, as a library
-// that cannot tell.
+// The backend's runtime version: the runtime that runs the calls is there.
 extern "C" GV_API size_t cublasGetCudartVersion(void) {
-  try {
-    client::Call c(cublas::kCall_cublasGetCudartVersion);
-    if (!c.invoke() || c.status() != CUBLAS_STATUS_SUCCESS) return 0;
-    const uint64_t v = c.result().get<uint64_t>();
-    c.result().expect_end();
-    return static_cast<size_t>(v);
-  } catch (const wire::DecodeError& e) {
-    client::mark_session_lost(std::string("cublasGetCudartVersion: ") + e.what());
-    return 0;
-  } catch (...) {
-    return 0;
-  }
+  return client::u64_call(cublas::kCall_cublasGetCudartVersion, CUBLAS_STATUS_SUCCESS,
+                          "cublasGetCudartVersion");
 }

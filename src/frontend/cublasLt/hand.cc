@@ -7,48 +7,20 @@
 #include <new>
 
 #include "cublasLt_calls.h"
+#include "frontend/core/status_table.h"
+#include "frontend/core/value_call.h"
 #include "frontend/cublasLt/glue.h"
 
 namespace gvirtus::cublasLt {
 namespace {
 
-struct Row {
-  int code;
-  const char* name;
-  const char* text;
-};
-
 // {code, "CUBLAS_STATUS_X", "text"}, printed at build time by NVIDIA's libcublasLt.
-const Row kRows[] = {
+const client::StatusRow kRows[] = {
 #include "cublasLt_errors.inc"
 };
 
 // What NVIDIA's cublasLtGetStatusName/String answer for a code they do not know.
 constexpr const char* kUnrecognized = "unrecognized status";
-
-const Row* find_row(int code) {
-  for (const Row& r : kRows)
-    if (r.code == code) return &r;
-  return nullptr;
-}
-
-// A call without arguments whose reply is one u64 (the size_t versions); 0 if the session is
-// lost or the backend cannot answer.
-size_t version_call(uint32_t id) {
-  try {
-    client::Call c(id);
-    if (!c.invoke() || c.status() != CUBLAS_STATUS_SUCCESS) return 0;
-    wire::Reader& r = c.result();
-    const uint64_t v = r.get<uint64_t>();
-    r.expect_end();
-    return static_cast<size_t>(v);
-  } catch (const wire::DecodeError& e) {
-    client::mark_session_lost(std::string("cublasLt version: ") + e.what());
-    return 0;
-  } catch (...) {
-    return 0;
-  }
-}
 
 }  // namespace
 }  // namespace gvirtus::cublasLt
@@ -56,22 +28,24 @@ size_t version_call(uint32_t id) {
 using namespace gvirtus;
 
 extern "C" GV_API const char* cublasLtGetStatusName(cublasStatus_t status) {
-  const cublasLt::Row* r = cublasLt::find_row(static_cast<int>(status));
+  const client::StatusRow* r = client::find_status(cublasLt::kRows, static_cast<int>(status));
   return r ? r->name : cublasLt::kUnrecognized;
 }
 
 extern "C" GV_API const char* cublasLtGetStatusString(cublasStatus_t status) {
-  const cublasLt::Row* r = cublasLt::find_row(static_cast<int>(status));
+  const client::StatusRow* r = client::find_status(cublasLt::kRows, static_cast<int>(status));
   return r ? r->text : cublasLt::kUnrecognized;
 }
 
 // Forwarded: the backend's cuBLASLt is the one that runs the calls.
 extern "C" GV_API size_t cublasLtGetVersion(void) {
-  return cublasLt::version_call(cublasLt::kCall_cublasLtGetVersion);
+  return client::u64_call(cublasLt::kCall_cublasLtGetVersion, CUBLAS_STATUS_SUCCESS,
+                          "cublasLtGetVersion");
 }
 
 extern "C" GV_API size_t cublasLtGetCudartVersion(void) {
-  return cublasLt::version_call(cublasLt::kCall_cublasLtGetCudartVersion);
+  return client::u64_call(cublasLt::kCall_cublasLtGetCudartVersion, CUBLAS_STATUS_SUCCESS,
+                          "cublasLtGetCudartVersion");
 }
 
 // cublasLtMatmulAlgoConfigSetAttribute(algo bytes, attr i32, size u64, presence, buf bytes):

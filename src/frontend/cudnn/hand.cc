@@ -7,38 +7,17 @@
 #include <vector>
 
 #include "cudnn_calls.h"
+#include "frontend/core/status_table.h"
+#include "frontend/core/value_call.h"
 #include "frontend/cudnn/glue.h"
 
 namespace gvirtus::cudnn {
 namespace {
 
-struct ErrorRow {
-  int code;
-  const char* name;
-  const char* string;
-};
 // {code, name, string} as the real libcudnn.so.9 answers, by code (build time, errtable.cc).
-constexpr ErrorRow kErrors[] = {
+const client::StatusRow kErrors[] = {
 #include "cudnn_errors.inc"
 };
-
-// A size_t answer of the backend's library, or 0 when the session is gone (cuDNN itself never
-// answers 0).
-size_t version_call(uint32_t id) {
-  try {
-    client::Call c(id);
-    if (!c.invoke() || c.status() != CUDNN_STATUS_SUCCESS) return 0;
-    wire::Reader& r = c.result();
-    const uint64_t v = r.get<uint64_t>();
-    r.expect_end();
-    return static_cast<size_t>(v);
-  } catch (const wire::DecodeError& e) {
-    client::mark_session_lost(std::string(call_name(id)) + ": " + e.what());
-    return 0;
-  } catch (...) {
-    return 0;
-  }
-}
 
 // The batch size of a CTC probabilities tensor (T x N x A): the length of the host arrays of
 // label and input lengths. Asked of the backend with the forwarded cudnnGetTensorNdDescriptor.
@@ -87,20 +66,22 @@ uint64_t u64(const void* p) { return static_cast<uint64_t>(reinterpret_cast<uint
 using namespace gvirtus;
 
 extern "C" GV_API size_t cudnnGetVersion(void) {
-  return cudnn::version_call(cudnn::kCall_cudnnGetVersion);
+  return client::u64_call(cudnn::kCall_cudnnGetVersion, CUDNN_STATUS_SUCCESS,
+                          "cudnnGetVersion");
 }
 extern "C" GV_API size_t cudnnGetMaxDeviceVersion(void) {
-  return cudnn::version_call(cudnn::kCall_cudnnGetMaxDeviceVersion);
+  return client::u64_call(cudnn::kCall_cudnnGetMaxDeviceVersion, CUDNN_STATUS_SUCCESS,
+                          "cudnnGetMaxDeviceVersion");
 }
 extern "C" GV_API size_t cudnnGetCudartVersion(void) {
-  return cudnn::version_call(cudnn::kCall_cudnnGetCudartVersion);
+  return client::u64_call(cudnn::kCall_cudnnGetCudartVersion, CUDNN_STATUS_SUCCESS,
+                          "cudnnGetCudartVersion");
 }
 
 // Answered locally from the real library's table.
 extern "C" GV_API const char* cudnnGetErrorString(cudnnStatus_t status) {
-  for (const cudnn::ErrorRow& r : cudnn::kErrors)
-    if (r.code == static_cast<int>(status)) return r.string;
-  return "CUDNN_UNKNOWN_STATUS";
+  const client::StatusRow* r = client::find_status(cudnn::kErrors, static_cast<int>(status));
+  return r ? r->text : "CUDNN_UNKNOWN_STATUS";
 }
 
 // cuDNN keeps the last error message per thread; the worker serves each client thread on a
