@@ -9,6 +9,7 @@
 #include "backend/cublas/support.h"
 #include "backend/worker.h"
 #include "common/wire.h"
+#include "handler_test.h"
 
 namespace gvirtus::backend::cublas {
 void handle_cublasGetVersion_v2(CallContext&);
@@ -26,17 +27,8 @@ namespace {
 namespace be = gvirtus::backend;
 namespace cb = gvirtus::backend::cublas;
 
-class CublasHandlers : public ::testing::Test {
+class CublasHandlers : public HandlerTest {
  protected:
-  int32_t run(be::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr) {
-    wire::FrameHeader hdr;
-    hdr.kind = static_cast<uint16_t>(wire::Kind::kRequest);
-    hdr.length = static_cast<uint32_t>(w.size());
-    be::CallContext ctx{session_, conn_, hdr, wire::Reader(w.data(), w.size()), wire::Writer()};
-    h(ctx);
-    if (out) out->assign(ctx.out.data(), ctx.out.data() + ctx.out.size());
-    return ctx.status;
-  }
   // cublasSaxpy_v2(handle, n, alpha, x, incx, y, incy) with alpha sent as `tag` (0 NULL, 1 host
   // bytes, 2 device pointer) and `bytes` bytes.
   static wire::Writer saxpy(uint64_t handle, uint8_t tag, uint8_t bytes) {
@@ -56,8 +48,6 @@ class CublasHandlers : public ::testing::Test {
     w.put<int32_t>(1);
     return w;
   }
-  be::Session session_{be::ClientInfo{}, be::SessionOptions{false}};
-  be::ConnState conn_{session_, 0};
 };
 
 TEST_F(CublasHandlers, ForgedHandleEndsTheSession) {

@@ -10,6 +10,7 @@
 #include "backend/cublasLt/support.h"
 #include "backend/worker.h"
 #include "common/wire.h"
+#include "handler_test.h"
 
 namespace gvirtus::backend::cublasLt {
 void handle_cublasLtGetVersion(CallContext&);
@@ -28,19 +29,10 @@ namespace {
 namespace be = gvirtus::backend;
 namespace lt = gvirtus::backend::cublasLt;
 
-class CublasLtHandlers : public ::testing::Test {
+class CublasLtHandlers : public HandlerTest {
  protected:
   void TearDown() override {
     if (desc_ != nullptr) cublasLtMatmulDescDestroy(desc_);
-  }
-  int32_t run(be::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr) {
-    wire::FrameHeader hdr;
-    hdr.kind = static_cast<uint16_t>(wire::Kind::kRequest);
-    hdr.length = static_cast<uint32_t>(w.size());
-    be::CallContext ctx{session_, conn_, hdr, wire::Reader(w.data(), w.size()), wire::Writer()};
-    h(ctx);
-    if (out) out->assign(ctx.out.data(), ctx.out.data() + ctx.out.size());
-    return ctx.status;
   }
   // A real matmul descriptor (a host object: no GPU needed), registered in the session.
   uint64_t real_desc() {
@@ -103,8 +95,6 @@ class CublasLtHandlers : public ::testing::Test {
     w.put<uint64_t>(0);                              // stream
     return w;
   }
-  be::Session session_{be::ClientInfo{}, be::SessionOptions{false}};
-  be::ConnState conn_{session_, 0};
   cublasLtMatmulDesc_t desc_ = nullptr;
 };
 

@@ -8,6 +8,7 @@
 #include "backend/cuda/support.h"
 #include "backend/worker.h"
 #include "common/wire.h"
+#include "handler_test.h"
 
 namespace gvirtus::backend::cuda {
 void handle_cuModuleLoadData(CallContext&);
@@ -27,17 +28,8 @@ namespace {
 namespace be = gvirtus::backend;
 namespace drv = gvirtus::backend::cuda;
 
-class DriverHandlers : public ::testing::Test {
+class DriverHandlers : public HandlerTest {
  protected:
-  int32_t run(be::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr) {
-    wire::FrameHeader hdr;
-    hdr.kind = static_cast<uint16_t>(wire::Kind::kRequest);
-    hdr.length = static_cast<uint32_t>(w.size());
-    be::CallContext ctx{session_, conn_, hdr, wire::Reader(w.data(), w.size()), wire::Writer()};
-    h(ctx);
-    if (out) out->assign(ctx.out.data(), ctx.out.data() + ctx.out.size());
-    return ctx.status;
-  }
   // A launch request: function id, geometry, stream, [attributes], form, argument bytes.
   static wire::Writer launch(uint64_t fid, uint8_t form, uint32_t n, int attrs = -1,
                              uint32_t attr_id = CU_LAUNCH_ATTRIBUTE_PRIORITY) {
@@ -58,8 +50,6 @@ class DriverHandlers : public ::testing::Test {
     for (uint32_t i = 0; i < n; ++i) w.put<uint8_t>(0);
     return w;
   }
-  be::Session session_{be::ClientInfo{}, be::SessionOptions{false}};
-  be::ConnState conn_{session_, 0};
 };
 
 TEST_F(DriverHandlers, ImagesMustHaveASaneLength) {

@@ -9,6 +9,7 @@
 #include "backend/cudnn/support.h"
 #include "backend/worker.h"
 #include "common/wire.h"
+#include "handler_test.h"
 
 namespace gvirtus::backend::cudnn {
 void handle_cudnnGetVersion(CallContext&);
@@ -28,17 +29,8 @@ namespace {
 namespace be = gvirtus::backend;
 namespace cd = gvirtus::backend::cudnn;
 
-class CudnnHandlers : public ::testing::Test {
+class CudnnHandlers : public HandlerTest {
  protected:
-  int32_t run(be::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr) {
-    wire::FrameHeader hdr;
-    hdr.kind = static_cast<uint16_t>(wire::Kind::kRequest);
-    hdr.length = static_cast<uint32_t>(w.size());
-    be::CallContext ctx{session_, conn_, hdr, wire::Reader(w.data(), w.size()), wire::Writer()};
-    h(ctx);
-    if (out) out->assign(ctx.out.data(), ctx.out.data() + ctx.out.size());
-    return ctx.status;
-  }
   // A real descriptor made through a handler: its id.
   uint64_t create(be::Handler h) {
     wire::Writer w;
@@ -79,8 +71,6 @@ class CudnnHandlers : public ::testing::Test {
     for (size_t i = 0; i < bytes; ++i) w.put<uint8_t>(0);
     return w;
   }
-  be::Session session_{be::ClientInfo{}, be::SessionOptions{false}};
-  be::ConnState conn_{session_, 0};
 };
 
 TEST_F(CudnnHandlers, VersionIsTheBackendLibrary) {

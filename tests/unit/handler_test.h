@@ -1,0 +1,31 @@
+// A fixture for the tests that call one backend handler directly with a request payload, as the
+// serve loop does, against a session of its own that touches no CUDA buffers.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "backend/worker.h"
+#include "common/wire.h"
+
+namespace gvirtus::testing {
+
+class HandlerTest : public ::testing::Test {
+ protected:
+  // Runs h on the payload w; the call's status, and its reply payload in *out.
+  int32_t run(backend::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr) {
+    wire::FrameHeader hdr;
+    hdr.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+    hdr.length = static_cast<uint32_t>(w.size());
+    backend::CallContext ctx{session_, conn_, hdr, wire::Reader(w.data(), w.size()),
+                             wire::Writer()};
+    h(ctx);
+    if (out) out->assign(ctx.out.data(), ctx.out.data() + ctx.out.size());
+    return ctx.status;
+  }
+  backend::Session session_{backend::ClientInfo{}, backend::SessionOptions{false}};
+  backend::ConnState conn_{session_, 0};
+};
+
+}  // namespace gvirtus::testing
