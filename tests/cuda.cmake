@@ -87,7 +87,11 @@ gvirtus_cuda_compare(vector_add_small vector_add YES 1000)
 
 # The installed tree, moved after installing, still runs programs (needs cmake at test time, so
 # it is not among the tests that travel to the GPU machine).
+set(GVIRTUS_INSTALLED_ALSO)
+if(TARGET cuda_test_library_plugins)
+  set(GVIRTUS_INSTALLED_ALSO --also $<TARGET_FILE:cuda_test_library_plugins>)
+endif()
 add_test(NAME install.relocated
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cuda/installed.sh ${CMAKE_BINARY_DIR}
-                 $<TARGET_FILE:device_query>)
+                 ${GVIRTUS_INSTALLED_ALSO} $<TARGET_FILE:device_query>)
 set_tests_properties(install.relocated PROPERTIES LABELS install TIMEOUT 300)

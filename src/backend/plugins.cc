@@ -59,9 +59,9 @@ std::string load_real(const char* soname) {
       continue;
     }
     if (is_our_frontend(h)) {
-      why = t + " is GVirtuS's frontend library, not NVIDIA's; remove the GVirtuS library "
-            "directory from the backend's LD_LIBRARY_PATH";
-      continue;
+      // Its SONAME is taken now: the plugin would bind to it. Refuse the plugin outright.
+      return t + " is GVirtuS's frontend library, not NVIDIA's; remove the GVirtuS library "
+             "directory from the backend's LD_LIBRARY_PATH";
     }
     GV_INFO(std::string("loaded ") + soname + " from " + t);
     return "";

@@ -6,6 +6,13 @@
 set -euo pipefail
 build=$1
 shift
+# --also PROGRAM (repeatable): another program compared natively and through the moved tree, in
+# embedded mode (a cuBLAS program: the worker must find the library plugins there).
+also=()
+while [ "${1:-}" = "--also" ]; do
+  also+=("$2")
+  shift 2
+done
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -22,7 +29,8 @@ libs=$(ls "$p"/lib*/gvirtus/libcudart.so.13 "$p"/lib*/gvirtus/libgvirtus-fronten
   || fail "the frontend libraries are not under lib*/gvirtus"
 
 # Every RPATH/RUNPATH entry of every installed ELF file is relative to $ORIGIN.
-for f in "$p"/bin/* $libs; do
+plugins=$(ls "$p"/lib*/gvirtus/backend/libgvirtus-backend-*.so 2>/dev/null || true)
+for f in "$p"/bin/* $libs $plugins; do
   for entry in $(readelf -d "$f" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\]/\2/p' | tr ':' ' '); do
     case "$entry" in
       '$ORIGIN'*) ;;
@@ -34,4 +42,8 @@ done
 "$p/bin/gvirtus" --version
 for mode in embedded tcp; do
   "$here/compare.py" --gvirtus "$p/bin/gvirtus" --backend "$p/bin/gvirtus-backend" --mode "$mode" -- "$@"
+done
+for prog in "${also[@]}"; do
+  "$here/compare.py" --gvirtus "$p/bin/gvirtus" --backend "$p/bin/gvirtus-backend" --mode embedded \
+    --expect-lib libcublas.so.13 -- "$prog"
 done
