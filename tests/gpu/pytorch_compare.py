@@ -189,6 +189,11 @@ def main():
 
     if remote[0] != 0:
         problems.append(f"exit status: native 0, through GVirtuS {remote[0]}")
+    # No function of the math libraries that PyTorch calls may be a refused stub.
+    refused = sorted(set(re.findall(r"\b((?:cublas|cudnn)\w*) is not supported by GVirtuS",
+                                    remote[2])))
+    if refused:
+        problems.append(f"refused library functions were called: {', '.join(refused)}")
     line_problems, notes, exact, tolerated = compare_lines(native_lines, parse(remote[1]))
     problems += line_problems
 
