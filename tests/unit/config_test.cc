@@ -53,6 +53,20 @@ TEST(ConfigParse, ListenAsOneString) {
   EXPECT_TRUE(c.log_level.empty());
 }
 
+TEST(ConfigParse, LibraryPathAsStringOrArray) {
+  Config c;
+  ASSERT_TRUE(parse_config_json(R"({"library_path": "/a/lib:/b/lib"})", "f", &c));
+  EXPECT_EQ(c.library_path, "/a/lib:/b/lib");
+  Config d;
+  ASSERT_TRUE(parse_config_json(R"({"library_path": ["/a/lib", "/b/lib"]})", "f", &d));
+  EXPECT_EQ(d.library_path, "/a/lib:/b/lib");
+  Config e;
+  Status s = parse_config_json(R"({"library_path": ["/a/lib", 3]})", "f", &e);
+  EXPECT_FALSE(s);
+  EXPECT_NE(s.message().find("library_path"), std::string::npos);
+  EXPECT_FALSE(parse_config_json(R"({"library_path": 7})", "f", &e));
+}
+
 TEST(ConfigParse, OriginalPropertiesForm) {
   Config c;
   Status s = parse_config_json(kOriginalForm, "properties.json", &c);
