@@ -63,6 +63,10 @@ int main() {
   double* dd;
   CHECK(cudaMalloc(&dd, 100 * sizeof(double)));
   REPORT(cudaMemcpyFromSymbol(dd, table, 100 * sizeof(double), 0, cudaMemcpyDeviceToDevice));
+  // A device-to-device cudaMemcpy does not wait for the copy on the host, and the non-blocking
+  // stream s below is not ordered after the legacy stream: without this the next copy races
+  // with it (natively too; through GVirtuS it lost the race under load).
+  CHECK(cudaDeviceSynchronize());
   REPORT(cudaMemcpyToSymbolAsync(table, dd, 10 * sizeof(double), 90 * sizeof(double),
                                  cudaMemcpyDefault, s));
   CHECK(cudaStreamSynchronize(s));
