@@ -19,6 +19,11 @@ void handle_cublasSetPointerMode_v2(CallContext&);
 void handle_cublasDestroy_v2(CallContext&);
 void handle_cublasGetCudartVersion(CallContext&);
 void handle_cublasGemmEx(CallContext&);
+void handle_cublasSrotg_v2(CallContext&);
+void handle_cublasSrotmg_v2(CallContext&);
+void handle_cublasDnrm2_v2(CallContext&);
+void handle_cublasSgetrsBatched(CallContext&);
+void handle_cublasSetStream_v2(CallContext&);
 }  // namespace gvirtus::backend::cublas
 
 namespace gvirtus::testing {
@@ -47,6 +52,14 @@ class CublasHandlers : public HandlerTest {
     w.put<uint64_t>(0);
     w.put<int32_t>(1);
     return w;
+  }
+  // The id of a cuBLAS handle that was issued and released.
+  uint64_t stale_handle() {
+    static int dummy = 0;
+    uint64_t id = session_.handles().add(be::HandleKind::kCublasHandle, &dummy);
+    void* p = nullptr;
+    EXPECT_TRUE(session_.handles().remove(be::HandleKind::kCublasHandle, id, &p));
+    return id;
   }
 };
 
@@ -129,6 +142,101 @@ TEST_F(CublasHandlers, UntypedScalarsAreBoundedToo) {
   w.put<uint8_t>(65);
   for (int i = 0; i < 65; ++i) w.put<uint8_t>(0);
   EXPECT_THROW(run(cb::handle_cublasGemmEx, w), be::SessionFault);
+}
+
+TEST_F(CublasHandlers, InOutScalarsAndResults) {
+  // cublasSrotg_v2(handle, a, b, c, s): a, b in and out, c, s out; NULL where the application
+  // passed NULL. Nothing comes back unless cuBLAS succeeds.
+  auto rotg = [](uint64_t handle, uint8_t tag_a) {
+    wire::Writer w;
+    w.put<uint64_t>(handle);
+    w.put<uint8_t>(tag_a);
+    if (tag_a == 1) {
+      w.put<uint8_t>(4);
+      w.put<float>(3.0f);
+    }
+    w.put<uint8_t>(1);  // b
+    w.put<uint8_t>(4);
+    w.put<float>(4.0f);
+    w.put<uint8_t>(1);  // c: a result, only its size travels
+    w.put<uint8_t>(4);
+    w.put<uint8_t>(0);  // s: NULL
+    return w;
+  };
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(cb::handle_cublasSrotg_v2, rotg(0, 1), &out), CUBLAS_STATUS_NOT_INITIALIZED);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(run(cb::handle_cublasSrotg_v2, rotg(0, 0)), CUBLAS_STATUS_NOT_INITIALIZED);
+  EXPECT_THROW(run(cb::handle_cublasSrotg_v2, rotg(0, 7)), wire::DecodeError);
+  EXPECT_EQ(run(cb::handle_cublasSrotg_v2, rotg(stale_handle(), 1)),
+            CUBLAS_STATUS_NOT_INITIALIZED);
+  // cublasSrotmg_v2: param is a result of 5 floats (20 bytes); a size over the bound is forged.
+  auto rotmg = [](uint8_t param_bytes) {
+    wire::Writer w;
+    w.put<uint64_t>(0);
+    for (int i = 0; i < 4; ++i) {  // d1 d2 x1 (in and out), y1 (in)
+      w.put<uint8_t>(1);
+      w.put<uint8_t>(4);
+      w.put<float>(1.0f);
+    }
+    w.put<uint8_t>(1);
+    w.put<uint8_t>(param_bytes);
+    return w;
+  };
+  EXPECT_EQ(run(cb::handle_cublasSrotmg_v2, rotmg(20), &out), CUBLAS_STATUS_NOT_INITIALIZED);
+  EXPECT_TRUE(out.empty());
+  EXPECT_THROW(run(cb::handle_cublasSrotmg_v2, rotmg(200)), be::SessionFault);
+  // cublasDnrm2_v2 with a NULL result: cuBLAS answers.
+  wire::Writer nrm2;
+  nrm2.put<uint64_t>(0);
+  nrm2.put<int32_t>(4);
+  nrm2.put<uint64_t>(0);
+  nrm2.put<int32_t>(1);
+  nrm2.put<uint8_t>(0);
+  EXPECT_EQ(run(cb::handle_cublasDnrm2_v2, nrm2), CUBLAS_STATUS_NOT_INITIALIZED);
+}
+
+TEST_F(CublasHandlers, BatchedLapackHostInfo) {
+  // cublasSgetrsBatched: info is one host int, written back only on success.
+  auto getrs = [](uint8_t info_flag) {
+    wire::Writer w;
+    w.put<uint64_t>(0);
+    w.put<int32_t>(CUBLAS_OP_N);
+    w.put<int32_t>(2);
+    w.put<int32_t>(1);
+    w.put<uint64_t>(0x1000);  // Aarray
+    w.put<int32_t>(2);
+    w.put<uint64_t>(0x2000);  // devIpiv
+    w.put<uint64_t>(0x3000);  // Barray
+    w.put<int32_t>(2);
+    w.put<uint8_t>(info_flag);
+    w.put<int32_t>(1);
+    return w;
+  };
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(cb::handle_cublasSgetrsBatched, getrs(1), &out), CUBLAS_STATUS_NOT_INITIALIZED);
+  EXPECT_TRUE(out.empty());
+  // (A NULL info reaches cuBLAS as NULL, as natively: cuBLAS writes *info before anything else
+  // and crashes, here the client's worker; not exercised.)
+  EXPECT_THROW(run(cb::handle_cublasSgetrsBatched, getrs(2)), wire::DecodeError);
+}
+
+TEST_F(CublasHandlers, StreamsAreCheckedHandles) {
+  // cublasSetStream_v2(handle, stream): a forged stream ends the session, a stale one answers
+  // CUBLAS_STATUS_INVALID_VALUE (the annotation's invalid status for streams).
+  int dummy = 0;
+  uint64_t handle = session_.handles().add(be::HandleKind::kCublasHandle, &dummy);
+  wire::Writer forged;
+  forged.put<uint64_t>(handle);
+  forged.put<uint64_t>(0x0100000000000777ull);  // kind kStream, never issued
+  EXPECT_THROW(run(cb::handle_cublasSetStream_v2, forged), be::SessionFault);
+  uint64_t stream = session_.handles().add(be::HandleKind::kStream, &dummy);
+  void* p = nullptr;
+  ASSERT_TRUE(session_.handles().remove(be::HandleKind::kStream, stream, &p));
+  wire::Writer stale;
+  stale.put<uint64_t>(handle);
+  stale.put<uint64_t>(stream);
+  EXPECT_EQ(run(cb::handle_cublasSetStream_v2, stale), CUBLAS_STATUS_INVALID_VALUE);
 }
 
 }  // namespace

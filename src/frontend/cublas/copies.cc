@@ -1,8 +1,9 @@
 // cublasSetMatrix / GetMatrix / SetVector / GetVector (+Async, _64): strided copies between host
 // and device memory, done by our runtime's copy engine (cudaMemcpy2D / cudaMemcpy2DAsync), with
-// cuBLAS's own argument checks: a column-major rows x cols matrix of elemSize-byte elements with
-// leading dimensions lda / ldb is a 2D copy of cols rows of rows*elemSize bytes; a vector of n
-// elements with strides incx / incy is a 2D copy of n rows of elemSize bytes.
+// cuBLAS's own argument checks (compared with NVIDIA's library by tests/cuda/libs/
+// library_plugins.cu): a column-major rows x cols matrix of elemSize-byte elements with leading
+// dimensions lda / ldb is a 2D copy of cols rows of rows*elemSize bytes; a vector of n elements
+// with strides incx / incy is a 2D copy of n rows of elemSize bytes.
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -16,29 +17,44 @@ cublasStatus_t mapped(cudaError_t e) {
   return e == cudaSuccess ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_MAPPING_ERROR;
 }
 
+// One 2D copy of `height` rows of `width` bytes, `spitch`/`dpitch` bytes apart. Sizes in range
+// but no copy can serve (strides shorter than a row, sizes that overflow, memory the runtime
+// refuses) answer CUBLAS_STATUS_MAPPING_ERROR, as NVIDIA's library does when its copy fails.
+cublasStatus_t copy_2d(void* dst, int64_t dpitch, const void* src, int64_t spitch, int64_t width,
+                       int64_t height, cudaMemcpyKind kind, cudaStream_t stream, bool async) {
+  if (dpitch < width || spitch < width) return CUBLAS_STATUS_MAPPING_ERROR;
+  const auto w = static_cast<size_t>(width), h = static_cast<size_t>(height);
+  const auto dp = static_cast<size_t>(dpitch), sp = static_cast<size_t>(spitch);
+  return mapped(async ? cudaMemcpy2DAsync(dst, dp, src, sp, w, h, kind, stream)
+                      : cudaMemcpy2D(dst, dp, src, sp, w, h, kind));
+}
+
+bool mul(int64_t a, int64_t b, int64_t* out) { return !__builtin_mul_overflow(a, b, out); }
+
+// cuBLAS's checks: negative sizes and non-positive element sizes or leading dimensions are
+// CUBLAS_STATUS_INVALID_VALUE; an empty matrix copies nothing.
 cublasStatus_t matrix(int64_t rows, int64_t cols, int64_t elem, const void* src, int64_t lds,
                       void* dst, int64_t ldd, cudaMemcpyKind kind, cudaStream_t stream,
                       bool async) {
-  if (rows < 0 || cols < 0 || elem <= 0 || lds <= 0 || ldd <= 0 || lds < rows || ldd < rows)
+  if (rows < 0 || cols < 0 || elem <= 0 || lds <= 0 || ldd <= 0)
     return CUBLAS_STATUS_INVALID_VALUE;
   if (rows == 0 || cols == 0) return CUBLAS_STATUS_SUCCESS;
-  const size_t width = static_cast<size_t>(rows * elem);
-  const size_t spitch = static_cast<size_t>(lds * elem), dpitch = static_cast<size_t>(ldd * elem);
-  return mapped(async ? cudaMemcpy2DAsync(dst, dpitch, src, spitch, width,
-                                          static_cast<size_t>(cols), kind, stream)
-                      : cudaMemcpy2D(dst, dpitch, src, spitch, width, static_cast<size_t>(cols),
-                                     kind));
+  int64_t width, spitch, dpitch;
+  if (!mul(rows, elem, &width) || !mul(lds, elem, &spitch) || !mul(ldd, elem, &dpitch))
+    return CUBLAS_STATUS_MAPPING_ERROR;
+  return copy_2d(dst, dpitch, src, spitch, width, cols, kind, stream, async);
 }
 
+// Non-positive strides or element sizes are CUBLAS_STATUS_INVALID_VALUE; a negative length is a
+// copy NVIDIA's library tries and fails (CUBLAS_STATUS_MAPPING_ERROR).
 cublasStatus_t vector(int64_t n, int64_t elem, const void* src, int64_t incs, void* dst,
                       int64_t incd, cudaMemcpyKind kind, cudaStream_t stream, bool async) {
-  if (n < 0 || elem <= 0 || incs <= 0 || incd <= 0) return CUBLAS_STATUS_INVALID_VALUE;
+  if (elem <= 0 || incs <= 0 || incd <= 0) return CUBLAS_STATUS_INVALID_VALUE;
   if (n == 0) return CUBLAS_STATUS_SUCCESS;
-  const size_t e = static_cast<size_t>(elem);
-  const size_t spitch = static_cast<size_t>(incs) * e, dpitch = static_cast<size_t>(incd) * e;
-  return mapped(async ? cudaMemcpy2DAsync(dst, dpitch, src, spitch, e, static_cast<size_t>(n),
-                                          kind, stream)
-                      : cudaMemcpy2D(dst, dpitch, src, spitch, e, static_cast<size_t>(n), kind));
+  if (n < 0) return CUBLAS_STATUS_MAPPING_ERROR;
+  int64_t spitch, dpitch;
+  if (!mul(incs, elem, &spitch) || !mul(incd, elem, &dpitch)) return CUBLAS_STATUS_MAPPING_ERROR;
+  return copy_2d(dst, dpitch, src, spitch, elem, n, kind, stream, async);
 }
 
 constexpr cudaMemcpyKind kH2D = cudaMemcpyHostToDevice;

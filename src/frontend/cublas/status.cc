@@ -1,6 +1,8 @@
 // Answered on the client: status names and strings (from the real library's table, made at
 // build time), and cublasGetCudartVersion forwarded (the runtime that runs the calls is the
 // backend's).
+#include <cstdio>
+
 #include "cublas_calls.h"
 #include "frontend/core/status_table.h"
 #include "frontend/core/value_call.h"
@@ -35,4 +37,10 @@ extern "C" GV_API const char* cublasGetStatusString(cublasStatus_t status) {
 extern "C" GV_API size_t cublasGetCudartVersion(void) {
   return client::u64_call(cublas::kCall_cublasGetCudartVersion, CUBLAS_STATUS_SUCCESS,
                           "cublasGetCudartVersion");
+}
+
+// cuBLAS's error printer for bad arguments, which applications may call or replace.
+extern "C" GV_API void cublasXerbla(const char* srName, int info) {
+  std::printf(" ** On entry to %s parameter number %d had an illegal value\n",
+              srName != nullptr ? srName : "", info);
 }

@@ -19,6 +19,19 @@ int main() {
   cudaError_t e = cudaGetDeviceCount(&devices);
   std::printf("cudaGetDeviceCount: %s\n", cudaGetErrorName(e));
 
+  // Status names (answered on the client from the real library's table) and the argument
+  // checks of the copies (done on the client before any copy): as NVIDIA's library answers.
+  for (int code : {0, 1, 7, 14, 12345})
+    std::printf("status %d: %s / %s\n", code, cublasGetStatusName(static_cast<cublasStatus_t>(code)),
+                cublasGetStatusString(static_cast<cublasStatus_t>(code)));
+  float host[16] = {};
+  std::printf("cublasSetMatrix(rows=-1): %d\n", static_cast<int>(cublasSetMatrix(-1, 2, 4, host, 4, nullptr, 4)));
+  std::printf("cublasSetMatrix(lda=0): %d\n", static_cast<int>(cublasSetMatrix(2, 2, 4, host, 0, nullptr, 4)));
+  std::printf("cublasGetMatrix(elemSize=0): %d\n", static_cast<int>(cublasGetMatrix(2, 2, 0, nullptr, 4, host, 4)));
+  std::printf("cublasSetMatrix(empty): %d\n", static_cast<int>(cublasSetMatrix(0, 2, 4, host, 4, nullptr, 4)));
+  std::printf("cublasSetVector(incx=0): %d\n", static_cast<int>(cublasSetVector(4, 4, host, 0, nullptr, 1)));
+  std::printf("cublasGetVector(n=0): %d\n", static_cast<int>(cublasGetVector(0, 4, nullptr, 1, host, 1)));
+
   cublasHandle_t h = nullptr;
   s = cublasCreate(&h);
   std::printf("cublasCreate: %d\n", static_cast<int>(s));
