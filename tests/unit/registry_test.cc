@@ -2,6 +2,7 @@
 
 #include "backend/control.h"
 #include "backend/dispatch.h"
+#include "backend/plugins.h"
 
 namespace gvirtus::backend {
 namespace {
@@ -25,6 +26,59 @@ TEST(Registry, FindsHandlersAndPlugins) {
   EXPECT_TRUE(r.has_plugin("q"));
   EXPECT_FALSE(r.has_plugin("cudart"));
   EXPECT_EQ(r.plugins(), (std::vector<std::string>{"p", "q"}));
+}
+
+// A library plugin loaded on first use, through a loader that counts its calls.
+int g_loads = 0;
+const HandlerEntry kLibEntries[] = {{9001, "libA", &h1}, {9002, "libB", &h2}};
+const PluginTable kLibTable = {"lib", kLibEntries, 2};
+const PluginTable* good_loader(const LibraryPlugin&, std::string*) {
+  ++g_loads;
+  return &kLibTable;
+}
+const PluginTable* failing_loader(const LibraryPlugin&, std::string* error) {
+  ++g_loads;
+  *error = "cannot load libfake.so.1";
+  return nullptr;
+}
+const char* const kSonames[] = {"libfake.so.1", nullptr};
+const LibraryPlugin kLib = {"lib", 9000, 9099, 77, kSonames};
+
+TEST(Registry, LibraryPluginLoadsOnceOnItsFirstCall) {
+  g_loads = 0;
+  Registry r;
+  r.add_library_plugin(kLib, &good_loader);
+  EXPECT_TRUE(r.has_plugin("lib"));  // known before it is loaded (the Hello names it)
+  EXPECT_EQ(g_loads, 0);
+  EXPECT_EQ(r.find(8999), nullptr);  // outside its range: not loaded for that
+  EXPECT_EQ(g_loads, 0);
+  ASSERT_NE(r.find(9002), nullptr);
+  EXPECT_EQ(r.find(9002)->fn, &h2);
+  EXPECT_NE(r.find(9001), nullptr);
+  EXPECT_EQ(r.find(9050), nullptr);  // in range, not in the plugin's table: an unknown call
+  int32_t status = 0;
+  std::string why;
+  bool first = false;
+  EXPECT_FALSE(r.unavailable(9050, &status, &why, &first));
+  EXPECT_EQ(g_loads, 1);
+}
+
+TEST(Registry, UnavailableLibraryAnswersItsStatusAndSaysWhyOnce) {
+  g_loads = 0;
+  Registry r;
+  r.add_library_plugin(kLib, &failing_loader);
+  EXPECT_EQ(r.find(9001), nullptr);
+  int32_t status = 0;
+  std::string why;
+  bool first = false;
+  ASSERT_TRUE(r.unavailable(9001, &status, &why, &first));
+  EXPECT_EQ(status, 77);
+  EXPECT_EQ(why, "cannot load libfake.so.1");
+  EXPECT_TRUE(first);
+  ASSERT_TRUE(r.unavailable(9002, &status, &why, &first));
+  EXPECT_FALSE(first);
+  EXPECT_FALSE(r.unavailable(12, &status, &why, &first));  // not a library plugin's id
+  EXPECT_EQ(g_loads, 1);  // tried once, not on every call
 }
 
 TEST(RegistryDeathTest, DuplicateCallIdAborts) {
