@@ -5,21 +5,17 @@
 #include <unordered_set>
 
 #include "backend/curand/support.h"
+#include "backend/worker.h"
 #include "curand_handles.h"
 
 namespace gvirtus::backend::curand {
 namespace {
 
-// Distributions created by this worker (one worker per client) and not yet destroyed.
+// Distributions created in this session and not yet destroyed (Session::state).
 struct Distributions {
   std::mutex mu;
   std::unordered_set<uint64_t> live;  // REQUIRES: mu
 };
-
-Distributions& distributions() {
-  static auto* d = new Distributions;
-  return *d;
-}
 
 }  // namespace
 
@@ -62,7 +58,7 @@ void handle_curandCreatePoissonDistribution(CallContext& ctx) {
   if (s != CURAND_STATUS_SUCCESS || !present) return;
   const auto value = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(d));
   {
-    Distributions& all = distributions();
+    Distributions& all = ctx.session.state<Distributions>();
     std::lock_guard<std::mutex> lock(all.mu);
     all.live.insert(value);
   }
@@ -75,7 +71,7 @@ void handle_curandDestroyDistribution(CallContext& ctx) {
   const uint64_t value = ctx.in.get<uint64_t>();
   ctx.in.expect_end();
   {
-    Distributions& all = distributions();
+    Distributions& all = ctx.session.state<Distributions>();
     std::lock_guard<std::mutex> lock(all.mu);
     if (all.live.erase(value) == 0) {
       ctx.status = static_cast<int32_t>(CURAND_STATUS_NOT_INITIALIZED);
