@@ -14,6 +14,10 @@ if(TARGET CUDA::cublas AND TARGET CUDA::cublasLt)
     "cublaslt|cublaslt.cu|CUDA::cublasLt|libcublasLt.so.13")
 endif()
 
+if(TARGET CUDA::curand)
+  list(APPEND GVIRTUS_CUDA_LIB_TESTS "curand|curand.cu|CUDA::curand|libcurand.so.10")
+endif()
+
 # Other libraries append their entries here the same way (cuDNN keeps its own file,
 # tests/cuda_cudnn.cmake, included by tests/cuda.cmake).
 

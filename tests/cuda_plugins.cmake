@@ -40,3 +40,9 @@ endif()
 if(TARGET CUDA::cublasLt AND TARGET gvirtus-cublasLt)
   gvirtus_plugin_compare(cublaslt_plugin cublasLt libcublasLt.so.13 CUDA::cublasLt)
 endif()
+
+# cuRAND: versions, generator creation, host generators (no GPU needed) generating the same
+# numbers; on a GPU machine also device generation and a discrete distribution.
+if(TARGET CUDA::curand AND TARGET gvirtus-curand)
+  gvirtus_plugin_compare(curand_plugin curand libcurand.so.10 CUDA::curand)
+endif()

@@ -74,6 +74,8 @@ enum class HandleKind : uint8_t {
   kCudnnBackendDesc = 60,
   // 64-127: the libraries of issue "Library plugins II" (cuFFT, cuRAND, cuSPARSE, cuSOLVER,
   // NVML).
+  kCurandGenerator = 64,      // curandCreateGenerator: generates into device memory
+  kCurandHostGenerator = 65,  // curandCreateGeneratorHost: its output travels back to the client
 };
 
 // Maps opaque 64-bit ids handed to the client to real objects of this worker. Ids are never

@@ -503,6 +503,7 @@ def server_source(lib: Library, fns: List[Function]) -> str:
           "inline T gv_from_u64(uint64_t v) { return reinterpret_cast<T>("
           "static_cast<uintptr_t>(v)); }", "",
           "// A presence flag: 0 (the application passed NULL) or 1.",
+          "[[maybe_unused]]",
           "bool gv_flag(gvirtus::wire::Reader& in) {",
           "  const uint8_t f = in.get<uint8_t>();",
           "  if (f > 1) throw gvirtus::wire::DecodeError(\"presence flag is neither 0 nor 1\");",
@@ -510,6 +511,7 @@ def server_source(lib: Library, fns: List[Function]) -> str:
           "// Element count of a buffer parameter, computed from the decoded arguments. No honest",
           f"// client sends a negative one or one over {lib.buffer_bound} bytes (it refuses them "
           "itself).",
+          "[[maybe_unused]]  // a library whose functions have no buffers (cuRAND)",
           "size_t gv_count(long long n, size_t elem, const char* what) {",
           f"  if (n < 0 || static_cast<unsigned long long>(n) > {lib.buffer_bound}u / elem)",
           "    throw SessionFault(std::string(what) + \": buffer length \" + std::to_string(n) +",
