@@ -14,6 +14,10 @@ if(TARGET CUDA::cublas AND TARGET CUDA::cublasLt)
     "cublaslt|cublaslt.cu|CUDA::cublasLt|libcublasLt.so.13")
 endif()
 
+if(TARGET CUDA::cufft)
+  list(APPEND GVIRTUS_CUDA_LIB_TESTS "cufft|cufft.cu|CUDA::cufft|libcufft.so.12")
+endif()
+
 # Other libraries append their entries here the same way (cuDNN keeps its own file,
 # tests/cuda_cudnn.cmake, included by tests/cuda.cmake).
 

@@ -40,3 +40,9 @@ endif()
 if(TARGET CUDA::cublasLt AND TARGET gvirtus-cublasLt)
   gvirtus_plugin_compare(cublaslt_plugin cublasLt libcublasLt.so.13 CUDA::cublasLt)
 endif()
+
+# cuFFT: version, plan numbers cuFFT does not know, estimates, plan creation (refused as natively
+# without a GPU; on a GPU machine an 8-point C2C transform).
+if(TARGET CUDA::cufft AND TARGET gvirtus-cufft)
+  gvirtus_plugin_compare(cufft_plugin cufft libcufft.so.12 CUDA::cufft)
+endif()
