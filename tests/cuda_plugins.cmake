@@ -46,3 +46,9 @@ endif()
 if(TARGET CUDA::curand AND TARGET gvirtus-curand)
   gvirtus_plugin_compare(curand_plugin curand libcurand.so.10 CUDA::curand)
 endif()
+
+# cuFFT: version, plan numbers cuFFT does not know, estimates, plan creation (refused as natively
+# without a GPU; on a GPU machine an 8-point C2C transform).
+if(TARGET CUDA::cufft AND TARGET gvirtus-cufft)
+  gvirtus_plugin_compare(cufft_plugin cufft libcufft.so.12 CUDA::cufft)
+endif()

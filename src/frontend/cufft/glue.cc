@@ -1,0 +1,18 @@
+// glue.h: loss and reply completion; registers the "cufft" plugin.
+#include "frontend/cufft/glue.h"
+
+namespace gvirtus::cufft {
+namespace {
+
+__attribute__((constructor)) void announce_plugin() { client::add_plugin("cufft"); }
+
+}  // namespace
+
+cufftResult lost() { return CUFFT_SETUP_FAILED; }
+
+cufftResult finish(const client::Call& c) {
+  client::post_deferred_error(c.deferred());
+  return static_cast<cufftResult>(c.status());
+}
+
+}  // namespace gvirtus::cufft
