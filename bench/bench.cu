@@ -10,23 +10,16 @@
 #include <cstring>
 #include <vector>
 
+#include "bench_common.h"
+
 __global__ void empty_kernel() {}
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    std::fprintf(stderr, "bench: %s failed: %s (%s)\n", what, cudaGetErrorName(e),
-                 cudaGetErrorString(e));
-    std::exit(1);
-  }
-}
+using bench::Clock;
+using bench::check;
+using bench::report;
+using bench::seconds_since;
 
 // Runs f() repeatedly for about `budget` seconds (at least `min_iters` times) and returns the
 // mean seconds per call. Warm-up iterations are not counted.
@@ -40,11 +33,6 @@ double per_call(F f, double budget, int min_iters) {
     iters += min_iters;
   } while (seconds_since(t0) < budget);
   return seconds_since(t0) / iters;
-}
-
-void report(const char* metric, double value, const char* unit) {
-  std::printf("%s %.4g %s\n", metric, value, unit);
-  std::fflush(stdout);
 }
 
 void bulk(const char* name, cudaMemcpyKind kind, void* host, void* dev, size_t bytes, int reps) {

@@ -19,21 +19,14 @@
 #include <cstdlib>
 #include <vector>
 
+#include "bench_common.h"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-void check(cudaError_t e, const char* what) {
-  if (e != cudaSuccess) {
-    std::fprintf(stderr, "bench-libs: %s failed: %s (%s)\n", what, cudaGetErrorName(e),
-                 cudaGetErrorString(e));
-    std::exit(1);
-  }
-}
+using bench::Clock;
+using bench::check;
+using bench::report;
+using bench::seconds_since;
 
 void check(cublasStatus_t s, const char* what) {
   if (s != CUBLAS_STATUS_SUCCESS) {
@@ -51,11 +44,6 @@ void check(cudnnStatus_t s, const char* what) {
   }
 }
 #endif
-
-void report(const char* metric, double value, const char* unit) {
-  std::printf("%s %.4g %s\n", metric, value, unit);
-  std::fflush(stdout);
-}
 
 // The same pseudo-random values in [-0.5, 0.5) on the device and on the host.
 __host__ __device__ float pattern(uint64_t i, uint32_t seed) {
