@@ -3,12 +3,13 @@
 # one go on the same machine, and prints each figure with the ratio remote/native:
 #   gvirtus-bench       the runtime: calls, copies, launches (must succeed)
 #   gvirtus-bench-libs  cuBLAS and cuDNN, where the build made it (bench/CMakeLists.txt)
+#   gvirtus-bench-math  cuFFT, cuRAND, cuSPARSE and cuSOLVER, where the build made it
 #   pytorch_bench.py    PyTorch training steps, a tiny op, import + first CUDA op, where
 #                       $PYTHON (default python3) can import torch and sees a GPU
 #   bench/run.sh [BUILD_DIR] [SECONDS_PER_METRIC]
 # Writes the raw outputs and the table to $OUT (or a temp dir) as well. A failure of
-# gvirtus-bench stops the script; one of the other two is reported, its figures are left out of
-# the table (nan), and the exit status is 1 at the end. Each of those two runs has 15 minutes.
+# gvirtus-bench stops the script; one of the others is reported, its figures are left out of
+# the table (nan), and the exit status is 1 at the end. Each of those runs has 15 minutes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
@@ -42,9 +43,14 @@ stop_backend() {
 }
 
 # The optional benchmarks.
-libs=
-[ -x "$bin/gvirtus-bench-libs" ] && libs=$bin/gvirtus-bench-libs
-[ -n "$libs" ] || echo "bench: no $bin/gvirtus-bench-libs (no cuBLAS in the build): skipping it" >&2
+progs=()  # the library benchmarks this build has, by short name: libs, math
+for p in libs math; do
+  if [ -x "$bin/gvirtus-bench-$p" ]; then
+    progs+=("$p")
+  else
+    echo "bench: no $bin/gvirtus-bench-$p (its libraries are not in the build): skipping it" >&2
+  fi
+done
 python=$(command -v "${PYTHON:-python3}" || true)
 torch=
 if [ -n "$python" ] && "$python" -c 'import torch, sys; sys.exit(not torch.cuda.is_available())' \
@@ -54,11 +60,15 @@ else
   echo "bench: ${PYTHON:-python3} cannot import torch or sees no GPU: skipping pytorch_bench.py" >&2
 fi
 
-# Natively, gvirtus-bench-libs needs NVIDIA's cuBLAS and cuDNN. Where the loader does not find
+# Natively, the library benchmarks need NVIDIA's libraries. Where the loader does not find
 # them, take those of the PyTorch wheel (site-packages/nvidia/{cu13,cudnn}/lib), for the native
 # run only: through GVirtuS the GVirtuS libraries must be the ones found.
 native_libs_path=
-if [ -n "$libs" ] && ldd "$libs" 2>/dev/null | grep -q 'not found' && [ -n "$python" ]; then
+missing_libs=
+for p in "${progs[@]}"; do
+  ldd "$bin/gvirtus-bench-$p" 2>/dev/null | grep -q 'not found' && missing_libs=1
+done
+if [ -n "$missing_libs" ] && [ -n "$python" ]; then
   for d in $("$python" - <<'PY' 2>/dev/null
 import importlib.util, os
 spec = importlib.util.find_spec("nvidia")
@@ -72,16 +82,18 @@ PY
   done
 fi
 
-run_libs() {  # $1 = mode, then the command prefix (empty natively)
-  local mode=$1
+run_libs() {  # $1 = mode, then the command prefix (empty natively): every library benchmark
+  local mode=$1 p
   shift
-  [ -n "$libs" ] || return 0
-  if ! timeout 900 "$@" "$libs" "$budget" >"$out/libs-$mode.txt" 2>"$out/libs-$mode.err"; then
-    echo "bench: gvirtus-bench-libs failed ($mode):" >&2
-    tail -n 5 "$out/libs-$mode.err" >&2
-    failed=1
-  fi
-  cat "$out/libs-$mode.txt" >&2
+  for p in "${progs[@]}"; do
+    if ! timeout 900 "$@" "$bin/gvirtus-bench-$p" "$budget" >"$out/$p-$mode.txt" \
+         2>"$out/$p-$mode.err"; then
+      echo "bench: gvirtus-bench-$p failed ($mode):" >&2
+      tail -n 5 "$out/$p-$mode.err" >&2
+      failed=1
+    fi
+    cat "$out/$p-$mode.txt" >&2
+  done
 }
 run_torch() {  # $1 = mode, then the command prefix (empty natively)
   local mode=$1
@@ -125,7 +137,7 @@ import sys, os
 out = sys.argv[1]
 def load(mode):
     d = {}
-    for name in (f"{mode}.txt", f"libs-{mode}.txt", f"torch-{mode}.txt"):
+    for name in (f"{mode}.txt", f"libs-{mode}.txt", f"math-{mode}.txt", f"torch-{mode}.txt"):
         path = os.path.join(out, name)
         if not os.path.exists(path):
             continue

@@ -11,7 +11,8 @@ pytorch_workloads.TOLERANT names (mixed precision), the same hash or a float sum
 relative 1e-3. The backend is started as tests/cuda/compare.py does (TCP on a free loopback
 port, a Unix socket, or the private backend of `gvirtus run`), and the run must load the
 GVirtuS libcudart.so.13 (and each other GVirtuS library present in lib/gvirtus that PyTorch
-loads: libcublas, libcublasLt, libcudnn). Exit status 0 when everything matches.
+loads: cuBLAS, cuBLASLt, cuDNN, cuFFT, cuRAND, cuSPARSE, cuSOLVER). Exit status 0 when
+everything matches.
 """
 import argparse
 import os
@@ -31,7 +32,8 @@ WORKLOADS_PY = os.path.join(HERE, "pytorch_workloads.py")
 LINE = re.compile(r"^(\S+): (.*)$")
 RESULT = re.compile(r"^([0-9a-f]{64}) (\S+)$")
 # GVirtuS libraries that, when the build has them, PyTorch must load from lib/gvirtus.
-OUR_LIBS = ("libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcudnn.so.9")
+OUR_LIBS = ("libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcudnn.so.9",
+            "libcufft.so.12", "libcurand.so.10", "libcusparse.so.12", "libcusolver.so.12")
 REL_TOL = 1e-3
 
 
@@ -190,8 +192,8 @@ def main():
     if remote[0] != 0:
         problems.append(f"exit status: native 0, through GVirtuS {remote[0]}")
     # No function of the math libraries that PyTorch calls may be a refused stub.
-    refused = sorted(set(re.findall(r"\b((?:cublas|cudnn)\w*) is not supported by GVirtuS",
-                                    remote[2])))
+    stub = r"\b((?:cublas|cudnn|cufft|curand|cusparse|cusolver|nvml)\w*) is not supported by GVirtuS"
+    refused = sorted(set(re.findall(stub, remote[2])))
     if refused:
         problems.append(f"refused library functions were called: {', '.join(refused)}")
     line_problems, notes, exact, tolerated = compare_lines(native_lines, parse(remote[1]))

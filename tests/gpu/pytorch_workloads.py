@@ -62,7 +62,8 @@ def digest(tensors):
     for t in tensors:
         h.update(f"{t.dtype}{tuple(t.shape)}".encode())
         h.update(tensor_bytes(t))
-        total += t.detach().to("cpu", torch.float64).abs().sum().item()
+        parts = torch.view_as_real(t.detach()) if t.is_complex() else t.detach()
+        total += parts.to("cpu", torch.float64).abs().sum().item()
     return h.hexdigest(), total
 
 
@@ -198,6 +199,111 @@ def cuda_rng(name):
     z = F.dropout(y, p=0.5, training=True)
     z.sum().backward()
     emit(name + ".dropout", [z, y.grad])
+
+
+# --- torch.fft, torch.linalg, sparse products, random numbers, memory queries ---------------
+
+@workload("fft")
+def fft(name):
+    # cuFFT: complex, real-to-complex and back, 2-D, single and double precision.
+    g = cpu_gen()
+    for tag, real, cplx in (("fp32", torch.float32, torch.complex64),
+                            ("fp64", torch.float64, torch.complex128)):
+        x = torch.complex(randn(g, 16, 1024, dtype=real), randn(g, 16, 1024, dtype=real))
+        r = randn(g, 8, 1000, dtype=real)
+        img = randn(g, 4, 64, 96, dtype=real)
+        emit(f"{name}.c2c_{tag}", [torch.fft.fft(x), torch.fft.ifft(x, norm="ortho")])
+        emit(f"{name}.r2c_{tag}", [torch.fft.rfft(r), torch.fft.irfft(torch.fft.rfft(r), n=1000)])
+        emit(f"{name}.fft2_{tag}", [torch.fft.fft2(img), torch.fft.ifft2(img.to(cplx))])
+
+
+def linalg_inputs(g, n, dtype):
+    a = randn(g, n, n, dtype=dtype)
+    spd = a @ a.mT + n * torch.eye(n, device="cuda", dtype=dtype)  # symmetric positive definite
+    return a, spd, randn(g, n, 3, dtype=dtype)
+
+
+@workload("linalg")
+def linalg(name):
+    # cuSOLVER (PyTorch may pick MAGMA by size: cuSOLVER is asked for explicitly).
+    torch.backends.cuda.preferred_linalg_library("cusolver")
+    g = cpu_gen()
+    for tag, dt in (("fp32", torch.float32), ("fp64", torch.float64)):
+        a, spd, b = linalg_inputs(g, 64, dt)
+        emit(f"{name}.solve_{tag}", torch.linalg.solve(a, b))
+        emit(f"{name}.inv_{tag}", torch.linalg.inv(a))
+        emit(f"{name}.det_{tag}", torch.linalg.det(a / 8))  # unscaled, fp32 overflows
+        emit(f"{name}.cholesky_{tag}", [torch.linalg.cholesky(spd),
+                                        torch.cholesky_solve(b, torch.linalg.cholesky(spd))])
+        emit(f"{name}.qr_{tag}", list(torch.linalg.qr(a)))
+        emit(f"{name}.svd_{tag}", list(torch.linalg.svd(a)))
+        emit(f"{name}.eigh_{tag}", list(torch.linalg.eigh(spd)))
+        tall = randn(g, 96, 32, dtype=dt)
+        emit(f"{name}.lstsq_{tag}", torch.linalg.lstsq(tall, randn(g, 96, 2, dtype=dt)).solution)
+        batch = randn(g, 6, 16, 16, dtype=dt)
+        bspd = batch @ batch.mT + 16 * torch.eye(16, device="cuda", dtype=dt)
+        emit(f"{name}.batched_{tag}", [torch.linalg.cholesky(bspd), torch.linalg.inv(batch),
+                                       torch.linalg.svdvals(batch), torch.linalg.eigvalsh(bspd)])
+
+
+@workload("sparse")
+def sparse(name):
+    # cuSPARSE: COO and CSR times dense (SpMM), CSR times a vector (SpMV), CSR times CSR (SpGEMM).
+    g = cpu_gen()
+    dense = torch.randn(128, 96, generator=g)
+    dense[torch.rand(128, 96, generator=g) < 0.9] = 0.0
+    for tag, dt in (("fp32", torch.float32), ("fp64", torch.float64)):
+        d = dense.to("cuda", dt)
+        coo = d.to_sparse_coo().coalesce()
+        csr = d.to_sparse_csr()
+        rhs = randn(g, 96, 40, dtype=dt)
+        vec = randn(g, 96, dtype=dt)
+        other = d.mT.contiguous().to_sparse_csr()
+        emit(f"{name}.coo_mm_{tag}", torch.sparse.mm(coo, rhs))
+        emit(f"{name}.csr_mm_{tag}", csr @ rhs)
+        emit(f"{name}.csr_mv_{tag}", csr @ vec)
+        emit(f"{name}.csr_addmm_{tag}", torch.addmm(randn(g, 128, 40, dtype=dt), csr, rhs,
+                                                  beta=0.5, alpha=2.0))
+        prod = (csr @ other).to_dense()
+        emit(f"{name}.csr_spgemm_{tag}", prod)
+        emit(f"{name}.to_dense_{tag}", [coo.to_dense(), csr.to_dense()])
+
+
+@workload("random")
+def random_numbers(name):
+    # PyTorch's own generators on the GPU (Philox), seeded: every distribution it offers.
+    torch.cuda.manual_seed(42)
+    t = torch.empty(10000, device="cuda")
+    emit(name + ".uniform", torch.rand(10000, device="cuda", dtype=torch.float64))
+    emit(name + ".normal", t.normal_(2.0, 3.0))
+    emit(name + ".randint", torch.randint(0, 1000, (5000,), device="cuda"))
+    emit(name + ".randperm", torch.randperm(3000, device="cuda"))
+    emit(name + ".bernoulli", torch.bernoulli(torch.full((4000,), 0.3, device="cuda")))
+    probs = torch.rand(16, 50, generator=cpu_gen()).to("cuda")
+    emit(name + ".multinomial", torch.multinomial(probs, 10, replacement=True))
+    emit(name + ".exponential", torch.empty(4000, device="cuda").exponential_())
+    gen = torch.Generator(device="cuda").manual_seed(7)
+    emit(name + ".generator", torch.randn(2048, device="cuda", generator=gen))
+
+
+@workload("memory")
+def memory(name):
+    # Memory queries as seen on the backend's GPU. The free amount depends on what the process
+    # (or the worker) holds, so only its consistency is checked; the total must match.
+    free, total = torch.cuda.mem_get_info()
+    props = torch.cuda.get_device_properties(0)
+    if not 0 < free <= total or total != props.total_memory:
+        raise RuntimeError(f"mem_get_info {free}/{total} against total_memory {props.total_memory}")
+    x = torch.empty(256 << 20, dtype=torch.uint8, device="cuda")
+    free_after, _ = torch.cuda.mem_get_info()
+    if free - free_after < (256 << 20):
+        raise RuntimeError(f"256 MiB held, yet free fell only from {free} to {free_after}")
+    del x
+    totals = torch.tensor([total, props.total_memory, props.multi_processor_count], dtype=torch.int64)
+    emit(name + ".total", totals, float(total))
+    emit(name + ".device", torch.tensor(list(torch.cuda.get_device_capability(0))),
+         float(torch.cuda.device_count()))
+    print(f"{name}.name: {props.name}", flush=True)
 
 
 # --- models -----------------------------------------------------------------------------------
