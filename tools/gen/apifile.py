@@ -70,6 +70,10 @@ class Entry:
     # (outputs already written): the frontend's bookkeeping of library state (descriptors' scale
     # type and pointer mode). The server side stays generated.
     after: str = ""
+    # `local=EXPR` on the line: an expression of type std::optional<status> the client stub
+    # evaluates before anything is sent; a value is the call's result, without a round trip
+    # (answers the client can give exactly: cached device queries). No value: the call goes on.
+    local: str = ""
 
 
 @dataclass
@@ -287,7 +291,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
     enqueue = hook = False
-    hooks = {"pointer_mode": "", "after": ""}
+    hooks = {"pointer_mode": "", "after": "", "local": ""}
     for w in words[3:]:
         if w == "hook":
             if mode != "gen":
@@ -324,4 +328,4 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         seen_ids[call_id] = (name, lineno)
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
                              enqueue=enqueue, hook=hook, pointer_mode=hooks["pointer_mode"],
-                             after=hooks["after"]))
+                             after=hooks["after"], local=hooks["local"]))

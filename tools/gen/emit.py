@@ -152,6 +152,8 @@ def client_stub(lib: Library, f: Function) -> List[str]:
     proto = f.proto
     plans = f.plans
     L = [f'extern "C" GV_API {proto.signature(f.name)} {{', "  try {"]
+    if f.local:  # answered by the client when it can be, exactly (`local=EXPR`)
+        L.append(f"    if (const auto gv_local = {f.local}) return *gv_local;")
     # Checks the client answers itself, before anything is sent.
     for pl in plans:
         n = pl.p.name

@@ -101,6 +101,20 @@ class PointerModeAndAfterTest(unittest.TestCase):
         self.assertLess(client.index("gv_c.invoke()"), hook)
         self.assertLess(hook, client.index("return gvirtus::fake::finish(gv_c);"))
 
+    def test_local_answer_comes_before_anything_is_sent(self):
+        client = self.build("1100 fakeHandWritten gen p:scalar[n] local=known(p,n) after=keep(p,n)")
+        local = client.index("if (const auto gv_local = known(p,n)) return *gv_local;")
+        self.assertLess(local, client.index("const bool gv_dev"))
+        self.assertLess(local, client.index("gvirtus::client::Call"))
+        self.assertIn("if (gv_c.status() == fakeOk) keep(p,n);", client)
+        plain = self.build("1100 fakeHandWritten gen p:scalar[n]")
+        self.assertNotIn("gv_local", plain)
+
+    def test_local_applies_to_gen_lines_only(self):
+        with self.assertRaises(Exception) as e:
+            self.build("1100 fakeHandWritten hand local=known()")
+        self.assertIn("local=EXPR applies to gen functions", str(e.exception))
+
 
 class DriverDirectivesTest(unittest.TestCase):
     """Directives the driver API needs: an anonymous version script, calls through a resolver,
