@@ -58,9 +58,14 @@ int main(int argc, char** argv) {
   check(cudaSetDevice(0), "cudaSetDevice");
   check(cudaFree(nullptr), "context creation");
 
+  // cudaGetDevice: the client answers it once it knows the thread's device. cudaStreamQuery
+  // on an idle stream: the smallest call that must reach the worker (one round trip).
   int dev = 0;
-  report("null_call_us", 1e6 * per_call([&] { check(cudaGetDevice(&dev), "cudaGetDevice"); },
-                                        budget, 100),
+  report("get_device_us", 1e6 * per_call([&] { check(cudaGetDevice(&dev), "cudaGetDevice"); },
+                                         budget, 100),
+         "us");
+  report("null_call_us",
+         1e6 * per_call([&] { check(cudaStreamQuery(nullptr), "cudaStreamQuery"); }, budget, 100),
          "us");
 
   int* d4 = nullptr;

@@ -1,6 +1,7 @@
 // cuCtxCreate_v4: CUDA 13's cuCtxCreate. Its CUctxCreateParams holds pointers to
 // execution-affinity and CIG parameters, which cannot travel: a params struct that uses them
 // is refused; an empty one (or NULL) is forwarded.
+#include "frontend/core/answers.h"
 #include "frontend/cuda/local.h"
 
 using namespace gvirtus::cuda;
@@ -21,6 +22,7 @@ GV_EXPORT CUresult cuCtxCreate_v4(CUcontext* pctx, CUctxCreateParams* params, un
     if (e == CUDA_SUCCESS) {
       *pctx = from_wire<CUcontext>(c.result().get<uint64_t>());
       c.result().expect_end();
+      gvirtus::client::forget_current_device();  // the new context is the thread's current one
     }
     return e;
   });

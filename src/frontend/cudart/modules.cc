@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/launch_attrs.h"
+#include "frontend/cudart/answers.h"
 #include "frontend/cudart/local.h"
 
 namespace gvirtus::cudart {
@@ -420,6 +421,7 @@ cudaError_t func_to_wire(const void* func, uint64_t* id) {
 cudaError_t kernel_attributes(Kernel* k, cudaFuncAttributes* attr) {
   cudaError_t e = resolve(k);
   if (e != cudaSuccess) return e;
+  if (const Local known = local_kernel_attributes(k->kernel_id, attr)) return *known;
   client::Call c(id(Call::kCall_cudaFuncGetAttributes));
   c.args().put<uint64_t>(k->kernel_id);
   if (!c.invoke()) return lost();
@@ -427,6 +429,7 @@ cudaError_t kernel_attributes(Kernel* k, cudaFuncAttributes* attr) {
   if (e != cudaSuccess) return e;
   *attr = c.result().get<cudaFuncAttributes>();
   c.result().expect_end();
+  keep_kernel_attributes(k->kernel_id, attr);
   return cudaSuccess;
 }
 

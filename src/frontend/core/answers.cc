@@ -1,0 +1,85 @@
+// The answers the client keeps (answers.h): a per-thread current device and a process-wide map,
+// both tagged with the process id that learnt them.
+#include "frontend/core/answers.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <vector>
+
+namespace gvirtus::client {
+namespace {
+
+struct CurrentDevice {
+  pid_t pid = 0;  // 0: not known
+  int device = 0;
+};
+thread_local CurrentDevice t_device;
+
+struct Answers {
+  std::mutex mu;
+  pid_t pid = 0;
+  std::map<std::string, std::vector<unsigned char>> by_key;
+};
+Answers& answers() {
+  // Never destroyed: calls may come from exit handlers. Its lock is held across fork(), so that
+  // a child never inherits it taken by a thread that does not exist there.
+  static Answers* a = [] {
+    auto* made = new Answers;
+    ::pthread_atfork([] { answers().mu.lock(); }, [] { answers().mu.unlock(); },
+                     [] { answers().mu.unlock(); });
+    return made;
+  }();
+  return *a;
+}
+
+}  // namespace
+
+bool recall_current_device(int* device) {
+  if (t_device.pid != ::getpid() || session_lost()) return false;
+  *device = t_device.device;
+  return true;
+}
+
+void remember_current_device(int device) {
+  t_device.pid = ::getpid();
+  t_device.device = device;
+}
+
+void forget_current_device() { t_device.pid = 0; }
+
+bool recall_answer(const std::string& key, void* out, size_t n) {
+  if (session_lost()) return false;
+  Answers& a = answers();
+  std::lock_guard<std::mutex> lock(a.mu);
+  if (a.pid != ::getpid()) return false;
+  auto it = a.by_key.find(key);
+  if (it == a.by_key.end() || it->second.size() != n) return false;
+  std::memcpy(out, it->second.data(), n);
+  return true;
+}
+
+void remember_answer(const std::string& key, const void* in, size_t n) {
+  Answers& a = answers();
+  std::lock_guard<std::mutex> lock(a.mu);
+  const pid_t pid = ::getpid();
+  if (a.pid != pid) {  // first answer, or the first one of a forked child: start afresh
+    a.by_key.clear();
+    a.pid = pid;
+  }
+  const auto* p = static_cast<const unsigned char*>(in);
+  a.by_key[key].assign(p, p + n);
+}
+
+void forget_answers(const std::string& prefix) {
+  Answers& a = answers();
+  std::lock_guard<std::mutex> lock(a.mu);
+  for (auto it = a.by_key.lower_bound(prefix);
+       it != a.by_key.end() && it->first.compare(0, prefix.size(), prefix) == 0;)
+    it = a.by_key.erase(it);
+}
+
+}  // namespace gvirtus::client

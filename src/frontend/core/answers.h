@@ -1,0 +1,33 @@
+// Answers the client keeps so that asking again costs no round trip, where the answer cannot
+// change while the session lives: the calling thread's current device (until the thread changes
+// it, or changes its driver context), the device count, device properties and attributes,
+// kernel attributes and occupancy (until a kernel attribute is set). Shared by libcudart.so.13
+// and libcuda.so.1 (a driver call that changes the thread's context forgets its current
+// device), so it lives in libgvirtus-frontend.so.
+//
+// Only successful answers are kept; nothing is answered from here once the session is lost (the
+// call then fails as every other does), and a forked child starts empty (its session, and so its
+// worker, is a new one).
+#pragma once
+#include <cstddef>
+#include <string>
+
+#include "frontend/core/client.h"
+
+namespace gvirtus::client {
+
+// The calling thread's current device, if this thread learnt it (a cudaGetDevice or
+// cudaSetDevice that succeeded) and nothing changed its context since.
+GV_API bool recall_current_device(int* device);
+GV_API void remember_current_device(int device);
+// The thread's context changed (cuCtxSetCurrent, cuCtxPushCurrent, cuCtxDestroy, ...).
+GV_API void forget_current_device();
+
+// Process-wide answers by key: `n` bytes kept under `key` (keys start with a kind, e.g.
+// "count", "prop:<device>", "func:<...>").
+GV_API bool recall_answer(const std::string& key, void* out, size_t n);
+GV_API void remember_answer(const std::string& key, const void* in, size_t n);
+// Forgets every answer whose key starts with `prefix` (kernel attributes after one was set).
+GV_API void forget_answers(const std::string& prefix);
+
+}  // namespace gvirtus::client

@@ -1,0 +1,154 @@
+// The answers the client keeps instead of asking again (frontend/core/answers.h) and the
+// runtime's use of them (frontend/cudart/answers.h): what is answered locally, and when it is
+// forgotten.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <thread>
+
+#include "frontend/core/answers.h"
+#include "frontend/cudart/answers.h"
+
+namespace gvirtus::cudart {
+namespace {
+
+class Answers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    client::forget_current_device();
+    client::forget_answers("");
+  }
+  void TearDown() override { SetUp(); }
+};
+
+TEST_F(Answers, CurrentDeviceIsPerThreadAndForgottenWhenTheContextChanges) {
+  int d = -1;
+  EXPECT_FALSE(local_get_device(&d));  // nothing learnt yet: the call goes to the worker
+  keep_device(3);
+  ASSERT_EQ(local_get_device(&d), Local(cudaSuccess));
+  EXPECT_EQ(d, 3);
+  EXPECT_FALSE(local_get_device(nullptr));  // the worker answers the invalid argument
+  std::thread([] {
+    int other = -1;
+    EXPECT_FALSE(local_get_device(&other));  // another thread has its own current device
+  }).join();
+  client::forget_current_device();  // cuCtxSetCurrent & co.
+  EXPECT_FALSE(local_get_device(&d));
+}
+
+TEST_F(Answers, DeviceQueriesByDeviceAndAttribute) {
+  int count = 0;
+  EXPECT_FALSE(local_device_count(&count));
+  const int two = 2;
+  keep_device_count(&two);
+  ASSERT_EQ(local_device_count(&count), Local(cudaSuccess));
+  EXPECT_EQ(count, 2);
+  EXPECT_FALSE(local_device_count(nullptr));
+
+  cudaDeviceProp p{};
+  std::strcpy(p.name, "device one");
+  p.multiProcessorCount = 132;
+  keep_device_properties(&p, 1);
+  cudaDeviceProp q{};
+  EXPECT_FALSE(local_device_properties(&q, 0));  // another device
+  ASSERT_EQ(local_device_properties(&q, 1), Local(cudaSuccess));
+  EXPECT_STREQ(q.name, "device one");
+  EXPECT_EQ(q.multiProcessorCount, 132);
+
+  const int v = 1024;
+  keep_device_attribute(&v, cudaDevAttrMaxThreadsPerBlock, 0);
+  int w = 0;
+  ASSERT_EQ(local_device_attribute(&w, cudaDevAttrMaxThreadsPerBlock, 0), Local(cudaSuccess));
+  EXPECT_EQ(w, 1024);
+  EXPECT_FALSE(local_device_attribute(&w, cudaDevAttrMaxThreadsPerBlock, 1));
+  EXPECT_FALSE(local_device_attribute(&w, cudaDevAttrWarpSize, 0));
+  // The compute mode can be changed by an operator while the process runs: always asked.
+  keep_device_attribute(&v, cudaDevAttrComputeMode, 0);
+  EXPECT_FALSE(local_device_attribute(&w, cudaDevAttrComputeMode, 0));
+}
+
+TEST_F(Answers, KernelAnswersNeedTheCurrentDeviceAndGoWhenAnAttributeIsSet) {
+  const void* kernel = reinterpret_cast<const void*>(0x1234);
+  const int blocks = 8;
+  int have = 0;
+  // The current device is part of the key: unknown, nothing is kept or answered.
+  keep_occupancy("max", &blocks, kernel, 256, 0, 0);
+  EXPECT_FALSE(local_occupancy("max", &have, kernel, 256, 0, 0));
+  keep_device(0);
+  keep_occupancy("max", &blocks, kernel, 256, 0, 0);
+  ASSERT_EQ(local_occupancy("max", &have, kernel, 256, 0, 0), Local(cudaSuccess));
+  EXPECT_EQ(have, 8);
+  EXPECT_FALSE(local_occupancy("max", &have, kernel, 512, 0, 0));     // another block size
+  EXPECT_FALSE(local_occupancy("max", &have, kernel, 256, 1024, 0));  // more shared memory
+  EXPECT_FALSE(local_occupancy("flags", &have, kernel, 256, 0, 0));   // the other function
+  keep_device(1);
+  EXPECT_FALSE(local_occupancy("max", &have, kernel, 256, 0, 0));  // another device
+  keep_device(0);
+
+  const size_t smem = 4096;
+  size_t smem_have = 0;
+  keep_dynamic_smem(&smem, kernel, 2, 128);
+  ASSERT_EQ(local_dynamic_smem(&smem_have, kernel, 2, 128), Local(cudaSuccess));
+  EXPECT_EQ(smem_have, 4096u);
+
+  cudaFuncAttributes a{};
+  a.numRegs = 40;
+  keep_kernel_attributes(77, &a);
+  cudaFuncAttributes b{};
+  ASSERT_EQ(local_kernel_attributes(77, &b), Local(cudaSuccess));
+  EXPECT_EQ(b.numRegs, 40);
+  EXPECT_FALSE(local_kernel_attributes(78, &b));
+
+  const int two = 2;
+  keep_device_count(&two);
+  forget_kernel_answers();  // cudaFuncSetAttribute, cuFuncSetCacheConfig, ...
+  EXPECT_FALSE(local_occupancy("max", &have, kernel, 256, 0, 0));
+  EXPECT_FALSE(local_dynamic_smem(&smem_have, kernel, 2, 128));
+  EXPECT_FALSE(local_kernel_attributes(77, &b));
+  int count = 0;
+  EXPECT_EQ(local_device_count(&count), Local(cudaSuccess));  // device answers stay
+}
+
+TEST_F(Answers, ForkedChildStartsEmpty) {
+  keep_device(2);
+  const int two = 2;
+  keep_device_count(&two);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // the child's session (and worker) is a new one
+    int d = -1, count = 0;
+    const bool device_known = local_get_device(&d).has_value();
+    const bool count_known = local_device_count(&count).has_value();
+    ::_exit(device_known || count_known ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the child recalled answers";
+  int count = 0;
+  EXPECT_EQ(local_device_count(&count), Local(cudaSuccess));  // the parent keeps its own
+}
+
+TEST_F(Answers, NothingIsAnsweredOnceTheSessionIsLost) {
+  keep_device(1);
+  const int two = 2;
+  keep_device_count(&two);
+  pid_t pid = ::fork();  // losing the session is for good: in a child
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    keep_device(1);  // the child's own, so only the loss can hide them
+    keep_device_count(&two);
+    int d = -1, count = 0;
+    if (!local_get_device(&d) || !local_device_count(&count)) ::_exit(2);
+    client::mark_session_lost("test: the backend went away");
+    ::_exit(local_get_device(&d) || local_device_count(&count) ? 1 : 0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: answered after the loss; 2: not kept at all";
+}
+
+}  // namespace
+}  // namespace gvirtus::cudart
