@@ -11,7 +11,12 @@ command -v nvcc >/dev/null || export PATH=/usr/local/cuda/bin:$PATH
 
 bash scripts/deps.sh
 cmake -S . -B "$build" -G Ninja >/dev/null
-cmake --build "$build" -j "$jobs"
+# Only what the demo runs: the CLI, the backend, the client's runtime and driver libraries and
+# the examples (scripts/test.sh builds everything else: libraries, tests, benchmarks).
+examples=(device_query vector_add)
+[ $# -gt 0 ] && examples=("$1")
+cmake --build "$build" -j "$jobs" --target gvirtus gvirtus-backend gvirtus-cudart gvirtus-cuda \
+  "${examples[@]}"
 
 run() {
   echo
