@@ -225,19 +225,20 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                 L.append(f"    if ({n} != nullptr) gv_a.put<uint64_t>(gv_u64(*{n}));")
     for pl in plans:
         n = pl.p.name
-        if pl.how in ("outbuf", "inbuf"):
+        if pl.how in ("outbuf", "inbuf", "iobuf"):
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
-        if pl.how == "inbuf":
+        if pl.how in ("inbuf", "iobuf"):
             L.append(f"    if ({n} != nullptr) gv_a.put_bytes({n}, "
                      f"static_cast<size_t>(gv_n_{n}) * {_sizeof(pl)});")
     L.append(f"    if (!gv_c.invoke()) return {ns}::lost();")
-    outs = [pl for pl in plans if pl.how in ("out", "outbuf", "mscalar_out", "mscalar_io")]
+    outs = [pl for pl in plans
+            if pl.how in ("out", "outbuf", "iobuf", "mscalar_out", "mscalar_io")]
     if outs:
         L.append(f"    if (gv_c.status() == {ok}) {{")
         L.append("      gvirtus::wire::Reader& gv_r = gv_c.result();")
         for pl in [x for x in outs if not x.second_pass] + [x for x in outs if x.second_pass]:
             n = pl.p.name
-            if pl.how == "outbuf":
+            if pl.how in ("outbuf", "iobuf"):
                 L.append(f"      if ({n} != nullptr) {{")
                 L.append(f"        const size_t gv_bytes = static_cast<size_t>(gv_n_{n}) * "
                          f"{_sizeof(pl)};")
@@ -419,7 +420,7 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         L.append(f"  const size_t gv_n_{n} = gv_p_{n} ? gv_count(static_cast<long long>"
                  f"({pl.length}), sizeof({pl.elem}), \"{f.name}: {n}\") : 0;")
         L.append(f"  std::vector<{pl.elem}> gv_b_{n}(gv_n_{n} ? gv_n_{n} : 1);")
-        if pl.how == "inbuf" :
+        if pl.how in ("inbuf", "iobuf"):
             L.append(f"  if (gv_n_{n}) std::memcpy(gv_b_{n}.data(), "
                      f"gv_in.get_bytes(gv_n_{n} * sizeof({pl.elem})), gv_n_{n} * sizeof({pl.elem}));")
     L.append("  gv_in.expect_end();")
@@ -459,12 +460,13 @@ def server_handler(lib: Library, f: Function) -> List[str]:
     else:
         L.append(f"  const {lib.status_type} gv_r = {f.name}({', '.join(args)});")
     L.append("  gv_ctx.status = static_cast<int32_t>(gv_r);")
-    outs = [pl for pl in plans if pl.how in ("out", "outbuf", "mscalar_out", "mscalar_io")]
+    outs = [pl for pl in plans
+            if pl.how in ("out", "outbuf", "iobuf", "mscalar_out", "mscalar_io")]
     if outs:
         L.append(f"  if (gv_r != {lib.status_ok}) return;")
         for pl in [x for x in outs if not x.second_pass] + [x for x in outs if x.second_pass]:
             n = pl.p.name
-            if pl.how == "outbuf":
+            if pl.how in ("outbuf", "iobuf"):
                 L.append(f"  if (gv_p_{n}) gv_ctx.out.put_bytes(gv_b_{n}.data(), "
                          f"gv_n_{n} * sizeof({pl.elem}));")
             elif pl.how in MSCALAR:
