@@ -215,8 +215,10 @@ def parse(text: str, path: str = "<api>") -> Library:
                 m = _SPEC.match(w)
                 if not m or (m.group(2) not in SPEC_KINDS and m.group(2) not in lib.refs):
                     _err(path, lineno, f"bad default spec {w!r} (want param:kind)")
-                if m.group(3) is not None and m.group(2) not in ("in", "out") + SCALAR_KINDS:
+                if m.group(3) is not None and m.group(2) not in ("in", "out", "io") + SCALAR_KINDS:
                     _err(path, lineno, f"{m.group(2)} takes no [length]")
+                if m.group(2) == "io" and m.group(3) is None:
+                    _err(path, lineno, "io needs [length] (a buffer read and written back)")
                 lib.defaults[m.group(1)] = Spec(kind=m.group(2), length=m.group(3))
         elif head == "pointer_mode":
             lib.pointer_mode = " ".join(args)

@@ -1,5 +1,6 @@
 """Writes the generated sources from resolved Functions. Pure text in, text out, so the tests
 can check the shape of what comes out for a small fake header."""
+import re
 from typing import List
 
 from apifile import Library
@@ -146,6 +147,15 @@ def _sizeof(pl: ParamPlan) -> str:
     return f"sizeof({pl.elem})"
 
 
+def _wide(expr: str) -> str:
+    """A buffer's length expression evaluated in long long: each parameter is widened before
+    the arithmetic, so `m+1` or `m*n` of ints cannot overflow (a client's m of INT_MAX)."""
+    idents = re.findall(r"[A-Za-z_]\w*", expr)
+    if not idents:
+        return f"static_cast<long long>({expr})"
+    return re.sub(r"[A-Za-z_]\w*", lambda m: f"static_cast<long long>({m.group(0)})", expr)
+
+
 def client_stub(lib: Library, f: Function) -> List[str]:
     ns = lib.client_ns
     ok = lib.status_ok
@@ -158,7 +168,7 @@ def client_stub(lib: Library, f: Function) -> List[str]:
     for pl in plans:
         n = pl.p.name
         if pl.second_pass:
-            L.append(f"    const long long gv_n_{n} = static_cast<long long>({pl.length});")
+            L.append(f"    const long long gv_n_{n} = {_wide(pl.length)};")
             L.append(f"    if ({n} != nullptr && (gv_n_{n} < 0 || static_cast<unsigned long long>"
                      f"(gv_n_{n}) > {lib.buffer_bound}u / {_sizeof(pl)}))")
             L.append(f"      return {_client_fail(lib, lib.status_invalid)};")
@@ -417,8 +427,8 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         if not pl.second_pass:
             continue
         L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
-        L.append(f"  const size_t gv_n_{n} = gv_p_{n} ? gv_count(static_cast<long long>"
-                 f"({pl.length}), sizeof({pl.elem}), \"{f.name}: {n}\") : 0;")
+        L.append(f"  const size_t gv_n_{n} = gv_p_{n} ? gv_count({_wide(pl.length)}, "
+                 f"sizeof({pl.elem}), \"{f.name}: {n}\") : 0;")
         L.append(f"  std::vector<{pl.elem}> gv_b_{n}(gv_n_{n} ? gv_n_{n} : 1);")
         if pl.how in ("inbuf", "iobuf"):
             L.append(f"  if (gv_n_{n}) std::memcpy(gv_b_{n}.data(), "

@@ -145,7 +145,7 @@ class InOutBufferTest(unittest.TestCase):
     host workspaces)."""
 
     def test_sent_and_written_back(self):
-        lib, fns = build(api(lines=LINES + "1504 fakeWork gen host:io[bytes] ro:in[1]\n"))
+        lib, fns = build(api(lines=LINES + "1504 fakeWork gen host:io[bytes] ro:in[bytes*2+1]\n"))
         c = function_body(emit.client_source(lib, fns), 'extern "C" GV_API fakeStatus_t fakeWork(')
         # bounded by the client, sent after the first pass, read back after success
         self.assertLess(c.index("static_cast<unsigned long long>(gv_n_host) > 4096u"), c.index("gvirtus::client::Call"))
@@ -160,6 +160,9 @@ class InOutBufferTest(unittest.TestCase):
         self.assertIn("if (gv_p_host) gv_ctx.out.put_bytes(gv_b_host.data(), "
                       "gv_n_host * sizeof(unsigned char));", s)
         self.assertNotIn("gv_ctx.out.put_bytes(gv_b_ro", s)
+        # lengths are computed in long long from widened parameters on both sides
+        self.assertIn("gv_count(static_cast<long long>(bytes)*2+1, sizeof(int)", s)
+        self.assertIn("const long long gv_n_ro = static_cast<long long>(bytes)*2+1;", c)
 
     def test_io_needs_a_length_and_a_writable_buffer(self):
         with self.assertRaisesRegex(apifile.AnnotationError, "io needs"):
