@@ -603,7 +603,10 @@ def plugin_inc(lib: Library) -> str:
     lo, hi = lib.id_range
     sonames = ", ".join(f'"{n}"' for n in lib.plugin_sonames)
     L = [BANNER.format(src=_src(lib)).rstrip()]
-    L += [f"#include <{h}>" for h in lib.includes]
+    # Only the first header, which declares the status type: the backend includes every
+    # library's description into one file, and some libraries' headers refuse to meet (cuBLAS's
+    # cublas.h and cuSOLVER's cublas_v2.h).
+    L += [f"#include <{lib.includes[0]}>"] if lib.includes else []
     L += [f"static const char* const kSonames_{lib.name}[] = {{{sonames}, nullptr}};",
           f"static const ::gvirtus::backend::LibraryPlugin kPlugin_{lib.name} = "
           f"{{\"{lib.name}\", {lo}, {hi}, static_cast<int32_t>({lib.status_unavailable}), "

@@ -123,6 +123,10 @@ class HandlesAndPluginTest(unittest.TestCase):
         self.assertIn('kSonames_fake[] = {"libfake.so.1", "libfakeextra.so.1", nullptr};', inc)
         self.assertIn('{"fake", 1000, 1999, static_cast<int32_t>(fakeErrHandle), kSonames_fake}',
                       inc)
+        # only the first header (it declares the status type): the backend puts every library's
+        # description in one file
+        self.assertEqual(inc.count("#include"), 1)
+        self.assertIn("#include <fake.h>", inc)
         server = emit.server_source(lib, fns)
         self.assertIn("gvirtus_backend_plugin_v1_fake()", server)
         self.assertIn('static const PluginTable t = {"fake", kHandlers,', server)
