@@ -19,6 +19,7 @@
 #include "backend/worker.h"
 #include "common/cusolver_matdescr.h"
 #include "common/wire.h"
+#include "frontend/cusolver/glue.h"
 #include "handler_test.h"
 
 namespace gvirtus::backend::cusolver {
@@ -335,6 +336,33 @@ TEST_F(CusolverHandlers, DescriptorsAreRebuiltWithTheirFields) {
   // the client never encodes a field out of range
   f.type = 4;
   EXPECT_FALSE(cusolver_wire::encode_matdescr(f, &wire_value));
+}
+
+TEST_F(CusolverHandlers, TheClientSendsWhatCuSparseSaysAndTheWorkerRebuildsIt) {
+  // src/frontend/cusolver/matdescr.cc reads a descriptor through cuSPARSE's getters (found in
+  // this process with dlopen); matdescr_in rebuilds it on the worker
+  cusparseMatDescr_t app = nullptr;
+  ASSERT_EQ(cusparseCreateMatDescr(&app), CUSPARSE_STATUS_SUCCESS);
+  ASSERT_EQ(cusparseSetMatType(app, CUSPARSE_MATRIX_TYPE_SYMMETRIC), CUSPARSE_STATUS_SUCCESS);
+  ASSERT_EQ(cusparseSetMatFillMode(app, CUSPARSE_FILL_MODE_UPPER), CUSPARSE_STATUS_SUCCESS);
+  ASSERT_EQ(cusparseSetMatDiagType(app, CUSPARSE_DIAG_TYPE_NON_UNIT), CUSPARSE_STATUS_SUCCESS);
+  ASSERT_EQ(cusparseSetMatIndexBase(app, CUSPARSE_INDEX_BASE_ONE), CUSPARSE_STATUS_SUCCESS);
+  uint64_t wire_value = 0;
+  ASSERT_EQ(gvirtus::cusolver::matdescr_to_wire(app, &wire_value), CUSOLVER_STATUS_SUCCESS);
+  wire::FrameHeader hdr;
+  be::CallContext ctx{session_, conn_, hdr, wire::Reader(nullptr, 0), wire::Writer()};
+  cusparseMatDescr_t worker = nullptr;
+  ASSERT_TRUE(cs::matdescr_in(ctx, wire_value, &worker));
+  ASSERT_NE(worker, nullptr);
+  EXPECT_NE(worker, app);
+  EXPECT_EQ(cusparseGetMatType(worker), CUSPARSE_MATRIX_TYPE_SYMMETRIC);
+  EXPECT_EQ(cusparseGetMatFillMode(worker), CUSPARSE_FILL_MODE_UPPER);
+  EXPECT_EQ(cusparseGetMatDiagType(worker), CUSPARSE_DIAG_TYPE_NON_UNIT);
+  EXPECT_EQ(cusparseGetMatIndexBase(worker), CUSPARSE_INDEX_BASE_ONE);
+  // a NULL descriptor travels as 0
+  ASSERT_EQ(gvirtus::cusolver::matdescr_to_wire(nullptr, &wire_value), CUSOLVER_STATUS_SUCCESS);
+  EXPECT_EQ(wire_value, 0u);
+  cusparseDestroyMatDescr(app);
 }
 
 TEST_F(CusolverHandlers, RefactorisationArraysAreSizedFromTheArguments) {

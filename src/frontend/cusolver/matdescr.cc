@@ -1,5 +1,6 @@
 // matdescr_to_wire (glue.h): a cusparseMatDescr_t read through cuSPARSE's own getters, so the
 // descriptor may come from NVIDIA's libcusparse.so.12 or from ours alike.
+#include <cusparse.h>
 #include <dlfcn.h>
 
 #include <mutex>
@@ -10,13 +11,19 @@
 namespace gvirtus::cusolver {
 namespace {
 
-// The getters return the field; they take the descriptor by value (const cusparseMatDescr_t).
-using GetField = int (*)(const cusparseMatDescr_t);
-
+// cuSPARSE's own prototypes (cusparse.h; the library itself is found at run time).
 struct Getters {
-  GetField type = nullptr, fill = nullptr, diag = nullptr, base = nullptr;
+  decltype(&cusparseGetMatType) type = nullptr;
+  decltype(&cusparseGetMatFillMode) fill = nullptr;
+  decltype(&cusparseGetMatDiagType) diag = nullptr;
+  decltype(&cusparseGetMatIndexBase) base = nullptr;
   bool ok() const { return type && fill && diag && base; }
 };
+
+template <typename F>
+void find(void* lib, const char* name, F* out) {
+  *out = reinterpret_cast<F>(dlsym(lib, name));
+}
 
 const Getters& getters() {
   static Getters g;
@@ -26,10 +33,10 @@ const Getters& getters() {
     void* lib = dlopen("libcusparse.so.12", RTLD_LAZY | RTLD_NOLOAD);
     if (lib == nullptr) lib = dlopen("libcusparse.so.12", RTLD_LAZY);
     if (lib == nullptr) return;
-    g.type = reinterpret_cast<GetField>(dlsym(lib, "cusparseGetMatType"));
-    g.fill = reinterpret_cast<GetField>(dlsym(lib, "cusparseGetMatFillMode"));
-    g.diag = reinterpret_cast<GetField>(dlsym(lib, "cusparseGetMatDiagType"));
-    g.base = reinterpret_cast<GetField>(dlsym(lib, "cusparseGetMatIndexBase"));
+    find(lib, "cusparseGetMatType", &g.type);
+    find(lib, "cusparseGetMatFillMode", &g.fill);
+    find(lib, "cusparseGetMatDiagType", &g.diag);
+    find(lib, "cusparseGetMatIndexBase", &g.base);
   });
   return g;
 }
