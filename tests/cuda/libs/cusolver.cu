@@ -246,7 +246,7 @@ template <class T>
 void lu(cusolverDnHandle_t h) {
   using D = Dense<T>;
   const std::string p = std::string(D::name);
-  const std::vector<double> a = general(kN, kN, 21, 8.0);
+  const std::vector<double> a = general(kN, kN, 21, 32.0);
   const std::vector<double> b = general(kN, kRhs, 22, 0);
   T* da = to_device(cast<T>(a));
   T* db = to_device(cast<T>(b));
@@ -596,7 +596,7 @@ void x_api(cusolverDnHandle_t h) {
   }
   // Xgetrf + Xgetrs (64-bit pivots)
   {
-    const std::vector<double> a = general(kN, kN, 111, 8.0);
+    const std::vector<double> a = general(kN, kN, 111, 32.0);
     const std::vector<double> b = general(kN, kRhs, 112, 0);
     double* da = to_device(a);
     double* db = to_device(b);
