@@ -20,6 +20,9 @@ endif()
 if(TARGET CUDA::cufft)
   list(APPEND GVIRTUS_CUDA_LIB_TESTS "cufft|cufft.cu|CUDA::cufft|libcufft.so.12")
 endif()
+if(TARGET CUDA::cusolver AND TARGET CUDA::cusparse)
+  list(APPEND GVIRTUS_CUDA_LIB_TESTS "cusolver|cusolver.cu|CUDA::cusolver|libcusolver.so.12")
+endif()
 
 # Other libraries append their entries here the same way (cuDNN keeps its own file,
 # tests/cuda_cudnn.cmake, included by tests/cuda.cmake).
@@ -40,3 +43,8 @@ foreach(entry ${GVIRTUS_CUDA_LIB_TESTS})
   endforeach()
   gvirtus_cuda_compare(${name} cuda_test_${name} YES)
 endforeach()
+
+# cusolverSp takes cuSPARSE's matrix descriptors.
+if(TARGET cuda_test_cusolver)
+  target_link_libraries(cuda_test_cusolver PRIVATE CUDA::cusparse)
+endif()

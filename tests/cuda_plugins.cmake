@@ -52,3 +52,9 @@ endif()
 if(TARGET CUDA::cufft AND TARGET gvirtus-cufft)
   gvirtus_plugin_compare(cufft_plugin cufft libcufft.so.12 CUDA::cufft)
 endif()
+
+# cuSOLVER: versions, params and info objects (made without a GPU), handles refused as natively
+# without one; on a GPU machine a 3x3 Cholesky on the device and a sparse QR solve on the host.
+if(TARGET CUDA::cusolver AND TARGET gvirtus-cusolver)
+  gvirtus_plugin_compare(cusolver_plugin cusolver libcusolver.so.12 CUDA::cusolver CUDA::cusparse)
+endif()

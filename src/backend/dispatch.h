@@ -76,6 +76,17 @@ enum class HandleKind : uint8_t {
   // NVML).
   kCurandGenerator = 64,      // curandCreateGenerator: generates into device memory
   kCurandHostGenerator = 65,  // curandCreateGeneratorHost: its output travels back to the client
+  // 80-95: cuSOLVER (api/cusolver.api), one kind per object type.
+  kCusolverDnHandle = 80,     // cusolverDnHandle_t
+  kCusolverDnParams = 81,     // cusolverDnParams_t (the 64-bit API's options)
+  kCusolverSyevjInfo = 82,    // syevjInfo_t
+  kCusolverGesvdjInfo = 83,   // gesvdjInfo_t
+  kCusolverIRSParams = 84,    // cusolverDnIRSParams_t
+  kCusolverIRSInfos = 85,     // cusolverDnIRSInfos_t
+  kCusolverSpHandle = 86,     // cusolverSpHandle_t
+  kCusolverCsrqrInfo = 87,    // csrqrInfo_t
+  kCusolverCsrcholInfo = 88,  // csrcholInfo_t
+  kCusolverRfHandle = 89,     // cusolverRfHandle_t
 };
 
 // Maps opaque 64-bit ids handed to the client to real objects of this worker. Ids are never

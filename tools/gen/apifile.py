@@ -11,7 +11,7 @@ from typing import Dict, List, Optional, Tuple
 MODES = ("gen", "hand", "local", "unsupported", "internal")
 # Modes that need a call id (a server handler exists) and modes that must not have one.
 MODES_WITH_ID = ("gen", "hand", "internal")
-SPEC_KINDS = ("out", "in", "instr", "dptr", "release", "scalar", "result", "scalar_io")
+SPEC_KINDS = ("out", "in", "io", "instr", "dptr", "release", "scalar", "result", "scalar_io")
 # Scalars read or written through a pointer whose home (host or device memory) follows the
 # library's pointer mode (`pointer_mode`); their [EXPR] is a byte count the client computes.
 SCALAR_KINDS = ("scalar", "result", "scalar_io")
@@ -215,8 +215,10 @@ def parse(text: str, path: str = "<api>") -> Library:
                 m = _SPEC.match(w)
                 if not m or (m.group(2) not in SPEC_KINDS and m.group(2) not in lib.refs):
                     _err(path, lineno, f"bad default spec {w!r} (want param:kind)")
-                if m.group(3) is not None and m.group(2) not in ("in", "out") + SCALAR_KINDS:
+                if m.group(3) is not None and m.group(2) not in ("in", "out", "io") + SCALAR_KINDS:
                     _err(path, lineno, f"{m.group(2)} takes no [length]")
+                if m.group(2) == "io" and m.group(3) is None:
+                    _err(path, lineno, "io needs [length] (a buffer read and written back)")
                 lib.defaults[m.group(1)] = Spec(kind=m.group(2), length=m.group(3))
         elif head == "pointer_mode":
             lib.pointer_mode = " ".join(args)
@@ -316,8 +318,10 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         if kind not in SPEC_KINDS and kind not in lib.refs:
             _err(path, lineno, f"{name}: bad parameter spec {w!r}: unknown kind {kind!r} (want "
                                f"one of {', '.join(SPEC_KINDS + tuple(lib.refs))})")
-        if length is not None and kind not in ("in", "out") + SCALAR_KINDS:
+        if length is not None and kind not in ("in", "out", "io") + SCALAR_KINDS:
             _err(path, lineno, f"{name}: {kind} takes no [length]")
+        if kind == "io" and length is None:
+            _err(path, lineno, f"{name}: io needs [length] (a buffer read and written back)")
         if pname in specs:
             _err(path, lineno, f"{name}: parameter {pname} annotated twice")
         specs[pname] = Spec(kind=kind, length=length)

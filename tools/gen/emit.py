@@ -1,5 +1,6 @@
 """Writes the generated sources from resolved Functions. Pure text in, text out, so the tests
 can check the shape of what comes out for a small fake header."""
+import re
 from typing import List
 
 from apifile import Library
@@ -146,6 +147,15 @@ def _sizeof(pl: ParamPlan) -> str:
     return f"sizeof({pl.elem})"
 
 
+def _wide(expr: str) -> str:
+    """A buffer's length expression evaluated in long long: each parameter is widened before
+    the arithmetic, so `m+1` or `m*n` of ints cannot overflow (a client's m of INT_MAX)."""
+    idents = re.findall(r"[A-Za-z_]\w*", expr)
+    if not idents:
+        return f"static_cast<long long>({expr})"
+    return re.sub(r"[A-Za-z_]\w*", lambda m: f"static_cast<long long>({m.group(0)})", expr)
+
+
 def client_stub(lib: Library, f: Function) -> List[str]:
     ns = lib.client_ns
     ok = lib.status_ok
@@ -158,7 +168,7 @@ def client_stub(lib: Library, f: Function) -> List[str]:
     for pl in plans:
         n = pl.p.name
         if pl.second_pass:
-            L.append(f"    const long long gv_n_{n} = static_cast<long long>({pl.length});")
+            L.append(f"    const long long gv_n_{n} = {_wide(pl.length)};")
             L.append(f"    if ({n} != nullptr && (gv_n_{n} < 0 || static_cast<unsigned long long>"
                      f"(gv_n_{n}) > {lib.buffer_bound}u / {_sizeof(pl)}))")
             L.append(f"      return {_client_fail(lib, lib.status_invalid)};")
@@ -225,19 +235,20 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                 L.append(f"    if ({n} != nullptr) gv_a.put<uint64_t>(gv_u64(*{n}));")
     for pl in plans:
         n = pl.p.name
-        if pl.how in ("outbuf", "inbuf"):
+        if pl.how in ("outbuf", "inbuf", "iobuf"):
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
-        if pl.how == "inbuf":
+        if pl.how in ("inbuf", "iobuf"):
             L.append(f"    if ({n} != nullptr) gv_a.put_bytes({n}, "
                      f"static_cast<size_t>(gv_n_{n}) * {_sizeof(pl)});")
     L.append(f"    if (!gv_c.invoke()) return {ns}::lost();")
-    outs = [pl for pl in plans if pl.how in ("out", "outbuf", "mscalar_out", "mscalar_io")]
+    outs = [pl for pl in plans
+            if pl.how in ("out", "outbuf", "iobuf", "mscalar_out", "mscalar_io")]
     if outs:
         L.append(f"    if (gv_c.status() == {ok}) {{")
         L.append("      gvirtus::wire::Reader& gv_r = gv_c.result();")
         for pl in [x for x in outs if not x.second_pass] + [x for x in outs if x.second_pass]:
             n = pl.p.name
-            if pl.how == "outbuf":
+            if pl.how in ("outbuf", "iobuf"):
                 L.append(f"      if ({n} != nullptr) {{")
                 L.append(f"        const size_t gv_bytes = static_cast<size_t>(gv_n_{n}) * "
                          f"{_sizeof(pl)};")
@@ -416,10 +427,10 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         if not pl.second_pass:
             continue
         L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
-        L.append(f"  const size_t gv_n_{n} = gv_p_{n} ? gv_count(static_cast<long long>"
-                 f"({pl.length}), sizeof({pl.elem}), \"{f.name}: {n}\") : 0;")
+        L.append(f"  const size_t gv_n_{n} = gv_p_{n} ? gv_count({_wide(pl.length)}, "
+                 f"sizeof({pl.elem}), \"{f.name}: {n}\") : 0;")
         L.append(f"  std::vector<{pl.elem}> gv_b_{n}(gv_n_{n} ? gv_n_{n} : 1);")
-        if pl.how == "inbuf" :
+        if pl.how in ("inbuf", "iobuf"):
             L.append(f"  if (gv_n_{n}) std::memcpy(gv_b_{n}.data(), "
                      f"gv_in.get_bytes(gv_n_{n} * sizeof({pl.elem})), gv_n_{n} * sizeof({pl.elem}));")
     L.append("  gv_in.expect_end();")
@@ -459,12 +470,13 @@ def server_handler(lib: Library, f: Function) -> List[str]:
     else:
         L.append(f"  const {lib.status_type} gv_r = {f.name}({', '.join(args)});")
     L.append("  gv_ctx.status = static_cast<int32_t>(gv_r);")
-    outs = [pl for pl in plans if pl.how in ("out", "outbuf", "mscalar_out", "mscalar_io")]
+    outs = [pl for pl in plans
+            if pl.how in ("out", "outbuf", "iobuf", "mscalar_out", "mscalar_io")]
     if outs:
         L.append(f"  if (gv_r != {lib.status_ok}) return;")
         for pl in [x for x in outs if not x.second_pass] + [x for x in outs if x.second_pass]:
             n = pl.p.name
-            if pl.how == "outbuf":
+            if pl.how in ("outbuf", "iobuf"):
                 L.append(f"  if (gv_p_{n}) gv_ctx.out.put_bytes(gv_b_{n}.data(), "
                          f"gv_n_{n} * sizeof({pl.elem}));")
             elif pl.how in MSCALAR:
@@ -591,7 +603,10 @@ def plugin_inc(lib: Library) -> str:
     lo, hi = lib.id_range
     sonames = ", ".join(f'"{n}"' for n in lib.plugin_sonames)
     L = [BANNER.format(src=_src(lib)).rstrip()]
-    L += [f"#include <{h}>" for h in lib.includes]
+    # Only the first header, which declares the status type: the backend includes every
+    # library's description into one file, and some libraries' headers refuse to meet (cuBLAS's
+    # cublas.h and cuSOLVER's cublas_v2.h).
+    L += [f"#include <{lib.includes[0]}>"] if lib.includes else []
     L += [f"static const char* const kSonames_{lib.name}[] = {{{sonames}, nullptr}};",
           f"static const ::gvirtus::backend::LibraryPlugin kPlugin_{lib.name} = "
           f"{{\"{lib.name}\", {lo}, {hi}, static_cast<int32_t>({lib.status_unavailable}), "

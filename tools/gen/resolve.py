@@ -18,6 +18,7 @@ _BOOL_TYPES = {"bool", "_Bool"}
 class ParamPlan:
     p: Param
     how: str            # scalar, bool, handle, release, ref, dptr, instr, out, in, outbuf, inbuf,
+                        # iobuf (io[n]: sent, then written back),
                         # mscalar_in, mscalar_out, mscalar_io (pointer-mode scalars: spec
                         # scalar, result, scalar_io; length = their byte count, client-side)
     wire: str = ""      # for scalar: the C type on the wire; for out/in: raw | u64 | handle
@@ -27,7 +28,7 @@ class ParamPlan:
 
     @property
     def second_pass(self) -> bool:
-        return self.how in ("outbuf", "inbuf")
+        return self.how in ("outbuf", "inbuf", "iobuf")
 
 
 @dataclass
@@ -77,7 +78,9 @@ def _plan_param(lib, e, p: Param, ptr_typedefs: Dict[str, str]) -> ParamPlan:
             return ParamPlan(p, "release", kind=lib.handles[base])
         _fail(lib, e, f"parameter {p.name} is a handle: only 'release' applies to it")
     if spec is not None and spec.kind in lib.refs:
-        if p.pointer_depth != 1:
+        # a plain pointer, or a by-value typedef that hides one (cusparseMatDescr_t)
+        if p.pointer_depth != 1 and not (p.pointer_depth == 0 and
+                                         ptr_typedefs.get(base) == "pointer"):
             _fail(lib, e, f"parameter {p.name}: '{spec.kind}' applies to a plain pointer, "
                           f"not {p.type}")
         return ParamPlan(p, "ref", kind=spec.kind)
@@ -118,7 +121,7 @@ def _plan_param(lib, e, p: Param, ptr_typedefs: Dict[str, str]) -> ParamPlan:
     if pointee == "void":
         if spec.length is None:
             _fail(lib, e, f"{p.name} is void*: use dptr, in[n] or out[n]")
-    if spec.kind == "out" and p.pointee_is_const():
+    if spec.kind in ("out", "io") and p.pointee_is_const():
         _fail(lib, e, f"{p.name} points to const data and cannot be an output")
     if spec.length is not None:
         if "*" in pointee or pointee in lib.handles or ptr_typedefs.get(pointee):

@@ -39,6 +39,7 @@ extern FAKEAPI fakeStatus_t fakeChoose(int *device, const struct fakeProps *prop
 extern FAKEAPI fakeStatus_t fakeSum(long long *sum, const int *values, int n);
 extern FAKEAPI fakeStatus_t fakeFill(void *devPtr, int value, size_t count);
 extern FAKEAPI fakeStatus_t fakeAlloc(void **devPtr, size_t size);
+extern FAKEAPI fakeStatus_t fakeScratch(void *host, size_t bytes, int add);
 extern FAKEAPI fakeStatus_t fakeStreamCreate(fakeStream_t *stream, unsigned int flags);
 extern FAKEAPI fakeStatus_t fakeStreamDestroy(fakeStream_t stream);
 extern FAKEAPI fakeStatus_t fakeStreamGetFlags(fakeStream_t stream, unsigned int *flags);
@@ -94,6 +95,7 @@ server_include   fake_support.h
 1011 fakeStreamGetFlags  gen flags:out
 1012 fakeStreamSync      gen
 1013 fakeStreamSync_ptsz gen
+1014 fakeScratch         gen host:io[bytes]
 1100 fakeHandWritten     hand
 1900 gvFakeInternal      internal
 -    fakeLocalOne        local
@@ -105,7 +107,7 @@ EXPORTS = {
     "fakeChoose", "fakeSum", "fakeFill", "fakeAlloc", "fakeStreamCreate", "fakeStreamDestroy",
     "fakeStreamGetFlags", "fakeStreamSync", "fakeStreamSync_ptsz", "fakeOpaqueUse",
     "fakeAddCallback", "fakeHandWritten", "fakeLocalOne", "fakeGetString", "fakeMakeProps",
-    "fakeVoidFn", "fakeGLThing", "fakeInitModule", "fakeRegister", "fakeNoPrototype",
+    "fakeVoidFn", "fakeScratch", "fakeGLThing", "fakeInitModule", "fakeRegister", "fakeNoPrototype",
 }
 
 

@@ -175,7 +175,7 @@ class ShapeTest(unittest.TestCase):
         self.assertEqual(ids["gvFakeInternal"], "1900")
         self.assertNotIn("fakeLocalOne", ids)
         self.assertNotIn("fakeOpaqueUse", ids)
-        self.assertEqual(len(ids), 16)
+        self.assertEqual(len(ids), 17)
         self.assertIn('case kCall_fakeSum: return "fakeSum";', calls)
         self.assertIn("namespace gvirtus::fake {", calls)
         self.assertIn("Reserved 1-99: control calls", calls)

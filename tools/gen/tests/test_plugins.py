@@ -13,9 +13,10 @@ extern FAKEAPI fakeStatus_t fakeAxpy(fakeStream_t h, int n, const float *alpha, 
 extern FAKEAPI fakeStatus_t fakeDot(fakeStream_t h, int n, const float *x, float *result);
 extern FAKEAPI fakeStatus_t fakeRotg(fakeStream_t h, double *a, double *c);
 extern FAKEAPI fakeStatus_t fakeScaleEx(fakeStream_t h, const void *alpha, int type);
+extern FAKEAPI fakeStatus_t fakeWork(fakeStream_t h, void *host, size_t bytes, const int *ro);
 #ifdef __cplusplus
 }""", 1)
-EXPORTS = fake.EXPORTS | {"fakeAxpy", "fakeDot", "fakeRotg", "fakeScaleEx"}
+EXPORTS = fake.EXPORTS | {"fakeAxpy", "fakeDot", "fakeRotg", "fakeScaleEx", "fakeWork"}
 DIRECTIVES = ("handle           fakeStream_t stream kind=kStream invalid=fakeErrHandle\n"
               "pointer_mode     gvirtus::fake::device_pointers(h)\n"
               "default          alpha:scalar result:result x:dptr y:dptr\n"
@@ -122,6 +123,10 @@ class HandlesAndPluginTest(unittest.TestCase):
         self.assertIn('kSonames_fake[] = {"libfake.so.1", "libfakeextra.so.1", nullptr};', inc)
         self.assertIn('{"fake", 1000, 1999, static_cast<int32_t>(fakeErrHandle), kSonames_fake}',
                       inc)
+        # only the first header (it declares the status type): the backend puts every library's
+        # description in one file
+        self.assertEqual(inc.count("#include"), 1)
+        self.assertIn("#include <fake.h>", inc)
         server = emit.server_source(lib, fns)
         self.assertIn("gvirtus_backend_plugin_v1_fake()", server)
         self.assertIn('static const PluginTable t = {"fake", kHandlers,', server)
@@ -137,6 +142,52 @@ class HandlesAndPluginTest(unittest.TestCase):
     def test_no_plugin_no_entry_point(self):
         lib, fns = fake.build()
         self.assertNotIn("gvirtus_backend_plugin_v1", emit.server_source(lib, fns))
+
+
+class InOutBufferTest(unittest.TestCase):
+    """io[EXPR]: a host buffer sent with the request and written back on success (cuSOLVER's
+    host workspaces)."""
+
+    def test_sent_and_written_back(self):
+        lib, fns = build(api(lines=LINES + "1504 fakeWork gen host:io[bytes] ro:in[bytes*2+1]\n"))
+        c = function_body(emit.client_source(lib, fns), 'extern "C" GV_API fakeStatus_t fakeWork(')
+        # bounded by the client, sent after the first pass, read back after success
+        self.assertLess(c.index("static_cast<unsigned long long>(gv_n_host) > 4096u"), c.index("gvirtus::client::Call"))
+        self.assertIn("if (host != nullptr) gv_a.put_bytes(host, ", c)
+        self.assertLess(c.index("gv_a.put_bytes(host"), c.index("gv_c.invoke()"))
+        self.assertIn("std::memcpy(host, gv_r.get_bytes(gv_bytes), gv_bytes);", c)
+        s = function_body(emit.server_source(lib, fns), "void handle_fakeWork(")
+        # sized from the decoded arguments, filled from the request, sent back
+        self.assertIn('gv_count(static_cast<long long>(bytes), sizeof(unsigned char), '
+                      '"fakeWork: host")', s)
+        self.assertIn("if (gv_n_host) std::memcpy(gv_b_host.data(), gv_in.get_bytes(", s)
+        self.assertIn("if (gv_p_host) gv_ctx.out.put_bytes(gv_b_host.data(), "
+                      "gv_n_host * sizeof(unsigned char));", s)
+        self.assertNotIn("gv_ctx.out.put_bytes(gv_b_ro", s)
+        # lengths are computed in long long from widened parameters on both sides
+        self.assertIn("gv_count(static_cast<long long>(bytes)*2+1, sizeof(int)", s)
+        self.assertIn("const long long gv_n_ro = static_cast<long long>(bytes)*2+1;", c)
+
+    def test_io_needs_a_length_and_a_writable_buffer(self):
+        with self.assertRaisesRegex(apifile.AnnotationError, "io needs"):
+            build(api(lines=LINES + "1504 fakeWork gen host:io ro:in[1]\n"))
+        with self.assertRaisesRegex(apifile.AnnotationError, "cannot be an output"):
+            build(api(lines=LINES + "1504 fakeWork gen host:io[bytes] ro:io[1]\n"))
+
+
+class RefTypedefTest(unittest.TestCase):
+    """A `ref` may name a by-value typedef that hides a pointer (cuSPARSE's matrix descriptor
+    given to cuSOLVER): the client's NAME_to_wire turns it into a value."""
+
+    def test_ref_on_opaque_typedef(self):
+        text = api(lines=LINES + "1505 fakeOpaqueUse gen obj:opaque\n")
+        text = text.replace("bound            ", "ref              opaque\nbound            ", 1)
+        lib, fns = build(text)
+        c = function_body(emit.client_source(lib, fns), 'extern "C" GV_API fakeStatus_t fakeOpaqueUse(')
+        self.assertIn("gvirtus::fake::opaque_to_wire(obj, &gv_r_obj);", c)
+        s = function_body(emit.server_source(lib, fns), "void handle_fakeOpaqueUse(")
+        self.assertIn("fakeOpaque_t obj;", s)
+        self.assertIn("gvirtus::backend::fake::opaque_in(gv_ctx, gv_w_obj, &obj)", s)
 
 
 class EnqueueTest(unittest.TestCase):

@@ -192,6 +192,13 @@ fakeStatus_t impl_fakeAlloc(void** devPtr, size_t size) {
   *devPtr = reinterpret_cast<void*>(0xdead0000ull + size);
   return fakeOk;
 }
+// io[bytes]: adds `add` to each byte; add 0 changes the bytes and fails (nothing comes back).
+fakeStatus_t impl_fakeScratch(void* host, size_t bytes, int add) {
+  if (!host) return fakeErrInvalid;
+  auto* b = static_cast<unsigned char*>(host);
+  for (size_t i = 0; i < bytes; ++i) b[i] = static_cast<unsigned char>(b[i] + (add ? add : 99));
+  return add ? fakeOk : fakeErrInvalid;
+}
 fakeStatus_t impl_fakeStreamCreate(fakeStream_t* stream, unsigned int flags) {
   if (g_nstreams == 4) return fakeErrNoMem;
   g_streams[g_nstreams] = {flags, 0};
@@ -296,6 +303,17 @@ int main() {
         seen.fill_count == 10);
   void* dp = nullptr;
   CHECK(fakeAlloc(&dp, 64) == fakeOk && dp == reinterpret_cast<void*>(0xdead0040ull));
+
+  // io[n]: sent, changed by the server, written back; not written back on failure
+  unsigned char scratch[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  CHECK(fakeScratch(scratch, 8, 10) == fakeOk && scratch[0] == 11 && scratch[7] == 18);
+  CHECK(fakeScratch(scratch, 8, 0) == fakeErrInvalid && scratch[0] == 11 && scratch[7] == 18);
+  CHECK(fakeScratch(scratch, 0, 1) == fakeOk && scratch[0] == 11);
+  CHECK(fakeScratch(nullptr, 8, 1) == fakeErrInvalid);
+  {
+    const int before = g_invokes;
+    CHECK(fakeScratch(scratch, 5000, 1) == fakeErrInvalid && g_invokes == before);  // over the bound
+  }
 
   // handles: created, translated, released, then stale
   fakeStream_t s = nullptr;
