@@ -20,6 +20,9 @@ endif()
 if(TARGET CUDA::cufft)
   list(APPEND GVIRTUS_CUDA_LIB_TESTS "cufft|cufft.cu|CUDA::cufft|libcufft.so.12")
 endif()
+if(TARGET CUDA::cusparse)
+  list(APPEND GVIRTUS_CUDA_LIB_TESTS "cusparse|cusparse.cu|CUDA::cusparse|libcusparse.so.12")
+endif()
 
 # Other libraries append their entries here the same way (cuDNN keeps its own file,
 # tests/cuda_cudnn.cmake, included by tests/cuda.cmake).
