@@ -2,7 +2,8 @@
 // cusparseSetStream: CSR SpMV and SpMM in fp32 and fp64 with host and device pointer-mode
 // scalars, COO SpMV, SpGEMM (C = alpha A B, sizes read and written through the host), SpSV
 // (lower triangular solve), SDDMM, dense -> sparse and sparse -> dense, csr2csc through
-// cusparseCsr2cscEx2, and the matrix-descriptor calls of the legacy API.
+// cusparseCsr2cscEx2, and from the legacy API matrix descriptors, bsrmv (fp32 host scalars, fp64
+// device scalars) and csrgeam2 (its non-zero count written into host memory).
 //
 // Every input is a small integer (and alpha, beta are 2 and -1 or 0.5), so every result is an
 // exact integer or half-integer whatever order the GPU sums in: results are checked against a CPU
@@ -574,6 +575,102 @@ void csr2csc(cusparseHandle_t h, const Csr& a) {
   cudaFree(d_cval);
 }
 
+// Legacy API: y = alpha A x + beta y with A in BSR (2x2 blocks stored row by row, a general
+// matrix descriptor), fp32 with host scalars and fp64 with device scalars.
+template <class T>
+void bsrmv(cusparseHandle_t h, bool device_scalars) {
+  const std::string tag =
+      std::string("bsrmv ") + name_of<T>() + (device_scalars ? " device scalars" : " host scalars");
+  std::printf("-- %s\n", tag.c_str());
+  const int mb = 8, nb = 6, dim = 2;
+  const Csr blocks = random_csr(mb, nb, 3, 51);
+  const int nnzb = blocks.nnz();
+  const std::vector<double> vals = random_dense(static_cast<size_t>(nnzb) * dim * dim, 52);
+  const std::vector<double> x = random_dense(nb * dim, 53), y0 = random_dense(mb * dim, 54);
+  const double alpha = 2.0, beta = -1.0;
+  std::vector<double> want(mb * dim);
+  for (int bi = 0; bi < mb; ++bi)
+    for (int r = 0; r < dim; ++r) {
+      double s = 0;
+      for (int p = blocks.ptr[bi]; p < blocks.ptr[bi + 1]; ++p)
+        for (int c = 0; c < dim; ++c)
+          s += vals[static_cast<size_t>(p) * dim * dim + r * dim + c] * x[blocks.col[p] * dim + c];
+      want[bi * dim + r] = alpha * s + beta * y0[bi * dim + r];
+    }
+  int* d_ptr = to_device(blocks.ptr);
+  int* d_col = to_device(blocks.col);
+  T* d_val = to_device(as<T>(vals));
+  T* dx = to_device(as<T>(x));
+  T* dy = to_device(as<T>(y0));
+  cusparseMatDescr_t descr = nullptr;
+  SP("CreateMatDescr", cusparseCreateMatDescr(&descr));
+  Scalars<T> sc(alpha, beta, device_scalars);
+  set_mode(h, device_scalars);
+  if constexpr (sizeof(T) == 4) {
+    SP("Sbsrmv",
+       cusparseSbsrmv(h, CUSPARSE_DIRECTION_ROW, CUSPARSE_OPERATION_NON_TRANSPOSE, mb, nb, nnzb,
+                      sc.alpha(), descr, d_val, d_ptr, d_col, dim, dx, sc.beta(), dy));
+  } else {
+    SP("Dbsrmv",
+       cusparseDbsrmv(h, CUSPARSE_DIRECTION_ROW, CUSPARSE_OPERATION_NON_TRANSPOSE, mb, nb, nnzb,
+                      sc.alpha(), descr, d_val, d_ptr, d_col, dim, dx, sc.beta(), dy));
+  }
+  set_mode(h, false);
+  result(tag, to_host(dy, mb * dim), want);
+  SP("DestroyMatDescr", cusparseDestroyMatDescr(descr));
+  cudaFree(d_ptr);
+  cudaFree(d_col);
+  cudaFree(d_val);
+  cudaFree(dx);
+  cudaFree(dy);
+}
+
+// Legacy API: C = alpha A + beta B (csrgeam2, fp32), C's non-zero count into host memory.
+void csrgeam2(cusparseHandle_t h, const Csr& a, const Csr& b) {
+  std::printf("-- csrgeam2 fp32\n");
+  const int m = a.rows, n = a.cols;
+  const float alpha = 2.0f, beta = -1.0f;
+  const std::vector<double> da = a.dense_row_major(), db = b.dense_row_major();
+  std::vector<double> want(da.size());
+  for (size_t i = 0; i < want.size(); ++i) want[i] = alpha * da[i] + beta * db[i];
+  DevCsr<float> d_a(a), d_b(b);
+  cusparseMatDescr_t descr = nullptr;
+  SP("CreateMatDescr", cusparseCreateMatDescr(&descr));
+  int* c_ptr = static_cast<int*>(alloc((m + 1) * sizeof(int)));
+  size_t size = 0;
+  SP("Scsrgeam2_bufferSizeExt",
+     cusparseScsrgeam2_bufferSizeExt(h, m, n, &alpha, descr, a.nnz(), d_a.val, d_a.ptr, d_a.col,
+                                     &beta, descr, b.nnz(), d_b.val, d_b.ptr, d_b.col, descr,
+                                     nullptr, c_ptr, nullptr, &size));
+  void* buf = alloc(size);
+  int nnz = -1;
+  SP("Xcsrgeam2Nnz", cusparseXcsrgeam2Nnz(h, m, n, descr, a.nnz(), d_a.ptr, d_a.col, descr, b.nnz(),
+                                          d_b.ptr, d_b.col, descr, c_ptr, &nnz, buf));
+  int union_nnz = 0;
+  for (size_t i = 0; i < da.size(); ++i) union_nnz += da[i] != 0.0 || db[i] != 0.0;
+  std::printf("  nnz of C %d (union of the patterns %d): %s\n", nnz, union_nnz,
+              nnz == union_nnz ? "PASS" : "FAIL");
+  if (nnz != union_nnz) g_ok = false;
+  const int c_nnz = nnz > 0 ? nnz : 0;
+  int* c_col = static_cast<int*>(alloc(c_nnz * sizeof(int)));
+  float* c_val = static_cast<float*>(alloc(c_nnz * sizeof(float)));
+  SP("Scsrgeam2",
+     cusparseScsrgeam2(h, m, n, &alpha, descr, a.nnz(), d_a.val, d_a.ptr, d_a.col, &beta, descr,
+                       b.nnz(), d_b.val, d_b.ptr, d_b.col, descr, c_val, c_ptr, c_col, buf));
+  const std::vector<int> hp = to_host(c_ptr, m + 1), hc = to_host(c_col, c_nnz);
+  const std::vector<float> hv = to_host(c_val, c_nnz);
+  std::vector<float> got(static_cast<size_t>(m) * n, 0.0f);
+  for (int i = 0; i < m; ++i)
+    for (int p = hp[i]; p < hp[i + 1] && p < c_nnz; ++p)
+      if (hc[p] >= 0 && hc[p] < n) got[static_cast<size_t>(i) * n + hc[p]] += hv[p];
+  result("csrgeam2 C (dense)", got, want);
+  SP("DestroyMatDescr", cusparseDestroyMatDescr(descr));
+  cudaFree(buf);
+  cudaFree(c_ptr);
+  cudaFree(c_col);
+  cudaFree(c_val);
+}
+
 void legacy_descriptor() {
   std::printf("-- legacy matrix descriptor\n");
   cusparseMatDescr_t d = nullptr;
@@ -622,6 +719,9 @@ int main() {
   conversions(h, a);
   csr2csc(h, a);
   legacy_descriptor();
+  bsrmv<float>(h, false);
+  bsrmv<double>(h, true);
+  csrgeam2(h, a, random_csr(64, 48, 4, 3));
 
   CHECK(cudaStreamSynchronize(g_stream));
   SP("cusparseDestroy", cusparseDestroy(h));
