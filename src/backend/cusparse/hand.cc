@@ -8,8 +8,6 @@
 #include "backend/worker.h"
 #include "cusparse_handles.h"
 
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-
 namespace gvirtus::backend::cusparse {
 namespace {
 

@@ -13,8 +13,6 @@
 #include "frontend/core/status_table.h"
 #include "frontend/cusparse/glue.h"
 
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-
 namespace gvirtus::cusparse {
 namespace {
 
