@@ -29,6 +29,7 @@ get_filename_component(GVIRTUS_GEN_TOOL_DIR ${GVIRTUS_GEN_TOOL_DIR} ABSOLUTE)
 set(GVIRTUS_GEN_DEFAULT_cudart_ERRTABLE_LINK CUDA::cudart_static)
 set(GVIRTUS_GEN_DEFAULT_cublas_ERRTABLE_LINK CUDA::cublas)
 set(GVIRTUS_GEN_DEFAULT_cublasLt_ERRTABLE_LINK CUDA::cublasLt)
+set(GVIRTUS_GEN_DEFAULT_cusparse_ERRTABLE_LINK CUDA::cusparse)
 
 function(gvirtus_generate_api NAME)
   cmake_parse_arguments(ARG "" "ERRTABLE_LINK" "INCLUDE_DIRS;LIBRARY_DIRS;EXTRA" ${ARGN})

@@ -53,6 +53,12 @@ if(TARGET CUDA::cufft AND TARGET gvirtus-cufft)
   gvirtus_plugin_compare(cufft_plugin cufft libcufft.so.12 CUDA::cufft)
 endif()
 
+# cuSPARSE: properties, status names, handle creation (refused as natively without a GPU), NULL
+# handles, matrix descriptors, generic descriptors and legacy infos created and destroyed; on a
+# GPU machine also descriptor getters and a CSR SpMV.
+if(TARGET CUDA::cusparse AND TARGET gvirtus-cusparse)
+  gvirtus_plugin_compare(cusparse_plugin cusparse libcusparse.so.12 CUDA::cusparse)
+endif()
 # cuSOLVER: versions, params and info objects (made without a GPU), handles refused as natively
 # without one; on a GPU machine a 3x3 Cholesky on the device and a sparse QR solve on the host.
 if(TARGET CUDA::cusolver AND TARGET gvirtus-cusolver)

@@ -76,6 +76,21 @@ enum class HandleKind : uint8_t {
   // NVML).
   kCurandGenerator = 64,      // curandCreateGenerator: generates into device memory
   kCurandHostGenerator = 65,  // curandCreateGeneratorHost: its output travels back to the client
+  // cuSPARSE (api/cusparse.api): a Const descriptor type shares its non-const type's kind.
+  kCusparseHandle = 66,        // cusparseHandle_t
+  kCusparseMatDescr = 67,      // cusparseMatDescr_t (legacy API)
+  kCusparseSpVecDescr = 68,    // cusparse(Const)SpVecDescr_t
+  kCusparseDnVecDescr = 69,    // cusparse(Const)DnVecDescr_t
+  kCusparseSpMatDescr = 70,    // cusparse(Const)SpMatDescr_t
+  kCusparseDnMatDescr = 71,    // cusparse(Const)DnMatDescr_t
+  kCusparseSpSVDescr = 72,     // cusparseSpSVDescr_t
+  kCusparseSpSMDescr = 73,     // cusparseSpSMDescr_t
+  kCusparseSpGEMMDescr = 74,   // cusparseSpGEMMDescr_t
+  kCusparseBsrsv2Info = 75,    // bsrsv2Info_t (legacy API)
+  kCusparseBsrsm2Info = 76,    // bsrsm2Info_t (legacy API)
+  kCusparseCsric02Info = 77,   // csric02Info_t (legacy API)
+  kCusparseCsrilu02Info = 78,  // csrilu02Info_t (legacy API)
+  kCusparseBsrilu02Info = 79,  // bsrilu02Info_t (legacy API)
   // 80-95: cuSOLVER (api/cusolver.api), one kind per object type.
   kCusolverDnHandle = 80,     // cusolverDnHandle_t
   kCusolverDnParams = 81,     // cusolverDnParams_t (the 64-bit API's options)

@@ -36,6 +36,8 @@ const char* kind_name(HandleKind k) {
   if (k >= HandleKind::kCublasHandle && k <= HandleKind::kCublasLtMatrixTransformDesc)
     return "cuBLAS object";
   if (k >= HandleKind::kCudnnHandle && k <= HandleKind::kCudnnBackendDesc) return "cuDNN object";
+  if (k >= HandleKind::kCusparseHandle && k <= HandleKind::kCusparseBsrilu02Info)
+    return "cuSPARSE object";
   return "unknown";
 }
 
