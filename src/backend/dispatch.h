@@ -76,6 +76,9 @@ enum class HandleKind : uint8_t {
   // NVML).
   kCurandGenerator = 64,      // curandCreateGenerator: generates into device memory
   kCurandHostGenerator = 65,  // curandCreateGeneratorHost: its output travels back to the client
+  // 96-111: NVML (api/nvml.api).
+  kNvmlDevice = 96,  // nvmlDevice_t: a GPU (or MIG device) of the worker's NVML
+  kNvmlUnit = 97,    // nvmlUnit_t: an S-class unit of the worker's NVML
 };
 
 // Maps opaque 64-bit ids handed to the client to real objects of this worker. Ids are never

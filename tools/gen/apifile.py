@@ -11,7 +11,9 @@ from typing import Dict, List, Optional, Tuple
 MODES = ("gen", "hand", "local", "unsupported", "internal")
 # Modes that need a call id (a server handler exists) and modes that must not have one.
 MODES_WITH_ID = ("gen", "hand", "internal")
-SPEC_KINDS = ("out", "in", "instr", "dptr", "release", "scalar", "result", "scalar_io")
+# `inout`: one value read and written back (NVML's versioned structs travel whole, their
+# `version` field included).
+SPEC_KINDS = ("out", "in", "inout", "instr", "dptr", "release", "scalar", "result", "scalar_io")
 # Scalars read or written through a pointer whose home (host or device memory) follows the
 # library's pointer mode (`pointer_mode`); their [EXPR] is a byte count the client computes.
 SCALAR_KINDS = ("scalar", "result", "scalar_io")
@@ -29,6 +31,7 @@ _WORD_DIRECTIVES = {
     "library": "name", "soname": "soname", "client_namespace": "client_ns",
     "server_namespace": "server_ns", "client_fail": "client_fail",
     "exports_from": "exports_from", "server_resolve": "server_resolve",
+    "exports_list": "exports_list",
 }
 # `pointer_mode EXPR`: a C++ expression over the function's parameters, true when scalar
 # pointers are device pointers (cuBLAS: gvirtus::cublas::device_pointers(handle)).
@@ -114,6 +117,10 @@ class Library:
     # The library whose exports we copy, relative to a library directory, when it is not the
     # soname (the driver: only lib64/stubs/libcuda.so ships with the toolkit).
     exports_from: str = ""
+    # `exports_list FILE`: the export list is this text file (one function name a line, `#`
+    # comments; relative to the annotation file), for a library that is not on the build machine
+    # (NVML ships with the driver only).
+    exports_list: str = ""
     # Version node of every export: the soname (default), or "" for none (a library whose
     # exports carry no version, like the driver).
     version_node: Optional[str] = None
@@ -211,7 +218,7 @@ def parse(text: str, path: str = "<api>") -> Library:
                 m = _SPEC.match(w)
                 if not m or (m.group(2) not in SPEC_KINDS and m.group(2) not in lib.refs):
                     _err(path, lineno, f"bad default spec {w!r} (want param:kind)")
-                if m.group(3) is not None and m.group(2) not in ("in", "out") + SCALAR_KINDS:
+                if m.group(3) is not None and m.group(2) not in ("in", "out", "inout") + SCALAR_KINDS:
                     _err(path, lineno, f"{m.group(2)} takes no [length]")
                 lib.defaults[m.group(1)] = Spec(kind=m.group(2), length=m.group(3))
         elif head == "pointer_mode":
@@ -312,7 +319,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         if kind not in SPEC_KINDS and kind not in lib.refs:
             _err(path, lineno, f"{name}: bad parameter spec {w!r}: unknown kind {kind!r} (want "
                                f"one of {', '.join(SPEC_KINDS + tuple(lib.refs))})")
-        if length is not None and kind not in ("in", "out") + SCALAR_KINDS:
+        if length is not None and kind not in ("in", "out", "inout") + SCALAR_KINDS:
             _err(path, lineno, f"{name}: {kind} takes no [length]")
         if pname in specs:
             _err(path, lineno, f"{name}: parameter {pname} annotated twice")

@@ -215,7 +215,7 @@ def client_stub(lib: Library, f: Function) -> List[str]:
             if pl.how != "mscalar_out":
                 L.append(f"      gv_a.put_bytes({n}, gv_z_{n});")
             L.append("    }")
-        elif pl.how == "in":
+        elif pl.how in ("in", "inout"):
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
             if pl.wire == "raw":
                 L.append(f"    if ({n} != nullptr) gv_a.put<{pl.elem}>(*{n});")
@@ -223,19 +223,20 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                 L.append(f"    if ({n} != nullptr) gv_a.put<uint64_t>(gv_u64(*{n}));")
     for pl in plans:
         n = pl.p.name
-        if pl.how in ("outbuf", "inbuf"):
+        if pl.how in ("outbuf", "inbuf", "inoutbuf"):
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
-        if pl.how == "inbuf":
+        if pl.how in ("inbuf", "inoutbuf"):
             L.append(f"    if ({n} != nullptr) gv_a.put_bytes({n}, "
                      f"static_cast<size_t>(gv_n_{n}) * {_sizeof(pl)});")
     L.append(f"    if (!gv_c.invoke()) return {ns}::lost();")
-    outs = [pl for pl in plans if pl.how in ("out", "outbuf", "mscalar_out", "mscalar_io")]
+    outs = [pl for pl in plans
+            if pl.how in ("out", "inout", "outbuf", "inoutbuf", "mscalar_out", "mscalar_io")]
     if outs:
         L.append(f"    if (gv_c.status() == {ok}) {{")
         L.append("      gvirtus::wire::Reader& gv_r = gv_c.result();")
         for pl in [x for x in outs if not x.second_pass] + [x for x in outs if x.second_pass]:
             n = pl.p.name
-            if pl.how == "outbuf":
+            if pl.how in ("outbuf", "inoutbuf"):
                 L.append(f"      if ({n} != nullptr) {{")
                 L.append(f"        const size_t gv_bytes = static_cast<size_t>(gv_n_{n}) * "
                          f"{_sizeof(pl)};")
@@ -400,10 +401,10 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             L.append(f"  }} else if (gv_t_{n} != 0) {{")
             L.append("    throw gvirtus::wire::DecodeError(\"scalar tag is not 0, 1 or 2\");")
             L.append("  }")
-        elif pl.how in ("out", "in"):
+        elif pl.how in ("out", "in", "inout"):
             L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
             L.append(f"  {pl.elem} gv_v_{n}{{}};")
-            if pl.how == "in":
+            if pl.how in ("in", "inout"):
                 if pl.wire == "raw":
                     L.append(f"  if (gv_p_{n}) gv_v_{n} = gv_in.get<{pl.elem}>();")
                 else:
@@ -417,7 +418,7 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         L.append(f"  const size_t gv_n_{n} = gv_p_{n} ? gv_count(static_cast<long long>"
                  f"({pl.length}), sizeof({pl.elem}), \"{f.name}: {n}\") : 0;")
         L.append(f"  std::vector<{pl.elem}> gv_b_{n}(gv_n_{n} ? gv_n_{n} : 1);")
-        if pl.how == "inbuf" :
+        if pl.how in ("inbuf", "inoutbuf"):
             L.append(f"  if (gv_n_{n}) std::memcpy(gv_b_{n}.data(), "
                      f"gv_in.get_bytes(gv_n_{n} * sizeof({pl.elem})), gv_n_{n} * sizeof({pl.elem}));")
     L.append("  gv_in.expect_end();")
@@ -441,7 +442,7 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             args.append(n)
         elif pl.how == "instr":
             args.append(f"gv_p_{n} ? gv_s_{n}.c_str() : nullptr")
-        elif pl.how in ("out", "in"):
+        elif pl.how in ("out", "in", "inout"):
             args.append(f"gv_p_{n} ? &gv_v_{n} : nullptr")
         elif pl.how in MSCALAR:
             t = pl.p.type
@@ -457,12 +458,13 @@ def server_handler(lib: Library, f: Function) -> List[str]:
     else:
         L.append(f"  const {lib.status_type} gv_r = {f.name}({', '.join(args)});")
     L.append("  gv_ctx.status = static_cast<int32_t>(gv_r);")
-    outs = [pl for pl in plans if pl.how in ("out", "outbuf", "mscalar_out", "mscalar_io")]
+    outs = [pl for pl in plans
+            if pl.how in ("out", "inout", "outbuf", "inoutbuf", "mscalar_out", "mscalar_io")]
     if outs:
         L.append(f"  if (gv_r != {lib.status_ok}) return;")
         for pl in [x for x in outs if not x.second_pass] + [x for x in outs if x.second_pass]:
             n = pl.p.name
-            if pl.how == "outbuf":
+            if pl.how in ("outbuf", "inoutbuf"):
                 L.append(f"  if (gv_p_{n}) gv_ctx.out.put_bytes(gv_b_{n}.data(), "
                          f"gv_n_{n} * sizeof({pl.elem}));")
             elif pl.how in MSCALAR:

@@ -17,7 +17,7 @@ _BOOL_TYPES = {"bool", "_Bool"}
 @dataclass
 class ParamPlan:
     p: Param
-    how: str            # scalar, bool, handle, release, ref, dptr, instr, out, in, outbuf, inbuf,
+    how: str            # scalar, bool, handle, release, ref, dptr, instr, out, in, inout, outbuf, inbuf,
                         # mscalar_in, mscalar_out, mscalar_io (pointer-mode scalars: spec
                         # scalar, result, scalar_io; length = their byte count, client-side)
     wire: str = ""      # for scalar: the C type on the wire; for out/in: raw | u64 | handle
@@ -27,7 +27,7 @@ class ParamPlan:
 
     @property
     def second_pass(self) -> bool:
-        return self.how in ("outbuf", "inbuf")
+        return self.how in ("outbuf", "inbuf", "inoutbuf")
 
 
 @dataclass
@@ -117,8 +117,12 @@ def _plan_param(lib, e, p: Param, ptr_typedefs: Dict[str, str]) -> ParamPlan:
     if pointee == "void":
         if spec.length is None:
             _fail(lib, e, f"{p.name} is void*: use dptr, in[n] or out[n]")
-    if spec.kind == "out" and p.pointee_is_const():
+    if spec.kind in ("out", "inout") and p.pointee_is_const():
         _fail(lib, e, f"{p.name} points to const data and cannot be an output")
+    if spec.kind == "inout" and spec.length is None:
+        if "*" in pointee or pointee in lib.handles or ptr_typedefs.get(pointee):
+            _fail(lib, e, f"{p.name}: inout applies to plain values, not pointers or handles")
+        return ParamPlan(p, "inout", wire="raw", elem=pointee)
     if spec.length is not None:
         if "*" in pointee or pointee in lib.handles or ptr_typedefs.get(pointee):
             _fail(lib, e, f"{p.name}: buffers of pointers or handles cannot be generated")
