@@ -60,6 +60,10 @@ API nvmlReturn_t nvmlInit_v2(void) {
   return NVML_SUCCESS;
 }
 API nvmlReturn_t nvmlInit(void) { return nvmlInit_v2(); }
+API nvmlReturn_t nvmlInitWithFlags(unsigned int flags) {
+  (void)flags;
+  return nvmlInit_v2();
+}
 API nvmlReturn_t nvmlShutdown(void) {
   if (refs == 0) return NVML_ERROR_UNINITIALIZED;
   --refs;
