@@ -12,6 +12,9 @@ if(NOT TARGET gvirtus-nvml)
   return()
 endif()
 find_program(GVIRTUS_OBJDUMP NAMES objdump)
+# tests/unit/nvml_handlers_test.cc is compiled only with the plugin (an nvml.h elsewhere on the
+# include path is not enough: the handlers would be missing).
+target_compile_definitions(gvirtus_unit_tests PRIVATE GVIRTUS_HAVE_NVML=1)
 
 add_test(NAME nvml.exports
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/nvml/check_exports.py
@@ -52,8 +55,10 @@ foreach(mode tcp unix embedded)
                    --backend $<TARGET_FILE:gvirtus-backend> --mode ${mode}
                    --native-must-pass --expect-lib libnvidia-ml.so.1
                    -- $<TARGET_FILE:cuda_test_nvml>)
+  # Prepended, not replaced: on the GPU machine the driver's folder stays on the path.
   set_tests_properties(nvml.fake.${mode} PROPERTIES LABELS "cuda;unit" TIMEOUT 120
-                       ENVIRONMENT "LD_LIBRARY_PATH=${fake_dir};GVIRTUS_LIBRARY_PATH=${fake_dir}")
+                       ENVIRONMENT_MODIFICATION
+                       "LD_LIBRARY_PATH=path_list_prepend:${fake_dir};GVIRTUS_LIBRARY_PATH=set:${fake_dir}")
 endforeach()
 
 add_test(NAME nvml.nvidia_smi

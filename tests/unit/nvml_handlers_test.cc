@@ -2,8 +2,8 @@
 // honest client never sends end the session before NVML is called; stale handles answer
 // NVML_ERROR_INVALID_ARGUMENT; honest requests get as far as looking NVML up, which this test
 // process has not loaded (NVML_ERROR_LIBRARY_NOT_FOUND, what the worker answers when the plugin's
-// library is missing). Built only where nvml.h was found (the NVML plugin is optional).
-#if __has_include(<nvml.h>)
+// library is missing). Built only with the NVML plugin, which is optional (tests/nvml.cmake).
+#ifdef GVIRTUS_HAVE_NVML
 #include <gtest/gtest.h>
 #include <nvml.h>
 
@@ -242,4 +242,4 @@ TEST_F(NvmlHandlers, HonestRequestsReachNvml) {
 
 }  // namespace
 }  // namespace gvirtus::testing
-#endif  // __has_include(<nvml.h>)
+#endif  // GVIRTUS_HAVE_NVML
