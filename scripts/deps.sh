@@ -46,8 +46,9 @@ if [ ! -f "$nvml_dir/include/nvml.h" ]; then
       [ "$(id -u)" = 0 ] || sudo=sudo
       echo "deps: installing python3-pip (to fetch nvml.h)" >&2
       export DEBIAN_FRONTEND=noninteractive
-      $sudo apt-get update -qq >/dev/null
-      $sudo apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+      { $sudo apt-get update -qq >/dev/null &&
+        $sudo apt-get install -y -qq --no-install-recommends python3-pip >/dev/null; } ||
+        echo "deps: could not install python3-pip" >&2
     fi
   fi
   tmp=$(mktemp -d)
