@@ -374,8 +374,21 @@ API nvmlReturn_t nvmlDeviceGetNvLinkRemotePciInfo_v2(nvmlDevice_t d, unsigned in
 }
 API nvmlReturn_t nvmlDeviceGetGpuFabricInfoV(nvmlDevice_t d, nvmlGpuFabricInfoV_t* f) {
   CHECK_DEV(d);
+  if (f->version == nvmlGpuFabricInfo_v2) {  // the older layout: only its own bytes
+    nvmlGpuFabricInfo_v2_t* f2 = (nvmlGpuFabricInfo_v2_t*)f;
+    memset(f2->clusterUuid, 0, sizeof f2->clusterUuid);
+    f2->state = NVML_GPU_FABRIC_STATE_NOT_SUPPORTED;
+    f2->status = NVML_SUCCESS;
+    f2->cliqueId = 0;
+    f2->healthMask = 0;
+    return NVML_SUCCESS;
+  }
   if (f->version != nvmlGpuFabricInfo_v3) return NVML_ERROR_ARGUMENT_VERSION_MISMATCH;
+  memset(f->clusterUuid, 0, sizeof f->clusterUuid);
   f->state = NVML_GPU_FABRIC_STATE_NOT_SUPPORTED;
   f->status = NVML_SUCCESS;
+  f->cliqueId = 0;
+  f->healthMask = 0;
+  f->healthSummary = 0;
   return NVML_SUCCESS;
 }

@@ -161,30 +161,44 @@ TEST_F(NvmlHandlers, LyingLengthsEndTheSession) {
   EXPECT_ANY_THROW(run(nv::handle_nvmlDeviceGetHandleByPciBusId_v2, pci));
 }
 
-TEST_F(NvmlHandlers, VersionedStructsTravelWhole) {
-  // nvmlMemory_v2_t is inout: a request cut short inside the struct, or with bytes after it,
-  // does not decode
+TEST_F(NvmlHandlers, VersionedStructsTravelAsLargeAsTheirVersion) {
+  // nvmlMemory_v2_t is `versioned`: presence, u32 byte count, the bytes; the count must be the
+  // size the version names (NVML writes that much), at least 4 and within the bound
   const uint64_t dev = live(be::HandleKind::kNvmlDevice);
   nvmlMemory_v2_t m{};
   m.version = nvmlMemory_v2;
-  wire::Writer cut;
-  cut.put<uint64_t>(dev);
-  cut.put<uint8_t>(1);
-  cut.put_bytes(&m, sizeof m - 8);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, cut), wire::DecodeError);
-  wire::Writer extra;
-  extra.put<uint64_t>(dev);
-  extra.put<uint8_t>(1);
-  extra.put_bytes(&m, sizeof m);
+  auto request = [&](uint32_t count, const void* bytes, size_t n) {
+    wire::Writer w;
+    w.put<uint64_t>(dev);
+    w.put<uint8_t>(1);
+    w.put<uint32_t>(count);
+    w.put_bytes(bytes, n);
+    return w;
+  };
+  // a count that disagrees with the version: a hostile client asking NVML to write past the
+  // buffer, or one sending less than it claims
+  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(8, &m, 8)), be::SessionFault);
+  nvmlMemory_v2_t big = m;
+  big.version = (2u << 24) | 4096u;
+  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(sizeof big, &big, sizeof big)),
+               be::SessionFault);
+  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(2, &m, 2)), be::SessionFault);
+  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request((1u << 20) + 1, &m, sizeof m)),
+               be::SessionFault);
+  // bytes cut short, or left over
+  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(sizeof m, &m, sizeof m - 8)),
+               wire::DecodeError);
+  wire::Writer extra = request(sizeof m, &m, sizeof m);
   extra.put<uint8_t>(0);
   EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, extra), wire::DecodeError);
-  // an honest one gets as far as NVML, which this process has not loaded
-  wire::Writer ok;
-  ok.put<uint64_t>(dev);
-  ok.put<uint8_t>(1);
-  ok.put_bytes(&m, sizeof m);
+  // version 0 travels as its 4 bytes, for NVML to refuse; honest requests get as far as NVML,
+  // which this process has not loaded
+  nvmlMemory_v2_t zero{};
   std::vector<uint8_t> out;
-  EXPECT_EQ(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, ok, &out), NVML_ERROR_LIBRARY_NOT_FOUND);
+  EXPECT_EQ(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(4, &zero, 4), &out),
+            NVML_ERROR_LIBRARY_NOT_FOUND);
+  EXPECT_EQ(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(sizeof m, &m, sizeof m), &out),
+            NVML_ERROR_LIBRARY_NOT_FOUND);
   EXPECT_TRUE(out.empty());
 }
 

@@ -11,9 +11,11 @@ from typing import Dict, List, Optional, Tuple
 MODES = ("gen", "hand", "local", "unsupported", "internal")
 # Modes that need a call id (a server handler exists) and modes that must not have one.
 MODES_WITH_ID = ("gen", "hand", "internal")
-# `inout`: one value read and written back (NVML's versioned structs travel whole, their
-# `version` field included).
-SPEC_KINDS = ("out", "in", "inout", "instr", "dptr", "release", "scalar", "result", "scalar_io")
+# `inout`: one value read and written back. `versioned`: a struct whose first member is an
+# unsigned int `version` holding the struct's size in its low 24 bits (NVML's
+# NVML_STRUCT_VERSION): as many bytes as the version says travel both ways.
+SPEC_KINDS = ("out", "in", "inout", "versioned", "instr", "dptr", "release", "scalar", "result",
+              "scalar_io")
 # Scalars read or written through a pointer whose home (host or device memory) follows the
 # library's pointer mode (`pointer_mode`); their [EXPR] is a byte count the client computes.
 SCALAR_KINDS = ("scalar", "result", "scalar_io")
@@ -95,6 +97,9 @@ class Library:
     # C type -> (HandleKind enumerator, invalid status): helpers generated in <lib>_handles.h
     handle_kinds: Dict[str, Tuple[str, str]] = field(default_factory=dict)
     status_unavailable: str = ""  # what every call answers when the backend plugin is missing
+    # What the client answers for a `versioned` struct whose version names a size larger than
+    # the header's struct (a version this build does not know; else `invalid`).
+    status_version: str = ""
     pointer_mode: str = ""        # see `pointer_mode` above
     plugin_sonames: List[str] = field(default_factory=list)  # `backend_plugin`
     # `default PARAM:SPEC ...`: the spec of a gen function's parameter named PARAM when its line
@@ -203,6 +208,7 @@ def parse(text: str, path: str = "<api>") -> Library:
             lib.status_invalid = kv.get("invalid", "")
             lib.status_nomem = kv.get("nomem", "")
             lib.status_unavailable = kv.get("unavailable", "")
+            lib.status_version = kv.get("version", "")
         elif head == "handle":
             if len(args) not in (2, 4):
                 _err(path, lineno, "handle wants: handle C_TYPE helper_prefix "

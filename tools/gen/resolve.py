@@ -17,7 +17,8 @@ _BOOL_TYPES = {"bool", "_Bool"}
 @dataclass
 class ParamPlan:
     p: Param
-    how: str            # scalar, bool, handle, release, ref, dptr, instr, out, in, inout, outbuf, inbuf,
+    how: str            # scalar, bool, handle, release, ref, dptr, instr, out, in, inout, versioned,
+                        # outbuf, inbuf, inoutbuf,
                         # mscalar_in, mscalar_out, mscalar_io (pointer-mode scalars: spec
                         # scalar, result, scalar_io; length = their byte count, client-side)
     wire: str = ""      # for scalar: the C type on the wire; for out/in: raw | u64 | handle
@@ -117,6 +118,14 @@ def _plan_param(lib, e, p: Param, ptr_typedefs: Dict[str, str]) -> ParamPlan:
     if pointee == "void":
         if spec.length is None:
             _fail(lib, e, f"{p.name} is void*: use dptr, in[n] or out[n]")
+    if spec.kind == "versioned":
+        if p.pointer_depth != 1 or p.pointee_is_const() or pointee == "void" or \
+                "*" in pointee or pointee in lib.handles or ptr_typedefs.get(pointee):
+            _fail(lib, e, f"versioned applies to a pointer to a writable struct, {p.name} is "
+                          f"{p.type}")
+        if spec.length is not None:
+            _fail(lib, e, f"{p.name}: versioned takes no [length]")
+        return ParamPlan(p, "versioned", elem=pointee)
     if spec.kind in ("out", "inout") and p.pointee_is_const():
         _fail(lib, e, f"{p.name} points to const data and cannot be an output")
     if spec.kind == "inout" and spec.length is None:

@@ -236,6 +236,17 @@ int main(void) {
     fabric.version = nvmlGpuFabricInfo_v3;
     r = FN(nvmlDeviceGetGpuFabricInfoV)(d, &fabric);
     printf("  fabric: %s state %d\n", st(r), r == NVML_SUCCESS ? (int)fabric.state : -1);
+    // An older, smaller version of the struct: NVML writes only that much, and so must we.
+    struct {
+      nvmlGpuFabricInfo_v2_t info;
+      unsigned char canary[64];
+    } old;
+    memset(&old, 0xAB, sizeof old);
+    old.info.version = nvmlGpuFabricInfo_v2;
+    r = FN(nvmlDeviceGetGpuFabricInfoV)(d, (nvmlGpuFabricInfoV_t*)&old.info);
+    int intact = 1;
+    for (size_t k = 0; k < sizeof old.canary; ++k) intact &= old.canary[k] == 0xAB;
+    printf("  fabric v2: %s, past the struct %s\n", st(r), intact ? "untouched" : "WRITTEN");
   }
 
   printf("shutdown: %s\n", st(FN(nvmlShutdown)()));
