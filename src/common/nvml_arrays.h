@@ -1,5 +1,6 @@
 // The NVML calls that take a count the caller passes in and NVML writes back, with an array of
-// that many elements (running processes, supported clocks): their wire form, shared by the
+// that many elements (running processes, supported clocks, retired pages, accounting pids,
+// encoder and FBC sessions): their wire form, shared by the
 // frontend (src/frontend/nvml/arrays.cc) and the worker (src/backend/nvml/arrays.cc).
 //
 // Request: u64 device id, the call's other by-value arguments (raw), u8 count present, u32

@@ -13,7 +13,8 @@ MODES = ("gen", "hand", "local", "unsupported", "internal")
 MODES_WITH_ID = ("gen", "hand", "internal")
 # `inout`: one value read and written back. `versioned`: a struct whose first member is an
 # unsigned int `version` holding the struct's size in its low 24 bits (NVML's
-# NVML_STRUCT_VERSION): as many bytes as the version says travel both ways.
+# NVML_STRUCT_VERSION): as many bytes as the version says travel both ways, at most the
+# pointee's size or `versioned[BYTES]` (a C++ expression: the largest version known).
 SPEC_KINDS = ("out", "in", "inout", "versioned", "instr", "dptr", "release", "scalar", "result",
               "scalar_io")
 # Scalars read or written through a pointer whose home (host or device memory) follows the
@@ -224,7 +225,8 @@ def parse(text: str, path: str = "<api>") -> Library:
                 m = _SPEC.match(w)
                 if not m or (m.group(2) not in SPEC_KINDS and m.group(2) not in lib.refs):
                     _err(path, lineno, f"bad default spec {w!r} (want param:kind)")
-                if m.group(3) is not None and m.group(2) not in ("in", "out", "inout") + SCALAR_KINDS:
+                if m.group(3) is not None and \
+                        m.group(2) not in ("in", "out", "inout", "versioned") + SCALAR_KINDS:
                     _err(path, lineno, f"{m.group(2)} takes no [length]")
                 lib.defaults[m.group(1)] = Spec(kind=m.group(2), length=m.group(3))
         elif head == "pointer_mode":
@@ -325,7 +327,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         if kind not in SPEC_KINDS and kind not in lib.refs:
             _err(path, lineno, f"{name}: bad parameter spec {w!r}: unknown kind {kind!r} (want "
                                f"one of {', '.join(SPEC_KINDS + tuple(lib.refs))})")
-        if length is not None and kind not in ("in", "out", "inout") + SCALAR_KINDS:
+        if length is not None and kind not in ("in", "out", "inout", "versioned") + SCALAR_KINDS:
             _err(path, lineno, f"{name}: {kind} takes no [length]")
         if pname in specs:
             _err(path, lineno, f"{name}: parameter {pname} annotated twice")

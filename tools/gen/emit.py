@@ -177,7 +177,7 @@ def client_stub(lib: Library, f: Function) -> List[str]:
             # A size over the header's struct is a version this build does not know (or no
             # version at all): answered here, so that the application's memory is never read
             # past the struct it has.
-            L.append(f"      if (gv_z_{n} > sizeof({pl.elem})) return "
+            L.append(f"      if (gv_z_{n} > {pl.length}) return "
                      f"{_client_fail(lib, lib.status_version or lib.status_invalid)};")
             L.append("    }")
     mscalars = [pl for pl in plans if pl.how in MSCALAR]
@@ -436,8 +436,8 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             L.append(f"    throw SessionFault(\"{f.name}: {n}: a versioned struct of \" + "
                      f"std::to_string(gv_z_{n}) + \" bytes\");")
             L.append(f"  // At least the struct this header knows, zeroed beyond what came.")
-            L.append(f"  std::vector<unsigned char> gv_b_{n}(gv_z_{n} > sizeof({pl.elem}) ? "
-                     f"gv_z_{n} : sizeof({pl.elem}));")
+            L.append(f"  std::vector<unsigned char> gv_b_{n}(gv_z_{n} > {pl.length} ? "
+                     f"gv_z_{n} : {pl.length});")
             L.append(f"  if (gv_p_{n}) std::memcpy(gv_b_{n}.data(), gv_in.get_bytes(gv_z_{n}), "
                      f"gv_z_{n});")
             # The library writes as much as the version says: it must be what came.

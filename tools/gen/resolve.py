@@ -123,9 +123,8 @@ def _plan_param(lib, e, p: Param, ptr_typedefs: Dict[str, str]) -> ParamPlan:
                 "*" in pointee or pointee in lib.handles or ptr_typedefs.get(pointee):
             _fail(lib, e, f"versioned applies to a pointer to a writable struct, {p.name} is "
                           f"{p.type}")
-        if spec.length is not None:
-            _fail(lib, e, f"{p.name}: versioned takes no [length]")
-        return ParamPlan(p, "versioned", elem=pointee)
+        return ParamPlan(p, "versioned", elem=pointee,
+                         length=spec.length or f"sizeof({pointee})")
     if spec.kind in ("out", "inout") and p.pointee_is_const():
         _fail(lib, e, f"{p.name} points to const data and cannot be an output")
     if spec.kind == "inout" and spec.length is None:

@@ -1,5 +1,6 @@
 // The NVML calls with a count in/out and an array (common/nvml_arrays.h): running processes
-// (the backend's: GVirtuS workers and anything else on the GPU host) and supported clocks.
+// (the backend's: GVirtuS workers and anything else on the GPU host), supported clocks, retired
+// pages, accounting pids, encoder and FBC sessions.
 #include <algorithm>
 #include <string>
 #include <tuple>
@@ -64,10 +65,17 @@ GV_NVML_PROCS(nvmlDeviceGetMPSComputeRunningProcesses, nvmlProcessInfo_v1_t)
 GV_NVML_PROCS(nvmlDeviceGetMPSComputeRunningProcesses_v2, nvmlProcessInfo_v2_t)
 GV_NVML_PROCS(nvmlDeviceGetMPSComputeRunningProcesses_v3, nvmlProcessInfo_t)
 GV_NVML_PROCS(nvmlDeviceGetSupportedMemoryClocks, unsigned int)
+GV_NVML_PROCS(nvmlDeviceGetAccountingPids, unsigned int)
+GV_NVML_PROCS(nvmlDeviceGetEncoderSessions, nvmlEncoderSessionInfo_t)
+GV_NVML_PROCS(nvmlDeviceGetFBCSessions, nvmlFBCSessionInfo_t)
 #undef GV_NVML_PROCS
 
 void handle_nvmlDeviceGetSupportedGraphicsClocks(CallContext& ctx) {
   count_array<unsigned int, unsigned int>(ctx, "nvmlDeviceGetSupportedGraphicsClocks");
+}
+
+void handle_nvmlDeviceGetRetiredPages(CallContext& ctx) {
+  count_array<unsigned long long, nvmlPageRetirementCause_t>(ctx, "nvmlDeviceGetRetiredPages");
 }
 
 }  // namespace gvirtus::backend::nvml

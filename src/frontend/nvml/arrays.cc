@@ -1,5 +1,5 @@
-// The NVML calls with a count in/out and an array: running processes and supported clocks
-// (wire form in common/nvml_arrays.h). The processes are those of the backend's GPU host: the
+// The NVML calls with a count in/out and an array: running processes, supported clocks,
+// retired pages, accounting pids, encoder and FBC sessions (wire form in common/nvml_arrays.h). The processes are those of the backend's GPU host: the
 // GVirtuS workers serving clients (this one's included) and anything else running there.
 #include <nvml.h>
 
@@ -92,4 +92,34 @@ extern "C" GV_API nvmlReturn_t nvmlDeviceGetSupportedGraphicsClocks(nvmlDevice_t
   return gvirtus::nvml::count_array(gvirtus::nvml::kCall_nvmlDeviceGetSupportedGraphicsClocks,
                                     "nvmlDeviceGetSupportedGraphicsClocks", device, count,
                                     clocksMHz, memoryClockMHz);
+}
+
+extern "C" GV_API nvmlReturn_t nvmlDeviceGetRetiredPages(nvmlDevice_t device,
+                                                         nvmlPageRetirementCause_t cause,
+                                                         unsigned int* pageCount,
+                                                         unsigned long long* addresses) {
+  return gvirtus::nvml::count_array(gvirtus::nvml::kCall_nvmlDeviceGetRetiredPages,
+                                    "nvmlDeviceGetRetiredPages", device, pageCount, addresses,
+                                    cause);
+}
+
+extern "C" GV_API nvmlReturn_t nvmlDeviceGetAccountingPids(nvmlDevice_t device,
+                                                           unsigned int* count,
+                                                           unsigned int* pids) {
+  return gvirtus::nvml::count_array(gvirtus::nvml::kCall_nvmlDeviceGetAccountingPids,
+                                    "nvmlDeviceGetAccountingPids", device, count, pids);
+}
+
+extern "C" GV_API nvmlReturn_t nvmlDeviceGetEncoderSessions(nvmlDevice_t device,
+                                                            unsigned int* sessionCount,
+                                                            nvmlEncoderSessionInfo_t* infos) {
+  return gvirtus::nvml::count_array(gvirtus::nvml::kCall_nvmlDeviceGetEncoderSessions,
+                                    "nvmlDeviceGetEncoderSessions", device, sessionCount, infos);
+}
+
+extern "C" GV_API nvmlReturn_t nvmlDeviceGetFBCSessions(nvmlDevice_t device,
+                                                        unsigned int* sessionCount,
+                                                        nvmlFBCSessionInfo_t* infos) {
+  return gvirtus::nvml::count_array(gvirtus::nvml::kCall_nvmlDeviceGetFBCSessions,
+                                    "nvmlDeviceGetFBCSessions", device, sessionCount, infos);
 }

@@ -195,6 +195,24 @@ class InoutTest(unittest.TestCase):
             build(api(lines=LINES.replace("1500 fakeAxpy gen enqueue",
                                           "1500 fakeAxpy gen enqueue alpha:inout")))
 
+    def test_versioned_struct_travels_as_large_as_its_version(self):
+        lib, fns = build(api(lines=LINES.replace("1502 fakeRotg gen a:scalar_io c:result",
+                                                 "1502 fakeRotg gen a:versioned c:out")))
+        c = function_body(emit.client_source(lib, fns), 'extern "C" GV_API fakeStatus_t fakeRotg(')
+        self.assertIn("gv_z_a = gv_ver & 0xFFFFFFu;", c)
+        # a version larger than the header's struct is answered before anything is read or sent
+        self.assertLess(c.index("if (gv_z_a > sizeof(double)) return gv_fail(fakeErrInvalid);"),
+                        c.index("gvirtus::client::Call"))
+        self.assertIn("gv_a.put_bytes(a, gv_z_a);", c)
+        self.assertIn("std::memcpy(static_cast<void*>(a), gv_r.get_bytes(gv_z_a), gv_z_a);", c)
+        s = function_body(emit.server_source(lib, fns), "void handle_fakeRotg(")
+        self.assertIn("the version's size is not the bytes sent", s)
+        self.assertIn("std::vector<unsigned char> gv_b_a(gv_z_a > sizeof(double) ? gv_z_a : "
+                      "sizeof(double));", s)
+        self.assertIn("if (gv_p_a) gv_ctx.out.put_bytes(gv_b_a.data(), gv_z_a);", s)
+        with self.assertRaisesRegex(apifile.AnnotationError, "versioned applies"):
+            build(api(lines=LINES.replace("1501 fakeDot gen x:in[n]", "1501 fakeDot gen x:versioned")))
+
     def test_exports_list(self):
         import gvgen
         import os
