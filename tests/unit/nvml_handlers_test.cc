@@ -24,6 +24,8 @@ void handle_nvmlDeviceGetHandleByPciBusId_v2(CallContext&);
 void handle_nvmlDeviceGetFieldValues(CallContext&);
 void handle_nvmlDeviceGetComputeRunningProcesses_v3(CallContext&);
 void handle_nvmlDeviceGetSupportedGraphicsClocks(CallContext&);
+void handle_nvmlDeviceGetRetiredPages(CallContext&);
+void handle_nvmlDeviceGetEncoderSessions(CallContext&);
 void handle_nvmlDeviceGetTopologyCommonAncestor(CallContext&);
 void handle_nvmlEventSetFree(CallContext&);
 void handle_nvmlEventSetWait_v2(CallContext&);
@@ -234,6 +236,18 @@ TEST_F(NvmlHandlers, ProcessCapacityIsBoundedBeforeAllocating) {
   clocks.put<uint32_t>((1u << 20) / sizeof(unsigned int) + 1);
   clocks.put<uint8_t>(1);
   EXPECT_THROW(run(nv::handle_nvmlDeviceGetSupportedGraphicsClocks, clocks), be::SessionFault);
+  // retired pages: the cause comes first; 8-byte addresses bound the capacity
+  wire::Writer pages;
+  pages.put<uint64_t>(dev);
+  pages.put<nvmlPageRetirementCause_t>(NVML_PAGE_RETIREMENT_CAUSE_DOUBLE_BIT_ECC_ERROR);
+  pages.put<uint8_t>(1);
+  pages.put<uint32_t>((1u << 20) / sizeof(unsigned long long) + 1);
+  pages.put<uint8_t>(1);
+  EXPECT_THROW(run(nv::handle_nvmlDeviceGetRetiredPages, pages), be::SessionFault);
+  // encoder sessions of a stale device
+  EXPECT_EQ(run(nv::handle_nvmlDeviceGetEncoderSessions,
+                procs(stale(be::HandleKind::kNvmlDevice), 1, 4, 1)),
+            NVML_ERROR_INVALID_ARGUMENT);
 }
 
 TEST_F(NvmlHandlers, HonestRequestsReachNvml) {
