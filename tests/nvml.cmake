@@ -6,6 +6,8 @@
 #   nvml.fake.<transport>      (CPU) tests/cuda/libs/nvml.c natively against a stand-in
 #                              libnvidia-ml.so.1 (tests/nvml/fake_nvml.c) and through GVirtuS,
 #                              whose worker loads the same stand-in;
+#   nvml.alone                 (CPU) the same, our library loaded alone: no `gvirtus run`, no
+#                              libcudart.so.13, GVIRTUS_ENDPOINT and LD_LIBRARY_PATH only;
 #   cuda.nvml.<transport>      (gpu) the same program against the driver's NVML;
 #   nvml.nvidia_smi            (gpu) nvidia-smi natively and through `gvirtus run`.
 if(NOT TARGET gvirtus-nvml)
@@ -60,6 +62,13 @@ foreach(mode tcp unix embedded)
                        ENVIRONMENT_MODIFICATION
                        "LD_LIBRARY_PATH=path_list_prepend:${fake_dir};GVIRTUS_LIBRARY_PATH=set:${fake_dir}")
 endforeach()
+
+# The library loaded alone (no gvirtus run, no libcudart.so.13), as nvidia-smi loads it.
+add_test(NAME nvml.alone
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/nvml/alone.py
+                 $<TARGET_FILE:gvirtus-backend> ${GVIRTUS_LIB_DIR} ${fake_dir}
+                 $<TARGET_FILE:cuda_test_nvml>)
+set_tests_properties(nvml.alone PROPERTIES LABELS "cuda;unit" TIMEOUT 120)
 
 add_test(NAME nvml.nvidia_smi
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/gpu/nvidia_smi.py
