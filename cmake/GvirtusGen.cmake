@@ -16,7 +16,8 @@
 #                              `errors` directive and an ERRTABLE_LINK)
 # Targets that use them add_dependencies(<target> gvirtus_gen_<NAME>).
 #
-# INCLUDE_DIRS and LIBRARY_DIRS default to the CUDA toolkit's; the real library named by the
+# INCLUDE_DIRS (else GVIRTUS_GEN_DEFAULT_<NAME>_INCLUDE_DIRS) and LIBRARY_DIRS default to the
+# CUDA toolkit's; the real library named by the
 # annotation file's `soname` is looked up in LIBRARY_DIRS for its export list. ERRTABLE_LINK is
 # the target that tools/gen/errtable.cc links to print the real error names and strings. EXTRA
 # names further files the annotation file's directives make the generator write
@@ -46,6 +47,9 @@ function(gvirtus_generate_api NAME)
     set_property(GLOBAL PROPERTY GVIRTUS_GEN_${NAME}_DEFINED TRUE)
     if(NOT EXISTS ${api})
       message(FATAL_ERROR "gvirtus_generate_api(${NAME}): ${api} does not exist")
+    endif()
+    if(NOT ARG_INCLUDE_DIRS AND DEFINED GVIRTUS_GEN_DEFAULT_${NAME}_INCLUDE_DIRS)
+      set(ARG_INCLUDE_DIRS ${GVIRTUS_GEN_DEFAULT_${NAME}_INCLUDE_DIRS})
     endif()
     if(NOT ARG_INCLUDE_DIRS)
       set(ARG_INCLUDE_DIRS ${CUDAToolkit_INCLUDE_DIRS})

@@ -32,3 +32,45 @@ if ! command -v nvcc >/dev/null && [ ! -x /usr/local/cuda/bin/nvcc ]; then
   echo "deps: the CUDA toolkit 13 (nvcc) is not installed: get it from NVIDIA (see README.md)" >&2
   exit 1
 fi
+
+# nvml.h (NVML, the management library): not part of the toolkit installed here. NVIDIA ships it
+# on PyPI as a header-only wheel (nvidia-nvml-dev); pip downloads it (nothing is installed into
+# a Python) and the header is unpacked into a fixed cache folder, where CMake's
+# GVIRTUS_NVML_INCLUDE_DIR looks by default. Without it the NVML plugin is left out of the build.
+nvml_version=13.0.87
+nvml_dir="${XDG_CACHE_HOME:-$HOME/.cache}/gvirtus/nvml-$nvml_version"
+if [ ! -f "$nvml_dir/include/nvml.h" ]; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null; then
+      sudo=
+      [ "$(id -u)" = 0 ] || sudo=sudo
+      echo "deps: installing python3-pip (to fetch nvml.h)" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      { $sudo apt-get update -qq >/dev/null &&
+        $sudo apt-get install -y -qq --no-install-recommends python3-pip >/dev/null; } ||
+        echo "deps: could not install python3-pip" >&2
+    fi
+  fi
+  tmp=$(mktemp -d)
+  if python3 -m pip download -q --no-deps "nvidia-nvml-dev==$nvml_version" -d "$tmp" >&2 &&
+     python3 - "$tmp" "$nvml_dir" <<'PY'
+import glob, os, sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+wheels = glob.glob(os.path.join(src, "nvidia_nvml_dev-*.whl"))
+if not wheels:
+    sys.exit("no nvidia_nvml_dev wheel downloaded")
+with zipfile.ZipFile(wheels[0]) as z:
+    name = next(n for n in z.namelist() if n.endswith("/include/nvml.h"))
+    os.makedirs(os.path.join(dst, "include"), exist_ok=True)
+    tmp = os.path.join(dst, "include", "nvml.h.tmp")
+    with open(tmp, "wb") as f:
+        f.write(z.read(name))
+    os.replace(tmp, os.path.join(dst, "include", "nvml.h"))
+PY
+  then
+    echo "deps: nvml.h $nvml_version in $nvml_dir/include" >&2
+  else
+    echo "deps: could not fetch nvml.h (nvidia-nvml-dev==$nvml_version); the NVML plugin will be left out" >&2
+  fi
+  rm -rf "$tmp"
+fi

@@ -102,6 +102,10 @@ enum class HandleKind : uint8_t {
   kCusolverCsrqrInfo = 87,    // csrqrInfo_t
   kCusolverCsrcholInfo = 88,  // csrcholInfo_t
   kCusolverRfHandle = 89,     // cusolverRfHandle_t
+  // 96-111: NVML (api/nvml.api).
+  kNvmlDevice = 96,  // nvmlDevice_t: a GPU (or MIG device) of the worker's NVML
+  kNvmlUnit = 97,    // nvmlUnit_t: an S-class unit of the worker's NVML
+  kNvmlEventSet = 98,  // nvmlEventSet_t: an event set the worker's NVML created
 };
 
 // Maps opaque 64-bit ids handed to the client to real objects of this worker. Ids are never

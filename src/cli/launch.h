@@ -19,7 +19,7 @@ constexpr const char* kDriverLibrary = "libcuda.so.1";
 constexpr const char* kLibraryFrontends[] = {"libcublasLt.so.13", "libcublas.so.13",
                                              "libcudnn.so.9", "libcurand.so.10",
                                              "libcufft.so.12", "libcusparse.so.12",
-                                             "libcusolver.so.12"};
+                                             "libcusolver.so.12", "libnvidia-ml.so.1"};
 
 // Where the backend is. embedded: nothing names one; `run` starts a private backend.
 struct Target {

@@ -11,7 +11,12 @@ from typing import Dict, List, Optional, Tuple
 MODES = ("gen", "hand", "local", "unsupported", "internal")
 # Modes that need a call id (a server handler exists) and modes that must not have one.
 MODES_WITH_ID = ("gen", "hand", "internal")
-SPEC_KINDS = ("out", "in", "io", "instr", "dptr", "release", "scalar", "result", "scalar_io")
+# `inout`: one value read and written back. `versioned`: a struct whose first member is an
+# unsigned int `version` holding the struct's size in its low 24 bits (NVML's
+# NVML_STRUCT_VERSION): as many bytes as the version says travel both ways, at most the
+# pointee's size or `versioned[BYTES]` (a C++ expression: the largest version known).
+SPEC_KINDS = ("out", "in", "io", "inout", "versioned", "instr", "dptr", "release", "scalar", "result",
+              "scalar_io")
 # Scalars read or written through a pointer whose home (host or device memory) follows the
 # library's pointer mode (`pointer_mode`); their [EXPR] is a byte count the client computes.
 SCALAR_KINDS = ("scalar", "result", "scalar_io")
@@ -29,6 +34,7 @@ _WORD_DIRECTIVES = {
     "library": "name", "soname": "soname", "client_namespace": "client_ns",
     "server_namespace": "server_ns", "client_fail": "client_fail",
     "exports_from": "exports_from", "server_resolve": "server_resolve",
+    "exports_list": "exports_list",
 }
 # `pointer_mode EXPR`: a C++ expression over the function's parameters, true when scalar
 # pointers are device pointers (cuBLAS: gvirtus::cublas::device_pointers(handle)).
@@ -96,6 +102,9 @@ class Library:
     # C type -> (HandleKind enumerator, invalid status): helpers generated in <lib>_handles.h
     handle_kinds: Dict[str, Tuple[str, str]] = field(default_factory=dict)
     status_unavailable: str = ""  # what every call answers when the backend plugin is missing
+    # What the client answers for a `versioned` struct whose version names a size larger than
+    # the header's struct (a version this build does not know; else `invalid`).
+    status_version: str = ""
     pointer_mode: str = ""        # see `pointer_mode` above
     plugin_sonames: List[str] = field(default_factory=list)  # `backend_plugin`
     # `default PARAM:SPEC ...`: the spec of a gen function's parameter named PARAM when its line
@@ -118,6 +127,10 @@ class Library:
     # The library whose exports we copy, relative to a library directory, when it is not the
     # soname (the driver: only lib64/stubs/libcuda.so ships with the toolkit).
     exports_from: str = ""
+    # `exports_list FILE`: the export list is this text file (one function name a line, `#`
+    # comments; relative to the annotation file), for a library that is not on the build machine
+    # (NVML ships with the driver only).
+    exports_list: str = ""
     # Version node of every export: the soname (default), or "" for none (a library whose
     # exports carry no version, like the driver).
     version_node: Optional[str] = None
@@ -200,6 +213,7 @@ def parse(text: str, path: str = "<api>") -> Library:
             lib.status_invalid = kv.get("invalid", "")
             lib.status_nomem = kv.get("nomem", "")
             lib.status_unavailable = kv.get("unavailable", "")
+            lib.status_version = kv.get("version", "")
         elif head == "handle":
             if len(args) not in (2, 4):
                 _err(path, lineno, "handle wants: handle C_TYPE helper_prefix "
@@ -215,7 +229,8 @@ def parse(text: str, path: str = "<api>") -> Library:
                 m = _SPEC.match(w)
                 if not m or (m.group(2) not in SPEC_KINDS and m.group(2) not in lib.refs):
                     _err(path, lineno, f"bad default spec {w!r} (want param:kind)")
-                if m.group(3) is not None and m.group(2) not in ("in", "out", "io") + SCALAR_KINDS:
+                if m.group(3) is not None and \
+                        m.group(2) not in ("in", "out", "io", "inout", "versioned") + SCALAR_KINDS:
                     _err(path, lineno, f"{m.group(2)} takes no [length]")
                 if m.group(2) == "io" and m.group(3) is None:
                     _err(path, lineno, "io needs [length] (a buffer read and written back)")
@@ -318,7 +333,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         if kind not in SPEC_KINDS and kind not in lib.refs:
             _err(path, lineno, f"{name}: bad parameter spec {w!r}: unknown kind {kind!r} (want "
                                f"one of {', '.join(SPEC_KINDS + tuple(lib.refs))})")
-        if length is not None and kind not in ("in", "out", "io") + SCALAR_KINDS:
+        if length is not None and kind not in ("in", "out", "io", "inout", "versioned") + SCALAR_KINDS:
             _err(path, lineno, f"{name}: {kind} takes no [length]")
         if kind == "io" and length is None:
             _err(path, lineno, f"{name}: io needs [length] (a buffer read and written back)")

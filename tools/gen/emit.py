@@ -175,6 +175,23 @@ def client_stub(lib: Library, f: Function) -> List[str]:
         elif pl.how == "instr":
             L.append(f"    if ({n} != nullptr && ::strnlen({n}, {lib.string_bound + 1}) > "
                      f"{lib.string_bound}) return {_client_fail(lib, lib.status_invalid)};")
+    for pl in plans:
+        if pl.how == "versioned":
+            # The struct is as large as its version says (NVML_STRUCT_VERSION: size in the low
+            # 24 bits); at least the version itself travels.
+            n = pl.p.name
+            L.append(f"    size_t gv_z_{n} = 0;")
+            L.append(f"    if ({n} != nullptr) {{")
+            L.append(f"      uint32_t gv_ver = 0;")
+            L.append(f"      std::memcpy(&gv_ver, static_cast<const void*>({n}), sizeof gv_ver);")
+            L.append(f"      gv_z_{n} = gv_ver & 0xFFFFFFu;")
+            L.append(f"      if (gv_z_{n} < sizeof gv_ver) gv_z_{n} = sizeof gv_ver;")
+            # A size over the header's struct is a version this build does not know (or no
+            # version at all): answered here, so that the application's memory is never read
+            # past the struct it has.
+            L.append(f"      if (gv_z_{n} > {pl.length}) return "
+                     f"{_client_fail(lib, lib.status_version or lib.status_invalid)};")
+            L.append("    }")
     mscalars = [pl for pl in plans if pl.how in MSCALAR]
     mode_expr = f.pointer_mode or lib.pointer_mode or "false"
     # One decision for all scalars, or one per scalar when the expression names `$param`.
@@ -227,7 +244,13 @@ def client_stub(lib: Library, f: Function) -> List[str]:
             if pl.how != "mscalar_out":
                 L.append(f"      gv_a.put_bytes({n}, gv_z_{n});")
             L.append("    }")
-        elif pl.how == "in":
+        elif pl.how == "versioned":
+            L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
+            L.append(f"    if ({n} != nullptr) {{")
+            L.append(f"      gv_a.put<uint32_t>(static_cast<uint32_t>(gv_z_{n}));")
+            L.append(f"      gv_a.put_bytes({n}, gv_z_{n});")
+            L.append("    }")
+        elif pl.how in ("in", "inout"):
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
             if pl.wire == "raw":
                 L.append(f"    if ({n} != nullptr) gv_a.put<{pl.elem}>(*{n});")
@@ -235,25 +258,29 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                 L.append(f"    if ({n} != nullptr) gv_a.put<uint64_t>(gv_u64(*{n}));")
     for pl in plans:
         n = pl.p.name
-        if pl.how in ("outbuf", "inbuf", "iobuf"):
+        if pl.how in ("outbuf", "inbuf", "iobuf", "inoutbuf"):
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
-        if pl.how in ("inbuf", "iobuf"):
+        if pl.how in ("inbuf", "iobuf", "inoutbuf"):
             L.append(f"    if ({n} != nullptr) gv_a.put_bytes({n}, "
                      f"static_cast<size_t>(gv_n_{n}) * {_sizeof(pl)});")
     L.append(f"    if (!gv_c.invoke()) return {ns}::lost();")
     outs = [pl for pl in plans
-            if pl.how in ("out", "outbuf", "iobuf", "mscalar_out", "mscalar_io")]
+            if pl.how in ("out", "inout", "versioned", "outbuf", "iobuf", "inoutbuf", "mscalar_out",
+                          "mscalar_io")]
     if outs:
         L.append(f"    if (gv_c.status() == {ok}) {{")
         L.append("      gvirtus::wire::Reader& gv_r = gv_c.result();")
         for pl in [x for x in outs if not x.second_pass] + [x for x in outs if x.second_pass]:
             n = pl.p.name
-            if pl.how in ("outbuf", "iobuf"):
+            if pl.how in ("outbuf", "iobuf", "inoutbuf"):
                 L.append(f"      if ({n} != nullptr) {{")
                 L.append(f"        const size_t gv_bytes = static_cast<size_t>(gv_n_{n}) * "
                          f"{_sizeof(pl)};")
                 L.append(f"        std::memcpy({n}, gv_r.get_bytes(gv_bytes), gv_bytes);")
                 L.append("      }")
+            elif pl.how == "versioned":
+                L.append(f"      if ({n} != nullptr) std::memcpy(static_cast<void*>({n}), "
+                         f"gv_r.get_bytes(gv_z_{n}), gv_z_{n});")
             elif pl.how in MSCALAR:
                 L.append(f"      if ({n} != nullptr && !{dev[n]}) std::memcpy({n}, "
                          f"gv_r.get_bytes(gv_z_{n}), gv_z_{n});")
@@ -413,10 +440,30 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             L.append(f"  }} else if (gv_t_{n} != 0) {{")
             L.append("    throw gvirtus::wire::DecodeError(\"scalar tag is not 0, 1 or 2\");")
             L.append("  }")
-        elif pl.how in ("out", "in"):
+        elif pl.how == "versioned":
+            L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
+            L.append(f"  const size_t gv_z_{n} = gv_p_{n} ? gv_in.get<uint32_t>() : 0;")
+            L.append(f"  if (gv_p_{n} && (gv_z_{n} < sizeof(uint32_t) || gv_z_{n} > "
+                     f"{lib.buffer_bound}u))")
+            L.append(f"    throw SessionFault(\"{f.name}: {n}: a versioned struct of \" + "
+                     f"std::to_string(gv_z_{n}) + \" bytes\");")
+            L.append(f"  // At least the struct this header knows, zeroed beyond what came.")
+            L.append(f"  std::vector<unsigned char> gv_b_{n}(gv_z_{n} > {pl.length} ? "
+                     f"gv_z_{n} : {pl.length});")
+            L.append(f"  if (gv_p_{n}) std::memcpy(gv_b_{n}.data(), gv_in.get_bytes(gv_z_{n}), "
+                     f"gv_z_{n});")
+            # The library writes as much as the version says: it must be what came.
+            L.append(f"  if (gv_p_{n}) {{")
+            L.append("    uint32_t gv_ver = 0;")
+            L.append(f"    std::memcpy(&gv_ver, gv_b_{n}.data(), sizeof gv_ver);")
+            L.append(f"    if (std::max<size_t>(gv_ver & 0xFFFFFFu, sizeof gv_ver) != gv_z_{n})")
+            L.append(f"      throw SessionFault(\"{f.name}: {n}: the version's size is not the "
+                     f"bytes sent\");")
+            L.append("  }")
+        elif pl.how in ("out", "in", "inout"):
             L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
             L.append(f"  {pl.elem} gv_v_{n}{{}};")
-            if pl.how == "in":
+            if pl.how in ("in", "inout"):
                 if pl.wire == "raw":
                     L.append(f"  if (gv_p_{n}) gv_v_{n} = gv_in.get<{pl.elem}>();")
                 else:
@@ -430,7 +477,7 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         L.append(f"  const size_t gv_n_{n} = gv_p_{n} ? gv_count({_wide(pl.length)}, "
                  f"sizeof({pl.elem}), \"{f.name}: {n}\") : 0;")
         L.append(f"  std::vector<{pl.elem}> gv_b_{n}(gv_n_{n} ? gv_n_{n} : 1);")
-        if pl.how in ("inbuf", "iobuf"):
+        if pl.how in ("inbuf", "iobuf", "inoutbuf"):
             L.append(f"  if (gv_n_{n}) std::memcpy(gv_b_{n}.data(), "
                      f"gv_in.get_bytes(gv_n_{n} * sizeof({pl.elem})), gv_n_{n} * sizeof({pl.elem}));")
     L.append("  gv_in.expect_end();")
@@ -454,7 +501,9 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             args.append(n)
         elif pl.how == "instr":
             args.append(f"gv_p_{n} ? gv_s_{n}.c_str() : nullptr")
-        elif pl.how in ("out", "in"):
+        elif pl.how == "versioned":
+            args.append(f"gv_p_{n} ? reinterpret_cast<{pl.elem}*>(gv_b_{n}.data()) : nullptr")
+        elif pl.how in ("out", "in", "inout"):
             args.append(f"gv_p_{n} ? &gv_v_{n} : nullptr")
         elif pl.how in MSCALAR:
             t = pl.p.type
@@ -471,12 +520,15 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         L.append(f"  const {lib.status_type} gv_r = {f.name}({', '.join(args)});")
     L.append("  gv_ctx.status = static_cast<int32_t>(gv_r);")
     outs = [pl for pl in plans
-            if pl.how in ("out", "outbuf", "iobuf", "mscalar_out", "mscalar_io")]
+            if pl.how in ("out", "inout", "versioned", "outbuf", "iobuf", "inoutbuf", "mscalar_out",
+                          "mscalar_io")]
     if outs:
         L.append(f"  if (gv_r != {lib.status_ok}) return;")
         for pl in [x for x in outs if not x.second_pass] + [x for x in outs if x.second_pass]:
             n = pl.p.name
-            if pl.how in ("outbuf", "iobuf"):
+            if pl.how == "versioned":
+                L.append(f"  if (gv_p_{n}) gv_ctx.out.put_bytes(gv_b_{n}.data(), gv_z_{n});")
+            elif pl.how in ("outbuf", "iobuf", "inoutbuf"):
                 L.append(f"  if (gv_p_{n}) gv_ctx.out.put_bytes(gv_b_{n}.data(), "
                          f"gv_n_{n} * sizeof({pl.elem}));")
             elif pl.how in MSCALAR:
@@ -496,7 +548,8 @@ def server_source(lib: Library, fns: List[Function]) -> str:
     sns = lib.server_ns
     L = [BANNER.format(src=_src(lib)).rstrip(),
          f"// The server side of {lib.soname}: generated handlers and the call table.",
-         "#include <cstdint>", "#include <cstring>", "#include <string>", "#include <vector>", ""]
+         "#include <algorithm>", "#include <cstdint>", "#include <cstring>", "#include <string>",
+         "#include <vector>", ""]
     L += [f"#include <{h}>" for h in lib.includes]
     L += [f'#include "{h}"' for h in lib.server_includes]
     if lib.handle_kinds:

@@ -120,8 +120,32 @@ def write_if_changed(path: str, text: str):
     os.replace(tmp, path)
 
 
+def read_exports_list(path: str):
+    """Function names from an `exports_list` file: one a line, `#` starts a comment."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise GenError(f"cannot read the export list {path}: {e}")
+    names = {line.split("#", 1)[0].strip() for line in text.splitlines()}
+    names.discard("")
+    if not names:
+        raise GenError(f"{path} lists no functions")
+    return names
+
+
 def cmd_sources(a):
-    lib, fns, exports, inputs = load(a.api, a.include_dir, library=_library_path(a), nm=a.nm)
+    with open(a.api) as f:
+        listed = apifile.parse(f.read(), a.api).exports_list
+    if listed:
+        # The real library is not on the build machine: its export list is committed.
+        path = os.path.join(os.path.dirname(os.path.abspath(a.api)), listed)
+        lib, fns, exports, inputs = load(a.api, a.include_dir,
+                                         exports_names=read_exports_list(path))
+        inputs.append(path)
+    else:
+        lib, fns, exports, inputs = load(a.api, a.include_dir, library=_library_path(a),
+                                         nm=a.nm)
     os.makedirs(a.out_dir, exist_ok=True)
     outs = {
         f"{lib.name}_calls.h": emit.calls_header(lib, fns),

@@ -17,8 +17,8 @@ _BOOL_TYPES = {"bool", "_Bool"}
 @dataclass
 class ParamPlan:
     p: Param
-    how: str            # scalar, bool, handle, release, ref, dptr, instr, out, in, outbuf, inbuf,
-                        # iobuf (io[n]: sent, then written back),
+    how: str            # scalar, bool, handle, release, ref, dptr, instr, out, in, inout, versioned,
+                        # outbuf, inbuf, inoutbuf, iobuf (io[n]: sent, then written back),
                         # mscalar_in, mscalar_out, mscalar_io (pointer-mode scalars: spec
                         # scalar, result, scalar_io; length = their byte count, client-side)
     wire: str = ""      # for scalar: the C type on the wire; for out/in: raw | u64 | handle
@@ -28,7 +28,7 @@ class ParamPlan:
 
     @property
     def second_pass(self) -> bool:
-        return self.how in ("outbuf", "inbuf", "iobuf")
+        return self.how in ("outbuf", "inbuf", "iobuf", "inoutbuf")
 
 
 @dataclass
@@ -121,8 +121,19 @@ def _plan_param(lib, e, p: Param, ptr_typedefs: Dict[str, str]) -> ParamPlan:
     if pointee == "void":
         if spec.length is None:
             _fail(lib, e, f"{p.name} is void*: use dptr, in[n] or out[n]")
-    if spec.kind in ("out", "io") and p.pointee_is_const():
+    if spec.kind == "versioned":
+        if p.pointer_depth != 1 or p.pointee_is_const() or pointee == "void" or \
+                "*" in pointee or pointee in lib.handles or ptr_typedefs.get(pointee):
+            _fail(lib, e, f"versioned applies to a pointer to a writable struct, {p.name} is "
+                          f"{p.type}")
+        return ParamPlan(p, "versioned", elem=pointee,
+                         length=spec.length or f"sizeof({pointee})")
+    if spec.kind in ("out", "io", "inout") and p.pointee_is_const():
         _fail(lib, e, f"{p.name} points to const data and cannot be an output")
+    if spec.kind == "inout" and spec.length is None:
+        if "*" in pointee or pointee in lib.handles or ptr_typedefs.get(pointee):
+            _fail(lib, e, f"{p.name}: inout applies to plain values, not pointers or handles")
+        return ParamPlan(p, "inout", wire="raw", elem=pointee)
     if spec.length is not None:
         if "*" in pointee or pointee in lib.handles or ptr_typedefs.get(pointee):
             _fail(lib, e, f"{p.name}: buffers of pointers or handles cannot be generated")

@@ -14,9 +14,11 @@ extern FAKEAPI fakeStatus_t fakeDot(fakeStream_t h, int n, const float *x, float
 extern FAKEAPI fakeStatus_t fakeRotg(fakeStream_t h, double *a, double *c);
 extern FAKEAPI fakeStatus_t fakeScaleEx(fakeStream_t h, const void *alpha, int type);
 extern FAKEAPI fakeStatus_t fakeWork(fakeStream_t h, void *host, size_t bytes, const int *ro);
+extern FAKEAPI fakeStatus_t fakeFillValues(fakeStream_t h, int n, float *values);
 #ifdef __cplusplus
 }""", 1)
-EXPORTS = fake.EXPORTS | {"fakeAxpy", "fakeDot", "fakeRotg", "fakeScaleEx", "fakeWork"}
+EXPORTS = fake.EXPORTS | {"fakeAxpy", "fakeDot", "fakeRotg", "fakeScaleEx", "fakeWork",
+                          "fakeFillValues"}
 DIRECTIVES = ("handle           fakeStream_t stream kind=kStream invalid=fakeErrHandle\n"
               "pointer_mode     gvirtus::fake::device_pointers(h)\n"
               "default          alpha:scalar result:result x:dptr y:dptr\n"
@@ -202,6 +204,82 @@ class EnqueueTest(unittest.TestCase):
     def test_enqueue_on_local_is_refused(self):
         with self.assertRaisesRegex(apifile.AnnotationError, "enqueue applies"):
             build(api(lines=LINES + "-    fakeVoidFn local enqueue\n"))
+
+
+
+class InoutTest(unittest.TestCase):
+    """`inout` / `inout[n]`: values that travel to the server and back (NVML's versioned
+    structs, nvmlDeviceGetFieldValues's array)."""
+
+    LINES = LINES.replace("1502 fakeRotg gen a:scalar_io c:result", "1502 fakeRotg gen a:inout c:out") + \
+        "1504 fakeFillValues gen values:inout[n]\n"
+
+    def setUp(self):
+        self.lib, self.fns = build(api(lines=self.LINES))
+        self.client = emit.client_source(self.lib, self.fns)
+        self.server = emit.server_source(self.lib, self.fns)
+
+    def test_value_goes_both_ways(self):
+        c = function_body(self.client, 'extern "C" GV_API fakeStatus_t fakeRotg(')
+        self.assertIn("if (a != nullptr) gv_a.put<double>(*a);", c)
+        self.assertIn("if (a != nullptr) *a = gv_r.get<double>();", c)
+        self.assertNotIn("gv_a.put<double>(*c)", c)  # an out sends nothing
+        s = function_body(self.server, "void handle_fakeRotg(")
+        self.assertIn("if (gv_p_a) gv_v_a = gv_in.get<double>();", s)
+        # written back only on success
+        self.assertLess(s.index("if (gv_r != fakeOk) return;"),
+                        s.index("if (gv_p_a) gv_ctx.out.put<double>(gv_v_a);"))
+
+    def test_buffer_goes_both_ways(self):
+        c = function_body(self.client, 'extern "C" GV_API fakeStatus_t fakeFillValues(')
+        self.assertIn("if (values != nullptr) gv_a.put_bytes(values, ", c)
+        self.assertIn("std::memcpy(values, gv_r.get_bytes(gv_bytes), gv_bytes);", c)
+        s = function_body(self.server, "void handle_fakeFillValues(")
+        self.assertIn("gv_count(static_cast<long long>(n), sizeof(float)", s)
+        self.assertLess(s.index("std::memcpy(gv_b_values.data(), gv_in.get_bytes("),
+                        s.index("gv_in.expect_end();"))
+        self.assertIn("if (gv_p_values) gv_ctx.out.put_bytes(gv_b_values.data(), ", s)
+
+    def test_const_inout_is_refused(self):
+        with self.assertRaisesRegex(apifile.AnnotationError, "cannot be an output"):
+            build(api(lines=LINES.replace("1501 fakeDot gen x:in[n]", "1501 fakeDot gen x:inout[n]")))
+        with self.assertRaisesRegex(apifile.AnnotationError, "cannot be an output"):
+            build(api(lines=LINES.replace("1500 fakeAxpy gen enqueue",
+                                          "1500 fakeAxpy gen enqueue alpha:inout")))
+
+    def test_versioned_struct_travels_as_large_as_its_version(self):
+        lib, fns = build(api(lines=LINES.replace("1502 fakeRotg gen a:scalar_io c:result",
+                                                 "1502 fakeRotg gen a:versioned c:out")))
+        c = function_body(emit.client_source(lib, fns), 'extern "C" GV_API fakeStatus_t fakeRotg(')
+        self.assertIn("gv_z_a = gv_ver & 0xFFFFFFu;", c)
+        # a version larger than the header's struct is answered before anything is read or sent
+        self.assertLess(c.index("if (gv_z_a > sizeof(double)) return gv_fail(fakeErrInvalid);"),
+                        c.index("gvirtus::client::Call"))
+        self.assertIn("gv_a.put_bytes(a, gv_z_a);", c)
+        self.assertIn("std::memcpy(static_cast<void*>(a), gv_r.get_bytes(gv_z_a), gv_z_a);", c)
+        s = function_body(emit.server_source(lib, fns), "void handle_fakeRotg(")
+        self.assertIn("the version's size is not the bytes sent", s)
+        self.assertIn("std::vector<unsigned char> gv_b_a(gv_z_a > sizeof(double) ? gv_z_a : "
+                      "sizeof(double));", s)
+        self.assertIn("if (gv_p_a) gv_ctx.out.put_bytes(gv_b_a.data(), gv_z_a);", s)
+        with self.assertRaisesRegex(apifile.AnnotationError, "versioned applies"):
+            build(api(lines=LINES.replace("1501 fakeDot gen x:in[n]", "1501 fakeDot gen x:versioned")))
+
+    def test_exports_list(self):
+        import gvgen
+        import os
+        import tempfile
+        lib = apifile.parse(api().replace("soname", "exports_list     fake.exports\nsoname", 1))
+        self.assertEqual(lib.exports_list, "fake.exports")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "fake.exports")
+            with open(path, "w") as f:
+                f.write("# the real library's functions\nfakeAxpy\n\nfakeDot  # comment\n")
+            self.assertEqual(gvgen.read_exports_list(path), {"fakeAxpy", "fakeDot"})
+            with open(path, "w") as f:
+                f.write("# nothing\n")
+            with self.assertRaisesRegex(gvgen.GenError, "lists no functions"):
+                gvgen.read_exports_list(path)
 
 
 if __name__ == "__main__":
