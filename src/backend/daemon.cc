@@ -3,7 +3,6 @@
 #include "backend/daemon.h"
 
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -98,8 +97,6 @@ struct WorkerRec {
   Clock::time_point started;
 };
 
-class Daemon;
-
 class Daemon {
  public:
   explicit Daemon(const DaemonOptions& opt) : opt_(opt) {}
@@ -179,6 +176,7 @@ Status Daemon::setup() {
   }
 
   for (const Endpoint& ep : opt_.listen) {
+    if (ep.tls && !opt_.tls) return invalid(ep.to_string() + ": no TLS certificate configured");
     std::unique_ptr<Listener> l;
     Status s = listen_on(ep, &l);
     if (!s) return s;
@@ -395,13 +393,14 @@ void Daemon::add_pending(std::unique_ptr<Stream> s, const std::string& peer, siz
     if (getsockopt(p->stream->fd(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
       p->refusal = std::string("cannot tell who the peer is (SO_PEERCRED: ") +
                    std::strerror(errno) + ")";
-    } else if (std::find(opt_.allowed_uids.begin(), opt_.allowed_uids.end(), cred.uid) ==
-               opt_.allowed_uids.end()) {
-      p->refusal = "user id " + std::to_string(cred.uid) + " may not use this backend's socket " +
-                   ep.to_string() + " (allowed: " + uid_list(opt_.allowed_uids) +
-                   "; \"allowed_uids\" in the backend's config)";
+    } else {
+      if (std::find(opt_.allowed_uids.begin(), opt_.allowed_uids.end(), cred.uid) ==
+          opt_.allowed_uids.end())
+        p->refusal = "user id " + std::to_string(cred.uid) +
+                     " may not use this backend's socket " + ep.to_string() + " (allowed: " +
+                     uid_list(opt_.allowed_uids) + "; \"allowed_uids\" in the backend's config)";
+      p->peer += " uid " + std::to_string(cred.uid);
     }
-    p->peer += " uid " + std::to_string(cred.uid);
   }
   GV_DEBUG("connection from " + p->peer);
   pending_.push_back(std::move(p));
@@ -417,6 +416,12 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
     return;
   }
   const int net_fd = net->fd();
+  // Bulk copies cross the socketpair too: large buffers, as for Unix sockets.
+  for (int fd : sv) {
+    int v = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+  }
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
@@ -741,8 +746,6 @@ void Daemon::close_daemon_fds_in_child(int keep_a, int keep_b) {
   close_fd(sig_w_);
   for (const auto& l : listeners_) close_fd(l->fd());
   for (const auto& p : pending_) close_fd(p->stream->fd());
-  // A relay or worker forked later must not hold this one's connection either: they are
-  // closed by the child that owns them. (TLS relays have no daemon descriptors to give.)
   for (const auto& [pid, w] : workers_) close_fd(w.control_fd);
 }
 
