@@ -224,6 +224,23 @@ TEST_F(Token, RightTokenIsAcceptedOverTcpAndUnix) {
   }
 }
 
+// Each connection of a session proves the token: the secondary ones (other threads) and the
+// auxiliary one (the host-callback thread's) as the primary.
+TEST_F(Token, SecondaryAndAuxiliaryConnectionsProveItToo) {
+  client::Session s(options(connector_to(t.tcp), kToken));
+  ASSERT_TRUE(ping(s)) << s.error();
+  bool second = false, aux = false;
+  std::thread([&] { second = ping(s); }).join();
+  std::thread([&] { aux = ping(s, /*auxiliary=*/true); }).join();
+  EXPECT_TRUE(second) << s.error();
+  EXPECT_TRUE(aux) << s.error();
+  // A secondary connection without the proof is refused even with the session's token.
+  Raw c(t.tcp);
+  wire::Hello h = test_hello(0x5a, /*primary=*/false);
+  wire::Welcome w = c.handshake(h);
+  EXPECT_EQ(w.status, wire::kWelcomeUnauthorized) << w.message;
+}
+
 TEST_F(Token, NoTokenIsRefused) {
   client::Session s(options(connector_to(t.tcp)));
   EXPECT_FALSE(ping(s));
