@@ -10,7 +10,6 @@
 #                       unix:, tls:// and tcp:// with a token; a table of its own
 #   bench/run.sh [BUILD_DIR] [SECONDS_PER_METRIC]
 # Without a GPU (nvidia-smi fails, or BENCH_CPU_ONLY=1) only gvirtus-bench-transport runs.
-# The TLS runs need the openssl command (to make the certificate); without it they are skipped.
 # Writes the raw outputs and the table to $OUT (or a temp dir) as well. A failure of
 # gvirtus-bench stops the script; one of the other two is reported, its figures are left out of
 # the table (nan), and the exit status is 1 at the end. Each of those two runs has 15 minutes.
@@ -54,23 +53,16 @@ if [ "${BENCH_CPU_ONLY:-0}" = 1 ] || ! nvidia-smi -L >/dev/null 2>&1; then
   echo "bench: no GPU (or BENCH_CPU_ONLY=1): only gvirtus-bench-transport runs" >&2
 fi
 
-# TLS: a CA and a certificate for 127.0.0.1 made for this run, and a token, in $work.
+# TLS: a CA and a certificate for 127.0.0.1 made for this run (by gvirtus-bench-transport, so
+# no openssl command is needed), and a token, in $work.
 tls=0
-if command -v openssl >/dev/null; then
-  (
-    cd "$work"
-    k="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-    openssl req -x509 $k -keyout ca.key -out ca.pem -days 2 -subj /CN=bench-ca
-    openssl req $k -keyout server.key -out server.csr -subj /CN=127.0.0.1
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
-    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem \
-      -days 2 -extfile server.ext
-    chmod 600 ca.key server.key
-  ) >/dev/null 2>"$out/openssl.log" && tls=1
+if [ -x "$bin/gvirtus-bench-transport" ] &&
+   "$bin/gvirtus-bench-transport" --make-test-cert "$work" 2>"$out/cert.log"; then
+  tls=1
   printf '{"tls_cert": "%s/server.pem", "tls_key": "%s/server.key"}\n' "$work" "$work" \
     >"$work/tls.json"
 fi
-[ "$tls" = 1 ] || echo "bench: no openssl command (or it failed): skipping the TLS runs" >&2
+[ "$tls" = 1 ] || echo "bench: cannot make a test certificate (see $out/cert.log): skipping the TLS runs" >&2
 (umask 077 && openssl rand -hex 32 >"$work/token" 2>/dev/null ||
   head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/token")
 printf '{"token_file": "%s/token"}\n' "$work" >"$work/token.json"
