@@ -8,12 +8,6 @@
 // Output lines: "metric value unit", as gvirtus-bench. --make-test-cert writes DIR/ca.pem and
 // DIR/server.pem + DIR/server.key (a certificate for 127.0.0.1 and localhost signed by that CA,
 // valid two days), so bench/run.sh can measure TLS where the openssl command is missing.
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-#include <sys/stat.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +16,7 @@
 
 #include "common/auth.h"
 #include "common/config.h"
+#include "common/tls.h"
 #include "frontend/core/session.h"
 
 namespace {
@@ -43,64 +38,6 @@ bool ping(client::Session& s) {
   return c->recv_reply_header(id, &h) && h.status == 0;
 }
 
-EVP_PKEY* new_key() {
-  EVP_PKEY* k = EVP_EC_gen("P-256");
-  if (!k) die("cannot make a key");
-  return k;
-}
-
-// A certificate for `key` named CN=cn, signed by issuer_key under issuer (itself when null).
-X509* new_cert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool ca,
-               const char* san, long serial) {
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 2 * 24 * 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
-                             -1, -1, 0);
-  X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer ? issuer : x, x, nullptr, nullptr, 0);
-  auto add = [&](int nid, const char* value) {
-    X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-    if (!e || !X509_add_ext(x, e, -1)) die(std::string("cannot add extension ") + value);
-    X509_EXTENSION_free(e);
-  };
-  add(NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE");
-  if (ca) add(NID_key_usage, "critical,keyCertSign,cRLSign");
-  if (san) add(NID_subject_alt_name, san);
-  if (!X509_sign(x, issuer_key, EVP_sha256())) die("cannot sign a certificate");
-  return x;
-}
-
-void write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
-  FILE* f = std::fopen(path.c_str(), "w");
-  if (!f) die("cannot write " + path);
-  if (key) ::fchmod(fileno(f), 0600);
-  bool ok = cert ? PEM_write_X509(f, cert) == 1
-                 : PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-  if (std::fclose(f) != 0 || !ok) die("cannot write " + path);
-}
-
-int make_test_cert(const std::string& dir) {
-  EVP_PKEY* ca_key = new_key();
-  X509* ca = new_cert(ca_key, "gvirtus-bench-ca", nullptr, ca_key, true, nullptr, 1);
-  EVP_PKEY* key = new_key();
-  X509* cert = new_cert(key, "127.0.0.1", ca, ca_key, false, "IP:127.0.0.1,DNS:localhost", 2);
-  write_pem(dir + "/ca.pem", ca, nullptr);
-  write_pem(dir + "/server.pem", cert, nullptr);
-  write_pem(dir + "/server.key", nullptr, key);
-  X509_free(cert);
-  X509_free(ca);
-  EVP_PKEY_free(key);
-  EVP_PKEY_free(ca_key);
-  return 0;
-}
-
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -108,7 +45,12 @@ double seconds_since(Clock::time_point t0) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 3 && std::strcmp(argv[1], "--make-test-cert") == 0) return make_test_cert(argv[2]);
+  if (argc == 3 && std::strcmp(argv[1], "--make-test-cert") == 0) {
+    Status c = make_test_certificate(argv[2], "ca", "", "");
+    if (c) c = make_test_certificate(argv[2], "server", "IP:127.0.0.1,DNS:localhost", "ca");
+    if (!c) die(c.message());
+    return 0;
+  }
   const double budget = argc > 1 ? std::atof(argv[1]) : 1.0;
   ClientSecurity sec;
   Status s = resolve_client_security(&sec);

@@ -5,10 +5,9 @@
 set -euo pipefail
 
 # command -> Debian package; headers and CMake packages are checked with dpkg.
-# libssl-dev: OpenSSL 3 for token authentication and TLS; openssl: the tests and bench/run.sh
-# make their certificates with it.
+# libssl-dev: OpenSSL 3, for token authentication and TLS (docs/security.md).
 packages=(cmake ninja-build g++ python3 nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev
-          libssl-dev openssl)
+          libssl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

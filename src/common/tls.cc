@@ -3,17 +3,21 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -327,5 +331,81 @@ Status TlsServerContext::create(const std::string& cert_file, const std::string&
 }
 
 TlsServerContext::~TlsServerContext() { SSL_CTX_free(ctx_); }
+
+namespace {
+
+Status write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return failed("cannot write " + path + ": " + std::strerror(errno));
+  if (key) ::fchmod(fileno(f), 0600);
+  bool ok = cert ? PEM_write_X509(f, cert) == 1
+                 : PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  if (std::fclose(f) != 0 || !ok) return failed("cannot write " + path);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status make_test_certificate(const std::string& dir, const std::string& name,
+                             const std::string& san, const std::string& issuer) {
+  struct Owned {
+    EVP_PKEY* key = nullptr;
+    EVP_PKEY* issuer_key = nullptr;
+    X509* cert = nullptr;
+    X509* issuer_cert = nullptr;
+    ~Owned() {
+      EVP_PKEY_free(key);
+      EVP_PKEY_free(issuer_key);
+      X509_free(cert);
+      X509_free(issuer_cert);
+    }
+  } o;
+  if (!issuer.empty()) {
+    const std::string cp = dir + "/" + issuer + ".pem", kp = dir + "/" + issuer + ".key";
+    FILE* f = std::fopen(cp.c_str(), "r");
+    if (f) {
+      o.issuer_cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+      std::fclose(f);
+    }
+    f = std::fopen(kp.c_str(), "r");
+    if (f) {
+      o.issuer_key = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+      std::fclose(f);
+    }
+    if (!o.issuer_cert || !o.issuer_key) return failed("cannot read the issuer " + cp + " / " + kp);
+  }
+  o.key = EVP_EC_gen("P-256");
+  o.cert = X509_new();
+  if (!o.key || !o.cert) return failed(tls_error_text("cannot make a key"));
+  static long serial = 1;
+  X509_set_version(o.cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(o.cert), serial++ + static_cast<long>(::getpid()) * 1000);
+  X509_gmtime_adj(X509_getm_notBefore(o.cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(o.cert), 2 * 24 * 3600);
+  X509_set_pubkey(o.cert, o.key);
+  X509_NAME* subject = X509_get_subject_name(o.cert);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+  X509_set_issuer_name(o.cert, o.issuer_cert ? X509_get_subject_name(o.issuer_cert) : subject);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, o.issuer_cert ? o.issuer_cert : o.cert, o.cert, nullptr, nullptr, 0);
+  const bool ca = issuer.empty();
+  std::vector<std::pair<int, std::string>> exts = {
+      {NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE"}};
+  if (ca) exts.push_back({NID_key_usage, "critical,keyCertSign,cRLSign"});
+  if (!san.empty()) exts.push_back({NID_subject_alt_name, san});
+  for (const auto& [nid, value] : exts) {
+    X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    bool ok = e && X509_add_ext(o.cert, e, -1);
+    X509_EXTENSION_free(e);
+    if (!ok) return failed(tls_error_text("cannot add the extension " + value));
+  }
+  if (!X509_sign(o.cert, ca ? o.key : o.issuer_key, EVP_sha256()))
+    return failed(tls_error_text("cannot sign the certificate"));
+  Status s = write_pem(dir + "/" + name + ".pem", o.cert, nullptr);
+  if (s) s = write_pem(dir + "/" + name + ".key", nullptr, o.key);
+  return s;
+}
 
 }  // namespace gvirtus

@@ -43,6 +43,13 @@ class TlsServerContext {
   bool verify_clients_ = false;
 };
 
+// Certificates for tests and benchmarks (never for production): writes DIR/NAME.pem and
+// DIR/NAME.key (mode 0600), an EC P-256 key and a certificate valid for two days. With `issuer`
+// empty: a self-signed CA named NAME. Otherwise a leaf certificate signed by DIR/ISSUER.pem and
+// DIR/ISSUER.key, with subjectAltName `san` (e.g. "IP:127.0.0.1,DNS:localhost").
+Status make_test_certificate(const std::string& dir, const std::string& name,
+                             const std::string& san, const std::string& issuer);
+
 // OpenSSL's error queue in words (emptied), or `fallback` when it is empty.
 std::string tls_error_text(const std::string& fallback);
 
