@@ -5,6 +5,7 @@
 // port and TLS to a plaintext port, secondary and auxiliary connections through the relay).
 // Certificates are made at test time (OpenSSL's API, make_test_certificate); no key is committed.
 #include <gtest/gtest.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -391,6 +392,22 @@ TEST(UnixAccess, SocketFileIsPrivate) {
   struct stat st{};
   ASSERT_EQ(::stat(t.sock.substr(5).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(UnixAccess, AGroupMakesTheSocket0660AndItsGroup) {
+  Rig t;
+  struct group* g = ::getgrgid(::getgid());
+  ASSERT_NE(g, nullptr);
+  t.start(std::string("{\"unix_socket_group\": \"") + g->gr_name + "\"}", {"--listen", t.sock});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  struct stat st{};
+  ASSERT_EQ(::stat(t.sock.substr(5).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(st.st_gid, ::getgid());
+  Rig u;
+  u.start(R"({"unix_socket_group": "no-such-group-gv"})", {"--listen", u.sock});
+  EXPECT_EQ(u.backend->exit_code(), 2);
+  EXPECT_TRUE(contains(u.backend->log(), "no group named")) << u.backend->log();
 }
 
 TEST(UnixAccess, PeerUidNotAllowedIsRefused) {
