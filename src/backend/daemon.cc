@@ -21,6 +21,8 @@
 #include <set>
 #include <string>
 
+#include <openssl/crypto.h>
+
 #include "backend/handshake.h"
 #include "backend/tls_relay.h"
 #include "backend/worker.h"
@@ -121,6 +123,7 @@ class Daemon {
   void join_session(Pending& p, const wire::Hello& hello);
   void forget_token(WorkerRec& w);
   void close_daemon_fds_in_child(int keep_a, int keep_b);
+  void forget_secrets_in_child(bool keep_tls);
   Status secure_unix_socket(const Endpoint& ep);
 
   DaemonOptions opt_;
@@ -428,6 +431,7 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
   pid_t pid = ::fork();
   if (pid == 0) {
     close_daemon_fds_in_child(net_fd, sv[1]);
+    forget_secrets_in_child(/*keep_tls=*/true);
     ::close(sv[0]);
     run_tls_relay(opt_.tls->ctx(), net_fd, sv[1], opt_.handshake_timeout_ms, peer);
   }
@@ -700,6 +704,7 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   pid_t pid = ::fork();
   if (pid == 0) {
     close_daemon_fds_in_child(sv[1], conn_fd);
+    forget_secrets_in_child(/*keep_tls=*/false);
     ::close(sv[0]);
     WorkerStart ws;
     ws.control_fd = sv[1];
@@ -747,6 +752,14 @@ void Daemon::close_daemon_fds_in_child(int keep_a, int keep_b) {
   for (const auto& l : listeners_) close_fd(l->fd());
   for (const auto& p : pending_) close_fd(p->stream->fd());
   for (const auto& [pid, w] : workers_) close_fd(w.control_fd);
+}
+
+// In a freshly forked worker or relay: the token (and, in a worker, the TLS key) are the
+// daemon's business; a worker runs a client's requests and should not hold them.
+void Daemon::forget_secrets_in_child(bool keep_tls) {
+  if (!opt_.auth_key.empty()) OPENSSL_cleanse(opt_.auth_key.data(), opt_.auth_key.size());
+  opt_.auth_key.clear();
+  if (!keep_tls) opt_.tls.reset();
 }
 
 void Daemon::join_session(Pending& p, const wire::Hello& hello) {
