@@ -287,6 +287,54 @@ TEST_F(Token, ProofWithoutChallengeIsRefused) {
   EXPECT_EQ(c.handshake(h).status, wire::kWelcomeMalformed);
 }
 
+// Hostile handshakes before any proof: each is refused with a reason, none reaches a worker.
+TEST_F(Token, MalformedAuthExchangesAreRefused) {
+  {  // an AuthStart too short
+    Raw c(t.tcp);
+    wire::Writer w;
+    w.put<uint16_t>(wire::kProtocolMajor);
+    w.put<uint16_t>(0);
+    w.put<uint32_t>(7);
+    ASSERT_TRUE(c.send(frame(wire::Kind::kAuthStart, w)));
+    wire::Welcome r;
+    ASSERT_TRUE(c.welcome(&r));
+    EXPECT_EQ(r.status, wire::kWelcomeMalformed) << r.message;
+    EXPECT_TRUE(contains(r.message, "AuthStart")) << r.message;
+  }
+  {  // an AuthStart of another major
+    Raw c(t.tcp);
+    wire::Writer w;
+    w.put<uint16_t>(wire::kProtocolMajor + 1);
+    w.put<uint16_t>(3);
+    ASSERT_TRUE(c.send(frame(wire::Kind::kAuthStart, w)));
+    wire::Welcome r;
+    ASSERT_TRUE(c.welcome(&r));
+    EXPECT_EQ(r.status, wire::kWelcomeBadVersion);
+    EXPECT_TRUE(contains(r.message, std::to_string(wire::kProtocolMajor + 1) + ".3")) << r.message;
+  }
+  {  // two AuthStarts
+    Raw c(t.tcp);
+    uint8_t cn[wire::kNonceSize] = {};
+    ASSERT_TRUE(c.send(auth_start_frame(cn)));
+    wire::Challenge ch;
+    ASSERT_TRUE(read_challenge(c, &ch));
+    ASSERT_TRUE(c.send(auth_start_frame(cn)));
+    wire::Welcome r;
+    ASSERT_TRUE(c.welcome(&r));
+    EXPECT_EQ(r.status, wire::kWelcomeMalformed) << r.message;
+  }
+  {  // a Challenge sent to the server
+    Raw c(t.tcp);
+    wire::Writer w;
+    wire::encode_challenge(wire::Challenge{}, w);
+    ASSERT_TRUE(c.send(frame(wire::Kind::kChallenge, w)));
+    wire::Welcome r;
+    ASSERT_TRUE(c.welcome(&r));
+    EXPECT_EQ(r.status, wire::kWelcomeMalformed) << r.message;
+  }
+  EXPECT_FALSE(contains(t.backend->log(), "serves client")) << t.backend->log();
+}
+
 TEST_F(Token, ReplayedHandshakeIsRefused) {
   // A genuine exchange, recorded.
   uint8_t cn[wire::kNonceSize];
