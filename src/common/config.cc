@@ -98,6 +98,7 @@ std::string get_string_field(const json& obj, const char* key) {
 
 // One communicator[i].endpoint object of the original GVirtuS properties.json.
 //   tcp:  {"suite": "tcp/ip", "protocol": "tcp" | "oldtcp", "server_address": A, "port": P}
+//   tls:  {"protocol": "tls", "server_address": A, "port": P}  (our addition: TLS 1.3)
 //   unix: {"protocol": "unix", "path": "/run/gvirtus.sock"}  (our addition)
 Status read_communicator_endpoint(const json& ep, const std::string& where, std::string* out) {
   if (!ep.is_object()) return invalid(where + " must be an object");
@@ -105,7 +106,7 @@ Status read_communicator_endpoint(const json& ep, const std::string& where, std:
   std::string protocol = get_string_field(ep, "protocol");
   if (protocol.empty()) protocol = suite;
   if (protocol.empty()) return invalid(where + ": no \"protocol\" or \"suite\"");
-  if (protocol == "tcp" || protocol == "oldtcp" || protocol == "tcp/ip") {
+  if (protocol == "tcp" || protocol == "oldtcp" || protocol == "tcp/ip" || protocol == "tls") {
     if (!suite.empty() && suite != "tcp/ip")
       return invalid(where + ": suite \"" + suite + "\" does not match protocol \"" + protocol + "\"");
     std::string addr = get_string_field(ep, "server_address");
@@ -117,7 +118,8 @@ Status read_communicator_endpoint(const json& ep, const std::string& where, std:
     if (!s) return s;
     // A bare IPv6 address needs brackets in our endpoint form.
     if (addr.find(':') != std::string::npos && addr.front() != '[') addr = "[" + addr + "]";
-    return check_endpoint("tcp://" + addr + ":" + std::to_string(port), where, out);
+    const char* scheme = protocol == "tls" ? "tls://" : "tcp://";
+    return check_endpoint(scheme + addr + ":" + std::to_string(port), where, out);
   }
   if (protocol == "unix") {
     std::string path = get_string_field(ep, "path");
@@ -125,7 +127,7 @@ Status read_communicator_endpoint(const json& ep, const std::string& where, std:
     return check_endpoint("unix:" + path, where, out);
   }
   return invalid(where + ": protocol \"" + protocol +
-                 "\" is not supported (supported: tcp, oldtcp, tcp/ip, unix)");
+                 "\" is not supported (supported: tcp, oldtcp, tcp/ip, tls, unix)");
 }
 
 Status read_communicators(const json& doc, const std::string& path, Config* out) {

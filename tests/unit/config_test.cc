@@ -330,5 +330,14 @@ TEST(ConfigSecurity, NoConfigurationMeansNoSecuritySettings) {
   EXPECT_TRUE(sec.tls_ca.empty());
 }
 
+TEST(ConfigSecurity, OriginalFormTlsProtocol) {
+  Config c;
+  ASSERT_TRUE(parse_config_json(R"({"communicator": [{"endpoint": {"suite": "tcp/ip",
+      "protocol": "tls", "server_address": "gpu-host", "port": 9999}}]})", "f.json", &c));
+  ASSERT_EQ(c.endpoints.size(), 1u);
+  EXPECT_EQ(c.endpoints[0], "tls://gpu-host:9999");
+  EXPECT_EQ(c.listen[0], "tls://gpu-host:9999");
+}
+
 }  // namespace
 }  // namespace gvirtus
