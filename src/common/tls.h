@@ -22,7 +22,10 @@ struct TlsClientOptions {
 };
 
 // Connects over TCP and completes a TLS 1.3 handshake, verifying the server's certificate
-// against ca_file and its name (or IP address) against ep.host.
+// against ca_file and its name (or IP address) against ep.host. Unlike a socket stream, the
+// result must be sent on and received from by one thread at a time (an OpenSSL connection is
+// not safe for concurrent use; the client uses each connection from its own thread only);
+// shutdown() may come from any thread.
 Status connect_tls(const Endpoint& ep, const TlsClientOptions& opt, std::unique_ptr<Stream>* out);
 
 // Server side: certificate, key and, for mutual TLS, the CA that client certificates must
