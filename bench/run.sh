@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Runs the benchmarks natively, then through gvirtus-backend over TCP and over a Unix socket, in
-# one go on the same machine, and prints each figure with the ratio remote/native:
+# Runs the benchmarks natively, then through gvirtus-backend over TCP, over a Unix socket and
+# over TLS 1.3 (tls://, with a certificate made for the run), in one go on the same machine,
+# and prints each figure with the ratio remote/native:
 #   gvirtus-bench       the runtime: calls, copies, launches (must succeed)
 #   gvirtus-bench-libs  cuBLAS and cuDNN, where the build made it (bench/CMakeLists.txt)
 #   gvirtus-bench-math  cuFFT, cuRAND, cuSPARSE and cuSOLVER, where the build made it
 #   pytorch_bench.py    PyTorch training steps, a tiny op, import + first CUDA op, where
 #                       $PYTHON (default python3) can import torch and sees a GPU
+#   gvirtus-bench-transport  session setup and Ping round trip (no GPU needed), over tcp://,
+#                       unix:, tls:// and tcp:// with a token; a table of its own
 #   bench/run.sh [BUILD_DIR] [SECONDS_PER_METRIC]
+# Without a GPU (nvidia-smi fails, or BENCH_CPU_ONLY=1) only gvirtus-bench-transport runs.
 # Writes the raw outputs and the table to $OUT (or a temp dir) as well. A failure of
 # gvirtus-bench stops the script; one of the others is reported, its figures are left out of
 # the table (nan), and the exit status is 1 at the end. Each of those runs has 15 minutes.
@@ -26,22 +30,63 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_backend() {  # $1 = endpoint
+start_backend() {  # $1 = endpoint, $2 = mode, then more gvirtus-backend arguments
+  local ep=$1 mode=$2
+  shift 2
   rm -f "$work/ready"
-  "$bin/gvirtus-backend" --listen "$1" --ready-fd 9 9>"$work/ready" 2>"$out/backend-$2.log" &
+  "$bin/gvirtus-backend" --listen "$ep" "$@" --ready-fd 9 9>"$work/ready" 2>"$out/backend-$mode.log" &
   backend_pid=$!
   for _ in $(seq 100); do
     grep -q ready "$work/ready" 2>/dev/null && return 0
     sleep 0.1
   done
-  echo "bench: backend on $1 did not come up" >&2
+  echo "bench: backend on $ep did not come up:" >&2
+  tail -n 5 "$out/backend-$mode.log" >&2
   return 1
+}
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+gpu=1
+if [ "${BENCH_CPU_ONLY:-0}" = 1 ] || ! nvidia-smi -L >/dev/null 2>&1; then
+  gpu=0
+  echo "bench: no GPU (or BENCH_CPU_ONLY=1): only gvirtus-bench-transport runs" >&2
+fi
+
+# TLS: a CA and a certificate for 127.0.0.1 made for this run (by gvirtus-bench-transport, so
+# no openssl command is needed), and a token, in $work.
+tls=0
+if [ -x "$bin/gvirtus-bench-transport" ] &&
+   "$bin/gvirtus-bench-transport" --make-test-cert "$work" 2>"$out/cert.log"; then
+  tls=1
+  printf '{"tls_cert": "%s/server.pem", "tls_key": "%s/server.key"}\n' "$work" "$work" \
+    >"$work/tls.json"
+fi
+[ "$tls" = 1 ] || echo "bench: cannot make a test certificate (see $out/cert.log): skipping the TLS runs" >&2
+(umask 077 && openssl rand -hex 32 >"$work/token" 2>/dev/null ||
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/token")
+printf '{"token_file": "%s/token"}\n' "$work" >"$work/token.json"
+
+transport=$bin/gvirtus-bench-transport
+run_transport() {  # $1 = mode, then environment assignments for the client
+  local mode=$1
+  shift
+  [ -x "$transport" ] || return 0
+  if ! env "$@" timeout 300 "$transport" "$budget" >"$out/transport-$mode.txt" \
+       2>"$out/transport-$mode.err"; then
+    echo "bench: gvirtus-bench-transport failed ($mode):" >&2
+    tail -n 5 "$out/transport-$mode.err" >&2
+    failed=1
+  fi
+  cat "$out/transport-$mode.txt" >&2
 }
 stop_backend() {
   kill "$backend_pid" && wait "$backend_pid" || true
   backend_pid=
 }
 
+if [ "$gpu" = 1 ]; then
 # The optional benchmarks.
 progs=()  # the library benchmarks this build has, by short name: libs, math
 for p in libs math; do
@@ -115,13 +160,14 @@ native_env=(env)
 run_libs native "${native_env[@]}"
 run_torch native
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 echo "== tcp://127.0.0.1:$port" >&2
 start_backend "tcp://127.0.0.1:$port" tcp
 "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" -- "$bin/gvirtus-bench" "$budget" \
   | tee "$out/tcp.txt" >&2
 run_libs tcp "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" --
 run_torch tcp "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" --
+run_transport tcp GVIRTUS_ENDPOINT="tcp://127.0.0.1:$port"
 stop_backend
 
 echo "== unix:$work/b.sock" >&2
@@ -130,6 +176,49 @@ start_backend "unix:$work/b.sock" unix
   | tee "$out/unix.txt" >&2
 run_libs unix "$bin/gvirtus" run --endpoint "unix:$work/b.sock" --
 run_torch unix "$bin/gvirtus" run --endpoint "unix:$work/b.sock" --
+stop_backend
+run_transport unix GVIRTUS_ENDPOINT="unix:$work/b.sock"
+stop_backend
+
+if [ "$tls" = 1 ]; then
+  port=$(free_port)
+  ep="tls://127.0.0.1:$port"
+  echo "== $ep" >&2
+  start_backend "$ep" tls --config "$work/tls.json"
+  tls_env=(env GVIRTUS_TLS_CA="$work/ca.pem")
+  "${tls_env[@]}" "$bin/gvirtus" run --endpoint "$ep" -- "$bin/gvirtus-bench" "$budget" \
+    | tee "$out/tls.txt" >&2
+  run_libs tls "${tls_env[@]}" "$bin/gvirtus" run --endpoint "$ep" --
+  run_torch tls "${tls_env[@]}" "$bin/gvirtus" run --endpoint "$ep" --
+  run_transport tls GVIRTUS_ENDPOINT="$ep" GVIRTUS_TLS_CA="$work/ca.pem"
+  stop_backend
+fi
+fi
+
+if [ "$gpu" = 0 ]; then
+  port=$(free_port)
+  echo "== tcp://127.0.0.1:$port" >&2
+  start_backend "tcp://127.0.0.1:$port" tcp
+  run_transport tcp GVIRTUS_ENDPOINT="tcp://127.0.0.1:$port"
+  stop_backend
+  echo "== unix:$work/b.sock" >&2
+  start_backend "unix:$work/b.sock" unix
+  run_transport unix GVIRTUS_ENDPOINT="unix:$work/b.sock"
+  stop_backend
+  if [ "$tls" = 1 ]; then
+    port=$(free_port)
+    echo "== tls://127.0.0.1:$port" >&2
+    start_backend "tls://127.0.0.1:$port" tls --config "$work/tls.json"
+    run_transport tls GVIRTUS_ENDPOINT="tls://127.0.0.1:$port" GVIRTUS_TLS_CA="$work/ca.pem"
+    stop_backend
+  fi
+fi
+
+# Token authentication over TCP: what its extra round trip costs a new session.
+port=$(free_port)
+echo "== tcp://127.0.0.1:$port with a token" >&2
+start_backend "tcp://127.0.0.1:$port" token --config "$work/token.json"
+run_transport token GVIRTUS_ENDPOINT="tcp://127.0.0.1:$port" GVIRTUS_TOKEN_FILE="$work/token"
 stop_backend
 
 python3 - "$out" <<'PY' | tee "$out/bench-table.txt"
@@ -149,13 +238,40 @@ def load(mode):
                 except ValueError:
                     pass
     return d
-native, tcp, unix = load("native"), load("tcp"), load("unix")
-print(f"{'metric':28} {'native':>10} {'tcp':>10} {'unix':>10} {'tcp/native':>11} {'unix/native':>12}")
+native, tcp, unix, tls = load("native"), load("tcp"), load("unix"), load("tls")
+if native:
+    print(f"{'metric':28} {'native':>10} {'tcp':>10} {'unix':>10} {'tls':>10} {'tcp/native':>11} "
+          f"{'unix/native':>12} {'tls/native':>11} {'tls/tcp':>8}")
+nan = float('nan')
 for k, (v, unit) in native.items():
-    t = tcp.get(k, (float('nan'), unit))[0]
-    u = unix.get(k, (float('nan'), unit))[0]
-    ratio = lambda x: x / v if v else float('nan')
-    print(f"{k:28} {v:10.4g} {t:10.4g} {u:10.4g} {ratio(t):11.3g} {ratio(u):12.3g}")
+    t = tcp.get(k, (nan, unit))[0]
+    u = unix.get(k, (nan, unit))[0]
+    s = tls.get(k, (nan, unit))[0]
+    ratio = lambda x, base: x / base if base else nan
+    print(f"{k:28} {v:10.4g} {t:10.4g} {u:10.4g} {s:10.4g} {ratio(t, v):11.3g} {ratio(u, v):12.3g} "
+          f"{ratio(s, v):11.3g} {ratio(s, t):8.3g}")
+# The transport alone (gvirtus-bench-transport): no native figure; TLS and token against tcp.
+modes = ["tcp", "unix", "tls", "token"]
+tr = {m: {} for m in modes}
+for m in modes:
+    path = os.path.join(out, f"transport-{m}.txt")
+    if os.path.exists(path):
+        for line in open(path):
+            parts = line.split()
+            if len(parts) == 3:
+                try:
+                    tr[m][parts[0]] = float(parts[1])
+                except ValueError:
+                    pass
+if any(tr.values()):
+    print()
+    print(f"{'transport':20} {'tcp':>10} {'unix':>10} {'tls':>10} {'tcp+token':>10} {'tls/tcp':>8} "
+          f"{'token/tcp':>10}")
+    for k in sorted({k for m in modes for k in tr[m]}):
+        v = {m: tr[m].get(k, nan) for m in modes}
+        r = lambda x: x / v["tcp"] if v["tcp"] == v["tcp"] and v["tcp"] else nan
+        print(f"{k:20} {v['tcp']:10.4g} {v['unix']:10.4g} {v['tls']:10.4g} {v['token']:10.4g} "
+              f"{r(v['tls']):8.3g} {r(v['token']):10.3g}")
 PY
 [ "$failed" = 0 ] || echo "bench: some optional benchmarks failed (see above); their figures are nan" >&2
 exit "$failed"

@@ -34,7 +34,10 @@ if [ $status -eq 0 ]; then
 else
   echo
   echo "The CUDA runtime of the backend found no usable GPU on this machine (the error above)."
-  echo "On a GPU host run:   $build/bin/gvirtus-backend --listen tcp://0.0.0.0:9999"
-  echo "and here:            $build/bin/gvirtus run --endpoint tcp://GPU-HOST:9999 -- $build/bin/device_query"
+  echo "On a GPU host run:   (umask 077 && openssl rand -hex 32 > ~/.gvirtus-token)"
+  echo "                     GVIRTUS_TOKEN_FILE=~/.gvirtus-token $build/bin/gvirtus-backend --listen tcp://0.0.0.0:9999"
+  echo "copy the token here, then:"
+  echo "                     GVIRTUS_TOKEN_FILE=~/.gvirtus-token $build/bin/gvirtus run --endpoint tcp://GPU-HOST:9999 -- $build/bin/device_query"
+  echo "(docs/security.md: TLS, client certificates)"
 fi
 exit $status

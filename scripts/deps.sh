@@ -5,7 +5,9 @@
 set -euo pipefail
 
 # command -> Debian package; headers and CMake packages are checked with dpkg.
-packages=(cmake ninja-build g++ python3 nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev)
+# libssl-dev: OpenSSL 3, for token authentication and TLS (docs/security.md).
+packages=(cmake ninja-build g++ python3 nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev
+          libssl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

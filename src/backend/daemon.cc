@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,10 +18,15 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
+#include <openssl/crypto.h>
+
 #include "backend/handshake.h"
+#include "backend/tls_relay.h"
 #include "backend/worker.h"
+#include "common/auth.h"
 #include "common/log.h"
 #include "common/transport.h"
 
@@ -75,6 +81,13 @@ struct Pending {
   std::vector<uint8_t> payload;
   size_t payload_got = 0;
   bool done = false;
+  // Access: what the listener asks of this connection and what it has shown.
+  bool needs_auth = false;
+  bool cert_verified = false;       // came through a TLS relay that verified a client certificate
+  std::string refusal;              // set at accept (peer uid not allowed): refused at its Hello
+  bool challenged = false;          // an AuthStart was answered with a Challenge
+  uint8_t client_nonce[wire::kNonceSize] = {};
+  uint8_t server_nonce[wire::kNonceSize] = {};
 };
 
 struct WorkerRec {
@@ -97,25 +110,45 @@ class Daemon {
   void shutdown();
   void on_signals();
   void reap();
-  void accept_from(Listener& l);
+  void accept_from(size_t listener);
+  void start_tls_relay(std::unique_ptr<Stream> net, size_t listener);
+  void add_pending(std::unique_ptr<Stream> s, const std::string& peer, size_t listener,
+                   bool cert_verified);
   void advance(Pending& p);
+  void on_auth_start(Pending& p);
+  bool check_auth(Pending& p, const wire::Hello& hello);
   void on_hello(Pending& p);
   void refuse(Pending& p, const wire::Welcome& w, bool quiet = false);
   void start_session(Pending& p, const wire::Hello& hello);
   void join_session(Pending& p, const wire::Hello& hello);
   void forget_token(WorkerRec& w);
   void close_daemon_fds_in_child(int keep_a, int keep_b);
+  void forget_secrets_in_child(bool keep_tls);
+  Status secure_unix_socket(const Endpoint& ep);
 
   DaemonOptions opt_;
   int sig_r_ = -1, sig_w_ = -1;
   bool stopping_ = false;
   std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<Endpoint> listener_eps_;  // parallel to listeners_
+  std::set<pid_t> relays_;              // TLS relay processes alive
   std::vector<std::unique_ptr<Pending>> pending_;
   std::map<pid_t, WorkerRec> workers_;
   std::map<Token, pid_t> by_token_;
   uint64_t next_session_ = 1;
   Clock::time_point accept_paused_until_{};
 };
+
+// The socket file was created 0600 (listen_on); with a configured group it becomes 0660 and
+// that group's.
+Status Daemon::secure_unix_socket(const Endpoint& ep) {
+  if (opt_.unix_group == static_cast<gid_t>(-1)) return Status::ok();
+  if (::chown(ep.path.c_str(), static_cast<uid_t>(-1), opt_.unix_group) != 0 ||
+      ::chmod(ep.path.c_str(), 0660) != 0)
+    return failed("cannot give " + ep.to_string() + " to group " +
+                  std::to_string(opt_.unix_group) + ": " + std::strerror(errno));
+  return Status::ok();
+}
 
 Status Daemon::setup() {
   int p[2];
@@ -146,11 +179,25 @@ Status Daemon::setup() {
   }
 
   for (const Endpoint& ep : opt_.listen) {
+    if (ep.tls && !opt_.tls) return invalid(ep.to_string() + ": no TLS certificate configured");
     std::unique_ptr<Listener> l;
     Status s = listen_on(ep, &l);
     if (!s) return s;
-    GV_INFO("listening on " + l->describe());
+    std::string how;
+    if (ep.type == Endpoint::Type::kUnix) {
+      Status ps = secure_unix_socket(ep);
+      if (!ps) return ps;
+      how = opt_.unix_group == static_cast<gid_t>(-1) ? " (mode 0600" : " (mode 0660, group " + std::to_string(opt_.unix_group);
+      how += ", peer uids checked)";
+    }
+    if (ep.tls) how += opt_.tls->verifies_clients() ? " (TLS 1.3, client certificates required)" : " (TLS 1.3)";
+    if (listener_needs_auth(opt_, ep) && !opt_.auth_key.empty()) how += " (token required)";
+    if (!listener_needs_auth(opt_, ep) && !is_local(ep))
+      GV_WARN("listening on " + l->describe() + " WITHOUT authentication (--insecure): anyone " +
+              "who can reach it can run code in this backend's workers");
+    GV_INFO("listening on " + l->describe() + how);
     listeners_.push_back(std::move(l));
+    listener_eps_.push_back(ep);
   }
   return Status::ok();
 }
@@ -221,7 +268,7 @@ void Daemon::loop() {
       if (fds[i].revents == 0) continue;
       switch (what[i].first) {
         case 0: on_signals(); break;
-        case 1: accept_from(*listeners_[what[i].second]); break;
+        case 1: accept_from(what[i].second); break;
         case 2: advance(*pending_[what[i].second]); break;
         case 3: {
           auto it = workers_.find(worker_of[what[i].second]);
@@ -274,6 +321,7 @@ void Daemon::reap() {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
+    relays_.erase(pid);
     auto it = workers_.find(pid);
     if (it == workers_.end()) continue;
     WorkerRec& w = it->second;
@@ -299,7 +347,15 @@ void Daemon::forget_token(WorkerRec& w) {
   if (it != by_token_.end() && it->second == w.pid) by_token_.erase(it);
 }
 
-void Daemon::accept_from(Listener& l) {
+std::string uid_list(const std::vector<uid_t>& v) {
+  std::string out;
+  for (uid_t u : v) out += (out.empty() ? "" : ", ") + std::to_string(u);
+  return out;
+}
+
+void Daemon::accept_from(size_t li) {
+  Listener& l = *listeners_[li];
+  const Endpoint& ep = listener_eps_[li];
   // Take what is waiting now; more wake the next poll.
   for (int i = 0; i < 64 && !stopping_; ++i) {
     std::unique_ptr<Stream> s;
@@ -316,13 +372,80 @@ void Daemon::accept_from(Listener& l) {
                     " handshakes in progress: dropping new connections until some complete");
       continue;  // s closes
     }
-    auto p = std::make_unique<Pending>();
-    p->peer = s->peer();
-    p->stream = std::move(s);
-    p->deadline = Clock::now() + std::chrono::milliseconds(opt_.handshake_timeout_ms);
-    GV_DEBUG("connection from " + p->peer);
-    pending_.push_back(std::move(p));
+    if (ep.tls) {
+      start_tls_relay(std::move(s), li);
+      continue;
+    }
+    std::string peer = s->peer();
+    add_pending(std::move(s), peer, li, false);
   }
+}
+
+void Daemon::add_pending(std::unique_ptr<Stream> s, const std::string& peer, size_t li,
+                         bool cert_verified) {
+  const Endpoint& ep = listener_eps_[li];
+  auto p = std::make_unique<Pending>();
+  p->peer = peer;
+  p->stream = std::move(s);
+  p->deadline = Clock::now() + std::chrono::milliseconds(opt_.handshake_timeout_ms);
+  p->needs_auth = listener_needs_auth(opt_, ep);
+  p->cert_verified = cert_verified;
+  if (ep.type == Endpoint::Type::kUnix) {
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(p->stream->fd(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
+      p->refusal = std::string("cannot tell who the peer is (SO_PEERCRED: ") +
+                   std::strerror(errno) + ")";
+    } else {
+      if (std::find(opt_.allowed_uids.begin(), opt_.allowed_uids.end(), cred.uid) ==
+          opt_.allowed_uids.end())
+        p->refusal = "user id " + std::to_string(cred.uid) +
+                     " may not use this backend's socket " + ep.to_string() + " (allowed: " +
+                     uid_list(opt_.allowed_uids) + "; \"allowed_uids\" in the backend's config)";
+      p->peer += " uid " + std::to_string(cred.uid);
+    }
+  }
+  GV_DEBUG("connection from " + p->peer);
+  pending_.push_back(std::move(p));
+}
+
+// A TLS connection: a relay process does the TLS side; the daemon goes on with the plaintext
+// end of a socketpair, as if it had been accepted.
+void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
+  const std::string peer = net->peer();
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    GV_WARN("dropped " + peer + ": socketpair: " + std::strerror(errno));
+    return;
+  }
+  const int net_fd = net->fd();
+  // Bulk copies cross the socketpair too: large buffers, as for Unix sockets.
+  for (int fd : sv) {
+    int v = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    close_daemon_fds_in_child(net_fd, sv[1]);
+    forget_secrets_in_child(/*keep_tls=*/true);
+    ::close(sv[0]);
+    run_tls_relay(opt_.tls->ctx(), net_fd, sv[1], opt_.handshake_timeout_ms, peer);
+  }
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  ::close(sv[1]);
+  if (pid < 0) {
+    GV_WARN("dropped " + peer + ": cannot start its TLS relay: fork: " + std::strerror(errno));
+    ::close(sv[0]);
+    return;
+  }
+  relays_.insert(pid);
+  // net closes here: the relay has its own copy.
+  add_pending(stream_from_fd(sv[0], "tls peer " + peer), "tls peer " + peer, li,
+              opt_.tls->verifies_clients());
 }
 
 void Daemon::advance(Pending& p) {
@@ -358,13 +481,23 @@ void Daemon::advance(Pending& p) {
       std::memcpy(&magic, p.hdr, sizeof magic);
       if (magic != wire::kFrameMagic) {
         // Not a GVirtuS client at all: nothing it could read would help.
-        GV_INFO("dropped " + p.peer + ": not a GVirtuS client (bad frame magic)");
+        if (p.hdr[0] == 0x16)  // a TLS handshake record
+          GV_INFO("dropped " + p.peer + ": a TLS client on a plaintext listener (it should " +
+                  "connect with tcp://, or the backend listen with tls://)");
+        else
+          GV_INFO("dropped " + p.peer + ": not a GVirtuS client (bad frame magic)");
         p.done = true;
         return;
       }
       Status s = wire::decode_header(p.hdr, wire::kMaxHelloPayload, &p.header);
-      if (s && p.header.kind != static_cast<uint16_t>(wire::Kind::kHello))
-        s = protocol_error("the first frame must be a Hello");
+      const uint16_t kind = p.header.kind;
+      if (s && p.challenged && kind == static_cast<uint16_t>(wire::Kind::kGoodbye)) {
+        // The client did not accept our Challenge: it says why.
+      } else if (s && kind == static_cast<uint16_t>(wire::Kind::kAuthStart)) {
+        if (p.challenged) s = protocol_error("a second AuthStart");
+      } else if (s && kind != static_cast<uint16_t>(wire::Kind::kHello)) {
+        s = protocol_error("the first frame must be a Hello or an AuthStart");
+      }
       if (!s) {
         wire::Welcome w;
         w.status = wire::kWelcomeMalformed;
@@ -377,6 +510,17 @@ void Daemon::advance(Pending& p) {
     }
     p.payload_got += static_cast<size_t>(n);
     if (p.payload_got == p.payload.size()) {
+      if (p.header.kind == static_cast<uint16_t>(wire::Kind::kAuthStart)) {
+        on_auth_start(p);
+        if (p.done) return;
+        continue;  // now the Hello
+      }
+      if (p.header.kind == static_cast<uint16_t>(wire::Kind::kGoodbye)) {
+        GV_INFO("refused by " + p.peer + " after our authentication challenge: " +
+                printable(std::string(p.payload.begin(), p.payload.end()), 512));
+        p.done = true;
+        return;
+      }
       on_hello(p);
       return;
     }
@@ -393,9 +537,127 @@ void Daemon::refuse(Pending& p, const wire::Welcome& w, bool quiet) {
   p.done = true;
 }
 
+// AuthStart: answer with our nonce and, if we have the token, our proof; then wait for the
+// Hello. Small frame on a new socket: it fits without waiting.
+void Daemon::on_auth_start(Pending& p) {
+  wire::AuthStart a;
+  try {
+    wire::Reader r(p.payload.data(), p.payload.size());
+    a = wire::decode_auth_start(r);
+  } catch (const wire::DecodeError& e) {
+    wire::Welcome w;
+    w.status = wire::kWelcomeMalformed;
+    w.message = std::string("malformed AuthStart: ") + e.what();
+    refuse(p, w);
+    return;
+  }
+  if (a.major != wire::kProtocolMajor) {
+    wire::Welcome w;
+    w.status = wire::kWelcomeBadVersion;
+    w.message = "protocol version mismatch: the client speaks GVirtuS protocol " +
+                std::to_string(a.major) + "." + std::to_string(a.minor) +
+                ", this backend speaks " + std::to_string(wire::kProtocolMajor) + "." +
+                std::to_string(wire::kProtocolMinor) +
+                "; use a client and a gvirtus-backend of the same release";
+    refuse(p, w);
+    return;
+  }
+  std::memcpy(p.client_nonce, a.client_nonce, sizeof p.client_nonce);
+  wire::Challenge c;
+  if (!auth::random_bytes(p.server_nonce, sizeof p.server_nonce)) {
+    wire::Welcome w;
+    w.status = wire::kWelcomeBusy;
+    w.message = "the backend cannot draw a random nonce";
+    refuse(p, w);
+    return;
+  }
+  std::memcpy(c.server_nonce, p.server_nonce, sizeof c.server_nonce);
+  if (!opt_.auth_key.empty()) {
+    c.has_token = 1;
+    auth::server_proof(opt_.auth_key, p.client_nonce, p.server_nonce, c.server_proof);
+  }
+  wire::Writer body;
+  wire::encode_challenge(c, body);
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kChallenge);
+  h.length = static_cast<uint32_t>(body.size());
+  std::vector<uint8_t> f(wire::kHeaderSize);
+  wire::encode_header(h, f.data());
+  f.insert(f.end(), body.data(), body.data() + body.size());
+  ssize_t n = ::send(p.stream->fd(), f.data(), f.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (n != static_cast<ssize_t>(f.size())) {
+    GV_DEBUG("dropped " + p.peer + ": cannot send the authentication challenge");
+    p.done = true;
+    return;
+  }
+  p.challenged = true;
+  p.hdr_got = 0;
+  p.payload.clear();
+  p.payload_got = 0;
+}
+
+// The access checks of a decoded Hello of our major version. false: refused (done).
+bool Daemon::check_auth(Pending& p, const wire::Hello& hello) {
+  wire::Welcome w;
+  w.status = wire::kWelcomeUnauthorized;
+  if (!p.refusal.empty()) {
+    w.message = p.refusal;
+    refuse(p, w);
+    return false;
+  }
+  if (hello.has_proof) {
+    if (!p.challenged) {
+      w.status = wire::kWelcomeMalformed;
+      w.message = "a Hello with a token proof but no AuthStart before it";
+      refuse(p, w);
+      return false;
+    }
+    if (opt_.auth_key.empty()) {
+      w.message = "this backend has no token configured; the client should not send a proof";
+      refuse(p, w);
+      return false;
+    }
+    uint8_t want[wire::kProofSize];
+    auth::client_proof(opt_.auth_key, p.server_nonce, p.client_nonce, want);
+    if (!auth::proof_equal(want, hello.proof)) {
+      w.message = "authentication failed: the client's token proof does not match this "
+                  "backend's token (a different token, or a replayed handshake)";
+      refuse(p, w);
+      return false;
+    }
+    return true;
+  }
+  if (p.needs_auth && !p.cert_verified) {
+    w.message = "this backend requires authentication: set GVIRTUS_TOKEN_FILE (or \"token_file\" "
+                "in the client's config) to a file holding the backend's token";
+    refuse(p, w);
+    return false;
+  }
+  return true;
+}
+
 void Daemon::on_hello(Pending& p) {
   wire::Hello hello;
   wire::Welcome refusal;
+  {
+    // Access first: a client that may not connect learns nothing more (plugins, versions).
+    wire::Hello h;
+    bool decoded = false;
+    try {
+      wire::Reader r(p.payload.data(), p.payload.size());
+      h = wire::decode_hello(r);
+      decoded = h.major == wire::kProtocolMajor;
+    } catch (const wire::DecodeError&) {
+    }
+    if (decoded && !check_auth(p, h)) return;
+    if (!decoded && !p.refusal.empty()) {
+      refusal.status = wire::kWelcomeUnauthorized;
+      refusal.message = p.refusal;
+      refuse(p, refusal);
+      return;
+    }
+    // Otherwise check_hello refuses it (malformed, another major) without more.
+  }
   if (!check_hello(p.payload.data(), p.payload.size(), registry(), &hello, &refusal)) {
     refuse(p, refusal);
     return;
@@ -442,6 +704,7 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   pid_t pid = ::fork();
   if (pid == 0) {
     close_daemon_fds_in_child(sv[1], conn_fd);
+    forget_secrets_in_child(/*keep_tls=*/false);
     ::close(sv[0]);
     WorkerStart ws;
     ws.control_fd = sv[1];
@@ -491,6 +754,14 @@ void Daemon::close_daemon_fds_in_child(int keep_a, int keep_b) {
   for (const auto& [pid, w] : workers_) close_fd(w.control_fd);
 }
 
+// In a freshly forked worker or relay: the token (and, in a worker, the TLS key) are the
+// daemon's business; a worker runs a client's requests and should not hold them.
+void Daemon::forget_secrets_in_child(bool keep_tls) {
+  if (!opt_.auth_key.empty()) OPENSSL_cleanse(opt_.auth_key.data(), opt_.auth_key.size());
+  opt_.auth_key.clear();
+  if (!keep_tls) opt_.tls.reset();
+}
+
 void Daemon::join_session(Pending& p, const wire::Hello& hello) {
   wire::Welcome refusal;
   refusal.status = wire::kWelcomeBadSession;
@@ -522,6 +793,7 @@ void Daemon::shutdown() {
   if (!workers_.empty())
     GV_INFO("stopping " + std::to_string(workers_.size()) + " session(s)");
   for (auto& [pid, w] : workers_) ::kill(pid, SIGTERM);
+  for (pid_t r : relays_) ::kill(r, SIGTERM);  // their connections end with the workers anyway
   auto wait_until = [this](Clock::time_point deadline) {
     while (!workers_.empty()) {
       reap();
@@ -547,6 +819,33 @@ void Daemon::shutdown() {
 }
 
 }  // namespace
+
+bool listener_needs_auth(const DaemonOptions& opt, const Endpoint& ep) {
+  if (!opt.auth_key.empty() || opt.auth_everywhere) return true;
+  return !is_local(ep) && !opt.insecure;
+}
+
+Status check_access_policy(const DaemonOptions& opt) {
+  for (const Endpoint& ep : opt.listen) {
+    if (ep.tls && !opt.tls)
+      return invalid("cannot listen on " + ep.to_string() + ": a tls:// listener needs a " +
+                     "certificate and its key (\"tls_cert\" and \"tls_key\" in the config)");
+    if (!listener_needs_auth(opt, ep) || !opt.auth_key.empty()) continue;
+    if (ep.tls && opt.tls->verifies_clients()) continue;
+    if (opt.auth_everywhere)
+      return invalid("refusing to start: \"secure_application\" is true, so every listener " +
+                     std::string("needs authentication, and ") + ep.to_string() +
+                     " has none: configure a token (\"token_file\" in the config or " +
+                     "GVIRTUS_TOKEN_FILE) or listen with tls:// and \"tls_client_ca\"");
+    return invalid("refusing to listen on " + ep.to_string() +
+                   " without authentication: other hosts can reach it. Configure a token " +
+                   "(\"token_file\" in the config, or GVIRTUS_TOKEN_FILE), or TLS with client " +
+                   "certificates (tls:// with \"tls_cert\", \"tls_key\" and \"tls_client_ca\"), " +
+                   "or pass --insecure to serve it without authentication on a network you " +
+                   "trust (docs/security.md)");
+  }
+  return Status::ok();
+}
 
 int run_daemon(const DaemonOptions& opt) {
   if (opt.listen.empty()) {

@@ -3,9 +3,15 @@
 // single-threaded and never calls CUDA (CUDA must not be initialised before fork).
 // docs/backend.md describes its behaviour for operators.
 #pragma once
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "common/endpoint.h"
+#include "common/status.h"
+#include "common/tls.h"
 
 namespace gvirtus::backend {
 
@@ -14,7 +20,25 @@ struct DaemonOptions {
   int max_sessions = 0;               // live sessions at once; 0: no limit
   int ready_fd = -1;                  // gets "ready\n" and is closed once listening
   int handshake_timeout_ms = 10000;   // a connection must complete its Hello within this
+
+  // Access (docs/security.md).
+  std::string auth_key;               // the token; empty: no token authentication
+  bool auth_everywhere = false;       // secure_application: every listener needs authentication
+  bool insecure = false;              // --insecure: serve non-local listeners without it
+  std::shared_ptr<TlsServerContext> tls;  // for tls:// listeners
+  std::vector<uid_t> allowed_uids;    // Unix sockets: peers with these uids only
+  gid_t unix_group = static_cast<gid_t>(-1);  // Unix socket files: 0660 and this group
 };
+
+// Whether connections on ep must authenticate (token proof or a verified client certificate):
+// always with a token or secure_application; otherwise on listeners other hosts can reach,
+// unless --insecure.
+bool listener_needs_auth(const DaemonOptions& opt, const Endpoint& ep);
+
+// Checks that every listener that needs authentication can get it (a token, or TLS with
+// client certificates) and that tls:// listeners have a certificate. The error says what
+// to configure.
+Status check_access_policy(const DaemonOptions& opt);
 
 // Runs until SIGTERM or SIGINT; returns the process exit code (0 after a clean shutdown, 1 if
 // it could not listen).

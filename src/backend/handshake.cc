@@ -18,6 +18,10 @@ std::string version_text(uint16_t major, uint16_t minor) {
   return std::to_string(major) + "." + std::to_string(minor);
 }
 
+std::string cuda_version_text(uint32_t v) {
+  return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+}
+
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
@@ -58,6 +62,17 @@ bool check_hello(const uint8_t* payload, size_t n, const Registry& reg, wire::He
                        version_text(h.major, h.minor) + ", this backend speaks " +
                        version_text(wire::kProtocolMajor, wire::kProtocolMinor) +
                        "; use a client and a gvirtus-backend of the same release";
+    return false;
+  }
+  // Structures (cudaDeviceProp, launch attributes, ...) travel as their bytes: a client built
+  // for another CUDA major release would lay them out differently.
+  if (h.cuda_version / 1000 != wire::kCudaVersion / 1000) {
+    refusal->status = wire::kWelcomeCudaMismatch;
+    refusal->message = "CUDA version mismatch: the client was built for CUDA " +
+                       cuda_version_text(h.cuda_version) + ", this backend for CUDA " +
+                       cuda_version_text(wire::kCudaVersion) +
+                       "; CUDA structures differ between major releases: use a client and a "
+                       "gvirtus-backend built for the same CUDA major release";
     return false;
   }
   for (const auto& p : h.plugins) {

@@ -1,5 +1,7 @@
 // gvirtus-backend: command line, configuration, then the daemon (daemon.cc).
 #include <fcntl.h>
+#include <grp.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "backend/daemon.h"
+#include "common/auth.h"
 #include "common/config.h"
 #include "common/log.h"
 
@@ -15,9 +18,10 @@ namespace {
 
 const char kUsage[] =
     "usage: gvirtus-backend [--listen ENDPOINT]... [--config FILE] [--log-level LEVEL]\n"
-    "                       [--max-sessions N] [--ready-fd FD]\n"
+    "                       [--max-sessions N] [--ready-fd FD] [--insecure]\n"
     "\n"
-    "  --listen ENDPOINT    tcp://HOST:PORT, tcp://[V6]:PORT or unix:/PATH; repeat for more\n"
+    "  --listen ENDPOINT    tcp://HOST:PORT, tcp://[V6]:PORT, tls://HOST:PORT (TLS 1.3) or\n"
+    "                       unix:/PATH; repeat for more\n"
     "                       (default: the config file's \"listen\", else tcp://127.0.0.1:9999)\n"
     "  --config FILE        JSON configuration (default: $GVIRTUS_CONFIG, then\n"
     "                       $GVIRTUS_HOME/etc/properties.json)\n"
@@ -26,11 +30,27 @@ const char kUsage[] =
     "  --max-sessions N     refuse new client sessions while N are running (default: no limit)\n"
     "  --ready-fd FD        write \"ready\\n\" to FD and close it once listening\n"
     "  --handshake-timeout-ms N  drop connections that have not sent a Hello within N ms\n"
-    "                       (default: 10000)\n";
+    "                       (default: 10000)\n"
+    "  --insecure           serve listeners other hosts can reach without authentication\n"
+    "                       (otherwise the backend refuses to start; see docs/security.md)\n"
+    "\n"
+    "Authentication and TLS come from the config file (\"token_file\", \"tls_cert\", \"tls_key\",\n"
+    "\"tls_client_ca\", \"allowed_uids\", \"unix_socket_group\") and GVIRTUS_TOKEN_FILE.\n";
 
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "gvirtus-backend: %s\n\n%s", msg.c_str(), kUsage);
   return 2;
+}
+
+// Configuration the backend cannot start with: exit status 2, the reason on stderr and in the log.
+int config_error(const std::string& msg) {
+  GV_ERROR(msg);
+  return 2;
+}
+
+std::string getenv_or_empty(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
 }
 
 bool parse_int(const std::string& text, int lo, int hi, int* out) {
@@ -56,6 +76,10 @@ int main(int argc, char** argv) {
     if (arg == "-h" || arg == "--help") {
       std::fputs(kUsage, stdout);
       return 0;
+    }
+    if (arg == "--insecure") {
+      opt.insecure = true;
+      continue;
     }
     size_t eq = arg.find('=');
     bool inline_value = arg.compare(0, 2, "--") == 0 && eq != std::string::npos;
@@ -132,5 +156,40 @@ int main(int argc, char** argv) {
     if (!s) return usage_error("--listen: " + s.message());
     opt.listen.push_back(ep);
   }
+
+  // Access (docs/security.md).
+  std::string token_file = getenv_or_empty("GVIRTUS_TOKEN_FILE");
+  std::string token_what = "GVIRTUS_TOKEN_FILE";
+  if (token_file.empty() && !cfg.token_file.empty()) {
+    token_file = cfg.token_file;
+    token_what = cfg.source + ": \"token_file\"";
+  }
+  if (!token_file.empty()) {
+    s = auth::load_token_file(token_file, token_what, &opt.auth_key);
+    if (!s) return config_error(s.message());
+  }
+  opt.auth_everywhere = cfg.secure_application;
+  bool any_tls = false;
+  for (const auto& ep : opt.listen) any_tls = any_tls || ep.tls;
+  if (any_tls && !cfg.tls_cert.empty()) {
+    std::unique_ptr<TlsServerContext> ctx;
+    s = TlsServerContext::create(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca, &ctx);
+    if (!s) return config_error(s.message());
+    opt.tls = std::move(ctx);
+  }
+  if (cfg.allowed_uids_set) {
+    opt.allowed_uids.assign(cfg.allowed_uids.begin(), cfg.allowed_uids.end());
+  } else {
+    opt.allowed_uids = {::getuid()};
+    if (::getuid() != 0) opt.allowed_uids.push_back(0);
+  }
+  if (!cfg.unix_socket_group.empty()) {
+    struct group* g = ::getgrnam(cfg.unix_socket_group.c_str());
+    if (!g) return config_error(cfg.source + ": \"unix_socket_group\": no group named \"" +
+                                cfg.unix_socket_group + "\"");
+    opt.unix_group = g->gr_gid;
+  }
+  s = backend::check_access_policy(opt);
+  if (!s) return config_error(s.message());
   return backend::run_daemon(opt);
 }

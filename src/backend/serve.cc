@@ -35,6 +35,8 @@ const char* kind_name(uint16_t k) {
     case wire::Kind::kReply: return "Reply";
     case wire::Kind::kGoodbye: return "Goodbye";
     case wire::Kind::kOutput: return "Output";
+    case wire::Kind::kAuthStart: return "AuthStart";
+    case wire::Kind::kChallenge: return "Challenge";
   }
   return "unknown";
 }

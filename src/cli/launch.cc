@@ -89,6 +89,17 @@ Status resolve_target(const Options& o, Target* out) {
       if (!s) return s;
     }
   }
+  // A --config file's access settings reach the program (which reads only the environment and
+  // the files the environment names), over the environment like its endpoint.
+  if (!o.config.empty() && !t.embedded) {
+    const std::pair<const char*, const std::string*> keys[] = {
+        {"GVIRTUS_TOKEN_FILE", &file.token_file},
+        {"GVIRTUS_TLS_CA", &file.tls_ca},
+        {"GVIRTUS_TLS_CLIENT_CERT", &file.tls_client_cert},
+        {"GVIRTUS_TLS_CLIENT_KEY", &file.tls_client_key}};
+    for (const auto& [name, value] : keys)
+      if (!value->empty()) t.security_env.push_back(std::string(name) + "=" + *value);
+  }
   if (!o.log_level.empty())
     t.log_level = o.log_level;
   else if (env_or_empty("GVIRTUS_LOGLEVEL").empty() && have_file)
@@ -122,6 +133,10 @@ std::vector<std::string> child_environment(const std::vector<std::string>& base,
   set_env(&env, "LD_PRELOAD", prepend_list(preload_name(kFrontendLibrary), preload, ":"));
   set_env(&env, "GVIRTUS_ENDPOINT", s.endpoint);
   if (!s.log_level.empty()) set_env(&env, "GVIRTUS_LOGLEVEL", s.log_level);
+  for (const std::string& e : s.security_env) {
+    size_t eq = e.find('=');
+    if (eq != std::string::npos) set_env(&env, e.substr(0, eq), e.substr(eq + 1));
+  }
   return env;
 }
 

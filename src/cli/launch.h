@@ -27,6 +27,9 @@ struct Target {
   std::string endpoint;   // when !embedded, validated
   std::string source;     // "--endpoint", "GVIRTUS_ENDPOINT" or a config file's path
   std::string log_level;  // from --log-level or a config file; "" = leave the environment alone
+  // From the --config file, for the program: its token and TLS settings as the environment
+  // variables the client reads (GVIRTUS_TOKEN_FILE, GVIRTUS_TLS_CA, ...). NAME=value entries.
+  std::vector<std::string> security_env;
 };
 
 // Order: --endpoint; --config FILE; GVIRTUS_ENDPOINT; the file of GVIRTUS_CONFIG or GVIRTUS_HOME
@@ -40,6 +43,7 @@ struct ChildSettings {
   std::string frontend_dir;  // holds libcudart.so.13 and libgvirtus-frontend.so
   std::string endpoint;
   std::string log_level;  // "" = leave GVIRTUS_LOGLEVEL as it is
+  std::vector<std::string> security_env;  // NAME=value entries set as they are (Target's)
 };
 
 // base: "NAME=value" entries (the current environment). Returns it with the frontend directory

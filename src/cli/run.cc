@@ -135,7 +135,7 @@ int run_command(const Options& o, const Install& in) {
     }
     t.endpoint = backend->endpoint();
   }
-  ChildSettings cs{in.frontend_dir, t.endpoint, t.log_level};
+  ChildSettings cs{in.frontend_dir, t.endpoint, t.log_level, t.security_env};
   int code = spawn_and_wait(o.program, child_environment(current_environment(), cs));
   if (backend) {
     s = backend->stop();
@@ -149,7 +149,8 @@ Status env_text(const Options& o, const Install& in, std::string* out) {
   Status s = resolve_target(o, &t);
   if (!s) return s;
   const std::vector<std::string> base = current_environment();
-  ChildSettings cs{in.frontend_dir, t.embedded ? std::string() : t.endpoint, t.log_level};
+  ChildSettings cs{in.frontend_dir, t.embedded ? std::string() : t.endpoint, t.log_level,
+                   t.security_env};
   const std::vector<std::string> env = child_environment(base, cs);
   std::string text;
   if (t.embedded)
@@ -157,7 +158,9 @@ Status env_text(const Options& o, const Install& in, std::string* out) {
             "# GVIRTUS_ENDPOINT itself. Set GVIRTUS_ENDPOINT to use a running one.\n";
   else
     text += "# backend from " + t.source + "\n";
-  for (const char* name : {"LD_LIBRARY_PATH", "LD_PRELOAD", "GVIRTUS_ENDPOINT", "GVIRTUS_LOGLEVEL"}) {
+  for (const char* name : {"LD_LIBRARY_PATH", "LD_PRELOAD", "GVIRTUS_ENDPOINT", "GVIRTUS_LOGLEVEL",
+                           "GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
+                           "GVIRTUS_TLS_CLIENT_KEY"}) {
     if (t.embedded && std::string(name) == "GVIRTUS_ENDPOINT") continue;
     std::string now, before;
     if (!get_env(env, name, &now)) continue;

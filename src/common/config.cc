@@ -1,6 +1,8 @@
 // Configuration files and the client's endpoint resolution (see config.h for the forms).
 #include "common/config.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -96,6 +98,7 @@ std::string get_string_field(const json& obj, const char* key) {
 
 // One communicator[i].endpoint object of the original GVirtuS properties.json.
 //   tcp:  {"suite": "tcp/ip", "protocol": "tcp" | "oldtcp", "server_address": A, "port": P}
+//   tls:  {"protocol": "tls", "server_address": A, "port": P}  (our addition: TLS 1.3)
 //   unix: {"protocol": "unix", "path": "/run/gvirtus.sock"}  (our addition)
 Status read_communicator_endpoint(const json& ep, const std::string& where, std::string* out) {
   if (!ep.is_object()) return invalid(where + " must be an object");
@@ -103,7 +106,7 @@ Status read_communicator_endpoint(const json& ep, const std::string& where, std:
   std::string protocol = get_string_field(ep, "protocol");
   if (protocol.empty()) protocol = suite;
   if (protocol.empty()) return invalid(where + ": no \"protocol\" or \"suite\"");
-  if (protocol == "tcp" || protocol == "oldtcp" || protocol == "tcp/ip") {
+  if (protocol == "tcp" || protocol == "oldtcp" || protocol == "tcp/ip" || protocol == "tls") {
     if (!suite.empty() && suite != "tcp/ip")
       return invalid(where + ": suite \"" + suite + "\" does not match protocol \"" + protocol + "\"");
     std::string addr = get_string_field(ep, "server_address");
@@ -115,7 +118,8 @@ Status read_communicator_endpoint(const json& ep, const std::string& where, std:
     if (!s) return s;
     // A bare IPv6 address needs brackets in our endpoint form.
     if (addr.find(':') != std::string::npos && addr.front() != '[') addr = "[" + addr + "]";
-    return check_endpoint("tcp://" + addr + ":" + std::to_string(port), where, out);
+    const char* scheme = protocol == "tls" ? "tls://" : "tcp://";
+    return check_endpoint(scheme + addr + ":" + std::to_string(port), where, out);
   }
   if (protocol == "unix") {
     std::string path = get_string_field(ep, "path");
@@ -123,7 +127,7 @@ Status read_communicator_endpoint(const json& ep, const std::string& where, std:
     return check_endpoint("unix:" + path, where, out);
   }
   return invalid(where + ": protocol \"" + protocol +
-                 "\" is not supported (supported: tcp, oldtcp, tcp/ip, unix)");
+                 "\" is not supported (supported: tcp, oldtcp, tcp/ip, tls, unix)");
 }
 
 Status read_communicators(const json& doc, const std::string& path, Config* out) {
@@ -165,6 +169,69 @@ Status read_log_level(const json& doc, const std::string& path, std::string* out
   return Status::ok();
 }
 
+// A path under key, made absolute against the config file's directory.
+Status read_path(const json& doc, const char* key, const std::string& path,
+                 const std::string& where, std::string* out) {
+  auto it = doc.find(key);
+  if (it == doc.end()) return Status::ok();
+  if (!it->is_string() || it->get<std::string>().empty())
+    return invalid(where + ": \"" + key + "\" must be a non-empty string (a file path)");
+  std::string v = it->get<std::string>();
+  if (v[0] != '/') {
+    size_t slash = path.rfind('/');
+    if (slash != std::string::npos) v = path.substr(0, slash + 1) + v;
+  }
+  *out = v;
+  return Status::ok();
+}
+
+Status read_security(const json& doc, const std::string& path, const std::string& where,
+                     Config* c) {
+  struct {
+    const char* key;
+    std::string* out;
+  } paths[] = {{"token_file", &c->token_file},       {"tls_cert", &c->tls_cert},
+               {"tls_key", &c->tls_key},             {"tls_client_ca", &c->tls_client_ca},
+               {"tls_ca", &c->tls_ca},               {"tls_client_cert", &c->tls_client_cert},
+               {"tls_client_key", &c->tls_client_key}};
+  for (auto& p : paths) {
+    Status s = read_path(doc, p.key, path, where, p.out);
+    if (!s) return s;
+  }
+  auto g = doc.find("unix_socket_group");
+  if (g != doc.end()) {
+    if (!g->is_string() || g->get<std::string>().empty())
+      return invalid(where + ": \"unix_socket_group\" must be a group name");
+    c->unix_socket_group = g->get<std::string>();
+  }
+  auto u = doc.find("allowed_uids");
+  if (u != doc.end()) {
+    if (!u->is_array())
+      return invalid(where + ": \"allowed_uids\" must be an array of user ids or names");
+    c->allowed_uids_set = true;
+    for (const json& e : *u) {
+      if (e.is_number_unsigned() && e.get<unsigned long long>() <= 0xfffffffeull) {
+        c->allowed_uids.push_back(static_cast<unsigned>(e.get<unsigned long long>()));
+      } else if (e.is_string()) {
+        struct passwd* pw = ::getpwnam(e.get<std::string>().c_str());
+        if (!pw)
+          return invalid(where + ": \"allowed_uids\": no user named \"" + e.get<std::string>() + "\"");
+        c->allowed_uids.push_back(pw->pw_uid);
+      } else {
+        return invalid(where + ": \"allowed_uids\" must hold user ids (numbers) or names");
+      }
+    }
+  }
+  auto sa = doc.find("secure_application");
+  if (sa != doc.end()) {
+    if (!sa->is_boolean())
+      return invalid(where + ": \"secure_application\" must be true or false (true: every "
+                     "listener requires authentication, see docs/security.md)");
+    c->secure_application = sa->get<bool>();
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Status parse_config_json(const std::string& text, const std::string& path, Config* out) {
@@ -183,6 +250,7 @@ Status parse_config_json(const std::string& text, const std::string& path, Confi
   if (s) s = read_endpoint_list(doc, "listen", where, &c.listen);
   if (s) s = read_communicators(doc, where, &c);
   if (s) s = read_log_level(doc, where, &c.log_level);
+  if (s) s = read_security(doc, path, where, &c);
   if (s) {
     auto lp = doc.find("library_path");
     if (lp != doc.end()) {
@@ -257,6 +325,28 @@ Status resolve_client_endpoint(Endpoint* out, std::string* source) {
   s = parse_endpoint(c.endpoints.front(), out);
   if (!s) return invalid("config file " + c.source + ": " + s.message());
   if (source) *source = c.source;
+  return Status::ok();
+}
+
+Status resolve_client_security(ClientSecurity* out) {
+  ClientSecurity c;
+  Config file;
+  bool found = false;
+  Status s = load_config_from_env_file(&file, &found);
+  if (!s) return s;
+  auto pick = [&](const char* env, const std::string& from_file, std::string* dst) {
+    std::string v = env_or_empty(env);
+    *dst = !v.empty() ? v : (found ? from_file : std::string());
+    return !v.empty();
+  };
+  if (pick("GVIRTUS_TOKEN_FILE", file.token_file, &c.token_file))
+    c.token_source = "GVIRTUS_TOKEN_FILE";
+  else if (!c.token_file.empty())
+    c.token_source = "\"token_file\" of config file " + file.source;
+  pick("GVIRTUS_TLS_CA", file.tls_ca, &c.tls_ca);
+  pick("GVIRTUS_TLS_CLIENT_CERT", file.tls_client_cert, &c.tls_client_cert);
+  pick("GVIRTUS_TLS_CLIENT_KEY", file.tls_client_key, &c.tls_client_key);
+  *out = std::move(c);
   return Status::ok();
 }
 

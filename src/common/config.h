@@ -6,7 +6,21 @@
 //   {"communicator": [{"endpoint": {"suite": "tcp/ip", "protocol": "tcp",
 //                                   "server_address": "gpu-host", "port": "9999"}}], ...}
 // Environment: GVIRTUS_ENDPOINT, GVIRTUS_CONFIG (a file), GVIRTUS_HOME (file
-// $GVIRTUS_HOME/etc/properties.json), GVIRTUS_LOGLEVEL.
+// $GVIRTUS_HOME/etc/properties.json), GVIRTUS_LOGLEVEL; for security (docs/security.md)
+// GVIRTUS_TOKEN_FILE (both sides), GVIRTUS_TLS_CA, GVIRTUS_TLS_CLIENT_CERT and
+// GVIRTUS_TLS_CLIENT_KEY (client).
+//
+// Security keys (paths relative to the config file's directory):
+//   "token_file"        both: the shared secret for token authentication
+//   "tls_cert", "tls_key", "tls_client_ca"   backend: certificate and key of tls:// listeners;
+//                       with tls_client_ca, clients must present a certificate it signed
+//   "tls_ca", "tls_client_cert", "tls_client_key"   client: the CA the backend's certificate
+//                       must chain to; a client certificate for mutual TLS
+//   "unix_socket_group" backend: Unix socket files get mode 0660 and this group (else 0600)
+//   "allowed_uids"      backend: user ids (numbers or names) allowed on Unix sockets (default:
+//                       the backend's own user and root)
+//   "secure_application"  the original GVirtuS key: true requires authentication on every
+//                       listener, Unix and loopback included; false changes nothing
 #pragma once
 #include <string>
 #include <vector>
@@ -24,6 +38,22 @@ struct Config {
   // cuDNN, ...), colon-separated ("library_path": a string or an array of strings)
   std::string library_path;
   std::string source;                  // where it came from, for messages ("GVIRTUS_ENDPOINT", a path)
+  // Security (docs/security.md); empty: not set.
+  std::string token_file;
+  std::string tls_cert, tls_key, tls_client_ca;           // backend
+  std::string tls_ca, tls_client_cert, tls_client_key;    // client
+  std::string unix_socket_group;                          // backend
+  bool allowed_uids_set = false;                          // backend
+  std::vector<unsigned> allowed_uids;
+  bool secure_application = false;                        // backend: auth on every listener
+};
+
+// Client side: how to authenticate and what to trust. Each setting: its environment
+// variable, else the config file the environment names.
+struct ClientSecurity {
+  std::string token_file;  // empty: no token authentication
+  std::string token_source;  // "GVIRTUS_TOKEN_FILE" or "config file PATH", for messages
+  std::string tls_ca, tls_client_cert, tls_client_key;
 };
 
 // Parses a config file's text (either form). path is only used in messages.
@@ -36,5 +66,6 @@ Status load_config_from_env_file(Config* out, bool* found);
 // Client side: the endpoint from GVIRTUS_ENDPOINT, else the config file from the environment.
 // kInvalid with a clear message if nothing is configured or the text does not parse.
 Status resolve_client_endpoint(Endpoint* out, std::string* source);
+Status resolve_client_security(ClientSecurity* out);
 
 }  // namespace gvirtus

@@ -2,6 +2,8 @@
 // "unix:/path" / "unix:///path".
 #include "common/endpoint.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 
 #include <cctype>
@@ -92,22 +94,37 @@ Status parse_unix(const std::string& text, std::string rest, Endpoint* out) {
 
 std::string Endpoint::to_string() const {
   if (type == Type::kUnix) return "unix:" + path;
+  const char* scheme = tls ? "tls://" : "tcp://";
   if (host.find(':') != std::string::npos)
-    return "tcp://[" + host + "]:" + std::to_string(port);
-  return "tcp://" + host + ":" + std::to_string(port);
+    return scheme + ("[" + host + "]:") + std::to_string(port);
+  return scheme + host + ":" + std::to_string(port);
+}
+
+bool is_local(const Endpoint& ep) {
+  if (ep.type == Endpoint::Type::kUnix) return true;
+  if (ep.host == "localhost" || ep.host == "::1") return true;
+  in_addr a{};
+  if (inet_pton(AF_INET, ep.host.c_str(), &a) == 1) return (ntohl(a.s_addr) >> 24) == 127;
+  in6_addr a6{};
+  if (inet_pton(AF_INET6, ep.host.c_str(), &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+  return false;
 }
 
 Status parse_endpoint(const std::string& text, Endpoint* out) {
   static const std::string kTcp = "tcp://";
   static const std::string kUnix = "unix:";
+  static const std::string kTls = "tls://";
   Endpoint ep;
   Status s;
   if (text.compare(0, kTcp.size(), kTcp) == 0) {
     s = parse_tcp(text, text.substr(kTcp.size()), &ep);
+  } else if (text.compare(0, kTls.size(), kTls) == 0) {
+    s = parse_tcp(text, text.substr(kTls.size()), &ep);
+    ep.tls = true;
   } else if (text.compare(0, kUnix.size(), kUnix) == 0) {
     s = parse_unix(text, text.substr(kUnix.size()), &ep);
   } else {
-    s = invalid("\"" + text + "\": expected tcp://host:port or unix:/path");
+    s = invalid("\"" + text + "\": expected tcp://host:port, tls://host:port or unix:/path");
   }
   if (s) *out = ep;
   return s;

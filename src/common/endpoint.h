@@ -1,4 +1,5 @@
-// Where a backend listens or a client connects: "tcp://host:port" or "unix:/path".
+// Where a backend listens or a client connects: "tcp://host:port", "tls://host:port" (TCP with
+// TLS 1.3, docs/security.md) or "unix:/path".
 #pragma once
 #include <string>
 
@@ -12,11 +13,16 @@ struct Endpoint {
   std::string host;  // tcp: name or address ("[::1]" form accepted for IPv6)
   int port = 0;      // tcp
   std::string path;  // unix
+  bool tls = false;  // tcp: TLS 1.3 over it ("tls://host:port")
   std::string to_string() const;
 };
 
-// Parses "tcp://host:port", "unix:/path" (also "unix:///path"). Anything else is kInvalid.
+// Parses "tcp://host:port", "tls://host:port", "unix:/path" (also "unix:///path"). Anything
+// else is kInvalid.
 Status parse_endpoint(const std::string& text, Endpoint* out);
+// True for a TCP endpoint whose host is a loopback address (127.0.0.0/8, ::1, "localhost")
+// and for Unix sockets: listeners that other hosts cannot reach.
+bool is_local(const Endpoint& ep);
 
 constexpr const char* kDefaultListen = "tcp://127.0.0.1:9999";
 

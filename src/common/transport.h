@@ -30,6 +30,9 @@ class Stream {
   // worker process (SCM_RIGHTS). Ownership stays with the Stream unless release_fd() is called.
   virtual int fd() const { return -1; }
   virtual int release_fd() { return -1; }
+  // Bytes already received and decrypted but not yet read (TLS): poll() on fd() would not
+  // see them, so a caller that waits for readability checks this first.
+  virtual bool buffered() const { return false; }
   virtual std::string peer() const = 0;
 };
 
@@ -45,7 +48,9 @@ class Listener {
   virtual std::string describe() const = 0;
 };
 
-// Connects to an endpoint. TCP streams get TCP_NODELAY, large buffers and keepalive.
+// Connects to an endpoint. TCP streams get TCP_NODELAY, large buffers and keepalive. A tls://
+// endpoint is connected with the system's CA certificates and no client certificate; use
+// connect_tls (tls.h) for more.
 Status connect_stream(const Endpoint& ep, std::unique_ptr<Stream>* out);
 // Listens on an endpoint. A stale Unix socket file is replaced; a live one is an error.
 Status listen_on(const Endpoint& ep, std::unique_ptr<Listener>* out);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/tls.h"
 #include "common/transport.h"
 
 namespace gvirtus {
@@ -450,9 +451,14 @@ Status listen_unix(const Endpoint& ep, std::unique_ptr<Listener>* out) {
   if (!s) return s;
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) return failed("socket: " + errno_text(errno));
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(fd, SOMAXCONN) != 0) {
-    int err = errno;
+  // The socket file is created with mode 0600 (owner only): connecting needs write
+  // permission on it. The daemon may open it to a group afterwards (docs/security.md).
+  mode_t old_mask = ::umask(0177);
+  int brc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  int berr = errno;
+  ::umask(old_mask);
+  if (brc != 0 || ::listen(fd, SOMAXCONN) != 0) {
+    int err = brc != 0 ? berr : errno;
     ::close(fd);
     return failed("cannot listen on " + ep.to_string() + ": " + errno_text(err));
   }
@@ -463,6 +469,7 @@ Status listen_unix(const Endpoint& ep, std::unique_ptr<Listener>* out) {
 }  // namespace
 
 Status connect_stream(const Endpoint& ep, std::unique_ptr<Stream>* out) {
+  if (ep.type == Endpoint::Type::kTcp && ep.tls) return connect_tls(ep, TlsClientOptions{}, out);
   return ep.type == Endpoint::Type::kTcp ? connect_tcp(ep, out) : connect_unix(ep, out);
 }
 

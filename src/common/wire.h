@@ -20,7 +20,7 @@ namespace gvirtus::wire {
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "GVirtuS assumes a little-endian host");
 
 constexpr uint32_t kFrameMagic = 0x31465647;  // "GVF1" as bytes on the wire
-constexpr uint16_t kProtocolMajor = 1;         // a different major is refused
+constexpr uint16_t kProtocolMajor = 2;         // a different major is refused
 constexpr uint16_t kProtocolMinor = 0;         // a lower minor from the peer is accepted
 constexpr size_t kHeaderSize = 32;
 // Largest payload either side accepts in one frame. Bulk copies are cut into chunks below this.
@@ -38,7 +38,19 @@ enum class Kind : uint16_t {
   kGoodbye = 5,  // either way: the sender is closing; payload is a UTF-8 reason
   kOutput = 6,   // server -> client, before a Reply: bytes for the application's stdout or
                  // stderr (call_id: kOutputStdout or kOutputStderr)
+  kAuthStart = 7,  // client -> server, before the Hello: the client's nonce (token auth)
+  kChallenge = 8,  // server -> client, answer to AuthStart: server nonce and server proof
 };
+
+// The CUDA release both sides were built for, as CUDART_VERSION writes it (13000 for 13.0).
+// Set by CMake from the toolkit found at build time.
+#ifndef GVIRTUS_CUDART_VERSION
+#error "GVIRTUS_CUDART_VERSION must be defined by the build"
+#endif
+constexpr uint32_t kCudaVersion = GVIRTUS_CUDART_VERSION;
+// Token authentication: nonces and HMAC-SHA256 proofs (docs/protocol.md, "Authentication").
+constexpr size_t kNonceSize = 32;
+constexpr size_t kProofSize = 32;
 
 // call_id of an Output frame: which of the application's streams its bytes are for. (0 was the
 // only value before stderr was captured; it still means stdout.)
@@ -149,6 +161,26 @@ struct Hello {
   std::string hostname;    // <= 255 bytes
   std::string program;     // <= 4096 bytes
   std::vector<std::string> plugins;  // e.g. {"cudart"}; <= 64 entries of <= 64 bytes
+  uint32_t cuda_version = kCudaVersion;  // CUDART_VERSION the client was built for
+  // Token authentication: present after an AuthStart / Challenge exchange on this connection.
+  bool has_proof = false;
+  uint8_t proof[kProofSize] = {};
+};
+
+// AuthStart (client -> server): the client wants to authenticate with the shared token.
+struct AuthStart {
+  uint16_t major = kProtocolMajor;
+  uint16_t minor = kProtocolMinor;
+  uint8_t client_nonce[kNonceSize] = {};
+};
+
+// Challenge (server -> client): the server's nonce and, if it has a token, its proof.
+struct Challenge {
+  uint16_t major = kProtocolMajor;
+  uint16_t minor = kProtocolMinor;
+  uint8_t has_token = 0;  // 0: the server has no token (it cannot prove itself)
+  uint8_t server_nonce[kNonceSize] = {};
+  uint8_t server_proof[kProofSize] = {};  // zeros without a token
 };
 
 struct Welcome {
@@ -159,6 +191,7 @@ struct Welcome {
   uint32_t worker_pid = 0;
   uint64_t session_id = 0;
   uint64_t connection_id = 0;  // this connection's number in the session (0: the primary)
+  uint32_t cuda_version = kCudaVersion;  // CUDART_VERSION the backend was built for
 };
 
 enum WelcomeStatus : int32_t {
@@ -168,11 +201,17 @@ enum WelcomeStatus : int32_t {
   kWelcomeBadSession = 3,  // secondary connection for a session that does not exist
   kWelcomeBusy = 4,
   kWelcomeMalformed = 5,
+  kWelcomeUnauthorized = 6,  // no or wrong token proof, peer uid not allowed, TLS required
+  kWelcomeCudaMismatch = 7,  // client and backend built for CUDA releases that disagree
 };
 
 void encode_hello(const Hello& h, Writer& w);
 Hello decode_hello(Reader& r);  // throws DecodeError
 void encode_welcome(const Welcome& m, Writer& w);
 Welcome decode_welcome(Reader& r);  // throws DecodeError
+void encode_auth_start(const AuthStart& a, Writer& w);
+AuthStart decode_auth_start(Reader& r);  // throws DecodeError (a major mismatch stops early)
+void encode_challenge(const Challenge& c, Writer& w);
+Challenge decode_challenge(Reader& r);  // throws DecodeError (a major mismatch stops early)
 
 }  // namespace gvirtus::wire

@@ -156,6 +156,30 @@ TEST(CliTarget, ConfigFlagReplacesEnvironmentFile) {
   EXPECT_EQ(t.log_level, "info");
 }
 
+TEST(CliTarget, ConfigFlagAccessSettingsReachTheProgram) {
+  CleanEnv clean;
+  TempDir d;
+  Options o;
+  o.config = d.write("flag.json", R"({"endpoint": "tls://gpu:9", "token_file": "tok",
+      "tls_ca": "/ca.pem", "tls_cert": "/server-only.pem"})");
+  Target t = resolve_ok(o);
+  EXPECT_FALSE(t.embedded);
+  std::vector<std::string> want = {"GVIRTUS_TOKEN_FILE=" + d.path() + "/tok",
+                                   "GVIRTUS_TLS_CA=/ca.pem"};
+  EXPECT_EQ(t.security_env, want);
+  ChildSettings cs{"/fe", t.endpoint, "", t.security_env};
+  std::vector<std::string> env =
+      child_environment({"GVIRTUS_TLS_CA=/old.pem"}, cs);
+  std::string v;
+  ASSERT_TRUE(get_env(env, "GVIRTUS_TLS_CA", &v));
+  EXPECT_EQ(v, "/ca.pem");  // the command line's file over the environment, as for the endpoint
+  ASSERT_TRUE(get_env(env, "GVIRTUS_TOKEN_FILE", &v));
+  EXPECT_EQ(v, d.path() + "/tok");
+  // A --config without an endpoint (embedded: a private backend) passes none of it on.
+  o.config = d.write("noep.json", R"({"token_file": "tok"})");
+  EXPECT_TRUE(resolve_ok(o).security_env.empty());
+}
+
 TEST(CliTarget, ErrorsNameTheirSource) {
   CleanEnv clean;
   Options o;
@@ -181,7 +205,7 @@ TEST(CliTarget, ErrorsNameTheirSource) {
 TEST(CliEnvironment, PrependsOursAndKeepsTheRest) {
   std::vector<std::string> base = {"HOME=/home/u", "LD_LIBRARY_PATH=/opt/a:/fe:/opt/b",
                                    "LD_PRELOAD=/x.so /fe/libcudart.so.13", "GVIRTUS_ENDPOINT=tcp://old:1"};
-  ChildSettings s{"/fe", "unix:/tmp/s", "debug"};
+  ChildSettings s{"/fe", "unix:/tmp/s", "debug", {}};
   std::vector<std::string> env = child_environment(base, s);
   std::string v;
   ASSERT_TRUE(get_env(env, "HOME", &v));
@@ -198,7 +222,7 @@ TEST(CliEnvironment, PrependsOursAndKeepsTheRest) {
 }
 
 TEST(CliEnvironment, EmptyStartAndNoLogLevel) {
-  std::vector<std::string> env = child_environment({}, ChildSettings{"/fe", "tcp://h:1", ""});
+  std::vector<std::string> env = child_environment({}, ChildSettings{"/fe", "tcp://h:1", "", {}});
   std::string v;
   ASSERT_TRUE(get_env(env, "LD_LIBRARY_PATH", &v));
   EXPECT_EQ(v, "/fe");
@@ -208,7 +232,7 @@ TEST(CliEnvironment, EmptyStartAndNoLogLevel) {
 }
 
 TEST(CliEnvironment, PathWithSpaceIsPreloadedBySoname) {
-  std::vector<std::string> env = child_environment({}, ChildSettings{"/my dir/fe", "tcp://h:1", ""});
+  std::vector<std::string> env = child_environment({}, ChildSettings{"/my dir/fe", "tcp://h:1", "", {}});
   std::string v;
   ASSERT_TRUE(get_env(env, "LD_PRELOAD", &v));
   EXPECT_EQ(v, "libcudart.so.13:libcuda.so.1");

@@ -272,5 +272,72 @@ TEST(Resolve, ConfigWithoutEndpointSaysSo) {
   EXPECT_NE(s.message().find("names no endpoint"), std::string::npos) << s.message();
 }
 
+TEST(ConfigSecurity, KeysAndRelativePaths) {
+  Config c;
+  ASSERT_TRUE(parse_config_json(R"({"token_file": "token", "tls_cert": "/etc/s.pem",
+      "tls_key": "k/s.key", "tls_client_ca": "ca.pem", "tls_ca": "/x/ca.pem",
+      "tls_client_cert": "c.pem", "tls_client_key": "c.key", "unix_socket_group": "gpu",
+      "secure_application": true})",
+                                "/etc/gvirtus/properties.json", &c));
+  EXPECT_EQ(c.token_file, "/etc/gvirtus/token");
+  EXPECT_EQ(c.tls_cert, "/etc/s.pem");
+  EXPECT_EQ(c.tls_key, "/etc/gvirtus/k/s.key");
+  EXPECT_EQ(c.tls_client_ca, "/etc/gvirtus/ca.pem");
+  EXPECT_EQ(c.tls_ca, "/x/ca.pem");
+  EXPECT_EQ(c.tls_client_cert, "/etc/gvirtus/c.pem");
+  EXPECT_EQ(c.tls_client_key, "/etc/gvirtus/c.key");
+  EXPECT_EQ(c.unix_socket_group, "gpu");
+  EXPECT_TRUE(c.secure_application);
+  EXPECT_FALSE(c.allowed_uids_set);
+  Status s = parse_config_json(R"({"token_file": 5})", "f.json", &c);
+  EXPECT_FALSE(s);
+  EXPECT_NE(s.message().find("token_file"), std::string::npos) << s.message();
+  EXPECT_FALSE(parse_config_json(R"({"tls_cert": ""})", "f.json", &c));
+  EXPECT_FALSE(parse_config_json(R"({"unix_socket_group": 1})", "f.json", &c));
+  EXPECT_FALSE(parse_config_json(R"({"secure_application": 1})", "f.json", &c));
+}
+
+TEST(ConfigSecurity, ClientSettingsFromTheEnvironmentOverTheFile) {
+  CleanEnv clean;
+  TempDir d;
+  std::string cfg = d.write("c.json", R"({"token_file": "/f/token", "tls_ca": "/f/ca.pem",
+      "tls_client_cert": "/f/c.pem", "tls_client_key": "/f/c.key"})");
+  EnvGuard g{"GVIRTUS_CONFIG", cfg.c_str()};
+  EnvGuard t{"GVIRTUS_TOKEN_FILE", nullptr};
+  EnvGuard a{"GVIRTUS_TLS_CA", "/e/ca.pem"};
+  EnvGuard b{"GVIRTUS_TLS_CLIENT_CERT", nullptr};
+  EnvGuard k{"GVIRTUS_TLS_CLIENT_KEY", nullptr};
+  ClientSecurity sec;
+  ASSERT_TRUE(resolve_client_security(&sec));
+  EXPECT_EQ(sec.token_file, "/f/token");
+  EXPECT_NE(sec.token_source.find(cfg), std::string::npos) << sec.token_source;
+  EXPECT_EQ(sec.tls_ca, "/e/ca.pem");
+  EXPECT_EQ(sec.tls_client_cert, "/f/c.pem");
+  EXPECT_EQ(sec.tls_client_key, "/f/c.key");
+  EnvGuard t2{"GVIRTUS_TOKEN_FILE", "/e/token"};
+  ASSERT_TRUE(resolve_client_security(&sec));
+  EXPECT_EQ(sec.token_file, "/e/token");
+  EXPECT_EQ(sec.token_source, "GVIRTUS_TOKEN_FILE");
+}
+
+TEST(ConfigSecurity, NoConfigurationMeansNoSecuritySettings) {
+  CleanEnv clean;
+  EnvGuard t{"GVIRTUS_TOKEN_FILE", nullptr};
+  EnvGuard a{"GVIRTUS_TLS_CA", nullptr};
+  ClientSecurity sec;
+  ASSERT_TRUE(resolve_client_security(&sec));
+  EXPECT_TRUE(sec.token_file.empty());
+  EXPECT_TRUE(sec.tls_ca.empty());
+}
+
+TEST(ConfigSecurity, OriginalFormTlsProtocol) {
+  Config c;
+  ASSERT_TRUE(parse_config_json(R"({"communicator": [{"endpoint": {"suite": "tcp/ip",
+      "protocol": "tls", "server_address": "gpu-host", "port": 9999}}]})", "f.json", &c));
+  ASSERT_EQ(c.endpoints.size(), 1u);
+  EXPECT_EQ(c.endpoints[0], "tls://gpu-host:9999");
+  EXPECT_EQ(c.listen[0], "tls://gpu-host:9999");
+}
+
 }  // namespace
 }  // namespace gvirtus

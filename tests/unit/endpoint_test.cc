@@ -95,5 +95,32 @@ TEST(Endpoint, Rejects) {
   EXPECT_FALSE(parse_endpoint("tcp://" + std::string(256, 'a') + ":1", &ep));
 }
 
+TEST(Endpoint, Tls) {
+  Endpoint ep = parse_ok("tls://gpu-host:9999");
+  EXPECT_EQ(ep.type, Endpoint::Type::kTcp);
+  EXPECT_TRUE(ep.tls);
+  EXPECT_EQ(ep.host, "gpu-host");
+  EXPECT_EQ(ep.port, 9999);
+  EXPECT_EQ(ep.to_string(), "tls://gpu-host:9999");
+  EXPECT_EQ(parse_ok("tls://[::1]:5").to_string(), "tls://[::1]:5");
+  EXPECT_FALSE(parse_ok("tcp://gpu-host:9999").tls);
+  Endpoint bad;
+  EXPECT_FALSE(parse_endpoint("tls://gpu-host", &bad));
+  EXPECT_FALSE(parse_endpoint("tls:/path", &bad));
+}
+
+TEST(Endpoint, LocalMeansUnreachableFromOtherHosts) {
+  EXPECT_TRUE(is_local(parse_ok("unix:/tmp/x.sock")));
+  EXPECT_TRUE(is_local(parse_ok("tcp://127.0.0.1:1")));
+  EXPECT_TRUE(is_local(parse_ok("tcp://127.3.2.1:1")));
+  EXPECT_TRUE(is_local(parse_ok("tcp://[::1]:1")));
+  EXPECT_TRUE(is_local(parse_ok("tcp://localhost:1")));
+  EXPECT_TRUE(is_local(parse_ok("tls://127.0.0.1:1")));
+  EXPECT_FALSE(is_local(parse_ok("tcp://0.0.0.0:1")));
+  EXPECT_FALSE(is_local(parse_ok("tcp://[::]:1")));
+  EXPECT_FALSE(is_local(parse_ok("tcp://10.0.0.1:1")));
+  EXPECT_FALSE(is_local(parse_ok("tcp://gpu-host:1")));
+}
+
 }  // namespace
 }  // namespace gvirtus

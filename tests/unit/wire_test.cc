@@ -52,7 +52,7 @@ TEST(WireHeader, RejectsBadMagicKindFlagsAndLength) {
   b[0] ^= 1;
   EXPECT_EQ(decode_header(b, kMaxPayload, &d).code(), Code::kProtocol);
 
-  for (uint16_t kind : {0, 7, 0xffff}) {
+  for (uint16_t kind : {0, 9, 0xffff}) {
     h = sample_header();
     h.kind = kind;
     encode_header(h, b);
@@ -213,6 +213,64 @@ TEST(WireWelcome, RoundTripAndTruncation) {
   for (size_t n = 0; n < w.size(); ++n) {
     Reader t(w.data(), n);
     EXPECT_THROW(decode_welcome(t), DecodeError) << n;
+  }
+}
+
+TEST(WireWelcome, CarriesTheCudaVersion) {
+  Welcome m;
+  m.cuda_version = 12080;
+  Writer w;
+  encode_welcome(m, w);
+  Reader r(w.data(), w.size());
+  EXPECT_EQ(decode_welcome(r).cuda_version, 12080u);
+}
+
+TEST(WireHello, ProofAndCudaVersionRoundTrip) {
+  Hello h;
+  h.cuda_version = 13010;
+  h.has_proof = true;
+  for (size_t i = 0; i < kProofSize; ++i) h.proof[i] = static_cast<uint8_t>(i * 3);
+  Writer w;
+  encode_hello(h, w);
+  Reader r(w.data(), w.size());
+  Hello d = decode_hello(r);
+  EXPECT_EQ(d.cuda_version, 13010u);
+  ASSERT_TRUE(d.has_proof);
+  EXPECT_EQ(std::memcmp(d.proof, h.proof, kProofSize), 0);
+  // A proof flag other than 0 or 1 is a violation.
+  std::vector<uint8_t> bad(w.data(), w.data() + w.size());
+  bad[bad.size() - kProofSize - 1] = 2;
+  Reader rb(bad.data(), bad.size());
+  EXPECT_THROW(decode_hello(rb), DecodeError);
+}
+
+TEST(WireAuth, AuthStartAndChallengeRoundTripAndTruncation) {
+  AuthStart a;
+  for (size_t i = 0; i < kNonceSize; ++i) a.client_nonce[i] = static_cast<uint8_t>(i + 1);
+  Writer wa;
+  encode_auth_start(a, wa);
+  EXPECT_EQ(wa.size(), 4 + kNonceSize);
+  Reader ra(wa.data(), wa.size());
+  EXPECT_EQ(std::memcmp(decode_auth_start(ra).client_nonce, a.client_nonce, kNonceSize), 0);
+  for (size_t n = 0; n < wa.size(); ++n) {
+    Reader t(wa.data(), n);
+    EXPECT_THROW(decode_auth_start(t), DecodeError) << n;
+  }
+  Challenge c;
+  c.has_token = 1;
+  for (size_t i = 0; i < kNonceSize; ++i) c.server_nonce[i] = static_cast<uint8_t>(200 - i);
+  for (size_t i = 0; i < kProofSize; ++i) c.server_proof[i] = static_cast<uint8_t>(i ^ 0x5a);
+  Writer wc;
+  encode_challenge(c, wc);
+  EXPECT_EQ(wc.size(), 5 + kNonceSize + kProofSize);
+  Reader rc(wc.data(), wc.size());
+  Challenge d = decode_challenge(rc);
+  EXPECT_EQ(d.has_token, 1);
+  EXPECT_EQ(std::memcmp(d.server_nonce, c.server_nonce, kNonceSize), 0);
+  EXPECT_EQ(std::memcmp(d.server_proof, c.server_proof, kProofSize), 0);
+  for (size_t n = 0; n < wc.size(); ++n) {
+    Reader t(wc.data(), n);
+    EXPECT_THROW(decode_challenge(t), DecodeError) << n;
   }
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/auth.h"
 #include "common/log.h"
 #include "frontend/core/session.h"
 
@@ -26,7 +27,7 @@ size_t iov_total(const struct iovec* iov, int cnt) {
 // test pairs) are not waited on.
 Status wait_readable(Stream& s, std::chrono::steady_clock::time_point deadline) {
   int fd = s.fd();
-  if (fd < 0) return Status::ok();
+  if (fd < 0 || s.buffered()) return Status::ok();
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
@@ -158,41 +159,128 @@ bool StreamConnection::recv_payload(void* dst, size_t n) {
   return true;
 }
 
-Status StreamConnection::handshake(const wire::Hello& hello, int timeout_ms, wire::Welcome* out) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  wire::Writer w;
-  wire::encode_hello(hello, w);
-  wire::FrameHeader h;
-  h.kind = static_cast<uint16_t>(wire::Kind::kHello);
-  struct iovec iov = {const_cast<uint8_t*>(w.data()), w.size()};
-  Status st = send_frame(*stream_, h, &iov, 1);
-  if (!st.is_ok()) return st;
+namespace {
 
-  st = wait_readable(*stream_, deadline);
+// Reads one handshake frame (header and payload, at most kMaxHelloPayload) by the deadline.
+Status read_handshake_frame(Stream& s, std::chrono::steady_clock::time_point deadline,
+                            wire::FrameHeader* h, std::vector<uint8_t>* payload) {
+  Status st = wait_readable(s, deadline);
   if (!st.is_ok()) return st;
-  wire::FrameHeader rh;
-  st = recv_header(*stream_, wire::kMaxHelloPayload, &rh);
+  st = recv_header(s, wire::kMaxHelloPayload, h);
   if (!st.is_ok()) return st;
-  if (rh.kind != static_cast<uint16_t>(wire::Kind::kWelcome))
-    return protocol_error("expected a Welcome, got frame kind " + std::to_string(rh.kind));
-  std::vector<uint8_t> payload(rh.length);
-  if (!payload.empty()) {
-    st = wait_readable(*stream_, deadline);
+  payload->assign(h->length, 0);
+  if (!payload->empty()) {
+    st = wait_readable(s, deadline);
     if (!st.is_ok()) return st;
-    st = stream_->recv(payload.data(), payload.size());
+    st = s.recv(payload->data(), payload->size());
     if (!st.is_ok()) return st;
   }
+  return Status::ok();
+}
+
+Status send_handshake_frame(Stream& s, wire::Kind kind, const wire::Writer& body) {
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(kind);
+  struct iovec iov = {const_cast<uint8_t*>(body.data()), body.size()};
+  return send_frame(s, h, &iov, 1);
+}
+
+Status decode_welcome_frame(const std::vector<uint8_t>& payload, wire::Welcome* out) {
   try {
     wire::Reader r(payload.data(), payload.size());
     *out = wire::decode_welcome(r);
   } catch (const wire::DecodeError& e) {
     return protocol_error(std::string("malformed Welcome: ") + e.what());
   }
+  return Status::ok();
+}
+
+std::string version_text(uint16_t major, uint16_t minor) {
+  return std::to_string(major) + "." + std::to_string(minor);
+}
+
+std::string cuda_text(uint32_t v) {
+  return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+}
+
+}  // namespace
+
+Status StreamConnection::handshake(wire::Hello hello, int timeout_ms, wire::Welcome* out,
+                                   const std::string& auth_key, const std::string& auth_source) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  wire::FrameHeader rh;
+  std::vector<uint8_t> payload;
+  Status st;
+  if (!auth_key.empty()) {
+    // Token authentication: the backend proves itself first, then the Hello carries ours.
+    wire::AuthStart a;
+    if (!auth::random_bytes(a.client_nonce, sizeof a.client_nonce))
+      return failed("cannot draw a random nonce");
+    wire::Writer w;
+    wire::encode_auth_start(a, w);
+    st = send_handshake_frame(*stream_, wire::Kind::kAuthStart, w);
+    if (!st.is_ok()) return st;
+    st = read_handshake_frame(*stream_, deadline, &rh, &payload);
+    if (!st.is_ok()) return st;
+    if (rh.kind == static_cast<uint16_t>(wire::Kind::kWelcome))
+      return decode_welcome_frame(payload, out);  // refused before any challenge (its message)
+    if (rh.kind != static_cast<uint16_t>(wire::Kind::kChallenge))
+      return protocol_error("expected a Challenge, got frame kind " + std::to_string(rh.kind));
+    wire::Challenge c;
+    try {
+      wire::Reader r(payload.data(), payload.size());
+      c = wire::decode_challenge(r);
+    } catch (const wire::DecodeError& e) {
+      return protocol_error(std::string("malformed Challenge: ") + e.what());
+    }
+    if (c.major != wire::kProtocolMajor)
+      return protocol_error("the backend speaks protocol " + version_text(c.major, c.minor) +
+                            ", this client " +
+                            version_text(wire::kProtocolMajor, wire::kProtocolMinor));
+    auto goodbye = [&](const std::string& why) {
+      wire::Writer g;
+      g.put_bytes(why.data(), why.size());
+      (void)send_handshake_frame(*stream_, wire::Kind::kGoodbye, g);
+    };
+    if (!c.has_token) {
+      const std::string why =
+          "the backend has no token configured, so it cannot prove it is the backend meant; "
+          "this client has one (" + auth_source + "): configure the same token on the backend, "
+          "or remove it here";
+      goodbye("client refused: the backend has no token");
+      return Status(Code::kProtocol, why);
+    }
+    uint8_t want[wire::kProofSize];
+    auth::server_proof(auth_key, a.client_nonce, c.server_nonce, want);
+    if (!auth::proof_equal(want, c.server_proof)) {
+      goodbye("client refused: the backend's token proof does not match the client's token");
+      return Status(Code::kProtocol,
+                    "authentication failed: the backend does not know this client's token (" +
+                        auth_source + "): a different token on each side, or not the backend "
+                        "meant");
+    }
+    auth::client_proof(auth_key, c.server_nonce, a.client_nonce, hello.proof);
+    hello.has_proof = true;
+  }
+
+  wire::Writer w;
+  wire::encode_hello(hello, w);
+  st = send_handshake_frame(*stream_, wire::Kind::kHello, w);
+  if (!st.is_ok()) return st;
+  st = read_handshake_frame(*stream_, deadline, &rh, &payload);
+  if (!st.is_ok()) return st;
+  if (rh.kind != static_cast<uint16_t>(wire::Kind::kWelcome))
+    return protocol_error("expected a Welcome, got frame kind " + std::to_string(rh.kind));
+  st = decode_welcome_frame(payload, out);
+  if (!st.is_ok()) return st;
   if (out->major != wire::kProtocolMajor && out->status == wire::kWelcomeOk)
-    return protocol_error("the backend speaks protocol " + std::to_string(out->major) + "." +
-                          std::to_string(out->minor) + ", this client " +
-                          std::to_string(wire::kProtocolMajor) + "." +
-                          std::to_string(wire::kProtocolMinor));
+    return protocol_error("the backend speaks protocol " + version_text(out->major, out->minor) +
+                          ", this client " +
+                          version_text(wire::kProtocolMajor, wire::kProtocolMinor));
+  if (out->status == wire::kWelcomeOk && out->cuda_version / 1000 != wire::kCudaVersion / 1000)
+    return protocol_error("CUDA version mismatch: the backend was built for CUDA " +
+                          cuda_text(out->cuda_version) + ", this client for CUDA " +
+                          cuda_text(wire::kCudaVersion));
   return Status::ok();
 }
 

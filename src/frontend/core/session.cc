@@ -13,7 +13,9 @@
 #include <unordered_map>
 
 #include "common/config.h"
+#include "common/auth.h"
 #include "common/log.h"
+#include "common/tls.h"
 
 namespace gvirtus::client {
 
@@ -125,8 +127,8 @@ Status make_identity(Identity* out) {
   return Status::ok();
 }
 
-Connector endpoint_connector() {
-  return [](std::unique_ptr<Stream>* out, std::string* where) -> Status {
+Connector endpoint_connector(const ClientSecurity& security) {
+  return [security](std::unique_ptr<Stream>* out, std::string* where) -> Status {
     Endpoint ep;
     std::string source;
     Status st = resolve_client_endpoint(&ep, &source);
@@ -136,6 +138,13 @@ Connector endpoint_connector() {
                         st.message() + ")");
     }
     *where = ep.to_string();
+    if (ep.type == Endpoint::Type::kTcp && ep.tls) {
+      TlsClientOptions t;
+      t.ca_file = security.tls_ca;
+      t.cert_file = security.tls_client_cert;
+      t.key_file = security.tls_client_key;
+      return connect_tls(ep, t, out);
+    }
     return connect_stream(ep, out);
   };
 }
@@ -228,7 +237,8 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
   }
   auto conn = std::make_unique<StreamConnection>(this, std::move(stream), primary);
   wire::Welcome welcome;
-  st = conn->handshake(hello, opts_.handshake_timeout_ms, &welcome);
+  st = conn->handshake(hello, opts_.handshake_timeout_ms, &welcome, opts_.auth_key,
+                       opts_.auth_source);
   if (!st.is_ok()) return Status(st.code(), "handshake: " + st.message());
   if (welcome.status != wire::kWelcomeOk) {
     std::string msg = welcome.message.empty() ? "no reason given" : welcome.message;
@@ -414,10 +424,18 @@ void atfork_child() {
 Session* make_process_session() {
   log::init("client");
   SessionOptions o;
-  o.connect = endpoint_connector();
+  ClientSecurity sec;
+  Status sst = resolve_client_security(&sec);
+  if (sst.is_ok() && !sec.token_file.empty())
+    sst = auth::load_token_file(sec.token_file, sec.token_source, &o.auth_key);
+  o.auth_source = sec.token_source;
+  o.connect = endpoint_connector(sec);
   Status st = make_identity(&o.identity);
   auto* s = new Session(std::move(o));
-  if (!st.is_ok()) s->mark_lost(st.message());
+  if (!sst.is_ok())
+    s->mark_lost(sst.message());
+  else if (!st.is_ok())
+    s->mark_lost(st.message());
   pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
   return s;
 }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config.h"
 #include "common/status.h"
 #include "common/transport.h"
 #include "common/wire.h"
@@ -35,14 +36,19 @@ Status make_identity(Identity* out);
 // Opens one transport connection. *where receives a printable name of the backend (for
 // messages), set even on failure when known.
 using Connector = std::function<Status(std::unique_ptr<Stream>* out, std::string* where)>;
-// The production connector: resolve_client_endpoint() then connect_stream().
-Connector endpoint_connector();
+// The production connector: resolve_client_endpoint() then connect_stream(), or connect_tls()
+// for a tls:// endpoint with the CA and client certificate of `security`.
+Connector endpoint_connector(const ClientSecurity& security = {});
 
 struct SessionOptions {
   Connector connect;
   Identity identity;
   std::vector<std::string> plugins;
   int handshake_timeout_ms = 30000;  // connect + Hello + Welcome, per connection
+  // Token authentication (docs/security.md): the shared secret, empty for none, and where it
+  // came from (for messages). With a token the client also requires the backend's proof.
+  std::string auth_key;
+  std::string auth_source;
   bool print_loss = true;            // the one stderr line when the session is lost
 };
 
@@ -120,8 +126,11 @@ class StreamConnection final : public Connection {
   bool recv_payload(void* dst, size_t n) override;
   uint32_t unanswered() const override;
 
-  // Sends the Hello and reads the Welcome, waiting at most timeout_ms for it.
-  Status handshake(const wire::Hello& hello, int timeout_ms, wire::Welcome* out);
+  // Sends the Hello and reads the Welcome, waiting at most timeout_ms for it. With a token
+  // (auth_key not empty) an AuthStart / Challenge exchange comes first: the backend must
+  // prove it knows the token, and the Hello carries the client's proof.
+  Status handshake(wire::Hello hello, int timeout_ms, wire::Welcome* out,
+                   const std::string& auth_key = {}, const std::string& auth_source = {});
   bool primary() const { return primary_; }
   bool auxiliary() const { return auxiliary_; }
   void set_auxiliary() { auxiliary_ = true; }

@@ -302,6 +302,7 @@ class EndToEndTest(unittest.TestCase):
                 with open(os.path.join(d, name), "w") as f:
                     f.write(text)
             cxx = ["g++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-O1", "-fvisibility=hidden",
+                   "-DGVIRTUS_CUDART_VERSION=13000",  # wire.h: the build defines it (CMakeLists.txt)
                    "-I", d, "-I", e2e, "-I", os.path.join(REPO, "src")]
 
             def run(cmd):

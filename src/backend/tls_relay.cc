@@ -1,0 +1,257 @@
+// The TLS relay process (tls_relay.h).
+#include "backend/tls_relay.h"
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <vector>
+
+#include "backend/handshake.h"
+#include "common/log.h"
+#include "common/tls.h"
+#include "common/wire.h"
+
+namespace gvirtus::backend {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kBuffer = 256 * 1024;
+
+[[noreturn]] void leave(int code) {
+  std::fflush(stderr);
+  _exit(code);
+}
+
+void set_nonblocking(int fd) {
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+// Waits for events on fd until the deadline; false when it passed.
+bool wait_for(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    int r = ::poll(&p, 1, static_cast<int>(left));
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return false;
+  }
+}
+
+// A GVirtuS client that did not start TLS: read what it sent (its Hello), answer with a plain
+// Welcome refusal it can show, and wait a moment for it to close, so that the refusal is not
+// lost to a reset.
+[[noreturn]] void refuse_plaintext(int fd, const std::string& peer) {
+  GV_INFO("refused " + peer + ": a plaintext GVirtuS client on a TLS listener");
+  auto until = Clock::now() + std::chrono::milliseconds(300);
+  uint8_t buf[4096];
+  while (wait_for(fd, POLLIN, until)) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR))) break;
+  }
+  wire::Welcome w;
+  w.status = wire::kWelcomeUnauthorized;
+  w.message = "this backend endpoint speaks TLS: connect with tls://HOST:PORT (and trust the "
+              "backend's certificate: GVIRTUS_TLS_CA)";
+  std::vector<uint8_t> f = welcome_frame(w);
+  ssize_t n = ::send(fd, f.data(), f.size(), MSG_NOSIGNAL);
+  (void)n;
+  ::shutdown(fd, SHUT_WR);
+  until = Clock::now() + std::chrono::seconds(1);
+  while (wait_for(fd, POLLIN, until)) {
+    ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+    if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) break;
+  }
+  leave(0);
+}
+
+std::string subject_of(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return "no client certificate";
+  char buf[256];
+  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+  X509_free(cert);
+  return std::string("client certificate ") + buf;
+}
+
+}  // namespace
+
+void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout_ms,
+                   const std::string& peer) {
+  struct sigaction sa{};
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGTERM, SIGINT, SIGCHLD, SIGHUP}) sigaction(sig, &sa, nullptr);
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  log::set_component("tls relay " + std::to_string(getpid()));
+
+  set_nonblocking(net_fd);
+  set_nonblocking(plain_fd);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(handshake_timeout_ms);
+
+  // A plaintext GVirtuS client begins with the frame magic; a TLS client with a handshake
+  // record (0x16).
+  for (;;) {
+    if (!wait_for(net_fd, POLLIN, deadline)) {
+      GV_INFO("dropped " + peer + ": no TLS handshake within " +
+              std::to_string(handshake_timeout_ms) + " ms");
+      leave(0);
+    }
+    uint8_t head[4];
+    ssize_t n = ::recv(net_fd, head, sizeof head, MSG_PEEK);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+    if (n <= 0) {
+      GV_DEBUG("dropped " + peer + ": closed before the TLS handshake");
+      leave(0);
+    }
+    if (head[0] == 0x16) break;
+    if (n < 4) {
+      if (Clock::now() >= deadline) {
+        GV_INFO("dropped " + peer + ": no complete first message within " +
+                std::to_string(handshake_timeout_ms) + " ms");
+        leave(0);
+      }
+      ::usleep(10000);  // the rest of a plaintext header is on its way (peeked data stays)
+      continue;
+    }
+    uint32_t magic;
+    std::memcpy(&magic, head, sizeof magic);
+    if (magic == wire::kFrameMagic) refuse_plaintext(net_fd, peer);
+    GV_INFO("dropped " + peer + ": not a TLS client");
+    leave(0);
+  }
+
+  SSL* ssl = SSL_new(ctx);
+  if (!ssl || SSL_set_fd(ssl, net_fd) != 1) {
+    GV_ERROR("TLS with " + peer + ": " + tls_error_text("cannot create a connection"));
+    leave(1);
+  }
+  for (;;) {
+    ERR_clear_error();
+    int rc = SSL_accept(ssl);
+    if (rc == 1) break;
+    int err = SSL_get_error(ssl, rc);
+    short ev = err == SSL_ERROR_WANT_READ ? POLLIN : err == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+    if (ev) {
+      if (wait_for(net_fd, ev, deadline)) continue;
+      GV_INFO("dropped " + peer + ": TLS handshake not complete within " +
+              std::to_string(handshake_timeout_ms) + " ms");
+      leave(0);
+    }
+    std::string why = tls_error_text(err == SSL_ERROR_SYSCALL ? "the client closed the connection"
+                                                              : "TLS error");
+    long vr = SSL_get_verify_result(ssl);
+    if (vr != X509_V_OK) why += std::string(" (client certificate: ") + X509_verify_cert_error_string(vr) + ")";
+    GV_INFO("refused " + peer + ": TLS handshake failed: " + why);
+    // In TLS 1.3 the client finished its side before we judged its certificate and is now
+    // sending: read for a moment, so that it reads our alert instead of a reset.
+    ::shutdown(net_fd, SHUT_WR);
+    auto until = Clock::now() + std::chrono::milliseconds(500);
+    uint8_t sink[4096];
+    while (wait_for(net_fd, POLLIN, until)) {
+      ssize_t r = ::recv(net_fd, sink, sizeof sink, 0);
+      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) break;
+    }
+    leave(0);
+  }
+  GV_DEBUG("TLS with " + peer + " established (" + SSL_get_version(ssl) + ", " + subject_of(ssl) +
+           ")");
+
+  std::vector<uint8_t> up(kBuffer), down(kBuffer);  // up: net -> plain; down: plain -> net
+  size_t up_off = 0, up_len = 0, down_off = 0, down_len = 0;
+  bool net_eof = false, plain_eof = false;
+  for (;;) {
+    short net_ev = 0, plain_ev = 0;
+    bool progress = true;
+    while (progress) {
+      progress = false;
+      net_ev = plain_ev = 0;
+      if (!net_eof && up_len < up.size()) {
+        size_t r = 0;
+        if (SSL_read_ex(ssl, up.data() + up_len, up.size() - up_len, &r) == 1) {
+          up_len += r;
+          progress = true;
+        } else {
+          int err = SSL_get_error(ssl, 0);
+          if (err == SSL_ERROR_WANT_READ) {
+            net_ev |= POLLIN;
+          } else if (err == SSL_ERROR_WANT_WRITE) {
+            net_ev |= POLLOUT;
+          } else {
+            if (err != SSL_ERROR_ZERO_RETURN)
+              GV_DEBUG("TLS with " + peer + ": " + tls_error_text("connection closed"));
+            ERR_clear_error();
+            net_eof = true;
+          }
+        }
+      }
+      if (up_off < up_len) {
+        ssize_t n = ::send(plain_fd, up.data() + up_off, up_len - up_off, MSG_NOSIGNAL);
+        if (n > 0) {
+          up_off += static_cast<size_t>(n);
+          progress = true;
+          if (up_off == up_len) up_off = up_len = 0;
+        } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+          plain_ev |= POLLOUT;
+        } else {
+          leave(0);  // the worker's side is gone
+        }
+      }
+      if (!plain_eof && down_off == down_len) {
+        down_off = down_len = 0;
+        ssize_t n = ::recv(plain_fd, down.data(), down.size(), 0);
+        if (n > 0) {
+          down_len = static_cast<size_t>(n);
+          progress = true;
+        } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+          plain_ev |= POLLIN;
+        } else {
+          plain_eof = true;
+        }
+      }
+      if (down_off < down_len) {
+        size_t w = 0;
+        if (SSL_write_ex(ssl, down.data() + down_off, down_len - down_off, &w) == 1) {
+          down_off += w;
+          progress = true;
+        } else {
+          int err = SSL_get_error(ssl, 0);
+          if (err == SSL_ERROR_WANT_WRITE) {
+            net_ev |= POLLOUT;
+          } else if (err == SSL_ERROR_WANT_READ) {
+            net_ev |= POLLIN;
+          } else {
+            ERR_clear_error();
+            leave(0);  // the client's side is gone
+          }
+        }
+      }
+    }
+    if (net_eof && up_off == up_len) leave(0);  // the worker sees the client's close
+    if (plain_eof && down_off == down_len) {
+      SSL_shutdown(ssl);  // close_notify, best effort
+      leave(0);
+    }
+    pollfd p[2] = {{net_fd, net_ev, 0}, {plain_fd, plain_ev, 0}};
+    int r = ::poll(p, 2, -1);
+    if (r < 0 && errno != EINTR) leave(1);
+  }
+}
+
+}  // namespace gvirtus::backend

@@ -1,0 +1,411 @@
+// TLS 1.3 client streams and server contexts (tls.h).
+#include "common/tls.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+namespace gvirtus {
+namespace {
+
+// The words to add to an error that shows the backend refused the client's certificate.
+std::string client_cert_hint(const std::string& text) {
+  for (const char* alert : {"certificate required", "unknown ca", "bad certificate",
+                            "certificate unknown", "unsupported certificate"})
+    if (text.find(alert) != std::string::npos)
+      return " (the backend did not accept this client's certificate: mutual TLS needs "
+             "GVIRTUS_TLS_CLIENT_CERT / GVIRTUS_TLS_CLIENT_KEY signed by a CA the backend "
+             "trusts)";
+  return {};
+}
+
+}  // namespace
+
+std::string tls_error_text(const std::string& fallback) {
+  std::string out;
+  unsigned long e;
+  while ((e = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    const char* reason = ERR_reason_error_string(e);
+    if (!out.empty()) out += "; ";
+    out += reason ? reason : buf;
+  }
+  return out.empty() ? fallback : out;
+}
+
+namespace {
+
+// SSL_write writes to the socket with write(): a peer that closed would raise SIGPIPE in the
+// application. Blocks it in this thread for the call and swallows the one it caused.
+class NoSigpipe {
+ public:
+  NoSigpipe() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~NoSigpipe() {
+    if (!was_pending_) {
+      sigset_t pending;
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec zero{};
+        sigtimedwait(&pipe_, nullptr, &zero);
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t pipe_, old_;
+  bool was_pending_ = false;
+};
+
+void set_io_timeout(int fd, int ms) {
+  timeval tv{};
+  tv.tv_sec = ms / 1000;
+  tv.tv_usec = (ms % 1000) * 1000;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+class TlsStream : public Stream {
+ public:
+  TlsStream(int fd, SSL* ssl, std::string peer) : fd_(fd), ssl_(ssl), peer_(std::move(peer)) {}
+  ~TlsStream() override {
+    if (fd_ >= 0) ::close(fd_);
+    SSL_free(ssl_);
+  }
+  TlsStream(const TlsStream&) = delete;
+  TlsStream& operator=(const TlsStream&) = delete;
+
+  Status send(const struct iovec* iov, int iovcnt) override {
+    if (iovcnt < 0) return invalid("negative iovec count");
+    size_t total = 0;
+    for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
+    NoSigpipe guard;
+    // Small frames go out as one record (one write): a header and its payload together.
+    if (total <= kCoalesce) {
+      uint8_t buf[kCoalesce];
+      size_t off = 0;
+      for (int i = 0; i < iovcnt; ++i) {
+        if (iov[i].iov_len) std::memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
+        off += iov[i].iov_len;
+      }
+      return write_all(buf, off);
+    }
+    for (int i = 0; i < iovcnt; ++i) {
+      Status s = write_all(iov[i].iov_base, iov[i].iov_len);
+      if (!s) return s;
+    }
+    return Status::ok();
+  }
+
+  Status recv(void* buf, size_t n) override {
+    auto* p = static_cast<uint8_t*>(buf);
+    size_t got = 0;
+    while (got < n) {
+      if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
+      size_t r = 0;
+      if (SSL_read_ex(ssl_, p + got, n - got, &r) == 1) {
+        got += r;
+        continue;
+      }
+      int err = SSL_get_error(ssl_, 0);
+      if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
+      if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0) ||
+          (err == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) ==
+                                       SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+        ERR_clear_error();
+        return disconnected(peer_ + " closed the connection" +
+                            (got ? " in the middle of a message" : ""));
+      }
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+        return Status(Code::kTimeout, "receive from " + peer_ + " timed out");
+      return io_error("receive from", err);
+    }
+    return Status::ok();
+  }
+
+  void shutdown() override {
+    shut_.store(true);
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+  }
+  int fd() const override { return fd_; }
+  int release_fd() override {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+  bool buffered() const override { return SSL_pending(ssl_) > 0; }
+  std::string peer() const override { return peer_; }
+
+ private:
+  static constexpr size_t kCoalesce = 16 * 1024;
+
+  Status write_all(const void* data, size_t n) {
+    const auto* p = static_cast<const uint8_t*>(data);
+    size_t done = 0;
+    while (done < n) {
+      if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
+      size_t w = 0;
+      if (SSL_write_ex(ssl_, p + done, n - done, &w) == 1) {
+        done += w;
+        continue;
+      }
+      int err = SSL_get_error(ssl_, 0);
+      if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE)
+        return Status(Code::kTimeout, "send to " + peer_ + " timed out");
+      return io_error("send to", err);
+    }
+    return Status::ok();
+  }
+
+  Status io_error(const char* what, int err) {
+    int e = errno;
+    std::string text = tls_error_text(err == SSL_ERROR_SYSCALL && e ? std::strerror(e)
+                                                                   : "TLS error");
+    text += client_cert_hint(text);
+    if (err == SSL_ERROR_SYSCALL || shut_.load())
+      return disconnected(std::string(what) + " " + peer_ + ": " + text);
+    return disconnected(std::string(what) + " " + peer_ + ": TLS: " + text);
+  }
+
+  int fd_;
+  SSL* ssl_;
+  std::string peer_;
+  std::atomic<bool> shut_{false};
+};
+
+// Index of the SSL ex_data slot where connect_tls records that the server asked for a client
+// certificate.
+int cert_requested_index() {
+  static const int idx = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return idx;
+}
+
+// Called when the server asks for a client certificate and none is configured.
+int note_cert_request(SSL* ssl, X509**, EVP_PKEY**) {
+  SSL_set_ex_data(ssl, cert_requested_index(), reinterpret_cast<void*>(1));
+  return 0;  // go on without one: the server decides
+}
+
+bool is_ip_literal(const std::string& host) {
+  in_addr a{};
+  in6_addr a6{};
+  return inet_pton(AF_INET, host.c_str(), &a) == 1 || inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+}
+
+}  // namespace
+
+Status connect_tls(const Endpoint& ep, const TlsClientOptions& opt, std::unique_ptr<Stream>* out) {
+  Endpoint plain = ep;
+  plain.tls = false;
+  std::unique_ptr<Stream> tcp;
+  Status s = connect_stream(plain, &tcp);
+  if (!s) return s;
+  const std::string where = ep.to_string();
+
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) return failed("TLS: " + tls_error_text("cannot create a context"));
+  struct CtxRef {
+    SSL_CTX* c;
+    ~CtxRef() { SSL_CTX_free(c); }  // the SSL keeps its own reference
+  } ctx_ref{ctx};
+  SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (!opt.ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(ctx, opt.ca_file.c_str(), nullptr) != 1)
+      return invalid("TLS CA file " + opt.ca_file + ": " + tls_error_text("cannot load it"));
+  } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+    return invalid("TLS: " + tls_error_text("cannot load the system's CA certificates"));
+  }
+  if (!opt.cert_file.empty()) {
+    const std::string& key = opt.key_file.empty() ? opt.cert_file : opt.key_file;
+    if (SSL_CTX_use_certificate_chain_file(ctx, opt.cert_file.c_str()) != 1)
+      return invalid("TLS client certificate " + opt.cert_file + ": " +
+                     tls_error_text("cannot load it"));
+    if (SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1)
+      return invalid("TLS client key " + key + ": " +
+                     tls_error_text("cannot load it, or it does not match the certificate"));
+  }
+  if (opt.cert_file.empty()) SSL_CTX_set_client_cert_cb(ctx, note_cert_request);
+  SSL* ssl = SSL_new(ctx);
+  if (!ssl) return failed("TLS: " + tls_error_text("cannot create a connection"));
+  SSL_set_mode(ssl, SSL_MODE_AUTO_RETRY);
+  if (is_ip_literal(ep.host)) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ep.host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, ep.host.c_str());
+    SSL_set1_host(ssl, ep.host.c_str());
+  }
+  int fd = tcp->release_fd();
+  auto stream = std::make_unique<TlsStream>(fd, ssl, where);  // owns fd and ssl from here
+  SSL_set_fd(ssl, fd);
+  set_io_timeout(fd, opt.handshake_timeout_ms);
+  ERR_clear_error();
+  int rc = SSL_connect(ssl);
+  if (rc != 1) {
+    int err = SSL_get_error(ssl, rc);
+    int e = errno;
+    long vr = SSL_get_verify_result(ssl);
+    std::string why;
+    if (vr != X509_V_OK) {
+      why = std::string("the backend's certificate is not trusted: ") +
+            X509_verify_cert_error_string(vr) +
+            " (check GVIRTUS_TLS_CA / \"tls_ca\" and the host name in the endpoint)";
+      ERR_clear_error();
+    } else if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+      why = "no answer within " + std::to_string(opt.handshake_timeout_ms) +
+            " ms (is the backend listening with TLS there?)";
+    } else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN ||
+               ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+      ERR_clear_error();
+      why = std::string("the backend closed the connection") + (e ? std::string(" (") + std::strerror(e) + ")" : "") +
+            ": it may be a plain tcp:// endpoint, or it refused our certificate";
+    } else {
+      why = tls_error_text("TLS error");
+      why += client_cert_hint(why);
+    }
+    return disconnected("TLS handshake with " + where + " failed: " + why);
+  }
+  // TLS 1.3: the server judges the client's certificate after the client's handshake is
+  // done. Without one to give, say so now rather than at the first read.
+  if (SSL_get_ex_data(ssl, cert_requested_index()))
+    return disconnected("TLS handshake with " + where + " failed: the backend requires a client "
+                        "certificate (mutual TLS): set GVIRTUS_TLS_CLIENT_CERT and "
+                        "GVIRTUS_TLS_CLIENT_KEY (or \"tls_client_cert\" / \"tls_client_key\")");
+  set_io_timeout(fd, 0);
+  *out = std::move(stream);
+  return Status::ok();
+}
+
+Status TlsServerContext::create(const std::string& cert_file, const std::string& key_file,
+                                const std::string& client_ca_file,
+                                std::unique_ptr<TlsServerContext>* out) {
+  std::unique_ptr<TlsServerContext> c(new TlsServerContext);
+  c->ctx_ = SSL_CTX_new(TLS_server_method());
+  if (!c->ctx_) return failed("TLS: " + tls_error_text("cannot create a context"));
+  SSL_CTX_set_min_proto_version(c->ctx_, TLS1_3_VERSION);
+  // No session tickets: nothing is sent after the handshake that the relay did not ask for.
+  SSL_CTX_set_num_tickets(c->ctx_, 0);
+  SSL_CTX_set_mode(c->ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (cert_file.empty()) return invalid("a tls:// listener needs \"tls_cert\" and \"tls_key\" in the config");
+  const std::string& key = key_file.empty() ? cert_file : key_file;
+  if (SSL_CTX_use_certificate_chain_file(c->ctx_, cert_file.c_str()) != 1)
+    return invalid("TLS certificate " + cert_file + ": " + tls_error_text("cannot load it"));
+  if (SSL_CTX_use_PrivateKey_file(c->ctx_, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(c->ctx_) != 1)
+    return invalid("TLS key " + key + ": " +
+                   tls_error_text("cannot load it, or it does not match the certificate"));
+  if (!client_ca_file.empty()) {
+    if (SSL_CTX_load_verify_locations(c->ctx_, client_ca_file.c_str(), nullptr) != 1)
+      return invalid("TLS client CA file " + client_ca_file + ": " +
+                     tls_error_text("cannot load it"));
+    SSL_CTX_set_verify(c->ctx_, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    c->verify_clients_ = true;
+  }
+  *out = std::move(c);
+  return Status::ok();
+}
+
+TlsServerContext::~TlsServerContext() { SSL_CTX_free(ctx_); }
+
+namespace {
+
+Status write_pem(const std::string& path, X509* cert, EVP_PKEY* key) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return failed("cannot write " + path + ": " + std::strerror(errno));
+  if (key) ::fchmod(fileno(f), 0600);
+  bool ok = cert ? PEM_write_X509(f, cert) == 1
+                 : PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+  if (std::fclose(f) != 0 || !ok) return failed("cannot write " + path);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status make_test_certificate(const std::string& dir, const std::string& name,
+                             const std::string& san, const std::string& issuer) {
+  struct Owned {
+    EVP_PKEY* key = nullptr;
+    EVP_PKEY* issuer_key = nullptr;
+    X509* cert = nullptr;
+    X509* issuer_cert = nullptr;
+    ~Owned() {
+      EVP_PKEY_free(key);
+      EVP_PKEY_free(issuer_key);
+      X509_free(cert);
+      X509_free(issuer_cert);
+    }
+  } o;
+  if (!issuer.empty()) {
+    const std::string cp = dir + "/" + issuer + ".pem", kp = dir + "/" + issuer + ".key";
+    FILE* f = std::fopen(cp.c_str(), "r");
+    if (f) {
+      o.issuer_cert = PEM_read_X509(f, nullptr, nullptr, nullptr);
+      std::fclose(f);
+    }
+    f = std::fopen(kp.c_str(), "r");
+    if (f) {
+      o.issuer_key = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+      std::fclose(f);
+    }
+    if (!o.issuer_cert || !o.issuer_key) return failed("cannot read the issuer " + cp + " / " + kp);
+  }
+  o.key = EVP_EC_gen("P-256");
+  o.cert = X509_new();
+  if (!o.key || !o.cert) return failed(tls_error_text("cannot make a key"));
+  static long serial = 1;
+  X509_set_version(o.cert, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(o.cert), serial++ + static_cast<long>(::getpid()) * 1000);
+  X509_gmtime_adj(X509_getm_notBefore(o.cert), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(o.cert), 2 * 24 * 3600);
+  X509_set_pubkey(o.cert, o.key);
+  X509_NAME* subject = X509_get_subject_name(o.cert);
+  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(name.c_str()), -1, -1, 0);
+  X509_set_issuer_name(o.cert, o.issuer_cert ? X509_get_subject_name(o.issuer_cert) : subject);
+  X509V3_CTX ctx;
+  X509V3_set_ctx_nodb(&ctx);
+  X509V3_set_ctx(&ctx, o.issuer_cert ? o.issuer_cert : o.cert, o.cert, nullptr, nullptr, 0);
+  const bool ca = issuer.empty();
+  std::vector<std::pair<int, std::string>> exts = {
+      {NID_basic_constraints, ca ? "critical,CA:TRUE" : "CA:FALSE"}};
+  if (ca) exts.push_back({NID_key_usage, "critical,keyCertSign,cRLSign"});
+  if (!san.empty()) exts.push_back({NID_subject_alt_name, san});
+  for (const auto& [nid, value] : exts) {
+    X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value.c_str());
+    bool ok = e && X509_add_ext(o.cert, e, -1);
+    X509_EXTENSION_free(e);
+    if (!ok) return failed(tls_error_text("cannot add the extension " + value));
+  }
+  if (!X509_sign(o.cert, ca ? o.key : o.issuer_key, EVP_sha256()))
+    return failed(tls_error_text("cannot sign the certificate"));
+  Status s = write_pem(dir + "/" + name + ".pem", o.cert, nullptr);
+  if (s) s = write_pem(dir + "/" + name + ".key", nullptr, o.key);
+  return s;
+}
+
+}  // namespace gvirtus

@@ -1,0 +1,750 @@
+// Access to the backend (docs/security.md): token authentication both ways and replays, the
+// refusal to listen where other hosts reach without authentication (and --insecure), Unix
+// socket permissions and peer uids, secure_application, the CUDA version in the handshake,
+// and TLS 1.3 (trusted, untrusted and misnamed certificates, mutual TLS, plaintext to a TLS
+// port and TLS to a plaintext port, secondary and auxiliary connections through the relay).
+// Certificates are made at test time (OpenSSL's API, make_test_certificate); no key is committed.
+#include <gtest/gtest.h>
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backend_process.h"
+#include "common/auth.h"
+#include "common/config.h"
+#include "backend/tls_relay.h"
+#include "common/tls.h"
+#include "fake_backend.h"
+#include "frontend/core/session.h"
+#include "test_env.h"
+#include "test_streams.h"
+
+namespace gvirtus {
+namespace {
+
+using namespace std::chrono_literals;
+using testenv::TempDir;
+using testing::Backend;
+using Clock = std::chrono::steady_clock;
+using testing::free_tcp_port;
+using testing::hello_frame;
+using testing::Raw;
+using testing::test_hello;
+
+const char kToken[] = "0123456789abcdef0123456789abcdef";
+const char kOtherToken[] = "fedcba9876543210fedcba9876543210";
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+std::string cuda_text(uint32_t v) {
+  return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+}
+
+// A frame as bytes.
+std::vector<uint8_t> frame(wire::Kind kind, const wire::Writer& body) {
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(kind);
+  return testing::frame_bytes(h, std::vector<uint8_t>(body.data(), body.data() + body.size()));
+}
+
+std::vector<uint8_t> auth_start_frame(const uint8_t nonce[wire::kNonceSize]) {
+  wire::AuthStart a;
+  std::memcpy(a.client_nonce, nonce, wire::kNonceSize);
+  wire::Writer w;
+  wire::encode_auth_start(a, w);
+  return frame(wire::Kind::kAuthStart, w);
+}
+
+bool read_challenge(Raw& r, wire::Challenge* c) {
+  std::vector<uint8_t> p;
+  if (!r.expect_frame(wire::Kind::kChallenge, &p)) return false;
+  wire::Reader rd(p.data(), p.size());
+  *c = wire::decode_challenge(rd);
+  return true;
+}
+
+// A backend started with a config file (and more arguments), plus a scratch directory.
+struct Rig {
+  TempDir dir;
+  std::string tcp;   // tcp://127.0.0.1:PORT
+  std::string sock;  // unix:DIR/gv.sock
+  std::unique_ptr<Backend> backend;
+
+  Rig() {
+    tcp = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
+    sock = "unix:" + dir.path() + "/gv.sock";
+  }
+  std::string token_file(const char* token = kToken, const std::string& name = "token") {
+    return dir.write(name, std::string(token) + "\n", 0600);
+  }
+  // config: the JSON text of the backend's config file.
+  void start(const std::string& config, std::vector<std::string> args = {},
+             std::vector<std::string> env = {}) {
+    std::string cfg = dir.write("backend.json", config);
+    args.insert(args.begin(), {"--config", cfg});
+    backend = std::make_unique<Backend>(args, -1, env);
+  }
+};
+
+client::SessionOptions options(client::Connector c, const std::string& key = {}) {
+  client::SessionOptions o = testing::test_session_options(std::move(c));
+  o.auth_key = key;
+  o.auth_source = "the test's token";
+  o.handshake_timeout_ms = 5000;
+  return o;
+}
+
+client::Connector connector_to(const std::string& endpoint, ClientSecurity sec = {}) {
+  return [endpoint, sec](std::unique_ptr<Stream>* out, std::string* where) -> Status {
+    Endpoint ep;
+    Status s = parse_endpoint(endpoint, &ep);
+    if (!s) return s;
+    *where = endpoint;
+    if (ep.tls) {
+      TlsClientOptions t;
+      t.ca_file = sec.tls_ca;
+      t.cert_file = sec.tls_client_cert;
+      t.key_file = sec.tls_client_key;
+      t.handshake_timeout_ms = 5000;
+      return connect_tls(ep, t, out);
+    }
+    return connect_stream(ep, out);
+  };
+}
+
+// A Ping on the calling thread's connection of `s`.
+bool ping(client::Session& s, bool auxiliary = false) {
+  client::Connection* c = s.connection(auxiliary);
+  if (!c) return false;
+  uint64_t id = 0;
+  if (!c->send_request(client::kCallPing, 0, nullptr, 0, &id)) return false;
+  wire::FrameHeader h;
+  return c->recv_reply_header(id, &h) && h.status == 0;
+}
+
+// ---- listening where other hosts can reach ----
+
+TEST(AccessPolicy, NonLoopbackListenWithoutAuthIsRefused) {
+  Rig t;
+  std::string any = "tcp://0.0.0.0:" + std::to_string(free_tcp_port());
+  t.start("{}", {"--listen", any});
+  EXPECT_FALSE(t.backend->ready());
+  EXPECT_EQ(t.backend->exit_code(), 2);
+  std::string log = t.backend->log();
+  EXPECT_TRUE(contains(log, "refusing to listen on " + any + " without authentication")) << log;
+  EXPECT_TRUE(contains(log, "--insecure")) << log;
+  EXPECT_TRUE(contains(log, "token_file")) << log;
+}
+
+TEST(AccessPolicy, InsecureAllowsIt) {
+  Rig t;
+  std::string any = "tcp://0.0.0.0:" + std::to_string(free_tcp_port());
+  t.start("{}", {"--listen", any, "--insecure"});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  EXPECT_TRUE(contains(t.backend->log(), "WITHOUT authentication (--insecure)"));
+  // Reached through loopback: no token asked.
+  Raw c("tcp://127.0.0.1:" + any.substr(any.rfind(':') + 1));
+  EXPECT_EQ(c.handshake(test_hello(1)).status, wire::kWelcomeOk);
+}
+
+TEST(AccessPolicy, NonLoopbackListenWithATokenStarts) {
+  Rig t;
+  std::string any = "tcp://0.0.0.0:" + std::to_string(free_tcp_port());
+  t.start("{\"token_file\": \"" + t.token_file() + "\"}", {"--listen", any});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  EXPECT_TRUE(contains(t.backend->log(), "(token required)"));
+}
+
+TEST(AccessPolicy, TokenFileReadableByOthersIsRefused) {
+  Rig t;
+  std::string tf = t.dir.write("token", kToken, 0644);
+  t.start("{\"token_file\": \"" + tf + "\"}", {"--listen", t.tcp});
+  EXPECT_EQ(t.backend->exit_code(), 2);
+  EXPECT_TRUE(contains(t.backend->log(), "chmod 600")) << t.backend->log();
+}
+
+TEST(AccessPolicy, ShortTokenIsRefused) {
+  Rig t;
+  std::string tf = t.dir.write("token", "short", 0600);
+  t.start("{\"token_file\": \"" + tf + "\"}", {"--listen", t.tcp});
+  EXPECT_EQ(t.backend->exit_code(), 2);
+  EXPECT_TRUE(contains(t.backend->log(), "at least 16")) << t.backend->log();
+}
+
+TEST(AccessPolicy, SecureApplicationNeedsAuthenticationEverywhere) {
+  Rig t;
+  t.start("{\"secure_application\": true}", {"--listen", t.sock});
+  EXPECT_EQ(t.backend->exit_code(), 2);
+  EXPECT_TRUE(contains(t.backend->log(), "\"secure_application\" is true")) << t.backend->log();
+
+  Rig u;
+  u.start("{\"secure_application\": true, \"token_file\": \"" + u.token_file() + "\"}",
+          {"--listen", u.sock});
+  ASSERT_TRUE(u.backend->ready()) << u.backend->log();
+  Raw c(u.sock);
+  wire::Welcome w = c.handshake(test_hello(1));
+  EXPECT_EQ(w.status, wire::kWelcomeUnauthorized) << w.message;
+}
+
+TEST(AccessPolicy, SecureApplicationFalseChangesNothingAndOtherValuesAreRefused) {
+  Config c;
+  EXPECT_TRUE(parse_config_json(R"({"secure_application": false})", "f.json", &c));
+  EXPECT_FALSE(c.secure_application);
+  Status s = parse_config_json(R"({"secure_application": "yes"})", "f.json", &c);
+  EXPECT_FALSE(s);
+  EXPECT_TRUE(contains(s.message(), "secure_application")) << s.message();
+}
+
+// ---- token authentication ----
+
+class Token : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    t.start("{\"token_file\": \"" + t.token_file() + "\"}",
+            {"--listen", t.tcp, "--listen", t.sock});
+    ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  }
+  Rig t;
+};
+
+TEST_F(Token, RightTokenIsAcceptedOverTcpAndUnix) {
+  uint8_t n = 0;
+  for (const std::string& ep : {t.tcp, t.sock}) {
+    client::SessionOptions o = options(connector_to(ep), kToken);
+    o.identity.token[0] = ++n;  // two sessions: the first may still be ending
+    client::Session s(std::move(o));
+    EXPECT_TRUE(ping(s)) << ep << ": " << s.error();
+  }
+}
+
+// Each connection of a session proves the token: the secondary ones (other threads) and the
+// auxiliary one (the host-callback thread's) as the primary.
+TEST_F(Token, SecondaryAndAuxiliaryConnectionsProveItToo) {
+  client::Session s(options(connector_to(t.tcp), kToken));
+  ASSERT_TRUE(ping(s)) << s.error();
+  bool second = false, aux = false;
+  std::thread([&] { second = ping(s); }).join();
+  std::thread([&] { aux = ping(s, /*auxiliary=*/true); }).join();
+  EXPECT_TRUE(second) << s.error();
+  EXPECT_TRUE(aux) << s.error();
+  // A secondary connection without the proof is refused even with the session's token.
+  Raw c(t.tcp);
+  wire::Hello h = test_hello(0x5a, /*primary=*/false);
+  wire::Welcome w = c.handshake(h);
+  EXPECT_EQ(w.status, wire::kWelcomeUnauthorized) << w.message;
+}
+
+TEST_F(Token, NoTokenIsRefused) {
+  client::Session s(options(connector_to(t.tcp)));
+  EXPECT_FALSE(ping(s));
+  EXPECT_TRUE(contains(s.error(), "requires authentication")) << s.error();
+  EXPECT_TRUE(contains(s.error(), "GVIRTUS_TOKEN_FILE")) << s.error();
+  EXPECT_TRUE(contains(t.backend->log(), "this backend requires authentication"))
+      << t.backend->log();
+}
+
+TEST_F(Token, WrongTokenIsRefusedByTheClientAndTheBackendSaysSo) {
+  client::Session s(options(connector_to(t.tcp), kOtherToken));
+  EXPECT_FALSE(ping(s));
+  EXPECT_TRUE(contains(s.error(), "does not know this client's token")) << s.error();
+  // The client said why before closing.
+  auto until = Clock::now() + 5s;
+  while (!contains(t.backend->log(), "after our authentication challenge") && Clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_TRUE(contains(t.backend->log(), "after our authentication challenge")) << t.backend->log();
+}
+
+TEST_F(Token, WrongProofIsRefusedByTheBackend) {
+  Raw c(t.tcp);
+  uint8_t cn[wire::kNonceSize];
+  ASSERT_TRUE(auth::random_bytes(cn, sizeof cn));
+  ASSERT_TRUE(c.send(auth_start_frame(cn)));
+  wire::Challenge ch;
+  ASSERT_TRUE(read_challenge(c, &ch));
+  EXPECT_EQ(ch.has_token, 1);
+  wire::Hello h = test_hello(3);
+  auth::client_proof(kOtherToken, ch.server_nonce, cn, h.proof);
+  h.has_proof = true;
+  wire::Welcome w = c.handshake(h);
+  EXPECT_EQ(w.status, wire::kWelcomeUnauthorized);
+  EXPECT_TRUE(contains(w.message, "authentication failed")) << w.message;
+  EXPECT_TRUE(c.closed_by_peer());
+  EXPECT_TRUE(contains(t.backend->log(), "authentication failed")) << t.backend->log();
+}
+
+TEST_F(Token, ProofWithoutChallengeIsRefused) {
+  Raw c(t.tcp);
+  wire::Hello h = test_hello(3);
+  h.has_proof = true;  // made up: there was no challenge to answer
+  EXPECT_EQ(c.handshake(h).status, wire::kWelcomeMalformed);
+}
+
+// Hostile handshakes before any proof: each is refused with a reason, none reaches a worker.
+TEST_F(Token, MalformedAuthExchangesAreRefused) {
+  {  // an AuthStart too short
+    Raw c(t.tcp);
+    wire::Writer w;
+    w.put<uint16_t>(wire::kProtocolMajor);
+    w.put<uint16_t>(0);
+    w.put<uint32_t>(7);
+    ASSERT_TRUE(c.send(frame(wire::Kind::kAuthStart, w)));
+    wire::Welcome r;
+    ASSERT_TRUE(c.welcome(&r));
+    EXPECT_EQ(r.status, wire::kWelcomeMalformed) << r.message;
+    EXPECT_TRUE(contains(r.message, "AuthStart")) << r.message;
+  }
+  {  // an AuthStart of another major
+    Raw c(t.tcp);
+    wire::Writer w;
+    w.put<uint16_t>(wire::kProtocolMajor + 1);
+    w.put<uint16_t>(3);
+    ASSERT_TRUE(c.send(frame(wire::Kind::kAuthStart, w)));
+    wire::Welcome r;
+    ASSERT_TRUE(c.welcome(&r));
+    EXPECT_EQ(r.status, wire::kWelcomeBadVersion);
+    EXPECT_TRUE(contains(r.message, std::to_string(wire::kProtocolMajor + 1) + ".3")) << r.message;
+  }
+  {  // two AuthStarts
+    Raw c(t.tcp);
+    uint8_t cn[wire::kNonceSize] = {};
+    ASSERT_TRUE(c.send(auth_start_frame(cn)));
+    wire::Challenge ch;
+    ASSERT_TRUE(read_challenge(c, &ch));
+    ASSERT_TRUE(c.send(auth_start_frame(cn)));
+    wire::Welcome r;
+    ASSERT_TRUE(c.welcome(&r));
+    EXPECT_EQ(r.status, wire::kWelcomeMalformed) << r.message;
+  }
+  {  // a Challenge sent to the server
+    Raw c(t.tcp);
+    wire::Writer w;
+    wire::encode_challenge(wire::Challenge{}, w);
+    ASSERT_TRUE(c.send(frame(wire::Kind::kChallenge, w)));
+    wire::Welcome r;
+    ASSERT_TRUE(c.welcome(&r));
+    EXPECT_EQ(r.status, wire::kWelcomeMalformed) << r.message;
+  }
+  EXPECT_FALSE(contains(t.backend->log(), "serves client")) << t.backend->log();
+}
+
+TEST_F(Token, ReplayedHandshakeIsRefused) {
+  // A genuine exchange, recorded.
+  uint8_t cn[wire::kNonceSize];
+  ASSERT_TRUE(auth::random_bytes(cn, sizeof cn));
+  std::vector<uint8_t> start = auth_start_frame(cn);
+  wire::Challenge first;
+  std::vector<uint8_t> hello;
+  {
+    Raw c(t.tcp);
+    ASSERT_TRUE(c.send(start));
+    ASSERT_TRUE(read_challenge(c, &first));
+    uint8_t want[wire::kProofSize];
+    auth::server_proof(kToken, cn, first.server_nonce, want);
+    EXPECT_TRUE(auth::proof_equal(want, first.server_proof));
+    wire::Hello h = test_hello(4);
+    auth::client_proof(kToken, first.server_nonce, cn, h.proof);
+    h.has_proof = true;
+    hello = hello_frame(h);
+    wire::Welcome w = c.handshake(h);
+    ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
+  }
+  // The same bytes again, by someone who does not know the token.
+  Raw c(t.tcp);
+  ASSERT_TRUE(c.send(start));
+  wire::Challenge second;
+  ASSERT_TRUE(read_challenge(c, &second));
+  EXPECT_NE(std::memcmp(first.server_nonce, second.server_nonce, wire::kNonceSize), 0);
+  ASSERT_TRUE(c.send(hello));
+  wire::Welcome w;
+  ASSERT_TRUE(c.welcome(&w));
+  EXPECT_EQ(w.status, wire::kWelcomeUnauthorized);
+  EXPECT_TRUE(contains(w.message, "replayed")) << w.message;
+}
+
+// The client side of a replay: a fake server that answers with a Challenge recorded from the
+// real backend for another client nonce. The client must refuse it.
+TEST_F(Token, ClientRefusesAReplayedChallenge) {
+  std::vector<uint8_t> recorded;
+  {
+    Raw c(t.tcp);
+    uint8_t cn[wire::kNonceSize];
+    ASSERT_TRUE(auth::random_bytes(cn, sizeof cn));
+    ASSERT_TRUE(c.send(auth_start_frame(cn)));
+    wire::FrameHeader h;
+    std::vector<uint8_t> p;
+    ASSERT_TRUE(c.read_frame(&h, &p));
+    recorded = testing::frame_bytes(h, p);
+  }
+  std::unique_ptr<Stream> client_end, server_end;
+  ASSERT_TRUE(stream_pair(&client_end, &server_end));
+  std::thread fake([&] {
+    uint8_t hdr[wire::kHeaderSize];
+    wire::FrameHeader h;
+    if (!server_end->recv(hdr, sizeof hdr) || !wire::decode_header(hdr, 1 << 14, &h)) return;
+    std::vector<uint8_t> p(h.length);
+    if (!server_end->recv(p.data(), p.size())) return;
+    struct iovec iov = {recorded.data(), recorded.size()};
+    (void)server_end->send(&iov, 1);
+    char b;
+    while (server_end->recv(&b, 1)) {
+    }
+  });
+  auto shared = std::make_shared<std::unique_ptr<Stream>>(std::move(client_end));
+  client::Session s(options(
+      [shared](std::unique_ptr<Stream>* out, std::string* where) {
+        *where = "a fake backend";
+        *out = std::move(*shared);
+        return *out ? Status::ok() : failed("used");
+      },
+      kToken));
+  EXPECT_FALSE(ping(s));
+  EXPECT_TRUE(contains(s.error(), "does not know this client's token")) << s.error();
+  server_end->shutdown();
+  fake.join();
+}
+
+TEST(TokenClient, RefusesABackendWithoutAToken) {
+  Rig t;
+  t.start("{}", {"--listen", t.tcp});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  client::Session s(options(connector_to(t.tcp), kToken));
+  EXPECT_FALSE(ping(s));
+  EXPECT_TRUE(contains(s.error(), "has no token configured")) << s.error();
+}
+
+TEST(TokenClient, UnreadableTokenFileIsReportedAtLoad) {
+  TempDir d;
+  std::string key;
+  Status s = auth::load_token_file(d.path() + "/missing", "GVIRTUS_TOKEN_FILE", &key);
+  EXPECT_FALSE(s);
+  EXPECT_TRUE(contains(s.message(), "GVIRTUS_TOKEN_FILE")) << s.message();
+  std::string f = d.write("t", std::string(kToken) + "\n", 0600);
+  ASSERT_TRUE(auth::load_token_file(f, "x", &key));
+  EXPECT_EQ(key, kToken);  // the final newline is not part of it
+}
+
+// ---- Unix sockets ----
+
+TEST(UnixAccess, SocketFileIsPrivate) {
+  Rig t;
+  t.start("{}", {"--listen", t.sock});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  struct stat st{};
+  ASSERT_EQ(::stat(t.sock.substr(5).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(UnixAccess, AGroupMakesTheSocket0660AndItsGroup) {
+  Rig t;
+  struct group* g = ::getgrgid(::getgid());
+  ASSERT_NE(g, nullptr);
+  t.start(std::string("{\"unix_socket_group\": \"") + g->gr_name + "\"}", {"--listen", t.sock});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  struct stat st{};
+  ASSERT_EQ(::stat(t.sock.substr(5).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  EXPECT_EQ(st.st_gid, ::getgid());
+  Rig u;
+  u.start(R"({"unix_socket_group": "no-such-group-gv"})", {"--listen", u.sock});
+  EXPECT_EQ(u.backend->exit_code(), 2);
+  EXPECT_TRUE(contains(u.backend->log(), "no group named")) << u.backend->log();
+}
+
+TEST(UnixAccess, PeerUidNotAllowedIsRefused) {
+  Rig t;
+  const unsigned other = ::getuid() + 12345;
+  t.start("{\"allowed_uids\": [" + std::to_string(other) + "]}", {"--listen", t.sock});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  Raw c(t.sock);
+  wire::Welcome w = c.handshake(test_hello(1));
+  EXPECT_EQ(w.status, wire::kWelcomeUnauthorized);
+  const std::string me = "user id " + std::to_string(::getuid()) + " may not use";
+  EXPECT_TRUE(contains(w.message, me)) << w.message;
+  EXPECT_TRUE(contains(t.backend->log(), me)) << t.backend->log();
+}
+
+TEST(UnixAccess, AllowedUidsByName) {
+  Config c;
+  ASSERT_TRUE(parse_config_json(R"({"allowed_uids": ["root", 1234]})", "f.json", &c));
+  EXPECT_TRUE(c.allowed_uids_set);
+  ASSERT_EQ(c.allowed_uids.size(), 2u);
+  EXPECT_EQ(c.allowed_uids[0], 0u);
+  EXPECT_EQ(c.allowed_uids[1], 1234u);
+  EXPECT_FALSE(parse_config_json(R"({"allowed_uids": ["no-such-user-gv"]})", "f.json", &c));
+  EXPECT_FALSE(parse_config_json(R"({"allowed_uids": 5})", "f.json", &c));
+}
+
+// ---- CUDA version ----
+
+TEST(CudaVersion, MajorMismatchIsRefusedNamingBoth) {
+  Rig t;
+  t.start("{}", {"--listen", t.sock});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  Raw c(t.sock);
+  wire::Hello h = test_hello(1);
+  h.cuda_version = wire::kCudaVersion - 1000 + 80;  // e.g. 12.8 against 13.0
+  wire::Welcome w = c.handshake(h);
+  EXPECT_EQ(w.status, wire::kWelcomeCudaMismatch);
+  EXPECT_TRUE(contains(w.message, "CUDA " + cuda_text(h.cuda_version))) << w.message;
+  EXPECT_TRUE(contains(w.message, "CUDA " + cuda_text(wire::kCudaVersion))) << w.message;
+  EXPECT_TRUE(contains(t.backend->log(), "CUDA version mismatch")) << t.backend->log();
+}
+
+TEST(CudaVersion, MinorDifferenceIsAccepted) {
+  Rig t;
+  t.start("{}", {"--listen", t.sock});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  Raw c(t.sock);
+  wire::Hello h = test_hello(1);
+  h.cuda_version = wire::kCudaVersion / 1000 * 1000 + 90;
+  EXPECT_EQ(c.handshake(h).status, wire::kWelcomeOk);
+}
+
+// ---- TLS ----
+
+// Certificates for the TLS tests, made once per run.
+class Tls : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    const std::string d = dir_->path();
+    // CAs, then certificates they sign. "selfsigned" is a CA nobody trusts, used as a server
+    // certificate as it is.
+    struct {
+      const char* name;
+      const char* san;
+      const char* issuer;
+    } certs[] = {{"ca", "", ""},
+                 {"otherca", "", ""},
+                 {"selfsigned", "", ""},
+                 {"server", "DNS:localhost,IP:127.0.0.1", "ca"},
+                 {"misnamed", "DNS:elsewhere.example", "ca"},
+                 {"stranger", "DNS:localhost,IP:127.0.0.1", "otherca"},
+                 {"client", "DNS:client.example", "ca"},
+                 {"badclient", "DNS:client.example", "otherca"}};
+    for (const auto& c : certs) {
+      Status s = make_test_certificate(d, c.name, c.san, c.issuer);
+      if (!s) {
+        error_ = new std::string(s.message());
+        return;
+      }
+    }
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+    delete error_;
+    error_ = nullptr;
+  }
+  void SetUp() override { ASSERT_EQ(error_, nullptr) << "test certificates: " << *error_; }
+  static std::string f(const std::string& name) { return dir_->path() + "/" + name; }
+  // A backend with a tls:// listener using `cert`, and a plain tcp:// one.
+  void start(const std::string& cert, const std::string& extra_config = {},
+             bool any_address = false) {
+    port_ = free_tcp_port();
+    tls_ = "tls://127.0.0.1:" + std::to_string(port_);
+    std::string listen = any_address ? "tls://0.0.0.0:" + std::to_string(port_) : tls_;
+    t_.start("{\"tls_cert\": \"" + f(cert + ".pem") + "\", \"tls_key\": \"" + f(cert + ".key") +
+                 "\"" + extra_config + "}",
+             {"--listen", listen, "--listen", t_.tcp});
+    ASSERT_TRUE(t_.backend->ready()) << t_.backend->log();
+  }
+  ClientSecurity trusting(const std::string& ca) {
+    ClientSecurity s;
+    s.tls_ca = f(ca + ".pem");
+    return s;
+  }
+  std::string log() { return t_.backend->log(); }
+  bool log_says(const std::string& text) {
+    auto until = Clock::now() + 5s;
+    while (Clock::now() < until) {
+      if (contains(log(), text)) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  static TempDir* dir_;
+  static std::string* error_;
+  Rig t_;
+  int port_ = 0;
+  std::string tls_;
+};
+TempDir* Tls::dir_ = nullptr;
+std::string* Tls::error_ = nullptr;
+
+TEST_F(Tls, TrustedCertificateWorksForPrimarySecondaryAndAuxiliaryConnections) {
+  start("server");
+  client::Session s(options(connector_to(tls_, trusting("ca"))));
+  ASSERT_TRUE(ping(s)) << s.error();
+  bool second = false, aux = false;
+  std::thread([&] { second = ping(s); }).join();
+  std::thread([&] { aux = ping(s, /*auxiliary=*/true); }).join();
+  EXPECT_TRUE(second) << s.error();
+  EXPECT_TRUE(aux) << s.error();
+  EXPECT_TRUE(ping(s)) << s.error();
+  EXPECT_TRUE(contains(log(), "TLS 1.3")) << log();
+}
+
+TEST_F(Tls, ByHostName) {
+  start("server");
+  client::Session s(options(connector_to("tls://localhost:" + std::to_string(port_),
+                                         trusting("ca"))));
+  EXPECT_TRUE(ping(s)) << s.error();
+}
+
+TEST_F(Tls, CertificateFromAnotherCaIsRefused) {
+  start("stranger");
+  auto t0 = Clock::now();
+  client::Session s(options(connector_to(tls_, trusting("ca"))));
+  EXPECT_FALSE(ping(s));
+  EXPECT_LT(Clock::now() - t0, 4s);
+  EXPECT_TRUE(contains(s.error(), "certificate is not trusted")) << s.error();
+  EXPECT_TRUE(log_says("TLS handshake failed")) << log();
+}
+
+TEST_F(Tls, SelfSignedCertificateIsRefused) {
+  start("selfsigned");
+  client::Session s(options(connector_to(tls_, trusting("ca"))));
+  EXPECT_FALSE(ping(s));
+  EXPECT_TRUE(contains(s.error(), "certificate is not trusted")) << s.error();
+  EXPECT_TRUE(contains(s.error(), "self-signed")) << s.error();
+}
+
+TEST_F(Tls, CertificateForAnotherNameIsRefused) {
+  start("misnamed");
+  client::Session s(options(connector_to(tls_, trusting("ca"))));
+  EXPECT_FALSE(ping(s));
+  EXPECT_TRUE(contains(s.error(), "certificate is not trusted")) << s.error();
+  EXPECT_TRUE(contains(s.error(), "mismatch")) << s.error();
+}
+
+TEST_F(Tls, PlaintextClientOnATlsPortIsToldSo) {
+  start("server");
+  auto t0 = Clock::now();
+  client::Session s(options(connector_to("tcp://127.0.0.1:" + std::to_string(port_))));
+  EXPECT_FALSE(ping(s));
+  EXPECT_LT(Clock::now() - t0, 4s);
+  EXPECT_TRUE(contains(s.error(), "speaks TLS")) << s.error();
+  EXPECT_TRUE(log_says("a plaintext GVirtuS client on a TLS listener")) << log();
+}
+
+TEST_F(Tls, TlsClientOnAPlaintextPortFailsFast) {
+  start("server");
+  auto t0 = Clock::now();
+  std::string plain_as_tls = "tls://127.0.0.1:" + t_.tcp.substr(t_.tcp.rfind(':') + 1);
+  client::Session s(options(connector_to(plain_as_tls, trusting("ca"))));
+  EXPECT_FALSE(ping(s));
+  EXPECT_LT(Clock::now() - t0, 4s);
+  EXPECT_TRUE(contains(s.error(), "plain tcp:// endpoint")) << s.error();
+  EXPECT_TRUE(log_says("a TLS client on a plaintext listener")) << log();
+}
+
+TEST_F(Tls, TlsListenerWithoutCertificateIsRefusedAtStart) {
+  Rig t;
+  t.start("{}", {"--listen", "tls://127.0.0.1:" + std::to_string(free_tcp_port())});
+  EXPECT_EQ(t.backend->exit_code(), 2);
+  EXPECT_TRUE(contains(t.backend->log(), "\"tls_cert\"")) << t.backend->log();
+}
+
+TEST_F(Tls, MutualTlsAuthenticatesANonLoopbackListener) {
+  // No token: client certificates are the authentication, so 0.0.0.0 is allowed.
+  start("server", ", \"tls_client_ca\": \"" + f("ca.pem") + "\"", /*any_address=*/true);
+  {
+    client::Session s(options(connector_to(tls_, trusting("ca"))));
+    EXPECT_FALSE(ping(s));
+    EXPECT_TRUE(contains(s.error(), "client certificate")) << s.error();
+    EXPECT_TRUE(log_says("TLS handshake failed")) << log();
+  }
+  {
+    ClientSecurity sec = trusting("ca");
+    sec.tls_client_cert = f("badclient.pem");
+    sec.tls_client_key = f("badclient.key");
+    client::Session s(options(connector_to(tls_, sec)));
+    EXPECT_FALSE(ping(s));
+    EXPECT_TRUE(contains(s.error(), "did not accept this client's certificate")) << s.error();
+  }
+  {
+    ClientSecurity sec = trusting("ca");
+    sec.tls_client_cert = f("client.pem");
+    sec.tls_client_key = f("client.key");
+    client::Session s(options(connector_to(tls_, sec)));
+    EXPECT_TRUE(ping(s)) << s.error();
+    bool second = false;
+    std::thread([&] { second = ping(s); }).join();
+    EXPECT_TRUE(second) << s.error();
+  }
+}
+
+TEST_F(Tls, TokenOverTls) {
+  Rig dummy;
+  std::string tf = dummy.token_file();
+  start("server", ", \"token_file\": \"" + tf + "\"");
+  client::Session good(options(connector_to(tls_, trusting("ca")), kToken));
+  EXPECT_TRUE(ping(good)) << good.error();
+  client::Session none(options(connector_to(tls_, trusting("ca"))));
+  EXPECT_FALSE(ping(none));
+  EXPECT_TRUE(contains(none.error(), "requires authentication")) << none.error();
+}
+
+// The relay alone: a TLS client on one side, an echo on the socketpair's other end; 16 MiB of
+// varied bytes cross both ways unchanged.
+TEST_F(Tls, RelayCarriesLargeDataIntact) {
+  std::unique_ptr<TlsServerContext> ctx;
+  ASSERT_TRUE(TlsServerContext::create(f("server.pem"), f("server.key"), "", &ctx));
+  Endpoint ep;
+  ASSERT_TRUE(parse_endpoint("tcp://127.0.0.1:" + std::to_string(free_tcp_port()), &ep));
+  std::unique_ptr<Listener> l;
+  ASSERT_TRUE(listen_on(ep, &l));
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  pid_t relay = fork();
+  if (relay == 0) {
+    std::unique_ptr<Stream> net;
+    if (!l->accept(&net)) _exit(9);
+    ::close(sv[0]);
+    backend::run_tls_relay(ctx->ctx(), net->release_fd(), sv[1], 5000, "test peer");
+  }
+  ::close(sv[1]);
+  auto echo = stream_from_fd(sv[0], "relay");
+  std::thread echoer([&] {
+    std::vector<uint8_t> buf(100000);
+    for (;;) {
+      ssize_t n = ::recv(echo->fd(), buf.data(), buf.size(), 0);
+      if (n <= 0) return;
+      struct iovec iov = {buf.data(), static_cast<size_t>(n)};
+      if (!echo->send(&iov, 1)) return;
+    }
+  });
+  Endpoint tls_ep = ep;
+  tls_ep.tls = true;
+  TlsClientOptions opt;
+  opt.ca_file = f("ca.pem");
+  std::unique_ptr<Stream> c;
+  Status st = connect_tls(tls_ep, opt, &c);
+  ASSERT_TRUE(st) << st.message();
+  std::vector<uint8_t> chunk(1 << 20), back(1 << 20);
+  for (int i = 0; i < 16; ++i) {
+    for (size_t j = 0; j < chunk.size(); ++j) chunk[j] = static_cast<uint8_t>(j * 31 + i * 7 + (j >> 9));
+    struct iovec iov = {chunk.data(), chunk.size()};
+    ASSERT_TRUE(c->send(&iov, 1));
+    ASSERT_TRUE(c->recv(back.data(), back.size()));
+    ASSERT_EQ(chunk, back) << "chunk " << i;
+  }
+  c.reset();  // the relay sees the close and ends; the echo sees EOF
+  echoer.join();
+  int status = 0;
+  ASSERT_EQ(waitpid(relay, &status, 0), relay);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+}  // namespace
+}  // namespace gvirtus
