@@ -176,7 +176,6 @@ start_backend "unix:$work/b.sock" unix
   | tee "$out/unix.txt" >&2
 run_libs unix "$bin/gvirtus" run --endpoint "unix:$work/b.sock" --
 run_torch unix "$bin/gvirtus" run --endpoint "unix:$work/b.sock" --
-stop_backend
 run_transport unix GVIRTUS_ENDPOINT="unix:$work/b.sock"
 stop_backend
 

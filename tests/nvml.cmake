@@ -19,14 +19,14 @@ find_program(GVIRTUS_OBJDUMP NAMES objdump)
 target_compile_definitions(gvirtus_unit_tests PRIVATE GVIRTUS_HAVE_NVML=1)
 
 add_test(NAME nvml.exports
-         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/nvml/check_exports.py
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/nvml/check_exports.py
                  --ours $<TARGET_FILE:gvirtus-nvml>
                  --header ${GVIRTUS_NVML_INCLUDE_DIR}/nvml.h
                  --list ${PROJECT_SOURCE_DIR}/api/nvml.exports --objdump ${GVIRTUS_OBJDUMP})
 set_tests_properties(nvml.exports PROPERTIES LABELS unit TIMEOUT 60)
 
 add_test(NAME export_parity_nvml
-         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/nvml/check_exports.py
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/nvml/check_exports.py
                  --ours $<TARGET_FILE:gvirtus-nvml> --real-from-ldconfig
                  --objdump ${GVIRTUS_OBJDUMP})
 set_tests_properties(export_parity_nvml PROPERTIES LABELS gpu TIMEOUT 60)
@@ -65,12 +65,12 @@ endforeach()
 
 # The library loaded alone (no gvirtus run, no libcudart.so.13), as nvidia-smi loads it.
 add_test(NAME nvml.alone
-         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/nvml/alone.py
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/nvml/alone.py
                  $<TARGET_FILE:gvirtus-backend> ${GVIRTUS_LIB_DIR} ${fake_dir}
                  $<TARGET_FILE:cuda_test_nvml>)
 set_tests_properties(nvml.alone PROPERTIES LABELS "cuda;unit" TIMEOUT 120)
 
 add_test(NAME nvml.nvidia_smi
-         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/gpu/nvidia_smi.py
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/nvidia_smi.py
                  $<TARGET_FILE:gvirtus>)
 set_tests_properties(nvml.nvidia_smi PROPERTIES LABELS gpu TIMEOUT 300)

@@ -47,6 +47,9 @@ int main() {
   REPORT(cudaMemcpyToSymbol(table, patch.data(), sizeof(double) * 3, sizeof(double) * 50));
   cudaStream_t s;
   CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+  // A pageable cudaMemcpyToSymbol may return before its DMA lands; a non-blocking stream is not
+  // ordered after it (a race in the program itself, natively too): wait for it.
+  CHECK(cudaDeviceSynchronize());
   REPORT(cudaMemcpyFromSymbolAsync(back.data(), table, sizeof(double) * 100, 0,
                                    cudaMemcpyDeviceToHost, s));
   CHECK(cudaStreamSynchronize(s));

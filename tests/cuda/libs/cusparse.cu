@@ -501,9 +501,32 @@ void conversions(cusparseHandle_t h, const Csr& a) {
   SP("CsrSetPointers", cusparseCsrSetPointers(sparse, s_ptr, s_col, s_val));
   SP("DenseToSparse_convert",
      cusparseDenseToSparse_convert(h, dense, sparse, CUSPARSE_DENSETOSPARSE_ALG_DEFAULT, buf));
-  ints("DenseToSparse row pointers", to_host(s_ptr, m + 1), a.ptr);
-  ints("DenseToSparse columns", to_host(s_col, nnz), a.col);
-  result("DenseToSparse values", to_host(s_val, nnz), a.val);
+  // The order of the entries within a row is cuSPARSE's choice: compare each row sorted by
+  // column, on both sides.
+  const std::vector<int> got_ptr = to_host(s_ptr, m + 1);
+  auto by_column = [&](std::vector<int> col, std::vector<double> val, std::vector<int>* col_out,
+                       std::vector<double>* val_out) {
+    col_out->clear();
+    val_out->clear();
+    for (int i = 0; i < m && got_ptr[i + 1] <= static_cast<int>(col.size()); ++i) {
+      std::vector<std::pair<int, double>> row;
+      for (int q = got_ptr[i]; q < got_ptr[i + 1]; ++q) row.emplace_back(col[q], val[q]);
+      std::sort(row.begin(), row.end());
+      for (const auto& e : row) {
+        col_out->push_back(e.first);
+        val_out->push_back(e.second);
+      }
+    }
+  };
+  const std::vector<float> got_val_f = to_host(s_val, nnz);
+  std::vector<int> got_col, want_col;
+  std::vector<double> got_val, want_val;
+  by_column(to_host(s_col, nnz), std::vector<double>(got_val_f.begin(), got_val_f.end()), &got_col,
+            &got_val);
+  by_column(a.col, a.val, &want_col, &want_val);
+  ints("DenseToSparse row pointers", got_ptr, a.ptr);
+  ints("DenseToSparse columns", got_col, want_col);
+  result("DenseToSparse values", std::vector<float>(got_val.begin(), got_val.end()), want_val);
   cudaFree(buf);
 
   // back: the CSR just made, into a cleared dense matrix
