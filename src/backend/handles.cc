@@ -38,6 +38,11 @@ const char* kind_name(HandleKind k) {
   if (k >= HandleKind::kCudnnHandle && k <= HandleKind::kCudnnBackendDesc) return "cuDNN object";
   if (k >= HandleKind::kCusparseHandle && k <= HandleKind::kCusparseBsrilu02Info)
     return "cuSPARSE object";
+  if (k == HandleKind::kCurandGenerator || k == HandleKind::kCurandHostGenerator)
+    return "cuRAND generator";
+  if (k >= HandleKind::kCusolverDnHandle && k <= HandleKind::kCusolverRfHandle)
+    return "cuSOLVER object";
+  if (k >= HandleKind::kNvmlDevice && k <= HandleKind::kNvmlEventSet) return "NVML object";
   return "unknown";
 }
 
