@@ -25,6 +25,7 @@ namespace {
 
 using bench::Clock;
 using bench::check;
+using bench::pattern;
 using bench::report;
 using bench::seconds_since;
 
@@ -44,15 +45,6 @@ void check(cudnnStatus_t s, const char* what) {
   }
 }
 #endif
-
-// The same pseudo-random values in [-0.5, 0.5) on the device and on the host.
-__host__ __device__ float pattern(uint64_t i, uint32_t seed) {
-  uint32_t x = static_cast<uint32_t>(i * 2654435761u) ^ (seed * 0x9e3779b9u);
-  x ^= x >> 15;
-  x *= 0x2c1b3c6du;
-  x ^= x >> 12;
-  return static_cast<float>(x & 0xffff) / 65536.0f - 0.5f;
-}
 
 __global__ void fill_f32(float* p, size_t n, uint32_t seed) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;

@@ -31,6 +31,7 @@ namespace {
 
 using bench::Clock;
 using bench::check;
+using bench::pattern;
 using bench::report;
 using bench::seconds_since;
 
@@ -56,15 +57,6 @@ void check(cusolverStatus_t s, const char* what) {
 [[noreturn]] void wrong(const char* what, double have, double want) {
   std::fprintf(stderr, "bench-math: %s: %.9g, want %.9g\n", what, have, want);
   std::exit(1);
-}
-
-// The same pseudo-random values in [-0.5, 0.5) everywhere.
-float pattern(uint64_t i, uint32_t seed) {
-  uint32_t x = static_cast<uint32_t>(i * 2654435761u) ^ (seed * 0x9e3779b9u);
-  x ^= x >> 15;
-  x *= 0x2c1b3c6du;
-  x ^= x >> 12;
-  return static_cast<float>(x & 0xffff) / 65536.0f - 0.5f;
 }
 
 // Repeats f() (asynchronous work) for `budget` seconds and at least `min_reps` times, then
