@@ -1,5 +1,6 @@
-// What gvirtus-bench, gvirtus-bench-libs and gvirtus-bench-math share: the clock, the CUDA error check (a failure
-// stops the program: bench/run.sh then shows the figure as missing) and the output line
+// What gvirtus-bench, gvirtus-bench-libs and gvirtus-bench-math share: the clock, the CUDA
+// error check (a failure stops the program: bench/run.sh then shows the figure as missing) and
+// the output line
 //   <metric> <value> <unit>
 // that bench/run.sh reads, and the input values they check results against.
 #pragma once
