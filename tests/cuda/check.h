@@ -3,6 +3,8 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -25,4 +27,12 @@ inline void check(cudaError_t e, const char* what, int line) {
 inline int verdict(bool ok) {
   std::printf("%s\n", ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
+}
+
+// FNV-1a over n bytes: a result's fingerprint, printed so native and remote runs compare.
+inline uint64_t fnv(const void* data, size_t n) {
+  const auto* p = static_cast<const unsigned char*>(data);
+  uint64_t h = 14695981039346656037ull;  // the 64-bit offset basis
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
 }

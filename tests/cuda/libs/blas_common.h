@@ -20,16 +20,6 @@ using cd = std::complex<double>;
 
 inline bool g_ok = true;
 
-inline uint64_t fnv(const void* data, size_t n) {
-  const unsigned char* b = static_cast<const unsigned char*>(data);
-  uint64_t h = 14695981039346656037ull;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= b[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 // Deterministic inputs: a 64-bit LCG, values in [-1, 1).
 struct Lcg {
   uint64_t s;

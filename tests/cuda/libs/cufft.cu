@@ -32,16 +32,6 @@ void fcheck(const std::string& what, cufftResult s, int line) {
 }
 #define CUFFT(what, call) fcheck((what), (call), __LINE__)
 
-uint64_t fnv(const void* data, size_t n) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 // Deterministic inputs in [-1, 1).
 struct Lcg {
   uint64_t s;

@@ -28,13 +28,6 @@ bool good(const char* what, curandStatus_t s) {
   return false;
 }
 
-uint64_t fnv(const void* p, size_t n) {
-  const auto* b = static_cast<const unsigned char*>(p);
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-  return h;
-}
-
 template <typename T>
 double mean(const std::vector<T>& v) {
   double s = 0;

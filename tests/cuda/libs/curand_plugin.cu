@@ -10,14 +10,9 @@
 #include <cstdio>
 #include <vector>
 
-namespace {
+#include "../check.h"  // fnv
 
-uint64_t fnv(const void* p, size_t n) {
-  const auto* b = static_cast<const unsigned char*>(p);
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
-  return h;
-}
+namespace {
 
 void status(const char* what, curandStatus_t s) { std::printf("%s: %d\n", what, static_cast<int>(s)); }
 

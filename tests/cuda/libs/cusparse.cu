@@ -35,16 +35,6 @@ void scheck(const std::string& what, cusparseStatus_t s, int line) {
 }
 #define SP(what, call) scheck((what), (call), __LINE__)
 
-uint64_t fnv(const void* data, size_t n) {
-  const auto* p = static_cast<const unsigned char*>(data);
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; ++i) {
-    h ^= p[i];
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 struct Lcg {
   uint64_t s;
   uint32_t next() {
