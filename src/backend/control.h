@@ -7,7 +7,7 @@
 
 namespace gvirtus::backend {
 
-constexpr uint32_t kCallFence = 2;  // waits until other connections finished named requests
+// Call id 2 was the Fence (cross-connection order before tickets, protocol 2): not reused.
 constexpr uint32_t kCallPing = 1;  // empty request, empty reply; collects deferred errors (aux)
 
 void register_core_plugin(Registry& r);

@@ -151,14 +151,30 @@ struct CallContext {
   // until the handler's reply is sent (e.g. a ConnState staging buffer).
   const void* bulk = nullptr;
   size_t bulk_len = 0;
+  // The request's ticket while it holds its place in the session-wide order (worker.h,
+  // Session::wait_turn); 0 once released, or for an unordered request.
+  uint64_t ticket = 0;
 };
 
 using Handler = void (*)(CallContext&);
+
+// Gives up the request's place in the session-wide order now (serve.cc): for handlers that
+// are about to block on something later requests of other connections may be needed for.
+void release_order(CallContext& ctx);
+
+// HandlerEntry::flags
+enum : uint32_t {
+  // The call only waits for GPU work already enqueued (a synchronize) and enqueues none: it
+  // gives up its place in the session-wide order before it runs, so that other client threads
+  // go on meanwhile, as natively (annotation word `waits`).
+  kEntryWaits = 1u << 0,
+};
 
 struct HandlerEntry {
   uint32_t call_id;
   const char* name;
   Handler fn;
+  uint32_t flags = 0;
 };
 
 struct PluginTable;    // plugins.h
@@ -181,6 +197,9 @@ class Registry {
   // call of that library answers and why. *first is true the first time per plugin.
   bool unavailable(uint32_t call_id, int32_t* status, std::string* why, bool* first) const;
   bool has_plugin(const std::string& name) const;
+  // The library plugin a call id belongs to, as its first call id; 0 for the compiled-in ones
+  // (control calls, the runtime, the driver).
+  uint32_t library_of(uint32_t call_id) const;
   std::vector<std::string> plugins() const;
 
  private:

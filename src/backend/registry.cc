@@ -95,6 +95,11 @@ const HandlerEntry* Registry::find(uint32_t call_id) const {
   return lt == l->by_id.end() ? nullptr : &lt->second;
 }
 
+uint32_t Registry::library_of(uint32_t call_id) const {
+  const Lazy* l = lazy_for(call_id);
+  return l ? l->info->first_id : 0;
+}
+
 bool Registry::has_plugin(const std::string& name) const {
   if (std::find(plugins_.begin(), plugins_.end(), name) != plugins_.end()) return true;
   for (const auto& l : lazy_)

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
@@ -59,6 +60,21 @@ bool cuda_unusable(cudaError_t e) {
       return false;
   }
 }
+
+void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Gives a request's place in the session-wide order back however its handler ends (a handler
+// that throws ends this connection; the session's other connections go on).
+struct TurnGuard {
+  CallContext& ctx;
+  ~TurnGuard() { release_order(ctx); }
+};
 
 std::string call_text(const wire::FrameHeader& h, const HandlerEntry* e) {
   std::string s = "call " + std::to_string(h.call_id);
@@ -189,6 +205,32 @@ uint8_t* ConnState::d2h_buffer(size_t n) {
   return d2h_.data();
 }
 
+void ConnState::defer(uint32_t library, int32_t status) {
+  if (library == 0) {
+    if (deferred_ == 0) deferred_ = status;
+    return;
+  }
+  for (auto& d : library_deferred_)
+    if (d.first == library) return;  // the first failure is kept
+  library_deferred_.emplace_back(library, status);
+}
+
+int32_t ConnState::take_deferred(uint32_t library) {
+  int32_t e = 0;
+  if (library == 0) {
+    std::swap(e, deferred_);
+    return e;
+  }
+  for (size_t i = 0; i < library_deferred_.size(); ++i) {
+    if (library_deferred_[i].first == library) {
+      e = library_deferred_[i].second;
+      library_deferred_.erase(library_deferred_.begin() + static_cast<std::ptrdiff_t>(i));
+      break;
+    }
+  }
+  return e;
+}
+
 bool ConnState::peer_closed() const {
   if (!stream_ || stream_->fd() < 0) return false;
   struct pollfd p = {stream_->fd(), POLLRDHUP, 0};
@@ -240,6 +282,21 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
                           s.message());
 
     CallContext ctx{session, conn, h, wire::Reader(buf, h.length), wire::Writer()};
+    if (const uint64_t ticket = session.options().ordered ? wire::ticket(h) : 0) {
+      switch (session.wait_turn(ticket, conn)) {
+        case Session::Turn::kReady:
+          break;
+        case Session::Turn::kPassed:
+          return protocol_error(call_text(h, entry) + ": ticket " + std::to_string(ticket) +
+                                " was already used");
+        case Session::Turn::kClosed:
+          return disconnected("the client closed the connection while " + call_text(h, entry) +
+                              " waited for its turn");
+      }
+      ctx.ticket = ticket;
+    }
+    TurnGuard turn{ctx};
+    if (entry->flags & kEntryWaits) release_order(ctx);
     try {
       entry->fn(ctx);
     } catch (const wire::DecodeError& e) {
@@ -255,9 +312,10 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     GV_TRACE(call_text(h, entry) + " request " + std::to_string(h.request_id) + " -> " +
              std::to_string(ctx.status));
 
-    session.request_done(conn, h.request_id);
+    release_order(ctx);
+    const uint32_t library = reg.library_of(h.call_id);
     if (h.flags & wire::kFlagNoReply) {
-      if (ctx.status != 0 && conn.deferred_ == 0) conn.deferred_ = ctx.status;
+      if (ctx.status != 0) conn.defer(library, ctx.status);
       conn.end_request();
       continue;
     }
@@ -282,8 +340,8 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     r.call_id = h.call_id;
     r.request_id = h.request_id;
     r.status = ctx.status;
-    r.aux = conn.deferred_;
-    conn.deferred_ = 0;
+    r.aux = conn.take_deferred(library);
+    if (library != 0 && r.aux != 0) r.flags = wire::kFlagLibraryDeferred;
     struct iovec body[2] = {{ctx.out.buffer().data(), ctx.out.size()},
                             {const_cast<void*>(ctx.bulk), ctx.bulk ? ctx.bulk_len : 0}};
     s = send_frame(stream, r, body, 2);
@@ -296,17 +354,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
   }
 }
 
-void Session::conn_opened(ConnState& c) {
-  std::lock_guard<std::mutex> g(progress_mu_);
-  open_conns_[c.id()] = &c;
-}
-
 void Session::conn_closed(ConnState& c) {
-  {
-    std::lock_guard<std::mutex> g(progress_mu_);
-    open_conns_.erase(c.id());
-  }
-  progress_cv_.notify_all();
   std::vector<std::function<void(uint64_t)>> hooks;
   {
     std::lock_guard<std::mutex> g(hooks_mu_);
@@ -320,25 +368,52 @@ void Session::on_conn_closed(std::function<void(uint64_t conn)> hook) {
   close_hooks_.push_back(std::move(hook));
 }
 
-void Session::request_done(ConnState& c, uint64_t request_id) {
-  c.done_.store(request_id, std::memory_order_seq_cst);
-  // Waking costs a lock only while some Fence waits (seq_cst pairs with wait_done's increment).
-  if (progress_waiters_.load(std::memory_order_seq_cst) > 0) {
-    std::lock_guard<std::mutex> g(progress_mu_);
-    progress_cv_.notify_all();
+Session::Turn Session::wait_turn(uint64_t ticket, const ConnState& conn) {
+  auto result = [ticket](uint64_t now) { return now == ticket ? Turn::kReady : Turn::kPassed; };
+  uint64_t now = turn_.load(std::memory_order_acquire);
+  if (now >= ticket) return result(now);
+  // The request before it is usually on its way or running for a few microseconds: spin that
+  // long before sleeping, so that threads taking turns do not pay a wake-up each time.
+  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+  do {
+    for (int i = 0; i < 64; ++i) {
+      cpu_relax();
+      now = turn_.load(std::memory_order_acquire);
+      if (now >= ticket) return result(now);
+    }
+  } while (std::chrono::steady_clock::now() < spin_until);
+  turn_waiters_.fetch_add(1, std::memory_order_seq_cst);
+  Turn t = Turn::kReady;
+  {
+    std::unique_lock<std::mutex> g(turn_mu_);
+    // Wakes now and then to notice a client that went away meanwhile (its missing tickets would
+    // never come).
+    while (!turn_cv_.wait_for(g, std::chrono::milliseconds(250), [&] {
+      return turn_.load(std::memory_order_seq_cst) >= ticket;
+    })) {
+      if (conn.peer_closed()) {
+        t = Turn::kClosed;
+        break;
+      }
+    }
+  }
+  turn_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+  return t == Turn::kClosed ? t : result(turn_.load(std::memory_order_acquire));
+}
+
+void Session::release_turn(uint64_t ticket) {
+  turn_.store(ticket + 1, std::memory_order_seq_cst);
+  // A lock only while some connection sleeps in wait_turn (seq_cst pairs with its increment).
+  if (turn_waiters_.load(std::memory_order_seq_cst) > 0) {
+    std::lock_guard<std::mutex> g(turn_mu_);
+    turn_cv_.notify_all();
   }
 }
 
-void Session::wait_done(uint64_t conn, uint64_t request_id) {
-  progress_waiters_.fetch_add(1, std::memory_order_seq_cst);
-  {
-    std::unique_lock<std::mutex> g(progress_mu_);
-    progress_cv_.wait(g, [&] {
-      auto it = open_conns_.find(conn);
-      return it == open_conns_.end() || it->second->done() >= request_id;
-    });
-  }
-  progress_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+void release_order(CallContext& ctx) {
+  if (ctx.ticket == 0) return;
+  ctx.session.release_turn(ctx.ticket);
+  ctx.ticket = 0;
 }
 
 }  // namespace gvirtus::backend

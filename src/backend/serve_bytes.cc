@@ -154,7 +154,7 @@ Status serve_bytes(const uint8_t* data, size_t size, std::vector<uint8_t>* repli
                          w.message));
   }
   // The worker's part.
-  Session session(ClientInfo::from_hello(hello, 1), SessionOptions{false});
+  Session session(ClientInfo::from_hello(hello, 1), SessionOptions{false, false});
   w = wire::Welcome{};
   w.worker_pid = 1;
   w.session_id = 1;

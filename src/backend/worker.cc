@@ -62,10 +62,7 @@ void serve_thread(std::unique_ptr<Stream> stream, uint64_t conn_id, uint64_t cli
   w.worker_pid = static_cast<uint32_t>(getpid());
   w.session_id = session.client().session_id;
   w.connection_id = conn_id;
-  // Registered before the client learns its id from the Welcome, so a Fence naming it from
-  // another connection can never find it missing and pass early.
   ConnState conn(session, conn_id);
-  session.conn_opened(conn);
   Status s = send_welcome(*stream, w);
   if (s) {
     GV_DEBUG(name + " opened");

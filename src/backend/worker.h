@@ -68,6 +68,9 @@ struct SessionOptions {
   // Staging and device-to-host buffers from cudaHostAlloc. Off for the fuzzing entry point,
   // which must not touch CUDA.
   bool pinned_buffers = true;
+  // Requests are carried out in the order of their tickets (Session::wait_turn). Off for the
+  // fuzzing entry point, whose single in-memory stream cannot supply a missing ticket.
+  bool ordered = true;
 };
 
 class OutputCapture;  // output.h
@@ -91,16 +94,20 @@ class Session {
   // Numbers connections in order of arrival; the primary one gets 0.
   uint64_t next_connection_id() { return next_conn_.fetch_add(1); }
 
-  // Cross-connection ordering. Each connection publishes the id of the last request it has
-  // finished (request_done); a Fence request on another connection waits for that
-  // (wait_done), so that calls a client thread sent without waiting for a reply are carried
-  // out before what another client thread does next. See docs/protocol.md, "Fence".
-  void conn_opened(ConnState& c);
+  // Session-wide order of requests (docs/protocol.md, "Tickets"). The client numbers every
+  // request of its application threads 1, 2, 3... across all its connections, in the order it
+  // sends them; each connection's server thread carries out a ticketed request only once every
+  // smaller ticket has been released (release_turn: its handler returned, or it is about to
+  // block on the GPU and enqueues nothing more). So a request one client thread sent without
+  // waiting for a reply is on the GPU before anything another thread does after it, as natively.
+  // wait_turn: kPassed if the ticket was already passed (a replay or a duplicate: the client is
+  // broken or hostile); kClosed if `conn`'s client went away while it waited.
+  enum class Turn { kReady, kPassed, kClosed };
+  Turn wait_turn(uint64_t ticket, const ConnState& conn);
+  void release_turn(uint64_t ticket);
+
+  // Called when a connection of this session stops serving: runs the close hooks.
   void conn_closed(ConnState& c);
-  void request_done(ConnState& c, uint64_t request_id);
-  // Returns when connection `conn` has finished request `request_id`, or is not (or no longer)
-  // open.
-  void wait_done(uint64_t conn, uint64_t request_id);
 
   // Runs hook(connection id) whenever a connection of this session closes, after it stopped
   // serving (for the primary: before the worker exits). Plugins use it to release what waits
@@ -125,10 +132,10 @@ class Session {
   std::atomic<uint64_t> next_conn_{0};
   OutputCapture* output_ = nullptr;
   OutputCapture* error_output_ = nullptr;
-  std::mutex progress_mu_;
-  std::condition_variable progress_cv_;
-  std::atomic<int> progress_waiters_{0};
-  std::unordered_map<uint64_t, ConnState*> open_conns_;  // REQUIRES: progress_mu_
+  std::atomic<uint64_t> turn_{1};  // the ticket allowed to run next
+  std::atomic<int> turn_waiters_{0};
+  std::mutex turn_mu_;
+  std::condition_variable turn_cv_;
   std::mutex hooks_mu_;
   std::vector<std::function<void(uint64_t)>> close_hooks_;  // REQUIRES: hooks_mu_
   std::mutex state_mu_;
@@ -149,8 +156,6 @@ struct ConnState {
   ConnState& operator=(const ConnState&) = delete;
 
   uint64_t id() const { return id_; }  // 0: the primary connection
-  // The id of the last request this connection has finished (see Session::request_done).
-  uint64_t done() const { return done_.load(std::memory_order_acquire); }
 
   // The current request's payload lies in the staging buffer, and that is page-locked: a
   // handler may cudaMemcpy straight from the pointer it reads from ctx.in.
@@ -168,7 +173,9 @@ struct ConnState {
   uint8_t* d2h_buffer(size_t n);
   bool d2h_pinned() const { return d2h_.pinned(); }
 
-  // The first failure of a NoReply request since the last reply (0: none).
+  // The first failure of a NoReply request of the runtime or the driver since the last reply
+  // (0: none). A library plugin's (cuBLAS...) are kept apart, one per library, and travel with
+  // the next reply to a call of that library (wire::kFlagLibraryDeferred).
   int32_t deferred_error() const { return deferred_; }
 
   // For handlers that block for long (waiting for host callbacks): true once the client has
@@ -177,16 +184,20 @@ struct ConnState {
 
  private:
   friend Status serve_connection(Session&, ConnState&, Stream&, const Registry&);
-  friend class Session;  // publishes done_
   // Where the next payload of n bytes goes (serve loop only).
   uint8_t* payload_buffer(size_t n);
   void end_request();
+  // A NoReply request failed: keep the first failure per library (0: the runtime and driver).
+  void defer(uint32_t library, int32_t status);
+  // The deferred failure for a reply to a call of `library`, cleared (0: none).
+  int32_t take_deferred(uint32_t library);
 
   Session& session_;
   uint64_t id_;
   Stream* stream_ = nullptr;  // set by serve_connection
   int32_t deferred_ = 0;
-  std::atomic<uint64_t> done_{0};
+  // (library: its first call id, first failure) of NoReply library calls, oldest library first.
+  std::vector<std::pair<uint32_t, int32_t>> library_deferred_;
   std::vector<uint8_t> small_;
   HostBuffer staging_;
   std::unique_ptr<uint8_t[]> large_;

@@ -20,7 +20,7 @@ namespace gvirtus::wire {
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "GVirtuS assumes a little-endian host");
 
 constexpr uint32_t kFrameMagic = 0x31465647;  // "GVF1" as bytes on the wire
-constexpr uint16_t kProtocolMajor = 2;         // a different major is refused
+constexpr uint16_t kProtocolMajor = 3;         // a different major is refused
 constexpr uint16_t kProtocolMinor = 0;         // a lower minor from the peer is accepted
 constexpr size_t kHeaderSize = 32;
 // Largest payload either side accepts in one frame. Bulk copies are cut into chunks below this.
@@ -59,6 +59,9 @@ constexpr uint32_t kOutputStderr = 2;
 
 enum Flags : uint16_t {
   kFlagNoReply = 1u << 0,  // request: the server sends no Reply; a failure becomes deferred
+  // reply: aux is the first failure of a NoReply request of this call's own library (a plugin
+  // such as cuBLAS), not of the runtime; see docs/protocol.md, "Deferred failures"
+  kFlagLibraryDeferred = 1u << 1,
 };
 
 struct FrameHeader {
@@ -70,7 +73,18 @@ struct FrameHeader {
   uint64_t request_id = 0;
   int32_t status = 0;  // reply: the call's result (library error code, 0 = success)
   int32_t aux = 0;     // reply: first failure of a NoReply request since the last reply, else 0
+  // A request's status and aux hold its ticket instead (set_ticket / ticket): its place in
+  // the session-wide order of requests, 0 for none (docs/protocol.md, "Tickets").
 };
+
+inline void set_ticket(FrameHeader* h, uint64_t t) {
+  h->status = static_cast<int32_t>(static_cast<uint32_t>(t));
+  h->aux = static_cast<int32_t>(static_cast<uint32_t>(t >> 32));
+}
+inline uint64_t ticket(const FrameHeader& h) {
+  return static_cast<uint64_t>(static_cast<uint32_t>(h.status)) |
+         static_cast<uint64_t>(static_cast<uint32_t>(h.aux)) << 32;
+}
 
 void encode_header(const FrameHeader& h, uint8_t out[kHeaderSize]);
 // Checks magic, kind and length (against max_payload). Never trusts the peer.

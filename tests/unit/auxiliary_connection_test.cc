@@ -1,6 +1,5 @@
 // Auxiliary connections (the host-callback thread's): not counted as an application thread's
-// connection, so launches stay NoReply, and they send no Fence even when NoReply requests are in
-// flight on other connections.
+// connection, and their requests carry no ticket (never ordered with the application's).
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -19,9 +18,9 @@ using client::Session;
 
 constexpr uint32_t kWork = 5100;
 
-TEST(AuxiliaryConnection, IsNotCountedAndSendsNoFence) {
+TEST(AuxiliaryConnection, IsNotCountedAndTakesNoTicket) {
   std::mutex mu;
-  std::vector<uint32_t> secondary_first;  // first call id on each secondary connection
+  std::vector<uint64_t> secondary_first;  // ticket of the first request on each secondary
   FakeBackend be([&](Stream& s, const wire::Hello& hello) {
     bool first = true;
     for (;;) {
@@ -30,7 +29,7 @@ TEST(AuxiliaryConnection, IsNotCountedAndSendsNoFence) {
       if (!read_frame(s, &f, &p)) return;
       if (!hello.primary && first) {
         std::lock_guard<std::mutex> g(mu);
-        secondary_first.push_back(f.call_id);
+        secondary_first.push_back(wire::ticket(f));
       }
       first = false;
       if (!(f.flags & wire::kFlagNoReply) && !send_reply(s, f, 0, 0)) return;
@@ -61,7 +60,7 @@ TEST(AuxiliaryConnection, IsNotCountedAndSendsNoFence) {
   EXPECT_EQ(client::open_connections(), 1u);  // the auxiliary one is not counted
   hold.unlock();
   aux.join();
-  // An ordinary thread is counted and fences.
+  // An ordinary thread is counted, and its request takes the next ticket.
   std::thread([&] {
     Call c(kWork);
     EXPECT_TRUE(c.invoke());
@@ -69,8 +68,8 @@ TEST(AuxiliaryConnection, IsNotCountedAndSendsNoFence) {
   }).join();
   std::lock_guard<std::mutex> g(mu);
   ASSERT_EQ(secondary_first.size(), 2u);
-  EXPECT_EQ(secondary_first[0], kWork);               // no Fence from the auxiliary connection
-  EXPECT_EQ(secondary_first[1], client::kCallFence);  // the application thread fences
+  EXPECT_EQ(secondary_first[0], 0u);  // the auxiliary connection's request is unordered
+  EXPECT_EQ(secondary_first[1], 2u);  // after the primary's NoReply request (ticket 1)
 }
 
 }  // namespace

@@ -459,23 +459,20 @@ TEST(Client, IdentityIsRandomPerProcessSession) {
 namespace gvirtus::testing {
 namespace {
 
-// A thread's first connection fences on NoReply requests that other connections have in
-// flight, so that its calls cannot overtake them on the worker; with nothing in flight there
-// is no fence.
-TEST(Client, NewConnectionFencesOnUnconfirmedNoReplyRequests) {
+// Every request of an application thread takes the next ticket, across all connections, in
+// the order they are sent: NoReply ones included, so that the worker can keep the order.
+TEST(Client, RequestsTakeSessionWideTicketsInSendOrder) {
   std::mutex mu;
-  std::vector<std::pair<uint32_t, std::vector<uint8_t>>> secondary_first;  // call id, payload
+  std::vector<std::pair<bool, uint64_t>> seen;  // (primary connection, ticket) in arrival order
   FakeBackend be([&](Stream& s, const wire::Hello& hello) {
-    bool first = true;
     for (;;) {
       wire::FrameHeader f;
       std::vector<uint8_t> p;
       if (!read_frame(s, &f, &p)) return;
-      if (!hello.primary && first) {
+      {
         std::lock_guard<std::mutex> g(mu);
-        secondary_first.emplace_back(f.call_id, p);
+        seen.emplace_back(hello.primary, wire::ticket(f));
       }
-      first = false;
       if (!(f.flags & wire::kFlagNoReply) && !send_reply(s, f, 0, 0)) return;
     }
   });
@@ -483,29 +480,22 @@ TEST(Client, NewConnectionFencesOnUnconfirmedNoReplyRequests) {
   SessionOverride use(&session);
   for (int i = 0; i < 2; ++i) {
     Call c(kEcho);
-    ASSERT_TRUE(c.send_async());  // request ids 1 and 2, unconfirmed
+    ASSERT_TRUE(c.send_async());  // tickets 1 and 2
   }
   std::thread([&] {
     Call c(kEcho);
-    EXPECT_TRUE(c.invoke());
+    EXPECT_TRUE(c.invoke());  // ticket 3, on a new connection
   }).join();
   {
     Call c(kEcho);
-    ASSERT_TRUE(c.invoke());  // confirms everything on the primary
+    ASSERT_TRUE(c.invoke());  // ticket 4
   }
-  std::thread([&] {
-    Call c(kEcho);
-    EXPECT_TRUE(c.invoke());
-  }).join();
   std::lock_guard<std::mutex> g(mu);
-  ASSERT_EQ(secondary_first.size(), 2u);
-  EXPECT_EQ(secondary_first[0].first, client::kCallFence);
-  wire::Writer want;
-  want.put<uint32_t>(1);
-  want.put<uint64_t>(0);  // the primary's connection id (from its Welcome)
-  want.put<uint64_t>(2);  // its last NoReply request
-  EXPECT_EQ(secondary_first[0].second, want.buffer());
-  EXPECT_EQ(secondary_first[1].first, kEcho);  // nothing in flight: no fence
+  ASSERT_EQ(seen.size(), 4u);
+  std::vector<uint64_t> primary, secondary;
+  for (auto& [is_primary, t] : seen) (is_primary ? primary : secondary).push_back(t);
+  EXPECT_EQ(primary, (std::vector<uint64_t>{1, 2, 4}));
+  EXPECT_EQ(secondary, (std::vector<uint64_t>{3}));
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 #include "backend/worker.h"
 #include "cudart_calls.h"
 #include "fake_backend.h"
+#include "frontend/core/answers.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/graph_wire.h"
 #include "frontend/cudart/local.h"
@@ -194,6 +195,9 @@ void fake_kernel_get(be::CallContext& ctx) {
   for (uint32_t v : {0u, 16u, 16u, 1u, 24u, 8u}) ctx.out.put<uint32_t>(v);
 }
 
+// A stream the fake worker says was destroyed.
+constexpr uint64_t kDeadStream = 0x0200000000000dedull;
+
 void fake_launch(be::CallContext& ctx) {
   note(ctx);
   EXPECT_EQ(ctx.in.get<uint64_t>(), 0x0400000000000009ull);
@@ -210,6 +214,19 @@ void fake_launch(be::CallContext& ctx) {
   g_dev->launch_grid = grid;
   g_dev->launch_block = block;
   if (grid.x == 0) ctx.status = cudaErrorInvalidConfiguration;
+  if (stream == kDeadStream) ctx.status = cudaErrorInvalidResourceHandle;
+}
+
+// Device 0 of an H200-like GPU; the fake kernel may use 256 threads and 1000 bytes of dynamic
+// shared memory.
+void fake_launch_limits(be::CallContext& ctx) {
+  note(ctx);
+  EXPECT_EQ(ctx.in.get<uint64_t>(), 0x0400000000000009ull);
+  ctx.in.expect_end();
+  ctx.out.put<int32_t>(0);
+  for (int32_t v : {2147483647, 65535, 65535, 1024, 1024, 64}) ctx.out.put<int32_t>(v);
+  ctx.out.put<int32_t>(256);
+  ctx.out.put<int32_t>(1000);
 }
 
 void fake_sticky(be::CallContext& ctx) {
@@ -289,6 +306,7 @@ const be::Registry& fake_registry() {
         {cr::kCall_cudaLaunchKernel, "cudaLaunchKernel", fake_launch},
         {cr::kCall_cudaLaunchKernelExC, "cudaLaunchKernelExC", fake_launch_ex},
         {cr::kCall_gvStickyError, "gvStickyError", fake_sticky},
+        {cr::kCall_gvLaunchLimits, "gvLaunchLimits", fake_launch_limits},
         {cr::kCall_gvContextCheck, "gvContextCheck", fake_context},
         {cr::kCall_gvManagedAlloc, "gvManagedAlloc", fake_managed_alloc},
         {cr::kCall_gvManagedFree, "gvManagedFree", fake_managed_free},
@@ -549,11 +567,12 @@ TEST_F(CopyEngine, LastErrorAsksTheWorkerOnlyWhenItCanMatter) {
   EXPECT_EQ(cr::last_error(true), cudaSuccess);  // reset
   EXPECT_EQ(checks(), after_clean + 1);
 
-  // Requests without replies outstanding: ask (their failure comes back), even if clean.
+  // Requests without replies outstanding do not make it ask: what they may still report is
+  // asynchronous (launch_check.h), and comes with a later reply.
   client::Call noreply(client::kCallPing);
   ASSERT_TRUE(noreply.send_async());
   EXPECT_EQ(cr::last_error(false), cudaSuccess);
-  EXPECT_EQ(checks(), after_clean + 2);
+  EXPECT_EQ(checks(), after_clean + 1);
 }
 
 TEST_F(CopyEngine, StickyErrorIsReturnedEveryTime) {
@@ -658,14 +677,20 @@ TEST_F(CopyEngine, KernelResolvesOnceAndLaunchesWithPackedArguments) {
   }
   EXPECT_EQ(launches, 1);
 
-  // A failing <<<>>> launch comes back as the deferred error of the next reply.
-  ASSERT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, false), cudaSuccess);
-  client::Call ping(client::kCallPing);
-  ASSERT_TRUE(ping.invoke());
-  EXPECT_EQ(ping.deferred(), cudaErrorInvalidConfiguration);
-  // With a reply, the failure is the call's result.
+  // A configuration the client cannot prove acceptable waits for the worker: the launch
+  // reports its own failure, as natively (<<<>>> and cudaLaunchKernel alike).
+  EXPECT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, false),
+            cudaErrorInvalidConfiguration);
   EXPECT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, true),
             cudaErrorInvalidConfiguration);
+  // A failure the client cannot foresee (a destroyed stream) comes back as the deferred error
+  // of the next reply.
+  ASSERT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), args, 0,
+                              reinterpret_cast<cudaStream_t>(kDeadStream), false),
+            cudaSuccess);
+  client::Call ping(client::kCallPing);
+  ASSERT_TRUE(ping.invoke());
+  EXPECT_EQ(ping.deferred(), cudaErrorInvalidResourceHandle);
   EXPECT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), nullptr, 0, nullptr, true),
             cudaErrorInvalidValue);  // arguments missing for a kernel that takes some
 
@@ -673,19 +698,56 @@ TEST_F(CopyEngine, KernelResolvesOnceAndLaunchesWithPackedArguments) {
   EXPECT_EQ(cr::find_kernel(reinterpret_cast<const void*>(&stub_a)), nullptr);
 }
 
-TEST_F(CopyEngine, LastErrorCollectsADeferredLaunchFailure) {
+// The client sends a launch without waiting only when the worker is sure to accept it: within
+// the device's grid and block limits, the kernel's thread limit and its dynamic shared memory.
+TEST_F(CopyEngine, LaunchWaitsUnlessTheClientCanTellItIsAccepted) {
   FakeKernel fk(&stub_b);
   cr::Kernel* k = fk.kernel;
   void** args = fk.args;
-  (void)cr::last_error(true);
-  // <<<0, 1>>>: sent without a reply, so it "succeeds"; the failure arrives with the query.
-  ASSERT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, false), cudaSuccess);
-  EXPECT_EQ(cr::last_error(false), cudaErrorInvalidConfiguration);
-  EXPECT_EQ(cr::last_error(true), cudaErrorInvalidConfiguration);
-  EXPECT_EQ(cr::last_error(true), cudaSuccess);
+  auto last_launch_flags = [&] {
+    uint16_t f = 0xffff;
+    for (auto& c : calls())
+      if (c.first == cr::kCall___cudaLaunchKernel) f = c.second;
+    return f;
+  };
+  struct Case {
+    dim3 grid, block;
+    size_t smem;
+    bool async;
+  };
+  const Case cases[] = {
+      {dim3(70000, 2, 3), dim3(16, 16, 1), 1000, true},
+      {dim3(1), dim3(256), 0, true},
+      {dim3(1), dim3(257), 0, false},      // over the kernel's 256 threads
+      {dim3(1), dim3(1, 1, 65), 0, false}, // block z over 64
+      {dim3(1, 65536), dim3(1), 0, false}, // grid y over 65535
+      {dim3(1), dim3(0), 0, false},
+      {dim3(1), dim3(1), 1001, false},     // dynamic shared memory over the kernel's allowance
+  };
+  for (const Case& c : cases) {
+    (void)cr::launch_kernel(k, c.grid, c.block, args, c.smem, nullptr, false);
+    ASSERT_TRUE(ping_ok());  // a launch without a reply has been handled once this returns
+    EXPECT_EQ(last_launch_flags(), c.async ? wire::kFlagNoReply : 0)
+        << c.grid.x << "x" << c.grid.y << " " << c.block.x << "x" << c.block.y << "x"
+        << c.block.z << " smem " << c.smem;
+  }
+  // Asked once per kernel and device.
+  size_t asked = 0;
+  for (auto& c : calls()) asked += c.first == cr::kCall_gvLaunchLimits;
+  EXPECT_EQ(asked, 1u);
+  // While a stream capture may be active, every launch waits (the worker may refuse it).
+  client::note_capture_begun();
+  (void)cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false);
+  EXPECT_EQ(last_launch_flags(), 0);
+  client::note_capture_ended();
+  (void)cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false);
+  ASSERT_TRUE(ping_ok());
+  EXPECT_EQ(last_launch_flags(), wire::kFlagNoReply);
 }
 
-TEST_F(CopyEngine, LaunchesWaitForTheirReplyWhileSeveralThreadsHaveConnections) {
+// From any number of threads, launches go out without waiting (the worker orders them by
+// ticket); a bad configuration still fails at once.
+TEST_F(CopyEngine, LaunchesFromSeveralThreadsAreSentWithoutWaiting) {
   FakeKernel fk(&stub_b);
   cr::Kernel* k = fk.kernel;
   void** args = fk.args;
@@ -696,39 +758,17 @@ TEST_F(CopyEngine, LaunchesWaitForTheirReplyWhileSeveralThreadsHaveConnections) 
     return f;
   };
   ASSERT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false), cudaSuccess);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool connected = false, done = false;
   std::thread other([&] {
-    ASSERT_NE(client::connection(), nullptr);
-    std::unique_lock<std::mutex> l(mu);
-    connected = true;
-    cv.notify_all();
-    cv.wait(l, [&] { return done; });
+    EXPECT_EQ(cr::launch_kernel(k, dim3(2), dim3(1), args, 0, nullptr, false), cudaSuccess);
+    EXPECT_EQ(client::open_connections(), 2u);
+    EXPECT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, false),
+              cudaErrorInvalidConfiguration);
+    EXPECT_EQ(cr::take_last_error(), cudaErrorInvalidConfiguration);
   });
-  {
-    std::unique_lock<std::mutex> l(mu);
-    cv.wait(l, [&] { return connected; });
-  }
-  EXPECT_EQ(client::open_connections(), 2u);
-  ASSERT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false), cudaSuccess);
-  // A failing launch reports through the last error as before.
-  (void)cr::last_error(true);
-  EXPECT_EQ(cr::launch_kernel(k, dim3(0), dim3(1), args, 0, nullptr, false),
-            cudaErrorInvalidConfiguration);
-  EXPECT_EQ(cr::take_last_error(), cudaErrorInvalidConfiguration);
-  {
-    std::lock_guard<std::mutex> l(mu);
-    done = true;
-  }
-  cv.notify_all();
   other.join();
-  EXPECT_EQ(launch_flags(), (std::vector<uint16_t>{wire::kFlagNoReply, 0, 0}));
-  // The other thread has gone: launches are sent without waiting again.
-  EXPECT_EQ(client::open_connections(), 1u);
-  ASSERT_EQ(cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false), cudaSuccess);
   ASSERT_TRUE(ping_ok());
-  EXPECT_EQ(launch_flags().back(), wire::kFlagNoReply);
+  EXPECT_EQ(launch_flags(),
+            (std::vector<uint16_t>{wire::kFlagNoReply, wire::kFlagNoReply, 0}));
 }
 
 TEST_F(CopyEngine, VariablesAreRecordedPerModule) {

@@ -64,6 +64,10 @@ class Entry:
     # The word `enqueue` on the line: the call only enqueues GPU work and returns only a status
     # (gemm, convolution): it may be sent without waiting for its reply (issue: performance).
     enqueue: bool = False
+    # The word `waits` on the line: the call only waits for GPU work already enqueued and
+    # enqueues none (a synchronize): the worker gives up its place in the session-wide order of
+    # requests before running it (HandlerEntry flag kEntryWaits).
+    waits: bool = False
     # The word `hook` on a gen line: after a successful reply the client stub calls
     # `<client_ns>::hook_NAME(args...)` with the function's own arguments (hand-written client
     # state: cuDNN remembers each tensor descriptor's data type to size alpha/beta).
@@ -307,7 +311,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         other, oline = seen_ids[call_id]
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
-    enqueue = hook = False
+    enqueue = hook = waits = False
     hooks = {"pointer_mode": "", "after": "", "local": ""}
     for w in words[3:]:
         if w == "hook":
@@ -319,6 +323,11 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
             if mode not in ("gen", "hand"):
                 _err(path, lineno, f"{name}: enqueue applies to gen and hand functions")
             enqueue = True
+            continue
+        if w == "waits":
+            if mode not in ("gen", "hand"):
+                _err(path, lineno, f"{name}: waits applies to gen and hand functions")
+            waits = True
             continue
         key = w.split("=", 1)[0]
         if "=" in w and key in hooks:
@@ -346,5 +355,5 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
     if call_id is not None:
         seen_ids[call_id] = (name, lineno)
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
-                             enqueue=enqueue, hook=hook, pointer_mode=hooks["pointer_mode"],
+                             enqueue=enqueue, waits=waits, hook=hook, pointer_mode=hooks["pointer_mode"],
                              after=hooks["after"], local=hooks["local"]))

@@ -263,10 +263,20 @@ def client_stub(lib: Library, f: Function) -> List[str]:
         if pl.how in ("inbuf", "iobuf", "inoutbuf"):
             L.append(f"    if ({n} != nullptr) gv_a.put_bytes({n}, "
                      f"static_cast<size_t>(gv_n_{n}) * {_sizeof(pl)});")
-    L.append(f"    if (!gv_c.invoke()) return {ns}::lost();")
     outs = [pl for pl in plans
             if pl.how in ("out", "inout", "versioned", "outbuf", "iobuf", "inoutbuf", "mscalar_out",
                           "mscalar_io")]
+    if sends_without_reply(lib, f):
+        # `enqueue` in a library plugin: sent without waiting; a failure comes back with a later
+        # reply of this library (client::library_result). A null handle is refused at once
+        # natively: such a call waits for its answer.
+        handles = [pl.p.name for pl in plans if pl.how in ("handle", "release")]
+        cond = " && ".join(f"{n} != nullptr" for n in handles) or "true"
+        L.append(f"    if ({cond}) {{")
+        L.append(f"      if (!gv_c.send_async()) return {ns}::lost();")
+        L.append(f"      return {ok};")
+        L.append("    }")
+    L.append(f"    if (!gv_c.invoke()) return {ns}::lost();")
     if outs:
         L.append(f"    if (gv_c.status() == {ok}) {{")
         L.append("      gvirtus::wire::Reader& gv_r = gv_c.result();")
@@ -294,17 +304,31 @@ def client_stub(lib: Library, f: Function) -> List[str]:
     if f.after:
         L.append(f"    if (gv_c.status() == {ok}) {f.after};")
     L.append(f"    return {ns}::finish(gv_c);")
-    L.append("  } catch (const gvirtus::wire::DecodeError& gv_e) {")
-    L.append("    // the reply does not decode: client and server disagree, the session is unusable")
-    L.append(f"    gvirtus::client::mark_session_lost(std::string(\"{f.name}: \") + gv_e.what());")
-    L.append(f"    return {ns}::lost();")
-    L.append("  } catch (const std::bad_alloc&) {")
-    L.append(f"    return {_client_fail(lib, lib.status_nomem or lib.status_unsupported)};")
-    L.append("  } catch (...) {")
-    L.append(f"    return {ns}::lost();")
-    L.append("  }")
-    L.append("}")
+    L += _stub_catch(lib, f)
     return L
+
+
+def sends_without_reply(lib: Library, f: Function) -> bool:
+    """A library plugin's `enqueue` call with nothing to bring back goes out without waiting."""
+    if not (f.enqueue and lib.plugin_sonames) or f.after:
+        return False
+    return not any(pl.how in ("out", "inout", "versioned", "outbuf", "iobuf", "inoutbuf",
+                              "mscalar_out", "mscalar_io") for pl in f.plans)
+
+
+def _stub_catch(lib: Library, f: Function) -> List[str]:
+    ns = lib.client_ns
+    return [
+        "  } catch (const gvirtus::wire::DecodeError& gv_e) {",
+        "    // the reply does not decode: client and server disagree, the session is unusable",
+        f"    gvirtus::client::mark_session_lost(std::string(\"{f.name}: \") + gv_e.what());",
+        f"    return {ns}::lost();",
+        "  } catch (const std::bad_alloc&) {",
+        f"    return {_client_fail(lib, lib.status_nomem or lib.status_unsupported)};",
+        "  } catch (...) {",
+        f"    return {ns}::lost();",
+        "  }",
+        "}"]
 
 
 def _generic_ret(f: Function, lib: Library) -> str:
@@ -595,7 +619,8 @@ def server_source(lib: Library, fns: List[Function]) -> str:
         L.append(f"void handle_{f.name}(CallContext& ctx);")
     ids = _with_ids([f for f in fns if f.mode in ("gen", "hand", "internal")])
     L += ["", "namespace {", "const HandlerEntry kHandlers[] = {"]
-    L += [f"    {{{lib.client_ns}::kCall_{f.name}, \"{f.name}\", &handle_{f.name}}},"
+    L += [f"    {{{lib.client_ns}::kCall_{f.name}, \"{f.name}\", &handle_{f.name}"
+          + (", kEntryWaits" if f.waits else "") + "},"
           for f in ids]
     L += ["};", "}  // namespace", "",
           "void register_plugin(Registry& r) {",

@@ -42,6 +42,7 @@ class Function:
     auto: bool = False              # unsupported because nobody annotated it
     note: str = ""                  # from the annotation line's comment
     enqueue: bool = False           # only enqueues GPU work (annotation word `enqueue`)
+    waits: bool = False             # only waits for enqueued GPU work (annotation word `waits`)
     pointer_mode: str = ""          # the line's pointer_mode=EXPR (else the library's)
     after: str = ""                 # the line's after=EXPR: client statement run on success
     local: str = ""                 # the line's local=EXPR: std::optional<status> answered first
@@ -184,7 +185,8 @@ def resolve(lib: Library, protos_in_tu: Dict[str, Prototype], protos_other: Dict
         proto = find_prototype(e.name, all_protos, lib)
         in_tu = e.name in protos_in_tu
         f = Function(e.name, e.mode, e.call_id, proto, in_tu=in_tu, note=e.note,
-                     enqueue=e.enqueue, pointer_mode=e.pointer_mode, after=e.after,
+                     enqueue=e.enqueue, waits=e.waits, pointer_mode=e.pointer_mode,
+                     after=e.after,
                      local=e.local)
         if e.mode == "gen":
             if proto is None:

@@ -497,4 +497,35 @@ void handle_cudaFuncGetAttributes(CallContext& ctx) {
   if (ctx.status == cudaSuccess) ctx.out.put(attr);
 }
 
+// Request: u64 kernel id. Reply: i32 the thread's current device; i32 its largest grid x, y, z
+// and block x, y, z; i32 the kernel's maxThreadsPerBlock and maxDynamicSharedSizeBytes there.
+// What the client needs to tell that a launch will be accepted (frontend launch_check.h).
+void handle_gvLaunchLimits(CallContext& ctx) {
+  uint64_t kid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  Kernel* k;
+  if (!kernel_in(ctx, kid, &k)) return;
+  int device = 0;
+  ctx.status = cudaGetDevice(&device);
+  if (ctx.status != cudaSuccess) return;
+  static const cudaDeviceAttr kAttrs[6] = {
+      cudaDevAttrMaxGridDimX,  cudaDevAttrMaxGridDimY,  cudaDevAttrMaxGridDimZ,
+      cudaDevAttrMaxBlockDimX, cudaDevAttrMaxBlockDimY, cudaDevAttrMaxBlockDimZ};
+  int32_t v[6];
+  for (int i = 0; i < 6; ++i) {
+    int x = 0;
+    ctx.status = cudaDeviceGetAttribute(&x, kAttrs[i], device);
+    if (ctx.status != cudaSuccess) return;
+    v[i] = x;
+  }
+  cudaFuncAttributes attr;
+  std::memset(&attr, 0, sizeof attr);
+  ctx.status = cudaFuncGetAttributes(&attr, reinterpret_cast<const void*>(k->kernel));
+  if (ctx.status != cudaSuccess) return;
+  ctx.out.put<int32_t>(device);
+  for (int32_t x : v) ctx.out.put<int32_t>(x);
+  ctx.out.put<int32_t>(attr.maxThreadsPerBlock);
+  ctx.out.put<int32_t>(attr.maxDynamicSharedSizeBytes);
+}
+
 }  // namespace gvirtus::backend::cudart

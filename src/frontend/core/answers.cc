@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -81,5 +82,19 @@ void forget_answers(const std::string& prefix) {
        it != a.by_key.end() && it->first.compare(0, prefix.size(), prefix) == 0;)
     it = a.by_key.erase(it);
 }
+
+namespace {
+std::atomic<long> g_captures{0};
+}  // namespace
+
+void note_capture_begun() { g_captures.fetch_add(1, std::memory_order_acq_rel); }
+
+void note_capture_ended() {
+  long n = g_captures.load(std::memory_order_acquire);
+  while (n > 0 && !g_captures.compare_exchange_weak(n, n - 1, std::memory_order_acq_rel)) {
+  }
+}
+
+bool capture_may_be_active() { return g_captures.load(std::memory_order_acquire) > 0; }
 
 }  // namespace gvirtus::client

@@ -30,4 +30,12 @@ GV_API void remember_answer(const std::string& key, const void* in, size_t n);
 // Forgets every answer whose key starts with `prefix` (kernel attributes after one was set).
 GV_API void forget_answers(const std::string& prefix);
 
+// Stream capture in this process (libcudart and libcuda note each capture that began and each
+// that ended successfully). While one may be active, a launch can fail at once in ways only the
+// worker knows (an implicit legacy-stream dependency, say), so launches wait for their result.
+// A capture that ends in an error is not counted down: that only makes launches wait longer.
+GV_API void note_capture_begun();
+GV_API void note_capture_ended();
+GV_API bool capture_may_be_active();
+
 }  // namespace gvirtus::client

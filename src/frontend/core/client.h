@@ -29,9 +29,9 @@ GV_API std::string session_error();
 // The calling thread's connection if it is already open, else nullptr; never connects.
 GV_API Connection* current_connection();
 // The calling thread's connection, opened as an *auxiliary* one if the thread has none yet. An
-// auxiliary connection is not counted by open_connections() and sends no Fence: its requests
-// are never ordered with the application's (the host-callback thread, which only waits for
-// callbacks). A thread that already has a connection gets that one.
+// auxiliary connection is not counted by open_connections() and its requests carry no ticket:
+// they are never ordered with the application's (the host-callback thread, which only waits
+// for callbacks). A thread that already has a connection gets that one.
 GV_API Connection* auxiliary_connection();
 // Names a backend plugin this process needs (e.g. "cudart"), announced in every Hello. Each
 // frontend library calls it when it loads, before its first call; a plugin added after the
@@ -42,14 +42,12 @@ GV_API void add_plugin(const char* name);
 GV_API void mark_session_lost(const std::string& reason);
 
 // How many connections the session has open now (threads that have made calls and are still
-// alive, plus the primary; auxiliary connections are not counted). A request sent without a reply on one connection is not ordered
-// with requests on another, so callers that need cross-thread order while several exist must
-// wait for replies.
+// alive, plus the primary; auxiliary connections are not counted). Requests of all counted
+// connections are carried out in the order they were sent (tickets), NoReply ones included.
 GV_API size_t open_connections();
 
 // Control call ids (plugin "core").
 constexpr uint32_t kCallPing = 1;
-constexpr uint32_t kCallFence = 2;
 
 class GV_API Connection {
  public:
@@ -86,7 +84,17 @@ class GV_API Call {
   // Sends with kFlagNoReply; a failure comes back as a deferred error on a later reply.
   bool send_async();
   int32_t status() const { return header_.status; }
-  int32_t deferred() const { return header_.aux; }
+  // The first failure of an earlier NoReply request of the runtime or driver on this thread's
+  // connection, or 0.
+  int32_t deferred() const {
+    return (header_.flags & wire::kFlagLibraryDeferred) ? 0 : header_.aux;
+  }
+  // The first failure of an earlier NoReply call of this call's own library (a plugin such as
+  // cuBLAS: `enqueue` calls are sent without waiting), or 0. Its generated stubs answer it as
+  // their status when the call itself succeeded: CUDA reports asynchronous errors the same way.
+  int32_t library_deferred() const {
+    return (header_.flags & wire::kFlagLibraryDeferred) ? header_.aux : 0;
+  }
   wire::Reader& result() { return reader_; }
   // After invoke_into(): how many bulk bytes arrived in dst.
   size_t bulk_received() const { return bulk_received_; }
@@ -122,6 +130,18 @@ GV_API void set_call_hooks(const CallHooks& hooks);
 // the first one posted is kept until taken.
 GV_API void post_deferred_error(int32_t e);
 GV_API int32_t take_deferred_error();
+
+// A library plugin's answer to a reply (each library's finish()): the call's own status, or,
+// when the call succeeded, the first failure of an earlier `enqueue` call of that library that
+// was sent without waiting (as CUDA reports asynchronous errors at a later call). A deferred
+// runtime failure goes to post_deferred_error. Every library's success status is 0.
+template <class LibStatus>
+LibStatus library_result(const Call& c) {
+  post_deferred_error(c.deferred());
+  int32_t s = c.status();
+  if (s == 0) s = c.library_deferred();
+  return static_cast<LibStatus>(s);
+}
 
 // Logs "NAME is not supported by GVirtuS yet" once per name (used by generated stubs).
 GV_API void unsupported(const char* name);

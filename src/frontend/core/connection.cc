@@ -73,9 +73,9 @@ bool StreamConnection::send_request(uint32_t call_id, uint16_t flags, const stru
   h.flags = flags;
   h.call_id = call_id;
   h.request_id = next_request_id_++;
-  // Published before the bytes leave, so a thread that learns of this request from this one
-  // (after it returns) fences on it.
-  if (flags & wire::kFlagNoReply) last_noreply_.store(h.request_id, std::memory_order_release);
+  // Taken last, once nothing can stop the frame from being sent: the worker waits for every
+  // ticket, so one handed out and never sent would stall the session.
+  if (!auxiliary_) wire::set_ticket(&h, session_->next_ticket());
   Status st = send_frame(*stream_, h, body, cnt);
   if (!st.is_ok()) return fail("send: " + st.message());
   if (flags & wire::kFlagNoReply) {
@@ -136,10 +136,10 @@ bool StreamConnection::recv_reply_header(uint64_t request_id, wire::FrameHeader*
     return fail("protocol error: reply for request " + std::to_string(h->request_id) + " (call " +
                 std::to_string(h->call_id) + "), expected request " +
                 std::to_string(want.request_id) + " (call " + std::to_string(want.call_id) + ")");
-  if (h->flags != 0) return fail("protocol error: reply with flags set");
+  if ((h->flags & ~wire::kFlagLibraryDeferred) != 0)
+    return fail("protocol error: reply with unknown flags " + std::to_string(h->flags));
   payload_left_ = h->length;
   noreply_answered_ = want.noreply_before;
-  confirmed_.store(h->request_id, std::memory_order_release);  // replies come in order
   if (++awaiting_head_ == awaiting_.size()) {
     awaiting_.clear();
     awaiting_head_ = 0;

@@ -303,38 +303,7 @@ Connection* Session::connection(bool auxiliary) {
     open_.store(counted(conns_), std::memory_order_release);
   }
   thread_conns(true)->entries.push_back({serial_, raw});
-  if (!primary && !raw->auxiliary() && !fence_for_new_connection(raw)) return nullptr;
   return lost() ? nullptr : raw;
-}
-
-bool Session::fence_for_new_connection(StreamConnection* fresh) {
-  wire::Writer w;
-  uint32_t n = 0;
-  w.put<uint32_t>(0);  // count, patched below
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    for (auto& c : conns_) {
-      if (c.get() == fresh) continue;
-      uint64_t pending = c->unconfirmed_noreply();
-      if (pending == 0) continue;
-      w.put<uint64_t>(c->id());
-      w.put<uint64_t>(pending);
-      ++n;
-    }
-  }
-  if (n == 0) return true;
-  std::memcpy(w.buffer().data(), &n, sizeof n);
-  struct iovec body = {w.buffer().data(), w.size()};
-  uint64_t rid = 0;
-  wire::FrameHeader h;
-  if (!fresh->send_request(kCallFence, 0, &body, 1, &rid)) return false;
-  if (!fresh->recv_reply_header(rid, &h)) return false;
-  if (h.length != 0 || h.status != 0) {
-    mark_lost("protocol error: unexpected answer to a Fence (status " + std::to_string(h.status) +
-              ", " + std::to_string(h.length) + " payload bytes)");
-    return false;
-  }
-  return true;
 }
 
 void Session::release(StreamConnection* c) {

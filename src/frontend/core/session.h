@@ -60,7 +60,8 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   // The calling thread's connection, opened on first use. nullptr once the session is lost.
-  // auxiliary: a connection that open_connections() does not count and that sends no Fence
+  // auxiliary: a connection that open_connections() does not count and whose requests carry
+  // no ticket
   // (see client.h, auxiliary_connection); only matters when the thread has none yet.
   Connection* connection(bool auxiliary = false);
   // The calling thread's connection if it is already open, else nullptr. Never connects.
@@ -89,21 +90,21 @@ class Session {
   void after_fork_child();
 
   uint64_t serial() const { return serial_; }
+  // The next ticket: every request of an application thread gets one, in the order they are
+  // sent across all connections (docs/protocol.md, "Tickets").
+  uint64_t next_ticket() { return tickets_.fetch_add(1, std::memory_order_acq_rel) + 1; }
 
  private:
   Status open(std::unique_ptr<StreamConnection>* out, bool primary);
   // Prints the loss line once (at the loss, or for a forked child at its first call).
   void announce();
-  // On a connection just opened by this thread: if other connections have NoReply requests in
-  // flight that no reply has confirmed, sends a Fence naming them and waits for its reply, so
-  // that nothing this thread does next overtakes them on the worker.
-  bool fence_for_new_connection(StreamConnection* fresh);
 
   SessionOptions opts_;
   const uint64_t serial_;
   std::atomic<bool> lost_{false};
   std::atomic<bool> announce_pending_{false};
   std::atomic<size_t> open_{0};  // conns_ that are not auxiliary, readable without the lock
+  std::atomic<uint64_t> tickets_{0};  // the last ticket handed out
   mutable std::mutex mu_;        // guards everything below
   std::string error_;
   std::string where_;
@@ -138,12 +139,6 @@ class StreamConnection final : public Connection {
   // The worker's number for this connection (from the Welcome).
   uint64_t id() const { return id_; }
   void set_id(uint64_t id) { id_ = id; }
-  // The id of the last NoReply request sent whose processing no reply has confirmed yet, or 0.
-  // Read by other threads (Session::fence_for_new_connection).
-  uint64_t unconfirmed_noreply() const {
-    uint64_t last = last_noreply_.load(std::memory_order_acquire);
-    return last > confirmed_.load(std::memory_order_acquire) ? last : 0;
-  }
 
  private:
   bool fail(const std::string& reason);
@@ -159,8 +154,6 @@ class StreamConnection final : public Connection {
   const bool primary_;
   bool auxiliary_ = false;  // not counted by open_connections(); set before it is published
   uint64_t id_ = 0;
-  std::atomic<uint64_t> last_noreply_{0};  // request id of the last NoReply request sent
-  std::atomic<uint64_t> confirmed_{0};     // every request up to this id has been carried out
   uint64_t next_request_id_ = 1;
   uint64_t noreply_sent_ = 0;
   uint64_t noreply_answered_ = 0;

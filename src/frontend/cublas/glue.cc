@@ -28,10 +28,7 @@ Modes& modes() {
 
 cublasStatus_t lost() { return CUBLAS_STATUS_NOT_INITIALIZED; }
 
-cublasStatus_t finish(const client::Call& c) {
-  client::post_deferred_error(c.deferred());
-  return static_cast<cublasStatus_t>(c.status());
-}
+cublasStatus_t finish(const client::Call& c) { return client::library_result<cublasStatus_t>(c); }
 
 bool device_pointers(cublasHandle_t handle) {
   Modes& m = modes();

@@ -61,10 +61,7 @@ bool find(const void* id, DescState* out) {
 
 cublasStatus_t lost() { return CUBLAS_STATUS_NOT_INITIALIZED; }
 
-cublasStatus_t finish(const client::Call& c) {
-  client::post_deferred_error(c.deferred());
-  return static_cast<cublasStatus_t>(c.status());
-}
+cublasStatus_t finish(const client::Call& c) { return client::library_result<cublasStatus_t>(c); }
 
 void desc_created(const cublasLtMatmulDesc_t* desc, cudaDataType_t scaleType) {
   if (desc != nullptr) created(*desc, scaleType);

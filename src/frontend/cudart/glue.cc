@@ -25,13 +25,12 @@ std::atomic<uint64_t> g_clean_generation{0};
 // worker's runtime is in a sticky error state (initialisation failed, or a kernel fault broke
 // the context): then that error is returned every time, as natively. Asking costs a round trip,
 // so it is done only when it can matter: an error was recorded since the last clean check (or
-// none was made yet), or requests sent without a reply are outstanding (their failures arrive
-// with the answer). Returns the sticky error or cudaSuccess.
+// none was made yet). Requests sent without a reply do not count: a launch goes out that way
+// only when it is sure to be accepted (launch_check.h), so what may still fail is asynchronous
+// natively too, and arrives with a later reply. Returns the sticky error or cudaSuccess.
 cudaError_t sticky_error() {
-  client::Connection* conn = client::current_connection();
   uint64_t gen = error_generation();
-  bool pending = conn && conn->unanswered() > 0;
-  if (!pending && g_clean_generation.load(std::memory_order_acquire) == gen) return cudaSuccess;
+  if (g_clean_generation.load(std::memory_order_acquire) == gen) return cudaSuccess;
   client::Call c(id(Call::kCall_gvStickyError));
   if (!c.invoke()) return lost();
   if (c.deferred() != 0) set_last_error(static_cast<cudaError_t>(c.deferred()));

@@ -9,6 +9,7 @@
 
 #include "common/launch_attrs.h"
 #include "frontend/cudart/answers.h"
+#include "frontend/cudart/launch_check.h"
 #include "frontend/cudart/local.h"
 
 namespace gvirtus::cudart {
@@ -373,12 +374,12 @@ cudaError_t send_launch(Kernel* k, Call call, bool with_reply, dim3 grid, dim3 b
 
 cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,
                           cudaStream_t stream, bool wait) {
-  // A launch sent without a reply is not ordered with calls on other threads' connections: a
-  // thread that launches and then signals another (which then copies the result on the same
-  // stream) could see its launch run after that copy. So while several connections are open,
-  // <<<>>> launches wait for the worker to have enqueued them. (A session-wide sequence on the
-  // worker would lift this; see docs/frontend.md.)
-  const bool with_reply = wait || client::open_connections() > 1;
+  if (!k) return fail(kUnknownFunction);
+  cudaError_t e = resolve(k);
+  if (e != cudaSuccess) return e;
+  // Sent without waiting, from any thread (the worker keeps the session-wide order), whenever
+  // the worker is sure to accept it (launch_check.h); else the launch reports its own error.
+  const bool with_reply = !launch_surely_accepted(k, grid, block, shmem);
   return send_launch(k, wait ? Call::kCall_cudaLaunchKernel : Call::kCall___cudaLaunchKernel,
                      with_reply, grid, block, args, shmem, stream);
 }

@@ -46,10 +46,7 @@ cudnnDataType_t derived_type(const void* x) {
 
 cudnnStatus_t lost() { return CUDNN_STATUS_NOT_INITIALIZED; }
 
-cudnnStatus_t finish(const client::Call& c) {
-  client::post_deferred_error(c.deferred());
-  return static_cast<cudnnStatus_t>(c.status());
-}
+cudnnStatus_t finish(const client::Call& c) { return client::library_result<cudnnStatus_t>(c); }
 
 size_t dtype_bytes(cudnnDataType_t t) {
   switch (t) {

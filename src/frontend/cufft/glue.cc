@@ -10,9 +10,6 @@ __attribute__((constructor)) void announce_plugin() { client::add_plugin("cufft"
 
 cufftResult lost() { return CUFFT_SETUP_FAILED; }
 
-cufftResult finish(const client::Call& c) {
-  client::post_deferred_error(c.deferred());
-  return static_cast<cufftResult>(c.status());
-}
+cufftResult finish(const client::Call& c) { return client::library_result<cufftResult>(c); }
 
 }  // namespace gvirtus::cufft

@@ -23,10 +23,7 @@ HostGenerators& host_generators() {
 
 curandStatus_t lost() { return CURAND_STATUS_INITIALIZATION_FAILED; }
 
-curandStatus_t finish(const client::Call& c) {
-  client::post_deferred_error(c.deferred());
-  return static_cast<curandStatus_t>(c.status());
-}
+curandStatus_t finish(const client::Call& c) { return client::library_result<curandStatus_t>(c); }
 
 void note_host_generator(curandGenerator_t g, bool host) {
   HostGenerators& h = host_generators();

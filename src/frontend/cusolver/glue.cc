@@ -10,10 +10,7 @@ __attribute__((constructor)) void announce_plugin() { client::add_plugin("cusolv
 
 cusolverStatus_t lost() { return CUSOLVER_STATUS_NOT_INITIALIZED; }
 
-cusolverStatus_t finish(const client::Call& c) {
-  client::post_deferred_error(c.deferred());
-  return static_cast<cusolverStatus_t>(c.status());
-}
+cusolverStatus_t finish(const client::Call& c) { return client::library_result<cusolverStatus_t>(c); }
 
 size_t type_bytes(cudaDataType t) {
   switch (t) {

@@ -29,10 +29,7 @@ State& state() {
 
 cusparseStatus_t lost() { return CUSPARSE_STATUS_NOT_INITIALIZED; }
 
-cusparseStatus_t finish(const client::Call& c) {
-  client::post_deferred_error(c.deferred());
-  return static_cast<cusparseStatus_t>(c.status());
-}
+cusparseStatus_t finish(const client::Call& c) { return client::library_result<cusparseStatus_t>(c); }
 
 bool device_pointers(cusparseHandle_t handle) {
   State& s = state();

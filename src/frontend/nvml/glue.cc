@@ -15,9 +15,6 @@ __attribute__((constructor)) void announce_plugin() { client::add_plugin("nvml")
 
 nvmlReturn_t lost() { return NVML_ERROR_DRIVER_NOT_LOADED; }
 
-nvmlReturn_t finish(const client::Call& c) {
-  client::post_deferred_error(c.deferred());
-  return static_cast<nvmlReturn_t>(c.status());
-}
+nvmlReturn_t finish(const client::Call& c) { return client::library_result<nvmlReturn_t>(c); }
 
 }  // namespace gvirtus::nvml
