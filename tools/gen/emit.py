@@ -267,11 +267,13 @@ def client_stub(lib: Library, f: Function) -> List[str]:
             if pl.how in ("out", "inout", "versioned", "outbuf", "iobuf", "inoutbuf", "mscalar_out",
                           "mscalar_io")]
     if sends_without_reply(lib, f):
-        # `enqueue` in a library plugin: sent without waiting; a failure comes back with a later
-        # reply of this library (client::library_result). A null handle is refused at once
-        # natively: such a call waits for its answer.
+        # `enqueue` in a library plugin: sent without waiting when the user allows it
+        # (GVIRTUS_ASYNC_LIBRARY_CALLS); a failure comes back with a later reply of this library
+        # (client::library_result). A null handle is refused at once natively: such a call waits
+        # for its answer.
         handles = [pl.p.name for pl in plans if pl.how in ("handle", "release")]
-        cond = " && ".join(f"{n} != nullptr" for n in handles) or "true"
+        cond = " && ".join(["gvirtus::client::async_library_calls()"] +
+                           [f"{n} != nullptr" for n in handles])
         L.append(f"    if ({cond}) {{")
         L.append(f"      if (!gv_c.send_async()) return {ns}::lost();")
         L.append(f"      return {ok};")

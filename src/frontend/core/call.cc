@@ -1,6 +1,8 @@
 // Call: one request on the calling thread's connection, and its reply.
 #include <atomic>
+#include <cstdlib>
 #include <exception>
+#include <string>
 
 #include "frontend/core/client.h"
 #include "frontend/core/session.h"
@@ -115,6 +117,14 @@ namespace {
 // A plain int: trivially destructible, usable from thread-exit handlers.
 thread_local int32_t t_deferred = 0;
 }  // namespace
+
+bool async_library_calls() {
+  static const bool on = [] {
+    const char* v = std::getenv("GVIRTUS_ASYNC_LIBRARY_CALLS");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  return on;
+}
 
 void post_deferred_error(int32_t e) {
   if (e != 0 && t_deferred == 0) t_deferred = e;

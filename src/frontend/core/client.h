@@ -131,6 +131,12 @@ GV_API void set_call_hooks(const CallHooks& hooks);
 GV_API void post_deferred_error(int32_t e);
 GV_API int32_t take_deferred_error();
 
+// Whether a library plugin's `enqueue` calls may be sent without waiting for their status
+// (GVIRTUS_ASYNC_LIBRARY_CALLS=1, read once). Off by default: NVIDIA's libraries check their
+// arguments when called (cublasSgemm with m = -1 answers CUBLAS_STATUS_INVALID_VALUE at once),
+// and sent without waiting such a failure could only come back with a later call.
+GV_API bool async_library_calls();
+
 // A library plugin's answer to a reply (each library's finish()): the call's own status, or,
 // when the call succeeded, the first failure of an earlier `enqueue` call of that library that
 // was sent without waiting (as CUDA reports asynchronous errors at a later call). A deferred
