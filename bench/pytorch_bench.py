@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch figures for GVirtuS, one per line as `<metric> <value> <unit>` (like gvirtus-bench).
 
-    pytorch_bench.py [--reps N] [--warmup N]
+    pytorch_bench.py [--reps N] [--warmup N] [--only METRIC]
 
 bench/run.sh runs it natively and through `gvirtus run` (TCP, Unix socket) and prints the ratio
 table. Each figure is the median of N timed repetitions after the warm-up ones, with
@@ -95,13 +95,29 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--only", choices=("gpt_train_step_ms", "resnet_train_step_ms", "tiny_op_us",
+                                       "import_first_op_s"),
+                    help="measure this figure only (e.g. to count its calls: GVIRTUS_CALL_STATS)")
     a = ap.parse_args()
+    want = lambda metric: a.only in (None, metric)
     if not torch.cuda.is_available():
         print("pytorch_bench: torch sees no CUDA device", file=sys.stderr)
         return 1
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
 
+    if want("gpt_train_step_ms"):
+        gpt(a, g)
+    if want("resnet_train_step_ms"):
+        resnet_bench(a, g)
+    if want("tiny_op_us") and not tiny(a):
+        return 1
+    if want("import_first_op_s"):
+        import_first_op()
+    return 0
+
+
+def gpt(a, g):
     model = GPT().cuda()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     tokens = torch.randint(0, 4096, (16, 129), generator=g).cuda()
@@ -114,8 +130,9 @@ def main():
         opt.step()
 
     report("gpt_train_step_ms", 1e3 * timed(gpt_step, a.reps, a.warmup), "ms")
-    del model, opt
 
+
+def resnet_bench(a, g):
     net = resnet().cuda()
     sgd = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
     images = torch.randn(32, 3, 32, 32, generator=g).cuda()
@@ -128,8 +145,9 @@ def main():
         sgd.step()
 
     report("resnet_train_step_ms", 1e3 * timed(resnet_step, a.reps, a.warmup), "ms")
-    del net, sgd
 
+
+def tiny(a):
     x = torch.zeros(256, device="cuda")
     ops = 1000
 
@@ -141,8 +159,11 @@ def main():
     want = float(ops * (max(3, a.reps // 4) + 1))
     if not math.isclose(x[0].item(), want):  # the figure counts only if the work was done
         print(f"pytorch_bench: x[0] = {x[0].item()}, want {want}", file=sys.stderr)
-        return 1
+        return False
+    return True
 
+
+def import_first_op():
     code = ("import torch; x = torch.ones(1, device='cuda'); "
             "assert (x + 1).item() == 2.0")
     times = []
@@ -152,7 +173,6 @@ def main():
                        env=dict(os.environ))
         times.append(time.perf_counter() - t0)
     report("import_first_op_s", statistics.median(times), "s")
-    return 0
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ class Answers : public ::testing::Test {
   void SetUp() override {
     client::forget_current_device();
     client::forget_answers("");
+    client::forget_primary_contexts();
   }
   void TearDown() override { SetUp(); }
 };
@@ -109,6 +110,85 @@ TEST_F(Answers, KernelAnswersNeedTheCurrentDeviceAndGoWhenAnAttributeIsSet) {
   EXPECT_FALSE(local_kernel_attributes(77, &b));
   int count = 0;
   EXPECT_EQ(local_device_count(&count), Local(cudaSuccess));  // device answers stay
+}
+
+// PyTorch sets the same kernel attribute before each launch: a value set again is answered
+// locally and forgets nothing; a new value forgets the kernels' answers, as does any driver
+// setter (forget_kernel_answers), after which the value is asked again.
+TEST_F(Answers, SettingAKernelAttributeAgainIsAnsweredLocally) {
+  const void* f = reinterpret_cast<const void*>(0x5678);
+  const cudaFuncAttribute smem = cudaFuncAttributeMaxDynamicSharedMemorySize;
+  EXPECT_FALSE(local_func_set_attribute(f, smem, 1000));  // device unknown
+  keep_device(0);
+  EXPECT_FALSE(local_func_set_attribute(f, smem, 1000));  // never set
+  cudaFuncAttributes a{}, b{};
+  keep_kernel_attributes(77, &a);
+  kernel_attribute_set(f, smem, 1000);
+  EXPECT_FALSE(local_kernel_attributes(77, &b));  // a new value: attributes asked again
+  EXPECT_EQ(local_func_set_attribute(f, smem, 1000), Local(cudaSuccess));
+  keep_kernel_attributes(77, &a);
+  kernel_attribute_set(f, smem, 1000);  // the same value again
+  EXPECT_EQ(local_kernel_attributes(77, &b), Local(cudaSuccess));
+  EXPECT_FALSE(local_func_set_attribute(f, smem, 2000));  // another value
+  EXPECT_FALSE(local_func_set_attribute(f, cudaFuncAttributePreferredSharedMemoryCarveout, 1000));
+  EXPECT_FALSE(local_func_set_attribute(reinterpret_cast<const void*>(0x9), smem, 1000));
+  keep_device(1);
+  EXPECT_FALSE(local_func_set_attribute(f, smem, 1000));  // another device
+  keep_device(0);
+  forget_kernel_answers();  // cuFuncSetAttribute may have changed it behind our back
+  EXPECT_FALSE(local_func_set_attribute(f, smem, 1000));
+  kernel_attribute_set(f, smem, 1000);
+  device_reset();  // cudaDeviceReset: attributes back to their defaults
+  EXPECT_FALSE(local_func_set_attribute(f, smem, 1000));
+}
+
+// The driver's current context (cuCtxGetCurrent) and primary context states
+// (cuDevicePrimaryCtxGetState), asked by PyTorch around every operation.
+TEST_F(Answers, CurrentContextIsKeptUntilItOrTheDeviceChanges) {
+  void* ctx = nullptr;
+  void* const c0 = reinterpret_cast<void*>(0xc0);
+  client::remember_current_context(c0);
+  EXPECT_FALSE(client::recall_current_context(&ctx));  // the thread's device is not known
+  keep_device(0);
+  client::remember_current_context(nullptr);  // the runtime's next call makes one current
+  EXPECT_FALSE(client::recall_current_context(&ctx));
+  client::remember_current_context(c0);
+  ASSERT_TRUE(client::recall_current_context(&ctx));
+  EXPECT_EQ(ctx, c0);
+  std::thread([] {
+    void* other = nullptr;
+    EXPECT_FALSE(client::recall_current_context(&other));  // per thread
+  }).join();
+  keep_device(0);  // cudaGetDevice: the same device, the same context
+  EXPECT_TRUE(client::recall_current_context(&ctx));
+  keep_device(1);  // another device
+  EXPECT_FALSE(client::recall_current_context(&ctx));
+  keep_device(0);
+  client::remember_current_context(c0);
+  keep_device_set(0);  // cudaSetDevice makes the primary context current, even on device 0
+  EXPECT_FALSE(client::recall_current_context(&ctx));
+  client::remember_current_context(c0);
+  client::forget_current_device();  // cuCtxSetCurrent & co.
+  EXPECT_FALSE(client::recall_current_context(&ctx));
+  keep_device(0);
+  client::remember_current_context(c0);
+  // A reset or release of a primary context, on any thread, forgets every thread's context.
+  std::thread([] { client::forget_primary_contexts(); }).join();
+  EXPECT_FALSE(client::recall_current_context(&ctx));
+}
+
+TEST_F(Answers, PrimaryContextStateIsKeptWhileActive) {
+  unsigned flags = 0;
+  int active = 0;
+  client::remember_primary_context(0, 4, 0);  // inactive: it becomes active unseen
+  EXPECT_FALSE(client::recall_primary_context(0, &flags, &active));
+  client::remember_primary_context(0, 4, 1);
+  ASSERT_TRUE(client::recall_primary_context(0, &flags, &active));
+  EXPECT_EQ(flags, 4u);
+  EXPECT_EQ(active, 1);
+  EXPECT_FALSE(client::recall_primary_context(1, &flags, &active));  // another device
+  client::forget_primary_contexts();  // cudaSetDeviceFlags, cuDevicePrimaryCtxReset, ...
+  EXPECT_FALSE(client::recall_primary_context(0, &flags, &active));
 }
 
 TEST_F(Answers, ForkedChildStartsEmpty) {

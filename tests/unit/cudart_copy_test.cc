@@ -22,6 +22,7 @@
 #include "frontend/core/answers.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/graph_wire.h"
+#include "frontend/cudart/launch_check.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/managed.h"
 #include "frontend/cudart/modules.h"
@@ -743,6 +744,22 @@ TEST_F(CopyEngine, LaunchWaitsUnlessTheClientCanTellItIsAccepted) {
   (void)cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false);
   ASSERT_TRUE(ping_ok());
   EXPECT_EQ(last_launch_flags(), wire::kFlagNoReply);
+}
+
+// cudaMemsetAsync goes out without waiting when it stays inside one device allocation of this
+// process (the fixture tracks 64 MiB at kDevBase) and no capture may be active.
+TEST_F(CopyEngine, MemsetIsSentWithoutWaitingOnlyInsideAKnownAllocation) {
+  const size_t size = dev_.mem.size();
+  EXPECT_TRUE(cr::memset_surely_accepted(dptr(0), size));
+  EXPECT_TRUE(cr::memset_surely_accepted(dptr(100), size - 100));
+  EXPECT_FALSE(cr::memset_surely_accepted(dptr(100), size - 99));  // one byte past its end
+  EXPECT_FALSE(cr::memset_surely_accepted(dptr(size), 1));         // after it
+  EXPECT_FALSE(cr::memset_surely_accepted(reinterpret_cast<void*>(0x1000), 4));  // unknown
+  EXPECT_FALSE(cr::memset_surely_accepted(dptr(0), 0));
+  client::note_capture_begun();
+  EXPECT_FALSE(cr::memset_surely_accepted(dptr(0), 4));
+  client::note_capture_ended();
+  EXPECT_TRUE(cr::memset_surely_accepted(dptr(0), 4));
 }
 
 // From any number of threads, launches go out without waiting (the worker orders them by

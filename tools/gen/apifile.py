@@ -84,6 +84,11 @@ class Entry:
     # evaluates before anything is sent; a value is the call's result, without a round trip
     # (answers the client can give exactly: cached device queries). No value: the call goes on.
     local: str = ""
+    # `async_if=EXPR` on the line: a bool expression the client stub evaluates before sending;
+    # true means the client can tell the call will be accepted, so it is sent without waiting
+    # for its reply (it returns success; a failure comes back with a later reply as a deferred
+    # error). Only for calls with nothing to bring back.
+    async_if: str = ""
 
 
 @dataclass
@@ -312,7 +317,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
     enqueue = hook = waits = False
-    hooks = {"pointer_mode": "", "after": "", "local": ""}
+    hooks = {"pointer_mode": "", "after": "", "local": "", "async_if": ""}
     for w in words[3:]:
         if w == "hook":
             if mode != "gen":
@@ -356,4 +361,5 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         seen_ids[call_id] = (name, lineno)
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
                              enqueue=enqueue, waits=waits, hook=hook, pointer_mode=hooks["pointer_mode"],
-                             after=hooks["after"], local=hooks["local"]))
+                             after=hooks["after"], local=hooks["local"],
+                             async_if=hooks["async_if"]))

@@ -3,7 +3,7 @@ can check the shape of what comes out for a small fake header."""
 import re
 from typing import List
 
-from apifile import Library
+from apifile import AnnotationError, Library
 from cparse import strip_const
 from resolve import BUILTIN_VALUE_TYPES, Function, ParamPlan, return_kind
 
@@ -266,6 +266,15 @@ def client_stub(lib: Library, f: Function) -> List[str]:
     outs = [pl for pl in plans
             if pl.how in ("out", "inout", "versioned", "outbuf", "iobuf", "inoutbuf", "mscalar_out",
                           "mscalar_io")]
+    if f.async_if:
+        # `async_if=EXPR`: the client can tell the call will be accepted: no need to wait.
+        if any(pl.how in OUT_HOWS for pl in plans) or f.after:
+            raise AnnotationError(f"{lib.path}: {f.name}: async_if= on a call that brings "
+                                  "something back or has after=")
+        L.append(f"    if ({f.async_if}) {{")
+        L.append(f"      if (!gv_c.send_async()) return {ns}::lost();")
+        L.append(f"      return {ok};")
+        L.append("    }")
     if sends_without_reply(lib, f):
         # `enqueue` in a library plugin: sent without waiting when the user allows it
         # (GVIRTUS_ASYNC_LIBRARY_CALLS); a failure comes back with a later reply of this library
@@ -310,12 +319,16 @@ def client_stub(lib: Library, f: Function) -> List[str]:
     return L
 
 
+# Parameter plans that bring something back to the client.
+OUT_HOWS = ("out", "inout", "versioned", "outbuf", "iobuf", "inoutbuf", "mscalar_out",
+            "mscalar_io")
+
+
 def sends_without_reply(lib: Library, f: Function) -> bool:
     """A library plugin's `enqueue` call with nothing to bring back goes out without waiting."""
     if not (f.enqueue and lib.plugin_sonames) or f.after:
         return False
-    return not any(pl.how in ("out", "inout", "versioned", "outbuf", "iobuf", "inoutbuf",
-                              "mscalar_out", "mscalar_io") for pl in f.plans)
+    return not any(pl.how in OUT_HOWS for pl in f.plans)
 
 
 def _stub_catch(lib: Library, f: Function) -> List[str]:

@@ -46,6 +46,7 @@ class Function:
     pointer_mode: str = ""          # the line's pointer_mode=EXPR (else the library's)
     after: str = ""                 # the line's after=EXPR: client statement run on success
     local: str = ""                 # the line's local=EXPR: std::optional<status> answered first
+    async_if: str = ""              # the line's async_if=EXPR: sent without waiting when true
 
 
 def _fail(lib: Library, e: Entry, msg: str):
@@ -187,7 +188,7 @@ def resolve(lib: Library, protos_in_tu: Dict[str, Prototype], protos_other: Dict
         f = Function(e.name, e.mode, e.call_id, proto, in_tu=in_tu, note=e.note,
                      enqueue=e.enqueue, waits=e.waits, pointer_mode=e.pointer_mode,
                      after=e.after,
-                     local=e.local)
+                     local=e.local, async_if=e.async_if)
         if e.mode == "gen":
             if proto is None:
                 _fail(lib, e, "no prototype found in the headers; gen needs one")

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace gvirtus::client {
@@ -17,7 +18,12 @@ namespace {
 struct CurrentDevice {
   pid_t pid = 0;  // 0: not known
   int device = 0;
+  bool context_known = false;  // context is the thread's current one (while pid is ours)
+  uint64_t context_generation = 0;  // ... and g_context_generation has not moved since
+  void* context = nullptr;
 };
+// Moves when a primary context may have changed for every thread (a reset, a release).
+std::atomic<uint64_t> g_context_generation{1};
 thread_local CurrentDevice t_device;
 
 struct Answers {
@@ -46,11 +52,61 @@ bool recall_current_device(int* device) {
 }
 
 void remember_current_device(int device) {
+  // Another device means another (primary) context.
+  if (t_device.pid != ::getpid() || t_device.device != device) t_device.context_known = false;
   t_device.pid = ::getpid();
   t_device.device = device;
 }
 
-void forget_current_device() { t_device.pid = 0; }
+void forget_current_device() {
+  t_device.pid = 0;
+  t_device.context_known = false;
+}
+
+bool recall_current_context(void** ctx) {
+  if (t_device.pid != ::getpid() || !t_device.context_known || session_lost() ||
+      t_device.context_generation != g_context_generation.load(std::memory_order_acquire))
+    return false;
+  *ctx = t_device.context;
+  return true;
+}
+
+void remember_current_context(void* ctx) {
+  // No context yet: the runtime makes its primary context current at its next call, unseen.
+  if (ctx == nullptr || t_device.pid != ::getpid()) return;
+  t_device.context = ctx;
+  t_device.context_known = true;
+  t_device.context_generation = g_context_generation.load(std::memory_order_acquire);
+}
+
+void forget_current_context() { t_device.context_known = false; }
+
+namespace {
+struct PrimaryState {
+  unsigned int flags;
+  int active;
+};
+std::string primary_key(int device) { return "pctx:" + std::to_string(device); }
+}  // namespace
+
+bool recall_primary_context(int device, unsigned int* flags, int* active) {
+  PrimaryState s;
+  if (!recall_answer(primary_key(device), &s, sizeof s)) return false;
+  *flags = s.flags;
+  *active = s.active;
+  return true;
+}
+
+void remember_primary_context(int device, unsigned int flags, int active) {
+  if (!active) return;  // becomes active at the runtime's next call, unseen
+  PrimaryState s{flags, active};
+  remember_answer(primary_key(device), &s, sizeof s);
+}
+
+void forget_primary_contexts() {
+  forget_answers("pctx:");
+  g_context_generation.fetch_add(1, std::memory_order_acq_rel);
+}
 
 bool recall_answer(const std::string& key, void* out, size_t n) {
   if (session_lost()) return false;

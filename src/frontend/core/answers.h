@@ -20,8 +20,23 @@ namespace gvirtus::client {
 // cudaSetDevice that succeeded) and nothing changed its context since.
 GV_API bool recall_current_device(int* device);
 GV_API void remember_current_device(int device);
-// The thread's context changed (cuCtxSetCurrent, cuCtxPushCurrent, cuCtxDestroy, ...).
+// The thread's context changed (cuCtxSetCurrent, cuCtxPushCurrent, cuCtxDestroy, ...): forgets
+// the current device and context.
 GV_API void forget_current_device();
+// The calling thread's current driver context (cuCtxGetCurrent), if this thread learnt it while
+// its current device was known, and neither changed since. A NULL answer is never kept: the
+// runtime makes its primary context current at its first call on the thread.
+GV_API bool recall_current_context(void** ctx);
+GV_API void remember_current_context(void* ctx);
+// cudaSetDevice makes the device's primary context current even on the same device.
+GV_API void forget_current_context();
+// A device's primary context flags and state (cuDevicePrimaryCtxGetState), kept only while it
+// is active (an inactive one becomes active at the runtime's next call, unseen).
+GV_API bool recall_primary_context(int device, unsigned int* flags, int* active);
+GV_API void remember_primary_context(int device, unsigned int flags, int active);
+// A primary context may have changed (cudaDeviceReset, cudaSetDeviceFlags, the driver's primary
+// context release, reset and flags): forgets their states, and every thread's current context.
+GV_API void forget_primary_contexts();
 
 // Process-wide answers by key: `n` bytes kept under `key` (keys start with a kind, e.g.
 // "count", "prop:<device>", "func:<...>").

@@ -11,6 +11,7 @@
 
 #include "common/auth.h"
 #include "common/log.h"
+#include "frontend/core/call_stats.h"
 #include "frontend/core/session.h"
 
 namespace gvirtus::client {
@@ -78,6 +79,7 @@ bool StreamConnection::send_request(uint32_t call_id, uint16_t flags, const stru
   if (!auxiliary_) wire::set_ticket(&h, session_->next_ticket());
   Status st = send_frame(*stream_, h, body, cnt);
   if (!st.is_ok()) return fail("send: " + st.message());
+  count_call(call_id, !(flags & wire::kFlagNoReply));
   if (flags & wire::kFlagNoReply) {
     ++noreply_sent_;
   } else {

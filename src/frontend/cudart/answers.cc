@@ -50,6 +50,10 @@ Local local_get_device(int* device) {
   return cudaSuccess;
 }
 void keep_device(int device) { client::remember_current_device(device); }
+void keep_device_set(int device) {
+  client::remember_current_device(device);
+  client::forget_current_context();  // the device's primary context is now current
+}
 
 Local local_device_count(int* count) { return recall("count", count); }
 void keep_device_count(const int* count) { keep("count", count); }
@@ -120,6 +124,40 @@ void keep_kernel_attributes(uint64_t kernel_id, const cudaFuncAttributes* attr) 
   if (device_part(&dev)) keep("func:attr:" + dev + ":" + std::to_string(kernel_id), attr);
 }
 
-void forget_kernel_answers() { client::forget_answers("func:"); }
+void forget_kernel_answers() {
+  client::forget_answers("func:");
+  client::forget_answers("funcset:");
+}
+
+namespace {
+bool attribute_set_key(const void* func, cudaFuncAttribute attr, std::string* key) {
+  std::string dev;
+  if (!device_part(&dev)) return false;
+  *key = "funcset:" + dev + ":" + ptr(func) + ":" + std::to_string(static_cast<int>(attr));
+  return true;
+}
+}  // namespace
+
+Local local_func_set_attribute(const void* func, cudaFuncAttribute attr, int value) {
+  std::string key;
+  int known = 0;
+  if (!attribute_set_key(func, attr, &key) || !recall(key, &known) || known != value)
+    return std::nullopt;
+  return cudaSuccess;  // the same value again: nothing changes, natively too
+}
+
+void kernel_attribute_set(const void* func, cudaFuncAttribute attr, int value) {
+  std::string key;
+  int known = 0;
+  const bool same = attribute_set_key(func, attr, &key) && recall(key, &known) && known == value;
+  if (same) return;
+  client::forget_answers("func:");  // attributes and occupancy may have changed
+  if (!key.empty()) keep(key, &value);
+}
+
+void device_reset() {
+  forget_kernel_answers();
+  client::forget_primary_contexts();
+}
 
 }  // namespace gvirtus::cudart

@@ -14,6 +14,8 @@ using Local = std::optional<cudaError_t>;
 
 Local local_get_device(int* device);
 void keep_device(int device);
+// After cudaSetDevice: the device, and the context is that device's primary one (unknown here).
+void keep_device_set(int device);
 Local local_device_count(int* count);
 void keep_device_count(const int* count);
 Local local_device_properties(cudaDeviceProp* prop, int device);
@@ -33,5 +35,14 @@ Local local_kernel_attributes(uint64_t kernel_id, cudaFuncAttributes* attr);
 void keep_kernel_attributes(uint64_t kernel_id, const cudaFuncAttributes* attr);
 // A kernel attribute or a cache configuration was set: forget kernel attributes and occupancy.
 void forget_kernel_answers();
+// cudaFuncSetAttribute: setting again the value this thread's device last got for that kernel
+// and attribute through it is answered here (PyTorch sets the same one before each launch).
+Local local_func_set_attribute(const void* func, cudaFuncAttribute attr, int value);
+// After a successful cudaFuncSetAttribute: remembers the value; a new one forgets the kernels'
+// attributes and occupancy.
+void kernel_attribute_set(const void* func, cudaFuncAttribute attr, int value);
+// After cudaDeviceReset: kernel attributes are back to their defaults, the primary context is
+// a new one.
+void device_reset();
 
 }  // namespace gvirtus::cudart

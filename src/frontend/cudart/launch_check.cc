@@ -79,4 +79,11 @@ bool launch_surely_accepted(Kernel* k, dim3 grid, dim3 block, size_t shmem) {
          shmem <= static_cast<size_t>(l.dyn_smem);
 }
 
+bool memset_surely_accepted(const void* ptr, size_t count) {
+  if (client::capture_may_be_active() || count == 0) return false;
+  RangeMap::Range r;
+  const uintptr_t p = reinterpret_cast<uintptr_t>(ptr);
+  return device_ranges().find(p, &r) && count <= r.size - (p - r.base);
+}
+
 }  // namespace gvirtus::cudart

@@ -19,4 +19,9 @@ namespace gvirtus::cudart {
 // worker once per kernel and device (gvLaunchLimits; the answers are kept).
 bool launch_surely_accepted(Kernel* k, dim3 grid, dim3 block, size_t shmem);
 
+// cudaMemsetAsync (`async_if=`): [ptr, ptr + count) lies in one device allocation this process
+// made, and no stream capture may be active. What can still fail (a destroyed stream) comes
+// back with a later reply.
+bool memset_surely_accepted(const void* ptr, size_t count);
+
 }  // namespace gvirtus::cudart
