@@ -268,11 +268,13 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                           "mscalar_io")]
     if f.async_if:
         # `async_if=EXPR`: the client can tell the call will be accepted: no need to wait.
-        if any(pl.how in OUT_HOWS for pl in plans) or f.after:
+        if any(pl.how in OUT_HOWS for pl in plans):
             raise AnnotationError(f"{lib.path}: {f.name}: async_if= on a call that brings "
-                                  "something back or has after=")
+                                  "something back")
         L.append(f"    if ({f.async_if}) {{")
         L.append(f"      if (!gv_c.send_async()) return {ns}::lost();")
+        if f.after:  # the call is sure to succeed: its bookkeeping too
+            L.append(f"      {f.after};")
         L.append(f"      return {ok};")
         L.append("    }")
     if sends_without_reply(lib, f):

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "cublas_calls.h"
+#include "frontend/core/live_set.h"
 
 namespace gvirtus::cublas {
 namespace {
@@ -29,6 +30,28 @@ Modes& modes() {
 cublasStatus_t lost() { return CUBLAS_STATUS_NOT_INITIALIZED; }
 
 cublasStatus_t finish(const client::Call& c) { return client::library_result<cublasStatus_t>(c); }
+
+client::LiveSet& live_handles() {
+  static auto* s = new client::LiveSet;
+  return *s;
+}
+
+void handle_created(const cublasHandle_t* handle) {
+  if (handle) live_handles().add(*handle);
+}
+void handle_destroyed(cublasHandle_t handle) { live_handles().remove(handle); }
+bool live(cublasHandle_t handle) { return live_handles().contains(handle); }
+
+bool workspace_accepted(cublasHandle_t handle, const void* workspace) {
+  return live(handle) && reinterpret_cast<uintptr_t>(workspace) % 256 == 0;
+}
+
+bool math_mode_accepted(cublasHandle_t handle, cublasMath_t mode) {
+  const unsigned m = static_cast<unsigned>(mode) &
+                     ~static_cast<unsigned>(CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION);
+  return live(handle) && (m == CUBLAS_DEFAULT_MATH || m == CUBLAS_TENSOR_OP_MATH ||
+                          m == CUBLAS_PEDANTIC_MATH || m == CUBLAS_TF32_TENSOR_OP_MATH);
+}
 
 bool device_pointers(cublasHandle_t handle) {
   Modes& m = modes();

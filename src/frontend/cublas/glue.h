@@ -24,4 +24,16 @@ bool device_pointers(cublasHandle_t handle);
 size_t type_bytes(cudaDataType t);
 size_t compute_scalar_bytes(cublasComputeType_t compute, cudaDataType c_type);
 
+// Handles made by cublasCreate and not destroyed (after= of those calls). Setters on a live
+// handle with arguments cuBLAS accepts are sent without waiting (async_if=): PyTorch sets the
+// stream, workspace and math mode before every product.
+void handle_created(const cublasHandle_t* handle);
+void handle_destroyed(cublasHandle_t handle);
+bool live(cublasHandle_t handle);
+// cublasSetWorkspace: cuBLAS wants the workspace aligned to 256 bytes.
+bool workspace_accepted(cublasHandle_t handle, const void* workspace);
+// cublasSetMathMode: one of the modes cuBLAS 13 defines, optionally with
+// CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION.
+bool math_mode_accepted(cublasHandle_t handle, cublasMath_t mode);
+
 }  // namespace gvirtus::cublas

@@ -7,6 +7,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "frontend/core/live_set.h"
+
 namespace gvirtus::cublasLt {
 namespace {
 
@@ -70,6 +72,20 @@ void desc_created(const cublasLtMatmulDesc_t* desc, cudaDataType_t scaleType) {
 void desc_created(const cublasLtMatrixTransformDesc_t* desc, cudaDataType_t scaleType) {
   if (desc != nullptr) created(*desc, scaleType);
 }
+
+bool desc_live(const void* desc) {
+  Descs& d = descs();
+  std::lock_guard<std::mutex> g(d.mu);
+  return desc != nullptr && d.by_id.count(desc) != 0;
+}
+
+static client::LiveSet& objects() {
+  static auto* s = new client::LiveSet;
+  return *s;
+}
+void object_created_at(const void* object) { objects().add(object); }
+void object_destroyed(const void* object) { objects().remove(object); }
+bool live_object(const void* object) { return objects().contains(object); }
 
 void desc_destroyed(const void* desc) {
   Descs& d = descs();

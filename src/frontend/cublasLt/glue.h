@@ -25,6 +25,18 @@ cublasStatus_t finish(const client::Call& c);
 void desc_created(const cublasLtMatmulDesc_t* desc, cudaDataType_t scaleType);
 void desc_created(const cublasLtMatrixTransformDesc_t* desc, cudaDataType_t scaleType);
 void desc_destroyed(const void* desc);
+// A matmul or transform descriptor created and not destroyed.
+bool desc_live(const void* desc);
+// Matrix layouts and matmul preferences created and not destroyed (after= of their Create and
+// Destroy): destroying a live one is sure to succeed, so it goes out without waiting
+// (async_if=).
+void object_created_at(const void* object);
+template <class T>
+void object_created(const T* object) {
+  if (object) object_created_at(*object);
+}
+void object_destroyed(const void* object);
+bool live_object(const void* object);
 void desc_set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, const void* buf,
               size_t size);
 void desc_set(cublasLtMatrixTransformDesc_t desc, cublasLtMatrixTransformDescAttributes_t attr,

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "frontend/core/live_set.h"
+
 namespace gvirtus::cudnn {
 namespace {
 
@@ -131,5 +133,16 @@ void hook_cudnnGetFoldedConvBackwardDataDescriptors(
   remember(paddedDiff, type_of(diff));
   remember(foldedGrad, type_of(grad));
 }
+
+namespace {
+client::LiveSet& objects() {
+  static auto* s = new client::LiveSet;
+  return *s;
+}
+}  // namespace
+
+void object_created_at(const void* object) { objects().add(object); }
+void object_destroyed(const void* object) { objects().remove(object); }
+bool live_object(const void* object) { return objects().contains(object); }
 
 }  // namespace gvirtus::cudnn

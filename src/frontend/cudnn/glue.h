@@ -28,6 +28,18 @@ size_t elem_bytes(const void* desc);
 size_t fill_bytes(const void* desc);
 size_t dtype_bytes(cudnnDataType_t t);
 
+// Handles and tensor descriptors created and not destroyed (after= of their Create and
+// Destroy). cudnnSetStream on a live handle and the destruction of a live descriptor are sure
+// to succeed, so they go out without waiting (async_if=): PyTorch does both around every
+// convolution.
+void object_created_at(const void* object);
+template <class T>
+void object_created(const T* object) {
+  if (object) object_created_at(*object);
+}
+void object_destroyed(const void* object);
+bool live_object(const void* object);
+
 // Hooks (annotation word `hook`): run after the call succeeded, with its arguments.
 void hook_cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t,
                                      cudnnDataType_t t, int, int, int, int);

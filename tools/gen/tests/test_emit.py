@@ -110,6 +110,21 @@ class PointerModeAndAfterTest(unittest.TestCase):
         plain = self.build("1100 fakeHandWritten gen p:scalar[n]")
         self.assertNotIn("gv_local", plain)
 
+    def test_async_if_sends_without_waiting_when_true(self):
+        client = self.build("1100 fakeHandWritten gen p:scalar[n] async_if=sure(n) after=note(n)")
+        branch = client.index("if (sure(n)) {")
+        send = client.index("if (!gv_c.send_async()) return gvirtus::fake::lost();")
+        self.assertLess(branch, send)
+        self.assertLess(send, client.index("note(n);", send))  # bookkeeping after the send
+        self.assertLess(send, client.index("return fakeOk;", send))
+        self.assertLess(send, client.index("gv_c.invoke()"))  # otherwise: waits as usual
+        self.assertNotIn("send_async", self.build("1100 fakeHandWritten gen p:scalar[n]"))
+
+    def test_async_if_refused_on_calls_with_outputs(self):
+        with self.assertRaises(Exception) as e:
+            self.build("1100 fakeHandWritten gen p:result[n] async_if=sure(n)")
+        self.assertIn("async_if= on a call that brings something back", str(e.exception))
+
     def test_local_applies_to_gen_lines_only(self):
         with self.assertRaises(Exception) as e:
             self.build("1100 fakeHandWritten hand local=known()")
