@@ -97,7 +97,9 @@ int main() {
   for (int r = 0; r < 3; ++r) {
     std::vector<int> input(n);
     for (int i = 0; i < n; ++i) input[i] = i * (r + 1) - 7 * r;
-    CHECK(cudaMemcpy(in, input.data(), bytes, cudaMemcpyHostToDevice));
+    // On s itself: a pageable cudaMemcpy may return before its DMA is done, and s does not
+    // wait for the legacy stream (non-blocking): the replay could read the old input.
+    CHECK(cudaMemcpyAsync(in, input.data(), bytes, cudaMemcpyHostToDevice, s));
     CHECK(cudaGraphLaunch(exec, s));
     CHECK(cudaStreamSynchronize(s));
     CHECK(cudaMemcpy(h.data(), out, bytes, cudaMemcpyDeviceToHost));

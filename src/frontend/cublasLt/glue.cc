@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <unordered_map>
 
@@ -93,14 +94,72 @@ void desc_destroyed(const void* desc) {
   d.by_id.erase(desc);
 }
 
+namespace {
+
+// The size of each attribute, per kind of object, as learnt from a SetAttribute that
+// succeeded: cuBLASLt answers CUBLAS_STATUS_INVALID_VALUE for a NULL buffer or a size that is
+// not its attribute's, and stores the bytes otherwise.
+enum class Kind { kMatmulDesc, kTransformDesc, kLayout, kPreference };
+
+struct AttributeSizes {
+  std::mutex mu;
+  std::map<std::pair<Kind, int>, size_t> size;  // REQUIRES: mu
+};
+
+AttributeSizes& sizes() {
+  static auto* s = new AttributeSizes;
+  return *s;
+}
+
+void learn(Kind kind, int attr, size_t size) {
+  AttributeSizes& s = sizes();
+  std::lock_guard<std::mutex> g(s.mu);
+  s.size[{kind, attr}] = size;
+}
+
+bool accepted(Kind kind, bool live, int attr, const void* buf, size_t size) {
+  if (!live || buf == nullptr) return false;
+  AttributeSizes& s = sizes();
+  std::lock_guard<std::mutex> g(s.mu);
+  auto it = s.size.find({kind, attr});
+  return it != s.size.end() && it->second == size;
+}
+
+}  // namespace
+
+bool set_accepted(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr,
+                  const void* buf, size_t size) {
+  return accepted(Kind::kMatmulDesc, desc_live(desc), attr, buf, size);
+}
+bool set_accepted(cublasLtMatrixTransformDesc_t desc,
+                  cublasLtMatrixTransformDescAttributes_t attr, const void* buf, size_t size) {
+  return accepted(Kind::kTransformDesc, desc_live(desc), attr, buf, size);
+}
+bool set_accepted(cublasLtMatrixLayout_t layout, cublasLtMatrixLayoutAttribute_t attr,
+                  const void* buf, size_t size) {
+  return accepted(Kind::kLayout, live_object(layout), attr, buf, size);
+}
+bool set_accepted(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
+                  const void* buf, size_t size) {
+  return accepted(Kind::kPreference, live_object(pref), attr, buf, size);
+}
+void layout_set(cublasLtMatrixLayoutAttribute_t attr, size_t size) {
+  learn(Kind::kLayout, attr, size);
+}
+void preference_set(cublasLtMatmulPreferenceAttributes_t attr, size_t size) {
+  learn(Kind::kPreference, attr, size);
+}
+
 void desc_set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, const void* buf,
               size_t size) {
+  learn(Kind::kMatmulDesc, attr, size);
   set(desc, attr == CUBLASLT_MATMUL_DESC_SCALE_TYPE, attr == CUBLASLT_MATMUL_DESC_POINTER_MODE,
       buf, size);
 }
 
 void desc_set(cublasLtMatrixTransformDesc_t desc, cublasLtMatrixTransformDescAttributes_t attr,
               const void* buf, size_t size) {
+  learn(Kind::kTransformDesc, attr, size);
   set(desc, attr == CUBLASLT_MATRIX_TRANSFORM_DESC_SCALE_TYPE,
       attr == CUBLASLT_MATRIX_TRANSFORM_DESC_POINTER_MODE, buf, size);
 }

@@ -37,6 +37,19 @@ void object_created(const T* object) {
 }
 void object_destroyed(const void* object);
 bool live_object(const void* object);
+// SetAttribute on a live object, with a buffer, of the size a successful SetAttribute of that
+// attribute had: cuBLASLt checks nothing else, so the call goes out without waiting
+// (async_if=). The sizes are learnt by desc_set, layout_set and preference_set (after=).
+bool set_accepted(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr,
+                  const void* buf, size_t size);
+bool set_accepted(cublasLtMatrixTransformDesc_t desc,
+                  cublasLtMatrixTransformDescAttributes_t attr, const void* buf, size_t size);
+bool set_accepted(cublasLtMatrixLayout_t layout, cublasLtMatrixLayoutAttribute_t attr,
+                  const void* buf, size_t size);
+bool set_accepted(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
+                  const void* buf, size_t size);
+void layout_set(cublasLtMatrixLayoutAttribute_t attr, size_t size);
+void preference_set(cublasLtMatmulPreferenceAttributes_t attr, size_t size);
 void desc_set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, const void* buf,
               size_t size);
 void desc_set(cublasLtMatrixTransformDesc_t desc, cublasLtMatrixTransformDescAttributes_t attr,
