@@ -3,7 +3,9 @@
 #include "frontend/cudnn/glue.h"
 
 #include <mutex>
+#include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "frontend/core/live_set.h"
 
@@ -81,9 +83,46 @@ void hook_cudnnSetTensor4dDescriptorEx(cudnnTensorDescriptor_t d, cudnnDataType_
                                        int, int, int, int, int, int) {
   remember(d, t);
 }
-void hook_cudnnSetTensorNdDescriptor(cudnnTensorDescriptor_t d, cudnnDataType_t t, int,
-                                     const int*, const int*) {
+namespace {
+
+// Argument lists of cudnnSetTensorNdDescriptor that succeeded: its result depends on nothing
+// else, so the same list on a live descriptor succeeds again.
+struct TensorShapes {
+  std::mutex mu;
+  std::unordered_set<std::string> ok;  // REQUIRES: mu
+};
+TensorShapes& tensor_shapes() {
+  static auto* s = new TensorShapes;
+  return *s;
+}
+bool shape_key(cudnnDataType_t t, int n, const int* dims, const int* strides, std::string* key) {
+  if (n < 0 || n > CUDNN_DIM_MAX || (n > 0 && (!dims || !strides))) return false;
+  key->assign(reinterpret_cast<const char*>(&t), sizeof t);
+  key->append(reinterpret_cast<const char*>(&n), sizeof n);
+  key->append(reinterpret_cast<const char*>(dims), sizeof(int) * static_cast<size_t>(n));
+  key->append(reinterpret_cast<const char*>(strides), sizeof(int) * static_cast<size_t>(n));
+  return true;
+}
+
+}  // namespace
+
+bool tensor_nd_accepted(cudnnTensorDescriptor_t d, cudnnDataType_t t, int n, const int* dims,
+                        const int* strides) {
+  std::string key;
+  if (!live_object(d) || !shape_key(t, n, dims, strides, &key)) return false;
+  TensorShapes& s = tensor_shapes();
+  std::lock_guard<std::mutex> g(s.mu);
+  return s.ok.count(key) != 0;
+}
+
+void hook_cudnnSetTensorNdDescriptor(cudnnTensorDescriptor_t d, cudnnDataType_t t, int n,
+                                     const int* dims, const int* strides) {
   remember(d, t);
+  std::string key;
+  if (!shape_key(t, n, dims, strides, &key)) return;
+  TensorShapes& s = tensor_shapes();
+  std::lock_guard<std::mutex> g(s.mu);
+  s.ok.insert(key);
 }
 void hook_cudnnSetTensorNdDescriptorEx(cudnnTensorDescriptor_t d, cudnnTensorFormat_t,
                                        cudnnDataType_t t, int, const int*) {

@@ -39,6 +39,10 @@ void object_created(const T* object) {
 }
 void object_destroyed(const void* object);
 bool live_object(const void* object);
+// cudnnSetTensorNdDescriptor on a live descriptor with an argument list that succeeded before
+// (kept by its hook): sent without waiting (async_if=).
+bool tensor_nd_accepted(cudnnTensorDescriptor_t d, cudnnDataType_t t, int n, const int* dims,
+                        const int* strides);
 
 // Hooks (annotation word `hook`): run after the call succeeded, with its arguments.
 void hook_cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t,
