@@ -53,6 +53,19 @@ bool math_mode_accepted(cublasHandle_t handle, cublasMath_t mode) {
                           m == CUBLAS_PEDANTIC_MATH || m == CUBLAS_TF32_TENSOR_OP_MATH);
 }
 
+bool gemm_accepted(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
+                   int m, int n, int k, const void* alpha, int lda, int ldb, const void* beta,
+                   int ldc, int batch_count) {
+  auto op = [](cublasOperation_t t) {
+    return t == CUBLAS_OP_N || t == CUBLAS_OP_T || t == CUBLAS_OP_C;
+  };
+  auto at_least = [](int ld, int rows) { return ld >= (rows > 1 ? rows : 1); };
+  return live(handle) && op(transa) && op(transb) && m >= 0 && n >= 0 && k >= 0 &&
+         batch_count >= 0 && alpha != nullptr && beta != nullptr &&
+         at_least(lda, transa == CUBLAS_OP_N ? m : k) &&
+         at_least(ldb, transb == CUBLAS_OP_N ? k : n) && at_least(ldc, m);
+}
+
 bool device_pointers(cublasHandle_t handle) {
   Modes& m = modes();
   std::lock_guard<std::mutex> g(m.mu);

@@ -35,5 +35,11 @@ bool workspace_accepted(cublasHandle_t handle, const void* workspace);
 // cublasSetMathMode: one of the modes cuBLAS 13 defines, optionally with
 // CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION.
 bool math_mode_accepted(cublasHandle_t handle, cublasMath_t mode);
+// cublas[SD]gemm and their StridedBatched forms: cuBLAS refuses at once (INVALID_VALUE) only
+// what these check (the BLAS argument rules); such a call on a live handle that passes them
+// goes out without waiting (async_if=). PyTorch's float32 products.
+bool gemm_accepted(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,
+                   int m, int n, int k, const void* alpha, int lda, int ldb, const void* beta,
+                   int ldc, int batch_count = 1);
 
 }  // namespace gvirtus::cublas
