@@ -70,11 +70,15 @@ cudaError_t refuse_capture(cudaStream_t s) {
   return cudaSuccess;
 }
 
-// Waits for the stream when the copy was enqueued on one (the host side buffer is reused as
-// soon as the handler returns).
-cudaError_t settle(cudaError_t e, bool on_stream, cudaStream_t s) {
-  if (e == cudaSuccess && on_stream) e = cudaStreamSynchronize(s);
-  return e;
+// Waits for the stream the copy was enqueued on (the host side buffer is reused as soon as the
+// handler returns; stream 0 is the legacy stream, as the synchronous copy would use). Once the
+// copy is enqueued the request gives its place in the session-wide order up: other client
+// threads go on while it waits, as natively (a host callback ahead of it on the stream may
+// wait for one of them).
+cudaError_t settle(CallContext& ctx, cudaError_t e, cudaStream_t s) {
+  if (e != cudaSuccess) return e;
+  release_order(ctx);
+  return cudaStreamSynchronize(s);
 }
 
 }  // namespace
@@ -158,9 +162,9 @@ void handle_cudaMemcpy2DAsync(CallContext& ctx) {
 }
 
 // One chunk of a host-to-device copy; its bytes are the rest of the payload, which the worker
-// has already read into the connection's (page-locked) staging buffer. Stream 0 means the
-// synchronous cudaMemcpy; any other stream is used and then waited for, since the staging
-// buffer is reused by the next request. (Overlap with the next chunk is possible later through
+// has already read into the connection's (page-locked) staging buffer. It is enqueued on its
+// stream (0: the legacy stream, as the synchronous cudaMemcpy) and then waited for, since the
+// staging buffer is reused by the next request. (Overlap with the next chunk is possible later through
 // ConnState::take_staging.)
 void handle_gvMemcpyH2DChunk(CallContext& ctx) {
   Chunk c = read_chunk(ctx);
@@ -174,15 +178,12 @@ void handle_gvMemcpyH2DChunk(CallContext& ctx) {
   if (on_stream && (ctx.status = refuse_capture(s)) != cudaSuccess) return;
   cudaError_t e;
   if (c.rows == 1) {
-    e = on_stream ? cudaMemcpyAsync(dptr(c.dev), data, c.width, cudaMemcpyHostToDevice, s)
-                  : cudaMemcpy(dptr(c.dev), data, c.width, cudaMemcpyHostToDevice);
+    e = cudaMemcpyAsync(dptr(c.dev), data, c.width, cudaMemcpyHostToDevice, s);
   } else {
-    e = on_stream ? cudaMemcpy2DAsync(dptr(c.dev), c.pitch, data, c.width, c.width, c.rows,
-                                      cudaMemcpyHostToDevice, s)
-                  : cudaMemcpy2D(dptr(c.dev), c.pitch, data, c.width, c.width, c.rows,
-                                 cudaMemcpyHostToDevice);
+    e = cudaMemcpy2DAsync(dptr(c.dev), c.pitch, data, c.width, c.width, c.rows,
+                          cudaMemcpyHostToDevice, s);
   }
-  ctx.status = settle(e, on_stream, s);
+  ctx.status = settle(ctx, e, s);
 }
 
 // One chunk of a device-to-host copy: copied into the connection's device-to-host buffer,
@@ -201,15 +202,12 @@ void handle_gvMemcpyD2HChunk(CallContext& ctx) {
   if (on_stream && (ctx.status = refuse_capture(s)) != cudaSuccess) return;
   cudaError_t e;
   if (c.rows == 1) {
-    e = on_stream ? cudaMemcpyAsync(buf, dptr(c.dev), c.width, cudaMemcpyDeviceToHost, s)
-                  : cudaMemcpy(buf, dptr(c.dev), c.width, cudaMemcpyDeviceToHost);
+    e = cudaMemcpyAsync(buf, dptr(c.dev), c.width, cudaMemcpyDeviceToHost, s);
   } else {
-    e = on_stream ? cudaMemcpy2DAsync(buf, c.width, dptr(c.dev), c.pitch, c.width, c.rows,
-                                      cudaMemcpyDeviceToHost, s)
-                  : cudaMemcpy2D(buf, c.width, dptr(c.dev), c.pitch, c.width, c.rows,
-                                 cudaMemcpyDeviceToHost);
+    e = cudaMemcpy2DAsync(buf, c.width, dptr(c.dev), c.pitch, c.width, c.rows,
+                          cudaMemcpyDeviceToHost, s);
   }
-  ctx.status = settle(e, on_stream, s);
+  ctx.status = settle(ctx, e, s);
   if (ctx.status == cudaSuccess) {
     ctx.bulk = buf;
     ctx.bulk_len = c.bytes;
