@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "bench_common.h"
@@ -98,6 +99,26 @@ int main(int argc, char** argv) {
     check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
     check(cudaGetLastError(), "launch");
     report("launches_per_s", n / seconds_since(t0), "1/s");
+  }
+  // The same from 4 threads at once, each on its own non-blocking stream (PyTorch launches from
+  // its main and autograd threads): launches per second, all threads together.
+  {
+    const int threads = 4, n = 10000;
+    std::vector<cudaStream_t> streams(threads);
+    for (auto& st : streams) check(cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking), "stream");
+    for (auto& st : streams) empty_kernel<<<1, 1, 0, st>>>();
+    check(cudaDeviceSynchronize(), "warm-up launch");
+    auto t0 = Clock::now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] {
+        for (int i = 0; i < n; ++i) empty_kernel<<<1, 1, 0, streams[t]>>>();
+        check(cudaStreamSynchronize(streams[t]), "cudaStreamSynchronize");
+      });
+    for (auto& th : pool) th.join();
+    check(cudaGetLastError(), "launch");
+    report("launches_per_s_4_threads", threads * n / seconds_since(t0), "1/s");
+    for (auto& st : streams) check(cudaStreamDestroy(st), "stream destroy");
   }
   report("launch_sync_us", 1e6 * per_call([&] {
                               empty_kernel<<<1, 1>>>();
