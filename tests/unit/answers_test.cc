@@ -191,6 +191,23 @@ TEST_F(Answers, PrimaryContextStateIsKeptWhileActive) {
   EXPECT_FALSE(client::recall_primary_context(0, &flags, &active));
 }
 
+// cudaStreamIsCapturing is answered locally only for a stream known to be valid, while no
+// capture may be active and no error was recorded (a sticky one would be the answer).
+TEST_F(Answers, IsCapturingNeedsAValidStreamAndNoCapture) {
+  cudaStreamCaptureStatus st = cudaStreamCaptureStatusActive;
+  cudaStream_t mine = reinterpret_cast<cudaStream_t>(0x0100000000000042);
+  EXPECT_FALSE(local_is_capturing(mine, &st));  // never created here
+  stream_created(&mine);
+  EXPECT_FALSE(local_is_capturing(mine, nullptr));  // the worker answers the bad argument
+  client::note_capture_begun();
+  EXPECT_FALSE(local_is_capturing(mine, &st));
+  EXPECT_FALSE(local_is_capturing(nullptr, &st));
+  client::note_capture_ended();
+  stream_destroyed(mine);
+  EXPECT_FALSE(local_is_capturing(mine, &st));  // destroyed: the worker says it is invalid
+  EXPECT_EQ(st, cudaStreamCaptureStatusActive);  // nothing written when not answered
+}
+
 TEST_F(Answers, ForkedChildStartsEmpty) {
   keep_device(2);
   const int two = 2;

@@ -15,6 +15,8 @@
 #include <string>
 
 #include "frontend/core/answers.h"
+#include "frontend/core/live_set.h"
+#include "frontend/cudart/local.h"
 
 namespace gvirtus::cudart {
 namespace {
@@ -122,6 +124,28 @@ Local local_kernel_attributes(uint64_t kernel_id, cudaFuncAttributes* attr) {
 void keep_kernel_attributes(uint64_t kernel_id, const cudaFuncAttributes* attr) {
   std::string dev;
   if (device_part(&dev)) keep("func:attr:" + dev + ":" + std::to_string(kernel_id), attr);
+}
+
+namespace {
+client::LiveSet& live_streams() {
+  static auto* s = new client::LiveSet;
+  return *s;
+}
+}  // namespace
+
+void stream_created(const cudaStream_t* stream) {
+  if (stream) live_streams().add(*stream);
+}
+void stream_destroyed(cudaStream_t stream) { live_streams().remove(stream); }
+
+Local local_is_capturing(cudaStream_t stream, cudaStreamCaptureStatus* status) {
+  const bool builtin =
+      stream == nullptr || stream == cudaStreamLegacy || stream == cudaStreamPerThread;
+  if (!status || client::capture_may_be_active() || !no_error_recorded() ||
+      !(builtin || live_streams().contains(stream)))
+    return std::nullopt;
+  *status = cudaStreamCaptureStatusNone;
+  return cudaSuccess;
 }
 
 void forget_kernel_answers() {

@@ -30,6 +30,14 @@ void keep_occupancy(const char* what, const int* out, const void* func, int bloc
                     size_t dynamic_smem, unsigned int flags);
 Local local_dynamic_smem(size_t* out, const void* func, int num_blocks, int block_size);
 void keep_dynamic_smem(const size_t* out, const void* func, int num_blocks, int block_size);
+// Streams created and not destroyed (after= of cudaStreamCreate* and cudaStreamDestroy).
+void stream_created(const cudaStream_t* stream);
+void stream_destroyed(cudaStream_t stream);
+// cudaStreamIsCapturing: "not capturing" for a valid stream (the default ones, or one this
+// process created and has not destroyed) while no capture was begun in this process and no
+// error was recorded (a sticky one would be the answer).
+Local local_is_capturing(cudaStream_t stream, cudaStreamCaptureStatus* status);
+
 // A kernel's attributes by the worker's kernel id, on the current device.
 Local local_kernel_attributes(uint64_t kernel_id, cudaFuncAttributes* attr);
 void keep_kernel_attributes(uint64_t kernel_id, const cudaFuncAttributes* attr);

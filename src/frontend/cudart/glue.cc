@@ -68,6 +68,10 @@ void set_last_error(cudaError_t e) {
 
 uint64_t error_generation() { return g_error_generation.load(std::memory_order_acquire); }
 
+bool no_error_recorded() {
+  return g_clean_generation.load(std::memory_order_acquire) == error_generation();
+}
+
 cudaError_t peek_last_error() { return static_cast<cudaError_t>(t_last_error); }
 
 cudaError_t take_last_error() {

@@ -34,6 +34,8 @@ cudaError_t peek_last_error();
 cudaError_t take_last_error();
 // Grows whenever any thread records an error (see the sticky check in glue.cc).
 uint64_t error_generation();
+// No error was recorded since the worker last said its runtime had no sticky error.
+bool no_error_recorded();
 // cudaGetLastError (reset) / cudaPeekAtLastError: the worker's sticky error if it has one (asked
 // only when an error was recorded since the last clean check, or replies are outstanding),
 // else this thread's last error.
