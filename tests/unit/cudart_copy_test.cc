@@ -327,6 +327,9 @@ class CopyEngine : public ::testing::Test {
     g_dev = &dev_;
     cr::track_device_allocation(kDevBase, dev_.mem.size());
     (void)cr::take_last_error();
+    // Every fake kernel has the same id: answers kept by an earlier test would stand in.
+    client::forget_answers("");
+    client::forget_current_device();
   }
   void TearDown() override {
     cr::untrack_device_allocation(kDevBase);
