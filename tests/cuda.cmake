@@ -29,6 +29,7 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   device_printf   YES
   launch_ex       YES
   managed         YES
+  mapped_host     YES
   multi_device    YES
   device_assert   YES)
 

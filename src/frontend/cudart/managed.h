@@ -33,6 +33,19 @@ bool contains(const void* p);
 // The flags given at allocation of the mirrored allocation containing p (false if none).
 bool flags_of(const void* p, unsigned* flags);
 
+// Aliases (cudaHostRegisterMapped, cudaHostGetDevicePointer of page-locked memory): the
+// program's own memory [host, host+size) gets a device copy at an address of the worker's
+// (*device), exchanged at the same points as the mirrored allocations. The device address is
+// device memory only (contains() is false there); the host address stays host memory. Aliasing
+// a range already aliased from the same start returns the existing device address.
+cudaError_t alias(void* host, size_t size, void** device);
+// The device address for host address p inside an alias (false if none).
+bool alias_device(const void* p, void** device);
+// The host start of the alias containing p (0 if none).
+uintptr_t alias_base(const void* p);
+// Ends the alias that starts at host, freeing its device copy (success if there is none).
+cudaError_t release_alias(void* host);
+
 // Explicit exchange points for paths that do not go through client::Call hooks (the copy
 // engine's pipelined chunks): push host writes before a copy, pull after a synchronous one.
 void before_device_work();
