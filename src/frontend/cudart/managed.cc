@@ -304,6 +304,42 @@ cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind) {
   return cudaSuccess;
 }
 
+cudaError_t adopt(uint64_t addr, size_t size) {
+  if (addr == 0 || size == 0 || size > SIZE_MAX - 2 * page_size() || addr + size < addr)
+    return fail(cudaErrorInvalidValue);
+  install_hooks();
+  State& st = state();
+  Region r;
+  r.base = static_cast<uintptr_t>(addr);
+  r.host = r.base;
+  r.size = size;
+  r.flags = cudaMemAttachGlobal;
+  r.kind = Kind::kModuleVar;
+  r.shadow.reset(new (std::nothrow) uint8_t[size]());
+  if (!r.shadow) return fail(cudaErrorMemoryAllocation);
+  std::lock_guard<std::mutex> g(st.mu);
+  auto it = st.regions.find(r.base);
+  if (it != st.regions.end())
+    return it->second.size == size ? cudaSuccess : fail(cudaErrorInvalidValue);
+  if (!map_pages(st, r.base, size)) {
+    gvirtus::log::once(gvirtus::log::Level::kError, "managed:var-clash",
+                       "__managed__ variable: its device address is taken in this process, so no "
+                       "host copy can live there");
+    return fail(cudaErrorMemoryAllocation);
+  }
+  t_busy = true;
+  cudaError_t e = raw_to_host(r.shadow.get(), addr, size);
+  t_busy = false;
+  if (e != cudaSuccess) {
+    unmap_pages(st, r.base, size);
+    return fail(e);
+  }
+  std::memcpy(reinterpret_cast<void*>(r.base), r.shadow.get(), size);
+  st.regions.emplace(r.base, std::move(r));
+  st.count.store(st.regions.size(), std::memory_order_release);
+  return cudaSuccess;
+}
+
 bool owns(const void* p, Kind kind) {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0) return false;

@@ -20,7 +20,7 @@
 
 namespace gvirtus::cudart::managed {
 
-enum class Kind : uint8_t { kManaged = 0, kMapped = 1 };
+enum class Kind : uint8_t { kManaged = 0, kMapped = 1, kModuleVar = 2 };
 
 // Allocates `size` bytes mirrored on both sides; *ptr is valid on the host and on the device.
 // Records the error (fail()) and returns it.
@@ -32,6 +32,11 @@ cudaError_t release(void* p);
 bool contains(const void* p);
 // The flags given at allocation of the mirrored allocation containing p (false if none).
 bool flags_of(const void* p, unsigned* flags);
+
+// Mirrors managed memory the worker already has at addr (a __managed__ variable of a loaded
+// module): host pages are mapped at addr and filled with the device's bytes. Never released.
+// Adopting an address already mirrored succeeds. Records the error (fail()) and returns it.
+cudaError_t adopt(uint64_t addr, size_t size);
 
 // Aliases (cudaHostRegisterMapped, cudaHostGetDevicePointer of page-locked memory): the
 // program's own memory [host, host+size) gets a device copy at an address of the worker's
