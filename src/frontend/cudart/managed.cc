@@ -380,11 +380,13 @@ cudaError_t release(void* p) {
     st.regions.erase(it);
     st.count.store(st.regions.size(), std::memory_order_release);
   }
-  untrack_device_allocation(r.base);
   {
     std::lock_guard<std::mutex> g(st.mu);
     unmap_pages(st, r.base, r.size);
   }
+  // A module's variable stays on the worker (its module owns it): only the mirror ends.
+  if (r.kind == Kind::kModuleVar) return cudaSuccess;
+  untrack_device_allocation(r.base);
   return free_on_worker(r.base);
 }
 

@@ -25,7 +25,8 @@ enum class Kind : uint8_t { kManaged = 0, kMapped = 1, kModuleVar = 2 };
 // Allocates `size` bytes mirrored on both sides; *ptr is valid on the host and on the device.
 // Records the error (fail()) and returns it.
 cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind);
-// True if p is the start of a mirrored allocation of this kind; frees it (both sides).
+// True if p is the start of a mirrored allocation of this kind. release() frees one (both sides;
+// for an adopted variable only the host mirror ends).
 bool owns(const void* p, Kind kind);
 cudaError_t release(void* p);
 // True if [p, p+1) lies in a mirrored allocation (any kind).
@@ -34,7 +35,8 @@ bool contains(const void* p);
 bool flags_of(const void* p, unsigned* flags);
 
 // Mirrors managed memory the worker already has at addr (a __managed__ variable of a loaded
-// module): host pages are mapped at addr and filled with the device's bytes. Never released.
+// module): host pages are mapped at addr and filled with the device's bytes. release() ends
+// only the mirror (the module owns the variable).
 // Adopting an address already mirrored succeeds. Records the error (fail()) and returns it.
 cudaError_t adopt(uint64_t addr, size_t size);
 
