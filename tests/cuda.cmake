@@ -29,6 +29,8 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   device_printf   YES
   launch_ex       YES
   managed         YES
+  mapped_host     YES
+  managed_vars    YES
   multi_device    YES
   device_assert   YES)
 

@@ -1049,5 +1049,84 @@ TEST_F(CopyEngine, ManagedAddressTakenOnTheClientFailsCleanly) {
   (void)cr::take_last_error();
 }
 
+// The program's own memory made reachable from kernels (cudaHostRegisterMapped): the device copy
+// lives at a worker address, the host copy stays where it is; same exchange points.
+TEST_F(CopyEngine, AliasKeepsProgramMemoryAndWorkerCopyCoherent) {
+  dev_.managed.assign(1u << 20, 0xEE);
+  const uint64_t addr = kManagedBase + 200 * page();
+  dev_.managed_next = {addr};
+  std::vector<uint8_t> mine(2 * page() + 10, 3);  // not page-aligned, not a page multiple
+  void* dv = nullptr;
+  ASSERT_EQ(mg::alias(mine.data(), mine.size(), &dv), cudaSuccess);
+  EXPECT_EQ(reinterpret_cast<uint64_t>(dv), addr);
+  uint8_t* d = dev_.managed.data() + 200 * page();
+  EXPECT_EQ(d[0], 3);  // the program's bytes are the starting point
+  EXPECT_EQ(d[mine.size() - 1], 3);
+  EXPECT_EQ(d[mine.size()], 0xEE);  // nothing past the range
+  // The device address is device memory only; the host address stays host memory.
+  EXPECT_FALSE(mg::contains(dv));
+  EXPECT_FALSE(mg::contains(mine.data()));
+  void* inner = nullptr;
+  ASSERT_TRUE(mg::alias_device(mine.data() + 77, &inner));
+  EXPECT_EQ(reinterpret_cast<uint64_t>(inner), addr + 77);
+  EXPECT_FALSE(mg::alias_device(mine.data() + mine.size(), &inner));
+  // Aliasing the same range again gives the same device copy, with no new allocation.
+  void* again = nullptr;
+  ASSERT_EQ(mg::alias(mine.data(), mine.size(), &again), cudaSuccess);
+  EXPECT_EQ(again, dv);
+
+  mine[page() + 1] = 9;
+  mg::before_device_work();
+  EXPECT_EQ(d[page() + 1], 9);
+  d[5] = 42;  // a kernel's write
+  mg::after_synchronisation();
+  EXPECT_EQ(mine[5], 42);
+  EXPECT_EQ(mine[page() + 1], 9);
+
+  // After the alias ends, synchronisations leave the program's memory alone.
+  ASSERT_EQ(mg::release_alias(mine.data()), cudaSuccess);
+  EXPECT_EQ(dev_.managed_freed, std::vector<uint64_t>{addr});
+  EXPECT_FALSE(mg::alias_device(mine.data(), &inner));
+  ASSERT_EQ(mg::release_alias(mine.data()), cudaSuccess);  // none left: nothing to do
+  d[6] = 43;
+  mine[6] = 1;
+  mg::before_device_work();
+  mg::after_synchronisation();
+  EXPECT_EQ(mine[6], 1);
+  // release() is for mirrored allocations only: an alias's device address is refused.
+  EXPECT_FALSE(mg::owns(dv, mg::Kind::kMapped));
+  (void)cr::take_last_error();
+}
+
+// A __managed__ variable's memory already exists on the worker: mirrored at its address, with
+// the device's bytes (the initialiser), and adopting it twice is harmless.
+TEST_F(CopyEngine, AdoptedManagedVariableIsMirroredInPlace) {
+  dev_.managed.assign(2u << 20, 0);
+  const uint64_t addr = kManagedBase + 300 * page() + 16;
+  uint8_t* d = dev_.managed.data() + 300 * page() + 16;
+  d[0] = 5;
+  ASSERT_EQ(mg::adopt(addr, 4), cudaSuccess);
+  auto* p = reinterpret_cast<uint8_t*>(addr);
+  EXPECT_TRUE(mapped(p));
+  EXPECT_EQ(p[0], 5);
+  EXPECT_TRUE(mg::contains(p));
+  ASSERT_EQ(mg::adopt(addr, 4), cudaSuccess);
+  EXPECT_EQ(mg::adopt(addr, 8), cudaErrorInvalidValue);  // a different size at that address
+  p[0] = 7;
+  mg::before_device_work();
+  EXPECT_EQ(d[0], 7);
+  d[1] = 1;
+  mg::after_synchronisation();
+  EXPECT_EQ(p[1], 1);
+  EXPECT_EQ(mg::adopt(0, 4), cudaErrorInvalidValue);
+  EXPECT_EQ(mg::adopt(addr + 64, 0), cudaErrorInvalidValue);
+  // Ending the mirror leaves the variable to its module on the worker.
+  EXPECT_EQ(mg::release(p), cudaSuccess);
+  EXPECT_TRUE(dev_.managed_freed.empty());
+  EXPECT_FALSE(mapped(p));
+  EXPECT_FALSE(mg::contains(p));
+  (void)cr::take_last_error();
+}
+
 }  // namespace
 }  // namespace gvirtus::testing

@@ -22,6 +22,7 @@ void handle_gvMemcpyD2HChunk(CallContext&);
 void handle_gvModuleLoad(CallContext&);
 void handle_gvKernelGet(CallContext&);
 void handle_gvGlobalGet(CallContext&);
+void handle_gvManagedVarGet(CallContext&);
 void handle___cudaLaunchKernel(CallContext&);
 void handle_cudaLaunchKernelExC(CallContext&);
 void handle___cudaGetKernel(CallContext&);
@@ -232,10 +233,12 @@ TEST_P(LookupByName, ChecksItsInputs) {
   EXPECT_THROW(run(h, longname), wire::DecodeError);
 }
 
-// Kernels and device variables are both looked up by name in an uploaded library.
+// Kernels, device variables and __managed__ variables are looked up by name in an uploaded
+// library.
 INSTANTIATE_TEST_SUITE_P(KernelsAndVariables, LookupByName,
                          ::testing::Values(be::cudart::handle_gvKernelGet,
-                                           be::cudart::handle_gvGlobalGet));
+                                           be::cudart::handle_gvGlobalGet,
+                                           be::cudart::handle_gvManagedVarGet));
 
 TEST_F(Handlers, MallocPayloadIsExact) {
   wire::Writer w;

@@ -479,6 +479,20 @@ void handle_gvGlobalGet(CallContext& ctx) {
   ctx.out.put<uint64_t>(size);
 }
 
+// Request: u64 library id, string name (a __managed__ variable's device name). Reply: u64
+// address (managed memory), u64 size. The client mirrors the variable (frontend managed.h).
+void handle_gvManagedVarGet(CallContext& ctx) {
+  std::string name;
+  Library* lib = read_library_and_name(ctx, &name);
+  if (!lib) return;
+  void* address = nullptr;
+  size_t size = 0;
+  ctx.status = cudaLibraryGetManaged(&address, &size, lib->lib, name.c_str());
+  if (ctx.status != cudaSuccess) return;
+  ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(address));
+  ctx.out.put<uint64_t>(size);
+}
+
 bool func_in(CallContext& ctx, uint64_t id, const void** out) {
   Kernel* k;
   if (!kernel_in(ctx, id, &k)) return false;

@@ -1,7 +1,9 @@
 // Host memory: cudaMallocHost & co. return ordinary page-aligned host memory (the copy
 // functions accept any host memory); registrations are only remembered. Mapped memory from
-// cudaHostAlloc is a mirrored allocation (managed.h); registering existing memory as mapped
-// (cudaHostRegisterMapped) cannot be mirrored, its address being the program's, and is refused.
+// cudaHostAlloc is a mirrored allocation (managed.h). Registering existing memory as mapped
+// (cudaHostRegisterMapped) makes an alias (managed::alias): a device copy at another address,
+// exchanged like mirrored memory; cudaHostGetDevicePointer of other page-locked memory makes
+// one on first use.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -92,8 +94,9 @@ GV_EXPORT cudaError_t cudaFreeHost(void* ptr) {
     if (!host_allocs().remove(reinterpret_cast<uintptr_t>(ptr), &r))
       return fail(cudaErrorInvalidValue);
     if (r.tag & kMirrored) return managed::release(ptr);
+    cudaError_t e = managed::release_alias(ptr);  // its device copy, if it was ever aliased
     ::munmap(ptr, r.size);
-    return cudaSuccess;
+    return e;
   });
 }
 
@@ -102,8 +105,6 @@ GV_EXPORT cudaError_t cudaHostRegister(void* ptr, size_t size, unsigned int flag
     constexpr unsigned kKnown = cudaHostRegisterPortable | cudaHostRegisterMapped |
                                 cudaHostRegisterIoMemory | cudaHostRegisterReadOnly;
     if (!ptr || size == 0 || (flags & ~kKnown)) return fail(cudaErrorInvalidValue);
-    if (flags & cudaHostRegisterMapped)
-      return refuse_mapped("cudaHostRegister", "cudaHostRegisterMapped");
     if (flags & cudaHostRegisterIoMemory)
       return refuse_mapped("cudaHostRegister", "cudaHostRegisterIoMemory");
     uintptr_t base = reinterpret_cast<uintptr_t>(ptr);
@@ -112,6 +113,14 @@ GV_EXPORT cudaError_t cudaHostRegister(void* ptr, size_t size, unsigned int flag
     if (host_allocs().overlaps(base, size)) return fail(cudaErrorHostMemoryAlreadyRegistered);
     if (!host_registered().add(base, size, flags))
       return fail(cudaErrorHostMemoryAlreadyRegistered);
+    if (flags & cudaHostRegisterMapped) {
+      void* dev = nullptr;
+      cudaError_t e = managed::alias(ptr, size, &dev);
+      if (e != cudaSuccess) {
+        host_registered().remove(base);
+        return e;
+      }
+    }
     return cudaSuccess;
   });
 }
@@ -121,7 +130,7 @@ GV_EXPORT cudaError_t cudaHostUnregister(void* ptr) {
     if (!ptr) return fail(cudaErrorInvalidValue);
     if (!host_registered().remove(reinterpret_cast<uintptr_t>(ptr)))
       return fail(cudaErrorHostMemoryNotRegistered);
-    return cudaSuccess;
+    return managed::release_alias(ptr);
   });
 }
 
@@ -142,5 +151,14 @@ namespace gvirtus::cudart {
 bool is_page_locked_host(const void* p) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   return a && (host_allocs().find(a) || host_registered().find(a));
+}
+
+bool page_locked_range(const void* p, void** base, size_t* size) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  RangeMap::Range r;
+  if (!a || !(host_allocs().find(a, &r) || host_registered().find(a, &r))) return false;
+  *base = reinterpret_cast<void*>(r.base);
+  *size = r.size;
+  return true;
 }
 }  // namespace gvirtus::cudart

@@ -23,7 +23,8 @@ namespace gvirtus::cudart::managed {
 namespace {
 
 struct Region {
-  uintptr_t base = 0;
+  uintptr_t base = 0;  // the device address (worker's allocation)
+  uintptr_t host = 0;  // where the host copy lives: base, or the program's memory for an alias
   size_t size = 0;  // as asked
   unsigned flags = 0;
   Kind kind = Kind::kManaged;
@@ -33,6 +34,7 @@ struct Region {
 struct State {
   std::mutex mu;                          // regions, and one exchange at a time
   std::map<uintptr_t, Region> regions;    // by base
+  std::map<uintptr_t, uintptr_t> aliases; // alias regions: host address -> base
   // The driver packs small managed allocations into shared pages, so host pages are mapped
   // once and counted: page address -> regions using it.
   std::map<uintptr_t, int> pages;
@@ -105,7 +107,7 @@ bool synchronises(uint32_t id, int32_t status) {
 
 // Sends the pages of r that differ from its shadow. REQUIRES: st.mu held, t_busy set.
 void push_region(Region& r) {
-  const auto* host = reinterpret_cast<const uint8_t*>(r.base);
+  const auto* host = reinterpret_cast<const uint8_t*>(r.host);
   const size_t page = page_size();
   size_t off = 0;
   while (off < r.size) {
@@ -157,7 +159,7 @@ void pull_all() {
   // the host copies stay as they were.
   if (ok) {
     for (auto& [base, r] : st.regions) {
-      auto* host = reinterpret_cast<uint8_t*>(r.base);
+      auto* host = reinterpret_cast<uint8_t*>(r.host);
       if (raw_to_host(r.shadow.get(), r.base, r.size) != cudaSuccess) {
         ok = false;
         break;
@@ -262,6 +264,7 @@ cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind) {
   State& st = state();
   Region r;
   r.base = static_cast<uintptr_t>(addr);
+  r.host = r.base;
   r.size = size;
   r.flags = flags;
   r.kind = kind;
@@ -301,12 +304,48 @@ cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind) {
   return cudaSuccess;
 }
 
+cudaError_t adopt(uint64_t addr, size_t size) {
+  if (addr == 0 || size == 0 || size > SIZE_MAX - 2 * page_size() || addr + size < addr)
+    return fail(cudaErrorInvalidValue);
+  install_hooks();
+  State& st = state();
+  Region r;
+  r.base = static_cast<uintptr_t>(addr);
+  r.host = r.base;
+  r.size = size;
+  r.flags = cudaMemAttachGlobal;
+  r.kind = Kind::kModuleVar;
+  r.shadow.reset(new (std::nothrow) uint8_t[size]());
+  if (!r.shadow) return fail(cudaErrorMemoryAllocation);
+  std::lock_guard<std::mutex> g(st.mu);
+  auto it = st.regions.find(r.base);
+  if (it != st.regions.end())
+    return it->second.size == size ? cudaSuccess : fail(cudaErrorInvalidValue);
+  if (!map_pages(st, r.base, size)) {
+    gvirtus::log::once(gvirtus::log::Level::kError, "managed:var-clash",
+                       "__managed__ variable: its device address is taken in this process, so no "
+                       "host copy can live there");
+    return fail(cudaErrorMemoryAllocation);
+  }
+  t_busy = true;
+  cudaError_t e = raw_to_host(r.shadow.get(), addr, size);
+  t_busy = false;
+  if (e != cudaSuccess) {
+    unmap_pages(st, r.base, size);
+    return fail(e);
+  }
+  std::memcpy(reinterpret_cast<void*>(r.base), r.shadow.get(), size);
+  st.regions.emplace(r.base, std::move(r));
+  st.count.store(st.regions.size(), std::memory_order_release);
+  return cudaSuccess;
+}
+
 bool owns(const void* p, Kind kind) {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0) return false;
   std::lock_guard<std::mutex> g(st.mu);
   auto it = st.regions.find(reinterpret_cast<uintptr_t>(p));
-  return it != st.regions.end() && it->second.kind == kind;
+  return it != st.regions.end() && it->second.kind == kind && it->second.host == it->second.base;
 }
 
 bool contains(const void* p) {
@@ -323,6 +362,8 @@ bool flags_of(const void* p, unsigned* flags) {
   if (it == st.regions.begin()) return false;
   --it;
   if (a - it->second.base >= it->second.size) return false;
+  // An alias's device address has no host copy at that address: it is device memory only.
+  if (it->second.host != it->second.base) return false;
   *flags = it->second.flags;
   return true;
 }
@@ -333,16 +374,19 @@ cudaError_t release(void* p) {
   {
     std::lock_guard<std::mutex> g(st.mu);
     auto it = st.regions.find(reinterpret_cast<uintptr_t>(p));
-    if (it == st.regions.end()) return fail(cudaErrorInvalidValue);
+    if (it == st.regions.end() || it->second.host != it->second.base)
+      return fail(cudaErrorInvalidValue);
     r = std::move(it->second);
     st.regions.erase(it);
     st.count.store(st.regions.size(), std::memory_order_release);
   }
-  untrack_device_allocation(r.base);
   {
     std::lock_guard<std::mutex> g(st.mu);
     unmap_pages(st, r.base, r.size);
   }
+  // A module's variable stays on the worker (its module owns it): only the mirror ends.
+  if (r.kind == Kind::kModuleVar) return cudaSuccess;
+  untrack_device_allocation(r.base);
   return free_on_worker(r.base);
 }
 
@@ -354,5 +398,105 @@ void before_device_work() {
 }
 
 void after_synchronisation() { pull_all(); }
+
+// Aliases: the program's own page-locked memory made reachable from kernels. Same exchange as
+// the mirrored allocations (push before device work, read-back after a synchronisation); only
+// the host copy lives at the program's address instead of the device address.
+cudaError_t alias(void* host, size_t size, void** device) {
+  if (!host || !device || size == 0) return argument_error(cudaErrorInvalidValue);
+  if (size > SIZE_MAX - 2 * page_size()) return fail(cudaErrorMemoryAllocation);
+  const auto h = reinterpret_cast<uintptr_t>(host);
+  if (h + size < h) return argument_error(cudaErrorInvalidValue);
+  if (alias_base(host) == h && alias_device(host, device)) return cudaSuccess;  // made already
+  install_hooks();
+  client::Call c(id(Call::kCall_gvManagedAlloc));
+  c.args().put<uint64_t>(size);
+  c.args().put<uint32_t>(cudaMemAttachGlobal);
+  if (!c.invoke()) return lost();
+  cudaError_t e = finish(c);
+  if (e != cudaSuccess) return e;
+  const uint64_t addr = c.result().get<uint64_t>();
+  c.result().expect_end();
+  Region r;
+  r.base = static_cast<uintptr_t>(addr);
+  r.host = h;
+  r.size = size;
+  r.flags = cudaMemAttachGlobal;
+  r.kind = Kind::kMapped;
+  r.shadow.reset(new (std::nothrow) uint8_t[size]);
+  if (!r.shadow) {
+    free_on_worker(addr);
+    return fail(cudaErrorMemoryAllocation);
+  }
+  State& st = state();
+  bool raced = false;
+  {
+    std::lock_guard<std::mutex> g(st.mu);
+    if (st.aliases.count(h)) {
+      raced = true;  // another thread aliased the same range first
+    } else {
+      // Both copies start alike: the program's bytes are sent once.
+      std::memcpy(r.shadow.get(), host, size);
+      t_busy = true;
+      e = raw_to_device(addr, r.shadow.get(), size);
+      t_busy = false;
+      if (e == cudaSuccess) {
+        st.aliases.emplace(h, r.base);
+        st.regions.emplace(r.base, std::move(r));
+        st.count.store(st.regions.size(), std::memory_order_release);
+      }
+    }
+  }
+  if (raced || e != cudaSuccess) {
+    free_on_worker(addr);
+    if (raced) return alias_device(host, device) ? cudaSuccess : fail(cudaErrorUnknown);
+    return fail(e);
+  }
+  track_device_allocation(addr, size);
+  *device = from_wire<void*>(addr);
+  return cudaSuccess;
+}
+
+uintptr_t alias_base(const void* p) {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0) return 0;
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  std::lock_guard<std::mutex> g(st.mu);
+  auto it = st.aliases.upper_bound(a);
+  if (it == st.aliases.begin()) return 0;
+  --it;
+  const Region& r = st.regions.at(it->second);
+  return a - r.host < r.size ? r.host : 0;
+}
+
+bool alias_device(const void* p, void** device) {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0) return false;
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  std::lock_guard<std::mutex> g(st.mu);
+  auto it = st.aliases.upper_bound(a);
+  if (it == st.aliases.begin()) return false;
+  --it;
+  const Region& r = st.regions.at(it->second);
+  if (a - r.host >= r.size) return false;
+  *device = from_wire<void*>(r.base + (a - r.host));
+  return true;
+}
+
+cudaError_t release_alias(void* host) {
+  State& st = state();
+  uintptr_t base = 0;
+  {
+    std::lock_guard<std::mutex> g(st.mu);
+    auto it = st.aliases.find(reinterpret_cast<uintptr_t>(host));
+    if (it == st.aliases.end()) return cudaSuccess;  // never aliased: nothing to do
+    base = it->second;
+    st.aliases.erase(it);
+    st.regions.erase(base);
+    st.count.store(st.regions.size(), std::memory_order_release);
+  }
+  untrack_device_allocation(base);
+  return free_on_worker(base);
+}
 
 }  // namespace gvirtus::cudart::managed

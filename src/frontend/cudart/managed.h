@@ -20,18 +20,38 @@
 
 namespace gvirtus::cudart::managed {
 
-enum class Kind : uint8_t { kManaged = 0, kMapped = 1 };
+enum class Kind : uint8_t { kManaged = 0, kMapped = 1, kModuleVar = 2 };
 
 // Allocates `size` bytes mirrored on both sides; *ptr is valid on the host and on the device.
 // Records the error (fail()) and returns it.
 cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind);
-// True if p is the start of a mirrored allocation of this kind; frees it (both sides).
+// True if p is the start of a mirrored allocation of this kind. release() frees one (both sides;
+// for an adopted variable only the host mirror ends).
 bool owns(const void* p, Kind kind);
 cudaError_t release(void* p);
 // True if [p, p+1) lies in a mirrored allocation (any kind).
 bool contains(const void* p);
 // The flags given at allocation of the mirrored allocation containing p (false if none).
 bool flags_of(const void* p, unsigned* flags);
+
+// Mirrors managed memory the worker already has at addr (a __managed__ variable of a loaded
+// module): host pages are mapped at addr and filled with the device's bytes. release() ends
+// only the mirror (the module owns the variable).
+// Adopting an address already mirrored succeeds. Records the error (fail()) and returns it.
+cudaError_t adopt(uint64_t addr, size_t size);
+
+// Aliases (cudaHostRegisterMapped, cudaHostGetDevicePointer of page-locked memory): the
+// program's own memory [host, host+size) gets a device copy at an address of the worker's
+// (*device), exchanged at the same points as the mirrored allocations. The device address is
+// device memory only (contains() is false there); the host address stays host memory. Aliasing
+// a range already aliased from the same start returns the existing device address.
+cudaError_t alias(void* host, size_t size, void** device);
+// The device address for host address p inside an alias (false if none).
+bool alias_device(const void* p, void** device);
+// The host start of the alias containing p (0 if none).
+uintptr_t alias_base(const void* p);
+// Ends the alias that starts at host, freeing its device copy (success if there is none).
+cudaError_t release_alias(void* host);
 
 // Explicit exchange points for paths that do not go through client::Call hooks (the copy
 // engine's pipelined chunks): push host writes before a copy, pull after a synchronous one.

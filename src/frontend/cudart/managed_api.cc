@@ -1,4 +1,4 @@
-// cudaMallocManaged and cudaHostGetDevicePointer: mirrored allocations (managed.h).
+// cudaMallocManaged and cudaHostGetDevicePointer: mirrored allocations and aliases (managed.h).
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/managed.h"
 
@@ -19,10 +19,18 @@ GV_EXPORT cudaError_t cudaHostGetDevicePointer(void** pDevice, void* pHost, unsi
       *pDevice = pHost;  // mirrored: the device address is the host address
       return cudaSuccess;
     }
-    gvirtus::log::once(gvirtus::log::Level::kError, "mapped:getdeviceptr",
-              "cudaHostGetDevicePointer: only memory from cudaHostAlloc with cudaHostAllocMapped "
-              "(or cudaMallocManaged) is reachable from the device under GVirtuS; other host "
-              "memory fails with cudaErrorNotSupported");
-    return fail(cudaErrorNotSupported);
+    if (managed::alias_device(pHost, pDevice)) return cudaSuccess;
+    // Other page-locked memory (cudaMallocHost, cudaHostAlloc, cudaHostRegister) is mapped
+    // natively under unified addressing: its whole range gets an alias on first use.
+    void* base = nullptr;
+    size_t size = 0;
+    if (page_locked_range(pHost, &base, &size)) {
+      void* dev = nullptr;
+      cudaError_t e = managed::alias(base, size, &dev);
+      if (e != cudaSuccess) return e;
+      *pDevice = static_cast<char*>(dev) + (static_cast<char*>(pHost) - static_cast<char*>(base));
+      return cudaSuccess;
+    }
+    return argument_error(cudaErrorInvalidValue);  // not page-locked: as CUDA answers
   });
 }

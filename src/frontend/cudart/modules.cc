@@ -168,7 +168,8 @@ void register_kernel(Module* m, const void* stub, const char* name) {
   r.kernels.push_back(std::move(k));
 }
 
-void register_variable(Module* m, const void* host, const char* name, size_t size, bool constant) {
+void register_variable(Module* m, const void* host, const char* name, size_t size, bool constant,
+                       bool managed) {
   if (!host || !name) return;
   Registry& r = reg();
   std::lock_guard<std::mutex> g(r.mu);
@@ -179,6 +180,7 @@ void register_variable(Module* m, const void* host, const char* name, size_t siz
   v->name = name;
   v->size = size;
   v->constant = constant;
+  v->managed = managed;
   r.by_host[host] = v.get();
   r.variables.push_back(std::move(v));
 }
@@ -275,14 +277,15 @@ cudaError_t resolve_variable(const void* symbol, uint64_t* address, size_t* size
     cudaError_t e = ensure_loaded(v->module);
     if (e != cudaSuccess) return e;
     const cudaError_t before = peek_last_error();
-    client::Call c(id(Call::kCall_gvGlobalGet));
+    const Call get = v->managed ? Call::kCall_gvManagedVarGet : Call::kCall_gvGlobalGet;
+    client::Call c(id(get));
     c.args().put<uint64_t>(v->module->library_id);
     c.args().put_string(v->name);
     if (!c.invoke()) return lost();
     e = finish(c);
     if (e == cudaErrorNoKernelImageForDevice && relink(v->module)) {
       set_last_error(before);
-      client::Call again(id(Call::kCall_gvGlobalGet));
+      client::Call again(id(get));
       again.args().put<uint64_t>(v->module->library_id);
       again.args().put_string(v->name);
       if (!again.invoke()) return lost();

@@ -47,6 +47,7 @@ struct Variable {
   std::string name;
   size_t size = 0;
   bool constant = false;
+  bool managed = false;  // __managed__ (__cudaRegisterManagedVar): resolved with gvManagedVarGet
   // Set by resolution (under the resolution lock).
   bool resolved = false;
   uint64_t address = 0;  // on the device, in the worker's context
@@ -55,7 +56,8 @@ struct Variable {
 
 Module* register_module(const void* wrapper);
 void register_kernel(Module* m, const void* stub, const char* name);
-void register_variable(Module* m, const void* host, const char* name, size_t size, bool constant);
+void register_variable(Module* m, const void* host, const char* name, size_t size, bool constant,
+                       bool managed = false);
 // The variable behind a host shadow address; nullptr if none (or its module is gone).
 const Variable* find_variable(const void* host);
 void unregister_module(Module* m);
