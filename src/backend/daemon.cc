@@ -728,6 +728,7 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     spec.session_id = session_id;
     spec.max_connections = limits.connections;
     spec.identity = identity;
+    spec.clear_memory = opt_.clear_device_memory;
     // Paths to secrets: a worker has no business with them (the files may still be readable
     // to a worker of the daemon's own user: "worker_user" closes that, docs/security.md).
     spec.unset_env = {"GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
@@ -761,6 +762,7 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     ws.session_id = session_id;
     ws.identity = identity;
     ws.max_connections = limits.connections;
+    ws.clear_memory = opt_.clear_device_memory;
     run_worker(std::move(ws));
   }
   sigprocmask(SIG_SETMASK, &old, nullptr);

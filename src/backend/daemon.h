@@ -35,6 +35,7 @@ struct DaemonOptions {
   uid_t worker_uid = static_cast<uid_t>(-1);  // "worker_user"
   gid_t worker_gid = static_cast<gid_t>(-1);
   IsolationConfig isolation;          // limits by identity, worker rlimits
+  bool clear_device_memory = false;   // workers zero new allocations (cudart/clearing.h)
 };
 
 // Whether connections on ep must authenticate (token proof or a verified client certificate):

@@ -210,6 +210,14 @@ int main(int argc, char** argv) {
     GV_INFO("clients see GPUs " + devices + " of this host (as devices 0 and up)");
   }
   opt.isolation = cfg.isolation;
+  // Zeroing new device memory costs time per allocation (docs/security.md gives figures); on
+  // by default where other hosts' clients (other tenants) may come.
+  if (cfg.isolation.clear_device_memory >= 0) {
+    opt.clear_device_memory = cfg.isolation.clear_device_memory == 1;
+  } else {
+    for (const auto& ep : opt.listen) opt.clear_device_memory |= !is_local(ep);
+  }
+  if (opt.clear_device_memory) GV_INFO("device memory is cleared before clients get it");
   opt.worker_exe = "/proc/self/exe";  // this very image, even if the file was replaced since
   if (!cfg.isolation.worker_user.empty()) {
     struct passwd* pw = ::getpwnam(cfg.isolation.worker_user.c_str());

@@ -76,6 +76,10 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
     args.push_back("--identity");
     args.push_back(spec.identity);
   }
+  if (spec.clear_memory) {
+    args.push_back("--clear-memory");
+    args.push_back("1");
+  }
   args.push_back("--log-level");
   args.push_back(level_name(log::level()));
   for (const auto& [name, fd] : spec.extra_fds) {
@@ -152,6 +156,7 @@ int worker_fd(const std::string& name) {
 int worker_main(int argc, char** argv) {
   uint64_t control = UINT64_MAX, session = 0, max_conn = UINT64_MAX;
   std::string identity, level;
+  bool clear = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--worker") continue;
@@ -171,6 +176,9 @@ int worker_main(int argc, char** argv) {
       identity = v;
     } else if (a == "--log-level") {
       level = v;
+    } else if (a == "--clear-memory") {
+      ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
+      clear = std::strcmp(v, "1") == 0;
     } else if (a == "--fd") {
       std::string t = v;
       size_t eq = t.find('=');
@@ -201,6 +209,7 @@ int worker_main(int argc, char** argv) {
   ws.control_fd = control_fd;
   ws.session_id = session;
   ws.identity = identity;
+  ws.clear_memory = clear;
   ws.max_connections = max_conn == UINT64_MAX ? -1 : static_cast<int64_t>(max_conn);
   std::vector<uint8_t> payload;
   Status s = recv_connection(control_fd, &ws.conn_fd, &ws.peer, &payload);

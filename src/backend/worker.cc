@@ -14,6 +14,7 @@
 
 #include "backend/control.h"
 #include "backend/cuda/support.h"
+#include "backend/cudart/clearing.h"
 #include "backend/cudart/support.h"
 #include "backend/handshake.h"
 #include "backend/limits.h"
@@ -158,6 +159,7 @@ void run_worker(WorkerStart start) {
   g_registry = &registry();
   g_max_connections = start.max_connections;
   g_identity = start.identity;
+  cudart::set_clear_new_memory(start.clear_memory);
   // Device printf output (written to stdout by the driver) goes back to the client.
   auto* output = new OutputCapture;
   Status os = output->start();

@@ -226,6 +226,7 @@ struct WorkerStart {
   uint64_t session_id = 0;
   std::string identity;          // the client's identity (limits.h), for messages
   int64_t max_connections = -1;  // connections of this session at once; -1: no limit
+  bool clear_memory = false;     // zero device memory before the client gets it
 };
 
 // How a worker ends; the daemon logs these.

@@ -34,6 +34,8 @@
 //                       per client identity (backend/limits.h says which identity a client has)
 //                       "sessions": live sessions at once; "connections": connections (client
 //                       threads) of one session at once
+//   "clear_device_memory"  true: zero device memory before a client gets it (default: true
+//                       when a listener other hosts can reach is configured, else false)
 #pragma once
 #include <string>
 #include <vector>

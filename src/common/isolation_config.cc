@@ -119,6 +119,12 @@ Status read_isolation_config(const void* json_doc, const std::string& where,
       out->rlimits.emplace_back(found->resource, it->get<unsigned long long>());
     }
   }
+  auto cm = doc.find("clear_device_memory");
+  if (cm != doc.end()) {
+    if (!cm->is_boolean())
+      return invalid(where + ": \"clear_device_memory\" must be true or false");
+    out->clear_device_memory = cm->get<bool>() ? 1 : 0;
+  }
   auto l = doc.find("limits");
   if (l != doc.end()) {
     if (!l->is_object())

@@ -24,12 +24,13 @@ struct IsolationConfig {
   std::vector<std::pair<int, uint64_t>> rlimits;  // (RLIMIT_*, value) set in each worker
   ClientLimits default_limits;
   std::map<std::string, ClientLimits> limits;  // by identity (see limits.h)
+  int clear_device_memory = -1;  // "clear_device_memory": 1 or 0; -1: not set (the default)
 };
 
 // Checks a device list ("0,2", "1"): comma-separated distinct GPU ordinals 0-1023.
 Status check_device_list(const std::string& text);
 
-// Parses "devices", "worker_user", "worker_rlimits" and "limits" of a parsed config document
+// Parses "devices", "worker_user", "worker_rlimits", "limits" and "clear_device_memory" of a parsed config document
 // (a nlohmann::json object, passed as void* to keep JSON out of this header). where: the
 // file, for messages.
 Status read_isolation_config(const void* json_doc, const std::string& where,

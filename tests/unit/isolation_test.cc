@@ -370,6 +370,32 @@ TEST(Isolation, DevicesFlagReachesTheWorkersCudaVisibleDevices) {
   EXPECT_TRUE(contains(bad.backend->log(), "--devices")) << bad.backend->log();
 }
 
+// Device memory clearing (cudart/clearing.h) is a worker switch: on by default when another
+// host can connect, off on loopback, and as the config says when it says.
+TEST(Isolation, ClearDeviceMemorySwitchReachesTheWorker) {
+  auto worker_args = [](const std::string& config, std::vector<std::string> args) {
+    Rig t;
+    t.start(config, std::move(args));
+    EXPECT_TRUE(t.backend->ready()) << t.backend->log();
+    wire::Welcome w;
+    auto c = open_session(t.tcp, random_bytes(16), &w);
+    EXPECT_EQ(w.status, wire::kWelcomeOk) << w.message;
+    return read_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
+  };
+  const std::string on("--clear-memory\0" "1", 16);
+  EXPECT_FALSE(contains(worker_args("{}", {}), on));
+  EXPECT_TRUE(contains(worker_args(R"({"clear_device_memory": true})", {}), on));
+  const std::string any = "tcp://0.0.0.0:" + std::to_string(free_tcp_port());
+  EXPECT_TRUE(contains(worker_args("{}", {"--listen", any, "--insecure"}), on));
+  EXPECT_FALSE(
+      contains(worker_args(R"({"clear_device_memory": false})", {"--listen", any, "--insecure"}),
+               on));
+  Config c;
+  Status s = parse_config_json(R"({"clear_device_memory": "yes"})", "f.json", &c);
+  EXPECT_FALSE(s);
+  EXPECT_TRUE(contains(s.message(), "clear_device_memory")) << s.message();
+}
+
 TEST(Isolation, WorkerRlimitsAreSet) {
   Rig t;
   t.start(R"({"worker_rlimits": {"nofile": 777, "core": 0}})");
