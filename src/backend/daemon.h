@@ -1,6 +1,6 @@
 // The gvirtus-backend daemon: listens, reads and checks each connection's Hello, starts a
-// worker per client session (fork and exec, spawn.h) and passes later connections of a session to its worker. It is
-// single-threaded and never calls CUDA (CUDA must not be initialised before fork).
+// worker per client session (fork and exec, spawn.h) and passes later connections of a
+// session to its worker. It is single-threaded and never calls CUDA (CUDA must not be initialised before fork).
 // docs/backend.md describes its behaviour for operators.
 #pragma once
 #include <sys/types.h>

@@ -40,7 +40,8 @@ const char kUsage[] =
     "\n"
     "Authentication and TLS come from the config file (\"token_file\", \"tls_cert\", \"tls_key\",\n"
     "\"tls_client_ca\", \"allowed_uids\", \"unix_socket_group\") and GVIRTUS_TOKEN_FILE; worker\n"
-    "isolation and per-client limits from it too (\"worker_user\", \"worker_rlimits\", \"limits\").\n"
+    "isolation and per-client limits from it too (\"worker_user\", \"worker_rlimits\",\n"
+    "\"limits\", \"devices\", \"clear_device_memory\").\n"
     "(--worker is the mode the daemon starts its workers in; it is not for use by hand.)\n";
 
 int usage_error(const std::string& msg) {

@@ -30,9 +30,9 @@ struct IsolationConfig {
 // Checks a device list ("0,2", "1"): comma-separated distinct GPU ordinals 0-1023.
 Status check_device_list(const std::string& text);
 
-// Parses "devices", "worker_user", "worker_rlimits", "limits" and "clear_device_memory" of a parsed config document
-// (a nlohmann::json object, passed as void* to keep JSON out of this header). where: the
-// file, for messages.
+// Parses "devices", "worker_user", "worker_rlimits", "limits" and "clear_device_memory" of a
+// parsed config document (a nlohmann::json object, passed as void* to keep JSON out of this
+// header). where: the file, for messages.
 Status read_isolation_config(const void* json_doc, const std::string& where,
                              IsolationConfig* out);
 
