@@ -32,3 +32,14 @@ if(TARGET gvirtus-cudnn AND CUDNN_LIBRARY)
                    --client $<TARGET_FILE:library_fault_client>)
   set_tests_properties(faults.client-killed-in-cudnn PROPERTIES LABELS "cuda;faults" TIMEOUT 300)
 endif()
+
+# Device memory cleared before a client gets it ("clear_device_memory"), and what it costs.
+add_executable(clear_memory_client ${CMAKE_CURRENT_SOURCE_DIR}/gpu/clear_memory.cu)
+set_target_properties(clear_memory_client PROPERTIES
+  CUDA_RUNTIME_LIBRARY Shared OUTPUT_NAME clear_memory
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/gpu)
+add_test(NAME isolation.clear_memory
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/clear_memory.py
+                 --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>
+                 --client $<TARGET_FILE:clear_memory_client>)
+set_tests_properties(isolation.clear_memory PROPERTIES LABELS gpu TIMEOUT 600)

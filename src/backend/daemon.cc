@@ -24,6 +24,8 @@
 #include <openssl/crypto.h>
 
 #include "backend/handshake.h"
+#include "backend/limits.h"
+#include "backend/spawn.h"
 #include "backend/tls_relay.h"
 #include "backend/worker.h"
 #include "common/auth.h"
@@ -85,6 +87,7 @@ struct Pending {
   bool needs_auth = false;
   bool cert_verified = false;       // came through a TLS relay that verified a client certificate
   std::string refusal;              // set at accept (peer uid not allowed): refused at its Hello
+  long uid = -1;                    // a Unix peer's user id
   bool challenged = false;          // an AuthStart was answered with a Challenge
   uint8_t client_nonce[wire::kNonceSize] = {};
   uint8_t server_nonce[wire::kNonceSize] = {};
@@ -95,6 +98,7 @@ struct WorkerRec {
   uint64_t session_id = 0;
   Token token{};
   std::string client;
+  std::string identity;  // limits.h
   int control_fd = -1;  // -1 once the worker closed its end (it is exiting)
   Clock::time_point started;
 };
@@ -403,6 +407,7 @@ void Daemon::add_pending(std::unique_ptr<Stream> s, const std::string& peer, siz
                      " may not use this backend's socket " + ep.to_string() + " (allowed: " +
                      uid_list(opt_.allowed_uids) + "; \"allowed_uids\" in the backend's config)";
       p->peer += " uid " + std::to_string(cred.uid);
+      p->uid = static_cast<long>(cred.uid);
     }
   }
   GV_DEBUG("connection from " + p->peer);
@@ -679,6 +684,19 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     refuse(p, refusal);
     return;
   }
+  const std::string identity =
+      client_identity(hello.has_proof != 0, p.cert_verified, p.uid, p.stream->fd());
+  const ClientLimits limits = limits_for(opt_.isolation, identity);
+  if (limits.sessions >= 0) {
+    int64_t live = 0;
+    for (const auto& [pid, w] : workers_) live += w.identity == identity && w.control_fd >= 0;
+    if (live >= limits.sessions) {
+      refusal.status = wire::kWelcomeBusy;
+      refusal.message = session_limit_text(identity, limits.sessions);
+      refuse(p, refusal);
+      return;
+    }
+  }
   if (opt_.max_sessions > 0 && workers_.size() >= static_cast<size_t>(opt_.max_sessions)) {
     refusal.status = wire::kWelcomeBusy;
     refusal.message = "the backend is serving its limit of " +
@@ -701,7 +719,37 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
-  pid_t pid = ::fork();
+  std::string spawn_error;
+  pid_t pid = -1;
+  if (!opt_.worker_exe.empty()) {
+    SpawnSpec spec;
+    spec.exe = opt_.worker_exe;
+    spec.control_fd = sv[1];
+    spec.session_id = session_id;
+    spec.max_connections = limits.connections;
+    spec.identity = identity;
+    spec.clear_memory = opt_.clear_device_memory;
+    // Paths to secrets: a worker has no business with them (the files may still be readable
+    // to a worker of the daemon's own user: "worker_user" closes that, docs/security.md).
+    spec.unset_env = {"GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
+                      "GVIRTUS_TLS_CLIENT_KEY"};
+    spec.uid = opt_.worker_uid;
+    spec.gid = opt_.worker_gid;
+    spec.rlimits = opt_.isolation.rlimits;
+    spec.in_child = [&] { close_daemon_fds_in_child(sv[1], -1); };
+    pid = spawn_worker(spec, &spawn_error);
+    if (pid > 0) {
+      Status ss = send_connection(sv[0], conn_fd, p.peer, p.payload);
+      if (!ss) {
+        ::kill(pid, SIGKILL);  // reaped by reap(); it never served anyone
+        pid = -1;
+        spawn_error = "cannot hand the connection to its worker: " + ss.message();
+      }
+    }
+  } else {
+    pid = ::fork();
+    if (pid < 0) spawn_error = std::string("fork: ") + std::strerror(errno);
+  }
   if (pid == 0) {
     close_daemon_fds_in_child(sv[1], conn_fd);
     forget_secrets_in_child(/*keep_tls=*/false);
@@ -712,6 +760,9 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     ws.peer = p.peer;
     ws.hello = hello;
     ws.session_id = session_id;
+    ws.identity = identity;
+    ws.max_connections = limits.connections;
+    ws.clear_memory = opt_.clear_device_memory;
     run_worker(std::move(ws));
   }
   sigprocmask(SIG_SETMASK, &old, nullptr);
@@ -719,8 +770,8 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   if (pid < 0) {
     ::close(sv[0]);
     refusal.status = wire::kWelcomeBusy;
-    refusal.message = std::string("the backend cannot start a session: fork: ") +
-                      std::strerror(errno);
+    GV_ERROR("cannot start a worker for " + p.peer + ": " + spawn_error);
+    refusal.message = "the backend cannot start a session: " + spawn_error;
     refuse(p, refusal);
     return;
   }
@@ -729,10 +780,11 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   w.session_id = session_id;
   w.token = token;
   w.client = ClientInfo::from_hello(hello, session_id).describe();
+  w.identity = identity;
   w.control_fd = sv[0];
   w.started = Clock::now();
   GV_INFO("session " + std::to_string(session_id) + ": worker " + std::to_string(pid) +
-          " serves " + w.client + " from " + p.peer);
+          " serves " + w.client + " from " + p.peer + " (identity " + identity + ")");
   workers_.emplace(pid, std::move(w));
   by_token_[token] = pid;
   p.done = true;  // our copy of the connection closes; the worker has its own

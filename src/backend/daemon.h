@@ -1,6 +1,6 @@
-// The gvirtus-backend daemon: listens, reads and checks each connection's Hello, forks a
-// worker per client session and passes later connections of a session to its worker. It is
-// single-threaded and never calls CUDA (CUDA must not be initialised before fork).
+// The gvirtus-backend daemon: listens, reads and checks each connection's Hello, starts a
+// worker per client session (fork and exec, spawn.h) and passes later connections of a
+// session to its worker. It is single-threaded and never calls CUDA (CUDA must not be initialised before fork).
 // docs/backend.md describes its behaviour for operators.
 #pragma once
 #include <sys/types.h>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/endpoint.h"
+#include "common/isolation_config.h"
 #include "common/status.h"
 #include "common/tls.h"
 
@@ -28,6 +29,13 @@ struct DaemonOptions {
   std::shared_ptr<TlsServerContext> tls;  // for tls:// listeners
   std::vector<uid_t> allowed_uids;    // Unix sockets: peers with these uids only
   gid_t unix_group = static_cast<gid_t>(-1);  // Unix socket files: 0660 and this group
+
+  // Isolation (docs/security.md, "Isolation and quotas"; spawn.h, limits.h).
+  std::string worker_exe;             // exec this in worker mode; empty: fork without exec
+  uid_t worker_uid = static_cast<uid_t>(-1);  // "worker_user"
+  gid_t worker_gid = static_cast<gid_t>(-1);
+  IsolationConfig isolation;          // limits by identity, worker rlimits
+  bool clear_device_memory = false;   // workers zero new allocations (cudart/clearing.h)
 };
 
 // Whether connections on ep must authenticate (token proof or a verified client certificate):

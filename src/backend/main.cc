@@ -1,6 +1,7 @@
 // gvirtus-backend: command line, configuration, then the daemon (daemon.cc).
 #include <fcntl.h>
 #include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "backend/daemon.h"
+#include "backend/spawn.h"
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -18,7 +20,7 @@ namespace {
 
 const char kUsage[] =
     "usage: gvirtus-backend [--listen ENDPOINT]... [--config FILE] [--log-level LEVEL]\n"
-    "                       [--max-sessions N] [--ready-fd FD] [--insecure]\n"
+    "                       [--max-sessions N] [--ready-fd FD] [--insecure] [--devices LIST]\n"
     "\n"
     "  --listen ENDPOINT    tcp://HOST:PORT, tcp://[V6]:PORT, tls://HOST:PORT (TLS 1.3) or\n"
     "                       unix:/PATH; repeat for more\n"
@@ -33,9 +35,14 @@ const char kUsage[] =
     "                       (default: 10000)\n"
     "  --insecure           serve listeners other hosts can reach without authentication\n"
     "                       (otherwise the backend refuses to start; see docs/security.md)\n"
+    "  --devices LIST       the GPUs clients may use, e.g. 0,2 (CUDA_VISIBLE_DEVICES of the\n"
+    "                       workers; default: the config's \"devices\", else every GPU)\n"
     "\n"
     "Authentication and TLS come from the config file (\"token_file\", \"tls_cert\", \"tls_key\",\n"
-    "\"tls_client_ca\", \"allowed_uids\", \"unix_socket_group\") and GVIRTUS_TOKEN_FILE.\n";
+    "\"tls_client_ca\", \"allowed_uids\", \"unix_socket_group\") and GVIRTUS_TOKEN_FILE; worker\n"
+    "isolation and per-client limits from it too (\"worker_user\", \"worker_rlimits\",\n"
+    "\"limits\", \"devices\", \"clear_device_memory\").\n"
+    "(--worker is the mode the daemon starts its workers in; it is not for use by hand.)\n";
 
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "gvirtus-backend: %s\n\n%s", msg.c_str(), kUsage);
@@ -67,9 +74,11 @@ bool parse_int(const std::string& text, int lo, int hi, int* out) {
 int main(int argc, char** argv) {
   using namespace gvirtus;
   log::init("backend");
+  // A worker the daemon started (spawn.h): a fresh process image for one client session.
+  if (argc > 1 && std::strcmp(argv[1], "--worker") == 0) return backend::worker_main(argc, argv);
 
   std::vector<std::string> listen;
-  std::string config_path, log_level;
+  std::string config_path, log_level, devices;
   backend::DaemonOptions opt;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
@@ -94,7 +103,8 @@ int main(int argc, char** argv) {
       return true;
     };
     if (arg != "--listen" && arg != "--config" && arg != "--log-level" &&
-        arg != "--max-sessions" && arg != "--ready-fd" && arg != "--handshake-timeout-ms")
+        arg != "--max-sessions" && arg != "--ready-fd" && arg != "--handshake-timeout-ms" &&
+        arg != "--devices")
       return usage_error("unknown argument \"" + arg + "\"");
     if (!need_value()) return usage_error(arg + " needs a value");
     if (arg == "--listen") {
@@ -109,6 +119,10 @@ int main(int argc, char** argv) {
     } else if (arg == "--ready-fd") {
       if (!parse_int(value, 0, 1 << 20, &opt.ready_fd) || fcntl(opt.ready_fd, F_GETFD) < 0)
         return usage_error("--ready-fd: \"" + value + "\" is not an open descriptor");
+    } else if (arg == "--devices") {
+      Status ds = check_device_list(value);
+      if (!ds) return usage_error("--devices: " + ds.message());
+      devices = value;
     } else if (arg == "--handshake-timeout-ms") {
       if (!parse_int(value, 1, 3600 * 1000, &opt.handshake_timeout_ms))
         return usage_error("--handshake-timeout-ms: \"" + value + "\" is not a number >= 1");
@@ -188,6 +202,35 @@ int main(int argc, char** argv) {
     if (!g) return config_error(cfg.source + ": \"unix_socket_group\": no group named \"" +
                                 cfg.unix_socket_group + "\"");
     opt.unix_group = g->gr_gid;
+  }
+  // Isolation (docs/security.md, "Isolation and quotas"). The daemon never starts CUDA, so
+  // CUDA_VISIBLE_DEVICES set here holds for every worker's CUDA.
+  if (devices.empty()) devices = cfg.isolation.devices;
+  if (!devices.empty()) {
+    ::setenv("CUDA_VISIBLE_DEVICES", devices.c_str(), 1);
+    GV_INFO("clients see GPUs " + devices + " of this host (as devices 0 and up)");
+  }
+  opt.isolation = cfg.isolation;
+  // Zeroing new device memory costs time per allocation (docs/security.md gives figures); on
+  // by default where other hosts' clients (other tenants) may come.
+  if (cfg.isolation.clear_device_memory >= 0) {
+    opt.clear_device_memory = cfg.isolation.clear_device_memory == 1;
+  } else {
+    for (const auto& ep : opt.listen) opt.clear_device_memory |= !is_local(ep);
+  }
+  if (opt.clear_device_memory) GV_INFO("device memory is cleared before clients get it");
+  opt.worker_exe = "/proc/self/exe";  // this very image, even if the file was replaced since
+  if (!cfg.isolation.worker_user.empty()) {
+    struct passwd* pw = ::getpwnam(cfg.isolation.worker_user.c_str());
+    if (!pw) return config_error(cfg.source + ": \"worker_user\": no user named \"" +
+                                 cfg.isolation.worker_user + "\"");
+    if (::geteuid() != 0)
+      return config_error(cfg.source + ": \"worker_user\" needs a backend started as root " +
+                          "(it runs as user " + std::to_string(::geteuid()) + ")");
+    if (pw->pw_uid == 0)
+      return config_error(cfg.source + ": \"worker_user\" must not be root");
+    opt.worker_uid = pw->pw_uid;
+    opt.worker_gid = pw->pw_gid;
   }
   s = backend::check_access_policy(opt);
   if (!s) return config_error(s.message());

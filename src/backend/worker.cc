@@ -8,13 +8,16 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <atomic>
 #include <cstring>
 #include <thread>
 
 #include "backend/control.h"
 #include "backend/cuda/support.h"
+#include "backend/cudart/clearing.h"
 #include "backend/cudart/support.h"
 #include "backend/handshake.h"
+#include "backend/limits.h"
 #include "backend/output.h"
 #include "backend/plugins.h"
 #include "common/log.h"
@@ -26,6 +29,11 @@ namespace {
 // with _exit while threads may still be inside them).
 Session* g_session = nullptr;
 const Registry* g_registry = nullptr;
+// The session's connection limit ("connections" in the config's "limits"; -1: none) and the
+// connections now open.
+int64_t g_max_connections = -1;
+std::string g_identity;
+std::atomic<int64_t> g_open_connections{0};
 
 [[noreturn]] void end_worker(int code) {
   std::fflush(stdout);
@@ -69,6 +77,7 @@ void serve_thread(std::unique_ptr<Stream> stream, uint64_t conn_id, uint64_t cli
     s = serve_connection(session, conn, *stream, *g_registry);
   }
   session.conn_closed(conn);
+  g_open_connections.fetch_sub(1);
   if (s.is_ok() || s.code() == Code::kDisconnected) {
     std::string how = s.is_ok() ? "closed" : s.message();
     if (primary) {
@@ -84,12 +93,29 @@ void serve_thread(std::unique_ptr<Stream> stream, uint64_t conn_id, uint64_t cli
   end_worker(s.code() == Code::kProtocol ? kWorkerExitFault : kWorkerExitInternal);
 }
 
+// A secondary connection over the session's limit is refused with a Welcome that names the
+// limit; its client thread's call fails, the session goes on.
+bool over_connection_limit(Stream& stream) {
+  if (g_max_connections < 0) return false;
+  if (g_open_connections.fetch_add(1) < g_max_connections) return false;
+  g_open_connections.fetch_sub(1);
+  wire::Welcome w;
+  w.status = wire::kWelcomeBusy;
+  w.message = connection_limit_text(g_identity, g_max_connections);
+  GV_INFO("refused " + stream.peer() + ": " + w.message);
+  Status s = send_welcome(stream, w);
+  (void)s;
+  return true;
+}
+
 bool start_connection(std::unique_ptr<Stream> stream, uint64_t client_thread) {
+  if (g_max_connections < 0) g_open_connections.fetch_add(1);
   uint64_t id = g_session->next_connection_id();
   try {
     std::thread(serve_thread, std::move(stream), id, client_thread).detach();
     return true;
   } catch (const std::system_error& e) {
+    g_open_connections.fetch_sub(1);
     GV_ERROR(std::string("cannot start a thread for a connection: ") + e.what());
     return false;
   }
@@ -131,6 +157,9 @@ void run_worker(WorkerStart start) {
   ClientInfo client = ClientInfo::from_hello(start.hello, start.session_id);
   g_session = new Session(client);
   g_registry = &registry();
+  g_max_connections = start.max_connections;
+  g_identity = start.identity;
+  cudart::set_clear_new_memory(start.clear_memory);
   // Device printf output (written to stdout by the driver) goes back to the client.
   auto* output = new OutputCapture;
   Status os = output->start();
@@ -151,7 +180,10 @@ void run_worker(WorkerStart start) {
   }
   GV_INFO("session " + std::to_string(start.session_id) + ": serving " + client.describe());
 
-  if (!start_connection(stream_from_fd(start.conn_fd, start.peer), start.hello.thread))
+  auto primary = stream_from_fd(start.conn_fd, start.peer);
+  if (over_connection_limit(*primary))
+    end_worker(kWorkerExitClosed);
+  if (!start_connection(std::move(primary), start.hello.thread))
     end_worker(kWorkerExitInternal);
 
   // Secondary connections of this session arrive from the daemon.
@@ -175,6 +207,7 @@ void run_worker(WorkerStart start) {
       GV_ERROR("the daemon passed a connection with a bad Hello: " + refusal.message);
       continue;
     }
+    if (over_connection_limit(*stream)) continue;
     if (!start_connection(std::move(stream), hello.thread))
       GV_WARN("dropped a connection of this session from " + peer);
   }

@@ -216,13 +216,17 @@ struct ConnState {
 // The message names the call and the reason.
 Status serve_connection(Session& session, ConnState& conn, Stream& stream, const Registry& reg);
 
-// The worker process. The daemon forks and calls this in the child; it never returns.
+// The worker process. The daemon forks and execs a worker (spawn.h), which calls this; it
+// never returns.
 struct WorkerStart {
   int control_fd = -1;  // SOCK_SEQPACKET to the daemon; secondary connections arrive on it
   int conn_fd = -1;     // the primary connection, its Hello already read
   std::string peer;     // the primary connection's peer, for logs
   wire::Hello hello;    // the primary connection's Hello
   uint64_t session_id = 0;
+  std::string identity;          // the client's identity (limits.h), for messages
+  int64_t max_connections = -1;  // connections of this session at once; -1: no limit
+  bool clear_memory = false;     // zero device memory before the client gets it
 };
 
 // How a worker ends; the daemon logs these.

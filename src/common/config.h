@@ -21,11 +21,27 @@
 //                       the backend's own user and root)
 //   "secure_application"  the original GVirtuS key: true requires authentication on every
 //                       listener, Unix and loopback included; false changes nothing
+//
+// Isolation keys, backend (docs/security.md, "Isolation and quotas"; isolation_config.h):
+//   "devices"           "0,2" or [0, 2]: the GPUs the workers see (CUDA_VISIBLE_DEVICES);
+//                       --devices overrides it
+//   "worker_user"       a user name: workers run as this user (and its group); the daemon
+//                       must run as root for it
+//   "worker_rlimits"    {"nofile": 4096, "as": ..., "core": 0, ...}: setrlimit in each worker
+//                       (as, core, cpu, data, fsize, memlock, nofile, nproc, stack)
+//   "limits"            {"default": {"sessions": 4, "connections": 64},
+//                        "clients": {"token": {...}, "uid:1000": {...}, "host:10.0.0.5": {...}}}
+//                       per client identity (backend/limits.h says which identity a client has)
+//                       "sessions": live sessions at once; "connections": connections (client
+//                       threads) of one session at once
+//   "clear_device_memory"  true: zero device memory before a client gets it (default: true
+//                       when a listener other hosts can reach is configured, else false)
 #pragma once
 #include <string>
 #include <vector>
 
 #include "common/endpoint.h"
+#include "common/isolation_config.h"
 #include "common/status.h"
 
 namespace gvirtus {
@@ -46,6 +62,7 @@ struct Config {
   bool allowed_uids_set = false;                          // backend
   std::vector<unsigned> allowed_uids;
   bool secure_application = false;                        // backend: auth on every listener
+  IsolationConfig isolation;                              // backend
 };
 
 // Client side: how to authenticate and what to trust. Each setting: its environment

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "backend/cudart/clearing.h"
 #include "backend/cudart/support.h"
 #include "backend/worker.h"
 
@@ -302,6 +303,11 @@ void handle_cudaMalloc3D(CallContext& ctx) {
   ctx.in.expect_end();
   cudaPitchedPtr p{};
   ctx.status = cudaMalloc3D(&p, extent3(w, h, d));
+  if (ctx.status == cudaSuccess && clear_new_memory()) {
+    ctx.status = clear_allocation(p.ptr, p.pitch * p.ysize * static_cast<size_t>(d), nullptr,
+                                  false);
+    if (ctx.status != cudaSuccess) cudaFree(p.ptr);
+  }
   if (ctx.status != cudaSuccess) return;
   ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p.ptr));
   ctx.out.put<uint64_t>(p.pitch);

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "backend/cudart/clearing.h"
 #include "backend/cudart/support.h"
 #include "backend/worker.h"
 
@@ -88,6 +89,10 @@ void handle_cudaMalloc(CallContext& ctx) {
   ctx.in.expect_end();
   void* p = nullptr;
   ctx.status = cudaMalloc(&p, static_cast<size_t>(size));
+  if (ctx.status == cudaSuccess && clear_new_memory()) {
+    ctx.status = clear_allocation(p, static_cast<size_t>(size), nullptr, false);
+    if (ctx.status != cudaSuccess) cudaFree(p);
+  }
   if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
 }
 
@@ -98,6 +103,10 @@ void handle_cudaMallocPitch(CallContext& ctx) {
   void* p = nullptr;
   size_t pitch = 0;
   ctx.status = cudaMallocPitch(&p, &pitch, static_cast<size_t>(width), static_cast<size_t>(height));
+  if (ctx.status == cudaSuccess && clear_new_memory()) {
+    ctx.status = clear_allocation(p, pitch * static_cast<size_t>(height), nullptr, false);
+    if (ctx.status != cudaSuccess) cudaFree(p);
+  }
   if (ctx.status == cudaSuccess) {
     ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
     ctx.out.put<uint64_t>(pitch);

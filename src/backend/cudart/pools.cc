@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "backend/cudart/clearing.h"
 #include "backend/cudart/graphs.h"
 #include "backend/cudart/support.h"
 #include "common/pool_attrs.h"
@@ -27,6 +28,10 @@ void handle_cudaMallocAsync(CallContext& ctx) {
   if (!stream_in(ctx, stream, &s)) return;
   void* p = nullptr;
   ctx.status = cudaMallocAsync(&p, static_cast<size_t>(size), s);
+  if (ctx.status == cudaSuccess && clear_new_memory()) {
+    ctx.status = clear_allocation(p, static_cast<size_t>(size), s, true);
+    if (ctx.status != cudaSuccess) cudaFreeAsync(p, s);
+  }
   if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
 }
 
@@ -40,6 +45,10 @@ void handle_cudaMallocFromPoolAsync(CallContext& ctx) {
   if (!mempool_in(ctx, pool, &mp) || !stream_in(ctx, stream, &s)) return;
   void* p = nullptr;
   ctx.status = cudaMallocFromPoolAsync(&p, static_cast<size_t>(size), mp, s);
+  if (ctx.status == cudaSuccess && clear_new_memory()) {
+    ctx.status = clear_allocation(p, static_cast<size_t>(size), s, true);
+    if (ctx.status != cudaSuccess) cudaFreeAsync(p, s);
+  }
   if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
 }
 

@@ -1,0 +1,39 @@
+// The backend's isolation and quota settings from the config file (docs/security.md,
+// "Isolation and quotas"); config.h lists the keys. Parsed here, applied by the daemon
+// (src/backend/limits.h, src/backend/spawn.h).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace gvirtus {
+
+// Limits of one client identity. -1: not set here (the default's value, else no limit).
+struct ClientLimits {
+  int64_t sessions = -1;     // live sessions of this identity at once
+  int64_t connections = -1;  // connections (client threads) of one session at once
+};
+
+struct IsolationConfig {
+  std::string devices;                        // "0,2": CUDA_VISIBLE_DEVICES of the workers
+  std::string worker_user;                    // run workers as this user (daemon run as root)
+  std::vector<std::pair<int, uint64_t>> rlimits;  // (RLIMIT_*, value) set in each worker
+  ClientLimits default_limits;
+  std::map<std::string, ClientLimits> limits;  // by identity (see limits.h)
+  int clear_device_memory = -1;  // "clear_device_memory": 1 or 0; -1: not set (the default)
+};
+
+// Checks a device list ("0,2", "1"): comma-separated distinct GPU ordinals 0-1023.
+Status check_device_list(const std::string& text);
+
+// Parses "devices", "worker_user", "worker_rlimits", "limits" and "clear_device_memory" of a
+// parsed config document (a nlohmann::json object, passed as void* to keep JSON out of this
+// header). where: the file, for messages.
+Status read_isolation_config(const void* json_doc, const std::string& where,
+                             IsolationConfig* out);
+
+}  // namespace gvirtus

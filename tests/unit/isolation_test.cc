@@ -1,0 +1,483 @@
+// Isolation and quotas (docs/security.md): workers are fresh process images that hold nothing
+// of other sessions (their memory scanned through /proc/PID/mem, with a positive control on
+// the process that must hold the secret), the config's isolation keys, sessions per identity,
+// connections per session, --devices, worker resource limits and worker_user.
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backend/limits.h"
+#include "backend_process.h"
+#include "common/config.h"
+#include "fake_backend.h"
+#include "frontend/core/session.h"
+#include "test_env.h"
+#include "test_streams.h"
+
+namespace gvirtus {
+namespace {
+
+using namespace std::chrono_literals;
+using testenv::TempDir;
+using testing::Backend;
+using testing::free_tcp_port;
+using testing::pid_gone;
+using testing::Raw;
+using testing::test_hello;
+using Clock = std::chrono::steady_clock;
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// The processes whose parent is `parent` (its workers: these tests start no TLS relays).
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    std::string stat = read_text("/proc/" + std::string(e->d_name) + "/stat");
+    size_t rp = stat.rfind(')');
+    if (rp == std::string::npos) continue;
+    std::istringstream rest(stat.substr(rp + 2));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent && state != "Z") out.push_back(static_cast<pid_t>(pid));
+  }
+  closedir(d);
+  return out;
+}
+
+// Whether `needle` occurs anywhere in the readable memory of process pid (its /proc/PID/maps
+// regions read through /proc/PID/mem). *scanned: bytes read, so a scan that read nothing
+// cannot pass for one that found nothing.
+bool memory_contains(pid_t pid, const std::string& needle, size_t* scanned) {
+  *scanned = 0;
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  int mem = open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY | O_CLOEXEC);
+  if (mem < 0) return false;
+  std::string line;
+  std::vector<char> buf(1 << 20);
+  bool found = false;
+  while (!found && std::getline(maps, line)) {
+    unsigned long lo = 0, hi = 0;
+    char perms[8] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) != 3 || perms[0] != 'r')
+      continue;
+    if (contains(line, "[vvar") || contains(line, "[vsyscall]")) continue;
+    std::string carry;  // the last bytes of the previous chunk: matches across chunks
+    for (unsigned long at = lo; at < hi && !found;) {
+      size_t want = std::min<unsigned long>(buf.size(), hi - at);
+      ssize_t n = pread(mem, buf.data(), want, static_cast<off_t>(at));
+      if (n <= 0) break;
+      *scanned += static_cast<size_t>(n);
+      std::string chunk = carry + std::string(buf.data(), static_cast<size_t>(n));
+      found = contains(chunk, needle);
+      carry = chunk.substr(chunk.size() > needle.size() ? chunk.size() - needle.size() : 0);
+      at += static_cast<unsigned long>(n);
+    }
+  }
+  close(mem);
+  return found;
+}
+
+std::string random_bytes(size_t n) {
+  std::random_device rd;
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rd() & 0xff);
+  return s;
+}
+
+wire::Hello hello_with_token(const std::string& token, bool primary = true) {
+  wire::Hello h = test_hello(0, primary);
+  std::memcpy(h.token, token.data(), sizeof h.token);
+  return h;
+}
+
+// A backend started with a config file, listening on TCP (loopback) and a Unix socket.
+struct Rig {
+  TempDir dir;
+  std::string tcp, sock;
+  std::unique_ptr<Backend> backend;
+  Rig() {
+    tcp = "tcp://127.0.0.1:" + std::to_string(free_tcp_port());
+    sock = "unix:" + dir.path() + "/gv.sock";
+  }
+  void start(const std::string& config, std::vector<std::string> args = {},
+             std::vector<std::string> env = {}) {
+    std::string cfg = dir.write("backend.json", config);
+    args.insert(args.begin(), {"--config", cfg, "--listen", tcp, "--listen", sock});
+    backend = std::make_unique<Backend>(args, -1, env);
+  }
+};
+
+std::unique_ptr<Raw> open_session(const std::string& ep, const std::string& token,
+                                  wire::Welcome* w) {
+  auto r = std::make_unique<Raw>(ep);
+  *w = r->handshake(hello_with_token(token));
+  return r;
+}
+
+// ---- the config's isolation keys ----
+
+TEST(IsolationConfig, ParsesDevicesRlimitsAndLimits) {
+  Config c;
+  ASSERT_TRUE(parse_config_json(R"({"devices": [0, 2], "worker_user": "nobody",
+      "worker_rlimits": {"nofile": 512, "core": 0},
+      "limits": {"default": {"sessions": 4, "connections": 8},
+                 "clients": {"token": {"sessions": 1}, "uid:1000": {"connections": 2}}}})",
+                                "f.json", &c));
+  EXPECT_EQ(c.isolation.devices, "0,2");
+  EXPECT_EQ(c.isolation.worker_user, "nobody");
+  ASSERT_EQ(c.isolation.rlimits.size(), 2u);
+  EXPECT_EQ(c.isolation.default_limits.sessions, 4);
+  EXPECT_EQ(c.isolation.default_limits.connections, 8);
+  ClientLimits t = backend::limits_for(c.isolation, "token");
+  EXPECT_EQ(t.sessions, 1);
+  EXPECT_EQ(t.connections, 8);  // from the default
+  ClientLimits u = backend::limits_for(c.isolation, "uid:1000");
+  EXPECT_EQ(u.sessions, 4);
+  EXPECT_EQ(u.connections, 2);
+  ClientLimits other = backend::limits_for(c.isolation, "host:10.0.0.1");
+  EXPECT_EQ(other.sessions, 4);
+  Config d;
+  ASSERT_TRUE(parse_config_json(R"({"devices": "1"})", "f.json", &d));
+  EXPECT_EQ(d.isolation.devices, "1");
+  EXPECT_EQ(backend::limits_for(d.isolation, "token").sessions, -1);  // no limit
+}
+
+TEST(IsolationConfig, RefusesWhatItCannotEnforceAndBadValues) {
+  struct Case {
+    const char* json;
+    const char* says;
+  } cases[] = {
+      {R"({"limits": {"default": {"gpu_memory": 1000}}})", "not enforced"},
+      {R"({"limits": {"clients": {"token": {"upload_bytes": 1}}}})", "not enforced"},
+      {R"({"limits": {"default": {"sesions": 1}}})", "unknown key \"sesions\""},
+      {R"({"limits": {"default": {"connections": 0}}})", "at least 1"},
+      {R"({"limits": {"default": {"sessions": -1}}})", "sessions"},
+      {R"({"limits": {"defaults": {}}})", "unknown key \"defaults\""},
+      {R"({"limits": []})", "limits"},
+      {R"({"devices": "0,,2"})", "devices"},
+      {R"({"devices": "0,0"})", "twice"},
+      {R"({"devices": "gpu0"})", "not a GPU ordinal"},
+      {R"({"devices": [-1]})", "devices"},
+      {R"({"worker_rlimits": {"files": 1}})", "unknown limit \"files\""},
+      {R"({"worker_rlimits": {"nofile": "many"}})", "nofile"},
+      {R"({"worker_user": ""})", "worker_user"},
+  };
+  for (const auto& k : cases) {
+    Config c;
+    Status s = parse_config_json(k.json, "f.json", &c);
+    EXPECT_FALSE(s) << k.json;
+    EXPECT_TRUE(contains(s.message(), k.says)) << k.json << ": " << s.message();
+  }
+  EXPECT_TRUE(check_device_list("0,2,7"));
+  EXPECT_FALSE(check_device_list(""));
+  EXPECT_FALSE(check_device_list("1024"));
+}
+
+// ---- workers are fresh images holding nothing of other sessions ----
+
+TEST(Isolation, WorkerIsAnExecutedImageInWorkerMode) {
+  Rig t;
+  t.start("{}");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  wire::Welcome w;
+  auto c = open_session(t.tcp, random_bytes(16), &w);
+  ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
+  ASSERT_TRUE(c->ping(1));
+  const std::string wpid = std::to_string(w.worker_pid);
+  std::string cmdline = read_text("/proc/" + wpid + "/cmdline");
+  EXPECT_TRUE(contains(cmdline, std::string("--worker\0--control-fd", 22))) << cmdline;
+  char exe[PATH_MAX] = {}, want[PATH_MAX] = {};
+  ASSERT_GT(readlink(("/proc/" + wpid + "/exe").c_str(), exe, sizeof exe - 1), 0);
+  ASSERT_NE(realpath(GVIRTUS_BIN_DIR "/gvirtus-backend", want), nullptr);
+  EXPECT_STREQ(exe, want);
+  // A different image from the daemon's: exec, not a fork.
+  std::vector<pid_t> kids = children_of(t.backend->pid());
+  ASSERT_EQ(kids.size(), 1u);
+  EXPECT_EQ(kids[0], static_cast<pid_t>(w.worker_pid));
+  EXPECT_NE(read_text("/proc/" + wpid + "/cmdline"),
+            read_text("/proc/" + std::to_string(t.backend->pid()) + "/cmdline"));
+  c->close();
+  EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 5s));
+  EXPECT_TRUE(contains(t.backend->log(), "exited normally")) << t.backend->log();
+}
+
+// A forked worker would inherit the daemon's table of live sessions (every token).
+TEST(Isolation, WorkerHoldsNoOtherSessionsToken) {
+  Rig t;
+  t.start("{}");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  const std::string ta = random_bytes(16), tb = random_bytes(16);
+  wire::Welcome wa, wb;
+  auto a = open_session(t.tcp, ta, &wa);
+  ASSERT_EQ(wa.status, wire::kWelcomeOk) << wa.message;
+  auto b = open_session(t.sock, tb, &wb);
+  ASSERT_EQ(wb.status, wire::kWelcomeOk) << wb.message;
+  ASSERT_TRUE(a->ping(1));
+  ASSERT_TRUE(b->ping(1));
+  size_t scanned = 0;
+  // Controls: each worker holds its own token, the daemon both.
+  EXPECT_TRUE(memory_contains(static_cast<pid_t>(wa.worker_pid), ta, &scanned));
+  EXPECT_TRUE(memory_contains(static_cast<pid_t>(wb.worker_pid), tb, &scanned));
+  EXPECT_TRUE(memory_contains(t.backend->pid(), ta, &scanned));
+  EXPECT_TRUE(memory_contains(t.backend->pid(), tb, &scanned));
+  // The test: neither holds the other's.
+  EXPECT_FALSE(memory_contains(static_cast<pid_t>(wb.worker_pid), ta, &scanned));
+  EXPECT_GT(scanned, 1u << 20);
+  EXPECT_FALSE(memory_contains(static_cast<pid_t>(wa.worker_pid), tb, &scanned));
+  EXPECT_GT(scanned, 1u << 20);
+}
+
+TEST(Isolation, WorkerHoldsNoAuthenticationToken) {
+  Rig t;
+  // A fresh random token, so no other copy of it (this test's source) can be found.
+  std::string token;
+  for (char c : random_bytes(24)) {
+    char hex[3];
+    std::snprintf(hex, sizeof hex, "%02x", static_cast<unsigned char>(c));
+    token += hex;
+  }
+  std::string file = t.dir.write("token", token + "\n", 0600);
+  t.start("{}", {}, {"GVIRTUS_TOKEN_FILE=" + file});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  client::SessionOptions o = testing::test_session_options([&](std::unique_ptr<Stream>* out,
+                                                               std::string* where) {
+    Endpoint ep;
+    Status s = parse_endpoint(t.tcp, &ep);
+    if (!s) return s;
+    *where = t.tcp;
+    return connect_stream(ep, out);
+  });
+  o.auth_key = token;
+  o.auth_source = "the test's token";
+  o.handshake_timeout_ms = 5000;
+  client::Session s(std::move(o));
+  client::Connection* c = s.connection(false);
+  ASSERT_NE(c, nullptr) << s.error();
+  uint64_t id = 0;
+  ASSERT_TRUE(c->send_request(client::kCallPing, 0, nullptr, 0, &id));
+  wire::FrameHeader h;
+  ASSERT_TRUE(c->recv_reply_header(id, &h));
+  std::vector<pid_t> kids = children_of(t.backend->pid());
+  ASSERT_EQ(kids.size(), 1u);
+  size_t scanned = 0;
+  EXPECT_TRUE(memory_contains(t.backend->pid(), token, &scanned));  // control
+  EXPECT_FALSE(memory_contains(kids[0], token, &scanned));
+  EXPECT_GT(scanned, 1u << 20);
+  // Nor the path to it: the worker's environment lost GVIRTUS_TOKEN_FILE.
+  std::string env = read_text("/proc/" + std::to_string(kids[0]) + "/environ");
+  EXPECT_FALSE(contains(env, "GVIRTUS_TOKEN_FILE")) << env;
+  EXPECT_TRUE(contains(env, "GVIRTUS_LOGLEVEL=debug"));
+}
+
+// Worker mode is for the daemon only: started by hand with a missing or bad descriptor it
+// exits with status 2 and says why, without serving anything.
+TEST(Isolation, WorkerModeByHandRefuses) {
+  auto run = [](const std::string& args) {
+    std::string cmd = std::string(GVIRTUS_BIN_DIR) + "/gvirtus-backend --worker " + args +
+                      " 2>&1; echo \"exit $?\"";
+    std::string out;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return out;
+    char buf[512];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+    return out;
+  };
+  std::string none = run("");
+  EXPECT_TRUE(contains(none, "no --control-fd")) << none;
+  EXPECT_TRUE(contains(none, "exit 2")) << none;
+  std::string closed = run("--control-fd 987 --session 1");
+  EXPECT_TRUE(contains(closed, "bad argument --control-fd")) << closed;
+  EXPECT_TRUE(contains(closed, "exit 2")) << closed;
+  std::string junk = run("--control-fd 0 --fd =5");
+  EXPECT_TRUE(contains(junk, "bad argument --fd")) << junk;
+  // stdin is no control socket: the primary connection never comes.
+  std::string pipe_in = run("--control-fd 0 --session 1 </dev/null");
+  EXPECT_TRUE(contains(pipe_in, "no primary connection")) << pipe_in;
+  EXPECT_TRUE(contains(pipe_in, "exit 1")) << pipe_in;
+}
+
+// ---- limits ----
+
+TEST(Limits, SessionsPerIdentity) {
+  Rig t;
+  t.start(R"({"limits": {"default": {"sessions": 3},
+                         "clients": {"host:127.0.0.1": {"sessions": 1}}}})");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  wire::Welcome w1, w2, w3;
+  auto first = open_session(t.tcp, random_bytes(16), &w1);
+  ASSERT_EQ(w1.status, wire::kWelcomeOk) << w1.message;
+  auto second = open_session(t.tcp, random_bytes(16), &w2);
+  EXPECT_EQ(w2.status, wire::kWelcomeBusy);
+  EXPECT_TRUE(contains(w2.message, "session limit")) << w2.message;
+  EXPECT_TRUE(contains(w2.message, "host:127.0.0.1")) << w2.message;
+  // Another identity (the Unix peer's uid) has the default's 3.
+  auto other = open_session(t.sock, random_bytes(16), &w3);
+  EXPECT_EQ(w3.status, wire::kWelcomeOk) << w3.message;
+  // Once the first session ends, its identity may start another.
+  first->close();
+  ASSERT_TRUE(pid_gone(static_cast<pid_t>(w1.worker_pid), 5s));
+  // The daemon learns of the end from the worker's control socket or SIGCHLD, a moment later.
+  wire::Welcome w4;
+  std::unique_ptr<Raw> again;
+  for (auto end = Clock::now() + 5s; Clock::now() < end;) {
+    again = open_session(t.tcp, random_bytes(16), &w4);
+    if (w4.status == wire::kWelcomeOk) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(w4.status, wire::kWelcomeOk) << w4.message;
+}
+
+TEST(Limits, ConnectionsPerSession) {
+  Rig t;
+  t.start(R"({"limits": {"default": {"connections": 2}}})");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  const std::string token = random_bytes(16);
+  wire::Welcome w;
+  auto primary = open_session(t.tcp, token, &w);
+  ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
+  auto second = std::make_unique<Raw>(t.tcp);
+  ASSERT_EQ(second->handshake(hello_with_token(token, false)).status, wire::kWelcomeOk);
+  ASSERT_TRUE(second->ping(1));
+  Raw third(t.tcp);
+  wire::Welcome w3 = third.handshake(hello_with_token(token, false));
+  EXPECT_EQ(w3.status, wire::kWelcomeBusy);
+  EXPECT_TRUE(contains(w3.message, "connection limit")) << w3.message;
+  EXPECT_TRUE(third.closed_by_peer());
+  // The session goes on; a connection closing frees its place.
+  EXPECT_TRUE(primary->ping(2));
+  second.reset();
+  bool joined = false;
+  for (auto end = Clock::now() + 5s; !joined && Clock::now() < end;) {
+    Raw again(t.tcp);
+    joined = again.handshake(hello_with_token(token, false)).status == wire::kWelcomeOk &&
+             again.ping(3);
+    if (!joined) std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_TRUE(joined);
+}
+
+// ---- devices, resource limits, user ----
+
+TEST(Isolation, DevicesFlagReachesTheWorkersCudaVisibleDevices) {
+  Rig t;
+  t.start(R"({"devices": "0"})", {"--devices", "1,0"});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  wire::Welcome w;
+  auto c = open_session(t.tcp, random_bytes(16), &w);
+  ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
+  std::string env = read_text("/proc/" + std::to_string(w.worker_pid) + "/environ");
+  EXPECT_TRUE(contains(env, std::string("\0CUDA_VISIBLE_DEVICES=1,0\0", 26)) ||
+              env.rfind("CUDA_VISIBLE_DEVICES=1,0", 0) == 0)
+      << env;
+  Rig bad;
+  bad.start("{}", {"--devices", "0,x"});
+  EXPECT_EQ(bad.backend->exit_code(), 2);
+  EXPECT_TRUE(contains(bad.backend->log(), "--devices")) << bad.backend->log();
+}
+
+// Device memory clearing (cudart/clearing.h) is a worker switch: on by default when another
+// host can connect, off on loopback, and as the config says when it says.
+TEST(Isolation, ClearDeviceMemorySwitchReachesTheWorker) {
+  auto worker_args = [](const std::string& config, std::vector<std::string> args) {
+    Rig t;
+    t.start(config, std::move(args));
+    EXPECT_TRUE(t.backend->ready()) << t.backend->log();
+    wire::Welcome w;
+    auto c = open_session(t.tcp, random_bytes(16), &w);
+    EXPECT_EQ(w.status, wire::kWelcomeOk) << w.message;
+    return read_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
+  };
+  const std::string on("--clear-memory\0" "1", 16);
+  EXPECT_FALSE(contains(worker_args("{}", {}), on));
+  EXPECT_TRUE(contains(worker_args(R"({"clear_device_memory": true})", {}), on));
+  const std::string any = "tcp://0.0.0.0:" + std::to_string(free_tcp_port());
+  EXPECT_TRUE(contains(worker_args("{}", {"--listen", any, "--insecure"}), on));
+  EXPECT_FALSE(
+      contains(worker_args(R"({"clear_device_memory": false})", {"--listen", any, "--insecure"}),
+               on));
+  Config c;
+  Status s = parse_config_json(R"({"clear_device_memory": "yes"})", "f.json", &c);
+  EXPECT_FALSE(s);
+  EXPECT_TRUE(contains(s.message(), "clear_device_memory")) << s.message();
+}
+
+TEST(Isolation, WorkerRlimitsAreSet) {
+  Rig t;
+  t.start(R"({"worker_rlimits": {"nofile": 777, "core": 0}})");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  wire::Welcome w;
+  auto c = open_session(t.tcp, random_bytes(16), &w);
+  ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
+  ASSERT_TRUE(c->ping(1));
+  std::string limits = read_text("/proc/" + std::to_string(w.worker_pid) + "/limits");
+  std::istringstream in(limits);
+  std::string line;
+  bool seen = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("Max open files", 0) != 0) continue;
+    seen = true;
+    std::istringstream v(line.substr(std::strlen("Max open files")));
+    std::string soft, hard;
+    v >> soft >> hard;
+    EXPECT_EQ(soft, "777") << line;
+    EXPECT_EQ(hard, "777") << line;
+  }
+  EXPECT_TRUE(seen) << limits;
+  // The daemon keeps its own.
+  std::string daemon = read_text("/proc/" + std::to_string(t.backend->pid()) + "/limits");
+  EXPECT_FALSE(contains(daemon, " 777 ")) << daemon;
+}
+
+TEST(Isolation, WorkerUser) {
+  struct passwd* pw = getpwnam("nobody");
+  if (!pw) GTEST_SKIP() << "no user \"nobody\" on this machine";
+  Rig t;
+  t.start(R"({"worker_user": "nobody"})");
+  if (geteuid() != 0) {
+    // Only root can change a worker's user: the backend says so instead of starting.
+    EXPECT_EQ(t.backend->exit_code(), 2);
+    EXPECT_TRUE(contains(t.backend->log(), "worker_user")) << t.backend->log();
+    return;
+  }
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  wire::Welcome w;
+  auto c = open_session(t.tcp, random_bytes(16), &w);
+  ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
+  ASSERT_TRUE(c->ping(1));
+  std::string status = read_text("/proc/" + std::to_string(w.worker_pid) + "/status");
+  std::string uid_line = "Uid:\t" + std::to_string(pw->pw_uid) + "\t" +
+                         std::to_string(pw->pw_uid);
+  EXPECT_TRUE(contains(status, uid_line)) << status;
+}
+
+}  // namespace
+}  // namespace gvirtus
