@@ -28,6 +28,9 @@ struct DaemonOptions {
   std::shared_ptr<TlsServerContext> tls;  // for tls:// listeners
   std::vector<uid_t> allowed_uids;    // Unix sockets: peers with these uids only
   gid_t unix_group = static_cast<gid_t>(-1);  // Unix socket files: 0660 and this group
+
+  // Observability (docs/backend.md): the Prometheus endpoint, http://HOST:PORT; empty: none.
+  std::string metrics_url;
 };
 
 // Whether connections on ep must authenticate (token proof or a verified client certificate):

@@ -19,6 +19,7 @@ namespace {
 const char kUsage[] =
     "usage: gvirtus-backend [--listen ENDPOINT]... [--config FILE] [--log-level LEVEL]\n"
     "                       [--max-sessions N] [--ready-fd FD] [--insecure]\n"
+    "                       [--metrics http://HOST:PORT]\n"
     "\n"
     "  --listen ENDPOINT    tcp://HOST:PORT, tcp://[V6]:PORT, tls://HOST:PORT (TLS 1.3) or\n"
     "                       unix:/PATH; repeat for more\n"
@@ -33,6 +34,8 @@ const char kUsage[] =
     "                       (default: 10000)\n"
     "  --insecure           serve listeners other hosts can reach without authentication\n"
     "                       (otherwise the backend refuses to start; see docs/security.md)\n"
+    "  --metrics URL        serve Prometheus metrics at URL/metrics, e.g.\n"
+    "                       http://127.0.0.1:9400 (default: off)\n"
     "\n"
     "Authentication and TLS come from the config file (\"token_file\", \"tls_cert\", \"tls_key\",\n"
     "\"tls_client_ca\", \"allowed_uids\", \"unix_socket_group\") and GVIRTUS_TOKEN_FILE.\n";
@@ -94,11 +97,14 @@ int main(int argc, char** argv) {
       return true;
     };
     if (arg != "--listen" && arg != "--config" && arg != "--log-level" &&
-        arg != "--max-sessions" && arg != "--ready-fd" && arg != "--handshake-timeout-ms")
+        arg != "--max-sessions" && arg != "--ready-fd" && arg != "--handshake-timeout-ms" &&
+        arg != "--metrics")
       return usage_error("unknown argument \"" + arg + "\"");
     if (!need_value()) return usage_error(arg + " needs a value");
     if (arg == "--listen") {
       listen.push_back(value);
+    } else if (arg == "--metrics") {
+      opt.metrics_url = value;
     } else if (arg == "--config") {
       config_path = value;
     } else if (arg == "--log-level") {

@@ -17,6 +17,7 @@
 #include "backend/handshake.h"
 #include "backend/output.h"
 #include "backend/plugins.h"
+#include "backend/stats.h"
 #include "common/log.h"
 
 namespace gvirtus::backend {
@@ -128,6 +129,7 @@ const Registry& registry() {
 void run_worker(WorkerStart start) {
   reset_signals();
   log::set_component("worker " + std::to_string(getpid()));
+  stats::attach(start.stats_fd);
   ClientInfo client = ClientInfo::from_hello(start.hello, start.session_id);
   g_session = new Session(client);
   g_registry = &registry();

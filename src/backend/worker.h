@@ -223,6 +223,7 @@ struct WorkerStart {
   std::string peer;     // the primary connection's peer, for logs
   wire::Hello hello;    // the primary connection's Hello
   uint64_t session_id = 0;
+  int stats_fd = -1;    // the session's counter block (stats.h), mapped and closed; -1: none
 };
 
 // How a worker ends; the daemon logs these.
