@@ -26,6 +26,8 @@
 #include "backend/handshake.h"
 #include "backend/limits.h"
 #include "backend/spawn.h"
+#include "backend/observer.h"
+#include "backend/stats.h"
 #include "backend/tls_relay.h"
 #include "backend/worker.h"
 #include "common/auth.h"
@@ -88,6 +90,7 @@ struct Pending {
   bool cert_verified = false;       // came through a TLS relay that verified a client certificate
   std::string refusal;              // set at accept (peer uid not allowed): refused at its Hello
   long uid = -1;                    // a Unix peer's user id
+  std::string identity = "none";    // who the client proved to be, for status and logs
   bool challenged = false;          // an AuthStart was answered with a Challenge
   uint8_t client_nonce[wire::kNonceSize] = {};
   uint8_t server_nonce[wire::kNonceSize] = {};
@@ -141,6 +144,7 @@ class Daemon {
   std::map<Token, pid_t> by_token_;
   uint64_t next_session_ = 1;
   Clock::time_point accept_paused_until_{};
+  Observer observer_;  // status queries, metrics, session logs (observer.h)
 };
 
 // The socket file was created 0600 (listen_on); with a configured group it becomes 0660 and
@@ -203,6 +207,7 @@ Status Daemon::setup() {
     listeners_.push_back(std::move(l));
     listener_eps_.push_back(ep);
   }
+  if (!opt_.metrics_url.empty()) return observer_.listen_metrics(opt_.metrics_url);
   return Status::ok();
 }
 
@@ -257,6 +262,9 @@ void Daemon::loop() {
       what.push_back({3, worker_of.size()});
       worker_of.push_back(pid);
     }
+    const size_t observed = fds.size();
+    observer_.add_poll_fds(&fds, &wake);
+    what.resize(fds.size(), {4, 0});
     int timeout = -1;
     if (wake != Clock::time_point::max()) {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now).count();
@@ -289,9 +297,11 @@ void Daemon::loop() {
         }
       }
     }
+    observer_.on_poll(fds.data() + observed, fds.size() - observed);
     now = Clock::now();
     for (auto& p : pending_) {
       if (!p->done && now >= p->deadline) {
+        observer_.refused(-2);
         GV_INFO("dropped " + p->peer + ": no complete Hello within " +
                 std::to_string(opt_.handshake_timeout_ms) + " ms");
         p->done = true;
@@ -340,6 +350,7 @@ void Daemon::reap() {
     } else {
       GV_WARN(msg);
     }
+    observer_.session_ended(pid, status, exit_text(status));
     if (w.control_fd >= 0) ::close(w.control_fd);
     forget_token(w);
     workers_.erase(it);
@@ -408,6 +419,7 @@ void Daemon::add_pending(std::unique_ptr<Stream> s, const std::string& peer, siz
                      uid_list(opt_.allowed_uids) + "; \"allowed_uids\" in the backend's config)";
       p->peer += " uid " + std::to_string(cred.uid);
       p->uid = static_cast<long>(cred.uid);
+      p->identity = "uid:" + std::to_string(cred.uid);
     }
   }
   GV_DEBUG("connection from " + p->peer);
@@ -491,6 +503,7 @@ void Daemon::advance(Pending& p) {
                   "connect with tcp://, or the backend listen with tls://)");
         else
           GV_INFO("dropped " + p.peer + ": not a GVirtuS client (bad frame magic)");
+        observer_.refused(-1);
         p.done = true;
         return;
       }
@@ -534,6 +547,7 @@ void Daemon::advance(Pending& p) {
 
 void Daemon::refuse(Pending& p, const wire::Welcome& w, bool quiet) {
   if (!quiet) GV_INFO("refused " + p.peer + ": " + w.message);
+  observer_.refused(w.status);
   std::vector<uint8_t> f = welcome_frame(w);
   // A refusal is small and the socket new: it fits. If not, the client is not reading anyway.
   ssize_t n = ::send(p.stream->fd(), f.data(), f.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -630,8 +644,10 @@ bool Daemon::check_auth(Pending& p, const wire::Hello& hello) {
       refuse(p, w);
       return false;
     }
+    p.identity = "token";
     return true;
   }
+  if (p.cert_verified) p.identity = "certificate";
   if (p.needs_auth && !p.cert_verified) {
     w.message = "this backend requires authentication: set GVIRTUS_TOKEN_FILE (or \"token_file\" "
                 "in the client's config) to a file holding the backend's token";
@@ -667,7 +683,12 @@ void Daemon::on_hello(Pending& p) {
     refuse(p, refusal);
     return;
   }
-  if (hello.primary) {
+  if (hello.primary == wire::kHelloStatus) {
+    // `gvirtus status`: answered here, after the same access checks as a client's session.
+    GV_DEBUG("status query from " + p.peer + " (" + p.identity + ")");
+    observer_.answer_status(*p.stream);  // takes its descriptor
+    p.done = true;
+  } else if (hello.primary) {
     start_session(p, hello);
   } else {
     join_session(p, hello);
@@ -714,6 +735,8 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   }
   const uint64_t session_id = next_session_++;
   const int conn_fd = p.stream->fd();
+  // The worker's counter block (stats.h); -1: the session runs without figures.
+  const int stats_fd = stats::create_block_fd();
   // Signals stay blocked across fork until the child has reset its handlers (run_worker):
   // ours would write to a pipe the child no longer has.
   sigset_t all, old;
@@ -736,7 +759,8 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     spec.uid = opt_.worker_uid;
     spec.gid = opt_.worker_gid;
     spec.rlimits = opt_.isolation.rlimits;
-    spec.in_child = [&] { close_daemon_fds_in_child(sv[1], -1); };
+    if (stats_fd >= 0) spec.extra_fds.emplace_back("stats", stats_fd);
+    spec.in_child = [&] { close_daemon_fds_in_child(sv[1], stats_fd); };
     pid = spawn_worker(spec, &spawn_error);
     if (pid > 0) {
       Status ss = send_connection(sv[0], conn_fd, p.peer, p.payload);
@@ -763,12 +787,14 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     ws.identity = identity;
     ws.max_connections = limits.connections;
     ws.clear_memory = opt_.clear_device_memory;
+    ws.stats_fd = stats_fd;
     run_worker(std::move(ws));
   }
   sigprocmask(SIG_SETMASK, &old, nullptr);
   ::close(sv[1]);
   if (pid < 0) {
     ::close(sv[0]);
+    if (stats_fd >= 0) ::close(stats_fd);
     refusal.status = wire::kWelcomeBusy;
     GV_ERROR("cannot start a worker for " + p.peer + ": " + spawn_error);
     refusal.message = "the backend cannot start a session: " + spawn_error;
@@ -785,6 +811,10 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   w.started = Clock::now();
   GV_INFO("session " + std::to_string(session_id) + ": worker " + std::to_string(pid) +
           " serves " + w.client + " from " + p.peer + " (identity " + identity + ")");
+  SessionStart ss{session_id, pid, hello.pid, printable(hello.hostname, 255),
+                  printable(hello.program, 512), identity, p.peer, {}};
+  for (const auto& name : hello.plugins) ss.plugins.push_back(printable(name, 64));
+  observer_.session_started(ss, stats_fd);  // takes stats_fd
   workers_.emplace(pid, std::move(w));
   by_token_[token] = pid;
   p.done = true;  // our copy of the connection closes; the worker has its own
@@ -804,6 +834,7 @@ void Daemon::close_daemon_fds_in_child(int keep_a, int keep_b) {
   for (const auto& l : listeners_) close_fd(l->fd());
   for (const auto& p : pending_) close_fd(p->stream->fd());
   for (const auto& [pid, w] : workers_) close_fd(w.control_fd);
+  for (int fd : observer_.fds()) close_fd(fd);
 }
 
 // In a freshly forked worker or relay: the token (and, in a worker, the TLS key) are the

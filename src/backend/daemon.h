@@ -36,6 +36,8 @@ struct DaemonOptions {
   gid_t worker_gid = static_cast<gid_t>(-1);
   IsolationConfig isolation;          // limits by identity, worker rlimits
   bool clear_device_memory = false;   // workers zero new allocations (cudart/clearing.h)
+  // Observability (docs/backend.md): the Prometheus endpoint, http://HOST:PORT; empty: none.
+  std::string metrics_url;
 };
 
 // Whether connections on ep must authenticate (token proof or a verified client certificate):

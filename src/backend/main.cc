@@ -21,6 +21,7 @@ namespace {
 const char kUsage[] =
     "usage: gvirtus-backend [--listen ENDPOINT]... [--config FILE] [--log-level LEVEL]\n"
     "                       [--max-sessions N] [--ready-fd FD] [--insecure] [--devices LIST]\n"
+    "                       [--metrics http://HOST:PORT]\n"
     "\n"
     "  --listen ENDPOINT    tcp://HOST:PORT, tcp://[V6]:PORT, tls://HOST:PORT (TLS 1.3) or\n"
     "                       unix:/PATH; repeat for more\n"
@@ -37,6 +38,8 @@ const char kUsage[] =
     "                       (otherwise the backend refuses to start; see docs/security.md)\n"
     "  --devices LIST       the GPUs clients may use, e.g. 0,2 (CUDA_VISIBLE_DEVICES of the\n"
     "                       workers; default: the config's \"devices\", else every GPU)\n"
+    "  --metrics URL        serve Prometheus metrics at URL/metrics, e.g.\n"
+    "                       http://127.0.0.1:9400 (default: off)\n"
     "\n"
     "Authentication and TLS come from the config file (\"token_file\", \"tls_cert\", \"tls_key\",\n"
     "\"tls_client_ca\", \"allowed_uids\", \"unix_socket_group\") and GVIRTUS_TOKEN_FILE; worker\n"
@@ -104,11 +107,13 @@ int main(int argc, char** argv) {
     };
     if (arg != "--listen" && arg != "--config" && arg != "--log-level" &&
         arg != "--max-sessions" && arg != "--ready-fd" && arg != "--handshake-timeout-ms" &&
-        arg != "--devices")
+        arg != "--devices" && arg != "--metrics")
       return usage_error("unknown argument \"" + arg + "\"");
     if (!need_value()) return usage_error(arg + " needs a value");
     if (arg == "--listen") {
       listen.push_back(value);
+    } else if (arg == "--metrics") {
+      opt.metrics_url = value;
     } else if (arg == "--config") {
       config_path = value;
     } else if (arg == "--log-level") {

@@ -5,6 +5,7 @@
 
 #include "backend/dispatch.h"
 #include "backend/plugins.h"
+#include "backend/stats.h"
 #include "common/log.h"
 
 namespace gvirtus::backend {
@@ -27,6 +28,7 @@ struct Registry::Lazy {
       }
       for (size_t i = 0; i < t->count; ++i) by_id.emplace(t->entries[i].call_id, t->entries[i]);
       loaded = true;
+      stats::library_loaded(info->name);
       GV_INFO(std::string("library plugin ") + info->name + " loaded (" +
               std::to_string(t->count) + " calls)");
     });

@@ -11,6 +11,7 @@
 
 #include "backend/handshake.h"
 #include "backend/output.h"
+#include "backend/stats.h"
 #include "backend/worker.h"
 #include "common/log.h"
 
@@ -240,6 +241,7 @@ bool ConnState::peer_closed() const {
 
 Status serve_connection(Session& session, ConnState& conn, Stream& stream, const Registry& reg) {
   conn.stream_ = &stream;
+  stats::ConnectionScope counted;  // operators' figures (stats.h)
   for (;;) {
     wire::FrameHeader h;
     Status s = recv_header(stream, wire::kMaxPayload, &h);
@@ -280,6 +282,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     if (!s)
       return disconnected("connection closed in the middle of " + call_text(h, entry) + ": " +
                           s.message());
+    stats::count_request(h.length);
 
     CallContext ctx{session, conn, h, wire::Reader(buf, h.length), wire::Writer()};
     if (const uint64_t ticket = session.options().ordered ? wire::ticket(h) : 0) {
@@ -345,6 +348,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     struct iovec body[2] = {{ctx.out.buffer().data(), ctx.out.size()},
                             {const_cast<void*>(ctx.bulk), ctx.bulk ? ctx.bulk_len : 0}};
     s = send_frame(stream, r, body, 2);
+    stats::count_reply(ctx.out.size() + body[1].iov_len);
     conn.end_request();
     if (!s) {
       if (s.code() == Code::kInvalid)

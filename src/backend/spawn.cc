@@ -211,6 +211,7 @@ int worker_main(int argc, char** argv) {
   ws.identity = identity;
   ws.clear_memory = clear;
   ws.max_connections = max_conn == UINT64_MAX ? -1 : static_cast<int64_t>(max_conn);
+  ws.stats_fd = worker_fd("stats");  // the session's counter block (stats.h), if any
   std::vector<uint8_t> payload;
   Status s = recv_connection(control_fd, &ws.conn_fd, &ws.peer, &payload);
   if (!s) {

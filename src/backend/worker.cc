@@ -20,6 +20,7 @@
 #include "backend/limits.h"
 #include "backend/output.h"
 #include "backend/plugins.h"
+#include "backend/stats.h"
 #include "common/log.h"
 
 namespace gvirtus::backend {
@@ -154,6 +155,7 @@ const Registry& registry() {
 void run_worker(WorkerStart start) {
   reset_signals();
   log::set_component("worker " + std::to_string(getpid()));
+  stats::attach(start.stats_fd);
   ClientInfo client = ClientInfo::from_hello(start.hello, start.session_id);
   g_session = new Session(client);
   g_registry = &registry();

@@ -227,6 +227,7 @@ struct WorkerStart {
   std::string identity;          // the client's identity (limits.h), for messages
   int64_t max_connections = -1;  // connections of this session at once; -1: no limit
   bool clear_memory = false;     // zero device memory before the client gets it
+  int stats_fd = -1;    // the session's counter block (stats.h), mapped and closed; -1: none
 };
 
 // How a worker ends; the daemon logs these.

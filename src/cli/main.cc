@@ -5,6 +5,7 @@
 
 #include "cli/options.h"
 #include "cli/run.h"
+#include "cli/status.h"
 #include "common/wire.h"
 
 using namespace gvirtus;
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
       std::printf("gvirtus %s (wire protocol %u.%u, built with CUDA %s)\n", GVIRTUS_VERSION,
                   unsigned{wire::kProtocolMajor}, unsigned{wire::kProtocolMinor}, GVIRTUS_CUDA_VERSION);
       return 0;
+    case cli::Command::kStatus:
+      return cli::status_command(o);
     case cli::Command::kRun:
     case cli::Command::kEnv:
       break;

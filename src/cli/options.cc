@@ -42,6 +42,8 @@ Status parse_args(const std::vector<std::string>& args, Options* out) {
     o.command = Command::kRun;
   } else if (cmd == "env") {
     o.command = Command::kEnv;
+  } else if (cmd == "status") {
+    o.command = Command::kStatus;
   } else {
     return invalid("unknown command \"" + cmd + "\"");
   }
@@ -79,8 +81,8 @@ Status parse_args(const std::vector<std::string>& args, Options* out) {
   o.program.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (o.command == Command::kRun && o.program.empty())
     return invalid("gvirtus run: no program given (gvirtus run [options] -- PROGRAM [ARGS...])");
-  if (o.command == Command::kEnv && !o.program.empty())
-    return invalid("gvirtus env: unexpected argument " + o.program[0]);
+  if ((o.command == Command::kEnv || o.command == Command::kStatus) && !o.program.empty())
+    return invalid("gvirtus " + cmd + ": unexpected argument " + o.program[0]);
   *out = o;
   return Status::ok();
 }
@@ -97,11 +99,14 @@ commands:
         status is the program's (128+N if signal N ended it).
   env [OPTIONS]
         Print, as shell assignments, the environment `run` gives the program.
+  status [OPTIONS]
+        List the backend's live sessions: client, identity, start time, calls,
+        bytes each way, connections, libraries loaded, GPU memory.
   help  This text.
   version
         The version of gvirtus and of its wire protocol.
 
-options (run, env):
+options (run, env, status):
   -e, --endpoint EP    the backend: tcp://HOST:PORT or unix:/PATH
   -c, --config FILE    a config file (JSON; ours or the original properties.json)
       --log-level L    trace, debug, info, warn, error or off (client and private backend)

@@ -7,7 +7,7 @@
 
 namespace gvirtus::cli {
 
-enum class Command { kRun, kEnv, kHelp, kVersion };
+enum class Command { kRun, kEnv, kStatus, kHelp, kVersion };
 
 struct Options {
   Command command = Command::kHelp;

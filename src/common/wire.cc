@@ -69,7 +69,7 @@ Hello decode_hello(Reader& r) {
   if (h.major != kProtocolMajor) return h;
   std::memcpy(h.token, r.get_bytes(sizeof h.token), sizeof h.token);
   h.primary = r.get<uint8_t>();
-  if (h.primary > 1) throw DecodeError("primary flag is neither 0 nor 1");
+  if (h.primary > kHelloStatus) throw DecodeError("primary flag is not 0, 1 or 2");
   h.pid = r.get<uint32_t>();
   h.thread = r.get<uint64_t>();
   h.hostname = r.get_string(255);

@@ -21,7 +21,7 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "GVirtuS assumes a litt
 
 constexpr uint32_t kFrameMagic = 0x31465647;  // "GVF1" as bytes on the wire
 constexpr uint16_t kProtocolMajor = 3;         // a different major is refused
-constexpr uint16_t kProtocolMinor = 0;         // a lower minor from the peer is accepted
+constexpr uint16_t kProtocolMinor = 1;         // a lower minor from the peer is accepted
 constexpr size_t kHeaderSize = 32;
 // Largest payload either side accepts in one frame. Bulk copies are cut into chunks below this.
 constexpr uint32_t kMaxPayload = 64u << 20;
@@ -169,7 +169,9 @@ struct Hello {
   uint16_t major = kProtocolMajor;
   uint16_t minor = kProtocolMinor;
   uint8_t token[16] = {};  // random per client process; joins connections into one session
-  uint8_t primary = 0;     // 1 on the process's first connection: the session lives as long as it
+  // 1 on the process's first connection: the session lives as long as it. kHelloStatus (2): not
+  // a client session but `gvirtus status`, answered by the daemon (docs/protocol.md, 3.1).
+  uint8_t primary = 0;
   uint32_t pid = 0;
   uint64_t thread = 0;     // client thread id, for logs
   std::string hostname;    // <= 255 bytes
@@ -180,6 +182,11 @@ struct Hello {
   bool has_proof = false;
   uint8_t proof[kProofSize] = {};
 };
+
+// Hello.primary of a status query (`gvirtus status`): the daemon answers it with a Welcome and
+// one Reply of call kCallStatus, then closes; no session starts (docs/protocol.md).
+constexpr uint8_t kHelloStatus = 2;
+constexpr uint32_t kCallStatus = 10;
 
 // AuthStart (client -> server): the client wants to authenticate with the shared token.
 struct AuthStart {

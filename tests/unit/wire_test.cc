@@ -143,7 +143,7 @@ TEST(WireHello, OverBoundFieldsAreRejected) {
   h.plugins = {std::string(65, 'x')};
   EXPECT_TRUE(fails(h));
   h = full_hello();
-  h.primary = 2;
+  h.primary = wire::kHelloStatus + 1;  // 2 is a status query (protocol 3.1); 3 means nothing
   EXPECT_TRUE(fails(h));
 }
 
