@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -296,7 +297,11 @@ class ShmStream : public Stream {
     for (int k = 0;; ++k) {
       if (ready()) return Status::ok();
       cpu_relax();
-      if ((k & 63) == 63 && std::chrono::steady_clock::now() >= spin_end) break;
+      // Yielding now and then lets the peer run where the CPUs are oversubscribed.
+      if ((k & 63) == 63) {
+        if (std::chrono::steady_clock::now() >= spin_end) break;
+        sched_yield();
+      }
     }
     for (;;) {
       store32(word, kWaitFutex);
