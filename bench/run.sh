@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the benchmarks natively, then through gvirtus-backend over TCP, over a Unix socket and
-# over TLS 1.3 (tls://, with a certificate made for the run), in one go on the same machine,
+# Runs the benchmarks natively, then through gvirtus-backend over TCP, over a Unix socket, over
+# shared memory (shm:) and over TLS 1.3 (tls://, with a certificate made for the run), in one go on the same machine,
 # and prints each figure with the ratio remote/native:
 #   gvirtus-bench       the runtime: calls, copies, launches (must succeed)
 #   gvirtus-bench-libs  cuBLAS and cuDNN, where the build made it (bench/CMakeLists.txt)
@@ -8,7 +8,7 @@
 #   pytorch_bench.py    PyTorch training steps, a tiny op, import + first CUDA op, where
 #                       $PYTHON (default python3) can import torch and sees a GPU
 #   gvirtus-bench-transport  session setup and Ping round trip (no GPU needed), over tcp://,
-#                       unix:, tls:// and tcp:// with a token; a table of its own
+#                       unix:, shm:, tls:// and tcp:// with a token; a table of its own
 #   bench/run.sh [BUILD_DIR] [SECONDS_PER_METRIC]
 # Without a GPU (nvidia-smi fails, or BENCH_CPU_ONLY=1) only gvirtus-bench-transport runs.
 # Writes the raw outputs and the table to $OUT (or a temp dir) as well. A failure of
@@ -77,6 +77,18 @@ run_transport() {  # $1 = mode, then environment assignments for the client
        2>"$out/transport-$mode.err"; then
     echo "bench: gvirtus-bench-transport failed ($mode):" >&2
     tail -n 5 "$out/transport-$mode.err" >&2
+    failed=1
+  fi
+  # The transport alone, no backend (--raw): ping and a 256 MiB stream, for the plain transports.
+  local raw=
+  case $mode in
+    tcp) raw="tcp://127.0.0.1:$(free_port)" ;;
+    unix) raw="unix:$work/raw.sock" ;;
+    shm) raw="shm:$work/raw.shm" ;;
+  esac
+  if [ -n "$raw" ] && ! timeout 300 "$transport" --raw "$raw" "$budget" \
+       >>"$out/transport-$mode.txt" 2>>"$out/transport-$mode.err"; then
+    echo "bench: gvirtus-bench-transport --raw failed ($mode)" >&2
     failed=1
   fi
   cat "$out/transport-$mode.txt" >&2
@@ -179,6 +191,15 @@ run_torch unix "$bin/gvirtus" run --endpoint "unix:$work/b.sock" --
 run_transport unix GVIRTUS_ENDPOINT="unix:$work/b.sock"
 stop_backend
 
+echo "== shm:$work/b.shm" >&2
+start_backend "shm:$work/b.shm" shm
+"$bin/gvirtus" run --endpoint "shm:$work/b.shm" -- "$bin/gvirtus-bench" "$budget" \
+  | tee "$out/shm.txt" >&2
+run_libs shm "$bin/gvirtus" run --endpoint "shm:$work/b.shm" --
+run_torch shm "$bin/gvirtus" run --endpoint "shm:$work/b.shm" --
+run_transport shm GVIRTUS_ENDPOINT="shm:$work/b.shm"
+stop_backend
+
 if [ "$tls" = 1 ]; then
   port=$(free_port)
   ep="tls://127.0.0.1:$port"
@@ -203,6 +224,10 @@ if [ "$gpu" = 0 ]; then
   echo "== unix:$work/b.sock" >&2
   start_backend "unix:$work/b.sock" unix
   run_transport unix GVIRTUS_ENDPOINT="unix:$work/b.sock"
+  stop_backend
+  echo "== shm:$work/b.shm" >&2
+  start_backend "shm:$work/b.shm" shm
+  run_transport shm GVIRTUS_ENDPOINT="shm:$work/b.shm"
   stop_backend
   if [ "$tls" = 1 ]; then
     port=$(free_port)
@@ -237,20 +262,23 @@ def load(mode):
                 except ValueError:
                     pass
     return d
-native, tcp, unix, tls = load("native"), load("tcp"), load("unix"), load("tls")
+native, tcp, unix, shm, tls = (load("native"), load("tcp"), load("unix"), load("shm"),
+                               load("tls"))
 if native:
-    print(f"{'metric':28} {'native':>10} {'tcp':>10} {'unix':>10} {'tls':>10} {'tcp/native':>11} "
-          f"{'unix/native':>12} {'tls/native':>11} {'tls/tcp':>8}")
+    print(f"{'metric':28} {'native':>10} {'tcp':>10} {'unix':>10} {'shm':>10} {'tls':>10} "
+          f"{'tcp/native':>11} {'unix/native':>12} {'shm/native':>11} {'tls/native':>11} "
+          f"{'tls/tcp':>8}")
 nan = float('nan')
 for k, (v, unit) in native.items():
     t = tcp.get(k, (nan, unit))[0]
     u = unix.get(k, (nan, unit))[0]
+    m = shm.get(k, (nan, unit))[0]
     s = tls.get(k, (nan, unit))[0]
     ratio = lambda x, base: x / base if base else nan
-    print(f"{k:28} {v:10.4g} {t:10.4g} {u:10.4g} {s:10.4g} {ratio(t, v):11.3g} {ratio(u, v):12.3g} "
-          f"{ratio(s, v):11.3g} {ratio(s, t):8.3g}")
+    print(f"{k:28} {v:10.4g} {t:10.4g} {u:10.4g} {m:10.4g} {s:10.4g} {ratio(t, v):11.3g} "
+          f"{ratio(u, v):12.3g} {ratio(m, v):11.3g} {ratio(s, v):11.3g} {ratio(s, t):8.3g}")
 # The transport alone (gvirtus-bench-transport): no native figure; TLS and token against tcp.
-modes = ["tcp", "unix", "tls", "token"]
+modes = ["tcp", "unix", "shm", "tls", "token"]
 tr = {m: {} for m in modes}
 for m in modes:
     path = os.path.join(out, f"transport-{m}.txt")
@@ -264,12 +292,13 @@ for m in modes:
                     pass
 if any(tr.values()):
     print()
-    print(f"{'transport':20} {'tcp':>10} {'unix':>10} {'tls':>10} {'tcp+token':>10} {'tls/tcp':>8} "
-          f"{'token/tcp':>10}")
+    print(f"{'transport':20} {'tcp':>10} {'unix':>10} {'shm':>10} {'tls':>10} {'tcp+token':>10} "
+          f"{'tls/tcp':>8} {'token/tcp':>10}")
     for k in sorted({k for m in modes for k in tr[m]}):
         v = {m: tr[m].get(k, nan) for m in modes}
         r = lambda x: x / v["tcp"] if v["tcp"] == v["tcp"] and v["tcp"] else nan
-        print(f"{k:20} {v['tcp']:10.4g} {v['unix']:10.4g} {v['tls']:10.4g} {v['token']:10.4g} "
+        print(f"{k:20} {v['tcp']:10.4g} {v['unix']:10.4g} {v['shm']:10.4g} {v['tls']:10.4g} "
+              f"{v['token']:10.4g} "
               f"{r(v['tls']):8.3g} {r(v['token']):10.3g}")
 PY
 [ "$failed" = 0 ] || echo "bench: some optional benchmarks failed (see above); their figures are nan" >&2

@@ -2,21 +2,31 @@
 // session (connect, TLS and token handshakes where configured, the worker's fork, the first
 // Ping) and a Ping's round trip. The backend and the security settings come from the
 // environment as for any client (GVIRTUS_ENDPOINT, GVIRTUS_TOKEN_FILE, GVIRTUS_TLS_CA, ...).
-// bench/run.sh runs it over tcp://, unix: and tls://.
+// bench/run.sh runs it over tcp://, unix:, shm: and tls://.
 //   gvirtus-bench-transport [SECONDS_PER_METRIC]
+//   gvirtus-bench-transport --raw ENDPOINT [SECONDS_PER_METRIC]
 //   gvirtus-bench-transport --make-test-cert DIR
+// --raw measures the transport alone, with no backend: it listens on ENDPOINT, a forked child
+// connects and echoes, and it prints raw_ping_us (a 16-byte frame there and back) and
+// raw_stream_256MiB_GBps (256 MiB one way in frames of wire::kMaxPayload, then a 1-byte ack).
 // Output lines: "metric value unit", as gvirtus-bench. --make-test-cert writes DIR/ca.pem and
 // DIR/server.pem + DIR/server.key (a certificate for 127.0.0.1 and localhost signed by that CA,
 // valid two days), so bench/run.sh can measure TLS where the openssl command is missing.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/tls.h"
+#include "common/transport.h"
 #include "frontend/core/session.h"
 
 namespace {
@@ -42,9 +52,82 @@ double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
+// The child of --raw: echoes frames; a frame of kind kGoodbye is the end of a stream, answered
+// with one byte.
+[[noreturn]] void raw_echo(const Endpoint& ep) {
+  std::unique_ptr<Stream> s;
+  if (!connect_stream(ep, &s)) _exit(2);
+  std::vector<uint8_t> buf(wire::kMaxPayload);
+  for (;;) {
+    wire::FrameHeader h;
+    if (!recv_header(*s, wire::kMaxPayload, &h)) _exit(0);
+    if (h.length && !s->recv(buf.data(), h.length)) _exit(3);
+    if (h.kind == static_cast<uint16_t>(wire::Kind::kGoodbye)) {
+      uint8_t ack = 1;
+      struct iovec iov = {&ack, 1};
+      if (!s->send(&iov, 1)) _exit(4);
+      continue;
+    }
+    struct iovec body = {buf.data(), h.length};
+    if (!send_frame(*s, h, &body, 1)) _exit(5);
+  }
+}
+
+int raw_bench(const std::string& text, double budget) {
+  Endpoint ep;
+  Status st = parse_endpoint(text, &ep);
+  if (!st) die(st.message());
+  std::unique_ptr<Listener> l;
+  st = listen_on(ep, &l);
+  if (!st) die(st.message());
+  pid_t pid = fork();
+  if (pid == 0) raw_echo(ep);
+  std::unique_ptr<Stream> s;
+  st = l->accept(&s);
+  if (!st) die(st.message());
+  uint8_t small[16] = {};
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+  struct iovec body = {small, sizeof small};
+  auto round = [&] {
+    wire::FrameHeader r;
+    if (!send_frame(*s, h, &body, 1) || !recv_header(*s, 64, &r) || !s->recv(small, r.length))
+      die("raw ping failed");
+  };
+  for (int i = 0; i < 1000; ++i) round();
+  long n = 0;
+  auto t0 = Clock::now();
+  do {
+    for (int i = 0; i < 1000; ++i) round();
+    n += 1000;
+  } while (seconds_since(t0) < budget);
+  std::printf("raw_ping_us %.4g us\n", 1e6 * seconds_since(t0) / static_cast<double>(n));
+  std::vector<uint8_t> big(wire::kMaxPayload, 0x5a);
+  struct iovec bb = {big.data(), big.size()};
+  h.kind = static_cast<uint16_t>(wire::Kind::kGoodbye);
+  double best = 0;
+  t0 = Clock::now();
+  do {
+    auto t1 = Clock::now();
+    for (int i = 0; i < 4; ++i)
+      if (!send_frame(*s, h, &bb, 1)) die("raw stream failed");
+    uint8_t ack;
+    for (int i = 0; i < 4; ++i)
+      if (!s->recv(&ack, 1)) die("raw stream ack failed");
+    best = std::max(best, 4.0 * static_cast<double>(big.size()) / seconds_since(t1) / 1e9);
+  } while (seconds_since(t0) < budget);
+  std::printf("raw_stream_256MiB_GBps %.4g GB/s\n", best);
+  s.reset();
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 3 && std::strcmp(argv[1], "--raw") == 0)
+    return raw_bench(argv[2], argc > 3 ? std::atof(argv[3]) : 1.0);
   if (argc == 3 && std::strcmp(argv[1], "--make-test-cert") == 0) {
     Status c = make_test_certificate(argv[2], "ca", "", "");
     if (c) c = make_test_certificate(argv[2], "server", "IP:127.0.0.1,DNS:localhost", "ca");

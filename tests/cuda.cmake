@@ -1,5 +1,5 @@
 # CUDA programs run natively and through `gvirtus run`; each test diffs stdout and exit status
-# (tests/cuda/compare.py). One test per program and transport: cuda.<program>.<tcp|unix|embedded>.
+# (tests/cuda/compare.py). One test per program and transport: cuda.<program>.<tcp|unix|shm|embedded>.
 #
 # Labels: every test here has `cuda`. Those that need a GPU to mean anything also have `gpu`;
 # CI (no GPU) runs `ctest -LE gpu`, the GPU machine runs `ctest -L 'cuda|gpu'`
@@ -47,7 +47,7 @@ function(gvirtus_cuda_compare name target needs_gpu)
   if(needs_gpu)
     list(APPEND labels gpu)
   endif()
-  foreach(mode tcp unix embedded)
+  foreach(mode tcp unix shm embedded)
     add_test(NAME cuda.${name}.${mode}
              COMMAND ${GVIRTUS_COMPARE} --gvirtus $<TARGET_FILE:gvirtus>
                      --backend $<TARGET_FILE:gvirtus-backend> --mode ${mode}

@@ -1,7 +1,7 @@
 # CUDA test programs for the driver API (libcuda.so.1) and NVRTC (included by tests/cuda.cmake).
 # list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS name YES) for a plain program in tests/cuda/name.cu.
 # CUDA programs run natively and through `gvirtus run`; each test diffs stdout and exit status
-# (tests/cuda/compare.py). One test per program and transport: cuda.<program>.<tcp|unix|embedded>.
+# (tests/cuda/compare.py). One test per program and transport: cuda.<program>.<tcp|unix|shm|embedded>.
 #
 # Driver programs link the toolkit's stub libcuda.so (CUDA::cuda_driver): natively they get the
 # real driver, under `gvirtus run` ours. Without a driver they cannot even start, so they all

@@ -6,7 +6,7 @@
 # GVIRTUS_CUDA_LIB_TESTS: one entry per program, `name|source|link target|SONAME[|SONAME...]`
 # (`|` because a CMake list cannot nest). tests/cuda/libs/<source> is built (with tests/cuda on
 # the include path, for check.h) into ${GVIRTUS_CUDA_TEST_DIR}/<name> and registered as
-# cuda.<name>.<tcp|unix|embedded> with `--native-must-pass --expect-lib SONAME...`.
+# cuda.<name>.<tcp|unix|shm|embedded> with `--native-must-pass --expect-lib SONAME...`.
 set(GVIRTUS_CUDA_LIB_TESTS)
 if(TARGET CUDA::cublas AND TARGET CUDA::cublasLt)
   list(APPEND GVIRTUS_CUDA_LIB_TESTS

@@ -51,7 +51,7 @@ target_include_directories(gvirtus_test_fake_nvml PRIVATE ${GVIRTUS_NVML_INCLUDE
 set_target_properties(gvirtus_test_fake_nvml PROPERTIES OUTPUT_NAME nvidia-ml VERSION 1
                       SOVERSION 1 C_VISIBILITY_PRESET hidden LIBRARY_OUTPUT_DIRECTORY ${fake_dir})
 add_dependencies(cuda_test_nvml gvirtus_test_fake_nvml)
-foreach(mode tcp unix embedded)
+foreach(mode tcp unix shm embedded)
   add_test(NAME nvml.fake.${mode}
            COMMAND ${GVIRTUS_COMPARE} --gvirtus $<TARGET_FILE:gvirtus>
                    --backend $<TARGET_FILE:gvirtus-backend> --mode ${mode}

@@ -2,12 +2,12 @@
 # (matmuls, cuBLASLt linear, convolutions, batch norm, small GPT and ResNet training steps with
 # and without autocast, an LSTM, the GPU's random generator) natively and through `gvirtus run`,
 # and compares the results bitwise (mixed-precision workloads within a relative 1e-3).
-# One test per transport: pytorch.<tcp|unix|embedded>, labels gpu and pytorch (GPU machine only:
+# One test per transport: pytorch.<tcp|unix|shm|embedded>, labels gpu and pytorch (GPU machine only:
 # `ctest -L pytorch`). The test fails, it does not skip, when the Python it runs under cannot
 # import torch or sees no GPU. It runs through its `#!/usr/bin/env python3` line, as the CUDA
 # tests do, so the GPU machine's own python3 (the one with torch) is used wherever it lives.
 if(Python3_Interpreter_FOUND)
-  foreach(mode tcp unix embedded)
+  foreach(mode tcp unix shm embedded)
     add_test(NAME pytorch.${mode}
              COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/pytorch_compare.py
                      --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>

@@ -129,7 +129,7 @@ class Daemon {
   void start_session(Pending& p, const wire::Hello& hello);
   void join_session(Pending& p, const wire::Hello& hello);
   void forget_token(WorkerRec& w);
-  void close_daemon_fds_in_child(int keep_a, int keep_b);
+  void close_daemon_fds_in_child(int keep_a, int keep_b, int keep_c = -1);
   void forget_secrets_in_child(bool keep_tls);
   Status secure_unix_socket(const Endpoint& ep);
 
@@ -192,7 +192,7 @@ Status Daemon::setup() {
     Status s = listen_on(ep, &l);
     if (!s) return s;
     std::string how;
-    if (ep.type == Endpoint::Type::kUnix) {
+    if (ep.type == Endpoint::Type::kUnix || ep.type == Endpoint::Type::kShm) {
       Status ps = secure_unix_socket(ep);
       if (!ps) return ps;
       how = opt_.unix_group == static_cast<gid_t>(-1) ? " (mode 0600" : " (mode 0660, group " + std::to_string(opt_.unix_group);
@@ -405,7 +405,7 @@ void Daemon::add_pending(std::unique_ptr<Stream> s, const std::string& peer, siz
   p->deadline = Clock::now() + std::chrono::milliseconds(opt_.handshake_timeout_ms);
   p->needs_auth = listener_needs_auth(opt_, ep);
   p->cert_verified = cert_verified;
-  if (ep.type == Endpoint::Type::kUnix) {
+  if (ep.type == Endpoint::Type::kUnix || ep.type == Endpoint::Type::kShm) {
     ucred cred{};
     socklen_t len = sizeof cred;
     if (getsockopt(p->stream->fd(), SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
@@ -467,7 +467,6 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
 
 void Daemon::advance(Pending& p) {
   if (p.done) return;
-  const int fd = p.stream->fd();
   for (;;) {
     uint8_t* dst;
     size_t want;
@@ -478,7 +477,7 @@ void Daemon::advance(Pending& p) {
       dst = p.payload.data() + p.payload_got;
       want = p.payload.size() - p.payload_got;
     }
-    ssize_t n = want ? ::recv(fd, dst, want, MSG_DONTWAIT) : 0;
+    ssize_t n = want ? p.stream->recv_nowait(dst, want) : 0;
     if (want && n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -550,9 +549,8 @@ void Daemon::refuse(Pending& p, const wire::Welcome& w, bool quiet) {
   observer_.refused(w.status);
   std::vector<uint8_t> f = welcome_frame(w);
   // A refusal is small and the socket new: it fits. If not, the client is not reading anyway.
-  ssize_t n = ::send(p.stream->fd(), f.data(), f.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  (void)n;
-  ::shutdown(p.stream->fd(), SHUT_WR);
+  (void)p.stream->send_nowait(f.data(), f.size());
+  p.stream->shut_write();
   p.done = true;
 }
 
@@ -603,8 +601,7 @@ void Daemon::on_auth_start(Pending& p) {
   std::vector<uint8_t> f(wire::kHeaderSize);
   wire::encode_header(h, f.data());
   f.insert(f.end(), body.data(), body.data() + body.size());
-  ssize_t n = ::send(p.stream->fd(), f.data(), f.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (n != static_cast<ssize_t>(f.size())) {
+  if (!p.stream->send_nowait(f.data(), f.size())) {
     GV_DEBUG("dropped " + p.peer + ": cannot send the authentication challenge");
     p.done = true;
     return;
@@ -737,6 +734,7 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   const int conn_fd = p.stream->fd();
   // The worker's counter block (stats.h); -1: the session runs without figures.
   const int stats_fd = stats::create_block_fd();
+  const int conn_aux_fd = p.stream->aux_fd();  // an shm: connection's shared memory
   // Signals stay blocked across fork until the child has reset its handlers (run_worker):
   // ours would write to a pipe the child no longer has.
   sigset_t all, old;
@@ -760,10 +758,10 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     spec.gid = opt_.worker_gid;
     spec.rlimits = opt_.isolation.rlimits;
     if (stats_fd >= 0) spec.extra_fds.emplace_back("stats", stats_fd);
-    spec.in_child = [&] { close_daemon_fds_in_child(sv[1], stats_fd); };
+    spec.in_child = [&] { close_daemon_fds_in_child(sv[1], stats_fd); };  // conn: sent below
     pid = spawn_worker(spec, &spawn_error);
     if (pid > 0) {
-      Status ss = send_connection(sv[0], conn_fd, p.peer, p.payload);
+      Status ss = send_connection(sv[0], conn_fd, p.peer, p.payload, conn_aux_fd);
       if (!ss) {
         ::kill(pid, SIGKILL);  // reaped by reap(); it never served anyone
         pid = -1;
@@ -775,12 +773,13 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     if (pid < 0) spawn_error = std::string("fork: ") + std::strerror(errno);
   }
   if (pid == 0) {
-    close_daemon_fds_in_child(sv[1], conn_fd);
+    close_daemon_fds_in_child(sv[1], conn_fd, conn_aux_fd);
     forget_secrets_in_child(/*keep_tls=*/false);
     ::close(sv[0]);
     WorkerStart ws;
     ws.control_fd = sv[1];
     ws.conn_fd = conn_fd;
+    ws.conn_aux_fd = conn_aux_fd;
     ws.peer = p.peer;
     ws.hello = hello;
     ws.session_id = session_id;
@@ -825,14 +824,17 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
 // other sessions. Only these: descriptors the daemon did not open belong to someone else in
 // the process (the dynamic loader's LD_DEBUG_OUTPUT file, a sanitizer's log), and closing
 // them lets a client socket take their number and receive their writes.
-void Daemon::close_daemon_fds_in_child(int keep_a, int keep_b) {
+void Daemon::close_daemon_fds_in_child(int keep_a, int keep_b, int keep_c) {
   auto close_fd = [&](int fd) {
-    if (fd >= 0 && fd != keep_a && fd != keep_b) ::close(fd);
+    if (fd >= 0 && fd != keep_a && fd != keep_b && fd != keep_c) ::close(fd);
   };
   close_fd(sig_r_);
   close_fd(sig_w_);
   for (const auto& l : listeners_) close_fd(l->fd());
-  for (const auto& p : pending_) close_fd(p->stream->fd());
+  for (const auto& p : pending_) {
+    close_fd(p->stream->fd());
+    close_fd(p->stream->aux_fd());
+  }
   for (const auto& [pid, w] : workers_) close_fd(w.control_fd);
   for (int fd : observer_.fds()) close_fd(fd);
 }
@@ -858,7 +860,8 @@ void Daemon::join_session(Pending& p, const wire::Hello& hello) {
     return;
   }
   WorkerRec& w = workers_.at(it->second);
-  Status s = send_connection(w.control_fd, p.stream->fd(), p.peer, p.payload);
+  Status s = send_connection(w.control_fd, p.stream->fd(), p.peer, p.payload,
+                             p.stream->aux_fd());
   if (!s) {
     refusal.status = s.code() == Code::kOverloaded ? wire::kWelcomeBusy : wire::kWelcomeBadSession;
     refusal.message = "cannot join session " + std::to_string(w.session_id) + ": " + s.message();

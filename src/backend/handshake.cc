@@ -106,7 +106,7 @@ Status send_welcome(Stream& s, const wire::Welcome& w) {
 }
 
 Status send_connection(int control_fd, int conn_fd, const std::string& peer,
-                       const std::vector<uint8_t>& hello_payload) {
+                       const std::vector<uint8_t>& hello_payload, int aux_fd) {
   if (hello_payload.size() > wire::kMaxHelloPayload) return invalid("Hello too large to pass on");
   std::string p = peer.substr(0, kMaxPeerText);
   uint32_t plen = static_cast<uint32_t>(p.size());
@@ -114,20 +114,22 @@ Status send_connection(int control_fd, int conn_fd, const std::string& peer,
                          {const_cast<char*>(p.data()), p.size()},
                          {const_cast<uint8_t*>(hello_payload.data()), hello_payload.size()}};
   union {
-    char buf[CMSG_SPACE(sizeof(int))];
+    char buf[CMSG_SPACE(sizeof(int) * 2)];
     cmsghdr align;
   } ctrl;
   std::memset(&ctrl, 0, sizeof ctrl);
+  const int nfds = aux_fd >= 0 ? 2 : 1;
+  const int fds_out[2] = {conn_fd, aux_fd};
   msghdr msg{};
   msg.msg_iov = iov;
   msg.msg_iovlen = 3;
   msg.msg_control = ctrl.buf;
-  msg.msg_controllen = sizeof ctrl.buf;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
   cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &conn_fd, sizeof(int));
+  c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+  std::memcpy(CMSG_DATA(c), fds_out, sizeof(int) * nfds);
   for (;;) {
     ssize_t n = ::sendmsg(control_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (n >= 0) return Status::ok();
@@ -140,7 +142,7 @@ Status send_connection(int control_fd, int conn_fd, const std::string& peer,
 }
 
 Status recv_connection(int control_fd, int* conn_fd, std::string* peer,
-                       std::vector<uint8_t>* hello_payload) {
+                       std::vector<uint8_t>* hello_payload, int* aux_fd) {
   std::vector<uint8_t> buf(kMaxControlMessage);
   union {
     char buf[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
@@ -174,13 +176,15 @@ Status recv_connection(int control_fd, int* conn_fd, std::string* peer,
       return protocol_error("control message: " + why);
     };
     if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return fail("truncated");
-    if (fds.size() != 1) return fail(std::to_string(fds.size()) + " descriptors instead of 1");
+    if (fds.size() != 1 && !(aux_fd && fds.size() == 2))
+      return fail(std::to_string(fds.size()) + " descriptors instead of 1");
     size_t len = static_cast<size_t>(n);
     uint32_t plen = 0;
     if (len < sizeof plen) return fail("too short");
     std::memcpy(&plen, buf.data(), sizeof plen);
     if (plen > kMaxPeerText || plen > len - sizeof plen) return fail("bad peer length");
     *conn_fd = fds[0];
+    if (aux_fd) *aux_fd = fds.size() == 2 ? fds[1] : -1;
     peer->assign(reinterpret_cast<const char*>(buf.data()) + sizeof plen, plen);
     hello_payload->assign(buf.begin() + sizeof plen + plen, buf.begin() + len);
     return Status::ok();

@@ -29,12 +29,14 @@ std::vector<uint8_t> welcome_frame(const wire::Welcome& w);
 Status send_welcome(Stream& s, const wire::Welcome& w);
 
 // Daemon -> worker over the control socket (SOCK_SEQPACKET): one message per secondary
-// connection, carrying its descriptor (SCM_RIGHTS), its peer text and its Hello payload.
+// connection, carrying its descriptor (SCM_RIGHTS) and, for an shm: connection, its shared
+// memory as a second one (aux_fd), its peer text and its Hello payload.
 // Never blocks (kOverloaded if the worker's queue is full).
 Status send_connection(int control_fd, int conn_fd, const std::string& peer,
-                       const std::vector<uint8_t>& hello_payload);
-// Blocks for the next message; kDisconnected when the daemon closed its end.
+                       const std::vector<uint8_t>& hello_payload, int aux_fd = -1);
+// Blocks for the next message; kDisconnected when the daemon closed its end. *aux_fd is -1
+// when the message carried one descriptor.
 Status recv_connection(int control_fd, int* conn_fd, std::string* peer,
-                       std::vector<uint8_t>* hello_payload);
+                       std::vector<uint8_t>* hello_payload, int* aux_fd = nullptr);
 
 }  // namespace gvirtus::backend

@@ -213,7 +213,7 @@ int worker_main(int argc, char** argv) {
   ws.max_connections = max_conn == UINT64_MAX ? -1 : static_cast<int64_t>(max_conn);
   ws.stats_fd = worker_fd("stats");  // the session's counter block (stats.h), if any
   std::vector<uint8_t> payload;
-  Status s = recv_connection(control_fd, &ws.conn_fd, &ws.peer, &payload);
+  Status s = recv_connection(control_fd, &ws.conn_fd, &ws.peer, &payload, &ws.conn_aux_fd);
   if (!s) {
     GV_ERROR("worker for session " + std::to_string(session) +
              ": no primary connection from the daemon: " + s.message());

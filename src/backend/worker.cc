@@ -47,7 +47,6 @@ std::atomic<int64_t> g_open_connections{0};
 // Tells the client why its session ends, if the words fit in the socket without waiting: a
 // client that is not reading must not hold up the exit.
 void try_goodbye(Stream& s, const std::string& reason) {
-  if (s.fd() < 0) return;
   std::string text = reason.substr(0, 1024);
   wire::FrameHeader h;
   h.kind = static_cast<uint16_t>(wire::Kind::kGoodbye);
@@ -56,8 +55,7 @@ void try_goodbye(Stream& s, const std::string& reason) {
   wire::encode_header(h, hdr);
   std::string frame(reinterpret_cast<const char*>(hdr), sizeof hdr);
   frame += text;
-  ssize_t n = ::send(s.fd(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  (void)n;
+  (void)s.send_nowait(frame.data(), frame.size());
 }
 
 void serve_thread(std::unique_ptr<Stream> stream, uint64_t conn_id, uint64_t client_thread) {
@@ -182,7 +180,12 @@ void run_worker(WorkerStart start) {
   }
   GV_INFO("session " + std::to_string(start.session_id) + ": serving " + client.describe());
 
-  auto primary = stream_from_fd(start.conn_fd, start.peer);
+  std::unique_ptr<Stream> primary;
+  Status ps = stream_from_fds(start.conn_fd, start.conn_aux_fd, start.peer, &primary);
+  if (!ps) {
+    GV_ERROR("session " + std::to_string(start.session_id) + ": " + ps.message());
+    end_worker(kWorkerExitInternal);
+  }
   if (over_connection_limit(*primary))
     end_worker(kWorkerExitClosed);
   if (!start_connection(std::move(primary), start.hello.thread))
@@ -193,7 +196,8 @@ void run_worker(WorkerStart start) {
     int fd = -1;
     std::string peer;
     std::vector<uint8_t> payload;
-    Status s = recv_connection(start.control_fd, &fd, &peer, &payload);
+    int aux_fd = -1;
+    Status s = recv_connection(start.control_fd, &fd, &peer, &payload, &aux_fd);
     if (s.code() == Code::kDisconnected) {
       GV_WARN("lost the daemon (" + s.message() + "); serving this session until it ends");
       break;
@@ -204,7 +208,12 @@ void run_worker(WorkerStart start) {
     }
     wire::Hello hello;
     wire::Welcome refusal;
-    auto stream = stream_from_fd(fd, peer);
+    std::unique_ptr<Stream> stream;
+    Status ss = stream_from_fds(fd, aux_fd, peer, &stream);
+    if (!ss) {
+      GV_WARN("dropped a connection of this session from " + peer + ": " + ss.message());
+      continue;
+    }
     if (!check_hello(payload.data(), payload.size(), *g_registry, &hello, &refusal)) {
       GV_ERROR("the daemon passed a connection with a bad Hello: " + refusal.message);
       continue;

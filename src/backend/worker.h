@@ -221,6 +221,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
 struct WorkerStart {
   int control_fd = -1;  // SOCK_SEQPACKET to the daemon; secondary connections arrive on it
   int conn_fd = -1;     // the primary connection, its Hello already read
+  int conn_aux_fd = -1;  // its shared memory, for an shm: connection (Stream::aux_fd)
   std::string peer;     // the primary connection's peer, for logs
   wire::Hello hello;    // the primary connection's Hello
   uint64_t session_id = 0;

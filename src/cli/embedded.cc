@@ -95,13 +95,14 @@ std::string describe_wait_status(int status) {
 }
 
 Status EmbeddedBackend::start(const std::string& backend, const std::string& log_level,
-                              int timeout_ms, std::unique_ptr<EmbeddedBackend>* out) {
+                              int timeout_ms, std::unique_ptr<EmbeddedBackend>* out,
+                              const std::string& transport) {
   if (::access(backend.c_str(), X_OK) != 0)
     return failed("cannot start the private backend: " + backend + ": " + std::strerror(errno));
   std::unique_ptr<EmbeddedBackend> b(new EmbeddedBackend());
   Status s = make_private_dir(&b->dir_);
   if (!s) return s;
-  b->endpoint_ = "unix:" + b->dir_ + "/backend.sock";
+  b->endpoint_ = transport + ":" + b->dir_ + "/backend.sock";
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return failed(std::string("pipe: ") + std::strerror(errno));

@@ -12,13 +12,15 @@ namespace gvirtus::cli {
 
 class EmbeddedBackend {
  public:
-  // Starts `backend --listen unix:DIR/backend.sock --ready-fd N [--log-level L]` and waits until
+  // Starts `backend --listen T:DIR/backend.sock --ready-fd N [--log-level L]` (T: "shm" or
+  // "unix", the private backend's transport) and waits until
   // it writes "ready\n" to fd N. The backend gets this process's environment unchanged (none of
   // the program's LD_PRELOAD / LD_LIBRARY_PATH), its own process group (a Ctrl-C meant for the
   // program does not stop it under the program's feet) and SIGTERM if this process dies.
   // Fails with a clear message if it exits first or says nothing within timeout_ms.
   static Status start(const std::string& backend, const std::string& log_level, int timeout_ms,
-                      std::unique_ptr<EmbeddedBackend>* out);
+                      std::unique_ptr<EmbeddedBackend>* out,
+                      const std::string& transport = "shm");
   ~EmbeddedBackend();  // stop()
   EmbeddedBackend(const EmbeddedBackend&) = delete;
   EmbeddedBackend& operator=(const EmbeddedBackend&) = delete;

@@ -68,7 +68,8 @@ Status parse_args(const std::vector<std::string>& args, Options* out) {
     Status err;
     if (take_value(args, &i, "--endpoint", "-e", &o.endpoint, &err) ||
         take_value(args, &i, "--config", "-c", &o.config, &err) ||
-        take_value(args, &i, "--log-level", nullptr, &o.log_level, &err)) {
+        take_value(args, &i, "--log-level", nullptr, &o.log_level, &err) ||
+        take_value(args, &i, "--transport", nullptr, &o.transport, &err)) {
       if (!err) return invalid("gvirtus " + cmd + ": " + err.message());
       continue;
     }
@@ -78,6 +79,8 @@ Status parse_args(const std::vector<std::string>& args, Options* out) {
   if (!o.log_level.empty() && !log::parse_level(o.log_level, &level))
     return invalid("--log-level " + o.log_level +
                    ": expected trace, debug, info, warn, error, off or 0..6");
+  if (o.transport != "shm" && o.transport != "unix")
+    return invalid("--transport " + o.transport + ": expected shm or unix");
   o.program.assign(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
   if (o.command == Command::kRun && o.program.empty())
     return invalid("gvirtus run: no program given (gvirtus run [options] -- PROGRAM [ARGS...])");
@@ -107,13 +110,15 @@ commands:
         The version of gvirtus and of its wire protocol.
 
 options (run, env, status):
-  -e, --endpoint EP    the backend: tcp://HOST:PORT or unix:/PATH
+  -e, --endpoint EP    the backend: tcp://HOST:PORT, unix:/PATH or shm:/PATH
   -c, --config FILE    a config file (JSON; ours or the original properties.json)
       --log-level L    trace, debug, info, warn, error or off (client and private backend)
+      --transport T    how the program reaches a private backend: shm (shared memory,
+                       the default) or unix (a Unix socket)
 
 Where the backend is, first match wins: --endpoint; the --config file; GVIRTUS_ENDPOINT;
 the file named by GVIRTUS_CONFIG; $GVIRTUS_HOME/etc/properties.json. If none names an
-endpoint, `run` starts a private gvirtus-backend on a Unix socket for this one program and
+endpoint, `run` starts a private gvirtus-backend on shared memory (--transport) for this one program and
 stops it when the program ends.
 
 exit status of gvirtus itself: 2 usage error, 125 set-up failed (config, private backend),

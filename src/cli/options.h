@@ -14,6 +14,7 @@ struct Options {
   std::string endpoint;   // --endpoint: where the backend is ("" = not given)
   std::string config;     // --config: a config file ("" = not given)
   std::string log_level;  // --log-level: for the program's client library and a private backend
+  std::string transport = "shm";  // --transport: how the program reaches a private backend
   std::vector<std::string> program;  // run: the program and its arguments
 };
 

@@ -128,7 +128,8 @@ int run_command(const Options& o, const Install& in) {
   }
   std::unique_ptr<EmbeddedBackend> backend;
   if (t.embedded) {
-    s = EmbeddedBackend::start(in.backend, backend_log_level(t), in.ready_timeout_ms, &backend);
+    s = EmbeddedBackend::start(in.backend, backend_log_level(t), in.ready_timeout_ms, &backend,
+                               o.transport);
     if (!s) {
       print_error(s.message());
       return kExitSetupFailed;

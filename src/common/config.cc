@@ -100,6 +100,7 @@ std::string get_string_field(const json& obj, const char* key) {
 //   tcp:  {"suite": "tcp/ip", "protocol": "tcp" | "oldtcp", "server_address": A, "port": P}
 //   tls:  {"protocol": "tls", "server_address": A, "port": P}  (our addition: TLS 1.3)
 //   unix: {"protocol": "unix", "path": "/run/gvirtus.sock"}  (our addition)
+//   shm:  {"protocol": "shm", "path": "/run/gvirtus.shm"}  (our addition: shared memory)
 Status read_communicator_endpoint(const json& ep, const std::string& where, std::string* out) {
   if (!ep.is_object()) return invalid(where + " must be an object");
   std::string suite = get_string_field(ep, "suite");
@@ -121,13 +122,13 @@ Status read_communicator_endpoint(const json& ep, const std::string& where, std:
     const char* scheme = protocol == "tls" ? "tls://" : "tcp://";
     return check_endpoint(scheme + addr + ":" + std::to_string(port), where, out);
   }
-  if (protocol == "unix") {
+  if (protocol == "unix" || protocol == "shm") {
     std::string path = get_string_field(ep, "path");
-    if (path.empty()) return invalid(where + ": a unix endpoint needs \"path\"");
-    return check_endpoint("unix:" + path, where, out);
+    if (path.empty()) return invalid(where + ": a " + protocol + " endpoint needs \"path\"");
+    return check_endpoint(protocol + ":" + path, where, out);
   }
   return invalid(where + ": protocol \"" + protocol +
-                 "\" is not supported (supported: tcp, oldtcp, tcp/ip, tls, unix)");
+                 "\" is not supported (supported: tcp, oldtcp, tcp/ip, tls, unix, shm)");
 }
 
 Status read_communicators(const json& doc, const std::string& path, Config* out) {

@@ -69,13 +69,15 @@ Status parse_tcp(const std::string& text, const std::string& rest, Endpoint* out
   return Status::ok();
 }
 
-Status parse_unix(const std::string& text, std::string rest, Endpoint* out) {
+Status parse_unix(const std::string& text, std::string rest, Endpoint* out,
+                  const char* scheme = "unix") {
+  const std::string sc = scheme;
   // "unix:///p" is the URL spelling of "unix:/p"; "unix://p" would name a host, which a Unix
   // socket does not have.
   if (rest.compare(0, 3, "///") == 0) {
     rest.erase(0, 2);
   } else if (rest.compare(0, 2, "//") == 0) {
-    return invalid("\"" + text + "\": write unix:/path or unix:///path");
+    return invalid("\"" + text + "\": write " + sc + ":/path or " + sc + ":///path");
   }
   if (rest.empty()) return invalid("\"" + text + "\": missing socket path");
   if (rest.find('\0') != std::string::npos)
@@ -83,7 +85,7 @@ Status parse_unix(const std::string& text, std::string rest, Endpoint* out) {
   if (rest.size() > kMaxUnixPath)
     return invalid("\"" + text + "\": socket path longer than " + std::to_string(kMaxUnixPath) +
                    " bytes");
-  out->type = Endpoint::Type::kUnix;
+  out->type = sc == "shm" ? Endpoint::Type::kShm : Endpoint::Type::kUnix;
   out->host.clear();
   out->port = 0;
   out->path = rest;
@@ -94,6 +96,7 @@ Status parse_unix(const std::string& text, std::string rest, Endpoint* out) {
 
 std::string Endpoint::to_string() const {
   if (type == Type::kUnix) return "unix:" + path;
+  if (type == Type::kShm) return "shm:" + path;
   const char* scheme = tls ? "tls://" : "tcp://";
   if (host.find(':') != std::string::npos)
     return scheme + ("[" + host + "]:") + std::to_string(port);
@@ -101,7 +104,7 @@ std::string Endpoint::to_string() const {
 }
 
 bool is_local(const Endpoint& ep) {
-  if (ep.type == Endpoint::Type::kUnix) return true;
+  if (ep.type == Endpoint::Type::kUnix || ep.type == Endpoint::Type::kShm) return true;
   if (ep.host == "localhost" || ep.host == "::1") return true;
   in_addr a{};
   if (inet_pton(AF_INET, ep.host.c_str(), &a) == 1) return (ntohl(a.s_addr) >> 24) == 127;
@@ -114,6 +117,7 @@ Status parse_endpoint(const std::string& text, Endpoint* out) {
   static const std::string kTcp = "tcp://";
   static const std::string kUnix = "unix:";
   static const std::string kTls = "tls://";
+  static const std::string kShm = "shm:";
   Endpoint ep;
   Status s;
   if (text.compare(0, kTcp.size(), kTcp) == 0) {
@@ -123,8 +127,11 @@ Status parse_endpoint(const std::string& text, Endpoint* out) {
     ep.tls = true;
   } else if (text.compare(0, kUnix.size(), kUnix) == 0) {
     s = parse_unix(text, text.substr(kUnix.size()), &ep);
+  } else if (text.compare(0, kShm.size(), kShm) == 0) {
+    s = parse_unix(text, text.substr(kShm.size()), &ep, "shm");
   } else {
-    s = invalid("\"" + text + "\": expected tcp://host:port, tls://host:port or unix:/path");
+    s = invalid("\"" + text +
+                "\": expected tcp://host:port, tls://host:port, unix:/path or shm:/path");
   }
   if (s) *out = ep;
   return s;

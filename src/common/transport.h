@@ -1,6 +1,6 @@
 // The transport seam: everything above it talks to a Stream, never to a socket.
 // TCP and Unix domain sockets live in transport_socket.cc; tests add an in-process pair and a
-// fault-injecting wrapper. Shared memory and RDMA come later behind the same interface.
+// fault-injecting wrapper; shared memory (shm:) lives in transport_shm.cc. RDMA comes later.
 #pragma once
 #include <sys/uio.h>
 
@@ -33,6 +33,17 @@ class Stream {
   // Bytes already received and decrypted but not yet read (TLS): poll() on fd() would not
   // see them, so a caller that waits for readability checks this first.
   virtual bool buffered() const { return false; }
+  // A second descriptor that travels with fd() when the connection is handed to another
+  // process (the shared memory of an shm: stream), or -1. Owned by the Stream.
+  virtual int aux_fd() const { return -1; }
+  // Never waits: receives what is there, up to n bytes. >0: bytes read; 0: orderly EOF; -1 with
+  // errno (EAGAIN: nothing yet; poll fd() for POLLIN, which this call has armed). For the
+  // daemon's poll loop, which reads each handshake a piece at a time.
+  virtual ssize_t recv_nowait(void* buf, size_t n);
+  // Never waits: sends all n bytes if they fit at once, else nothing (false). For refusals
+  // and goodbyes to a client that may not be reading; shut_write then ends our direction.
+  virtual bool send_nowait(const void* buf, size_t n);
+  virtual void shut_write();
   virtual std::string peer() const = 0;
 };
 
@@ -56,6 +67,9 @@ Status connect_stream(const Endpoint& ep, std::unique_ptr<Stream>* out);
 Status listen_on(const Endpoint& ep, std::unique_ptr<Listener>* out);
 // Wraps an already connected socket descriptor (e.g. received from the daemon). Takes ownership.
 std::unique_ptr<Stream> stream_from_fd(int fd, std::string peer);
+// The same for a connection that may carry a second descriptor (Stream::aux_fd): an shm:
+// connection (transport_shm.h) when aux_fd >= 0, else a socket. Takes ownership of both.
+Status stream_from_fds(int fd, int aux_fd, std::string peer, std::unique_ptr<Stream>* out);
 // A connected pair of streams in this process (socketpair), for tests and the embedded backend.
 Status stream_pair(std::unique_ptr<Stream>* a, std::unique_ptr<Stream>* b);
 

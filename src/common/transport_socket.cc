@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/tls.h"
 #include "common/transport.h"
+#include "common/transport_shm.h"
 
 namespace gvirtus {
 namespace {
@@ -468,13 +469,55 @@ Status listen_unix(const Endpoint& ep, std::unique_ptr<Listener>* out) {
 
 }  // namespace
 
+ssize_t Stream::recv_nowait(void* buf, size_t n) {
+  if (fd() < 0) {
+    errno = EBADF;
+    return -1;
+  }
+  return ::recv(fd(), buf, n, MSG_DONTWAIT);
+}
+
+bool Stream::send_nowait(const void* buf, size_t n) {
+  if (fd() < 0) return false;
+  return ::send(fd(), buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(n);
+}
+
+void Stream::shut_write() {
+  if (fd() >= 0) ::shutdown(fd(), SHUT_WR);
+}
+
 Status connect_stream(const Endpoint& ep, std::unique_ptr<Stream>* out) {
+  if (ep.type == Endpoint::Type::kShm) return connect_shm(ep, out);
   if (ep.type == Endpoint::Type::kTcp && ep.tls) return connect_tls(ep, TlsClientOptions{}, out);
   return ep.type == Endpoint::Type::kTcp ? connect_tcp(ep, out) : connect_unix(ep, out);
 }
 
+Status connect_unix_socket(const std::string& path, int* fd) {
+  Endpoint ep;
+  ep.type = Endpoint::Type::kUnix;
+  ep.path = path;
+  std::unique_ptr<Stream> s;
+  Status st = connect_unix(ep, &s);
+  if (st) *fd = s->release_fd();
+  return st;
+}
+
 Status listen_on(const Endpoint& ep, std::unique_ptr<Listener>* out) {
+  if (ep.type == Endpoint::Type::kShm) {
+    Endpoint u = ep;
+    u.type = Endpoint::Type::kUnix;
+    std::unique_ptr<Listener> sock;
+    Status s = listen_unix(u, &sock);
+    if (!s) return s;
+    return listen_shm(ep, std::move(sock), out);
+  }
   return ep.type == Endpoint::Type::kTcp ? listen_tcp(ep, out) : listen_unix(ep, out);
+}
+
+Status stream_from_fds(int fd, int aux_fd, std::string peer, std::unique_ptr<Stream>* out) {
+  if (aux_fd >= 0) return shm_stream_from_fds(fd, aux_fd, std::move(peer), out);
+  *out = stream_from_fd(fd, std::move(peer));
+  return Status::ok();
 }
 
 std::unique_ptr<Stream> stream_from_fd(int fd, std::string peer) {

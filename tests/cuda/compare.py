@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Runs a CUDA program natively and through `gvirtus run`, and compares stdout and exit status.
 
-    compare.py --gvirtus BIN/gvirtus --backend BIN/gvirtus-backend --mode tcp|unix|embedded
+    compare.py --gvirtus BIN/gvirtus --backend BIN/gvirtus-backend --mode tcp|unix|shm|embedded
                [--timeout S] [--stderr-match REGEX] [--native-must-pass]
                [--expect-lib SONAME]... -- PROGRAM [ARGS...]
 
 tcp:      starts gvirtus-backend on a free loopback port, runs `gvirtus run --endpoint tcp://...`.
 unix:     the same on a Unix socket in a private directory.
+shm:      the same on shared memory (shm:, set up through a Unix socket there).
 embedded: runs `gvirtus run -- PROGRAM` with no endpoint configured: gvirtus starts its own.
 
 Also checks that the program really loaded the GVirtuS libcudart.so.13 (through the dynamic
@@ -115,8 +116,8 @@ def free_port():
 
 def start_backend(path, mode, workdir):
     log_path = os.path.join(workdir, "backend.log")
-    if mode == "unix":
-        return Backend(path, "unix:" + os.path.join(workdir, "backend.sock"), log_path)
+    if mode in ("unix", "shm"):
+        return Backend(path, mode + ":" + os.path.join(workdir, "backend.sock"), log_path)
     # Another process may take the port between free_port() and the backend's bind: retry.
     last = None
     for _ in range(5):
@@ -166,7 +167,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gvirtus", required=True)
     ap.add_argument("--backend", required=True)
-    ap.add_argument("--mode", choices=("tcp", "unix", "embedded"), required=True)
+    ap.add_argument("--mode", choices=("tcp", "unix", "shm", "embedded"), required=True)
     ap.add_argument("--timeout", type=float, default=120)
     ap.add_argument("--stderr-match", metavar="REGEX",
                     help="the native stderr lines matching REGEX must appear, in order, in the "

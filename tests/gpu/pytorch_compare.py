@@ -2,7 +2,7 @@
 """Runs pytorch_workloads.py natively and through `gvirtus run`, and compares the results.
 
     pytorch_compare.py --gvirtus BIN/gvirtus --backend BIN/gvirtus-backend
-                       --mode tcp|unix|embedded [--timeout S] [--python PY] [--only NAMES]
+                       --mode tcp|unix|shm|embedded [--timeout S] [--python PY] [--only NAMES]
 
 The native run must succeed (exit status 0, no ERROR line): this test needs a GPU and PyTorch
 with CUDA, and fails, never skips, without them. Through GVirtuS every native line must come
@@ -124,7 +124,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gvirtus", required=True)
     ap.add_argument("--backend", required=True)
-    ap.add_argument("--mode", choices=("tcp", "unix", "embedded"), required=True)
+    ap.add_argument("--mode", choices=("tcp", "unix", "shm", "embedded"), required=True)
     ap.add_argument("--timeout", type=float, default=900, help="per run, seconds (default 900)")
     ap.add_argument("--python", default=sys.executable,
                     help="the Python with PyTorch (default: this one)")

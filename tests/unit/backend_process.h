@@ -41,38 +41,29 @@ inline bool pid_gone(pid_t pid, std::chrono::milliseconds within) {
 // A client connection spoken to byte by byte, with timeouts on every read.
 class Raw {
  public:
+  // Works over every transport through the Stream's non-blocking calls (shm: included), as the
+  // daemon reads a handshake.
   explicit Raw(const std::string& endpoint) {
     Endpoint ep;
     EXPECT_TRUE(parse_endpoint(endpoint, &ep));
-    std::unique_ptr<Stream> s;
-    Status st = connect_stream(ep, &s);
+    Status st = connect_stream(ep, &s_);
     EXPECT_TRUE(st) << st.to_string();
-    if (st) fd_ = s->release_fd();
   }
   ~Raw() { close(); }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int fd() const { return fd_; }
+  void close() { s_.reset(); }
+  int fd() const { return s_ ? s_->fd() : -1; }
 
   bool send(const std::vector<uint8_t>& b) {
-    size_t off = 0;
-    while (off < b.size()) {
-      ssize_t n = ::send(fd_, b.data() + off, b.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      off += static_cast<size_t>(n);
-    }
-    return true;
+    if (!s_) return false;
+    struct iovec iov = {const_cast<uint8_t*>(b.data()), b.size()};
+    return static_cast<bool>(s_->send(&iov, 1));
   }
   // false on EOF, error or timeout.
   bool read(void* buf, size_t n, int timeout_ms = kIoTimeoutMs) {
     auto* p = static_cast<uint8_t*>(buf);
     size_t got = 0;
     while (got < n) {
-      pollfd pf{fd_, POLLIN, 0};
-      if (::poll(&pf, 1, timeout_ms) <= 0) return false;
-      ssize_t r = ::recv(fd_, p + got, n - got, 0);
+      ssize_t r = some(p + got, n - got, timeout_ms);
       if (r <= 0) return false;
       got += static_cast<size_t>(r);
     }
@@ -118,10 +109,9 @@ class Raw {
     auto end = Clock::now() + std::chrono::milliseconds(timeout_ms);
     uint8_t buf[4096];
     while (Clock::now() < end) {
-      pollfd pf{fd_, POLLIN, 0};
-      if (::poll(&pf, 1, 100) <= 0) continue;
-      ssize_t r = ::recv(fd_, buf, sizeof buf, 0);
+      ssize_t r = some(buf, sizeof buf, 100);
       if (r == 0 || (r < 0 && errno == ECONNRESET)) return true;
+      if (r < 0 && errno == ETIMEDOUT) continue;
       if (r < 0) return false;
       if (said) said->append(reinterpret_cast<char*>(buf), static_cast<size_t>(r));
     }
@@ -129,7 +119,26 @@ class Raw {
   }
 
  private:
-  int fd_ = -1;
+  // Up to n bytes: >0 read, 0 EOF, -1 with errno (ETIMEDOUT when nothing came in time).
+  ssize_t some(uint8_t* p, size_t n, int timeout_ms) {
+    if (!s_) {
+      errno = EBADF;
+      return -1;
+    }
+    auto end = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      ssize_t r = s_->recv_nowait(p, n);
+      if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return r;
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - Clock::now());
+      if (left.count() <= 0) {
+        errno = ETIMEDOUT;
+        return -1;
+      }
+      pollfd pf{s_->fd(), POLLIN, 0};
+      ::poll(&pf, 1, static_cast<int>(left.count()));
+    }
+  }
+  std::unique_ptr<Stream> s_;
 };
 
 class Backend {

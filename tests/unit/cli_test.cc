@@ -361,17 +361,35 @@ TEST_F(CliRun, BadEndpointIsASetupFailure) {
   EXPECT_EQ(run({"/bin/true"}, o), kExitSetupFailed);
 }
 
+TEST(CliArgs, Transport) {
+  EXPECT_EQ(parse_ok({"run", "./app"}).transport, "shm");
+  EXPECT_EQ(parse_ok({"run", "--transport", "unix", "./app"}).transport, "unix");
+  Options o;
+  EXPECT_FALSE(parse_args({"run", "--transport", "tcp", "./app"}, &o));
+}
+
+TEST_F(CliRun, EmbeddedBackendOnAUnixSocketWhenAsked) {
+  fake_backend("ready");
+  Options o;
+  o.transport = "unix";
+  int code = run({"/bin/sh", "-c", "echo \"$GVIRTUS_ENDPOINT\" > \"$FAKE_DIR/program_endpoint\""}, o);
+  EXPECT_EQ(code, 0);
+  std::string listen = d_.read("listen");
+  EXPECT_EQ(listen.rfind("unix:/", 0), 0u) << listen;
+  EXPECT_EQ(d_.read("program_endpoint"), listen);
+}
+
 TEST_F(CliRun, EmbeddedBackendRunsForTheProgramAndIsStoppedAfter) {
   fake_backend("ready");
   int code = run({"/bin/sh", "-c", "echo \"$GVIRTUS_ENDPOINT\" > \"$FAKE_DIR/program_endpoint\"; exit 5"});
   EXPECT_EQ(code, 5);
   std::string listen = d_.read("listen");
-  ASSERT_EQ(listen.rfind("unix:/", 0), 0u) << listen;
+  ASSERT_EQ(listen.rfind("shm:/", 0), 0u) << listen;  // shared memory unless asked otherwise
   EXPECT_EQ(d_.read("program_endpoint"), listen);
   EXPECT_EQ(d_.read("term"), "term\n");    // stopped with SIGTERM
   EXPECT_EQ(d_.read("level"), "warn\n");   // quiet unless asked otherwise
   // Its private directory is gone.
-  std::string sock_dir = listen.substr(5, listen.rfind('/') - 5);
+  std::string sock_dir = listen.substr(4, listen.rfind('/') - 4);
   EXPECT_NE(access(sock_dir.c_str(), F_OK), 0) << sock_dir;
   // The backend did not get the program's loader variables.
   std::string env = d_.read("backend_env");

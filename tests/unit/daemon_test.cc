@@ -37,7 +37,7 @@ using testing::free_tcp_port;
 using testing::pid_gone;
 using testing::kIoTimeoutMs;
 
-// One backend listening on a Unix socket and a TCP port, per test.
+// One backend listening on a Unix socket, shared memory and a TCP port, per test.
 class Daemon : public ::testing::Test {
  protected:
   void SetUp() override { start({}); }
@@ -48,7 +48,8 @@ class Daemon : public ::testing::Test {
     sock_dir_ = mkdtemp(tmpl);
     sock_path_ = sock_dir_ + "/gv.sock";
     unix_ = "unix:" + sock_path_;
-    std::vector<std::string> args = {"--listen", unix_, "--listen", tcp_};
+    shm_ = "shm:" + sock_dir_ + "/gv.shm";
+    std::vector<std::string> args = {"--listen", unix_, "--listen", tcp_, "--listen", shm_};
     args.insert(args.end(), extra.begin(), extra.end());
     backend_ = std::make_unique<Backend>(args, inherit_fd);
     ASSERT_TRUE(backend_->ready()) << backend_->log();
@@ -56,6 +57,7 @@ class Daemon : public ::testing::Test {
   void TearDown() override {
     backend_.reset();
     unlink(sock_path_.c_str());
+    unlink((sock_dir_ + "/gv.shm").c_str());
     rmdir(sock_dir_.c_str());
   }
   // A primary connection that completed its handshake.
@@ -67,7 +69,7 @@ class Daemon : public ::testing::Test {
   }
 
   std::unique_ptr<Backend> backend_;
-  std::string tcp_, unix_, sock_dir_, sock_path_;
+  std::string tcp_, unix_, shm_, sock_dir_, sock_path_;
 };
 
 TEST_F(Daemon, HelloWelcomePingOverUnixAndTcp) {
@@ -82,6 +84,56 @@ TEST_F(Daemon, HelloWelcomePingOverUnixAndTcp) {
     EXPECT_TRUE(c->ping(2)) << ep;
   }
   EXPECT_NE(backend_->log().find("listening on " + unix_), std::string::npos);
+}
+
+TEST_F(Daemon, ShmSessionWithSecondariesOnEveryTransport) {
+  // The primary on shared memory, then secondaries on shm and tcp: the daemon reads each Hello
+  // from the rings and hands socket and memfd to the one worker.
+  wire::Welcome w;
+  auto primary = session(shm_, 90, &w);
+  EXPECT_GT(w.worker_pid, 0u);
+  EXPECT_TRUE(primary->ping(1));
+  Raw second(shm_);
+  wire::Welcome w2 = second.handshake(test_hello(90, /*primary=*/false));
+  ASSERT_EQ(w2.status, wire::kWelcomeOk) << w2.message;
+  EXPECT_EQ(w2.worker_pid, w.worker_pid);
+  Raw third(tcp_);
+  ASSERT_EQ(third.handshake(test_hello(90, false)).status, wire::kWelcomeOk);
+  for (uint64_t i = 2; i < 200; ++i) {
+    ASSERT_TRUE(primary->ping(i));
+    ASSERT_TRUE(second.ping(i));
+    ASSERT_TRUE(third.ping(i));
+  }
+  second.close();
+  std::this_thread::sleep_for(50ms);
+  EXPECT_TRUE(primary->ping(500));
+  primary->close();  // a dead client: its worker notices and exits
+  EXPECT_TRUE(third.closed_by_peer());
+  EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 5s));
+  EXPECT_NE(backend_->log().find("listening on " + shm_), std::string::npos);
+}
+
+TEST_F(Daemon, ShmRefusalAndProtocolBreachReachTheClient) {
+  {
+    Raw c(shm_);
+    wire::Hello h = test_hello(91);
+    h.major = wire::kProtocolMajor + 1;
+    wire::Welcome w = c.handshake(h);
+    EXPECT_EQ(w.status, wire::kWelcomeBadVersion);
+    EXPECT_TRUE(c.closed_by_peer());
+  }
+  wire::Welcome w;
+  auto victim = session(shm_, 92, &w);
+  ASSERT_TRUE(victim->ping(1));
+  std::vector<uint8_t> junk(64, 0xee);  // not a frame
+  ASSERT_TRUE(victim->send(junk));
+  std::string said;
+  EXPECT_TRUE(victim->closed_by_peer(&said));
+  EXPECT_NE(said.find("the backend ended the session"), std::string::npos) << said;
+  EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 5s));
+  // And the daemon goes on.
+  auto next = session(shm_, 93, &w);
+  EXPECT_TRUE(next->ping(1));
 }
 
 TEST_F(Daemon, OtherProtocolVersionIsRefusedNamingBoth) {

@@ -48,8 +48,20 @@ TEST(Endpoint, Unix) {
   EXPECT_TRUE(parse_endpoint("unix:/" + std::string(106, 'a'), &ep));
 }
 
+TEST(Endpoint, Shm) {
+  Endpoint ep = parse_ok("shm:/run/gvirtus.shm");
+  EXPECT_EQ(ep.type, Endpoint::Type::kShm);
+  EXPECT_EQ(ep.path, "/run/gvirtus.shm");
+  EXPECT_EQ(ep.to_string(), "shm:/run/gvirtus.shm");
+  EXPECT_EQ(parse_ok("shm:///tmp/x").path, "/tmp/x");
+  EXPECT_TRUE(is_local(ep));
+  EXPECT_FALSE(parse_endpoint("shm:", &ep));
+  EXPECT_FALSE(parse_endpoint("shm://host/x", &ep));
+  EXPECT_FALSE(parse_endpoint("shm:/" + std::string(107, 'a'), &ep));
+}
+
 TEST(Endpoint, RoundTripThroughText) {
-  for (const char* t : {"tcp://h:1", "tcp://[::]:9999", "unix:/a/b"}) {
+  for (const char* t : {"tcp://h:1", "tcp://[::]:9999", "unix:/a/b", "shm:/a/b"}) {
     Endpoint a = parse_ok(t);
     Endpoint b = parse_ok(a.to_string());
     EXPECT_EQ(a.to_string(), b.to_string());

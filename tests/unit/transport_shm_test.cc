@@ -1,0 +1,326 @@
+// The shm: transport (transport_shm.h): streams through shared rings, the setup over a Unix
+// socket, the daemon's non-blocking use, the handoff of both descriptors, a dead peer, and a
+// hostile client that writes over the shared header.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "common/transport.h"
+#include "common/transport_shm.h"
+
+namespace gvirtus {
+namespace {
+
+using namespace std::chrono_literals;
+
+Status send_bytes(Stream& s, const void* p, size_t n) {
+  struct iovec iov = {const_cast<void*>(p), n};
+  return s.send(&iov, 1);
+}
+
+struct ShmPair {
+  std::unique_ptr<Stream> backend, client;
+};
+
+ShmPair make_pair(uint64_t ring = 1u << 16) {
+  ShmPair p;
+  Status s = shm_stream_pair(&p.backend, &p.client, ring);
+  EXPECT_TRUE(s) << s.to_string();
+  return p;
+}
+
+TEST(TransportShm, ListenerAndConnectCarryBytesBothWays) {
+  char tmpl[] = "/tmp/gvshmXXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  Endpoint ep;
+  ASSERT_TRUE(parse_endpoint("shm:" + dir + "/s", &ep));
+  std::unique_ptr<Listener> l;
+  ASSERT_TRUE(listen_on(ep, &l));
+  EXPECT_EQ(l->describe(), "shm:" + dir + "/s");
+  auto accepted = std::async(std::launch::async, [&] {
+    std::unique_ptr<Stream> st;
+    EXPECT_TRUE(l->accept(&st));
+    return st;
+  });
+  std::unique_ptr<Stream> c;
+  Status s = connect_stream(ep, &c);
+  ASSERT_TRUE(s) << s.to_string();
+  ASSERT_EQ(accepted.wait_for(5s), std::future_status::ready);
+  auto b = accepted.get();
+  ASSERT_TRUE(b);
+  EXPECT_GE(b->aux_fd(), 0);
+  EXPECT_EQ(b->peer().rfind("shm peer pid ", 0), 0u) << b->peer();
+  ASSERT_TRUE(send_bytes(*c, "ping", 4));
+  char buf[4];
+  ASSERT_TRUE(b->recv(buf, 4));
+  EXPECT_EQ(std::string(buf, 4), "ping");
+  ASSERT_TRUE(send_bytes(*b, "pong", 4));
+  ASSERT_TRUE(c->recv(buf, 4));
+  EXPECT_EQ(std::string(buf, 4), "pong");
+  c.reset();
+  b.reset();
+  l.reset();
+  rmdir(dir.c_str());
+}
+
+TEST(TransportShm, AUnixClientOnAnShmListenerGetsAClearError) {
+  // And the reverse: an shm client on a plain Unix listener is told so, not left hanging.
+  char tmpl[] = "/tmp/gvshmXXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  Endpoint uep, sep;
+  ASSERT_TRUE(parse_endpoint("unix:" + dir + "/u", &uep));
+  ASSERT_TRUE(parse_endpoint("shm:" + dir + "/u", &sep));
+  std::unique_ptr<Listener> l;
+  ASSERT_TRUE(listen_on(uep, &l));
+  auto accepted = std::async(std::launch::async, [&] {
+    std::unique_ptr<Stream> st;
+    EXPECT_TRUE(l->accept(&st));
+    st->shutdown();  // a backend that does not answer with shared memory
+    return st;
+  });
+  std::unique_ptr<Stream> c;
+  Status s = connect_stream(sep, &c);
+  EXPECT_FALSE(s);
+  EXPECT_NE(s.message().find("shm"), std::string::npos) << s.message();
+  accepted.get();
+  l.reset();
+  rmdir(dir.c_str());
+}
+
+TEST(TransportShm, BulkLargerThanTheRingArrivesIntactInOddPieces) {
+  ShmPair p = make_pair(1u << 16);  // 64 KiB rings: the 24 MiB wrap many times
+  std::vector<uint8_t> a(5u << 20), b(1), c(19u << 20);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<uint8_t>(i * 13);
+  b[0] = 0xab;
+  for (size_t i = 0; i < c.size(); ++i) c[i] = static_cast<uint8_t>(i * 7 + 1);
+  auto sender = std::async(std::launch::async, [&] {
+    struct iovec iov[4] = {{a.data(), a.size()}, {nullptr, 0}, {b.data(), 1}, {c.data(), c.size()}};
+    return p.client->send(iov, 4);
+  });
+  std::vector<uint8_t> got(a.size() + 1 + c.size());
+  size_t off = 0, piece = 1;
+  while (off < got.size()) {
+    size_t n = std::min(piece, got.size() - off);
+    ASSERT_TRUE(p.backend->recv(got.data() + off, n));
+    off += n;
+    piece = piece * 3 + 1;
+    if (piece > (3u << 20)) piece = 7;
+  }
+  ASSERT_EQ(sender.wait_for(10s), std::future_status::ready);
+  ASSERT_TRUE(sender.get());
+  EXPECT_EQ(0, std::memcmp(got.data(), a.data(), a.size()));
+  EXPECT_EQ(got[a.size()], 0xab);
+  EXPECT_EQ(0, std::memcmp(got.data() + a.size() + 1, c.data(), c.size()));
+}
+
+TEST(TransportShm, PeerThatDiesIsDisconnectedNotAHang) {
+  ShmPair p = make_pair();
+  ASSERT_TRUE(send_bytes(*p.client, "x", 1));
+  auto reader = std::async(std::launch::async, [&] {
+    uint8_t buf[4];
+    return p.backend->recv(buf, 4);  // one byte, then the peer is gone
+  });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(reader.wait_for(0s), std::future_status::timeout);
+  p.client.reset();  // closes its socket: as a process that died
+  ASSERT_EQ(reader.wait_for(3s), std::future_status::ready);
+  Status s = reader.get();
+  EXPECT_EQ(s.code(), Code::kDisconnected) << s.to_string();
+  EXPECT_NE(s.message().find("middle"), std::string::npos) << s.message();
+}
+
+TEST(TransportShm, WriterBlockedOnAFullRingSeesADeadReader) {
+  ShmPair p = make_pair(1u << 12);
+  std::vector<uint8_t> big(1u << 20);
+  auto sender = std::async(std::launch::async, [&] {
+    return send_bytes(*p.client, big.data(), big.size());
+  });
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(sender.wait_for(0s), std::future_status::timeout);
+  p.backend.reset();
+  ASSERT_EQ(sender.wait_for(3s), std::future_status::ready);
+  EXPECT_EQ(sender.get().code(), Code::kDisconnected);
+}
+
+TEST(TransportShm, ShutdownWakesBlockedRecvAndSend) {
+  ShmPair p = make_pair(1u << 12);
+  auto reader = std::async(std::launch::async, [&] {
+    uint8_t b[8];
+    return p.backend->recv(b, sizeof b);
+  });
+  std::vector<uint8_t> big(1u << 20);
+  auto sender = std::async(std::launch::async, [&] {
+    return send_bytes(*p.backend, big.data(), big.size());
+  });
+  std::this_thread::sleep_for(50ms);
+  p.backend->shutdown();
+  ASSERT_EQ(reader.wait_for(2s), std::future_status::ready);
+  ASSERT_EQ(sender.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(reader.get().code(), Code::kDisconnected);
+  EXPECT_EQ(sender.get().code(), Code::kDisconnected);
+  // The peer learns of it too, after whatever the ring still held.
+  Status s;
+  std::vector<uint8_t> sink(4096);
+  for (int i = 0; i < 16384 && s; ++i) s = p.client->recv(sink.data(), 1);
+  EXPECT_EQ(s.code(), Code::kDisconnected);
+}
+
+TEST(TransportShm, PollLoopGetsADoorbellAndReadsPieceByPiece) {
+  // The daemon: recv_nowait until EAGAIN, then poll(fd()) for POLLIN.
+  ShmPair p = make_pair();
+  char buf[16];
+  errno = 0;
+  EXPECT_EQ(p.backend->recv_nowait(buf, sizeof buf), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  pollfd pf{p.backend->fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&pf, 1, 0), 0);
+  ASSERT_TRUE(send_bytes(*p.client, "hello", 5));
+  ASSERT_EQ(::poll(&pf, 1, 2000), 1);
+  EXPECT_EQ(p.backend->recv_nowait(buf, 3), 3);
+  EXPECT_EQ(p.backend->recv_nowait(buf + 3, sizeof buf), 2);
+  EXPECT_EQ(std::string(buf, 5), "hello");
+  // A refusal: fits without waiting, then our direction ends; the client reads both.
+  EXPECT_TRUE(p.backend->send_nowait("no", 2));
+  p.backend->shut_write();
+  ASSERT_TRUE(p.client->recv(buf, 2));
+  EXPECT_EQ(std::string(buf, 2), "no");
+  EXPECT_EQ(p.client->recv(buf, 1).code(), Code::kDisconnected);
+  // send_nowait never waits: more than the ring holds is refused whole.
+  std::vector<uint8_t> big((1u << 16) + 1);
+  EXPECT_FALSE(p.client->send_nowait(big.data(), big.size()));
+}
+
+TEST(TransportShm, BufferedArmsTheDoorbellForAClientThatPolls) {
+  ShmPair p = make_pair();
+  EXPECT_FALSE(p.client->buffered());
+  std::thread t([&] {
+    std::this_thread::sleep_for(30ms);
+    EXPECT_TRUE(send_bytes(*p.backend, "w", 1));
+  });
+  pollfd pf{p.client->fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&pf, 1, 2000), 1);
+  t.join();
+  EXPECT_TRUE(p.client->buffered());
+  char c;
+  ASSERT_TRUE(p.client->recv(&c, 1));
+  EXPECT_EQ(c, 'w');
+}
+
+TEST(TransportShm, HandoffToAnotherOwnerGoesOnMidStream) {
+  // The daemon reads the Hello, then a worker takes both descriptors and reads what follows.
+  ShmPair p = make_pair();
+  ASSERT_TRUE(send_bytes(*p.client, "HELLOnext", 9));
+  char buf[9];
+  ASSERT_EQ(p.backend->recv_nowait(buf, 5), 5);
+  int sock = dup(p.backend->fd());
+  int mem = dup(p.backend->aux_fd());
+  p.backend.reset();  // the daemon's copy closes; the connection lives on in the worker's
+  std::unique_ptr<Stream> worker;
+  Status s = stream_from_fds(sock, mem, "worker", &worker);
+  ASSERT_TRUE(s) << s.to_string();
+  ASSERT_TRUE(worker->recv(buf, 4));
+  EXPECT_EQ(std::string(buf, 4), "next");
+  ASSERT_TRUE(send_bytes(*worker, "welcome", 7));
+  ASSERT_TRUE(p.client->recv(buf, 7));
+  EXPECT_EQ(std::string(buf, 7), "welcome");
+}
+
+TEST(TransportShm, ClientCannotResizeTheSharedMemory) {
+  ShmPair p = make_pair();
+  // A truncated memfd would SIGBUS the backend: the backend sealed it.
+  EXPECT_NE(ftruncate(p.client->aux_fd(), 0), 0);
+  EXPECT_NE(ftruncate(p.client->aux_fd(), 1 << 30), 0);
+  // And a worker refuses a memfd that is not sealed.
+  int fd = memfd_create("x", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(ftruncate(fd, 4096 + 2 * 4096), 0);
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  std::unique_ptr<Stream> w;
+  EXPECT_EQ(stream_from_fds(sv[0], fd, "w", &w).code(), Code::kProtocol);
+  close(sv[1]);
+}
+
+uint64_t* word64(Stream& s, size_t off) {
+  size_t bytes = 0;
+  auto* m = static_cast<uint8_t*>(shm_mapping(s, &bytes));
+  return reinterpret_cast<uint64_t*>(m + off);
+}
+
+TEST(TransportShm, HostileHeadPastTheRingEndsTheSessionOnly) {
+  ShmPair p = make_pair();
+  // The client's producer position of ring 0 (client -> backend) claims more than a ring.
+  *word64(*p.client, 128) = (1u << 16) + 1;
+  char buf[8];
+  Status s = p.backend->recv(buf, 8);
+  EXPECT_EQ(s.code(), Code::kProtocol) << s.to_string();
+  errno = 0;
+  EXPECT_EQ(p.backend->recv_nowait(buf, 8), -1);
+  EXPECT_EQ(errno, EPROTO);
+}
+
+TEST(TransportShm, HostileTailEndsTheSessionOnly) {
+  ShmPair p = make_pair();
+  // The client's consumer position of ring 1 (backend -> client) runs ahead of what was sent.
+  *word64(*p.client, 256 + 64) = 12345;
+  Status s = send_bytes(*p.backend, "x", 1);
+  EXPECT_EQ(s.code(), Code::kProtocol) << s.to_string();
+  EXPECT_FALSE(p.backend->send_nowait("x", 1));
+}
+
+TEST(TransportShm, ScribbledHeaderNeverCrashesOrHangsTheBackend) {
+  // A client writes random words over the whole header (positions and wait words of both
+  // rings) while the backend sends and receives: every call ends, in success or an error.
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 30; ++round) {
+    ShmPair p = make_pair(1u << 12);
+    size_t bytes = 0;
+    auto* m = static_cast<uint8_t*>(shm_mapping(*p.client, &bytes));
+    ASSERT_NE(m, nullptr);
+    for (int k = 0; k < 4; ++k) {
+      size_t off = 128 + 8 * (rng() % 48);
+      uint64_t v = rng();
+      if (rng() & 1) v &= 0x3fff;  // small values too: plausible-looking lies
+      std::memcpy(m + off, &v, 8);
+    }
+    p.client->shutdown();  // so a backend that waits for the client learns it is gone
+    char buf[64];
+    auto t0 = std::chrono::steady_clock::now();
+    (void)p.backend->recv(buf, sizeof buf);
+    std::vector<uint8_t> out(3 * 4096);
+    (void)send_bytes(*p.backend, out.data(), out.size());
+    (void)p.backend->recv_nowait(buf, sizeof buf);
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s) << "round " << round;
+  }
+}
+
+TEST(TransportShm, IdleReaderSleeps) {
+  // A blocked receiver must not burn a CPU: measured as its thread's CPU time over a wait.
+  ShmPair p = make_pair();
+  std::promise<double> cpu;
+  std::thread t([&] {
+    timespec a{}, b{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    char c;
+    EXPECT_TRUE(p.backend->recv(&c, 1));
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    cpu.set_value((b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) / 1e9);
+  });
+  std::this_thread::sleep_for(500ms);
+  ASSERT_TRUE(send_bytes(*p.client, "z", 1));
+  t.join();
+  EXPECT_LT(cpu.get_future().get(), 0.05);  // spinning would be ~0.5 s
+}
+
+}  // namespace
+}  // namespace gvirtus
