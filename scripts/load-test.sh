@@ -18,8 +18,25 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
 fi
 [ -x "$build/bin/gvirtus-load-client" ] ||
   { echo "load-test: no $build/bin/gvirtus-load-client (build it, or pack the build)" >&2; exit 2; }
-# cuDNN and NVIDIA's libraries are not needed: the client uses cuBLAS, cuFFT and cuRAND through
-# GVirtuS, and the backend finds NVIDIA's copies in the toolkit (docs/backend.md).
+# The backend's plugins need NVIDIA's cuBLAS, cuFFT and cuRAND (docs/backend.md, "Library
+# plugins"). Where neither the loader nor /usr/local/cuda has them, take PyTorch's wheel's.
+if ! ldconfig -p 2>/dev/null | grep -q 'libcublas.so.13 ' &&
+   [ ! -e /usr/local/cuda/lib64/libcublas.so.13 ] && [ -z "${GVIRTUS_LIBRARY_PATH:-}" ]; then
+  wheel=$(python3 - <<'PY' 2>/dev/null
+import importlib.util, os
+spec = importlib.util.find_spec("nvidia")
+for root in (spec.submodule_search_locations if spec else []):
+    for sub in ("cu13/lib", "cublas/lib", "cufft/lib", "curand/lib"):
+        if os.path.isdir(os.path.join(root, sub)):
+            print(os.path.join(root, sub))
+PY
+  )
+  if [ -n "$wheel" ]; then
+    GVIRTUS_LIBRARY_PATH=$(echo "$wheel" | paste -sd:)
+    export GVIRTUS_LIBRARY_PATH
+    echo "load-test: NVIDIA's libraries from $GVIRTUS_LIBRARY_PATH"
+  fi
+fi
 out=()
 if [ -n "${OUT:-}" ]; then
   mkdir -p "$OUT/load"
