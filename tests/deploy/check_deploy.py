@@ -77,6 +77,13 @@ def check_systemd(a):
             return report(["no ExecStart= line"])
         if not m.group(1).endswith("/gvirtus-backend"):
             problems.append(f"ExecStart runs {m.group(1)}, not gvirtus-backend")
+        # The token credential and the variable that names it must agree.
+        cred = re.search(r"^LoadCredential=([^:\s]+):", text, re.M)
+        env = re.search(r"^Environment=GVIRTUS_TOKEN_FILE=(\S+)", text, re.M)
+        if cred and (not env or env.group(1) not in (f"/run/credentials/{name}/{cred.group(1)}",
+                                                      f"%d/{cred.group(1)}")):
+            problems.append(f"GVIRTUS_TOKEN_FILE ({env.group(1) if env else 'not set'}) is not "
+                            f"the credential {cred.group(1)} of {name}")
         unit = os.path.join(work, name)
         with open(unit, "w") as f:
             f.write(text.replace(m.group(1), os.path.abspath(a.backend), 1))
