@@ -23,8 +23,25 @@ add_test(NAME deploy.k8s
          COMMAND Python3::Interpreter ${deploy_check} k8s ${deploy_run}
                  --manifest ${deploy_dir}/k8s/gvirtus.yaml
                  --schema ${CMAKE_CURRENT_SOURCE_DIR}/deploy/k8s.schema.json)
+# The check fails on a misspelt field, and on a Service that misses the pods.
+add_test(NAME deploy.k8s_catches_typo
+         COMMAND Python3::Interpreter ${deploy_check} k8s ${deploy_run}
+                 --manifest ${deploy_dir}/k8s/gvirtus.yaml
+                 --schema ${CMAKE_CURRENT_SOURCE_DIR}/deploy/k8s.schema.json
+                 --replace "runAsNonRoot: true" "runAsNonRot: true")
+set_tests_properties(deploy.k8s_catches_typo PROPERTIES
+  PASS_REGULAR_EXPRESSION "FAILED\n- document [0-9] \\(DaemonSet\\): [^\n]*'runAsNonRot' was unexpected")
+add_test(NAME deploy.k8s_catches_selector
+         COMMAND Python3::Interpreter ${deploy_check} k8s ${deploy_run}
+                 --manifest ${deploy_dir}/k8s/gvirtus.yaml
+                 --schema ${CMAKE_CURRENT_SOURCE_DIR}/deploy/k8s.schema.json
+                 --replace "  selector:\n    app.kubernetes.io/name: gvirtus-backend"
+                           "  selector:\n    app.kubernetes.io/name: gvirtus")
+set_tests_properties(deploy.k8s_catches_selector PROPERTIES
+  PASS_REGULAR_EXPRESSION "the Service's selector [^\n]* does not match the pods' labels")
 add_test(NAME deploy.dockerfile
          COMMAND Python3::Interpreter ${deploy_check} dockerfile
                  --dockerfile ${deploy_dir}/Dockerfile --repo ${PROJECT_SOURCE_DIR})
 set_tests_properties(deploy.systemd deploy.config deploy.config_systemd deploy.k8s
-                     deploy.dockerfile PROPERTIES LABELS deploy TIMEOUT 180 SKIP_RETURN_CODE 77)
+                     deploy.k8s_catches_typo deploy.k8s_catches_selector deploy.dockerfile
+                     PROPERTIES LABELS deploy TIMEOUT 180 SKIP_RETURN_CODE 77)

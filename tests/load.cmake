@@ -23,6 +23,14 @@ endforeach()
                    --mode cpu --clients 6 --threads 2 --duration 8 --life 1:4
                    --kill-fraction 0.4 --endpoint unix)
   set_tests_properties(load.cpu PROPERTIES LABELS load TIMEOUT 240)
+  # The driver itself: a client that reports an error (and is not killed) must fail the run.
+  add_test(NAME load.detects_errors
+           COMMAND Python3::Interpreter ${load_src}/load_test.py --build ${CMAKE_BINARY_DIR}
+                   --mode cpu --clients 2 --threads 1 --duration 2 --life 1:1 --kill-fraction 0
+                   --client ${CMAKE_CURRENT_SOURCE_DIR}/load/failing_client.sh
+                   --out ${CMAKE_CURRENT_BINARY_DIR}/load-detects-errors)
+  set_tests_properties(load.detects_errors PROPERTIES LABELS load TIMEOUT 120
+    PASS_REGULAR_EXPRESSION "load: FAILED\n  - [0-9]+ errors among [0-9]+ clients not killed")
   # On the GPU machine: the short mix (8 clients x 2 threads, 20 s) over TCP. The full run
   # (64 x 4 for 5 minutes) is scripts/load-test.sh.
   add_test(NAME load.gpu_short

@@ -158,6 +158,8 @@ def main():
     ap.add_argument("--endpoint", choices=("unix", "tcp"), default="unix")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--short", action="store_true", help="8 clients x 2 threads for 20 s")
+    ap.add_argument("--client", help="the client program (default BUILD/bin/gvirtus-load-client; "
+                                     "tests/load/failing_client.sh checks that errors are caught)")
     ap.add_argument("--out", help="folder for the logs (default: a temporary one, removed on success)")
     a = ap.parse_args()
     if a.short:
@@ -171,7 +173,8 @@ def main():
     build = os.path.abspath(a.build)
     gvirtus = os.path.join(build, "bin", "gvirtus")
     backend_bin = os.path.join(build, "bin", "gvirtus-backend")
-    client_bin = os.path.join(build, "bin", "gvirtus-load-client")
+    client_bin = os.path.abspath(a.client) if a.client else os.path.join(build, "bin",
+                                                                         "gvirtus-load-client")
     for p in (gvirtus, backend_bin, client_bin):
         if not os.access(p, os.X_OK):
             sys.exit(f"load: {p} is missing (build the targets gvirtus, gvirtus-backend and "
