@@ -406,6 +406,14 @@ def check_dockerfile(a):
         for src in parts[:-1]:
             if not os.path.exists(os.path.join(a.repo, src)):
                 problems.append(f"COPY {src}: no such file in the repository")
+    ignore = a.dockerfile + ".dockerignore"
+    if not os.path.exists(ignore):
+        problems.append(f"no {os.path.basename(ignore)}: the build context would carry build trees")
+    else:
+        pats = {l.strip() for l in open(ignore) if l.strip() and not l.startswith("#")}
+        for want in ("build*", ".carry", ".git"):
+            if want not in pats:
+                problems.append(f"{os.path.basename(ignore)} does not leave out {want}")
     users = [v for k, v in instr if k == "USER"]
     if not users or users[-1].split(":")[0] in ("root", "0"):
         problems.append("the image runs as root (no USER, or USER root, at the end)")
