@@ -6,8 +6,9 @@ set -euo pipefail
 
 # command -> Debian package; headers and CMake packages are checked with dpkg.
 # libssl-dev: OpenSSL 3, for token authentication and TLS (docs/security.md).
+# systemd (systemd-analyze), python3-jsonschema, python3-yaml: the deploy/ checks (tests/deploy).
 packages=(cmake ninja-build g++ python3 nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev
-          libssl-dev)
+          libssl-dev systemd python3-jsonschema python3-yaml)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
