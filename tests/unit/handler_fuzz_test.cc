@@ -179,6 +179,13 @@ std::vector<uint8_t> make_input(uint64_t n, const std::vector<std::vector<uint8_
       case 2: {
         uint64_t v = kVals[rng() % (sizeof kVals / sizeof kVals[0])];
         int w = (rng() % 2) ? 8 : 4;
+        if (rng() % 2) {  // a handle id: a kind of dispatch.h's ranges, serial 1 (stale) to 9
+          static const uint8_t kKindRanges[][2] = {{1, 18}, {32, 60}, {64, 89}, {96, 98}};
+          const auto& r = kKindRanges[rng() % 4];
+          uint64_t kind = r[0] + rng() % (r[1] - r[0] + 1);
+          v = (kind << 56) | (1 + rng() % 9);
+          w = 8;
+        }
         for (int i = 0; i < w && at + i < in.size(); ++i)
           in[at + i] = static_cast<uint8_t>(v >> (8 * i));
         break;
@@ -197,7 +204,8 @@ std::vector<uint8_t> make_input(uint64_t n, const std::vector<std::vector<uint8_
   return in;
 }
 
-constexpr int kHangMs = 10000;
+// Long enough for a loaded 2-core CI machine loading cuDNN's sub-libraries on first use.
+constexpr int kHangMs = 30000;
 
 // Runs one input given as a file, in this process (GVIRTUS_FUZZ_REPLAY=FILE): for a debugger.
 TEST_F(HandlerFuzz, Replay) {
