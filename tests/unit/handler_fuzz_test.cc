@@ -6,7 +6,7 @@
 // handler failure (an exception other than those: kFailed), never a crash or a hang; and
 // nothing the session made is left that no call can destroy.
 //
-// GVIRTUS_FUZZ_SECONDS sets the bounded run's length (default 20).
+// GVIRTUS_FUZZ_SECONDS sets the bounded run's length (default 20), GVIRTUS_FUZZ_SEED its inputs.
 // GVIRTUS_FUZZ_WRITE_CORPUS=DIR makes HandlerFuzz.WriteCorpus (re)generate the seeds into DIR
 // (docs/fuzzing.md): for each handler, the shortest all-zero payload it takes as well formed.
 #include <gtest/gtest.h>
@@ -150,8 +150,13 @@ TEST_F(HandlerFuzz, CorpusRunsCleanlyAndReachesEveryLibrary) {
 }
 
 // Input number n of the bounded run: a function of n alone, so that a failure names it.
+// GVIRTUS_FUZZ_SEED changes the whole sequence (longer runs by hand explore further).
 std::vector<uint8_t> make_input(uint64_t n, const std::vector<std::vector<uint8_t>>& corpus) {
-  std::mt19937_64 rng(20261204 + n);
+  static const uint64_t base = [] {
+    const char* s = std::getenv("GVIRTUS_FUZZ_SEED");
+    return s ? std::strtoull(s, nullptr, 0) : uint64_t{20261204};
+  }();
+  std::mt19937_64 rng(base + n * 0x9e3779b97f4a7c15ull);
   const auto& all = ids();
   static const uint64_t kVals[] = {0,          1,          2,          0x7fffffff,
                                    0xffffffff, 0x80000000, 1u << 20,   0xffffffffffffffffull,
