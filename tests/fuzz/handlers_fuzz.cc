@@ -10,12 +10,20 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "common/log.h"
 #include "fuzz/serve_calls.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   gvirtus::log::set_level(gvirtus::log::Level::kOff);
+  const char* on_gpu = std::getenv("GVIRTUS_FUZZ_ON_GPU");
+  if (gvirtus::fuzz::gpu_present() && !(on_gpu && std::string(on_gpu) == "1")) {
+    std::fprintf(stderr, "gvirtus_fuzz_handlers: this machine has an NVIDIA GPU, which random "
+                         "calls would reconfigure (NVML setters, resets); set "
+                         "GVIRTUS_FUZZ_ON_GPU=1 to run anyway\n");
+    std::exit(2);
+  }
   for (const auto& m : gvirtus::fuzz::missing_plugins())
     std::fprintf(stderr, "gvirtus_fuzz_handlers: plugin %s not linked: not fuzzed\n", m.c_str());
   std::fprintf(stderr, "gvirtus_fuzz_handlers: %zu handlers\n", gvirtus::fuzz::ids().size());

@@ -2,8 +2,10 @@
 // session per input.
 #include "fuzz/serve_calls.h"
 
+#include <cuda_runtime_api.h>
 #include <dlfcn.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -280,6 +282,18 @@ void on_segv(int sig, siginfo_t* si, void* context) {
 }
 
 }  // namespace
+
+bool gpu_present() {
+  pid_t pid = ::fork();
+  if (pid < 0) return true;  // cannot tell: assume the worst
+  if (pid == 0) {
+    int n = 0;
+    ::_exit(cudaGetDeviceCount(&n) == cudaSuccess && n > 0 ? 1 : 0);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+}
 
 void filter_native_null_crashes() {
   struct sigaction sa {};

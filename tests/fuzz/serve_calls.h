@@ -69,6 +69,13 @@ Outcome serve_calls(const uint8_t* data, size_t size);
 constexpr int kNativeNullCrash = 86;
 void filter_native_null_crashes();
 
+// Whether CUDA sees a device on this machine. The fuzzers
+// call every handler with random arguments, NVML's setters (clocks, power limits, ECC mode)
+// and cudaDeviceReset included: on a machine with a GPU they would change its settings. They
+// refuse to run there unless GVIRTUS_FUZZ_ON_GPU=1. Asked in a child process, so that this
+// process's CUDA stays uninitialised.
+bool gpu_present();
+
 // Appends a record to *out.
 void append_record(std::vector<uint8_t>* out, uint32_t call_id, const std::vector<uint8_t>& body,
                    uint8_t flags = 0);
