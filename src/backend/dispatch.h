@@ -126,6 +126,8 @@ class HandleTable {
   bool remove(HandleKind kind, uint64_t id, void** obj);
   // Every live object of a kind (for cleanup at session end).
   std::vector<void*> live(HandleKind kind) const;
+  // Every live id, of every kind (the fuzzer's cleanup between inputs, tests/fuzz).
+  std::vector<uint64_t> live_ids() const;
 
  private:
   mutable std::mutex mu_;
@@ -201,6 +203,8 @@ class Registry {
   // (control calls, the runtime, the driver).
   uint32_t library_of(uint32_t call_id) const;
   std::vector<std::string> plugins() const;
+  // The call ids of the compiled-in plugins (not of library plugins), for the fuzzers.
+  std::vector<uint32_t> call_ids() const;
 
  private:
   struct Lazy;

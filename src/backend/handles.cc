@@ -112,4 +112,12 @@ std::vector<void*> HandleTable::live(HandleKind kind) const {
   return out;
 }
 
+std::vector<uint64_t> HandleTable::live_ids() const {
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<uint64_t> out;
+  out.reserve(live_.size());
+  for (const auto& entry : live_) out.push_back(entry.first);
+  return out;
+}
+
 }  // namespace gvirtus::backend

@@ -97,6 +97,14 @@ const HandlerEntry* Registry::find(uint32_t call_id) const {
   return lt == l->by_id.end() ? nullptr : &lt->second;
 }
 
+std::vector<uint32_t> Registry::call_ids() const {
+  std::vector<uint32_t> out;
+  out.reserve(by_id_.size());
+  for (const auto& entry : by_id_) out.push_back(entry.first);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 uint32_t Registry::library_of(uint32_t call_id) const {
   const Lazy* l = lazy_for(call_id);
   return l ? l->info->first_id : 0;

@@ -14,6 +14,7 @@
 
 namespace gvirtus::backend::cublasLt {
 void handle_cublasLtGetVersion(CallContext&);
+void handle_cublasLtHeuristicsCacheSetCapacity(CallContext&);
 void handle_cublasLtMatmul(CallContext&);
 void handle_cublasLtMatmulAlgoConfigSetAttribute(CallContext&);
 void handle_cublasLtMatmulAlgoGetHeuristic(CallContext&);
@@ -240,6 +241,24 @@ TEST_F(CublasLtHandlers, VersionIsForwarded) {
   uint64_t v = 0;
   std::memcpy(&v, out.data(), sizeof v);
   EXPECT_EQ(v, cublasLtGetVersion());
+}
+
+// A huge heuristics cache (2^39 entries, from the fuzzer) kept the worker allocating without end:
+// it is refused at once; a capacity within the bound reaches cuBLASLt.
+TEST_F(CublasLtHandlers, HeuristicsCacheCapacityIsBounded) {
+  auto capacity = [](uint64_t n) {
+    wire::Writer w;
+    w.put<uint64_t>(n);
+    return w;
+  };
+  EXPECT_EQ(run(lt::handle_cublasLtHeuristicsCacheSetCapacity, capacity(uint64_t{1} << 39)),
+            CUBLAS_STATUS_INVALID_VALUE);
+  EXPECT_EQ(run(lt::handle_cublasLtHeuristicsCacheSetCapacity, capacity(65537)),
+            CUBLAS_STATUS_INVALID_VALUE);
+  EXPECT_EQ(run(lt::handle_cublasLtHeuristicsCacheSetCapacity, capacity(65536)),
+            static_cast<int32_t>(cublasLtHeuristicsCacheSetCapacity(65536)));
+  EXPECT_EQ(run(lt::handle_cublasLtHeuristicsCacheSetCapacity, capacity(8192)),
+            CUBLAS_STATUS_SUCCESS);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "backend/cublasLt/support.h"
+#include "common/log.h"
 #include "cublasLt_handles.h"
 
 namespace gvirtus::backend::cublasLt {
@@ -20,6 +21,25 @@ void handle_cublasLtGetCudartVersion(CallContext& ctx) {
   ctx.in.expect_end();
   ctx.out.put<uint64_t>(cublasLtGetCudartVersion());
   ctx.status = CUBLAS_STATUS_SUCCESS;
+}
+
+// cublasLtHeuristicsCacheSetCapacity(capacity u64). cuBLASLt allocates every entry of the
+// cache when the capacity is set, so a client asking for 2^39 entries kept its worker
+// allocating until the host ran out of memory (found by tests/fuzz). Capacities above
+// kMaxHeuristicsCache (eight times the default of 8192) answer CUBLAS_STATUS_INVALID_VALUE
+// instead (docs/libraries.md).
+constexpr uint64_t kMaxHeuristicsCache = 65536;
+void handle_cublasLtHeuristicsCacheSetCapacity(CallContext& ctx) {
+  const uint64_t capacity = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  if (capacity > kMaxHeuristicsCache) {
+    GV_WARN("cublasLtHeuristicsCacheSetCapacity(" + std::to_string(capacity) +
+            ") refused: the backend allows at most " + std::to_string(kMaxHeuristicsCache) +
+            " entries");
+    ctx.status = CUBLAS_STATUS_INVALID_VALUE;
+    return;
+  }
+  ctx.status = cublasLtHeuristicsCacheSetCapacity(static_cast<size_t>(capacity));
 }
 
 // cublasLtMatmulAlgoConfigSetAttribute(presence u8, [algo bytes], attr i32, size u64,
