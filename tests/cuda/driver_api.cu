@@ -332,6 +332,24 @@ static bool streams_events() {
   re = cudaMemcpy(f, reinterpret_cast<void*>(d + 64), sizeof f, cudaMemcpyDeviceToHost);
   std::printf("runtime copy from cuMemAlloc memory: %s %.1f\n", cudaGetErrorName(re), f[0]);
   cudaFree(rbuf);
+  // cudaMemcpyDefault tells cuMemAlloc and cuMemAllocPitch memory from host memory.
+  {
+    CUdeviceptr a = 0, pitched = 0;
+    size_t pitch = 0;
+    DCHECK(cuMemAlloc(&a, 256));
+    DCHECK(cuMemAllocPitch(&pitched, &pitch, 100, 4, 4));
+    float in[4] = {1.5f, 2.5f, 3.5f, 4.5f}, out[4] = {};
+    re = cudaMemcpy(reinterpret_cast<void*>(a + 16), in, sizeof in, cudaMemcpyDefault);
+    std::printf("default copy into cuMemAlloc memory: %s\n", cudaGetErrorName(re));
+    re = cudaMemcpy(reinterpret_cast<void*>(pitched + pitch), reinterpret_cast<void*>(a + 16),
+                    sizeof in, cudaMemcpyDefault);
+    std::printf("default copy between driver allocations: %s\n", cudaGetErrorName(re));
+    re = cudaMemcpy(out, reinterpret_cast<void*>(pitched + pitch), sizeof out, cudaMemcpyDefault);
+    std::printf("default copy back: %s %.1f %.1f\n", cudaGetErrorName(re), out[0], out[3]);
+    ok &= out[0] == 1.5f && out[3] == 4.5f;
+    DCHECK(cuMemFree(pitched));
+    DCHECK(cuMemFree(a));
+  }
 
   // Stream memory operations and attributes.
   DCHECK(cuStreamWriteValue32(s, d, 0x1234, CU_STREAM_WRITE_VALUE_DEFAULT));
