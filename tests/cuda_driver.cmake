@@ -32,7 +32,7 @@ add_custom_command(
   VERBATIM)
 add_custom_target(gvirtus_driver_images DEPENDS ${img}_cubin.h ${img}_fatbin.h ${img}_ptx.h)
 
-foreach(name driver_api driver_modules nvrtc_driver)
+foreach(name driver_api driver_modules nvrtc_driver driver_legacy)
   add_executable(cuda_test_${name} ${CMAKE_CURRENT_SOURCE_DIR}/cuda/${name}.cu)
   set_target_properties(cuda_test_${name} PROPERTIES
     CUDA_RUNTIME_LIBRARY Shared
@@ -46,6 +46,8 @@ target_include_directories(cuda_test_driver_modules PRIVATE ${GVIRTUS_DRIVER_IMA
 gvirtus_cuda_compare(driver_api cuda_test_driver_api YES)
 gvirtus_cuda_compare(driver_modules cuda_test_driver_modules YES)
 gvirtus_cuda_compare(nvrtc_driver cuda_test_nvrtc_driver YES)
+gvirtus_cuda_compare(driver_legacy cuda_test_driver_legacy YES)
+target_link_libraries(cuda_test_driver_legacy PRIVATE ${CMAKE_DL_LIBS})
 
 # Our libcuda.so.1 exports every function of the CUDA 13 driver (the toolkit's stub has the
 # list), without symbol versions, as the driver.

@@ -332,6 +332,37 @@ static bool streams_events() {
   re = cudaMemcpy(f, reinterpret_cast<void*>(d + 64), sizeof f, cudaMemcpyDeviceToHost);
   std::printf("runtime copy from cuMemAlloc memory: %s %.1f\n", cudaGetErrorName(re), f[0]);
   cudaFree(rbuf);
+  // cudaMemcpyDefault tells cuMemAlloc and cuMemAllocPitch memory from host memory.
+  {
+    CUdeviceptr a = 0, pitched = 0;
+    size_t pitch = 0;
+    DCHECK(cuMemAlloc(&a, 256));
+    DCHECK(cuMemAllocPitch(&pitched, &pitch, 100, 4, 4));
+    float in[4] = {1.5f, 2.5f, 3.5f, 4.5f}, out[4] = {};
+    re = cudaMemcpy(reinterpret_cast<void*>(a + 16), in, sizeof in, cudaMemcpyDefault);
+    std::printf("default copy into cuMemAlloc memory: %s\n", cudaGetErrorName(re));
+    re = cudaMemcpy(reinterpret_cast<void*>(pitched + pitch), reinterpret_cast<void*>(a + 16),
+                    sizeof in, cudaMemcpyDefault);
+    std::printf("default copy between driver allocations: %s\n", cudaGetErrorName(re));
+    re = cudaMemcpy(out, reinterpret_cast<void*>(pitched + pitch), sizeof out, cudaMemcpyDefault);
+    std::printf("default copy back: %s %.1f %.1f\n", cudaGetErrorName(re), out[0], out[3]);
+    ok &= out[0] == 1.5f && out[3] == 4.5f;
+    // cuMemcpy / cuMemcpyAsync with unified addresses: host on either side, or both.
+    float h2[4] = {}, h3[4] = {};
+    const CUdeviceptr hin = reinterpret_cast<CUdeviceptr>(in);
+    DCHECK(cuMemcpy(a + 64, hin, sizeof in));
+    DCHECK(cuMemcpy(reinterpret_cast<CUdeviceptr>(h2), a + 68, 3 * sizeof(float)));
+    std::printf("cuMemcpy host->device->host: %.1f %.1f %.1f\n", h2[0], h2[1], h2[2]);
+    DCHECK(cuMemcpyAsync(pitched, a + 64, sizeof in, s));
+    DCHECK(cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(h3), pitched, sizeof h3, s));
+    DCHECK(cuStreamSynchronize(s));
+    std::printf("cuMemcpyAsync device->device->host: %.1f %.1f\n", h3[0], h3[3]);
+    DCHECK(cuMemcpy(reinterpret_cast<CUdeviceptr>(h2), hin, sizeof in));
+    std::printf("cuMemcpy host->host: %.1f %.1f\n", h2[0], h2[3]);
+    ok &= h3[0] == 1.5f && h3[3] == 4.5f && h2[3] == 4.5f;
+    DCHECK(cuMemFree(pitched));
+    DCHECK(cuMemFree(a));
+  }
 
   // Stream memory operations and attributes.
   DCHECK(cuStreamWriteValue32(s, d, 0x1234, CU_STREAM_WRITE_VALUE_DEFAULT));

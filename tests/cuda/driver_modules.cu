@@ -186,6 +186,16 @@ int main() {
   int min_grid = 0, best_block = 0;
   DCHECK(cuOccupancyMaxPotentialBlockSize(&min_grid, &best_block, axpy, nullptr, 0, 0));
   std::printf("potential block size: grid %d block %d\n", min_grid, best_block);
+  // With a callback (run on the client under GVirtuS): shared memory grows with the block, so
+  // the best size is a smaller one; and a limit below the warp size.
+  auto smem_per_block = [](int block) -> size_t { return static_cast<size_t>(block) * 32; };
+  DCHECK(cuOccupancyMaxPotentialBlockSize(&min_grid, &best_block, axpy, smem_per_block, 0, 0));
+  std::printf("with a callback: grid %d block %d\n", min_grid, best_block);
+  DCHECK(cuOccupancyMaxPotentialBlockSizeWithFlags(&min_grid, &best_block, axpy, smem_per_block,
+                                                   0, 100, CU_OCCUPANCY_DISABLE_CACHING_OVERRIDE));
+  std::printf("with a callback, limit 100: grid %d block %d\n", min_grid, best_block);
+  DCHECK(cuOccupancyMaxPotentialBlockSize(&min_grid, &best_block, axpy, smem_per_block, 0, 20));
+  std::printf("with a callback, limit 20: grid %d block %d\n", min_grid, best_block);
 
   // Cooperative launch: a grid-wide barrier.
   CUdeviceptr acc, result;

@@ -196,6 +196,36 @@ TEST(DriverProcMap, NamesMapAsCudaHsMacrosDo) {
   EXPECT_EQ(proc_export_name("cuNoSuchThing", false), "cuNoSuchThing");
 }
 
+// cudaVersion picks the ABI version from cudaTypedefs.h's PFN_NAME_vVERSION typedefs.
+TEST(DriverProcMap, VersionPicksTheAbi) {
+  EXPECT_EQ(proc_export_for_version("cuMemAlloc", 2000, false), "cuMemAlloc");
+  EXPECT_EQ(proc_export_for_version("cuMemAlloc", 3019, false), "cuMemAlloc");
+  EXPECT_EQ(proc_export_for_version("cuMemAlloc", 3020, false), "cuMemAlloc_v2");
+  EXPECT_EQ(proc_export_for_version("cuMemAlloc", 13000, false), "cuMemAlloc_v2");
+  EXPECT_EQ(proc_export_for_version("cuCtxCreate", 3020, false), "cuCtxCreate_v2");
+  EXPECT_EQ(proc_export_for_version("cuCtxCreate", 11040, false), "cuCtxCreate_v3");
+  EXPECT_EQ(proc_export_for_version("cuCtxCreate", 12000, false), "cuCtxCreate_v3");
+  EXPECT_EQ(proc_export_for_version("cuCtxCreate", 12050, false), "cuCtxCreate_v4");
+  // CUDA 13 changed the ABI without renaming the function in cuda.h.
+  EXPECT_EQ(proc_export_for_version("cuCtxSynchronize", 12080, false), "cuCtxSynchronize");
+  EXPECT_EQ(proc_export_for_version("cuCtxSynchronize", 13000, false), "cuCtxSynchronize_v2");
+  EXPECT_EQ(proc_export_for_version("cuGraphInstantiate", 11000, false), "cuGraphInstantiate_v2");
+  EXPECT_EQ(proc_export_for_version("cuGraphInstantiate", 12000, false),
+            "cuGraphInstantiateWithFlags");
+  // Per-thread forms from the version that introduced them.
+  EXPECT_EQ(proc_export_for_version("cuMemcpyHtoD", 7000, true), "cuMemcpyHtoD_v2_ptds");
+  EXPECT_EQ(proc_export_for_version("cuMemcpyHtoD", 6050, true), "cuMemcpyHtoD_v2");
+  EXPECT_EQ(proc_export_for_version("cuMemcpyHtoD", 2000, true), "cuMemcpyHtoD");
+  EXPECT_EQ(proc_export_for_version("cuLaunchKernel", 13000, true), "cuLaunchKernel_ptsz");
+  // Older than the function: nothing (CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT).
+  EXPECT_EQ(proc_export_for_version("cuLaunchKernelEx", 11000, false), "");
+  EXPECT_EQ(proc_export_for_version("cuMemAlloc", 1000, false), "");
+  // Hostile versions and unknown names.
+  EXPECT_EQ(proc_export_for_version("cuMemAlloc", -1, false), "");
+  EXPECT_EQ(proc_export_for_version("cuMemAlloc", 0x7fffffff, false), "cuMemAlloc_v2");
+  EXPECT_EQ(proc_export_for_version("cuNoSuchThing", 13000, false), "cuNoSuchThing");
+}
+
 // A deferred error handed from libcuda.so.1 to libcudart.so.13 through the client core: the
 // first one is kept until taken, per thread.
 TEST(DriverDeferredError, FirstKeptUntilTakenPerThread) {

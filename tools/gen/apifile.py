@@ -28,7 +28,7 @@ _LIST_DIRECTIVES = {
     "include": "includes", "parse": "parse_only", "types": "types", "strip": "strip",
     "strip_call": "strip_calls", "alias_suffix": "alias_suffixes",
     "client_include": "client_includes", "server_include": "server_includes",
-    "renames": "renames",
+    "renames": "renames", "proc_versions": "proc_versions",
 }
 _WORD_DIRECTIVES = {
     "library": "name", "soname": "soname", "client_namespace": "client_ns",
@@ -147,6 +147,13 @@ class Library:
     # functions (cuda.h: cuMemAlloc -> cuMemAlloc_v2). Prototypes declared under NAME belong
     # to TARGET; NAME itself is the legacy export.
     renames: List[str] = field(default_factory=list)
+    # Headers whose `PFN_NAME_vVERSION` typedefs (cudaTypedefs.h) say which ABI versions each
+    # function has: cuGetProcAddress picks the export for the cudaVersion it is given
+    # (<lib>_versions.inc).
+    proc_versions: List[str] = field(default_factory=list)
+    # Filled by the loader from `proc_versions`: (base, version, export, per-thread export or "",
+    # first version with a per-thread form or 0).
+    version_map: List[Tuple[str, int, str, str, int]] = field(default_factory=list)
     # Server handlers call the real function through `FN<decltype(&::NAME)>(ctx, "NAME")`
     # (which sets ctx.status and returns nullptr if it cannot), instead of linking it.
     server_resolve: str = ""

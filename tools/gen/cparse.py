@@ -365,3 +365,50 @@ def parse_renames(text: str) -> List[tuple]:
         seen.add(name)
         out.append((name, target, pt))
     return out
+
+
+_PFN = re.compile(r"\*\s*PFN_([A-Za-z_]\w*?)_v(\d+)(_ptds|_ptsz)?\s*\)")
+
+
+def parse_proc_versions(text: str) -> dict:
+    """cudaTypedefs.h's `typedef ... (*PFN_NAME_vVERSION[_ptds|_ptsz])(...)`: {NAME: {False:
+    versions, True: per-thread versions}}, versions as sets of ints."""
+    out = {}
+    for m in _PFN.finditer(strip_comments(text)):
+        out.setdefault(m.group(1), {}).setdefault(bool(m.group(3)), set()).add(int(m.group(2)))
+    return out
+
+
+def version_map(pfn: dict, exports, rename_map) -> List[tuple]:
+    """(base, version, export, per-thread export or "", first per-thread version or 0) for every
+    function with versions. The driver's exports of one base name form a chain NAME, NAME_v2,
+    NAME_v3...; its typedef versions, in ascending order, are the chain's last exports (cuCtxCreate
+    2000, 3020, 11040, 12050: cuCtxCreate, _v2, _v3, _v4; cuCtxGetDevice 2000, 13000:
+    cuCtxGetDevice, cuCtxGetDevice_v2). A base that cuda.h renames to another function
+    (cuGraphInstantiate -> cuGraphInstantiateWithFlags) gets that function from the next major
+    version on. Names whose chain does not fit their versions are left out (no version map)."""
+    renamed = {n: t for n, t, _ in rename_map}
+    out = []
+    for base in sorted(pfn):
+        vs = sorted(pfn[base].get(False, ()))
+        if not vs:
+            continue
+        chain = [c for c in [base] + [f"{base}_v{k}" for k in range(2, 10)] if c in exports]
+        if len(chain) < len(vs):
+            continue
+        target = renamed.get(base, base)
+        names = chain[len(chain) - len(vs):]
+        if target in chain and names[-1] != target and target != base:
+            continue
+        pts = sorted(pfn[base].get(True, ()))
+        first_pt = pts[0] if pts else 0
+        rows = list(zip(vs, names))
+        if target not in chain and target in exports:
+            rows.append(((vs[-1] // 1000 + 1) * 1000, target))
+        for v, name in rows:
+            pt = ""
+            for suffix in ("_ptds", "_ptsz"):
+                if first_pt and name + suffix in exports:
+                    pt = name + suffix
+            out.append((base, v, name, pt, first_pt if pt else 0))
+    return out

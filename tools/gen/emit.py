@@ -87,6 +87,17 @@ def renames_inc(lib: Library, exports) -> str:
     return "\n".join(L)
 
 
+def versions_inc(lib: Library) -> str:
+    """{base, version, export, per-thread export, first per-thread version} for every function
+    with ABI versions, by base then version: cuGetProcAddress honours its cudaVersion from it."""
+    L = [BANNER.format(src=_src(lib)).rstrip(),
+         "// {base name, version, export, per-thread export or \"\", first per-thread version}"]
+    for base, v, name, pt, first_pt in lib.version_map:
+        L.append(f'{{"{base}", {v}, "{name}", "{pt}", {first_pt}}},')
+    L.append("")
+    return "\n".join(L)
+
+
 def results_inc(lib: Library, enumerators) -> str:
     """{code, "NAME"} for every enumerator of the status enum, sorted by code, the first name of
     a code kept."""

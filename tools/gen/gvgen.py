@@ -88,6 +88,9 @@ def load(api_path: str, include_dirs, exports_names=None, library=None, nm="nm")
         for name, target, pt in cparse.parse_renames(read(h)):
             if target in exports:
                 lib.rename_map.append((name, target, pt))
+    for h in lib.proc_versions:
+        lib.version_map += cparse.version_map(cparse.parse_proc_versions(read(h)), exports,
+                                              lib.rename_map)
     apply_renames(lib.rename_map, in_tu)
     apply_renames(lib.rename_map, other)
     fns = resolve.resolve(lib, in_tu, other, exports, typedefs)
@@ -160,6 +163,8 @@ def cmd_sources(a):
         outs[f"{lib.name}_plugin.inc"] = emit.plugin_inc(lib)
     if lib.renames:
         outs[f"{lib.name}_renames.inc"] = emit.renames_inc(lib, exports)
+    if lib.proc_versions:
+        outs[f"{lib.name}_versions.inc"] = emit.versions_inc(lib)
     if lib.result_enum:
         text = open(find_header(lib.result_enum[0], a.include_dir), errors="replace").read()
         outs[f"{lib.name}_results.inc"] = emit.results_inc(

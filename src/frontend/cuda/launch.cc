@@ -1,6 +1,7 @@
 // cuLaunchKernel, cuLaunchCooperativeKernel, cuLaunchKernelEx (and their _ptsz forms). The
 // parameter layout of a function (offsets and sizes the driver reports) is fetched from the
 // worker once per function (gvDrvParamLayout) and kept here: function ids are never reused.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -178,16 +179,59 @@ GV_EXPORT CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig* cfg, CUfunction f
 }
 
 // cuOccupancyMaxPotentialBlockSize(WithFlags): without a callback the driver's answer is
-// fetched; a block-size-to-dynamic-shared-memory callback is client code the GPU host cannot
-// call, so that form is refused.
+// fetched. A block-size-to-dynamic-shared-memory callback is client code the GPU host cannot
+// call: the search runs here, the callback asked for each block size and the worker for that
+// size's occupancy (cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags), as the driver
+// searches: from the largest block size (the function's and the device's limit, and the
+// caller's) down in steps of the warp size, keeping the size with the most resident threads
+// per multiprocessor (the larger on ties), stopping once that reaches the multiprocessor's
+// thread limit; the minimum grid is that size's blocks per multiprocessor times the SM count.
 namespace gvirtus::cuda {
 namespace {
+
+CUresult search_block_size(int* minGrid, int* block, CUfunction f, CUoccupancyB2DSize cb,
+                           int limit, unsigned flags) {
+  CUdevice dev = 0;
+  CUresult e = cuCtxGetDevice(&dev);
+  int dev_max = 0, warp = 0, sms = 0, sm_threads = 0, fn_max = 0;
+  if (e == CUDA_SUCCESS)
+    e = cuDeviceGetAttribute(&dev_max, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK, dev);
+  if (e == CUDA_SUCCESS) e = cuDeviceGetAttribute(&warp, CU_DEVICE_ATTRIBUTE_WARP_SIZE, dev);
+  if (e == CUDA_SUCCESS)
+    e = cuDeviceGetAttribute(&sms, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev);
+  if (e == CUDA_SUCCESS)
+    e = cuDeviceGetAttribute(&sm_threads, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR,
+                             dev);
+  if (e == CUDA_SUCCESS)
+    e = cuFuncGetAttribute(&fn_max, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, f);
+  if (e != CUDA_SUCCESS) return e;
+  if (warp <= 0) return CUDA_ERROR_UNKNOWN;
+  int lim = std::min(dev_max, fn_max);
+  if (limit > 0) lim = std::min(lim, limit);
+  int best_block = 0, best_blocks = 0, best_threads = 0;
+  const int aligned = (lim + warp - 1) / warp * warp;
+  for (int b = aligned; b > 0; b -= warp) {
+    const int size = std::min(b, lim);
+    int blocks = 0;
+    e = cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(&blocks, f, size, cb(size), flags);
+    if (e != CUDA_SUCCESS) return e;
+    if (blocks * size > best_threads) {
+      best_block = size;
+      best_blocks = blocks;
+      best_threads = blocks * size;
+    }
+    if (best_threads == sm_threads) break;
+  }
+  *minGrid = best_blocks * sms;
+  *block = best_block;
+  return CUDA_SUCCESS;
+}
 
 CUresult potential_block_size(uint32_t call, int* minGrid, int* block, CUfunction f,
                               CUoccupancyB2DSize cb, size_t smem, int limit, unsigned flags) {
   if (!minGrid || !block) return CUDA_ERROR_INVALID_VALUE;
   if (!f) return CUDA_ERROR_INVALID_HANDLE;
-  if (cb) return refuse("cuOccupancyMaxPotentialBlockSize", "a blockSizeToDynamicSMemSize callback");
+  if (cb) return search_block_size(minGrid, block, f, cb, limit, flags);
   client::Call c(call);
   c.args().put<uint64_t>(to_wire(f));
   c.args().put<uint64_t>(smem);

@@ -1,7 +1,9 @@
 // Legacy exports whose ABI is that of their current form (same parameters): forwarded to it.
 // A program built against an older cuda.h calls them (cuDeviceGetUuid before 11.4, the primary
-// context calls before 11.0, cuEventElapsedTime before 12.8). The legacy exports with another ABI
-// (32-bit CUdeviceptr, cuCtxCreate_v2/_v3) stay unsupported.
+// context calls before 11.0, cuEventElapsedTime before 12.8, cuCtxCreate before 12.5, the linker
+// and cuMemHostRegister before 6.5). cuGetProcAddress hands them out for older cudaVersions.
+// The legacy exports with another ABI (32-bit CUdeviceptr or sizes) stay unsupported.
+#include "frontend/cuda/legacy.h"
 #include "frontend/cuda/local.h"
 
 // cuda.h maps these names to their current forms; here they are defined by their own names.
@@ -15,6 +17,24 @@
 #undef cuStreamDestroy
 #undef cuEventDestroy
 #undef cuEventElapsedTime
+#undef cuCtxCreate
+#undef cuLinkCreate
+#undef cuLinkAddData
+#undef cuLinkAddFile
+#undef cuMemHostRegister
+
+// cuda.h declares these only for the driver's own build.
+extern "C" {
+CUresult cuCtxCreate(CUcontext* pctx, unsigned int flags, CUdevice dev);
+CUresult cuLinkCreate(unsigned int numOptions, CUjit_option* options, void** optionValues,
+                      CUlinkState* stateOut);
+CUresult cuLinkAddData(CUlinkState state, CUjitInputType type, void* data, size_t size,
+                       const char* name, unsigned int numOptions, CUjit_option* options,
+                       void** optionValues);
+CUresult cuLinkAddFile(CUlinkState state, CUjitInputType type, const char* path,
+                       unsigned int numOptions, CUjit_option* options, void** optionValues);
+CUresult cuMemHostRegister(void* p, size_t bytesize, unsigned int Flags);
+}
 
 GV_EXPORT CUresult cuDeviceGetUuid(CUuuid* uuid, CUdevice dev) {
   return cuDeviceGetUuid_v2(uuid, dev);
@@ -33,4 +53,39 @@ GV_EXPORT CUresult cuStreamDestroy(CUstream s) { return cuStreamDestroy_v2(s); }
 GV_EXPORT CUresult cuEventDestroy(CUevent e) { return cuEventDestroy_v2(e); }
 GV_EXPORT CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
   return cuEventElapsedTime_v2(ms, start, end);
+}
+
+// cuCtxCreate (2.0) and cuCtxCreate_v2 (3.2): no creation parameters.
+GV_EXPORT CUresult cuCtxCreate(CUcontext* pctx, unsigned int flags, CUdevice dev) {
+  return cuCtxCreate_v4(pctx, nullptr, flags, dev);
+}
+GV_EXPORT CUresult cuCtxCreate_v2(CUcontext* pctx, unsigned int flags, CUdevice dev) {
+  return cuCtxCreate_v4(pctx, nullptr, flags, dev);
+}
+// cuCtxCreate_v3 (11.4): execution-affinity parameters, which cuCtxCreate_v4 refuses as well;
+// none (numParams 0) is a plain context.
+GV_EXPORT CUresult cuCtxCreate_v3(CUcontext* pctx, CUexecAffinityParam* paramsArray,
+                                  int numParams, unsigned int flags, CUdevice dev) {
+  if (numParams < 0 || (numParams > 0 && !paramsArray)) return CUDA_ERROR_INVALID_VALUE;
+  CUctxCreateParams params{};
+  params.execAffinityParams = numParams > 0 ? paramsArray : nullptr;
+  params.numExecAffinityParams = numParams;
+  return cuCtxCreate_v4(pctx, &params, flags, dev);
+}
+GV_EXPORT CUresult cuLinkCreate(unsigned int numOptions, CUjit_option* options,
+                                void** optionValues, CUlinkState* stateOut) {
+  return cuLinkCreate_v2(numOptions, options, optionValues, stateOut);
+}
+GV_EXPORT CUresult cuLinkAddData(CUlinkState state, CUjitInputType type, void* data, size_t size,
+                                 const char* name, unsigned int numOptions, CUjit_option* options,
+                                 void** optionValues) {
+  return cuLinkAddData_v2(state, type, data, size, name, numOptions, options, optionValues);
+}
+GV_EXPORT CUresult cuLinkAddFile(CUlinkState state, CUjitInputType type, const char* path,
+                                 unsigned int numOptions, CUjit_option* options,
+                                 void** optionValues) {
+  return cuLinkAddFile_v2(state, type, path, numOptions, options, optionValues);
+}
+GV_EXPORT CUresult cuMemHostRegister(void* p, size_t bytesize, unsigned int Flags) {
+  return cuMemHostRegister_v2(p, bytesize, Flags);
 }

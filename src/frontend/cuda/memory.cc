@@ -9,6 +9,7 @@
 
 #include "common/pointer_attrs.h"
 #include "frontend/cuda/local.h"
+#include "frontend/cudart/glue.h"
 #include "frontend/cudart/ranges.h"
 #include "frontend/cudart/transfer.h"
 
@@ -181,10 +182,62 @@ CUresult pointer_attribute(void* data, int attr, CUdeviceptr ptr) {
   return CUDA_SUCCESS;
 }
 
+// cuMemcpy / cuMemcpyAsync take unified addresses: the side's memory decides the direction.
+// Device: inside an allocation the runtime or driver frontend recorded, or, for an address
+// neither knows (module globals, pool and IPC memory), one the worker's driver calls device or
+// managed memory. Host: this library's host allocations, and an address the worker's driver
+// does not know (CUDA_ERROR_INVALID_VALUE), which is the application's ordinary memory.
+CUresult on_device(CUdeviceptr p, bool* device) {
+  if (cudart::is_tracked_device(p)) {
+    *device = true;
+    return CUDA_SUCCESS;
+  }
+  if (host_allocs().contains(dev(p)) || host_registered().contains(dev(p))) {
+    *device = false;
+    return CUDA_SUCCESS;
+  }
+  unsigned type = 0;
+  CUresult e = pointer_attribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, p);
+  if (e == CUDA_ERROR_INVALID_VALUE) {
+    *device = false;
+    return CUDA_SUCCESS;
+  }
+  if (e != CUDA_SUCCESS) return e;
+  *device = type == CU_MEMORYTYPE_DEVICE || type == CU_MEMORYTYPE_UNIFIED;
+  return CUDA_SUCCESS;
+}
+
+CUresult unified_copy(CUdeviceptr dst, CUdeviceptr src, size_t n, const Target& t) {
+  if (n == 0) return CUDA_SUCCESS;
+  bool dd = false, sd = false;
+  CUresult e = on_device(dst, &dd);
+  if (e == CUDA_SUCCESS) e = on_device(src, &sd);
+  if (e != CUDA_SUCCESS) return e;
+  const cudaMemcpyKind kind = dd ? (sd ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                                 : (sd ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+  return copy(dev(dst), dev(src), n, kind, t);
+}
+
 }  // namespace
 }  // namespace gvirtus::cuda
 
 using namespace gvirtus::cuda;
+
+GV_EXPORT CUresult cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t n) {
+  return guarded("cuMemcpy",
+                 [&] { return unified_copy(dst, src, n, gvirtus::cudart::sync_legacy()); });
+}
+GV_EXPORT CUresult cuMemcpy_ptds(CUdeviceptr dst, CUdeviceptr src, size_t n) {
+  return guarded("cuMemcpy_ptds",
+                 [&] { return unified_copy(dst, src, n, gvirtus::cudart::sync_per_thread()); });
+}
+GV_EXPORT CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s) {
+  return guarded("cuMemcpyAsync", [&] { return unified_copy(dst, src, n, async_on(s)); });
+}
+GV_EXPORT CUresult cuMemcpyAsync_ptsz(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s) {
+  return guarded("cuMemcpyAsync_ptsz",
+                 [&] { return unified_copy(dst, src, n, async_per_thread(s)); });
+}
 
 GV_EXPORT CUresult cuPointerGetAttribute(void* data, CUpointer_attribute attr, CUdeviceptr ptr) {
   return guarded("cuPointerGetAttribute", [&] { return pointer_attribute(data, attr, ptr); });

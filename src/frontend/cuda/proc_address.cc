@@ -1,7 +1,7 @@
 // cuGetProcAddress (CUDA 12+ form and the legacy one): hands out this library's own functions,
 // so a program (or the CUDA runtime, PyTorch, Triton) that looks driver functions up at run
-// time gets the forwarding ones. Versions: every name maps to what CUDA 13's cuda.h calls it
-// (cudaVersion is not used to pick older ABIs; see docs/driver.md).
+// time gets the forwarding ones. cudaVersion picks the ABI version of the function, as the
+// driver does (cuMemAlloc at 2000: the legacy cuMemAlloc; at 3020 and later: cuMemAlloc_v2).
 #include <dlfcn.h>
 
 #include "frontend/cuda/local.h"
@@ -24,7 +24,7 @@ void* self() {
   return h;
 }
 
-CUresult lookup(const char* symbol, void** pfn, cuuint64_t flags,
+CUresult lookup(const char* symbol, void** pfn, int version, cuuint64_t flags,
                 CUdriverProcAddressQueryResult* status) {
   if (!symbol || !pfn) return CUDA_ERROR_INVALID_VALUE;
   constexpr cuuint64_t kKnown =
@@ -34,15 +34,20 @@ CUresult lookup(const char* symbol, void** pfn, cuuint64_t flags,
   void* h = self();
   const bool per_thread = (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM) != 0;
   void* p = nullptr;
+  bool too_old = false;
   if (h && symbol[0] == 'c' && symbol[1] == 'u') {
-    p = ::dlsym(h, proc_export_name(symbol, per_thread).c_str());
-    if (!p && per_thread) p = ::dlsym(h, proc_export_name(symbol, false).c_str());
+    const std::string name = proc_export_for_version(symbol, version, per_thread);
+    too_old = name.empty();
+    if (!too_old) p = ::dlsym(h, name.c_str());
+    if (!p && !too_old && per_thread)
+      p = ::dlsym(h, proc_export_for_version(symbol, version, false).c_str());
   }
   if (!p) {
     // With a status to report it in, an unknown name is no error (as the driver answers);
     // the legacy form has only its result.
     if (status) {
-      *status = CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
+      *status = too_old ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT
+                        : CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;
       return CUDA_SUCCESS;
     }
     return CUDA_ERROR_NOT_FOUND;
@@ -59,12 +64,12 @@ using namespace gvirtus::cuda;
 
 GV_EXPORT CUresult cuGetProcAddress_v2(const char* symbol, void** pfn, int cudaVersion,
                                        cuuint64_t flags, CUdriverProcAddressQueryResult* status) {
-  (void)cudaVersion;
-  return guarded("cuGetProcAddress_v2", [&] { return lookup(symbol, pfn, flags, status); });
+  return guarded("cuGetProcAddress_v2",
+                 [&] { return lookup(symbol, pfn, cudaVersion, flags, status); });
 }
 
 GV_EXPORT CUresult cuGetProcAddress(const char* symbol, void** pfn, int cudaVersion,
                                     cuuint64_t flags) {
-  (void)cudaVersion;
-  return guarded("cuGetProcAddress", [&] { return lookup(symbol, pfn, flags, nullptr); });
+  return guarded("cuGetProcAddress",
+                 [&] { return lookup(symbol, pfn, cudaVersion, flags, nullptr); });
 }

@@ -108,4 +108,8 @@ void untrack_device_allocation(uint64_t ptr) {
   device_ranges().remove(static_cast<uintptr_t>(ptr));
 }
 
+bool is_tracked_device(uint64_t ptr) {
+  return device_ranges().contains(reinterpret_cast<const void*>(static_cast<uintptr_t>(ptr)));
+}
+
 }  // namespace gvirtus::cudart

@@ -26,6 +26,8 @@ void set_last_error(cudaError_t e);
 // out device memory (cudaMallocAsync, cudaMallocManaged, ...) should call these too.
 void track_device_allocation(uint64_t ptr, uint64_t size);
 void untrack_device_allocation(uint64_t ptr);
+// Inside a range recorded by track_device_allocation (libcuda.so.1's cuMemcpy asks).
+bool is_tracked_device(uint64_t ptr);
 
 // A kernel named by its host stub (or by a cudaKernel_t this library handed out) -> the
 // worker's kernel id, uploading and resolving its module on first use. Used by generated stubs

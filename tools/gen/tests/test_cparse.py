@@ -235,6 +235,43 @@ class DriverHeaderTest(unittest.TestCase):
             ("cuStreamQuery", "cuStreamQuery", "ptsz"),
         ])
 
+    def test_version_map(self):
+        text = """
+typedef CUresult (CUDAAPI *PFN_cuCtxCreate_v3020)(CUcontext *pctx, unsigned int flags, int dev);
+typedef CUresult (CUDAAPI *PFN_cuCtxCreate_v12050)(CUcontext *pctx, void *p, unsigned int f, int d);
+typedef CUresult (CUDAAPI *PFN_cuMemcpyHtoD_v7000_ptds)(CUdeviceptr_v2 d, const void *s, size_t n);
+typedef CUresult (CUDAAPI *PFN_cuMemcpyHtoD_v3020)(CUdeviceptr_v2 d, const void *s, size_t n);
+/* typedef CUresult (CUDAAPI *PFN_cuNothing_v1000)(void); */
+    typedef CUresult (CUDAAPI *PFN_cuCtxCreate_v2000)(CUcontext *pctx, unsigned int flags, int dev);
+    typedef CUresult (CUDAAPI *PFN_cuMemcpyHtoD_v2000)(unsigned int d, const void *s, unsigned n);
+typedef CUresult (CUDAAPI *PFN_cuGraphInstantiate_v10000)(void);
+typedef CUresult (CUDAAPI *PFN_cuGraphInstantiate_v11000)(void);
+typedef CUresult (CUDAAPI *PFN_cuBroken_v1000)(void);
+typedef CUresult (CUDAAPI *PFN_cuBroken_v2000)(void);
+"""
+        pfn = cparse.parse_proc_versions(text)
+        self.assertEqual(pfn["cuMemcpyHtoD"], {False: {2000, 3020}, True: {7000}})
+        self.assertNotIn("cuNothing", pfn)  # comments are not read
+        exports = {"cuCtxCreate", "cuCtxCreate_v2", "cuCtxCreate_v3", "cuCtxCreate_v4",
+                   "cuMemcpyHtoD", "cuMemcpyHtoD_v2", "cuMemcpyHtoD_v2_ptds",
+                   "cuGraphInstantiate", "cuGraphInstantiate_v2", "cuGraphInstantiateWithFlags",
+                   "cuBroken"}
+        renames = [("cuCtxCreate", "cuCtxCreate_v4", ""),
+                   ("cuMemcpyHtoD", "cuMemcpyHtoD_v2", "ptds"),
+                   ("cuGraphInstantiate", "cuGraphInstantiateWithFlags", "")]
+        self.assertEqual(cparse.version_map(pfn, exports, renames), [
+            # Three versions, the chain's last three exports (cuCtxCreate_v3 has no typedef here).
+            ("cuCtxCreate", 2000, "cuCtxCreate_v2", "", 0),
+            ("cuCtxCreate", 3020, "cuCtxCreate_v3", "", 0),
+            ("cuCtxCreate", 12050, "cuCtxCreate_v4", "", 0),
+            ("cuGraphInstantiate", 10000, "cuGraphInstantiate", "", 0),
+            ("cuGraphInstantiate", 11000, "cuGraphInstantiate_v2", "", 0),
+            ("cuGraphInstantiate", 12000, "cuGraphInstantiateWithFlags", "", 0),
+            ("cuMemcpyHtoD", 2000, "cuMemcpyHtoD", "", 0),
+            ("cuMemcpyHtoD", 3020, "cuMemcpyHtoD_v2", "cuMemcpyHtoD_v2_ptds", 7000),
+            # cuBroken: two versions, one export: left out.
+        ])
+
     def test_apply_renames(self):
         import gvgen
         protos = cparse.parse_prototypes(self.HEADER, ["CUDAAPI"], [], "cuda.h", plain=True)
