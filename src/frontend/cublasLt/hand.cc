@@ -48,6 +48,19 @@ extern "C" GV_API size_t cublasLtGetCudartVersion(void) {
                           "cublasLtGetCudartVersion");
 }
 
+// cublasLtHeuristicsCacheSetCapacity(capacity u64): the worker bounds the capacity
+// (docs/libraries.md).
+extern "C" GV_API cublasStatus_t cublasLtHeuristicsCacheSetCapacity(size_t capacity) {
+  try {
+    client::Call c(cublasLt::kCall_cublasLtHeuristicsCacheSetCapacity);
+    c.args().put<uint64_t>(capacity);
+    if (!c.invoke()) return cublasLt::lost();
+    return cublasLt::finish(c);
+  } catch (...) {
+    return cublasLt::lost();
+  }
+}
+
 // cublasLtMatmulAlgoConfigSetAttribute(algo bytes, attr i32, size u64, presence, buf bytes):
 // the algo struct travels both ways (presence byte first); on success the server's copy comes
 // back into the application's.
