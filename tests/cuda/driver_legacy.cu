@@ -52,13 +52,17 @@ int main() {
     std::printf("dlopen libcuda.so.1 failed\n");
     return 1;
   }
+  // (The unversioned cuCtxCreate is the CUDA 2.0 ABI: natively its context is refused by the
+  // current memory calls, CUDA_ERROR_INVALID_CONTEXT; GVirtuS refuses it outright.)
   CUcontext ctx = nullptr;
-  if (auto f = reinterpret_cast<CtxCreate2>(sym(h, "cuCtxCreate")))
-    use_context("cuCtxCreate", f(&ctx, 0, dev), ctx);
-  if (auto f = reinterpret_cast<CtxCreate2>(sym(h, "cuCtxCreate_v2")))
-    use_context("cuCtxCreate_v2", f(&ctx, 0, dev), ctx);
-  if (auto f = reinterpret_cast<CtxCreate3>(sym(h, "cuCtxCreate_v3")))
-    use_context("cuCtxCreate_v3 without parameters", f(&ctx, nullptr, 0, 0, dev), ctx);
+  if (auto f = reinterpret_cast<CtxCreate2>(sym(h, "cuCtxCreate_v2"))) {
+    CUresult e = f(&ctx, 0, dev);  // before use_context reads ctx
+    use_context("cuCtxCreate_v2", e, ctx);
+  }
+  if (auto f = reinterpret_cast<CtxCreate3>(sym(h, "cuCtxCreate_v3"))) {
+    CUresult e = f(&ctx, nullptr, 0, 0, dev);
+    use_context("cuCtxCreate_v3 without parameters", e, ctx);
+  }
   if (auto f = reinterpret_cast<LinkCreate>(sym(h, "cuLinkCreate"))) {
     CUlinkState link = nullptr;
     CUcontext c = nullptr;

@@ -12,10 +12,11 @@
 #include "frontend/cudart/error_table.h"
 #include "frontend/cudart/kernel_args.h"
 #include "frontend/cudart/launch_config.h"
-#include "frontend/cudart/ranges.h"
+#include "frontend/core/ranges.h"
 
 namespace gvirtus::cudart {
 namespace {
+using client::RangeMap;
 
 // ---- error names and strings: identical to the real runtime (cudart_static, linked into
 // this binary through the backend) for every code, known or not ----

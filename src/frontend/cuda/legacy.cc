@@ -55,10 +55,15 @@ GV_EXPORT CUresult cuEventElapsedTime(float* ms, CUevent start, CUevent end) {
   return cuEventElapsedTime_v2(ms, start, end);
 }
 
-// cuCtxCreate (2.0) and cuCtxCreate_v2 (3.2): no creation parameters.
+// cuCtxCreate (2.0): natively its context is one the current memory calls refuse
+// (cuMemAlloc answers CUDA_ERROR_INVALID_CONTEXT, seen on the H200): refused here rather than
+// handing out a context that works differently.
 GV_EXPORT CUresult cuCtxCreate(CUcontext* pctx, unsigned int flags, CUdevice dev) {
-  return cuCtxCreate_v4(pctx, nullptr, flags, dev);
+  (void)pctx, (void)flags, (void)dev;
+  return gvirtus::cuda::refuse("cuCtxCreate",
+                               "the CUDA 2.0 context ABI (use cuCtxCreate_v2 or later)");
 }
+// cuCtxCreate_v2 (3.2): no creation parameters.
 GV_EXPORT CUresult cuCtxCreate_v2(CUcontext* pctx, unsigned int flags, CUdevice dev) {
   return cuCtxCreate_v4(pctx, nullptr, flags, dev);
 }

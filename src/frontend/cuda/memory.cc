@@ -10,7 +10,7 @@
 #include "common/pointer_attrs.h"
 #include "frontend/cuda/local.h"
 #include "frontend/cudart/glue.h"
-#include "frontend/cudart/ranges.h"
+#include "frontend/core/ranges.h"
 #include "frontend/cudart/transfer.h"
 
 namespace gvirtus::cuda {
@@ -33,12 +33,12 @@ Target async_per_thread(CUstream s) {
   return gvirtus::cudart::async_per_thread(reinterpret_cast<cudaStream_t>(s));
 }
 
-gvirtus::cudart::RangeMap& host_allocs() {
-  static auto* m = new gvirtus::cudart::RangeMap;  // tag: cuMemHostAlloc flags
+gvirtus::client::RangeMap& host_allocs() {
+  static auto* m = new gvirtus::client::RangeMap;  // tag: cuMemHostAlloc flags
   return *m;
 }
-gvirtus::cudart::RangeMap& host_registered() {
-  static auto* m = new gvirtus::cudart::RangeMap;  // tag: cuMemHostRegister flags
+gvirtus::client::RangeMap& host_registered() {
+  static auto* m = new gvirtus::client::RangeMap;  // tag: cuMemHostRegister flags
   return *m;
 }
 
@@ -157,7 +157,7 @@ CUresult pointer_attribute(void* data, int attr, CUdeviceptr ptr) {
   const size_t size = pointer_attribute_size(attr);
   if (size == 0)
     return refuse("cuPointerGetAttribute", "attribute " + std::to_string(attr));
-  cudart::RangeMap::Range r;
+  client::RangeMap::Range r;
   if (host_allocs().find(static_cast<uintptr_t>(ptr), &r)) {
     if (attr == CU_POINTER_ATTRIBUTE_MEMORY_TYPE) {
       *static_cast<unsigned*>(data) = CU_MEMORYTYPE_HOST;
@@ -315,7 +315,7 @@ GV_EXPORT CUresult cuMemHostAlloc(void** pp, size_t size, unsigned int flags) {
 }
 GV_EXPORT CUresult cuMemFreeHost(void* p) {
   return guarded("cuMemFreeHost", [&] {
-    gvirtus::cudart::RangeMap::Range r;
+    gvirtus::client::RangeMap::Range r;
     if (!p || !host_allocs().remove(reinterpret_cast<uintptr_t>(p), &r))
       return CUDA_ERROR_INVALID_VALUE;
     ::munmap(p, r.size);
@@ -347,7 +347,7 @@ GV_EXPORT CUresult cuMemHostUnregister(void* p) {
 GV_EXPORT CUresult cuMemHostGetFlags(unsigned int* flags, void* p) {
   return guarded("cuMemHostGetFlags", [&] {
     if (!flags || !p) return CUDA_ERROR_INVALID_VALUE;
-    gvirtus::cudart::RangeMap::Range r;
+    gvirtus::client::RangeMap::Range r;
     // With unified addressing the driver reports every page-locked allocation as mapped
     // (seen on the GPU machine: cuMemAllocHost memory answers CU_MEMHOSTALLOC_DEVICEMAP), and
     // programs compare against that; the memory is not mapped here (no device pointer for it).

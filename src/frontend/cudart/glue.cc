@@ -95,10 +95,7 @@ cudaError_t finish(const client::Call& c) {
   return static_cast<cudaError_t>(c.status());
 }
 
-RangeMap& device_ranges() {
-  static auto* m = new RangeMap;  // never destroyed: frees may come from static destructors
-  return *m;
-}
+RangeMap& device_ranges() { return client::device_ranges(); }
 
 void track_device_allocation(uint64_t ptr, uint64_t size) {
   if (ptr && size) device_ranges().assign(static_cast<uintptr_t>(ptr), static_cast<size_t>(size));

@@ -12,7 +12,7 @@
 #include "cudart_calls.h"  // generated: enum gvirtus::cudart::Call
 #include "frontend/core/client.h"
 #include "frontend/cudart/glue.h"
-#include "frontend/cudart/ranges.h"
+#include "frontend/core/ranges.h"
 
 #define GV_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -48,6 +48,8 @@ cudaError_t last_error(bool reset);
 cudaError_t argument_error(cudaError_t e);
 
 // Device allocations handed out through this library (cudaMalloc, cudaMallocPitch).
+using client::RangeMap;
+// client::device_ranges(), shared with libcuda.so.1.
 RangeMap& device_ranges();
 inline bool is_device(const void* p) { return device_ranges().contains(p); }
 

@@ -7,9 +7,11 @@
 #include <map>
 #include <mutex>
 
-namespace gvirtus::cudart {
+#include "frontend/core/client.h"
 
-class RangeMap {
+namespace gvirtus::client {
+
+class GV_API RangeMap {
  public:
   struct Range {
     uintptr_t base = 0;
@@ -37,4 +39,9 @@ class RangeMap {
   std::map<uintptr_t, Range> by_base_;
 };
 
-}  // namespace gvirtus::cudart
+// The device allocations of this process (cudaMalloc and friends, cuMemAlloc and friends):
+// one map for libcudart.so.13 and libcuda.so.1 together, so that either can tell a device
+// pointer the other handed out from host memory (cudaMemcpyDefault, cuMemcpy).
+GV_API RangeMap& device_ranges();
+
+}  // namespace gvirtus::client

@@ -1,6 +1,6 @@
-#include "frontend/cudart/ranges.h"
+#include "frontend/core/ranges.h"
 
-namespace gvirtus::cudart {
+namespace gvirtus::client {
 
 namespace {
 bool valid(uintptr_t base, size_t size) { return size > 0 && base + size > base; }
@@ -73,4 +73,9 @@ void RangeMap::clear() {
   by_base_.clear();
 }
 
-}  // namespace gvirtus::cudart
+RangeMap& device_ranges() {
+  static auto* m = new RangeMap;  // never destroyed: frees may come from static destructors
+  return *m;
+}
+
+}  // namespace gvirtus::client
