@@ -1,4 +1,5 @@
 // The server loop of one connection, and the session / connection state handlers see.
+#include <cuda.h>
 #include <cuda_runtime_api.h>
 #include <poll.h>
 
@@ -98,10 +99,53 @@ std::string ClientInfo::describe() const {
   return "client pid " + std::to_string(pid) + " on host " + host + " (program " + program + ")";
 }
 
+namespace {
+
+// A driver function with the ABI of CUDA 12.0 (cuCtxGetDevice has another one in 13.0),
+// through the runtime: the backend does not link libcuda.so.1 (cuda/support.h).
+template <typename F>
+F driver_function(const char* name) {
+  void* p = nullptr;
+  cudaDriverEntryPointQueryResult q = cudaDriverEntryPointSymbolNotFound;
+  if (cudaGetDriverEntryPointByVersion(name, &p, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+      q != cudaDriverEntryPointSuccess) {
+    cudaGetLastError();
+    return nullptr;
+  }
+  return reinterpret_cast<F>(p);
+}
+
+// Whether the calling thread's current context is its device's primary context, or it has
+// none yet (the runtime makes the primary one current). Page-locked memory belongs to the
+// context current when it is allocated and goes when that context is destroyed: a buffer a
+// connection keeps must not come from a context the client may destroy (cuCtxDestroy of one it
+// created), or its next copy would write into memory that is gone.
+bool primary_context_current() {
+  using GetCurrent = CUresult (*)(CUcontext*);
+  using GetDevice = CUresult (*)(CUdevice*);
+  using Retain = CUresult (*)(CUcontext*, CUdevice);
+  using Release = CUresult (*)(CUdevice);
+  static const auto get_current = driver_function<GetCurrent>("cuCtxGetCurrent");
+  static const auto get_device = driver_function<GetDevice>("cuCtxGetDevice");
+  static const auto retain = driver_function<Retain>("cuDevicePrimaryCtxRetain");
+  static const auto release = driver_function<Release>("cuDevicePrimaryCtxRelease");
+  if (!get_current || !get_device || !retain || !release) return true;  // no driver
+  CUcontext current = nullptr;
+  if (get_current(&current) != CUDA_SUCCESS || current == nullptr) return true;
+  CUdevice device = 0;
+  if (get_device(&device) != CUDA_SUCCESS) return false;
+  CUcontext primary = nullptr;
+  if (retain(&primary, device) != CUDA_SUCCESS) return false;
+  release(device);
+  return primary == current;
+}
+
+}  // namespace
+
 HostBuffer HostBuffer::allocate(size_t size, bool try_pinned) {
   HostBuffer b;
   if (size == 0) size = 1;
-  if (try_pinned && !g_pinned_unusable.load()) {
+  if (try_pinned && !g_pinned_unusable.load() && primary_context_current()) {
     void* p = nullptr;
     cudaError_t e = cudaHostAlloc(&p, size, cudaHostAllocPortable);
     if (e == cudaSuccess) {

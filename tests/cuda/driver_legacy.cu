@@ -89,10 +89,14 @@ int main() {
                 drv_name(e), static_cast<int>(st), fn != nullptr);
     return fn;
   };
-  if (auto f = reinterpret_cast<CtxCreate2>(get("cuCtxCreate", 3020)))
-    use_context("  called as cuCtxCreate_v2", f(&ctx, 0, dev), ctx);
-  if (auto f = reinterpret_cast<CtxCreate3>(get("cuCtxCreate", 11040)))
-    use_context("  called as cuCtxCreate_v3", f(&ctx, nullptr, 0, 0, dev), ctx);
+  if (auto f = reinterpret_cast<CtxCreate2>(get("cuCtxCreate", 3020))) {
+    CUresult e = f(&ctx, 0, dev);  // before use_context reads ctx
+    use_context("  called as cuCtxCreate_v2", e, ctx);
+  }
+  if (auto f = reinterpret_cast<CtxCreate3>(get("cuCtxCreate", 11040))) {
+    CUresult e = f(&ctx, nullptr, 0, 0, dev);
+    use_context("  called as cuCtxCreate_v3", e, ctx);
+  }
   if (auto f = reinterpret_cast<MemAlloc2>(get("cuMemAlloc", 3020))) {
     CUdeviceptr p = 0;
     CUresult e = f(&p, 4096);
