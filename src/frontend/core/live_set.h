@@ -18,6 +18,11 @@ class LiveSet {
     own_process();
     ids_.insert(reinterpret_cast<uintptr_t>(object));
   }
+  // After a Create that wrote the new object to *out: adds it (nothing for a NULL out).
+  template <class T>
+  void add_created(const T* out) {
+    if (out) add(*out);
+  }
   void remove(const void* object) {
     std::lock_guard<std::mutex> g(mu_);
     own_process();

@@ -80,13 +80,10 @@ bool desc_live(const void* desc) {
   return desc != nullptr && d.by_id.count(desc) != 0;
 }
 
-static client::LiveSet& objects() {
+client::LiveSet& objects() {
   static auto* s = new client::LiveSet;
   return *s;
 }
-void object_created_at(const void* object) { objects().add(object); }
-void object_destroyed(const void* object) { objects().remove(object); }
-bool live_object(const void* object) { return objects().contains(object); }
 
 void desc_destroyed(const void* desc) {
   Descs& d = descs();
@@ -137,11 +134,11 @@ bool set_accepted(cublasLtMatrixTransformDesc_t desc,
 }
 bool set_accepted(cublasLtMatrixLayout_t layout, cublasLtMatrixLayoutAttribute_t attr,
                   const void* buf, size_t size) {
-  return accepted(Kind::kLayout, live_object(layout), attr, buf, size);
+  return accepted(Kind::kLayout, objects().contains(layout), attr, buf, size);
 }
 bool set_accepted(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
                   const void* buf, size_t size) {
-  return accepted(Kind::kPreference, live_object(pref), attr, buf, size);
+  return accepted(Kind::kPreference, objects().contains(pref), attr, buf, size);
 }
 void layout_set(cublasLtMatrixLayoutAttribute_t attr, size_t size) {
   learn(Kind::kLayout, attr, size);

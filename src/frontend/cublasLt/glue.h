@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "frontend/core/client.h"
+#include "frontend/core/live_set.h"
 
 namespace gvirtus::cublasLt {
 
@@ -30,13 +31,7 @@ bool desc_live(const void* desc);
 // Matrix layouts and matmul preferences created and not destroyed (after= of their Create and
 // Destroy): destroying a live one is sure to succeed, so it goes out without waiting
 // (async_if=).
-void object_created_at(const void* object);
-template <class T>
-void object_created(const T* object) {
-  if (object) object_created_at(*object);
-}
-void object_destroyed(const void* object);
-bool live_object(const void* object);
+client::LiveSet& objects();
 // SetAttribute on a live object, with a buffer, of the size a successful SetAttribute of that
 // attribute had: cuBLASLt checks nothing else, so the call goes out without waiting
 // (async_if=). The sizes are learnt by desc_set, layout_set and preference_set (after=).

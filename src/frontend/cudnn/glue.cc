@@ -109,7 +109,7 @@ bool shape_key(cudnnDataType_t t, int n, const int* dims, const int* strides, st
 bool tensor_nd_accepted(cudnnTensorDescriptor_t d, cudnnDataType_t t, int n, const int* dims,
                         const int* strides) {
   std::string key;
-  if (!live_object(d) || !shape_key(t, n, dims, strides, &key)) return false;
+  if (!objects().contains(d) || !shape_key(t, n, dims, strides, &key)) return false;
   TensorShapes& s = tensor_shapes();
   std::lock_guard<std::mutex> g(s.mu);
   return s.ok.count(key) != 0;
@@ -173,15 +173,9 @@ void hook_cudnnGetFoldedConvBackwardDataDescriptors(
   remember(foldedGrad, type_of(grad));
 }
 
-namespace {
 client::LiveSet& objects() {
   static auto* s = new client::LiveSet;
   return *s;
 }
-}  // namespace
-
-void object_created_at(const void* object) { objects().add(object); }
-void object_destroyed(const void* object) { objects().remove(object); }
-bool live_object(const void* object) { return objects().contains(object); }
 
 }  // namespace gvirtus::cudnn

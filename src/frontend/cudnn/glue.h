@@ -6,6 +6,7 @@
 #include <cstddef>
 
 #include "frontend/core/client.h"
+#include "frontend/core/live_set.h"
 
 namespace gvirtus::cudnn {
 
@@ -32,13 +33,7 @@ size_t dtype_bytes(cudnnDataType_t t);
 // Destroy). cudnnSetStream on a live handle and the destruction of a live descriptor are sure
 // to succeed, so they go out without waiting (async_if=): PyTorch does both around every
 // convolution.
-void object_created_at(const void* object);
-template <class T>
-void object_created(const T* object) {
-  if (object) object_created_at(*object);
-}
-void object_destroyed(const void* object);
-bool live_object(const void* object);
+client::LiveSet& objects();
 // cudnnSetTensorNdDescriptor on a live descriptor with an argument list that succeeded before
 // (kept by its hook): sent without waiting (async_if=).
 bool tensor_nd_accepted(cudnnTensorDescriptor_t d, cudnnDataType_t t, int n, const int* dims,
