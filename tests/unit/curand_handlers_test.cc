@@ -41,19 +41,6 @@ class CurandHandlers : public HandlerTest {
     w.put<uint64_t>(num);
     return w;
   }
-  // A live id of `kind` (the object is never used: the call fails before reaching cuRAND).
-  uint64_t live(be::HandleKind kind) {
-    static int dummy = 0;
-    return session_.handles().add(kind, &dummy);
-  }
-  // The id of a generator of `kind` that was issued and released.
-  uint64_t stale(be::HandleKind kind) {
-    static int dummy2 = 0;
-    uint64_t id = session_.handles().add(kind, &dummy2);
-    void* p = nullptr;
-    EXPECT_TRUE(session_.handles().remove(kind, id, &p));
-    return id;
-  }
 };
 
 TEST_F(CurandHandlers, VersionIsTheBackends) {

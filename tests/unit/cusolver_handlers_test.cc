@@ -51,19 +51,6 @@ constexpr uint64_t kGeneralDescr = cusolver_wire::kMatDescrTag;
 
 class CusolverHandlers : public HandlerTest {
  protected:
-  // A live id of `kind` for a dummy object: only for requests that fail before cuSOLVER.
-  uint64_t live(be::HandleKind kind) {
-    static int dummy = 0;
-    return session_.handles().add(kind, &dummy);
-  }
-  // An id of `kind` that was issued and released.
-  uint64_t stale(be::HandleKind kind) {
-    static int dummy2 = 0;
-    uint64_t id = session_.handles().add(kind, &dummy2);
-    void* p = nullptr;
-    EXPECT_TRUE(session_.handles().remove(kind, id, &p));
-    return id;
-  }
   // A real object made through a Create handler (params and info objects need no GPU).
   uint64_t create(be::Handler h) {
     wire::Writer w;

@@ -48,19 +48,6 @@ uint64_t forged(be::HandleKind kind) {
 
 class CusparseHandlers : public HandlerTest {
  protected:
-  // A live id of `kind` whose object is never used (the call fails before reaching cuSPARSE).
-  uint64_t live(be::HandleKind kind) {
-    static int dummy = 0;
-    return session_.handles().add(kind, &dummy);
-  }
-  // An id of `kind` that was issued and released.
-  uint64_t stale(be::HandleKind kind) {
-    static int dummy2 = 0;
-    const uint64_t id = session_.handles().add(kind, &dummy2);
-    void* p = nullptr;
-    EXPECT_TRUE(session_.handles().remove(kind, id, &p));
-    return id;
-  }
   static wire::Writer one_id(uint64_t id) {
     wire::Writer w;
     w.put<uint64_t>(id);

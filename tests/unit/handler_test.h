@@ -24,6 +24,20 @@ class HandlerTest : public ::testing::Test {
     if (out) out->assign(ctx.out.data(), ctx.out.data() + ctx.out.size());
     return ctx.status;
   }
+  // A live id of `kind` for a dummy object: only for requests that fail before the library is
+  // reached (the same id each time for one kind).
+  uint64_t live(backend::HandleKind kind) {
+    static int dummy = 0;
+    return session_.handles().add(kind, &dummy);
+  }
+  // An id of `kind` that was issued and released (a new one each time).
+  uint64_t stale(backend::HandleKind kind) {
+    static int dummy = 0;
+    const uint64_t id = session_.handles().add(kind, &dummy);
+    void* p = nullptr;
+    EXPECT_TRUE(session_.handles().remove(kind, id, &p));
+    return id;
+  }
   backend::Session session_{backend::ClientInfo{}, backend::SessionOptions{false}};
   backend::ConnState conn_{session_, 0};
 };

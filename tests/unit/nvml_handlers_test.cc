@@ -42,17 +42,6 @@ constexpr uint64_t kForgedDevice = (uint64_t{96} << 56) | 0x123;  // kNvmlDevice
 
 class NvmlHandlers : public HandlerTest {
  protected:
-  uint64_t live(be::HandleKind kind) {
-    static int dummy = 0;
-    return session_.handles().add(kind, &dummy);
-  }
-  uint64_t stale(be::HandleKind kind) {
-    static int dummy2 = 0;
-    uint64_t id = session_.handles().add(kind, &dummy2);
-    void* p = nullptr;
-    EXPECT_TRUE(session_.handles().remove(kind, id, &p));
-    return id;
-  }
   // nvmlDeviceGetName(device, name:out[length], length).
   static wire::Writer get_name(uint64_t device, unsigned int length, uint8_t name_present = 1) {
     wire::Writer w;
