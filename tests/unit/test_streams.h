@@ -1,6 +1,9 @@
 // Test helpers for the transport seam: a Stream that breaks after N bytes, and frame builders.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <atomic>
+#include <future>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -125,6 +128,35 @@ inline std::vector<uint8_t> request_frame(uint32_t call_id, uint64_t request_id,
 
 inline void append(std::vector<uint8_t>* out, const std::vector<uint8_t>& more) {
   out->insert(out->end(), more.begin(), more.end());
+}
+
+// Sends three buffers, 24 MiB in all (far more than any socket buffer or shared ring, so the
+// sender loops over partial writes), while `to` reads them back in pieces of awkward sizes;
+// checks every byte. Stream kinds share it (transport_test, transport_shm_test).
+inline void expect_large_writev_in_odd_pieces(Stream& from, Stream& to) {
+  using namespace std::chrono_literals;
+  std::vector<uint8_t> a(5u << 20), b(1), c(19u << 20);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<uint8_t>(i * 13);
+  b[0] = 0xab;
+  for (size_t i = 0; i < c.size(); ++i) c[i] = static_cast<uint8_t>(i * 7 + 1);
+  auto sender = std::async(std::launch::async, [&] {
+    struct iovec iov[4] = {{a.data(), a.size()}, {nullptr, 0}, {b.data(), 1}, {c.data(), c.size()}};
+    return from.send(iov, 4);
+  });
+  std::vector<uint8_t> got(a.size() + 1 + c.size());
+  size_t off = 0, piece = 1;
+  while (off < got.size()) {
+    size_t n = std::min(piece, got.size() - off);
+    ASSERT_TRUE(to.recv(got.data() + off, n));
+    off += n;
+    piece = piece * 3 + 1;
+    if (piece > (3u << 20)) piece = 7;
+  }
+  ASSERT_EQ(sender.wait_for(10s), std::future_status::ready);
+  ASSERT_TRUE(sender.get());
+  EXPECT_EQ(0, std::memcmp(got.data(), a.data(), a.size()));
+  EXPECT_EQ(got[a.size()], 0xab);
+  EXPECT_EQ(0, std::memcmp(got.data() + a.size() + 1, c.data(), c.size()));
 }
 
 }  // namespace gvirtus::testing

@@ -15,6 +15,7 @@
 
 #include "common/transport.h"
 #include "common/transport_shm.h"
+#include "test_streams.h"
 
 namespace gvirtus {
 namespace {
@@ -99,28 +100,7 @@ TEST(TransportShm, AUnixClientOnAnShmListenerGetsAClearError) {
 
 TEST(TransportShm, BulkLargerThanTheRingArrivesIntactInOddPieces) {
   ShmPair p = make_pair(1u << 16);  // 64 KiB rings: the 24 MiB wrap many times
-  std::vector<uint8_t> a(5u << 20), b(1), c(19u << 20);
-  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<uint8_t>(i * 13);
-  b[0] = 0xab;
-  for (size_t i = 0; i < c.size(); ++i) c[i] = static_cast<uint8_t>(i * 7 + 1);
-  auto sender = std::async(std::launch::async, [&] {
-    struct iovec iov[4] = {{a.data(), a.size()}, {nullptr, 0}, {b.data(), 1}, {c.data(), c.size()}};
-    return p.client->send(iov, 4);
-  });
-  std::vector<uint8_t> got(a.size() + 1 + c.size());
-  size_t off = 0, piece = 1;
-  while (off < got.size()) {
-    size_t n = std::min(piece, got.size() - off);
-    ASSERT_TRUE(p.backend->recv(got.data() + off, n));
-    off += n;
-    piece = piece * 3 + 1;
-    if (piece > (3u << 20)) piece = 7;
-  }
-  ASSERT_EQ(sender.wait_for(10s), std::future_status::ready);
-  ASSERT_TRUE(sender.get());
-  EXPECT_EQ(0, std::memcmp(got.data(), a.data(), a.size()));
-  EXPECT_EQ(got[a.size()], 0xab);
-  EXPECT_EQ(0, std::memcmp(got.data() + a.size() + 1, c.data(), c.size()));
+  testing::expect_large_writev_in_odd_pieces(*p.client, *p.backend);
 }
 
 TEST(TransportShm, PeerThatDiesIsDisconnectedNotAHang) {
