@@ -27,6 +27,7 @@ void handle___cudaLaunchKernel(CallContext&);
 void handle_cudaLaunchKernelExC(CallContext&);
 void handle___cudaGetKernel(CallContext&);
 void handle_cudaFuncGetAttributes(CallContext&);
+void handle_gvLaunchLimits(CallContext&);
 void handle_cudaMalloc(CallContext&);
 }  // namespace gvirtus::backend::cudart
 
@@ -119,6 +120,24 @@ TEST_F(Handlers, LaunchNeedsAnIssuedKernelAndExactArguments) {
                      return w;
                    }()),
                be::SessionFault);
+}
+
+// gvLaunchLimits (the client's launch check): a kernel id that was never issued, or an id of
+// another kind, ends the session; so does a request longer than its one id.
+TEST_F(Handlers, LaunchLimitsNeedAnIssuedKernel) {
+  auto one = [](uint64_t id, bool extra = false) {
+    wire::Writer w;
+    w.put<uint64_t>(id);
+    if (extra) w.put<uint8_t>(0);
+    return w;
+  };
+  EXPECT_THROW(run(be::cudart::handle_gvLaunchLimits, one(0x0400000000000005ull)),
+               be::SessionFault);
+  EXPECT_THROW(run(be::cudart::handle_gvLaunchLimits, one(0x0100000000000001ull)),
+               be::SessionFault);
+  EXPECT_THROW(run(be::cudart::handle_gvLaunchLimits, one(0x0400000000000005ull, true)),
+               wire::DecodeError);
+  EXPECT_THROW(run(be::cudart::handle_gvLaunchLimits, wire::Writer()), wire::DecodeError);
 }
 
 TEST_F(Handlers, ExtendedLaunchAttributesAreChecked) {
