@@ -750,6 +750,9 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     spec.max_connections = limits.connections;
     spec.identity = identity;
     spec.clear_memory = opt_.clear_device_memory;
+    spec.module_cache_dir = opt_.module_cache.dir;
+    spec.module_cache_bytes = opt_.module_cache.max_bytes;
+    spec.module_cache_shared = opt_.module_cache.shared;
     // Paths to secrets: a worker has no business with them (the files may still be readable
     // to a worker of the daemon's own user: "worker_user" closes that, docs/security.md).
     spec.unset_env = {"GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
@@ -787,6 +790,9 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     ws.max_connections = limits.connections;
     ws.clear_memory = opt_.clear_device_memory;
     ws.stats_fd = stats_fd;
+    ws.module_cache_dir = opt_.module_cache.dir;
+    ws.module_cache_bytes = opt_.module_cache.max_bytes;
+    ws.module_cache_shared = opt_.module_cache.shared;
     run_worker(std::move(ws));
   }
   sigprocmask(SIG_SETMASK, &old, nullptr);

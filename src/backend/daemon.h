@@ -11,6 +11,7 @@
 
 #include "common/endpoint.h"
 #include "common/isolation_config.h"
+#include "common/module_cache_config.h"
 #include "common/status.h"
 #include "common/tls.h"
 
@@ -36,6 +37,8 @@ struct DaemonOptions {
   gid_t worker_gid = static_cast<gid_t>(-1);
   IsolationConfig isolation;          // limits by identity, worker rlimits
   bool clear_device_memory = false;   // workers zero new allocations (cudart/clearing.h)
+  // Workers keep uploaded modules here (cudart/module_cache.h); an absolute path, or empty.
+  ModuleCacheSettings module_cache;
   // Observability (docs/backend.md): the Prometheus endpoint, http://HOST:PORT; empty: none.
   std::string metrics_url;
 };

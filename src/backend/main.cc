@@ -2,8 +2,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -21,7 +23,7 @@ namespace {
 const char kUsage[] =
     "usage: gvirtus-backend [--listen ENDPOINT]... [--config FILE] [--log-level LEVEL]\n"
     "                       [--max-sessions N] [--ready-fd FD] [--insecure] [--devices LIST]\n"
-    "                       [--metrics http://HOST:PORT]\n"
+    "                       [--metrics http://HOST:PORT] [--module-cache DIR]\n"
     "\n"
     "  --listen ENDPOINT    tcp://HOST:PORT, tcp://[V6]:PORT, tls://HOST:PORT (TLS 1.3),\n"
     "                       unix:/PATH or shm:/PATH (shared memory, local clients);\n"
@@ -41,6 +43,9 @@ const char kUsage[] =
     "                       workers; default: the config's \"devices\", else every GPU)\n"
     "  --metrics URL        serve Prometheus metrics at URL/metrics, e.g.\n"
     "                       http://127.0.0.1:9400 (default: off)\n"
+    "  --module-cache DIR   keep the modules clients upload in DIR, so that later sessions\n"
+    "                       need not send them again (default: the config's\n"
+    "                       \"module_cache\", else none; docs/backend.md)\n"
     "\n"
     "Authentication and TLS come from the config file (\"token_file\", \"tls_cert\", \"tls_key\",\n"
     "\"tls_client_ca\", \"allowed_uids\", \"unix_socket_group\") and GVIRTUS_TOKEN_FILE; worker\n"
@@ -73,6 +78,28 @@ bool parse_int(const std::string& text, int lo, int hi, int* out) {
   return true;
 }
 
+// The module cache directory: created (0700) if missing, made absolute (workers get the path),
+// and given to worker_user when workers run as that user (they write the files).
+gvirtus::Status prepare_module_cache(std::string* dir, uid_t uid, gid_t gid) {
+  using gvirtus::invalid;
+  const std::string given = *dir;
+  if (::mkdir(given.c_str(), 0700) != 0 && errno != EEXIST)
+    return invalid("module cache " + given + ": " + std::strerror(errno));
+  char* real = ::realpath(given.c_str(), nullptr);
+  if (!real) return invalid("module cache " + given + ": " + std::strerror(errno));
+  *dir = real;
+  std::free(real);
+  struct stat st{};
+  if (::stat(dir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return invalid("module cache " + given + " is not a directory");
+  if (uid != static_cast<uid_t>(-1) && ::chown(dir->c_str(), uid, gid) != 0)
+    return invalid("module cache " + given + ": cannot give it to \"worker_user\": " +
+                   std::strerror(errno));
+  if (::access(dir->c_str(), W_OK | X_OK) != 0 && uid == static_cast<uid_t>(-1))
+    return invalid("module cache " + given + " is not writable: " + std::strerror(errno));
+  return gvirtus::Status::ok();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,7 +109,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "--worker") == 0) return backend::worker_main(argc, argv);
 
   std::vector<std::string> listen;
-  std::string config_path, log_level, devices;
+  std::string config_path, log_level, devices, module_cache_dir;
   backend::DaemonOptions opt;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
@@ -108,13 +135,15 @@ int main(int argc, char** argv) {
     };
     if (arg != "--listen" && arg != "--config" && arg != "--log-level" &&
         arg != "--max-sessions" && arg != "--ready-fd" && arg != "--handshake-timeout-ms" &&
-        arg != "--devices" && arg != "--metrics")
+        arg != "--devices" && arg != "--metrics" && arg != "--module-cache")
       return usage_error("unknown argument \"" + arg + "\"");
     if (!need_value()) return usage_error(arg + " needs a value");
     if (arg == "--listen") {
       listen.push_back(value);
     } else if (arg == "--metrics") {
       opt.metrics_url = value;
+    } else if (arg == "--module-cache") {
+      module_cache_dir = value;
     } else if (arg == "--config") {
       config_path = value;
     } else if (arg == "--log-level") {
@@ -237,6 +266,15 @@ int main(int argc, char** argv) {
       return config_error(cfg.source + ": \"worker_user\" must not be root");
     opt.worker_uid = pw->pw_uid;
     opt.worker_gid = pw->pw_gid;
+  }
+  opt.module_cache = cfg.module_cache;
+  if (!module_cache_dir.empty()) opt.module_cache.dir = module_cache_dir;
+  if (!opt.module_cache.dir.empty()) {
+    s = prepare_module_cache(&opt.module_cache.dir, opt.worker_uid, opt.worker_gid);
+    if (!s) return config_error(s.message());
+    GV_INFO("module cache: " + opt.module_cache.dir + " (" +
+            std::to_string(opt.module_cache.max_bytes >> 20) + " MiB, " +
+            (opt.module_cache.shared ? "shared by every identity" : "one per identity") + ")");
   }
   s = backend::check_access_policy(opt);
   if (!s) return config_error(s.message());

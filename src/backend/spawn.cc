@@ -80,6 +80,16 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
     args.push_back("--clear-memory");
     args.push_back("1");
   }
+  if (!spec.module_cache_dir.empty()) {
+    args.push_back("--module-cache");
+    args.push_back(spec.module_cache_dir);
+    args.push_back("--module-cache-bytes");
+    args.push_back(std::to_string(spec.module_cache_bytes));
+    if (spec.module_cache_shared) {
+      args.push_back("--module-cache-shared");
+      args.push_back("1");
+    }
+  }
   args.push_back("--log-level");
   args.push_back(level_name(log::level()));
   for (const auto& [name, fd] : spec.extra_fds) {
@@ -155,8 +165,9 @@ int worker_fd(const std::string& name) {
 
 int worker_main(int argc, char** argv) {
   uint64_t control = UINT64_MAX, session = 0, max_conn = UINT64_MAX;
-  std::string identity, level;
-  bool clear = false;
+  std::string identity, level, cache_dir;
+  uint64_t cache_bytes = 0;
+  bool clear = false, cache_shared = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--worker") continue;
@@ -179,6 +190,14 @@ int worker_main(int argc, char** argv) {
     } else if (a == "--clear-memory") {
       ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
       clear = std::strcmp(v, "1") == 0;
+    } else if (a == "--module-cache") {
+      cache_dir = v;
+      ok = !cache_dir.empty() && cache_dir[0] == '/';
+    } else if (a == "--module-cache-bytes") {
+      ok = parse_u64(v, UINT64_MAX, &cache_bytes);
+    } else if (a == "--module-cache-shared") {
+      ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
+      cache_shared = std::strcmp(v, "1") == 0;
     } else if (a == "--fd") {
       std::string t = v;
       size_t eq = t.find('=');
@@ -210,6 +229,9 @@ int worker_main(int argc, char** argv) {
   ws.session_id = session;
   ws.identity = identity;
   ws.clear_memory = clear;
+  ws.module_cache_dir = cache_dir;
+  ws.module_cache_bytes = cache_bytes;
+  ws.module_cache_shared = cache_shared;
   ws.max_connections = max_conn == UINT64_MAX ? -1 : static_cast<int64_t>(max_conn);
   ws.stats_fd = worker_fd("stats");  // the session's counter block (stats.h), if any
   std::vector<uint8_t> payload;

@@ -7,6 +7,7 @@
 // The contract between the daemon and a worker (one definition, both sides here):
 //   argv:  EXE --worker --control-fd N --session ID [--max-connections N] [--identity TEXT]
 //          [--log-level LEVEL] [--clear-memory 1] [--fd NAME=N]...
+//          [--module-cache DIR --module-cache-bytes N [--module-cache-shared 1]]
 //   fd N:  the control socket (SOCK_SEQPACKET); its first message is the session's primary
 //          connection (descriptor, peer text, Hello payload; send_connection in handshake.h),
 //          later ones its secondary connections, as for a forked worker.
@@ -34,6 +35,9 @@ struct SpawnSpec {
   int64_t max_connections = -1;          // -1: no limit
   std::string identity;                  // for the worker's messages
   bool clear_memory = false;             // zero new device allocations
+  std::string module_cache_dir;          // empty: no module cache
+  uint64_t module_cache_bytes = 0;
+  bool module_cache_shared = false;
   std::vector<std::pair<std::string, int>> extra_fds;  // --fd NAME=N, inherited
   std::vector<std::string> unset_env;    // removed from the worker's environment
   uid_t uid = static_cast<uid_t>(-1);    // run as this user and group (the daemon is root)

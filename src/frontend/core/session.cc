@@ -246,6 +246,7 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
                   "): " + msg);
   }
   conn->set_id(welcome.connection_id);
+  server_minor_.store(welcome.minor, std::memory_order_release);
   GV_DEBUG("connected to worker " + std::to_string(welcome.worker_pid) + ", session " +
            std::to_string(welcome.session_id) + (primary ? " (primary)" : ""));
   *out = std::move(conn);
@@ -446,6 +447,8 @@ Connection* auxiliary_connection() {
 Connection* current_connection() { return active_session().current_connection(); }
 
 bool session_lost() { return active_session().lost(); }
+
+uint16_t server_minor() { return active_session().server_minor(); }
 
 size_t open_connections() { return active_session().open_connections(); }
 

@@ -93,6 +93,8 @@ class Session {
   // The next ticket: every request of an application thread gets one, in the order they are
   // sent across all connections (docs/protocol.md, "Tickets").
   uint64_t next_ticket() { return tickets_.fetch_add(1, std::memory_order_acq_rel) + 1; }
+  // The protocol minor version the backend gave in its last Welcome (0 before any).
+  uint16_t server_minor() const { return server_minor_.load(std::memory_order_acquire); }
 
  private:
   Status open(std::unique_ptr<StreamConnection>* out, bool primary);
@@ -105,6 +107,7 @@ class Session {
   std::atomic<bool> announce_pending_{false};
   std::atomic<size_t> open_{0};  // conns_ that are not auxiliary, readable without the lock
   std::atomic<uint64_t> tickets_{0};  // the last ticket handed out
+  std::atomic<uint16_t> server_minor_{0};
   mutable std::mutex mu_;        // guards everything below
   std::string error_;
   std::string where_;
