@@ -181,7 +181,8 @@ CUresult integrity_slot(uint32_t version, uint64_t seconds, uint64_t* result) {
 }  // namespace
 
 extern "C" void* gv_trace_enter(uint64_t stub, void* ret, const uint64_t* regs) {
-  const int t = static_cast<int>(stub / kSlotsPerTable), s = static_cast<int>(stub % kSlotsPerTable);
+  const int t = static_cast<int>(stub / kSlotsPerTable);
+  const int s = static_cast<int>(stub % kSlotsPerTable);
   Table& tb = g_tables[t];
   Frame& f = t_frames[t_depth < 63 ? t_depth : 63];
   ++t_depth;
@@ -201,7 +202,8 @@ extern "C" void* gv_trace_enter(uint64_t stub, void* ret, const uint64_t* regs) 
 extern "C" void* gv_trace_leave(uint64_t result) {
   --t_depth;
   Frame& f = t_frames[t_depth < 63 ? t_depth : 63];
-  const int t = static_cast<int>(f.stub / kSlotsPerTable), s = static_cast<int>(f.stub % kSlotsPerTable);
+  const int t = static_cast<int>(f.stub / kSlotsPerTable);
+  const int s = static_cast<int>(f.stub % kSlotsPerTable);
   if (g_tables[t].calls[s].load() <= 8) {  // the first calls of each slot in full
     char extra[512] = "";
     size_t used = 0;

@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
     printf("dlopen: %s\n", dlerror());
     return 1;
   }
-  int (*get)(const void**, const Uuid*) = (int (*)(const void**, const Uuid*))dlsym(h, "cuGetExportTable");
+  typedef int (*GetTable)(const void**, const Uuid*);
+  GetTable get = (GetTable)dlsym(h, "cuGetExportTable");
   int (*init)(unsigned) = (int (*)(unsigned))dlsym(h, "cuInit");
   if (!get || !init) return 1;
   int bad = 0;
