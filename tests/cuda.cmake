@@ -73,14 +73,21 @@ foreach(i RANGE 0 ${last} 2)
   math(EXPR j "${i} + 1")
   list(GET GVIRTUS_CUDA_TEST_PROGRAMS ${i} name)
   list(GET GVIRTUS_CUDA_TEST_PROGRAMS ${j} needs_gpu)
-  add_executable(cuda_test_${name} ${CMAKE_CURRENT_SOURCE_DIR}/cuda/${name}.cu)
+  # Compiled once; linked with the shared runtime here and with the static one in
+  # tests/cuda_static.cmake.
+  add_library(cuda_test_obj_${name} OBJECT ${CMAKE_CURRENT_SOURCE_DIR}/cuda/${name}.cu)
+  add_executable(cuda_test_${name} $<TARGET_OBJECTS:cuda_test_obj_${name}>)
   set_target_properties(cuda_test_${name} PROPERTIES
+    LINKER_LANGUAGE CUDA
     CUDA_RUNTIME_LIBRARY Shared
     OUTPUT_NAME ${name}
     RUNTIME_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
   target_link_libraries(cuda_test_${name} PRIVATE Threads::Threads)
   gvirtus_cuda_compare(${name} cuda_test_${name} ${needs_gpu})
 endforeach()
+
+# The same programs with NVIDIA's runtime linked in (nvcc's and CMake's default).
+include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_static.cmake)
 
 # The examples are tests too.
 gvirtus_cuda_compare(device_query device_query NO)
