@@ -12,6 +12,7 @@
 
 #include "backend/daemon.h"
 #include "backend/spawn.h"
+#include "backend/tls_relay.h"
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -46,7 +47,8 @@ const char kUsage[] =
     "\"tls_client_ca\", \"allowed_uids\", \"unix_socket_group\") and GVIRTUS_TOKEN_FILE; worker\n"
     "isolation and per-client limits from it too (\"worker_user\", \"worker_rlimits\",\n"
     "\"limits\", \"devices\", \"clear_device_memory\").\n"
-    "(--worker is the mode the daemon starts its workers in; it is not for use by hand.)\n";
+    "(--worker and --tls-relay are the modes the daemon starts its workers and TLS relays in;\n"
+    "they are not for use by hand.)\n";
 
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "gvirtus-backend: %s\n\n%s", msg.c_str(), kUsage);
@@ -80,6 +82,9 @@ int main(int argc, char** argv) {
   log::init("backend");
   // A worker the daemon started (spawn.h): a fresh process image for one client session.
   if (argc > 1 && std::strcmp(argv[1], "--worker") == 0) return backend::worker_main(argc, argv);
+  // A TLS relay the daemon started (tls_relay.h): a fresh image per tls:// connection.
+  if (argc > 1 && std::strcmp(argv[1], "--tls-relay") == 0)
+    return backend::tls_relay_main(argc, argv);
 
   std::vector<std::string> listen;
   std::string config_path, log_level, devices;
@@ -196,6 +201,9 @@ int main(int argc, char** argv) {
     s = TlsServerContext::create(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca, &ctx);
     if (!s) return config_error(s.message());
     opt.tls = std::move(ctx);
+    opt.tls_cert = cfg.tls_cert;
+    opt.tls_key = cfg.tls_key;
+    opt.tls_client_ca = cfg.tls_client_ca;
   }
   if (cfg.allowed_uids_set) {
     opt.allowed_uids.assign(cfg.allowed_uids.begin(), cfg.allowed_uids.end());

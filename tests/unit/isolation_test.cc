@@ -22,6 +22,7 @@
 #include "backend/limits.h"
 #include "backend_process.h"
 #include "common/config.h"
+#include "common/tls.h"
 #include "fake_backend.h"
 #include "frontend/core/session.h"
 #include "test_env.h"
@@ -50,7 +51,7 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// The processes whose parent is `parent` (its workers: these tests start no TLS relays).
+// The processes whose parent is `parent` (its workers and TLS relays).
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> out;
   DIR* d = opendir("/proc");
@@ -253,6 +254,95 @@ TEST(Isolation, WorkerHoldsNoOtherSessionsToken) {
   EXPECT_GT(scanned, 1u << 20);
   EXPECT_FALSE(memory_contains(static_cast<pid_t>(wa.worker_pid), tb, &scanned));
   EXPECT_GT(scanned, 1u << 20);
+}
+
+// The same over TLS: each connection has a relay process (tls_relay.h). A relay forked from
+// the daemon would hold the daemon's table of live sessions; an exec'd one holds only the
+// bytes of its own connection.
+TEST(Isolation, TlsRelaysAndWorkersHoldNoOtherSessionsToken) {
+  Rig t;
+  const std::string d = t.dir.path();
+  ASSERT_TRUE(make_test_certificate(d, "ca", "", ""));
+  ASSERT_TRUE(make_test_certificate(d, "server", "IP:127.0.0.1", "ca"));
+  const std::string tls = "tls://127.0.0.1:" + std::to_string(free_tcp_port());
+  t.start("{\"tls_cert\": \"" + d + "/server.pem\", \"tls_key\": \"" + d + "/server.key\"}",
+          {"--listen", tls});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  auto session = [&] {
+    client::SessionOptions o = testing::test_session_options(
+        [&](std::unique_ptr<Stream>* out, std::string* where) {
+          Endpoint ep;
+          Status s = parse_endpoint(tls, &ep);
+          if (!s) return s;
+          *where = tls;
+          TlsClientOptions opt;
+          opt.ca_file = d + "/ca.pem";
+          opt.handshake_timeout_ms = 5000;
+          return connect_tls(ep, opt, out);
+        });
+    o.handshake_timeout_ms = 5000;
+    const std::string token = random_bytes(16);
+    std::memcpy(o.identity.token, token.data(), sizeof o.identity.token);
+    return std::make_unique<client::Session>(std::move(o));
+  };
+  auto ping = [](client::Session& s) {
+    client::Connection* c = s.connection(false);
+    uint64_t id = 0;
+    wire::FrameHeader h;
+    return c && c->send_request(client::kCallPing, 0, nullptr, 0, &id) &&
+           c->recv_reply_header(id, &h) && h.status == 0;
+  };
+  auto a = session();
+  ASSERT_TRUE(ping(*a)) << a->error();
+  auto b = session();  // its relay and worker start while a's session is live
+  ASSERT_TRUE(ping(*b)) << b->error();
+  const std::string ta(reinterpret_cast<const char*>(a->identity().token), 16);
+  const std::string tb(reinterpret_cast<const char*>(b->identity().token), 16);
+  std::vector<pid_t> relays, workers;
+  for (pid_t p : children_of(t.backend->pid())) {
+    std::string cmdline = read_text("/proc/" + std::to_string(p) + "/cmdline");
+    if (contains(cmdline, std::string("\0--worker\0", 10)))
+      workers.push_back(p);
+    else
+      relays.push_back(p);
+  }
+  for (pid_t p : relays)  // exec'd in relay mode, not forks of the daemon
+    EXPECT_TRUE(contains(read_text("/proc/" + std::to_string(p) + "/cmdline"),
+                         std::string("\0--tls-relay\0", 13)));
+  ASSERT_EQ(relays.size(), 2u);
+  ASSERT_EQ(workers.size(), 2u);
+  size_t scanned = 0;
+  EXPECT_TRUE(memory_contains(t.backend->pid(), ta, &scanned));  // controls
+  EXPECT_TRUE(memory_contains(t.backend->pid(), tb, &scanned));
+  // b's relay and worker: those holding b's token (its Hello went through them).
+  int b_side = 0;
+  for (pid_t p : relays) {
+    if (!memory_contains(p, tb, &scanned)) continue;
+    ++b_side;
+    EXPECT_FALSE(memory_contains(p, ta, &scanned)) << "relay " << p << " holds a's token";
+    EXPECT_GT(scanned, 1u << 20);
+  }
+  for (pid_t p : workers) {
+    if (!memory_contains(p, tb, &scanned)) continue;
+    ++b_side;
+    EXPECT_FALSE(memory_contains(p, ta, &scanned)) << "worker " << p << " holds a's token";
+    EXPECT_GT(scanned, 1u << 20);
+  }
+  EXPECT_EQ(b_side, 2);  // the control: b's relay and b's worker were found and scanned
+}
+
+// A TLS relay is for the daemon only: by hand it exits with status 2 and says why.
+TEST(Isolation, TlsRelayModeByHandRefuses) {
+  std::string cmd = std::string(GVIRTUS_BIN_DIR) + "/gvirtus-backend --tls-relay --net-fd 987" +
+                    " 2>&1; echo \"exit $?\"";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  EXPECT_TRUE(contains(out, "bad argument --net-fd")) << out;
+  EXPECT_TRUE(contains(out, "exit 2")) << out;
 }
 
 TEST(Isolation, WorkerHoldsNoAuthenticationToken) {
