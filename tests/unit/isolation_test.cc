@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -165,6 +167,18 @@ TEST(IsolationConfig, ParsesDevicesRlimitsAndLimits) {
   EXPECT_EQ(u.connections, 2);
   ClientLimits other = backend::limits_for(c.isolation, "host:10.0.0.1");
   EXPECT_EQ(other.sessions, 4);
+  // Certificate holders: their own entry, else "certificate", else the default.
+  Config e;
+  ASSERT_TRUE(parse_config_json(R"({"limits": {"default": {"sessions": 4},
+      "clients": {"certificate": {"sessions": 2}, "cert:CN=alice": {"sessions": 1}}}})",
+                                "f.json", &e));
+  EXPECT_EQ(backend::limits_for(e.isolation, "cert:CN=alice").sessions, 1);
+  EXPECT_EQ(backend::limits_for(e.isolation, "cert:CN=bob").sessions, 2);
+  EXPECT_EQ(backend::limits_for(e.isolation, "token").sessions, 4);
+  EXPECT_EQ(backend::client_identity(true, "CN=alice", -1, -1), "cert:CN=alice");
+  EXPECT_EQ(backend::client_identity(true, "", -1, -1), "token");
+  EXPECT_EQ(backend::client_identity(false, "", 1000, -1), "uid:1000");
+  EXPECT_EQ(backend::client_identity(false, std::string("CN=a\nb", 6), -1, -1), "cert:CN=a?b");
   Config d;
   ASSERT_TRUE(parse_config_json(R"({"devices": "1"})", "f.json", &d));
   EXPECT_EQ(d.isolation.devices, "1");
@@ -473,6 +487,78 @@ TEST(Limits, ConnectionsPerSession) {
     if (!joined) std::this_thread::sleep_for(20ms);
   }
   EXPECT_TRUE(joined);
+}
+
+// The client's side: a thread whose connection is one too many gets no connection (its calls
+// fail), the session is not lost, the other threads go on, and once a connection frees up the
+// refused thread gets one at its next try.
+TEST(Limits, RefusedExtraConnectionFailsOnlyItsThread) {
+  Rig t;
+  t.start(R"({"limits": {"default": {"connections": 2}}})");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  client::SessionOptions o = testing::test_session_options(
+      [&](std::unique_ptr<Stream>* out, std::string* where) {
+        Endpoint ep;
+        Status s = parse_endpoint(t.tcp, &ep);
+        if (!s) return s;
+        *where = t.tcp;
+        return connect_stream(ep, out);
+      });
+  const std::string token = random_bytes(16);
+  std::memcpy(o.identity.token, token.data(), sizeof o.identity.token);
+  client::Session s(std::move(o));
+  auto ping = [&] {
+    client::Connection* c = s.connection(false);
+    uint64_t id = 0;
+    wire::FrameHeader h;
+    return c && c->send_request(client::kCallPing, 0, nullptr, 0, &id) &&
+           c->recv_reply_header(id, &h) && h.status == 0;
+  };
+  ASSERT_TRUE(ping()) << s.error();  // the primary
+  // A second thread holds the session's second connection until told to end.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool second_ok = false, second_ready = false, release = false;
+  std::thread second([&] {
+    bool ok = ping();
+    std::unique_lock<std::mutex> l(mu);
+    second_ok = ok;
+    second_ready = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return second_ready; });
+  }
+  ASSERT_TRUE(second_ok) << s.error();
+  // A third thread: refused, alone. Its second try within the pause does not reach the backend.
+  bool third_first = true, third_again = true;
+  std::thread([&] {
+    third_first = ping();
+    third_again = ping();
+  }).join();
+  EXPECT_FALSE(third_first);
+  EXPECT_FALSE(third_again);
+  EXPECT_FALSE(s.lost()) << s.error();
+  EXPECT_EQ(s.refused_connections(), 1u);
+  EXPECT_TRUE(contains(t.backend->log(), "connection limit")) << t.backend->log();
+  EXPECT_TRUE(ping()) << s.error();  // the primary's thread goes on
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+    cv.notify_all();
+  }
+  second.join();  // its connection closes as the thread ends
+  // The refused place is free again: a thread gets it (the worker sees the close a moment later).
+  bool joined = false;
+  for (auto end = Clock::now() + 5s; !joined && Clock::now() < end;) {
+    std::thread([&] { joined = ping(); }).join();
+    if (!joined) std::this_thread::sleep_for(std::chrono::milliseconds(
+        client::Session::kRefusedRetryMs / 2));
+  }
+  EXPECT_TRUE(joined) << s.error();
+  EXPECT_FALSE(s.lost()) << s.error();
 }
 
 // ---- devices, resource limits, user ----
