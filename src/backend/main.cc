@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/daemon.h"
+#include "backend/devices.h"
 #include "backend/spawn.h"
 #include "backend/tls_relay.h"
 #include "common/auth.h"
@@ -38,8 +39,9 @@ const char kUsage[] =
     "                       (default: 10000)\n"
     "  --insecure           serve listeners other hosts can reach without authentication\n"
     "                       (otherwise the backend refuses to start; see docs/security.md)\n"
-    "  --devices LIST       the GPUs clients may use, e.g. 0,2 (CUDA_VISIBLE_DEVICES of the\n"
-    "                       workers; default: the config's \"devices\", else every GPU)\n"
+    "  --devices LIST       the GPUs clients may use, e.g. 0,2, numbered as nvidia-smi does\n"
+    "                       (the workers' CUDA_VISIBLE_DEVICES, also applied to NVML;\n"
+    "                       default: the config's \"devices\", else every GPU)\n"
     "  --metrics URL        serve Prometheus metrics at URL/metrics, e.g.\n"
     "                       http://127.0.0.1:9400 (default: off)\n"
     "\n"
@@ -221,8 +223,16 @@ int main(int argc, char** argv) {
   // CUDA_VISIBLE_DEVICES set here holds for every worker's CUDA.
   if (devices.empty()) devices = cfg.isolation.devices;
   if (!devices.empty()) {
-    ::setenv("CUDA_VISIBLE_DEVICES", devices.c_str(), 1);
-    GV_INFO("clients see GPUs " + devices + " of this host (as devices 0 and up)");
+    bool unchecked = false;
+    s = backend::check_devices_present(devices, backend::kDriverGpuDir, &unchecked);
+    if (!s) return config_error("refusing to start: " + s.message());
+    if (unchecked)
+      GV_WARN(std::string("cannot check the device list ") + devices + " against this host's " +
+              "GPUs (no " + backend::kDriverGpuDir + "): a GPU that does not exist leaves " +
+              "clients with no device");
+    backend::expose_devices(devices);
+    GV_INFO("clients see GPUs " + devices + " of this host (as devices 0 and up, in CUDA and " +
+            "NVML)");
   }
   opt.isolation = cfg.isolation;
   // Zeroing new device memory costs time per allocation (docs/security.md gives figures); on

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "backend/devices.h"
 #include "backend/limits.h"
 #include "backend_process.h"
 #include "common/config.h"
@@ -563,9 +564,38 @@ TEST(Limits, RefusedExtraConnectionFailsOnlyItsThread) {
 
 // ---- devices, resource limits, user ----
 
+// The check against the host's GPUs (devices.h), on a stand-in for the driver's folder.
+TEST(Isolation, DevicesAreCheckedAgainstTheHostsGpus) {
+  TempDir d;
+  d.write("0000:17:00.0", "");
+  d.write("0000:65:00.0", "");
+  bool unchecked = true;
+  EXPECT_TRUE(backend::check_devices_present("1,0", d.path(), &unchecked));
+  EXPECT_FALSE(unchecked);
+  Status s = backend::check_devices_present("0,2", d.path(), &unchecked);
+  EXPECT_FALSE(s);
+  EXPECT_TRUE(contains(s.message(), "there is no GPU 2: this host has 2 GPU(s) (0-1)"))
+      << s.message();
+  EXPECT_TRUE(backend::check_devices_present("5", d.path() + "/none", &unchecked));
+  EXPECT_TRUE(unchecked);
+}
+
 TEST(Isolation, DevicesFlagReachesTheWorkersCudaVisibleDevices) {
   Rig t;
   t.start(R"({"devices": "0"})", {"--devices", "1,0"});
+  size_t gpus = 0;
+  bool checked = false;
+  if (DIR* dir = opendir(backend::kDriverGpuDir)) {
+    checked = true;
+    while (dirent* e = readdir(dir)) gpus += e->d_name[0] != '.';
+    closedir(dir);
+  }
+  if (checked && gpus < 2) {
+    // A host with the driver and fewer than two GPUs: GPU 1 does not exist, refused at start.
+    EXPECT_EQ(t.backend->exit_code(), 2);
+    EXPECT_TRUE(contains(t.backend->log(), "there is no GPU 1")) << t.backend->log();
+    return;
+  }
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
   wire::Welcome w;
   auto c = open_session(t.tcp, random_bytes(16), &w);
@@ -573,6 +603,10 @@ TEST(Isolation, DevicesFlagReachesTheWorkersCudaVisibleDevices) {
   std::string env = read_text("/proc/" + std::to_string(w.worker_pid) + "/environ");
   EXPECT_TRUE(contains(env, std::string("\0CUDA_VISIBLE_DEVICES=1,0\0", 26)) ||
               env.rfind("CUDA_VISIBLE_DEVICES=1,0", 0) == 0)
+      << env;
+  // Ordinals are nvidia-smi's (and NVML's): PCI bus order.
+  EXPECT_TRUE(contains(env, std::string("\0CUDA_DEVICE_ORDER=PCI_BUS_ID\0", 30)) ||
+              env.rfind("CUDA_DEVICE_ORDER=PCI_BUS_ID", 0) == 0)
       << env;
   Rig bad;
   bad.start("{}", {"--devices", "0,x"});
