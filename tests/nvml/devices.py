@@ -9,7 +9,8 @@ With the stand-in, the backend's workers get CUDA_VISIBLE_DEVICES as a list of o
 an ambiguous UUID prefix, a list cut short by a GPU that does not exist, an empty list and a MIG entry (the
 variable itself: --devices would be checked against the host's real GPUs). On a GPU machine the
 backend gets --devices 0 (the same GPU as native index 0, and the others not found), and
---devices N, N the number of GPUs, must be refused at startup. Fails if the native run fails or
+--devices N, N the number of GPUs, must be refused at startup (or, on a host without the
+driver's /proc/driver/nvidia/gpus, show no GPU). Fails if the native run fails or
 shows no GPU.
 """
 import os
@@ -21,6 +22,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "cuda"))
 import compare  # noqa: E402
 
 NO_GPU = "GPU-ffffffff-0000-0000-0000-not-a-gpu"
+GPU_DIR = "/proc/driver/nvidia/gpus"  # src/backend/devices.h
 
 
 def parse(out):
@@ -88,6 +90,10 @@ def main():
         os.environ["GVIRTUS_LIBRARY_PATH"] = fake  # the worker loads the stand-in too
     else:
         cases = [(["--devices", "0"], [every[0]])]
+        if not os.path.isdir(GPU_DIR):
+            # Where the driver's list of GPUs cannot be read, the backend cannot check --devices
+            # at startup: a GPU the host lacks ends the list, as in CUDA, and NVML shows none.
+            cases.append((["--devices", str(len(every))], []))
     problems = []
     for setting, shown in cases:
         with tempfile.TemporaryDirectory(prefix="gvirtus-nvml-devices-") as work:
@@ -109,7 +115,7 @@ def main():
                                 f"--- backend log\n{backend.log_text()}")
             else:
                 print(f"{setting}: {len(shown)} of {len(every)} GPU(s), as expected")
-    if not fake:
+    if not fake and os.path.isdir(GPU_DIR):
         # A GPU the host does not have: refused at startup, naming it.
         with tempfile.TemporaryDirectory(prefix="gvirtus-nvml-devices-") as work:
             try:
