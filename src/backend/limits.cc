@@ -10,7 +10,9 @@
 namespace gvirtus::backend {
 
 std::string client_identity(bool token_proof, const std::string& cert_subject, long uid, int fd) {
-  if (!cert_subject.empty()) return "cert:" + printable(cert_subject, 256);
+  // At most 256 characters in all ("cert:", the subject, "..." where it was cut): what status
+  // and metrics carry.
+  if (!cert_subject.empty()) return "cert:" + printable(cert_subject, 256 - 5 - 3);
   if (token_proof) return "token";
   if (uid >= 0) return "uid:" + std::to_string(uid);
   sockaddr_storage ss{};

@@ -6,7 +6,7 @@
 //   "cert:DN"        it came through a tls:// listener that verified its client certificate;
 //                    DN is the certificate's subject as an RFC 2253 distinguished name
 //                    ("cert:CN=alice,O=Example", what `openssl x509 -noout -subject -nameopt
-//                    RFC2253` prints), cut at 256 characters, non-printable bytes as '?'. The
+//                    RFC2253` prints), cut to 256 characters in all, non-printable bytes as '?'. The
 //                    full subject, not only its CN: two CAs the backend trusts may each name
 //                    an "alice".
 //   "token"          it proved the backend's token (token authentication)
