@@ -467,6 +467,10 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
       e.args.push_back("--client-ca");
       e.args.push_back(opt_.tls_client_ca);
     }
+    if (opt_.worker_uid != static_cast<uid_t>(-1)) {  // once it has read the key
+      e.args.push_back("--user");
+      e.args.push_back(std::to_string(opt_.worker_uid) + ":" + std::to_string(opt_.worker_gid));
+    }
     e.inherit = {net_fd, sv[1]};
     e.unset_env = {"GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
                    "GVIRTUS_TLS_CLIENT_KEY"};

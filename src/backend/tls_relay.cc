@@ -2,6 +2,7 @@
 #include "backend/tls_relay.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -132,7 +133,9 @@ std::string verified_subject(SSL* ssl) {
     if (n > 0 && data) out.assign(data, static_cast<size_t>(n));
   }
   BIO_free(bio);
-  return out;
+  // A verified certificate is an identity even with an empty subject (names only in its
+  // subjectAltName): all such certificates share this one.
+  return out.empty() ? "(empty subject)" : out;
 }
 
 void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout_ms,
@@ -324,6 +327,8 @@ bool parse_fd(const char* text, int* out) {
 int tls_relay_main(int argc, char** argv) {
   log::set_component("tls relay " + std::to_string(getpid()));
   int net_fd = -1, plain_fd = -1, timeout_ms = 10000;
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
   std::string cert, key, client_ca, peer = "a TLS client";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -346,6 +351,16 @@ int tls_relay_main(int argc, char** argv) {
       client_ca = v;
     } else if (a == "--peer") {
       peer = v;
+    } else if (a == "--user") {
+      // UID:GID to run as once the key is loaded ("worker_user"): the relay parses what the
+      // network sends, and need not do that as root.
+      char* end = nullptr;
+      unsigned long u = std::strtoul(v, &end, 10);
+      ok = end != v && *end == ':';
+      unsigned long g = ok ? std::strtoul(end + 1, &end, 10) : 0;
+      ok = ok && *end == '\0' && u > 0 && u < (1ul << 31) && g < (1ul << 31);
+      uid = static_cast<uid_t>(u);
+      gid = static_cast<gid_t>(g);
     } else if (a == "--handshake-timeout-ms") {
       char* end = nullptr;
       long t = std::strtol(v, &end, 10);
@@ -373,6 +388,12 @@ int tls_relay_main(int argc, char** argv) {
   Status s = TlsServerContext::create(cert, key, client_ca, &ctx);
   if (!s) {
     GV_ERROR("dropped " + peer + ": " + s.message());
+    return 1;
+  }
+  if (uid != static_cast<uid_t>(-1) &&
+      (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)) {
+    GV_ERROR("dropped " + peer + ": cannot become user " + std::to_string(uid) + " (\"worker_user\"): " +
+             std::strerror(errno));
     return 1;
   }
   run_tls_relay(ctx->ctx(), net_fd, plain_fd, timeout_ms, peer);

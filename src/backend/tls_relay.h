@@ -10,7 +10,8 @@
 // sessions' tokens, the authentication token). It loads the certificate and key from their
 // files itself. The contract between the daemon and a relay (both sides here):
 //   argv:  EXE --tls-relay --net-fd N --plain-fd M --cert FILE --key FILE [--client-ca FILE]
-//          [--handshake-timeout-ms MS] [--peer TEXT] [--log-level LEVEL]
+//          [--handshake-timeout-ms MS] [--peer TEXT] [--log-level LEVEL] [--user UID:GID]
+//   --user: the "worker_user" to become once the key is loaded (the daemon runs as root then).
 //   fd N:  the accepted TCP connection; fd M: the relay's end of the socketpair.
 //
 // The relay note: the first bytes on the plaintext side, before any byte of the client, so
@@ -38,8 +39,8 @@ std::vector<uint8_t> encode_relay_note(const std::string& subject);
 // The subject's length from a note's header; false if it is no note (bad magic, too long).
 bool decode_relay_note_header(const uint8_t header[kRelayNoteHeader], uint32_t* length);
 
-// The verified client certificate's subject (RFC 2253), or "" when there is none or the
-// context does not verify client certificates.
+// The verified client certificate's subject (RFC 2253; "(empty subject)" for a certificate
+// without one), or "" when there is none or the context does not verify client certificates.
 std::string verified_subject(SSL* ssl);
 
 // Never returns: exits when either side closes or the handshake fails (logged).

@@ -271,6 +271,34 @@ TEST(Isolation, WorkerHoldsNoOtherSessionsToken) {
   EXPECT_GT(scanned, 1u << 20);
 }
 
+// A client session of its own (random token) to a tls:// endpoint, trusting ca_file.
+std::unique_ptr<client::Session> tls_session(const std::string& tls, const std::string& ca_file) {
+  client::SessionOptions o = testing::test_session_options(
+      [tls, ca_file](std::unique_ptr<Stream>* out, std::string* where) {
+        Endpoint ep;
+        Status s = parse_endpoint(tls, &ep);
+        if (!s) return s;
+        *where = tls;
+        TlsClientOptions opt;
+        opt.ca_file = ca_file;
+        opt.handshake_timeout_ms = 5000;
+        return connect_tls(ep, opt, out);
+      });
+  o.handshake_timeout_ms = 5000;
+  const std::string token = random_bytes(16);
+  std::memcpy(o.identity.token, token.data(), sizeof o.identity.token);
+  return std::make_unique<client::Session>(std::move(o));
+}
+
+// A Ping on the calling thread's connection of s.
+bool ping(client::Session& s) {
+  client::Connection* c = s.connection(false);
+  uint64_t id = 0;
+  wire::FrameHeader h;
+  return c && c->send_request(client::kCallPing, 0, nullptr, 0, &id) &&
+         c->recv_reply_header(id, &h) && h.status == 0;
+}
+
 // The same over TLS: each connection has a relay process (tls_relay.h). A relay forked from
 // the daemon would hold the daemon's table of live sessions; an exec'd one holds only the
 // bytes of its own connection.
@@ -283,30 +311,7 @@ TEST(Isolation, TlsRelaysAndWorkersHoldNoOtherSessionsToken) {
   t.start("{\"tls_cert\": \"" + d + "/server.pem\", \"tls_key\": \"" + d + "/server.key\"}",
           {"--listen", tls});
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
-  auto session = [&] {
-    client::SessionOptions o = testing::test_session_options(
-        [&](std::unique_ptr<Stream>* out, std::string* where) {
-          Endpoint ep;
-          Status s = parse_endpoint(tls, &ep);
-          if (!s) return s;
-          *where = tls;
-          TlsClientOptions opt;
-          opt.ca_file = d + "/ca.pem";
-          opt.handshake_timeout_ms = 5000;
-          return connect_tls(ep, opt, out);
-        });
-    o.handshake_timeout_ms = 5000;
-    const std::string token = random_bytes(16);
-    std::memcpy(o.identity.token, token.data(), sizeof o.identity.token);
-    return std::make_unique<client::Session>(std::move(o));
-  };
-  auto ping = [](client::Session& s) {
-    client::Connection* c = s.connection(false);
-    uint64_t id = 0;
-    wire::FrameHeader h;
-    return c && c->send_request(client::kCallPing, 0, nullptr, 0, &id) &&
-           c->recv_reply_header(id, &h) && h.status == 0;
-  };
+  auto session = [&] { return tls_session(tls, d + "/ca.pem"); };
   auto a = session();
   ASSERT_TRUE(ping(*a)) << a->error();
   auto b = session();  // its relay and worker start while a's session is live
@@ -687,6 +692,37 @@ TEST(Isolation, WorkerUser) {
   std::string uid_line = "Uid:\t" + std::to_string(pw->pw_uid) + "\t" +
                          std::to_string(pw->pw_uid);
   EXPECT_TRUE(contains(status, uid_line)) << status;
+}
+
+// A TLS relay reads the key as the daemon's user (root), then becomes the worker user before it
+// parses anything the network sends.
+TEST(Isolation, TlsRelayRunsAsTheWorkerUser) {
+  struct passwd* pw = getpwnam("nobody");
+  if (!pw) GTEST_SKIP() << "no user \"nobody\" on this machine";
+  if (geteuid() != 0) GTEST_SKIP() << "only root can change a relay's user";
+  Rig t;
+  const std::string d = t.dir.path();
+  ASSERT_TRUE(make_test_certificate(d, "ca", "", ""));
+  ASSERT_TRUE(make_test_certificate(d, "server", "IP:127.0.0.1", "ca"));  // key: mode 0600
+  const std::string tls = "tls://127.0.0.1:" + std::to_string(free_tcp_port());
+  t.start("{\"worker_user\": \"nobody\", \"tls_cert\": \"" + d + "/server.pem\", " +
+              "\"tls_key\": \"" + d + "/server.key\"}",
+          {"--listen", tls});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  auto s = tls_session(tls, d + "/ca.pem");
+  ASSERT_TRUE(ping(*s)) << s->error() << t.backend->log();
+  const std::string uid_line = "Uid:\t" + std::to_string(pw->pw_uid) + "\t" +
+                               std::to_string(pw->pw_uid);
+  int relays = 0;
+  for (pid_t p : children_of(t.backend->pid())) {
+    if (!contains(read_text("/proc/" + std::to_string(p) + "/cmdline"),
+                  std::string("\0--tls-relay\0", 13)))
+      continue;
+    ++relays;
+    std::string status = read_text("/proc/" + std::to_string(p) + "/status");
+    EXPECT_TRUE(contains(status, uid_line)) << status;
+  }
+  EXPECT_EQ(relays, 1);
 }
 
 }  // namespace

@@ -22,10 +22,7 @@ namespace gvirtus::client {
 class Connection;
 
 // The calling thread's connection, connected on first use. nullptr once the session is lost
-// (the reason was printed once on stderr; session_error() returns it), and also, with the
-// session going on, while the backend refuses this thread a connection of its own (one more
-// than the session's connection limit): that thread's calls then fail as for a lost session
-// (cudaErrorDevicesUnavailable) and it asks again 100 ms later (session.h).
+// (the reason was printed once on stderr; session_error() returns it).
 GV_API Connection* connection();
 GV_API bool session_lost();
 GV_API std::string session_error();
