@@ -28,6 +28,7 @@
 #include "common/tls.h"
 #include "fake_backend.h"
 #include "frontend/core/session.h"
+#include "frontend/cudart/callback_thread.h"
 #include "test_env.h"
 #include "test_streams.h"
 
@@ -565,6 +566,35 @@ TEST(Limits, RefusedExtraConnectionFailsOnlyItsThread) {
   }
   EXPECT_TRUE(joined) << s.error();
   EXPECT_FALSE(s.lost()) << s.error();
+}
+
+// The host-callback thread's connection refused as one too many: the call that needed the
+// thread fails with cudaErrorDevicesUnavailable, the session goes on, and the next such call
+// tries again (a new thread, a new connection) instead of failing for good.
+TEST(Limits, RefusedCallbackThreadFailsItsCallAndTriesAgain) {
+  Rig t;
+  t.start(R"({"limits": {"default": {"connections": 1}}})");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  client::SessionOptions o = testing::test_session_options(
+      [&](std::unique_ptr<Stream>* out, std::string* where) {
+        Endpoint ep;
+        Status s = parse_endpoint(t.tcp, &ep);
+        if (!s) return s;
+        *where = t.tcp;
+        return connect_stream(ep, out);
+      });
+  const std::string token = random_bytes(16);
+  std::memcpy(o.identity.token, token.data(), sizeof o.identity.token);
+  client::Session s(std::move(o));
+  client::Session* before = client::swap_session_for_testing(&s);
+  ASSERT_TRUE(ping(s)) << s.error();  // the primary: the session's one connection
+  EXPECT_EQ(cudart::ensure_callback_thread(), cudaErrorDevicesUnavailable);
+  EXPECT_EQ(s.refused_connections(), 1u);
+  EXPECT_EQ(cudart::ensure_callback_thread(), cudaErrorDevicesUnavailable);
+  EXPECT_EQ(s.refused_connections(), 2u);  // it asked again
+  EXPECT_FALSE(s.lost()) << s.error();
+  EXPECT_TRUE(ping(s)) << s.error();
+  client::swap_session_for_testing(before);
 }
 
 // ---- devices, resource limits, user ----
