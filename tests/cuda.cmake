@@ -42,16 +42,22 @@ set(GVIRTUS_CUDA_COMPARE_OPTIONS_device_assert --stderr-match "Assertion .* fail
 set(GVIRTUS_COMPARE ${CMAKE_CURRENT_SOURCE_DIR}/cuda/compare.py)
 
 # gvirtus_cuda_compare(NAME PROGRAM_TARGET NEEDS_GPU [ARGS...])
+# A test that needs a GPU runs with --native-must-pass: on the GPU machine a native run that
+# fails (and GVirtuS failing alike) is a failure, never a match.
 function(gvirtus_cuda_compare name target needs_gpu)
   set(labels cuda)
+  set(options ${GVIRTUS_CUDA_COMPARE_OPTIONS_${name}})
   if(needs_gpu)
     list(APPEND labels gpu)
+    if(NOT "--native-must-pass" IN_LIST options)
+      list(APPEND options --native-must-pass)
+    endif()
   endif()
   foreach(mode tcp unix shm embedded)
     add_test(NAME cuda.${name}.${mode}
              COMMAND ${GVIRTUS_COMPARE} --gvirtus $<TARGET_FILE:gvirtus>
                      --backend $<TARGET_FILE:gvirtus-backend> --mode ${mode}
-                     ${GVIRTUS_CUDA_COMPARE_OPTIONS_${name}}
+                     ${options}
                      -- $<TARGET_FILE:${target}> ${ARGN})
     set_tests_properties(cuda.${name}.${mode} PROPERTIES LABELS "${labels}" TIMEOUT 300)
   endforeach()

@@ -13,7 +13,9 @@
 #include <vector>
 
 #include "backend/daemon.h"
+#include "backend/devices.h"
 #include "backend/spawn.h"
+#include "backend/tls_relay.h"
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -39,8 +41,9 @@ const char kUsage[] =
     "                       (default: 10000)\n"
     "  --insecure           serve listeners other hosts can reach without authentication\n"
     "                       (otherwise the backend refuses to start; see docs/security.md)\n"
-    "  --devices LIST       the GPUs clients may use, e.g. 0,2 (CUDA_VISIBLE_DEVICES of the\n"
-    "                       workers; default: the config's \"devices\", else every GPU)\n"
+    "  --devices LIST       the GPUs clients may use, e.g. 0,2, numbered as nvidia-smi does\n"
+    "                       (the workers' CUDA_VISIBLE_DEVICES, also applied to NVML;\n"
+    "                       default: the config's \"devices\", else every GPU)\n"
     "  --metrics URL        serve Prometheus metrics at URL/metrics, e.g.\n"
     "                       http://127.0.0.1:9400 (default: off)\n"
     "  --module-cache DIR   keep the modules clients upload in DIR, so that later sessions\n"
@@ -51,7 +54,8 @@ const char kUsage[] =
     "\"tls_client_ca\", \"allowed_uids\", \"unix_socket_group\") and GVIRTUS_TOKEN_FILE; worker\n"
     "isolation and per-client limits from it too (\"worker_user\", \"worker_rlimits\",\n"
     "\"limits\", \"devices\", \"clear_device_memory\").\n"
-    "(--worker is the mode the daemon starts its workers in; it is not for use by hand.)\n";
+    "(--worker and --tls-relay are the modes the daemon starts its workers and TLS relays in;\n"
+    "they are not for use by hand.)\n";
 
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "gvirtus-backend: %s\n\n%s", msg.c_str(), kUsage);
@@ -107,6 +111,9 @@ int main(int argc, char** argv) {
   log::init("backend");
   // A worker the daemon started (spawn.h): a fresh process image for one client session.
   if (argc > 1 && std::strcmp(argv[1], "--worker") == 0) return backend::worker_main(argc, argv);
+  // A TLS relay the daemon started (tls_relay.h): a fresh image per tls:// connection.
+  if (argc > 1 && std::strcmp(argv[1], "--tls-relay") == 0)
+    return backend::tls_relay_main(argc, argv);
 
   std::vector<std::string> listen;
   std::string config_path, log_level, devices, module_cache_dir;
@@ -225,6 +232,9 @@ int main(int argc, char** argv) {
     s = TlsServerContext::create(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca, &ctx);
     if (!s) return config_error(s.message());
     opt.tls = std::move(ctx);
+    opt.tls_cert = cfg.tls_cert;
+    opt.tls_key = cfg.tls_key;
+    opt.tls_client_ca = cfg.tls_client_ca;
   }
   if (cfg.allowed_uids_set) {
     opt.allowed_uids.assign(cfg.allowed_uids.begin(), cfg.allowed_uids.end());
@@ -242,8 +252,16 @@ int main(int argc, char** argv) {
   // CUDA_VISIBLE_DEVICES set here holds for every worker's CUDA.
   if (devices.empty()) devices = cfg.isolation.devices;
   if (!devices.empty()) {
-    ::setenv("CUDA_VISIBLE_DEVICES", devices.c_str(), 1);
-    GV_INFO("clients see GPUs " + devices + " of this host (as devices 0 and up)");
+    bool unchecked = false;
+    s = backend::check_devices_present(devices, backend::kDriverGpuDir, &unchecked);
+    if (!s) return config_error("refusing to start: " + s.message());
+    if (unchecked)
+      GV_WARN(std::string("cannot check the device list ") + devices + " against this host's " +
+              "GPUs (no " + backend::kDriverGpuDir + "): a GPU that does not exist leaves " +
+              "clients with no device");
+    backend::expose_devices(devices);
+    GV_INFO("clients see GPUs " + devices + " of this host (as devices 0 and up, in CUDA and " +
+            "NVML)");
   }
   opt.isolation = cfg.isolation;
   // Zeroing new device memory costs time per allocation (docs/security.md gives figures); on

@@ -25,18 +25,6 @@ std::map<std::string, int>& named_fds() {
   return *m;
 }
 
-const char* level_name(log::Level l) {
-  switch (l) {
-    case log::Level::kTrace: return "trace";
-    case log::Level::kDebug: return "debug";
-    case log::Level::kInfo: return "info";
-    case log::Level::kWarn: return "warn";
-    case log::Level::kError: return "error";
-    case log::Level::kOff: return "off";
-  }
-  return "info";
-}
-
 // In the child between fork and exec: report why it could not exec and end.
 [[noreturn]] void child_fail(int report_fd, const char* what) {
   int err = errno;
@@ -63,8 +51,19 @@ bool open_fd(uint64_t fd) { return fd <= 1 << 20 && fcntl(static_cast<int>(fd), 
 
 }  // namespace
 
+const char* level_name(log::Level l) {
+  switch (l) {
+    case log::Level::kTrace: return "trace";
+    case log::Level::kDebug: return "debug";
+    case log::Level::kInfo: return "info";
+    case log::Level::kWarn: return "warn";
+    case log::Level::kError: return "error";
+    case log::Level::kOff: return "off";
+  }
+  return "info";
+}
+
 pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
-  // Everything the child needs is built before fork: the child only calls system calls.
   std::vector<std::string> args = {spec.exe, "--worker", "--control-fd",
                                    std::to_string(spec.control_fd), "--session",
                                    std::to_string(spec.session_id)};
@@ -92,9 +91,28 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
   }
   args.push_back("--log-level");
   args.push_back(level_name(log::level()));
+  ExecSpec e;
+  e.inherit.push_back(spec.control_fd);
   for (const auto& [name, fd] : spec.extra_fds) {
     args.push_back("--fd");
     args.push_back(name + "=" + std::to_string(fd));
+    e.inherit.push_back(fd);
+  }
+  e.args = std::move(args);
+  e.unset_env = spec.unset_env;
+  e.uid = spec.uid;
+  e.gid = spec.gid;
+  e.rlimits = spec.rlimits;
+  e.in_child = spec.in_child;
+  return spawn_exec(e, error);
+}
+
+pid_t spawn_exec(const ExecSpec& spec, std::string* error) {
+  // Everything the child needs is built before fork: the child only calls system calls.
+  std::vector<std::string> args = spec.args;
+  if (args.empty()) {
+    *error = "nothing to exec";
+    return -1;
   }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -125,9 +143,8 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
   if (pid == 0) {
     if (spec.in_child) spec.in_child();
     ::close(report[0]);
-    if (::fcntl(spec.control_fd, F_SETFD, 0) != 0) child_fail(report[1], "control socket");
-    for (const auto& [name, fd] : spec.extra_fds)
-      if (::fcntl(fd, F_SETFD, 0) != 0) child_fail(report[1], "an extra descriptor");
+    for (int fd : spec.inherit)
+      if (::fcntl(fd, F_SETFD, 0) != 0) child_fail(report[1], "a descriptor to pass on");
     for (size_t i = 0; i < limits.size(); ++i)
       if (::setrlimit(spec.rlimits[i].first, &limits[i]) != 0)
         child_fail(report[1], "setrlimit (\"worker_rlimits\")");
@@ -149,7 +166,7 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
   ::close(report[0]);
   if (n > 0) {
     buf[n] = '\0';
-    *error = std::string("cannot start a worker (") + spec.exe + "): " + buf;
+    *error = "cannot start " + spec.what + " (" + args[0] + "): " + buf;
     int st;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
