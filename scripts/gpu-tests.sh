@@ -9,8 +9,8 @@
 # from the repository root (no cmake configure, no compiler, no registry needed):
 #   scripts/gpu-tests.sh .carry/build
 # runs `ctest -L 'cuda|gpu' -LE static_pending` (every native-vs-GVirtuS comparison and every GPU
-# bench/run.sh if it exists. With $OUT set, it leaves there summary.txt (the ctest summary and
-# the benchmark table) and gpu-tests.tar.gz (every log); exit status 0 only if all passed.
+# test) and bench/run.sh if it exists. With $OUT set, it leaves there summary.txt (the ctest
+# summary and the benchmark table) and gpu-tests.tar.gz (every log); exit status 0 only if all passed.
 # GVIRTUS_GPU_TESTS_CTEST replaces the test selection (default: -L 'cuda|gpu' -LE static_pending);
 # GVIRTUS_GPU_TESTS_BENCH=0 skips the benchmark; GVIRTUS_GPU_TESTS_JOBS=n runs n tests at a time.
 # cuDNN is taken from PyTorch's wheel when the loader does not know it (LD_LIBRARY_PATH for the
