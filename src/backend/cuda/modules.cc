@@ -7,9 +7,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backend/cuda/image_staging.h"
 #include "backend/cuda/support.h"
 #include "backend/cudart/support.h"
 #include "backend/worker.h"
+#include "common/image_staging.h"
 #include "common/jit_options.h"
 #include "common/launch_attrs.h"
 #include "common/pointer_attrs.h"
@@ -18,8 +20,7 @@
 namespace gvirtus::backend::cuda {
 namespace {
 
-// One frame holds the whole image: a module larger than this cannot be loaded (the client
-// refuses it before sending).
+// The most an inline image may have (one frame); larger ones are staged (image_staging.h).
 constexpr uint64_t kMaxImageBytes = wire::kMaxPayload - (1u << 20);
 constexpr unsigned kMaxParams = 4096;
 constexpr uint32_t kMaxParamBytes = 32764;  // the driver's limit for kernel parameters
@@ -42,9 +43,11 @@ struct Layouts {
 
 // u64 n, then n bytes: the image, copied into memory this worker owns with a NUL after it (a
 // PTX image is read up to its NUL; an honest client sends it, a hostile one cannot make the
-// driver read past the buffer).
+// driver read past the buffer). n = kStagedImage: the image this connection staged
+// (gvDrvImageChunk, image_staging.h), which has its NUL too.
 std::unique_ptr<std::vector<char>> read_image(CallContext& ctx) {
   const uint64_t n = ctx.in.get<uint64_t>();
+  if (n == kStagedImage) return take_staged_image(ctx);
   if (n == 0 || n > kMaxImageBytes) throw SessionFault("module image of " + std::to_string(n) +
                                                        " bytes");
   auto img = std::make_unique<std::vector<char>>(n + 1);

@@ -1,7 +1,8 @@
 // Legacy exports whose ABI is that of their current form (same parameters): forwarded to it.
 // A program built against an older cuda.h calls them (cuDeviceGetUuid before 11.4, the primary
 // context calls before 11.0, cuEventElapsedTime before 12.8, cuCtxCreate before 12.5, the linker
-// and cuMemHostRegister before 6.5). cuGetProcAddress hands them out for older cudaVersions.
+// and cuMemHostRegister before 6.5, cuIpcOpenMemHandle before 11.0). The edges calls before
+// 12.3 took no edge data: forwarded with none.. cuGetProcAddress hands them out for older cudaVersions.
 // The legacy exports with another ABI (32-bit CUdeviceptr or sizes) stay unsupported.
 #include "frontend/cuda/legacy.h"
 #include "frontend/cuda/local.h"
@@ -22,9 +23,17 @@
 #undef cuLinkAddData
 #undef cuLinkAddFile
 #undef cuMemHostRegister
+#undef cuIpcOpenMemHandle
+#undef cuGraphAddDependencies
+#undef cuGraphRemoveDependencies
 
 // cuda.h declares these only for the driver's own build.
 extern "C" {
+CUresult cuGraphAddDependencies(CUgraph g, const CUgraphNode* from, const CUgraphNode* to,
+                                size_t n);
+CUresult cuGraphRemoveDependencies(CUgraph g, const CUgraphNode* from, const CUgraphNode* to,
+                                   size_t n);
+CUresult cuIpcOpenMemHandle(CUdeviceptr* pdptr, CUipcMemHandle handle, unsigned int Flags);
 CUresult cuCtxCreate(CUcontext* pctx, unsigned int flags, CUdevice dev);
 CUresult cuLinkCreate(unsigned int numOptions, CUjit_option* options, void** optionValues,
                       CUlinkState* stateOut);
@@ -93,4 +102,16 @@ GV_EXPORT CUresult cuLinkAddFile(CUlinkState state, CUjitInputType type, const c
 }
 GV_EXPORT CUresult cuMemHostRegister(void* p, size_t bytesize, unsigned int Flags) {
   return cuMemHostRegister_v2(p, bytesize, Flags);
+}
+GV_EXPORT CUresult cuIpcOpenMemHandle(CUdeviceptr* pdptr, CUipcMemHandle handle,
+                                      unsigned int Flags) {
+  return cuIpcOpenMemHandle_v2(pdptr, handle, Flags);
+}
+GV_EXPORT CUresult cuGraphAddDependencies(CUgraph g, const CUgraphNode* from,
+                                          const CUgraphNode* to, size_t n) {
+  return cuGraphAddDependencies_v2(g, from, to, nullptr, n);
+}
+GV_EXPORT CUresult cuGraphRemoveDependencies(CUgraph g, const CUgraphNode* from,
+                                             const CUgraphNode* to, size_t n) {
+  return cuGraphRemoveDependencies_v2(g, from, to, nullptr, n);
 }

@@ -1,0 +1,196 @@
+// The driver's graph calls that carry node lists (api/cuda.api 3940-3949; the plain ones are
+// generated). Client side: src/frontend/cuda/graphs.cc. Nodes, graphs and events are ids of the
+// kinds the runtime uses (cuda/objects.h), so a node the runtime added is a dependency here.
+//
+// Wire: cuGraphAdd{Empty,Memset,ChildGraph,EventRecord,EventWait}Node
+//         u64 graph, u32 n (<= kMaxNodeList), n × u64 node, then the node's own fields:
+//         memset: CUDA_MEMSET_NODE_PARAMS, u64 context; child: u64 graph; event: u64 event
+//         reply u64 node
+//       cuGraphGetNodes / cuGraphGetRootNodes
+//         u64 graph, u8 nodes wanted, u64 capacity (<= kMaxNodeList when wanted)
+//         reply u64 count, then (wanted) min(count, capacity) × u64 node
+//       cuGraphAddDependencies_v2 / cuGraphRemoveDependencies_v2
+//         u64 graph, u32 n (<= kMaxNodeList), n × (u64 from, u64 to), u8 edge data present
+//         (0/1), then n × CUgraphEdgeData
+#include <cuda.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/objects.h"
+#include "backend/cuda/support.h"
+#include "backend/worker.h"
+
+namespace gvirtus::backend::cuda {
+
+namespace {
+
+// The most nodes one request may name; an honest client stays far below.
+constexpr uint32_t kMaxNodeList = 1u << 16;
+
+uint32_t read_count(CallContext& ctx, const char* what) {
+  const uint32_t n = ctx.in.get<uint32_t>();
+  if (n > kMaxNodeList) throw SessionFault(std::string(what) + ": " + std::to_string(n));
+  return n;
+}
+
+std::vector<uint64_t> read_ids(CallContext& ctx, uint32_t n) {
+  std::vector<uint64_t> ids(n);
+  for (auto& id : ids) id = ctx.in.get<uint64_t>();
+  return ids;
+}
+
+bool nodes_in(CallContext& ctx, const std::vector<uint64_t>& ids, std::vector<CUgraphNode>* out) {
+  out->resize(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (!graphnode_in(ctx, ids[i], &(*out)[i])) return false;
+  return true;
+}
+
+bool read_flag(CallContext& ctx) {
+  const uint8_t f = ctx.in.get<uint8_t>();
+  if (f > 1) throw SessionFault("presence flag " + std::to_string(f));
+  return f != 0;
+}
+
+// The head of every add request, read before anything is translated (a short request is a
+// decode error whatever its ids are).
+struct Head {
+  uint64_t graph = 0;
+  std::vector<uint64_t> deps;
+};
+Head read_head(CallContext& ctx) {
+  Head h;
+  h.graph = ctx.in.get<uint64_t>();
+  h.deps = read_ids(ctx, read_count(ctx, "dependencies"));
+  return h;
+}
+
+// Translates the head (a forged id ends the session whether or not there is a driver), then,
+// with the driver's function (have_fn), runs add(&node, graph, deps, count) and replies with the
+// new node.
+template <typename Add>
+void add_node(CallContext& ctx, const Head& h, bool have_fn, Add add) {
+  CUgraph g;
+  std::vector<CUgraphNode> deps;
+  if (!graph_in(ctx, h.graph, &g) || !nodes_in(ctx, h.deps, &deps) || !have_fn) return;
+  CUgraphNode node = nullptr;
+  const CUresult r = add(&node, g, deps.empty() ? nullptr : deps.data(), deps.size());
+  ctx.status = r;
+  if (r == CUDA_SUCCESS) ctx.out.put<uint64_t>(graphnode_out(ctx, node));
+}
+
+template <typename F>
+void node_list(CallContext& ctx, F* query) {
+  const uint64_t graph = ctx.in.get<uint64_t>();
+  const bool want = read_flag(ctx);
+  const uint64_t cap = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  if (want && cap > kMaxNodeList) throw SessionFault("node list of " + std::to_string(cap));
+  CUgraph g;
+  if (!graph_in(ctx, graph, &g) || !query) return;
+  std::vector<CUgraphNode> nodes(want ? (cap ? cap : 1) : 0);  // never NULL when wanted
+  size_t count = static_cast<size_t>(cap);
+  ctx.status = query(g, want ? nodes.data() : nullptr, &count);
+  if (ctx.status != CUDA_SUCCESS) return;
+  ctx.out.put<uint64_t>(count);
+  if (want)
+    for (size_t i = 0; i < count && i < cap; ++i)
+      ctx.out.put<uint64_t>(graphnode_out(ctx, nodes[i]));
+}
+
+template <typename F>
+void dependencies(CallContext& ctx, F* change) {
+  const uint64_t graph = ctx.in.get<uint64_t>();
+  const uint32_t n = read_count(ctx, "edges");
+  std::vector<uint64_t> from(n), to(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    from[i] = ctx.in.get<uint64_t>();
+    to[i] = ctx.in.get<uint64_t>();
+  }
+  std::vector<CUgraphEdgeData> data;
+  if (read_flag(ctx)) {
+    data.resize(n);
+    if (n)
+      std::memcpy(data.data(), ctx.in.get_bytes(n * sizeof(CUgraphEdgeData)),
+                  n * sizeof(CUgraphEdgeData));
+  }
+  ctx.in.expect_end();
+  CUgraph g;
+  std::vector<CUgraphNode> f, t;
+  if (!graph_in(ctx, graph, &g) || !nodes_in(ctx, from, &f) || !nodes_in(ctx, to, &t) || !change)
+    return;
+  ctx.status = change(g, f.empty() ? nullptr : f.data(), t.empty() ? nullptr : t.data(),
+                      data.empty() ? nullptr : data.data(), n);
+}
+
+}  // namespace
+
+void handle_cuGraphAddEmptyNode(CallContext& ctx) {
+  Head h = read_head(ctx);
+  ctx.in.expect_end();
+  auto fn = real<decltype(&::cuGraphAddEmptyNode)>(ctx, "cuGraphAddEmptyNode");
+  add_node(ctx, h, fn != nullptr, [&](auto... head) { return fn(head...); });
+}
+
+void handle_cuGraphAddMemsetNode(CallContext& ctx) {
+  Head h = read_head(ctx);
+  const CUDA_MEMSET_NODE_PARAMS p = ctx.in.get<CUDA_MEMSET_NODE_PARAMS>();
+  const uint64_t cid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  CUcontext c;
+  if (!context_in(ctx, cid, &c)) return;
+  auto fn = real<decltype(&::cuGraphAddMemsetNode)>(ctx, "cuGraphAddMemsetNode");
+  add_node(ctx, h, fn != nullptr, [&](auto... head) { return fn(head..., &p, c); });
+}
+
+void handle_cuGraphAddChildGraphNode(CallContext& ctx) {
+  Head h = read_head(ctx);
+  const uint64_t child = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  CUgraph c;
+  if (!graph_in(ctx, child, &c)) return;
+  auto fn = real<decltype(&::cuGraphAddChildGraphNode)>(ctx, "cuGraphAddChildGraphNode");
+  add_node(ctx, h, fn != nullptr, [&](auto... head) { return fn(head..., c); });
+}
+
+void handle_cuGraphAddEventRecordNode(CallContext& ctx) {
+  Head h = read_head(ctx);
+  const uint64_t eid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  CUevent e;
+  if (!event_in(ctx, eid, &e)) return;
+  auto fn = real<decltype(&::cuGraphAddEventRecordNode)>(ctx, "cuGraphAddEventRecordNode");
+  add_node(ctx, h, fn != nullptr, [&](auto... head) { return fn(head..., e); });
+}
+
+void handle_cuGraphAddEventWaitNode(CallContext& ctx) {
+  Head h = read_head(ctx);
+  const uint64_t eid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  CUevent e;
+  if (!event_in(ctx, eid, &e)) return;
+  auto fn = real<decltype(&::cuGraphAddEventWaitNode)>(ctx, "cuGraphAddEventWaitNode");
+  add_node(ctx, h, fn != nullptr, [&](auto... head) { return fn(head..., e); });
+}
+
+void handle_cuGraphGetNodes(CallContext& ctx) {
+  node_list(ctx, real<decltype(&::cuGraphGetNodes)>(ctx, "cuGraphGetNodes"));
+}
+
+void handle_cuGraphGetRootNodes(CallContext& ctx) {
+  node_list(ctx, real<decltype(&::cuGraphGetRootNodes)>(ctx, "cuGraphGetRootNodes"));
+}
+
+void handle_cuGraphAddDependencies_v2(CallContext& ctx) {
+  dependencies(ctx, real<decltype(&::cuGraphAddDependencies)>(ctx, "cuGraphAddDependencies_v2"));
+}
+
+void handle_cuGraphRemoveDependencies_v2(CallContext& ctx) {
+  dependencies(ctx,
+               real<decltype(&::cuGraphRemoveDependencies)>(ctx, "cuGraphRemoveDependencies_v2"));
+}
+
+}  // namespace gvirtus::backend::cuda

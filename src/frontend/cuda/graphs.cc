@@ -1,0 +1,160 @@
+// The driver's graph calls that carry node lists: adding empty, memset, child-graph and event
+// nodes, the node lists of a graph, and edges. Node ids travel as arrays. Wire:
+// src/backend/cuda/graphs.cc.
+#include <vector>
+
+#include "frontend/cuda/local.h"
+
+namespace gvirtus::cuda {
+namespace {
+
+// The worker's bound on one request's node list (backend/cuda/graphs.cc); beyond it the driver
+// would answer, here the call is refused before anything is sent.
+constexpr size_t kMaxNodeList = size_t{1} << 16;
+
+CUresult put_head(client::Call& c, CUgraph g, const CUgraphNode* deps, size_t n) {
+  if (n > kMaxNodeList) return refuse("cuGraphAdd*Node", "more than 65536 dependencies");
+  if (n && !deps) return CUDA_ERROR_INVALID_VALUE;
+  c.args().put<uint64_t>(to_wire(g));
+  c.args().put<uint32_t>(static_cast<uint32_t>(n));
+  for (size_t i = 0; i < n; ++i) c.args().put<uint64_t>(to_wire(deps[i]));
+  return CUDA_SUCCESS;
+}
+
+template <typename Fields>
+CUresult add(Call call, CUgraphNode* out, CUgraph g, const CUgraphNode* deps, size_t n,
+             Fields fields) {
+  if (!out) return CUDA_ERROR_INVALID_VALUE;
+  client::Call c(id(call));
+  CUresult e = put_head(c, g, deps, n);
+  if (e != CUDA_SUCCESS) return e;
+  fields(c.args());
+  if (!c.invoke()) return lost();
+  e = finish(c);
+  if (e != CUDA_SUCCESS) return e;
+  const uint64_t node = c.result().get<uint64_t>();
+  c.result().expect_end();
+  *out = from_wire<CUgraphNode>(node);
+  return CUDA_SUCCESS;
+}
+
+CUresult node_list(Call call, CUgraph g, CUgraphNode* nodes, size_t* count) {
+  if (!count) return CUDA_ERROR_INVALID_VALUE;
+  const bool want = nodes != nullptr;
+  if (want && *count > kMaxNodeList) return refuse("cuGraphGetNodes", "more than 65536 nodes");
+  client::Call c(id(call));
+  c.args().put<uint64_t>(to_wire(g));
+  c.args().put<uint8_t>(want ? 1 : 0);
+  c.args().put<uint64_t>(want ? *count : 0);
+  if (!c.invoke()) return lost();
+  CUresult e = finish(c);
+  if (e != CUDA_SUCCESS) return e;
+  wire::Reader& r = c.result();
+  const uint64_t n = r.get<uint64_t>();
+  if (want) {
+    const uint64_t got = n < *count ? n : *count;
+    std::vector<CUgraphNode> ids(got);
+    for (auto& id : ids) id = from_wire<CUgraphNode>(r.get<uint64_t>());
+    r.expect_end();
+    for (uint64_t i = 0; i < got; ++i) nodes[i] = ids[i];
+  } else {
+    r.expect_end();
+  }
+  *count = static_cast<size_t>(n);
+  return CUDA_SUCCESS;
+}
+
+CUresult edges(Call call, CUgraph g, const CUgraphNode* from, const CUgraphNode* to,
+               const CUgraphEdgeData* data, size_t n) {
+  if (n > kMaxNodeList) return refuse("cuGraphAddDependencies", "more than 65536 edges");
+  if (n && (!from || !to)) return CUDA_ERROR_INVALID_VALUE;
+  client::Call c(id(call));
+  c.args().put<uint64_t>(to_wire(g));
+  c.args().put<uint32_t>(static_cast<uint32_t>(n));
+  for (size_t i = 0; i < n; ++i) {
+    c.args().put<uint64_t>(to_wire(from[i]));
+    c.args().put<uint64_t>(to_wire(to[i]));
+  }
+  c.args().put<uint8_t>(data ? 1 : 0);
+  if (data)
+    for (size_t i = 0; i < n; ++i) c.args().put<CUgraphEdgeData>(data[i]);
+  if (!c.invoke()) return lost();
+  CUresult e = finish(c);
+  if (e == CUDA_SUCCESS) c.result().expect_end();
+  return e;
+}
+
+}  // namespace
+}  // namespace gvirtus::cuda
+
+using namespace gvirtus;
+using namespace gvirtus::cuda;
+
+GV_EXPORT CUresult cuGraphAddEmptyNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps,
+                                       size_t n) {
+  return guarded("cuGraphAddEmptyNode", [&] {
+    return add(Call::kCall_cuGraphAddEmptyNode, out, g, deps, n, [](wire::Writer&) {});
+  });
+}
+
+GV_EXPORT CUresult cuGraphAddMemsetNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps,
+                                        size_t n, const CUDA_MEMSET_NODE_PARAMS* p,
+                                        CUcontext ctx) {
+  return guarded("cuGraphAddMemsetNode", [&]() -> CUresult {
+    if (!p) return CUDA_ERROR_INVALID_VALUE;
+    return add(Call::kCall_cuGraphAddMemsetNode, out, g, deps, n, [&](wire::Writer& w) {
+      w.put<CUDA_MEMSET_NODE_PARAMS>(*p);
+      w.put<uint64_t>(to_wire(ctx));
+    });
+  });
+}
+
+GV_EXPORT CUresult cuGraphAddChildGraphNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps,
+                                            size_t n, CUgraph child) {
+  return guarded("cuGraphAddChildGraphNode", [&] {
+    return add(Call::kCall_cuGraphAddChildGraphNode, out, g, deps, n,
+               [&](wire::Writer& w) { w.put<uint64_t>(to_wire(child)); });
+  });
+}
+
+GV_EXPORT CUresult cuGraphAddEventRecordNode(CUgraphNode* out, CUgraph g,
+                                             const CUgraphNode* deps, size_t n, CUevent e) {
+  return guarded("cuGraphAddEventRecordNode", [&] {
+    return add(Call::kCall_cuGraphAddEventRecordNode, out, g, deps, n,
+               [&](wire::Writer& w) { w.put<uint64_t>(to_wire(e)); });
+  });
+}
+
+GV_EXPORT CUresult cuGraphAddEventWaitNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps,
+                                           size_t n, CUevent e) {
+  return guarded("cuGraphAddEventWaitNode", [&] {
+    return add(Call::kCall_cuGraphAddEventWaitNode, out, g, deps, n,
+               [&](wire::Writer& w) { w.put<uint64_t>(to_wire(e)); });
+  });
+}
+
+GV_EXPORT CUresult cuGraphGetNodes(CUgraph g, CUgraphNode* nodes, size_t* count) {
+  return guarded("cuGraphGetNodes",
+                 [&] { return node_list(Call::kCall_cuGraphGetNodes, g, nodes, count); });
+}
+
+GV_EXPORT CUresult cuGraphGetRootNodes(CUgraph g, CUgraphNode* nodes, size_t* count) {
+  return guarded("cuGraphGetRootNodes",
+                 [&] { return node_list(Call::kCall_cuGraphGetRootNodes, g, nodes, count); });
+}
+
+GV_EXPORT CUresult cuGraphAddDependencies_v2(CUgraph g, const CUgraphNode* from,
+                                             const CUgraphNode* to, const CUgraphEdgeData* data,
+                                             size_t n) {
+  return guarded("cuGraphAddDependencies_v2", [&] {
+    return edges(Call::kCall_cuGraphAddDependencies_v2, g, from, to, data, n);
+  });
+}
+
+GV_EXPORT CUresult cuGraphRemoveDependencies_v2(CUgraph g, const CUgraphNode* from,
+                                                const CUgraphNode* to,
+                                                const CUgraphEdgeData* data, size_t n) {
+  return guarded("cuGraphRemoveDependencies_v2", [&] {
+    return edges(Call::kCall_cuGraphRemoveDependencies_v2, g, from, to, data, n);
+  });
+}
