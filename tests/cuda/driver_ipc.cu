@@ -135,7 +135,8 @@ int main(int argc, char** argv) {
                            "cuMemcpy from b", "cuMemcpy to a", "cudaMemcpyDefault to b",
                            "cuCtxSynchronize", "cuIpcCloseMemHandle", "cudaIpcCloseMemHandle"};
     const int* v = &r.open_a;
-    for (int i = 0; i < 11; ++i) std::printf("child %s: %s\n", names[i], drv_name(static_cast<CUresult>(v[i])));
+    for (int i = 0; i < 11; ++i)
+      std::printf("child %s: %s\n", names[i], drv_name(static_cast<CUresult>(v[i])));
     std::printf("child read the exported data: %s\n", r.read_ok ? "ok" : "WRONG");
   }
   std::vector<int> ba(kN), bb(kN);

@@ -53,6 +53,10 @@ bool all_equal(const std::vector<int>& v, int x) {
 bool graphs(CUstream s) {
   CUdeviceptr d;
   DCHECK(cuMemAlloc(&d, kN * sizeof(int)));
+  // The kernel runs once before the capture: its module is loaded by then.
+  DCHECK(cuMemsetD32(d, 0, kN));
+  add_one<<<kN / 256, 256>>>(static_cast<int*>(as_ptr(d)), kN);
+  DCHECK(cuCtxSynchronize());
   DCHECK(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
   CUstreamCaptureStatus cs;
   DCHECK(cuStreamIsCapturing(s, &cs));

@@ -5,9 +5,10 @@
 // cuMemHostGetDevicePointer / cuMemHostGetFlags use them. So one table knows every block
 // (cudaFreeHost of cuMemHostAlloc memory works, as natively), and mapped memory made through
 // either API is kept coherent by the same machinery. Results are the runtime's error numbers,
-// which are the driver's for every failure these give (invalid value 1, out of memory 2,
-// already registered 712, not registered 713, not supported 801). The functions leave the
-// runtime's last error as it was: they are the driver API's calls.
+// which are the driver's for every failure these give on a GPU (invalid value 1, out of memory
+// 2, already registered 712, not registered 713, not supported 801); libcuda.so.1 maps the rest
+// (src/frontend/cuda/host_memory.cc). The functions leave the runtime's last error as it was:
+// they are the driver API's calls.
 #pragma once
 #include <cstddef>
 #include <cstdint>

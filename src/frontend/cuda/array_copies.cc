@@ -189,28 +189,32 @@ CUresult cuMemcpyHtoAAsync_v2_ptsz(CUarray, size_t, const void*, size_t, CUstrea
 }
 
 GV_EXPORT CUresult cuMemcpyAtoH_v2(void* dst, CUarray src, size_t off, size_t n) {
-  return guarded("cuMemcpyAtoH_v2", [&] { return a_to_h(dst, src, off, n, cudart::sync_legacy()); });
+  return guarded("cuMemcpyAtoH_v2",
+                 [&] { return a_to_h(dst, src, off, n, cudart::sync_legacy()); });
 }
 GV_EXPORT CUresult cuMemcpyAtoH_v2_ptds(void* dst, CUarray src, size_t off, size_t n) {
   return guarded("cuMemcpyAtoH_v2_ptds",
                  [&] { return a_to_h(dst, src, off, n, cudart::sync_per_thread()); });
 }
 GV_EXPORT CUresult cuMemcpyHtoA_v2(CUarray dst, size_t off, const void* src, size_t n) {
-  return guarded("cuMemcpyHtoA_v2", [&] { return h_to_a(dst, off, src, n, cudart::sync_legacy()); });
+  return guarded("cuMemcpyHtoA_v2",
+                 [&] { return h_to_a(dst, off, src, n, cudart::sync_legacy()); });
 }
 GV_EXPORT CUresult cuMemcpyHtoA_v2_ptds(CUarray dst, size_t off, const void* src, size_t n) {
   return guarded("cuMemcpyHtoA_v2_ptds",
                  [&] { return h_to_a(dst, off, src, n, cudart::sync_per_thread()); });
 }
 GV_EXPORT CUresult cuMemcpyAtoD_v2(CUdeviceptr dst, CUarray src, size_t off, size_t n) {
-  return guarded("cuMemcpyAtoD_v2", [&] { return a_to_d(dst, src, off, n, cudart::sync_legacy()); });
+  return guarded("cuMemcpyAtoD_v2",
+                 [&] { return a_to_d(dst, src, off, n, cudart::sync_legacy()); });
 }
 GV_EXPORT CUresult cuMemcpyAtoD_v2_ptds(CUdeviceptr dst, CUarray src, size_t off, size_t n) {
   return guarded("cuMemcpyAtoD_v2_ptds",
                  [&] { return a_to_d(dst, src, off, n, cudart::sync_per_thread()); });
 }
 GV_EXPORT CUresult cuMemcpyDtoA_v2(CUarray dst, size_t off, CUdeviceptr src, size_t n) {
-  return guarded("cuMemcpyDtoA_v2", [&] { return d_to_a(dst, off, src, n, cudart::sync_legacy()); });
+  return guarded("cuMemcpyDtoA_v2",
+                 [&] { return d_to_a(dst, off, src, n, cudart::sync_legacy()); });
 }
 GV_EXPORT CUresult cuMemcpyDtoA_v2_ptds(CUarray dst, size_t off, CUdeviceptr src, size_t n) {
   return guarded("cuMemcpyDtoA_v2_ptds",

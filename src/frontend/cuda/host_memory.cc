@@ -33,6 +33,18 @@ const client::HostMemoryOps* runtime_ops() {
   return client::host_memory_ops();
 }
 
+// The runtime's answer as the driver's. The failures these calls give have the same numbers in
+// both APIs (invalid value 1, out of memory 2, already registered 712, not registered 713, not
+// supported 801); a worker without a driver makes the runtime answer "insufficient driver"
+// (35), where the driver API's calls answer CUDA_ERROR_NO_DEVICE. Anything else the driver has
+// no code for is CUDA_ERROR_UNKNOWN.
+CUresult from_runtime(int32_t e) {
+  if (e == 35) return CUDA_ERROR_NO_DEVICE;  // cudaErrorInsufficientDriver
+  const char* name = nullptr;
+  const CUresult r = static_cast<CUresult>(e);
+  return ::cuGetErrorName(r, &name) == CUDA_SUCCESS && name ? r : CUDA_ERROR_UNKNOWN;
+}
+
 // Without the runtime: ordinary page-aligned memory, remembered here.
 client::RangeMap& own_allocs() {
   static auto* m = new client::RangeMap;  // tag: cuMemHostAlloc flags
@@ -57,7 +69,7 @@ CUresult host_alloc(void** pp, size_t size, unsigned int flags, const char* fn) 
   if (size == 0) return CUDA_ERROR_INVALID_VALUE;
   // The flags have the runtime's values (cudaHostAllocPortable / Mapped / WriteCombined).
   if (const client::HostMemoryOps* ops = runtime_ops())
-    return static_cast<CUresult>(ops->alloc(pp, size, flags));
+    return from_runtime(ops->alloc(pp, size, flags));
   if (flags & CU_MEMHOSTALLOC_DEVICEMAP)
     return refuse(fn, "CU_MEMHOSTALLOC_DEVICEMAP without GVirtuS's libcudart.so.13 beside "
                       "libcuda.so.1 (mapped host memory is the runtime's emulation)");
@@ -81,7 +93,7 @@ CUresult free_host(void* p) {
     return CUDA_SUCCESS;
   }
   if (const client::HostMemoryOps* ops = runtime_ops())
-    return static_cast<CUresult>(ops->free(p));
+    return from_runtime(ops->free(p));
   return CUDA_ERROR_INVALID_VALUE;
 }
 
@@ -93,7 +105,7 @@ CUresult host_register(void* p, size_t size, unsigned int flags) {
     return refuse("cuMemHostRegister", "CU_MEMHOSTREGISTER_IOMEMORY");
   // The flags have the runtime's values (cudaHostRegisterPortable / Mapped / ReadOnly).
   if (const client::HostMemoryOps* ops = runtime_ops())
-    return static_cast<CUresult>(ops->register_range(p, size, flags));
+    return from_runtime(ops->register_range(p, size, flags));
   if (flags & CU_MEMHOSTREGISTER_DEVICEMAP)
     return refuse("cuMemHostRegister", "CU_MEMHOSTREGISTER_DEVICEMAP without GVirtuS's "
                                        "libcudart.so.13 beside libcuda.so.1");
@@ -106,7 +118,7 @@ CUresult host_unregister(void* p) {
   if (!p) return CUDA_ERROR_INVALID_VALUE;
   if (own_registered().remove(reinterpret_cast<uintptr_t>(p))) return CUDA_SUCCESS;
   if (const client::HostMemoryOps* ops = runtime_ops())
-    return static_cast<CUresult>(ops->unregister(p));
+    return from_runtime(ops->unregister(p));
   return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
 }
 
@@ -124,7 +136,7 @@ CUresult host_flags(unsigned int* flags, void* p) {
     return CUDA_SUCCESS;
   }
   if (const client::HostMemoryOps* ops = runtime_ops())
-    return static_cast<CUresult>(ops->flags(flags, p));
+    return from_runtime(ops->flags(flags, p));
   return CUDA_ERROR_INVALID_VALUE;
 }
 
@@ -135,7 +147,7 @@ CUresult device_pointer(CUdeviceptr* pdptr, void* p, unsigned int flags) {
     return refuse("cuMemHostGetDevicePointer", "mapped host memory without GVirtuS's "
                                                "libcudart.so.13 beside libcuda.so.1");
   void* dev = nullptr;
-  CUresult e = static_cast<CUresult>(ops->device_pointer(&dev, p));
+  CUresult e = from_runtime(ops->device_pointer(&dev, p));
   if (e == CUDA_SUCCESS) *pdptr = reinterpret_cast<uintptr_t>(dev);
   return e;
 }

@@ -1,8 +1,9 @@
 // Legacy exports whose ABI is that of their current form (same parameters): forwarded to it.
 // A program built against an older cuda.h calls them (cuDeviceGetUuid before 11.4, the primary
 // context calls before 11.0, cuEventElapsedTime before 12.8, cuCtxCreate before 12.5, the linker
-// and cuMemHostRegister before 6.5, cuIpcOpenMemHandle before 11.0). The edges calls before
-// 12.3 took no edge data: forwarded with none.. cuGetProcAddress hands them out for older cudaVersions.
+// and cuMemHostRegister before 6.5, cuIpcOpenMemHandle before 11.0; the edge calls before 12.3
+// took no edge data: forwarded with none). cuGetProcAddress hands them out for older
+// cudaVersions.
 // The legacy exports with another ABI (32-bit CUdeviceptr or sizes) stay unsupported.
 #include "frontend/cuda/legacy.h"
 #include "frontend/cuda/local.h"
