@@ -40,6 +40,37 @@ __global__ void write_surf(cudaSurfaceObject_t s, int w, int h) {
 namespace {
 
 constexpr int kN = 1024;
+
+// A module of the driver's own: inc(p, n) adds one to p[0..n).
+const char kIncPtx[] =
+    ".version 8.0\n"
+    ".target sm_75\n"
+    ".address_size 64\n"
+    ".visible .entry inc(\n"
+    "  .param .u64 inc_p,\n"
+    "  .param .u32 inc_n\n"
+    ")\n"
+    "{\n"
+    "  .reg .pred %p<2>;\n"
+    "  .reg .b32 %r<8>;\n"
+    "  .reg .b64 %rd<5>;\n"
+    "  ld.param.u64 %rd1, [inc_p];\n"
+    "  ld.param.u32 %r1, [inc_n];\n"
+    "  mov.u32 %r2, %ctaid.x;\n"
+    "  mov.u32 %r3, %ntid.x;\n"
+    "  mov.u32 %r4, %tid.x;\n"
+    "  mad.lo.s32 %r5, %r2, %r3, %r4;\n"
+    "  setp.ge.u32 %p1, %r5, %r1;\n"
+    "  @%p1 bra L_done;\n"
+    "  cvta.to.global.u64 %rd2, %rd1;\n"
+    "  mul.wide.u32 %rd3, %r5, 4;\n"
+    "  add.s64 %rd4, %rd2, %rd3;\n"
+    "  ld.global.u32 %r6, [%rd4];\n"
+    "  add.u32 %r7, %r6, 1;\n"
+    "  st.global.u32 [%rd4], %r7;\n"
+    "L_done:\n"
+    "  ret;\n"
+    "}\n";
 constexpr int kW = 64, kH = 32;
 
 void* as_ptr(CUdeviceptr p) { return reinterpret_cast<void*>(static_cast<uintptr_t>(p)); }
@@ -164,9 +195,63 @@ bool graphs(CUstream s) {
   std::printf("memset node result: %s\n", ok2 ? "ok" : "WRONG");
   DCHECK(cuGraphExecDestroy(ge2));
   DCHECK(cuGraphDestroy(g2));
+
+  // Kernel nodes of the driver: a memset, then inc over all of it; then over half of it, set
+  // on the executable graph, then on the graph.
+  CUmodule mod;
+  DCHECK(cuModuleLoadData(&mod, kIncPtx));
+  CUfunction inc;
+  DCHECK(cuModuleGetFunction(&inc, mod, "inc"));
+  CUgraph g3;
+  DCHECK(cuGraphCreate(&g3, 0));
+  CUDA_MEMSET_NODE_PARAMS m3{};
+  m3.dst = d;
+  m3.value = 40;
+  m3.elementSize = 4;
+  m3.width = kN;
+  m3.height = 1;
+  CUgraphNode set40, knode;
+  DCHECK(cuGraphAddMemsetNode(&set40, g3, nullptr, 0, &m3, cur));
+  CUdeviceptr arg_p = d;
+  unsigned arg_n = kN;
+  void* args[] = {&arg_p, &arg_n};
+  CUDA_KERNEL_NODE_PARAMS kp{};
+  kp.func = inc;
+  kp.gridDimX = kN / 128;
+  kp.gridDimY = kp.gridDimZ = 1;
+  kp.blockDimX = 128;
+  kp.blockDimY = kp.blockDimZ = 1;
+  kp.kernelParams = args;
+  DCHECK(cuGraphAddKernelNode(&knode, g3, &set40, 1, &kp));
+  arg_n = 0;  // the node keeps the arguments it was given
+  CUgraphExec ge3;
+  DCHECK(cuGraphInstantiate(&ge3, g3, 0));
+  DCHECK(cuGraphLaunch(ge3, s));
+  DCHECK(cuStreamSynchronize(s));
+  DCHECK(cuMemcpyDtoH(h.data(), d, kN * sizeof(int)));
+  bool ok3 = all_equal(h, 41);
+  arg_n = kN / 2;
+  DCHECK(cuGraphExecKernelNodeSetParams(ge3, knode, &kp));
+  DCHECK(cuGraphLaunch(ge3, s));
+  DCHECK(cuStreamSynchronize(s));
+  DCHECK(cuMemcpyDtoH(h.data(), d, kN * sizeof(int)));
+  for (int i = 0; i < kN; ++i) ok3 = ok3 && h[i] == (i < kN / 2 ? 41 : 40);
+  arg_n = kN / 4;
+  DCHECK(cuGraphKernelNodeSetParams(knode, &kp));
+  CUgraphExec ge4;
+  DCHECK(cuGraphInstantiate(&ge4, g3, 0));
+  DCHECK(cuGraphLaunch(ge4, s));
+  DCHECK(cuStreamSynchronize(s));
+  DCHECK(cuMemcpyDtoH(h.data(), d, kN * sizeof(int)));
+  for (int i = 0; i < kN; ++i) ok3 = ok3 && h[i] == (i < kN / 4 ? 41 : 40);
+  std::printf("kernel nodes: %s\n", ok3 ? "ok" : "WRONG");
+  DCHECK(cuGraphExecDestroy(ge4));
+  DCHECK(cuGraphExecDestroy(ge3));
+  DCHECK(cuGraphDestroy(g3));
+  DCHECK(cuModuleUnload(mod));
   DREPORT(cuGraphLaunch(nullptr, s));
   DCHECK(cuMemFree(d));
-  return ok && ok2;
+  return ok && ok2 && ok3;
 }
 
 bool pools(CUdevice dev, CUstream s) {

@@ -33,6 +33,8 @@ void handle_cuGraphAddEmptyNode(CallContext&);
 void handle_cuGraphAddMemsetNode(CallContext&);
 void handle_cuGraphGetNodes(CallContext&);
 void handle_cuGraphAddDependencies_v2(CallContext&);
+void handle_cuGraphAddKernelNode_v2(CallContext&);
+void handle_cuGraphExecKernelNodeSetParams_v2(CallContext&);
 // Generated handlers (build/gen/cuda_server.cc).
 void handle_cuGraphDestroy(CallContext&);
 void handle_cuGraphLaunch(CallContext&);
@@ -165,6 +167,49 @@ TEST_F(DriverObjects, NodeListsAreBoundedAndTranslated) {
   honest.put<uint32_t>(0);
   std::vector<uint8_t> out;
   EXPECT_EQ(run(drv::handle_cuGraphAddEmptyNode, honest, &out), CUDA_ERROR_NO_DEVICE);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(DriverObjects, KernelNodesAreCheckedAsLaunches) {
+  auto node = [&](uint64_t fid, uint64_t cid, uint8_t form, uint32_t n) {
+    wire::Writer w;
+    w.put<uint64_t>(live(be::HandleKind::kGraph));
+    w.put<uint32_t>(0);
+    w.put<uint64_t>(fid);
+    w.put<uint64_t>(cid);
+    for (int i = 0; i < 7; ++i) w.put<uint32_t>(1);
+    w.put<uint8_t>(form);
+    w.put<uint32_t>(n);
+    for (uint32_t i = 0; i < n; ++i) w.put<uint8_t>(0);
+    return w;
+  };
+  // An unknown argument form; more argument bytes than any function takes.
+  EXPECT_THROW(run(drv::handle_cuGraphAddKernelNode_v2, node(0, 0, 2, 0)), be::SessionFault);
+  EXPECT_THROW(run(drv::handle_cuGraphAddKernelNode_v2, node(0, 0, 1, 40000)), be::SessionFault);
+  // A function id never issued, a stream where a function goes, a module where the context goes.
+  EXPECT_THROW(run(drv::handle_cuGraphAddKernelNode_v2,
+                   node(forged(be::HandleKind::kFunction), 0, 0, 0)),
+               be::SessionFault);
+  EXPECT_THROW(run(drv::handle_cuGraphAddKernelNode_v2,
+                   node(live(be::HandleKind::kStream), 0, 0, 0)),
+               be::SessionFault);
+  EXPECT_THROW(
+      run(drv::handle_cuGraphAddKernelNode_v2, node(0, live(be::HandleKind::kModule), 1, 8)),
+      be::SessionFault);
+  // Setting an executable graph's node: ids of the right kinds only.
+  wire::Writer exec;
+  exec.put<uint64_t>(live(be::HandleKind::kGraph));  // a graph where the executable goes
+  exec.put<uint64_t>(live(be::HandleKind::kGraphNode));
+  exec.put<uint64_t>(0);
+  exec.put<uint64_t>(0);
+  for (int i = 0; i < 7; ++i) exec.put<uint32_t>(1);
+  exec.put<uint8_t>(1);
+  exec.put<uint32_t>(0);
+  EXPECT_THROW(run(drv::handle_cuGraphExecKernelNodeSetParams_v2, exec), be::SessionFault);
+  // The `extra` form with a NULL function and no driver: the driver's answer, no reply fields.
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(drv::handle_cuGraphAddKernelNode_v2, node(0, 0, 1, 8), &out),
+            CUDA_ERROR_NO_DEVICE);
   EXPECT_TRUE(out.empty());
 }
 

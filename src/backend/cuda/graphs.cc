@@ -12,6 +12,10 @@
 //       cuGraphAddDependencies_v2 / cuGraphRemoveDependencies_v2
 //         u64 graph, u32 n (<= kMaxNodeList), n × (u64 from, u64 to), u8 edge data present
 //         (0/1), then n × CUgraphEdgeData
+//       kernel node parameters (cuGraphAddKernelNode_v2 after the head above,
+//       cuGraphKernelNodeSetParams_v2 after u64 node, cuGraphExecKernelNodeSetParams_v2 after
+//       u64 executable graph, u64 node): u64 function or kernel id, u64 context id, u32 grid[3],
+//       u32 block[3], u32 shared memory, then the arguments as a launch's (kernel_args.h)
 #include <cuda.h>
 
 #include <cstdint>
@@ -19,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cuda/kernel_args.h"
 #include "backend/cuda/objects.h"
 #include "backend/cuda/support.h"
 #include "backend/worker.h"
@@ -126,7 +131,97 @@ void dependencies(CallContext& ctx, F* change) {
                       data.empty() ? nullptr : data.data(), n);
 }
 
+// Kernel node parameters from the wire: read, then translated (read_node_params, then
+// resolve_node_params) so a short request is a decode error whatever its ids are.
+struct WireKernelNode {
+  uint64_t fid = 0, cid = 0;
+  uint32_t grid[3] = {}, block[3] = {};
+  uint32_t shmem = 0;
+  KernelArgs args;
+};
+void read_node_params(CallContext& ctx, WireKernelNode* w) {
+  w->fid = ctx.in.get<uint64_t>();
+  w->cid = ctx.in.get<uint64_t>();
+  for (auto& g : w->grid) g = ctx.in.get<uint32_t>();
+  for (auto& b : w->block) b = ctx.in.get<uint32_t>();
+  w->shmem = ctx.in.get<uint32_t>();
+  read_kernel_args(ctx, true, &w->args);
+}
+// A kernel id goes into `kern` (with the context), a function into `func`, as the driver reads
+// CUDA_KERNEL_NODE_PARAMS.
+bool resolve_node_params(CallContext& ctx, WireKernelNode* w, CUDA_KERNEL_NODE_PARAMS* p) {
+  const bool is_kernel = handle_kind_of(w->fid) == HandleKind::kDrvKernel;
+  CUfunction f = nullptr;
+  CUcontext c = nullptr;
+  if (!function_in(ctx, w->fid, &f) || !context_in(ctx, w->cid, &c)) return false;
+  if (!resolve_kernel_args(ctx, f, is_kernel, &w->args)) return false;
+  *p = CUDA_KERNEL_NODE_PARAMS{};
+  if (is_kernel) {
+    p->kern = reinterpret_cast<CUkernel>(f);
+    p->ctx = c;
+  } else {
+    p->func = f;
+  }
+  p->gridDimX = w->grid[0];
+  p->gridDimY = w->grid[1];
+  p->gridDimZ = w->grid[2];
+  p->blockDimX = w->block[0];
+  p->blockDimY = w->block[1];
+  p->blockDimZ = w->block[2];
+  p->sharedMemBytes = w->shmem;
+  p->kernelParams = w->args.params();
+  p->extra = w->args.ext();
+  return true;
+}
+
 }  // namespace
+
+void handle_cuGraphAddKernelNode_v2(CallContext& ctx) {
+  Head h = read_head(ctx);
+  WireKernelNode w;
+  read_node_params(ctx, &w);
+  ctx.in.expect_end();
+  auto fn = real<decltype(&::cuGraphAddKernelNode)>(ctx, "cuGraphAddKernelNode_v2");
+  CUgraph g;
+  std::vector<CUgraphNode> deps;
+  CUDA_KERNEL_NODE_PARAMS p;
+  if (!graph_in(ctx, h.graph, &g) || !nodes_in(ctx, h.deps, &deps) ||
+      !resolve_node_params(ctx, &w, &p) || !fn)
+    return;
+  // The driver copies the arguments before it returns.
+  CUgraphNode node = nullptr;
+  ctx.status = fn(&node, g, deps.empty() ? nullptr : deps.data(), deps.size(), &p);
+  if (ctx.status == CUDA_SUCCESS) ctx.out.put<uint64_t>(graphnode_out(ctx, node));
+}
+
+void handle_cuGraphKernelNodeSetParams_v2(CallContext& ctx) {
+  const uint64_t nid = ctx.in.get<uint64_t>();
+  WireKernelNode w;
+  read_node_params(ctx, &w);
+  ctx.in.expect_end();
+  auto fn = real<decltype(&::cuGraphKernelNodeSetParams)>(ctx, "cuGraphKernelNodeSetParams_v2");
+  CUgraphNode n;
+  CUDA_KERNEL_NODE_PARAMS p;
+  if (!graphnode_in(ctx, nid, &n) || !resolve_node_params(ctx, &w, &p) || !fn) return;
+  ctx.status = fn(n, &p);
+}
+
+void handle_cuGraphExecKernelNodeSetParams_v2(CallContext& ctx) {
+  const uint64_t eid = ctx.in.get<uint64_t>();
+  const uint64_t nid = ctx.in.get<uint64_t>();
+  WireKernelNode w;
+  read_node_params(ctx, &w);
+  ctx.in.expect_end();
+  auto fn = real<decltype(&::cuGraphExecKernelNodeSetParams)>(
+      ctx, "cuGraphExecKernelNodeSetParams_v2");
+  CUgraphExec e;
+  CUgraphNode n;
+  CUDA_KERNEL_NODE_PARAMS p;
+  if (!graphexec_in(ctx, eid, &e) || !graphnode_in(ctx, nid, &n) ||
+      !resolve_node_params(ctx, &w, &p) || !fn)
+    return;
+  ctx.status = fn(e, n, &p);
+}
 
 void handle_cuGraphAddEmptyNode(CallContext& ctx) {
   Head h = read_head(ctx);

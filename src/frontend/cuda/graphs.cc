@@ -3,6 +3,7 @@
 // src/backend/cuda/graphs.cc.
 #include <vector>
 
+#include "frontend/cuda/kernel_args.h"
 #include "frontend/cuda/local.h"
 
 namespace gvirtus::cuda {
@@ -84,6 +85,21 @@ CUresult edges(Call call, CUgraph g, const CUgraphNode* from, const CUgraphNode*
   return e;
 }
 
+// Kernel node parameters: the function (or the kernel, with its context), the geometry and
+// the arguments as a launch sends them.
+CUresult put_kernel_node(wire::Writer& w, const CUDA_KERNEL_NODE_PARAMS* p) {
+  if (!p) return CUDA_ERROR_INVALID_VALUE;
+  const bool kernel = p->func == nullptr;
+  const CUfunction f = kernel ? reinterpret_cast<CUfunction>(p->kern) : p->func;
+  if (!f) return CUDA_ERROR_INVALID_VALUE;
+  w.put<uint64_t>(to_wire(f));
+  w.put<uint64_t>(kernel ? to_wire(p->ctx) : 0);
+  for (unsigned v : {p->gridDimX, p->gridDimY, p->gridDimZ}) w.put<uint32_t>(v);
+  for (unsigned v : {p->blockDimX, p->blockDimY, p->blockDimZ}) w.put<uint32_t>(v);
+  w.put<uint32_t>(p->sharedMemBytes);
+  return put_kernel_args(w, f, p->kernelParams, p->extra);
+}
+
 }  // namespace
 }  // namespace gvirtus::cuda
 
@@ -94,6 +110,53 @@ GV_EXPORT CUresult cuGraphAddEmptyNode(CUgraphNode* out, CUgraph g, const CUgrap
                                        size_t n) {
   return guarded("cuGraphAddEmptyNode", [&] {
     return add(Call::kCall_cuGraphAddEmptyNode, out, g, deps, n, [](wire::Writer&) {});
+  });
+}
+
+GV_EXPORT CUresult cuGraphAddKernelNode_v2(CUgraphNode* out, CUgraph g, const CUgraphNode* deps,
+                                           size_t n, const CUDA_KERNEL_NODE_PARAMS* p) {
+  return guarded("cuGraphAddKernelNode_v2", [&]() -> CUresult {
+    if (!out) return CUDA_ERROR_INVALID_VALUE;
+    client::Call c(id(Call::kCall_cuGraphAddKernelNode_v2));
+    CUresult e = put_head(c, g, deps, n);
+    if (e == CUDA_SUCCESS) e = put_kernel_node(c.args(), p);
+    if (e != CUDA_SUCCESS) return e;
+    if (!c.invoke()) return lost();
+    e = finish(c);
+    if (e != CUDA_SUCCESS) return e;
+    const uint64_t node = c.result().get<uint64_t>();
+    c.result().expect_end();
+    *out = from_wire<CUgraphNode>(node);
+    return CUDA_SUCCESS;
+  });
+}
+
+GV_EXPORT CUresult cuGraphKernelNodeSetParams_v2(CUgraphNode node,
+                                                 const CUDA_KERNEL_NODE_PARAMS* p) {
+  return guarded("cuGraphKernelNodeSetParams_v2", [&]() -> CUresult {
+    client::Call c(id(Call::kCall_cuGraphKernelNodeSetParams_v2));
+    c.args().put<uint64_t>(to_wire(node));
+    CUresult e = put_kernel_node(c.args(), p);
+    if (e != CUDA_SUCCESS) return e;
+    if (!c.invoke()) return lost();
+    e = finish(c);
+    if (e == CUDA_SUCCESS) c.result().expect_end();
+    return e;
+  });
+}
+
+GV_EXPORT CUresult cuGraphExecKernelNodeSetParams_v2(CUgraphExec exec, CUgraphNode node,
+                                                     const CUDA_KERNEL_NODE_PARAMS* p) {
+  return guarded("cuGraphExecKernelNodeSetParams_v2", [&]() -> CUresult {
+    client::Call c(id(Call::kCall_cuGraphExecKernelNodeSetParams_v2));
+    c.args().put<uint64_t>(to_wire(exec));
+    c.args().put<uint64_t>(to_wire(node));
+    CUresult e = put_kernel_node(c.args(), p);
+    if (e != CUDA_SUCCESS) return e;
+    if (!c.invoke()) return lost();
+    e = finish(c);
+    if (e == CUDA_SUCCESS) c.result().expect_end();
+    return e;
   });
 }
 
