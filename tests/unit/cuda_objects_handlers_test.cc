@@ -34,6 +34,8 @@ void handle_cuGraphAddMemsetNode(CallContext&);
 void handle_cuGraphGetNodes(CallContext&);
 void handle_cuGraphAddDependencies_v2(CallContext&);
 void handle_cuGraphAddKernelNode_v2(CallContext&);
+void handle_cuGraphAddMemcpyNode(CallContext&);
+void handle_cuGraphMemcpyNodeSetParams(CallContext&);
 void handle_cuGraphExecKernelNodeSetParams_v2(CallContext&);
 // Generated handlers (build/gen/cuda_server.cc).
 void handle_cuGraphDestroy(CallContext&);
@@ -210,6 +212,41 @@ TEST_F(DriverObjects, KernelNodesAreCheckedAsLaunches) {
   std::vector<uint8_t> out;
   EXPECT_EQ(run(drv::handle_cuGraphAddKernelNode_v2, node(0, 0, 1, 8), &out),
             CUDA_ERROR_NO_DEVICE);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(DriverObjects, MemcpyNodesTakeNoHostMemoryAndTranslateArrays) {
+  auto add = [&](const CUDA_MEMCPY3D& p) {
+    wire::Writer w;
+    w.put<uint64_t>(live(be::HandleKind::kGraph));
+    w.put<uint32_t>(0);
+    w.put(p);
+    w.put<uint64_t>(0);
+    return w;
+  };
+  CUDA_MEMCPY3D host{};
+  host.srcMemoryType = CU_MEMORYTYPE_HOST;
+  host.srcHost = reinterpret_cast<void*>(0x1000);
+  host.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  EXPECT_THROW(run(drv::handle_cuGraphAddMemcpyNode, add(host)), be::SessionFault);
+  CUDA_MEMCPY3D forged_array{};
+  forged_array.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  forged_array.dstMemoryType = CU_MEMORYTYPE_ARRAY;
+  forged_array.dstArray = reinterpret_cast<CUarray>(forged(be::HandleKind::kArray));
+  EXPECT_THROW(run(drv::handle_cuGraphAddMemcpyNode, add(forged_array)), be::SessionFault);
+  CUDA_MEMCPY3D stale_array = forged_array;
+  stale_array.dstArray = reinterpret_cast<CUarray>(stale(be::HandleKind::kArray));
+  EXPECT_EQ(run(drv::handle_cuGraphAddMemcpyNode, add(stale_array)), CUDA_ERROR_INVALID_HANDLE);
+  wire::Writer set;
+  set.put<uint64_t>(live(be::HandleKind::kGraphNode));
+  set.put(host);
+  EXPECT_THROW(run(drv::handle_cuGraphMemcpyNodeSetParams, set), be::SessionFault);
+  // Device to device, no driver here: the driver's answer, no reply fields.
+  CUDA_MEMCPY3D d2d{};
+  d2d.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  d2d.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(drv::handle_cuGraphAddMemcpyNode, add(d2d), &out), CUDA_ERROR_NO_DEVICE);
   EXPECT_TRUE(out.empty());
 }
 

@@ -16,6 +16,12 @@
 //       cuGraphKernelNodeSetParams_v2 after u64 node, cuGraphExecKernelNodeSetParams_v2 after
 //       u64 executable graph, u64 node): u64 function or kernel id, u64 context id, u32 grid[3],
 //       u32 block[3], u32 shared memory, then the arguments as a launch's (kernel_args.h)
+//       memcpy node parameters (cuGraphAddMemcpyNode after the head, then u64 context;
+//       cuGraphMemcpyNodeSetParams after u64 node; cuGraphExecMemcpyNodeSetParams after u64
+//       executable graph, u64 node, then u64 context): CUDA_MEMCPY3D with array ids in its
+//       array fields; device and array sides only (host memory would have to travel when the
+//       graph runs: the client refuses it, and one here ends the session).
+//       cuGraphMemcpyNodeGetParams: u64 node; reply CUDA_MEMCPY3D with array ids
 #include <cuda.h>
 
 #include <cstdint>
@@ -174,7 +180,81 @@ bool resolve_node_params(CallContext& ctx, WireKernelNode* w, CUDA_KERNEL_NODE_P
   return true;
 }
 
+// A copy's array sides: ids -> arrays. Host sides end the session; host pointer fields of other
+// sides are cleared (the driver does not read them).
+bool memcpy_in(CallContext& ctx, CUDA_MEMCPY3D* p) {
+  for (CUmemorytype t : {p->srcMemoryType, p->dstMemoryType})
+    if (t == CU_MEMORYTYPE_HOST) throw SessionFault("host memory in a graph memcpy node");
+  p->srcHost = nullptr;
+  p->dstHost = nullptr;
+  if (p->srcMemoryType == CU_MEMORYTYPE_ARRAY &&
+      !array_in(ctx, reinterpret_cast<uintptr_t>(p->srcArray), &p->srcArray))
+    return false;
+  if (p->dstMemoryType == CU_MEMORYTYPE_ARRAY &&
+      !array_in(ctx, reinterpret_cast<uintptr_t>(p->dstArray), &p->dstArray))
+    return false;
+  return true;
+}
+
 }  // namespace
+
+void handle_cuGraphAddMemcpyNode(CallContext& ctx) {
+  Head h = read_head(ctx);
+  CUDA_MEMCPY3D p = ctx.in.get<CUDA_MEMCPY3D>();
+  const uint64_t cid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  CUcontext c;
+  if (!memcpy_in(ctx, &p) || !context_in(ctx, cid, &c)) return;
+  auto fn = real<decltype(&::cuGraphAddMemcpyNode)>(ctx, "cuGraphAddMemcpyNode");
+  add_node(ctx, h, fn != nullptr, [&](auto... head) { return fn(head..., &p, c); });
+}
+
+void handle_cuGraphMemcpyNodeSetParams(CallContext& ctx) {
+  const uint64_t nid = ctx.in.get<uint64_t>();
+  CUDA_MEMCPY3D p = ctx.in.get<CUDA_MEMCPY3D>();
+  ctx.in.expect_end();
+  CUgraphNode n;
+  if (!graphnode_in(ctx, nid, &n) || !memcpy_in(ctx, &p)) return;
+  auto fn = real<decltype(&::cuGraphMemcpyNodeSetParams)>(ctx, "cuGraphMemcpyNodeSetParams");
+  if (fn) ctx.status = fn(n, &p);
+}
+
+void handle_cuGraphExecMemcpyNodeSetParams(CallContext& ctx) {
+  const uint64_t eid = ctx.in.get<uint64_t>();
+  const uint64_t nid = ctx.in.get<uint64_t>();
+  CUDA_MEMCPY3D p = ctx.in.get<CUDA_MEMCPY3D>();
+  const uint64_t cid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  CUgraphExec e;
+  CUgraphNode n;
+  CUcontext c;
+  if (!graphexec_in(ctx, eid, &e) || !graphnode_in(ctx, nid, &n) || !memcpy_in(ctx, &p) ||
+      !context_in(ctx, cid, &c))
+    return;
+  auto fn = real<decltype(&::cuGraphExecMemcpyNodeSetParams)>(
+      ctx, "cuGraphExecMemcpyNodeSetParams");
+  if (fn) ctx.status = fn(e, n, &p, c);
+}
+
+void handle_cuGraphMemcpyNodeGetParams(CallContext& ctx) {
+  const uint64_t nid = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  CUgraphNode n;
+  if (!graphnode_in(ctx, nid, &n)) return;
+  auto fn = real<decltype(&::cuGraphMemcpyNodeGetParams)>(ctx, "cuGraphMemcpyNodeGetParams");
+  if (!fn) return;
+  CUDA_MEMCPY3D p{};
+  ctx.status = fn(n, &p);
+  if (ctx.status != CUDA_SUCCESS) return;
+  // Arrays back to ids (a live array keeps its id); host pointers mean nothing to the client.
+  if (p.srcMemoryType == CU_MEMORYTYPE_ARRAY)
+    p.srcArray = reinterpret_cast<CUarray>(static_cast<uintptr_t>(array_out(ctx, p.srcArray)));
+  if (p.dstMemoryType == CU_MEMORYTYPE_ARRAY)
+    p.dstArray = reinterpret_cast<CUarray>(static_cast<uintptr_t>(array_out(ctx, p.dstArray)));
+  p.srcHost = nullptr;
+  p.dstHost = nullptr;
+  ctx.out.put<CUDA_MEMCPY3D>(p);
+}
 
 void handle_cuGraphAddKernelNode_v2(CallContext& ctx) {
   Head h = read_head(ctx);

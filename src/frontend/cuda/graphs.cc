@@ -100,6 +100,16 @@ CUresult put_kernel_node(wire::Writer& w, const CUDA_KERNEL_NODE_PARAMS* p) {
   return put_kernel_args(w, f, p->kernelParams, p->extra);
 }
 
+// A graph memcpy node's copy: device and array sides only (a host side would have to be read or
+// written when the graph runs, on the worker). Arrays travel as their ids, in the struct.
+CUresult check_memcpy_node(const char* fn, const CUDA_MEMCPY3D* p) {
+  if (!p) return CUDA_ERROR_INVALID_VALUE;
+  if (p->srcMemoryType == CU_MEMORYTYPE_HOST || p->dstMemoryType == CU_MEMORYTYPE_HOST)
+    return refuse(fn, "host memory in a graph memcpy node (it would be read or written when the "
+                      "graph runs, on the GPU host)");
+  return CUDA_SUCCESS;
+}
+
 }  // namespace
 }  // namespace gvirtus::cuda
 
@@ -157,6 +167,64 @@ GV_EXPORT CUresult cuGraphExecKernelNodeSetParams_v2(CUgraphExec exec, CUgraphNo
     e = finish(c);
     if (e == CUDA_SUCCESS) c.result().expect_end();
     return e;
+  });
+}
+
+GV_EXPORT CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps,
+                                        size_t n, const CUDA_MEMCPY3D* p, CUcontext ctx) {
+  return guarded("cuGraphAddMemcpyNode", [&]() -> CUresult {
+    CUresult e = check_memcpy_node("cuGraphAddMemcpyNode", p);
+    if (e != CUDA_SUCCESS) return e;
+    return add(Call::kCall_cuGraphAddMemcpyNode, out, g, deps, n, [&](wire::Writer& w) {
+      w.put<CUDA_MEMCPY3D>(*p);
+      w.put<uint64_t>(to_wire(ctx));
+    });
+  });
+}
+
+GV_EXPORT CUresult cuGraphMemcpyNodeSetParams(CUgraphNode node, const CUDA_MEMCPY3D* p) {
+  return guarded("cuGraphMemcpyNodeSetParams", [&]() -> CUresult {
+    CUresult e = check_memcpy_node("cuGraphMemcpyNodeSetParams", p);
+    if (e != CUDA_SUCCESS) return e;
+    client::Call c(id(Call::kCall_cuGraphMemcpyNodeSetParams));
+    c.args().put<uint64_t>(to_wire(node));
+    c.args().put<CUDA_MEMCPY3D>(*p);
+    if (!c.invoke()) return lost();
+    e = finish(c);
+    if (e == CUDA_SUCCESS) c.result().expect_end();
+    return e;
+  });
+}
+
+GV_EXPORT CUresult cuGraphExecMemcpyNodeSetParams(CUgraphExec exec, CUgraphNode node,
+                                                  const CUDA_MEMCPY3D* p, CUcontext ctx) {
+  return guarded("cuGraphExecMemcpyNodeSetParams", [&]() -> CUresult {
+    CUresult e = check_memcpy_node("cuGraphExecMemcpyNodeSetParams", p);
+    if (e != CUDA_SUCCESS) return e;
+    client::Call c(id(Call::kCall_cuGraphExecMemcpyNodeSetParams));
+    c.args().put<uint64_t>(to_wire(exec));
+    c.args().put<uint64_t>(to_wire(node));
+    c.args().put<CUDA_MEMCPY3D>(*p);
+    c.args().put<uint64_t>(to_wire(ctx));
+    if (!c.invoke()) return lost();
+    e = finish(c);
+    if (e == CUDA_SUCCESS) c.result().expect_end();
+    return e;
+  });
+}
+
+GV_EXPORT CUresult cuGraphMemcpyNodeGetParams(CUgraphNode node, CUDA_MEMCPY3D* p) {
+  return guarded("cuGraphMemcpyNodeGetParams", [&]() -> CUresult {
+    if (!p) return CUDA_ERROR_INVALID_VALUE;
+    client::Call c(id(Call::kCall_cuGraphMemcpyNodeGetParams));
+    c.args().put<uint64_t>(to_wire(node));
+    if (!c.invoke()) return lost();
+    CUresult e = finish(c);
+    if (e != CUDA_SUCCESS) return e;
+    const CUDA_MEMCPY3D got = c.result().get<CUDA_MEMCPY3D>();
+    c.result().expect_end();
+    *p = got;
+    return CUDA_SUCCESS;
   });
 }
 
