@@ -36,6 +36,7 @@ void handle_cuGraphAddDependencies_v2(CallContext&);
 void handle_cuGraphAddKernelNode_v2(CallContext&);
 void handle_cuGraphAddMemcpyNode(CallContext&);
 void handle_cuGraphMemcpyNodeSetParams(CallContext&);
+void handle_cuGraphExecUpdate_v2(CallContext&);
 void handle_cuGraphExecKernelNodeSetParams_v2(CallContext&);
 // Generated handlers (build/gen/cuda_server.cc).
 void handle_cuGraphDestroy(CallContext&);
@@ -247,6 +248,26 @@ TEST_F(DriverObjects, MemcpyNodesTakeNoHostMemoryAndTranslateArrays) {
   d2d.dstMemoryType = CU_MEMORYTYPE_DEVICE;
   std::vector<uint8_t> out;
   EXPECT_EQ(run(drv::handle_cuGraphAddMemcpyNode, add(d2d), &out), CUDA_ERROR_NO_DEVICE);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST_F(DriverObjects, ExecUpdateIsChecked) {
+  wire::Writer swapped;  // a graph where the executable goes
+  swapped.put<uint64_t>(live(be::HandleKind::kGraph));
+  swapped.put<uint64_t>(live(be::HandleKind::kGraph));
+  swapped.put<uint8_t>(1);
+  EXPECT_THROW(run(drv::handle_cuGraphExecUpdate_v2, swapped), be::SessionFault);
+  wire::Writer flag;
+  flag.put<uint64_t>(live(be::HandleKind::kGraphExec));
+  flag.put<uint64_t>(live(be::HandleKind::kGraph));
+  flag.put<uint8_t>(3);
+  EXPECT_THROW(run(drv::handle_cuGraphExecUpdate_v2, flag), be::SessionFault);
+  wire::Writer stale_exec;
+  stale_exec.put<uint64_t>(stale(be::HandleKind::kGraphExec));
+  stale_exec.put<uint64_t>(live(be::HandleKind::kGraph));
+  stale_exec.put<uint8_t>(1);
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(drv::handle_cuGraphExecUpdate_v2, stale_exec, &out), CUDA_ERROR_INVALID_HANDLE);
   EXPECT_TRUE(out.empty());
 }
 

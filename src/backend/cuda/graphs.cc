@@ -22,6 +22,9 @@
 //       array fields; device and array sides only (host memory would have to travel when the
 //       graph runs: the client refuses it, and one here ends the session).
 //       cuGraphMemcpyNodeGetParams: u64 node; reply CUDA_MEMCPY3D with array ids
+//       cuGraphExecUpdate_v2: u64 executable graph, u64 graph, u8 result wanted; reply (also when
+//         the update fails, with the result wanted) i32 result, u64 error node, u64 error-from
+//         node (ids, 0 for none)
 #include <cuda.h>
 
 #include <cstdint>
@@ -254,6 +257,25 @@ void handle_cuGraphMemcpyNodeGetParams(CallContext& ctx) {
   p.srcHost = nullptr;
   p.dstHost = nullptr;
   ctx.out.put<CUDA_MEMCPY3D>(p);
+}
+
+void handle_cuGraphExecUpdate_v2(CallContext& ctx) {
+  const uint64_t eid = ctx.in.get<uint64_t>();
+  const uint64_t gid = ctx.in.get<uint64_t>();
+  const bool want = read_flag(ctx);
+  ctx.in.expect_end();
+  CUgraphExec e;
+  CUgraph g;
+  if (!graphexec_in(ctx, eid, &e) || !graph_in(ctx, gid, &g)) return;
+  auto fn = real<decltype(&::cuGraphExecUpdate)>(ctx, "cuGraphExecUpdate_v2");
+  if (!fn) return;
+  CUgraphExecUpdateResultInfo info{};
+  ctx.status = fn(e, g, want ? &info : nullptr);
+  // The result says why an update failed: it comes back whatever the status.
+  if (!want) return;
+  ctx.out.put<int32_t>(static_cast<int32_t>(info.result));
+  ctx.out.put<uint64_t>(info.errorNode ? graphnode_out(ctx, info.errorNode) : 0);
+  ctx.out.put<uint64_t>(info.errorFromNode ? graphnode_out(ctx, info.errorFromNode) : 0);
 }
 
 void handle_cuGraphAddKernelNode_v2(CallContext& ctx) {

@@ -228,6 +228,28 @@ GV_EXPORT CUresult cuGraphMemcpyNodeGetParams(CUgraphNode node, CUDA_MEMCPY3D* p
   });
 }
 
+GV_EXPORT CUresult cuGraphExecUpdate_v2(CUgraphExec exec, CUgraph g,
+                                        CUgraphExecUpdateResultInfo* info) {
+  return guarded("cuGraphExecUpdate_v2", [&]() -> CUresult {
+    client::Call c(id(Call::kCall_cuGraphExecUpdate_v2));
+    c.args().put<uint64_t>(to_wire(exec));
+    c.args().put<uint64_t>(to_wire(g));
+    c.args().put<uint8_t>(info ? 1 : 0);
+    if (!c.invoke()) return lost();
+    const CUresult e = finish(c);
+    wire::Reader& r = c.result();
+    if (info && r.remaining() > 0) {  // nothing comes back for a stale id or without a driver
+      CUgraphExecUpdateResultInfo got{};
+      got.result = static_cast<CUgraphExecUpdateResult>(r.get<int32_t>());
+      got.errorNode = from_wire<CUgraphNode>(r.get<uint64_t>());
+      got.errorFromNode = from_wire<CUgraphNode>(r.get<uint64_t>());
+      *info = got;
+    }
+    r.expect_end();
+    return e;
+  });
+}
+
 GV_EXPORT CUresult cuGraphAddMemsetNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps,
                                         size_t n, const CUDA_MEMSET_NODE_PARAMS* p,
                                         CUcontext ctx) {

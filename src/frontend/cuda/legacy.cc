@@ -3,7 +3,8 @@
 // context calls before 11.0, cuEventElapsedTime before 12.8, cuCtxCreate before 12.5, the linker
 // and cuMemHostRegister before 6.5, cuIpcOpenMemHandle before 11.0; the edge calls before 12.3
 // took no edge data: forwarded with none; the kernel node calls before 12.0 took parameters
-// without kern and ctx: forwarded with those NULL). cuGetProcAddress hands them out for older
+// without kern and ctx: forwarded with those NULL; cuGraphExecUpdate before 12.0 returned the
+// result and the error node apart). cuGetProcAddress hands them out for older
 // cudaVersions.
 // The legacy exports with another ABI (32-bit CUdeviceptr or sizes) stay unsupported.
 #include "frontend/cuda/legacy.h"
@@ -31,9 +32,12 @@
 #undef cuGraphAddKernelNode
 #undef cuGraphKernelNodeSetParams
 #undef cuGraphExecKernelNodeSetParams
+#undef cuGraphExecUpdate
 
 // cuda.h declares these only for the driver's own build.
 extern "C" {
+CUresult cuGraphExecUpdate(CUgraphExec exec, CUgraph g, CUgraphNode* error_node,
+                           CUgraphExecUpdateResult* result);
 CUresult cuGraphAddKernelNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps, size_t n,
                               const CUDA_KERNEL_NODE_PARAMS_v1* p);
 CUresult cuGraphKernelNodeSetParams(CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS_v1* p);
@@ -160,4 +164,12 @@ GV_EXPORT CUresult cuGraphExecKernelNodeSetParams(CUgraphExec exec, CUgraphNode 
                                                   const CUDA_KERNEL_NODE_PARAMS_v1* p) {
   CUDA_KERNEL_NODE_PARAMS v2;
   return cuGraphExecKernelNodeSetParams_v2(exec, node, node_params_v2(p, &v2));
+}
+GV_EXPORT CUresult cuGraphExecUpdate(CUgraphExec exec, CUgraph g, CUgraphNode* error_node,
+                                     CUgraphExecUpdateResult* result) {
+  CUgraphExecUpdateResultInfo info{};
+  const CUresult e = cuGraphExecUpdate_v2(exec, g, &info);
+  if (error_node) *error_node = info.errorNode;
+  if (result) *result = info.result;
+  return e;
 }
