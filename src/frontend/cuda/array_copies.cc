@@ -30,7 +30,7 @@ CUresult end_of(CUmemorytype type, const void* host, CUdeviceptr device, CUarray
       e->base = to_wire(host);
       break;
     case CU_MEMORYTYPE_DEVICE:
-    case CU_MEMORYTYPE_UNIFIED:  // as the non-array copies take it (memory.cc)
+    case CU_MEMORYTYPE_UNIFIED:  // memory.cc resolves these to host or device first
       if (!device) return CUDA_ERROR_INVALID_VALUE;
       e->kind = CopyEnd::Kind::kDevice;
       e->base = device;

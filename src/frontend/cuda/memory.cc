@@ -31,9 +31,30 @@ Target async_per_thread(CUstream s) {
   return gvirtus::cudart::async_per_thread(reinterpret_cast<cudaStream_t>(s));
 }
 
-// One side of a CUDA_MEMCPY2D without arrays: the address of its first byte and whether it is
-// on the host. Unified addresses are device addresses here (a host address means nothing on the
-// GPU host). Copies with arrays go through array_copies.h.
+CUresult on_device(CUdeviceptr p, bool* device);  // below
+
+// A CU_MEMORYTYPE_UNIFIED side names host or device memory by its address alone: it is decided
+// as cuMemcpy decides (on_device), so that the copy engine gets a host or a device side (a host
+// address means nothing on the GPU host).
+template <typename HostPtr>
+CUresult resolve_unified(CUmemorytype* type, HostPtr* host, CUdeviceptr device) {
+  if (*type != CU_MEMORYTYPE_UNIFIED) return CUDA_SUCCESS;
+  bool on_dev = false;
+  CUresult e = on_device(device, &on_dev);
+  if (e != CUDA_SUCCESS) return e;
+  *type = on_dev ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST;
+  if (!on_dev) *host = reinterpret_cast<HostPtr>(static_cast<uintptr_t>(device));
+  return CUDA_SUCCESS;
+}
+template <typename Copy>
+CUresult resolve_sides(Copy* c) {
+  CUresult e = resolve_unified(&c->srcMemoryType, &c->srcHost, c->srcDevice);
+  if (e == CUDA_SUCCESS) e = resolve_unified(&c->dstMemoryType, &c->dstHost, c->dstDevice);
+  return e;
+}
+
+// One side of a CUDA_MEMCPY2D without arrays or unified sides (resolve_sides): the address of
+// its first byte and whether it is on the host. Copies with arrays go through array_copies.h.
 CUresult side(CUmemorytype type, const void* host, CUdeviceptr device, size_t x, size_t y,
               size_t pitch, uintptr_t* addr, bool* on_host) {
   switch (type) {
@@ -55,9 +76,13 @@ CUresult side(CUmemorytype type, const void* host, CUdeviceptr device, size_t x,
   return CUDA_SUCCESS;
 }
 
-CUresult copy_2d(const CUDA_MEMCPY2D* p, const Target& t) {
-  if (!p) return CUDA_ERROR_INVALID_VALUE;
-  if (p->WidthInBytes == 0 || p->Height == 0) return CUDA_SUCCESS;
+CUresult copy_2d(const CUDA_MEMCPY2D* params, const Target& t) {
+  if (!params) return CUDA_ERROR_INVALID_VALUE;
+  if (params->WidthInBytes == 0 || params->Height == 0) return CUDA_SUCCESS;
+  CUDA_MEMCPY2D q = *params;
+  CUresult r = resolve_sides(&q);
+  if (r != CUDA_SUCCESS) return r;
+  const CUDA_MEMCPY2D* p = &q;
   if (p->srcMemoryType == CU_MEMORYTYPE_ARRAY || p->dstMemoryType == CU_MEMORYTYPE_ARRAY)
     return copy_2d_with_array(*p, t);
   uintptr_t src, dst;
@@ -83,9 +108,13 @@ CUresult copy_2d(const CUDA_MEMCPY2D* p, const Target& t) {
 
 // A 3D copy as one 2D copy per slice (each slice's rows start srcHeight / dstHeight rows after
 // the previous one's).
-CUresult copy_3d(const CUDA_MEMCPY3D* p, const Target& t) {
-  if (!p || p->reserved0 || p->reserved1) return CUDA_ERROR_INVALID_VALUE;
-  if (p->WidthInBytes == 0 || p->Height == 0 || p->Depth == 0) return CUDA_SUCCESS;
+CUresult copy_3d(const CUDA_MEMCPY3D* params, const Target& t) {
+  if (!params || params->reserved0 || params->reserved1) return CUDA_ERROR_INVALID_VALUE;
+  if (params->WidthInBytes == 0 || params->Height == 0 || params->Depth == 0) return CUDA_SUCCESS;
+  CUDA_MEMCPY3D q = *params;
+  CUresult r = resolve_sides(&q);
+  if (r != CUDA_SUCCESS) return r;
+  const CUDA_MEMCPY3D* p = &q;
   // With an array the whole copy is one request (arrays are 3D objects on the worker).
   if (has_array(*p)) return copy_3d_with_array(*p, t);
   if (p->Depth > 1 && (p->srcHeight < p->Height || p->dstHeight < p->Height))
