@@ -20,6 +20,7 @@
 #include "cudart_calls.h"
 #include "fake_backend.h"
 #include "frontend/core/answers.h"
+#include "frontend/cudart/batch_copy.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/graph_wire.h"
 #include "frontend/cudart/launch_check.h"
@@ -1125,6 +1126,99 @@ TEST_F(CopyEngine, AdoptedManagedVariableIsMirroredInPlace) {
   EXPECT_TRUE(dev_.managed_freed.empty());
   EXPECT_FALSE(mapped(p));
   EXPECT_FALSE(mg::contains(p));
+  (void)cr::take_last_error();
+}
+
+// cudaMemcpyBatchAsync: each entry is the single copy its pointers make (host to device, device
+// to host, device to device), on the batch's stream.
+TEST_F(CopyEngine, BatchCopiesRunEachCopyOnTheStream) {
+  constexpr uint64_t kStream = 0x0100000000000042ull;
+  auto a = pattern(3000, 11), b = pattern(5000, 12);
+  void* dsts[] = {dptr(0), dptr(8192)};
+  const void* srcs[] = {a.data(), b.data()};
+  size_t sizes[] = {a.size(), b.size()};
+  cudaMemcpyAttributes attrs[1] = {};
+  attrs[0].srcAccessOrder = cudaMemcpySrcAccessOrderStream;
+  size_t idxs[] = {0};
+  ASSERT_EQ(cr::check_batch(dsts, srcs, sizes, 2, attrs, idxs, 1), cudaSuccess);
+  ASSERT_EQ(cr::run_batch(dsts, srcs, sizes, 2, cr::async_on(reinterpret_cast<cudaStream_t>(kStream))),
+            cudaSuccess);
+  EXPECT_EQ(std::memcmp(dev_.mem.data(), a.data(), a.size()), 0);
+  EXPECT_EQ(std::memcmp(dev_.mem.data() + 8192, b.data(), b.size()), 0);
+
+  std::vector<uint8_t> back(a.size());
+  void* dsts2[] = {back.data(), dptr(20000)};
+  const void* srcs2[] = {dptr(0), dptr(8192)};
+  size_t sizes2[] = {a.size(), b.size()};
+  clear_calls();
+  ASSERT_EQ(cr::run_batch(dsts2, srcs2, sizes2, 2, cr::async_on(reinterpret_cast<cudaStream_t>(kStream))),
+            cudaSuccess);
+  EXPECT_EQ(back, a);
+  EXPECT_EQ(std::memcmp(dev_.mem.data() + 20000, b.data(), b.size()), 0);
+  auto c = calls();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].first, static_cast<uint32_t>(cr::kCall_gvMemcpyD2HChunk));
+  EXPECT_EQ(c[1].first, static_cast<uint32_t>(cr::kCall_cudaMemcpyAsync));
+  EXPECT_EQ(dev_.streams, (std::vector<uint64_t>{kStream, kStream}));
+}
+
+// A copy that fails stops the batch: its error is returned and recorded, later copies are not
+// sent.
+TEST_F(CopyEngine, BatchStopsAtTheFirstFailingCopy) {
+  dev_.limit = 4096;
+  auto a = pattern(100, 13);
+  void* dsts[] = {dptr(0), dptr(8192), dptr(200)};
+  const void* srcs[] = {a.data(), a.data(), a.data()};
+  size_t sizes[] = {100, 100, 100};
+  ASSERT_EQ(cr::run_batch(dsts, srcs, sizes, 3, cr::async_on(cudaStreamPerThread)),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(cr::take_last_error(), cudaErrorInvalidValue);
+  EXPECT_EQ(std::memcmp(dev_.mem.data(), a.data(), 100), 0);
+  EXPECT_EQ(dev_.mem[200], 0);
+  EXPECT_EQ(calls().size(), 2u);
+}
+
+// cudaMemcpy3DBatchAsync: a host operand with its own row length and layer height lands packed
+// on the device, and comes back into another layout.
+TEST_F(CopyEngine, ThreeDimensionalBatchHonoursRowLengthAndLayerHeight) {
+  auto host = pattern(8 * 4 * 2, 14);
+  cudaMemcpy3DBatchOp op{};
+  op.src.type = op.dst.type = cudaMemcpyOperandTypePointer;
+  op.src.op.ptr.ptr = host.data();
+  op.src.op.ptr.rowLength = 8;
+  op.src.op.ptr.layerHeight = 4;
+  op.dst.op.ptr.ptr = dptr(64);
+  op.extent = cudaExtent{5, 3, 2};
+  op.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
+  const auto t = cr::async_on(cudaStreamPerThread);
+  ASSERT_EQ(cr::run_3d_batch(1, &op, 0, nullptr, t), cudaSuccess);
+  for (size_t z = 0; z < 2; ++z)
+    for (size_t y = 0; y < 3; ++y)
+      for (size_t x = 0; x < 5; ++x)
+        ASSERT_EQ(dev_.mem[64 + z * 15 + y * 5 + x], host[z * 32 + y * 8 + x]) << z << y << x;
+
+  std::vector<uint8_t> back(6 * 3 * 2, 0);
+  cudaMemcpy3DBatchOp up{};
+  up.src.type = up.dst.type = cudaMemcpyOperandTypePointer;
+  up.src.op.ptr.ptr = dptr(64);
+  up.dst.op.ptr.ptr = back.data();
+  up.dst.op.ptr.rowLength = 6;
+  up.extent = cudaExtent{5, 3, 2};
+  up.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
+  ASSERT_EQ(cr::run_3d_batch(1, &up, 0, nullptr, t), cudaSuccess);
+  for (size_t z = 0; z < 2; ++z)
+    for (size_t y = 0; y < 3; ++y)
+      for (size_t x = 0; x < 6; ++x)
+        ASSERT_EQ(back[z * 18 + y * 6 + x], x < 5 ? host[z * 32 + y * 8 + x] : 0) << z << y << x;
+
+  // Batch flags must be 0, and one bad operation refuses the whole batch before any copy.
+  clear_calls();
+  EXPECT_EQ(cr::run_3d_batch(1, &up, 1, nullptr, t), cudaErrorInvalidValue);
+  cudaMemcpy3DBatchOp two[2] = {op, up};
+  two[1].extent.depth = 0;
+  EXPECT_EQ(cr::run_3d_batch(2, two, 0, nullptr, t), cudaErrorInvalidValue);
+  for (auto& call : calls())
+    EXPECT_EQ(call.first, static_cast<uint32_t>(cr::kCall_gvContextCheck));
   (void)cr::take_last_error();
 }
 
