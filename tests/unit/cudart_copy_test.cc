@@ -261,6 +261,29 @@ void fake_managed_free(be::CallContext& ctx) {
   g_dev->managed_freed.push_back(addr);
 }
 
+// gvManagedPeek / gvManagedPoke: the managed bytes, straight (the worker's side stream).
+void fake_managed_peek(be::CallContext& ctx) {
+  note(ctx);
+  uint64_t addr = ctx.in.get<uint64_t>();
+  uint64_t n = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  const uint8_t* s = dev(addr, n);
+  if (!s || addr < kManagedBase) throw be::SessionFault("peek outside managed memory");
+  ctx.out.put_bytes(s, n);
+}
+
+void fake_managed_poke(be::CallContext& ctx) {
+  note(ctx);
+  uint64_t addr = ctx.in.get<uint64_t>();
+  uint64_t n = ctx.in.remaining();
+  const uint8_t* bytes = ctx.in.get_bytes(n);
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  uint8_t* d = dev(addr, n);
+  if (!d || addr < kManagedBase) throw be::SessionFault("poke outside managed memory");
+  std::memcpy(d, bytes, n);
+}
+
 void fake_device_sync(be::CallContext& ctx) {
   note(ctx);
   ctx.in.expect_end();
@@ -312,6 +335,8 @@ const be::Registry& fake_registry() {
         {cr::kCall_gvContextCheck, "gvContextCheck", fake_context},
         {cr::kCall_gvManagedAlloc, "gvManagedAlloc", fake_managed_alloc},
         {cr::kCall_gvManagedFree, "gvManagedFree", fake_managed_free},
+        {cr::kCall_gvManagedPeek, "gvManagedPeek", fake_managed_peek},
+        {cr::kCall_gvManagedPoke, "gvManagedPoke", fake_managed_poke},
         {cr::kCall_cudaDeviceSynchronize, "cudaDeviceSynchronize", fake_device_sync},
     };
     reg->add_plugin("cudart", entries, sizeof entries / sizeof entries[0]);
@@ -1220,6 +1245,55 @@ TEST_F(CopyEngine, ThreeDimensionalBatchHonoursRowLengthAndLayerHeight) {
   for (auto& call : calls())
     EXPECT_EQ(call.first, static_cast<uint32_t>(cr::kCall_gvContextCheck));
   (void)cr::take_last_error();
+}
+
+// Around a host callback: the callback sees what device work wrote (read through
+// gvManagedPeek, with no device synchronisation: the callback's own stream is held), and what it
+// writes reaches the device before the work behind it (gvManagedPoke), never through the
+// legacy-stream copy chunks, which would wait for the held stream.
+TEST_F(CopyEngine, HostCallbacksSeeAndPublishManagedMemory) {
+  dev_.managed.assign(1u << 20, 0x11);
+  const uint64_t addr = kManagedBase + 64 * page();
+  dev_.managed_next = {addr};
+  void* v = nullptr;
+  ASSERT_EQ(mg::allocate(&v, 2 * page(), cudaMemAttachGlobal, mg::Kind::kManaged), cudaSuccess);
+  auto* p = static_cast<uint8_t*>(v);
+  uint8_t* d = dev_.managed.data() + 64 * page();
+
+  // No device work since the last read-back: nothing to read.
+  mg::after_synchronisation();
+  clear_calls();
+  mg::before_callback();
+  EXPECT_EQ(count_calls(calls(), cr::kCall_gvManagedPeek), 0u);
+
+  // A kernel (device work) writes; a host write not sent yet must survive the read-back.
+  mg::before_device_work();
+  d[10] = 99;
+  p[page() + 1] = 5;
+  clear_calls();
+  mg::before_callback();
+  EXPECT_EQ(p[10], 99);
+  EXPECT_EQ(p[page() + 1], 5);
+  EXPECT_EQ(d[page() + 1], 5);
+  auto c = calls();
+  EXPECT_EQ(count_calls(c, cr::kCall_gvManagedPeek), 1u);
+  EXPECT_EQ(count_calls(c, cr::kCall_gvManagedPoke), 1u);
+  EXPECT_EQ(count_calls(c, cr::kCall_cudaDeviceSynchronize), 0u);
+  EXPECT_EQ(count_calls(c, cr::kCall_gvMemcpyD2HChunk), 0u);
+
+  // The callback's writes go to the device after it, page by changed page.
+  p[3] = 77;
+  clear_calls();
+  mg::after_callback();
+  EXPECT_EQ(d[3], 77);
+  c = calls();
+  EXPECT_EQ(count_calls(c, cr::kCall_gvManagedPoke), 1u);
+  EXPECT_EQ(count_calls(c, cr::kCall_gvMemcpyH2DChunk), 0u);
+  clear_calls();
+  mg::after_callback();  // nothing written since
+  EXPECT_EQ(calls().size(), 0u);
+
+  ASSERT_EQ(mg::release(p), cudaSuccess);
 }
 
 }  // namespace

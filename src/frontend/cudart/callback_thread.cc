@@ -14,6 +14,7 @@
 #include "cudart_calls.h"
 #include "frontend/core/client.h"
 #include "frontend/cudart/glue.h"
+#include "frontend/cudart/managed.h"
 
 namespace gvirtus::cudart {
 namespace {
@@ -95,17 +96,18 @@ CallbackRecord read_callback_record(wire::Reader& r) {
 
 bool run_callback(const CallbackRecord& rec) {
   void* user = from_wire<void*>(rec.user);
-  switch (rec.kind) {
-    case 0:
-      reinterpret_cast<cudaHostFn_t>(static_cast<uintptr_t>(rec.fn))(user);
-      return true;
-    case 1:
-      reinterpret_cast<cudaStreamCallback_t>(static_cast<uintptr_t>(rec.fn))(
-          from_wire<cudaStream_t>(rec.stream), static_cast<cudaError_t>(rec.status), user);
-      return true;
-    default:
-      return false;
+  if (rec.kind > 1) return false;
+  // Managed memory as the kernels ahead of the callback left it, and the callback's own writes
+  // on the device before the work behind it runs (managed.h).
+  managed::before_callback();
+  if (rec.kind == 0) {
+    reinterpret_cast<cudaHostFn_t>(static_cast<uintptr_t>(rec.fn))(user);
+  } else {
+    reinterpret_cast<cudaStreamCallback_t>(static_cast<uintptr_t>(rec.fn))(
+        from_wire<cudaStream_t>(rec.stream), static_cast<cudaError_t>(rec.status), user);
   }
+  managed::after_callback();
+  return true;
 }
 
 cudaError_t ensure_callback_thread() {
