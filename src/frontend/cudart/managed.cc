@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cuda_calls.h"  // generated: the driver's call ids
+#include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/transfer.h"
 
@@ -242,7 +243,9 @@ void hook_before(uint32_t call_id) {
 }
 
 void hook_after(uint32_t call_id, int32_t status) {
-  if (synchronises(call_id, status)) pull_all();
+  if (!synchronises(call_id, status)) return;
+  pull_all();
+  graph_host::deliver_finished();
 }
 
 void install_hooks() {
@@ -463,7 +466,12 @@ void before_device_work() {
   push_all();
 }
 
-void after_synchronisation() { pull_all(); }
+void after_synchronisation() {
+  pull_all();
+  graph_host::deliver_finished();
+}
+
+void ensure_hooks() { install_hooks(); }
 
 void before_callback() {
   State& st = state();

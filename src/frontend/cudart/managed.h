@@ -59,6 +59,8 @@ cudaError_t release_alias(void* host);
 // engine's pipelined chunks): push host writes before a copy, pull after a synchronous one.
 void before_device_work();
 void after_synchronisation();
+// Makes the exchange points above run from now on (graph_host.h delivers graph results there).
+void ensure_hooks();
 
 // Host callbacks (cudaLaunchHostFunc, cudaStreamAddCallback, graph host nodes), on the callback
 // thread around the application's function. The work ahead of a callback on its stream has
