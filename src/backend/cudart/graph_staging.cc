@@ -274,7 +274,14 @@ void handle_gvGraphAddStagedMemcpyNode(CallContext& ctx) {
   }
   p.extent = {static_cast<size_t>(width), static_cast<size_t>(height), static_cast<size_t>(depth)};
   cudaGraphNode_t node = nullptr;
-  ctx.status = cudaGraphAddMemcpyNode(&node, g, deps.empty() ? nullptr : deps.data(), ndeps, &p);
+  const cudaGraphNode_t* d = deps.empty() ? nullptr : deps.data();
+  if (height == 1 && depth == 1 && pos.x == 0 && pos.y == 0 && pos.z == 0) {
+    // A 1D node, as the application's cudaGraphAddMemcpyNode1D makes.
+    ctx.status = cudaGraphAddMemcpyNode1D(&node, g, d, ndeps, p.dstPtr.ptr, p.srcPtr.ptr,
+                                          static_cast<size_t>(width), p.kind);
+  } else {
+    ctx.status = cudaGraphAddMemcpyNode(&node, g, d, ndeps, &p);
+  }
   if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(graphnode_out(ctx, node));
 }
 
@@ -314,10 +321,16 @@ void handle_gvCaptureStagedCopy(CallContext& ctx) {
   if (!id) return;
   const size_t w = static_cast<size_t>(width), h = static_cast<size_t>(height);
   const size_t dp = static_cast<size_t>(height > 1 ? pitch : width);
-  ctx.status = dir == 0 ? cudaMemcpy2DAsync(dptr(dev), dp, buf->buf, w, w, h,
-                                            cudaMemcpyHostToDevice, s)
-                        : cudaMemcpy2DAsync(buf->buf, w, dptr(dev), dp, w, h,
-                                            cudaMemcpyDeviceToHost, s);
+  // One row is a 1D copy, as the application's own (a 1D memcpy node, which
+  // cudaGraphExecUpdate and the exec-node calls treat as such).
+  if (h == 1)
+    ctx.status = dir == 0 ? cudaMemcpyAsync(dptr(dev), buf->buf, w, cudaMemcpyHostToDevice, s)
+                          : cudaMemcpyAsync(buf->buf, dptr(dev), w, cudaMemcpyDeviceToHost, s);
+  else
+    ctx.status = dir == 0 ? cudaMemcpy2DAsync(dptr(dev), dp, buf->buf, w, w, h,
+                                              cudaMemcpyHostToDevice, s)
+                          : cudaMemcpy2DAsync(buf->buf, w, dptr(dev), dp, w, h,
+                                              cudaMemcpyDeviceToHost, s);
   if (ctx.status != cudaSuccess) {
     StagingState& st = state(ctx);
     std::lock_guard<std::mutex> g(st.mu);
