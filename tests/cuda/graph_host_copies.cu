@@ -3,8 +3,8 @@
 // memcpy nodes with host pointers (cudaGraphAddMemcpyNode1D, cudaGraphAddMemcpyNode with a
 // pitched host box). Each graph is launched several times with the host input changed between
 // launches; results are read after a stream synchronisation, an event synchronisation or a
-// query loop. Also: the graph as a child of another, a clone, and cudaGraphExecUpdate onto a
-// graph with other host buffers.
+// query loop. Also: the graph as a child of another, a clone, cudaGraphExecUpdate onto a graph
+// with other host buffers, and a host node that reads the device-to-host result of its graph.
 #include <cstring>
 #include <vector>
 
@@ -108,6 +108,51 @@ bool captured(cudaStream_t s, int* d_in, int* d_out) {
   return ok;
 }
 
+// A host node behind the device-to-host copy of the same graph reads its result.
+struct Sum {
+  const int* out = nullptr;
+  std::vector<long long> seen;
+};
+void CUDART_CB sum_out(void* user) {
+  auto* s = static_cast<Sum*>(user);
+  long long t = 0;
+  for (int i = 0; i < kN; ++i) t += s->out[i];
+  s->seen.push_back(t);
+}
+
+bool host_node_reads_result(cudaStream_t s, int* d_in, int* d_out) {
+  std::vector<int> in(kN), out(kN, 0);
+  Sum sum;
+  sum.out = out.data();
+  cudaGraph_t g;
+  CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+  CHECK(cudaMemcpyAsync(d_in, in.data(), kN * sizeof(int), cudaMemcpyHostToDevice, s));
+  scale<<<blocks(kN), 256, 0, s>>>(d_in, d_out, kN, 4);
+  CHECK(cudaMemcpyAsync(out.data(), d_out, kN * sizeof(int), cudaMemcpyDeviceToHost, s));
+  CHECK(cudaLaunchHostFunc(s, sum_out, &sum));
+  CHECK(cudaStreamEndCapture(s, &g));
+  cudaGraphExec_t x;
+  CHECK(cudaGraphInstantiate(&x, g, 0));
+  std::vector<long long> want;
+  for (int round = 0; round < 2; ++round) {
+    long long t = 0;
+    for (int i = 0; i < kN; ++i) {
+      in[i] = i + round * 3;
+      t += in[i] * 4 + 1;
+    }
+    want.push_back(t);
+    CHECK(cudaGraphLaunch(x, s));
+    CHECK(cudaStreamSynchronize(s));
+  }
+  bool ok = sum.seen == want;
+  std::printf("host node after the device-to-host copy:");
+  for (long long v : sum.seen) std::printf(" %lld", v);
+  std::printf(" %s\n", ok ? "ok" : "WRONG");
+  CHECK(cudaGraphExecDestroy(x));
+  CHECK(cudaGraphDestroy(g));
+  return ok;
+}
+
 // Page-locked memory, and a 2D copy of a padded host matrix.
 bool captured_pinned_2d(cudaStream_t s, int* d_in, int* d_out) {
   const int w = 50, h = kN / 50, hpitch = 64;  // ints
@@ -203,6 +248,7 @@ int main() {
   CHECK(cudaMalloc(&d_out, kN * sizeof(int)));
   bool ok = captured(s, d_in, d_out);
   ok &= captured_pinned_2d(s, d_in, d_out);
+  ok &= host_node_reads_result(s, d_in, d_out);
   ok &= explicit_nodes(s, d_in, d_out);
   CHECK(cudaFree(d_in));
   CHECK(cudaFree(d_out));

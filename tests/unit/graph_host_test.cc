@@ -93,7 +93,7 @@ void f_read(be::CallContext& ctx) {
   uint64_t n = ctx.in.get<uint64_t>();
   uint8_t wait = ctx.in.get<uint8_t>();
   note(ctx, wait);
-  if (!wait && g_w->busy) {
+  if (wait == 0 && g_w->busy) {
     ctx.status = cudaErrorNotReady;
     return;
   }
@@ -272,6 +272,22 @@ TEST_F(GraphHost, HostBytesTravelAtLaunchAndResultsLandAtTheSynchronisation) {
     for (size_t i = 0; i < out.size(); ++i) ASSERT_EQ(out[i], static_cast<uint8_t>(in[i] + 1)) << i;
   }
   EXPECT_EQ(w_.launches, 3);
+
+  // A host callback while the launch runs reads the buffers as they are, and they stay pending.
+  w_.busy = true;
+  std::iota(in.begin(), in.end(), static_cast<uint8_t>(40));
+  ASSERT_EQ(gh::launch(x, nullptr), cudaSuccess);
+  std::fill(out.begin(), out.end(), 0);
+  w_.calls.clear();
+  gh::before_callback();
+  EXPECT_EQ(out[0], 41);
+  ASSERT_EQ(w_.calls.size(), 1u);
+  EXPECT_EQ(w_.calls[0].first, static_cast<uint32_t>(cr::kCall_gvStagingRead));
+  EXPECT_EQ(w_.calls[0].second, 2);  // read as it is now
+  EXPECT_EQ(gh::pending(), 1u);
+  w_.busy = false;
+  gh::deliver_finished();
+  EXPECT_EQ(gh::pending(), 0u);
 
   // A graph without host ends is launched as usual.
   EXPECT_FALSE(gh::launch(exec_id(0x0700000000000999ull), nullptr).has_value());

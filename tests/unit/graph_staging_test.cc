@@ -59,6 +59,9 @@ TEST_F(GraphStaging, SizesAndCountsAreBounded) {
   auto r = u64s({1, 0, uint64_t{wire::kMaxPayload} + 1});
   r.put<uint8_t>(0);
   EXPECT_THROW(run(bc::handle_gvStagingRead, r), be::SessionFault);
+  auto mode = u64s({1, 0, 8});
+  mode.put<uint8_t>(3);  // no such read mode
+  EXPECT_THROW(run(bc::handle_gvStagingRead, mode), be::SessionFault);
   wire::Writer l = u64s({0, 0});
   l.put<uint32_t>(1u << 20);
   EXPECT_THROW(run(bc::handle_gvGraphLaunchStaged, l), be::SessionFault);

@@ -11,8 +11,8 @@
 //   gvStagingAlloc     u64 size                                   -> u64 id
 //   gvStagingFree      u64 id                                     -> -
 //   gvStagingWrite     u64 id, u64 offset, the bytes              -> -
-//   gvStagingRead      u64 id, u64 offset, u64 n, u8 wait         -> n bytes (cudaErrorNotReady
-//                                                                    without wait while in use)
+//   gvStagingRead      u64 id, u64 offset, u64 n, u8 mode         -> n bytes (mode 0: if the
+//                      last launch is done, else cudaErrorNotReady; 1: after waiting for it; 2: now)
 //   gvGraphLaunchStaged u64 exec, u64 stream, u32 n, n × u64 id   -> -
 //   gvGraphAddStagedMemcpyNode u64 graph, u32 n, n × u64 node, u8 direction (0 to the device,
 //        1 to the host), u64 id, u64 offset, u64 device pointer, u64 pitch, u64 rows per slice,
@@ -43,6 +43,11 @@ constexpr uint64_t kMaxStagingBytes = uint64_t{1} << 30;
 constexpr uint64_t kMaxSessionStaging = uint64_t{8} << 30;
 constexpr size_t kMaxStagings = 1u << 16;
 constexpr uint32_t kMaxNodeList = 1u << 20;
+
+// gvStagingRead modes: if the last launch is done (else cudaErrorNotReady), after waiting for
+// it, or as the buffer is now (a host node inside the launch, whose device-to-host nodes ahead
+// of it have written their buffers).
+constexpr uint8_t kReadIfDone = 0, kReadWait = 1, kReadNow = 2;
 
 // Runs f on a thread of its own whose capture mode is relaxed, on the caller's device. Page-
 // locked allocation and freeing are "potentially unsafe" calls, which a thread in the default
@@ -181,15 +186,16 @@ void handle_gvStagingRead(CallContext& ctx) {
   uint64_t id = ctx.in.get<uint64_t>();
   uint64_t offset = ctx.in.get<uint64_t>();
   uint64_t n = ctx.in.get<uint64_t>();
-  bool wait = ctx.in.get<uint8_t>() != 0;
+  uint8_t wait = ctx.in.get<uint8_t>();
   ctx.in.expect_end();
+  if (wait > kReadNow) throw SessionFault("gvStagingRead mode " + std::to_string(wait));
   if (n > wire::kMaxPayload) throw SessionFault("gvStagingRead of " + std::to_string(n) + " bytes");
   std::shared_ptr<Staging> s = find(ctx, id);
   check_range(*s, offset, n, "gvStagingRead");
-  if (wait) {
+  if (wait == kReadWait) {
     release_order(ctx);
     ctx.status = cudaEventSynchronize(s->busy);
-  } else {
+  } else if (wait == kReadIfDone) {
     ctx.status = cudaEventQuery(s->busy);
   }
   if (ctx.status == cudaSuccess) ctx.out.put_bytes(s->buf + offset, static_cast<size_t>(n));

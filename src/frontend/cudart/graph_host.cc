@@ -62,9 +62,12 @@ cudaError_t fill(const HostEnd& e) {
   return cudaSuccess;
 }
 
-// Reads a device-to-host end's buffer into the application's memory. Without `wait`,
+// gvStagingRead modes (graph_staging.cc).
+enum class Read : uint8_t { kIfDone = 0, kWait = 1, kNow = 2 };
+
+// Reads a device-to-host end's buffer into the application's memory. kIfDone:
 // cudaErrorNotReady (recorded nowhere) while its launch still runs.
-cudaError_t fetch(const HostEnd& e, bool wait) {
+cudaError_t fetch(const HostEnd& e, Read mode) {
   std::vector<uint8_t> buf(static_cast<size_t>(e.bytes()));
   for (uint64_t off = 0; off < buf.size(); off += kChunk) {
     const uint64_t k = std::min<uint64_t>(kChunk, buf.size() - off);
@@ -72,10 +75,10 @@ cudaError_t fetch(const HostEnd& e, bool wait) {
     c.args().put<uint64_t>(e.staging);
     c.args().put<uint64_t>(off);
     c.args().put<uint64_t>(k);
-    c.args().put<uint8_t>(wait || off > 0);
+    c.args().put<uint8_t>(static_cast<uint8_t>(mode == Read::kIfDone && off > 0 ? Read::kWait : mode));
     if (!c.invoke()) return lost();
     const auto st = static_cast<cudaError_t>(c.status());
-    if (st == cudaErrorNotReady && !wait && off == 0) return st;
+    if (st == cudaErrorNotReady && mode == Read::kIfDone && off == 0) return st;
     cudaError_t err = finish(c);
     if (err != cudaSuccess) return err;
     wire::Reader& r = c.result();
@@ -345,7 +348,7 @@ std::optional<cudaError_t> launch(cudaGraphExec_t exec, cudaStream_t stream) {
   }
   managed::before_device_work();
   for (const EndPtr& e : earlier) {
-    cudaError_t err = fetch(*e, true);
+    cudaError_t err = fetch(*e, Read::kWait);
     if (err != cudaSuccess) return err;
   }
   for (const EndPtr& e : ends) {
@@ -353,18 +356,32 @@ std::optional<cudaError_t> launch(cudaGraphExec_t exec, cudaStream_t stream) {
     cudaError_t err = fill(*e);
     if (err != cudaSuccess) return err;
   }
+  // Pending before the launch is sent: a host node of this launch may run before the reply.
+  std::vector<EndPtr> results;
+  for (const EndPtr& e : ends)
+    if (!e->to_device) results.push_back(e);
+  {
+    std::lock_guard<std::mutex> g(tables().mu);
+    tables().pending.insert(tables().pending.end(), results.begin(), results.end());
+    // Until the reply, the buffer's event may still be that of the last launch: no delivery.
+    for (const EndPtr& e : results) ++e->launching;
+  }
   client::Call c(id(Call::kCall_gvGraphLaunchStaged));
   c.args().put<uint64_t>(to_wire(exec));
   c.args().put<uint64_t>(to_wire(stream));
   c.args().put<uint32_t>(static_cast<uint32_t>(ends.size()));
   for (const EndPtr& e : ends) c.args().put<uint64_t>(e->staging);
-  if (!c.invoke()) return lost();
-  cudaError_t err = finish(c);
-  if (err != cudaSuccess) return err;
+  cudaError_t err = c.invoke() ? finish(c) : lost();
   std::lock_guard<std::mutex> g(tables().mu);
-  for (const EndPtr& e : ends)
-    if (!e->to_device) tables().pending.push_back(e);
-  return cudaSuccess;
+  for (const EndPtr& e : results) --e->launching;
+  if (err != cudaSuccess) {
+    auto& p = tables().pending;
+    for (const EndPtr& e : results) {
+      auto it = std::find(p.begin(), p.end(), e);
+      if (it != p.end()) p.erase(it);
+    }
+  }
+  return err;
 }
 
 void deliver_finished() {
@@ -372,12 +389,13 @@ void deliver_finished() {
   std::vector<EndPtr> todo, keep;
   {
     std::lock_guard<std::mutex> g(tables().mu);
-    todo.swap(tables().pending);
+    for (EndPtr& e : tables().pending) (e->launching ? keep : todo).push_back(std::move(e));
+    tables().pending.clear();
   }
   for (const EndPtr& e : todo) {
     cudaError_t err = cudaErrorNotReady;
     try {
-      err = fetch(*e, false);
+      err = fetch(*e, Read::kIfDone);
     } catch (const wire::DecodeError& x) {
       client::mark_session_lost(std::string("gvStagingRead: ") + x.what());
       return;
@@ -388,6 +406,24 @@ void deliver_finished() {
   if (keep.empty()) return;
   std::lock_guard<std::mutex> g(tables().mu);
   tables().pending.insert(tables().pending.begin(), keep.begin(), keep.end());
+}
+
+void before_callback() {
+  if (!g_any.load(std::memory_order_acquire)) return;
+  std::vector<EndPtr> now;
+  {
+    std::lock_guard<std::mutex> g(tables().mu);
+    now = tables().pending;
+  }
+  // Still pending: the synchronisation delivers each again, as its launch left it.
+  for (const EndPtr& e : now) {
+    try {
+      (void)fetch(*e, Read::kNow);
+    } catch (const wire::DecodeError& x) {
+      client::mark_session_lost(std::string("gvStagingRead: ") + x.what());
+      return;
+    }
+  }
 }
 
 size_t ends_of_graph(cudaGraph_t g) {

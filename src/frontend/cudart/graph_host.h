@@ -13,9 +13,9 @@
 // (cudaMemcpyAsync / cudaMemcpy2DAsync and the copies built on them). The host ends follow the
 // graph into its clones, the graphs it is a child of, its executable graphs and
 // cudaGraphExecUpdate; a buffer is freed when no graph or executable graph uses it.
-// Limits (docs/callbacks.md): a host node or callback inside the same launch does not see what a
-// device-to-host node of that launch wrote (it is delivered at the synchronisation); host ends
-// that are arrays, cudaGraphMemcpyNodeSetParams and the exec forms stay refused.
+// Host callbacks running meanwhile (a host node behind a device-to-host node) get the buffers as
+// they are then (before_callback). Limits (docs/callbacks.md): host ends that are arrays,
+// cudaGraphMemcpyNodeSetParams and the exec forms stay refused.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -33,6 +33,7 @@ struct HostEnd {
   bool to_device = true;
   uint8_t* host = nullptr;
   uint64_t width = 0, height = 1, depth = 1, pitch = 0, ysize = 1;
+  int launching = 0;  // launches sent and not answered yet (REQUIRES: the tables' lock)
   uint64_t bytes() const { return width * height * depth; }
   // Packs the host bytes into `out` (bytes() long) / unpacks `in` into the host memory.
   void pack(uint8_t* out) const;
@@ -79,6 +80,12 @@ std::optional<cudaError_t> launch(cudaGraphExec_t exec, cudaStream_t stream);
 // Delivers the pending device-to-host results whose launch has finished (the worker says so
 // without waiting). Called after every synchronising call.
 void deliver_finished();
+
+// Before a host callback runs (callback_thread.cc): the buffers of pending device-to-host
+// results are read as they are now, so a host node behind a device-to-host node of the same
+// launch sees its result (the launch is not finished, so the buffer's own event cannot say).
+// They stay pending: the synchronisation delivers them again once the launch is done.
+void before_callback();
 
 // For the tests: host ends of a graph / an executable graph, and pending deliveries.
 size_t ends_of_graph(cudaGraph_t g);
