@@ -39,6 +39,8 @@ bool flat_batches(cudaStream_t s) {
   cudaMemcpyAttributes attrs[2] = {};
   attrs[0].srcAccessOrder = cudaMemcpySrcAccessOrderStream;
   attrs[1].srcAccessOrder = cudaMemcpySrcAccessOrderDuringApiCall;
+  for (cudaMemcpyAttributes& at : attrs)  // where host operands live (ignored for device memory)
+    at.srcLocHint.type = at.dstLocHint.type = cudaMemLocationTypeHost;
   size_t idxs[] = {0, 1};
   CHECK(cudaMemcpyBatchAsync(dsts, srcs, sizes, 2, attrs, idxs, 2, s));
   add_one<<<(kN + 255) / 256, 256, 0, s>>>(da, kN);
