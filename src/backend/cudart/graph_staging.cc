@@ -88,6 +88,14 @@ struct StagingState {
   std::unordered_map<uint64_t, std::shared_ptr<Staging>> live;
   uint64_t next = 1;
   uint64_t bytes = 0;
+  // The session is over and its worker exits: no CUDA calls (nor threads) while tearing down;
+  // the process's end frees the page-locked memory.
+  ~StagingState() {
+    for (auto& [id, s] : live) {
+      s->buf = nullptr;
+      s->busy = nullptr;
+    }
+  }
 };
 
 StagingState& state(CallContext& ctx) { return ctx.session.state<StagingState>(); }
