@@ -51,6 +51,14 @@ cudaStream_t exchange_stream(CallContext& ctx, uint64_t addr, uint64_t n, const 
   std::lock_guard<std::mutex> g(st.mu);
   if (!inside(st.live, addr, n) && !inside(st.vars, addr, n))
     throw SessionFault(std::string(what) + " outside the session's managed memory");
+  // The callback connection's server thread waits on its side stream while the application may
+  // be capturing in global mode on another thread: as a relaxed thread it may (a waiting call
+  // would otherwise fail and invalidate that capture).
+  thread_local bool relaxed = false;
+  if (!relaxed) {
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    relaxed = cudaThreadExchangeStreamCaptureMode(&mode) == cudaSuccess;
+  }
   if (!st.side) {
     ctx.status = cudaStreamCreateWithFlags(&st.side, cudaStreamNonBlocking);
     if (ctx.status != cudaSuccess) {
