@@ -1165,9 +1165,9 @@ TEST_F(CopyEngine, BatchCopiesRunEachCopyOnTheStream) {
   cudaMemcpyAttributes attrs[1] = {};
   attrs[0].srcAccessOrder = cudaMemcpySrcAccessOrderStream;
   size_t idxs[] = {0};
+  const cr::Target t = cr::async_on(reinterpret_cast<cudaStream_t>(kStream));
   ASSERT_EQ(cr::check_batch(dsts, srcs, sizes, 2, attrs, idxs, 1), cudaSuccess);
-  ASSERT_EQ(cr::run_batch(dsts, srcs, sizes, 2, cr::async_on(reinterpret_cast<cudaStream_t>(kStream))),
-            cudaSuccess);
+  ASSERT_EQ(cr::run_batch(dsts, srcs, sizes, 2, t), cudaSuccess);
   EXPECT_EQ(std::memcmp(dev_.mem.data(), a.data(), a.size()), 0);
   EXPECT_EQ(std::memcmp(dev_.mem.data() + 8192, b.data(), b.size()), 0);
 
@@ -1176,8 +1176,7 @@ TEST_F(CopyEngine, BatchCopiesRunEachCopyOnTheStream) {
   const void* srcs2[] = {dptr(0), dptr(8192)};
   size_t sizes2[] = {a.size(), b.size()};
   clear_calls();
-  ASSERT_EQ(cr::run_batch(dsts2, srcs2, sizes2, 2, cr::async_on(reinterpret_cast<cudaStream_t>(kStream))),
-            cudaSuccess);
+  ASSERT_EQ(cr::run_batch(dsts2, srcs2, sizes2, 2, t), cudaSuccess);
   EXPECT_EQ(back, a);
   EXPECT_EQ(std::memcmp(dev_.mem.data() + 20000, b.data(), b.size()), 0);
   auto c = calls();

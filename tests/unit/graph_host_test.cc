@@ -50,7 +50,9 @@ struct FakeWorker {
 };
 FakeWorker* g_w = nullptr;
 
-void note(be::CallContext& ctx, uint8_t extra = 0) { g_w->calls.push_back({ctx.header.call_id, extra}); }
+void note(be::CallContext& ctx, uint8_t extra = 0) {
+  g_w->calls.push_back({ctx.header.call_id, extra});
+}
 
 std::vector<uint8_t>& buffer(uint64_t id) {
   auto it = g_w->staging.find(id);

@@ -12,7 +12,7 @@
 //   gvStagingFree      u64 id                                     -> -
 //   gvStagingWrite     u64 id, u64 offset, the bytes              -> -
 //   gvStagingRead      u64 id, u64 offset, u64 n, u8 mode         -> n bytes (mode 0: if the
-//                      last launch is done, else cudaErrorNotReady; 1: after waiting for it; 2: now)
+//                      last launch is done, else cudaErrorNotReady; 1: after waiting; 2: now)
 //   gvGraphLaunchStaged u64 exec, u64 stream, u32 n, n × u64 id   -> -
 //   gvGraphAddStagedMemcpyNode u64 graph, u32 n, n × u64 node, u8 direction (0 to the device,
 //        1 to the host), u64 id, u64 offset, u64 device pointer, u64 pitch, u64 rows per slice,
@@ -213,7 +213,8 @@ void handle_gvGraphLaunchStaged(CallContext& ctx) {
   uint64_t exec = ctx.in.get<uint64_t>();
   uint64_t stream = ctx.in.get<uint64_t>();
   uint32_t n = ctx.in.get<uint32_t>();
-  if (n > kMaxStagings) throw SessionFault("gvGraphLaunchStaged with " + std::to_string(n) + " buffers");
+  if (n > kMaxStagings)
+    throw SessionFault("gvGraphLaunchStaged with " + std::to_string(n) + " buffers");
   std::vector<uint64_t> ids(n);
   for (auto& id : ids) id = ctx.in.get<uint64_t>();
   ctx.in.expect_end();

@@ -14,7 +14,9 @@ bool access_order_ok(cudaMemcpySrcAccessOrder o) {
          o == cudaMemcpySrcAccessOrderAny;
 }
 
-bool copy_flags_ok(unsigned int f) { return (f & ~unsigned{cudaMemcpyFlagPreferOverlapWithCompute}) == 0; }
+bool copy_flags_ok(unsigned int f) {
+  return (f & ~unsigned{cudaMemcpyFlagPreferOverlapWithCompute}) == 0;
+}
 
 }  // namespace
 

@@ -75,7 +75,9 @@ cudaError_t fetch(const HostEnd& e, Read mode) {
     c.args().put<uint64_t>(e.staging);
     c.args().put<uint64_t>(off);
     c.args().put<uint64_t>(k);
-    c.args().put<uint8_t>(static_cast<uint8_t>(mode == Read::kIfDone && off > 0 ? Read::kWait : mode));
+    // Past the first piece the launch is known to be done.
+    const Read m = mode == Read::kIfDone && off > 0 ? Read::kWait : mode;
+    c.args().put<uint8_t>(static_cast<uint8_t>(m));
     if (!c.invoke()) return lost();
     const auto st = static_cast<cudaError_t>(c.status());
     if (st == cudaErrorNotReady && mode == Read::kIfDone && off == 0) return st;
