@@ -6,3 +6,7 @@ list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS
   textures        YES
   pointer_queries YES
   ipc             YES)
+# cudaMemcpyBatchAsync / cudaMemcpy3DBatchAsync (frontend/cudart/batch_copy.h).
+list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS
+  memcpy_batch    YES)
+set(GVIRTUS_CUDA_COMPARE_OPTIONS_memcpy_batch --native-must-pass)

@@ -17,3 +17,9 @@ list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS mem_pools YES)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS graphs YES)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS launch_events YES)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS graph_nodes YES)
+# Host callbacks reading and writing managed memory around kernels (frontend managed.h).
+list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS callback_managed YES)
+set(GVIRTUS_CUDA_COMPARE_OPTIONS_callback_managed --native-must-pass)
+# Graph memcpy nodes with host memory, captured or explicit (frontend graph_host.h).
+list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS graph_host_copies YES)
+set(GVIRTUS_CUDA_COMPARE_OPTIONS_graph_host_copies --native-must-pass)

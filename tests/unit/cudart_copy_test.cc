@@ -23,6 +23,7 @@
 #include "fake_backend.h"
 #include "fatbin_builder.h"
 #include "frontend/core/answers.h"
+#include "frontend/cudart/batch_copy.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/graph_wire.h"
 #include "frontend/cudart/launch_check.h"
@@ -298,6 +299,29 @@ void fake_managed_free(be::CallContext& ctx) {
   g_dev->managed_freed.push_back(addr);
 }
 
+// gvManagedPeek / gvManagedPoke: the managed bytes, straight (the worker's side stream).
+void fake_managed_peek(be::CallContext& ctx) {
+  note(ctx);
+  uint64_t addr = ctx.in.get<uint64_t>();
+  uint64_t n = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  const uint8_t* s = dev(addr, n);
+  if (!s || addr < kManagedBase) throw be::SessionFault("peek outside managed memory");
+  ctx.out.put_bytes(s, n);
+}
+
+void fake_managed_poke(be::CallContext& ctx) {
+  note(ctx);
+  uint64_t addr = ctx.in.get<uint64_t>();
+  uint64_t n = ctx.in.remaining();
+  const uint8_t* bytes = ctx.in.get_bytes(n);
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  uint8_t* d = dev(addr, n);
+  if (!d || addr < kManagedBase) throw be::SessionFault("poke outside managed memory");
+  std::memcpy(d, bytes, n);
+}
+
 void fake_device_sync(be::CallContext& ctx) {
   note(ctx);
   ctx.in.expect_end();
@@ -349,6 +373,8 @@ const be::Registry& fake_registry() {
         {cr::kCall_gvContextCheck, "gvContextCheck", fake_context},
         {cr::kCall_gvManagedAlloc, "gvManagedAlloc", fake_managed_alloc},
         {cr::kCall_gvManagedFree, "gvManagedFree", fake_managed_free},
+        {cr::kCall_gvManagedPeek, "gvManagedPeek", fake_managed_peek},
+        {cr::kCall_gvManagedPoke, "gvManagedPoke", fake_managed_poke},
         {cr::kCall_cudaDeviceSynchronize, "cudaDeviceSynchronize", fake_device_sync},
     };
     reg->add_plugin("cudart", entries, sizeof entries / sizeof entries[0]);
@@ -1222,6 +1248,147 @@ TEST_F(CopyEngine, AdoptedManagedVariableIsMirroredInPlace) {
   EXPECT_FALSE(mapped(p));
   EXPECT_FALSE(mg::contains(p));
   (void)cr::take_last_error();
+}
+
+// cudaMemcpyBatchAsync: each entry is the single copy its pointers make (host to device, device
+// to host, device to device), on the batch's stream.
+TEST_F(CopyEngine, BatchCopiesRunEachCopyOnTheStream) {
+  constexpr uint64_t kStream = 0x0100000000000042ull;
+  auto a = pattern(3000, 11), b = pattern(5000, 12);
+  void* dsts[] = {dptr(0), dptr(8192)};
+  const void* srcs[] = {a.data(), b.data()};
+  size_t sizes[] = {a.size(), b.size()};
+  cudaMemcpyAttributes attrs[1] = {};
+  attrs[0].srcAccessOrder = cudaMemcpySrcAccessOrderStream;
+  size_t idxs[] = {0};
+  const cr::Target t = cr::async_on(reinterpret_cast<cudaStream_t>(kStream));
+  ASSERT_EQ(cr::check_batch(dsts, srcs, sizes, 2, attrs, idxs, 1), cudaSuccess);
+  ASSERT_EQ(cr::run_batch(dsts, srcs, sizes, 2, t), cudaSuccess);
+  EXPECT_EQ(std::memcmp(dev_.mem.data(), a.data(), a.size()), 0);
+  EXPECT_EQ(std::memcmp(dev_.mem.data() + 8192, b.data(), b.size()), 0);
+
+  std::vector<uint8_t> back(a.size());
+  void* dsts2[] = {back.data(), dptr(20000)};
+  const void* srcs2[] = {dptr(0), dptr(8192)};
+  size_t sizes2[] = {a.size(), b.size()};
+  clear_calls();
+  ASSERT_EQ(cr::run_batch(dsts2, srcs2, sizes2, 2, t), cudaSuccess);
+  EXPECT_EQ(back, a);
+  EXPECT_EQ(std::memcmp(dev_.mem.data() + 20000, b.data(), b.size()), 0);
+  auto c = calls();
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].first, static_cast<uint32_t>(cr::kCall_gvMemcpyD2HChunk));
+  EXPECT_EQ(c[1].first, static_cast<uint32_t>(cr::kCall_cudaMemcpyAsync));
+  EXPECT_EQ(dev_.streams, (std::vector<uint64_t>{kStream, kStream}));
+}
+
+// A copy that fails stops the batch: its error is returned and recorded, later copies are not
+// sent.
+TEST_F(CopyEngine, BatchStopsAtTheFirstFailingCopy) {
+  dev_.limit = 4096;
+  auto a = pattern(100, 13);
+  void* dsts[] = {dptr(0), dptr(8192), dptr(200)};
+  const void* srcs[] = {a.data(), a.data(), a.data()};
+  size_t sizes[] = {100, 100, 100};
+  ASSERT_EQ(cr::run_batch(dsts, srcs, sizes, 3, cr::async_on(cudaStreamPerThread)),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(cr::take_last_error(), cudaErrorInvalidValue);
+  EXPECT_EQ(std::memcmp(dev_.mem.data(), a.data(), 100), 0);
+  EXPECT_EQ(dev_.mem[200], 0);
+  EXPECT_EQ(calls().size(), 2u);
+}
+
+// cudaMemcpy3DBatchAsync: a host operand with its own row length and layer height lands packed
+// on the device, and comes back into another layout.
+TEST_F(CopyEngine, ThreeDimensionalBatchHonoursRowLengthAndLayerHeight) {
+  auto host = pattern(8 * 4 * 2, 14);
+  cudaMemcpy3DBatchOp op{};
+  op.src.type = op.dst.type = cudaMemcpyOperandTypePointer;
+  op.src.op.ptr.ptr = host.data();
+  op.src.op.ptr.rowLength = 8;
+  op.src.op.ptr.layerHeight = 4;
+  op.dst.op.ptr.ptr = dptr(64);
+  op.extent = cudaExtent{5, 3, 2};
+  op.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
+  const auto t = cr::async_on(cudaStreamPerThread);
+  ASSERT_EQ(cr::run_3d_batch(1, &op, 0, nullptr, t), cudaSuccess);
+  for (size_t z = 0; z < 2; ++z)
+    for (size_t y = 0; y < 3; ++y)
+      for (size_t x = 0; x < 5; ++x)
+        ASSERT_EQ(dev_.mem[64 + z * 15 + y * 5 + x], host[z * 32 + y * 8 + x]) << z << y << x;
+
+  std::vector<uint8_t> back(6 * 3 * 2, 0);
+  cudaMemcpy3DBatchOp up{};
+  up.src.type = up.dst.type = cudaMemcpyOperandTypePointer;
+  up.src.op.ptr.ptr = dptr(64);
+  up.dst.op.ptr.ptr = back.data();
+  up.dst.op.ptr.rowLength = 6;
+  up.extent = cudaExtent{5, 3, 2};
+  up.srcAccessOrder = cudaMemcpySrcAccessOrderStream;
+  ASSERT_EQ(cr::run_3d_batch(1, &up, 0, nullptr, t), cudaSuccess);
+  for (size_t z = 0; z < 2; ++z)
+    for (size_t y = 0; y < 3; ++y)
+      for (size_t x = 0; x < 6; ++x)
+        ASSERT_EQ(back[z * 18 + y * 6 + x], x < 5 ? host[z * 32 + y * 8 + x] : 0) << z << y << x;
+
+  // Batch flags must be 0, and one bad operation refuses the whole batch before any copy.
+  clear_calls();
+  EXPECT_EQ(cr::run_3d_batch(1, &up, 1, nullptr, t), cudaErrorInvalidValue);
+  cudaMemcpy3DBatchOp two[2] = {op, up};
+  two[1].extent.depth = 0;
+  EXPECT_EQ(cr::run_3d_batch(2, two, 0, nullptr, t), cudaErrorInvalidValue);
+  for (auto& call : calls())
+    EXPECT_EQ(call.first, static_cast<uint32_t>(cr::kCall_gvContextCheck));
+  (void)cr::take_last_error();
+}
+
+// Around a host callback: the callback sees what device work wrote (read through
+// gvManagedPeek, with no device synchronisation: the callback's own stream is held), and what it
+// writes reaches the device before the work behind it (gvManagedPoke), never through the
+// legacy-stream copy chunks, which would wait for the held stream.
+TEST_F(CopyEngine, HostCallbacksSeeAndPublishManagedMemory) {
+  dev_.managed.assign(1u << 20, 0x11);
+  const uint64_t addr = kManagedBase + 64 * page();
+  dev_.managed_next = {addr};
+  void* v = nullptr;
+  ASSERT_EQ(mg::allocate(&v, 2 * page(), cudaMemAttachGlobal, mg::Kind::kManaged), cudaSuccess);
+  auto* p = static_cast<uint8_t*>(v);
+  uint8_t* d = dev_.managed.data() + 64 * page();
+
+  // No device work since the last read-back: nothing to read.
+  mg::after_synchronisation();
+  clear_calls();
+  mg::before_callback();
+  EXPECT_EQ(count_calls(calls(), cr::kCall_gvManagedPeek), 0u);
+
+  // A kernel (device work) writes; a host write not sent yet must survive the read-back.
+  mg::before_device_work();
+  d[10] = 99;
+  p[page() + 1] = 5;
+  clear_calls();
+  mg::before_callback();
+  EXPECT_EQ(p[10], 99);
+  EXPECT_EQ(p[page() + 1], 5);
+  EXPECT_EQ(d[page() + 1], 5);
+  auto c = calls();
+  EXPECT_EQ(count_calls(c, cr::kCall_gvManagedPeek), 1u);
+  EXPECT_EQ(count_calls(c, cr::kCall_gvManagedPoke), 1u);
+  EXPECT_EQ(count_calls(c, cr::kCall_cudaDeviceSynchronize), 0u);
+  EXPECT_EQ(count_calls(c, cr::kCall_gvMemcpyD2HChunk), 0u);
+
+  // The callback's writes go to the device after it, page by changed page.
+  p[3] = 77;
+  clear_calls();
+  mg::after_callback();
+  EXPECT_EQ(d[3], 77);
+  c = calls();
+  EXPECT_EQ(count_calls(c, cr::kCall_gvManagedPoke), 1u);
+  EXPECT_EQ(count_calls(c, cr::kCall_gvMemcpyH2DChunk), 0u);
+  clear_calls();
+  mg::after_callback();  // nothing written since
+  EXPECT_EQ(calls().size(), 0u);
+
+  ASSERT_EQ(mg::release(p), cudaSuccess);
 }
 
 }  // namespace

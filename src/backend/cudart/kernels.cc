@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backend/cudart/graphs.h"
+#include "backend/cudart/managed.h"
 #include "backend/cudart/module_cache.h"
 #include "backend/cudart/support.h"
 #include "backend/worker.h"
@@ -544,6 +545,7 @@ void handle_gvManagedVarGet(CallContext& ctx) {
   size_t size = 0;
   ctx.status = cudaLibraryGetManaged(&address, &size, lib->lib, name.c_str());
   if (ctx.status != cudaSuccess) return;
+  note_managed_variable(ctx, reinterpret_cast<uintptr_t>(address), size);
   ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(address));
   ctx.out.put<uint64_t>(size);
 }

@@ -1,10 +1,21 @@
 // Managed and mapped memory of the frontend's mirrored allocations (src/frontend/cudart/
 // managed.h): the worker's side is real managed memory, whose address the client maps too.
+//
+// Wire (docs/frontend.md, "Managed memory and host callbacks"):
+//   gvManagedPeek  request u64 address, u64 n          reply n bytes
+//   gvManagedPoke  request u64 address, the bytes      reply -
+// Both copy on a non-blocking stream of the worker's own and wait for it alone: they serve the
+// host-callback thread while a stream is held by the callback it is about to run, so they must
+// neither wait for that stream (as the legacy stream would) nor for the session-wide order (the
+// callback connection is unordered).
+#include "backend/cudart/managed.h"
+
 #include <cuda_runtime_api.h>
 
+#include <iterator>
+#include <map>
 #include <mutex>
 #include <string>
-#include <unordered_set>
 
 #include "backend/cudart/support.h"
 #include "backend/worker.h"
@@ -17,10 +28,57 @@ constexpr uint64_t kMaxManagedBytes = uint64_t{1} << 40;
 
 struct ManagedState {
   std::mutex mu;
-  std::unordered_set<uint64_t> live;  // addresses handed out by gvManagedAlloc
+  std::map<uint64_t, uint64_t> live;  // gvManagedAlloc's allocations: address -> size
+  std::map<uint64_t, uint64_t> vars;  // __managed__ variables handed out: address -> size
+  cudaStream_t side = nullptr;        // peeks and pokes, made on first use
 };
 
+// Whether [addr, addr+n) lies inside one range of `m`. REQUIRES: the state's mu.
+bool inside(const std::map<uint64_t, uint64_t>& m, uint64_t addr, uint64_t n) {
+  auto it = m.upper_bound(addr);
+  if (it == m.begin()) return false;
+  --it;
+  const uint64_t off = addr - it->first;
+  return off < it->second && n <= it->second - off;
+}
+
+// The range a peek or poke names must be managed memory this client was given; anything else
+// is a broken client. Returns the side stream (nullptr with ctx.status set if it cannot be made).
+cudaStream_t exchange_stream(CallContext& ctx, uint64_t addr, uint64_t n, const char* what) {
+  if (n == 0 || n > wire::kMaxPayload)
+    throw SessionFault(std::string(what) + " of " + std::to_string(n) + " bytes");
+  ManagedState& st = ctx.session.state<ManagedState>();
+  std::lock_guard<std::mutex> g(st.mu);
+  if (!inside(st.live, addr, n) && !inside(st.vars, addr, n))
+    throw SessionFault(std::string(what) + " outside the session's managed memory");
+  // The callback connection's server thread waits on its side stream while the application may
+  // be capturing in global mode on another thread: as a relaxed thread it may (a waiting call
+  // would otherwise fail and invalidate that capture).
+  thread_local bool relaxed = false;
+  if (!relaxed) {
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    relaxed = cudaThreadExchangeStreamCaptureMode(&mode) == cudaSuccess;
+  }
+  if (!st.side) {
+    ctx.status = cudaStreamCreateWithFlags(&st.side, cudaStreamNonBlocking);
+    if (ctx.status != cudaSuccess) {
+      st.side = nullptr;
+      return nullptr;
+    }
+  }
+  return st.side;
+}
+
+void* dptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
+
 }  // namespace
+
+void note_managed_variable(CallContext& ctx, uint64_t addr, uint64_t size) {
+  if (size == 0) return;
+  ManagedState& st = ctx.session.state<ManagedState>();
+  std::lock_guard<std::mutex> g(st.mu);
+  st.vars[addr] = size;
+}
 
 // Request: u64 size, u32 flags (cudaMemAttachGlobal / cudaMemAttachHost; the runtime checks
 // them). Reply: u64 address.
@@ -40,7 +98,7 @@ void handle_gvManagedAlloc(CallContext& ctx) {
   ManagedState& st = ctx.session.state<ManagedState>();
   {
     std::lock_guard<std::mutex> g(st.mu);
-    st.live.insert(addr);
+    st.live[addr] = size;
   }
   ctx.out.put<uint64_t>(addr);
 }
@@ -56,6 +114,38 @@ void handle_gvManagedFree(CallContext& ctx) {
       throw SessionFault("gvManagedFree of an address that is no managed allocation");
   }
   ctx.status = cudaFree(reinterpret_cast<void*>(static_cast<uintptr_t>(addr)));
+}
+
+// Request: u64 address, u64 n, inside one managed range. Reply: its n bytes as the device has
+// them once the work already finished on the streams has landed (the side stream waits for no
+// other stream).
+void handle_gvManagedPeek(CallContext& ctx) {
+  uint64_t addr = ctx.in.get<uint64_t>();
+  uint64_t n = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  cudaStream_t s = exchange_stream(ctx, addr, n, "gvManagedPeek");
+  if (!s) return;
+  uint8_t* buf = ctx.conn.d2h_buffer(static_cast<size_t>(n));
+  if (!buf) {
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
+  ctx.status = cudaMemcpyAsync(buf, dptr(addr), static_cast<size_t>(n), cudaMemcpyDefault, s);
+  if (ctx.status == cudaSuccess) ctx.status = cudaStreamSynchronize(s);
+  if (ctx.status != cudaSuccess) return;
+  ctx.bulk = buf;
+  ctx.bulk_len = static_cast<size_t>(n);
+}
+
+// Request: u64 address, then the bytes to write there (inside one managed range). Reply: -.
+void handle_gvManagedPoke(CallContext& ctx) {
+  uint64_t addr = ctx.in.get<uint64_t>();
+  const uint64_t n = ctx.in.remaining();
+  const uint8_t* bytes = n ? ctx.in.get_bytes(static_cast<size_t>(n)) : nullptr;
+  cudaStream_t s = exchange_stream(ctx, addr, n, "gvManagedPoke");
+  if (!s) return;
+  ctx.status = cudaMemcpyAsync(dptr(addr), bytes, static_cast<size_t>(n), cudaMemcpyDefault, s);
+  if (ctx.status == cudaSuccess) ctx.status = cudaStreamSynchronize(s);
 }
 
 }  // namespace gvirtus::backend::cudart

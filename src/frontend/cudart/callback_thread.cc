@@ -14,6 +14,8 @@
 #include "cudart_calls.h"
 #include "frontend/core/client.h"
 #include "frontend/cudart/glue.h"
+#include "frontend/cudart/graph_host.h"
+#include "frontend/cudart/managed.h"
 
 namespace gvirtus::cudart {
 namespace {
@@ -101,17 +103,20 @@ CallbackRecord read_callback_record(wire::Reader& r) {
 
 bool run_callback(const CallbackRecord& rec) {
   void* user = from_wire<void*>(rec.user);
-  switch (rec.kind) {
-    case 0:
-      reinterpret_cast<cudaHostFn_t>(static_cast<uintptr_t>(rec.fn))(user);
-      return true;
-    case 1:
-      reinterpret_cast<cudaStreamCallback_t>(static_cast<uintptr_t>(rec.fn))(
-          from_wire<cudaStream_t>(rec.stream), static_cast<cudaError_t>(rec.status), user);
-      return true;
-    default:
-      return false;
+  if (rec.kind > 1) return false;
+  // Managed memory as the kernels ahead of the callback left it, and the callback's own writes
+  // on the device before the work behind it runs (managed.h); results of graph device-to-host
+  // nodes that may be ahead of it in its graph (graph_host.h).
+  graph_host::before_callback();
+  managed::before_callback();
+  if (rec.kind == 0) {
+    reinterpret_cast<cudaHostFn_t>(static_cast<uintptr_t>(rec.fn))(user);
+  } else {
+    reinterpret_cast<cudaStreamCallback_t>(static_cast<uintptr_t>(rec.fn))(
+        from_wire<cudaStream_t>(rec.stream), static_cast<cudaError_t>(rec.status), user);
   }
+  managed::after_callback();
+  return true;
 }
 
 cudaError_t ensure_callback_thread() {

@@ -1,13 +1,16 @@
 // Explicit graph construction and queries: the calls the generator cannot express (arrays of
 // node handles, kernel parameters, host functions, results filled on failure). Payloads in
-// docs/protocol.md; what is refused in docs/callbacks.md.
+// docs/protocol.md; what is refused in docs/callbacks.md. Memcpy nodes with a host side:
+// graph_host.h.
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
 #include "frontend/cudart/callback_thread.h"
+#include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/graph_wire.h"
 #include "frontend/cudart/local.h"
+#include "frontend/cudart/managed.h"
 
 using namespace gvirtus;
 using namespace gvirtus::cudart;
@@ -43,18 +46,35 @@ cudaError_t add_node(Call call, cudaGraphNode_t* out, cudaGraph_t graph,
   return cudaSuccess;
 }
 
-cudaError_t refuse(const char* what) {
-  log::once(log::Level::kWarn, std::string("graph-host-memory:") + what,
-            std::string(what) + ": graph memcpy nodes that read or write host memory are not "
-                                "supported by GVirtuS (the host is on another machine); use "
-                                "device memory, or copy outside the graph");
+cudaError_t refuse(const char* what, const char* why) {
+  log::once(log::Level::kWarn, std::string("graph-memcpy:") + what,
+            std::string(what) + ": " + why + " is not supported by GVirtuS");
   return fail(cudaErrorNotSupported);
 }
 
-// A copy between two pointers is device-to-device as far as we can tell.
-bool device_to_device(const void* dst, const void* src, cudaMemcpyKind kind) {
-  if (kind == cudaMemcpyDeviceToDevice) return true;
-  return kind == cudaMemcpyDefault && is_device(dst) && is_device(src);
+// Which side of a memcpy node is host memory, from the kind and the device ranges this library
+// knows (managed memory counts as device memory: the worker holds it). A pointer known to be on
+// the device is never taken for host memory (cudaErrorInvalidValue).
+enum class Sides { kDeviceToDevice, kHostToDevice, kDeviceToHost, kHostToHost };
+cudaError_t sides(const void* dst, const void* src, cudaMemcpyKind kind, Sides* out) {
+  const bool dd = is_device(dst), sd = is_device(src);
+  switch (kind) {
+    case cudaMemcpyDeviceToDevice: *out = Sides::kDeviceToDevice; return cudaSuccess;
+    case cudaMemcpyHostToDevice:
+      if (sd && !managed::contains(src)) return cudaErrorInvalidValue;
+      *out = sd ? Sides::kDeviceToDevice : Sides::kHostToDevice;
+      return cudaSuccess;
+    case cudaMemcpyDeviceToHost:
+      if (dd && !managed::contains(dst)) return cudaErrorInvalidValue;
+      *out = dd ? Sides::kDeviceToDevice : Sides::kDeviceToHost;
+      return cudaSuccess;
+    case cudaMemcpyHostToHost: *out = Sides::kHostToHost; return cudaSuccess;
+    case cudaMemcpyDefault:
+      *out = dd ? (sd ? Sides::kDeviceToDevice : Sides::kHostToDevice)
+                : (sd ? Sides::kDeviceToHost : Sides::kHostToHost);
+      return cudaSuccess;
+  }
+  return cudaErrorInvalidMemcpyDirection;
 }
 
 cudaError_t put_kernel(wire::Writer& w, const cudaKernelNodeParams* p) {
@@ -126,8 +146,25 @@ GV_EXPORT cudaError_t cudaGraphAddMemcpyNode1D(cudaGraphNode_t* pGraphNode, cuda
                                                size_t numDependencies, void* dst,
                                                const void* src, size_t count,
                                                cudaMemcpyKind kind) {
-  return guarded("cudaGraphAddMemcpyNode1D", [&] {
-    if (!device_to_device(dst, src, kind)) return refuse("cudaGraphAddMemcpyNode1D");
+  return guarded("cudaGraphAddMemcpyNode1D", [&]() -> cudaError_t {
+    Sides how;
+    cudaError_t e = sides(dst, src, kind, &how);
+    if (e != cudaSuccess) return argument_error(e);
+    if (how == Sides::kHostToHost)
+      return refuse("cudaGraphAddMemcpyNode1D", "a host-to-host memcpy node");
+    if (how != Sides::kDeviceToDevice) {
+      // One side is the application's host memory: a worker staging buffer stands for it.
+      const bool up = how == Sides::kHostToDevice;
+      auto end = std::make_shared<graph_host::HostEnd>();
+      end->to_device = up;
+      end->host = static_cast<uint8_t*>(up ? const_cast<void*>(src) : dst);
+      end->width = end->pitch = count;
+      graph_host::DeviceEnd dev;
+      dev.ptr = to_wire(up ? dst : src);
+      dev.pitch = count;
+      return graph_host::add_memcpy_node(pGraphNode, graph, pDependencies, numDependencies, dev,
+                                         std::move(end));
+    }
     return add_node(Call::kCall_cudaGraphAddMemcpyNode1D, pGraphNode, graph, pDependencies,
                     numDependencies, [&](wire::Writer& w) {
                       w.put<uint64_t>(to_wire(dst));
@@ -142,11 +179,38 @@ GV_EXPORT cudaError_t cudaGraphAddMemcpyNode(cudaGraphNode_t* pGraphNode, cudaGr
                                              const cudaGraphNode_t* pDependencies,
                                              size_t numDependencies,
                                              const cudaMemcpy3DParms* pCopyParams) {
-  return guarded("cudaGraphAddMemcpyNode", [&] {
+  return guarded("cudaGraphAddMemcpyNode", [&]() -> cudaError_t {
     if (!pCopyParams) return argument_error(cudaErrorInvalidValue);
     const cudaMemcpy3DParms& p = *pCopyParams;
-    if (p.srcArray || p.dstArray || !device_to_device(p.dstPtr.ptr, p.srcPtr.ptr, p.kind))
-      return refuse("cudaGraphAddMemcpyNode");
+    if (p.srcArray || p.dstArray)
+      return refuse("cudaGraphAddMemcpyNode", "a memcpy node with a CUDA array");
+    Sides how;
+    cudaError_t e = sides(p.dstPtr.ptr, p.srcPtr.ptr, p.kind, &how);
+    if (e != cudaSuccess) return argument_error(e);
+    if (how == Sides::kHostToHost)
+      return refuse("cudaGraphAddMemcpyNode", "a host-to-host memcpy node");
+    if (how != Sides::kDeviceToDevice) {
+      const bool up = how == Sides::kHostToDevice;
+      const cudaPitchedPtr& h = up ? p.srcPtr : p.dstPtr;
+      const cudaPos& hp = up ? p.srcPos : p.dstPos;
+      const cudaPitchedPtr& d = up ? p.dstPtr : p.srcPtr;
+      auto end = std::make_shared<graph_host::HostEnd>();
+      end->to_device = up;
+      end->pitch = h.pitch;
+      end->ysize = h.ysize;
+      end->width = p.extent.width;
+      end->height = p.extent.height;
+      end->depth = p.extent.depth;
+      // The first byte the copy touches on the host (the node reads or writes the box only).
+      end->host = static_cast<uint8_t*>(h.ptr) + hp.z * h.pitch * h.ysize + hp.y * h.pitch + hp.x;
+      graph_host::DeviceEnd dev;
+      dev.ptr = to_wire(d.ptr);
+      dev.pitch = d.pitch;
+      dev.ysize = d.ysize;
+      dev.pos = up ? p.dstPos : p.srcPos;
+      return graph_host::add_memcpy_node(pGraphNode, graph, pDependencies, numDependencies, dev,
+                                         std::move(end));
+    }
     return add_node(Call::kCall_cudaGraphAddMemcpyNode, pGraphNode, graph, pDependencies,
                     numDependencies, [&](wire::Writer& w) {
                       for (const cudaPitchedPtr* q : {&p.dstPtr, &p.srcPtr}) {
@@ -204,11 +268,14 @@ GV_EXPORT cudaError_t cudaGraphAddChildGraphNode(cudaGraphNode_t* pGraphNode, cu
                                                  const cudaGraphNode_t* pDependencies,
                                                  size_t numDependencies, cudaGraph_t childGraph) {
   return guarded("cudaGraphAddChildGraphNode", [&] {
-    return add_node(Call::kCall_cudaGraphAddChildGraphNode, pGraphNode, graph, pDependencies,
-                    numDependencies, [&](wire::Writer& w) {
-                      w.put<uint64_t>(to_wire(childGraph));
-                      return cudaSuccess;
-                    });
+    cudaError_t e = add_node(Call::kCall_cudaGraphAddChildGraphNode, pGraphNode, graph,
+                             pDependencies, numDependencies, [&](wire::Writer& w) {
+                               w.put<uint64_t>(to_wire(childGraph));
+                               return cudaSuccess;
+                             });
+    // The child is copied into the node, its host ends with it.
+    if (e == cudaSuccess) graph_host::child_added(graph, *pGraphNode, childGraph);
+    return e;
   });
 }
 
@@ -348,6 +415,7 @@ GV_EXPORT cudaError_t cudaGraphExecUpdate(cudaGraphExec_t hGraphExec, cudaGraph_
       resultInfo->errorNode = from_wire<cudaGraphNode_t>(err_node);
       resultInfo->errorFromNode = from_wire<cudaGraphNode_t>(err_from);
     }
+    if (e == cudaSuccess) graph_host::exec_updated(hGraphExec, hGraph);
     return e;
   });
 }
@@ -372,7 +440,10 @@ static cudaError_t instantiate_with_params(cudaGraphExec_t* exec, cudaGraph_t gr
   r.expect_end();
   params->errNode_out = from_wire<cudaGraphNode_t>(err_node);
   params->result_out = static_cast<cudaGraphInstantiateResult>(result);
-  if (e == cudaSuccess) *exec = from_wire<cudaGraphExec_t>(x);
+  if (e == cudaSuccess) {
+    *exec = from_wire<cudaGraphExec_t>(x);
+    graph_host::instantiated(*exec, graph);
+  }
   return e;
 }
 

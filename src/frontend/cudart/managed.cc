@@ -3,19 +3,24 @@
 // Wire (protocol-internal calls, docs/frontend.md):
 //   gvManagedAlloc  request u64 size, u32 flags   reply u64 address (worker's cudaMallocManaged)
 //   gvManagedFree   request u64 address           reply -
+//   gvManagedPeek   request u64 address, u64 n    reply n bytes     (host callbacks; the worker's
+//   gvManagedPoke   request u64 address, bytes    reply -            side stream, see managed.h)
 #include "frontend/cudart/managed.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "cuda_calls.h"  // generated: the driver's call ids
+#include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/transfer.h"
 
@@ -105,8 +110,43 @@ bool synchronises(uint32_t id, int32_t status) {
   }
 }
 
+// Copies between a device range and this process: the legacy-stream copy engine (transfer.h),
+// or the worker's side stream around host callbacks.
+using ToDevice = cudaError_t (*)(uint64_t dst, const void* src, size_t n);
+
+cudaError_t poke(uint64_t dst, const void* src, size_t n) {
+  const auto* p = static_cast<const uint8_t*>(src);
+  for (size_t off = 0; off < n; off += wire::kCopyChunk) {
+    const size_t k = n - off < wire::kCopyChunk ? n - off : wire::kCopyChunk;
+    client::Call c(id(Call::kCall_gvManagedPoke));
+    c.args().put<uint64_t>(dst + off);
+    c.attach(p + off, k);
+    if (!c.invoke()) return lost();
+    cudaError_t e = finish(c);
+    if (e != cudaSuccess) return e;
+  }
+  return cudaSuccess;
+}
+
+cudaError_t peek(void* dst, uint64_t src, size_t n) {
+  auto* p = static_cast<uint8_t*>(dst);
+  for (size_t off = 0; off < n; off += wire::kCopyChunk) {
+    const size_t k = n - off < wire::kCopyChunk ? n - off : wire::kCopyChunk;
+    client::Call c(id(Call::kCall_gvManagedPeek));
+    c.args().put<uint64_t>(src + off);
+    c.args().put<uint64_t>(k);
+    if (!c.invoke()) return lost();
+    cudaError_t e = finish(c);
+    if (e != cudaSuccess) return e;
+    wire::Reader& r = c.result();
+    if (r.remaining() != k) throw wire::DecodeError("gvManagedPeek reply length");
+    std::memcpy(p + off, r.get_bytes(k), k);
+  }
+  return cudaSuccess;
+}
+
 // Sends the pages of r that differ from its shadow. REQUIRES: st.mu held, t_busy set.
-void push_region(Region& r) {
+void push_region(Region& r, ToDevice send = raw_to_device) {
   const auto* host = reinterpret_cast<const uint8_t*>(r.host);
   const size_t page = page_size();
   size_t off = 0;
@@ -124,7 +164,7 @@ void push_region(Region& r) {
       end += m;
     }
     std::memcpy(r.shadow.get() + off, host + off, end - off);
-    if (raw_to_device(r.base + off, r.shadow.get() + off, end - off) != cudaSuccess) {
+    if (send(r.base + off, r.shadow.get() + off, end - off) != cudaSuccess) {
       // The device copy is unknown now: make the next exchange send this run again.
       std::memset(r.shadow.get() + off, ~host[off], 1);
       return;
@@ -143,32 +183,59 @@ void push_all() {
 }
 
 // Reads every region back after the whole device finished. REQUIRES: nothing held.
+// The lock is not held across the device synchronisation: a host callback still to run may need
+// it (before_callback), and the synchronisation waits for that callback.
 void pull_all() {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
-  std::lock_guard<std::mutex> g(st.mu);
-  const uint64_t epoch = st.device_epoch.load(std::memory_order_acquire);
-  if (epoch == st.pulled_epoch) return;
+  uint64_t epoch = 0;
+  {
+    std::lock_guard<std::mutex> g(st.mu);
+    epoch = st.device_epoch.load(std::memory_order_acquire);
+    if (epoch == st.pulled_epoch) return;
+    // Host writes not sent yet (another thread's, since the call's own push) go first, so the
+    // read-back cannot undo them.
+    t_busy = true;
+    for (auto& [base, r] : st.regions) push_region(r);
+    t_busy = false;
+  }
   t_busy = true;
-  // Host writes not sent yet (another thread's, since the call's own push) go first, so the
-  // read-back cannot undo them.
-  for (auto& [base, r] : st.regions) push_region(r);
   client::Call sync(id(Call::kCall_cudaDeviceSynchronize));
   bool ok = sync.invoke() && sync.status() == cudaSuccess;
+  t_busy = false;
   // A failed synchronisation (a kernel fault) is the program's to see through its own calls;
   // the host copies stay as they were.
-  if (ok) {
-    for (auto& [base, r] : st.regions) {
-      auto* host = reinterpret_cast<uint8_t*>(r.host);
-      if (raw_to_host(r.shadow.get(), r.base, r.size) != cudaSuccess) {
-        ok = false;
-        break;
-      }
-      std::memcpy(host, r.shadow.get(), r.size);
+  if (!ok) return;
+  std::lock_guard<std::mutex> g(st.mu);
+  t_busy = true;
+  for (auto& [base, r] : st.regions) {
+    push_region(r);  // written meanwhile by another thread: kept
+    auto* host = reinterpret_cast<uint8_t*>(r.host);
+    if (raw_to_host(r.shadow.get(), r.base, r.size) != cudaSuccess) {
+      ok = false;
+      break;
     }
+    std::memcpy(host, r.shadow.get(), r.size);
   }
-  if (ok) st.pulled_epoch = epoch;
+  if (ok && epoch > st.pulled_epoch) st.pulled_epoch = epoch;
   t_busy = false;
+}
+
+// Takes st.mu for a host callback, waiting a little: the holder may be waiting for this very
+// callback (a legacy-stream copy behind its stream), and then the exchange is skipped.
+bool lock_for_callback(std::unique_lock<std::mutex>& lock) {
+  using Clock = std::chrono::steady_clock;
+  const auto give_up = Clock::now() + std::chrono::milliseconds(200);
+  while (!lock.try_lock()) {
+    if (Clock::now() >= give_up) {
+      gvirtus::log::once(gvirtus::log::Level::kWarn, "managed:callback-busy",
+                         "a host callback ran without a fresh copy of managed memory: another "
+                         "thread was exchanging it, possibly waiting for this callback");
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 void hook_before(uint32_t call_id) {
@@ -176,7 +243,9 @@ void hook_before(uint32_t call_id) {
 }
 
 void hook_after(uint32_t call_id, int32_t status) {
-  if (synchronises(call_id, status)) pull_all();
+  if (!synchronises(call_id, status)) return;
+  pull_all();
+  graph_host::deliver_finished();
 }
 
 void install_hooks() {
@@ -397,7 +466,41 @@ void before_device_work() {
   push_all();
 }
 
-void after_synchronisation() { pull_all(); }
+void after_synchronisation() {
+  pull_all();
+  graph_host::deliver_finished();
+}
+
+void ensure_hooks() { install_hooks(); }
+
+void before_callback() {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
+  std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
+  if (!lock_for_callback(lock)) return;
+  // Nothing can have changed on the device since the last full read-back.
+  if (st.device_epoch.load(std::memory_order_acquire) == st.pulled_epoch) return;
+  t_busy = true;
+  for (auto& [base, r] : st.regions) {
+    push_region(r, poke);  // host writes not sent yet are kept
+    // Into a scratch copy: if the read fails, host and shadow stay as they agreed.
+    std::unique_ptr<uint8_t[]> fresh(new (std::nothrow) uint8_t[r.size]);
+    if (!fresh || peek(fresh.get(), r.base, r.size) != cudaSuccess) continue;
+    std::memcpy(r.shadow.get(), fresh.get(), r.size);
+    std::memcpy(reinterpret_cast<void*>(r.host), fresh.get(), r.size);
+  }
+  t_busy = false;
+}
+
+void after_callback() {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
+  std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
+  if (!lock_for_callback(lock)) return;
+  t_busy = true;
+  for (auto& [base, r] : st.regions) push_region(r, poke);
+  t_busy = false;
+}
 
 // Aliases: the program's own page-locked memory made reachable from kernels. Same exchange as
 // the mirrored allocations (push before device work, read-back after a synchronisation); only

@@ -6,6 +6,8 @@
 //   - before any call that can start device work (launch, copy, memset, graph, driver call), the
 //     host pages that changed since the last exchange are sent (found by comparing with a shadow
 //     copy, so writes by system calls such as read(2) count too);
+//   - before a host callback runs, every mirrored range is read back (the work ahead of it on its
+//     stream is complete), and what the callback wrote is sent after it;
 //   - after a synchronisation (cudaDeviceSynchronize, cudaStreamSynchronize,
 //     cudaEventSynchronize, a query that reports completion, synchronous copies and memsets,
 //     cudaFree), if device work was started since the last exchange, the worker synchronises the
@@ -57,5 +59,18 @@ cudaError_t release_alias(void* host);
 // engine's pipelined chunks): push host writes before a copy, pull after a synchronous one.
 void before_device_work();
 void after_synchronisation();
+// Makes the exchange points above run from now on (graph_host.h delivers graph results there).
+void ensure_hooks();
+
+// Host callbacks (cudaLaunchHostFunc, cudaStreamAddCallback, graph host nodes), on the callback
+// thread around the application's function. The work ahead of a callback on its stream has
+// finished when the worker asks for it, so the callback may read what those kernels wrote:
+// before_callback() sends host writes not sent yet, then reads every mirrored range back
+// (gvManagedPeek); after_callback() sends what the callback wrote (gvManagedPoke), before the
+// worker lets the work behind it run. Both go through a worker stream that waits for no other
+// (the callback holds its own stream). They skip the exchange, with a warning logged once, if
+// another thread holds the exchange for long (it may itself be waiting for this callback).
+void before_callback();
+void after_callback();
 
 }  // namespace gvirtus::cudart::managed

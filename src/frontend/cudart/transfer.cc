@@ -5,7 +5,9 @@
 #include <cstring>
 #include <vector>
 
+#include "frontend/core/answers.h"
 #include "frontend/cudart/copy_plan.h"
+#include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/managed.h"
 
@@ -190,6 +192,14 @@ cudaError_t device_to_device(uint64_t dst, uint64_t dpitch, uint64_t src, uint64
   return finish(c);
 }
 
+// Whether an async copy may be going into a capture: some capture may be active, and the stream
+// is not the legacy one (which cannot capture, and which a capture query must not touch while
+// another stream captures).
+bool may_be_captured(const Target& t) {
+  return t.async_api && t.stream != 0 && t.stream != to_wire(cudaStreamLegacy) &&
+         client::capture_may_be_active();
+}
+
 cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
                       size_t height, cudaMemcpyKind kind, const Target& t, bool two_d) {
   if (width == 0 || height == 0) return cudaSuccess;
@@ -212,12 +222,25 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       shape.dpitch = dpitch;
       shape.hpitch = spitch;
       if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
+      // On a capturing stream the copy becomes a graph node reading a worker staging buffer,
+      // which each launch of the graph fills with these host bytes (graph_host.h).
+      if (may_be_captured(t)) {
+        if (auto r = graph_host::capture_copy(t.stream, true, to_wire(dst), dpitch,
+                                              static_cast<const uint8_t*>(src), spitch, width,
+                                              height))
+          return *r;
+      }
       return to_device(Call::kCall_gvMemcpyH2DChunk, static_cast<const uint8_t*>(src), shape,
                        PointerFields{to_wire(dst), shape, t.stream});
     case Dir::kDeviceToHost:
       shape.dpitch = spitch;
       shape.hpitch = dpitch;
       if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
+      if (may_be_captured(t)) {
+        if (auto r = graph_host::capture_copy(t.stream, false, to_wire(src), spitch,
+                                              static_cast<uint8_t*>(dst), dpitch, width, height))
+          return *r;
+      }
       return to_host(Call::kCall_gvMemcpyD2HChunk, static_cast<uint8_t*>(dst), shape,
                      PointerFields{to_wire(src), shape, t.stream});
     case Dir::kDeviceToDevice:

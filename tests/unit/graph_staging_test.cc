@@ -1,0 +1,119 @@
+// The worker's staging-buffer calls for graph memcpy nodes with host memory
+// (backend/cudart/graph_staging.cc) against hostile requests: unknown buffer ids, ranges outside
+// a buffer, sizes over the bounds, bad directions and shapes end the session before any CUDA
+// call; an honest but oversized buffer is an allocation failure, not a fault.
+#include <gtest/gtest.h>
+
+#include "backend/cudart/graphs.h"
+#include "handler_test.h"
+
+namespace gvirtus::backend::cudart {
+void handle_gvStagingAlloc(CallContext&);
+void handle_gvStagingFree(CallContext&);
+void handle_gvStagingWrite(CallContext&);
+void handle_gvStagingRead(CallContext&);
+void handle_gvGraphLaunchStaged(CallContext&);
+void handle_gvGraphAddStagedMemcpyNode(CallContext&);
+void handle_gvCaptureStagedCopy(CallContext&);
+}  // namespace gvirtus::backend::cudart
+
+namespace gvirtus::testing {
+namespace {
+
+namespace be = gvirtus::backend;
+namespace bc = gvirtus::backend::cudart;
+
+using GraphStaging = HandlerTest;
+
+wire::Writer u64s(std::initializer_list<uint64_t> v) {
+  wire::Writer w;
+  for (uint64_t x : v) w.put<uint64_t>(x);
+  return w;
+}
+
+TEST_F(GraphStaging, AllocationsAreBounded) {
+  EXPECT_THROW(run(bc::handle_gvStagingAlloc, u64s({0})), be::SessionFault);
+  // Over one buffer's bound: refused as an allocation failure, before any CUDA call.
+  EXPECT_EQ(run(bc::handle_gvStagingAlloc, u64s({(uint64_t{1} << 30) + 1})),
+            cudaErrorMemoryAllocation);
+  EXPECT_EQ(run(bc::handle_gvStagingAlloc, u64s({UINT64_MAX})), cudaErrorMemoryAllocation);
+  EXPECT_THROW(run(bc::handle_gvStagingAlloc, u64s({8, 8})), wire::DecodeError);
+}
+
+TEST_F(GraphStaging, UnknownBuffersEndTheSession) {
+  EXPECT_THROW(run(bc::handle_gvStagingFree, u64s({1})), be::SessionFault);
+  auto w = u64s({7, 0});
+  w.put<uint64_t>(0);
+  EXPECT_THROW(run(bc::handle_gvStagingWrite, w), be::SessionFault);
+  auto r = u64s({7, 0, 8});
+  r.put<uint8_t>(1);
+  EXPECT_THROW(run(bc::handle_gvStagingRead, r), be::SessionFault);
+  // A launch naming a buffer that was never made.
+  wire::Writer l = u64s({live(be::HandleKind::kGraphExec), 0});
+  l.put<uint32_t>(1);
+  l.put<uint64_t>(99);
+  EXPECT_THROW(run(bc::handle_gvGraphLaunchStaged, l), be::SessionFault);
+}
+
+TEST_F(GraphStaging, SizesAndCountsAreBounded) {
+  auto r = u64s({1, 0, uint64_t{wire::kMaxPayload} + 1});
+  r.put<uint8_t>(0);
+  EXPECT_THROW(run(bc::handle_gvStagingRead, r), be::SessionFault);
+  auto mode = u64s({1, 0, 8});
+  mode.put<uint8_t>(3);  // no such read mode
+  EXPECT_THROW(run(bc::handle_gvStagingRead, mode), be::SessionFault);
+  wire::Writer l = u64s({0, 0});
+  l.put<uint32_t>(1u << 20);
+  EXPECT_THROW(run(bc::handle_gvGraphLaunchStaged, l), be::SessionFault);
+  wire::Writer short_list = u64s({0, 0});
+  short_list.put<uint32_t>(3);
+  short_list.put<uint64_t>(1);
+  EXPECT_THROW(run(bc::handle_gvGraphLaunchStaged, short_list), wire::DecodeError);
+}
+
+wire::Writer node(uint8_t dir, uint64_t id, uint64_t w, uint64_t h, uint64_t d,
+                  uint32_t deps = 0) {
+  wire::Writer x;
+  x.put<uint64_t>(0);  // graph
+  x.put<uint32_t>(deps);
+  x.put<uint8_t>(dir);
+  for (uint64_t v : {id, uint64_t{0}, uint64_t{0x1000}, w, h}) x.put<uint64_t>(v);
+  x.put<cudaPos>(cudaPos{0, 0, 0});
+  for (uint64_t v : {w, h, d}) x.put<uint64_t>(v);
+  return x;
+}
+
+TEST_F(GraphStaging, StagedNodesAreChecked) {
+  EXPECT_THROW(run(bc::handle_gvGraphAddStagedMemcpyNode, node(2, 1, 8, 1, 1)), be::SessionFault);
+  EXPECT_THROW(run(bc::handle_gvGraphAddStagedMemcpyNode, node(0, 1, 0, 1, 1)), be::SessionFault);
+  EXPECT_THROW(run(bc::handle_gvGraphAddStagedMemcpyNode, node(0, 1, 8, 0, 1)), be::SessionFault);
+  // A box whose size overflows, or is over the bound.
+  EXPECT_THROW(run(bc::handle_gvGraphAddStagedMemcpyNode,
+                   node(0, 1, uint64_t{1} << 30, uint64_t{1} << 30, 1 << 10)),
+               be::SessionFault);
+  // A buffer that does not exist.
+  EXPECT_THROW(run(bc::handle_gvGraphAddStagedMemcpyNode, node(1, 42, 8, 2, 2)), be::SessionFault);
+  // Too many dependencies announced.
+  EXPECT_THROW(run(bc::handle_gvGraphAddStagedMemcpyNode, node(0, 1, 8, 1, 1, 1u << 21)),
+               be::SessionFault);
+}
+
+wire::Writer capture(uint8_t dir, uint64_t pitch, uint64_t w, uint64_t h) {
+  wire::Writer x;
+  x.put<uint64_t>(0);
+  x.put<uint8_t>(dir);
+  for (uint64_t v : {uint64_t{0x1000}, pitch, w, h}) x.put<uint64_t>(v);
+  return x;
+}
+
+TEST_F(GraphStaging, CapturedCopiesAreChecked) {
+  EXPECT_THROW(run(bc::handle_gvCaptureStagedCopy, capture(3, 8, 8, 1)), be::SessionFault);
+  EXPECT_THROW(run(bc::handle_gvCaptureStagedCopy, capture(0, 8, 0, 1)), be::SessionFault);
+  EXPECT_THROW(run(bc::handle_gvCaptureStagedCopy, capture(1, 8, 8, 0)), be::SessionFault);
+  EXPECT_THROW(run(bc::handle_gvCaptureStagedCopy, capture(0, 4, 8, 2)), be::SessionFault);
+  // Well formed: reaches the runtime (without a GPU the capture query fails), no fault.
+  EXPECT_NO_THROW(run(bc::handle_gvCaptureStagedCopy, capture(0, 16, 8, 2)));
+}
+
+}  // namespace
+}  // namespace gvirtus::testing
