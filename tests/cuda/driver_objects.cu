@@ -440,6 +440,8 @@ bool arrays(CUstream s) {
   DCHECK(cuMemcpyHtoA(a1, 16 * 4, src.data(), 64 * 4));
   DCHECK(cuMemcpyAtoH(one.data(), a1, 16 * 4, 64 * 4));
   DCHECK(cuMemcpyAtoA(a2, 0, a1, 16 * 4, 64 * 4));
+  // s is non-blocking: it does not wait for the legacy stream's copy (natively it may run first).
+  DCHECK(cuCtxSynchronize());
   DCHECK(cuMemcpyAtoHAsync(two.data(), a2, 0, 64 * 4, s));
   DCHECK(cuStreamSynchronize(s));
   CUdeviceptr lin;
@@ -448,6 +450,7 @@ bool arrays(CUstream s) {
   DCHECK(cuMemcpyDtoA(a1, 128 * 4, lin, 64 * 4));
   DCHECK(cuMemcpyHtoAAsync(a2, 64 * 4, src.data() + 100, 8 * 4, s));
   DCHECK(cuStreamSynchronize(s));
+  DCHECK(cuCtxSynchronize());
   DCHECK(cuMemcpyAtoH(three.data(), a1, 128 * 4, 64 * 4));
   float tail[8];
   DCHECK(cuMemcpyAtoH(tail, a2, 64 * 4, 8 * 4));
