@@ -6,6 +6,7 @@
 //
 // The contract between the daemon and a worker (one definition, both sides here):
 //   argv:  EXE --worker --control-fd N --session ID [--max-connections N] [--identity TEXT]
+//          [--gpu-memory BYTES] [--upload-bytes BYTES]
 //          [--log-level LEVEL] [--clear-memory 1] [--fd NAME=N]...
 //   fd N:  the control socket (SOCK_SEQPACKET); its first message is the session's primary
 //          connection (descriptor, peer text, Hello payload; send_connection in handshake.h),
@@ -34,6 +35,8 @@ struct SpawnSpec {
   int64_t max_connections = -1;          // -1: no limit
   std::string identity;                  // for the worker's messages
   bool clear_memory = false;             // zero new device allocations
+  int64_t gpu_memory_limit = -1;         // --gpu-memory N: the session's GPU memory; -1: none
+  int64_t upload_limit = -1;             // --upload-bytes N: pending upload bytes; -1: none
   std::vector<std::pair<std::string, int>> extra_fds;  // --fd NAME=N, inherited
   std::vector<std::string> unset_env;    // removed from the worker's environment
   uid_t uid = static_cast<uid_t>(-1);    // run as this user and group (the daemon is root)
