@@ -43,3 +43,18 @@ add_test(NAME isolation.clear_memory
                  --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>
                  --client $<TARGET_FILE:clear_memory_client>)
 set_tests_properties(isolation.clear_memory PROPERTIES LABELS gpu TIMEOUT 600)
+
+# The GPU memory quota ("gpu_memory" in "limits"): out-of-memory answers over it (runtime,
+# cuBLAS, cuFFT) where the native run succeeds, room again after a free, status and metrics.
+if(TARGET CUDA::cublas AND TARGET CUDA::cufft)
+  add_executable(memory_quota_client ${CMAKE_CURRENT_SOURCE_DIR}/gpu/memory_quota.cu)
+  set_target_properties(memory_quota_client PROPERTIES
+    CUDA_RUNTIME_LIBRARY Shared OUTPUT_NAME memory_quota
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/gpu)
+  target_link_libraries(memory_quota_client PRIVATE CUDA::cublas CUDA::cufft)
+  add_test(NAME isolation.gpu_memory_quota
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/memory_quota.py
+                   --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>
+                   --client $<TARGET_FILE:memory_quota_client>)
+  set_tests_properties(isolation.gpu_memory_quota PROPERTIES LABELS gpu TIMEOUT 600)
+endif()

@@ -22,6 +22,7 @@
 #include "backend/limits.h"
 #include "backend_process.h"
 #include "common/config.h"
+#include "cudart_calls.h"
 #include "fake_backend.h"
 #include "frontend/core/session.h"
 #include "test_env.h"
@@ -227,6 +228,36 @@ TEST(Isolation, WorkerIsAnExecutedImageInWorkerMode) {
   c->close();
   EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 5s));
   EXPECT_TRUE(contains(t.backend->log(), "exited normally")) << t.backend->log();
+}
+
+// The byte limits of the client's identity reach its worker, which enforces them: without a
+// GPU, cudaMalloc within the quota answers the runtime's own error (no device), over it the
+// quota's cudaErrorMemoryAllocation, before CUDA is asked (docs/security.md, "GPU memory
+// quota").
+TEST(Isolation, GpuMemoryQuotaReachesTheWorker) {
+  Rig t;
+  t.start(R"({"limits": {"default": {"gpu_memory": 1048576, "upload_bytes": 16777216}}})");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  wire::Welcome w;
+  auto c = open_session(t.sock, random_bytes(16), &w);
+  ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
+  const std::string cmdline = read_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
+  EXPECT_TRUE(contains(cmdline, std::string("--gpu-memory\0" "1048576\0", 21))) << cmdline;
+  EXPECT_TRUE(contains(cmdline, std::string("--upload-bytes\0" "16777216\0", 24))) << cmdline;
+  auto malloc_status = [&](uint64_t bytes, uint64_t id) {
+    wire::Writer pw;
+    pw.put<uint64_t>(bytes);
+    EXPECT_TRUE(c->send(testing::request_frame(cudart::kCall_cudaMalloc, id, pw.buffer())));
+    wire::FrameHeader h;
+    std::vector<uint8_t> p;
+    EXPECT_TRUE(c->read_frame(&h, &p));
+    EXPECT_EQ(h.request_id, id);
+    return h.status;
+  };
+  EXPECT_EQ(malloc_status(2u << 20, 1), 2);   // over: cudaErrorMemoryAllocation
+  EXPECT_NE(malloc_status(4096, 2), 2);       // within: whatever the GPU-less runtime says
+  EXPECT_NE(malloc_status(4096, 3), 0);       // (it has no GPU: never success here)
+  c->close();
 }
 
 // A forked worker would inherit the daemon's table of live sessions (every token).
