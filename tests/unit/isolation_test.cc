@@ -254,9 +254,9 @@ TEST(Isolation, GpuMemoryQuotaReachesTheWorker) {
     EXPECT_EQ(h.request_id, id);
     return h.status;
   };
-  EXPECT_EQ(malloc_status(2u << 20, 1), 2);   // over: cudaErrorMemoryAllocation
-  EXPECT_NE(malloc_status(4096, 2), 2);       // within: whatever the GPU-less runtime says
-  EXPECT_NE(malloc_status(4096, 3), 0);       // (it has no GPU: never success here)
+  EXPECT_EQ(malloc_status(2u << 20, 1), 2);  // over: cudaErrorMemoryAllocation
+  // Within: the runtime's own answer (no device here; success on a GPU machine).
+  EXPECT_NE(malloc_status(4096, 2), 2);
   c->close();
 }
 
