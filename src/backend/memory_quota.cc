@@ -64,6 +64,23 @@ uint64_t Ledger::release(uint32_t family, uint64_t key) {
   return e.bytes;
 }
 
+uint64_t Ledger::release_device(int device) {
+  std::lock_guard<std::mutex> g(mu_);
+  uint64_t freed = 0;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    if (it->second.device != device) {
+      ++it;
+      continue;
+    }
+    freed += it->second.bytes <= UINT64_MAX - freed ? it->second.bytes : UINT64_MAX - freed;
+    it = entries_.erase(it);
+  }
+  held_ -= freed <= held_ ? freed : held_;
+  if (device >= 0 && device < kDevices) per_device_[device] = 0;
+  changed();
+  return freed;
+}
+
 uint64_t Ledger::held_by(uint32_t family, uint64_t key) const {
   std::lock_guard<std::mutex> g(mu_);
   auto it = entries_.find({family, key});

@@ -28,6 +28,7 @@ enum class Role : uint8_t {
   kCreate,       // returns a new object's id first in its reply: measured, charged to it
   kDestroy,      // takes an object's id first in its request: credits it
   kGrow,         // takes an object's id first in its request and may allocate for it: measured
+  kDeviceReset,  // frees everything on a device (the current one, or an int first in the request)
 };
 
 struct Rule {
@@ -62,6 +63,9 @@ constexpr Rule kRules[] = {
     // again).
     {"cuMemCreate", Role::kCreate, "cuMemRelease", 0, 8},
     {"cuMemRelease", Role::kDestroy, "cuMemRelease", 0, 8},
+    // Resets of a device's primary context free everything the session held there.
+    {"cudaDeviceReset", Role::kDeviceReset, nullptr, 0, 0},
+    {"cuDevicePrimaryCtxReset_v2", Role::kDeviceReset, nullptr, 0, 4},
     // Contexts the client creates (each holds device memory of its own; the primary contexts
     // are the worker's, not counted).
     {"cuCtxCreate_v4", Role::kCreate, "cuCtxDestroy_v2", 0, 8},
@@ -556,6 +560,14 @@ void run(const Registry& reg, const HandlerEntry& entry, CallContext& ctx) {
     case Role::kGrow:
       run_measured(reg, *r, entry, ctx);
       return;
+    case Role::kDeviceReset: {
+      uint64_t dev = 0;
+      const bool have = r->id_bytes == 0 || request_id(ctx, r->id_bytes, &dev);
+      const int device = r->id_bytes == 0 ? current_device() : static_cast<int>(dev);
+      entry.fn(ctx);
+      if (have && ctx.status == 0) ledger().release_device(device);
+      return;
+    }
   }
 }
 
@@ -568,6 +580,7 @@ const char* accounted_as(const char* name) {
     case Role::kCreate: return "create";
     case Role::kDestroy: return "destroy";
     case Role::kGrow: return "grow";
+    case Role::kDeviceReset: return "device-reset";
   }
   return nullptr;
 }

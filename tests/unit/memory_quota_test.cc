@@ -146,6 +146,20 @@ TEST(MemoryLedger, CountsPerDeviceAndPublishesEveryChange) {
   EXPECT_EQ(last.per_device[3], 0u);
 }
 
+TEST(MemoryLedger, AResetDeviceHoldsNothing) {
+  Ledger l(100);
+  ASSERT_TRUE(l.charge(kDevicePointer, 1, 30, 0));
+  ASSERT_TRUE(l.charge(500, 2, 20, 0));  // a library object on device 0 too
+  ASSERT_TRUE(l.charge(kDevicePointer, 3, 40, 1));
+  EXPECT_EQ(l.release_device(0), 50u);
+  EXPECT_EQ(l.held(), 40u);
+  EXPECT_EQ(l.held_on(0), 0u);
+  EXPECT_EQ(l.release(kDevicePointer, 1), 0u);  // a free after the reset: nothing left
+  EXPECT_EQ(l.release_device(7), 0u);
+  EXPECT_EQ(l.release_device(-3), 0u);
+  EXPECT_TRUE(l.charge(kDevicePointer, 4, 60, 0));
+}
+
 TEST(MemoryLedger, ConcurrentChargesNeverPassTheLimit) {
   Ledger l(1000);
   std::atomic<int> granted{0};
@@ -246,6 +260,7 @@ TEST(QuotaCalls, LibraryAllocatorsAreAccounted) {
   EXPECT_STREQ(accounted_as("cuMemAlloc_v2"), "device-pointer");
   EXPECT_STREQ(accounted_as("cuMemFree_v2"), "device-pointer-free");
   EXPECT_STREQ(accounted_as("cudaMallocArray"), "create");
+  EXPECT_STREQ(accounted_as("cudaDeviceReset"), "device-reset");
   EXPECT_EQ(accounted_as("cudaMalloc"), nullptr);  // counted inside its handler
   EXPECT_EQ(accounted_as("cublasSgemm_v2"), nullptr);
   EXPECT_EQ(accounted_as(nullptr), nullptr);
