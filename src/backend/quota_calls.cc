@@ -366,6 +366,15 @@ bool process_memory_all(uint64_t* bytes, bool* found, std::string* why) {
   return true;
 }
 
+// A refusal, logged: the first ten, then every thousandth (a client that retries forever must
+// not flood the log).
+void log_refusal(const std::string& text) {
+  static std::atomic<uint64_t> n{0};
+  const uint64_t i = n.fetch_add(1, std::memory_order_relaxed);
+  if (i < 10 || i % 1000 == 0)
+    GV_INFO(text + " [refusal " + std::to_string(i + 1) + " of this session]");
+}
+
 // One measured call at a time, so that one call's growth is not taken for another's.
 std::mutex g_measure_mu;
 
@@ -440,7 +449,7 @@ void run_pointer(const HandlerEntry& entry, CallContext& ctx) {
   if (known && ledger().charge(kDevicePointer, ptr, size, current_device())) return;
   if (!known && limit < 0) return;  // not counted, and nothing to enforce
   // Over the quota (or not measurable under one): as if the allocation had failed.
-  GV_INFO(known ? over_limit_text(size, ledger())
+  log_refusal(known ? over_limit_text(size, ledger())
                 : std::string("GPU memory quota: the size of a ") + entry.name +
                       " allocation is unknown; refused");
   cudaFree(reinterpret_cast<void*>(static_cast<uintptr_t>(ptr)));
@@ -493,7 +502,7 @@ void run_measured(const Registry& reg, const Rule& r, const HandlerEntry& entry,
     if (ctx.status != 0 || !id_of(ctx.out.buffer().data(), ctx.out.size(), r.id_bytes, &id))
       return;
     if (ok && ledger().charge(family, id, growth, device)) return;
-    if (ok) GV_INFO(over_limit_text(growth, ledger()));
+    if (ok) log_refusal(over_limit_text(growth, ledger()));
     // Undo: destroy what the call made, and answer as a full GPU would.
     if (const HandlerEntry* d = reg.find_named(r.destroy, entry.call_id))
       destroy_object(*d, ctx, ctx.out.buffer().data(), r.id_bytes);
@@ -507,7 +516,7 @@ void run_measured(const Registry& reg, const Rule& r, const HandlerEntry& entry,
     return;
   }
   if (!ledger().charge_anyway(family, grown_id, growth, device) && ctx.status == 0) {
-    GV_INFO(over_limit_text(growth, ledger()));
+    log_refusal(over_limit_text(growth, ledger()));
     ctx.status = alloc_failed(entry.name);
   }
 }
@@ -518,13 +527,13 @@ void set_limit(int64_t bytes) { ledger().set_limit(bytes); }
 
 bool room_for(uint64_t bytes) {
   if (ledger().fits(bytes)) return true;
-  GV_INFO(over_limit_text(bytes, ledger()));
+  log_refusal(over_limit_text(bytes, ledger()));
   return false;
 }
 
 bool allocated(uint64_t ptr, uint64_t bytes) {
   if (ptr == 0 || ledger().charge(kDevicePointer, ptr, bytes, current_device())) return true;
-  GV_INFO(over_limit_text(bytes, ledger()));
+  log_refusal(over_limit_text(bytes, ledger()));
   return false;
 }
 
