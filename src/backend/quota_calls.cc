@@ -523,7 +523,12 @@ void run_measured(const Registry& reg, const Rule& r, const HandlerEntry& entry,
 
 }  // namespace
 
-void set_limit(int64_t bytes) { ledger().set_limit(bytes); }
+void set_limit(int64_t bytes) {
+  ledger().set_limit(bytes);
+  if (bytes >= 0)
+    GV_INFO("GPU memory quota of this session: " + std::to_string(bytes) +
+            " bytes (\"gpu_memory\" in the backend's \"limits\")");
+}
 
 bool room_for(uint64_t bytes) {
   if (ledger().fits(bytes)) return true;
