@@ -51,7 +51,7 @@ if(TARGET CUDA::cublas AND TARGET CUDA::cufft)
   set_target_properties(memory_quota_client PROPERTIES
     CUDA_RUNTIME_LIBRARY Shared OUTPUT_NAME memory_quota
     RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/gpu)
-  target_link_libraries(memory_quota_client PRIVATE CUDA::cublas CUDA::cufft)
+  target_link_libraries(memory_quota_client PRIVATE CUDA::cublas CUDA::cufft CUDA::cuda_driver)
   add_test(NAME isolation.gpu_memory_quota
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/memory_quota.py
                    --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>

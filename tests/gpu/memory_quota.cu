@@ -8,6 +8,7 @@
 // step it prints "holding BYTES", then waits for a line on stdin (the script looks at
 // `gvirtus status` and the metrics meanwhile).
 #include <cublas_v2.h>
+#include <cuda.h>
 #include <cuda_runtime.h>
 #include <cufft.h>
 
@@ -64,6 +65,16 @@ int main(int argc, char** argv) {
   say("pitch_more", e);
   if (e == cudaSuccess) cudaFree(pitched);
   (void)cudaGetLastError();
+  CUdeviceptr drv = 0;
+  CUresult dr = cuMemAlloc(&drv, mib);
+  say("drv_more", dr);
+  if (dr == CUDA_SUCCESS) cuMemFree(drv);
+  cudaArray_t arr = nullptr;
+  cudaChannelFormatDesc desc = cudaCreateChannelDesc<float>();
+  e = cudaMallocArray(&arr, &desc, 1024, 256);
+  say("array_more", e);
+  if (e == cudaSuccess) cudaFreeArray(arr);
+  (void)cudaGetLastError();
   cublasHandle_t blas = nullptr;
   cublasStatus_t bs = cublasCreate(&blas);
   say("cublas_create", bs);
@@ -78,6 +89,12 @@ int main(int argc, char** argv) {
   void* after = nullptr;
   e = cudaMalloc(&after, 8 * mib);
   say("after_free", e);
+  dr = cuMemAlloc(&drv, mib);
+  say("drv_after", dr);
+  if (dr == CUDA_SUCCESS) say("drv_free", cuMemFree(drv));
+  e = cudaMallocArray(&arr, &desc, 1024, 256);
+  say("array_after", e);
+  if (e == cudaSuccess) say("array_free", cudaFreeArray(arr));
   bs = cublasCreate(&blas);
   say("cublas_after", bs);
   fr = cufftPlan1d(&plan, 1 << 16, CUFFT_C2C, 4);

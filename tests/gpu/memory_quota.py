@@ -6,7 +6,8 @@
 C is tests/gpu/memory_quota. Needs a GPU: the native run of `C Q` must pass with every step
 succeeding. Through a backend with {"limits": {"default": {"gpu_memory": Q MiB}}}:
 1. an allocation beyond the quota, and any allocation while it is full (cudaMalloc,
-   cudaMallocAsync, cudaMallocPitch), answers cudaErrorMemoryAllocation (2), cublasCreate
+   cudaMallocAsync, cudaMallocPitch, cudaMallocArray), answers cudaErrorMemoryAllocation (2),
+   cuMemAlloc CUDA_ERROR_OUT_OF_MEMORY (2), cublasCreate
    CUBLAS_STATUS_ALLOC_FAILED (3), cufftPlan1d CUFFT_ALLOC_FAILED (2), where the native run
    succeeds;
 2. after cudaFree the same calls succeed again;
@@ -36,8 +37,9 @@ MIB = 1 << 20
 # name -> status through the quota (a native run must give 0 for every step).
 EXPECTED = {
     "over_alloc": 2, "fill": 0, "one_more": 2, "async_more": 2, "pitch_more": 2,
-    "cublas_create": 3, "cufft_plan": 2, "free_fill": 0, "after_free": 0, "cublas_after": 0,
-    "cufft_after": 0, "end": 0,
+    "drv_more": 2, "array_more": 2, "cublas_create": 3, "cufft_plan": 2, "free_fill": 0,
+    "after_free": 0, "drv_after": 0, "drv_free": 0, "array_after": 0, "array_free": 0,
+    "cublas_after": 0, "cufft_after": 0, "end": 0,
 }
 
 
