@@ -15,6 +15,7 @@
 #include "backend/control.h"
 #include "backend/cuda/support.h"
 #include "backend/cudart/clearing.h"
+#include "backend/cudart/module_cache.h"
 #include "backend/cudart/support.h"
 #include "backend/handshake.h"
 #include "backend/limits.h"
@@ -164,6 +165,8 @@ void run_worker(WorkerStart start) {
   cudart::set_clear_new_memory(start.clear_memory);
   quota::set_limit(start.gpu_memory_limit);          // quota_calls.h
   upload_budget().set_limit(start.upload_limit);     // upload_quota.h
+  cudart::set_module_cache({start.module_cache_dir, start.module_cache_bytes,
+                            start.module_cache_shared, start.identity});
   // Device printf output (written to stdout by the driver) goes back to the client.
   auto* output = new OutputCapture;
   Status os = output->start();

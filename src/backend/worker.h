@@ -235,6 +235,10 @@ struct WorkerStart {
   int64_t gpu_memory_limit = -1; // bytes of GPU memory the session may hold; -1: no limit
   int64_t upload_limit = -1;     // pending upload bytes (upload_quota.h); -1: no limit
   int stats_fd = -1;    // the session's counter block (stats.h), mapped and closed; -1: none
+  // The module cache (cudart/module_cache.h); empty dir: none.
+  std::string module_cache_dir;
+  uint64_t module_cache_bytes = 0;
+  bool module_cache_shared = false;
 };
 
 // How a worker ends; the daemon logs these.
