@@ -55,3 +55,18 @@ add_test(NAME module_cache.reuse
                  --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>
                  --client $<TARGET_FILE:module_cache_client>)
 set_tests_properties(module_cache.reuse PROPERTIES LABELS gpu TIMEOUT 300)
+
+# The GPU memory quota ("gpu_memory" in "limits"): out-of-memory answers over it (runtime,
+# cuBLAS, cuFFT) where the native run succeeds, room again after a free, status and metrics.
+if(TARGET CUDA::cublas AND TARGET CUDA::cufft)
+  add_executable(memory_quota_client ${CMAKE_CURRENT_SOURCE_DIR}/gpu/memory_quota.cu)
+  set_target_properties(memory_quota_client PROPERTIES
+    CUDA_RUNTIME_LIBRARY Shared OUTPUT_NAME memory_quota
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/gpu)
+  target_link_libraries(memory_quota_client PRIVATE CUDA::cublas CUDA::cufft CUDA::cuda_driver)
+  add_test(NAME isolation.gpu_memory_quota
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/memory_quota.py
+                   --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>
+                   --client $<TARGET_FILE:memory_quota_client>)
+  set_tests_properties(isolation.gpu_memory_quota PROPERTIES LABELS gpu TIMEOUT 600)
+endif()

@@ -825,6 +825,8 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     spec.control_fd = sv[1];
     spec.session_id = session_id;
     spec.max_connections = limits.connections;
+    spec.gpu_memory_limit = limits.gpu_memory;
+    spec.upload_limit = limits.upload_bytes;
     spec.identity = identity;
     spec.clear_memory = opt_.clear_device_memory;
     spec.module_cache_dir = opt_.module_cache.dir;
@@ -865,6 +867,8 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     ws.session_id = session_id;
     ws.identity = identity;
     ws.max_connections = limits.connections;
+    ws.gpu_memory_limit = limits.gpu_memory;
+    ws.upload_limit = limits.upload_bytes;
     ws.clear_memory = opt_.clear_device_memory;
     ws.stats_fd = stats_fd;
     ws.module_cache_dir = opt_.module_cache.dir;

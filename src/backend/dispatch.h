@@ -199,6 +199,9 @@ class Registry {
   // call of that library answers and why. *first is true the first time per plugin.
   bool unavailable(uint32_t call_id, int32_t* status, std::string* why, bool* first) const;
   bool has_plugin(const std::string& name) const;
+  // The handler called `name` among the compiled-in plugins' and those of the library plugin
+  // that call id `near` belongs to (loaded by then); nullptr if none.
+  const HandlerEntry* find_named(const char* name, uint32_t near) const;
   // The library plugin a call id belongs to, as its first call id; 0 for the compiled-in ones
   // (control calls, the runtime, the driver).
   uint32_t library_of(uint32_t call_id) const;

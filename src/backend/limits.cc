@@ -36,6 +36,8 @@ ClientLimits limits_for(const IsolationConfig& cfg, const std::string& identity)
   if (it != cfg.limits.end()) {
     if (it->second.sessions >= 0) out.sessions = it->second.sessions;
     if (it->second.connections >= 0) out.connections = it->second.connections;
+    if (it->second.gpu_memory >= 0) out.gpu_memory = it->second.gpu_memory;
+    if (it->second.upload_bytes >= 0) out.upload_bytes = it->second.upload_bytes;
   }
   return out;
 }

@@ -133,6 +133,7 @@ void Observer::session_ended(pid_t worker, int wait_status, const std::string& e
           " duration_s=" + dur + " calls=" + std::to_string(f.calls) +
           " bytes_in=" + std::to_string(f.bytes_in) + " bytes_out=" + std::to_string(f.bytes_out) +
           " connections=" + std::to_string(f.connections_total) +
+          " gpu_memory_peak=" + std::to_string(f.gpu_memory_peak) +
           " libraries=" + kv(join(loaded_names(f.libraries))) + " reason=" + reason +
           " exit=" + kv(ended));
   live_.erase(it);

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "backend/dispatch.h"
 #include "backend/plugins.h"
@@ -95,6 +96,18 @@ const HandlerEntry* Registry::find(uint32_t call_id) const {
   l->load();
   auto lt = l->by_id.find(call_id);
   return lt == l->by_id.end() ? nullptr : &lt->second;
+}
+
+const HandlerEntry* Registry::find_named(const char* name, uint32_t near) const {
+  if (!name) return nullptr;
+  for (const auto& [id, e] : by_id_)
+    if (e.name && std::strcmp(e.name, name) == 0) return &e;
+  const Lazy* l = lazy_for(near);
+  if (!l) return nullptr;
+  l->load();
+  for (const auto& [id, e] : l->by_id)
+    if (e.name && std::strcmp(e.name, name) == 0) return &e;
+  return nullptr;
 }
 
 std::vector<uint32_t> Registry::call_ids() const {

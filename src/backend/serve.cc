@@ -12,7 +12,9 @@
 
 #include "backend/handshake.h"
 #include "backend/output.h"
+#include "backend/quota_calls.h"
 #include "backend/stats.h"
+#include "backend/upload_quota.h"
 #include "backend/worker.h"
 #include "common/log.h"
 
@@ -319,6 +321,15 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
       }
       entry = &kRefusedEntry;
     }
+    // Large payloads count against the session's pending upload bytes until the reply is sent
+    // (upload_quota.h): over its limit, this connection stops reading until others are done.
+    UploadHold upload;
+    if (const uint64_t t = session.options().ordered ? wire::ticket(h) : 0;
+        t != 0 && h.length > kSmallPayload &&
+        !upload.take(h.length, [&] { return session.turn_reached(t); },
+                     [&] { return conn.peer_closed(); }))
+      return disconnected("the client closed the connection while " + call_text(h, entry) +
+                          " waited for room under the session's upload limit");
     uint8_t* buf = conn.payload_buffer(h.length);
     if (!buf && h.length > 0)
       return failed("no memory for a payload of " + std::to_string(h.length) + " bytes");
@@ -345,7 +356,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     TurnGuard turn{ctx};
     if (entry->flags & kEntryWaits) release_order(ctx);
     try {
-      entry->fn(ctx);
+      quota::run(reg, *entry, ctx);  // entry->fn, with the GPU memory quota's accounting
     } catch (const wire::DecodeError& e) {
       return protocol_error(call_text(h, entry) + ": malformed request: " + e.what());
     } catch (const SessionFault& e) {

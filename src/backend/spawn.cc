@@ -71,6 +71,14 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
     args.push_back("--max-connections");
     args.push_back(std::to_string(spec.max_connections));
   }
+  if (spec.gpu_memory_limit >= 0) {
+    args.push_back("--gpu-memory");
+    args.push_back(std::to_string(spec.gpu_memory_limit));
+  }
+  if (spec.upload_limit >= 0) {
+    args.push_back("--upload-bytes");
+    args.push_back(std::to_string(spec.upload_limit));
+  }
   if (!spec.identity.empty()) {
     args.push_back("--identity");
     args.push_back(spec.identity);
@@ -182,6 +190,7 @@ int worker_fd(const std::string& name) {
 
 int worker_main(int argc, char** argv) {
   uint64_t control = UINT64_MAX, session = 0, max_conn = UINT64_MAX;
+  uint64_t gpu_memory = UINT64_MAX, upload = UINT64_MAX;
   std::string identity, level, cache_dir;
   uint64_t cache_bytes = 0;
   bool clear = false, cache_shared = false;
@@ -200,6 +209,10 @@ int worker_main(int argc, char** argv) {
       ok = parse_u64(v, UINT64_MAX, &session);
     } else if (a == "--max-connections") {
       ok = parse_u64(v, 1ull << 40, &max_conn);
+    } else if (a == "--gpu-memory") {
+      ok = parse_u64(v, 1ull << 50, &gpu_memory);
+    } else if (a == "--upload-bytes") {
+      ok = parse_u64(v, 1ull << 50, &upload);
     } else if (a == "--identity") {
       identity = v;
     } else if (a == "--log-level") {
@@ -250,6 +263,8 @@ int worker_main(int argc, char** argv) {
   ws.module_cache_bytes = cache_bytes;
   ws.module_cache_shared = cache_shared;
   ws.max_connections = max_conn == UINT64_MAX ? -1 : static_cast<int64_t>(max_conn);
+  ws.gpu_memory_limit = gpu_memory == UINT64_MAX ? -1 : static_cast<int64_t>(gpu_memory);
+  ws.upload_limit = upload == UINT64_MAX ? -1 : static_cast<int64_t>(upload);
   ws.stats_fd = worker_fd("stats");  // the session's counter block (stats.h), if any
   std::vector<uint8_t> payload;
   Status s = recv_connection(control_fd, &ws.conn_fd, &ws.peer, &payload, &ws.conn_aux_fd);

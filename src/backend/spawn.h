@@ -6,6 +6,7 @@
 //
 // The contract between the daemon and a worker (one definition, both sides here):
 //   argv:  EXE --worker --control-fd N --session ID [--max-connections N] [--identity TEXT]
+//          [--gpu-memory BYTES] [--upload-bytes BYTES]
 //          [--log-level LEVEL] [--clear-memory 1] [--fd NAME=N]...
 //          [--module-cache DIR --module-cache-bytes N [--module-cache-shared 1]]
 //   fd N:  the control socket (SOCK_SEQPACKET); its first message is the session's primary
@@ -36,6 +37,8 @@ struct SpawnSpec {
   int64_t max_connections = -1;          // -1: no limit
   std::string identity;                  // for the worker's messages
   bool clear_memory = false;             // zero new device allocations
+  int64_t gpu_memory_limit = -1;         // --gpu-memory N: the session's GPU memory; -1: none
+  int64_t upload_limit = -1;             // --upload-bytes N: pending upload bytes; -1: none
   std::string module_cache_dir;          // empty: no module cache
   uint64_t module_cache_bytes = 0;
   bool module_cache_shared = false;

@@ -87,9 +87,10 @@ Snapshot View::read() const {
   s.connections_total = block_->connections_total.load(r);
   s.libraries = block_->libraries.load(r);
   // Written by the worker: bounded before it is used as a count.
-  uint32_t n = block_->devices.load(r);
+  uint32_t n = block_->devices.load(std::memory_order_acquire);
   s.devices = n > kMaxDevices ? static_cast<uint32_t>(kMaxDevices) : n;
   for (uint32_t i = 0; i < s.devices; ++i) s.gpu_memory[i] = block_->gpu_memory[i].load(r);
+  s.gpu_memory_peak = block_->gpu_memory_peak.load(r);
   return s;
 }
 

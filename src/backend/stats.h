@@ -12,7 +12,7 @@
 namespace gvirtus::backend::stats {
 
 constexpr uint32_t kBlockMagic = 0x53535647;  // "GVSS"
-constexpr uint32_t kBlockVersion = 1;
+constexpr uint32_t kBlockVersion = 2;
 // Devices whose memory the block can report; a worker on a host with more reports the first.
 constexpr size_t kMaxDevices = 32;
 // A device memory figure that is not known (no GPU, no NVML, the worker not found in NVML's
@@ -30,10 +30,11 @@ struct Block {
   alignas(64) std::atomic<uint64_t> connections_open;   // connections being served now
   std::atomic<uint64_t> connections_total;      // connections served since the session began
   std::atomic<uint64_t> libraries;              // bit i: library_plugins()[i] loaded
-  // GPU memory held by the worker process on each device, bytes (kUnknown: not measured).
-  // Nothing writes these yet (docs/backend.md): devices stays 0.
+  // GPU memory the session holds on each device, bytes, as its quota ledger counts it
+  // (memory_quota.h; kUnknown: not measured). devices is stored last, with release.
   std::atomic<uint32_t> devices;                // entries of gpu_memory that are meaningful
   std::atomic<uint64_t> gpu_memory[kMaxDevices];
+  std::atomic<uint64_t> gpu_memory_peak;        // the most held at once, every device
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "the block is shared between processes");
 
@@ -44,6 +45,7 @@ struct Snapshot {
   uint64_t libraries = 0;
   uint32_t devices = 0;  // at most kMaxDevices
   uint64_t gpu_memory[kMaxDevices] = {};
+  uint64_t gpu_memory_peak = 0;
 };
 
 // ---- daemon side ----

@@ -19,6 +19,8 @@
 #include "backend/cudart/support.h"
 #include "backend/handshake.h"
 #include "backend/limits.h"
+#include "backend/quota_calls.h"
+#include "backend/upload_quota.h"
 #include "backend/output.h"
 #include "backend/plugins.h"
 #include "backend/stats.h"
@@ -161,6 +163,8 @@ void run_worker(WorkerStart start) {
   g_max_connections = start.max_connections;
   g_identity = start.identity;
   cudart::set_clear_new_memory(start.clear_memory);
+  quota::set_limit(start.gpu_memory_limit);          // quota_calls.h
+  upload_budget().set_limit(start.upload_limit);     // upload_quota.h
   cudart::set_module_cache({start.module_cache_dir, start.module_cache_bytes,
                             start.module_cache_shared, start.identity});
   // Device printf output (written to stdout by the driver) goes back to the client.

@@ -105,6 +105,10 @@ class Session {
   enum class Turn { kReady, kPassed, kClosed };
   Turn wait_turn(uint64_t ticket, const ConnState& conn);
   void release_turn(uint64_t ticket);
+  // Whether `ticket` may run now (every smaller one has been released).
+  bool turn_reached(uint64_t ticket) const {
+    return turn_.load(std::memory_order_acquire) >= ticket;
+  }
 
   // Called when a connection of this session stops serving: runs the close hooks.
   void conn_closed(ConnState& c);
@@ -228,6 +232,8 @@ struct WorkerStart {
   std::string identity;          // the client's identity (limits.h), for messages
   int64_t max_connections = -1;  // connections of this session at once; -1: no limit
   bool clear_memory = false;     // zero device memory before the client gets it
+  int64_t gpu_memory_limit = -1; // bytes of GPU memory the session may hold; -1: no limit
+  int64_t upload_limit = -1;     // pending upload bytes (upload_quota.h); -1: no limit
   int stats_fd = -1;    // the session's counter block (stats.h), mapped and closed; -1: none
   // The module cache (cudart/module_cache.h); empty dir: none.
   std::string module_cache_dir;

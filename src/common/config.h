@@ -33,7 +33,9 @@
 //                        "clients": {"token": {...}, "uid:1000": {...}, "host:10.0.0.5": {...}}}
 //                       per client identity (backend/limits.h says which identity a client has)
 //                       "sessions": live sessions at once; "connections": connections (client
-//                       threads) of one session at once
+//                       threads) of one session at once; "gpu_memory": bytes of GPU memory one
+//                       session may hold; "upload_bytes": bytes one session's client may have
+//                       sent that the worker has not used yet (>= 8 MiB)
 //   "clear_device_memory"  true: zero device memory before a client gets it (default: true
 //                       when a listener other hosts can reach is configured, else false)
 //   "module_cache", "module_cache_bytes", "module_cache_shared"  backend: where workers keep

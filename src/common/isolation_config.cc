@@ -12,12 +12,14 @@ namespace {
 
 using json = nlohmann::json;
 
-// A count >= 0 (0 allowed: e.g. an identity that may hold no session).
-Status read_count(const json& obj, const char* key, const std::string& where, int64_t* out) {
+// A count >= 0 (0 allowed: e.g. an identity that may hold no session), at most `max`.
+Status read_count(const json& obj, const char* key, const std::string& where, int64_t* out,
+                  unsigned long long max = 1ull << 40) {
   auto it = obj.find(key);
   if (it == obj.end()) return Status::ok();
-  if (!it->is_number_unsigned() || it->get<unsigned long long>() > (1ull << 40))
-    return invalid(where + ": \"" + key + "\" must be a whole number >= 0");
+  if (!it->is_number_unsigned() || it->get<unsigned long long>() > max)
+    return invalid(where + ": \"" + key + "\" must be a whole number from 0 to " +
+                   std::to_string(max));
   *out = static_cast<int64_t>(it->get<unsigned long long>());
   return Status::ok();
 }
@@ -26,19 +28,22 @@ Status read_limits(const json& obj, const std::string& where, ClientLimits* out)
   if (!obj.is_object()) return invalid(where + " must be an object");
   for (auto it = obj.begin(); it != obj.end(); ++it) {
     const std::string& k = it.key();
-    if (k == "sessions" || k == "connections") continue;
-    // Keys of issue 11 not enforced yet are refused, never ignored: an operator must not
-    // believe a quota holds that does not.
-    if (k == "gpu_memory" || k == "upload_bytes")
-      return invalid(where + ": \"" + k + "\" is not enforced by this release of "
-                     "gvirtus-backend (docs/security.md, \"Isolation and quotas\"); remove it");
-    return invalid(where + ": unknown key \"" + k + "\" (known: \"sessions\", \"connections\")");
+    if (k == "sessions" || k == "connections" || k == "gpu_memory" || k == "upload_bytes")
+      continue;
+    return invalid(where + ": unknown key \"" + k + "\" (known: \"sessions\", \"connections\", "
+                   "\"gpu_memory\", \"upload_bytes\")");
   }
   Status s = read_count(obj, "sessions", where, &out->sessions);
   if (s) s = read_count(obj, "connections", where, &out->connections);
+  // Bytes: up to 2^50 (1 PiB), far above any GPU, far below any overflow in the accounting.
+  if (s) s = read_count(obj, "gpu_memory", where, &out->gpu_memory, 1ull << 50);
+  if (s) s = read_count(obj, "upload_bytes", where, &out->upload_bytes, 1ull << 50);
   if (s && out->connections == 0)
     return invalid(where + ": \"connections\" must be at least 1 (the session's first "
                    "connection is one)");
+  if (s && out->upload_bytes >= 0 && out->upload_bytes < kMinUploadBytes)
+    return invalid(where + ": \"upload_bytes\" must be at least " +
+                   std::to_string(kMinUploadBytes) + " (one 8 MiB copy chunk)");
   return s;
 }
 

@@ -16,7 +16,12 @@ namespace gvirtus {
 struct ClientLimits {
   int64_t sessions = -1;     // live sessions of this identity at once
   int64_t connections = -1;  // connections (client threads) of one session at once
+  int64_t gpu_memory = -1;   // bytes of GPU memory one session may hold (memory_quota.h)
+  int64_t upload_bytes = -1; // bytes received from the client, not yet used (upload_quota.h)
 };
+
+// "upload_bytes" below this is refused: one copy chunk (wire::kCopyChunk, 8 MiB) must fit.
+constexpr int64_t kMinUploadBytes = int64_t{8} << 20;
 
 struct IsolationConfig {
   std::string devices;                        // "0,2": CUDA_VISIBLE_DEVICES of the workers

@@ -26,6 +26,7 @@
 #include "backend_process.h"
 #include "common/config.h"
 #include "common/tls.h"
+#include "cudart_calls.h"
 #include "fake_backend.h"
 #include "frontend/core/session.h"
 #include "frontend/cudart/callback_thread.h"
@@ -187,13 +188,13 @@ TEST(IsolationConfig, ParsesDevicesRlimitsAndLimits) {
   EXPECT_EQ(backend::limits_for(d.isolation, "token").sessions, -1);  // no limit
 }
 
-TEST(IsolationConfig, RefusesWhatItCannotEnforceAndBadValues) {
+TEST(IsolationConfig, RefusesBadValues) {
   struct Case {
     const char* json;
     const char* says;
   } cases[] = {
-      {R"({"limits": {"default": {"gpu_memory": 1000}}})", "not enforced"},
-      {R"({"limits": {"clients": {"token": {"upload_bytes": 1}}}})", "not enforced"},
+      // gpu_memory and upload_bytes: memory_quota_test.cc (QuotaConfig).
+      {R"({"limits": {"clients": {"token": {"upload_bytes": 1}}}})", "at least"},
       {R"({"limits": {"default": {"sesions": 1}}})", "unknown key \"sesions\""},
       {R"({"limits": {"default": {"connections": 0}}})", "at least 1"},
       {R"({"limits": {"default": {"sessions": -1}}})", "sessions"},
@@ -244,6 +245,36 @@ TEST(Isolation, WorkerIsAnExecutedImageInWorkerMode) {
   c->close();
   EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 5s));
   EXPECT_TRUE(contains(t.backend->log(), "exited normally")) << t.backend->log();
+}
+
+// The byte limits of the client's identity reach its worker, which enforces them: without a
+// GPU, cudaMalloc within the quota answers the runtime's own error (no device), over it the
+// quota's cudaErrorMemoryAllocation, before CUDA is asked (docs/security.md, "GPU memory
+// quota").
+TEST(Isolation, GpuMemoryQuotaReachesTheWorker) {
+  Rig t;
+  t.start(R"({"limits": {"default": {"gpu_memory": 1048576, "upload_bytes": 16777216}}})");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  wire::Welcome w;
+  auto c = open_session(t.sock, random_bytes(16), &w);
+  ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
+  const std::string cmdline = read_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
+  EXPECT_TRUE(contains(cmdline, std::string("--gpu-memory\0" "1048576\0", 21))) << cmdline;
+  EXPECT_TRUE(contains(cmdline, std::string("--upload-bytes\0" "16777216\0", 24))) << cmdline;
+  auto malloc_status = [&](uint64_t bytes, uint64_t id) {
+    wire::Writer pw;
+    pw.put<uint64_t>(bytes);
+    EXPECT_TRUE(c->send(testing::request_frame(cudart::kCall_cudaMalloc, id, pw.buffer())));
+    wire::FrameHeader h;
+    std::vector<uint8_t> p;
+    EXPECT_TRUE(c->read_frame(&h, &p));
+    EXPECT_EQ(h.request_id, id);
+    return h.status;
+  };
+  EXPECT_EQ(malloc_status(2u << 20, 1), 2);  // over: cudaErrorMemoryAllocation
+  // Within: the runtime's own answer (no device here; success on a GPU machine).
+  EXPECT_NE(malloc_status(4096, 2), 2);
+  c->close();
 }
 
 // A forked worker would inherit the daemon's table of live sessions (every token).

@@ -14,6 +14,7 @@
 
 #include "backend/cudart/clearing.h"
 #include "backend/cudart/support.h"
+#include "backend/quota_calls.h"
 #include "backend/worker.h"
 
 namespace gvirtus::backend::cudart {
@@ -307,6 +308,13 @@ void handle_cudaMalloc3D(CallContext& ctx) {
     ctx.status = clear_allocation(p.ptr, p.pitch * p.ysize * static_cast<size_t>(d), nullptr,
                                   false);
     if (ctx.status != cudaSuccess) cudaFree(p.ptr);
+  }
+  // The session's GPU memory quota, once the pitch is known: over it, as on a full GPU.
+  if (ctx.status == cudaSuccess &&
+      !quota::allocated(reinterpret_cast<uintptr_t>(p.ptr),
+                        uint64_t{p.pitch} * p.ysize * static_cast<uint64_t>(d))) {
+    cudaFree(p.ptr);
+    ctx.status = cudaErrorMemoryAllocation;
   }
   if (ctx.status != cudaSuccess) return;
   ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p.ptr));

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "backend/cudart/support.h"
+#include "backend/quota_calls.h"
 #include "backend/worker.h"
 
 namespace gvirtus::backend::cudart {
@@ -91,10 +92,19 @@ void handle_gvManagedAlloc(CallContext& ctx) {
     return;
   }
   void* p = nullptr;
+  if (!quota::room_for(size)) {  // the session's GPU memory quota: as on a full GPU
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
   cudaError_t e = cudaMallocManaged(&p, static_cast<size_t>(size), flags);
   ctx.status = e;
   if (e != cudaSuccess) return;
   const auto addr = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p));
+  if (!quota::allocated(addr, size)) {
+    cudaFree(p);
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
   ManagedState& st = ctx.session.state<ManagedState>();
   {
     std::lock_guard<std::mutex> g(st.mu);
@@ -114,6 +124,7 @@ void handle_gvManagedFree(CallContext& ctx) {
       throw SessionFault("gvManagedFree of an address that is no managed allocation");
   }
   ctx.status = cudaFree(reinterpret_cast<void*>(static_cast<uintptr_t>(addr)));
+  if (ctx.status == cudaSuccess) quota::freed(addr);
 }
 
 // Request: u64 address, u64 n, inside one managed range. Reply: its n bytes as the device has

@@ -12,6 +12,7 @@
 
 #include "backend/cudart/clearing.h"
 #include "backend/cudart/support.h"
+#include "backend/quota_calls.h"
 #include "backend/worker.h"
 
 namespace gvirtus::backend::cudart {
@@ -88,10 +89,18 @@ void handle_cudaMalloc(CallContext& ctx) {
   uint64_t size = ctx.in.get<uint64_t>();
   ctx.in.expect_end();
   void* p = nullptr;
+  if (!quota::room_for(size)) {  // the session's GPU memory quota: as on a full GPU
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
   ctx.status = cudaMalloc(&p, static_cast<size_t>(size));
   if (ctx.status == cudaSuccess && clear_new_memory()) {
     ctx.status = clear_allocation(p, static_cast<size_t>(size), nullptr, false);
     if (ctx.status != cudaSuccess) cudaFree(p);
+  }
+  if (ctx.status == cudaSuccess && !quota::allocated(reinterpret_cast<uintptr_t>(p), size)) {
+    cudaFree(p);
+    ctx.status = cudaErrorMemoryAllocation;
   }
   if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
 }
@@ -107,6 +116,12 @@ void handle_cudaMallocPitch(CallContext& ctx) {
     ctx.status = clear_allocation(p, pitch * static_cast<size_t>(height), nullptr, false);
     if (ctx.status != cudaSuccess) cudaFree(p);
   }
+  // Charged once the pitch is known (the session's GPU memory quota: over it, as on a full GPU).
+  if (ctx.status == cudaSuccess &&
+      !quota::allocated(reinterpret_cast<uintptr_t>(p), uint64_t{pitch} * height)) {
+    cudaFree(p);
+    ctx.status = cudaErrorMemoryAllocation;
+  }
   if (ctx.status == cudaSuccess) {
     ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
     ctx.out.put<uint64_t>(pitch);
@@ -117,6 +132,7 @@ void handle_cudaFree(CallContext& ctx) {
   uint64_t p = ctx.in.get<uint64_t>();
   ctx.in.expect_end();
   ctx.status = cudaFree(dptr(p));
+  if (ctx.status == cudaSuccess) quota::freed(p);
 }
 
 // Device-to-device copies only: host<->device data travels in gvMemcpy*Chunk requests.

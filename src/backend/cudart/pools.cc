@@ -10,6 +10,7 @@
 #include "backend/cudart/clearing.h"
 #include "backend/cudart/graphs.h"
 #include "backend/cudart/support.h"
+#include "backend/quota_calls.h"
 #include "common/pool_attrs.h"
 
 namespace gvirtus::backend::cudart {
@@ -27,10 +28,18 @@ void handle_cudaMallocAsync(CallContext& ctx) {
   cudaStream_t s;
   if (!stream_in(ctx, stream, &s)) return;
   void* p = nullptr;
+  if (!quota::room_for(size)) {  // the session's GPU memory quota: as on a full GPU
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
   ctx.status = cudaMallocAsync(&p, static_cast<size_t>(size), s);
   if (ctx.status == cudaSuccess && clear_new_memory()) {
     ctx.status = clear_allocation(p, static_cast<size_t>(size), s, true);
     if (ctx.status != cudaSuccess) cudaFreeAsync(p, s);
+  }
+  if (ctx.status == cudaSuccess && !quota::allocated(reinterpret_cast<uintptr_t>(p), size)) {
+    cudaFreeAsync(p, s);
+    ctx.status = cudaErrorMemoryAllocation;
   }
   if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
 }
@@ -44,10 +53,18 @@ void handle_cudaMallocFromPoolAsync(CallContext& ctx) {
   cudaStream_t s;
   if (!mempool_in(ctx, pool, &mp) || !stream_in(ctx, stream, &s)) return;
   void* p = nullptr;
+  if (!quota::room_for(size)) {  // the session's GPU memory quota: as on a full GPU
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
   ctx.status = cudaMallocFromPoolAsync(&p, static_cast<size_t>(size), mp, s);
   if (ctx.status == cudaSuccess && clear_new_memory()) {
     ctx.status = clear_allocation(p, static_cast<size_t>(size), s, true);
     if (ctx.status != cudaSuccess) cudaFreeAsync(p, s);
+  }
+  if (ctx.status == cudaSuccess && !quota::allocated(reinterpret_cast<uintptr_t>(p), size)) {
+    cudaFreeAsync(p, s);
+    ctx.status = cudaErrorMemoryAllocation;
   }
   if (ctx.status == cudaSuccess) ctx.out.put<uint64_t>(reinterpret_cast<uintptr_t>(p));
 }
@@ -59,6 +76,9 @@ void handle_cudaFreeAsync(CallContext& ctx) {
   cudaStream_t s;
   if (!stream_in(ctx, stream, &s)) return;
   ctx.status = cudaFreeAsync(dptr(ptr), s);
+  // Given back when the free is enqueued: the client can allocate again at once, as from the
+  // pool natively (docs/security.md, "GPU memory quota", on pools).
+  if (ctx.status == cudaSuccess) quota::freed(ptr);
 }
 
 void handle_cudaMemPoolCreate(CallContext& ctx) {
