@@ -12,14 +12,14 @@
 # answer yet (measured on the H200; docs/static-cudart.md, "What does not work yet"). Take a
 # program off this list once its driver functions are implemented.
 set(GVIRTUS_CUDA_STATIC_PENDING
-  memory          # cuMemcpy2D with CU_MEMORYTYPE_UNIFIED (cudaMemcpyDefault) answers INVALID_VALUE
-  occupancy       # cuKernelGetFunction on a host function pointer: the worker ends the session
-  pointer_queries # cuPointerGetAttributes does not know cuMemHostRegister'ed memory
-  managed managed_vars mapped_host  # cuMemAllocManaged, cuLibraryGetManaged, DEVICEMAP
-  callbacks stream_capture graphs graph_nodes mem_pools launch_events  # cuLaunchHostFunc,
-                  # capture, cuGraph*, memory pools, events as launch attributes
-  arrays textures # cuArray3DCreate and friends
-  ipc)            # cuIpc*
+  occupancy pointer_queries  # cuKernelGetFunction / cuKernelGetName on a host function pointer:
+                  # natively CUDA_ERROR_INVALID_HANDLE, here the worker ends the session
+  managed managed_vars callback_managed  # cuMemAllocManaged, cuLibraryGetManaged
+  callbacks stream_capture graphs graph_nodes graph_host_copies mem_pools launch_events
+                  # cuLaunchHostFunc, host copies on a capturing stream, cuGraphAddHostNode,
+                  # memory pools' driver forms, events as launch attributes
+  arrays          # cuMemcpy3DPeer
+  memcpy_batch)   # cuMemcpyBatchAsync_v2
 list(LENGTH GVIRTUS_CUDA_TEST_PROGRAMS n)
 math(EXPR last "${n} - 1")
 foreach(i RANGE 0 ${last} 2)
