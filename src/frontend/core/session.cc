@@ -246,6 +246,7 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
                   "): " + msg);
   }
   conn->set_id(welcome.connection_id);
+  conn->set_server_minor(welcome.minor);
   GV_DEBUG("connected to worker " + std::to_string(welcome.worker_pid) + ", session " +
            std::to_string(welcome.session_id) + (primary ? " (primary)" : ""));
   *out = std::move(conn);
