@@ -12,6 +12,7 @@
 
 #include "frontend/cudart/fatbin.h"
 #include "frontend/cudart/kernel_args.h"
+#include "frontend/cudart/launch_limits.h"
 
 namespace gvirtus::cudart {
 
@@ -37,6 +38,7 @@ struct Kernel {
   uint64_t kernel_id = 0;
   ParamLayout layout;
   cudaError_t error = cudaSuccess;  // the backend could not find it: sticky
+  LaunchLimitsCache limits;  // per device, for launches sent without waiting (launch_check.cc)
 };
 
 // A __device__ / __constant__ variable as nvcc registers it. Nothing is sent until a symbol
