@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <thread>
 #include <vector>
@@ -67,7 +68,13 @@ TEST(LaunchLimitsCache, ReadersSeeWholeWrites) {
         if (!same(l, want)) ++torn;
       }
     });
-  for (int i = 0; i < 200000; ++i) c.put(0, 1, limits((i % 2) ? 1000 : 2000));
+  // Writes until the readers have read a good many times (they may start late on a loaded
+  // host), for at most 10 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int i = 0; (i < 200000 || hits.load() < 1000) &&
+                  std::chrono::steady_clock::now() < deadline;
+       ++i)
+    c.put(0, 1, limits((i % 2) ? 1000 : 2000));
   stop = true;
   for (auto& t : readers) t.join();
   EXPECT_EQ(torn.load(), 0);

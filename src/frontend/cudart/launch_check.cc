@@ -29,8 +29,10 @@ bool limits(Kernel* k, Limits* out) {
   int device = 0;
   // Read before asking: an answer that crosses a change is kept under the old generation.
   const uint64_t generation = client::answers_generation();
-  if (client::recall_current_device(&device) && k->limits.get(device, generation, out))
-    return true;
+  if (client::recall_current_device(&device)) {
+    const LaunchLimitsCache* kept = k->limits.load(std::memory_order_acquire);
+    if (kept && kept->get(device, generation, out)) return true;
+  }
   client::Call c(id(Call::kCall_gvLaunchLimits));
   c.args().put<uint64_t>(k->kernel_id);
   if (!c.invoke()) return false;
@@ -46,7 +48,12 @@ bool limits(Kernel* k, Limits* out) {
   r.expect_end();
   client::remember_current_device(device);  // the worker thread's, so this thread's
   std::lock_guard<std::mutex> g(g_put_mu);
-  k->limits.put(device, generation, *out);
+  LaunchLimitsCache* kept = k->limits.load(std::memory_order_relaxed);
+  if (!kept) {
+    kept = new LaunchLimitsCache;
+    k->limits.store(kept, std::memory_order_release);
+  }
+  kept->put(device, generation, *out);
   return true;
 }
 #pragma GCC diagnostic pop
