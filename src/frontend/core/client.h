@@ -26,6 +26,9 @@ class Connection;
 GV_API Connection* connection();
 GV_API bool session_lost();
 GV_API std::string session_error();
+// The protocol minor version of the backend (its Welcome; 0 before the first connection): a
+// feature of a later minor is used only when the backend has it.
+GV_API uint16_t server_minor();
 // The calling thread's connection if it is already open, else nullptr; never connects.
 GV_API Connection* current_connection();
 // The calling thread's connection, opened as an *auxiliary* one if the thread has none yet. An
@@ -67,7 +70,7 @@ class GV_API Connection {
   // none).
   virtual uint64_t last_ticket() const = 0;
   // Whether a create may name its object by a client-chosen id here: the requests carry tickets
-  // and the backend speaks protocol 3.2 or later (docs/protocol.md, "Client-chosen handle ids").
+  // and the backend speaks protocol 3.3 or later (docs/protocol.md, "Client-chosen handle ids").
   virtual bool client_ids() const = 0;
 };
 

@@ -318,10 +318,21 @@ GV_EXPORT CUresult cuLibraryLoadData(CUlibrary* library, const void* code,
                                      unsigned int numJitOptions, CUlibraryOption* libraryOptions,
                                      void** libraryOptionValues, unsigned int numLibraryOptions) {
   return guarded("cuLibraryLoadData", [&]() -> CUresult {
-    (void)libraryOptions;
     (void)libraryOptionValues;
     if (!library) return CUDA_ERROR_INVALID_VALUE;
-    if (numLibraryOptions != 0) return refuse("cuLibraryLoadData", "library options");
+    if (numLibraryOptions != 0 && !libraryOptions) return CUDA_ERROR_INVALID_VALUE;
+    // NVIDIA's static runtime passes library options with every image it loads
+    // (docs/static-cudart.md). Both options CUDA 13 has are dropped here, as nothing could
+    // tell them apart: CU_LIBRARY_BINARY_IS_PRESERVED is a memory hint the driver may ignore
+    // (the worker keeps its own copy of the image), and the host table of
+    // CU_LIBRARY_HOST_UNIVERSAL_FUNCTION_AND_DATA_TABLE is read only by
+    // cuLibraryGetUnifiedFunction, which GVirtuS refuses. Any other option is refused.
+    for (unsigned i = 0; i < numLibraryOptions; ++i) {
+      if (libraryOptions[i] != CU_LIBRARY_BINARY_IS_PRESERVED &&
+          libraryOptions[i] != CU_LIBRARY_HOST_UNIVERSAL_FUNCTION_AND_DATA_TABLE)
+        return refuse("cuLibraryLoadData",
+                      "library option " + std::to_string(static_cast<int>(libraryOptions[i])));
+    }
     uint64_t h = 0;
     CUresult e = load(id(kCall_cuLibraryLoadData), "cuLibraryLoadData", code,
                       JitArgs{numJitOptions, jitOptions, jitOptionsValues}, &h);
