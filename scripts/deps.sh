@@ -7,8 +7,9 @@ set -euo pipefail
 # command -> Debian package; headers and CMake packages are checked with dpkg.
 # libssl-dev: OpenSSL 3, for token authentication and TLS (docs/security.md).
 # systemd (systemd-analyze), python3-jsonschema, python3-yaml: the deploy/ checks (tests/deploy).
+# libbenchmark-dev: Google Benchmark, for the CPU micro-benchmarks (bench/launch_bench.cc).
 packages=(cmake ninja-build g++ python3 nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev
-          libssl-dev systemd python3-jsonschema python3-yaml)
+          libssl-dev systemd python3-jsonschema python3-yaml libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

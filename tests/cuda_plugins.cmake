@@ -35,6 +35,20 @@ if(TARGET gvirtus-cudnn AND TARGET gvirtus-backend-cudnn)
   target_include_directories(cuda_test_cudnn_plugin PRIVATE ${GVIRTUS_CUDNN_INCLUDE_DIR})
 endif()
 
+# Client-chosen handle ids (docs/protocol.md): cuDNN and cuBLASLt descriptors created, used and
+# destroyed over and over, compared with the native run; and, counted with GVIRTUS_CALL_STATS,
+# only the first create of each argument list waits for the worker.
+if(TARGET gvirtus-cudnn AND TARGET gvirtus-backend-cudnn AND TARGET CUDA::cublasLt
+   AND TARGET gvirtus-cublasLt)
+  gvirtus_plugin_compare(create_ids cudnn libcudnn.so.9 ${GVIRTUS_CUDNN_LIBRARY} CUDA::cublasLt)
+  target_include_directories(cuda_test_create_ids PRIVATE ${GVIRTUS_CUDNN_INCLUDE_DIR})
+  add_dependencies(cuda_test_create_ids gvirtus-backend-cublasLt)
+  add_test(NAME plugins.create_round_trips
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/gpu/create_round_trips.py
+                   $<TARGET_FILE:gvirtus> $<TARGET_FILE:cuda_test_create_ids>)
+  set_tests_properties(plugins.create_round_trips PROPERTIES LABELS unit TIMEOUT 120)
+endif()
+
 # cuBLASLt: versions, status names, descriptors and attributes; on a GPU machine also SGEMM and
 # DGEMM with host and device alpha/beta.
 if(TARGET CUDA::cublasLt AND TARGET gvirtus-cublasLt)

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/handle_kind.h"
 #include "common/wire.h"
 
 namespace gvirtus::backend {
@@ -21,92 +22,10 @@ class SessionFault : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// One kind per type of worker object a client can name. Runtime and driver types that are the
-// same object natively share a kind (cudaStream_t and CUstream are both kStream), so a handle
-// created through one API is accepted by the other.
-enum class HandleKind : uint8_t {
-  kStream = 1,
-  kEvent = 2,
-  kLibrary = 3,    // a module uploaded by the runtime's registration (record of cudart/kernels.cc)
-  kKernel = 4,     // a kernel of such a module (record of cudart/kernels.cc)
-  kContext = 5,    // CUcontext
-  kModule = 6,     // CUmodule
-  kFunction = 7,   // CUfunction
-  kDrvLibrary = 8, // CUlibrary / cudaLibrary_t loaded explicitly
-  kDrvKernel = 9,  // CUkernel / cudaKernel_t of such a library
-  kGraph = 10,     // cudaGraph_t / CUgraph
-  kGraphExec = 11, // cudaGraphExec_t / CUgraphExec
-  kGraphNode = 12, // cudaGraphNode_t / CUgraphNode
-  kMemPool = 13,   // cudaMemPool_t / CUmemoryPool
-  kArray = 14,     // cudaArray_t / CUarray
-  kMipmappedArray = 15,  // cudaMipmappedArray_t / CUmipmappedArray
-  kLinkState = 16, // CUlinkState
-  kUserObject = 17,      // cudaUserObject_t / CUuserObject
-  kOther = 18,     // anything else a plugin needs (say which in its code)
-  // Library plugins' objects (api/<lib>.api `handle ... kind=`): one kind per C type, so an id
-  // of one descriptor type is never taken for another.
-  kCublasHandle = 32,
-  kCublasLtHandle = 33,
-  kCublasLtMatmulDesc = 34,
-  kCublasLtMatrixLayout = 35,
-  kCublasLtMatmulPreference = 36,
-  kCublasLtMatrixTransformDesc = 37,
-  kCudnnHandle = 40,
-  kCudnnTensorDesc = 41,
-  kCudnnFilterDesc = 42,
-  kCudnnConvolutionDesc = 43,
-  kCudnnPoolingDesc = 44,
-  kCudnnActivationDesc = 45,
-  kCudnnLrnDesc = 46,
-  kCudnnOpTensorDesc = 47,
-  kCudnnReduceTensorDesc = 48,
-  kCudnnDropoutDesc = 49,
-  kCudnnRnnDesc = 50,
-  kCudnnRnnDataDesc = 51,
-  kCudnnSpatialTransformerDesc = 52,
-  kCudnnCtcLossDesc = 53,
-  kCudnnAttnDesc = 54,
-  kCudnnSeqDataDesc = 55,
-  kCudnnTensorTransformDesc = 56,
-  kCudnnFusedOpsConstParamPack = 57,
-  kCudnnFusedOpsVariantParamPack = 58,
-  kCudnnFusedOpsPlan = 59,
-  kCudnnBackendDesc = 60,
-  // 64-127: the libraries of issue "Library plugins II" (cuFFT, cuRAND, cuSPARSE, cuSOLVER,
-  // NVML).
-  kCurandGenerator = 64,      // curandCreateGenerator: generates into device memory
-  kCurandHostGenerator = 65,  // curandCreateGeneratorHost: its output travels back to the client
-  // cuSPARSE (api/cusparse.api): a Const descriptor type shares its non-const type's kind.
-  kCusparseHandle = 66,        // cusparseHandle_t
-  kCusparseMatDescr = 67,      // cusparseMatDescr_t (legacy API)
-  kCusparseSpVecDescr = 68,    // cusparse(Const)SpVecDescr_t
-  kCusparseDnVecDescr = 69,    // cusparse(Const)DnVecDescr_t
-  kCusparseSpMatDescr = 70,    // cusparse(Const)SpMatDescr_t
-  kCusparseDnMatDescr = 71,    // cusparse(Const)DnMatDescr_t
-  kCusparseSpSVDescr = 72,     // cusparseSpSVDescr_t
-  kCusparseSpSMDescr = 73,     // cusparseSpSMDescr_t
-  kCusparseSpGEMMDescr = 74,   // cusparseSpGEMMDescr_t
-  kCusparseBsrsv2Info = 75,    // bsrsv2Info_t (legacy API)
-  kCusparseBsrsm2Info = 76,    // bsrsm2Info_t (legacy API)
-  kCusparseCsric02Info = 77,   // csric02Info_t (legacy API)
-  kCusparseCsrilu02Info = 78,  // csrilu02Info_t (legacy API)
-  kCusparseBsrilu02Info = 79,  // bsrilu02Info_t (legacy API)
-  // 80-95: cuSOLVER (api/cusolver.api), one kind per object type.
-  kCusolverDnHandle = 80,     // cusolverDnHandle_t
-  kCusolverDnParams = 81,     // cusolverDnParams_t (the 64-bit API's options)
-  kCusolverSyevjInfo = 82,    // syevjInfo_t
-  kCusolverGesvdjInfo = 83,   // gesvdjInfo_t
-  kCusolverIRSParams = 84,    // cusolverDnIRSParams_t
-  kCusolverIRSInfos = 85,     // cusolverDnIRSInfos_t
-  kCusolverSpHandle = 86,     // cusolverSpHandle_t
-  kCusolverCsrqrInfo = 87,    // csrqrInfo_t
-  kCusolverCsrcholInfo = 88,  // csrcholInfo_t
-  kCusolverRfHandle = 89,     // cusolverRfHandle_t
-  // 96-111: NVML (api/nvml.api).
-  kNvmlDevice = 96,  // nvmlDevice_t: a GPU (or MIG device) of the worker's NVML
-  kNvmlUnit = 97,    // nvmlUnit_t: an S-class unit of the worker's NVML
-  kNvmlEventSet = 98,  // nvmlEventSet_t: an event set the worker's NVML created
-};
+// The kinds of worker objects and the id layout: common/handle_kind.h (the client computes
+// ids of its own for some creates, docs/protocol.md "Client-chosen handle ids").
+using ::gvirtus::wire::HandleKind;
+using ::gvirtus::wire::handle_kind_of;
 
 // Maps opaque 64-bit ids handed to the client to real objects of this worker. Ids are never
 // reused: an id that was issued and since released is a stale handle (the call returns the
@@ -122,6 +41,18 @@ class HandleTable {
   Found find(HandleKind kind, uint64_t id, void** obj) const;
   // Like find, but throws SessionFault for a forged id. Returns false for a released one.
   bool lookup(HandleKind kind, uint64_t id, void** obj) const;
+  // Client-chosen ids (docs/protocol.md, "Client-chosen handle ids"): a create request may ask
+  // that its object be named kind<<56 | 1<<55 | the request's ticket, so the client knows the id
+  // without waiting for the reply. claim_client_id checks that the ticket can name one (not 0,
+  // below 2^55, above every ticket claimed before, so no id is ever named twice) and returns the
+  // id, which from then on counts as issued: a create that fails leaves it released, and later
+  // uses get the library's invalid-handle error. A ticket that cannot name one throws
+  // SessionFault.
+  uint64_t claim_client_id(HandleKind kind, uint64_t ticket);
+  // Makes a claimed id name the object its create made. Returns false, binding nothing, if the
+  // id was not claimed for this kind or is live already, or if obj is already live under another
+  // id of this kind (a library that handed out the same object twice).
+  bool bind_client_id(HandleKind kind, uint64_t id, void* obj);
   // Removes a live id; returns false if it was not live.
   bool remove(HandleKind kind, uint64_t id, void** obj);
   // Every live object of a kind (for cleanup at session end).
@@ -132,12 +63,11 @@ class HandleTable {
  private:
   mutable std::mutex mu_;
   uint64_t next_ = 1;  // REQUIRES: mu_ held
+  uint64_t last_claim_ = 0;  // REQUIRES: mu_ held; the highest ticket claim_client_id took
+  uint64_t claimed_ = 0;     // REQUIRES: mu_ held; the id last claimed and not yet bound
   std::unordered_map<uint64_t, std::pair<HandleKind, void*>> live_;
   std::unordered_map<void*, uint64_t> ids_[256];  // REQUIRES: mu_ held; obj -> id, per kind
 };
-
-// Id layout: kind in the top byte, a never-reused serial number below. Zero is never an id.
-inline HandleKind handle_kind_of(uint64_t id) { return static_cast<HandleKind>(id >> 56); }
 
 class Session;     // worker-wide state (handle tables, modules); defined in worker.h
 struct ConnState;  // per-connection state (staging buffers, deferred error); defined in worker.h

@@ -45,4 +45,19 @@ uint64_t handle_out(CallContext& ctx, HandleKind kind, const void* obj) {
   return ctx.session.handles().add(kind, const_cast<void*>(obj));
 }
 
+uint64_t handle_claim(CallContext& ctx, HandleKind kind) {
+  // The header's ticket, not ctx.ticket: the fuzzing entry point does not order requests, and
+  // the ticket names the object all the same.
+  return ctx.session.handles().claim_client_id(kind, wire::ticket(ctx.header));
+}
+
+bool handle_bind(CallContext& ctx, HandleKind kind, uint64_t id, const void* obj,
+                 int32_t invalid_status) {
+  if (obj && ctx.session.handles().bind_client_id(kind, id, const_cast<void*>(obj))) return true;
+  // Not reached by the creates that take client ids (each makes a new object); the object, if
+  // any, stays with the library until the session ends.
+  ctx.status = invalid_status;
+  return false;
+}
+
 }  // namespace gvirtus::backend

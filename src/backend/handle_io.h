@@ -17,6 +17,13 @@ bool handle_in(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
 bool handle_release(CallContext& ctx, HandleKind kind, uint64_t id, void** out,
                     int32_t invalid_status);
 uint64_t handle_out(CallContext& ctx, HandleKind kind, const void* obj);  // 0 for a NULL obj
+// A create whose out handle asked for a client-chosen id (presence flag 2, docs/protocol.md):
+// handle_claim, before the library call, checks the request's ticket can name one and returns
+// the id (a forged one throws SessionFault); handle_bind, after the call succeeded, makes the id
+// name the new object, or sets ctx.status to `invalid_status` and returns false.
+uint64_t handle_claim(CallContext& ctx, HandleKind kind);
+bool handle_bind(CallContext& ctx, HandleKind kind, uint64_t id, const void* obj,
+                 int32_t invalid_status);
 
 // The same, for a handle type T (cudaArray_t, CUcontext, ...): *out is the object, or NULL.
 template <typename T>

@@ -9,7 +9,8 @@
 namespace gvirtus::backend {
 namespace {
 
-constexpr uint64_t kSerialMask = (uint64_t{1} << 56) - 1;
+using wire::kClientIdBit;
+using wire::kIdSerialMask;
 
 const char* kind_name(HandleKind k) {
   switch (k) {
@@ -58,8 +59,9 @@ uint64_t HandleTable::add(HandleKind kind, void* obj) {
   std::lock_guard<std::mutex> g(mu_);
   auto& ids = ids_[static_cast<uint8_t>(kind)];
   if (auto known = ids.find(obj); known != ids.end()) return known->second;
-  // 2^56 ids: at a million a second, two thousand years. Still, never wrap into reuse.
-  if (next_ > kSerialMask) {
+  // 2^55 ids: at a million a second, a thousand years. Still, never wrap into reuse, nor into
+  // the client-chosen ids (bit 55).
+  if (next_ >= kClientIdBit) {
     std::fprintf(stderr, "gvirtus: handle serial numbers exhausted\n");
     std::abort();
   }
@@ -79,9 +81,44 @@ HandleTable::Found HandleTable::find(HandleKind kind, uint64_t id, void** obj) c
     if (obj) *obj = it->second.second;
     return Found::kLive;
   }
-  uint64_t serial = id & kSerialMask;
-  if (handle_kind_of(id) == kind && serial != 0 && serial < next_) return Found::kReleased;
+  if (handle_kind_of(id) != kind) return Found::kNever;
+  if (wire::is_client_id(id)) {
+    // Likewise for client-chosen ids: any ticket up to the last one claimed counts as issued.
+    const uint64_t t = wire::client_id_ticket(id);
+    return t != 0 && t <= last_claim_ ? Found::kReleased : Found::kNever;
+  }
+  uint64_t serial = id & kIdSerialMask;
+  if (serial != 0 && serial < next_) return Found::kReleased;
   return Found::kNever;
+}
+
+uint64_t HandleTable::claim_client_id(HandleKind kind, uint64_t ticket) {
+  const uint64_t id = wire::client_id(kind, ticket);
+  std::lock_guard<std::mutex> g(mu_);
+  if (id == 0)
+    throw SessionFault(std::string("a client-chosen ") + kind_name(kind) + " id for ticket " +
+                       std::to_string(ticket) + " (a create that asks for one needs a ticket "
+                       "below 2^55)");
+  // Tickets run in order, so each claim is above the last: one that is not names an id that
+  // was named before (a replayed or duplicated ticket).
+  if (ticket <= last_claim_ || live_.count(id))
+    throw SessionFault(std::string("client-chosen ") + kind_name(kind) + " id " + hex(id) +
+                       " named twice (ticket " + std::to_string(ticket) + ", last claimed " +
+                       std::to_string(last_claim_) + ")");
+  last_claim_ = ticket;
+  claimed_ = id;
+  return id;
+}
+
+bool HandleTable::bind_client_id(HandleKind kind, uint64_t id, void* obj) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (id == 0 || id != claimed_ || handle_kind_of(id) != kind) return false;
+  claimed_ = 0;
+  auto& ids = ids_[static_cast<uint8_t>(kind)];
+  if (ids.count(obj)) return false;
+  live_.emplace(id, std::make_pair(kind, obj));
+  ids.emplace(obj, id);
+  return true;
 }
 
 bool HandleTable::lookup(HandleKind kind, uint64_t id, void** obj) const {

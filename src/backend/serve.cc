@@ -2,6 +2,7 @@
 #include <cuda.h>
 #include <cuda_runtime_api.h>
 #include <poll.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -432,22 +433,31 @@ Session::Turn Session::wait_turn(uint64_t ticket, const ConnState& conn) {
   uint64_t now = turn_.load(std::memory_order_acquire);
   if (now >= ticket) return result(now);
   // The request before it is usually on its way or running for a few microseconds: spin that
-  // long before sleeping, so that threads taking turns do not pay a wake-up each time.
-  const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
-  do {
+  // long before sleeping, so that threads taking turns do not pay a wake-up each time. After
+  // the first microseconds the spin yields the CPU between looks: where threads outnumber CPUs
+  // (a loaded host, several client threads) the thread holding the turn must get to run.
+  const auto start = std::chrono::steady_clock::now();
+  const auto yield_after = start + std::chrono::microseconds(2);
+  const auto spin_until = start + std::chrono::microseconds(20);
+  for (;;) {
     for (int i = 0; i < 64; ++i) {
       cpu_relax();
       now = turn_.load(std::memory_order_acquire);
       if (now >= ticket) return result(now);
     }
-  } while (std::chrono::steady_clock::now() < spin_until);
-  turn_waiters_.fetch_add(1, std::memory_order_seq_cst);
+    const auto t = std::chrono::steady_clock::now();
+    if (t >= spin_until) break;
+    if (t >= yield_after) sched_yield();
+  }
+  TurnSleeper me{ticket, {}};
   Turn t = Turn::kReady;
   {
     std::unique_lock<std::mutex> g(turn_mu_);
+    turn_sleepers_.push_back(&me);
+    turn_waiters_.fetch_add(1, std::memory_order_seq_cst);
     // Wakes now and then to notice a client that went away meanwhile (its missing tickets would
     // never come).
-    while (!turn_cv_.wait_for(g, std::chrono::milliseconds(250), [&] {
+    while (!me.cv.wait_for(g, std::chrono::milliseconds(250), [&] {
       return turn_.load(std::memory_order_seq_cst) >= ticket;
     })) {
       if (conn.peer_closed()) {
@@ -455,17 +465,21 @@ Session::Turn Session::wait_turn(uint64_t ticket, const ConnState& conn) {
         break;
       }
     }
+    turn_waiters_.fetch_sub(1, std::memory_order_seq_cst);
+    turn_sleepers_.erase(std::find(turn_sleepers_.begin(), turn_sleepers_.end(), &me));
   }
-  turn_waiters_.fetch_sub(1, std::memory_order_seq_cst);
   return t == Turn::kClosed ? t : result(turn_.load(std::memory_order_acquire));
 }
 
 void Session::release_turn(uint64_t ticket) {
   turn_.store(ticket + 1, std::memory_order_seq_cst);
-  // A lock only while some connection sleeps in wait_turn (seq_cst pairs with its increment).
+  // A lock only while some connection sleeps in wait_turn (seq_cst pairs with its increment,
+  // made under the lock before it looks at turn_ and sleeps). Only the sleeper whose turn it is
+  // now is woken (and one whose ticket has passed, to report it), not every one.
   if (turn_waiters_.load(std::memory_order_seq_cst) > 0) {
     std::lock_guard<std::mutex> g(turn_mu_);
-    turn_cv_.notify_all();
+    for (TurnSleeper* s : turn_sleepers_)
+      if (s->ticket <= ticket + 1) s->cv.notify_one();
   }
 }
 

@@ -139,7 +139,13 @@ class Session {
   std::atomic<uint64_t> turn_{1};  // the ticket allowed to run next
   std::atomic<int> turn_waiters_{0};
   std::mutex turn_mu_;
-  std::condition_variable turn_cv_;
+  // The threads asleep in wait_turn, each on its own condition variable, so that release_turn
+  // wakes only the one whose turn came (and any whose ticket has passed).
+  struct TurnSleeper {
+    uint64_t ticket;
+    std::condition_variable cv;
+  };
+  std::vector<TurnSleeper*> turn_sleepers_;  // REQUIRES: turn_mu_
   std::mutex hooks_mu_;
   std::vector<std::function<void(uint64_t)>> close_hooks_;  // REQUIRES: hooks_mu_
   std::mutex state_mu_;

@@ -811,6 +811,17 @@ TEST_F(CopyEngine, LaunchWaitsUnlessTheClientCanTellItIsAccepted) {
   (void)cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false);
   ASSERT_TRUE(ping_ok());
   EXPECT_EQ(last_launch_flags(), wire::kFlagNoReply);
+  // A kernel attribute set (the "func:" answers forgotten): the limits kept in the kernel's
+  // record may be out of date, so the next launch asks again, once.
+  client::forget_answers("func:");
+  for (int i = 0; i < 3; ++i) {
+    (void)cr::launch_kernel(k, dim3(1), dim3(1), args, 0, nullptr, false);
+    ASSERT_TRUE(ping_ok());
+    EXPECT_EQ(last_launch_flags(), wire::kFlagNoReply);
+  }
+  asked = 0;
+  for (auto& c : calls()) asked += c.first == cr::kCall_gvLaunchLimits;
+  EXPECT_EQ(asked, 2u);
 }
 
 // cudaMemsetAsync goes out without waiting when it stays inside one device allocation of this

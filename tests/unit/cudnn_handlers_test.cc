@@ -117,6 +117,67 @@ TEST_F(CudnnHandlers, ForgedOrWrongKindDescriptorEndsTheSession) {
                be::SessionFault);
 }
 
+// Presence flag 2: the create names its descriptor by its request's ticket (docs/protocol.md,
+// "Client-chosen handle ids"); nothing comes back.
+TEST_F(CudnnHandlers, ClientChosenIdNamesTheDescriptor) {
+  wire::Writer w;
+  w.put<uint8_t>(2);
+  std::vector<uint8_t> out;
+  ASSERT_EQ(run(cd::handle_cudnnCreateTensorDescriptor, w, &out, 41), CUDNN_STATUS_SUCCESS);
+  EXPECT_TRUE(out.empty());
+  const uint64_t t = wire::client_id(be::HandleKind::kCudnnTensorDesc, 41);
+  EXPECT_EQ(run(cd::handle_cudnnSetTensor4dDescriptor, set4d(t)), CUDNN_STATUS_SUCCESS);
+  // The backend API's creates too, beside the worker's own ids.
+  wire::Writer b;
+  b.put<int32_t>(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+  b.put<uint8_t>(2);
+  ASSERT_EQ(run(cd::handle_cudnnBackendCreateDescriptor, b, &out, 42), CUDNN_STATUS_SUCCESS);
+  EXPECT_TRUE(out.empty());
+  const uint64_t own = backend_tensor();
+  EXPECT_FALSE(wire::is_client_id(own));
+  wire::Writer destroy;
+  destroy.put<uint64_t>(t);
+  EXPECT_EQ(run(cd::handle_cudnnDestroyTensorDescriptor, destroy), CUDNN_STATUS_SUCCESS);
+  EXPECT_EQ(run(cd::handle_cudnnSetTensor4dDescriptor, set4d(t)), CUDNN_STATUS_BAD_PARAM);
+  // A create that fails (an unknown backend descriptor type) leaves its id stale, not forged:
+  // later uses fail as an invalid handle, the session goes on.
+  wire::Writer bad;
+  bad.put<int32_t>(12345);
+  bad.put<uint8_t>(2);
+  EXPECT_NE(run(cd::handle_cudnnBackendCreateDescriptor, bad, &out, 43), CUDNN_STATUS_SUCCESS);
+  EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute,
+                set_attr(wire::client_id(be::HandleKind::kCudnnBackendDesc, 43),
+                         CUDNN_TYPE_DATA_TYPE, 1, sizeof(int32_t))),
+            CUDNN_STATUS_BAD_PARAM);
+}
+
+TEST_F(CudnnHandlers, ForgedClientChosenIdsEndTheSession) {
+  wire::Writer w;
+  w.put<uint8_t>(2);
+  // No ticket (an auxiliary connection's request, or the fuzzer's) names nothing.
+  EXPECT_THROW(run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 0), be::SessionFault);
+  ASSERT_EQ(run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 50), CUDNN_STATUS_SUCCESS);
+  // The same ticket again (a replay), or an older one.
+  EXPECT_THROW(run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 50), be::SessionFault);
+  EXPECT_THROW(run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 49), be::SessionFault);
+  // A flag above 2 does not decode; creates without the word take only 0 and 1.
+  wire::Writer three;
+  three.put<uint8_t>(3);
+  EXPECT_THROW(run(cd::handle_cudnnCreateTensorDescriptor, three, nullptr, 60),
+               wire::DecodeError);
+  // Uses of ids never named: above the last ticket claimed, or another kind's.
+  EXPECT_THROW(run(cd::handle_cudnnSetTensor4dDescriptor,
+                   set4d(wire::client_id(be::HandleKind::kCudnnTensorDesc, 51))),
+               be::SessionFault);
+  EXPECT_THROW(run(cd::handle_cudnnSetTensor4dDescriptor,
+                   set4d(wire::client_id(be::HandleKind::kCudnnFilterDesc, 50))),
+               be::SessionFault);
+  // The honest one still works.
+  EXPECT_EQ(run(cd::handle_cudnnSetTensor4dDescriptor,
+                set4d(wire::client_id(be::HandleKind::kCudnnTensorDesc, 50))),
+            CUDNN_STATUS_SUCCESS);
+}
+
 TEST_F(CudnnHandlers, SetAttributeHonestAndStale) {
   const uint64_t d = backend_tensor();
   ASSERT_NE(d, 0u);

@@ -13,10 +13,13 @@ namespace gvirtus::testing {
 
 class HandlerTest : public ::testing::Test {
  protected:
-  // Runs h on the payload w; the call's status, and its reply payload in *out.
-  int32_t run(backend::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr) {
+  // Runs h on the payload w; the call's status, and its reply payload in *out. `ticket`: the
+  // request header's (client-chosen ids are named by it).
+  int32_t run(backend::Handler h, const wire::Writer& w, std::vector<uint8_t>* out = nullptr,
+              uint64_t ticket = 0) {
     wire::FrameHeader hdr;
     hdr.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+    wire::set_ticket(&hdr, ticket);
     hdr.length = static_cast<uint32_t>(w.size());
     backend::CallContext ctx{session_, conn_, hdr, wire::Reader(w.data(), w.size()),
                              wire::Writer()};

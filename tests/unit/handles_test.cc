@@ -77,6 +77,63 @@ TEST(HandleTable, LiveReleasedAndNever) {
   }
 }
 
+// Client-chosen ids (docs/protocol.md, "Client-chosen handle ids"): kind, bit 55, the create
+// request's ticket.
+TEST(HandleTable, ClientIdsClaimedInTicketOrderAndBound) {
+  HandleTable t;
+  const uint64_t mine = t.add(HandleKind::kCudnnTensorDesc, &objs[0]);  // a worker-issued id
+  const uint64_t id = t.claim_client_id(HandleKind::kCudnnTensorDesc, 7);
+  EXPECT_EQ(id, wire::client_id(HandleKind::kCudnnTensorDesc, 7));
+  EXPECT_EQ(id, (uint64_t{41} << 56) | (uint64_t{1} << 55) | 7);
+  EXPECT_NE(id, mine);
+  // Claimed but not bound yet (the create has not returned): not live, counts as released.
+  void* p = nullptr;
+  EXPECT_EQ(t.find(HandleKind::kCudnnTensorDesc, id, &p), HandleTable::Found::kReleased);
+  // Only the id just claimed, for its own kind, binds.
+  EXPECT_FALSE(t.bind_client_id(HandleKind::kCudnnFilterDesc, id, &objs[1]));
+  EXPECT_FALSE(t.bind_client_id(HandleKind::kCudnnTensorDesc, id + 1, &objs[1]));
+  EXPECT_TRUE(t.bind_client_id(HandleKind::kCudnnTensorDesc, id, &objs[1]));
+  EXPECT_FALSE(t.bind_client_id(HandleKind::kCudnnTensorDesc, id, &objs[1]));  // once
+  EXPECT_TRUE(t.lookup(HandleKind::kCudnnTensorDesc, id, &p));
+  EXPECT_EQ(p, &objs[1]);
+  // The object keeps its id when the library hands it out again (handle_out).
+  EXPECT_EQ(t.add(HandleKind::kCudnnTensorDesc, &objs[1]), id);
+  EXPECT_TRUE(t.remove(HandleKind::kCudnnTensorDesc, id, &p));
+  EXPECT_FALSE(t.lookup(HandleKind::kCudnnTensorDesc, id, &p));  // stale, not forged
+
+  // A create that failed: claimed, never bound: later uses are stale.
+  const uint64_t failed = t.claim_client_id(HandleKind::kCudnnTensorDesc, 9);
+  EXPECT_FALSE(t.lookup(HandleKind::kCudnnTensorDesc, failed, &p));
+  // An object that is live already under another id is not bound twice.
+  const uint64_t again = t.claim_client_id(HandleKind::kCudnnTensorDesc, 10);
+  EXPECT_FALSE(t.bind_client_id(HandleKind::kCudnnTensorDesc, again, &objs[0]));
+}
+
+TEST(HandleTable, ForgedClientIdsEndTheSession) {
+  HandleTable t;
+  const auto k = HandleKind::kCublasLtMatrixLayout;
+  // No ticket, or one that does not fit below bit 55, names nothing.
+  EXPECT_THROW(t.claim_client_id(k, 0), SessionFault);
+  EXPECT_THROW(t.claim_client_id(k, uint64_t{1} << 55), SessionFault);
+  EXPECT_THROW(t.claim_client_id(k, ~uint64_t{0}), SessionFault);
+  const uint64_t id = t.claim_client_id(k, 100);
+  ASSERT_TRUE(t.bind_client_id(k, id, &objs[0]));
+  // A replayed ticket (a live id named again), or any ticket not above the last claimed one.
+  EXPECT_THROW(t.claim_client_id(k, 100), SessionFault);
+  EXPECT_THROW(t.claim_client_id(k, 99), SessionFault);
+  EXPECT_THROW(t.claim_client_id(HandleKind::kCublasLtMatmulDesc, 100), SessionFault);
+  void* p = nullptr;
+  // Uses: an id above every claimed ticket was never issued; the right ticket under another
+  // kind is no id of this kind; a kind byte without bit 55 is a worker id never issued.
+  EXPECT_THROW(t.lookup(k, wire::client_id(k, 101), &p), SessionFault);
+  EXPECT_THROW(t.lookup(HandleKind::kCublasLtMatmulDesc, id, &p), SessionFault);
+  EXPECT_THROW(t.lookup(k, id & ~wire::kClientIdBit, &p), SessionFault);
+  EXPECT_TRUE(t.lookup(k, id, &p));  // the session goes on: the real one still works
+  EXPECT_EQ(p, &objs[0]);
+  // Worker-issued ids and client ones never meet.
+  EXPECT_FALSE(wire::is_client_id(t.add(k, &objs[1])));
+}
+
 TEST(HandleTable, LiveListsOneKind) {
   HandleTable t;
   uint64_t a = t.add(HandleKind::kEvent, &objs[0]);

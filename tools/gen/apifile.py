@@ -68,6 +68,12 @@ class Entry:
     # enqueues none (a synchronize): the worker gives up its place in the session-wide order of
     # requests before running it (HandlerEntry flag kEntryWaits).
     waits: bool = False
+    # The word `client_id` on a gen create (one `out` handle, nothing else brought back): once
+    # the same arguments succeeded in this process, the client names the new object itself
+    # (kind, bit 55, the request's ticket) and sends the create without waiting
+    # (docs/protocol.md, "Client-chosen handle ids"). Only for creates that cannot fail but for
+    # the worker's lack of memory when their arguments were accepted before.
+    client_id: bool = False
     # The word `hook` on a gen line: after a successful reply the client stub calls
     # `<client_ns>::hook_NAME(args...)` with the function's own arguments (hand-written client
     # state: cuDNN remembers each tensor descriptor's data type to size alpha/beta).
@@ -323,7 +329,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         other, oline = seen_ids[call_id]
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
-    enqueue = hook = waits = False
+    enqueue = hook = waits = client_id = False
     hooks = {"pointer_mode": "", "after": "", "local": "", "async_if": ""}
     for w in words[3:]:
         if w == "hook":
@@ -335,6 +341,11 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
             if mode not in ("gen", "hand"):
                 _err(path, lineno, f"{name}: enqueue applies to gen and hand functions")
             enqueue = True
+            continue
+        if w == "client_id":
+            if mode != "gen":
+                _err(path, lineno, f"{name}: client_id applies to gen functions")
+            client_id = True
             continue
         if w == "waits":
             if mode not in ("gen", "hand"):
@@ -367,6 +378,6 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
     if call_id is not None:
         seen_ids[call_id] = (name, lineno)
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
-                             enqueue=enqueue, waits=waits, hook=hook, pointer_mode=hooks["pointer_mode"],
+                             enqueue=enqueue, waits=waits, client_id=client_id, hook=hook, pointer_mode=hooks["pointer_mode"],
                              after=hooks["after"], local=hooks["local"],
                              async_if=hooks["async_if"]))

@@ -167,11 +167,31 @@ def _wide(expr: str) -> str:
     return re.sub(r"[A-Za-z_]\w*", lambda m: f"static_cast<long long>({m.group(0)})", expr)
 
 
+def client_id_plan(lib: Library, f: Function):
+    """The out handle a `client_id` create names itself, or None for a call without the word."""
+    if not f.client_id:
+        return None
+    outs = [pl for pl in f.plans if pl.how in OUT_HOWS]
+    if (len(outs) != 1 or outs[0].how != "out" or outs[0].wire != "handle" or
+            outs[0].elem not in lib.handle_kinds):
+        raise AnnotationError(f"{lib.path}: {f.name}: client_id applies to a create whose only "
+                              "output is one handle of a type with a kind= line")
+    if f.async_if or f.enqueue:
+        raise AnnotationError(f"{lib.path}: {f.name}: client_id does not mix with async_if= or "
+                              "enqueue")
+    return outs[0]
+
+
+def _first_kind(lib: Library, ctype: str) -> str:
+    return lib.handle_kinds[ctype][0].split("|")[0]
+
+
 def client_stub(lib: Library, f: Function) -> List[str]:
     ns = lib.client_ns
     ok = lib.status_ok
     proto = f.proto
     plans = f.plans
+    cid = client_id_plan(lib, f)
     L = [f'extern "C" GV_API {proto.signature(f.name)} {{', "  try {"]
     if f.local:  # answered by the client when it can be, exactly (`local=EXPR`)
         L.append(f"    if (const auto gv_local = {f.local}) return *gv_local;")
@@ -242,6 +262,8 @@ def client_stub(lib: Library, f: Function) -> List[str]:
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
             L.append(f"    if ({n} != nullptr) gv_a.put_string({n});")
         elif pl.how == "out":
+            if pl is cid:  # where the presence flag is: 2 asks for the client's id
+                L.append(f"    const size_t gv_o_{n} = gv_a.size();")
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
         elif pl.how in MSCALAR:
             L.append(f"    if ({n} == nullptr) {{")
@@ -277,6 +299,23 @@ def client_stub(lib: Library, f: Function) -> List[str]:
     outs = [pl for pl in plans
             if pl.how in ("out", "inout", "versioned", "outbuf", "iobuf", "inoutbuf", "mscalar_out",
                           "mscalar_io")]
+    if cid:
+        # `client_id`: the same request succeeded before, so this one will too: the object is
+        # named by this request's ticket and nobody waits (docs/protocol.md).
+        n = cid.p.name
+        kind = _first_kind(lib, cid.elem)
+        L.append(f"    const bool gv_known = {n} != nullptr && "
+                 "gvirtus::client::create_known(gv_c);")
+        L.append("    if (gv_known && gvirtus::client::client_ids()) {")
+        L.append(f"      gv_a.buffer()[gv_o_{n}] = 2;")
+        L.append("      uint64_t gv_t = 0;")
+        L.append(f"      if (!gv_c.send_async(&gv_t)) return {ns}::lost();")
+        L.append(f"      *{n} = gv_from_u64<{cid.elem}>(gvirtus::wire::client_id("
+                 f"gvirtus::wire::HandleKind::{kind}, gv_t));")
+        if f.after:
+            L.append(f"      {f.after};")
+        L.append(f"      return {ok};")
+        L.append("    }")
     if f.async_if:
         # `async_if=EXPR`: the client can tell the call will be accepted: no need to wait.
         if any(pl.how in OUT_HOWS for pl in plans):
@@ -324,6 +363,8 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                 L.append(f"      if ({n} != nullptr) *{n} = gv_from_u64<{pl.elem}>"
                          f"(gv_r.get<uint64_t>());")
         L.append("      gv_r.expect_end();")
+        if cid:
+            L.append("      if (!gv_known) gvirtus::client::create_succeeded(gv_c);")
         L.append("    }")
     if f.after:
         L.append(f"    if (gv_c.status() == {ok}) {f.after};")
@@ -406,6 +447,7 @@ def client_source(lib: Library, fns: List[Function]) -> str:
          "// is missing.",
          "#include <cstdint>", "#include <cstring>", "#include <new>", "#include <string>", ""]
     L += [f"#include <{h}>" for h in lib.includes]
+    L += ['#include "common/handle_kind.h"']
     L += [f'#include "{h}"' for h in lib.client_includes]
     L += _undef_renames(lib)
     L += [f'#include "{lib.name}_calls.h"', "",
@@ -458,6 +500,7 @@ def client_source(lib: Library, fns: List[Function]) -> str:
 def server_handler(lib: Library, f: Function) -> List[str]:
     sns = lib.server_ns
     plans = f.plans
+    cid = client_id_plan(lib, f)
     L = [f"void handle_{f.name}(CallContext& gv_ctx) {{",
          "  gvirtus::wire::Reader& gv_in = gv_ctx.in;"]
     for pl in plans:
@@ -512,6 +555,13 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             L.append(f"      throw SessionFault(\"{f.name}: {n}: the version's size is not the "
                      f"bytes sent\");")
             L.append("  }")
+        elif pl is cid:
+            # 2: the client named the object (docs/protocol.md, "Client-chosen handle ids").
+            L.append(f"  const uint8_t gv_f_{n} = gv_in.get<uint8_t>();")
+            L.append(f"  if (gv_f_{n} > 2) throw gvirtus::wire::DecodeError(\"presence flag is "
+                     "not 0, 1 or 2\");")
+            L.append(f"  const bool gv_p_{n} = gv_f_{n} != 0;")
+            L.append(f"  {pl.elem} gv_v_{n}{{}};")
         elif pl.how in ("out", "in", "inout"):
             L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
             L.append(f"  {pl.elem} gv_v_{n}{{}};")
@@ -546,6 +596,9 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         elif pl.how == "ref":
             L.append(f"  {strip_const(pl.p.type)} {n};")
             L.append(f"  if (!{sns}::{pl.kind}_in(gv_ctx, gv_w_{n}, &{n})) return;")
+    if cid:
+        L.append(f"  const uint64_t gv_cid_{cid.p.name} = gv_f_{cid.p.name} == 2 ? "
+                 f"{sns}::{cid.kind}_claim(gv_ctx) : 0;")
     args = []
     for pl in plans:
         n = pl.p.name
@@ -589,6 +642,12 @@ def server_handler(lib: Library, f: Function) -> List[str]:
                 L.append(f"  if (gv_p_{n}) gv_ctx.out.put<{pl.elem}>(gv_v_{n});")
             elif pl.wire == "u64":
                 L.append(f"  if (gv_p_{n}) gv_ctx.out.put<uint64_t>(gv_u64(gv_v_{n}));")
+            elif pl is cid:
+                L.append(f"  if (gv_f_{n} == 2) {{")
+                L.append(f"    if (!{sns}::{pl.kind}_bind(gv_ctx, gv_cid_{n}, gv_v_{n})) return;")
+                L.append(f"  }} else if (gv_p_{n}) {{")
+                L.append(f"    gv_ctx.out.put<uint64_t>({sns}::{pl.kind}_out(gv_ctx, gv_v_{n}));")
+                L.append("  }")
             else:
                 L.append(f"  if (gv_p_{n}) gv_ctx.out.put<uint64_t>("
                          f"{sns}::{pl.kind}_out(gv_ctx, gv_v_{n}));")
@@ -698,7 +757,13 @@ def handles_header(lib: Library) -> str:
               f"inline bool {prefix}_release(CallContext& ctx, uint64_t id, {ctype}* out) {{",
               f"  return ::gvirtus::backend::handle_release_as(ctx, {k}, id, out, {inv});", "}",
               f"inline uint64_t {prefix}_out(CallContext& ctx, {ctype} obj) {{",
-              f"  return ::gvirtus::backend::handle_out(ctx, {k}, obj);", "}", ""]
+              f"  return ::gvirtus::backend::handle_out(ctx, {k}, obj);", "}",
+              # A create that names its object itself (`client_id`, docs/protocol.md).
+              f"[[maybe_unused]] inline uint64_t {prefix}_claim(CallContext& ctx) {{",
+              f"  return ::gvirtus::backend::handle_claim(ctx, {k});", "}",
+              f"[[maybe_unused]] inline bool {prefix}_bind(CallContext& ctx, uint64_t id, "
+              f"{ctype} obj) {{",
+              f"  return ::gvirtus::backend::handle_bind(ctx, {k}, id, obj, {inv});", "}", ""]
     L += [f"}}  // namespace {sns}", ""]
     return "\n".join(L)
 

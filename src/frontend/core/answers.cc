@@ -15,8 +15,24 @@
 namespace gvirtus::client {
 namespace {
 
+// This process's number: 1, and one more in each forked child (the child's session, and so its
+// worker, is a new one). Compared instead of getpid(), a system call, on every launch.
+std::atomic<uint64_t> g_process{1};
+// Moves whenever answers are forgotten, and in a forked child (answers_generation()).
+std::atomic<uint64_t> g_generation{1};
+struct ForkWatch {
+  ForkWatch() {
+    ::pthread_atfork(nullptr, nullptr, [] {
+      g_process.fetch_add(1, std::memory_order_acq_rel);
+      g_generation.fetch_add(1, std::memory_order_acq_rel);
+    });
+  }
+} g_fork_watch;
+
+uint64_t this_process() { return g_process.load(std::memory_order_acquire); }
+
 struct CurrentDevice {
-  pid_t pid = 0;  // 0: not known
+  uint64_t process = 0;  // this_process() when learnt; 0: not known
   int device = 0;
   bool context_known = false;  // context is the thread's current one (while pid is ours)
   uint64_t context_generation = 0;  // ... and g_context_generation has not moved since
@@ -46,25 +62,26 @@ Answers& answers() {
 }  // namespace
 
 bool recall_current_device(int* device) {
-  if (t_device.pid != ::getpid() || session_lost()) return false;
+  if (t_device.process != this_process() || session_lost()) return false;
   *device = t_device.device;
   return true;
 }
 
 void remember_current_device(int device) {
   // Another device means another (primary) context.
-  if (t_device.pid != ::getpid() || t_device.device != device) t_device.context_known = false;
-  t_device.pid = ::getpid();
+  if (t_device.process != this_process() || t_device.device != device)
+    t_device.context_known = false;
+  t_device.process = this_process();
   t_device.device = device;
 }
 
 void forget_current_device() {
-  t_device.pid = 0;
+  t_device.process = 0;
   t_device.context_known = false;
 }
 
 bool recall_current_context(void** ctx) {
-  if (t_device.pid != ::getpid() || !t_device.context_known || session_lost() ||
+  if (t_device.process != this_process() || !t_device.context_known || session_lost() ||
       t_device.context_generation != g_context_generation.load(std::memory_order_acquire))
     return false;
   *ctx = t_device.context;
@@ -73,7 +90,7 @@ bool recall_current_context(void** ctx) {
 
 void remember_current_context(void* ctx) {
   // No context yet: the runtime makes its primary context current at its next call, unseen.
-  if (ctx == nullptr || t_device.pid != ::getpid()) return;
+  if (ctx == nullptr || t_device.process != this_process()) return;
   t_device.context = ctx;
   t_device.context_known = true;
   t_device.context_generation = g_context_generation.load(std::memory_order_acquire);
@@ -131,7 +148,10 @@ void remember_answer(const std::string& key, const void* in, size_t n) {
   a.by_key[key].assign(p, p + n);
 }
 
+uint64_t answers_generation() { return g_generation.load(std::memory_order_acquire); }
+
 void forget_answers(const std::string& prefix) {
+  g_generation.fetch_add(1, std::memory_order_acq_rel);
   Answers& a = answers();
   std::lock_guard<std::mutex> lock(a.mu);
   for (auto it = a.by_key.lower_bound(prefix);

@@ -44,6 +44,10 @@ GV_API bool recall_answer(const std::string& key, void* out, size_t n);
 GV_API void remember_answer(const std::string& key, const void* in, size_t n);
 // Forgets every answer whose key starts with `prefix` (kernel attributes after one was set).
 GV_API void forget_answers(const std::string& prefix);
+// A number that moves whenever forget_answers forgets anything, and in a forked child: answers
+// kept elsewhere (a kernel's launch limits, launch_check.cc) are good while it stays the same.
+// One atomic load.
+GV_API uint64_t answers_generation();
 
 // Stream capture in this process (libcudart and libcuda note each capture that began and each
 // that ended successfully). While one may be active, a launch can fail at once in ways only the

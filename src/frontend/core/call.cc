@@ -101,9 +101,14 @@ bool Call::invoke_into(size_t fixed, void* dst, size_t n) {
   }
 }
 
-bool Call::send_async() {
+bool Call::send_async(uint64_t* ticket) {
   try {
-    return send(wire::kFlagNoReply);
+    if (!send(wire::kFlagNoReply)) return false;
+    if (ticket) {
+      Connection* conn = connection();
+      *ticket = conn ? conn->last_ticket() : 0;
+    }
+    return true;
   } catch (const std::exception& e) {
     (void)e;
     return false;

@@ -66,6 +66,12 @@ class GV_API Connection {
   virtual bool recv_payload(void* dst, size_t n) = 0;
   // NoReply requests sent since the last reply was read.
   virtual uint32_t unanswered() const = 0;
+  // The ticket of the last request sent (0: none, or an auxiliary connection's, which carry
+  // none).
+  virtual uint64_t last_ticket() const = 0;
+  // Whether a create may name its object by a client-chosen id here: the requests carry tickets
+  // and the backend speaks protocol 3.3 or later (docs/protocol.md, "Client-chosen handle ids").
+  virtual bool client_ids() const = 0;
 };
 
 // One synchronous call on the calling thread's connection:
@@ -85,7 +91,10 @@ class GV_API Call {
   // followed by up to `n` bulk bytes read straight into dst. false: session lost.
   bool invoke_into(size_t fixed, void* dst, size_t n);
   // Sends with kFlagNoReply; a failure comes back as a deferred error on a later reply.
-  bool send_async();
+  // *ticket, if given, receives the request's ticket (0 if it carries none).
+  bool send_async(uint64_t* ticket = nullptr);
+  uint32_t call_id() const { return call_id_; }
+  const wire::Writer& args() const { return args_; }
   int32_t status() const { return header_.status; }
   // The first failure of an earlier NoReply request of the runtime or driver on this thread's
   // connection, or 0.
@@ -151,6 +160,17 @@ LibStatus library_result(const Call& c) {
   if (s == 0) s = c.library_deferred();
   return static_cast<LibStatus>(s);
 }
+
+// Client-chosen handle ids for creates (annotation word `client_id`, docs/protocol.md): a create
+// whose request bytes (the call id and its arguments as sent with presence flag 1) succeeded
+// before in this process is sure to succeed again, short of the worker running out of host
+// memory, so it may go out without waiting, naming its object by its own ticket.
+// create_known: those bytes succeeded before. create_succeeded: remembers them (after a
+// successful reply; at most a few thousand distinct argument lists per process are kept).
+GV_API bool create_known(const Call& c);
+GV_API void create_succeeded(const Call& c);
+// The calling thread's connection can send a create with a client-chosen id (opens it).
+GV_API bool client_ids();
 
 // Logs "NAME is not supported by GVirtuS yet" once per name (used by generated stubs).
 GV_API void unsupported(const char* name);

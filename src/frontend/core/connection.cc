@@ -76,7 +76,8 @@ bool StreamConnection::send_request(uint32_t call_id, uint16_t flags, const stru
   h.request_id = next_request_id_++;
   // Taken last, once nothing can stop the frame from being sent: the worker waits for every
   // ticket, so one handed out and never sent would stall the session.
-  if (!auxiliary_) wire::set_ticket(&h, session_->next_ticket());
+  last_ticket_ = auxiliary_ ? 0 : session_->next_ticket();
+  wire::set_ticket(&h, last_ticket_);
   Status st = send_frame(*stream_, h, body, cnt);
   if (!st.is_ok()) return fail("send: " + st.message());
   count_call(call_id, !(flags & wire::kFlagNoReply));

@@ -250,6 +250,7 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
     return failed(msg);
   }
   conn->set_id(welcome.connection_id);
+  conn->set_server_minor(welcome.minor);
   server_minor_.store(welcome.minor, std::memory_order_release);
   GV_DEBUG("connected to worker " + std::to_string(welcome.worker_pid) + ", session " +
            std::to_string(welcome.session_id) + (primary ? " (primary)" : ""));

@@ -143,6 +143,8 @@ class StreamConnection final : public Connection {
   bool recv_reply_header(uint64_t request_id, wire::FrameHeader* h) override;
   bool recv_payload(void* dst, size_t n) override;
   uint32_t unanswered() const override;
+  uint64_t last_ticket() const override { return last_ticket_; }
+  bool client_ids() const override { return !auxiliary_ && server_minor_ >= 3; }
 
   // Sends the Hello and reads the Welcome, waiting at most timeout_ms for it. With a token
   // (auth_key not empty) an AuthStart / Challenge exchange comes first: the backend must
@@ -156,6 +158,8 @@ class StreamConnection final : public Connection {
   // The worker's number for this connection (from the Welcome).
   uint64_t id() const { return id_; }
   void set_id(uint64_t id) { id_ = id; }
+  // The backend's protocol minor version (from the Welcome).
+  void set_server_minor(uint16_t minor) { server_minor_ = minor; }
 
  private:
   bool fail(const std::string& reason);
@@ -172,6 +176,8 @@ class StreamConnection final : public Connection {
   bool auxiliary_ = false;  // not counted by open_connections(); set before it is published
   uint64_t id_ = 0;
   uint64_t next_request_id_ = 1;
+  uint64_t last_ticket_ = 0;
+  uint16_t server_minor_ = 0;
   uint64_t noreply_sent_ = 0;
   uint64_t noreply_answered_ = 0;
   std::vector<Awaiting> awaiting_;  // requests that want a reply, oldest first

@@ -2,7 +2,7 @@
 #include "frontend/cudart/launch_check.h"
 
 #include <cstdint>
-#include <cstdio>
+#include <mutex>
 #include <string>
 
 #include "frontend/core/answers.h"
@@ -13,32 +13,26 @@ namespace gvirtus::cudart {
 
 namespace {
 
-// What the worker's runtime checks a launch configuration against, on one device.
-struct Limits {
-  int32_t grid[3];
-  int32_t block[3];
-  int32_t threads;   // the kernel's maxThreadsPerBlock there (registers included)
-  int32_t dyn_smem;  // the kernel's maxDynamicSharedSizeBytes there
-};
+using Limits = LaunchLimits;
 
-// Kept like the kernel attributes ("func:" answers are forgotten when a kernel attribute or
-// cache configuration is set).
-std::string key(int device, uint64_t kernel_id) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "func:limits:%d:%llu", device,
-                static_cast<unsigned long long>(kernel_id));
-  return buf;
-}
+// Writers of the kernels' limit caches (one gvLaunchLimits answer at a time is kept).
+std::mutex g_put_mu;
 
+// Kept in the kernel's record per device, good while client::answers_generation() stays (it
+// moves when a kernel attribute or cache configuration is set, as the "func:" answers are
+// forgotten, and in a forked child).
 // GCC 12 misreads the first growth of the request's vector here (a known false positive of
 // -Wstringop-overflow with std::vector::insert into an empty vector).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
 bool limits(Kernel* k, Limits* out) {
   int device = 0;
-  if (client::recall_current_device(&device) &&
-      client::recall_answer(key(device, k->kernel_id), out, sizeof *out))
-    return true;
+  // Read before asking: an answer that crosses a change is kept under the old generation.
+  const uint64_t generation = client::answers_generation();
+  if (client::recall_current_device(&device)) {
+    const LaunchLimitsCache* kept = k->limits.load(std::memory_order_acquire);
+    if (kept && kept->get(device, generation, out)) return true;
+  }
   client::Call c(id(Call::kCall_gvLaunchLimits));
   c.args().put<uint64_t>(k->kernel_id);
   if (!c.invoke()) return false;
@@ -53,7 +47,13 @@ bool limits(Kernel* k, Limits* out) {
   out->dyn_smem = r.get<int32_t>();
   r.expect_end();
   client::remember_current_device(device);  // the worker thread's, so this thread's
-  client::remember_answer(key(device, k->kernel_id), out, sizeof *out);
+  std::lock_guard<std::mutex> g(g_put_mu);
+  LaunchLimitsCache* kept = k->limits.load(std::memory_order_relaxed);
+  if (!kept) {
+    kept = new LaunchLimitsCache;
+    k->limits.store(kept, std::memory_order_release);
+  }
+  kept->put(device, generation, *out);
   return true;
 }
 #pragma GCC diagnostic pop

@@ -430,6 +430,8 @@ cudaError_t send_launch(Kernel* k, Call call, bool with_reply, dim3 grid, dim3 b
   if (!st.is_ok()) return fail(cudaErrorInvalidValue);
   client::Call c(id(call));
   wire::Writer& w = c.args();
+  // One allocation for the fields below, instead of one per growth of the buffer.
+  w.buffer().reserve(64 + num_attrs * sizeof(cudaLaunchAttribute));
   w.put<uint64_t>(k->kernel_id);
   w.put<dim3>(grid);
   w.put<dim3>(block);

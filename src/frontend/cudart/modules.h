@@ -12,6 +12,7 @@
 
 #include "frontend/cudart/fatbin.h"
 #include "frontend/cudart/kernel_args.h"
+#include "frontend/cudart/launch_limits.h"
 
 namespace gvirtus::cudart {
 
@@ -37,6 +38,14 @@ struct Kernel {
   uint64_t kernel_id = 0;
   ParamLayout layout;
   cudaError_t error = cudaSuccess;  // the backend could not find it: sticky
+  // Per device, for launches sent without waiting (launch_check.cc): made at the kernel's first
+  // gvLaunchLimits answer only, as a program registers tens of thousands of kernels (PyTorch)
+  // and launches a few hundred of them. Published with release, read with acquire.
+  std::atomic<LaunchLimitsCache*> limits{nullptr};
+  Kernel() = default;
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+  ~Kernel() { delete limits.load(std::memory_order_acquire); }
 };
 
 // A __device__ / __constant__ variable as nvcc registers it. Nothing is sent until a symbol

@@ -284,3 +284,60 @@ class InoutTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ClientIdTest(unittest.TestCase):
+    """`client_id`: a create that succeeded before with the same request names its object by
+    its ticket and goes out without waiting; the worker claims the id before the call and binds
+    it after."""
+
+    def build(self, spec="stream:out client_id after=note(stream)"):
+        text = api().replace("1009 fakeStreamCreate    gen stream:out",
+                             "1009 fakeStreamCreate    gen " + spec)
+        lib, fns = build(text)
+        return (function_body(emit.client_source(lib, fns),
+                              'extern "C" GV_API fakeStatus_t fakeStreamCreate('),
+                function_body(emit.server_source(lib, fns), "void handle_fakeStreamCreate("))
+
+    def test_client_names_the_object_after_a_known_request(self):
+        c, _ = self.build()
+        flag = c.index("const size_t gv_o_stream = gv_a.size();")
+        known = c.index("const bool gv_known = stream != nullptr && "
+                        "gvirtus::client::create_known(gv_c);")
+        self.assertLess(flag, known)
+        branch = c.index("if (gv_known && gvirtus::client::client_ids()) {")
+        self.assertLess(branch, c.index("gv_a.buffer()[gv_o_stream] = 2;"))
+        send = c.index("if (!gv_c.send_async(&gv_t)) return gvirtus::fake::lost();")
+        name = c.index("*stream = gv_from_u64<fakeStream_t>(gvirtus::wire::client_id("
+                       "gvirtus::wire::HandleKind::kStream, gv_t));")
+        self.assertLess(send, name)
+        self.assertLess(name, c.index("note(stream);", name))
+        self.assertLess(name, c.index("gv_c.invoke()"))  # otherwise: waits as usual
+        # a waited create that succeeded is remembered
+        self.assertIn("if (!gv_known) gvirtus::client::create_succeeded(gv_c);", c)
+
+    def test_server_claims_before_and_binds_after(self):
+        _, s = self.build()
+        self.assertIn("if (gv_f_stream > 2) throw gvirtus::wire::DecodeError(", s)
+        claim = s.index("const uint64_t gv_cid_stream = gv_f_stream == 2 ? "
+                        "gvirtus::backend::fake::stream_claim(gv_ctx) : 0;")
+        call = s.index("= fakeStreamCreate(")
+        self.assertLess(claim, call)
+        bind = s.index("if (!gvirtus::backend::fake::stream_bind(gv_ctx, gv_cid_stream, "
+                       "gv_v_stream)) return;")
+        self.assertLess(call, bind)
+        self.assertIn("} else if (gv_p_stream) {", s)  # flag 1: the worker's id, as before
+
+    def test_refused_where_it_cannot_apply(self):
+        with self.assertRaises(Exception) as e:
+            emit.client_source(*build(api(lines=LINES.replace(
+                "1501 fakeDot gen x:in[n]", "1501 fakeDot gen x:in[n] client_id"))))
+        self.assertIn("client_id applies to a create", str(e.exception))
+        with self.assertRaises(Exception) as e:
+            self.build("stream:out client_id async_if=sure()")
+        self.assertIn("does not mix", str(e.exception))
+        with self.assertRaises(Exception) as e:
+            self.build("stream:out")  # fine without the word ...
+            build(api().replace("1009 fakeStreamCreate    gen stream:out",
+                                "1009 fakeStreamCreate    hand client_id"))
+        self.assertIn("client_id applies to gen functions", str(e.exception))

@@ -1,0 +1,69 @@
+// gvirtus-bench-turn: the worker's session-wide order (Session::wait_turn / release_turn,
+// docs/protocol.md "Tickets") as connections of several client threads pass the turn to each
+// other, measured on the CPU: thread i of N carries out tickets i+1, i+1+N, i+1+2N, ... (the
+// worst interleaving: every request waits for one of another connection), each "handler" a
+// short busy loop like a kernel launch's. Reports handoffs per second (items_per_second, all
+// threads together). No GPU, no backend process.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <memory>
+
+#include "backend/worker.h"
+
+namespace {
+
+using namespace gvirtus::backend;
+
+std::unique_ptr<Session> g_session;
+std::unique_ptr<ConnState> g_conns[16];
+
+void fresh(const benchmark::State& state) {
+  g_session = std::make_unique<Session>(ClientInfo{}, SessionOptions{false});
+  for (int i = 0; i < state.threads() && i < 16; ++i)
+    g_conns[i] = std::make_unique<ConnState>(*g_session, static_cast<uint64_t>(i));
+}
+
+void done(const benchmark::State&) {
+  for (auto& c : g_conns) c.reset();
+  g_session.reset();
+}
+
+// About `ns` of work, as a handler's.
+void busy(int ns) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
+void BM_TurnHandoff(benchmark::State& state) {
+  const uint64_t n = static_cast<uint64_t>(state.threads());
+  const uint64_t me = static_cast<uint64_t>(state.thread_index());
+  const int work_ns = static_cast<int>(state.range(0));
+  Session& s = *g_session;
+  ConnState& conn = *g_conns[me];
+  uint64_t ticket = me + 1;
+  for (auto _ : state) {
+    if (s.wait_turn(ticket, conn) != Session::Turn::kReady) {
+      state.SkipWithError("lost the turn");
+      break;
+    }
+    busy(work_ns);
+    s.release_turn(ticket);
+    ticket += n;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_TurnHandoff)
+    ->Setup(fresh)
+    ->Teardown(done)
+    ->Arg(0)
+    ->Arg(2000)
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(4)
+    ->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
