@@ -30,6 +30,7 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   launch_ex       YES
   managed         YES
   mapped_host     YES
+  zero_copy       YES
   managed_vars    YES
   multi_device    YES
   device_assert   YES)

@@ -52,6 +52,8 @@ class Raw {
   ~Raw() { close(); }
   void close() { s_.reset(); }
   int fd() const { return s_ ? s_->fd() : -1; }
+  // Passes a descriptor to the worker (shm: only, Stream::send_fd).
+  bool pass_fd(int fd) { return s_ && static_cast<bool>(s_->send_fd(fd)); }
 
   bool send(const std::vector<uint8_t>& b) {
     if (!s_) return false;

@@ -11,6 +11,7 @@
 #include "frontend/cuda/local.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/core/ranges.h"
+#include "frontend/core/shared_host.h"
 #include "frontend/cudart/transfer.h"
 
 namespace gvirtus::cuda {
@@ -56,12 +57,19 @@ CUresult host_alloc(void** pp, size_t size, unsigned int flags, const char* fn) 
   if (flags & CU_MEMHOSTALLOC_DEVICEMAP)
     return refuse(fn, "CU_MEMHOSTALLOC_DEVICEMAP (mapped host memory)");
   if (size == 0) return CUDA_ERROR_INVALID_VALUE;
-  size_t len = page_round(size);
-  if (len == 0) return CUDA_ERROR_OUT_OF_MEMORY;
-  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
+  // Over shm: shared with the worker and page-locked there (frontend/core/shared_host.h).
+  size_t len = 0;
+  void* p = gvirtus::client::shared_host::allocate(size, &len);
+  const bool shared = p != nullptr;
+  if (!shared) {
+    len = page_round(size);
+    if (len == 0) return CUDA_ERROR_OUT_OF_MEMORY;
+    p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
+  }
   if (!host_allocs().add(reinterpret_cast<uintptr_t>(p), len, flags)) {
-    ::munmap(p, len);
+    int32_t ignored;
+    if (!shared || !gvirtus::client::shared_host::release(p, &ignored)) ::munmap(p, len);
     return CUDA_ERROR_OUT_OF_MEMORY;
   }
   *pp = p;
@@ -318,8 +326,10 @@ GV_EXPORT CUresult cuMemFreeHost(void* p) {
     gvirtus::client::RangeMap::Range r;
     if (!p || !host_allocs().remove(reinterpret_cast<uintptr_t>(p), &r))
       return CUDA_ERROR_INVALID_VALUE;
-    ::munmap(p, r.size);
-    return CUDA_SUCCESS;
+    int32_t st = 0;
+    if (!gvirtus::client::shared_host::release(p, &st)) ::munmap(p, r.size);
+    if (st < 0) return lost();
+    return static_cast<CUresult>(st);  // the runtime's numbers are the driver's here
   });
 }
 GV_EXPORT CUresult cuMemHostRegister_v2(void* p, size_t size, unsigned int flags) {

@@ -8,6 +8,7 @@
 #include "frontend/cudart/copy_plan.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/managed.h"
+#include "frontend/cudart/shared_copy.h"
 
 namespace gvirtus::cudart {
 
@@ -212,12 +213,16 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       shape.dpitch = dpitch;
       shape.hpitch = spitch;
       if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
+      if (shared_copy(false, static_cast<uint8_t*>(const_cast<void*>(src)), shape, to_wire(dst), t,
+                      &e))
+        return e;
       return to_device(Call::kCall_gvMemcpyH2DChunk, static_cast<const uint8_t*>(src), shape,
                        PointerFields{to_wire(dst), shape, t.stream});
     case Dir::kDeviceToHost:
       shape.dpitch = spitch;
       shape.hpitch = dpitch;
       if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
+      if (shared_copy(true, static_cast<uint8_t*>(dst), shape, to_wire(src), t, &e)) return e;
       return to_host(Call::kCall_gvMemcpyD2HChunk, static_cast<uint8_t*>(dst), shape,
                      PointerFields{to_wire(src), shape, t.stream});
     case Dir::kDeviceToDevice:
