@@ -12,6 +12,9 @@
 
 #include <cstring>
 #include <memory>
+#include <sys/wait.h>
+#include <thread>
+#include <vector>
 
 #include "backend/dispatch.h"
 #include "backend_process.h"
@@ -19,6 +22,7 @@
 #include "common/shared_host_wire.h"
 #include "common/transport.h"
 #include "common/transport_shm.h"
+#include "frontend/core/parallel_copy.h"
 
 namespace gvirtus::backend::cudart {
 void handle_gvShmHostRegister(CallContext&);
@@ -334,6 +338,47 @@ TEST_F(SharedHostDaemon, UnsealedMemoryEndsTheSession) {
   EXPECT_TRUE(c.closed_by_peer(&said));
   EXPECT_NE(said.find("sealed"), std::string::npos) << said;
   ::close(fd);
+}
+
+// The staging pipeline's memcpy: every byte lands, whatever the size and alignment, also from
+// several threads at once (one gets the helpers, the others copy alone) and in a forked child
+// (no helpers there: it must not wait for them).
+TEST(ParallelCopy, EveryByteLandsForOddSizesThreadsAndForks) {
+  const size_t n = (9u << 20) + 77;
+  std::vector<uint8_t> src(n);
+  for (size_t i = 0; i < n; ++i) src[i] = static_cast<uint8_t>(i * 31 + (i >> 13));
+  for (size_t len : {size_t{1}, size_t{4096}, size_t{(1u << 20) - 1}, size_t{1u << 20},
+                     size_t{(4u << 20) + 3}, n - 5}) {
+    std::vector<uint8_t> dst(n + 16, 0xee);
+    client::parallel_memcpy(dst.data() + 3, src.data() + 5, len);
+    ASSERT_EQ(std::memcmp(dst.data() + 3, src.data() + 5, len), 0) << len;
+    EXPECT_EQ(dst[2], 0xee);
+    EXPECT_EQ(dst[3 + len], 0xee) << len;
+  }
+  std::vector<std::thread> ts;
+  std::vector<int> ok(4, 0);
+  for (int t = 0; t < 4; ++t)
+    ts.emplace_back([&, t] {
+      std::vector<uint8_t> dst(n);
+      bool good = true;
+      for (int r = 0; r < 20; ++r) {
+        std::memset(dst.data(), 0, n);
+        client::parallel_memcpy(dst.data(), src.data(), n);
+        good &= std::memcmp(dst.data(), src.data(), n) == 0;
+      }
+      ok[t] = good;
+    });
+  for (auto& t : ts) t.join();
+  for (int t = 0; t < 4; ++t) EXPECT_TRUE(ok[t]) << t;
+  pid_t child = fork();
+  if (child == 0) {
+    std::vector<uint8_t> dst(n);
+    client::parallel_memcpy(dst.data(), src.data(), n);
+    _exit(std::memcmp(dst.data(), src.data(), n) == 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "frontend/core/parallel_copy.h"
 #include "frontend/core/shared_host.h"
 #include "frontend/cudart/local.h"
 
@@ -71,7 +72,7 @@ cudaError_t staged(bool to_host, uint8_t* host, const CopyShape& s, uint64_t dev
     if (!to_host) {
       const uint8_t* src = host + p.host_off;
       if (packed(p)) {
-        std::memcpy(buf, src, p.width * p.rows);
+        client::parallel_memcpy(buf, src, p.width * p.rows);
       } else {
         for (uint64_t r = 0; r < p.rows; ++r)
           std::memcpy(buf + r * p.width, src + r * s.hpitch, p.width);
@@ -94,7 +95,7 @@ cudaError_t staged(bool to_host, uint8_t* host, const CopyShape& s, uint64_t dev
       const uint8_t* buf = slot(done);
       uint8_t* dst = host + p.host_off;
       if (packed(p)) {
-        std::memcpy(dst, buf, p.width * p.rows);
+        client::parallel_memcpy(dst, buf, p.width * p.rows);
       } else {
         for (uint64_t r = 0; r < p.rows; ++r)
           std::memcpy(dst + r * s.hpitch, buf + r * p.width, p.width);
