@@ -183,8 +183,8 @@ struct ConnState {
   bool peer_closed() const;
 
   // A descriptor the client passed on this connection ahead of the current request (shm:
-  // connections only, Stream::take_fd), or -1. The caller owns it.
-  int take_passed_fd(int timeout_ms) { return stream_ ? stream_->take_fd(timeout_ms) : -1; }
+  // connections only, shm_take_fd), or -1. The caller owns it.
+  int take_passed_fd(int timeout_ms);
   // For tests that run handlers without the serve loop: the connection's stream.
   void set_stream_for_test(Stream* s) { stream_ = s; }
 

@@ -36,13 +36,6 @@ class Stream {
   // A second descriptor that travels with fd() when the connection is handed to another
   // process (the shared memory of an shm: stream), or -1. Owned by the Stream.
   virtual int aux_fd() const { return -1; }
-  // Descriptor passing (shm: streams only, whose socket carries nothing but doorbells): sends
-  // a duplicate of fd to the peer, ahead of whatever is sent next. The caller keeps fd.
-  // kUnimplemented on other streams.
-  virtual Status send_fd(int fd);
-  // The oldest descriptor the peer passed that has not been taken yet, waiting up to
-  // timeout_ms for one (the caller owns it), or -1 (none came, or the stream cannot carry them).
-  virtual int take_fd(int timeout_ms);
   // Never waits: receives what is there, up to n bytes. >0: bytes read; 0: orderly EOF; -1 with
   // errno (EAGAIN: nothing yet; poll fd() for POLLIN, which this call has armed). For the
   // daemon's poll loop, which reads each handshake a piece at a time.

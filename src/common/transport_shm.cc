@@ -182,7 +182,7 @@ class ShmStream : public Stream {
   // The descriptor travels on the socket, attached to one byte; the socket is otherwise only
   // read for doorbells, which the reader's recvmsg() sorts out. It is queued in the socket
   // before anything sent after this call is in the ring, so a request that follows finds it.
-  Status send_fd(int fd) override {
+  Status send_fd(int fd) {
     if (sock_ < 0) return disconnected("connection to " + peer_ + " has no socket");
     char byte = kFdByte;
     struct iovec iov = {&byte, 1};
@@ -214,7 +214,7 @@ class ShmStream : public Stream {
     }
   }
 
-  int take_fd(int timeout_ms) override {
+  int take_fd(int timeout_ms) {
     drain_doorbells();
     auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (fds_.empty() && !peer_eof_ && sock_ >= 0) {
@@ -690,6 +690,17 @@ Status shm_stream_pair(std::unique_ptr<Stream>* backend, std::unique_ptr<Stream>
   *backend = std::make_unique<ShmStream>(sv[0], memfd, map, bytes, ring_bytes, true, "shm pair");
   *client = std::make_unique<ShmStream>(sv[1], cfd, cmap, cbytes, cring, false, "shm pair");
   return Status::ok();
+}
+
+Status shm_send_fd(Stream& s, int fd) {
+  auto* p = dynamic_cast<ShmStream*>(&s);
+  if (!p) return Status(Code::kUnimplemented, "this connection cannot pass descriptors");
+  return p->send_fd(fd);
+}
+
+int shm_take_fd(Stream& s, int timeout_ms) {
+  auto* p = dynamic_cast<ShmStream*>(&s);
+  return p ? p->take_fd(timeout_ms) : -1;
 }
 
 void* shm_mapping(Stream& s, size_t* bytes) {

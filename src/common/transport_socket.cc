@@ -482,12 +482,6 @@ bool Stream::send_nowait(const void* buf, size_t n) {
   return ::send(fd(), buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(n);
 }
 
-Status Stream::send_fd(int) {
-  return Status(Code::kUnimplemented, "this connection cannot pass descriptors");
-}
-
-int Stream::take_fd(int) { return -1; }
-
 void Stream::shut_write() {
   if (fd() >= 0) ::shutdown(fd(), SHUT_WR);
 }

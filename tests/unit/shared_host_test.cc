@@ -56,10 +56,10 @@ TEST(SharedHostFds, PassedBesideDoorbellsInOrder) {
   // Doorbell bytes before and between: the reader must keep the descriptors apart from them.
   const char bell = 1;
   ASSERT_EQ(::send(client->fd(), &bell, 1, 0), 1);
-  ASSERT_TRUE(client->send_fd(a));
+  ASSERT_TRUE(shm_send_fd(*client, a));
   ASSERT_EQ(::send(client->fd(), &bell, 1, 0), 1);
-  ASSERT_TRUE(client->send_fd(b));
-  int ga = backend->take_fd(1000), gb = backend->take_fd(1000);
+  ASSERT_TRUE(shm_send_fd(*client, b));
+  int ga = shm_take_fd(*backend, 1000), gb = shm_take_fd(*backend, 1000);
   ASSERT_GE(ga, 0);
   ASSERT_GE(gb, 0);
   struct stat sa{}, sb{};
@@ -67,7 +67,7 @@ TEST(SharedHostFds, PassedBesideDoorbellsInOrder) {
   ASSERT_EQ(::fstat(gb, &sb), 0);
   EXPECT_EQ(static_cast<size_t>(sa.st_size), kPage);  // in the order sent
   EXPECT_EQ(static_cast<size_t>(sb.st_size), 2 * kPage);
-  EXPECT_EQ(backend->take_fd(50), -1);  // none left: waits, then gives up
+  EXPECT_EQ(shm_take_fd(*backend, 50), -1);  // none left: waits, then gives up
   for (int f : {a, b, ga, gb}) ::close(f);
 }
 
@@ -75,9 +75,9 @@ TEST(SharedHostFds, OnlyAFewAreKeptUntilTaken) {
   std::unique_ptr<Stream> backend, client;
   ASSERT_TRUE(shm_stream_pair(&backend, &client, 1u << 16));
   int fd = make_memfd(kPage);
-  for (int i = 0; i < 40; ++i) ASSERT_TRUE(client->send_fd(fd));
+  for (int i = 0; i < 40; ++i) ASSERT_TRUE(shm_send_fd(*client, fd));
   int taken = 0;
-  for (int f; (f = backend->take_fd(100)) >= 0; ++taken) ::close(f);
+  for (int f; (f = shm_take_fd(*backend, 100)) >= 0; ++taken) ::close(f);
   EXPECT_EQ(taken, 16);  // the rest were closed on arrival
   ::close(fd);
 }
@@ -85,8 +85,8 @@ TEST(SharedHostFds, OnlyAFewAreKeptUntilTaken) {
 TEST(SharedHostFds, OtherStreamsCannotPassThem) {
   std::unique_ptr<Stream> a, b;
   ASSERT_TRUE(stream_pair(&a, &b));
-  EXPECT_EQ(a->send_fd(0).code(), Code::kUnimplemented);
-  EXPECT_EQ(b->take_fd(10), -1);
+  EXPECT_EQ(shm_send_fd(*a, 0).code(), Code::kUnimplemented);
+  EXPECT_EQ(shm_take_fd(*b, 10), -1);
 }
 
 class SharedHostHandlers : public ::testing::Test {
@@ -110,7 +110,7 @@ class SharedHostHandlers : public ::testing::Test {
   // status (*status).
   uint64_t reg(int fd, uint64_t announced, int32_t* status = nullptr) {
     if (fd >= 0) {
-      EXPECT_TRUE(client_->send_fd(fd));
+      EXPECT_TRUE(shm_send_fd(*client_, fd));
     }
     wire::Writer w;
     w.put<uint64_t>(announced);
@@ -326,6 +326,31 @@ TEST_F(SharedHostDaemon, WorkerMapsThePassedMemoryAndRefusesRangesOutsideIt) {
   std::string said;
   EXPECT_TRUE(c.closed_by_peer(&said));
   EXPECT_NE(said.find("gvMemcpyShared"), std::string::npos) << said;
+}
+
+TEST_F(SharedHostDaemon, AFreedBlockIsNoLongerTheWorkers) {
+  Raw c(shm_);
+  ASSERT_EQ(c.handshake(test_hello(63)).status, wire::kWelcomeOk);
+  int fd = make_memfd(kPage);
+  ASSERT_TRUE(c.pass_fd(fd));
+  ::close(fd);
+  ASSERT_TRUE(c.send(request_frame(shw::kCallRegister, 1, u64(kPage))));
+  wire::FrameHeader h;
+  std::vector<uint8_t> p;
+  ASSERT_TRUE(c.read_frame(&h, &p));
+  ASSERT_EQ(h.status, 0);
+  ASSERT_EQ(p.size(), 8u);
+  uint64_t id = 0;
+  std::memcpy(&id, p.data(), 8);
+  ASSERT_TRUE(c.send(request_frame(shw::kCallUnregister, 2, u64(id))));
+  ASSERT_TRUE(c.read_frame(&h, &p));
+  EXPECT_EQ(h.kind, static_cast<uint16_t>(wire::Kind::kReply));
+  // A copy naming it now is refused, and the session goes on.
+  ASSERT_TRUE(c.send(request_frame(shw::kCallCopy, 3, copy_payload(id, 0, 64))));
+  ASSERT_TRUE(c.read_frame(&h, &p));
+  EXPECT_EQ(h.kind, static_cast<uint16_t>(wire::Kind::kReply));
+  EXPECT_EQ(h.status, cudaErrorInvalidValue);
+  EXPECT_TRUE(c.ping(4));
 }
 
 TEST_F(SharedHostDaemon, UnsealedMemoryEndsTheSession) {

@@ -279,8 +279,9 @@ void handle_gvMemcpyShared(CallContext& ctx) {
     e = to_host ? cudaMemcpyAsync(host, d, width, cudaMemcpyDeviceToHost, s)
                 : cudaMemcpyAsync(d, host, width, cudaMemcpyHostToDevice, s);
   } else {
-    e = to_host ? cudaMemcpy2DAsync(host, hpitch, d, dpitch, width, rows, cudaMemcpyDeviceToHost, s)
-                : cudaMemcpy2DAsync(d, dpitch, host, hpitch, width, rows, cudaMemcpyHostToDevice, s);
+    e = to_host
+            ? cudaMemcpy2DAsync(host, hpitch, d, dpitch, width, rows, cudaMemcpyDeviceToHost, s)
+            : cudaMemcpy2DAsync(d, dpitch, host, hpitch, width, rows, cudaMemcpyHostToDevice, s);
   }
   if (e == cudaSuccess && (flags & sh::kCopyWait)) {
     release_order(ctx);

@@ -63,13 +63,6 @@ class GV_API Connection {
   virtual bool recv_payload(void* dst, size_t n) = 0;
   // NoReply requests sent since the last reply was read.
   virtual uint32_t unanswered() const = 0;
-  // Whether this connection can pass a descriptor to the worker (an shm: connection), and
-  // passes one (a duplicate: the caller keeps fd) ahead of the next request. shared_host.h.
-  virtual bool can_pass_fds() const { return false; }
-  virtual bool pass_fd(int fd) {
-    (void)fd;
-    return false;
-  }
 };
 
 // One synchronous call on the calling thread's connection:

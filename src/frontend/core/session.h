@@ -126,8 +126,6 @@ class StreamConnection final : public Connection {
   bool recv_reply_header(uint64_t request_id, wire::FrameHeader* h) override;
   bool recv_payload(void* dst, size_t n) override;
   uint32_t unanswered() const override;
-  bool can_pass_fds() const override { return stream_->aux_fd() >= 0; }
-  bool pass_fd(int fd) override { return stream_->send_fd(fd).is_ok(); }
 
   // Sends the Hello and reads the Welcome, waiting at most timeout_ms for it. With a token
   // (auth_key not empty) an AuthStart / Challenge exchange comes first: the backend must

@@ -11,12 +11,16 @@
 #include <mutex>
 #include <vector>
 
+#include "common/transport_shm.h"
+#include "frontend/core/session.h"
+
 namespace gvirtus::client::shared_host {
 namespace {
 
 struct Block {
   size_t len = 0;
   uint64_t region = 0;
+  pid_t pid = 0;  // the process whose session knows the region (a fork()ed child's does not)
 };
 
 std::mutex& mu() {
@@ -28,9 +32,15 @@ std::map<uintptr_t, Block>& blocks() {
   static auto* m = new std::map<uintptr_t, Block>;
   return *m;
 }
-// Staging areas not in use. REQUIRES: mu()
+// Staging areas not in use, of this process's session. REQUIRES: mu()
 std::vector<Staging>& free_staging() {
   static auto* v = new std::vector<Staging>;
+  static pid_t owner = ::getpid();
+  if (owner != ::getpid()) {
+    // A fork()ed child: its session knows none of the parent's areas (left mapped, unused).
+    owner = ::getpid();
+    v->clear();
+  }
   return *v;
 }
 
@@ -42,6 +52,13 @@ bool enabled() {
   return on;
 }
 
+// The calling thread's connection's stream, if it can pass descriptors (an shm: connection).
+Stream* fd_stream() {
+  auto* c = dynamic_cast<StreamConnection*>(connection());
+  Stream* s = c ? c->stream() : nullptr;
+  return s && s->aux_fd() >= 0 ? s : nullptr;
+}
+
 size_t page_round(size_t n) {
   size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   if (n == 0 || n > SIZE_MAX - (page - 1)) return 0;
@@ -51,8 +68,8 @@ size_t page_round(size_t n) {
 // A sealed memfd of len bytes, mapped here, registered with the worker. The seals are what
 // the worker checks before it maps the memory: the size can no longer change under it.
 void* make_block(size_t len, uint64_t* region) {
-  Connection* conn = connection();
-  if (!conn || !conn->can_pass_fds()) return nullptr;
+  Stream* stream = fd_stream();
+  if (!stream) return nullptr;
   int fd = ::memfd_create("gvirtus-host", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0) return nullptr;
   void* p = MAP_FAILED;
@@ -63,7 +80,7 @@ void* make_block(size_t len, uint64_t* region) {
     ::close(fd);
     return nullptr;
   }
-  bool ok = conn->pass_fd(fd);
+  bool ok = static_cast<bool>(shm_send_fd(*stream, fd));
   ::close(fd);  // the worker has its own duplicate; our mapping keeps the memory
   if (ok) {
     Call c(kCallRegister);
@@ -91,9 +108,7 @@ int32_t unregister(uint64_t region) {
 }  // namespace
 
 bool available() {
-  if (!enabled()) return false;
-  Connection* conn = connection();
-  return conn && conn->can_pass_fds();
+  return enabled() && fd_stream() != nullptr;
 }
 
 void* allocate(size_t bytes, size_t* mapped) {
@@ -103,7 +118,7 @@ void* allocate(size_t bytes, size_t* mapped) {
   void* p = make_block(len, &region);
   if (!p) return nullptr;
   std::lock_guard<std::mutex> g(mu());
-  blocks()[reinterpret_cast<uintptr_t>(p)] = Block{len, region};
+  blocks()[reinterpret_cast<uintptr_t>(p)] = Block{len, region, ::getpid()};
   *mapped = len;
   return p;
 }
@@ -117,7 +132,7 @@ bool release(void* p, int32_t* status) {
     b = it->second;
     blocks().erase(it);
   }
-  *status = unregister(b.region);
+  *status = b.pid == ::getpid() ? unregister(b.region) : 0;
   ::munmap(p, b.len);
   return true;
 }
@@ -132,6 +147,8 @@ bool locate(const void* p, size_t extent, Where* out) {
   --it;
   uintptr_t off = a - it->first;
   if (off >= it->second.len || extent > it->second.len - off) return false;
+  // In a fork()ed child the block is ordinary (shared) memory to its own session.
+  if (it->second.pid != ::getpid()) return false;
   out->region = it->second.region;
   out->offset = off;
   return true;

@@ -2,11 +2,11 @@
 // with the worker and page-locked there (frontend/core/shared_host.h: copies from and to it are
 // one DMA), and elsewhere is ordinary memory (the copy functions accept any host memory).
 // Registrations of existing memory are only remembered: the worker cannot map another
-// process's private memory, so their copies take the staged path (docs/zero-copy.md). Mapped memory from
-// cudaHostAlloc is a mirrored allocation (managed.h). Registering existing memory as mapped
-// (cudaHostRegisterMapped) makes an alias (managed::alias): a device copy at another address,
-// exchanged like mirrored memory; cudaHostGetDevicePointer of other page-locked memory makes
-// one on first use.
+// process's private memory, so their copies take the staged path (docs/zero-copy.md). Mapped
+// memory from cudaHostAlloc is a mirrored allocation (managed.h). Registering existing memory as
+// mapped (cudaHostRegisterMapped) makes an alias (managed::alias): a device copy at another
+// address, exchanged like mirrored memory; cudaHostGetDevicePointer of other page-locked memory
+// makes one on first use.
 #include <sys/mman.h>
 #include <unistd.h>
 
