@@ -271,11 +271,15 @@ TEST_F(SharedHostHandlers, BlocksPerSessionAreBounded) {
 // handed the connection over, and a lie ends only that session.
 class SharedHostDaemon : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/gvshXXXXXX";
-    dir_ = mkdtemp(tmpl);
-    shm_ = "shm:" + dir_ + "/gv.shm";
-    backend_ = std::make_unique<Backend>(std::vector<std::string>{"--listen", shm_});
+  void SetUp() override { start({}); }
+  void start(std::vector<std::string> env) {
+    backend_.reset();
+    if (dir_.empty()) {
+      char tmpl[] = "/tmp/gvshXXXXXX";
+      dir_ = mkdtemp(tmpl);
+      shm_ = "shm:" + dir_ + "/gv.shm";
+    }
+    backend_ = std::make_unique<Backend>(std::vector<std::string>{"--listen", shm_}, -1, env);
     ASSERT_TRUE(backend_->ready()) << backend_->log();
   }
   void TearDown() override {
@@ -351,6 +355,33 @@ TEST_F(SharedHostDaemon, AFreedBlockIsNoLongerTheWorkers) {
   EXPECT_EQ(h.kind, static_cast<uint16_t>(wire::Kind::kReply));
   EXPECT_EQ(h.status, cudaErrorInvalidValue);
   EXPECT_TRUE(c.ping(4));
+}
+
+TEST_F(SharedHostDaemon, TheOperatorsLimitIsKept) {
+  // 2 pages per session: a block of 2 fits, a third page does not (the client would then use
+  // ordinary memory), and 0 shares nothing.
+  start({"GVIRTUS_SHARED_HOST_LIMIT=" + std::to_string(2 * kPage)});
+  for (int round = 0; round < 2; ++round) {
+    Raw c(shm_);
+    ASSERT_EQ(c.handshake(test_hello(static_cast<uint8_t>(64 + round))).status, wire::kWelcomeOk);
+    int32_t want[2] = {0, cudaErrorMemoryAllocation};
+    if (round == 1) want[0] = cudaErrorMemoryAllocation;
+    for (int i = 0; i < 2; ++i) {
+      int fd = make_memfd((i + 1) * kPage);
+      ASSERT_TRUE(c.pass_fd(fd));
+      ::close(fd);
+      ASSERT_TRUE(c.send(request_frame(shw::kCallRegister, i + 1, u64((i + 1) * kPage))));
+      wire::FrameHeader h;
+      std::vector<uint8_t> p;
+      ASSERT_TRUE(c.read_frame(&h, &p));
+      EXPECT_EQ(h.status, i == 0 ? (round == 0 ? 0 : want[0]) : want[1]) << round << " " << i;
+    }
+    EXPECT_TRUE(c.ping(9));
+    if (round == 0) {
+      c.close();
+      start({"GVIRTUS_SHARED_HOST_LIMIT=0"});
+    }
+  }
 }
 
 TEST_F(SharedHostDaemon, UnsealedMemoryEndsTheSession) {

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,18 +40,28 @@ namespace sh = ::gvirtus::shared_host_wire;
 
 namespace {
 
-// Per session: at most this many blocks, and at most half the machine's memory in all (the
-// worker page-locks them, and page-locked memory cannot be swapped out).
+// Per session: at most this many blocks, and at most a quarter of the machine's memory in all
+// (the worker page-locks them, and page-locked memory cannot be swapped out).
 constexpr size_t kMaxBlocks = 4096;
 // How long the worker waits for the descriptor of a gvShmHostRegister (it was sent first).
 constexpr int kFdWaitMs = 1000;
 
 uint64_t max_shared_bytes() {
   static const uint64_t v = [] {
+    // The operator's bound (the backend's environment reaches its workers): bytes per session,
+    // 0 to share nothing (every client then keeps ordinary memory).
+    if (const char* e = std::getenv("GVIRTUS_SHARED_HOST_LIMIT")) {
+      char* end = nullptr;
+      unsigned long long x = std::strtoull(e, &end, 10);
+      if (end != e && *end == '\0') return static_cast<uint64_t>(x);
+      log::once(log::Level::kWarn, "shared-host-limit",
+                std::string("GVIRTUS_SHARED_HOST_LIMIT=") + e +
+                    " is not a number of bytes: using the default");
+    }
     long pages = ::sysconf(_SC_PHYS_PAGES);
     long page = ::sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0) return uint64_t{1} << 32;
-    return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 2;
+    return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) / 4;
   }();
   return v;
 }
