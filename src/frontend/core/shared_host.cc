@@ -21,7 +21,10 @@ struct Block {
   size_t len = 0;
   uint64_t region = 0;
   pid_t pid = 0;  // the process whose session knows the region (a fork()ed child's does not)
+  const void* owner = nullptr;  // that session (another one, in tests, does not know it)
 };
+
+const void* current_session() { return &active_session(); }
 
 std::mutex& mu() {
   static auto* m = new std::mutex;
@@ -118,7 +121,7 @@ void* allocate(size_t bytes, size_t* mapped) {
   void* p = make_block(len, &region);
   if (!p) return nullptr;
   std::lock_guard<std::mutex> g(mu());
-  blocks()[reinterpret_cast<uintptr_t>(p)] = Block{len, region, ::getpid()};
+  blocks()[reinterpret_cast<uintptr_t>(p)] = Block{len, region, ::getpid(), current_session()};
   *mapped = len;
   return p;
 }
@@ -132,7 +135,7 @@ bool release(void* p, int32_t* status) {
     b = it->second;
     blocks().erase(it);
   }
-  *status = b.pid == ::getpid() ? unregister(b.region) : 0;
+  *status = b.pid == ::getpid() && b.owner == current_session() ? unregister(b.region) : 0;
   ::munmap(p, b.len);
   return true;
 }
@@ -148,19 +151,23 @@ bool locate(const void* p, size_t extent, Where* out) {
   uintptr_t off = a - it->first;
   if (off >= it->second.len || extent > it->second.len - off) return false;
   // In a fork()ed child the block is ordinary (shared) memory to its own session.
-  if (it->second.pid != ::getpid()) return false;
+  if (it->second.pid != ::getpid() || it->second.owner != current_session()) return false;
   out->region = it->second.region;
   out->offset = off;
   return true;
 }
 
 Staging acquire_staging() {
+  const void* owner = current_session();
   {
     std::lock_guard<std::mutex> g(mu());
-    if (!free_staging().empty()) {
-      Staging s = free_staging().back();
-      free_staging().pop_back();
-      return s;
+    auto& pool = free_staging();
+    while (!pool.empty()) {
+      Staging s = pool.back();
+      pool.pop_back();
+      if (s.owner == owner) return s;
+      // Of another session (tests swap sessions): unknown to ours.
+      ::munmap(s.base, kStagingSlots * kStagingSlotBytes);
     }
   }
   Staging s;
@@ -170,7 +177,14 @@ Staging acquire_staging() {
   if (!p) return s;
   s.base = static_cast<uint8_t*>(p);
   s.region = region;
+  s.owner = owner;
   return s;
+}
+
+void forget_staging_for_testing() {
+  std::lock_guard<std::mutex> g(mu());
+  for (const Staging& s : free_staging()) ::munmap(s.base, kStagingSlots * kStagingSlotBytes);
+  free_staging().clear();
 }
 
 void release_staging(const Staging& s) {

@@ -52,9 +52,14 @@ GV_API bool locate(const void* p, size_t extent, Where* out);
 struct Staging {
   uint8_t* base = nullptr;
   uint64_t region = 0;
+  const void* owner = nullptr;  // the client session whose worker knows the region
 };
 GV_API Staging acquire_staging();
 GV_API void release_staging(const Staging& s);
+
+// For tests that run one client session after another in a process: drops the staging
+// areas kept for reuse (a later session's worker does not know them).
+GV_API void forget_staging_for_testing();
 
 // Sends one gvMemcpyShared request on `conn`, expecting a reply (request id in *rid).
 // host side: region/offset, rows `hpitch` apart; device side: dev, rows `dpitch` apart.
