@@ -38,6 +38,7 @@ constexpr uint64_t kDevBase = 0x7d0000000000ull;
 struct Copy {
   uint64_t region, offset, hpitch, dev, dpitch, width, rows, stream;
   uint32_t flags;
+  uint16_t frame_flags;  // wire::kFlagNoReply or 0
 };
 
 struct Fake {
@@ -94,6 +95,7 @@ void fake_copy(be::CallContext& ctx) {
   c.rows = ctx.in.get<uint64_t>();
   c.stream = ctx.in.get<uint64_t>();
   c.flags = ctx.in.get<uint32_t>();
+  c.frame_flags = ctx.header.flags;
   ctx.in.expect_end();
   std::lock_guard<std::mutex> g(g_fake->mu);
   g_fake->copies.push_back(c);
@@ -175,6 +177,10 @@ class SharedCopy : public ::testing::Test {
     EXPECT_GE(mapped, n);
     return static_cast<uint8_t*>(p);
   }
+  bool ping_ok() {
+    client::Call c(client::kCallPing);
+    return c.invoke() && c.status() == 0;
+  }
   void free_block(void* p) {
     int32_t st = -1;
     EXPECT_TRUE(sh::release(p, &st));
@@ -207,18 +213,25 @@ TEST_F(SharedCopy, PageLockedCopiesAreOneRequestEachWaitingOnlyWhenSynchronous) 
   EXPECT_EQ(std::memcmp(fake_.mem.data() + 5, src.data(), n), 0);
   const cr::Target async{0x0100000000000007ull, true};
   ASSERT_EQ(cr::copy_1d(down + 3, dptr(5), n - 3, cudaMemcpyDeviceToHost, async), cudaSuccess);
+  ASSERT_TRUE(ping_ok());  // sent without a reply: done once a later call is answered
   EXPECT_EQ(std::memcmp(down + 3, src.data(), n - 3), 0);
+  // Past the end of the known allocation: the worker may refuse it, so it waits for its answer.
+  ASSERT_EQ(cr::copy_1d(down, dptr(fake_.mem.size() - 100), 200, cudaMemcpyDeviceToHost, async),
+            cudaErrorInvalidValue);
   auto c = copies();
-  ASSERT_EQ(c.size(), 2u);
+  ASSERT_EQ(c.size(), 3u);
   EXPECT_EQ(c[0].flags, sh::kCopyWait);  // cudaMemcpy waits for the stream
+  EXPECT_EQ(c[0].frame_flags, 0);
   EXPECT_EQ(c[0].offset, 0u);
   EXPECT_EQ(c[0].width, n);
   EXPECT_EQ(c[0].rows, 1u);
   EXPECT_EQ(c[0].stream, 0u);
   EXPECT_EQ(c[1].flags, sh::kCopyToHost);  // cudaMemcpyAsync only enqueues
+  EXPECT_EQ(c[1].frame_flags, wire::kFlagNoReply);
   EXPECT_EQ(c[1].offset, 3u);
   EXPECT_EQ(c[1].stream, async.stream);
   EXPECT_NE(c[0].region, c[1].region);
+  EXPECT_EQ(c[2].frame_flags, 0);
   free_block(up);
   free_block(down);
   EXPECT_EQ(fake_.unregistered.size(), 2u);

@@ -195,7 +195,7 @@ void release_staging(const Staging& s) {
 
 bool send_copy(Connection* conn, const Where& host, uint64_t hpitch, uint64_t dev,
                uint64_t dpitch, uint64_t width, uint64_t rows, uint64_t stream, uint32_t flags,
-               uint64_t* rid) {
+               uint64_t* rid, bool no_reply) {
   wire::Writer w;
   w.put<uint64_t>(host.region);
   w.put<uint64_t>(host.offset);
@@ -207,7 +207,7 @@ bool send_copy(Connection* conn, const Where& host, uint64_t hpitch, uint64_t de
   w.put<uint64_t>(stream);
   w.put<uint32_t>(flags);
   struct iovec iov = {const_cast<uint8_t*>(w.data()), w.size()};
-  return conn->send_request(kCallCopy, 0, &iov, 1, rid);
+  return conn->send_request(kCallCopy, no_reply ? wire::kFlagNoReply : 0, &iov, 1, rid);
 }
 
 }  // namespace gvirtus::client::shared_host

@@ -61,10 +61,11 @@ GV_API void release_staging(const Staging& s);
 // areas kept for reuse (a later session's worker does not know them).
 GV_API void forget_staging_for_testing();
 
-// Sends one gvMemcpyShared request on `conn`, expecting a reply (request id in *rid).
+// Sends one gvMemcpyShared request on `conn` (request id in *rid), expecting a reply unless
+// no_reply (then a failure comes back as a deferred error with a later reply).
 // host side: region/offset, rows `hpitch` apart; device side: dev, rows `dpitch` apart.
 GV_API bool send_copy(Connection* conn, const Where& host, uint64_t hpitch, uint64_t dev,
                       uint64_t dpitch, uint64_t width, uint64_t rows, uint64_t stream,
-                      uint32_t flags, uint64_t* rid);
+                      uint32_t flags, uint64_t* rid, bool no_reply = false);
 
 }  // namespace gvirtus::client::shared_host

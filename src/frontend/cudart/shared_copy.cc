@@ -7,6 +7,7 @@
 
 #include "frontend/core/parallel_copy.h"
 #include "frontend/core/shared_host.h"
+#include "frontend/cudart/launch_check.h"
 #include "frontend/cudart/local.h"
 
 namespace gvirtus::cudart {
@@ -34,17 +35,24 @@ bool read_reply(client::Connection* conn, uint64_t rid, cudaError_t* status) {
 }
 
 // The copy's host rows lie in one shared block: one request, and no wait on the worker for an
-// async API (the copy is only enqueued; the application's buffer is the copy's own end).
+// async API (the copy is only enqueued; the application's buffer is the copy's own end). An
+// async copy the worker will surely accept (its device rows inside a known allocation, no
+// capture) is not even answered, as a launch: the call returns at once, and a failure on the
+// worker comes back with a later reply, as CUDA reports asynchronous errors.
 cudaError_t direct(bool to_host, const sh::Where& w, const CopyShape& s, uint64_t dev,
                    const Target& t) {
   client::Connection* conn = client::connection();
   if (!conn) return lost();
   const bool one_row = s.height == 1;
+  const uint64_t dext = one_row ? s.width : (s.height - 1) * s.dpitch + s.width;  // shape_ok
+  const bool no_reply =
+      t.async_api && memset_surely_accepted(reinterpret_cast<const void*>(dev), dext);
   uint32_t flags = (to_host ? sh::kCopyToHost : 0) | (t.async_api ? 0 : sh::kCopyWait);
   uint64_t rid = 0;
   if (!sh::send_copy(conn, w, one_row ? s.width : s.hpitch, dev, one_row ? s.width : s.dpitch,
-                     s.width, s.height, t.stream, flags, &rid))
+                     s.width, s.height, t.stream, flags, &rid, no_reply))
     return lost();
+  if (no_reply) return cudaSuccess;
   cudaError_t st = cudaSuccess;
   if (!read_reply(conn, rid, &st)) return lost();
   return fail(st);
