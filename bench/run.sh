@@ -174,7 +174,7 @@ run_torch native
 
 port=$(free_port)
 echo "== tcp://127.0.0.1:$port" >&2
-start_backend "tcp://127.0.0.1:$port" tcp
+start_backend "tcp://127.0.0.1:$port" tcp --module-cache "$work/modules-tcp"
 "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" -- "$bin/gvirtus-bench" "$budget" \
   | tee "$out/tcp.txt" >&2
 run_libs tcp "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" --
@@ -183,7 +183,7 @@ run_transport tcp GVIRTUS_ENDPOINT="tcp://127.0.0.1:$port"
 stop_backend
 
 echo "== unix:$work/b.sock" >&2
-start_backend "unix:$work/b.sock" unix
+start_backend "unix:$work/b.sock" unix --module-cache "$work/modules-unix"
 "$bin/gvirtus" run --endpoint "unix:$work/b.sock" -- "$bin/gvirtus-bench" "$budget" \
   | tee "$out/unix.txt" >&2
 run_libs unix "$bin/gvirtus" run --endpoint "unix:$work/b.sock" --
@@ -192,7 +192,7 @@ run_transport unix GVIRTUS_ENDPOINT="unix:$work/b.sock"
 stop_backend
 
 echo "== shm:$work/b.shm" >&2
-start_backend "shm:$work/b.shm" shm
+start_backend "shm:$work/b.shm" shm --module-cache "$work/modules-shm"
 "$bin/gvirtus" run --endpoint "shm:$work/b.shm" -- "$bin/gvirtus-bench" "$budget" \
   | tee "$out/shm.txt" >&2
 run_libs shm "$bin/gvirtus" run --endpoint "shm:$work/b.shm" --

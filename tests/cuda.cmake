@@ -46,16 +46,22 @@ set(GVIRTUS_CUDA_COMPARE_OPTIONS_zero_copy --native-must-pass)
 set(GVIRTUS_COMPARE ${CMAKE_CURRENT_SOURCE_DIR}/cuda/compare.py)
 
 # gvirtus_cuda_compare(NAME PROGRAM_TARGET NEEDS_GPU [ARGS...])
+# A test that needs a GPU runs with --native-must-pass: on the GPU machine a native run that
+# fails (and GVirtuS failing alike) is a failure, never a match.
 function(gvirtus_cuda_compare name target needs_gpu)
   set(labels cuda)
+  set(options ${GVIRTUS_CUDA_COMPARE_OPTIONS_${name}})
   if(needs_gpu)
     list(APPEND labels gpu)
+    if(NOT "--native-must-pass" IN_LIST options)
+      list(APPEND options --native-must-pass)
+    endif()
   endif()
   foreach(mode tcp unix shm embedded)
     add_test(NAME cuda.${name}.${mode}
              COMMAND ${GVIRTUS_COMPARE} --gvirtus $<TARGET_FILE:gvirtus>
                      --backend $<TARGET_FILE:gvirtus-backend> --mode ${mode}
-                     ${GVIRTUS_CUDA_COMPARE_OPTIONS_${name}}
+                     ${options}
                      -- $<TARGET_FILE:${target}> ${ARGN})
     set_tests_properties(cuda.${name}.${mode} PROPERTIES LABELS "${labels}" TIMEOUT 300)
   endforeach()
@@ -77,14 +83,21 @@ foreach(i RANGE 0 ${last} 2)
   math(EXPR j "${i} + 1")
   list(GET GVIRTUS_CUDA_TEST_PROGRAMS ${i} name)
   list(GET GVIRTUS_CUDA_TEST_PROGRAMS ${j} needs_gpu)
-  add_executable(cuda_test_${name} ${CMAKE_CURRENT_SOURCE_DIR}/cuda/${name}.cu)
+  # Compiled once; linked with the shared runtime here and with the static one in
+  # tests/cuda_static.cmake.
+  add_library(cuda_test_obj_${name} OBJECT ${CMAKE_CURRENT_SOURCE_DIR}/cuda/${name}.cu)
+  add_executable(cuda_test_${name} $<TARGET_OBJECTS:cuda_test_obj_${name}>)
   set_target_properties(cuda_test_${name} PROPERTIES
+    LINKER_LANGUAGE CUDA
     CUDA_RUNTIME_LIBRARY Shared
     OUTPUT_NAME ${name}
     RUNTIME_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
   target_link_libraries(cuda_test_${name} PRIVATE Threads::Threads)
   gvirtus_cuda_compare(${name} cuda_test_${name} ${needs_gpu})
 endforeach()
+
+# The same programs with NVIDIA's runtime linked in (nvcc's and CMake's default).
+include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_static.cmake)
 
 # The examples are tests too.
 gvirtus_cuda_compare(device_query device_query NO)

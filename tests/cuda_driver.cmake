@@ -49,6 +49,20 @@ gvirtus_cuda_compare(nvrtc_driver cuda_test_nvrtc_driver YES)
 gvirtus_cuda_compare(driver_legacy cuda_test_driver_legacy YES)
 target_link_libraries(cuda_test_driver_legacy PRIVATE ${CMAKE_DL_LIBS})
 
+# The driver's graphs, pools, arrays (and arrays in cuMemcpy2D/3D), texture/surface objects,
+# mapped host memory and IPC, mixed with the runtime on the same objects; a module image over
+# one frame. Each must pass natively (--native-must-pass: both runs failing alike is no success).
+foreach(name driver_objects driver_big_module driver_ipc)
+  add_executable(cuda_test_${name} ${CMAKE_CURRENT_SOURCE_DIR}/cuda/${name}.cu)
+  set_target_properties(cuda_test_${name} PROPERTIES
+    CUDA_RUNTIME_LIBRARY Shared
+    OUTPUT_NAME ${name}
+    RUNTIME_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
+  target_link_libraries(cuda_test_${name} PRIVATE CUDA::cuda_driver Threads::Threads)
+  set(GVIRTUS_CUDA_COMPARE_OPTIONS_${name} --native-must-pass)
+  gvirtus_cuda_compare(${name} cuda_test_${name} YES)
+endforeach()
+
 # Our libcuda.so.1 exports every function of the CUDA 13 driver (the toolkit's stub has the
 # list), without symbol versions, as the driver.
 if(TARGET gvirtus-cuda)

@@ -43,3 +43,15 @@ add_test(NAME isolation.clear_memory
                  --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>
                  --client $<TARGET_FILE:clear_memory_client>)
 set_tests_properties(isolation.clear_memory PROPERTIES LABELS gpu TIMEOUT 600)
+
+# The module cache: only the images the GPU can load travel, once (docs/backend.md).
+add_executable(module_cache_client ${CMAKE_CURRENT_SOURCE_DIR}/gpu/module_cache.cu)
+set_target_properties(module_cache_client PROPERTIES
+  CUDA_RUNTIME_LIBRARY Shared OUTPUT_NAME module_cache
+  CUDA_ARCHITECTURES "80-real;90-real;75-virtual"
+  RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/tests/gpu)
+add_test(NAME module_cache.reuse
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/module_cache.py
+                 --gvirtus $<TARGET_FILE:gvirtus> --backend $<TARGET_FILE:gvirtus-backend>
+                 --client $<TARGET_FILE:module_cache_client>)
+set_tests_properties(module_cache.reuse PROPERTIES LABELS gpu TIMEOUT 300)

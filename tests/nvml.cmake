@@ -74,3 +74,19 @@ add_test(NAME nvml.nvidia_smi
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/nvidia_smi.py
                  $<TARGET_FILE:gvirtus>)
 set_tests_properties(nvml.nvidia_smi PROPERTIES LABELS gpu TIMEOUT 300)
+
+# --devices applied to NVML (src/backend/nvml/visible.cc): tests/nvml/devices.c natively and
+# through a backend that exposes some GPUs; with the stand-in (CPU) and the driver's NVML (gpu).
+add_executable(gvirtus_test_nvml_devices ${CMAKE_CURRENT_SOURCE_DIR}/nvml/devices.c)
+target_include_directories(gvirtus_test_nvml_devices PRIVATE ${GVIRTUS_NVML_INCLUDE_DIR})
+target_link_libraries(gvirtus_test_nvml_devices PRIVATE ${CMAKE_DL_LIBS})
+add_dependencies(gvirtus_test_nvml_devices gvirtus-backend-nvml gvirtus-nvml
+                 gvirtus_test_fake_nvml)
+add_test(NAME nvml.devices.fake
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/nvml/devices.py $<TARGET_FILE:gvirtus-backend>
+                 ${GVIRTUS_LIB_DIR} $<TARGET_FILE:gvirtus_test_nvml_devices> --fake ${fake_dir})
+set_tests_properties(nvml.devices.fake PROPERTIES LABELS "cuda;unit" TIMEOUT 120)
+add_test(NAME nvml.devices.gpu
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/nvml/devices.py $<TARGET_FILE:gvirtus-backend>
+                 ${GVIRTUS_LIB_DIR} $<TARGET_FILE:gvirtus_test_nvml_devices>)
+set_tests_properties(nvml.devices.gpu PROPERTIES LABELS gpu TIMEOUT 120)

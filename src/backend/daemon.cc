@@ -87,7 +87,13 @@ struct Pending {
   bool done = false;
   // Access: what the listener asks of this connection and what it has shown.
   bool needs_auth = false;
-  bool cert_verified = false;       // came through a TLS relay that verified a client certificate
+  // A connection from a TLS relay begins with the relay's note (tls_relay.h): read first.
+  bool note_pending = false;
+  bool note_sized = false;
+  uint8_t note_hdr[kRelayNoteHeader] = {};
+  std::vector<uint8_t> note_subject;
+  size_t note_got = 0;
+  std::string cert_subject;         // the verified client certificate's subject, "" if none
   std::string refusal;              // set at accept (peer uid not allowed): refused at its Hello
   long uid = -1;                    // a Unix peer's user id
   std::string identity = "none";    // who the client proved to be, for status and logs
@@ -120,8 +126,9 @@ class Daemon {
   void accept_from(size_t listener);
   void start_tls_relay(std::unique_ptr<Stream> net, size_t listener);
   void add_pending(std::unique_ptr<Stream> s, const std::string& peer, size_t listener,
-                   bool cert_verified);
+                   bool from_relay);
   void advance(Pending& p);
+  bool read_relay_note(Pending& p);
   void on_auth_start(Pending& p);
   bool check_auth(Pending& p, const wire::Hello& hello);
   void on_hello(Pending& p);
@@ -397,14 +404,14 @@ void Daemon::accept_from(size_t li) {
 }
 
 void Daemon::add_pending(std::unique_ptr<Stream> s, const std::string& peer, size_t li,
-                         bool cert_verified) {
+                         bool from_relay) {
   const Endpoint& ep = listener_eps_[li];
   auto p = std::make_unique<Pending>();
   p->peer = peer;
   p->stream = std::move(s);
   p->deadline = Clock::now() + std::chrono::milliseconds(opt_.handshake_timeout_ms);
   p->needs_auth = listener_needs_auth(opt_, ep);
-  p->cert_verified = cert_verified;
+  p->note_pending = from_relay;
   if (ep.type == Endpoint::Type::kUnix || ep.type == Endpoint::Type::kShm) {
     ucred cred{};
     socklen_t len = sizeof cred;
@@ -445,7 +452,34 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
-  pid_t pid = ::fork();
+  pid_t pid = -1;
+  std::string spawn_error;
+  if (!opt_.worker_exe.empty()) {
+    // A fresh image (tls_relay.h): it loads the certificate and key from their files, and
+    // holds nothing of the daemon's memory.
+    ExecSpec e;
+    e.what = "a TLS relay";
+    e.args = {opt_.worker_exe, "--tls-relay", "--net-fd", std::to_string(net_fd), "--plain-fd",
+              std::to_string(sv[1]), "--cert", opt_.tls_cert, "--key", opt_.tls_key,
+              "--handshake-timeout-ms", std::to_string(opt_.handshake_timeout_ms), "--peer",
+              peer, "--log-level", level_name(log::level())};
+    if (!opt_.tls_client_ca.empty()) {
+      e.args.push_back("--client-ca");
+      e.args.push_back(opt_.tls_client_ca);
+    }
+    if (opt_.worker_uid != static_cast<uid_t>(-1)) {  // once it has read the key
+      e.args.push_back("--user");
+      e.args.push_back(std::to_string(opt_.worker_uid) + ":" + std::to_string(opt_.worker_gid));
+    }
+    e.inherit = {net_fd, sv[1]};
+    e.unset_env = {"GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
+                   "GVIRTUS_TLS_CLIENT_KEY"};
+    e.in_child = [&] { close_daemon_fds_in_child(net_fd, sv[1]); };
+    pid = spawn_exec(e, &spawn_error);
+  } else {
+    pid = ::fork();
+    if (pid < 0) spawn_error = std::string("fork: ") + std::strerror(errno);
+  }
   if (pid == 0) {
     close_daemon_fds_in_child(net_fd, sv[1]);
     forget_secrets_in_child(/*keep_tls=*/true);
@@ -455,18 +489,61 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
   sigprocmask(SIG_SETMASK, &old, nullptr);
   ::close(sv[1]);
   if (pid < 0) {
-    GV_WARN("dropped " + peer + ": cannot start its TLS relay: fork: " + std::strerror(errno));
+    GV_WARN("dropped " + peer + ": cannot start its TLS relay: " + spawn_error);
     ::close(sv[0]);
     return;
   }
   relays_.insert(pid);
   // net closes here: the relay has its own copy.
   add_pending(stream_from_fd(sv[0], "tls peer " + peer), "tls peer " + peer, li,
-              opt_.tls->verifies_clients());
+              /*from_relay=*/true);
+}
+
+// The relay's note (tls_relay.h), before the client's first byte. true once it is complete;
+// false while more is to come or when the connection was dropped (p.done).
+bool Daemon::read_relay_note(Pending& p) {
+  while (p.note_pending) {
+    uint8_t* dst;
+    size_t want;
+    if (p.note_got < kRelayNoteHeader) {
+      dst = p.note_hdr + p.note_got;
+      want = kRelayNoteHeader - p.note_got;
+    } else {
+      dst = p.note_subject.data() + (p.note_got - kRelayNoteHeader);
+      want = p.note_subject.size() - (p.note_got - kRelayNoteHeader);
+    }
+    if (want > 0) {
+      ssize_t n = p.stream->recv_nowait(dst, want);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+      if (n <= 0) {
+        GV_DEBUG("dropped " + p.peer + ": its TLS relay ended before the handshake");
+        p.done = true;
+        return false;
+      }
+      p.note_got += static_cast<size_t>(n);
+    }
+    if (!p.note_sized && p.note_got == kRelayNoteHeader) {
+      uint32_t len = 0;
+      if (!decode_relay_note_header(p.note_hdr, &len)) {
+        GV_WARN("dropped " + p.peer + ": its TLS relay sent no valid note");
+        p.done = true;
+        return false;
+      }
+      p.note_subject.resize(len);
+      p.note_sized = true;
+    }
+    if (p.note_sized && p.note_got == kRelayNoteHeader + p.note_subject.size()) {
+      p.cert_subject.assign(p.note_subject.begin(), p.note_subject.end());
+      p.note_pending = false;
+    }
+  }
+  return true;
 }
 
 void Daemon::advance(Pending& p) {
   if (p.done) return;
+  if (!read_relay_note(p)) return;
   for (;;) {
     uint8_t* dst;
     size_t want;
@@ -641,11 +718,11 @@ bool Daemon::check_auth(Pending& p, const wire::Hello& hello) {
       refuse(p, w);
       return false;
     }
-    p.identity = "token";
+    p.identity = client_identity(true, p.cert_subject, p.uid, p.stream->fd());
     return true;
   }
-  if (p.cert_verified) p.identity = "certificate";
-  if (p.needs_auth && !p.cert_verified) {
+  if (!p.cert_subject.empty()) p.identity = client_identity(false, p.cert_subject, p.uid, -1);
+  if (p.needs_auth && p.cert_subject.empty()) {
     w.message = "this backend requires authentication: set GVIRTUS_TOKEN_FILE (or \"token_file\" "
                 "in the client's config) to a file holding the backend's token";
     refuse(p, w);
@@ -703,7 +780,7 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     return;
   }
   const std::string identity =
-      client_identity(hello.has_proof != 0, p.cert_verified, p.uid, p.stream->fd());
+      client_identity(hello.has_proof != 0, p.cert_subject, p.uid, p.stream->fd());
   const ClientLimits limits = limits_for(opt_.isolation, identity);
   if (limits.sessions >= 0) {
     int64_t live = 0;
@@ -750,6 +827,9 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     spec.max_connections = limits.connections;
     spec.identity = identity;
     spec.clear_memory = opt_.clear_device_memory;
+    spec.module_cache_dir = opt_.module_cache.dir;
+    spec.module_cache_bytes = opt_.module_cache.max_bytes;
+    spec.module_cache_shared = opt_.module_cache.shared;
     // Paths to secrets: a worker has no business with them (the files may still be readable
     // to a worker of the daemon's own user: "worker_user" closes that, docs/security.md).
     spec.unset_env = {"GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
@@ -787,6 +867,9 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     ws.max_connections = limits.connections;
     ws.clear_memory = opt_.clear_device_memory;
     ws.stats_fd = stats_fd;
+    ws.module_cache_dir = opt_.module_cache.dir;
+    ws.module_cache_bytes = opt_.module_cache.max_bytes;
+    ws.module_cache_shared = opt_.module_cache.shared;
     run_worker(std::move(ws));
   }
   sigprocmask(SIG_SETMASK, &old, nullptr);

@@ -11,6 +11,7 @@
 
 #include "common/endpoint.h"
 #include "common/isolation_config.h"
+#include "common/module_cache_config.h"
 #include "common/status.h"
 #include "common/tls.h"
 
@@ -27,15 +28,19 @@ struct DaemonOptions {
   bool auth_everywhere = false;       // secure_application: every listener needs authentication
   bool insecure = false;              // --insecure: serve non-local listeners without it
   std::shared_ptr<TlsServerContext> tls;  // for tls:// listeners
+  // Its files: an exec'd TLS relay (tls_relay.h) loads them itself.
+  std::string tls_cert, tls_key, tls_client_ca;
   std::vector<uid_t> allowed_uids;    // Unix sockets: peers with these uids only
   gid_t unix_group = static_cast<gid_t>(-1);  // Unix socket files: 0660 and this group
 
   // Isolation (docs/security.md, "Isolation and quotas"; spawn.h, limits.h).
-  std::string worker_exe;             // exec this in worker mode; empty: fork without exec
+  std::string worker_exe;             // exec this in worker and relay mode; empty: fork only
   uid_t worker_uid = static_cast<uid_t>(-1);  // "worker_user"
   gid_t worker_gid = static_cast<gid_t>(-1);
   IsolationConfig isolation;          // limits by identity, worker rlimits
   bool clear_device_memory = false;   // workers zero new allocations (cudart/clearing.h)
+  // Workers keep uploaded modules here (cudart/module_cache.h); an absolute path, or empty.
+  ModuleCacheSettings module_cache;
   // Observability (docs/backend.md): the Prometheus endpoint, http://HOST:PORT; empty: none.
   std::string metrics_url;
 };

@@ -5,11 +5,15 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "backend/handshake.h"
+
 namespace gvirtus::backend {
 
-std::string client_identity(bool token_proof, bool cert_verified, long uid, int fd) {
+std::string client_identity(bool token_proof, const std::string& cert_subject, long uid, int fd) {
+  // At most 256 characters in all ("cert:", the subject, "..." where it was cut): what status
+  // and metrics carry.
+  if (!cert_subject.empty()) return "cert:" + printable(cert_subject, 256 - 5 - 3);
   if (token_proof) return "token";
-  if (cert_verified) return "certificate";
   if (uid >= 0) return "uid:" + std::to_string(uid);
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
@@ -28,6 +32,7 @@ std::string client_identity(bool token_proof, bool cert_verified, long uid, int 
 ClientLimits limits_for(const IsolationConfig& cfg, const std::string& identity) {
   ClientLimits out = cfg.default_limits;
   auto it = cfg.limits.find(identity);
+  if (it == cfg.limits.end() && identity.rfind("cert:", 0) == 0) it = cfg.limits.find("certificate");
   if (it != cfg.limits.end()) {
     if (it->second.sessions >= 0) out.sessions = it->second.sessions;
     if (it->second.connections >= 0) out.connections = it->second.connections;

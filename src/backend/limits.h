@@ -3,12 +3,17 @@
 // session's connections.
 //
 // A client's identity, in this order:
+//   "cert:DN"        it came through a tls:// listener that verified its client certificate;
+//                    DN is the certificate's subject as an RFC 2253 distinguished name
+//                    ("cert:CN=alice,O=Example", what `openssl x509 -noout -subject -nameopt
+//                    RFC2253` prints), cut to 256 characters in all, non-printable bytes as '?'. The
+//                    full subject, not only its CN: two CAs the backend trusts may each name
+//                    an "alice".
 //   "token"          it proved the backend's token (token authentication)
-//   "certificate"    it came through a tls:// listener that verified its client certificate
-//                    (the certificate's subject does not reach the daemon yet: one identity
-//                    for every verified certificate)
 //   "uid:N"          a Unix socket peer running as user N (SO_PEERCRED)
 //   "host:ADDR"      anyone else: the peer's address (loopback, or --insecure listeners)
+// The limits of a "cert:..." identity without an entry of its own are those of the entry
+// "certificate" (every certificate holder), if there is one, else the default's.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -17,8 +22,9 @@
 
 namespace gvirtus::backend {
 
-// uid: the Unix peer's user id or -1; fd: the connection, for a TCP peer's address.
-std::string client_identity(bool token_proof, bool cert_verified, long uid, int fd);
+// cert_subject: the verified client certificate's subject or ""; uid: the Unix peer's user id
+// or -1; fd: the connection, for a TCP peer's address.
+std::string client_identity(bool token_proof, const std::string& cert_subject, long uid, int fd);
 
 // The limits of `identity`: its own entry's values, the default's where it sets none.
 // -1: no limit.

@@ -2,8 +2,10 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,7 +13,9 @@
 #include <vector>
 
 #include "backend/daemon.h"
+#include "backend/devices.h"
 #include "backend/spawn.h"
+#include "backend/tls_relay.h"
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -21,7 +25,7 @@ namespace {
 const char kUsage[] =
     "usage: gvirtus-backend [--listen ENDPOINT]... [--config FILE] [--log-level LEVEL]\n"
     "                       [--max-sessions N] [--ready-fd FD] [--insecure] [--devices LIST]\n"
-    "                       [--metrics http://HOST:PORT]\n"
+    "                       [--metrics http://HOST:PORT] [--module-cache DIR]\n"
     "\n"
     "  --listen ENDPOINT    tcp://HOST:PORT, tcp://[V6]:PORT, tls://HOST:PORT (TLS 1.3),\n"
     "                       unix:/PATH or shm:/PATH (shared memory, local clients);\n"
@@ -37,16 +41,21 @@ const char kUsage[] =
     "                       (default: 10000)\n"
     "  --insecure           serve listeners other hosts can reach without authentication\n"
     "                       (otherwise the backend refuses to start; see docs/security.md)\n"
-    "  --devices LIST       the GPUs clients may use, e.g. 0,2 (CUDA_VISIBLE_DEVICES of the\n"
-    "                       workers; default: the config's \"devices\", else every GPU)\n"
+    "  --devices LIST       the GPUs clients may use, e.g. 0,2, numbered as nvidia-smi does\n"
+    "                       (the workers' CUDA_VISIBLE_DEVICES, also applied to NVML;\n"
+    "                       default: the config's \"devices\", else every GPU)\n"
     "  --metrics URL        serve Prometheus metrics at URL/metrics, e.g.\n"
     "                       http://127.0.0.1:9400 (default: off)\n"
+    "  --module-cache DIR   keep the modules clients upload in DIR, so that later sessions\n"
+    "                       need not send them again (default: the config's\n"
+    "                       \"module_cache\", else none; docs/backend.md)\n"
     "\n"
     "Authentication and TLS come from the config file (\"token_file\", \"tls_cert\", \"tls_key\",\n"
     "\"tls_client_ca\", \"allowed_uids\", \"unix_socket_group\") and GVIRTUS_TOKEN_FILE; worker\n"
     "isolation and per-client limits from it too (\"worker_user\", \"worker_rlimits\",\n"
     "\"limits\", \"devices\", \"clear_device_memory\").\n"
-    "(--worker is the mode the daemon starts its workers in; it is not for use by hand.)\n";
+    "(--worker and --tls-relay are the modes the daemon starts its workers and TLS relays in;\n"
+    "they are not for use by hand.)\n";
 
 int usage_error(const std::string& msg) {
   std::fprintf(stderr, "gvirtus-backend: %s\n\n%s", msg.c_str(), kUsage);
@@ -73,6 +82,28 @@ bool parse_int(const std::string& text, int lo, int hi, int* out) {
   return true;
 }
 
+// The module cache directory: created (0700) if missing, made absolute (workers get the path),
+// and given to worker_user when workers run as that user (they write the files).
+gvirtus::Status prepare_module_cache(std::string* dir, uid_t uid, gid_t gid) {
+  using gvirtus::invalid;
+  const std::string given = *dir;
+  if (::mkdir(given.c_str(), 0700) != 0 && errno != EEXIST)
+    return invalid("module cache " + given + ": " + std::strerror(errno));
+  char* real = ::realpath(given.c_str(), nullptr);
+  if (!real) return invalid("module cache " + given + ": " + std::strerror(errno));
+  *dir = real;
+  std::free(real);
+  struct stat st{};
+  if (::stat(dir->c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return invalid("module cache " + given + " is not a directory");
+  if (uid != static_cast<uid_t>(-1) && ::chown(dir->c_str(), uid, gid) != 0)
+    return invalid("module cache " + given + ": cannot give it to \"worker_user\": " +
+                   std::strerror(errno));
+  if (::access(dir->c_str(), W_OK | X_OK) != 0 && uid == static_cast<uid_t>(-1))
+    return invalid("module cache " + given + " is not writable: " + std::strerror(errno));
+  return gvirtus::Status::ok();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -80,9 +111,12 @@ int main(int argc, char** argv) {
   log::init("backend");
   // A worker the daemon started (spawn.h): a fresh process image for one client session.
   if (argc > 1 && std::strcmp(argv[1], "--worker") == 0) return backend::worker_main(argc, argv);
+  // A TLS relay the daemon started (tls_relay.h): a fresh image per tls:// connection.
+  if (argc > 1 && std::strcmp(argv[1], "--tls-relay") == 0)
+    return backend::tls_relay_main(argc, argv);
 
   std::vector<std::string> listen;
-  std::string config_path, log_level, devices;
+  std::string config_path, log_level, devices, module_cache_dir;
   backend::DaemonOptions opt;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i], value;
@@ -108,13 +142,15 @@ int main(int argc, char** argv) {
     };
     if (arg != "--listen" && arg != "--config" && arg != "--log-level" &&
         arg != "--max-sessions" && arg != "--ready-fd" && arg != "--handshake-timeout-ms" &&
-        arg != "--devices" && arg != "--metrics")
+        arg != "--devices" && arg != "--metrics" && arg != "--module-cache")
       return usage_error("unknown argument \"" + arg + "\"");
     if (!need_value()) return usage_error(arg + " needs a value");
     if (arg == "--listen") {
       listen.push_back(value);
     } else if (arg == "--metrics") {
       opt.metrics_url = value;
+    } else if (arg == "--module-cache") {
+      module_cache_dir = value;
     } else if (arg == "--config") {
       config_path = value;
     } else if (arg == "--log-level") {
@@ -196,6 +232,9 @@ int main(int argc, char** argv) {
     s = TlsServerContext::create(cfg.tls_cert, cfg.tls_key, cfg.tls_client_ca, &ctx);
     if (!s) return config_error(s.message());
     opt.tls = std::move(ctx);
+    opt.tls_cert = cfg.tls_cert;
+    opt.tls_key = cfg.tls_key;
+    opt.tls_client_ca = cfg.tls_client_ca;
   }
   if (cfg.allowed_uids_set) {
     opt.allowed_uids.assign(cfg.allowed_uids.begin(), cfg.allowed_uids.end());
@@ -213,8 +252,16 @@ int main(int argc, char** argv) {
   // CUDA_VISIBLE_DEVICES set here holds for every worker's CUDA.
   if (devices.empty()) devices = cfg.isolation.devices;
   if (!devices.empty()) {
-    ::setenv("CUDA_VISIBLE_DEVICES", devices.c_str(), 1);
-    GV_INFO("clients see GPUs " + devices + " of this host (as devices 0 and up)");
+    bool unchecked = false;
+    s = backend::check_devices_present(devices, backend::kDriverGpuDir, &unchecked);
+    if (!s) return config_error("refusing to start: " + s.message());
+    if (unchecked)
+      GV_WARN(std::string("cannot check the device list ") + devices + " against this host's " +
+              "GPUs (no " + backend::kDriverGpuDir + "): a GPU that does not exist leaves " +
+              "clients with no device");
+    backend::expose_devices(devices);
+    GV_INFO("clients see GPUs " + devices + " of this host (as devices 0 and up, in CUDA and " +
+            "NVML)");
   }
   opt.isolation = cfg.isolation;
   // Zeroing new device memory costs time per allocation (docs/security.md gives figures); on
@@ -237,6 +284,15 @@ int main(int argc, char** argv) {
       return config_error(cfg.source + ": \"worker_user\" must not be root");
     opt.worker_uid = pw->pw_uid;
     opt.worker_gid = pw->pw_gid;
+  }
+  opt.module_cache = cfg.module_cache;
+  if (!module_cache_dir.empty()) opt.module_cache.dir = module_cache_dir;
+  if (!opt.module_cache.dir.empty()) {
+    s = prepare_module_cache(&opt.module_cache.dir, opt.worker_uid, opt.worker_gid);
+    if (!s) return config_error(s.message());
+    GV_INFO("module cache: " + opt.module_cache.dir + " (" +
+            std::to_string(opt.module_cache.max_bytes >> 20) + " MiB, " +
+            (opt.module_cache.shared ? "shared by every identity" : "one per identity") + ")");
   }
   s = backend::check_access_policy(opt);
   if (!s) return config_error(s.message());

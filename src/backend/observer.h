@@ -28,7 +28,7 @@ struct SessionStart {
   pid_t worker = 0;
   uint32_t client_pid = 0;
   std::string host, program;  // printable already
-  std::string identity;       // "token", "certificate", "uid:N", "none"
+  std::string identity;       // limits.h: "cert:DN", "token", "uid:N", "host:ADDR"
   std::string peer;
   std::vector<std::string> plugins;
 };

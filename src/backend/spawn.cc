@@ -25,18 +25,6 @@ std::map<std::string, int>& named_fds() {
   return *m;
 }
 
-const char* level_name(log::Level l) {
-  switch (l) {
-    case log::Level::kTrace: return "trace";
-    case log::Level::kDebug: return "debug";
-    case log::Level::kInfo: return "info";
-    case log::Level::kWarn: return "warn";
-    case log::Level::kError: return "error";
-    case log::Level::kOff: return "off";
-  }
-  return "info";
-}
-
 // In the child between fork and exec: report why it could not exec and end.
 [[noreturn]] void child_fail(int report_fd, const char* what) {
   int err = errno;
@@ -63,8 +51,19 @@ bool open_fd(uint64_t fd) { return fd <= 1 << 20 && fcntl(static_cast<int>(fd), 
 
 }  // namespace
 
+const char* level_name(log::Level l) {
+  switch (l) {
+    case log::Level::kTrace: return "trace";
+    case log::Level::kDebug: return "debug";
+    case log::Level::kInfo: return "info";
+    case log::Level::kWarn: return "warn";
+    case log::Level::kError: return "error";
+    case log::Level::kOff: return "off";
+  }
+  return "info";
+}
+
 pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
-  // Everything the child needs is built before fork: the child only calls system calls.
   std::vector<std::string> args = {spec.exe, "--worker", "--control-fd",
                                    std::to_string(spec.control_fd), "--session",
                                    std::to_string(spec.session_id)};
@@ -80,11 +79,40 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
     args.push_back("--clear-memory");
     args.push_back("1");
   }
+  if (!spec.module_cache_dir.empty()) {
+    args.push_back("--module-cache");
+    args.push_back(spec.module_cache_dir);
+    args.push_back("--module-cache-bytes");
+    args.push_back(std::to_string(spec.module_cache_bytes));
+    if (spec.module_cache_shared) {
+      args.push_back("--module-cache-shared");
+      args.push_back("1");
+    }
+  }
   args.push_back("--log-level");
   args.push_back(level_name(log::level()));
+  ExecSpec e;
+  e.inherit.push_back(spec.control_fd);
   for (const auto& [name, fd] : spec.extra_fds) {
     args.push_back("--fd");
     args.push_back(name + "=" + std::to_string(fd));
+    e.inherit.push_back(fd);
+  }
+  e.args = std::move(args);
+  e.unset_env = spec.unset_env;
+  e.uid = spec.uid;
+  e.gid = spec.gid;
+  e.rlimits = spec.rlimits;
+  e.in_child = spec.in_child;
+  return spawn_exec(e, error);
+}
+
+pid_t spawn_exec(const ExecSpec& spec, std::string* error) {
+  // Everything the child needs is built before fork: the child only calls system calls.
+  std::vector<std::string> args = spec.args;
+  if (args.empty()) {
+    *error = "nothing to exec";
+    return -1;
   }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -115,9 +143,8 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
   if (pid == 0) {
     if (spec.in_child) spec.in_child();
     ::close(report[0]);
-    if (::fcntl(spec.control_fd, F_SETFD, 0) != 0) child_fail(report[1], "control socket");
-    for (const auto& [name, fd] : spec.extra_fds)
-      if (::fcntl(fd, F_SETFD, 0) != 0) child_fail(report[1], "an extra descriptor");
+    for (int fd : spec.inherit)
+      if (::fcntl(fd, F_SETFD, 0) != 0) child_fail(report[1], "a descriptor to pass on");
     for (size_t i = 0; i < limits.size(); ++i)
       if (::setrlimit(spec.rlimits[i].first, &limits[i]) != 0)
         child_fail(report[1], "setrlimit (\"worker_rlimits\")");
@@ -139,7 +166,7 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
   ::close(report[0]);
   if (n > 0) {
     buf[n] = '\0';
-    *error = std::string("cannot start a worker (") + spec.exe + "): " + buf;
+    *error = "cannot start " + spec.what + " (" + args[0] + "): " + buf;
     int st;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
@@ -155,8 +182,9 @@ int worker_fd(const std::string& name) {
 
 int worker_main(int argc, char** argv) {
   uint64_t control = UINT64_MAX, session = 0, max_conn = UINT64_MAX;
-  std::string identity, level;
-  bool clear = false;
+  std::string identity, level, cache_dir;
+  uint64_t cache_bytes = 0;
+  bool clear = false, cache_shared = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--worker") continue;
@@ -179,6 +207,14 @@ int worker_main(int argc, char** argv) {
     } else if (a == "--clear-memory") {
       ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
       clear = std::strcmp(v, "1") == 0;
+    } else if (a == "--module-cache") {
+      cache_dir = v;
+      ok = !cache_dir.empty() && cache_dir[0] == '/';
+    } else if (a == "--module-cache-bytes") {
+      ok = parse_u64(v, UINT64_MAX, &cache_bytes);
+    } else if (a == "--module-cache-shared") {
+      ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
+      cache_shared = std::strcmp(v, "1") == 0;
     } else if (a == "--fd") {
       std::string t = v;
       size_t eq = t.find('=');
@@ -210,6 +246,9 @@ int worker_main(int argc, char** argv) {
   ws.session_id = session;
   ws.identity = identity;
   ws.clear_memory = clear;
+  ws.module_cache_dir = cache_dir;
+  ws.module_cache_bytes = cache_bytes;
+  ws.module_cache_shared = cache_shared;
   ws.max_connections = max_conn == UINT64_MAX ? -1 : static_cast<int64_t>(max_conn);
   ws.stats_fd = worker_fd("stats");  // the session's counter block (stats.h), if any
   std::vector<uint8_t> payload;

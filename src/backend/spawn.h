@@ -7,6 +7,7 @@
 // The contract between the daemon and a worker (one definition, both sides here):
 //   argv:  EXE --worker --control-fd N --session ID [--max-connections N] [--identity TEXT]
 //          [--log-level LEVEL] [--clear-memory 1] [--fd NAME=N]...
+//          [--module-cache DIR --module-cache-bytes N [--module-cache-shared 1]]
 //   fd N:  the control socket (SOCK_SEQPACKET); its first message is the session's primary
 //          connection (descriptor, peer text, Hello payload; send_connection in handshake.h),
 //          later ones its secondary connections, as for a forked worker.
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "backend/worker.h"
+#include "common/log.h"
 
 namespace gvirtus::backend {
 
@@ -34,6 +36,9 @@ struct SpawnSpec {
   int64_t max_connections = -1;          // -1: no limit
   std::string identity;                  // for the worker's messages
   bool clear_memory = false;             // zero new device allocations
+  std::string module_cache_dir;          // empty: no module cache
+  uint64_t module_cache_bytes = 0;
+  bool module_cache_shared = false;
   std::vector<std::pair<std::string, int>> extra_fds;  // --fd NAME=N, inherited
   std::vector<std::string> unset_env;    // removed from the worker's environment
   uid_t uid = static_cast<uid_t>(-1);    // run as this user and group (the daemon is root)
@@ -45,6 +50,24 @@ struct SpawnSpec {
 // Forks and execs a worker. The parent learns of a failed exec (or setuid, setrlimit) at once:
 // returns -1 and *error. The caller blocks signals around it as for fork.
 pid_t spawn_worker(const SpawnSpec& spec, std::string* error);
+
+// Any fresh image of the backend (a worker, a TLS relay: tls_relay.h): argv as given, the
+// descriptors in `inherit` kept across exec, the rest as for spawn_worker. `what` names it in
+// *error ("a worker", "a TLS relay").
+struct ExecSpec {
+  std::vector<std::string> args;         // args[0]: the file to exec
+  std::vector<int> inherit;
+  std::vector<std::string> unset_env;
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  std::vector<std::pair<int, uint64_t>> rlimits;
+  std::function<void()> in_child;
+  std::string what = "a worker";
+};
+pid_t spawn_exec(const ExecSpec& spec, std::string* error);
+
+// The --log-level value that gives a fresh image this process's level.
+const char* level_name(log::Level l);
 
 // Worker mode: argv after "--worker"; returns only on a bad command line (exit code 2).
 int worker_main(int argc, char** argv);

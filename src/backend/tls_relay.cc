@@ -2,6 +2,7 @@
 #include "backend/tls_relay.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -12,8 +13,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
+
+#include <openssl/bio.h>
 
 #include "backend/handshake.h"
 #include "common/log.h"
@@ -77,16 +82,61 @@ bool wait_for(int fd, short events, Clock::time_point deadline) {
   leave(0);
 }
 
-std::string subject_of(SSL* ssl) {
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (!cert) return "no client certificate";
-  char buf[256];
-  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
-  X509_free(cert);
-  return std::string("client certificate ") + buf;
+// The note goes out whole before anything else: a small write on a fresh socketpair.
+bool send_note(int fd, const std::vector<uint8_t>& note, Clock::time_point deadline) {
+  size_t off = 0;
+  while (off < note.size()) {
+    ssize_t n = ::send(fd, note.data() + off, note.size() - off, MSG_NOSIGNAL);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (!wait_for(fd, POLLOUT, deadline)) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
+
+std::vector<uint8_t> encode_relay_note(const std::string& subject) {
+  const std::string s = subject.substr(0, kMaxRelayNoteSubject);
+  const uint32_t head[2] = {kRelayNoteMagic, static_cast<uint32_t>(s.size())};
+  std::vector<uint8_t> out(kRelayNoteHeader + s.size());
+  std::memcpy(out.data(), head, sizeof head);
+  std::memcpy(out.data() + kRelayNoteHeader, s.data(), s.size());
+  return out;
+}
+
+bool decode_relay_note_header(const uint8_t header[kRelayNoteHeader], uint32_t* length) {
+  uint32_t head[2];
+  std::memcpy(head, header, sizeof head);
+  if (head[0] != kRelayNoteMagic || head[1] > kMaxRelayNoteSubject) return false;
+  *length = head[1];
+  return true;
+}
+
+std::string verified_subject(SSL* ssl) {
+  if (!(SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER)) return "";
+  if (SSL_get_verify_result(ssl) != X509_V_OK) return "";
+  X509* cert = SSL_get0_peer_certificate(ssl);
+  if (!cert) return "";
+  BIO* bio = BIO_new(BIO_s_mem());
+  if (!bio) return "";
+  std::string out;
+  // RFC 2253: "CN=alice,O=Example", most specific first, special characters escaped; what
+  // `openssl x509 -noout -subject -nameopt RFC2253` prints.
+  if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(bio, &data);
+    if (n > 0 && data) out.assign(data, static_cast<size_t>(n));
+  }
+  BIO_free(bio);
+  // A verified certificate is an identity even with an empty subject (names only in its
+  // subjectAltName): all such certificates share this one.
+  return out.empty() ? "(empty subject)" : out;
+}
 
 void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout_ms,
                    const std::string& peer) {
@@ -170,8 +220,14 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
     }
     leave(0);
   }
-  GV_DEBUG("TLS with " + peer + " established (" + SSL_get_version(ssl) + ", " + subject_of(ssl) +
-           ")");
+  const std::string subject = verified_subject(ssl);
+  GV_DEBUG("TLS with " + peer + " established (" + SSL_get_version(ssl) + ", " +
+           (subject.empty() ? std::string("no client certificate")
+                            : "client certificate " + subject) + ")");
+  if (!send_note(plain_fd, encode_relay_note(subject), deadline)) {
+    GV_WARN("dropped " + peer + ": the daemon did not take the relay note");
+    leave(0);
+  }
 
   std::vector<uint8_t> up(kBuffer), down(kBuffer);  // up: net -> plain; down: plain -> net
   size_t up_off = 0, up_len = 0, down_off = 0, down_len = 0;
@@ -252,6 +308,95 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
     int r = ::poll(p, 2, -1);
     if (r < 0 && errno != EINTR) leave(1);
   }
+}
+
+namespace {
+
+bool parse_fd(const char* text, int* out) {
+  if (!text || !*text || std::strlen(text) > 8) return false;
+  char* end = nullptr;
+  long v = std::strtol(text, &end, 10);
+  if (*end != '\0' || v < 0 || v > (1 << 20) || fcntl(static_cast<int>(v), F_GETFD) < 0)
+    return false;
+  *out = static_cast<int>(v);
+  return true;
+}
+
+}  // namespace
+
+int tls_relay_main(int argc, char** argv) {
+  log::set_component("tls relay " + std::to_string(getpid()));
+  int net_fd = -1, plain_fd = -1, timeout_ms = 10000;
+  uid_t uid = static_cast<uid_t>(-1);
+  gid_t gid = static_cast<gid_t>(-1);
+  std::string cert, key, client_ca, peer = "a TLS client";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--tls-relay") continue;
+    if (i + 1 >= argc) {
+      GV_ERROR("relay mode: " + a + " needs a value");
+      return 2;
+    }
+    const char* v = argv[++i];
+    bool ok = true;
+    if (a == "--net-fd") {
+      ok = parse_fd(v, &net_fd);
+    } else if (a == "--plain-fd") {
+      ok = parse_fd(v, &plain_fd);
+    } else if (a == "--cert") {
+      cert = v;
+    } else if (a == "--key") {
+      key = v;
+    } else if (a == "--client-ca") {
+      client_ca = v;
+    } else if (a == "--peer") {
+      peer = v;
+    } else if (a == "--user") {
+      // UID:GID to run as once the key is loaded ("worker_user"): the relay parses what the
+      // network sends, and need not do that as root.
+      char* end = nullptr;
+      unsigned long u = std::strtoul(v, &end, 10);
+      ok = end != v && *end == ':';
+      unsigned long g = ok ? std::strtoul(end + 1, &end, 10) : 0;
+      ok = ok && *end == '\0' && u > 0 && u < (1ul << 31) && g < (1ul << 31);
+      uid = static_cast<uid_t>(u);
+      gid = static_cast<gid_t>(g);
+    } else if (a == "--handshake-timeout-ms") {
+      char* end = nullptr;
+      long t = std::strtol(v, &end, 10);
+      ok = *v && *end == '\0' && t >= 1 && t <= 3600 * 1000;
+      timeout_ms = static_cast<int>(t);
+    } else if (a == "--log-level") {
+      log::Level l;
+      ok = log::parse_level(v, &l);
+      if (ok) log::set_level(l);
+    } else {
+      ok = false;
+    }
+    if (!ok) {
+      GV_ERROR("relay mode (started by the daemon, not by hand): bad argument " + a + " " + v);
+      return 2;
+    }
+  }
+  if (net_fd < 0 || plain_fd < 0 || cert.empty()) {
+    GV_ERROR("relay mode (started by the daemon, not by hand): --net-fd, --plain-fd and --cert "
+             "are needed");
+    return 2;
+  }
+  for (int fd : {net_fd, plain_fd}) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  std::unique_ptr<TlsServerContext> ctx;
+  Status s = TlsServerContext::create(cert, key, client_ca, &ctx);
+  if (!s) {
+    GV_ERROR("dropped " + peer + ": " + s.message());
+    return 1;
+  }
+  if (uid != static_cast<uid_t>(-1) &&
+      (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)) {
+    GV_ERROR("dropped " + peer + ": cannot become user " + std::to_string(uid) + " (\"worker_user\"): " +
+             std::strerror(errno));
+    return 1;
+  }
+  run_tls_relay(ctx->ctx(), net_fd, plain_fd, timeout_ms, peer);
 }
 
 }  // namespace gvirtus::backend

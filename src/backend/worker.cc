@@ -15,6 +15,7 @@
 #include "backend/control.h"
 #include "backend/cuda/support.h"
 #include "backend/cudart/clearing.h"
+#include "backend/cudart/module_cache.h"
 #include "backend/cudart/support.h"
 #include "backend/handshake.h"
 #include "backend/limits.h"
@@ -160,6 +161,8 @@ void run_worker(WorkerStart start) {
   g_max_connections = start.max_connections;
   g_identity = start.identity;
   cudart::set_clear_new_memory(start.clear_memory);
+  cudart::set_module_cache({start.module_cache_dir, start.module_cache_bytes,
+                            start.module_cache_shared, start.identity});
   // Device printf output (written to stdout by the driver) goes back to the client.
   auto* output = new OutputCapture;
   Status os = output->start();

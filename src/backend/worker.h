@@ -235,6 +235,10 @@ struct WorkerStart {
   int64_t max_connections = -1;  // connections of this session at once; -1: no limit
   bool clear_memory = false;     // zero device memory before the client gets it
   int stats_fd = -1;    // the session's counter block (stats.h), mapped and closed; -1: none
+  // The module cache (cudart/module_cache.h); empty dir: none.
+  std::string module_cache_dir;
+  uint64_t module_cache_bytes = 0;
+  bool module_cache_shared = false;
 };
 
 // How a worker ends; the daemon logs these.

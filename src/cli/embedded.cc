@@ -82,6 +82,27 @@ bool wait_exit(pid_t pid, int timeout_ms, int* status) {
   ::_exit(127);
 }
 
+// The private backend's module cache (docs/usage.md): $GVIRTUS_MODULE_CACHE ("off": none), else
+// $XDG_CACHE_HOME/gvirtus/modules, else ~/.cache/gvirtus/modules. Empty when there is none or
+// its parents cannot be made: the program runs the same, only its modules travel every time.
+std::string module_cache_dir() {
+  const char* named = std::getenv("GVIRTUS_MODULE_CACHE");
+  if (named && *named) return std::strcmp(named, "off") == 0 ? std::string() : named;
+  std::string base;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  if (xdg && *xdg == '/') {
+    base = xdg;
+  } else if (home && *home == '/') {
+    base = std::string(home) + "/.cache";
+  } else {
+    return std::string();
+  }
+  for (const std::string& d : {base, base + "/gvirtus"})
+    if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) return std::string();
+  return base + "/gvirtus/modules";
+}
+
 }  // namespace
 
 std::string describe_wait_status(int status) {
@@ -111,6 +132,11 @@ Status EmbeddedBackend::start(const std::string& backend, const std::string& log
   if (!log_level.empty()) {
     args.push_back("--log-level");
     args.push_back(log_level);
+  }
+  const std::string cache = module_cache_dir();
+  if (!cache.empty()) {
+    args.push_back("--module-cache");
+    args.push_back(cache);
   }
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));

@@ -93,8 +93,8 @@ Status parse_args(const std::vector<std::string>& args, Options* out) {
 std::string usage() {
   return R"(usage: gvirtus COMMAND [OPTIONS]
 
-Runs unmodified CUDA programs (built with nvcc -cudart shared) on a GPU behind a
-gvirtus-backend, local or remote.
+Runs unmodified CUDA programs (the CUDA runtime shared or linked in) on a GPU behind
+a gvirtus-backend, local or remote.
 
 commands:
   run [OPTIONS] [--] PROGRAM [ARGS...]

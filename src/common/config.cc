@@ -253,6 +253,7 @@ Status parse_config_json(const std::string& text, const std::string& path, Confi
   if (s) s = read_log_level(doc, where, &c.log_level);
   if (s) s = read_security(doc, path, where, &c);
   if (s) s = read_isolation_config(&doc, where, &c.isolation);
+  if (s) s = read_module_cache_config(&doc, where, &c.module_cache);
   if (s) {
     auto lp = doc.find("library_path");
     if (lp != doc.end()) {

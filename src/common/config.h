@@ -36,12 +36,15 @@
 //                       threads) of one session at once
 //   "clear_device_memory"  true: zero device memory before a client gets it (default: true
 //                       when a listener other hosts can reach is configured, else false)
+//   "module_cache", "module_cache_bytes", "module_cache_shared"  backend: where workers keep
+//                       uploaded modules (module_cache_config.h; docs/backend.md)
 #pragma once
 #include <string>
 #include <vector>
 
 #include "common/endpoint.h"
 #include "common/isolation_config.h"
+#include "common/module_cache_config.h"
 #include "common/status.h"
 
 namespace gvirtus {
@@ -63,6 +66,7 @@ struct Config {
   std::vector<unsigned> allowed_uids;
   bool secure_application = false;                        // backend: auth on every listener
   IsolationConfig isolation;                              // backend
+  ModuleCacheSettings module_cache;                       // backend (module_cache_config.h)
 };
 
 // Client side: how to authenticate and what to trust. Each setting: its environment

@@ -17,7 +17,7 @@ struct SessionStatus {
   uint32_t client_pid = 0;
   std::string host;      // <= 255 bytes, printable
   std::string program;   // <= 512 bytes, printable
-  std::string identity;  // <= 256 bytes: "token", "certificate", "uid:1000", "none"
+  std::string identity;  // <= 256 bytes (backend/limits.h): "cert:CN=alice", "token", "uid:1000"
   std::string peer;      // <= 256 bytes: where the primary connection came from
   uint64_t started_unix_ms = 0;
   uint64_t calls = 0;

@@ -57,15 +57,22 @@ def run(cmd, env, timeout):
 class Backend:
     """A gvirtus-backend for one test, started with --ready-fd and stopped with SIGTERM."""
 
-    def __init__(self, path, endpoint, log_path):
+    def __init__(self, path, endpoint, log_path, extra_args=(), extra_env=None):
         self.endpoint = endpoint
         self.log_path = log_path
         r, w = os.pipe()
         self.log = open(log_path, "wb")
+        env = clean_env()
+        for name, value in (extra_env or {}).items():  # None: removed
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         self.proc = subprocess.Popen(
-            [path, "--listen", endpoint, "--ready-fd", str(w), "--log-level", "info"],
+            [path, "--listen", endpoint, "--ready-fd", str(w), "--log-level", "info",
+             *extra_args],
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-            pass_fds=(w,), env=clean_env())
+            pass_fds=(w,), env=env)
         os.close(w)
         said = b""
         deadline = time.monotonic() + 30

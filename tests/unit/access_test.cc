@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -529,6 +530,7 @@ class Tls : public ::testing::Test {
                  {"misnamed", "DNS:elsewhere.example", "ca"},
                  {"stranger", "DNS:localhost,IP:127.0.0.1", "otherca"},
                  {"client", "DNS:client.example", "ca"},
+                 {"client2", "DNS:client2.example", "ca"},
                  {"badclient", "DNS:client.example", "otherca"}};
     for (const auto& c : certs) {
       Status s = make_test_certificate(d, c.name, c.san, c.issuer);
@@ -695,6 +697,64 @@ TEST_F(Tls, TokenOverTls) {
   EXPECT_TRUE(contains(none.error(), "requires authentication")) << none.error();
 }
 
+// 16 random bytes: a session token no other session of the test has.
+std::string random_token() {
+  std::string t(16, '\0');
+  for (auto& c : t) c = static_cast<char>(std::rand() & 0xff);
+  return t;
+}
+
+// Mutual TLS: the identity is the client certificate's subject (limits.h), so per-identity
+// limits, logs and status name the certificate holder; another certificate of the same CA is
+// another identity.
+TEST_F(Tls, ClientCertificateSubjectIsTheIdentity) {
+  start("server", ", \"tls_client_ca\": \"" + f("ca.pem") +
+                      "\", \"limits\": {\"clients\": {\"cert:CN=client\": {\"sessions\": 1}}}");
+  auto with_cert = [&](const std::string& name) {
+    ClientSecurity sec = trusting("ca");
+    sec.tls_client_cert = f(name + ".pem");
+    sec.tls_client_key = f(name + ".key");
+    client::SessionOptions o = options(connector_to(tls_, sec));
+    std::memcpy(o.identity.token, random_token().data(), sizeof o.identity.token);
+    return o;
+  };
+  client::Session first(with_cert("client"));
+  ASSERT_TRUE(ping(first)) << first.error();
+  EXPECT_TRUE(log_says("(identity cert:CN=client)")) << log();
+  client::Session second(with_cert("client"));
+  EXPECT_FALSE(ping(second));
+  EXPECT_TRUE(contains(second.error(), "session limit")) << second.error();
+  EXPECT_TRUE(contains(second.error(), "\"cert:CN=client\"")) << second.error();
+  // CN=client2 has no entry: the default (no limit).
+  client::Session other(with_cert("client2"));
+  EXPECT_TRUE(ping(other)) << other.error();
+  client::Session other2(with_cert("client2"));
+  EXPECT_TRUE(ping(other2)) << other2.error();
+  EXPECT_TRUE(log_says("(identity cert:CN=client2)")) << log();
+}
+
+// The note a relay sends the daemon: its bounds.
+TEST(RelayNote, RoundTripsAndRefusesWhatIsNoNote) {
+  std::vector<uint8_t> n = backend::encode_relay_note("CN=alice,O=Example");
+  ASSERT_EQ(n.size(), backend::kRelayNoteHeader + 18);
+  uint32_t len = 0;
+  ASSERT_TRUE(backend::decode_relay_note_header(n.data(), &len));
+  EXPECT_EQ(len, 18u);
+  EXPECT_EQ(std::string(n.begin() + backend::kRelayNoteHeader, n.end()), "CN=alice,O=Example");
+  // Longer subjects are cut at the bound, never sent as a length the daemon refuses.
+  n = backend::encode_relay_note(std::string(5000, 'x'));
+  ASSERT_TRUE(backend::decode_relay_note_header(n.data(), &len));
+  EXPECT_EQ(len, backend::kMaxRelayNoteSubject);
+  uint8_t bad[backend::kRelayNoteHeader];
+  std::memcpy(bad, n.data(), sizeof bad);
+  bad[0] ^= 1;
+  EXPECT_FALSE(backend::decode_relay_note_header(bad, &len));
+  const uint32_t too_long[2] = {backend::kRelayNoteMagic,
+                                static_cast<uint32_t>(backend::kMaxRelayNoteSubject + 1)};
+  std::memcpy(bad, too_long, sizeof bad);
+  EXPECT_FALSE(backend::decode_relay_note_header(bad, &len));
+}
+
 // The relay alone: a TLS client on one side, an echo on the socketpair's other end; 16 MiB of
 // varied bytes cross both ways unchanged.
 TEST_F(Tls, RelayCarriesLargeDataIntact) {
@@ -715,7 +775,14 @@ TEST_F(Tls, RelayCarriesLargeDataIntact) {
   }
   ::close(sv[1]);
   auto echo = stream_from_fd(sv[0], "relay");
+  std::string note_error = "no note";
   std::thread echoer([&] {
+    // First the relay's note (tls_relay.h): no client certificate asked for, so no subject.
+    uint8_t head[backend::kRelayNoteHeader];
+    uint32_t len = 99;
+    if (!echo->recv(head, sizeof head)) return;
+    if (!backend::decode_relay_note_header(head, &len)) return;
+    note_error = len == 0 ? "" : "a subject of " + std::to_string(len) + " bytes";
     std::vector<uint8_t> buf(100000);
     for (;;) {
       ssize_t n = ::recv(echo->fd(), buf.data(), buf.size(), 0);
@@ -741,6 +808,7 @@ TEST_F(Tls, RelayCarriesLargeDataIntact) {
   }
   c.reset();  // the relay sees the close and ends; the echo sees EOF
   echoer.join();
+  EXPECT_EQ(note_error, "");
   int status = 0;
   ASSERT_EQ(waitpid(relay, &status, 0), relay);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;

@@ -67,6 +67,26 @@ TEST(ConfigParse, LibraryPathAsStringOrArray) {
   EXPECT_FALSE(parse_config_json(R"({"library_path": 7})", "f", &e));
 }
 
+TEST(ConfigParse, ModuleCache) {
+  Config c;
+  ASSERT_TRUE(parse_config_json(R"({"listen": "unix:/tmp/x.sock"})", "f", &c));
+  EXPECT_TRUE(c.module_cache.dir.empty());  // off unless asked for
+  ASSERT_TRUE(parse_config_json(
+      R"({"module_cache": "/var/cache/gv", "module_cache_bytes": 1048576,
+          "module_cache_shared": true})",
+      "f", &c));
+  EXPECT_EQ(c.module_cache.dir, "/var/cache/gv");
+  EXPECT_EQ(c.module_cache.max_bytes, 1048576u);
+  EXPECT_TRUE(c.module_cache.shared);
+  for (const char* bad : {R"({"module_cache": ""})", R"({"module_cache": 3})",
+                          R"({"module_cache_bytes": 0})", R"({"module_cache_bytes": -1})",
+                          R"({"module_cache_shared": "yes"})"}) {
+    Status s = parse_config_json(bad, "f", &c);
+    EXPECT_FALSE(s) << bad;
+    EXPECT_NE(s.message().find("module_cache"), std::string::npos) << s.message();
+  }
+}
+
 TEST(ConfigParse, OriginalPropertiesForm) {
   Config c;
   Status s = parse_config_json(kOriginalForm, "properties.json", &c);

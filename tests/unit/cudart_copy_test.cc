@@ -9,6 +9,7 @@
 
 #include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -17,8 +18,10 @@
 
 #include "backend/control.h"
 #include "backend/worker.h"
+#include "common/digest.h"
 #include "cudart_calls.h"
 #include "fake_backend.h"
+#include "fatbin_builder.h"
 #include "frontend/core/answers.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/graph_wire.h"
@@ -49,6 +52,12 @@ struct FakeDevice {
   std::vector<uint64_t> streams;
   std::vector<uint8_t> module;  // the last module uploaded
   int modules_loaded = 0;
+  // kModuleTargets: answered only when set (else "no device", as a machine without a GPU).
+  bool targets_known = false;
+  bool cache_enabled = false;
+  std::vector<std::pair<int32_t, int32_t>> targets;
+  std::map<std::string, std::vector<uint8_t>> cache;  // by hex digest, the modules uploaded
+  int cache_hits = 0;
   std::string kernel_name;
   std::vector<uint8_t> launch_args;
   std::vector<cudaLaunchAttribute> launch_attrs;  // of the last cudaLaunchKernelExC
@@ -176,7 +185,36 @@ void fake_module(be::CallContext& ctx) {
     g_dev->module = pending;
     ++g_dev->modules_loaded;
     ctx.out.put<uint64_t>(0x0300000000000002ull);
+  } else if (op == cr::kModuleTargets) {
+    ctx.in.expect_end();
+    if (!g_dev->targets_known) {
+      ctx.status = cudaErrorNoDevice;
+      return;
+    }
+    ctx.out.put<uint8_t>(g_dev->cache_enabled ? 1 : 0);
+    ctx.out.put<uint32_t>(static_cast<uint32_t>(g_dev->targets.size()));
+    for (auto [major, minor] : g_dev->targets) {
+      ctx.out.put<int32_t>(major);
+      ctx.out.put<int32_t>(minor);
+    }
+    return;
+  } else if (op == cr::kModuleCached) {
+    Digest d;
+    std::memcpy(d.data(), ctx.in.get_bytes(d.size()), d.size());
+    uint64_t n = ctx.in.get<uint64_t>();
+    ctx.in.expect_end();
+    auto it = g_dev->cache.find(hex(d));
+    if (it == g_dev->cache.end() || it->second.size() != n) {
+      ctx.out.put<uint64_t>(0);
+      return;
+    }
+    g_dev->module = it->second;
+    ++g_dev->cache_hits;
+    ctx.out.put<uint64_t>(0x0300000000000003ull);
+    return;
   }
+  if (op == cr::kModuleWhole || op == cr::kModuleEnd)
+    g_dev->cache[hex(sha256(g_dev->module.data(), g_dev->module.size()))] = g_dev->module;
 }
 
 // The fake kernel: (struct {char; double;}, char, int*) -> offsets 0/16/24, sizes 16/1/8.
@@ -817,6 +855,64 @@ TEST_F(CopyEngine, LargeModuleIsUploadedInChunks) {
   std::lock_guard<std::mutex> g(dev_.mu);
   ASSERT_EQ(dev_.module.size(), (70u << 20) + 5 + 16);
   EXPECT_EQ(std::memcmp(dev_.module.data(), image.data(), dev_.module.size()), 0);
+  cr::unregister_module(m);
+}
+
+void stub_m1() {}
+void stub_m2() {}
+
+// Only the images the worker's GPUs can load travel, and a module the worker's cache holds
+// (the same selected bytes, uploaded by an earlier module or process) does not travel again.
+TEST_F(CopyEngine, ModulesTravelOnlyForTheGpusAndOnce) {
+  {
+    std::lock_guard<std::mutex> g(dev_.mu);
+    dev_.targets_known = true;
+    dev_.cache_enabled = true;
+    dev_.targets = {{9, 0}};
+  }
+  const FatbinEntry sm80{2, 80, 0x11, 4000, 0x80}, sm90{2, 90, 0x11, 3000, 0x90},
+      ptx100{1, 100, 0x8011, 500, 0x10};
+  auto image = make_fatbin({sm80, sm90, ptx100});
+  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::Module* m = cr::register_module(&w);
+  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_m1), "_Z2sk1ScPi");
+  ASSERT_EQ(cr::resolve(cr::find_kernel(reinterpret_cast<const void*>(&stub_m1))), cudaSuccess);
+  {
+    std::lock_guard<std::mutex> g(dev_.mu);
+    EXPECT_EQ(dev_.module, fatbin_bytes({sm90}));
+    EXPECT_EQ(dev_.modules_loaded, 1);
+    EXPECT_EQ(dev_.cache_hits, 0);
+  }
+  // The same fatbinary registered again (another process, or another library with the same
+  // device code): named by digest, nothing uploaded.
+  auto copy = image;
+  cr::FatbinWrapper w2{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, copy.data(), nullptr};
+  cr::Module* m2 = cr::register_module(&w2);
+  cr::register_kernel(m2, reinterpret_cast<const void*>(&stub_m2), "_Z2sk1ScPi");
+  ASSERT_EQ(cr::resolve(cr::find_kernel(reinterpret_cast<const void*>(&stub_m2))), cudaSuccess);
+  {
+    std::lock_guard<std::mutex> g(dev_.mu);
+    EXPECT_EQ(dev_.modules_loaded, 1);
+    EXPECT_EQ(dev_.cache_hits, 1);
+  }
+  // The worker's GPUs were asked once.
+  size_t asked = 0;
+  for (auto& c : calls())
+    if (c.first == cr::kCall_gvModuleLoad) ++asked;
+  EXPECT_EQ(asked, 4u);  // targets, miss, whole upload, hit
+  cr::unregister_module(m);
+  cr::unregister_module(m2);
+}
+
+TEST_F(CopyEngine, WithoutTargetsTheWholeImageTravels) {
+  auto image = make_fatbin({{2, 80, 0x11, 100, 1}, {2, 90, 0x11, 100, 2}});
+  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::Module* m = cr::register_module(&w);
+  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_m1), "_Z2sk1ScPi");
+  ASSERT_EQ(cr::resolve(cr::find_kernel(reinterpret_cast<const void*>(&stub_m1))), cudaSuccess);
+  std::lock_guard<std::mutex> g(dev_.mu);
+  EXPECT_EQ(dev_.module.size(), 16u + 2 * (64 + 100));
+  EXPECT_EQ(cr::take_last_error(), cudaSuccess);  // the refused question is not the program's
   cr::unregister_module(m);
 }
 

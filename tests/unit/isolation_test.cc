@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -19,11 +21,14 @@
 #include <thread>
 #include <vector>
 
+#include "backend/devices.h"
 #include "backend/limits.h"
 #include "backend_process.h"
 #include "common/config.h"
+#include "common/tls.h"
 #include "fake_backend.h"
 #include "frontend/core/session.h"
+#include "frontend/cudart/callback_thread.h"
 #include "test_env.h"
 #include "test_streams.h"
 
@@ -50,7 +55,7 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// The processes whose parent is `parent` (its workers: these tests start no TLS relays).
+// The processes whose parent is `parent` (its workers and TLS relays).
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> out;
   DIR* d = opendir("/proc");
@@ -164,6 +169,18 @@ TEST(IsolationConfig, ParsesDevicesRlimitsAndLimits) {
   EXPECT_EQ(u.connections, 2);
   ClientLimits other = backend::limits_for(c.isolation, "host:10.0.0.1");
   EXPECT_EQ(other.sessions, 4);
+  // Certificate holders: their own entry, else "certificate", else the default.
+  Config e;
+  ASSERT_TRUE(parse_config_json(R"({"limits": {"default": {"sessions": 4},
+      "clients": {"certificate": {"sessions": 2}, "cert:CN=alice": {"sessions": 1}}}})",
+                                "f.json", &e));
+  EXPECT_EQ(backend::limits_for(e.isolation, "cert:CN=alice").sessions, 1);
+  EXPECT_EQ(backend::limits_for(e.isolation, "cert:CN=bob").sessions, 2);
+  EXPECT_EQ(backend::limits_for(e.isolation, "token").sessions, 4);
+  EXPECT_EQ(backend::client_identity(true, "CN=alice", -1, -1), "cert:CN=alice");
+  EXPECT_EQ(backend::client_identity(true, "", -1, -1), "token");
+  EXPECT_EQ(backend::client_identity(false, "", 1000, -1), "uid:1000");
+  EXPECT_EQ(backend::client_identity(false, std::string("CN=a\nb", 6), -1, -1), "cert:CN=a?b");
   Config d;
   ASSERT_TRUE(parse_config_json(R"({"devices": "1"})", "f.json", &d));
   EXPECT_EQ(d.isolation.devices, "1");
@@ -253,6 +270,100 @@ TEST(Isolation, WorkerHoldsNoOtherSessionsToken) {
   EXPECT_GT(scanned, 1u << 20);
   EXPECT_FALSE(memory_contains(static_cast<pid_t>(wa.worker_pid), tb, &scanned));
   EXPECT_GT(scanned, 1u << 20);
+}
+
+// A client session of its own (random token) to a tls:// endpoint, trusting ca_file.
+std::unique_ptr<client::Session> tls_session(const std::string& tls, const std::string& ca_file) {
+  client::SessionOptions o = testing::test_session_options(
+      [tls, ca_file](std::unique_ptr<Stream>* out, std::string* where) {
+        Endpoint ep;
+        Status s = parse_endpoint(tls, &ep);
+        if (!s) return s;
+        *where = tls;
+        TlsClientOptions opt;
+        opt.ca_file = ca_file;
+        opt.handshake_timeout_ms = 5000;
+        return connect_tls(ep, opt, out);
+      });
+  o.handshake_timeout_ms = 5000;
+  const std::string token = random_bytes(16);
+  std::memcpy(o.identity.token, token.data(), sizeof o.identity.token);
+  return std::make_unique<client::Session>(std::move(o));
+}
+
+// A Ping on the calling thread's connection of s.
+bool ping(client::Session& s) {
+  client::Connection* c = s.connection(false);
+  uint64_t id = 0;
+  wire::FrameHeader h;
+  return c && c->send_request(client::kCallPing, 0, nullptr, 0, &id) &&
+         c->recv_reply_header(id, &h) && h.status == 0;
+}
+
+// The same over TLS: each connection has a relay process (tls_relay.h). A relay forked from
+// the daemon would hold the daemon's table of live sessions; an exec'd one holds only the
+// bytes of its own connection.
+TEST(Isolation, TlsRelaysAndWorkersHoldNoOtherSessionsToken) {
+  Rig t;
+  const std::string d = t.dir.path();
+  ASSERT_TRUE(make_test_certificate(d, "ca", "", ""));
+  ASSERT_TRUE(make_test_certificate(d, "server", "IP:127.0.0.1", "ca"));
+  const std::string tls = "tls://127.0.0.1:" + std::to_string(free_tcp_port());
+  t.start("{\"tls_cert\": \"" + d + "/server.pem\", \"tls_key\": \"" + d + "/server.key\"}",
+          {"--listen", tls});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  auto session = [&] { return tls_session(tls, d + "/ca.pem"); };
+  auto a = session();
+  ASSERT_TRUE(ping(*a)) << a->error();
+  auto b = session();  // its relay and worker start while a's session is live
+  ASSERT_TRUE(ping(*b)) << b->error();
+  const std::string ta(reinterpret_cast<const char*>(a->identity().token), 16);
+  const std::string tb(reinterpret_cast<const char*>(b->identity().token), 16);
+  std::vector<pid_t> relays, workers;
+  for (pid_t p : children_of(t.backend->pid())) {
+    std::string cmdline = read_text("/proc/" + std::to_string(p) + "/cmdline");
+    if (contains(cmdline, std::string("\0--worker\0", 10)))
+      workers.push_back(p);
+    else
+      relays.push_back(p);
+  }
+  for (pid_t p : relays)  // exec'd in relay mode, not forks of the daemon
+    EXPECT_TRUE(contains(read_text("/proc/" + std::to_string(p) + "/cmdline"),
+                         std::string("\0--tls-relay\0", 13)));
+  ASSERT_EQ(relays.size(), 2u);
+  ASSERT_EQ(workers.size(), 2u);
+  size_t scanned = 0;
+  EXPECT_TRUE(memory_contains(t.backend->pid(), ta, &scanned));  // controls
+  EXPECT_TRUE(memory_contains(t.backend->pid(), tb, &scanned));
+  // b's relay and worker: those holding b's token (its Hello went through them).
+  int b_side = 0;
+  for (pid_t p : relays) {
+    if (!memory_contains(p, tb, &scanned)) continue;
+    ++b_side;
+    EXPECT_FALSE(memory_contains(p, ta, &scanned)) << "relay " << p << " holds a's token";
+    EXPECT_GT(scanned, 1u << 20);
+  }
+  for (pid_t p : workers) {
+    if (!memory_contains(p, tb, &scanned)) continue;
+    ++b_side;
+    EXPECT_FALSE(memory_contains(p, ta, &scanned)) << "worker " << p << " holds a's token";
+    EXPECT_GT(scanned, 1u << 20);
+  }
+  EXPECT_EQ(b_side, 2);  // the control: b's relay and b's worker were found and scanned
+}
+
+// A TLS relay is for the daemon only: by hand it exits with status 2 and says why.
+TEST(Isolation, TlsRelayModeByHandRefuses) {
+  std::string cmd = std::string(GVIRTUS_BIN_DIR) + "/gvirtus-backend --tls-relay --net-fd 987" +
+                    " 2>&1; echo \"exit $?\"";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  EXPECT_TRUE(contains(out, "bad argument --net-fd")) << out;
+  EXPECT_TRUE(contains(out, "exit 2")) << out;
 }
 
 TEST(Isolation, WorkerHoldsNoAuthenticationToken) {
@@ -385,11 +496,141 @@ TEST(Limits, ConnectionsPerSession) {
   EXPECT_TRUE(joined);
 }
 
+// The client's side: a thread whose connection is one too many gets no connection (its calls
+// fail), the session is not lost, the other threads go on, and once a connection frees up the
+// refused thread gets one at its next try.
+TEST(Limits, RefusedExtraConnectionFailsOnlyItsThread) {
+  Rig t;
+  t.start(R"({"limits": {"default": {"connections": 2}}})");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  client::SessionOptions o = testing::test_session_options(
+      [&](std::unique_ptr<Stream>* out, std::string* where) {
+        Endpoint ep;
+        Status s = parse_endpoint(t.tcp, &ep);
+        if (!s) return s;
+        *where = t.tcp;
+        return connect_stream(ep, out);
+      });
+  const std::string token = random_bytes(16);
+  std::memcpy(o.identity.token, token.data(), sizeof o.identity.token);
+  client::Session s(std::move(o));
+  auto ping = [&] {
+    client::Connection* c = s.connection(false);
+    uint64_t id = 0;
+    wire::FrameHeader h;
+    return c && c->send_request(client::kCallPing, 0, nullptr, 0, &id) &&
+           c->recv_reply_header(id, &h) && h.status == 0;
+  };
+  ASSERT_TRUE(ping()) << s.error();  // the primary
+  // A second thread holds the session's second connection until told to end.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool second_ok = false, second_ready = false, release = false;
+  std::thread second([&] {
+    bool ok = ping();
+    std::unique_lock<std::mutex> l(mu);
+    second_ok = ok;
+    second_ready = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release; });
+  });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return second_ready; });
+  }
+  ASSERT_TRUE(second_ok) << s.error();
+  // A third thread: refused, alone. Its second try within the pause does not reach the backend.
+  bool third_first = true, third_again = true;
+  std::thread([&] {
+    third_first = ping();
+    third_again = ping();
+  }).join();
+  EXPECT_FALSE(third_first);
+  EXPECT_FALSE(third_again);
+  EXPECT_FALSE(s.lost()) << s.error();
+  EXPECT_EQ(s.refused_connections(), 1u);
+  EXPECT_TRUE(contains(t.backend->log(), "connection limit")) << t.backend->log();
+  EXPECT_TRUE(ping()) << s.error();  // the primary's thread goes on
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+    cv.notify_all();
+  }
+  second.join();  // its connection closes as the thread ends
+  // The refused place is free again: a thread gets it (the worker sees the close a moment later).
+  bool joined = false;
+  for (auto end = Clock::now() + 5s; !joined && Clock::now() < end;) {
+    std::thread([&] { joined = ping(); }).join();
+    if (!joined) std::this_thread::sleep_for(std::chrono::milliseconds(
+        client::Session::kRefusedRetryMs / 2));
+  }
+  EXPECT_TRUE(joined) << s.error();
+  EXPECT_FALSE(s.lost()) << s.error();
+}
+
+// The host-callback thread's connection refused as one too many: the call that needed the
+// thread fails with cudaErrorDevicesUnavailable, the session goes on, and the next such call
+// tries again (a new thread, a new connection) instead of failing for good.
+TEST(Limits, RefusedCallbackThreadFailsItsCallAndTriesAgain) {
+  Rig t;
+  t.start(R"({"limits": {"default": {"connections": 1}}})");
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  client::SessionOptions o = testing::test_session_options(
+      [&](std::unique_ptr<Stream>* out, std::string* where) {
+        Endpoint ep;
+        Status s = parse_endpoint(t.tcp, &ep);
+        if (!s) return s;
+        *where = t.tcp;
+        return connect_stream(ep, out);
+      });
+  const std::string token = random_bytes(16);
+  std::memcpy(o.identity.token, token.data(), sizeof o.identity.token);
+  client::Session s(std::move(o));
+  client::Session* before = client::swap_session_for_testing(&s);
+  ASSERT_TRUE(ping(s)) << s.error();  // the primary: the session's one connection
+  EXPECT_EQ(cudart::ensure_callback_thread(), cudaErrorDevicesUnavailable);
+  EXPECT_EQ(s.refused_connections(), 1u);
+  EXPECT_EQ(cudart::ensure_callback_thread(), cudaErrorDevicesUnavailable);
+  EXPECT_EQ(s.refused_connections(), 2u);  // it asked again
+  EXPECT_FALSE(s.lost()) << s.error();
+  EXPECT_TRUE(ping(s)) << s.error();
+  client::swap_session_for_testing(before);
+}
+
 // ---- devices, resource limits, user ----
+
+// The check against the host's GPUs (devices.h), on a stand-in for the driver's folder.
+TEST(Isolation, DevicesAreCheckedAgainstTheHostsGpus) {
+  TempDir d;
+  d.write("0000:17:00.0", "");
+  d.write("0000:65:00.0", "");
+  bool unchecked = true;
+  EXPECT_TRUE(backend::check_devices_present("1,0", d.path(), &unchecked));
+  EXPECT_FALSE(unchecked);
+  Status s = backend::check_devices_present("0,2", d.path(), &unchecked);
+  EXPECT_FALSE(s);
+  EXPECT_TRUE(contains(s.message(), "there is no GPU 2: this host has 2 GPU(s) (0-1)"))
+      << s.message();
+  EXPECT_TRUE(backend::check_devices_present("5", d.path() + "/none", &unchecked));
+  EXPECT_TRUE(unchecked);
+}
 
 TEST(Isolation, DevicesFlagReachesTheWorkersCudaVisibleDevices) {
   Rig t;
   t.start(R"({"devices": "0"})", {"--devices", "1,0"});
+  size_t gpus = 0;
+  bool checked = false;
+  if (DIR* dir = opendir(backend::kDriverGpuDir)) {
+    checked = true;
+    while (dirent* e = readdir(dir)) gpus += e->d_name[0] != '.';
+    closedir(dir);
+  }
+  if (checked && gpus < 2) {
+    // A host with the driver and fewer than two GPUs: GPU 1 does not exist, refused at start.
+    EXPECT_EQ(t.backend->exit_code(), 2);
+    EXPECT_TRUE(contains(t.backend->log(), "there is no GPU 1")) << t.backend->log();
+    return;
+  }
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
   wire::Welcome w;
   auto c = open_session(t.tcp, random_bytes(16), &w);
@@ -397,6 +638,10 @@ TEST(Isolation, DevicesFlagReachesTheWorkersCudaVisibleDevices) {
   std::string env = read_text("/proc/" + std::to_string(w.worker_pid) + "/environ");
   EXPECT_TRUE(contains(env, std::string("\0CUDA_VISIBLE_DEVICES=1,0\0", 26)) ||
               env.rfind("CUDA_VISIBLE_DEVICES=1,0", 0) == 0)
+      << env;
+  // Ordinals are nvidia-smi's (and NVML's): PCI bus order.
+  EXPECT_TRUE(contains(env, std::string("\0CUDA_DEVICE_ORDER=PCI_BUS_ID\0", 30)) ||
+              env.rfind("CUDA_DEVICE_ORDER=PCI_BUS_ID", 0) == 0)
       << env;
   Rig bad;
   bad.start("{}", {"--devices", "0,x"});
@@ -477,6 +722,37 @@ TEST(Isolation, WorkerUser) {
   std::string uid_line = "Uid:\t" + std::to_string(pw->pw_uid) + "\t" +
                          std::to_string(pw->pw_uid);
   EXPECT_TRUE(contains(status, uid_line)) << status;
+}
+
+// A TLS relay reads the key as the daemon's user (root), then becomes the worker user before it
+// parses anything the network sends.
+TEST(Isolation, TlsRelayRunsAsTheWorkerUser) {
+  struct passwd* pw = getpwnam("nobody");
+  if (!pw) GTEST_SKIP() << "no user \"nobody\" on this machine";
+  if (geteuid() != 0) GTEST_SKIP() << "only root can change a relay's user";
+  Rig t;
+  const std::string d = t.dir.path();
+  ASSERT_TRUE(make_test_certificate(d, "ca", "", ""));
+  ASSERT_TRUE(make_test_certificate(d, "server", "IP:127.0.0.1", "ca"));  // key: mode 0600
+  const std::string tls = "tls://127.0.0.1:" + std::to_string(free_tcp_port());
+  t.start("{\"worker_user\": \"nobody\", \"tls_cert\": \"" + d + "/server.pem\", " +
+              "\"tls_key\": \"" + d + "/server.key\"}",
+          {"--listen", tls});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  auto s = tls_session(tls, d + "/ca.pem");
+  ASSERT_TRUE(ping(*s)) << s->error() << t.backend->log();
+  const std::string uid_line = "Uid:\t" + std::to_string(pw->pw_uid) + "\t" +
+                               std::to_string(pw->pw_uid);
+  int relays = 0;
+  for (pid_t p : children_of(t.backend->pid())) {
+    if (!contains(read_text("/proc/" + std::to_string(p) + "/cmdline"),
+                  std::string("\0--tls-relay\0", 13)))
+      continue;
+    ++relays;
+    std::string status = read_text("/proc/" + std::to_string(p) + "/status");
+    EXPECT_TRUE(contains(status, uid_line)) << status;
+  }
+  EXPECT_EQ(relays, 1);
 }
 
 }  // namespace

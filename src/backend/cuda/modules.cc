@@ -7,9 +7,12 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backend/cuda/image_staging.h"
+#include "backend/cuda/kernel_args.h"
 #include "backend/cuda/support.h"
 #include "backend/cudart/support.h"
 #include "backend/worker.h"
+#include "common/image_staging.h"
 #include "common/jit_options.h"
 #include "common/launch_attrs.h"
 #include "common/pointer_attrs.h"
@@ -18,8 +21,7 @@
 namespace gvirtus::backend::cuda {
 namespace {
 
-// One frame holds the whole image: a module larger than this cannot be loaded (the client
-// refuses it before sending).
+// The most an inline image may have (one frame); larger ones are staged (image_staging.h).
 constexpr uint64_t kMaxImageBytes = wire::kMaxPayload - (1u << 20);
 constexpr unsigned kMaxParams = 4096;
 constexpr uint32_t kMaxParamBytes = 32764;  // the driver's limit for kernel parameters
@@ -42,9 +44,11 @@ struct Layouts {
 
 // u64 n, then n bytes: the image, copied into memory this worker owns with a NUL after it (a
 // PTX image is read up to its NUL; an honest client sends it, a hostile one cannot make the
-// driver read past the buffer).
+// driver read past the buffer). n = kStagedImage: the image this connection staged
+// (gvDrvImageChunk, image_staging.h), which has its NUL too.
 std::unique_ptr<std::vector<char>> read_image(CallContext& ctx) {
   const uint64_t n = ctx.in.get<uint64_t>();
+  if (n == kStagedImage) return take_staged_image(ctx);
   if (n == 0 || n > kMaxImageBytes) throw SessionFault("module image of " + std::to_string(n) +
                                                        " bytes");
   auto img = std::make_unique<std::vector<char>>(n + 1);
@@ -202,6 +206,39 @@ std::shared_ptr<const Layout> layout_of(CallContext& ctx, CUfunction f, bool is_
   return l;
 }
 
+}  // namespace
+
+void read_kernel_args(CallContext& ctx, bool allow_extra, KernelArgs* ka) {
+  ka->form = ctx.in.get<uint8_t>();
+  if (ka->form > 1 || (ka->form == 1 && !allow_extra))
+    throw SessionFault("unknown launch argument form " + std::to_string(ka->form));
+  ka->n = ctx.in.get<uint32_t>();
+  if (ka->n > kMaxParamBytes + 1024) throw SessionFault("launch argument buffer too large");
+  ka->buf.assign(ka->n / 8 + 1, 0);  // aligned for any parameter type
+  if (ka->n) std::memcpy(ka->buf.data(), ctx.in.get_bytes(ka->n), ka->n);
+}
+
+bool resolve_kernel_args(CallContext& ctx, CUfunction f, bool is_kernel, KernelArgs* ka) {
+  ka->extra_size = ka->n;
+  ka->extra[0] = CU_LAUNCH_PARAM_BUFFER_POINTER;
+  ka->extra[1] = ka->buf.data();
+  ka->extra[2] = CU_LAUNCH_PARAM_BUFFER_SIZE;
+  ka->extra[3] = &ka->extra_size;
+  ka->extra[4] = CU_LAUNCH_PARAM_END;
+  ka->args.clear();
+  if (ka->form != 0) return true;
+  std::shared_ptr<const Layout> l = layout_of(ctx, f, is_kernel);
+  if (!l) return false;
+  if (ka->n != l->total)
+    throw SessionFault("launch with " + std::to_string(ka->n) +
+                       " argument bytes for parameters of " + std::to_string(l->total));
+  for (uint32_t off : l->offsets)
+    ka->args.push_back(reinterpret_cast<char*>(ka->buf.data()) + off);
+  return true;
+}
+
+namespace {
+
 enum class Launch { kPlain, kCooperative, kExtended };
 
 // Request: u64 function id, u32 grid[3], u32 block[3], u32 shared memory, u64 stream id,
@@ -226,33 +263,15 @@ void launch(CallContext& ctx, Launch kind) {
       if (!plain_launch_attribute(static_cast<cudaLaunchAttributeID>(a.id)))
         throw SessionFault("launch attribute " + std::to_string(a.id) + " cannot travel");
   }
-  const uint8_t form = ctx.in.get<uint8_t>();
-  if (form > 1 || (form == 1 && kind == Launch::kCooperative))
-    throw SessionFault("unknown launch argument form " + std::to_string(form));
-  const uint32_t n = ctx.in.get<uint32_t>();
-  if (n > kMaxParamBytes + 1024) throw SessionFault("launch argument buffer too large");
-  std::vector<uint64_t> buf(n / 8 + 1);  // aligned for any parameter type
-  if (n) std::memcpy(buf.data(), ctx.in.get_bytes(n), n);
+  KernelArgs ka;
+  read_kernel_args(ctx, kind != Launch::kCooperative, &ka);
   ctx.in.expect_end();
   CUfunction f;
   CUstream s;
   if (!function_in(ctx, fid, &f) || !stream_in(ctx, sid, &s)) return;
-  std::vector<void*> args;
-  size_t extra_size = n;
-  void* extra[] = {CU_LAUNCH_PARAM_BUFFER_POINTER, buf.data(), CU_LAUNCH_PARAM_BUFFER_SIZE,
-                   &extra_size, CU_LAUNCH_PARAM_END};
-  if (form == 0) {
-    std::shared_ptr<const Layout> l =
-        layout_of(ctx, f, handle_kind_of(fid) == HandleKind::kDrvKernel);
-    if (!l) return;
-    if (n != l->total) throw SessionFault("launch with " + std::to_string(n) +
-                                          " argument bytes for parameters of " +
-                                          std::to_string(l->total));
-    for (uint32_t off : l->offsets) args.push_back(reinterpret_cast<char*>(buf.data()) + off);
-  }
-  void** params = form == 0 ? args.data() : nullptr;
-  void** ext = form == 1 ? extra : nullptr;
-  if (form == 0 && args.empty()) params = nullptr;
+  if (!resolve_kernel_args(ctx, f, handle_kind_of(fid) == HandleKind::kDrvKernel, &ka)) return;
+  void** params = ka.params();
+  void** ext = ka.ext();
   switch (kind) {
     case Launch::kPlain: {
       auto fn = real<decltype(&::cuLaunchKernel)>(ctx, "cuLaunchKernel");

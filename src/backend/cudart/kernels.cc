@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backend/cudart/graphs.h"
+#include "backend/cudart/module_cache.h"
 #include "backend/cudart/support.h"
 #include "backend/worker.h"
 #include "common/launch_attrs.h"
@@ -31,8 +32,10 @@ namespace {
 // gvModuleLoad sub-operations (first payload byte); the client's names are in
 // src/frontend/cudart/modules.h.
 enum : uint8_t {
-  kModuleWhole = 0, kModuleBegin = 1, kModuleAppend = 2, kModuleEnd = 3, kModuleLink = 4
+  kModuleWhole = 0, kModuleBegin = 1, kModuleAppend = 2, kModuleEnd = 3, kModuleLink = 4,
+  kModuleTargets = 5, kModuleCached = 6
 };
+constexpr int kMaxTargetDevices = 64;
 
 constexpr uint64_t kMaxModuleBytes = 2ull << 30;   // one fatbinary
 constexpr uint64_t kMaxPendingBytes = 2ull << 30;  // all unfinished uploads of a session
@@ -94,8 +97,10 @@ class RelaxedCapture {
   bool ok_ = false;
 };
 
+// keep: the bytes came from the client, so the module cache (if any) keeps a copy once they
+// load (a module that does not load is not worth keeping).
 void load_library(CallContext& ctx, ModuleState& st, std::unique_ptr<uint8_t[]> image,
-                  uint64_t size) {
+                  uint64_t size, bool keep) {
   RelaxedCapture relaxed;
   cudaLibrary_t lib = nullptr;
   cudaError_t e = cudaLibraryLoadData(&lib, image.get(), nullptr, nullptr, 0, nullptr, nullptr, 0);
@@ -103,6 +108,7 @@ void load_library(CallContext& ctx, ModuleState& st, std::unique_ptr<uint8_t[]> 
     ctx.status = e;
     return;
   }
+  if (keep) module_cache_put(image.get(), size);
   auto rec = std::make_unique<Library>();
   rec->lib = lib;
   rec->image = std::move(image);
@@ -189,7 +195,36 @@ void link_and_load(CallContext& ctx, ModuleState& st) {
   }
   GV_INFO("JIT-linked " + std::to_string(parts.size()) + " objects of a -rdc program into " +
           std::to_string(size) + " bytes of code for this GPU");
-  load_library(ctx, st, std::move(image), size);
+  load_library(ctx, st, std::move(image), size, /*keep=*/false);
+}
+
+// kModuleTargets: what the client needs to send only the images these GPUs can load, and
+// whether it may name a module by digest: u8 cache enabled, u32 n, n x (i32 major, i32 minor).
+void module_targets(CallContext& ctx) {
+  int count = 0;
+  cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    ctx.status = e;
+    return;
+  }
+  count = count > kMaxTargetDevices ? kMaxTargetDevices : count;
+  std::vector<std::pair<int, int>> ccs;
+  for (int d = 0; d < count; ++d) {
+    int major = 0, minor = 0;
+    e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, d);
+    if (e == cudaSuccess) e = cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, d);
+    if (e != cudaSuccess) {
+      ctx.status = e;
+      return;
+    }
+    ccs.emplace_back(major, minor);
+  }
+  ctx.out.put<uint8_t>(module_cache_enabled() ? 1 : 0);
+  ctx.out.put<uint32_t>(static_cast<uint32_t>(ccs.size()));
+  for (const auto& [major, minor] : ccs) {
+    ctx.out.put<int32_t>(major);
+    ctx.out.put<int32_t>(minor);
+  }
 }
 
 // The kernel record behind an id; false (status set) for a released one, SessionFault for a
@@ -317,7 +352,7 @@ void handle_gvModuleLoad(CallContext& ctx) {
         return;
       }
       std::memcpy(image.get(), data, n);
-      load_library(ctx, st, std::move(image), n);
+      load_library(ctx, st, std::move(image), n, /*keep=*/true);
       return;
     }
     case kModuleBegin: {
@@ -381,7 +416,27 @@ void handle_gvModuleLoad(CallContext& ctx) {
         st.uploads.erase(it);
         st.pending_bytes -= u.total;
       }
-      load_library(ctx, st, std::move(u.buf), u.total);
+      load_library(ctx, st, std::move(u.buf), u.total, /*keep=*/true);
+      return;
+    }
+    case kModuleTargets: {
+      ctx.in.expect_end();
+      module_targets(ctx);
+      return;
+    }
+    case kModuleCached: {
+      Digest digest;
+      std::memcpy(digest.data(), ctx.in.get_bytes(digest.size()), digest.size());
+      uint64_t n = ctx.in.get<uint64_t>();
+      ctx.in.expect_end();
+      if (n == 0 || n > kMaxModuleBytes)
+        throw SessionFault("cached module of " + std::to_string(n) + " bytes");
+      auto image = module_cache_get(digest, n);
+      if (!image) {
+        ctx.out.put<uint64_t>(0);  // a miss: the client uploads it
+        return;
+      }
+      load_library(ctx, st, std::move(image), n, /*keep=*/false);
       return;
     }
   }

@@ -40,6 +40,13 @@ bool library_loaded() {
 }
 
 void* real_symbol(const char* name) {
+  void* p = library_symbol(name);
+  if (p == nullptr) return nullptr;
+  if (void* w = visible_devices_wrapper(name)) return w;  // --devices (visible.cc)
+  return p;
+}
+
+void* library_symbol(const char* name) {
   Symbols& s = symbols();
   std::lock_guard<std::mutex> g(s.mu);
   auto it = s.by_name.find(name);

@@ -21,9 +21,16 @@ namespace gvirtus::backend::nvml {
 void register_plugin(Registry& r);
 const PluginTable& plugin_table();
 
-// The real libnvidia-ml.so.1's function NAME, or nullptr if the library is not loaded in this
-// process or lacks it. Thread-safe; looked up once per name.
+// The function handlers call for NAME: the real libnvidia-ml.so.1's, or, for the functions
+// that enumerate devices while the worker sees only some GPUs (CUDA_VISIBLE_DEVICES, set by
+// the backend's --devices), a wrapper that shows only those, numbered as CUDA numbers them
+// (visible.cc). nullptr if the library is not loaded in this process or lacks the function.
+// Thread-safe; looked up once per name.
 void* real_symbol(const char* name);
+// The real library's NAME itself, never a wrapper.
+void* library_symbol(const char* name);
+// visible.cc: the wrapper for NAME when the devices are restricted, else nullptr.
+void* visible_devices_wrapper(const char* name);
 bool library_loaded();
 
 // What generated handlers call: the real function as F, or nullptr after setting ctx.status

@@ -26,6 +26,9 @@ class Connection;
 GV_API Connection* connection();
 GV_API bool session_lost();
 GV_API std::string session_error();
+// The protocol minor version of the backend (its Welcome; 0 before the first connection): a
+// feature of a later minor is used only when the backend has it.
+GV_API uint16_t server_minor();
 // The calling thread's connection if it is already open, else nullptr; never connects.
 GV_API Connection* current_connection();
 // The calling thread's connection, opened as an *auxiliary* one if the thread has none yet. An

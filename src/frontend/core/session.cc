@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -242,10 +243,14 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
   if (!st.is_ok()) return Status(st.code(), "handshake: " + st.message());
   if (welcome.status != wire::kWelcomeOk) {
     std::string msg = welcome.message.empty() ? "no reason given" : welcome.message;
-    return failed("the backend refused the connection (status " + std::to_string(welcome.status) +
-                  "): " + msg);
+    msg = "the backend refused the connection (status " + std::to_string(welcome.status) +
+          "): " + msg;
+    // One connection too many for a session that exists: only this one is refused.
+    if (!primary && welcome.status == wire::kWelcomeBusy) return Status(Code::kOverloaded, msg);
+    return failed(msg);
   }
   conn->set_id(welcome.connection_id);
+  server_minor_.store(welcome.minor, std::memory_order_release);
   GV_DEBUG("connected to worker " + std::to_string(welcome.worker_pid) + ", session " +
            std::to_string(welcome.session_id) + (primary ? " (primary)" : ""));
   *out = std::move(conn);
@@ -269,12 +274,36 @@ size_t counted(const std::vector<std::unique_ptr<StreamConnection>>& conns) {
 }
 }  // namespace
 
+namespace {
+// The calling thread's pause after a refused connection (Session::refused), per session.
+struct RefusedPause {
+  uint64_t serial = 0;
+  std::chrono::steady_clock::time_point until{};
+};
+thread_local RefusedPause t_refused;
+}  // namespace
+
+void Session::refused(const std::string& reason) {
+  t_refused.serial = serial_;
+  t_refused.until =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kRefusedRetryMs);
+  if (refused_.fetch_add(1, std::memory_order_acq_rel) != 0 || !opts_.print_loss) return;
+  std::fprintf(stderr,
+               "gvirtus: %s; the calls of this thread (%ld) fail with "
+               "cudaErrorDevicesUnavailable until another thread of this program ends; the "
+               "program's other threads go on\n",
+               reason.c_str(), static_cast<long>(::syscall(SYS_gettid)));
+  std::fflush(stderr);
+}
+
 Connection* Session::connection(bool auxiliary) {
   if (lost()) {
     announce();
     return nullptr;
   }
   if (StreamConnection* c = thread_lookup(serial_)) return c;
+  if (t_refused.serial == serial_ && std::chrono::steady_clock::now() < t_refused.until)
+    return nullptr;
 
   std::lock_guard<std::mutex> open_guard(connect_mu_);
   if (lost()) return nullptr;
@@ -285,6 +314,10 @@ Connection* Session::connection(bool auxiliary) {
   }
   std::unique_ptr<StreamConnection> conn;
   Status st = open(&conn, primary);
+  if (!st.is_ok() && !primary && st.code() == Code::kOverloaded) {
+    refused(st.message());
+    return nullptr;
+  }
   if (!st.is_ok()) {
     mark_lost(st.message());
     return nullptr;
@@ -446,6 +479,8 @@ Connection* auxiliary_connection() {
 Connection* current_connection() { return active_session().current_connection(); }
 
 bool session_lost() { return active_session().lost(); }
+
+uint16_t server_minor() { return active_session().server_minor(); }
 
 size_t open_connections() { return active_session().open_connections(); }
 

@@ -3,7 +3,10 @@
 // A Session owns every connection of the process. Each thread gets its own connection on first
 // use; the first one made is the primary and lives until the process ends. Losing any connection
 // (transport failure, protocol mismatch) loses the whole session: one line on stderr, then every
-// call on every thread fails fast. Internal to libgvirtus-frontend (and the unit tests).
+// call on every thread fails fast. One exception: a thread's new connection that the backend
+// refuses as one too many (the session's connection limit, a busy worker) fails only that
+// thread's calls, which try again once kRefusedRetry has passed (docs/security.md, "Connections
+// per session"). Internal to libgvirtus-frontend (and the unit tests).
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -59,7 +62,9 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  // The calling thread's connection, opened on first use. nullptr once the session is lost.
+  // The calling thread's connection, opened on first use. nullptr once the session is lost, or
+  // when the backend refused this thread's connection as one too many (the session goes on:
+  // lost() stays false; the thread tries again after kRefusedRetry).
   // auxiliary: a connection that open_connections() does not count and whose requests carry
   // no ticket
   // (see client.h, auxiliary_connection); only matters when the thread has none yet.
@@ -93,11 +98,21 @@ class Session {
   // The next ticket: every request of an application thread gets one, in the order they are
   // sent across all connections (docs/protocol.md, "Tickets").
   uint64_t next_ticket() { return tickets_.fetch_add(1, std::memory_order_acq_rel) + 1; }
+  // The protocol minor version the backend gave in its last Welcome (0 before any).
+  uint16_t server_minor() const { return server_minor_.load(std::memory_order_acquire); }
+
+  // After a refused extra connection, the thread's calls fail without asking the backend again
+  // for this long (no connection storm, no line per call in the backend's log).
+  static constexpr int kRefusedRetryMs = 100;
+  // How many of this session's connections the backend refused as one too many.
+  uint64_t refused_connections() const { return refused_.load(std::memory_order_acquire); }
 
  private:
   Status open(std::unique_ptr<StreamConnection>* out, bool primary);
   // Prints the loss line once (at the loss, or for a forked child at its first call).
   void announce();
+  // A refused extra connection: the one stderr line (first time), and the thread's pause.
+  void refused(const std::string& reason);
 
   SessionOptions opts_;
   const uint64_t serial_;
@@ -105,6 +120,8 @@ class Session {
   std::atomic<bool> announce_pending_{false};
   std::atomic<size_t> open_{0};  // conns_ that are not auxiliary, readable without the lock
   std::atomic<uint64_t> tickets_{0};  // the last ticket handed out
+  std::atomic<uint16_t> server_minor_{0};
+  std::atomic<uint64_t> refused_{0};
   mutable std::mutex mu_;        // guards everything below
   std::string error_;
   std::string where_;

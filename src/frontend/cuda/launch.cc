@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/launch_attrs.h"
+#include "frontend/cuda/kernel_args.h"
 #include "frontend/cuda/launch_pack.h"
 #include "frontend/cuda/local.h"
 
@@ -59,6 +60,27 @@ CUresult layout_of(uint64_t fid, std::shared_ptr<const ParamLayout>* out) {
   *out = l;
   return CUDA_SUCCESS;
 }
+
+}  // namespace
+
+CUresult put_kernel_args(wire::Writer& a, CUfunction f, void** kernelParams, void** extra) {
+  std::shared_ptr<const ParamLayout> l;
+  if (!extra) {
+    CUresult e = layout_of(to_wire(f), &l);
+    if (e != CUDA_SUCCESS) return e;
+  }
+  static const ParamLayout kNone;
+  ArgForm form;
+  std::vector<uint8_t> buf;
+  CUresult e = pack_launch(l ? *l : kNone, kernelParams, extra, kMaxArgBytes, &form, &buf);
+  if (e != CUDA_SUCCESS) return e;
+  a.put<uint8_t>(static_cast<uint8_t>(form));
+  a.put<uint32_t>(static_cast<uint32_t>(buf.size()));
+  if (!buf.empty()) a.put_bytes(buf.data(), buf.size());
+  return CUDA_SUCCESS;
+}
+
+namespace {
 
 struct Geometry {
   uint32_t grid[3];

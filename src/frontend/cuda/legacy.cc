@@ -1,7 +1,11 @@
 // Legacy exports whose ABI is that of their current form (same parameters): forwarded to it.
 // A program built against an older cuda.h calls them (cuDeviceGetUuid before 11.4, the primary
 // context calls before 11.0, cuEventElapsedTime before 12.8, cuCtxCreate before 12.5, the linker
-// and cuMemHostRegister before 6.5). cuGetProcAddress hands them out for older cudaVersions.
+// and cuMemHostRegister before 6.5, cuIpcOpenMemHandle before 11.0; the edge calls before 12.3
+// took no edge data: forwarded with none; the kernel node calls before 12.0 took parameters
+// without kern and ctx: forwarded with those NULL; cuGraphExecUpdate before 12.0 returned the
+// result and the error node apart). cuGetProcAddress hands them out for older
+// cudaVersions.
 // The legacy exports with another ABI (32-bit CUdeviceptr or sizes) stay unsupported.
 #include "frontend/cuda/legacy.h"
 #include "frontend/cuda/local.h"
@@ -22,9 +26,28 @@
 #undef cuLinkAddData
 #undef cuLinkAddFile
 #undef cuMemHostRegister
+#undef cuIpcOpenMemHandle
+#undef cuGraphAddDependencies
+#undef cuGraphRemoveDependencies
+#undef cuGraphAddKernelNode
+#undef cuGraphKernelNodeSetParams
+#undef cuGraphExecKernelNodeSetParams
+#undef cuGraphExecUpdate
 
 // cuda.h declares these only for the driver's own build.
 extern "C" {
+CUresult cuGraphExecUpdate(CUgraphExec exec, CUgraph g, CUgraphNode* error_node,
+                           CUgraphExecUpdateResult* result);
+CUresult cuGraphAddKernelNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps, size_t n,
+                              const CUDA_KERNEL_NODE_PARAMS_v1* p);
+CUresult cuGraphKernelNodeSetParams(CUgraphNode node, const CUDA_KERNEL_NODE_PARAMS_v1* p);
+CUresult cuGraphExecKernelNodeSetParams(CUgraphExec exec, CUgraphNode node,
+                                        const CUDA_KERNEL_NODE_PARAMS_v1* p);
+CUresult cuGraphAddDependencies(CUgraph g, const CUgraphNode* from, const CUgraphNode* to,
+                                size_t n);
+CUresult cuGraphRemoveDependencies(CUgraph g, const CUgraphNode* from, const CUgraphNode* to,
+                                   size_t n);
+CUresult cuIpcOpenMemHandle(CUdeviceptr* pdptr, CUipcMemHandle handle, unsigned int Flags);
 CUresult cuCtxCreate(CUcontext* pctx, unsigned int flags, CUdevice dev);
 CUresult cuLinkCreate(unsigned int numOptions, CUjit_option* options, void** optionValues,
                       CUlinkState* stateOut);
@@ -93,4 +116,60 @@ GV_EXPORT CUresult cuLinkAddFile(CUlinkState state, CUjitInputType type, const c
 }
 GV_EXPORT CUresult cuMemHostRegister(void* p, size_t bytesize, unsigned int Flags) {
   return cuMemHostRegister_v2(p, bytesize, Flags);
+}
+GV_EXPORT CUresult cuIpcOpenMemHandle(CUdeviceptr* pdptr, CUipcMemHandle handle,
+                                      unsigned int Flags) {
+  return cuIpcOpenMemHandle_v2(pdptr, handle, Flags);
+}
+GV_EXPORT CUresult cuGraphAddDependencies(CUgraph g, const CUgraphNode* from,
+                                          const CUgraphNode* to, size_t n) {
+  return cuGraphAddDependencies_v2(g, from, to, nullptr, n);
+}
+GV_EXPORT CUresult cuGraphRemoveDependencies(CUgraph g, const CUgraphNode* from,
+                                             const CUgraphNode* to, size_t n) {
+  return cuGraphRemoveDependencies_v2(g, from, to, nullptr, n);
+}
+
+namespace {
+// The pre-12.0 kernel node parameters in today's struct (no kernel, no context).
+const CUDA_KERNEL_NODE_PARAMS* node_params_v2(const CUDA_KERNEL_NODE_PARAMS_v1* p,
+                                              CUDA_KERNEL_NODE_PARAMS* out) {
+  if (!p) return nullptr;
+  *out = CUDA_KERNEL_NODE_PARAMS{};
+  out->func = p->func;
+  out->gridDimX = p->gridDimX;
+  out->gridDimY = p->gridDimY;
+  out->gridDimZ = p->gridDimZ;
+  out->blockDimX = p->blockDimX;
+  out->blockDimY = p->blockDimY;
+  out->blockDimZ = p->blockDimZ;
+  out->sharedMemBytes = p->sharedMemBytes;
+  out->kernelParams = p->kernelParams;
+  out->extra = p->extra;
+  return out;
+}
+}  // namespace
+
+GV_EXPORT CUresult cuGraphAddKernelNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps,
+                                        size_t n, const CUDA_KERNEL_NODE_PARAMS_v1* p) {
+  CUDA_KERNEL_NODE_PARAMS v2;
+  return cuGraphAddKernelNode_v2(out, g, deps, n, node_params_v2(p, &v2));
+}
+GV_EXPORT CUresult cuGraphKernelNodeSetParams(CUgraphNode node,
+                                              const CUDA_KERNEL_NODE_PARAMS_v1* p) {
+  CUDA_KERNEL_NODE_PARAMS v2;
+  return cuGraphKernelNodeSetParams_v2(node, node_params_v2(p, &v2));
+}
+GV_EXPORT CUresult cuGraphExecKernelNodeSetParams(CUgraphExec exec, CUgraphNode node,
+                                                  const CUDA_KERNEL_NODE_PARAMS_v1* p) {
+  CUDA_KERNEL_NODE_PARAMS v2;
+  return cuGraphExecKernelNodeSetParams_v2(exec, node, node_params_v2(p, &v2));
+}
+GV_EXPORT CUresult cuGraphExecUpdate(CUgraphExec exec, CUgraph g, CUgraphNode* error_node,
+                                     CUgraphExecUpdateResult* result) {
+  CUgraphExecUpdateResultInfo info{};
+  const CUresult e = cuGraphExecUpdate_v2(exec, g, &info);
+  if (error_node) *error_node = info.errorNode;
+  if (result) *result = info.result;
+  return e;
 }

@@ -1,17 +1,14 @@
 // Host<->device copies through the runtime frontend's copy engine (the same chunked requests
-// as cudaMemcpy: gvMemcpyH2DChunk / gvMemcpyD2HChunk), and host memory answered locally like
-// cudaMallocHost: ordinary page-aligned memory that the copy functions accept. Mapped memory
-// (a device pointer aliasing host memory) cannot work across the network and is refused.
-#include <sys/mman.h>
-#include <unistd.h>
-
+// as cudaMemcpy: gvMemcpyH2DChunk / gvMemcpyD2HChunk), and pointer queries. Host memory:
+// host_memory.h; copies with CUDA arrays: array_copies.h.
 #include <cstring>
 
 #include "common/pointer_attrs.h"
+#include "frontend/cuda/array_copies.h"
+#include "frontend/cuda/host_memory.h"
 #include "frontend/cuda/local.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/core/ranges.h"
-#include "frontend/core/shared_host.h"
 #include "frontend/cudart/transfer.h"
 
 namespace gvirtus::cuda {
@@ -34,54 +31,32 @@ Target async_per_thread(CUstream s) {
   return gvirtus::cudart::async_per_thread(reinterpret_cast<cudaStream_t>(s));
 }
 
-gvirtus::client::RangeMap& host_allocs() {
-  static auto* m = new gvirtus::client::RangeMap;  // tag: cuMemHostAlloc flags
-  return *m;
-}
-gvirtus::client::RangeMap& host_registered() {
-  static auto* m = new gvirtus::client::RangeMap;  // tag: cuMemHostRegister flags
-  return *m;
-}
+CUresult on_device(CUdeviceptr p, bool* device);  // below
 
-size_t page_round(size_t n) {
-  size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  if (n > SIZE_MAX - (page - 1)) return 0;
-  return (n + page - 1) / page * page;
-}
-
-CUresult host_alloc(void** pp, size_t size, unsigned int flags, const char* fn) {
-  if (!pp) return CUDA_ERROR_INVALID_VALUE;
-  constexpr unsigned kKnown =
-      CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVICEMAP | CU_MEMHOSTALLOC_WRITECOMBINED;
-  if (flags & ~kKnown) return CUDA_ERROR_INVALID_VALUE;
-  if (flags & CU_MEMHOSTALLOC_DEVICEMAP)
-    return refuse(fn, "CU_MEMHOSTALLOC_DEVICEMAP (mapped host memory)");
-  if (size == 0) return CUDA_ERROR_INVALID_VALUE;
-  // Over shm: shared with the worker and page-locked there (frontend/core/shared_host.h).
-  size_t len = 0;
-  void* p = gvirtus::client::shared_host::allocate(size, &len);
-  const bool shared = p != nullptr;
-  if (!shared) {
-    len = page_round(size);
-    if (len == 0) return CUDA_ERROR_OUT_OF_MEMORY;
-    p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return CUDA_ERROR_OUT_OF_MEMORY;
-  }
-  if (!host_allocs().add(reinterpret_cast<uintptr_t>(p), len, flags)) {
-    int32_t ignored;
-    if (!shared || !gvirtus::client::shared_host::release(p, &ignored)) ::munmap(p, len);
-    return CUDA_ERROR_OUT_OF_MEMORY;
-  }
-  *pp = p;
+// A CU_MEMORYTYPE_UNIFIED side names host or device memory by its address alone: it is decided
+// as cuMemcpy decides (on_device), so that the copy engine gets a host or a device side (a host
+// address means nothing on the GPU host).
+template <typename HostPtr>
+CUresult resolve_unified(CUmemorytype* type, HostPtr* host, CUdeviceptr device) {
+  if (*type != CU_MEMORYTYPE_UNIFIED) return CUDA_SUCCESS;
+  bool on_dev = false;
+  CUresult e = on_device(device, &on_dev);
+  if (e != CUDA_SUCCESS) return e;
+  *type = on_dev ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST;
+  if (!on_dev) *host = reinterpret_cast<HostPtr>(static_cast<uintptr_t>(device));
   return CUDA_SUCCESS;
 }
+template <typename Copy>
+CUresult resolve_sides(Copy* c) {
+  CUresult e = resolve_unified(&c->srcMemoryType, &c->srcHost, c->srcDevice);
+  if (e == CUDA_SUCCESS) e = resolve_unified(&c->dstMemoryType, &c->dstHost, c->dstDevice);
+  return e;
+}
 
-// One side of a CUDA_MEMCPY2D: the address of its first byte and whether it is on the host.
-// Arrays belong to the arrays area and are refused; unified addresses are device addresses
-// here (a host address means nothing on the GPU host).
-CUresult side(CUmemorytype type, const void* host, CUdeviceptr device, CUarray array,
-              size_t x, size_t y, size_t pitch, uintptr_t* addr, bool* on_host) {
-  (void)array;
+// One side of a CUDA_MEMCPY2D without arrays or unified sides (resolve_sides): the address of
+// its first byte and whether it is on the host. Copies with arrays go through array_copies.h.
+CUresult side(CUmemorytype type, const void* host, CUdeviceptr device, size_t x, size_t y,
+              size_t pitch, uintptr_t* addr, bool* on_host) {
   switch (type) {
     case CU_MEMORYTYPE_HOST:
       *on_host = true;
@@ -92,8 +67,6 @@ CUresult side(CUmemorytype type, const void* host, CUdeviceptr device, CUarray a
       *on_host = false;
       *addr = static_cast<uintptr_t>(device);
       break;
-    case CU_MEMORYTYPE_ARRAY:
-      return refuse("cuMemcpy2D", "CUDA arrays as source or destination");
     default:
       return CUDA_ERROR_INVALID_VALUE;
   }
@@ -103,16 +76,22 @@ CUresult side(CUmemorytype type, const void* host, CUdeviceptr device, CUarray a
   return CUDA_SUCCESS;
 }
 
-CUresult copy_2d(const CUDA_MEMCPY2D* p, const Target& t) {
-  if (!p) return CUDA_ERROR_INVALID_VALUE;
-  if (p->WidthInBytes == 0 || p->Height == 0) return CUDA_SUCCESS;
+CUresult copy_2d(const CUDA_MEMCPY2D* params, const Target& t) {
+  if (!params) return CUDA_ERROR_INVALID_VALUE;
+  if (params->WidthInBytes == 0 || params->Height == 0) return CUDA_SUCCESS;
+  CUDA_MEMCPY2D q = *params;
+  CUresult r = resolve_sides(&q);
+  if (r != CUDA_SUCCESS) return r;
+  const CUDA_MEMCPY2D* p = &q;
+  if (p->srcMemoryType == CU_MEMORYTYPE_ARRAY || p->dstMemoryType == CU_MEMORYTYPE_ARRAY)
+    return copy_2d_with_array(*p, t);
   uintptr_t src, dst;
   bool src_host, dst_host;
-  CUresult e = side(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcArray, p->srcXInBytes,
-                    p->srcY, p->srcPitch, &src, &src_host);
+  CUresult e = side(p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes, p->srcY,
+                    p->srcPitch, &src, &src_host);
   if (e != CUDA_SUCCESS) return e;
-  e = side(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstArray, p->dstXInBytes, p->dstY,
-           p->dstPitch, &dst, &dst_host);
+  e = side(p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes, p->dstY, p->dstPitch,
+           &dst, &dst_host);
   if (e != CUDA_SUCCESS) return e;
   // A single row may leave the pitches at 0.
   const size_t spitch = p->Height == 1 && p->srcPitch == 0 ? p->WidthInBytes : p->srcPitch;
@@ -129,9 +108,15 @@ CUresult copy_2d(const CUDA_MEMCPY2D* p, const Target& t) {
 
 // A 3D copy as one 2D copy per slice (each slice's rows start srcHeight / dstHeight rows after
 // the previous one's).
-CUresult copy_3d(const CUDA_MEMCPY3D* p, const Target& t) {
-  if (!p || p->reserved0 || p->reserved1) return CUDA_ERROR_INVALID_VALUE;
-  if (p->WidthInBytes == 0 || p->Height == 0 || p->Depth == 0) return CUDA_SUCCESS;
+CUresult copy_3d(const CUDA_MEMCPY3D* params, const Target& t) {
+  if (!params || params->reserved0 || params->reserved1) return CUDA_ERROR_INVALID_VALUE;
+  if (params->WidthInBytes == 0 || params->Height == 0 || params->Depth == 0) return CUDA_SUCCESS;
+  CUDA_MEMCPY3D q = *params;
+  CUresult r = resolve_sides(&q);
+  if (r != CUDA_SUCCESS) return r;
+  const CUDA_MEMCPY3D* p = &q;
+  // With an array the whole copy is one request (arrays are 3D objects on the worker).
+  if (has_array(*p)) return copy_3d_with_array(*p, t);
   if (p->Depth > 1 && (p->srcHeight < p->Height || p->dstHeight < p->Height))
     return CUDA_ERROR_INVALID_VALUE;
   for (size_t z = 0; z < p->Depth; ++z) {
@@ -158,15 +143,14 @@ CUresult copy_3d(const CUDA_MEMCPY3D* p, const Target& t) {
   return CUDA_SUCCESS;
 }
 
-// Host memory this library handed out is known here only: its type and host address are
+// Page-locked host memory (host_memory.h) is known here only: its type and host address are
 // answered locally. Anything else is asked of the worker's driver.
 CUresult pointer_attribute(void* data, int attr, CUdeviceptr ptr) {
   if (!data) return CUDA_ERROR_INVALID_VALUE;
   const size_t size = pointer_attribute_size(attr);
   if (size == 0)
     return refuse("cuPointerGetAttribute", "attribute " + std::to_string(attr));
-  client::RangeMap::Range r;
-  if (host_allocs().find(static_cast<uintptr_t>(ptr), &r)) {
+  if (is_page_locked_host(dev(ptr))) {
     if (attr == CU_POINTER_ATTRIBUTE_MEMORY_TYPE) {
       *static_cast<unsigned*>(data) = CU_MEMORYTYPE_HOST;
       return CUDA_SUCCESS;
@@ -200,7 +184,7 @@ CUresult on_device(CUdeviceptr p, bool* device) {
     *device = true;
     return CUDA_SUCCESS;
   }
-  if (host_allocs().contains(dev(p)) || host_registered().contains(dev(p))) {
+  if (is_page_locked_host(dev(p))) {
     *device = false;
     return CUDA_SUCCESS;
   }
@@ -312,64 +296,6 @@ GV_EXPORT CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dst, const void* src, s
 GV_EXPORT CUresult cuMemcpyDtoHAsync_v2_ptsz(void* dst, CUdeviceptr src, size_t n, CUstream s) {
   return guarded("cuMemcpyDtoHAsync_v2_ptsz", [&] {
     return copy(dst, dev(src), n, cudaMemcpyDeviceToHost, async_per_thread(s));
-  });
-}
-
-GV_EXPORT CUresult cuMemAllocHost_v2(void** pp, size_t size) {
-  return guarded("cuMemAllocHost_v2", [&] { return host_alloc(pp, size, 0, "cuMemAllocHost"); });
-}
-GV_EXPORT CUresult cuMemHostAlloc(void** pp, size_t size, unsigned int flags) {
-  return guarded("cuMemHostAlloc", [&] { return host_alloc(pp, size, flags, "cuMemHostAlloc"); });
-}
-GV_EXPORT CUresult cuMemFreeHost(void* p) {
-  return guarded("cuMemFreeHost", [&] {
-    gvirtus::client::RangeMap::Range r;
-    if (!p || !host_allocs().remove(reinterpret_cast<uintptr_t>(p), &r))
-      return CUDA_ERROR_INVALID_VALUE;
-    int32_t st = 0;
-    if (!gvirtus::client::shared_host::release(p, &st)) ::munmap(p, r.size);
-    if (st < 0) return lost();
-    return static_cast<CUresult>(st);  // the runtime's numbers are the driver's here
-  });
-}
-GV_EXPORT CUresult cuMemHostRegister_v2(void* p, size_t size, unsigned int flags) {
-  return guarded("cuMemHostRegister_v2", [&] {
-    constexpr unsigned kKnown = CU_MEMHOSTREGISTER_PORTABLE | CU_MEMHOSTREGISTER_DEVICEMAP |
-                                CU_MEMHOSTREGISTER_IOMEMORY | CU_MEMHOSTREGISTER_READ_ONLY;
-    if (!p || size == 0 || (flags & ~kKnown)) return CUDA_ERROR_INVALID_VALUE;
-    if (flags & CU_MEMHOSTREGISTER_DEVICEMAP)
-      return refuse("cuMemHostRegister", "CU_MEMHOSTREGISTER_DEVICEMAP (mapped host memory)");
-    if (flags & CU_MEMHOSTREGISTER_IOMEMORY)
-      return refuse("cuMemHostRegister", "CU_MEMHOSTREGISTER_IOMEMORY");
-    if (!host_registered().add(reinterpret_cast<uintptr_t>(p), size, flags))
-      return CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED;
-    return CUDA_SUCCESS;
-  });
-}
-GV_EXPORT CUresult cuMemHostUnregister(void* p) {
-  return guarded("cuMemHostUnregister", [&] {
-    if (!p) return CUDA_ERROR_INVALID_VALUE;
-    return host_registered().remove(reinterpret_cast<uintptr_t>(p))
-               ? CUDA_SUCCESS
-               : CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
-  });
-}
-GV_EXPORT CUresult cuMemHostGetFlags(unsigned int* flags, void* p) {
-  return guarded("cuMemHostGetFlags", [&] {
-    if (!flags || !p) return CUDA_ERROR_INVALID_VALUE;
-    gvirtus::client::RangeMap::Range r;
-    // With unified addressing the driver reports every page-locked allocation as mapped
-    // (seen on the GPU machine: cuMemAllocHost memory answers CU_MEMHOSTALLOC_DEVICEMAP), and
-    // programs compare against that; the memory is not mapped here (no device pointer for it).
-    if (host_allocs().find(reinterpret_cast<uintptr_t>(p), &r)) {
-      *flags = r.tag | CU_MEMHOSTALLOC_DEVICEMAP;
-      return CUDA_SUCCESS;
-    }
-    if (host_registered().find(reinterpret_cast<uintptr_t>(p), &r)) {
-      *flags = r.tag;
-      return CUDA_SUCCESS;
-    }
-    return CUDA_ERROR_INVALID_VALUE;
   });
 }
 

@@ -1,5 +1,6 @@
 // Module and library loads. The image's length comes from its own header (image.h); the bytes
-// travel in one request, the worker's driver loads them (PTX is compiled there). JIT options
+// travel in the load request, or staged ahead of it in pieces when larger than one frame
+// (common/image_staging.h); the worker's driver loads them (PTX is compiled there). JIT options
 // with plain values travel as numbers; the info and error log buffers are filled on the worker
 // and copied back into the application's buffers, with the sizes and wall time the driver
 // reports; options whose values point to arrays of names or addresses are refused.
@@ -10,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/image_staging.h"
 #include "common/jit_options.h"
 #include "frontend/cuda/image.h"
 #include "frontend/cuda/local.h"
@@ -17,8 +19,41 @@
 namespace gvirtus::cuda {
 namespace {
 
-// The worker takes an image in one frame (docs/driver.md).
-constexpr size_t kMaxImage = wire::kMaxPayload - (2u << 20);
+// The largest image: larger than one frame, it is staged on the worker in pieces
+// (common/image_staging.h).
+constexpr size_t kMaxImage = kMaxStagedImageBytes;
+
+// Sends an image larger than one frame ahead of its load, in gvDrvImageChunk pieces, on this
+// thread's connection (the load that follows names it). Images that fit travel in the load.
+CUresult stage_image(const void* data, size_t n, bool* staged) {
+  *staged = n > kMaxInlineImageBytes;
+  if (!*staged) return CUDA_SUCCESS;
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  for (size_t off = 0; off < n;) {
+    const size_t len = n - off < kImageChunkBytes ? n - off : kImageChunkBytes;
+    client::Call c(id(kCall_gvDrvImageChunk));
+    c.args().put<uint64_t>(n);
+    c.args().put<uint64_t>(off);
+    c.args().put<uint64_t>(len);
+    c.attach(bytes + off, len);
+    if (!c.invoke()) return lost();
+    CUresult e = finish(c);
+    if (e != CUDA_SUCCESS) return e;
+    c.result().expect_end();
+    off += len;
+  }
+  return CUDA_SUCCESS;
+}
+
+// The image's place in a load request: its length and bytes, or kStagedImage once staged.
+void put_image(client::Call& c, const void* data, size_t n, bool staged) {
+  if (staged) {
+    c.args().put<uint64_t>(kStagedImage);
+    return;
+  }
+  c.args().put<uint64_t>(n);
+  c.attach(data, n);
+}
 
 struct JitArgs {
   unsigned n = 0;
@@ -96,11 +131,13 @@ CUresult load(uint32_t call, const char* fn, const void* image, const JitArgs& j
   }
   const bool with_options = call == id(kCall_cuModuleLoadDataEx) ||
                             call == id(kCall_cuLibraryLoadData);
+  bool staged = false;
+  e = stage_image(im.data, im.size, &staged);
+  if (e != CUDA_SUCCESS) return e;
   client::Call c(call);
   wire::Writer& a = c.args();
   if (with_options) put_jit(a, j);
-  a.put<uint64_t>(im.size);
-  c.attach(im.data, im.size);
+  put_image(c, im.data, im.size, staged);
   if (!c.invoke()) return lost();
   wire::Reader& r = c.result();
   const uint64_t h = r.get<uint64_t>();
@@ -192,14 +229,16 @@ CUresult link_add(CUlinkState state, CUjitInputType type, const void* data, size
     if (jit_value_kind(options[i]) == JitValue::kLogBuffer)
       return refuse("cuLinkAddData", "log buffer options (give them to cuLinkCreate)");
   const std::string nm = name ? std::string(name, ::strnlen(name, 4096)) : std::string();
+  bool staged = false;
+  e = stage_image(data, size, &staged);
+  if (e != CUDA_SUCCESS) return e;
   client::Call c(id(kCall_cuLinkAddData_v2));
   wire::Writer& a = c.args();
   a.put<uint64_t>(to_wire(state));
   a.put<uint32_t>(static_cast<uint32_t>(type));
   a.put_string(nm);
   put_jit(a, j);
-  a.put<uint64_t>(size);
-  c.attach(data, size);
+  put_image(c, data, size, staged);
   if (!c.invoke()) return lost();
   e = finish(c);
   if (c.result().remaining() > 0) {  // nothing comes back for a stale link
@@ -318,10 +357,21 @@ GV_EXPORT CUresult cuLibraryLoadData(CUlibrary* library, const void* code,
                                      unsigned int numJitOptions, CUlibraryOption* libraryOptions,
                                      void** libraryOptionValues, unsigned int numLibraryOptions) {
   return guarded("cuLibraryLoadData", [&]() -> CUresult {
-    (void)libraryOptions;
     (void)libraryOptionValues;
     if (!library) return CUDA_ERROR_INVALID_VALUE;
-    if (numLibraryOptions != 0) return refuse("cuLibraryLoadData", "library options");
+    if (numLibraryOptions != 0 && !libraryOptions) return CUDA_ERROR_INVALID_VALUE;
+    // NVIDIA's static runtime passes library options with every image it loads
+    // (docs/static-cudart.md). Both options CUDA 13 has are dropped here, as nothing could
+    // tell them apart: CU_LIBRARY_BINARY_IS_PRESERVED is a memory hint the driver may ignore
+    // (the worker keeps its own copy of the image), and the host table of
+    // CU_LIBRARY_HOST_UNIVERSAL_FUNCTION_AND_DATA_TABLE is read only by
+    // cuLibraryGetUnifiedFunction, which GVirtuS refuses. Any other option is refused.
+    for (unsigned i = 0; i < numLibraryOptions; ++i) {
+      if (libraryOptions[i] != CU_LIBRARY_BINARY_IS_PRESERVED &&
+          libraryOptions[i] != CU_LIBRARY_HOST_UNIVERSAL_FUNCTION_AND_DATA_TABLE)
+        return refuse("cuLibraryLoadData",
+                      "library option " + std::to_string(static_cast<int>(libraryOptions[i])));
+    }
     uint64_t h = 0;
     CUresult e = load(id(kCall_cuLibraryLoadData), "cuLibraryLoadData", code,
                       JitArgs{numJitOptions, jitOptions, jitOptionsValues}, &h);

@@ -18,7 +18,9 @@
 namespace gvirtus::cudart {
 namespace {
 
-enum class State { kNone, kStarting, kReady, kFailed };
+// kRefused: the backend refused the thread's connection as one too many for the session
+// (docs/security.md, "connections"); the next call that needs the thread starts one again.
+enum class State { kNone, kStarting, kReady, kFailed, kRefused };
 std::mutex g_mu;
 std::condition_variable g_cv;
 State g_state = State::kNone;  // REQUIRES: g_mu
@@ -29,8 +31,12 @@ void set_state(State s) {
   g_cv.notify_all();
 }
 
-bool attach() {
-  if (!client::auxiliary_connection()) return false;
+// *refused: the thread got no connection while the session goes on.
+bool attach(bool* refused) {
+  if (!client::auxiliary_connection()) {
+    *refused = !client::session_lost();
+    return false;
+  }
   client::Call a(static_cast<uint32_t>(kCall_gvCallbackAttach));
   return a.invoke() && a.status() == 0;
 }
@@ -51,12 +57,12 @@ void callback_loop() {
   sigset_t all;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, nullptr);
-  bool ok = false;
+  bool ok = false, refused = false;
   try {
-    ok = attach();
+    ok = attach(&refused);
   } catch (...) {
   }
-  set_state(ok ? State::kReady : State::kFailed);
+  set_state(ok ? State::kReady : refused ? State::kRefused : State::kFailed);
   if (!ok) return;
   uint64_t done = 0;
   for (;;) {
@@ -119,8 +125,14 @@ cudaError_t ensure_callback_thread() {
       g_state = State::kFailed;
     }
   }
-  g_cv.wait(g, [] { return g_state == State::kReady || g_state == State::kFailed; });
+  g_cv.wait(g, [] {
+    return g_state == State::kReady || g_state == State::kFailed || g_state == State::kRefused;
+  });
   if (g_state == State::kReady) return cudaSuccess;
+  if (g_state == State::kRefused) {
+    g_state = State::kNone;  // a later call tries again
+    return lost();           // this one fails as every call of a thread without a connection
+  }
   return client::session_lost() ? lost() : cudaErrorUnknown;
 }
 

@@ -15,7 +15,8 @@ namespace gvirtus::cudart {
 
 // Starts the callback thread if needed and waits until its connection is attached, so that the
 // worker knows whom to release when the client goes away before any callback ran. cudaSuccess,
-// or the error to return (the session is lost).
+// or the error to return (the session is lost; or the backend refused the thread's connection
+// as one too many for the session: cudaErrorDevicesUnavailable, and the next call tries again).
 cudaError_t ensure_callback_thread();
 
 // One callback as gvCallbackWait's reply describes it.

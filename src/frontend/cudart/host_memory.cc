@@ -168,6 +168,11 @@ bool is_page_locked_host(const void* p) {
   return a && (host_allocs().find(a) || host_registered().find(a));
 }
 
+bool is_host_allocation(const void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  return a && host_allocs().find(a);
+}
+
 bool page_locked_range(const void* p, void** base, size_t* size) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   RangeMap::Range r;

@@ -56,6 +56,8 @@ inline bool is_device(const void* p) { return device_ranges().contains(p); }
 // Whether p lies in page-locked host memory of this library (cudaMallocHost & co.,
 // cudaHostRegister); host_memory.cc.
 bool is_page_locked_host(const void* p);
+// Whether p lies in a block cudaMallocHost / cudaHostAlloc (or cuMemHostAlloc) allocated.
+bool is_host_allocation(const void* p);
 // The page-locked range containing p (its start and size); false if none.
 bool page_locked_range(const void* p, void** base, size_t* size);
 

@@ -7,8 +7,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/digest.h"
 #include "common/launch_attrs.h"
+#include "frontend/core/answers.h"
 #include "frontend/cudart/answers.h"
+#include "frontend/cudart/fatbin_select.h"
 #include "frontend/cudart/launch_check.h"
 #include "frontend/cudart/local.h"
 
@@ -45,10 +48,80 @@ uint64_t read_id(client::Call& c) {
   return v;
 }
 
-// Uploads m's image, returning the library id in *lib.
+// What the worker told of its GPUs and its module cache (kModuleTargets): asked once per
+// session and kept with the session's other answers (frontend/core/answers.h).
+constexpr uint32_t kMaxTargetDevices = 64;
+constexpr uint16_t kModuleCacheMinor = 2;  // the protocol minor that has kModuleTargets
+constexpr char kTargetsKey[] = "module:targets";
+
+struct Targets {
+  int32_t cache = 0;  // modules may be named by digest (kModuleCached)
+  int32_t count = 0;  // devices[0, count)
+  ComputeCapability devices[kMaxTargetDevices];
+};
+
+// REQUIRES: reg().resolve_mu held. Empty (no device, no cache) when the backend cannot say.
+Targets targets() {
+  Targets t;
+  // The backend's version is known once this thread is connected (the first call connects).
+  if (!client::connection() || client::server_minor() < kModuleCacheMinor ||
+      client::recall_answer(kTargetsKey, &t, sizeof t))
+    return t;
+  client::Call c(id(Call::kCall_gvModuleLoad));
+  c.args().put<uint8_t>(kModuleTargets);
+  if (!c.invoke()) return t;
+  // A failure of an earlier request without a reply arrives here as on any reply.
+  if (c.deferred() != 0) set_last_error(static_cast<cudaError_t>(c.deferred()));
+  // Not the program's call: its failure (no GPU, say) leaves the program's last error alone and
+  // the module goes whole, as before; the upload then reports what is wrong.
+  if (c.status() != 0) return t;
+  wire::Reader& r = c.result();
+  t.cache = r.get<uint8_t>() != 0 ? 1 : 0;
+  uint32_t n = r.get<uint32_t>();
+  if (n > kMaxTargetDevices) throw wire::DecodeError("module targets: too many devices");
+  for (uint32_t i = 0; i < n; ++i) {
+    t.devices[i].major = r.get<int32_t>();
+    t.devices[i].minor = r.get<int32_t>();
+  }
+  r.expect_end();
+  t.count = static_cast<int32_t>(n);
+  client::remember_answer(kTargetsKey, &t, sizeof t);
+  return t;
+}
+
+// Asks the worker to load the module of `size` bytes named by its digest from its cache. True
+// with *e set when the worker answered (*lib = 0: not cached); false if the session is lost.
+bool load_cached(const uint8_t* bytes, uint64_t size, uint64_t* lib, cudaError_t* e) {
+  const Digest d = sha256(bytes, static_cast<size_t>(size));
+  client::Call c(id(Call::kCall_gvModuleLoad));
+  c.args().put<uint8_t>(kModuleCached);
+  c.args().put_bytes(d.data(), d.size());
+  c.args().put<uint64_t>(size);
+  if (!c.invoke()) return false;
+  *e = finish(c);
+  if (*e == cudaSuccess) *lib = read_id(c);
+  return true;
+}
+
+// Uploads m's image, returning the library id in *lib: only the entries the worker's GPUs can
+// load, and not at all when the worker's module cache has those bytes.
 cudaError_t upload(Module* m, uint64_t* lib) {
   const auto* bytes = static_cast<const uint8_t*>(m->image.data);
-  const uint64_t size = m->image.size;
+  uint64_t size = m->image.size;
+  const Targets t = targets();
+  if (client::session_lost()) return lost();
+  std::vector<uint8_t> selected;
+  if (select_images(m->image, std::vector<ComputeCapability>(t.devices, t.devices + t.count),
+                    &selected)) {
+    bytes = selected.data();
+    size = selected.size();
+  }
+  if (t.cache) {
+    cudaError_t e = cudaSuccess;
+    *lib = 0;
+    if (!load_cached(bytes, size, lib, &e)) return lost();
+    if (e != cudaSuccess || *lib != 0) return e;
+  }
   if (size <= kModuleChunk) {
     client::Call c(id(Call::kCall_gvModuleLoad));
     c.args().put<uint8_t>(kModuleWhole);

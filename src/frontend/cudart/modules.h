@@ -95,6 +95,9 @@ enum ModuleOp : uint8_t {
   kModuleEnd = 3,     // u64 upload id              -> reply u64 library id
   kModuleLink = 4,    // u32 count, count x (u64 size, bytes): JIT-link the parts (fatbins)
                       //                            -> reply u64 library id
+  // Protocol 3.2 (docs/backend.md, "Module cache"):
+  kModuleTargets = 5,  // -> reply u8 cache enabled, u32 n, n x (i32 major, i32 minor)
+  kModuleCached = 6,   // 32-byte SHA-256, u64 size -> reply u64 library id (0: not cached)
 };
 
 }  // namespace gvirtus::cudart

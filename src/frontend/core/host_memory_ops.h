@@ -1,0 +1,36 @@
+// Page-locked and mapped host memory, one implementation for the process: libcudart.so.13's
+// (cudaMallocHost & co., mapped memory by mirrored allocations and aliases,
+// src/frontend/cudart/host_memory.cc and managed.h) registers its entry points here when it
+// loads, and libcuda.so.1's cuMemAllocHost / cuMemHostAlloc / cuMemHostRegister /
+// cuMemHostGetDevicePointer / cuMemHostGetFlags use them. So one table knows every block
+// (cudaFreeHost of cuMemHostAlloc memory works, as natively), and mapped memory made through
+// either API is kept coherent by the same machinery. Results are the runtime's error numbers,
+// which are the driver's for every failure these give on a GPU (invalid value 1, out of memory
+// 2, already registered 712, not registered 713, not supported 801); libcuda.so.1 maps the rest
+// (src/frontend/cuda/host_memory.cc). The functions leave the runtime's last error as it was:
+// they are the driver API's calls.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "frontend/core/client.h"
+
+namespace gvirtus::client {
+
+struct HostMemoryOps {
+  int32_t (*alloc)(void** p, size_t size, unsigned flags) = nullptr;  // cudaHostAlloc
+  int32_t (*free)(void* p) = nullptr;                                   // cudaFreeHost
+  int32_t (*register_range)(void* p, size_t size, unsigned flags) = nullptr;  // cudaHostRegister
+  int32_t (*unregister)(void* p) = nullptr;                                   // cudaHostUnregister
+  int32_t (*device_pointer)(void** dev, void* host) = nullptr;  // cudaHostGetDevicePointer
+  int32_t (*flags)(unsigned* flags, void* p) = nullptr;         // cudaHostGetFlags
+  // Whether p lies in page-locked host memory of the table (allocated or registered).
+  bool (*is_page_locked)(const void* p) = nullptr;
+};
+
+// Installs the runtime's implementation (once; later calls are ignored).
+GV_API void set_host_memory_ops(const HostMemoryOps& ops);
+// The installed implementation, or nullptr if none is.
+GV_API const HostMemoryOps* host_memory_ops();
+
+}  // namespace gvirtus::client

@@ -1,0 +1,62 @@
+// Registers this library's host memory (host_memory.cc, managed_api.cc) as the process's, for
+// libcuda.so.1's cuMemHostAlloc & co. (frontend/core/host_memory_ops.h). Each entry runs the
+// runtime function and puts the thread's last error back as it was: a driver call does not
+// touch the runtime's error state.
+#include "frontend/core/host_memory_ops.h"
+#include "frontend/cudart/local.h"
+
+namespace gvirtus::cudart {
+namespace {
+
+template <typename F>
+int32_t as_driver_call(F&& f) {
+  const cudaError_t saved = take_last_error();
+  const cudaError_t e = f();
+  (void)take_last_error();
+  if (saved != cudaSuccess) set_last_error(saved);
+  return static_cast<int32_t>(e);
+}
+
+int32_t op_alloc(void** p, size_t size, unsigned flags) {
+  return as_driver_call([&] { return cudaHostAlloc(p, size, flags); });
+}
+int32_t op_free(void* p) {
+  return as_driver_call([&] { return cudaFreeHost(p); });
+}
+int32_t op_register(void* p, size_t size, unsigned flags) {
+  return as_driver_call([&] { return cudaHostRegister(p, size, flags); });
+}
+int32_t op_unregister(void* p) {
+  return as_driver_call([&] { return cudaHostUnregister(p); });
+}
+int32_t op_device_pointer(void** dev, void* host) {
+  return as_driver_call([&] { return cudaHostGetDevicePointer(dev, host, 0); });
+}
+// The driver's answer: with unified addressing it reports every page-locked allocation as
+// mapped (seen on the GPU machine: cuMemAllocHost memory answers CU_MEMHOSTALLOC_DEVICEMAP, and
+// programs compare against that); a registration keeps the flags it was given.
+int32_t op_flags(unsigned* flags, void* p) {
+  return as_driver_call([&] {
+    cudaError_t e = cudaHostGetFlags(flags, p);
+    if (e == cudaSuccess && is_host_allocation(p)) *flags |= cudaHostAllocMapped;
+    return e;
+  });
+}
+bool op_is_page_locked(const void* p) { return is_page_locked_host(p); }
+
+struct Register {
+  Register() {
+    client::HostMemoryOps ops;
+    ops.alloc = &op_alloc;
+    ops.free = &op_free;
+    ops.register_range = &op_register;
+    ops.unregister = &op_unregister;
+    ops.device_pointer = &op_device_pointer;
+    ops.flags = &op_flags;
+    ops.is_page_locked = &op_is_page_locked;
+    client::set_host_memory_ops(ops);
+  }
+} g_register;
+
+}  // namespace
+}  // namespace gvirtus::cudart
