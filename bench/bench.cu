@@ -4,6 +4,7 @@
 // Built with -cudart shared so the same binary runs both ways.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,15 @@
 #include "bench_common.h"
 
 __global__ void empty_kernel() {}
+
+// Runs for about `ns` nanoseconds of GPU time (the global timer), on one thread.
+__global__ void busy_kernel(unsigned long long ns) {
+  unsigned long long t0, t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  do {
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  } while (t - t0 < ns);
+}
 
 namespace {
 
@@ -148,6 +158,43 @@ int main(int argc, char** argv) {
   if (std::memcmp(pinned, pageable.data(), bytes) != 0) {
     std::fprintf(stderr, "bench: data corrupted in a 256 MiB round trip\n");
     return 1;
+  }
+  // Copy/compute overlap: a kernel on one stream, async pinned copies (256 MiB up, then down)
+  // on another. overlap = (kernel alone + copies alone - both together) / the shorter of the
+  // two: 1 when the copies hide entirely behind the kernel (or it behind them), 0 when they
+  // run one after the other (async copies that are synchronous on the worker).
+  {
+    cudaStream_t ks, cs;
+    check(cudaStreamCreateWithFlags(&ks, cudaStreamNonBlocking), "stream");
+    check(cudaStreamCreateWithFlags(&cs, cudaStreamNonBlocking), "stream");
+    auto copies = [&] {
+      check(cudaMemcpyAsync(dbuf, pinned, bytes, cudaMemcpyHostToDevice, cs), "async h2d");
+      check(cudaMemcpyAsync(pinned, dbuf, bytes, cudaMemcpyDeviceToHost, cs), "async d2h");
+    };
+    copies();
+    check(cudaStreamSynchronize(cs), "warm-up copies");
+    auto t0 = Clock::now();
+    copies();
+    check(cudaStreamSynchronize(cs), "copies");
+    const double tc = seconds_since(t0);
+    // The kernel as long as the copies took (at least 5 ms), so either could hide the other.
+    const unsigned long long ns = static_cast<unsigned long long>(std::max(tc, 0.005) * 1e9);
+    busy_kernel<<<1, 1, 0, ks>>>(1000);
+    check(cudaStreamSynchronize(ks), "warm-up kernel");
+    t0 = Clock::now();
+    busy_kernel<<<1, 1, 0, ks>>>(ns);
+    check(cudaStreamSynchronize(ks), "kernel");
+    const double tk = seconds_since(t0);
+    t0 = Clock::now();
+    busy_kernel<<<1, 1, 0, ks>>>(ns);
+    copies();
+    check(cudaStreamSynchronize(cs), "copies beside the kernel");
+    check(cudaStreamSynchronize(ks), "kernel beside the copies");
+    const double tb = seconds_since(t0);
+    report("copy_kernel_overlap", std::max(0.0, (tk + tc - tb) / std::min(tk, tc)), "fraction");
+    report("async_pinned_512MiB_ms", tc * 1e3, "ms");
+    check(cudaStreamDestroy(ks), "stream destroy");
+    check(cudaStreamDestroy(cs), "stream destroy");
   }
   check(cudaFreeHost(pinned), "cudaFreeHost");
 

@@ -30,6 +30,7 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   launch_ex       YES
   managed         YES
   mapped_host     YES
+  zero_copy       YES
   managed_vars    YES
   multi_device    YES
   device_assert   YES)
@@ -39,6 +40,9 @@ set(GVIRTUS_CUDA_TEST_DIR ${CMAKE_BINARY_DIR}/tests/cuda)
 # A device assert's message must reach the application's stderr (the file:line and the failed
 # expression; the block and thread of the first failure may differ between runs).
 set(GVIRTUS_CUDA_COMPARE_OPTIONS_device_assert --stderr-match "Assertion .* failed")
+# Page-locked memory shared with the worker over shm: (docs/zero-copy.md): a native failure is
+# no pass.
+set(GVIRTUS_CUDA_COMPARE_OPTIONS_zero_copy --native-must-pass)
 set(GVIRTUS_COMPARE ${CMAKE_CURRENT_SOURCE_DIR}/cuda/compare.py)
 
 # gvirtus_cuda_compare(NAME PROGRAM_TARGET NEEDS_GPU [ARGS...])

@@ -17,6 +17,7 @@
 #include "backend/stats.h"
 #include "backend/upload_quota.h"
 #include "backend/worker.h"
+#include "common/transport_shm.h"
 #include "common/log.h"
 
 namespace gvirtus::backend {
@@ -277,6 +278,10 @@ int32_t ConnState::take_deferred(uint32_t library) {
     }
   }
   return e;
+}
+
+int ConnState::take_passed_fd(int timeout_ms) {
+  return stream_ ? shm_take_fd(*stream_, timeout_ms) : -1;
 }
 
 bool ConnState::peer_closed() const {

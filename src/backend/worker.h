@@ -192,6 +192,12 @@ struct ConnState {
   // closed its end of this connection (or it broke). Does not read; false when unknown.
   bool peer_closed() const;
 
+  // A descriptor the client passed on this connection ahead of the current request (shm:
+  // connections only, shm_take_fd), or -1. The caller owns it.
+  int take_passed_fd(int timeout_ms);
+  // For tests that run handlers without the serve loop: the connection's stream.
+  void set_stream_for_test(Stream* s) { stream_ = s; }
+
  private:
   friend Status serve_connection(Session&, ConnState&, Stream&, const Registry&);
   // Where the next payload of n bytes goes (serve loop only).

@@ -23,6 +23,7 @@
 #include <chrono>
 #include <climits>
 #include <cstring>
+#include <deque>
 
 #include "common/log.h"
 
@@ -43,6 +44,11 @@ constexpr uint32_t kWaitFutex = 1;
 constexpr uint32_t kWaitPoll = 2;
 constexpr uint64_t kSetupMagic = shm::kMagic;
 constexpr int kSetupTimeoutMs = 10000;
+// Descriptors a peer passed (send_fd) and nobody took yet: more are closed on arrival, so a
+// client cannot make the backend hold descriptors without end.
+constexpr size_t kMaxPendingFds = 16;
+// The byte that carries a passed descriptor on the socket (doorbells are 1).
+constexpr char kFdByte = 'F';
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -79,6 +85,7 @@ class ShmStream : public Stream {
     tail_ = load64(rx_ctl_ + kConsTail);
   }
   ~ShmStream() override {
+    for (int f : fds_) ::close(f);
     // Never write to the shared header here: after fork() the parent still uses it.
     if (map_) ::munmap(map_, map_bytes_);
     if (sock_ >= 0) ::close(sock_);
@@ -171,6 +178,60 @@ class ShmStream : public Stream {
   }
 
   void shut_write() override { ::shutdown(sock_, SHUT_WR); }
+
+  // The descriptor travels on the socket, attached to one byte; the socket is otherwise only
+  // read for doorbells, which the reader's recvmsg() sorts out. It is queued in the socket
+  // before anything sent after this call is in the ring, so a request that follows finds it.
+  Status send_fd(int fd) {
+    if (sock_ < 0) return disconnected("connection to " + peer_ + " has no socket");
+    char byte = kFdByte;
+    struct iovec iov = {&byte, 1};
+    union {
+      char buf[CMSG_SPACE(sizeof(int))];
+      cmsghdr align;
+    } ctrl;
+    std::memset(&ctrl, 0, sizeof ctrl);
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctrl.buf;
+    m.msg_controllen = sizeof ctrl.buf;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    for (;;) {
+      ssize_t n = ::sendmsg(sock_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n == 1) return Status::ok();
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        // The socket is full of doorbells the peer has not read yet: wait a little for room.
+        pollfd p{sock_, POLLOUT, 0};
+        if (::poll(&p, 1, kSetupTimeoutMs) > 0) continue;
+      }
+      return disconnected("passing a descriptor to " + peer_ + ": " + std::strerror(errno));
+    }
+  }
+
+  int take_fd(int timeout_ms) {
+    drain_doorbells();
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (fds_.empty() && !peer_eof_ && sock_ >= 0) {
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      end - std::chrono::steady_clock::now())
+                                      .count());
+      if (left <= 0) break;
+      pollfd p{sock_, POLLIN, 0};
+      int r = ::poll(&p, 1, left);
+      if (r < 0 && errno != EINTR) break;
+      drain_doorbells();
+    }
+    if (fds_.empty()) return -1;
+    int f = fds_.front();
+    fds_.pop_front();
+    return f;
+  }
 
   void shutdown() override {
     shut_.store(true);
@@ -265,12 +326,35 @@ class ShmStream : public Stream {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
   }
 
+  // Reads what the socket holds: doorbell bytes (dropped) and passed descriptors (queued, up
+  // to kMaxPendingFds; the rest closed).
   void drain_doorbells() {
     if (sock_ < 0) return;
     char buf[64];
     for (;;) {
-      ssize_t r = ::recv(sock_, buf, sizeof buf, MSG_DONTWAIT);
-      if (r > 0) continue;
+      struct iovec iov = {buf, sizeof buf};
+      union {
+        char buf[CMSG_SPACE(sizeof(int) * 4)];
+        cmsghdr align;
+      } ctrl;
+      msghdr m{};
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = ctrl.buf;
+      m.msg_controllen = sizeof ctrl.buf;
+      ssize_t r = ::recvmsg(sock_, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+      if (r > 0) {
+        for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+          size_t cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+          for (size_t i = 0; i < cnt; ++i) {
+            int x;
+            std::memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof x);
+            if (fds_.size() < kMaxPendingFds) fds_.push_back(x); else ::close(x);
+          }
+        }
+        continue;
+      }
       if (r == 0) peer_eof_ = true;
       if (r < 0 && errno == EINTR) continue;
       return;
@@ -350,6 +434,7 @@ class ShmStream : public Stream {
   uint64_t tail_ = 0;  // our consumer position on the rx ring (private copy)
   bool peer_eof_ = false;
   std::atomic<bool> shut_{false};
+  std::deque<int> fds_;  // passed descriptors not taken yet (take_fd)
 };
 
 // The backend's side of a new connection: a sealed memfd of the backend's size, initialised.
@@ -605,6 +690,17 @@ Status shm_stream_pair(std::unique_ptr<Stream>* backend, std::unique_ptr<Stream>
   *backend = std::make_unique<ShmStream>(sv[0], memfd, map, bytes, ring_bytes, true, "shm pair");
   *client = std::make_unique<ShmStream>(sv[1], cfd, cmap, cbytes, cring, false, "shm pair");
   return Status::ok();
+}
+
+Status shm_send_fd(Stream& s, int fd) {
+  auto* p = dynamic_cast<ShmStream*>(&s);
+  if (!p) return Status(Code::kUnimplemented, "this connection cannot pass descriptors");
+  return p->send_fd(fd);
+}
+
+int shm_take_fd(Stream& s, int timeout_ms) {
+  auto* p = dynamic_cast<ShmStream*>(&s);
+  return p ? p->take_fd(timeout_ms) : -1;
 }
 
 void* shm_mapping(Stream& s, size_t* bytes) {

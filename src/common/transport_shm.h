@@ -32,6 +32,15 @@ Status listen_shm(const Endpoint& ep, std::unique_ptr<Listener> sock, std::uniqu
 Status shm_stream_from_fds(int sock_fd, int mem_fd, std::string peer, std::unique_ptr<Stream>* out);
 Status connect_unix_socket(const std::string& path, int* fd);
 
+// Descriptor passing on an shm: stream, whose socket carries nothing but doorbells otherwise
+// (docs/protocol.md, "Shared host memory"). shm_send_fd sends a duplicate of fd (the caller
+// keeps it), queued ahead of whatever is sent next; kUnimplemented for other streams.
+// shm_take_fd returns the oldest descriptor the peer passed and nobody took yet, waiting up to
+// timeout_ms for one (the caller owns it), or -1 (none came, or not an shm: stream). At most
+// 16 wait to be taken; more are closed on arrival.
+Status shm_send_fd(Stream& s, int fd);
+int shm_take_fd(Stream& s, int timeout_ms);
+
 // For tests: a connected pair in this process (the backend side first), through a socketpair
 // and a fresh memfd, and the shared mapping of a stream (nullptr for other streams), so a test
 // can play a client that scribbles on it.

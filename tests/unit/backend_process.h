@@ -20,6 +20,7 @@
 
 #include "backend/control.h"
 #include "common/transport.h"
+#include "common/transport_shm.h"
 #include "test_streams.h"
 
 namespace gvirtus::testing {
@@ -52,6 +53,8 @@ class Raw {
   ~Raw() { close(); }
   void close() { s_.reset(); }
   int fd() const { return s_ ? s_->fd() : -1; }
+  // Passes a descriptor to the worker (shm: only, shm_send_fd).
+  bool pass_fd(int fd) { return s_ && static_cast<bool>(shm_send_fd(*s_, fd)); }
 
   bool send(const std::vector<uint8_t>& b) {
     if (!s_) return false;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/transport.h"
+#include "common/transport_shm.h"
 #include "common/wire.h"
 #include "frontend/core/session.h"
 
@@ -62,7 +63,7 @@ class FakeBackend {
     return [this](std::unique_ptr<Stream>* out, std::string* where) -> Status {
       *where = "fake://backend";
       std::unique_ptr<Stream> server;
-      Status st = stream_pair(out, &server);
+      Status st = shm_ ? shm_stream_pair(&server, out) : stream_pair(out, &server);
       if (!st) return st;
       std::lock_guard<std::mutex> g(mu_);
       ++connections_;
@@ -72,6 +73,9 @@ class FakeBackend {
       return Status::ok();
     };
   }
+
+  // Later connections are shm: pairs (rings and a socket that can pass descriptors).
+  void use_shm() { shm_ = true; }
 
   std::vector<wire::Hello> hellos() {
     std::lock_guard<std::mutex> g(mu_);
@@ -128,6 +132,7 @@ class FakeBackend {
   Script script_;
   wire::Welcome welcome_;
   bool answer_hello_;
+  bool shm_ = false;
   std::mutex mu_;
   std::vector<std::thread> threads_;
   std::vector<Stream*> streams_;

@@ -55,6 +55,8 @@ Chunk read_chunk(CallContext& ctx) {
   return c;
 }
 
+}  // namespace
+
 // Host<->device copies on a stream go through this connection's staging buffers, which the next
 // request reuses: captured into a graph, such a copy would replay whatever the buffer holds
 // then. So a capturing stream gets what CUDA gives for an operation it cannot capture:
@@ -71,6 +73,8 @@ cudaError_t refuse_capture(cudaStream_t s) {
   if (cs == cudaStreamCaptureStatusInvalidated) return cudaErrorStreamCaptureInvalidated;
   return cudaSuccess;
 }
+
+namespace {
 
 // Waits for the stream the copy was enqueued on (the host side buffer is reused as soon as the
 // handler returns; stream 0 is the legacy stream, as the synchronous copy would use). Once the

@@ -75,6 +75,11 @@ bool mipmapped_release(CallContext& ctx, uint64_t id, cudaMipmappedArray_t* out)
 // runtime accepts wherever it takes a function symbol. Same failure rules as stream_in.
 bool func_in(CallContext& ctx, uint64_t id, const void** out);
 
+// For a host<->device copy on stream s whose host side is a buffer the worker reuses: the
+// capture refusal of memory.cc (cudaErrorStreamCaptureUnsupported, capture invalidated), or
+// cudaSuccess when s does not capture.
+cudaError_t refuse_capture(cudaStream_t s);
+
 // The plugin's registration, called by registry() at worker start. Defined in the generated
 // cudart_server.cc: it adds every generated and hand-written cudart handler.
 void register_plugin(Registry& r);

@@ -1,12 +1,16 @@
-// Host memory: cudaMallocHost & co. return ordinary page-aligned host memory (the copy
-// functions accept any host memory); registrations are only remembered. Mapped memory from
-// cudaHostAlloc is a mirrored allocation (managed.h). Registering existing memory as mapped
-// (cudaHostRegisterMapped) makes an alias (managed::alias): a device copy at another address,
-// exchanged like mirrored memory; cudaHostGetDevicePointer of other page-locked memory makes
-// one on first use.
+// Host memory: cudaMallocHost & co. return page-aligned host memory that, over shm:, is shared
+// with the worker and page-locked there (frontend/core/shared_host.h: copies from and to it are
+// one DMA), and elsewhere is ordinary memory (the copy functions accept any host memory).
+// Registrations of existing memory are only remembered: the worker cannot map another
+// process's private memory, so their copies take the staged path (docs/zero-copy.md). Mapped
+// memory from cudaHostAlloc is a mirrored allocation (managed.h). Registering existing memory as
+// mapped (cudaHostRegisterMapped) makes an alias (managed::alias): a device copy at another
+// address, exchanged like mirrored memory; cudaHostGetDevicePointer of other page-locked memory
+// makes one on first use.
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "frontend/core/shared_host.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/managed.h"
 
@@ -62,12 +66,18 @@ cudaError_t host_alloc(void** pHost, size_t size, unsigned int flags) {
     *pHost = nullptr;
     return cudaSuccess;
   }
-  size_t len = page_round(size);
-  if (len == 0) return fail(cudaErrorMemoryAllocation);
-  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return fail(cudaErrorMemoryAllocation);
+  size_t len = 0;
+  void* p = client::shared_host::allocate(size, &len);
+  const bool shared = p != nullptr;
+  if (!shared) {
+    len = page_round(size);
+    if (len == 0) return fail(cudaErrorMemoryAllocation);
+    p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return fail(cudaErrorMemoryAllocation);
+  }
   if (!host_allocs().add(reinterpret_cast<uintptr_t>(p), len, flags)) {
-    ::munmap(p, len);
+    int32_t ignored;
+    if (!shared || !client::shared_host::release(p, &ignored)) ::munmap(p, len);
     return fail(cudaErrorMemoryAllocation);
   }
   *pHost = p;
@@ -95,7 +105,12 @@ GV_EXPORT cudaError_t cudaFreeHost(void* ptr) {
       return fail(cudaErrorInvalidValue);
     if (r.tag & kMirrored) return managed::release(ptr);
     cudaError_t e = managed::release_alias(ptr);  // its device copy, if it was ever aliased
-    ::munmap(ptr, r.size);
+    int32_t st = 0;
+    if (!gvirtus::client::shared_host::release(ptr, &st)) {
+      ::munmap(ptr, r.size);
+    } else if (st != 0 && e == cudaSuccess) {
+      e = st < 0 ? lost() : fail(static_cast<cudaError_t>(st));
+    }
     return e;
   });
 }

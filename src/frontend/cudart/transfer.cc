@@ -10,6 +10,7 @@
 #include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/managed.h"
+#include "frontend/cudart/shared_copy.h"
 
 namespace gvirtus::cudart {
 
@@ -230,6 +231,9 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
                                               height))
           return *r;
       }
+      if (shared_copy(false, static_cast<uint8_t*>(const_cast<void*>(src)), shape, to_wire(dst), t,
+                      &e))
+        return e;
       return to_device(Call::kCall_gvMemcpyH2DChunk, static_cast<const uint8_t*>(src), shape,
                        PointerFields{to_wire(dst), shape, t.stream});
     case Dir::kDeviceToHost:
@@ -241,6 +245,7 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
                                               static_cast<uint8_t*>(dst), dpitch, width, height))
           return *r;
       }
+      if (shared_copy(true, static_cast<uint8_t*>(dst), shape, to_wire(src), t, &e)) return e;
       return to_host(Call::kCall_gvMemcpyD2HChunk, static_cast<uint8_t*>(dst), shape,
                      PointerFields{to_wire(src), shape, t.stream});
     case Dir::kDeviceToDevice:
