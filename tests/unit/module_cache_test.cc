@@ -2,8 +2,8 @@
 // that use it: what a client can and cannot make the worker read, write or load.
 #include "backend/cudart/module_cache.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
