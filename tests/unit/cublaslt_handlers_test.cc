@@ -220,7 +220,7 @@ TEST_F(CublasLtHandlers, AlgoConfigSetAttribute) {
   wire::Writer bad;
   bad.put<uint8_t>(2);
   EXPECT_FAULT(run(lt::handle_cublasLtMatmulAlgoConfigSetAttribute, bad),
-               "presence flag is neither 0 nor 1");
+               "algo presence flag is neither 0 nor 1");
   wire::Writer big;
   big.put<uint8_t>(0);
   big.put<int32_t>(CUBLASLT_ALGO_CONFIG_SPLITK_NUM);
