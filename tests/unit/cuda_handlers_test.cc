@@ -55,14 +55,15 @@ class DriverHandlers : public HandlerTest {
 TEST_F(DriverHandlers, ImagesMustHaveASaneLength) {
   wire::Writer empty;
   empty.put<uint64_t>(0);
-  EXPECT_THROW(run(drv::handle_cuModuleLoadData, empty), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuModuleLoadData, empty), "module image of 0 bytes");
   wire::Writer huge;
   huge.put<uint64_t>(uint64_t{1} << 40);
-  EXPECT_THROW(run(drv::handle_cuModuleLoadData, huge), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuModuleLoadData, huge), "module image of 1099511627776 bytes");
   wire::Writer short_one;
   short_one.put<uint64_t>(16);
   short_one.put<uint64_t>(0);  // 8 of the 16 bytes
-  EXPECT_ANY_THROW(run(drv::handle_cuModuleLoadData, short_one));
+  EXPECT_FAULT(run(drv::handle_cuModuleLoadData, short_one),
+               "payload too short: wanted 16 bytes, 8 left");
 }
 
 TEST_F(DriverHandlers, HonestLoadWithoutADriverGetsTheReplyTheClientReads) {
@@ -85,33 +86,38 @@ TEST_F(DriverHandlers, HonestLoadWithoutADriverGetsTheReplyTheClientReads) {
 TEST_F(DriverHandlers, JitOptionsThatCannotTravelEndTheSession) {
   wire::Writer many;
   many.put<uint32_t>(65);
-  EXPECT_THROW(run(drv::handle_cuModuleLoadDataEx, many), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuModuleLoadDataEx, many), "65 JIT options");
   wire::Writer names;
   names.put<uint32_t>(1);
   names.put<uint32_t>(CU_JIT_GLOBAL_SYMBOL_NAMES);
   names.put<uint64_t>(0x1234);
-  EXPECT_THROW(run(drv::handle_cuModuleLoadDataEx, names), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuModuleLoadDataEx, names), "JIT option 17 cannot travel");
   wire::Writer unknown;
   unknown.put<uint32_t>(1);
   unknown.put<uint32_t>(9999);
   unknown.put<uint64_t>(0);
-  EXPECT_THROW(run(drv::handle_cuModuleLoadDataEx, unknown), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuModuleLoadDataEx, unknown), "JIT option 9999 cannot travel");
 }
 
 TEST_F(DriverHandlers, LaunchRequestsAreChecked) {
-  EXPECT_THROW(run(drv::handle_cuLaunchKernel, launch(0, 2, 0)), be::SessionFault);  // form
-  EXPECT_THROW(run(drv::handle_cuLaunchCooperativeKernel, launch(0, 1, 8)), be::SessionFault);
-  EXPECT_THROW(run(drv::handle_cuLaunchKernel, launch(0, 0, 40000)), be::SessionFault);
-  EXPECT_THROW(run(drv::handle_cuLaunchKernelEx, launch(0, 0, 0, 65)), be::SessionFault);
-  EXPECT_THROW(run(drv::handle_cuLaunchKernelEx,
-                   launch(0, 0, 0, 1, CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT)),
-               be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuLaunchKernel, launch(0, 2, 0)),
+               "unknown launch argument form 2");  // form
+  EXPECT_FAULT(run(drv::handle_cuLaunchCooperativeKernel, launch(0, 1, 8)),
+               "unknown launch argument form 1");
+  EXPECT_FAULT(run(drv::handle_cuLaunchKernel, launch(0, 0, 40000)),
+               "launch argument buffer too large");
+  EXPECT_FAULT(run(drv::handle_cuLaunchKernelEx, launch(0, 0, 0, 65)), "65 launch attributes");
+  EXPECT_FAULT(
+      run(drv::handle_cuLaunchKernelEx, launch(0, 0, 0, 1, CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT)),
+      "launch attribute 7 cannot travel");
   // A function id that was never issued.
   const uint64_t forged = (uint64_t{static_cast<uint8_t>(be::HandleKind::kFunction)} << 56) | 77;
-  EXPECT_THROW(run(drv::handle_cuLaunchKernel, launch(forged, 0, 0)), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuLaunchKernel, launch(forged, 0, 0)),
+               "forged function handle 0x70000000000004d");
   wire::Writer layout;
   layout.put<uint64_t>(forged);
-  EXPECT_THROW(run(drv::handle_gvDrvParamLayout, layout), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_gvDrvParamLayout, layout),
+               "forged function handle 0x70000000000004d");
   // NULL function: the driver's own error (here: no driver), not a fault.
   EXPECT_NO_THROW(run(drv::handle_cuLaunchKernel, launch(0, 0, 0)));
 }
@@ -120,12 +126,12 @@ TEST_F(DriverHandlers, OtherHandRequestsAreChecked) {
   wire::Writer p2p;
   p2p.put<uint32_t>(CU_POINTER_ATTRIBUTE_P2P_TOKENS);
   p2p.put<uint64_t>(0x1000);
-  EXPECT_THROW(run(drv::handle_cuPointerGetAttribute, p2p), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuPointerGetAttribute, p2p), "pointer attribute 5 cannot travel");
   wire::Writer ctx;
   ctx.put<uint32_t>(0);
   ctx.put<int32_t>(0);
   ctx.put<uint8_t>(2);  // presence flag
-  EXPECT_THROW(run(drv::handle_cuCtxCreate_v4, ctx), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuCtxCreate_v4, ctx), "presence flag is neither 0 nor 1");
   wire::Writer link;
   link.put<uint64_t>((uint64_t{static_cast<uint8_t>(be::HandleKind::kLinkState)} << 56) | 5);
   link.put<uint32_t>(CU_JIT_INPUT_PTX);
@@ -137,7 +143,7 @@ TEST_F(DriverHandlers, OtherHandRequestsAreChecked) {
   link.put<uint64_t>(64);
   link.put<uint64_t>(4);
   link.put<uint32_t>(0);
-  EXPECT_THROW(run(drv::handle_cuLinkAddData_v2, link), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuLinkAddData_v2, link), "log buffer option on cuLinkAddData");
 }
 
 }  // namespace

@@ -7,12 +7,14 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "backend/control.h"
 #include "backend/cudart/support.h"
 #include "backend/worker.h"
 #include "cudart_calls.h"
+#include "expect_fault.h"
 #include "fake_backend.h"
 #include "frontend/cudart/copy_plan.h"
 #include "frontend/cudart/glue.h"
@@ -418,18 +420,25 @@ class ArrayHandlers : public ::testing::Test {
 };
 
 TEST_F(ArrayHandlers, ChunkShapesAndPayloadSizesAreChecked) {
-  for (auto w : {piece(0, 0, 0, 0, 0, 1), piece(0, 0, 0, 0, 8, 0),
-                 piece(0, 0, 0, 0, uint64_t{1} << 40, 1), piece(0, 0, 0, 0, 1 << 20, 65)})
-    EXPECT_THROW(run(be::cudart::handle_gvArrayD2HChunk, w), be::SessionFault);
+  const std::pair<wire::Writer, const char*> cases[] = {
+      {piece(0, 0, 0, 0, 0, 1), "array copy chunk of 1 rows of 0 bytes"},
+      {piece(0, 0, 0, 0, 8, 0), "array copy chunk of 0 rows of 8 bytes"},
+      {piece(0, 0, 0, 0, uint64_t{1} << 40, 1),
+       "array copy chunk of 1 rows of 1099511627776 bytes"},
+      {piece(0, 0, 0, 0, 1 << 20, 65),
+       "array copy chunk of 68157440 bytes is over the frame limit"}};
+  for (const auto& [w, reason] : cases)
+    EXPECT_FAULT(run(be::cudart::handle_gvArrayD2HChunk, w), reason);
   auto short_one = piece(0, 0, 0, 0, 8, 2);
   short_one.put<uint64_t>(0);  // 8 of 16 bytes
-  EXPECT_THROW(run(be::cudart::handle_gvArrayH2DChunk, short_one), be::SessionFault);
+  EXPECT_FAULT(run(be::cudart::handle_gvArrayH2DChunk, short_one),
+               "host-to-array chunk announces 16 bytes but carries 8");
 }
 
 TEST_F(ArrayHandlers, ArrayIdsGoThroughTheHandleTable) {
   const uint64_t forged = (uint64_t{14} << 56) | 12345;
-  EXPECT_THROW(run(be::cudart::handle_gvArrayD2HChunk, piece(forged, 0, 0, 0, 4, 1)),
-               be::SessionFault);
+  EXPECT_FAULT(run(be::cudart::handle_gvArrayD2HChunk, piece(forged, 0, 0, 0, 4, 1)),
+               "forged array handle 0xe00000000003039");
   int obj = 0;
   uint64_t id = session_.handles().add(be::HandleKind::kArray, &obj);
   void* out = nullptr;
@@ -438,15 +447,16 @@ TEST_F(ArrayHandlers, ArrayIdsGoThroughTheHandleTable) {
             cudaErrorInvalidResourceHandle);
   // A stream id of another kind is no array.
   uint64_t stream_like = session_.handles().add(be::HandleKind::kStream, &obj);
-  EXPECT_THROW(run(be::cudart::handle_gvArrayD2HChunk, piece(stream_like, 0, 0, 0, 4, 1)),
-               be::SessionFault);
+  EXPECT_FAULT(run(be::cudart::handle_gvArrayD2HChunk, piece(stream_like, 0, 0, 0, 4, 1)),
+               "forged array handle 0x100000000000002");
 }
 
 TEST_F(ArrayHandlers, DeviceCopyPayloadMustBeExact) {
   wire::Writer w;
   for (int i = 0; i < 16 + 3; ++i) w.put<uint64_t>(0);
   w.put<uint8_t>(0);  // one byte too many
-  EXPECT_THROW(run(be::cudart::handle_cudaMemcpy3D, w), wire::DecodeError);
+  EXPECT_FAULT(run(be::cudart::handle_cudaMemcpy3D, w),
+               "1 unexpected bytes at the end of the payload");
 }
 
 }  // namespace

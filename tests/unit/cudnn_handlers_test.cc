@@ -107,14 +107,16 @@ TEST_F(CudnnHandlers, DescriptorsRoundTrip) {
 TEST_F(CudnnHandlers, ForgedOrWrongKindDescriptorEndsTheSession) {
   const uint64_t forged = (uint64_t{static_cast<uint8_t>(be::HandleKind::kCudnnTensorDesc)} << 56) |
                           0x123456;
-  EXPECT_THROW(run(cd::handle_cudnnSetTensor4dDescriptor, set4d(forged)), be::SessionFault);
+  EXPECT_FAULT(run(cd::handle_cudnnSetTensor4dDescriptor, set4d(forged)),
+               "forged cuDNN object handle 0x2900000000123456");
   // A live filter descriptor is no tensor descriptor, nor a backend descriptor.
   int dummy = 0;
   const uint64_t filter = session_.handles().add(be::HandleKind::kCudnnFilterDesc, &dummy);
-  EXPECT_THROW(run(cd::handle_cudnnSetTensor4dDescriptor, set4d(filter)), be::SessionFault);
-  EXPECT_THROW(run(cd::handle_cudnnBackendSetAttribute,
+  EXPECT_FAULT(run(cd::handle_cudnnSetTensor4dDescriptor, set4d(filter)),
+               "forged cuDNN object handle 0x2a00000000000001");
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute,
                    set_attr(filter, CUDNN_TYPE_DATA_TYPE, 1, sizeof(int32_t))),
-               be::SessionFault);
+               "forged cuDNN object handle 0x2a00000000000001");
 }
 
 // Presence flag 2: the create names its descriptor by its request's ticket (docs/protocol.md,
@@ -226,23 +228,24 @@ TEST_F(CudnnHandlers, SetAttributeBytesMustMatchTypeAndCount) {
   const uint64_t d = backend_tensor();
   // 2 INT64 elements declared, 8 bytes sent; 1 DATA_TYPE declared, 8 sent; a descriptor element
   // with 4 bytes instead of an 8-byte id.
-  EXPECT_THROW(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_INT64, 2, 8)),
-               be::SessionFault);
-  EXPECT_THROW(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_DATA_TYPE, 1, 8)),
-               be::SessionFault);
-  EXPECT_THROW(
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_INT64, 2, 8)),
+               "cudnnBackendSetAttribute: 8 bytes for 2 elements of attribute type 3");
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_DATA_TYPE, 1, 8)),
+               "cudnnBackendSetAttribute: 8 bytes for 1 elements of attribute type 1");
+  EXPECT_FAULT(
       run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, 4)),
-      be::SessionFault);
+      "cudnnBackendSetAttribute: 4 bytes for 1 elements of attribute type 15");
   // Counts over the bound, or negative, before anything is allocated.
-  EXPECT_THROW(
+  EXPECT_FAULT(
       run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_INT64, int64_t{1} << 40, 0)),
-      be::SessionFault);
-  EXPECT_THROW(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_INT64, -1, 0)),
-               be::SessionFault);
+      "cudnnBackendSetAttribute: element count 1099511627776 out of bounds");
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, CUDNN_TYPE_INT64, -1, 0)),
+               "cudnnBackendSetAttribute: element count -1 out of bounds");
   // A forged descriptor id inside the array.
   wire::Writer w = set_attr(d, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, 0);
   w.put<uint64_t>((uint64_t{static_cast<uint8_t>(be::HandleKind::kCudnnBackendDesc)} << 56) | 0x7777);
-  EXPECT_THROW(run(cd::handle_cudnnBackendSetAttribute, w), be::SessionFault);
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, w),
+               "forged cuDNN object handle 0x3c00000000007777");
   // A type nobody can size: refused, cuDNN is not called.
   EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute, set_attr(d, 9999, 1, 0)),
             CUDNN_STATUS_NOT_SUPPORTED);
@@ -257,7 +260,8 @@ TEST_F(CudnnHandlers, GetAttributeCountsAreBounded) {
   g.put<int64_t>(int64_t{1} << 30);
   g.put<uint8_t>(1);
   g.put<uint8_t>(1);
-  EXPECT_THROW(run(cd::handle_cudnnBackendGetAttribute, g), be::SessionFault);
+  EXPECT_FAULT(run(cd::handle_cudnnBackendGetAttribute, g),
+               "cudnnBackendGetAttribute: element count 1073741824 out of bounds");
   // Descriptor ids that do not match the requested count.
   wire::Writer h;
   h.put<uint64_t>(d);
@@ -267,7 +271,8 @@ TEST_F(CudnnHandlers, GetAttributeCountsAreBounded) {
   h.put<uint8_t>(1);
   h.put<uint8_t>(1);
   h.put<uint64_t>(0);
-  EXPECT_THROW(run(cd::handle_cudnnBackendGetAttribute, h), be::SessionFault);
+  EXPECT_FAULT(run(cd::handle_cudnnBackendGetAttribute, h),
+               "cudnnBackendGetAttribute: descriptor ids disagree with the element count");
 }
 
 TEST_F(CudnnHandlers, CtcLabelsMustMatchTheirLengths) {
@@ -284,7 +289,7 @@ TEST_F(CudnnHandlers, CtcLabelsMustMatchTheirLengths) {
   w.put<int32_t>(5);
   w.put<uint8_t>(1);
   w.put<int32_t>(7);  // ... and one label
-  EXPECT_THROW(run(cd::handle_cudnnCTCLoss, w), wire::DecodeError);
+  EXPECT_FAULT(run(cd::handle_cudnnCTCLoss, w), "payload too short: wanted 4000 bytes, 4 left");
   wire::Writer big;
   for (int i = 0; i < 6; ++i) big.put<uint64_t>(0);
   big.put<int32_t>(0);
@@ -292,7 +297,7 @@ TEST_F(CudnnHandlers, CtcLabelsMustMatchTheirLengths) {
   big.put<uint64_t>(0);
   big.put<uint64_t>(0);
   big.put<int32_t>(1 << 30);  // batch over the bound
-  EXPECT_THROW(run(cd::handle_cudnnCTCLoss, big), be::SessionFault);
+  EXPECT_FAULT(run(cd::handle_cudnnCTCLoss, big), "cudnnCTCLoss: batch size out of bounds");
 }
 
 }  // namespace

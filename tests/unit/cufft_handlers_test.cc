@@ -106,19 +106,24 @@ TEST_F(CufftHandlers, UnknownPlanIsCuFFTsToAnswer) {
 TEST_F(CufftHandlers, RankOverTheBoundEndsTheSession) {
   // 1 MiB of ints is 262144: a rank beyond it is never sent by the client (it answers
   // CUFFT_INVALID_VALUE itself), nor a negative one with an array
-  EXPECT_THROW(run(cf::handle_cufftPlanMany, plan_many(262145, 0)), be::SessionFault);
-  EXPECT_THROW(run(cf::handle_cufftPlanMany, plan_many(-1, 0)), be::SessionFault);
-  EXPECT_THROW(run(cf::handle_cufftXtMakePlanMany, xt_make_plan(131073, 0, -1)),
-               be::SessionFault);
+  EXPECT_FAULT(run(cf::handle_cufftPlanMany, plan_many(262145, 0)),
+               "cufftPlanMany: n: buffer length 262145 out of bounds");
+  EXPECT_FAULT(run(cf::handle_cufftPlanMany, plan_many(-1, 0)),
+               "cufftPlanMany: n: buffer length -1 out of bounds");
+  EXPECT_FAULT(run(cf::handle_cufftXtMakePlanMany, xt_make_plan(131073, 0, -1)),
+               "cufftXtMakePlanMany: n: buffer length 131073 out of bounds");
 }
 
 TEST_F(CufftHandlers, ArrayLengthThatDisagreesWithRankEndsTheSession) {
   // the server sizes each array from rank, never from the client: too short does not decode,
   // too long leaves bytes over
-  EXPECT_THROW(run(cf::handle_cufftPlanMany, plan_many(3, 2)), wire::DecodeError);
-  EXPECT_THROW(run(cf::handle_cufftPlanMany, plan_many(1, 3)), wire::DecodeError);
-  EXPECT_THROW(run(cf::handle_cufftXtMakePlanMany, xt_make_plan(2, 2, 1)), wire::DecodeError);
-  EXPECT_THROW(run(cf::handle_cufftXtMakePlanMany, xt_make_plan(1, 1, 2)), wire::DecodeError);
+  EXPECT_FAULT(run(cf::handle_cufftPlanMany, plan_many(3, 2)),
+               "payload too short: wanted 12 bytes, 10 left");
+  EXPECT_FAULT(run(cf::handle_cufftPlanMany, plan_many(1, 3)), "presence flag is neither 0 nor 1");
+  EXPECT_FAULT(run(cf::handle_cufftXtMakePlanMany, xt_make_plan(2, 2, 1)),
+               "payload too short: wanted 16 bytes, 10 left");
+  EXPECT_FAULT(run(cf::handle_cufftXtMakePlanMany, xt_make_plan(1, 1, 2)),
+               "presence flag is neither 0 nor 1");
 }
 
 TEST_F(CufftHandlers, HonestRankReachesCuFFT) {
@@ -141,12 +146,12 @@ TEST_F(CufftHandlers, StreamsAreCheckedHandles) {
   wire::Writer forged;
   forged.put<int32_t>(kUnknownPlan);
   forged.put<uint64_t>(0x0100000000000777ull);  // kind kStream, never issued
-  EXPECT_THROW(run(cf::handle_cufftSetStream, forged), be::SessionFault);
+  EXPECT_FAULT(run(cf::handle_cufftSetStream, forged), "forged stream handle 0x100000000000777");
   int dummy = 0;
   wire::Writer other;  // a live id of another kind is no stream
   other.put<int32_t>(kUnknownPlan);
   other.put<uint64_t>(session_.handles().add(be::HandleKind::kCublasHandle, &dummy));
-  EXPECT_THROW(run(cf::handle_cufftSetStream, other), be::SessionFault);
+  EXPECT_FAULT(run(cf::handle_cufftSetStream, other), "forged stream handle 0x2000000000000001");
   uint64_t stream = session_.handles().add(be::HandleKind::kStream, &dummy);
   void* p = nullptr;
   ASSERT_TRUE(session_.handles().remove(be::HandleKind::kStream, stream, &p));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 
 #include "backend/curand/support.h"
 #include "backend/worker.h"
@@ -60,16 +61,19 @@ TEST_F(CurandHandlers, ForgedOrWrongKindGeneratorEndsTheSession) {
   wire::Writer seed;
   seed.put<uint64_t>(0x4000000000000123ull);  // kind kCurandGenerator, never issued
   seed.put<unsigned long long>(1);
-  EXPECT_THROW(run(cr::handle_curandSetPseudoRandomGeneratorSeed, seed), be::SessionFault);
+  EXPECT_FAULT(run(cr::handle_curandSetPseudoRandomGeneratorSeed, seed),
+               "forged cuRAND generator handle 0x4000000000000123");
   wire::Writer stream;  // a live stream id is no generator
   stream.put<uint64_t>(live(be::HandleKind::kStream));
   stream.put<unsigned long long>(1);
-  EXPECT_THROW(run(cr::handle_curandSetPseudoRandomGeneratorSeed, stream), be::SessionFault);
-  EXPECT_THROW(run(cr::handle_curandGenerate, generate(0x4100000000000999ull, 1, 0, 4)),
-               be::SessionFault);
+  EXPECT_FAULT(run(cr::handle_curandSetPseudoRandomGeneratorSeed, stream),
+               "forged cuRAND generator handle 0x100000000000001");
+  EXPECT_FAULT(run(cr::handle_curandGenerate, generate(0x4100000000000999ull, 1, 0, 4)),
+               "forged cuRAND generator handle 0x4100000000000999");
   wire::Writer destroy;
   destroy.put<uint64_t>(live(be::HandleKind::kCublasHandle));
-  EXPECT_THROW(run(cr::handle_curandDestroyGenerator, destroy), be::SessionFault);
+  EXPECT_FAULT(run(cr::handle_curandDestroyGenerator, destroy),
+               "forged cuRAND generator handle 0x2000000000000002");
 }
 
 TEST_F(CurandHandlers, StaleGeneratorAnswersNotInitialized) {
@@ -95,38 +99,43 @@ TEST_F(CurandHandlers, StaleGeneratorAnswersNotInitialized) {
 TEST_F(CurandHandlers, HostFlagMustAgreeWithTheGeneratorsKind) {
   // A device generator's id with the host flag, and a host generator's id without it (its
   // "output" would be a pointer into the worker's memory).
-  EXPECT_THROW(run(cr::handle_curandGenerate,
-                   generate(live(be::HandleKind::kCurandGenerator), 1, 0, 4)),
-               be::SessionFault);
-  EXPECT_THROW(run(cr::handle_curandGenerate,
+  EXPECT_FAULT(
+      run(cr::handle_curandGenerate, generate(live(be::HandleKind::kCurandGenerator), 1, 0, 4)),
+      "curandGenerate*: host flag disagrees with the generator");
+  EXPECT_FAULT(run(cr::handle_curandGenerate,
                    generate(live(be::HandleKind::kCurandHostGenerator), 0, 0x1000, 4)),
-               be::SessionFault);
+               "curandGenerate*: host flag disagrees with the generator");
   // A host request that names an output pointer anyway.
-  EXPECT_THROW(run(cr::handle_curandGenerate,
+  EXPECT_FAULT(run(cr::handle_curandGenerate,
                    generate(live(be::HandleKind::kCurandHostGenerator), 1, 0x1000, 4)),
-               be::SessionFault);
-  EXPECT_THROW(run(cr::handle_curandGenerate, generate(0, 2, 0, 4)), be::SessionFault);
+               "names an output pointer");
+  EXPECT_FAULT(run(cr::handle_curandGenerate, generate(0, 2, 0, 4)),
+               "curandGenerate*: bad host flag");
 }
 
 TEST_F(CurandHandlers, HostOutputIsBounded) {
   const uint64_t host = live(be::HandleKind::kCurandHostGenerator);
   const uint64_t words = curand_host::kMaxOutputBytes / sizeof(unsigned int);
-  EXPECT_THROW(run(cr::handle_curandGenerate, generate(host, 1, 0, words + 1)),
-               be::SessionFault);
-  EXPECT_THROW(run(cr::handle_curandGenerate, generate(host, 1, 0, ~0ull)), be::SessionFault);
+  EXPECT_FAULT(run(cr::handle_curandGenerate, generate(host, 1, 0, words + 1)),
+               "host output of " + std::to_string(words + 1) + " elements");
+  EXPECT_FAULT(run(cr::handle_curandGenerate, generate(host, 1, 0, ~0ull)),
+               "host output of 18446744073709551615 elements");
   wire::Writer dbl = generate(host, 1, 0, curand_host::kMaxOutputBytes / sizeof(double) + 1);
-  EXPECT_THROW(run(cr::handle_curandGenerateUniformDouble, dbl), be::SessionFault);
+  EXPECT_FAULT(run(cr::handle_curandGenerateUniformDouble, dbl),
+               "host output of " +
+                   std::to_string(curand_host::kMaxOutputBytes / sizeof(double) + 1) + " elements");
 }
 
 TEST_F(CurandHandlers, ParametersMustBeComplete) {
   // curandGenerateNormal without its mean and stddev, and with a byte too many.
-  EXPECT_THROW(run(cr::handle_curandGenerateNormal, generate(0, 0, 0x1000, 4)),
-               wire::DecodeError);
+  EXPECT_FAULT(run(cr::handle_curandGenerateNormal, generate(0, 0, 0x1000, 4)),
+               "payload too short: wanted 4 bytes, 0 left");
   wire::Writer extra = generate(0, 0, 0x1000, 4);
   extra.put<float>(0);
   extra.put<float>(1);
   extra.put<uint8_t>(0);
-  EXPECT_THROW(run(cr::handle_curandGenerateNormal, extra), wire::DecodeError);
+  EXPECT_FAULT(run(cr::handle_curandGenerateNormal, extra),
+               "1 unexpected bytes at the end of the payload");
 }
 
 TEST_F(CurandHandlers, HonestRequestsReachCurand) {
@@ -173,7 +182,8 @@ TEST_F(CurandHandlers, OnlyDistributionsTheWorkerMadeReachCurand) {
   wire::Writer bad;
   bad.put<double>(4.0);
   bad.put<uint8_t>(2);
-  EXPECT_THROW(run(cr::handle_curandCreatePoissonDistribution, bad), be::SessionFault);
+  EXPECT_FAULT(run(cr::handle_curandCreatePoissonDistribution, bad),
+               "curandCreatePoissonDistribution: bad presence flag");
 }
 
 }  // namespace

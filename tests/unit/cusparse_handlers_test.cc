@@ -161,27 +161,31 @@ TEST_F(CusparseHandlers, MatDescrRoundTripThenStale) {
 }
 
 TEST_F(CusparseHandlers, ForgedOrForeignIdsEndTheSession) {
-  EXPECT_THROW(
+  EXPECT_FAULT(
       run(sp::handle_cusparseGetMatType, one_id(forged(be::HandleKind::kCusparseMatDescr))),
-      be::SessionFault);
+      "forged cuSPARSE object handle 0x4300000000000777");
   // a live id of another kind is no matrix descriptor, nor a sparse matrix
   const uint64_t spmat = live(be::HandleKind::kCusparseSpMatDescr);
-  EXPECT_THROW(run(sp::handle_cusparseGetMatType, one_id(spmat)), be::SessionFault);
+  EXPECT_FAULT(run(sp::handle_cusparseGetMatType, one_id(spmat)),
+               "forged cuSPARSE object handle 0x4600000000000001");
   const uint64_t dnvec = live(be::HandleKind::kCusparseDnVecDescr);
-  EXPECT_THROW(run(sp::handle_cusparseDestroySpMat, one_id(dnvec)), be::SessionFault);
+  EXPECT_FAULT(run(sp::handle_cusparseDestroySpMat, one_id(dnvec)),
+               "forged cuSPARSE object handle 0x4500000000000002");
   wire::Writer size = one_id(dnvec);
   size.put<uint8_t>(1);
   size.put<uint8_t>(1);
   size.put<uint8_t>(1);
-  EXPECT_THROW(run(sp::handle_cusparseSpMatGetSize, size), be::SessionFault);
-  EXPECT_THROW(run(sp::handle_cusparseDestroyDnVec, one_id(spmat)), be::SessionFault);
+  EXPECT_FAULT(run(sp::handle_cusparseSpMatGetSize, size),
+               "forged cuSPARSE object handle 0x4500000000000002");
+  EXPECT_FAULT(run(sp::handle_cusparseDestroyDnVec, one_id(spmat)),
+               "forged cuSPARSE object handle 0x4600000000000001");
   // a cuBLAS handle is no cuSPARSE handle
-  EXPECT_THROW(
+  EXPECT_FAULT(
       run(sp::handle_cusparseSpMV, spmv(live(be::HandleKind::kCublasHandle), 1, 4, 0, 0, 0)),
-      be::SessionFault);
-  EXPECT_THROW(
+      "forged cuSPARSE object handle 0x2000000000000003");
+  EXPECT_FAULT(
       run(sp::handle_cusparseSpMV, spmv(forged(be::HandleKind::kCusparseHandle), 1, 4, 0, 0, 0)),
-      be::SessionFault);
+      "forged cuSPARSE object handle 0x4200000000000777");
 }
 
 TEST_F(CusparseHandlers, StaleDescriptorsAnswerInvalidValue) {
@@ -221,9 +225,11 @@ TEST_F(CusparseHandlers, DescriptorsCreatedWithoutAGpuAreIds) {
 
 TEST_F(CusparseHandlers, ScalarsOverSixtyFourBytesEndTheSession) {
   // a host scalar of 0 or over 64 bytes, or a tag other than 0, 1, 2: never sent by the client
-  EXPECT_THROW(run(sp::handle_cusparseSpMV, spmv(0, 1, 65, 0, 0, 0)), be::SessionFault);
-  EXPECT_THROW(run(sp::handle_cusparseSpMV, spmv(0, 1, 0, 0, 0, 0)), be::SessionFault);
-  EXPECT_THROW(run(sp::handle_cusparseSpMV, spmv(0, 3, 0, 0, 0, 0)), wire::DecodeError);
+  EXPECT_FAULT(run(sp::handle_cusparseSpMV, spmv(0, 1, 65, 0, 0, 0)),
+               "cusparseSpMV: alpha: a scalar of 65 bytes");
+  EXPECT_FAULT(run(sp::handle_cusparseSpMV, spmv(0, 1, 0, 0, 0, 0)),
+               "cusparseSpMV: alpha: a scalar of 0 bytes");
+  EXPECT_FAULT(run(sp::handle_cusparseSpMV, spmv(0, 3, 0, 0, 0, 0)), "scalar tag is not 0, 1 or 2");
   // SpGEMM's in/out sizes travel as host scalars too
   wire::Writer w;
   w.put<uint64_t>(0);  // handle
@@ -239,7 +245,8 @@ TEST_F(CusparseHandlers, ScalarsOverSixtyFourBytesEndTheSession) {
   w.put<uint64_t>(0);      // spgemmDescr
   host_scalar(w, 200, 0);  // bufferSize2: 200 bytes claimed
   w.put<uint64_t>(0);      // externalBuffer2
-  EXPECT_THROW(run(sp::handle_cusparseSpGEMM_compute, w), be::SessionFault);
+  EXPECT_FAULT(run(sp::handle_cusparseSpGEMM_compute, w),
+               "cusparseSpGEMM_compute: bufferSize2: a scalar of 200 bytes");
 }
 
 TEST_F(CusparseHandlers, HonestScalarsReachCuSPARSE) {
@@ -256,13 +263,15 @@ TEST_F(CusparseHandlers, HonestScalarsReachCuSPARSE) {
 TEST_F(CusparseHandlers, AttributeBuffersAreBoundedAndExact) {
   const uint64_t desc = live(be::HandleKind::kCusparseSpMatDescr);
   // over the 1 MiB bound: the server never allocates it
-  EXPECT_THROW(run(sp::handle_cusparseSpMatGetAttribute, attribute(desc, (1u << 20) + 1, 0)),
-               be::SessionFault);
-  EXPECT_THROW(run(sp::handle_cusparseSpMatSetAttribute, attribute(desc, ~uint64_t{0}, 0)),
-               be::SessionFault);
+  EXPECT_FAULT(run(sp::handle_cusparseSpMatGetAttribute, attribute(desc, (1u << 20) + 1, 0)),
+               "cusparseSpMatGetAttribute: data: buffer length 1048577 out of bounds");
+  EXPECT_FAULT(run(sp::handle_cusparseSpMatSetAttribute, attribute(desc, ~uint64_t{0}, 0)),
+               "cusparseSpMatSetAttribute: data: buffer length -1 out of bounds");
   // the bytes sent disagree with dataSize: too few do not decode, too many are left over
-  EXPECT_THROW(run(sp::handle_cusparseSpMatSetAttribute, attribute(desc, 4, 2)), wire::DecodeError);
-  EXPECT_THROW(run(sp::handle_cusparseSpMatSetAttribute, attribute(desc, 4, 6)), wire::DecodeError);
+  EXPECT_FAULT(run(sp::handle_cusparseSpMatSetAttribute, attribute(desc, 4, 2)),
+               "payload too short: wanted 4 bytes, 2 left");
+  EXPECT_FAULT(run(sp::handle_cusparseSpMatSetAttribute, attribute(desc, 4, 6)),
+               "2 unexpected bytes at the end of the payload");
   // a stale descriptor with an honest buffer
   EXPECT_EQ(run(sp::handle_cusparseSpMatSetAttribute,
                 attribute(stale(be::HandleKind::kCusparseSpMatDescr), 4, 4)),
@@ -272,10 +281,12 @@ TEST_F(CusparseHandlers, AttributeBuffersAreBoundedAndExact) {
 TEST_F(CusparseHandlers, StreamsAreCheckedHandles) {
   wire::Writer forged_stream = one_id(0);
   forged_stream.put<uint64_t>(forged(be::HandleKind::kStream));
-  EXPECT_THROW(run(sp::handle_cusparseSetStream, forged_stream), be::SessionFault);
+  EXPECT_FAULT(run(sp::handle_cusparseSetStream, forged_stream),
+               "forged stream handle 0x100000000000777");
   wire::Writer foreign = one_id(0);
   foreign.put<uint64_t>(live(be::HandleKind::kCusparseSpSVDescr));
-  EXPECT_THROW(run(sp::handle_cusparseSetStream, foreign), be::SessionFault);
+  EXPECT_FAULT(run(sp::handle_cusparseSetStream, foreign),
+               "forged stream handle 0x4800000000000001");
   wire::Writer stale_stream = one_id(0);
   stale_stream.put<uint64_t>(stale(be::HandleKind::kStream));
   EXPECT_EQ(run(sp::handle_cusparseSetStream, stale_stream), CUSPARSE_STATUS_INVALID_VALUE);
@@ -286,14 +297,15 @@ TEST_F(CusparseHandlers, StreamsAreCheckedHandles) {
 }
 
 TEST_F(CusparseHandlers, ZeroPivotChecksTagAndIds) {
-  EXPECT_THROW(run(sp::handle_cusparseXbsrsv2_zeroPivot, zero_pivot(0, 0, 3)), be::SessionFault);
-  EXPECT_THROW(run(sp::handle_cusparseXbsrsv2_zeroPivot,
+  EXPECT_FAULT(run(sp::handle_cusparseXbsrsv2_zeroPivot, zero_pivot(0, 0, 3)),
+               "cusparseXbsrsv2_zeroPivot: position tag 3");
+  EXPECT_FAULT(run(sp::handle_cusparseXbsrsv2_zeroPivot,
                    zero_pivot(forged(be::HandleKind::kCusparseHandle), 0, 1)),
-               be::SessionFault);
+               "forged cuSPARSE object handle 0x4200000000000777");
   // an info of another legacy kind is no bsrsv2 info
-  EXPECT_THROW(run(sp::handle_cusparseXbsrsv2_zeroPivot,
+  EXPECT_FAULT(run(sp::handle_cusparseXbsrsv2_zeroPivot,
                    zero_pivot(0, live(be::HandleKind::kCusparseBsrsm2Info), 1)),
-               be::SessionFault);
+               "forged cuSPARSE object handle 0x4c00000000000001");
   EXPECT_EQ(run(sp::handle_cusparseXbsrsv2_zeroPivot,
                 zero_pivot(0, stale(be::HandleKind::kCusparseBsrsv2Info), 1)),
             CUSPARSE_STATUS_INVALID_VALUE);

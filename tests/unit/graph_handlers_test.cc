@@ -5,6 +5,7 @@
 
 #include "backend/dispatch.h"
 #include "backend/worker.h"
+#include "expect_fault.h"
 
 namespace gvirtus::backend::cudart {
 void handle_cudaGraphAddEmptyNode(CallContext&);
@@ -42,36 +43,38 @@ TEST_F(GraphHandlers, ForgedGraphAndNodeIdsEndTheSession) {
   wire::Writer w;
   w.put<uint64_t>(0x0a00000000000077ull);  // a graph id never issued
   w.put<uint32_t>(0);
-  EXPECT_THROW(run(bc::handle_cudaGraphAddEmptyNode, w), be::SessionFault);
+  EXPECT_FAULT(run(bc::handle_cudaGraphAddEmptyNode, w), "forged graph handle 0xa00000000000077");
   wire::Writer n;
   n.put<uint64_t>(0);  // NULL graph: passes through to the runtime
   n.put<uint32_t>(1);
   n.put<uint64_t>(0x0c00000000000001ull);  // a node id never issued
-  EXPECT_THROW(run(bc::handle_cudaGraphAddEmptyNode, n), be::SessionFault);
+  EXPECT_FAULT(run(bc::handle_cudaGraphAddEmptyNode, n),
+               "forged graph node handle 0xc00000000000001");
 }
 
 TEST_F(GraphHandlers, ListsAreBounded) {
   wire::Writer w;
   w.put<uint64_t>(0);
   w.put<uint32_t>((1u << 20) + 1);  // dependencies
-  EXPECT_THROW(run(bc::handle_cudaGraphAddEmptyNode, w), be::SessionFault);
+  EXPECT_FAULT(run(bc::handle_cudaGraphAddEmptyNode, w), "dependencies: 1048577 nodes");
   wire::Writer g;
   g.put<uint64_t>(0);
   g.put<uint8_t>(1);
   g.put<uint64_t>(uint64_t{1} << 40);  // node list capacity
-  EXPECT_THROW(run(bc::handle_cudaGraphGetNodes, g), be::SessionFault);
+  EXPECT_FAULT(run(bc::handle_cudaGraphGetNodes, g), "node list of 1099511627776");
   wire::Writer e;
   e.put<uint64_t>(0);
   e.put<uint8_t>(1);
   e.put<uint64_t>(uint64_t{1} << 40);
   e.put<uint8_t>(0);
-  EXPECT_THROW(run(bc::handle_cudaGraphGetEdges, e), be::SessionFault);
+  EXPECT_FAULT(run(bc::handle_cudaGraphGetEdges, e), "edge list of 1099511627776");
   wire::Writer d;
   d.put<uint64_t>(0);
   d.put<uint32_t>(2);  // two edges announced, one carried
   d.put<uint64_t>(0);
   d.put<uint64_t>(0);
-  EXPECT_THROW(run(bc::handle_cudaGraphAddDependencies, d), wire::DecodeError);
+  EXPECT_FAULT(run(bc::handle_cudaGraphAddDependencies, d),
+               "payload too short: wanted 8 bytes, 0 left");
 }
 
 TEST_F(GraphHandlers, KernelNodeArgumentsMustFitTheKernel) {
@@ -88,38 +91,42 @@ TEST_F(GraphHandlers, KernelNodeArgumentsMustFitTheKernel) {
   w.put<uint32_t>(0);  // shared memory
   w.put<uint32_t>(8);
   w.put<uint64_t>(0);
-  EXPECT_THROW(run(bc::handle_cudaGraphAddKernelNode, w), be::SessionFault);
+  EXPECT_FAULT(run(bc::handle_cudaGraphAddKernelNode, w), "forged kernel handle 0x400000000000009");
   wire::Writer shorter = w;
   shorter.buffer().resize(shorter.size() - 4);  // announces 8 argument bytes, carries 4
-  EXPECT_THROW(run(bc::handle_cudaGraphAddKernelNode, shorter), wire::DecodeError);
+  EXPECT_FAULT(run(bc::handle_cudaGraphAddKernelNode, shorter),
+               "payload too short: wanted 8 bytes, 4 left");
 }
 
 TEST_F(GraphHandlers, UnknownCaptureInfoOutputsAndPoolAttributesEndTheSession) {
   wire::Writer w;
   w.put<uint64_t>(0);
   w.put<uint8_t>(64);
-  EXPECT_THROW(run(bc::handle_cudaStreamGetCaptureInfo, w), be::SessionFault);
+  EXPECT_FAULT(run(bc::handle_cudaStreamGetCaptureInfo, w),
+               "unknown cudaStreamGetCaptureInfo outputs");
   wire::Writer s;
   s.put<uint64_t>(0);
   s.put<int32_t>(0x7777);
   s.put<uint64_t>(0);
-  EXPECT_THROW(run(bc::handle_cudaMemPoolSetAttribute, s), be::SessionFault);
+  EXPECT_FAULT(run(bc::handle_cudaMemPoolSetAttribute, s), "memory pool attribute 30583");
   wire::Writer g;
   g.put<uint64_t>(0);
   g.put<int32_t>(0x7777);
-  EXPECT_THROW(run(bc::handle_cudaMemPoolGetAttribute, g), be::SessionFault);
+  EXPECT_FAULT(run(bc::handle_cudaMemPoolGetAttribute, g), "memory pool attribute 30583");
   // An int attribute carries 4 bytes, not 8.
   wire::Writer i;
   i.put<uint64_t>(0);
   i.put<int32_t>(cudaMemPoolReuseAllowOpportunistic);
   i.put<uint64_t>(1);
-  EXPECT_THROW(run(bc::handle_cudaMemPoolSetAttribute, i), wire::DecodeError);
+  EXPECT_FAULT(run(bc::handle_cudaMemPoolSetAttribute, i),
+               "4 unexpected bytes at the end of the payload");
 }
 
 TEST_F(GraphHandlers, CallbackWaitWithoutAttachEndsTheSession) {
   wire::Writer w;
   w.put<uint64_t>(0);
-  EXPECT_THROW(run(bc::handle_gvCallbackWait, w), be::SessionFault);
+  EXPECT_FAULT(run(bc::handle_gvCallbackWait, w),
+               "gvCallbackWait on connection 0, which is not the session's callback connection");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "backend/worker.h"
 #include "common/wire.h"
+#include "expect_fault.h"
 
 namespace gvirtus::testing {
 

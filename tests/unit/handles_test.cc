@@ -7,6 +7,7 @@
 #include "backend/cudart/support.h"
 #include "backend/dispatch.h"
 #include "backend/worker.h"
+#include "expect_fault.h"
 
 namespace gvirtus::backend {
 namespace {
@@ -56,7 +57,7 @@ TEST(HandleTable, LiveReleasedAndNever) {
 
   // The right serial under another kind was never issued as that kind.
   EXPECT_EQ(t.find(HandleKind::kEvent, id, &p), HandleTable::Found::kNever);
-  EXPECT_THROW(t.lookup(HandleKind::kEvent, id, &p), SessionFault);
+  EXPECT_FAULT(t.lookup(HandleKind::kEvent, id, &p), "forged event handle 0x100000000000001");
   EXPECT_FALSE(t.remove(HandleKind::kEvent, id, &p));
   EXPECT_EQ(t.find(HandleKind::kStream, id, &p), HandleTable::Found::kLive);
 
@@ -73,7 +74,7 @@ TEST(HandleTable, LiveReleasedAndNever) {
   for (uint64_t forged : {uint64_t{0}, uint64_t{12345}, kStreamTag, kStreamTag | (id + 1000),
                           ~uint64_t{0}, (uint64_t{9} << 56) | 1}) {
     EXPECT_EQ(t.find(HandleKind::kStream, forged, &p), HandleTable::Found::kNever) << forged;
-    EXPECT_THROW(t.lookup(HandleKind::kStream, forged, &p), SessionFault) << forged;
+    EXPECT_FAULT(t.lookup(HandleKind::kStream, forged, &p), "forged stream handle") << forged;
   }
 }
 
@@ -211,12 +212,13 @@ TEST_F(CudartHandles, OutInReleaseStaleForged) {
   EXPECT_FALSE(cudart::stream_release(c, id, &s));
   EXPECT_EQ(c.status, cudaErrorInvalidResourceHandle);
 
-  EXPECT_THROW(cudart::stream_in(c, id + 1000, &s), SessionFault);
-  EXPECT_THROW(cudart::stream_release(c, 77, &s), SessionFault);
+  EXPECT_FAULT(cudart::stream_in(c, id + 1000, &s), "forged stream handle 0x1000000000003e9");
+  EXPECT_FAULT(cudart::stream_release(c, 77, &s), "forged stream handle 0x4d");
 
   cudaEvent_t ev = reinterpret_cast<cudaEvent_t>(&objs[1]);
   uint64_t eid = cudart::event_out(c, ev);
-  EXPECT_THROW(cudart::stream_in(c, eid, &s), SessionFault);  // an event is no stream
+  EXPECT_FAULT(cudart::stream_in(c, eid, &s),
+               "forged stream handle 0x200000000000002");  // an event is no stream
   cudaEvent_t e2 = nullptr;
   ASSERT_TRUE(cudart::event_in(c, eid, &e2));
   EXPECT_EQ(e2, ev);

@@ -63,21 +63,23 @@ class NvmlHandlers : public HandlerTest {
 };
 
 TEST_F(NvmlHandlers, ForgedOrWrongKindDeviceEndsTheSession) {
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetName, get_name(kForgedDevice, 96)), be::SessionFault);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetName, get_name(kForgedDevice, 96)),
+               "forged NVML object handle 0x6000000000000123");
   // a live id of another kind (a unit, a stream) is no device
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetName, get_name(live(be::HandleKind::kNvmlUnit), 96)),
-               be::SessionFault);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetName, get_name(live(be::HandleKind::kStream), 96)),
-               be::SessionFault);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3,
-                   procs(kForgedDevice, 1, 4, 1)),
-               be::SessionFault);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetName, get_name(live(be::HandleKind::kNvmlUnit), 96)),
+               "forged NVML object handle 0x6100000000000001");
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetName, get_name(live(be::HandleKind::kStream), 96)),
+               "forged NVML object handle 0x100000000000002");
+  EXPECT_FAULT(
+      run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, procs(kForgedDevice, 1, 4, 1)),
+      "forged NVML object handle 0x6000000000000123");
   // two devices: the second one forged
   wire::Writer two;
   two.put<uint64_t>(live(be::HandleKind::kNvmlDevice));
   two.put<uint64_t>(kForgedDevice);
   two.put<uint8_t>(1);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetTopologyCommonAncestor, two), be::SessionFault);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetTopologyCommonAncestor, two),
+               "forged NVML object handle 0x6000000000000123");
 }
 
 TEST_F(NvmlHandlers, StaleHandlesAnswerInvalidArgument) {
@@ -111,22 +113,24 @@ TEST_F(NvmlHandlers, ForgedEventSetEndsTheSession) {
   wait.put<uint64_t>((uint64_t{98} << 56) | 0x55);  // kNvmlEventSet, never issued
   wait.put<uint8_t>(1);
   wait.put<uint32_t>(1000);
-  EXPECT_THROW(run(nv::handle_nvmlEventSetWait_v2, wait), be::SessionFault);
+  EXPECT_FAULT(run(nv::handle_nvmlEventSetWait_v2, wait),
+               "forged NVML object handle 0x6200000000000055");
   wire::Writer dev_as_set;  // a device is no event set
   dev_as_set.put<uint64_t>(live(be::HandleKind::kNvmlDevice));
-  EXPECT_THROW(run(nv::handle_nvmlEventSetFree, dev_as_set), be::SessionFault);
+  EXPECT_FAULT(run(nv::handle_nvmlEventSetFree, dev_as_set),
+               "forged NVML object handle 0x6000000000000001");
   wire::Writer bad_flag;
   bad_flag.put<uint64_t>(live(be::HandleKind::kNvmlEventSet));
   bad_flag.put<uint8_t>(7);
   bad_flag.put<uint32_t>(0);
-  EXPECT_THROW(run(nv::handle_nvmlEventSetWait_v2, bad_flag), wire::DecodeError);
+  EXPECT_FAULT(run(nv::handle_nvmlEventSetWait_v2, bad_flag), "presence flag is neither 0 nor 1");
 }
 
 TEST_F(NvmlHandlers, LyingLengthsEndTheSession) {
   // a string buffer over the 1 MiB bound, never sent by the client
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetName,
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetName,
                    get_name(live(be::HandleKind::kNvmlDevice), (1u << 20) + 1)),
-               be::SessionFault);
+               "nvmlDeviceGetName: name: buffer length 1048577 out of bounds");
   // field values: a negative count or one over the bound with an array; an array shorter than
   // the count does not decode
   const uint64_t dev = live(be::HandleKind::kNvmlDevice);
@@ -135,7 +139,9 @@ TEST_F(NvmlHandlers, LyingLengthsEndTheSession) {
     w.put<uint64_t>(dev);
     w.put<int>(n);
     w.put<uint8_t>(1);
-    EXPECT_THROW(run(nv::handle_nvmlDeviceGetFieldValues, w), be::SessionFault) << n;
+    EXPECT_FAULT(run(nv::handle_nvmlDeviceGetFieldValues, w),
+                 "nvmlDeviceGetFieldValues: values: buffer length")
+        << n;
   }
   wire::Writer short_values;
   short_values.put<uint64_t>(dev);
@@ -143,13 +149,15 @@ TEST_F(NvmlHandlers, LyingLengthsEndTheSession) {
   short_values.put<uint8_t>(1);
   nvmlFieldValue_t v[2] = {};
   short_values.put_bytes(v, sizeof v);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetFieldValues, short_values), wire::DecodeError);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetFieldValues, short_values),
+               "payload too short: wanted 120 bytes, 80 left");
   // a PCI bus id string over the 4096-byte bound
   wire::Writer pci;
   pci.put<uint8_t>(1);
   pci.put_string(std::string(5000, 'a'));
   pci.put<uint8_t>(1);
-  EXPECT_ANY_THROW(run(nv::handle_nvmlDeviceGetHandleByPciBusId_v2, pci));
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetHandleByPciBusId_v2, pci),
+               "string of 5000 bytes is over its bound of 4096");
 }
 
 TEST_F(NvmlHandlers, VersionedStructsTravelAsLargeAsTheirVersion) {
@@ -168,20 +176,23 @@ TEST_F(NvmlHandlers, VersionedStructsTravelAsLargeAsTheirVersion) {
   };
   // a count that disagrees with the version: a hostile client asking NVML to write past the
   // buffer, or one sending less than it claims
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(8, &m, 8)), be::SessionFault);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(8, &m, 8)),
+               "nvmlDeviceGetMemoryInfo_v2: memory: the version's size is not the bytes sent");
   nvmlMemory_v2_t big = m;
   big.version = (2u << 24) | 4096u;
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(sizeof big, &big, sizeof big)),
-               be::SessionFault);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(2, &m, 2)), be::SessionFault);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request((1u << 20) + 1, &m, sizeof m)),
-               be::SessionFault);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(sizeof big, &big, sizeof big)),
+               "nvmlDeviceGetMemoryInfo_v2: memory: the version's size is not the bytes sent");
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(2, &m, 2)),
+               "nvmlDeviceGetMemoryInfo_v2: memory: a versioned struct of 2 bytes");
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request((1u << 20) + 1, &m, sizeof m)),
+               "nvmlDeviceGetMemoryInfo_v2: memory: a versioned struct of 1048577 bytes");
   // bytes cut short, or left over
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(sizeof m, &m, sizeof m - 8)),
-               wire::DecodeError);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, request(sizeof m, &m, sizeof m - 8)),
+               "payload too short: wanted 40 bytes, 32 left");
   wire::Writer extra = request(sizeof m, &m, sizeof m);
   extra.put<uint8_t>(0);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, extra), wire::DecodeError);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetMemoryInfo_v2, extra),
+               "1 unexpected bytes at the end of the payload");
   // version 0 travels as its 4 bytes, for NVML to refuse; honest requests get as far as NVML,
   // which this process has not loaded
   nvmlMemory_v2_t zero{};
@@ -197,26 +208,28 @@ TEST_F(NvmlHandlers, ProcessCapacityIsBoundedBeforeAllocating) {
   const uint64_t dev = live(be::HandleKind::kNvmlDevice);
   const uint32_t over =
       static_cast<uint32_t>(nvml_wire::kNvmlArrayMaxBytes / sizeof(nvmlProcessInfo_t)) + 1;
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, procs(dev, 1, over, 1)),
-               be::SessionFault);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3,
-                   procs(dev, 1, 0xFFFFFFFFu, 1)),
-               be::SessionFault);
+  EXPECT_FAULT(
+      run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, procs(dev, 1, over, 1)),
+      "nvmlDeviceGetComputeRunningProcesses_v3: capacity of 43691 elements is over the bound");
+  EXPECT_FAULT(
+      run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, procs(dev, 1, 0xFFFFFFFFu, 1)),
+      "nvmlDeviceGetComputeRunningProcesses_v3: capacity of 4294967295 elements is over the bound");
   // without an array the capacity allocates nothing: it reaches NVML (absent here)
   EXPECT_EQ(run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, procs(dev, 1, over, 0)),
             NVML_ERROR_LIBRARY_NOT_FOUND);
   // a presence flag that is neither 0 nor 1, a capacity cut short, trailing bytes
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, procs(dev, 2, 4, 1)),
-               wire::DecodeError);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, procs(dev, 2, 4, 1)),
+               "presence flag is neither 0 nor 1");
   wire::Writer cut;
   cut.put<uint64_t>(dev);
   cut.put<uint8_t>(1);
   cut.put<uint16_t>(4);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, cut), wire::DecodeError);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, cut),
+               "payload too short: wanted 4 bytes, 2 left");
   wire::Writer trailing = procs(dev, 1, 4, 1);
   trailing.put<uint8_t>(0);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, trailing),
-               wire::DecodeError);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetComputeRunningProcesses_v3, trailing),
+               "1 unexpected bytes at the end of the payload");
   // supported graphics clocks: the memory clock comes first
   wire::Writer clocks;
   clocks.put<uint64_t>(dev);
@@ -224,7 +237,9 @@ TEST_F(NvmlHandlers, ProcessCapacityIsBoundedBeforeAllocating) {
   clocks.put<uint8_t>(1);
   clocks.put<uint32_t>((1u << 20) / sizeof(unsigned int) + 1);
   clocks.put<uint8_t>(1);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetSupportedGraphicsClocks, clocks), be::SessionFault);
+  EXPECT_FAULT(
+      run(nv::handle_nvmlDeviceGetSupportedGraphicsClocks, clocks),
+      "nvmlDeviceGetSupportedGraphicsClocks: capacity of 262145 elements is over the bound");
   // retired pages: the cause comes first; 8-byte addresses bound the capacity
   wire::Writer pages;
   pages.put<uint64_t>(dev);
@@ -232,7 +247,8 @@ TEST_F(NvmlHandlers, ProcessCapacityIsBoundedBeforeAllocating) {
   pages.put<uint8_t>(1);
   pages.put<uint32_t>((1u << 20) / sizeof(unsigned long long) + 1);
   pages.put<uint8_t>(1);
-  EXPECT_THROW(run(nv::handle_nvmlDeviceGetRetiredPages, pages), be::SessionFault);
+  EXPECT_FAULT(run(nv::handle_nvmlDeviceGetRetiredPages, pages),
+               "nvmlDeviceGetRetiredPages: capacity of 131073 elements is over the bound");
   // encoder sessions of a stale device
   EXPECT_EQ(run(nv::handle_nvmlDeviceGetEncoderSessions,
                 procs(stale(be::HandleKind::kNvmlDevice), 1, 4, 1)),

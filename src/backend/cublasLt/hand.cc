@@ -47,13 +47,13 @@ void handle_cublasLtHeuristicsCacheSetCapacity(CallContext& ctx) {
 // client refuses itself, ends the session.
 void handle_cublasLtMatmulAlgoConfigSetAttribute(CallContext& ctx) {
   const uint8_t has_algo = ctx.in.get<uint8_t>();
-  if (has_algo > 1) throw wire::DecodeError("presence flag is neither 0 nor 1");
+  if (has_algo > 1) throw wire::DecodeError("algo presence flag is neither 0 nor 1");
   cublasLtMatmulAlgo_t algo{};
   if (has_algo) algo = ctx.in.get<cublasLtMatmulAlgo_t>();
   const int32_t attr = ctx.in.get<int32_t>();
   const uint64_t size = ctx.in.get<uint64_t>();
   const uint8_t has_buf = ctx.in.get<uint8_t>();
-  if (has_buf > 1) throw wire::DecodeError("presence flag is neither 0 nor 1");
+  if (has_buf > 1) throw wire::DecodeError("buffer presence flag is neither 0 nor 1");
   std::string buf;
   if (has_buf) {
     if (size > (1u << 20))

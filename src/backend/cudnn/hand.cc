@@ -35,16 +35,17 @@ void read_ctc_arrays(CallContext& ctx, const char* fn, CtcArrays* a, int32_t* n)
   wire::Reader& in = ctx.in;
   *n = in.get<int32_t>();
   if (*n < 0 || *n > kMax) throw SessionFault(std::string(fn) + ": batch size out of bounds");
-  auto flag = [&in] {
+  // Each flag names its array, so a test of one cannot pass on another.
+  auto flag = [&in](const char* what) {
     const uint8_t f = in.get<uint8_t>();
-    if (f > 1) throw wire::DecodeError("presence flag is neither 0 nor 1");
+    if (f > 1) throw wire::DecodeError(std::string(what) + " presence flag is neither 0 nor 1");
     return f != 0;
   };
-  a->has_label_lengths = flag();
+  a->has_label_lengths = flag("label lengths");
   if (a->has_label_lengths) get_ints(in, &a->label_lengths, static_cast<size_t>(*n));
-  a->has_input_lengths = flag();
+  a->has_input_lengths = flag("input lengths");
   if (a->has_input_lengths) get_ints(in, &a->input_lengths, static_cast<size_t>(*n));
-  a->has_labels = flag();
+  a->has_labels = flag("labels");
   if (a->has_labels) {
     if (!a->has_label_lengths) throw SessionFault(std::string(fn) + ": labels without lengths");
     int64_t total = 0;
@@ -133,7 +134,7 @@ void handle_cudnnGetCTCLossWorkspaceSize(CallContext& ctx) {
   const auto algo = static_cast<cudnnCTCLossAlgo_t>(in.get<int32_t>());
   const uint64_t w_ctc = in.get<uint64_t>();
   const uint8_t want_size = in.get<uint8_t>();
-  if (want_size > 1) throw wire::DecodeError("presence flag is neither 0 nor 1");
+  if (want_size > 1) throw wire::DecodeError("workspace size presence flag is neither 0 nor 1");
   CtcArrays a;
   int32_t n = 0;
   read_ctc_arrays(ctx, "cudnnGetCTCLossWorkspaceSize", &a, &n);

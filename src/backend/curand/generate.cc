@@ -4,6 +4,7 @@
 // A request whose host flag disagrees with the generator's kind, or that asks a host generator
 // for more than kMaxOutputBytes, is one no honest client sends: it ends the session.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "backend/curand/support.h"
@@ -38,8 +39,12 @@ void generate(CallContext& ctx, const Request& r, Fn fn) {
   if (r.id != 0 &&
       (handle_kind_of(r.id) == HandleKind::kCurandHostGenerator) != r.host)
     throw SessionFault("curandGenerate*: host flag disagrees with the generator");
-  if (r.host && (r.output != 0 || r.num > curand_host::kMaxOutputBytes / sizeof(T)))
-    throw SessionFault("curandGenerate*: host output over the bound");
+  // Two checks, two messages: a test of one must not pass on the other.
+  if (r.host && r.output != 0)
+    throw SessionFault("curandGenerate*: a host generator's request names an output pointer");
+  if (r.host && r.num > curand_host::kMaxOutputBytes / sizeof(T))
+    throw SessionFault("curandGenerate*: host output of " + std::to_string(r.num) +
+                       " elements is over the bound");
   curandGenerator_t g = nullptr;
   if (!generator_in(ctx, r.id, &g)) return;
   if (!r.host) {
