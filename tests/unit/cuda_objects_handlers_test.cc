@@ -5,6 +5,9 @@
 // reads, also without a driver (this machine).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+
 #include <cuda.h>
 
 #include <cstring>
@@ -95,18 +98,21 @@ TEST_F(DriverObjects, ForeignAndForgedHandlesEndTheSession) {
   // An id of another kind where a graph goes, and ids never issued.
   wire::Writer stream_as_graph;
   stream_as_graph.put<uint64_t>(live(be::HandleKind::kStream));
-  EXPECT_THROW(run(drv::handle_cuGraphDestroy, stream_as_graph), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphDestroy, stream_as_graph),
+               "forged graph handle 0x100000000000001");
   wire::Writer launch;
   launch.put<uint64_t>(forged(be::HandleKind::kGraphExec));
   launch.put<uint64_t>(0);
-  EXPECT_THROW(run(drv::handle_cuGraphLaunch, launch), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphLaunch, launch),
+               "forged graph exec handle 0xb00000000001092");
   wire::Writer arr;
   arr.put<uint64_t>(forged(be::HandleKind::kArray));
-  EXPECT_THROW(run(drv::handle_cuArrayDestroy, arr), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuArrayDestroy, arr), "forged array handle 0xe00000000001092");
   wire::Writer trim;
   trim.put<uint64_t>(live(be::HandleKind::kGraph));  // a graph where a pool goes
   trim.put<uint64_t>(0);
-  EXPECT_THROW(run(drv::handle_cuMemPoolTrimTo, trim), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuMemPoolTrimTo, trim),
+               "forged memory pool handle 0xa00000000000002");
   // A stale graph: the driver's invalid handle, no fault.
   wire::Writer stale_graph;
   stale_graph.put<uint64_t>(stale(be::HandleKind::kGraph));
@@ -118,20 +124,24 @@ TEST_F(DriverObjects, NodeListsAreBoundedAndTranslated) {
   wire::Writer many;
   many.put<uint64_t>(live(be::HandleKind::kGraph));
   many.put<uint32_t>((1u << 16) + 1);
-  EXPECT_THROW(run(drv::handle_cuGraphAddEmptyNode, many), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphAddEmptyNode, many), "dependencies: 65537");
   // A count the payload does not hold.
   wire::Writer short_list;
   short_list.put<uint64_t>(live(be::HandleKind::kGraph));
   short_list.put<uint32_t>(3);
   short_list.put<uint64_t>(live(be::HandleKind::kGraphNode));
-  EXPECT_ANY_THROW(run(drv::handle_cuGraphAddEmptyNode, short_list));
+  EXPECT_FAULT(run(drv::handle_cuGraphAddEmptyNode, short_list),
+               "payload too short: wanted 8 bytes, 0 left");
   // A stream id among the dependencies, and a forged node.
   for (uint64_t bad : {live(be::HandleKind::kStream), forged(be::HandleKind::kGraphNode)}) {
     wire::Writer w;
     w.put<uint64_t>(live(be::HandleKind::kGraph));
     w.put<uint32_t>(1);
     w.put<uint64_t>(bad);
-    EXPECT_THROW(run(drv::handle_cuGraphAddEmptyNode, w), be::SessionFault);
+    char id[32];
+    std::snprintf(id, sizeof id, "0x%llx", static_cast<unsigned long long>(bad));
+    EXPECT_FAULT(run(drv::handle_cuGraphAddEmptyNode, w),
+                 std::string("forged graph node handle ") + id);
   }
   // A memset node's context must be a context.
   wire::Writer memset;
@@ -139,23 +149,24 @@ TEST_F(DriverObjects, NodeListsAreBoundedAndTranslated) {
   memset.put<uint32_t>(0);
   memset.put(CUDA_MEMSET_NODE_PARAMS{});
   memset.put<uint64_t>(live(be::HandleKind::kModule));
-  EXPECT_THROW(run(drv::handle_cuGraphAddMemsetNode, memset), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphAddMemsetNode, memset),
+               "forged context handle 0x600000000000004");
   // A node list larger than the bound, and a bad presence flag.
   wire::Writer list;
   list.put<uint64_t>(live(be::HandleKind::kGraph));
   list.put<uint8_t>(1);
   list.put<uint64_t>(uint64_t{1} << 40);
-  EXPECT_THROW(run(drv::handle_cuGraphGetNodes, list), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphGetNodes, list), "node list of 1099511627776");
   wire::Writer flag;
   flag.put<uint64_t>(live(be::HandleKind::kGraph));
   flag.put<uint8_t>(2);
   flag.put<uint64_t>(0);
-  EXPECT_THROW(run(drv::handle_cuGraphGetNodes, flag), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphGetNodes, flag), "presence flag 2");
   // Edges: more than the bound; edge data shorter than the count.
   wire::Writer edges;
   edges.put<uint64_t>(live(be::HandleKind::kGraph));
   edges.put<uint32_t>(0xffffffffu);
-  EXPECT_THROW(run(drv::handle_cuGraphAddDependencies_v2, edges), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphAddDependencies_v2, edges), "edges: 4294967295");
   wire::Writer data;
   data.put<uint64_t>(live(be::HandleKind::kGraph));
   data.put<uint32_t>(1);
@@ -163,7 +174,8 @@ TEST_F(DriverObjects, NodeListsAreBoundedAndTranslated) {
   data.put<uint64_t>(live(be::HandleKind::kGraphNode));
   data.put<uint8_t>(1);
   data.put<uint32_t>(0);
-  EXPECT_ANY_THROW(run(drv::handle_cuGraphAddDependencies_v2, data));
+  EXPECT_FAULT(run(drv::handle_cuGraphAddDependencies_v2, data),
+               "payload too short: wanted 8 bytes, 4 left");
   // Honest, without a driver: the driver's own error, no reply fields.
   wire::Writer honest;
   honest.put<uint64_t>(live(be::HandleKind::kGraph));
@@ -187,18 +199,20 @@ TEST_F(DriverObjects, KernelNodesAreCheckedAsLaunches) {
     return w;
   };
   // An unknown argument form; more argument bytes than any function takes.
-  EXPECT_THROW(run(drv::handle_cuGraphAddKernelNode_v2, node(0, 0, 2, 0)), be::SessionFault);
-  EXPECT_THROW(run(drv::handle_cuGraphAddKernelNode_v2, node(0, 0, 1, 40000)), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphAddKernelNode_v2, node(0, 0, 2, 0)),
+               "unknown launch argument form 2");
+  EXPECT_FAULT(run(drv::handle_cuGraphAddKernelNode_v2, node(0, 0, 1, 40000)),
+               "launch argument buffer too large");
   // A function id never issued, a stream where a function goes, a module where the context goes.
-  EXPECT_THROW(run(drv::handle_cuGraphAddKernelNode_v2,
-                   node(forged(be::HandleKind::kFunction), 0, 0, 0)),
-               be::SessionFault);
-  EXPECT_THROW(run(drv::handle_cuGraphAddKernelNode_v2,
-                   node(live(be::HandleKind::kStream), 0, 0, 0)),
-               be::SessionFault);
-  EXPECT_THROW(
+  EXPECT_FAULT(
+      run(drv::handle_cuGraphAddKernelNode_v2, node(forged(be::HandleKind::kFunction), 0, 0, 0)),
+      "forged function handle 0x700000000001092");
+  EXPECT_FAULT(
+      run(drv::handle_cuGraphAddKernelNode_v2, node(live(be::HandleKind::kStream), 0, 0, 0)),
+      "forged function handle 0x100000000000002");
+  EXPECT_FAULT(
       run(drv::handle_cuGraphAddKernelNode_v2, node(0, live(be::HandleKind::kModule), 1, 8)),
-      be::SessionFault);
+      "forged context handle 0x600000000000003");
   // Setting an executable graph's node: ids of the right kinds only.
   wire::Writer exec;
   exec.put<uint64_t>(live(be::HandleKind::kGraph));  // a graph where the executable goes
@@ -208,7 +222,8 @@ TEST_F(DriverObjects, KernelNodesAreCheckedAsLaunches) {
   for (int i = 0; i < 7; ++i) exec.put<uint32_t>(1);
   exec.put<uint8_t>(1);
   exec.put<uint32_t>(0);
-  EXPECT_THROW(run(drv::handle_cuGraphExecKernelNodeSetParams_v2, exec), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphExecKernelNodeSetParams_v2, exec),
+               "forged graph exec handle 0xa00000000000001");
   // The `extra` form with a NULL function and no driver: the driver's answer, no reply fields.
   std::vector<uint8_t> out;
   EXPECT_EQ(run(drv::handle_cuGraphAddKernelNode_v2, node(0, 0, 1, 8), &out),
@@ -229,19 +244,22 @@ TEST_F(DriverObjects, MemcpyNodesTakeNoHostMemoryAndTranslateArrays) {
   host.srcMemoryType = CU_MEMORYTYPE_HOST;
   host.srcHost = reinterpret_cast<void*>(0x1000);
   host.dstMemoryType = CU_MEMORYTYPE_DEVICE;
-  EXPECT_THROW(run(drv::handle_cuGraphAddMemcpyNode, add(host)), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphAddMemcpyNode, add(host)),
+               "host memory in a graph memcpy node");
   CUDA_MEMCPY3D forged_array{};
   forged_array.srcMemoryType = CU_MEMORYTYPE_DEVICE;
   forged_array.dstMemoryType = CU_MEMORYTYPE_ARRAY;
   forged_array.dstArray = reinterpret_cast<CUarray>(forged(be::HandleKind::kArray));
-  EXPECT_THROW(run(drv::handle_cuGraphAddMemcpyNode, add(forged_array)), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphAddMemcpyNode, add(forged_array)),
+               "forged array handle 0xe00000000001092");
   CUDA_MEMCPY3D stale_array = forged_array;
   stale_array.dstArray = reinterpret_cast<CUarray>(stale(be::HandleKind::kArray));
   EXPECT_EQ(run(drv::handle_cuGraphAddMemcpyNode, add(stale_array)), CUDA_ERROR_INVALID_HANDLE);
   wire::Writer set;
   set.put<uint64_t>(live(be::HandleKind::kGraphNode));
   set.put(host);
-  EXPECT_THROW(run(drv::handle_cuGraphMemcpyNodeSetParams, set), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphMemcpyNodeSetParams, set),
+               "host memory in a graph memcpy node");
   // Device to device, no driver here: the driver's answer, no reply fields.
   CUDA_MEMCPY3D d2d{};
   d2d.srcMemoryType = CU_MEMORYTYPE_DEVICE;
@@ -256,12 +274,13 @@ TEST_F(DriverObjects, ExecUpdateIsChecked) {
   swapped.put<uint64_t>(live(be::HandleKind::kGraph));
   swapped.put<uint64_t>(live(be::HandleKind::kGraph));
   swapped.put<uint8_t>(1);
-  EXPECT_THROW(run(drv::handle_cuGraphExecUpdate_v2, swapped), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphExecUpdate_v2, swapped),
+               "forged graph exec handle 0xa00000000000001");
   wire::Writer flag;
   flag.put<uint64_t>(live(be::HandleKind::kGraphExec));
   flag.put<uint64_t>(live(be::HandleKind::kGraph));
   flag.put<uint8_t>(3);
-  EXPECT_THROW(run(drv::handle_cuGraphExecUpdate_v2, flag), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuGraphExecUpdate_v2, flag), "presence flag 3");
   wire::Writer stale_exec;
   stale_exec.put<uint64_t>(stale(be::HandleKind::kGraphExec));
   stale_exec.put<uint64_t>(live(be::HandleKind::kGraph));
@@ -276,17 +295,18 @@ TEST_F(DriverObjects, PoolRequestsAreChecked) {
   unknown_attr.put<uint64_t>(live(be::HandleKind::kMemPool));
   unknown_attr.put<int32_t>(999);
   unknown_attr.put<uint64_t>(0);
-  EXPECT_THROW(run(drv::handle_cuMemPoolSetAttribute, unknown_attr), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuMemPoolSetAttribute, unknown_attr), "memory pool attribute 999");
   wire::Writer get_unknown;
   get_unknown.put<uint64_t>(live(be::HandleKind::kMemPool));
   get_unknown.put<int32_t>(-1);
-  EXPECT_THROW(run(drv::handle_cuMemPoolGetAttribute, get_unknown), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuMemPoolGetAttribute, get_unknown), "memory pool attribute -1");
   // A size attribute carries 8 bytes: 4 are a short request.
   wire::Writer short_value;
   short_value.put<uint64_t>(live(be::HandleKind::kMemPool));
   short_value.put<int32_t>(CU_MEMPOOL_ATTR_RELEASE_THRESHOLD);
   short_value.put<uint32_t>(0);
-  EXPECT_ANY_THROW(run(drv::handle_cuMemPoolSetAttribute, short_value));
+  EXPECT_FAULT(run(drv::handle_cuMemPoolSetAttribute, short_value),
+               "payload too short: wanted 8 bytes, 4 left");
   // A Windows security descriptor (a pointer into the client) is refused before the driver.
   CUmemPoolProps props{};
   props.allocType = CU_MEM_ALLOCATION_TYPE_PINNED;
@@ -300,11 +320,13 @@ TEST_F(DriverObjects, PoolRequestsAreChecked) {
   from_pool.put<uint64_t>(64);
   from_pool.put<uint64_t>(forged(be::HandleKind::kMemPool));
   from_pool.put<uint64_t>(0);
-  EXPECT_THROW(run(drv::handle_cuMemAllocFromPoolAsync, from_pool), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuMemAllocFromPoolAsync, from_pool),
+               "forged memory pool handle 0xd00000000001092");
   wire::Writer on_stream;
   on_stream.put<uint64_t>(64);
   on_stream.put<uint64_t>(forged(be::HandleKind::kStream));
-  EXPECT_THROW(run(drv::handle_cuMemAllocAsync, on_stream), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuMemAllocAsync, on_stream),
+               "forged stream handle 0x100000000001092");
   // Honest, without a driver: the driver's own error and no reply fields.
   wire::Writer honest;
   honest.put<uint64_t>(64);
@@ -324,19 +346,19 @@ TEST_F(DriverObjects, ResourceDescriptionsTranslateArrays) {
   tex.put(res);
   tex.put<uint8_t>(0);
   tex.put<uint8_t>(0);
-  EXPECT_THROW(run(drv::handle_cuTexObjectCreate, tex), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuTexObjectCreate, tex), "forged array handle 0xe00000000001092");
   // A mipmapped array's id where an array goes.
   res.res.array.hArray = reinterpret_cast<CUarray>(live(be::HandleKind::kMipmappedArray));
   wire::Writer surf;
   surf.put<uint8_t>(1);
   surf.put<uint8_t>(1);
   surf.put(res);
-  EXPECT_THROW(run(drv::handle_cuSurfObjectCreate, surf), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuSurfObjectCreate, surf), "forged array handle 0xf00000000000001");
   // A presence flag that is neither 0 nor 1.
   wire::Writer flag;
   flag.put<uint8_t>(1);
   flag.put<uint8_t>(7);
-  EXPECT_THROW(run(drv::handle_cuTexObjectCreate, flag), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuTexObjectCreate, flag), "presence flag 7");
   // A stale array: the driver's invalid handle.
   res.res.array.hArray = reinterpret_cast<CUarray>(stale(be::HandleKind::kArray));
   wire::Writer stale_tex;
@@ -350,7 +372,8 @@ TEST_F(DriverObjects, ResourceDescriptionsTranslateArrays) {
   wire::Writer query;
   query.put<uint64_t>(1);
   query.put<uint8_t>(0);
-  EXPECT_ANY_THROW(run(drv::handle_cuTexObjectGetResourceDesc, query));
+  EXPECT_FAULT(run(drv::handle_cuTexObjectGetResourceDesc, query),
+               "1 unexpected bytes at the end of the payload");
 }
 
 TEST_F(DriverObjects, IpcOpenWithoutADriver) {
@@ -363,29 +386,36 @@ TEST_F(DriverObjects, IpcOpenWithoutADriver) {
   EXPECT_TRUE(out.empty());
   wire::Writer shortened;
   shortened.put<uint64_t>(0);
-  EXPECT_ANY_THROW(run(drv::handle_cuIpcOpenMemHandle_v2, shortened));
+  EXPECT_FAULT(run(drv::handle_cuIpcOpenMemHandle_v2, shortened),
+               "payload too short: wanted 64 bytes, 8 left");
 }
 
 TEST_F(DriverObjects, ImageChunksAreBoundedAndInOrder) {
   // Over the session's bound, empty, past the end, not starting at 0, out of order.
-  EXPECT_THROW(run(drv::handle_gvDrvImageChunk, chunk(kMaxStagedImageBytes + 1, 0, 1)),
-               be::SessionFault);
-  EXPECT_THROW(run(drv::handle_gvDrvImageChunk, chunk(16, 0, 0)), be::SessionFault);
-  EXPECT_THROW(run(drv::handle_gvDrvImageChunk, chunk(16, 8, 9)), be::SessionFault);
-  EXPECT_THROW(run(drv::handle_gvDrvImageChunk, chunk(16, 4, 4)), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_gvDrvImageChunk, chunk(kMaxStagedImageBytes + 1, 0, 1)),
+               "image chunk of 1 bytes at 0 of 536870913");
+  EXPECT_FAULT(run(drv::handle_gvDrvImageChunk, chunk(16, 0, 0)),
+               "image chunk of 0 bytes at 0 of 16");
+  EXPECT_FAULT(run(drv::handle_gvDrvImageChunk, chunk(16, 8, 9)),
+               "image chunk of 9 bytes at 8 of 16");
+  EXPECT_FAULT(run(drv::handle_gvDrvImageChunk, chunk(16, 4, 4)), "image chunk out of order");
   EXPECT_EQ(run(drv::handle_gvDrvImageChunk, chunk(16, 0, 8)), CUDA_SUCCESS);
-  EXPECT_THROW(run(drv::handle_gvDrvImageChunk, chunk(16, 12, 4)), be::SessionFault);  // a gap
-  EXPECT_THROW(run(drv::handle_gvDrvImageChunk, chunk(32, 8, 8)), be::SessionFault);   // total
+  EXPECT_FAULT(run(drv::handle_gvDrvImageChunk, chunk(16, 12, 4)),
+               "image chunk out of order");  // a gap
+  EXPECT_FAULT(run(drv::handle_gvDrvImageChunk, chunk(32, 8, 8)),
+               "image chunk out of order");  // total
   // A load naming an image that is not complete ends the session; so does one with none.
   EXPECT_EQ(run(drv::handle_gvDrvImageChunk, chunk(16, 0, 8)), CUDA_SUCCESS);
-  EXPECT_THROW(run(drv::handle_cuModuleLoadData, staged_load()), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuModuleLoadData, staged_load()),
+               "load of a staged image that is not complete");
   // A short chunk: fewer bytes than it says.
   wire::Writer lying;
   lying.put<uint64_t>(16);
   lying.put<uint64_t>(0);
   lying.put<uint64_t>(8);
   lying.put<uint32_t>(0);
-  EXPECT_ANY_THROW(run(drv::handle_gvDrvImageChunk, lying));
+  EXPECT_FAULT(run(drv::handle_gvDrvImageChunk, lying),
+               "payload too short: wanted 8 bytes, 4 left");
 }
 
 TEST_F(DriverObjects, AStagedImageIsLoadedOnceAndTheBoundIsSessionWide) {
@@ -399,7 +429,8 @@ TEST_F(DriverObjects, AStagedImageIsLoadedOnceAndTheBoundIsSessionWide) {
   EXPECT_EQ(r.get<uint32_t>(), 0u);
   EXPECT_NO_THROW(r.expect_end());
   // The image was taken: naming it again is a lie.
-  EXPECT_THROW(run(drv::handle_cuModuleLoadData, staged_load()), be::SessionFault);
+  EXPECT_FAULT(run(drv::handle_cuModuleLoadData, staged_load()),
+               "load of a staged image that is not complete");
   // Another connection of the session holding most of the bound leaves no room here.
   be::ConnState other{session_, 7};
   const uint64_t big = kMaxStagedImageBytes - 8;

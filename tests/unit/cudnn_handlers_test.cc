@@ -157,23 +157,29 @@ TEST_F(CudnnHandlers, ForgedClientChosenIdsEndTheSession) {
   wire::Writer w;
   w.put<uint8_t>(2);
   // No ticket (an auxiliary connection's request, or the fuzzer's) names nothing.
-  EXPECT_THROW(run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 0), be::SessionFault);
+  EXPECT_FAULT(run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 0),
+               "a client-chosen cuDNN object id for ticket 0 (a create that asks for one needs a "
+               "ticket below 2^55)");
   ASSERT_EQ(run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 50), CUDNN_STATUS_SUCCESS);
   // The same ticket again (a replay), or an older one.
-  EXPECT_THROW(run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 50), be::SessionFault);
-  EXPECT_THROW(run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 49), be::SessionFault);
+  EXPECT_FAULT(
+      run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 50),
+      "client-chosen cuDNN object id 0x2980000000000032 named twice (ticket 50, last claimed 50)");
+  EXPECT_FAULT(
+      run(cd::handle_cudnnCreateTensorDescriptor, w, nullptr, 49),
+      "client-chosen cuDNN object id 0x2980000000000031 named twice (ticket 49, last claimed 50)");
   // A flag above 2 does not decode; creates without the word take only 0 and 1.
   wire::Writer three;
   three.put<uint8_t>(3);
-  EXPECT_THROW(run(cd::handle_cudnnCreateTensorDescriptor, three, nullptr, 60),
-               wire::DecodeError);
+  EXPECT_FAULT(run(cd::handle_cudnnCreateTensorDescriptor, three, nullptr, 60),
+               "presence flag is not 0, 1 or 2");
   // Uses of ids never named: above the last ticket claimed, or another kind's.
-  EXPECT_THROW(run(cd::handle_cudnnSetTensor4dDescriptor,
+  EXPECT_FAULT(run(cd::handle_cudnnSetTensor4dDescriptor,
                    set4d(wire::client_id(be::HandleKind::kCudnnTensorDesc, 51))),
-               be::SessionFault);
-  EXPECT_THROW(run(cd::handle_cudnnSetTensor4dDescriptor,
+               "forged cuDNN object handle 0x2980000000000033");
+  EXPECT_FAULT(run(cd::handle_cudnnSetTensor4dDescriptor,
                    set4d(wire::client_id(be::HandleKind::kCudnnFilterDesc, 50))),
-               be::SessionFault);
+               "forged cuDNN object handle 0x2a80000000000032");
   // The honest one still works.
   EXPECT_EQ(run(cd::handle_cudnnSetTensor4dDescriptor,
                 set4d(wire::client_id(be::HandleKind::kCudnnTensorDesc, 50))),

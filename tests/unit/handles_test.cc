@@ -114,21 +114,36 @@ TEST(HandleTable, ForgedClientIdsEndTheSession) {
   HandleTable t;
   const auto k = HandleKind::kCublasLtMatrixLayout;
   // No ticket, or one that does not fit below bit 55, names nothing.
-  EXPECT_THROW(t.claim_client_id(k, 0), SessionFault);
-  EXPECT_THROW(t.claim_client_id(k, uint64_t{1} << 55), SessionFault);
-  EXPECT_THROW(t.claim_client_id(k, ~uint64_t{0}), SessionFault);
+  EXPECT_FAULT(t.claim_client_id(k, 0),
+               "a client-chosen cuBLAS object id for ticket 0 (a create that asks for one needs a "
+               "ticket below 2^55)");
+  EXPECT_FAULT(t.claim_client_id(k, uint64_t{1} << 55),
+               "a client-chosen cuBLAS object id for ticket 36028797018963968 (a create that asks "
+               "for one needs a ticket below 2^55)");
+  EXPECT_FAULT(t.claim_client_id(k, ~uint64_t{0}),
+               "a client-chosen cuBLAS object id for ticket 18446744073709551615 (a create that "
+               "asks for one needs a ticket below 2^55)");
   const uint64_t id = t.claim_client_id(k, 100);
   ASSERT_TRUE(t.bind_client_id(k, id, &objs[0]));
   // A replayed ticket (a live id named again), or any ticket not above the last claimed one.
-  EXPECT_THROW(t.claim_client_id(k, 100), SessionFault);
-  EXPECT_THROW(t.claim_client_id(k, 99), SessionFault);
-  EXPECT_THROW(t.claim_client_id(HandleKind::kCublasLtMatmulDesc, 100), SessionFault);
+  EXPECT_FAULT(t.claim_client_id(k, 100),
+               "client-chosen cuBLAS object id 0x2380000000000064 named twice (ticket 100, last "
+               "claimed 100)");
+  EXPECT_FAULT(t.claim_client_id(k, 99),
+               "client-chosen cuBLAS object id 0x2380000000000063 named twice (ticket 99, last "
+               "claimed 100)");
+  EXPECT_FAULT(t.claim_client_id(HandleKind::kCublasLtMatmulDesc, 100),
+               "client-chosen cuBLAS object id 0x2280000000000064 named twice (ticket 100, last "
+               "claimed 100)");
   void* p = nullptr;
   // Uses: an id above every claimed ticket was never issued; the right ticket under another
   // kind is no id of this kind; a kind byte without bit 55 is a worker id never issued.
-  EXPECT_THROW(t.lookup(k, wire::client_id(k, 101), &p), SessionFault);
-  EXPECT_THROW(t.lookup(HandleKind::kCublasLtMatmulDesc, id, &p), SessionFault);
-  EXPECT_THROW(t.lookup(k, id & ~wire::kClientIdBit, &p), SessionFault);
+  EXPECT_FAULT(t.lookup(k, wire::client_id(k, 101), &p),
+               "forged cuBLAS object handle 0x2380000000000065");
+  EXPECT_FAULT(t.lookup(HandleKind::kCublasLtMatmulDesc, id, &p),
+               "forged cuBLAS object handle 0x2380000000000064");
+  EXPECT_FAULT(t.lookup(k, id & ~wire::kClientIdBit, &p),
+               "forged cuBLAS object handle 0x2300000000000064");
   EXPECT_TRUE(t.lookup(k, id, &p));  // the session goes on: the real one still works
   EXPECT_EQ(p, &objs[0]);
   // Worker-issued ids and client ones never meet.

@@ -48,34 +48,43 @@ TEST_F(ManagedExchange, InsideAKnownRangeReachesTheRuntime) {
 }
 
 TEST_F(ManagedExchange, OutsideTheSessionsManagedMemoryEndsTheSession) {
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPeek, peek(kVar - 1, 2)), be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPeek, peek(kVar + 4000, 97)), be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPeek, peek(kVar + 4096, 1)), be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPeek, peek(0x1000, 8)), be::SessionFault);
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, peek(kVar - 1, 2)),
+               "gvManagedPeek outside the session's managed memory");
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, peek(kVar + 4000, 97)),
+               "gvManagedPeek outside the session's managed memory");
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, peek(kVar + 4096, 1)),
+               "gvManagedPeek outside the session's managed memory");
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, peek(0x1000, 8)),
+               "gvManagedPeek outside the session's managed memory");
   // A range that wraps around the address space.
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPeek, peek(kVar + 8, UINT64_MAX - 4)),
-               be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPoke, poke(kVar + 4090, 7)), be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPoke, poke(0x1000, 8)), be::SessionFault);
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, peek(kVar + 8, UINT64_MAX - 4)),
+               "gvManagedPeek of 18446744073709551611 bytes");
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPoke, poke(kVar + 4090, 7)),
+               "gvManagedPoke outside the session's managed memory");
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPoke, poke(0x1000, 8)),
+               "gvManagedPoke outside the session's managed memory");
 }
 
 TEST_F(ManagedExchange, SizesAreBounded) {
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPeek, peek(kVar, 0)), be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPeek, peek(kVar, uint64_t{wire::kMaxPayload} + 1)),
-               be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPoke, poke(kVar, 0)), be::SessionFault);
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, peek(kVar, 0)), "gvManagedPeek of 0 bytes");
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, peek(kVar, uint64_t{wire::kMaxPayload} + 1)),
+               "gvManagedPeek of 67108865 bytes");
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPoke, poke(kVar, 0)), "gvManagedPoke of 0 bytes");
 }
 
 TEST_F(ManagedExchange, ShortOrLongRequestsAreDecodeErrors) {
   wire::Writer w;
   w.put<uint64_t>(kVar);
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPeek, w), wire::DecodeError);
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, w),
+               "payload too short: wanted 8 bytes, 0 left");
   auto long_one = peek(kVar, 8);
   long_one.put<uint8_t>(0);
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPeek, long_one), wire::DecodeError);
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, long_one),
+               "1 unexpected bytes at the end of the payload");
   wire::Writer tiny;
   tiny.put<uint32_t>(1);
-  EXPECT_THROW(run(be::cudart::handle_gvManagedPoke, tiny), wire::DecodeError);
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPoke, tiny),
+               "payload too short: wanted 8 bytes, 4 left");
 }
 
 }  // namespace

@@ -17,11 +17,12 @@
 #include <vector>
 
 #include "backend/dispatch.h"
-#include "backend_process.h"
 #include "backend/worker.h"
+#include "backend_process.h"
 #include "common/shared_host_wire.h"
 #include "common/transport.h"
 #include "common/transport_shm.h"
+#include "expect_fault.h"
 #include "frontend/core/parallel_copy.h"
 
 namespace gvirtus::backend::cudart {
@@ -175,15 +176,17 @@ TEST_F(SharedHostHandlers, RegisterCopyUnregister) {
 }
 
 TEST_F(SharedHostHandlers, NoDescriptorEndsTheSession) {
-  EXPECT_THROW(reg(-1, kPage), be::SessionFault);
+  EXPECT_FAULT(reg(-1, kPage), "gvShmHostRegister without a passed memory descriptor");
 }
 
 TEST_F(SharedHostHandlers, UnsealedMemoryEndsTheSession) {
   int fd = make_memfd(kPage, 0);  // could be truncated under the worker: refused
-  EXPECT_THROW(reg(fd, kPage), be::SessionFault);
+  EXPECT_FAULT(reg(fd, kPage),
+               "gvShmHostRegister: the passed memory is not sealed against resizing");
   ::close(fd);
   fd = make_memfd(kPage, F_SEAL_GROW);  // shrinking still possible
-  EXPECT_THROW(reg(fd, kPage), be::SessionFault);
+  EXPECT_FAULT(reg(fd, kPage),
+               "gvShmHostRegister: the passed memory is not sealed against resizing");
   ::close(fd);
 }
 
@@ -199,28 +202,35 @@ TEST_F(SharedHostHandlers, SealedMemoryCannotBeTruncatedAfterwards) {
 
 TEST_F(SharedHostHandlers, SizeLiesEndTheSession) {
   int fd = make_memfd(2 * kPage);
-  EXPECT_THROW(reg(fd, 4 * kPage), be::SessionFault);  // more than the memory holds
-  EXPECT_THROW(reg(fd, kPage), be::SessionFault);      // less: also a lie
-  EXPECT_THROW(reg(fd, 2 * kPage + 1), be::SessionFault);
-  EXPECT_THROW(reg(fd, 0), be::SessionFault);
+  EXPECT_FAULT(reg(fd, 4 * kPage),
+               "gvShmHostRegister: 16384 bytes announced, the memory holds 8192");  // more than the
+                                                                                    // memory holds
+  EXPECT_FAULT(
+      reg(fd, kPage),
+      "gvShmHostRegister: 4096 bytes announced, the memory holds 8192");  // less: also a lie
+  EXPECT_FAULT(reg(fd, 2 * kPage + 1),
+               "gvShmHostRegister: 8193 bytes announced, the memory holds 8192");
+  EXPECT_FAULT(reg(fd, 0), "gvShmHostRegister: 0 bytes announced, the memory holds 8192");
   ::close(fd);
 }
 
 TEST_F(SharedHostHandlers, DescriptorsThatAreNotMemoryFilesEndTheSession) {
   int p[2];
   ASSERT_EQ(::pipe(p), 0);
-  EXPECT_THROW(reg(p[0], kPage), be::SessionFault);
+  EXPECT_FAULT(reg(p[0], kPage), "gvShmHostRegister: the passed descriptor is not a memory file");
   ::close(p[0]);
   ::close(p[1]);
   // A socket.
-  EXPECT_THROW(reg(client_->fd(), kPage), be::SessionFault);
+  EXPECT_FAULT(reg(client_->fd(), kPage),
+               "gvShmHostRegister: the passed descriptor is not a memory file");
   // A regular file on disk: not sealable.
   char path[] = "/tmp/gvshXXXXXX";
   int f = ::mkstemp(path);
   ASSERT_GE(f, 0);
   ::unlink(path);
   ASSERT_EQ(::ftruncate(f, static_cast<off_t>(kPage)), 0);
-  EXPECT_THROW(reg(f, kPage), be::SessionFault);
+  EXPECT_FAULT(reg(f, kPage),
+               "gvShmHostRegister: the passed memory is not sealed against resizing");
   ::close(f);
 }
 
@@ -230,29 +240,31 @@ TEST_F(SharedHostHandlers, RangesOutsideTheBlockEndTheSession) {
   ::close(fd);
   ASSERT_NE(id, 0u);
   const uint64_t big = 2 * kPage;
-  EXPECT_THROW(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, big + 1, big + 1, 1, 0)),
-               be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvMemcpyShared, copy(id, big, 1, 1, 1, 0)),
-               be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvMemcpyShared, copy(id, ~0ull, 2, 2, 1, 0)),
-               be::SessionFault);
+  EXPECT_FAULT(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, big + 1, big + 1, 1, 0)),
+               "gvMemcpyShared of 8193 bytes at offset 0 of a block of 8192");
+  EXPECT_FAULT(run(be::cudart::handle_gvMemcpyShared, copy(id, big, 1, 1, 1, 0)),
+               "gvMemcpyShared of 1 bytes at offset 8192 of a block of 8192");
+  EXPECT_FAULT(run(be::cudart::handle_gvMemcpyShared, copy(id, ~0ull, 2, 2, 1, 0)),
+               "gvMemcpyShared of 2 bytes at offset 18446744073709551615 of a block of 8192");
   // Rows: (rows - 1) * hpitch + width past the end, and a pitch that wraps around.
-  EXPECT_THROW(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, kPage, 16, 3, 0)),
-               be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, 1ull << 63, 16, 3, 0)),
-               be::SessionFault);
+  EXPECT_FAULT(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, kPage, 16, 3, 0)),
+               "gvMemcpyShared of 8208 bytes at offset 0 of a block of 8192");
+  EXPECT_FAULT(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, 1ull << 63, 16, 3, 0)),
+               "gvMemcpyShared whose host rows wrap around");
   // A pitch below the width, no bytes, unknown flags.
-  EXPECT_THROW(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, 8, 16, 2, 0)),
-               be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, 16, 16, 2, 0, 8)),
-               be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, 0, 0, 1, 0)), be::SessionFault);
-  EXPECT_THROW(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, 16, 16, 1, 4)),
-               be::SessionFault);
+  EXPECT_FAULT(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, 8, 16, 2, 0)),
+               "gvMemcpyShared with a pitch below its width");
+  EXPECT_FAULT(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, 16, 16, 2, 0, 8)),
+               "gvMemcpyShared with a pitch below its width");
+  EXPECT_FAULT(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, 0, 0, 1, 0)),
+               "gvMemcpyShared of no bytes");
+  EXPECT_FAULT(run(be::cudart::handle_gvMemcpyShared, copy(id, 0, 16, 16, 1, 4)),
+               "gvMemcpyShared with unknown flags 4");
   // Trailing bytes.
   wire::Writer w = copy(id, 0, 16, 16, 1, 0);
   w.put<uint8_t>(0);
-  EXPECT_THROW(run(be::cudart::handle_gvMemcpyShared, w), wire::DecodeError);
+  EXPECT_FAULT(run(be::cudart::handle_gvMemcpyShared, w),
+               "1 unexpected bytes at the end of the payload");
 }
 
 TEST_F(SharedHostHandlers, BlocksPerSessionAreBounded) {
