@@ -166,11 +166,20 @@ void f_capture_copy(be::CallContext& ctx) {
   ctx.out.put<uint64_t>(77);  // the capture's id
 }
 
+// As the worker's handler over the real runtime: the capture status is a required output of
+// cudaStreamGetCaptureInfo (NULL: cudaErrorInvalidValue), the id an optional one.
 void f_capture_info(be::CallContext& ctx) {
   note(ctx);
   ctx.in.get<uint64_t>();
-  EXPECT_EQ(ctx.in.get<uint8_t>(), 2);
-  ctx.out.put<uint64_t>(77);
+  const uint8_t want = ctx.in.get<uint8_t>();
+  ctx.in.expect_end();
+  if (!(want & 1)) {
+    ctx.status = cudaErrorInvalidValue;
+    return;
+  }
+  ctx.out.put<int32_t>(g_w->capturing ? cudaStreamCaptureStatusActive
+                                       : cudaStreamCaptureStatusNone);
+  if (want & 2) ctx.out.put<uint64_t>(77);
 }
 
 void f_ok(be::CallContext& ctx) { note(ctx); }
