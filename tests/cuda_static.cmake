@@ -15,7 +15,10 @@ set(GVIRTUS_CUDA_STATIC_PENDING
   memory          # cuMemcpy2D with CU_MEMORYTYPE_UNIFIED (cudaMemcpyDefault) answers INVALID_VALUE
   occupancy       # cuKernelGetFunction on a host function pointer: the worker ends the session
   pointer_queries # cuPointerGetAttributes does not know cuMemHostRegister'ed memory
-  managed managed_vars mapped_host  # cuMemAllocManaged, cuLibraryGetManaged, DEVICEMAP
+  managed managed_vars mapped_host callback_managed  # cuMemAllocManaged, cuLibraryGetManaged,
+                  # DEVICEMAP
+  graph_host_copies  # host copies on a capturing stream through the driver API are refused
+                  # (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED; docs/callbacks.md)
   callbacks stream_capture graphs graph_nodes mem_pools launch_events  # cuLaunchHostFunc,
                   # capture, cuGraph*, memory pools, events as launch attributes
   arrays textures # cuArray3DCreate and friends
