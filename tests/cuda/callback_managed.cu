@@ -3,6 +3,7 @@
 // cudaStreamAddCallback, a host node of a captured graph launched several times, a
 // __managed__ variable, and mapped page-locked memory. No synchronisation between the kernel and
 // the callback: the stream order alone promises the callback sees the kernel's writes.
+#include <cstdio>
 #include <vector>
 
 #include "check.h"
@@ -71,6 +72,8 @@ void print(const char* what, const Seen& s) {
 }  // namespace
 
 int main() {
+  // Line by line: were a section to hang, the lines before it would show which one.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   cudaStream_t s;
   CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   int* m = nullptr;

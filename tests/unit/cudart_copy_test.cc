@@ -25,6 +25,7 @@
 #include "frontend/core/answers.h"
 #include "frontend/cudart/batch_copy.h"
 #include "frontend/cudart/glue.h"
+#include "frontend/cudart/managed_var_table.h"
 #include "frontend/cudart/graph_wire.h"
 #include "frontend/cudart/launch_check.h"
 #include "frontend/cudart/local.h"
@@ -69,6 +70,7 @@ struct FakeDevice {
   int32_t context = 0;  // what gvContextCheck answers
   std::vector<uint8_t> managed;          // device bytes at kManagedBase
   std::vector<uint64_t> managed_next;    // addresses gvManagedAlloc hands out, in order
+  uint64_t var_address = 0;              // what gvManagedVarGet answers
   std::vector<uint64_t> managed_freed;   // what gvManagedFree was given
   int syncs = 0;                         // cudaDeviceSynchronize calls
 };
@@ -322,6 +324,17 @@ void fake_managed_poke(be::CallContext& ctx) {
   std::memcpy(d, bytes, n);
 }
 
+// gvManagedVarGet: every __managed__ variable lives at g_dev->var_address (4 bytes).
+void fake_managed_var_get(be::CallContext& ctx) {
+  note(ctx);
+  ctx.in.get<uint64_t>();
+  ctx.in.get_string(1 << 16);
+  ctx.in.expect_end();
+  std::lock_guard<std::mutex> g(g_dev->mu);
+  ctx.out.put<uint64_t>(g_dev->var_address);
+  ctx.out.put<uint64_t>(4);
+}
+
 void fake_device_sync(be::CallContext& ctx) {
   note(ctx);
   ctx.in.expect_end();
@@ -374,6 +387,7 @@ const be::Registry& fake_registry() {
         {cr::kCall_gvManagedAlloc, "gvManagedAlloc", fake_managed_alloc},
         {cr::kCall_gvManagedFree, "gvManagedFree", fake_managed_free},
         {cr::kCall_gvManagedPeek, "gvManagedPeek", fake_managed_peek},
+        {cr::kCall_gvManagedVarGet, "gvManagedVarGet", fake_managed_var_get},
         {cr::kCall_gvManagedPoke, "gvManagedPoke", fake_managed_poke},
         {cr::kCall_cudaDeviceSynchronize, "cudaDeviceSynchronize", fake_device_sync},
     };
@@ -1143,6 +1157,44 @@ TEST_F(CopyEngine, ManagedMemoryIsMirroredAndExchangedAtTheRightPoints) {
   EXPECT_EQ(dev_.managed_freed, std::vector<uint64_t>{addr});
   EXPECT_FALSE(mapped(p));
   EXPECT_FALSE(mg::contains(p));
+}
+
+void stub_managed_user() {}
+
+// A module's __managed__ variables are mirrored when its first kernel is resolved, on the thread
+// that launches it: a host callback behind that launch reading a variable calls
+// __cudaInitModule (nvcc's first host access), which then asks nothing (asked from the
+// callback, the lookup waited for the resolution lock the launching thread held while the
+// worker waited for the callback: the GPU run's callback_managed hang).
+TEST_F(CopyEngine, ManagedVariablesAreMirroredWhenTheirModuleIsFirstLaunched) {
+  dev_.managed.assign(1u << 20, 0);
+  dev_.var_address = kManagedBase + 128 * page();
+  dev_.managed[128 * page()] = 42;
+  auto image = fake_fatbin(64);
+  cr::FatbinWrapper w{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::Module* m = cr::register_module(&w);
+  cr::register_kernel(m, reinterpret_cast<const void*>(&stub_managed_user), "_Z2sk1ScPi");
+  static void* var_host = nullptr;  // nvcc's host pointer to the variable
+  // What __cudaRegisterManagedVar does (managed_vars.cc).
+  cr::register_variable(m, &var_host, "g_var", 4, false, /*managed=*/true);
+  cr::managed_vars::add(m, &var_host);
+  EXPECT_EQ(var_host, nullptr);
+  cr::Kernel* k = cr::find_kernel(reinterpret_cast<const void*>(&stub_managed_user));
+  ASSERT_NE(k, nullptr);
+  clear_calls();
+  ASSERT_EQ(cr::resolve(k), cudaSuccess);
+  EXPECT_EQ(count_calls(calls(), cr::kCall_gvManagedVarGet), 1u);
+  ASSERT_EQ(reinterpret_cast<uint64_t>(var_host), dev_.var_address);
+  EXPECT_EQ(*static_cast<uint8_t*>(var_host), 42);  // the device's bytes, mirrored
+  EXPECT_TRUE(mg::contains(var_host));
+  // The first host access (from any thread, a host callback too) asks nothing.
+  clear_calls();
+  EXPECT_TRUE(cr::managed_vars::init_module(m));  // __cudaInitModule
+  EXPECT_TRUE(calls().empty());
+  EXPECT_EQ(cr::resolve(k), cudaSuccess);  // resolved once
+  EXPECT_TRUE(calls().empty());
+  ASSERT_EQ(mg::release(var_host), cudaSuccess);  // only the mirror ends
+  cr::unregister_module(m);
 }
 
 TEST_F(CopyEngine, ManagedAllocationsSharingAPageKeepItMapped) {

@@ -21,6 +21,7 @@
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/local.h"
+#include "frontend/cudart/transfer.h"
 
 namespace gvirtus::testing {
 namespace {
@@ -166,14 +167,44 @@ void f_capture_copy(be::CallContext& ctx) {
   ctx.out.put<uint64_t>(77);  // the capture's id
 }
 
+// As the worker's handler over the real runtime: the capture status is a required output of
+// cudaStreamGetCaptureInfo (NULL: cudaErrorInvalidValue), the id an optional one.
 void f_capture_info(be::CallContext& ctx) {
   note(ctx);
   ctx.in.get<uint64_t>();
-  EXPECT_EQ(ctx.in.get<uint8_t>(), 2);
-  ctx.out.put<uint64_t>(77);
+  const uint8_t want = ctx.in.get<uint8_t>();
+  ctx.in.expect_end();
+  if (!(want & 1)) {
+    ctx.status = cudaErrorInvalidValue;
+    return;
+  }
+  ctx.out.put<int32_t>(g_w->capturing ? cudaStreamCaptureStatusActive
+                                       : cudaStreamCaptureStatusNone);
+  if (want & 2) ctx.out.put<uint64_t>(77);
 }
 
 void f_ok(be::CallContext& ctx) { note(ctx); }
+
+// Ordinary copy chunks, as the worker answers them: refused on a capturing stream
+// (backend/cudart/memory.cc, refuse_capture).
+void f_chunk(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx);
+  if (g_w->capturing) {
+    ctx.status = cudaErrorStreamCaptureUnsupported;
+    return;
+  }
+  if (ctx.header.call_id == cr::kCall_gvMemcpyD2HChunk) {
+    ctx.in.get<uint64_t>();  // device address
+    ctx.in.get<uint64_t>();  // pitch
+    const uint64_t width = ctx.in.get<uint64_t>();
+    const uint64_t rows = ctx.in.get<uint64_t>();
+    static std::vector<uint8_t> zeros;
+    zeros.assign(width * rows, 0);
+    ctx.bulk = zeros.data();
+    ctx.bulk_len = zeros.size();
+  }
+}
 
 const be::Registry& registry() {
   static be::Registry* r = [] {
@@ -189,6 +220,8 @@ const be::Registry& registry() {
         {cr::kCall_gvCaptureStagedCopy, "gvCaptureStagedCopy", f_capture_copy},
         {cr::kCall_cudaStreamGetCaptureInfo, "cudaStreamGetCaptureInfo", f_capture_info},
         {cr::kCall_gvContextCheck, "gvContextCheck", f_ok},
+        {cr::kCall_gvMemcpyH2DChunk, "gvMemcpyH2DChunk", f_chunk},
+        {cr::kCall_gvMemcpyD2HChunk, "gvMemcpyD2HChunk", f_chunk},
     };
     reg->add_plugin("cudart", entries, sizeof entries / sizeof entries[0]);
     return reg;
@@ -380,6 +413,39 @@ TEST_F(GraphHost, CapturedHostCopiesJoinTheCapturedGraph) {
   gh::exec_destroyed(x);
   gh::graph_destroyed(g);
   EXPECT_EQ(w_.freed.size(), 2u);
+}
+
+// Through the driver API (libcuda.so.1, and every copy of a statically linked cudart) a host
+// copy on a capturing stream is not captured: the driver's graph calls do not carry host ends,
+// so its node would read and write a staging buffer nobody fills. It goes as an ordinary copy,
+// which the worker refuses; the runtime's copy is captured.
+TEST_F(GraphHost, DriverHostCopiesOnACapturingStreamAreRefusedNotStaged) {
+  std::vector<uint8_t> in(4096, 7), out(4096, 1);
+  w_.capturing = true;
+  client::note_capture_begun();
+  cudaStream_t s = stream_id(3);
+  const cr::Target drv = cr::driver_api(cr::async_on(s));
+  EXPECT_EQ(cr::copy(reinterpret_cast<void*>(kDev), 4096, in.data(), 4096, 4096, 1,
+                     cudaMemcpyHostToDevice, drv, false),
+            cudaErrorStreamCaptureUnsupported);
+  EXPECT_EQ(cr::copy(out.data(), 4096, reinterpret_cast<void*>(kDev + 8192), 4096, 4096, 1,
+                     cudaMemcpyDeviceToHost, drv, false),
+            cudaErrorStreamCaptureUnsupported);
+  EXPECT_EQ(count(cr::kCall_gvCaptureStagedCopy), 0u);
+  EXPECT_EQ(count(cr::kCall_gvMemcpyH2DChunk), 1u);
+  EXPECT_EQ(count(cr::kCall_gvMemcpyD2HChunk), 1u);
+  EXPECT_TRUE(w_.staging.empty());
+  // The runtime's own copy on the same stream is captured against a staging buffer.
+  EXPECT_EQ(cr::copy(reinterpret_cast<void*>(kDev), 4096, in.data(), 4096, 4096, 1,
+                     cudaMemcpyHostToDevice, cr::async_on(s), false),
+            cudaSuccess);
+  EXPECT_EQ(count(cr::kCall_gvCaptureStagedCopy), 1u);
+  EXPECT_EQ(count(cr::kCall_gvMemcpyH2DChunk), 1u);
+  (void)cr::take_last_error();
+  // End the capture here (its staging buffer goes with the graph that is never made).
+  EXPECT_FALSE(gh::ending_capture(s).has_value());
+  gh::capture_ended(s, nullptr);
+  EXPECT_FALSE(client::capture_may_be_active());
 }
 
 TEST_F(GraphHost, PackedRowsFollowTheHostLayout) {

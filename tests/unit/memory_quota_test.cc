@@ -283,6 +283,8 @@ TEST(QuotaCalls, EveryAllocatingCallIsAccounted) {
       "cuSurfObjectCreate", "cuGraphCreate", "cuMemAddressReserve", "cuMemMap",
       "cuMemAllocHost_v2", "cuMemHostAlloc", "cudaMallocHost", "cudaHostAlloc",
       "cudaGraphInstantiate", "cuGraphInstantiateWithFlags",
+      // page-locked host memory of the worker (graph memcpy nodes with host memory)
+      "gvStagingAlloc",
       // documented as not counted (docs/security.md, "GPU memory quota")
       "cudaGraphAddMemAllocNode", "cuGraphAddMemAllocNode"};
   const std::regex allocating("(Malloc|Alloc|Create|Limit)");

@@ -15,7 +15,9 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <new>
 #include <string>
+#include <vector>
 
 #include "backend/cudart/support.h"
 #include "backend/quota_calls.h"
@@ -43,6 +45,20 @@ bool inside(const std::map<uint64_t, uint64_t>& m, uint64_t addr, uint64_t n) {
   return off < it->second && n <= it->second - off;
 }
 
+// Makes the side stream if there is none yet. REQUIRES: the state's mu. Called where managed
+// memory is handed out (gvManagedAlloc, gvManagedVarGet), on the application's thread: not
+// first inside a host callback, where a CUDA resource call may have to wait for the very
+// callback the peek serves (the same reason the peek copies into ordinary memory, below).
+cudaError_t make_side(ManagedState& st) {
+  if (st.side) return cudaSuccess;
+  cudaError_t e = cudaStreamCreateWithFlags(&st.side, cudaStreamNonBlocking);
+  if (e != cudaSuccess) {
+    st.side = nullptr;
+    cudaGetLastError();  // not the application's error
+  }
+  return e;
+}
+
 // The range a peek or poke names must be managed memory this client was given; anything else
 // is a broken client. Returns the side stream (nullptr with ctx.status set if it cannot be made).
 cudaStream_t exchange_stream(CallContext& ctx, uint64_t addr, uint64_t n, const char* what) {
@@ -60,13 +76,7 @@ cudaStream_t exchange_stream(CallContext& ctx, uint64_t addr, uint64_t n, const 
     cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
     relaxed = cudaThreadExchangeStreamCaptureMode(&mode) == cudaSuccess;
   }
-  if (!st.side) {
-    ctx.status = cudaStreamCreateWithFlags(&st.side, cudaStreamNonBlocking);
-    if (ctx.status != cudaSuccess) {
-      st.side = nullptr;
-      return nullptr;
-    }
-  }
+  if (!st.side && (ctx.status = make_side(st)) != cudaSuccess) return nullptr;
   return st.side;
 }
 
@@ -79,6 +89,7 @@ void note_managed_variable(CallContext& ctx, uint64_t addr, uint64_t size) {
   ManagedState& st = ctx.session.state<ManagedState>();
   std::lock_guard<std::mutex> g(st.mu);
   st.vars[addr] = size;
+  make_side(st);  // a failure is reported by the first peek that needs it
 }
 
 // Request: u64 size, u32 flags (cudaMemAttachGlobal / cudaMemAttachHost; the runtime checks
@@ -109,6 +120,7 @@ void handle_gvManagedAlloc(CallContext& ctx) {
   {
     std::lock_guard<std::mutex> g(st.mu);
     st.live[addr] = size;
+    make_side(st);  // a failure is reported by the first peek that needs it
   }
   ctx.out.put<uint64_t>(addr);
 }
@@ -136,11 +148,19 @@ void handle_gvManagedPeek(CallContext& ctx) {
   ctx.in.expect_end();
   cudaStream_t s = exchange_stream(ctx, addr, n, "gvManagedPeek");
   if (!s) return;
-  uint8_t* buf = ctx.conn.d2h_buffer(static_cast<size_t>(n));
-  if (!buf) {
-    ctx.status = cudaErrorMemoryAllocation;
-    return;
+  // Ordinary memory of this server thread, valid until its next request (the reply is sent
+  // before that): the connection's page-locked buffer may have to grow, and freeing page-locked
+  // memory synchronises the device, which waits for the host callback this peek serves.
+  thread_local std::vector<uint8_t> peeked;
+  if (peeked.size() < n) {
+    try {
+      peeked.resize(static_cast<size_t>(n));
+    } catch (const std::bad_alloc&) {
+      ctx.status = cudaErrorMemoryAllocation;
+      return;
+    }
   }
+  uint8_t* buf = peeked.data();
   ctx.status = cudaMemcpyAsync(buf, dptr(addr), static_cast<size_t>(n), cudaMemcpyDefault, s);
   if (ctx.status == cudaSuccess) ctx.status = cudaStreamSynchronize(s);
   if (ctx.status != cudaSuccess) return;

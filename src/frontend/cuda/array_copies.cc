@@ -112,9 +112,11 @@ CUresult a_to_a(CUarray dst, size_t doff, CUarray src, size_t soff, size_t n, co
   return linear(array_at(src, soff), array_at(dst, doff), n, t);
 }
 
-Target async_on(CUstream s) { return cudart::async_on(reinterpret_cast<cudaStream_t>(s)); }
+Target async_on(CUstream s) {
+  return cudart::driver_api(cudart::async_on(reinterpret_cast<cudaStream_t>(s)));
+}
 Target async_per_thread(CUstream s) {
-  return cudart::async_per_thread(reinterpret_cast<cudaStream_t>(s));
+  return cudart::driver_api(cudart::async_per_thread(reinterpret_cast<cudaStream_t>(s)));
 }
 
 }  // namespace

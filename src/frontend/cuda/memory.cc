@@ -26,9 +26,12 @@ CUresult copy(void* dst, const void* src, size_t n, cudaMemcpyKind kind, const T
 
 void* dev(CUdeviceptr p) { return reinterpret_cast<void*>(static_cast<uintptr_t>(p)); }
 
-Target async_on(CUstream s) { return gvirtus::cudart::async_on(reinterpret_cast<cudaStream_t>(s)); }
+Target async_on(CUstream s) {
+  return gvirtus::cudart::driver_api(gvirtus::cudart::async_on(reinterpret_cast<cudaStream_t>(s)));
+}
 Target async_per_thread(CUstream s) {
-  return gvirtus::cudart::async_per_thread(reinterpret_cast<cudaStream_t>(s));
+  return gvirtus::cudart::driver_api(
+      gvirtus::cudart::async_per_thread(reinterpret_cast<cudaStream_t>(s)));
 }
 
 CUresult on_device(CUdeviceptr p, bool* device);  // below

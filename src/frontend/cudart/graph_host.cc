@@ -289,12 +289,15 @@ std::optional<cudaError_t> ending_capture(cudaStream_t stream) {
     std::lock_guard<std::mutex> g(tables().mu);
     if (tables().captures.empty()) return std::nullopt;
   }
-  // The capture's id (cudaStreamGetCaptureInfo: u64 stream, u8 wanted = id; reply u64 id).
+  // The capture's id (cudaStreamGetCaptureInfo: u64 stream, u8 wanted = status | id; reply i32
+  // status, u64 id). The status must be asked for too: it is a required output of the runtime's
+  // call, which fails without it (and the captured host copies would then never join the graph).
   client::Call c(id(Call::kCall_cudaStreamGetCaptureInfo));
   c.args().put<uint64_t>(to_wire(stream));
-  c.args().put<uint8_t>(2);
+  c.args().put<uint8_t>(1 | 2);
   if (!c.invoke()) return lost();
   if (c.status() != cudaSuccess) return std::nullopt;  // the end call reports it
+  (void)c.result().get<int32_t>();
   t_ending_id = c.result().get<uint64_t>();
   c.result().expect_end();
   t_ending = true;

@@ -385,8 +385,9 @@ cudaError_t resolve_variable(const void* symbol, uint64_t* address, size_t* size
   return cudaSuccess;
 }
 
-cudaError_t resolve(Kernel* k) {
-  if (k->resolved.load(std::memory_order_acquire)) return cudaSuccess;
+namespace {
+
+cudaError_t resolve_once(Kernel* k) {
   Registry& r = reg();
   std::lock_guard<std::mutex> g(r.resolve_mu);
   if (k->resolved.load(std::memory_order_relaxed)) return cudaSuccess;
@@ -406,6 +407,16 @@ cudaError_t resolve(Kernel* k) {
   }
   k->resolved.store(true, std::memory_order_release);
   return cudaSuccess;
+}
+
+}  // namespace
+
+cudaError_t resolve(Kernel* k) {
+  if (k->resolved.load(std::memory_order_acquire)) return cudaSuccess;
+  cudaError_t e = resolve_once(k);
+  // Outside the resolution lock, which the variables' lookup takes.
+  if (e == cudaSuccess) mirror_managed_variables(k->module);
+  return e;
 }
 
 namespace {

@@ -82,6 +82,15 @@ cudaError_t resolve(Kernel* k);
 // The address is tracked as device memory (cudaMemcpyDefault knows it). Sets the last error.
 cudaError_t resolve_variable(const void* symbol, uint64_t* address, size_t* size);
 
+// Mirrors the module's __managed__ variables that are not mirrored yet (managed_vars.cc), as
+// __cudaInitModule would. resolve() calls it once a kernel of the module is resolved, on the
+// thread about to launch it: a host callback behind that launch which reads a variable then
+// calls __cudaInitModule (nvcc's first host access) with nothing left to ask the worker, as
+// natively. Asked from the callback instead, the worker's lookup could wait behind a launch
+// that waits for the callback itself, and the lookup takes locks the launching thread holds.
+// Failures are left for __cudaInitModule to report; the thread's last error is kept.
+void mirror_managed_variables(Module* m);
+
 // Packs the arguments at the kernel's offsets and launches it: NoReply unless `wait` (the
 // <<<>>> path discards the result; failures come back as deferred errors).
 cudaError_t launch_kernel(Kernel* k, dim3 grid, dim3 block, void** args, size_t shmem,

@@ -201,6 +201,18 @@ bool may_be_captured(const Target& t) {
          client::capture_may_be_active();
 }
 
+// A driver-API host copy on a capturing stream: sent as an ordinary copy, which the worker
+// refuses (Target::driver). Says why once.
+cudaError_t driver_refused(cudaError_t e) {
+  if (e == cudaErrorStreamCaptureUnsupported)
+    log::once(log::Level::kWarn, "driver-captured-host-copy",
+              "cuMemcpyHtoDAsync / cuMemcpyDtoHAsync (and their 2D/3D forms) with host memory on "
+              "a capturing stream are not supported by GVirtuS through the driver API (also the "
+              "statically linked cudart's copies): CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED; the "
+              "dynamically linked runtime's cudaMemcpyAsync can be captured");
+  return e;
+}
+
 cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
                       size_t height, cudaMemcpyKind kind, const Target& t, bool two_d) {
   if (width == 0 || height == 0) return cudaSuccess;
@@ -225,7 +237,7 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
       // On a capturing stream the copy becomes a graph node reading a worker staging buffer,
       // which each launch of the graph fills with these host bytes (graph_host.h).
-      if (may_be_captured(t)) {
+      if (may_be_captured(t) && !t.driver) {
         if (auto r = graph_host::capture_copy(t.stream, true, to_wire(dst), dpitch,
                                               static_cast<const uint8_t*>(src), spitch, width,
                                               height))
@@ -233,21 +245,24 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       }
       if (shared_copy(false, static_cast<uint8_t*>(const_cast<void*>(src)), shape, to_wire(dst), t,
                       &e))
-        return e;
-      return to_device(Call::kCall_gvMemcpyH2DChunk, static_cast<const uint8_t*>(src), shape,
-                       PointerFields{to_wire(dst), shape, t.stream});
+        return t.driver ? driver_refused(e) : e;
+      e = to_device(Call::kCall_gvMemcpyH2DChunk, static_cast<const uint8_t*>(src), shape,
+                    PointerFields{to_wire(dst), shape, t.stream});
+      return t.driver ? driver_refused(e) : e;
     case Dir::kDeviceToHost:
       shape.dpitch = spitch;
       shape.hpitch = dpitch;
       if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
-      if (may_be_captured(t)) {
+      if (may_be_captured(t) && !t.driver) {
         if (auto r = graph_host::capture_copy(t.stream, false, to_wire(src), spitch,
                                               static_cast<uint8_t*>(dst), dpitch, width, height))
           return *r;
       }
-      if (shared_copy(true, static_cast<uint8_t*>(dst), shape, to_wire(src), t, &e)) return e;
-      return to_host(Call::kCall_gvMemcpyD2HChunk, static_cast<uint8_t*>(dst), shape,
-                     PointerFields{to_wire(src), shape, t.stream});
+      if (shared_copy(true, static_cast<uint8_t*>(dst), shape, to_wire(src), t, &e))
+        return t.driver ? driver_refused(e) : e;
+      e = to_host(Call::kCall_gvMemcpyD2HChunk, static_cast<uint8_t*>(dst), shape,
+                  PointerFields{to_wire(src), shape, t.stream});
+      return t.driver ? driver_refused(e) : e;
     case Dir::kDeviceToDevice:
       return device_to_device(to_wire(dst), dpitch, to_wire(src), spitch, width, height, t, two_d);
   }

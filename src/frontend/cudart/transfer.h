@@ -17,9 +17,14 @@ namespace gvirtus::cudart {
 // How the copy was asked for: the synchronous API on the legacy default stream (stream 0,
 // async_api false), the synchronous per-thread API (_ptds: stream cudaStreamPerThread), or an
 // async API on `stream` (wire id). Async copies complete on the backend before returning.
+// driver: asked through the driver API (libcuda.so.1, also under a statically linked cudart),
+// whose graph calls do not carry the host ends of captured copies (graph_host.h): a host copy
+// on a capturing stream is refused there (the worker answers cudaErrorStreamCaptureUnsupported
+// and invalidates the capture) instead of becoming a node nobody fills or delivers.
 struct Target {
   uint64_t stream = 0;
   bool async_api = false;
+  bool driver = false;
 };
 
 // The targets of the copy entry points: the legacy default stream, the per-thread stream
@@ -30,6 +35,11 @@ inline Target sync_per_thread() {
 }
 inline Target async_on(cudaStream_t s) { return Target{reinterpret_cast<uintptr_t>(s), true}; }
 inline Target async_per_thread(cudaStream_t s) { return async_on(s ? s : cudaStreamPerThread); }
+// The same for the driver API's entry points (Target::driver).
+inline Target driver_api(Target t) {
+  t.driver = true;
+  return t;
+}
 
 // A 2D copy (two_d: cudaMemcpy2D rules, pitches checked) or a 1D one (width bytes, height 1).
 // Sets the thread's last error on failure.
