@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "frontend/cudart/error_table.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/managed.h"
 
@@ -85,7 +86,7 @@ bool init_module(Module* m) {
       ok = false;
       log::once(log::Level::kError, "managed:var-init",
                 std::string("__managed__ variable could not be mirrored (") +
-                    cudaGetErrorName(e) + "); its host pointer stays NULL");
+                    error_name(e) + "); its host pointer stays NULL");
     }
   }
   return ok;
