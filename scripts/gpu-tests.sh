@@ -8,10 +8,11 @@
 # into .carry/build, small enough to travel (.carry/ is ignored by git). Then on the GPU machine,
 # from the repository root (no cmake configure, no compiler, no registry needed):
 #   scripts/gpu-tests.sh .carry/build
-# runs `ctest -L 'cuda|gpu' -LE static_pending` (every native-vs-GVirtuS comparison and every GPU
+# runs `ctest -L 'cuda|gpu' -LE pending` (every native-vs-GVirtuS comparison and every GPU
 # test) and bench/run.sh if it exists. With $OUT set, it leaves there summary.txt (the ctest
 # summary and the benchmark table) and gpu-tests.tar.gz (every log); exit status 0 only if all passed.
-# GVIRTUS_GPU_TESTS_CTEST replaces the test selection (default: -L 'cuda|gpu' -LE static_pending);
+# GVIRTUS_GPU_TESTS_CTEST replaces the test selection (default: -L 'cuda|gpu' -LE pending; tests
+# labelled "pending" or "static_pending" are known not to pass yet);
 # GVIRTUS_GPU_TESTS_BENCH=0 skips the benchmark; GVIRTUS_GPU_TESTS_JOBS=n runs n tests at a time.
 # cuDNN is taken from PyTorch's wheel when the loader does not know it (LD_LIBRARY_PATH for the
 # native runs, GVIRTUS_LIBRARY_PATH for the backend). With no GPU answering nvidia-smi it fails.
@@ -113,7 +114,7 @@ fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >>"$logs/gpu.txt" 2>&1
 cat "$logs/gpu.txt"
 
-select=${GVIRTUS_GPU_TESTS_CTEST:-"-L cuda|gpu -LE static_pending"}
+select=${GVIRTUS_GPU_TESTS_CTEST:-"-L cuda|gpu -LE pending"}
 # shellcheck disable=SC2086  # the selection is a list of ctest arguments
 ctest --test-dir "$build" $select ${GVIRTUS_GPU_TESTS_JOBS:+-j $GVIRTUS_GPU_TESTS_JOBS} \
   --output-on-failure --timeout 600 \
