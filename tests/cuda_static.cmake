@@ -12,8 +12,9 @@
 # answer yet (measured on the H200; docs/static-cudart.md, "What does not work yet"). Take a
 # program off this list once its driver functions are implemented.
 set(GVIRTUS_CUDA_STATIC_PENDING
-  occupancy pointer_queries  # cuKernelGetFunction / cuKernelGetName on a host function pointer:
-                  # natively CUDA_ERROR_INVALID_HANDLE, here the worker ends the session
+  occupancy pointer_queries  # cuKernelGetFunction / cuKernelGetName on a host function pointer
+                  # ended the session; the client answers CUDA_ERROR_INVALID_HANDLE now, as the
+                  # driver does (frontend/cuda/handle_check.h), not yet run on the GPU
   managed managed_vars callback_managed  # cuMemAllocManaged, cuLibraryGetManaged
   graph_host_copies  # host copies on a capturing stream through the driver API are refused
                   # (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED; docs/callbacks.md)

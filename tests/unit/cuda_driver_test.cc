@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "frontend/core/client.h"
+#include "frontend/cuda/handle_check.h"
 #include "frontend/cuda/image.h"
 #include "frontend/cuda/launch_pack.h"
 #include "frontend/cuda/proc_map.h"
@@ -38,6 +39,19 @@ std::vector<unsigned char> make_elf(uint64_t shoff, uint16_t n, uint64_t data_of
     std::memcpy(v.data() + shoff + i * sizeof(Elf64_Shdr), &sh, sizeof sh);
   }
   return v;
+}
+
+// NVIDIA's static runtime asks cuKernelGetFunction about host function addresses: the driver
+// answers CUDA_ERROR_INVALID_HANDLE, and so does the client, without sending a forged id.
+TEST(DriverHandles, AHostAddressIsNoKernel) {
+  static int host_function_stand_in;
+  EXPECT_EQ(local_kernel_handle(reinterpret_cast<CUkernel>(&host_function_stand_in)),
+            CUDA_ERROR_INVALID_HANDLE);
+  const uint64_t stream_id = (uint64_t{1} << 56) | 5;  // an id of another kind
+  EXPECT_EQ(local_kernel_handle(reinterpret_cast<CUkernel>(stream_id)), CUDA_ERROR_INVALID_HANDLE);
+  for (uint64_t kernel_id : {(uint64_t{9} << 56) | 7, (uint64_t{4} << 56) | 7, uint64_t{0}})
+    EXPECT_FALSE(local_kernel_handle(reinterpret_cast<CUkernel>(kernel_id)).has_value())
+        << std::hex << kernel_id;
 }
 
 TEST(DriverImage, ElfEndsAtItsSectionTable) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/launch_attrs.h"
+#include "frontend/cuda/handle_check.h"
 #include "frontend/cuda/kernel_args.h"
 #include "frontend/cuda/launch_pack.h"
 #include "frontend/cuda/local.h"
@@ -333,6 +334,8 @@ GV_EXPORT CUresult cuFuncGetName(const char** name, CUfunction f) {
 }
 
 GV_EXPORT CUresult cuKernelGetName(const char** name, CUkernel k) {
-  return guarded("cuKernelGetName",
-                 [&] { return object_name(id(kCall_cuKernelGetName), to_wire(k), name); });
+  return guarded("cuKernelGetName", [&] {
+    if (auto r = local_kernel_handle(k)) return *r;
+    return object_name(id(kCall_cuKernelGetName), to_wire(k), name);
+  });
 }
