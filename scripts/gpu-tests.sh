@@ -5,9 +5,10 @@
 #   scripts/test.sh                               # or any build of ./build
 #   scripts/gpu-tests.sh --pack build .carry/build
 # copies what the tests run (executables, libraries, CTest files; no objects, no debug info)
-# into .carry/build, small enough to travel (.carry/ is ignored by git). Then on the GPU machine,
-# from the repository root (no cmake configure, no compiler, no registry needed):
-#   scripts/gpu-tests.sh .carry/build
+# into .carry/build (.carry/ is ignored by git); `--pack-archive build .carry/build.tgz` makes one
+# archive of it instead, small enough for the device tool's 64 MiB carry. Then on the GPU
+# machine, from the repository root (no cmake configure, no compiler, no registry needed):
+#   scripts/gpu-tests.sh .carry/build          (or .carry/build.tgz, unpacked there first)
 # runs `ctest -L 'cuda|gpu' -LE pending` (every native-vs-GVirtuS comparison and every GPU
 # test) and bench/run.sh if it exists. With $OUT set, it leaves there summary.txt (the ctest
 # summary and the benchmark table) and gpu-tests.tar.gz (every log); exit status 0 only if all passed.
@@ -76,8 +77,25 @@ if [ "${1:-}" = "--pack" ]; then
   pack "${2:-build}" "${3:-.carry/build}"
   exit
 fi
+# --pack-archive BUILD FILE.tgz: the same, as one gzip'd tar (a packed tree with the static test
+# programs is over the device tool's 64 MiB carry; the archive is about a third of it).
+if [ "${1:-}" = "--pack-archive" ]; then
+  archive=${3:-.carry/build.tgz}
+  tmp=$(mktemp -d)
+  pack "${2:-build}" "$tmp/build" && mkdir -p "$(dirname "$archive")" &&
+    tar czf "$archive" -C "$tmp" build && rm -rf "$tmp" &&
+    echo "gpu-tests: $(du -sh "$archive" | cut -f1) in $archive" >&2
+  exit
+fi
 
 build=${1:-build}
+# An archive from --pack-archive: unpacked beside itself (FILE.tgz -> FILE's folder/build).
+if [ "${build%.tgz}" != "$build" ] && [ -f "$build" ]; then
+  dir=$(dirname "$build")
+  rm -rf "$dir/build" && tar xzf "$build" -C "$dir" ||
+    { echo "gpu-tests: cannot unpack $build" >&2; exit 2; }
+  build=$dir/build
+fi
 [ -f "$build/CMakeCache.txt" ] || { echo "gpu-tests: $build is not a build tree (see --pack)" >&2; exit 2; }
 logs=$(mktemp -d)
 rewrite_paths "$build"
