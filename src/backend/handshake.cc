@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/fd_passing.h"
+
 namespace gvirtus::backend {
 namespace {
 
@@ -113,32 +115,13 @@ Status send_connection(int control_fd, int conn_fd, const std::string& peer,
   struct iovec iov[3] = {{&plen, sizeof plen},
                          {const_cast<char*>(p.data()), p.size()},
                          {const_cast<uint8_t*>(hello_payload.data()), hello_payload.size()}};
-  union {
-    char buf[CMSG_SPACE(sizeof(int) * 2)];
-    cmsghdr align;
-  } ctrl;
-  std::memset(&ctrl, 0, sizeof ctrl);
   const int nfds = aux_fd >= 0 ? 2 : 1;
   const int fds_out[2] = {conn_fd, aux_fd};
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = 3;
-  msg.msg_control = ctrl.buf;
-  msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
-  std::memcpy(CMSG_DATA(c), fds_out, sizeof(int) * nfds);
-  for (;;) {
-    ssize_t n = ::sendmsg(control_fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n >= 0) return Status::ok();
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return Status(Code::kOverloaded, "the session's worker is not taking new connections");
-    return disconnected(std::string("passing the connection to its worker: ") +
-                        std::strerror(errno));
-  }
+  if (send_with_fds(control_fd, iov, 3, fds_out, nfds) >= 0) return Status::ok();
+  if (errno == EAGAIN || errno == EWOULDBLOCK)
+    return Status(Code::kOverloaded, "the session's worker is not taking new connections");
+  return disconnected(std::string("passing the connection to its worker: ") +
+                      std::strerror(errno));
 }
 
 Status recv_connection(int control_fd, int* conn_fd, std::string* peer,
@@ -161,16 +144,7 @@ Status recv_connection(int control_fd, int* conn_fd, std::string* peer,
       return disconnected(std::string("control socket: ") + std::strerror(errno));
     }
     if (n == 0 && msg.msg_controllen == 0) return disconnected("the daemon closed the control socket");
-    std::vector<int> fds;
-    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-      size_t cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < cnt; ++i) {
-        int fd;
-        std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        fds.push_back(fd);
-      }
-    }
+    std::vector<int> fds = received_fds(&msg);
     auto fail = [&](const std::string& why) {
       for (int fd : fds) ::close(fd);
       return protocol_error("control message: " + why);

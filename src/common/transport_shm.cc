@@ -25,6 +25,7 @@
 #include <cstring>
 #include <deque>
 
+#include "common/fd_passing.h"
 #include "common/log.h"
 
 namespace gvirtus {
@@ -186,25 +187,9 @@ class ShmStream : public Stream {
     if (sock_ < 0) return disconnected("connection to " + peer_ + " has no socket");
     char byte = kFdByte;
     struct iovec iov = {&byte, 1};
-    union {
-      char buf[CMSG_SPACE(sizeof(int))];
-      cmsghdr align;
-    } ctrl;
-    std::memset(&ctrl, 0, sizeof ctrl);
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = ctrl.buf;
-    m.msg_controllen = sizeof ctrl.buf;
-    cmsghdr* c = CMSG_FIRSTHDR(&m);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
     for (;;) {
-      ssize_t n = ::sendmsg(sock_, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+      ssize_t n = send_with_fds(sock_, &iov, 1, &fd, 1);
       if (n == 1) return Status::ok();
-      if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         // The socket is full of doorbells the peer has not read yet: wait a little for room.
         pollfd p{sock_, POLLOUT, 0};
@@ -344,14 +329,11 @@ class ShmStream : public Stream {
       m.msg_controllen = sizeof ctrl.buf;
       ssize_t r = ::recvmsg(sock_, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
       if (r > 0) {
-        for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-          if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-          size_t cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-          for (size_t i = 0; i < cnt; ++i) {
-            int x;
-            std::memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof x);
-            if (fds_.size() < kMaxPendingFds) fds_.push_back(x); else ::close(x);
-          }
+        for (int x : received_fds(&m)) {
+          if (fds_.size() < kMaxPendingFds)
+            fds_.push_back(x);
+          else
+            ::close(x);
         }
         continue;
       }
@@ -474,25 +456,7 @@ Status send_setup(int sock, int memfd) {
   std::memcpy(msg, &kSetupMagic, 8);
   std::memcpy(msg + 8, &shm::kVersion, 4);
   struct iovec iov = {msg, sizeof msg};
-  union {
-    char buf[CMSG_SPACE(sizeof(int))];
-    cmsghdr align;
-  } ctrl;
-  std::memset(&ctrl, 0, sizeof ctrl);
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctrl.buf;
-  m.msg_controllen = sizeof ctrl.buf;
-  cmsghdr* c = CMSG_FIRSTHDR(&m);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &memfd, sizeof(int));
-  ssize_t n;
-  do {
-    n = ::sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = send_with_fds(sock, &iov, 1, &memfd, 1);
   if (n != static_cast<ssize_t>(sizeof msg))
     return disconnected(std::string("sending the shared memory: ") + std::strerror(errno));
   return Status::ok();
@@ -559,14 +523,11 @@ Status recv_setup(int sock, int* memfd) {
     n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_WAITALL);
   } while (n < 0 && errno == EINTR);
   int fd = -1;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    size_t cnt = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-    for (size_t i = 0; i < cnt; ++i) {
-      int x;
-      std::memcpy(&x, CMSG_DATA(c) + i * sizeof(int), sizeof x);
-      if (fd < 0) fd = x; else ::close(x);
-    }
+  for (int x : received_fds(&m)) {
+    if (fd < 0)
+      fd = x;
+    else
+      ::close(x);
   }
   uint64_t magic = 0;
   if (n == static_cast<ssize_t>(sizeof msg)) std::memcpy(&magic, msg, 8);
