@@ -144,13 +144,20 @@ class Reader {
   // Returns a pointer to n bytes inside the payload (valid while the payload lives).
   const uint8_t* get_bytes(size_t n) { return take(n); }
   std::string get_string(size_t max_len);
+  // Reads a presence flag (0: the application passed NULL, 1: it did not); anything else is a
+  // DecodeError naming the value.
+  bool get_flag() {
+    const uint8_t present = get<uint8_t>();
+    if (present > 1)
+      throw DecodeError("presence flag is neither 0 nor 1: " + std::to_string(present));
+    return present != 0;
+  }
   // Reads a presence flag; if set, copies sizeof(T) bytes into *out and returns true.
   template <typename T>
   bool get_opt(T* out) {
-    uint8_t present = get<uint8_t>();
-    if (present > 1) throw DecodeError("presence flag is neither 0 nor 1");
+    const bool present = get_flag();
     if (present) *out = get<T>();
-    return present != 0;
+    return present;
   }
   size_t remaining() const { return n_ - off_; }
   const uint8_t* rest() const { return p_ + off_; }

@@ -161,7 +161,7 @@ TEST_F(DriverObjects, NodeListsAreBoundedAndTranslated) {
   flag.put<uint64_t>(live(be::HandleKind::kGraph));
   flag.put<uint8_t>(2);
   flag.put<uint64_t>(0);
-  EXPECT_FAULT(run(drv::handle_cuGraphGetNodes, flag), "presence flag 2");
+  EXPECT_FAULT(run(drv::handle_cuGraphGetNodes, flag), "presence flag is neither 0 nor 1: 2");
   // Edges: more than the bound; edge data shorter than the count.
   wire::Writer edges;
   edges.put<uint64_t>(live(be::HandleKind::kGraph));
@@ -280,7 +280,7 @@ TEST_F(DriverObjects, ExecUpdateIsChecked) {
   flag.put<uint64_t>(live(be::HandleKind::kGraphExec));
   flag.put<uint64_t>(live(be::HandleKind::kGraph));
   flag.put<uint8_t>(3);
-  EXPECT_FAULT(run(drv::handle_cuGraphExecUpdate_v2, flag), "presence flag 3");
+  EXPECT_FAULT(run(drv::handle_cuGraphExecUpdate_v2, flag), "presence flag is neither 0 nor 1: 3");
   wire::Writer stale_exec;
   stale_exec.put<uint64_t>(stale(be::HandleKind::kGraphExec));
   stale_exec.put<uint64_t>(live(be::HandleKind::kGraph));
@@ -358,7 +358,7 @@ TEST_F(DriverObjects, ResourceDescriptionsTranslateArrays) {
   wire::Writer flag;
   flag.put<uint8_t>(1);
   flag.put<uint8_t>(7);
-  EXPECT_FAULT(run(drv::handle_cuTexObjectCreate, flag), "presence flag 7");
+  EXPECT_FAULT(run(drv::handle_cuTexObjectCreate, flag), "presence flag is neither 0 nor 1: 7");
   // A stale array: the driver's invalid handle.
   res.res.array.hArray = reinterpret_cast<CUarray>(stale(be::HandleKind::kArray));
   wire::Writer stale_tex;

@@ -515,7 +515,7 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             t = strip_const(t)
             L.append(f"  {t} const {n} = gv_from_u64<{t}>(gv_in.get<uint64_t>());")
         elif pl.how == "instr":
-            L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
+            L.append(f"  const bool gv_p_{n} = gv_in.get_flag();")
             L.append(f"  std::string gv_s_{n};")
             L.append(f"  if (gv_p_{n}) gv_s_{n} = gv_in.get_string({lib.string_bound});")
         elif pl.how in MSCALAR:
@@ -536,7 +536,7 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             L.append("    throw gvirtus::wire::DecodeError(\"scalar tag is not 0, 1 or 2\");")
             L.append("  }")
         elif pl.how == "versioned":
-            L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
+            L.append(f"  const bool gv_p_{n} = gv_in.get_flag();")
             L.append(f"  const size_t gv_z_{n} = gv_p_{n} ? gv_in.get<uint32_t>() : 0;")
             L.append(f"  if (gv_p_{n} && (gv_z_{n} < sizeof(uint32_t) || gv_z_{n} > "
                      f"{lib.buffer_bound}u))")
@@ -563,7 +563,7 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             L.append(f"  const bool gv_p_{n} = gv_f_{n} != 0;")
             L.append(f"  {pl.elem} gv_v_{n}{{}};")
         elif pl.how in ("out", "in", "inout"):
-            L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
+            L.append(f"  const bool gv_p_{n} = gv_in.get_flag();")
             L.append(f"  {pl.elem} gv_v_{n}{{}};")
             if pl.how in ("in", "inout"):
                 if pl.wire == "raw":
@@ -575,7 +575,7 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         n = pl.p.name
         if not pl.second_pass:
             continue
-        L.append(f"  const bool gv_p_{n} = gv_flag(gv_in);")
+        L.append(f"  const bool gv_p_{n} = gv_in.get_flag();")
         L.append(f"  const size_t gv_n_{n} = gv_p_{n} ? gv_count({_wide(pl.length)}, "
                  f"sizeof({pl.elem}), \"{f.name}: {n}\") : 0;")
         L.append(f"  std::vector<{pl.elem}> gv_b_{n}(gv_n_{n} ? gv_n_{n} : 1);")
@@ -680,12 +680,6 @@ def server_source(lib: Library, fns: List[Function]) -> str:
           "template <typename T>",
           "inline T gv_from_u64(uint64_t v) { return reinterpret_cast<T>("
           "static_cast<uintptr_t>(v)); }", "",
-          "// A presence flag: 0 (the application passed NULL) or 1.",
-          "[[maybe_unused]]",
-          "bool gv_flag(gvirtus::wire::Reader& in) {",
-          "  const uint8_t f = in.get<uint8_t>();",
-          "  if (f > 1) throw gvirtus::wire::DecodeError(\"presence flag is neither 0 nor 1\");",
-          "  return f != 0;", "}", "",
           "// Element count of a buffer parameter, computed from the decoded arguments. No honest",
           f"// client sends a negative one or one over {lib.buffer_bound} bytes (it refuses them "
           "itself).",

@@ -63,12 +63,6 @@ bool nodes_in(CallContext& ctx, const std::vector<uint64_t>& ids, std::vector<CU
   return true;
 }
 
-bool read_flag(CallContext& ctx) {
-  const uint8_t f = ctx.in.get<uint8_t>();
-  if (f > 1) throw SessionFault("presence flag " + std::to_string(f));
-  return f != 0;
-}
-
 // The head of every add request, read before anything is translated (a short request is a
 // decode error whatever its ids are).
 struct Head {
@@ -99,7 +93,7 @@ void add_node(CallContext& ctx, const Head& h, bool have_fn, Add add) {
 template <typename F>
 void node_list(CallContext& ctx, F* query) {
   const uint64_t graph = ctx.in.get<uint64_t>();
-  const bool want = read_flag(ctx);
+  const bool want = ctx.in.get_flag();
   const uint64_t cap = ctx.in.get<uint64_t>();
   ctx.in.expect_end();
   if (want && cap > kMaxNodeList) throw SessionFault("node list of " + std::to_string(cap));
@@ -125,7 +119,7 @@ void dependencies(CallContext& ctx, F* change) {
     to[i] = ctx.in.get<uint64_t>();
   }
   std::vector<CUgraphEdgeData> data;
-  if (read_flag(ctx)) {
+  if (ctx.in.get_flag()) {
     data.resize(n);
     if (n)
       std::memcpy(data.data(), ctx.in.get_bytes(n * sizeof(CUgraphEdgeData)),
@@ -262,7 +256,7 @@ void handle_cuGraphMemcpyNodeGetParams(CallContext& ctx) {
 void handle_cuGraphExecUpdate_v2(CallContext& ctx) {
   const uint64_t eid = ctx.in.get<uint64_t>();
   const uint64_t gid = ctx.in.get<uint64_t>();
-  const bool want = read_flag(ctx);
+  const bool want = ctx.in.get_flag();
   ctx.in.expect_end();
   CUgraphExec e;
   CUgraph g;

@@ -527,9 +527,8 @@ void handle_gvDrvParamLayout(CallContext& ctx) {
 void handle_cuCtxCreate_v4(CallContext& ctx) {
   const uint32_t flags = ctx.in.get<uint32_t>();
   const int32_t dev = ctx.in.get<int32_t>();
-  const uint8_t has_params = ctx.in.get<uint8_t>();
+  const bool has_params = ctx.in.get_flag();
   ctx.in.expect_end();
-  if (has_params > 1) throw SessionFault("presence flag is neither 0 nor 1");
   auto fn = real<decltype(&::cuCtxCreate_v4)>(ctx, "cuCtxCreate_v4");
   if (!fn) return;
   CUctxCreateParams params{};

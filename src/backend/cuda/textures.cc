@@ -23,19 +23,6 @@ namespace gvirtus::backend::cuda {
 
 namespace {
 
-bool read_flag(wire::Reader& in) {
-  uint8_t present = in.get<uint8_t>();
-  if (present > 1) throw SessionFault("presence flag " + std::to_string(present));
-  return present != 0;
-}
-
-template <class T>
-bool read_opt(wire::Reader& in, T* out) {
-  bool present = read_flag(in);
-  if (present) *out = in.get<T>();
-  return present;
-}
-
 // Ids -> objects in a description from the client.
 bool resource_in(CallContext& ctx, CUDA_RESOURCE_DESC* d) {
   switch (d->resType) {
@@ -76,10 +63,10 @@ void handle_cuTexObjectCreate(CallContext& ctx) {
   CUDA_RESOURCE_DESC res{};
   CUDA_TEXTURE_DESC tex{};
   CUDA_RESOURCE_VIEW_DESC view{};
-  bool has_out = read_flag(ctx.in);
-  bool has_res = read_opt(ctx.in, &res);
-  bool has_tex = read_opt(ctx.in, &tex);
-  bool has_view = read_opt(ctx.in, &view);
+  bool has_out = ctx.in.get_flag();
+  bool has_res = ctx.in.get_opt(&res);
+  bool has_tex = ctx.in.get_opt(&tex);
+  bool has_view = ctx.in.get_opt(&view);
   ctx.in.expect_end();
   if (has_res && !resource_in(ctx, &res)) return;
   auto f = real<decltype(&::cuTexObjectCreate)>(ctx, "cuTexObjectCreate");
@@ -92,8 +79,8 @@ void handle_cuTexObjectCreate(CallContext& ctx) {
 
 void handle_cuSurfObjectCreate(CallContext& ctx) {
   CUDA_RESOURCE_DESC res{};
-  bool has_out = read_flag(ctx.in);
-  bool has_res = read_opt(ctx.in, &res);
+  bool has_out = ctx.in.get_flag();
+  bool has_res = ctx.in.get_opt(&res);
   ctx.in.expect_end();
   if (has_res && !resource_in(ctx, &res)) return;
   auto f = real<decltype(&::cuSurfObjectCreate)>(ctx, "cuSurfObjectCreate");

@@ -17,19 +17,6 @@ namespace gvirtus::backend::cudart {
 
 namespace {
 
-bool read_flag(wire::Reader& in) {
-  uint8_t present = in.get<uint8_t>();
-  if (present > 1) throw SessionFault("presence flag " + std::to_string(present));
-  return present != 0;
-}
-
-template <class T>
-bool read_opt(wire::Reader& in, T* out) {
-  bool present = read_flag(in);
-  if (present) *out = in.get<T>();
-  return present;
-}
-
 // The array handles of a description from the client: ids -> objects.
 bool resource_in(CallContext& ctx, cudaResourceDesc* d) {
   switch (d->resType) {
@@ -63,10 +50,10 @@ void handle_cudaCreateTextureObject(CallContext& ctx) {
   cudaResourceDesc res{};
   cudaTextureDesc tex{};
   cudaResourceViewDesc view{};
-  bool has_out = read_flag(ctx.in);
-  bool has_res = read_opt(ctx.in, &res);
-  bool has_tex = read_opt(ctx.in, &tex);
-  bool has_view = read_opt(ctx.in, &view);
+  bool has_out = ctx.in.get_flag();
+  bool has_res = ctx.in.get_opt(&res);
+  bool has_tex = ctx.in.get_opt(&tex);
+  bool has_view = ctx.in.get_opt(&view);
   ctx.in.expect_end();
   if (has_res && !resource_in(ctx, &res)) return;
   cudaTextureObject_t obj = 0;
@@ -85,8 +72,8 @@ void handle_cudaGetTextureObjectResourceDesc(CallContext& ctx) {
 
 void handle_cudaCreateSurfaceObject(CallContext& ctx) {
   cudaResourceDesc res{};
-  bool has_out = read_flag(ctx.in);
-  bool has_res = read_opt(ctx.in, &res);
+  bool has_out = ctx.in.get_flag();
+  bool has_res = ctx.in.get_opt(&res);
   ctx.in.expect_end();
   if (has_res && !resource_in(ctx, &res)) return;
   cudaSurfaceObject_t obj = 0;

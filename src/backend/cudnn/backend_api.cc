@@ -24,12 +24,6 @@ size_t bounded_count(int64_t n, const attr::TypeInfo& info, const char* fn) {
   return static_cast<size_t>(n);
 }
 
-bool flag(wire::Reader& in) {
-  const uint8_t f = in.get<uint8_t>();
-  if (f > 1) throw wire::DecodeError("presence flag is neither 0 nor 1");
-  return f != 0;
-}
-
 // Ids of handles or descriptors -> this worker's objects, into `out` (pointer-sized elements).
 // False with ctx.status set for a stale id; a forged one throws.
 bool ids_in(CallContext& ctx, const attr::TypeInfo& info, const std::vector<uint64_t>& ids,
@@ -61,7 +55,7 @@ void handle_cudnnBackendSetAttribute(CallContext& ctx) {
   const auto name = static_cast<cudnnBackendAttributeName_t>(in.get<int32_t>());
   const auto type = static_cast<cudnnBackendAttributeType_t>(in.get<int32_t>());
   const int64_t count = in.get<int64_t>();
-  const bool present = flag(in);
+  const bool present = in.get_flag();
   const attr::TypeInfo info = attr::type_info(type);
   if (info.wire == attr::Wire::kUnknown) {
     ctx.status = CUDNN_STATUS_NOT_SUPPORTED;
@@ -106,8 +100,8 @@ void handle_cudnnBackendGetAttribute(CallContext& ctx) {
   const auto name = static_cast<cudnnBackendAttributeName_t>(in.get<int32_t>());
   const auto type = static_cast<cudnnBackendAttributeType_t>(in.get<int32_t>());
   const int64_t requested = in.get<int64_t>();
-  const bool want_count = flag(in);
-  const bool want_array = flag(in);
+  const bool want_count = in.get_flag();
+  const bool want_array = in.get_flag();
   const attr::TypeInfo info = attr::type_info(type);
   if (info.wire == attr::Wire::kUnknown) {
     ctx.status = CUDNN_STATUS_NOT_SUPPORTED;

@@ -14,20 +14,14 @@
 namespace gvirtus::backend::nvml {
 namespace {
 
-bool presence(wire::Reader& in) {
-  const uint8_t f = in.get<uint8_t>();
-  if (f > 1) throw wire::DecodeError("presence flag is neither 0 nor 1");
-  return f != 0;
-}
-
 template <typename T, typename... Extra>
 void count_array(CallContext& ctx, const char* name) {
   wire::Reader& in = ctx.in;
   const uint64_t dev_id = in.get<uint64_t>();
   std::tuple<Extra...> extra{in.get<Extra>()...};  // braced: decoded left to right
-  const bool has_count = presence(in);
+  const bool has_count = in.get_flag();
   const unsigned int capacity = has_count ? in.get<uint32_t>() : 0;
-  const bool has_array = presence(in);
+  const bool has_array = in.get_flag();
   in.expect_end();
   if (has_array && capacity > nvml_wire::kNvmlArrayMaxBytes / sizeof(T))
     throw SessionFault(std::string(name) + ": capacity of " + std::to_string(capacity) +

@@ -15,8 +15,7 @@ namespace {
 void wait(CallContext& ctx, const char* name) {
   wire::Reader& in = ctx.in;
   const uint64_t set_id = in.get<uint64_t>();
-  const uint8_t has_data = in.get<uint8_t>();
-  if (has_data > 1) throw wire::DecodeError("presence flag is neither 0 nor 1");
+  const bool has_data = in.get_flag();
   const unsigned int timeout = in.get<uint32_t>();
   in.expect_end();
   nvmlEventSet_t set;
