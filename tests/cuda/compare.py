@@ -20,6 +20,7 @@ failed alike). --expect-lib SONAME (repeatable): the program must also have load
 """
 import argparse
 import difflib
+import json
 import os
 import re
 import select
@@ -113,6 +114,16 @@ class Backend:
         if status not in (0, -signal.SIGTERM):
             return f"backend exited with {status} after SIGTERM"
         return None
+
+
+def configured_backend(path, work, name, config, extra_args=()):
+    """A Backend listening on unix:WORK/NAME.sock with CONFIG (a dict) as its config file
+    WORK/NAME.json, logging to WORK/NAME.log."""
+    cfg = os.path.join(work, name + ".json")
+    with open(cfg, "w") as f:
+        json.dump(config, f)
+    return Backend(path, "unix:" + os.path.join(work, name + ".sock"),
+                   os.path.join(work, name + ".log"), extra_args=("--config", cfg, *extra_args))
 
 
 def descendants(pid):

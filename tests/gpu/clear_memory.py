@@ -11,53 +11,12 @@ C is tests/gpu/clear_memory. Needs a GPU: the native run of `C time` must pass.
 Exit status 0 if 1 holds, 1 otherwise.
 """
 import argparse
-import json
 import os
-import select
-import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cuda"))
 import compare  # noqa: E402  (clean_env, run)
-
-
-class Backend:
-    def __init__(self, path, work, name, config):
-        self.endpoint = "unix:" + os.path.join(work, name + ".sock")
-        cfg = os.path.join(work, name + ".json")
-        with open(cfg, "w") as f:
-            json.dump(config, f)
-        self.log_path = os.path.join(work, name + ".log")
-        self.log = open(self.log_path, "wb")
-        r, w = os.pipe()
-        self.proc = subprocess.Popen(
-            [path, "--config", cfg, "--listen", self.endpoint, "--ready-fd", str(w),
-             "--log-level", "info"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-            pass_fds=(w,), env=compare.clean_env())
-        os.close(w)
-        ok = bool(select.select([r], [], [], 30)[0]) and os.read(r, 16) == b"ready\n"
-        os.close(r)
-        if not ok:
-            self.stop()
-            raise SystemExit(f"backend {name} did not start:\n{self.text()}")
-
-    def text(self):
-        self.log.flush()
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def through(a, backend, mode):
@@ -87,7 +46,7 @@ def main():
     problems = []
     figures = {"native": native}
     with tempfile.TemporaryDirectory() as work:
-        on = Backend(a.backend, work, "on", {"clear_device_memory": True})
+        on = compare.configured_backend(a.backend, work, "on", {"clear_device_memory": True})
         try:
             code, out, err = through(a, on, "check")
             print("clearing on, check:", out.strip())
@@ -102,11 +61,12 @@ def main():
             figures["on"] = out
             if code != 0:
                 problems.append(f"timing with clearing exited {code}:\n{out}{err}")
-            if "device memory is cleared" not in on.text():
+            if "device memory is cleared" not in on.log_text():
                 problems.append("the backend did not say that it clears device memory")
         finally:
             on.stop()
-        off = Backend(a.backend, work, "off", {"clear_device_memory": False})
+        off = compare.configured_backend(a.backend, work, "off",
+                                         {"clear_device_memory": False})
         try:
             code, out, err = through(a, off, "check")
             print("clearing off, check (informative):", out.strip())

@@ -18,10 +18,8 @@ succeeding. Through a backend with {"limits": {"default": {"gpu_memory": Q MiB}}
 Exit status 0 if all hold, 1 otherwise.
 """
 import argparse
-import json
 import os
 import re
-import select
 import socket
 import subprocess
 import sys
@@ -49,43 +47,6 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-class Backend:
-    def __init__(self, path, work, config, metrics):
-        self.endpoint = "unix:" + os.path.join(work, "quota.sock")
-        cfg = os.path.join(work, "quota.json")
-        with open(cfg, "w") as f:
-            json.dump(config, f)
-        self.log_path = os.path.join(work, "quota.log")
-        self.log = open(self.log_path, "wb")
-        r, w = os.pipe()
-        self.proc = subprocess.Popen(
-            [path, "--config", cfg, "--listen", self.endpoint, "--metrics", metrics,
-             "--ready-fd", str(w), "--log-level", "info"],
-            stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-            pass_fds=(w,), env=compare.clean_env())
-        os.close(w)
-        ok = bool(select.select([r], [], [], 30)[0]) and os.read(r, 16) == b"ready\n"
-        os.close(r)
-        if not ok:
-            self.stop()
-            raise SystemExit(f"FAIL: the backend did not start:\n{self.text()}")
-
-    def text(self):
-        self.log.flush()
-        with open(self.log_path, "rb") as f:
-            return f.read().decode(errors="replace")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 def statuses(out):
@@ -117,8 +78,9 @@ def main():
     port = free_port()
     metrics = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as work:
-        b = Backend(a.backend, work, {"limits": {"default": {"gpu_memory": QUOTA_MIB * MIB}}},
-                    metrics)
+        b = compare.configured_backend(
+            a.backend, work, "quota", {"limits": {"default": {"gpu_memory": QUOTA_MIB * MIB}}},
+            ("--metrics", metrics))
         try:
             client = subprocess.Popen(
                 [a.gvirtus, "run", "--endpoint", b.endpoint, "--", a.client, str(QUOTA_MIB)],
@@ -168,19 +130,19 @@ def main():
             # 4. the session-end line, once the daemon has reaped the worker.
             peak = None
             for _ in range(100):
-                m = re.search(r"session-end .*gpu_memory_peak=(\d+)", b.text())
+                m = re.search(r"session-end .*gpu_memory_peak=(\d+)", b.log_text())
                 if m:
                     peak = int(m.group(1))
                     break
                 time.sleep(0.1)
             if peak is None or peak < QUOTA_MIB * MIB:
                 problems.append(f"session-end gpu_memory_peak={peak}, want >= {QUOTA_MIB * MIB}")
-            if "cannot be measured" in b.text():
+            if "cannot be measured" in b.log_text():
                 problems.append("the backend could not measure library allocations:\n" +
-                                "\n".join(l for l in b.text().splitlines()
+                                "\n".join(l for l in b.log_text().splitlines()
                                           if "cannot be measured" in l))
         finally:
-            log = b.text()
+            log = b.log_text()
             b.stop()
         if problems:
             print("--- backend log\n" + log)

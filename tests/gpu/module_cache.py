@@ -21,7 +21,6 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cuda"))
 import compare  # noqa: E402
-from clear_memory import Backend  # noqa: E402
 
 
 def entries(data):
@@ -65,7 +64,7 @@ def main():
 
     with tempfile.TemporaryDirectory() as work:
         cache = os.path.join(work, "cache")
-        b = Backend(a.backend, work, "cached", {"module_cache": cache})
+        b = compare.configured_backend(a.backend, work, "cached", {"module_cache": cache})
         try:
             def through():
                 return compare.run([a.gvirtus, "run", "--endpoint", b.endpoint, "--", a.client],
@@ -101,7 +100,7 @@ def main():
         finally:
             b.stop()
             if failures:
-                print(b.text()[-3000:])
+                print(b.log_text()[-3000:])
     return 1 if failures else 0
 
 
