@@ -139,6 +139,18 @@ struct Rig {
     args.insert(args.begin(), {"--config", cfg, "--listen", tcp, "--listen", sock});
     backend = std::make_unique<Backend>(args, -1, env);
   }
+  // Options of a client session that connects to the TCP listener.
+  client::SessionOptions tcp_client_options() const {
+    const std::string ep_text = tcp;
+    return testing::test_session_options(
+        [ep_text](std::unique_ptr<Stream>* out, std::string* where) {
+          Endpoint ep;
+          Status s = parse_endpoint(ep_text, &ep);
+          if (!s) return s;
+          *where = ep_text;
+          return connect_stream(ep, out);
+        });
+  }
 };
 
 std::unique_ptr<Raw> open_session(const std::string& ep, const std::string& token,
@@ -409,14 +421,7 @@ TEST(Isolation, WorkerHoldsNoAuthenticationToken) {
   std::string file = t.dir.write("token", token + "\n", 0600);
   t.start("{}", {}, {"GVIRTUS_TOKEN_FILE=" + file});
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
-  client::SessionOptions o = testing::test_session_options([&](std::unique_ptr<Stream>* out,
-                                                               std::string* where) {
-    Endpoint ep;
-    Status s = parse_endpoint(t.tcp, &ep);
-    if (!s) return s;
-    *where = t.tcp;
-    return connect_stream(ep, out);
-  });
+  client::SessionOptions o = t.tcp_client_options();
   o.auth_key = token;
   o.auth_source = "the test's token";
   o.handshake_timeout_ms = 5000;
@@ -534,14 +539,7 @@ TEST(Limits, RefusedExtraConnectionFailsOnlyItsThread) {
   Rig t;
   t.start(R"({"limits": {"default": {"connections": 2}}})");
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
-  client::SessionOptions o = testing::test_session_options(
-      [&](std::unique_ptr<Stream>* out, std::string* where) {
-        Endpoint ep;
-        Status s = parse_endpoint(t.tcp, &ep);
-        if (!s) return s;
-        *where = t.tcp;
-        return connect_stream(ep, out);
-      });
+  client::SessionOptions o = t.tcp_client_options();
   const std::string token = random_bytes(16);
   std::memcpy(o.identity.token, token.data(), sizeof o.identity.token);
   client::Session s(std::move(o));
@@ -606,14 +604,7 @@ TEST(Limits, RefusedCallbackThreadFailsItsCallAndTriesAgain) {
   Rig t;
   t.start(R"({"limits": {"default": {"connections": 1}}})");
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
-  client::SessionOptions o = testing::test_session_options(
-      [&](std::unique_ptr<Stream>* out, std::string* where) {
-        Endpoint ep;
-        Status s = parse_endpoint(t.tcp, &ep);
-        if (!s) return s;
-        *where = t.tcp;
-        return connect_stream(ep, out);
-      });
+  client::SessionOptions o = t.tcp_client_options();
   const std::string token = random_bytes(16);
   std::memcpy(o.identity.token, token.data(), sizeof o.identity.token);
   client::Session s(std::move(o));
