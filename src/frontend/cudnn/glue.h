@@ -8,6 +8,7 @@
 #include "frontend/core/client.h"
 #include "frontend/core/live_set.h"
 #include "frontend/cudnn/batch_norm.h"
+#include "frontend/cudnn/variant_pack.h"
 
 namespace gvirtus::cudnn {
 
