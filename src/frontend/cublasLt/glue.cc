@@ -70,7 +70,7 @@ void desc_created(const cublasLtMatmulDesc_t* desc, cublasComputeType_t computeT
                   cudaDataType_t scaleType) {
   if (desc == nullptr) return;
   created(*desc, scaleType);
-  matmul_desc_created(desc, computeType, scaleType);
+  matmul_desc_created_state(desc, computeType, scaleType);
 }
 
 void desc_created(const cublasLtMatrixTransformDesc_t* desc, cudaDataType_t scaleType) {
@@ -161,7 +161,7 @@ void preference_set(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAtt
 void layout_created(const cublasLtMatrixLayout_t* layout, cudaDataType type, uint64_t rows,
                     uint64_t cols, int64_t ld) {
   objects().add_created(layout);
-  gvirtus::cublasLt::layout_created_state(layout, type, rows, cols, ld);
+  layout_created_state(layout, type, rows, cols, ld);
 }
 void layout_destroyed(cublasLtMatrixLayout_t layout) {
   objects().remove(layout);

@@ -131,19 +131,17 @@ void state_destroyed(const void* object) {
   s.objects.erase(object);
 }
 
-void layout_created_state(const cublasLtMatrixLayout_t* layout, cudaDataType type, uint64_t rows,
-                    uint64_t cols, int64_t ld) {
+void layout_created_state(const cublasLtMatrixLayout_t* layout, cudaDataType type,
+                          uint64_t rows, uint64_t cols, int64_t ld) {
   if (layout == nullptr) return;
-  struct {
-    int32_t type;
-    uint64_t rows, cols;
-    int64_t ld;
-  } args{static_cast<int32_t>(type), rows, cols, ld};
-  state_created(*layout, 'L', &args, sizeof args);
+  // Whole words only: a struct's padding would put indeterminate bytes into the key.
+  const uint64_t args[4] = {static_cast<uint64_t>(static_cast<int64_t>(type)), rows, cols,
+                            static_cast<uint64_t>(ld)};
+  state_created(*layout, 'L', args, sizeof args);
 }
 
-void matmul_desc_created(const cublasLtMatmulDesc_t* desc, cublasComputeType_t compute,
-                         cudaDataType_t scale) {
+void matmul_desc_created_state(const cublasLtMatmulDesc_t* desc, cublasComputeType_t compute,
+                               cudaDataType_t scale) {
   if (desc == nullptr) return;
   const int32_t args[2] = {static_cast<int32_t>(compute), static_cast<int32_t>(scale)};
   state_created(*desc, 'M', args, sizeof args);

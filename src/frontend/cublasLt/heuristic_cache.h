@@ -26,10 +26,10 @@ void state_created(const void* object, char kind, const void* args, size_t n);
 void state_set(const void* object, int attr, const void* buf, size_t size);
 void state_destroyed(const void* object);
 
-void layout_created_state(const cublasLtMatrixLayout_t* layout, cudaDataType type, uint64_t rows,
-                    uint64_t cols, int64_t ld);
-void matmul_desc_created(const cublasLtMatmulDesc_t* desc, cublasComputeType_t compute,
-                         cudaDataType_t scale);
+void layout_created_state(const cublasLtMatrixLayout_t* layout, cudaDataType type,
+                          uint64_t rows, uint64_t cols, int64_t ld);
+void matmul_desc_created_state(const cublasLtMatmulDesc_t* desc, cublasComputeType_t compute,
+                               cudaDataType_t scale);
 void preference_created_state(const cublasLtMatmulPreference_t* pref);
 
 // local= of cublasLtMatmulAlgoGetHeuristic: the kept answer, or nothing (the call is sent).
