@@ -86,6 +86,10 @@ class Entry:
     # (outputs already written): the frontend's bookkeeping of library state (descriptors' scale
     # type and pointer mode). The server side stays generated.
     after: str = ""
+    # `failed=EXPR` on the line: a client-side statement the stub runs after a reply with an
+    # error status, `$status` standing for that status (bookkeeping of a call whose failure
+    # still changed state: cudaStreamEndCapture of an invalidated capture ends the capture).
+    failed: str = ""
     # `local=EXPR` on the line: an expression of type std::optional<status> the client stub
     # evaluates before anything is sent; a value is the call's result, without a round trip
     # (answers the client can give exactly: cached device queries). No value: the call goes on.
@@ -330,7 +334,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
     enqueue = hook = waits = client_id = False
-    hooks = {"pointer_mode": "", "after": "", "local": "", "async_if": ""}
+    hooks = {"pointer_mode": "", "after": "", "failed": "", "local": "", "async_if": ""}
     for w in words[3:]:
         if w == "hook":
             if mode != "gen":
@@ -379,5 +383,5 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         seen_ids[call_id] = (name, lineno)
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
                              enqueue=enqueue, waits=waits, client_id=client_id, hook=hook, pointer_mode=hooks["pointer_mode"],
-                             after=hooks["after"], local=hooks["local"],
+                             after=hooks["after"], failed=hooks["failed"], local=hooks["local"],
                              async_if=hooks["async_if"]))

@@ -368,6 +368,9 @@ def client_stub(lib: Library, f: Function) -> List[str]:
         L.append("    }")
     if f.after:
         L.append(f"    if (gv_c.status() == {ok}) {f.after};")
+    if f.failed:
+        L.append(f"    if (gv_c.status() != {ok}) "
+                 f"{f.failed.replace('$status', 'gv_c.status()')};")
     L.append(f"    return {ns}::finish(gv_c);")
     L += _stub_catch(lib, f)
     return L
@@ -380,7 +383,7 @@ OUT_HOWS = ("out", "inout", "versioned", "outbuf", "iobuf", "inoutbuf", "mscalar
 
 def sends_without_reply(lib: Library, f: Function) -> bool:
     """A library plugin's `enqueue` call with nothing to bring back goes out without waiting."""
-    if not (f.enqueue and lib.plugin_sonames) or f.after:
+    if not (f.enqueue and lib.plugin_sonames) or f.after or f.failed:
         return False
     return not any(pl.how in OUT_HOWS for pl in f.plans)
 

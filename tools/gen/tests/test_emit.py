@@ -101,6 +101,15 @@ class PointerModeAndAfterTest(unittest.TestCase):
         self.assertLess(client.index("gv_c.invoke()"), hook)
         self.assertLess(hook, client.index("return gvirtus::fake::finish(gv_c);"))
 
+    def test_failed_runs_on_an_error_reply_with_its_status(self):
+        client = self.build("1100 fakeHandWritten gen p:scalar[n] after=keep(p) "
+                            "failed=undo(p,$status)")
+        failed = client.index("if (gv_c.status() != fakeOk) undo(p,gv_c.status());")
+        self.assertLess(client.index("gv_c.invoke()"), failed)
+        self.assertLess(client.index("if (gv_c.status() == fakeOk) keep(p);"), failed)
+        self.assertLess(failed, client.index("return gvirtus::fake::finish(gv_c);"))
+        self.assertNotIn("undo(", self.build("1100 fakeHandWritten gen p:scalar[n]"))
+
     def test_local_answer_comes_before_anything_is_sent(self):
         client = self.build("1100 fakeHandWritten gen p:scalar[n] local=known(p,n) after=keep(p,n)")
         local = client.index("if (const auto gv_local = known(p,n)) return *gv_local;")
