@@ -3,11 +3,13 @@
 #include <elf.h>
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <thread>
 #include <vector>
 
 #include "frontend/core/client.h"
+#include "frontend/cuda/graph_host_nodes.h"
 #include "frontend/cuda/handle_check.h"
 #include "frontend/cuda/image.h"
 #include "frontend/cuda/launch_pack.h"
@@ -251,6 +253,130 @@ TEST(DriverDeferredError, FirstKeptUntilTakenPerThread) {
   std::thread([] { EXPECT_EQ(client::take_deferred_error(), 0); }).join();
   EXPECT_EQ(client::take_deferred_error(), 9);
   EXPECT_EQ(client::take_deferred_error(), 0);
+}
+
+// cuGraphAddMemcpyNode with a host side: the driver's copy description becomes the runtime's
+// staged node (the host box's first byte and shape, the device side's position); malformed or
+// unstageable descriptions never reach the worker.
+CUDA_MEMCPY3D pitched_up(void* host, CUdeviceptr dev) {
+  CUDA_MEMCPY3D p{};
+  p.srcMemoryType = CU_MEMORYTYPE_HOST;
+  p.srcHost = host;
+  p.srcXInBytes = 8;
+  p.srcY = 1;
+  p.srcZ = 2;
+  p.srcPitch = 64;
+  p.srcHeight = 5;
+  p.dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  p.dstDevice = dev;
+  p.dstXInBytes = 16;
+  p.dstY = 3;
+  p.dstPitch = 128;
+  p.dstHeight = 4;
+  p.WidthInBytes = 32;
+  p.Height = 2;
+  p.Depth = 3;
+  return p;
+}
+
+TEST(DriverStagedMemcpyNode, HostBoxAndDeviceSideOfAPitchedCopy) {
+  static uint8_t host[64 * 5 * 6];
+  StagedEnds up;
+  ASSERT_EQ(staged_ends(pitched_up(host, 0x7000), &up), CUDA_SUCCESS);
+  EXPECT_TRUE(up.staged);
+  EXPECT_EQ(up.refusal, nullptr);
+  EXPECT_TRUE(up.host.to_device);
+  EXPECT_EQ(up.host.host, host + (2 * 5 + 1) * 64 + 8);
+  EXPECT_EQ(up.host.width, 32u);
+  EXPECT_EQ(up.host.height, 2u);
+  EXPECT_EQ(up.host.depth, 3u);
+  EXPECT_EQ(up.host.pitch, 64u);
+  EXPECT_EQ(up.host.ysize, 5u);
+  EXPECT_EQ(up.host.staging, 0u);
+  EXPECT_EQ(up.dev.ptr, 0x7000u);
+  EXPECT_EQ(up.dev.pitch, 128u);
+  EXPECT_EQ(up.dev.ysize, 4u);
+  EXPECT_EQ(up.dev.pos.x, 16u);
+  EXPECT_EQ(up.dev.pos.y, 3u);
+  EXPECT_EQ(up.dev.pos.z, 0u);
+  // The other direction, as a static runtime's cudaGraphAddMemcpyNode1D sends it: one packed
+  // row, pitches and heights left 0.
+  static uint8_t out[100];
+  CUDA_MEMCPY3D d{};
+  d.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  d.srcDevice = 0x9000;
+  d.dstMemoryType = CU_MEMORYTYPE_HOST;
+  d.dstHost = out;
+  d.WidthInBytes = 100;
+  d.Height = 1;
+  d.Depth = 1;
+  StagedEnds down;
+  ASSERT_EQ(staged_ends(d, &down), CUDA_SUCCESS);
+  EXPECT_FALSE(down.host.to_device);
+  EXPECT_EQ(down.host.host, out);
+  EXPECT_EQ(down.host.pitch, 100u);
+  EXPECT_EQ(down.host.ysize, 1u);
+  EXPECT_EQ(down.dev.ptr, 0x9000u);
+  EXPECT_EQ(down.dev.pitch, 100u);
+}
+
+TEST(DriverStagedMemcpyNode, DeviceSidesOnlyAreNotStaged) {
+  CUDA_MEMCPY3D p{};
+  p.srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  p.dstMemoryType = CU_MEMORYTYPE_ARRAY;
+  p.WidthInBytes = p.Height = p.Depth = 1;
+  StagedEnds e;
+  EXPECT_EQ(staged_ends(p, &e), CUDA_SUCCESS);
+  EXPECT_FALSE(e.staged);
+}
+
+TEST(DriverStagedMemcpyNode, UnstageableAndMalformedCopiesAreRefused) {
+  static uint8_t host[64 * 5 * 6];
+  auto check = [](CUDA_MEMCPY3D p, CUresult want, bool refused) {
+    StagedEnds e;
+    EXPECT_EQ(staged_ends(p, &e), want);
+    EXPECT_TRUE(e.staged);
+    EXPECT_EQ(e.refusal != nullptr, refused);
+  };
+  CUDA_MEMCPY3D p = pitched_up(host, 0x7000);
+  p.dstMemoryType = CU_MEMORYTYPE_HOST;  // host to host
+  check(p, CUDA_ERROR_NOT_SUPPORTED, true);
+  p = pitched_up(host, 0x7000);
+  p.dstMemoryType = CU_MEMORYTYPE_ARRAY;
+  check(p, CUDA_ERROR_NOT_SUPPORTED, true);
+  p = pitched_up(host, 0x7000);
+  p.dstMemoryType = static_cast<CUmemorytype>(77);
+  check(p, CUDA_ERROR_INVALID_VALUE, false);
+  for (size_t CUDA_MEMCPY3D::*field :
+       {&CUDA_MEMCPY3D::WidthInBytes, &CUDA_MEMCPY3D::Height, &CUDA_MEMCPY3D::Depth}) {
+    p = pitched_up(host, 0x7000);
+    p.*field = 0;
+    check(p, CUDA_ERROR_INVALID_VALUE, false);
+  }
+  p = pitched_up(host, 0x7000);
+  p.srcPitch = 16;  // below the width
+  check(p, CUDA_ERROR_INVALID_VALUE, false);
+  p = pitched_up(host, 0x7000);
+  p.dstHeight = 1;  // fewer rows a slice than the copy's height
+  check(p, CUDA_ERROR_INVALID_VALUE, false);
+  p = pitched_up(host, 0x7000);
+  p.srcHost = nullptr;
+  check(p, CUDA_ERROR_INVALID_VALUE, false);
+  p = pitched_up(host, 0);
+  check(p, CUDA_ERROR_INVALID_VALUE, false);
+  p = pitched_up(host, 0x7000);
+  p.reserved0 = host;
+  check(p, CUDA_ERROR_INVALID_VALUE, false);
+  // Offsets that would wrap the host address.
+  p = pitched_up(host, 0x7000);
+  p.srcZ = SIZE_MAX / 2;
+  check(p, CUDA_ERROR_INVALID_VALUE, false);
+  p = pitched_up(host, 0x7000);
+  p.srcXInBytes = SIZE_MAX - 10;
+  check(p, CUDA_ERROR_INVALID_VALUE, false);
+  p = pitched_up(host, 0x7000);
+  p.srcY = SIZE_MAX;
+  check(p, CUDA_ERROR_INVALID_VALUE, false);
 }
 
 }  // namespace

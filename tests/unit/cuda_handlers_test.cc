@@ -3,6 +3,7 @@
 // honest ones get replies in the format the client reads, also without a driver (this machine).
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <vector>
 
 #include "backend/cuda/support.h"
@@ -32,7 +33,8 @@ class DriverHandlers : public HandlerTest {
  protected:
   // A launch request: function id, geometry, stream, [attributes], form, argument bytes.
   static wire::Writer launch(uint64_t fid, uint8_t form, uint32_t n, int attrs = -1,
-                             uint32_t attr_id = CU_LAUNCH_ATTRIBUTE_PRIORITY) {
+                             uint32_t attr_id = CU_LAUNCH_ATTRIBUTE_PRIORITY,
+                             uint64_t value = 0) {
     wire::Writer w;
     w.put<uint64_t>(fid);
     for (int i = 0; i < 7; ++i) w.put<uint32_t>(1);
@@ -42,6 +44,7 @@ class DriverHandlers : public HandlerTest {
       for (int i = 0; i < attrs; ++i) {
         CUlaunchAttribute a{};
         a.id = static_cast<CUlaunchAttributeID>(attr_id);
+        std::memcpy(&a.value, &value, sizeof value);  // an event attribute's event field
         w.put(a);
       }
     }
@@ -107,9 +110,21 @@ TEST_F(DriverHandlers, LaunchRequestsAreChecked) {
   EXPECT_FAULT(run(drv::handle_cuLaunchKernel, launch(0, 0, 40000)),
                "launch argument buffer too large");
   EXPECT_FAULT(run(drv::handle_cuLaunchKernelEx, launch(0, 0, 0, 65)), "65 launch attributes");
-  EXPECT_FAULT(
-      run(drv::handle_cuLaunchKernelEx, launch(0, 0, 0, 1, CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT)),
-      "launch attribute 7 cannot travel");
+  // Graph-node attributes never travel; event attributes do, with the client's event id, and
+  // an id that was never issued ends the session before anything else is looked at.
+  EXPECT_FAULT(run(drv::handle_cuLaunchKernelEx,
+                   launch(0, 0, 0, 1, CU_LAUNCH_ATTRIBUTE_DEVICE_UPDATABLE_KERNEL_NODE)),
+               "launch attribute 13 cannot travel");
+  const uint64_t forged_event = (uint64_t{static_cast<uint8_t>(be::HandleKind::kEvent)} << 56) | 9;
+  for (uint32_t id : {CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT,
+                      CU_LAUNCH_ATTRIBUTE_LAUNCH_COMPLETION_EVENT})
+    EXPECT_FAULT(run(drv::handle_cuLaunchKernelEx, launch(0, 0, 0, 1, id, forged_event)),
+                 "forged event handle");
+  // A destroyed event: the driver's answer for a stale handle, and no launch.
+  EXPECT_EQ(run(drv::handle_cuLaunchKernelEx,
+                launch(0, 0, 0, 1, CU_LAUNCH_ATTRIBUTE_LAUNCH_COMPLETION_EVENT,
+                       stale(be::HandleKind::kEvent))),
+            CUDA_ERROR_INVALID_HANDLE);
   // A function id that was never issued.
   const uint64_t forged = (uint64_t{static_cast<uint8_t>(be::HandleKind::kFunction)} << 56) | 77;
   EXPECT_FAULT(run(drv::handle_cuLaunchKernel, launch(forged, 0, 0)),

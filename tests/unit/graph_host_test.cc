@@ -5,6 +5,7 @@
 // when results land (at the synchronisation hook, only once the launch is done), that an earlier
 // result is delivered before its buffer is launched again, and that buffers follow graphs into
 // executable graphs, clones, parents and captures and are freed with the last user.
+#include <cuda.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -415,11 +416,11 @@ TEST_F(GraphHost, CapturedHostCopiesJoinTheCapturedGraph) {
   EXPECT_EQ(w_.freed.size(), 2u);
 }
 
-// Through the driver API (libcuda.so.1, and every copy of a statically linked cudart) a host
-// copy on a capturing stream is not captured: the driver's graph calls do not carry host ends,
-// so its node would read and write a staging buffer nobody fills. It goes as an ordinary copy,
-// which the worker refuses; the runtime's copy is captured.
-TEST_F(GraphHost, DriverHostCopiesOnACapturingStreamAreRefusedNotStaged) {
+// Through the driver API (libcuda.so.1, and every copy of a statically linked cudart) an async
+// host copy on a capturing stream is captured against a staging buffer as the runtime's is (the
+// driver's graph calls keep the same table: frontend/cuda/graph_host_hooks.h). A synchronous
+// one goes as an ordinary copy, which the worker refuses on a capturing stream.
+TEST_F(GraphHost, DriverHostCopiesOnACapturingStreamAreStaged) {
   std::vector<uint8_t> in(4096, 7), out(4096, 1);
   w_.capturing = true;
   client::note_capture_begun();
@@ -427,24 +428,70 @@ TEST_F(GraphHost, DriverHostCopiesOnACapturingStreamAreRefusedNotStaged) {
   const cr::Target drv = cr::driver_api(cr::async_on(s));
   EXPECT_EQ(cr::copy(reinterpret_cast<void*>(kDev), 4096, in.data(), 4096, 4096, 1,
                      cudaMemcpyHostToDevice, drv, false),
-            cudaErrorStreamCaptureUnsupported);
+            cudaSuccess);
   EXPECT_EQ(cr::copy(out.data(), 4096, reinterpret_cast<void*>(kDev + 8192), 4096, 4096, 1,
                      cudaMemcpyDeviceToHost, drv, false),
-            cudaErrorStreamCaptureUnsupported);
-  EXPECT_EQ(count(cr::kCall_gvCaptureStagedCopy), 0u);
-  EXPECT_EQ(count(cr::kCall_gvMemcpyH2DChunk), 1u);
-  EXPECT_EQ(count(cr::kCall_gvMemcpyD2HChunk), 1u);
-  EXPECT_TRUE(w_.staging.empty());
-  // The runtime's own copy on the same stream is captured against a staging buffer.
-  EXPECT_EQ(cr::copy(reinterpret_cast<void*>(kDev), 4096, in.data(), 4096, 4096, 1,
-                     cudaMemcpyHostToDevice, cr::async_on(s), false),
             cudaSuccess);
-  EXPECT_EQ(count(cr::kCall_gvCaptureStagedCopy), 1u);
+  EXPECT_EQ(count(cr::kCall_gvCaptureStagedCopy), 2u);
+  EXPECT_EQ(count(cr::kCall_gvMemcpyH2DChunk), 0u);
+  EXPECT_EQ(count(cr::kCall_gvMemcpyD2HChunk), 0u);
+  EXPECT_EQ(w_.staging.size(), 2u);
+  EXPECT_EQ(cr::copy(reinterpret_cast<void*>(kDev), 4096, in.data(), 4096, 4096, 1,
+                     cudaMemcpyHostToDevice, cr::driver_api(cr::sync_legacy()), false),
+            cudaErrorStreamCaptureUnsupported);
+  EXPECT_EQ(count(cr::kCall_gvCaptureStagedCopy), 2u);
   EXPECT_EQ(count(cr::kCall_gvMemcpyH2DChunk), 1u);
   (void)cr::take_last_error();
-  // End the capture here (its staging buffer goes with the graph that is never made).
+  // The capture ends into a graph, which the copies join; the graph is launched as the
+  // runtime's would be (cuGraphLaunch's hook is graph_host::launch).
   EXPECT_FALSE(gh::ending_capture(s).has_value());
-  gh::capture_ended(s, nullptr);
+  cudaGraph_t g = graph_id(0x0500000000000401ull);
+  gh::capture_ended(s, &g);
+  EXPECT_FALSE(client::capture_may_be_active());
+  EXPECT_EQ(gh::ends_of_graph(g), 2u);
+  w_.capturing = false;
+  cudaGraphExec_t x = exec_id(0x0700000000000401ull);
+  gh::instantiated(x, g);
+  ASSERT_EQ(gh::launch(x, s), cudaSuccess);
+  gh::deliver_finished();
+  EXPECT_EQ(out[0], 8);  // the fake kernel: out = in + 1
+  gh::exec_destroyed(x);
+  gh::graph_destroyed(g);
+  EXPECT_TRUE(w_.staging.empty());
+}
+
+// A cudaStreamEndCapture / cuStreamEndCapture that fails: an invalidated (or unjoined) capture
+// ended with the call, so the client's count of active captures goes down and the copies it
+// captured are freed; any other failure (not capturing, wrong thread) changes nothing.
+TEST_F(GraphHost, AFailedEndOfAnInvalidatedCaptureEndsIt) {
+  std::vector<uint8_t> in(4096, 7);
+  ASSERT_FALSE(client::capture_may_be_active());
+  w_.capturing = true;
+  client::note_capture_begun();
+  ASSERT_EQ(gh::capture_copy(3, true, kDev, 4096, in.data(), 4096, 4096, 1), cudaSuccess);
+  EXPECT_EQ(w_.staging.size(), 1u);
+  // Not capturing / wrong thread: the capture goes on, its copy kept.
+  for (int32_t e : {static_cast<int32_t>(cudaErrorIllegalState),
+                    static_cast<int32_t>(cudaErrorStreamCaptureWrongThread)}) {
+    EXPECT_FALSE(gh::ending_capture(stream_id(3)).has_value());
+    gh::capture_end_failed(e);
+    EXPECT_TRUE(client::capture_may_be_active()) << e;
+    EXPECT_EQ(w_.staging.size(), 1u) << e;
+  }
+  EXPECT_FALSE(gh::ending_capture(stream_id(3)).has_value());
+  gh::capture_end_failed(cudaErrorStreamCaptureInvalidated);
+  EXPECT_FALSE(client::capture_may_be_active());
+  EXPECT_TRUE(w_.staging.empty());
+  EXPECT_EQ(w_.freed.size(), 1u);
+  // The driver's code for it (CUDA_ERROR_STREAM_CAPTURE_UNJOINED) is the same number.
+  client::note_capture_begun();
+  gh::capture_end_failed(CUDA_ERROR_STREAM_CAPTURE_UNJOINED);
+  EXPECT_FALSE(client::capture_may_be_active());
+  // A second failed end never takes the count below zero.
+  gh::capture_end_failed(cudaErrorStreamCaptureInvalidated);
+  client::note_capture_begun();
+  EXPECT_TRUE(client::capture_may_be_active());
+  gh::capture_ended(stream_id(3), nullptr);
   EXPECT_FALSE(client::capture_may_be_active());
 }
 

@@ -1,5 +1,6 @@
 // Hand-written driver-API handlers: module and library loads (images and JIT options),
 // cuCtxCreate_v4, launches and the parameter layouts they need. Payloads: docs/driver.md.
+#include <cstddef>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -259,13 +260,30 @@ void launch(CallContext& ctx, Launch kind) {
     attrs.resize(na);
     if (na) std::memcpy(attrs.data(), ctx.in.get_bytes(na * sizeof(CUlaunchAttribute)),
                         na * sizeof(CUlaunchAttribute));
-    for (const auto& a : attrs)
-      if (!plain_launch_attribute(static_cast<cudaLaunchAttributeID>(a.id)))
+    for (const auto& a : attrs) {
+      const auto aid = static_cast<cudaLaunchAttributeID>(a.id);
+      if (!plain_launch_attribute(aid) && !event_launch_attribute(aid))
         throw SessionFault("launch attribute " + std::to_string(a.id) + " cannot travel");
+    }
   }
   KernelArgs ka;
   read_kernel_args(ctx, kind != Launch::kCooperative, &ka);
   ctx.in.expect_end();
+  static_assert(offsetof(decltype(CUlaunchAttributeValue::programmaticEvent), event) == 0 &&
+                    offsetof(decltype(CUlaunchAttributeValue::launchCompletionEvent), event) == 0,
+                "the event is the first field of the attribute value");
+  // Attributes holding an event carry the client's event id in the value's first field, as
+  // the runtime's launches do (cudart/kernels.cc): put the worker's event there (a stale id:
+  // CUDA_ERROR_INVALID_HANDLE; NULL passes through to the driver, which answers for it). Before the function and stream:
+  // a forged event id ends the session whatever else the request names.
+  for (auto& a : attrs) {
+    if (!event_launch_attribute(static_cast<cudaLaunchAttributeID>(a.id))) continue;
+    uint64_t eid = 0;
+    std::memcpy(&eid, &a.value, sizeof eid);
+    CUevent ev;
+    if (!event_in(ctx, eid, &ev)) return;
+    std::memcpy(&a.value, &ev, sizeof ev);
+  }
   CUfunction f;
   CUstream s;
   if (!function_in(ctx, fid, &f) || !stream_in(ctx, sid, &s)) return;

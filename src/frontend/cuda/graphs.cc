@@ -1,10 +1,15 @@
 // The driver's graph calls that carry node lists: adding empty, memset, child-graph and event
 // nodes, the node lists of a graph, and edges. Node ids travel as arrays. Wire:
 // src/backend/cuda/graphs.cc.
+#include <memory>
 #include <vector>
 
+#include "frontend/cuda/graph_host_nodes.h"
 #include "frontend/cuda/kernel_args.h"
 #include "frontend/cuda/local.h"
+#include "frontend/cuda/memory.h"
+#include "frontend/cuda/runtime_code.h"
+#include "frontend/cudart/graph_host.h"
 
 namespace gvirtus::cuda {
 namespace {
@@ -100,13 +105,26 @@ CUresult put_kernel_node(wire::Writer& w, const CUDA_KERNEL_NODE_PARAMS* p) {
   return put_kernel_args(w, f, p->kernelParams, p->extra);
 }
 
-// A graph memcpy node's copy: device and array sides only (a host side would have to be read or
-// written when the graph runs, on the worker). Arrays travel as their ids, in the struct.
+// A graph memcpy node's copy: device and array sides only; cuGraphAddMemcpyNode stages a host
+// side (graph_host_nodes.h), the SetParams calls refuse one (the staging buffers are fixed when
+// the node is made). Arrays travel as their ids, in the struct.
 CUresult check_memcpy_node(const char* fn, const CUDA_MEMCPY3D* p) {
   if (!p) return CUDA_ERROR_INVALID_VALUE;
   if (p->srcMemoryType == CU_MEMORYTYPE_HOST || p->dstMemoryType == CU_MEMORYTYPE_HOST)
     return refuse(fn, "host memory in a graph memcpy node (it would be read or written when the "
                       "graph runs, on the GPU host)");
+  return CUDA_SUCCESS;
+}
+
+// A CU_MEMORYTYPE_UNIFIED side as host or device memory, as cuMemcpy decides it.
+template <typename HostPtr>
+CUresult resolve_unified(CUmemorytype* type, HostPtr* host, CUdeviceptr device) {
+  if (*type != CU_MEMORYTYPE_UNIFIED) return CUDA_SUCCESS;
+  bool on_dev = false;
+  CUresult e = pointer_on_device(device, &on_dev);
+  if (e != CUDA_SUCCESS) return e;
+  *type = on_dev ? CU_MEMORYTYPE_DEVICE : CU_MEMORYTYPE_HOST;
+  if (!on_dev) *host = reinterpret_cast<HostPtr>(static_cast<uintptr_t>(device));
   return CUDA_SUCCESS;
 }
 
@@ -173,7 +191,23 @@ GV_EXPORT CUresult cuGraphExecKernelNodeSetParams_v2(CUgraphExec exec, CUgraphNo
 GV_EXPORT CUresult cuGraphAddMemcpyNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps,
                                         size_t n, const CUDA_MEMCPY3D* p, CUcontext ctx) {
   return guarded("cuGraphAddMemcpyNode", [&]() -> CUresult {
-    CUresult e = check_memcpy_node("cuGraphAddMemcpyNode", p);
+    if (!p) return CUDA_ERROR_INVALID_VALUE;
+    // A host side: a staged node of the runtime's (graph_host_nodes.h).
+    CUDA_MEMCPY3D q = *p;
+    CUresult e = resolve_unified(&q.srcMemoryType, &q.srcHost, q.srcDevice);
+    if (e == CUDA_SUCCESS) e = resolve_unified(&q.dstMemoryType, &q.dstHost, q.dstDevice);
+    if (e != CUDA_SUCCESS) return e;
+    StagedEnds ends;
+    e = staged_ends(q, &ends);
+    if (ends.refusal) return refuse("cuGraphAddMemcpyNode", ends.refusal);
+    if (e != CUDA_SUCCESS) return e;
+    if (ends.staged) {
+      if (!out || (n && !deps)) return CUDA_ERROR_INVALID_VALUE;
+      auto host = std::make_shared<cudart::graph_host::HostEnd>(ends.host);
+      return from_runtime_code(
+          cudart::graph_host::add_memcpy_node(out, g, deps, n, ends.dev, std::move(host)));
+    }
+    e = check_memcpy_node("cuGraphAddMemcpyNode", p);
     if (e != CUDA_SUCCESS) return e;
     return add(Call::kCall_cuGraphAddMemcpyNode, out, g, deps, n, [&](wire::Writer& w) {
       w.put<CUDA_MEMCPY3D>(*p);
@@ -246,6 +280,8 @@ GV_EXPORT CUresult cuGraphExecUpdate_v2(CUgraphExec exec, CUgraph g,
       *info = got;
     }
     r.expect_end();
+    // The executable graph's staged nodes now use `g`'s buffers (graph_host_hooks.h).
+    if (e == CUDA_SUCCESS) cudart::graph_host::exec_updated(exec, g);
     return e;
   });
 }
@@ -265,8 +301,11 @@ GV_EXPORT CUresult cuGraphAddMemsetNode(CUgraphNode* out, CUgraph g, const CUgra
 GV_EXPORT CUresult cuGraphAddChildGraphNode(CUgraphNode* out, CUgraph g, const CUgraphNode* deps,
                                             size_t n, CUgraph child) {
   return guarded("cuGraphAddChildGraphNode", [&] {
-    return add(Call::kCall_cuGraphAddChildGraphNode, out, g, deps, n,
-               [&](wire::Writer& w) { w.put<uint64_t>(to_wire(child)); });
+    CUresult e = add(Call::kCall_cuGraphAddChildGraphNode, out, g, deps, n,
+                     [&](wire::Writer& w) { w.put<uint64_t>(to_wire(child)); });
+    // The child is copied into the node, its host sides with it (graph_host_hooks.h).
+    if (e == CUDA_SUCCESS) cudart::graph_host::child_added(g, *out, child);
+    return e;
   });
 }
 

@@ -95,10 +95,14 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
   if (!f) return CUDA_ERROR_INVALID_HANDLE;
   if (nattrs > 0 && !attrs) return CUDA_ERROR_INVALID_VALUE;
   if (nattrs > kMaxLaunchAttributes) return CUDA_ERROR_INVALID_VALUE;
-  for (unsigned i = 0; i < nattrs; ++i)
-    if (!plain_launch_attribute(static_cast<cudaLaunchAttributeID>(attrs[i].id)))
+  // Event attributes travel as bytes with the client's event handle in the value's first field
+  // (an id the worker swaps for its event); graph nodes are refused.
+  for (unsigned i = 0; i < nattrs; ++i) {
+    const auto aid = static_cast<cudaLaunchAttributeID>(attrs[i].id);
+    if (!plain_launch_attribute(aid) && !event_launch_attribute(aid))
       return refuse("cuLaunchKernelEx", "launch attribute " + std::to_string(attrs[i].id) +
-                                            " (it holds an event or a graph node)");
+                                            " (it holds a graph node)");
+  }
   const uint64_t fid = to_wire(f);
   std::shared_ptr<const ParamLayout> l;
   if (!extra) {

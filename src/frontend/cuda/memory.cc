@@ -6,6 +6,7 @@
 #include "common/pointer_attrs.h"
 #include "frontend/cuda/array_copies.h"
 #include "frontend/cuda/host_memory.h"
+#include "frontend/cuda/memory.h"
 #include "frontend/cuda/local.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/core/ranges.h"
@@ -214,6 +215,9 @@ CUresult unified_copy(CUdeviceptr dst, CUdeviceptr src, size_t n, const Target& 
 }
 
 }  // namespace
+
+CUresult pointer_on_device(CUdeviceptr p, bool* device) { return on_device(p, device); }
+
 }  // namespace gvirtus::cuda
 
 using namespace gvirtus::cuda;

@@ -1,10 +1,7 @@
 // cudaLaunchHostFunc, cudaStreamAddCallback (and their _ptsz forms): the function runs in this
 // process on the callback thread (callback_thread.h), in stream order; the worker holds the
-// stream until it has run. docs/callbacks.md.
-//
-// Wire: cudaLaunchHostFunc      u64 stream, u64 fn, u64 userData             reply -
-//       cudaStreamAddCallback   u64 stream, u64 fn, u64 userData, u32 flags  reply -
-#include "frontend/cudart/callback_thread.h"
+// stream until it has run. docs/callbacks.md. The requests (also libcuda.so.1's): host_calls.h.
+#include "frontend/cudart/host_calls.h"
 #include "frontend/cudart/local.h"
 
 using namespace gvirtus;
@@ -16,28 +13,15 @@ cudaStream_t per_thread(cudaStream_t s) { return s ? s : cudaStreamPerThread; }
 
 cudaError_t launch_host_func(cudaStream_t stream, cudaHostFn_t fn, void* user) {
   if (!fn) return argument_error(cudaErrorInvalidValue);
-  cudaError_t e = ensure_callback_thread();
-  if (e != cudaSuccess) return fail(e);
-  client::Call c(id(Call::kCall_cudaLaunchHostFunc));
-  c.args().put<uint64_t>(to_wire(stream));
-  c.args().put<uint64_t>(reinterpret_cast<uintptr_t>(fn));
-  c.args().put<uint64_t>(to_wire(user));
-  if (!c.invoke()) return lost();
-  return finish(c);
+  return host_calls::launch_host_func(to_wire(stream), reinterpret_cast<uintptr_t>(fn),
+                                      to_wire(user));
 }
 
 cudaError_t add_callback(cudaStream_t stream, cudaStreamCallback_t fn, void* user,
                          unsigned int flags) {
   if (!fn) return argument_error(cudaErrorInvalidValue);
-  cudaError_t e = ensure_callback_thread();
-  if (e != cudaSuccess) return fail(e);
-  client::Call c(id(Call::kCall_cudaStreamAddCallback));
-  c.args().put<uint64_t>(to_wire(stream));
-  c.args().put<uint64_t>(reinterpret_cast<uintptr_t>(fn));
-  c.args().put<uint64_t>(to_wire(user));
-  c.args().put<uint32_t>(flags);
-  if (!c.invoke()) return lost();
-  return finish(c);
+  return host_calls::add_stream_callback(to_wire(stream), reinterpret_cast<uintptr_t>(fn),
+                                         to_wire(user), flags);
 }
 
 }  // namespace

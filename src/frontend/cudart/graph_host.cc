@@ -320,6 +320,21 @@ void capture_ended(cudaStream_t, cudaGraph_t* graph) {
   e.clear();
 }
 
+void capture_end_failed(int32_t status) {
+  const bool ended = status == cudaErrorStreamCaptureInvalidated ||
+                     status == cudaErrorStreamCaptureUnjoined;
+  if (ended) client::note_capture_ended();
+  if (!t_ending) return;
+  t_ending = false;
+  if (!ended) return;  // the capture goes on: its copies stay for the end that succeeds
+  Entries e;           // freed after the lock (destroyed after the guard)
+  std::lock_guard<std::mutex> g(tables().mu);
+  auto it = tables().captures.find(t_ending_id);
+  if (it == tables().captures.end()) return;
+  e = std::move(it->second);
+  tables().captures.erase(it);
+}
+
 std::optional<cudaError_t> child_params_changing(cudaGraphExec_t exec, cudaGraph_t child) {
   if (!g_any.load(std::memory_order_acquire)) return std::nullopt;
   {

@@ -9,6 +9,7 @@
 #include "frontend/cudart/callback_thread.h"
 #include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/graph_wire.h"
+#include "frontend/cudart/host_calls.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/managed.h"
 
@@ -253,14 +254,12 @@ GV_EXPORT cudaError_t cudaGraphAddHostNode(cudaGraphNode_t* pGraphNode, cudaGrap
                                            const cudaHostNodeParams* pNodeParams) {
   return guarded("cudaGraphAddHostNode", [&] {
     if (!pNodeParams || !pNodeParams->fn) return argument_error(cudaErrorInvalidValue);
-    cudaError_t e = ensure_callback_thread();
-    if (e != cudaSuccess) return fail(e);
-    return add_node(Call::kCall_cudaGraphAddHostNode, pGraphNode, graph, pDependencies,
-                    numDependencies, [&](wire::Writer& w) {
-                      w.put<uint64_t>(reinterpret_cast<uintptr_t>(pNodeParams->fn));
-                      w.put<uint64_t>(to_wire(pNodeParams->userData));
-                      return cudaSuccess;
-                    });
+    if (!pGraphNode || numDependencies > host_calls::kMaxNodeList ||
+        (numDependencies && !pDependencies))
+      return argument_error(cudaErrorInvalidValue);
+    return host_calls::add_host_node(pGraphNode, graph, pDependencies, numDependencies,
+                                     reinterpret_cast<uintptr_t>(pNodeParams->fn),
+                                     to_wire(pNodeParams->userData));
   });
 }
 

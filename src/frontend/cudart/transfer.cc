@@ -201,15 +201,14 @@ bool may_be_captured(const Target& t) {
          client::capture_may_be_active();
 }
 
-// A driver-API host copy on a capturing stream: sent as an ordinary copy, which the worker
-// refuses (Target::driver). Says why once.
+// A driver-API host copy that the worker refused on a capturing stream: a synchronous one (the
+// async ones are captured above, also through libcuda.so.1). Says why once.
 cudaError_t driver_refused(cudaError_t e) {
   if (e == cudaErrorStreamCaptureUnsupported)
     log::once(log::Level::kWarn, "driver-captured-host-copy",
-              "cuMemcpyHtoDAsync / cuMemcpyDtoHAsync (and their 2D/3D forms) with host memory on "
-              "a capturing stream are not supported by GVirtuS through the driver API (also the "
-              "statically linked cudart's copies): CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED; the "
-              "dynamically linked runtime's cudaMemcpyAsync can be captured");
+              "a synchronous host copy through the driver API on a capturing stream: "
+              "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED, the capture invalidated (as natively); the "
+              "asynchronous copies are captured");
   return e;
 }
 
@@ -236,8 +235,9 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       shape.hpitch = spitch;
       if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
       // On a capturing stream the copy becomes a graph node reading a worker staging buffer,
-      // which each launch of the graph fills with these host bytes (graph_host.h).
-      if (may_be_captured(t) && !t.driver) {
+      // which each launch of the graph fills with these host bytes (graph_host.h); through the
+      // driver API too, whose graph calls keep the same table (frontend/cuda/graph_host_hooks.h).
+      if (may_be_captured(t)) {
         if (auto r = graph_host::capture_copy(t.stream, true, to_wire(dst), dpitch,
                                               static_cast<const uint8_t*>(src), spitch, width,
                                               height))
@@ -253,7 +253,7 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       shape.dpitch = spitch;
       shape.hpitch = dpitch;
       if (!shape_ok(shape)) return fail(cudaErrorInvalidValue);
-      if (may_be_captured(t) && !t.driver) {
+      if (may_be_captured(t)) {
         if (auto r = graph_host::capture_copy(t.stream, false, to_wire(src), spitch,
                                               static_cast<uint8_t*>(dst), dpitch, width, height))
           return *r;
