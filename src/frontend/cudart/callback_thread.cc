@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "cudart_calls.h"
+#include "frontend/core/callback_slot.h"
 #include "frontend/core/client.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/graph_host.h"
@@ -22,15 +23,17 @@ namespace {
 
 // kRefused: the backend refused the thread's connection as one too many for the session
 // (docs/security.md, "connections"); the next call that needs the thread starts one again.
+// The state is the process's (client::callback_thread_slot): libcudart.so.13 and libcuda.so.1
+// each hold a copy of this code and share one thread.
 enum class State { kNone, kStarting, kReady, kFailed, kRefused };
-std::mutex g_mu;
-std::condition_variable g_cv;
-State g_state = State::kNone;  // REQUIRES: g_mu
+
+State state_of(const client::CallbackThreadSlot& slot) { return static_cast<State>(slot.state); }
 
 void set_state(State s) {
-  std::lock_guard<std::mutex> g(g_mu);
-  g_state = s;
-  g_cv.notify_all();
+  client::CallbackThreadSlot& slot = client::callback_thread_slot();
+  std::lock_guard<std::mutex> g(slot.mu);
+  slot.state = static_cast<int>(s);
+  slot.cv.notify_all();
 }
 
 // *refused: the thread got no connection while the session goes on.
@@ -120,23 +123,25 @@ bool run_callback(const CallbackRecord& rec) {
 }
 
 cudaError_t ensure_callback_thread() {
-  std::unique_lock<std::mutex> g(g_mu);
-  if (g_state == State::kNone) {
-    g_state = State::kStarting;
+  client::CallbackThreadSlot& slot = client::callback_thread_slot();
+  std::unique_lock<std::mutex> g(slot.mu);
+  if (state_of(slot) == State::kNone) {
+    slot.state = static_cast<int>(State::kStarting);
     try {
       std::thread(callback_loop).detach();
     } catch (const std::system_error& e) {
       GV_ERROR(std::string("cannot start the host-callback thread: ") + e.what());
-      g_state = State::kFailed;
+      slot.state = static_cast<int>(State::kFailed);
     }
   }
-  g_cv.wait(g, [] {
-    return g_state == State::kReady || g_state == State::kFailed || g_state == State::kRefused;
+  slot.cv.wait(g, [&] {
+    const State s = state_of(slot);
+    return s == State::kReady || s == State::kFailed || s == State::kRefused;
   });
-  if (g_state == State::kReady) return cudaSuccess;
-  if (g_state == State::kRefused) {
-    g_state = State::kNone;  // a later call tries again
-    return lost();           // this one fails as every call of a thread without a connection
+  if (state_of(slot) == State::kReady) return cudaSuccess;
+  if (state_of(slot) == State::kRefused) {
+    slot.state = static_cast<int>(State::kNone);  // a later call tries again
+    return lost();  // this one fails as every call of a thread without a connection
   }
   return client::session_lost() ? lost() : cudaErrorUnknown;
 }
