@@ -474,21 +474,25 @@ TEST_F(GraphHost, AFailedEndOfAnInvalidatedCaptureEndsIt) {
   for (int32_t e : {static_cast<int32_t>(cudaErrorIllegalState),
                     static_cast<int32_t>(cudaErrorStreamCaptureWrongThread)}) {
     EXPECT_FALSE(gh::ending_capture(stream_id(3)).has_value());
-    gh::capture_end_failed(e);
+    cudaGraph_t kept = graph_id(0x0500000000000998ull);
+    gh::capture_end_failed(&kept, e);
+    EXPECT_EQ(kept, graph_id(0x0500000000000998ull)) << e;
     EXPECT_TRUE(client::capture_may_be_active()) << e;
     EXPECT_EQ(w_.staging.size(), 1u) << e;
   }
   EXPECT_FALSE(gh::ending_capture(stream_id(3)).has_value());
-  gh::capture_end_failed(cudaErrorStreamCaptureInvalidated);
+  cudaGraph_t g = graph_id(0x0500000000000999ull);  // what the application's variable held
+  gh::capture_end_failed(&g, cudaErrorStreamCaptureInvalidated);
+  EXPECT_EQ(g, nullptr);
   EXPECT_FALSE(client::capture_may_be_active());
   EXPECT_TRUE(w_.staging.empty());
   EXPECT_EQ(w_.freed.size(), 1u);
   // The driver's code for it (CUDA_ERROR_STREAM_CAPTURE_UNJOINED) is the same number.
   client::note_capture_begun();
-  gh::capture_end_failed(CUDA_ERROR_STREAM_CAPTURE_UNJOINED);
+  gh::capture_end_failed(nullptr, CUDA_ERROR_STREAM_CAPTURE_UNJOINED);
   EXPECT_FALSE(client::capture_may_be_active());
   // A second failed end never takes the count below zero.
-  gh::capture_end_failed(cudaErrorStreamCaptureInvalidated);
+  gh::capture_end_failed(nullptr, cudaErrorStreamCaptureInvalidated);
   client::note_capture_begun();
   EXPECT_TRUE(client::capture_may_be_active());
   gh::capture_ended(stream_id(3), nullptr);

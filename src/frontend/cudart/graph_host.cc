@@ -320,10 +320,13 @@ void capture_ended(cudaStream_t, cudaGraph_t* graph) {
   e.clear();
 }
 
-void capture_end_failed(int32_t status) {
+void capture_end_failed(cudaGraph_t* graph, int32_t status) {
   const bool ended = status == cudaErrorStreamCaptureInvalidated ||
                      status == cudaErrorStreamCaptureUnjoined;
-  if (ended) client::note_capture_ended();
+  if (ended) {
+    if (graph) *graph = nullptr;  // the stub writes outputs only on success
+    client::note_capture_ended();
+  }
   if (!t_ending) return;
   t_ending = false;
   if (!ended) return;  // the capture goes on: its copies stay for the end that succeeds

@@ -73,9 +73,10 @@ std::optional<cudaError_t> ending_capture(cudaStream_t stream);
 void capture_ended(cudaStream_t stream, cudaGraph_t* graph);
 // A cudaStreamEndCapture / cuStreamEndCapture that failed with `status` (its runtime or driver
 // code: the numbers are the same). An invalidated or unjoined capture ended with the call, as
-// natively: the client's count of active captures goes down (client::note_capture_ended) and
-// the buffers of its captured host copies are freed. Any other failure leaves the capture on.
-void capture_end_failed(int32_t status);
+// natively: *graph (if given) is NULL, as the call returns natively, the client's count of
+// active captures goes down (client::note_capture_ended) and the buffers of its captured host
+// copies are freed. Any other failure leaves the capture on and *graph as it was.
+void capture_end_failed(cudaGraph_t* graph, int32_t status);
 // cudaGraphExecChildGraphNodeSetParams: refused when host ends take part (not tracked).
 std::optional<cudaError_t> child_params_changing(cudaGraphExec_t exec, cudaGraph_t child);
 // cudaGraphLaunch: the staged launch for an executable graph with host ends; no value for one
