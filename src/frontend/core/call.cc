@@ -2,6 +2,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <exception>
+#include <mutex>
 #include <string>
 
 #include "frontend/core/client.h"
@@ -11,19 +12,30 @@ namespace gvirtus::client {
 
 namespace {
 
-std::atomic<void (*)(uint32_t)> g_before{nullptr};
-std::atomic<void (*)(uint32_t, int32_t)> g_after{nullptr};
+// One hook set per library copy of the emulations that need them: libcudart.so.13 and
+// libcuda.so.1 each link that code statically (a static-cudart program loads both when it uses
+// page-locked memory), and each copy's tables must see the calls. Filled once, never emptied.
+constexpr int kMaxHookSets = 4;
+std::atomic<void (*)(uint32_t)> g_before[kMaxHookSets] = {};
+std::atomic<void (*)(uint32_t, int32_t)> g_after[kMaxHookSets] = {};
+std::atomic<int> g_sets{0};
+std::mutex g_sets_mu;
 thread_local bool t_in_hook = false;
 
-// Runs a hook unless this thread is already inside one (the hooks' own calls).
+// Runs every installed hook of one kind unless this thread is already inside one (the hooks'
+// own calls).
 template <typename Fn, typename... Args>
-void run_hook(const std::atomic<Fn>& hook, Args... args) {
-  Fn fn = hook.load(std::memory_order_acquire);
-  if (!fn || t_in_hook) return;
+void run_hooks(const std::atomic<Fn> (&hooks)[kMaxHookSets], Args... args) {
+  const int n = g_sets.load(std::memory_order_acquire);
+  if (n == 0 || t_in_hook) return;
   t_in_hook = true;
-  try {
-    fn(args...);
-  } catch (...) {
+  for (int i = 0; i < n; ++i) {
+    Fn fn = hooks[i].load(std::memory_order_acquire);
+    if (!fn) continue;
+    try {
+      fn(args...);
+    } catch (...) {
+    }
   }
   t_in_hook = false;
 }
@@ -31,12 +43,18 @@ void run_hook(const std::atomic<Fn>& hook, Args... args) {
 }  // namespace
 
 void set_call_hooks(const CallHooks& hooks) {
-  g_before.store(hooks.before, std::memory_order_release);
-  g_after.store(hooks.after, std::memory_order_release);
+  std::lock_guard<std::mutex> g(g_sets_mu);
+  const int n = g_sets.load(std::memory_order_acquire);
+  for (int i = 0; i < n; ++i)
+    if (g_before[i].load() == hooks.before && g_after[i].load() == hooks.after) return;
+  if (n == kMaxHookSets) return;  // more library copies than the process can have
+  g_before[n].store(hooks.before, std::memory_order_release);
+  g_after[n].store(hooks.after, std::memory_order_release);
+  g_sets.store(n + 1, std::memory_order_release);
 }
 
 bool Call::send(uint16_t flags) {
-  run_hook(g_before, call_id_);
+  run_hooks(g_before, call_id_);
   Connection* conn = connection();
   if (!conn) return false;
   struct iovec iov[2];
@@ -54,7 +72,7 @@ bool Call::invoke() {
     payload_.resize(header_.length);
     if (!conn->recv_payload(payload_.data(), payload_.size())) return false;
     reader_ = wire::Reader(payload_.data(), payload_.size());
-    run_hook(g_after, call_id_, header_.status);
+    run_hooks(g_after, call_id_, header_.status);
     return true;
   } catch (const std::exception& e) {
     // Only allocation can throw here; treat it like any other failure of this call.
@@ -93,7 +111,7 @@ bool Call::invoke_into(size_t fixed, void* dst, size_t n) {
     if (!conn->recv_payload(dst, len - fixed)) return false;
     bulk_received_ = len - fixed;
     reader_ = wire::Reader(payload_.data(), payload_.size());
-    run_hook(g_after, call_id_, header_.status);
+    run_hooks(g_after, call_id_, header_.status);
     return true;
   } catch (const std::exception& e) {
     (void)e;

@@ -128,7 +128,8 @@ class GV_API Call {
 // (libcudart's managed memory: push host writes before device work, pull device writes after a
 // synchronisation). `before` runs before a request is sent, `after` once its reply was read
 // (invoke) — not after send_async. Neither runs for the calls the hooks make themselves.
-// Install once; null members are skipped.
+// Each installed set runs (libcudart.so.13 and libcuda.so.1 each install their copy's, up to
+// four sets; installing the same set again changes nothing); null members are skipped.
 struct CallHooks {
   void (*before)(uint32_t call_id) = nullptr;
   void (*after)(uint32_t call_id, int32_t status) = nullptr;
