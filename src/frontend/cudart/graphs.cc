@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "frontend/cudart/callback_thread.h"
+#include "frontend/cudart/graph_calls.h"
 #include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/graph_wire.h"
 #include "frontend/cudart/host_calls.h"
@@ -338,35 +339,8 @@ GV_EXPORT cudaError_t cudaGraphGetRootNodes(cudaGraph_t graph, cudaGraphNode_t* 
 GV_EXPORT cudaError_t cudaGraphGetEdges(cudaGraph_t graph, cudaGraphNode_t* from,
                                         cudaGraphNode_t* to, cudaGraphEdgeData* edgeData,
                                         size_t* numEdges) {
-  return guarded("cudaGraphGetEdges", [&] {
-    const bool want = from || to;
-    if (!numEdges || (want && (!from || !to || *numEdges > kMaxNodeList)) || (edgeData && !want))
-      return argument_error(cudaErrorInvalidValue);
-    client::Call c(id(Call::kCall_cudaGraphGetEdges));
-    c.args().put<uint64_t>(to_wire(graph));
-    c.args().put<uint8_t>(want);
-    c.args().put<uint64_t>(want ? *numEdges : 0);
-    c.args().put<uint8_t>(edgeData != nullptr);
-    if (!c.invoke()) return lost();
-    cudaError_t e = finish(c);
-    if (e != cudaSuccess) return e;
-    wire::Reader& r = c.result();
-    uint64_t count = r.get<uint64_t>();
-    if (want) {
-      size_t cap = *numEdges;
-      size_t k = count < cap ? static_cast<size_t>(count) : cap;
-      for (size_t i = 0; i < cap; ++i) {
-        from[i] = i < k ? from_wire<cudaGraphNode_t>(r.get<uint64_t>()) : nullptr;
-        to[i] = i < k ? from_wire<cudaGraphNode_t>(r.get<uint64_t>()) : nullptr;
-      }
-      if (edgeData && k)
-        std::memcpy(edgeData, r.get_bytes(k * sizeof(cudaGraphEdgeData)),
-                    k * sizeof(cudaGraphEdgeData));
-    }
-    r.expect_end();
-    *numEdges = static_cast<size_t>(count);
-    return cudaSuccess;
-  });
+  return guarded("cudaGraphGetEdges",
+                 [&] { return graph_calls::get_edges(graph, from, to, edgeData, numEdges); });
 }
 
 GV_EXPORT cudaError_t cudaGraphKernelNodeSetParams(cudaGraphNode_t node,
@@ -419,66 +393,23 @@ GV_EXPORT cudaError_t cudaGraphExecUpdate(cudaGraphExec_t hGraphExec, cudaGraph_
   });
 }
 
-static cudaError_t instantiate_with_params(cudaGraphExec_t* exec, cudaGraph_t graph,
-                                           cudaGraphInstantiateParams* params,
-                                           bool per_thread) {
-  if (!exec || !params) return argument_error(cudaErrorInvalidValue);
-  cudaStream_t upload = params->uploadStream;
-  if (per_thread && !upload) upload = cudaStreamPerThread;
-  client::Call c(id(Call::kCall_cudaGraphInstantiateWithParams));
-  c.args().put<uint64_t>(to_wire(graph));
-  c.args().put<uint64_t>(params->flags);
-  c.args().put<uint64_t>(to_wire(upload));
-  if (!c.invoke()) return lost();
-  cudaError_t e = finish(c);
-  wire::Reader& r = c.result();
-  if (r.remaining() == 0) return e;  // refused before the runtime was asked (bad handle)
-  uint64_t x = r.get<uint64_t>();
-  uint64_t err_node = r.get<uint64_t>();
-  int32_t result = r.get<int32_t>();
-  r.expect_end();
-  params->errNode_out = from_wire<cudaGraphNode_t>(err_node);
-  params->result_out = static_cast<cudaGraphInstantiateResult>(result);
-  if (e == cudaSuccess) {
-    *exec = from_wire<cudaGraphExec_t>(x);
-    graph_host::instantiated(*exec, graph);
-  }
-  return e;
-}
-
 GV_EXPORT cudaError_t cudaGraphInstantiateWithParams(cudaGraphExec_t* pGraphExec,
                                                      cudaGraph_t graph,
                                                      cudaGraphInstantiateParams* instantiateParams) {
   return guarded("cudaGraphInstantiateWithParams", [&] {
-    return instantiate_with_params(pGraphExec, graph, instantiateParams, false);
+    return graph_calls::instantiate_with_params(pGraphExec, graph, instantiateParams, false);
   });
 }
 
 GV_EXPORT cudaError_t cudaGraphInstantiateWithParams_ptsz(
     cudaGraphExec_t* pGraphExec, cudaGraph_t graph, cudaGraphInstantiateParams* instantiateParams) {
   return guarded("cudaGraphInstantiateWithParams_ptsz", [&] {
-    return instantiate_with_params(pGraphExec, graph, instantiateParams, true);
+    return graph_calls::instantiate_with_params(pGraphExec, graph, instantiateParams, true);
   });
 }
 
 GV_EXPORT cudaError_t cudaGraphDebugDotPrint(cudaGraph_t graph, const char* path,
                                              unsigned int flags) {
-  return guarded("cudaGraphDebugDotPrint", [&] {
-    if (!path) return argument_error(cudaErrorInvalidValue);
-    client::Call c(id(Call::kCall_cudaGraphDebugDotPrint));
-    c.args().put<uint64_t>(to_wire(graph));
-    c.args().put<uint32_t>(flags);
-    if (!c.invoke()) return lost();
-    cudaError_t e = finish(c);
-    if (e != cudaSuccess) return e;
-    wire::Reader& r = c.result();
-    size_t n = r.remaining();
-    const uint8_t* text = r.get_bytes(n);
-    // The path names a file on the application's machine: write it here.
-    FILE* f = std::fopen(path, "w");
-    if (!f) return fail(cudaErrorOperatingSystem);
-    bool ok = std::fwrite(text, 1, n, f) == n;
-    ok &= std::fclose(f) == 0;
-    return ok ? cudaSuccess : fail(cudaErrorOperatingSystem);
-  });
+  return guarded("cudaGraphDebugDotPrint",
+                 [&] { return graph_calls::debug_dot_print(graph, path, flags); });
 }
