@@ -16,11 +16,7 @@ set(GVIRTUS_CUDA_STATIC_PENDING
                   # ended the session; the client answers CUDA_ERROR_INVALID_HANDLE now, as the
                   # driver does (frontend/cuda/handle_check.h), not yet run on the GPU
   managed managed_vars callback_managed  # cuMemAllocManaged, cuLibraryGetManaged
-  graph_host_copies  # host copies on a capturing stream through the driver API are refused
-                  # (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED; docs/callbacks.md)
-  callbacks stream_capture graphs graph_nodes mem_pools launch_events
-                  # cuLaunchHostFunc, cuGraphAddHostNode, memory pools' driver forms, events as
-                  # launch attributes
+  mem_pools       # memory pools' driver forms
   arrays          # cuMemcpy3DPeer
   memcpy_batch)   # cuMemcpyBatchAsync_v2
 list(LENGTH GVIRTUS_CUDA_TEST_PROGRAMS n)

@@ -83,6 +83,9 @@ CUresult put_kernel_args(wire::Writer& a, CUfunction f, void** kernelParams, voi
 
 namespace {
 
+// The protocol minor from which the driver's launches carry event attributes.
+constexpr uint16_t kEventAttributesMinor = 4;
+
 struct Geometry {
   uint32_t grid[3];
   uint32_t block[3];
@@ -96,12 +99,16 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
   if (nattrs > 0 && !attrs) return CUDA_ERROR_INVALID_VALUE;
   if (nattrs > kMaxLaunchAttributes) return CUDA_ERROR_INVALID_VALUE;
   // Event attributes travel as bytes with the client's event handle in the value's first field
-  // (an id the worker swaps for its event); graph nodes are refused.
+  // (an id the worker swaps for its event), to a worker of protocol 3.4 or later (an older one
+  // would end the session); graph nodes are refused.
   for (unsigned i = 0; i < nattrs; ++i) {
     const auto aid = static_cast<cudaLaunchAttributeID>(attrs[i].id);
-    if (!plain_launch_attribute(aid) && !event_launch_attribute(aid))
-      return refuse("cuLaunchKernelEx", "launch attribute " + std::to_string(attrs[i].id) +
-                                            " (it holds a graph node)");
+    if (plain_launch_attribute(aid)) continue;
+    if (event_launch_attribute(aid) && client::server_minor() >= kEventAttributesMinor) continue;
+    return refuse("cuLaunchKernelEx", "launch attribute " + std::to_string(attrs[i].id) +
+                                          (event_launch_attribute(aid)
+                                               ? " (an event) with a backend older than 3.4"
+                                               : " (it holds a graph node)"));
   }
   const uint64_t fid = to_wire(f);
   std::shared_ptr<const ParamLayout> l;
