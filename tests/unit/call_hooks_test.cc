@@ -1,6 +1,7 @@
 // Call hooks (client::set_call_hooks): every installed set runs around each call, so that the
 // emulations of libcudart.so.13 and of libcuda.so.1 (each links its own copy) both see the
-// calls; installing a set again does not run it twice. The hooks' own calls run no hooks.
+// calls (and the work around host callbacks of both); installing a set again does not run it
+// twice. The hooks' own calls run no hooks.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,6 +17,9 @@ namespace {
 constexpr uint32_t kWork = 5200;
 std::atomic<int> g_a_before{0}, g_a_after{0}, g_b_before{0}, g_b_after{0};
 std::atomic<int32_t> g_b_status{-1};
+std::atomic<int> g_a_cb_before{0}, g_b_cb_after{0};
+void a_cb_before() { ++g_a_cb_before; }
+void b_cb_after() { ++g_b_cb_after; }
 
 void a_before(uint32_t id) {
   if (id == kWork) ++g_a_before;
@@ -49,9 +53,11 @@ TEST(CallHooks, EverySetRunsOnceAroundEachCall) {
   client::CallHooks a;
   a.before = &a_before;
   a.after = &a_after;
+  a.before_callback = &a_cb_before;
   client::CallHooks b;
   b.before = &b_before;
   b.after = &b_after;
+  b.after_callback = &b_cb_after;
   client::set_call_hooks(a);
   client::set_call_hooks(b);
   client::set_call_hooks(a);  // again: still one set
@@ -62,6 +68,13 @@ TEST(CallHooks, EverySetRunsOnceAroundEachCall) {
   EXPECT_EQ(g_b_before.load(), 1);
   EXPECT_EQ(g_b_after.load(), 1);
   EXPECT_EQ(g_b_status.load(), 7);
+  // Around a host callback: each set's work, whichever library's thread runs the callback.
+  client::run_callback_hooks(false);
+  EXPECT_EQ(g_a_cb_before.load(), 1);
+  EXPECT_EQ(g_b_cb_after.load(), 0);
+  client::run_callback_hooks(true);
+  EXPECT_EQ(g_a_cb_before.load(), 1);
+  EXPECT_EQ(g_b_cb_after.load(), 1);
 }
 
 }  // namespace

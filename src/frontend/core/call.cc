@@ -18,6 +18,8 @@ namespace {
 constexpr int kMaxHookSets = 4;
 std::atomic<void (*)(uint32_t)> g_before[kMaxHookSets] = {};
 std::atomic<void (*)(uint32_t, int32_t)> g_after[kMaxHookSets] = {};
+std::atomic<void (*)()> g_before_callback[kMaxHookSets] = {};
+std::atomic<void (*)()> g_after_callback[kMaxHookSets] = {};
 std::atomic<int> g_sets{0};
 std::mutex g_sets_mu;
 thread_local bool t_in_hook = false;
@@ -46,11 +48,28 @@ void set_call_hooks(const CallHooks& hooks) {
   std::lock_guard<std::mutex> g(g_sets_mu);
   const int n = g_sets.load(std::memory_order_acquire);
   for (int i = 0; i < n; ++i)
-    if (g_before[i].load() == hooks.before && g_after[i].load() == hooks.after) return;
+    if (g_before[i].load() == hooks.before && g_after[i].load() == hooks.after &&
+        g_before_callback[i].load() == hooks.before_callback &&
+        g_after_callback[i].load() == hooks.after_callback)
+      return;
   if (n == kMaxHookSets) return;  // more library copies than the process can have
   g_before[n].store(hooks.before, std::memory_order_release);
   g_after[n].store(hooks.after, std::memory_order_release);
+  g_before_callback[n].store(hooks.before_callback, std::memory_order_release);
+  g_after_callback[n].store(hooks.after_callback, std::memory_order_release);
   g_sets.store(n + 1, std::memory_order_release);
+}
+
+void run_callback_hooks(bool after) {
+  const int n = g_sets.load(std::memory_order_acquire);
+  for (int i = 0; i < n; ++i) {
+    void (*fn)() = (after ? g_after_callback[i] : g_before_callback[i]).load(std::memory_order_acquire);
+    if (!fn) continue;
+    try {
+      fn();
+    } catch (...) {
+    }
+  }
 }
 
 bool Call::send(uint16_t flags) {

@@ -130,11 +130,18 @@ class GV_API Call {
 // (invoke) — not after send_async. Neither runs for the calls the hooks make themselves.
 // Each installed set runs (libcudart.so.13 and libcuda.so.1 each install their copy's, up to
 // four sets; installing the same set again changes nothing); null members are skipped.
+// `before_callback` / `after_callback` run around each host callback on the process's one
+// callback thread (docs/callbacks.md), whichever library started it: each library copy's
+// graph-host deliveries and managed-memory exchange.
 struct CallHooks {
   void (*before)(uint32_t call_id) = nullptr;
   void (*after)(uint32_t call_id, int32_t status) = nullptr;
+  void (*before_callback)() = nullptr;
+  void (*after_callback)() = nullptr;
 };
 GV_API void set_call_hooks(const CallHooks& hooks);
+// Runs every installed set's before_callback (after = false) or after_callback (true).
+GV_API void run_callback_hooks(bool after);
 
 // A deferred failure (a reply's aux: an earlier NoReply request of this thread failed) that
 // reached a library other than the one that sent the request: libcuda.so.1 posts what its

@@ -110,15 +110,16 @@ bool run_callback(const CallbackRecord& rec) {
   // Results of graph device-to-host nodes that may be ahead of the callback in its graph
   // (graph_host.h); managed memory as the kernels ahead of it left it, and the callback's own
   // writes on the device before the work behind it runs (managed.h).
-  graph_host::before_callback();
-  managed::before_callback();
+  // Through the client core: every library copy that has such state installed its work there
+  // (managed.cc's hooks; libcudart.so.13 and libcuda.so.1 share this thread).
+  client::run_callback_hooks(false);
   if (rec.kind == 0) {
     reinterpret_cast<cudaHostFn_t>(static_cast<uintptr_t>(rec.fn))(user);
   } else {
     reinterpret_cast<cudaStreamCallback_t>(static_cast<uintptr_t>(rec.fn))(
         from_wire<cudaStream_t>(rec.stream), static_cast<cudaError_t>(rec.status), user);
   }
-  managed::after_callback();
+  client::run_callback_hooks(true);
   return true;
 }
 

@@ -248,12 +248,21 @@ void hook_after(uint32_t call_id, int32_t status) {
   graph_host::deliver_finished();
 }
 
+// This copy's work before a host callback: the graph results ahead of it, then managed memory.
+void callback_work_before() {
+  graph_host::before_callback();
+  before_callback();
+}
+
 void install_hooks() {
   static std::once_flag once;
   std::call_once(once, [] {
     client::CallHooks h;
     h.before = &hook_before;
     h.after = &hook_after;
+    // Around host callbacks, whichever library's callback thread runs them (callback_thread.h).
+    h.before_callback = &callback_work_before;
+    h.after_callback = &after_callback;
     client::set_call_hooks(h);
   });
 }
