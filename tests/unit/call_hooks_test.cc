@@ -40,6 +40,8 @@ void b_after(uint32_t id, int32_t status) {
 }
 
 TEST(CallHooks, EverySetRunsOnceAroundEachCall) {
+  for (auto* c : {&g_a_before, &g_a_after, &g_b_before, &g_b_after, &g_a_cb_before, &g_b_cb_after})
+    *c = 0;
   FakeBackend be([&](Stream& s, const wire::Hello&) {
     for (;;) {
       wire::FrameHeader f;

@@ -50,11 +50,19 @@ TEST(HostCalls, BytesOfEachRequestAndOneCallbackThread) {
         w.put<uint64_t>(0x0600000000000042ull);
         out.assign(w.data(), w.data() + w.size());
       }
+      if (f.call_id == cr::kCall_cudaGraphHostNodeGetParams) {
+        wire::Writer w;
+        w.put<uint64_t>(0xabc);
+        w.put<uint64_t>(0xdef);
+        out.assign(w.data(), w.data() + w.size());
+      }
       if (!send_reply(s, f, 0, 0, out)) return;
     }
   });
   client::Session session(test_session_options(be.connector()));
   SessionOverride use(&session);
+  // The process's callback thread (a repeated run in one process finds it started already).
+  const bool first_thread = client::callback_thread_slot().state == 0;
 
   EXPECT_EQ(hc::launch_host_func(0x0100000000000003ull, 0x1234, 0x5678), cudaSuccess);
   EXPECT_EQ(hc::add_stream_callback(0x0100000000000004ull, 0x1111, 0x2222, 3), cudaSuccess);
@@ -71,6 +79,15 @@ TEST(HostCalls, BytesOfEachRequestAndOneCallbackThread) {
             cudaErrorInvalidValue);
   EXPECT_EQ(hc::add_host_node(nullptr, nullptr, deps, 1, 0x3333, 0), cudaErrorInvalidValue);
   EXPECT_EQ(client::callback_thread_slot().state, 2);  // ready: the thread attached
+  // A host node's parameters: read, set in the graph and in an executable graph.
+  uint64_t fn = 0, user = 0;
+  EXPECT_EQ(hc::get_host_node(node, &fn, &user), cudaSuccess);
+  EXPECT_EQ(fn, 0xabcu);
+  EXPECT_EQ(user, 0xdefu);
+  EXPECT_EQ(hc::set_host_node(nullptr, node, 0x5555, 0x6666), cudaSuccess);
+  EXPECT_EQ(hc::set_host_node(reinterpret_cast<cudaGraphExec_t>(0x0b00000000000003ull), node,
+                              0x7777, 0x8888),
+            cudaSuccess);
 
   std::lock_guard<std::mutex> g(mu);
   size_t attaches = 0;
@@ -80,8 +97,8 @@ TEST(HostCalls, BytesOfEachRequestAndOneCallbackThread) {
     if (x.call != cr::kCall_gvCallbackAttach && x.call != cr::kCall_gvCallbackWait)
       calls.push_back(x);
   }
-  EXPECT_EQ(attaches, 1u);
-  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(attaches, first_thread ? 1u : 0u);
+  ASSERT_EQ(calls.size(), 6u);
   EXPECT_EQ(calls[0].call, cr::kCall_cudaLaunchHostFunc);
   wire::Reader r0(calls[0].payload.data(), calls[0].payload.size());
   EXPECT_EQ(r0.get<uint64_t>(), 0x0100000000000003ull);
@@ -104,6 +121,23 @@ TEST(HostCalls, BytesOfEachRequestAndOneCallbackThread) {
   EXPECT_EQ(r2.get<uint64_t>(), 0x3333u);
   EXPECT_EQ(r2.get<uint64_t>(), 0x4444u);
   EXPECT_NO_THROW(r2.expect_end());
+  EXPECT_EQ(calls[3].call, cr::kCall_cudaGraphHostNodeGetParams);
+  wire::Reader r3(calls[3].payload.data(), calls[3].payload.size());
+  EXPECT_EQ(r3.get<uint64_t>(), 0x0600000000000042ull);
+  EXPECT_NO_THROW(r3.expect_end());
+  EXPECT_EQ(calls[4].call, cr::kCall_cudaGraphHostNodeSetParams);
+  wire::Reader r4(calls[4].payload.data(), calls[4].payload.size());
+  EXPECT_EQ(r4.get<uint64_t>(), 0x0600000000000042ull);
+  EXPECT_EQ(r4.get<uint64_t>(), 0x5555u);
+  EXPECT_EQ(r4.get<uint64_t>(), 0x6666u);
+  EXPECT_NO_THROW(r4.expect_end());
+  EXPECT_EQ(calls[5].call, cr::kCall_cudaGraphExecHostNodeSetParams);
+  wire::Reader r5(calls[5].payload.data(), calls[5].payload.size());
+  EXPECT_EQ(r5.get<uint64_t>(), 0x0b00000000000003ull);
+  EXPECT_EQ(r5.get<uint64_t>(), 0x0600000000000042ull);
+  EXPECT_EQ(r5.get<uint64_t>(), 0x7777u);
+  EXPECT_EQ(r5.get<uint64_t>(), 0x8888u);
+  EXPECT_NO_THROW(r5.expect_end());
 }
 
 }  // namespace

@@ -1,4 +1,6 @@
-// cuLaunchHostFunc, cuStreamAddCallback (and _ptsz), cuGraphAddHostNode: the runtime's requests
+// cuLaunchHostFunc, cuStreamAddCallback (and _ptsz), cuGraphAddHostNode and the host nodes'
+// parameters (cuGraphHostNodeGetParams / SetParams, cuGraphExecHostNodeSetParams): the runtime's
+// requests
 // (frontend/cudart/host_calls.h), so the function runs on this process's callback thread as
 // libcudart.so.13's do (docs/callbacks.md). A statically linked runtime's cudaLaunchHostFunc,
 // cudaStreamAddCallback and cudaGraphAddHostNode arrive here.
@@ -7,9 +9,8 @@
 #include "frontend/cudart/host_calls.h"
 
 namespace gvirtus::cuda {
-namespace {
-
 namespace hc = gvirtus::cudart::host_calls;
+namespace {
 
 CUstream per_thread(CUstream s) { return s ? s : CU_STREAM_PER_THREAD; }
 
@@ -59,6 +60,38 @@ GV_EXPORT CUresult cuGraphAddHostNode(CUgraphNode* phGraphNode, CUgraph hGraph,
     if (!phGraphNode || !nodeParams || !nodeParams->fn) return CUDA_ERROR_INVALID_VALUE;
     return from_runtime_code(hc::add_host_node(phGraphNode, hGraph, dependencies,
                                                numDependencies,
+                                               reinterpret_cast<uintptr_t>(nodeParams->fn),
+                                               to_wire(nodeParams->userData)));
+  });
+}
+
+GV_EXPORT CUresult cuGraphHostNodeGetParams(CUgraphNode hNode, CUDA_HOST_NODE_PARAMS* nodeParams) {
+  return guarded("cuGraphHostNodeGetParams", [&]() -> CUresult {
+    if (!nodeParams) return CUDA_ERROR_INVALID_VALUE;
+    uint64_t fn = 0, user = 0;
+    const cudaError_t e = hc::get_host_node(hNode, &fn, &user);
+    if (e != cudaSuccess) return from_runtime_code(e);
+    nodeParams->fn = reinterpret_cast<CUhostFn>(static_cast<uintptr_t>(fn));
+    nodeParams->userData = from_wire<void*>(user);
+    return CUDA_SUCCESS;
+  });
+}
+
+GV_EXPORT CUresult cuGraphHostNodeSetParams(CUgraphNode hNode,
+                                            const CUDA_HOST_NODE_PARAMS* nodeParams) {
+  return guarded("cuGraphHostNodeSetParams", [&]() -> CUresult {
+    if (!nodeParams || !nodeParams->fn) return CUDA_ERROR_INVALID_VALUE;
+    return from_runtime_code(hc::set_host_node(nullptr, hNode,
+                                               reinterpret_cast<uintptr_t>(nodeParams->fn),
+                                               to_wire(nodeParams->userData)));
+  });
+}
+
+GV_EXPORT CUresult cuGraphExecHostNodeSetParams(CUgraphExec hGraphExec, CUgraphNode hNode,
+                                                const CUDA_HOST_NODE_PARAMS* nodeParams) {
+  return guarded("cuGraphExecHostNodeSetParams", [&]() -> CUresult {
+    if (!nodeParams || !nodeParams->fn || !hGraphExec) return CUDA_ERROR_INVALID_VALUE;
+    return from_runtime_code(hc::set_host_node(hGraphExec, hNode,
                                                reinterpret_cast<uintptr_t>(nodeParams->fn),
                                                to_wire(nodeParams->userData)));
   });

@@ -1,4 +1,6 @@
-// cudaLaunchHostFunc, cudaStreamAddCallback (and their _ptsz forms): the function runs in this
+// cudaLaunchHostFunc, cudaStreamAddCallback (and their _ptsz forms), and the host nodes'
+// parameters (cudaGraphHostNodeGetParams / SetParams, cudaGraphExecHostNodeSetParams; the node
+// itself is made in graphs.cc): the function runs in this
 // process on the callback thread (callback_thread.h), in stream order; the worker holds the
 // stream until it has run. docs/callbacks.md. The requests (also libcuda.so.1's): host_calls.h.
 #include "frontend/cudart/host_calls.h"
@@ -47,4 +49,38 @@ GV_EXPORT cudaError_t cudaStreamAddCallback_ptsz(cudaStream_t stream,
                                                  unsigned int flags) {
   return guarded("cudaStreamAddCallback_ptsz",
                  [&] { return add_callback(per_thread(stream), callback, userData, flags); });
+}
+
+GV_EXPORT cudaError_t cudaGraphHostNodeGetParams(cudaGraphNode_t node,
+                                                 cudaHostNodeParams* pNodeParams) {
+  return guarded("cudaGraphHostNodeGetParams", [&] {
+    if (!pNodeParams) return argument_error(cudaErrorInvalidValue);
+    uint64_t fn = 0, user = 0;
+    cudaError_t e = host_calls::get_host_node(node, &fn, &user);
+    if (e != cudaSuccess) return e;
+    pNodeParams->fn = reinterpret_cast<cudaHostFn_t>(static_cast<uintptr_t>(fn));
+    pNodeParams->userData = from_wire<void*>(user);
+    return cudaSuccess;
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphHostNodeSetParams(cudaGraphNode_t node,
+                                                 const cudaHostNodeParams* pNodeParams) {
+  return guarded("cudaGraphHostNodeSetParams", [&] {
+    if (!pNodeParams || !pNodeParams->fn) return argument_error(cudaErrorInvalidValue);
+    return host_calls::set_host_node(nullptr, node, reinterpret_cast<uintptr_t>(pNodeParams->fn),
+                                     to_wire(pNodeParams->userData));
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphExecHostNodeSetParams(cudaGraphExec_t hGraphExec,
+                                                     cudaGraphNode_t node,
+                                                     const cudaHostNodeParams* pNodeParams) {
+  return guarded("cudaGraphExecHostNodeSetParams", [&] {
+    if (!pNodeParams || !pNodeParams->fn || !hGraphExec)
+      return argument_error(cudaErrorInvalidValue);
+    return host_calls::set_host_node(hGraphExec, node,
+                                     reinterpret_cast<uintptr_t>(pNodeParams->fn),
+                                     to_wire(pNodeParams->userData));
+  });
 }

@@ -7,6 +7,14 @@
 namespace gvirtus::cudart::host_calls {
 namespace {
 
+// The protocol minor from which the worker has the host nodes' parameter calls (1668-1670); an
+// older worker would end the session on them.
+constexpr uint16_t kHostNodeParamsMinor = 4;
+
+bool host_node_params_known() {
+  return !client::connection() || client::server_minor() >= kHostNodeParamsMinor;
+}
+
 cudaError_t send(client::Call& c) {
   if (!c.invoke()) return lost();
   cudaError_t e = finish(c);
@@ -56,6 +64,36 @@ cudaError_t add_host_node(cudaGraphNode_t* out, cudaGraph_t graph, const cudaGra
   c.result().expect_end();
   *out = from_wire<cudaGraphNode_t>(node);
   return cudaSuccess;
+}
+
+cudaError_t get_host_node(cudaGraphNode_t node, uint64_t* fn, uint64_t* user) {
+  if (!host_node_params_known()) return fail(cudaErrorNotSupported);
+  client::Call c(id(Call::kCall_cudaGraphHostNodeGetParams));
+  c.args().put<uint64_t>(to_wire(node));
+  if (!c.invoke()) return lost();
+  cudaError_t e = finish(c);
+  if (e != cudaSuccess) return e;
+  wire::Reader& r = c.result();
+  const uint64_t f = r.get<uint64_t>();
+  const uint64_t u = r.get<uint64_t>();
+  r.expect_end();
+  *fn = f;
+  *user = u;
+  return cudaSuccess;
+}
+
+cudaError_t set_host_node(cudaGraphExec_t exec, cudaGraphNode_t node, uint64_t fn,
+                          uint64_t user) {
+  if (!host_node_params_known()) return fail(cudaErrorNotSupported);
+  cudaError_t e = ensure_callback_thread();
+  if (e != cudaSuccess) return fail(e);
+  client::Call c(id(exec ? Call::kCall_cudaGraphExecHostNodeSetParams
+                         : Call::kCall_cudaGraphHostNodeSetParams));
+  if (exec) c.args().put<uint64_t>(to_wire(exec));
+  c.args().put<uint64_t>(to_wire(node));
+  c.args().put<uint64_t>(fn);
+  c.args().put<uint64_t>(user);
+  return send(c);
 }
 
 }  // namespace gvirtus::cudart::host_calls

@@ -11,6 +11,9 @@
 //       cudaStreamAddCallback   u64 stream, u64 fn, u64 userData, u32 flags  reply -
 //       cudaGraphAddHostNode    u64 graph, u32 n, n x u64 node, u64 fn, u64 userData
 //                               reply u64 node
+//       cudaGraphHostNodeGetParams      u64 node                   reply u64 fn, u64 userData
+//       cudaGraphHostNodeSetParams      u64 node, u64 fn, u64 userData          reply -
+//       cudaGraphExecHostNodeSetParams  u64 exec, u64 node, u64 fn, u64 userData  reply -
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -31,5 +34,11 @@ cudaError_t add_stream_callback(uint64_t stream, uint64_t fn, uint64_t user, uin
 // deps may be NULL only when n is 0 (else cudaErrorInvalidValue, nothing sent).
 cudaError_t add_host_node(cudaGraphNode_t* out, cudaGraph_t graph, const cudaGraphNode_t* deps,
                           size_t n, uint64_t fn, uint64_t user);
+// A host node's function and user data (fn and user must not be NULL). These two need a worker
+// of protocol 3.4 or later (cudaErrorNotSupported otherwise).
+cudaError_t get_host_node(cudaGraphNode_t node, uint64_t* fn, uint64_t* user);
+// A new function for a host node of a graph (exec NULL) or of an executable graph.
+cudaError_t set_host_node(cudaGraphExec_t exec, cudaGraphNode_t node, uint64_t fn,
+                          uint64_t user);
 
 }  // namespace gvirtus::cudart::host_calls
