@@ -17,6 +17,8 @@ list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS mem_pools YES)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS graphs YES)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS launch_events YES)
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS graph_nodes YES)
+# Host nodes' parameters read and set, in the graph and in an executable graph.
+list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS host_node_params YES)
 # Host callbacks reading and writing managed memory around kernels (frontend managed.h).
 list(APPEND GVIRTUS_CUDA_TEST_PROGRAMS callback_managed YES)
 set(GVIRTUS_CUDA_COMPARE_OPTIONS_callback_managed --native-must-pass)
