@@ -59,8 +59,10 @@ TEST(HostCalls, BytesOfEachRequestAndOneCallbackThread) {
       if (!send_reply(s, f, 0, 0, out)) return;
     }
   });
-  client::Session session(test_session_options(be.connector()));
-  SessionOverride use(&session);
+  // The callback thread is detached and may still be finishing its last wait when the test
+  // ends: the session it uses must outlive it (left to the process, as an application's is).
+  auto* session = new client::Session(test_session_options(be.connector()));
+  SessionOverride use(session);
   // The process's callback thread (a repeated run in one process finds it started already).
   const bool first_thread = client::callback_thread_slot().state == 0;
 

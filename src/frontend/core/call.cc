@@ -63,7 +63,8 @@ void set_call_hooks(const CallHooks& hooks) {
 void run_callback_hooks(bool after) {
   const int n = g_sets.load(std::memory_order_acquire);
   for (int i = 0; i < n; ++i) {
-    void (*fn)() = (after ? g_after_callback[i] : g_before_callback[i]).load(std::memory_order_acquire);
+    auto& slot = after ? g_after_callback[i] : g_before_callback[i];
+    void (*fn)() = slot.load(std::memory_order_acquire);
     if (!fn) continue;
     try {
       fn();
