@@ -20,6 +20,8 @@ void handle_cuPointerGetAttribute(CallContext&);
 void handle_cuLinkAddData_v2(CallContext&);
 void handle_cuCtxCreate_v4(CallContext&);
 void handle_gvDrvParamLayout(CallContext&);
+void handle_cuOccupancyMaxActiveClusters(CallContext&);
+void handle_cuOccupancyMaxPotentialClusterSize(CallContext&);
 }  // namespace gvirtus::backend::cuda
 
 namespace gvirtus::testing {
@@ -120,6 +122,41 @@ TEST_F(DriverHandlers, LaunchRequestsAreChecked) {
                "forged function handle 0x70000000000004d");
   // NULL function: the driver's own error (here: no driver), not a fault.
   EXPECT_NO_THROW(run(drv::handle_cuLaunchKernel, launch(0, 0, 0)));
+}
+
+// cuOccupancyMaxActiveClusters / MaxPotentialClusterSize: the launch configuration as a
+// launch's, then whether the output was given.
+TEST_F(DriverHandlers, ClusterQueriesAreCheckedLikeLaunches) {
+  auto query = [](uint64_t fid, int attrs, uint32_t attr_id, int out_flag) {
+    wire::Writer w;
+    w.put<uint64_t>(fid);
+    for (int i = 0; i < 7; ++i) w.put<uint32_t>(1);
+    w.put<uint64_t>(0);
+    w.put<uint32_t>(static_cast<uint32_t>(attrs));
+    for (int i = 0; i < attrs; ++i) {
+      CUlaunchAttribute a{};
+      a.id = static_cast<CUlaunchAttributeID>(attr_id);
+      w.put(a);
+    }
+    w.put<uint8_t>(static_cast<uint8_t>(out_flag));
+    return w;
+  };
+  const auto dim = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveClusters, query(0, 65, dim, 1)),
+               "cuOccupancyMaxActiveClusters: 65 launch attributes");
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxPotentialClusterSize,
+                   query(0, 1, CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT, 1)),
+               "cuOccupancyMaxPotentialClusterSize: launch attribute 7 cannot travel");
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveClusters, query(0, 1, dim, 2)),
+               "presence flag is neither 0 nor 1: 2");
+  const uint64_t forged = (uint64_t{static_cast<uint8_t>(be::HandleKind::kFunction)} << 56) | 78;
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveClusters, query(forged, 1, dim, 1)),
+               "forged function handle 0x70000000000004e");
+  // Honest, without a driver: the driver's absence, no reply value.
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(drv::handle_cuOccupancyMaxActiveClusters, query(0, 1, dim, 1), &out),
+            CUDA_ERROR_NO_DEVICE);
+  EXPECT_TRUE(out.empty());
 }
 
 TEST_F(DriverHandlers, OtherHandRequestsAreChecked) {
