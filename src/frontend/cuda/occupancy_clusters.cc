@@ -51,7 +51,6 @@ CUresult cluster_query(const char* name, uint32_t call, int* out, CUfunction f,
 GV_EXPORT CUresult cuOccupancyMaxActiveClusters(int* numClusters, CUfunction func,
                                                 const CUlaunchConfig* config) {
   return guarded("cuOccupancyMaxActiveClusters", [&] {
-    if (!func) return CUDA_ERROR_INVALID_HANDLE;
     return cluster_query("cuOccupancyMaxActiveClusters", id(kCall_cuOccupancyMaxActiveClusters),
                          numClusters, func, config);
   });
@@ -60,7 +59,6 @@ GV_EXPORT CUresult cuOccupancyMaxActiveClusters(int* numClusters, CUfunction fun
 GV_EXPORT CUresult cuOccupancyMaxPotentialClusterSize(int* clusterSize, CUfunction func,
                                                       const CUlaunchConfig* config) {
   return guarded("cuOccupancyMaxPotentialClusterSize", [&] {
-    if (!func) return CUDA_ERROR_INVALID_HANDLE;
     return cluster_query("cuOccupancyMaxPotentialClusterSize",
                          id(kCall_cuOccupancyMaxPotentialClusterSize), clusterSize, func, config);
   });
