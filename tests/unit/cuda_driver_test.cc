@@ -54,6 +54,27 @@ TEST(DriverHandles, AHostAddressIsNoKernel) {
         << std::hex << kernel_id;
 }
 
+// The same probe with CUfunction arguments (cuOccupancy*, cuFuncGetAttribute and friends, given
+// &main or a stack address by cudaOccupancyMaxActiveBlocksPerMultiprocessor & co.): answered
+// here. Function and driver-kernel ids go to the worker, which ends the session for a forged
+// one (DriverHandlers.LaunchRequestsAreChecked); a runtime kernel record's id is no function.
+TEST(DriverHandles, AHostAddressIsNoFunction) {
+  int on_stack = 0;
+  static int host_function_stand_in;
+  for (const void* p : {static_cast<const void*>(&on_stack),
+                        static_cast<const void*>(&host_function_stand_in)})
+    EXPECT_EQ(local_function_handle(reinterpret_cast<CUfunction>(const_cast<void*>(p))),
+              CUDA_ERROR_INVALID_HANDLE);
+  for (uint64_t other : {(uint64_t{1} << 56) | 5, (uint64_t{4} << 56) | 5,
+                         (uint64_t{6} << 56) | 5, ~uint64_t{0}})
+    EXPECT_EQ(local_function_handle(reinterpret_cast<CUfunction>(other)),
+              CUDA_ERROR_INVALID_HANDLE)
+        << std::hex << other;
+  for (uint64_t fn_id : {(uint64_t{7} << 56) | 7, (uint64_t{9} << 56) | 7, uint64_t{0}})
+    EXPECT_FALSE(local_function_handle(reinterpret_cast<CUfunction>(fn_id)).has_value())
+        << std::hex << fn_id;
+}
+
 TEST(DriverImage, ElfEndsAtItsSectionTable) {
   auto v = make_elf(256, 3, 64, 100, 256 + 3 * sizeof(Elf64_Shdr));
   Image im;

@@ -20,6 +20,7 @@ void handle_cuPointerGetAttribute(CallContext&);
 void handle_cuLinkAddData_v2(CallContext&);
 void handle_cuCtxCreate_v4(CallContext&);
 void handle_gvDrvParamLayout(CallContext&);
+void handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(CallContext&);  // generated
 }  // namespace gvirtus::backend::cuda
 
 namespace gvirtus::testing {
@@ -117,6 +118,16 @@ TEST_F(DriverHandlers, LaunchRequestsAreChecked) {
   wire::Writer layout;
   layout.put<uint64_t>(forged);
   EXPECT_FAULT(run(drv::handle_gvDrvParamLayout, layout),
+               "forged function handle 0x70000000000004d");
+  // The client answers a host address itself (frontend/cuda/handle_check.h); a forged id of the
+  // function kind that reaches the worker anyway still ends the session.
+  wire::Writer occupancy;
+  occupancy.put<uint8_t>(1);  // numBlocks given
+  occupancy.put<uint64_t>(forged);
+  occupancy.put<int32_t>(256);
+  occupancy.put<uint64_t>(0);
+  occupancy.put<uint32_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, occupancy),
                "forged function handle 0x70000000000004d");
   // NULL function: the driver's own error (here: no driver), not a fault.
   EXPECT_NO_THROW(run(drv::handle_cuLaunchKernel, launch(0, 0, 0)));

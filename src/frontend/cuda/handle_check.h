@@ -12,4 +12,11 @@ namespace gvirtus::cuda {
 // that error. NULL and ids of a kernel kind go to the worker, which judges them.
 std::optional<CUresult> local_kernel_handle(CUkernel kernel);
 
+// The same for a CUfunction, which may also be a CUkernel cast to it (the driver takes either):
+// the static runtime passes a host address it does not know (&main, a stack variable) to
+// cuFuncGetAttribute, cuFuncSetAttribute, cuOccupancy* and the like, and the driver answers
+// CUDA_ERROR_INVALID_HANDLE. Only an id of a function or driver-kernel kind is sent; an id of
+// such a kind the session was never given still ends the session on the worker.
+std::optional<CUresult> local_function_handle(CUfunction function);
+
 }  // namespace gvirtus::cuda
