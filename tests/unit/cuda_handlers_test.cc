@@ -3,6 +3,7 @@
 // honest ones get replies in the format the client reads, also without a driver (this machine).
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "backend/cuda/support.h"
@@ -21,6 +22,7 @@ void handle_cuLinkAddData_v2(CallContext&);
 void handle_cuCtxCreate_v4(CallContext&);
 void handle_gvDrvParamLayout(CallContext&);
 void handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(CallContext&);  // generated
+void handle_cuLibraryGetManaged(CallContext&);
 }  // namespace gvirtus::backend::cuda
 
 namespace gvirtus::testing {
@@ -155,6 +157,30 @@ TEST_F(DriverHandlers, OtherHandRequestsAreChecked) {
   link.put<uint64_t>(4);
   link.put<uint32_t>(0);
   EXPECT_FAULT(run(drv::handle_cuLinkAddData_v2, link), "log buffer option on cuLinkAddData");
+}
+
+// cuLibraryGetManaged: the library must be one the session was given, the name bounded.
+TEST_F(DriverHandlers, LibraryGetManagedIsChecked) {
+  const uint64_t forged = (uint64_t{static_cast<uint8_t>(be::HandleKind::kDrvLibrary)} << 56) | 9;
+  wire::Writer w;
+  w.put<uint64_t>(forged);
+  w.put_string("counter");
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, w), "forged library handle 0x800000000000009");
+  // A module id (another kind) is no library either.
+  wire::Writer module;
+  module.put<uint64_t>((uint64_t{static_cast<uint8_t>(be::HandleKind::kModule)} << 56) | 9);
+  module.put_string("counter");
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, module), "handle 0x600000000000009");
+  wire::Writer long_name;
+  long_name.put<uint64_t>(forged);
+  long_name.put_string(std::string(5000, 'x'));
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, long_name),
+               "string of 5000 bytes is over its bound of 4096");
+  wire::Writer trailing;
+  trailing.put<uint64_t>(forged);
+  trailing.put_string("counter");
+  trailing.put<uint8_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, trailing), "unexpected bytes at the end");
 }
 
 }  // namespace

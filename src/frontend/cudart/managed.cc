@@ -84,6 +84,20 @@ bool synchronises(uint32_t id, int32_t status) {
     case cuda::Call::kCall_cuEventSynchronize:
     case cuda::Call::kCall_cuEventQuery:
     case cuda::Call::kCall_cuMemFree_v2:
+    // The synchronous memsets: synchronous with the host on managed memory (the driver's
+    // "API synchronization behavior"); the static runtime's cudaMemset is one of them.
+    case cuda::Call::kCall_cuMemsetD8_v2:
+    case cuda::Call::kCall_cuMemsetD16_v2:
+    case cuda::Call::kCall_cuMemsetD32_v2:
+    case cuda::Call::kCall_cuMemsetD2D8_v2:
+    case cuda::Call::kCall_cuMemsetD2D16_v2:
+    case cuda::Call::kCall_cuMemsetD2D32_v2:
+    case cuda::Call::kCall_cuMemsetD8_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD16_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD32_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD2D8_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD2D16_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD2D32_v2_ptds:
       return true;
     default:
       break;
