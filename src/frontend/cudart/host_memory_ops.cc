@@ -70,6 +70,11 @@ struct Register {
     ops.owns_managed = &op_owns_managed;
     ops.free_managed = &op_free_managed;
     ops.adopt_managed = &op_adopt_managed;
+    ops.before_device_work = &managed::before_device_work;
+    ops.after_synchronisation = &managed::after_synchronisation;
+    ops.before_callback = &managed::before_callback;
+    ops.after_callback = &managed::after_callback;
+    ops.contains_managed = &managed::contains;
     client::set_host_memory_ops(ops);
   }
 } g_register;
