@@ -131,6 +131,20 @@ TEST_F(DriverHandlers, LaunchRequestsAreChecked) {
   occupancy.put<uint32_t>(0);
   EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, occupancy),
                "forged function handle 0x70000000000004d");
+  // A runtime kernel's id (a cudaKernel_t the client translated) stands for a CUkernel too; one
+  // the session was never given ends it like any forged id.
+  const uint64_t runtime_kernel =
+      (uint64_t{static_cast<uint8_t>(be::HandleKind::kKernel)} << 56) | 77;
+  EXPECT_FAULT(run(drv::handle_cuLaunchKernel, launch(runtime_kernel, 0, 0)),
+               "forged kernel handle 0x40000000000004d");
+  wire::Writer occupancy_rk;
+  occupancy_rk.put<uint8_t>(1);
+  occupancy_rk.put<uint64_t>(runtime_kernel);
+  occupancy_rk.put<int32_t>(256);
+  occupancy_rk.put<uint64_t>(0);
+  occupancy_rk.put<uint32_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, occupancy_rk),
+               "forged kernel handle 0x40000000000004d");
   // NULL function: the driver's own error (here: no driver), not a fault.
   EXPECT_NO_THROW(run(drv::handle_cuLaunchKernel, launch(0, 0, 0)));
 }
