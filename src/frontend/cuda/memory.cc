@@ -247,16 +247,26 @@ GV_EXPORT CUresult cuPointerGetAttributes(unsigned int n, CUpointer_attribute* a
     // -2 (cudaInvalidDeviceId), and the host pointer, which is the address itself: NVIDIA's
     // static runtime copies both into cudaPointerGetAttributes' answer, and natively that
     // answer is device -2 and hostPointer == the address for malloc, stack and NULL alike
-    // (seen on the GPU machine). Page-locked memory of this library keeps zeros (device 0, as
-    // natively with one device).
-    const bool unknown_host = !is_page_locked_host(dev(ptr));
+    // (seen on the GPU machine). An address CUDA knows keeps zeros where a single query fails
+    // (device memory has no host pointer; page-locked memory of this library reads device 0,
+    // as natively with one device). Known or not is asked once, by the memory type.
+    int known = -1;  // not asked yet
+    auto unknown_to_cuda = [&]() -> bool {
+      if (known < 0) {
+        unsigned type = 0;
+        known = is_page_locked_host(dev(ptr)) ||
+                pointer_attribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, ptr) !=
+                    CUDA_ERROR_INVALID_VALUE;
+      }
+      return known == 0;
+    };
     for (unsigned i = 0; i < n; ++i) {
       CUresult e = pointer_attribute(data[i], attrs[i], ptr);
       if (e == CUDA_ERROR_INVALID_VALUE && data[i]) {
         std::memset(data[i], 0, gvirtus::pointer_attribute_size(attrs[i]));
-        if (unknown_host && attrs[i] == CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL)
+        if (attrs[i] == CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL && unknown_to_cuda())
           *static_cast<int*>(data[i]) = -2;
-        else if (unknown_host && attrs[i] == CU_POINTER_ATTRIBUTE_HOST_POINTER)
+        else if (attrs[i] == CU_POINTER_ATTRIBUTE_HOST_POINTER && unknown_to_cuda())
           *static_cast<void**>(data[i]) = dev(ptr);
         continue;
       }
