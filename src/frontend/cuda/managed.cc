@@ -8,6 +8,17 @@
 #include "frontend/cuda/host_memory.h"
 #include "frontend/cuda/local.h"
 
+// The hints' pre-12.2 forms took a CUdevice where the current ones take a CUmemLocation; cuda.h
+// maps the names to the current forms, and declares the old ones only for the driver's build.
+#undef cuMemAdvise
+#undef cuMemPrefetchAsync
+extern "C" {
+CUresult cuMemAdvise(CUdeviceptr devPtr, size_t count, CUmem_advise advice, CUdevice device);
+CUresult cuMemPrefetchAsync(CUdeviceptr devPtr, size_t count, CUdevice dstDevice, CUstream s);
+CUresult cuMemPrefetchAsync_v2_ptsz(CUdeviceptr devPtr, size_t count, CUmemLocation location,
+                                    unsigned int flags, CUstream s);
+}
+
 namespace gvirtus::cuda {
 namespace {
 
@@ -59,6 +70,18 @@ CUresult library_managed(CUdeviceptr* dptr, size_t* bytes, CUlibrary lib, const 
   return CUDA_SUCCESS;
 }
 
+// A device of the old forms as a location: CU_DEVICE_CPU is the host.
+CUmemLocation location_of(CUdevice dev) {
+  CUmemLocation l{};
+  if (dev == CU_DEVICE_CPU) {
+    l.type = CU_MEM_LOCATION_TYPE_HOST;
+  } else {
+    l.type = CU_MEM_LOCATION_TYPE_DEVICE;
+    l.id = dev;
+  }
+  return l;
+}
+
 }  // namespace
 
 std::optional<CUresult> local_free_managed(CUdeviceptr p) {
@@ -75,6 +98,37 @@ using namespace gvirtus::cuda;
 
 GV_EXPORT CUresult cuMemAllocManaged(CUdeviceptr* dptr, size_t bytesize, unsigned int flags) {
   return guarded("cuMemAllocManaged", [&] { return alloc_managed(dptr, bytesize, flags); });
+}
+
+GV_EXPORT CUresult cuMemAdvise(CUdeviceptr devPtr, size_t count, CUmem_advise advice,
+                               CUdevice device) {
+  return ::cuMemAdvise_v2(devPtr, count, advice, location_of(device));
+}
+GV_EXPORT CUresult cuMemPrefetchAsync(CUdeviceptr devPtr, size_t count, CUdevice dstDevice,
+                                      CUstream s) {
+  return ::cuMemPrefetchAsync_v2(devPtr, count, location_of(dstDevice), 0, s);
+}
+GV_EXPORT CUresult cuMemPrefetchAsync_ptsz(CUdeviceptr devPtr, size_t count, CUdevice dstDevice,
+                                           CUstream s) {
+  return ::cuMemPrefetchAsync_v2_ptsz(devPtr, count, location_of(dstDevice), 0, s);
+}
+
+// One cuMemRangeGetAttribute per attribute, stopping at the first failure (the driver's plural
+// form fails as a whole too).
+GV_EXPORT CUresult cuMemRangeGetAttributes(void** data, size_t* dataSizes,
+                                           CUmem_range_attribute* attributes,
+                                           size_t numAttributes, CUdeviceptr devPtr,
+                                           size_t count) {
+  return guarded("cuMemRangeGetAttributes", [&]() -> CUresult {
+    if (!data || !dataSizes || !attributes || numAttributes == 0)
+      return CUDA_ERROR_INVALID_VALUE;
+    for (size_t i = 0; i < numAttributes; ++i) {
+      const CUresult e =
+          ::cuMemRangeGetAttribute(data[i], dataSizes[i], attributes[i], devPtr, count);
+      if (e != CUDA_SUCCESS) return e;
+    }
+    return CUDA_SUCCESS;
+  });
 }
 
 GV_EXPORT CUresult cuLibraryGetManaged(CUdeviceptr* dptr, size_t* bytes, CUlibrary library,

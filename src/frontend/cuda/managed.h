@@ -10,6 +10,11 @@
 
 #include <optional>
 
+// The legacy per-thread prefetch (a CUdevice, before 12.2), which cuda.h declares only for the
+// driver's own build; defined in managed.cc, referenced by the generated client code.
+extern "C" CUresult cuMemPrefetchAsync_ptsz(CUdeviceptr devPtr, size_t count, CUdevice dstDevice,
+                                            CUstream s);
+
 namespace gvirtus::cuda {
 
 // cuMemFree_v2's client-side answer for the start of a managed allocation (both copies freed);
