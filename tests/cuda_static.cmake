@@ -12,8 +12,7 @@
 # answer yet (measured on the H200; docs/static-cudart.md, "What does not work yet"). Take a
 # program off this list once its driver functions are implemented.
 set(GVIRTUS_CUDA_STATIC_PENDING
-  callback_managed  # cuLaunchHostFunc, and the callback's managed-memory exchange is opt-in
-                  # (GVIRTUS_CALLBACK_MANAGED, tests/cuda.cmake)
+  callback_managed  # cuLaunchHostFunc, cuGraphAddHostNode (managed memory itself works now)
   graph_host_copies  # host copies on a capturing stream through the driver API are refused
                   # (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED; docs/callbacks.md)
   callbacks stream_capture graphs graph_nodes launch_events)
