@@ -1,6 +1,7 @@
 // The driver's __managed__ variables of a library (cuLibraryGetManaged), hand-written because the
 // client mirrors the variable at its address (src/frontend/cuda/managed.cc): the address and
-// size always come back, whatever the application asked for.
+// size always come back, whatever the application asked for, and the range is noted as the
+// session's managed memory (backend/cudart/managed.h), as gvManagedVarGet notes it.
 //
 // Wire: cuLibraryGetManaged   u64 library, string name (at most 4096 bytes)
 //                             reply u64 address, u64 bytes
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "backend/cuda/support.h"
+#include "backend/cudart/managed.h"
 #include "backend/worker.h"
 
 namespace gvirtus::backend::cuda {
@@ -26,6 +28,9 @@ void handle_cuLibraryGetManaged(CallContext& ctx) {
   size_t bytes = 0;
   ctx.status = fn(&addr, &bytes, lib, name.c_str());
   if (ctx.status != CUDA_SUCCESS) return;
+  // The client mirrors it: the exchange around host callbacks may read and write it
+  // (gvManagedPeek / gvManagedPoke reach only ranges noted so).
+  cudart::note_managed_variable(ctx, addr, bytes);
   ctx.out.put<uint64_t>(addr);
   ctx.out.put<uint64_t>(bytes);
 }
