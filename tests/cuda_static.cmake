@@ -12,17 +12,11 @@
 # answer yet (measured on the H200; docs/static-cudart.md, "What does not work yet"). Take a
 # program off this list once its driver functions are implemented.
 set(GVIRTUS_CUDA_STATIC_PENDING
-  occupancy pointer_queries  # cuKernelGetFunction / cuKernelGetName on a host function pointer
-                  # ended the session; the client answers CUDA_ERROR_INVALID_HANDLE now, as the
-                  # driver does (frontend/cuda/handle_check.h), not yet run on the GPU
-  managed managed_vars callback_managed  # cuMemAllocManaged, cuLibraryGetManaged
+  callback_managed  # cuLaunchHostFunc, cuGraphAddHostNode (managed memory itself works now)
   graph_host_copies  # host copies on a capturing stream through the driver API are refused
                   # (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED; docs/callbacks.md)
-  callbacks stream_capture graphs graph_nodes mem_pools launch_events
-                  # cuLaunchHostFunc, cuGraphAddHostNode, memory pools' driver forms, events as
-                  # launch attributes
-  arrays          # cuMemcpy3DPeer
-  memcpy_batch)   # cuMemcpyBatchAsync_v2
+  callbacks stream_capture graphs graph_nodes launch_events)
+                  # cuLaunchHostFunc, cuGraphAddHostNode, events as launch attributes
 list(LENGTH GVIRTUS_CUDA_TEST_PROGRAMS n)
 math(EXPR last "${n} - 1")
 foreach(i RANGE 0 ${last} 2)

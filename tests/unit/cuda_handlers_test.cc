@@ -3,6 +3,7 @@
 // honest ones get replies in the format the client reads, also without a driver (this machine).
 #include <gtest/gtest.h>
 
+#include <string>
 #include <vector>
 
 #include "backend/cuda/support.h"
@@ -22,6 +23,8 @@ void handle_cuCtxCreate_v4(CallContext&);
 void handle_gvDrvParamLayout(CallContext&);
 void handle_cuOccupancyMaxActiveClusters(CallContext&);
 void handle_cuOccupancyMaxPotentialClusterSize(CallContext&);
+void handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(CallContext&);  // generated
+void handle_cuLibraryGetManaged(CallContext&);
 }  // namespace gvirtus::backend::cuda
 
 namespace gvirtus::testing {
@@ -120,6 +123,30 @@ TEST_F(DriverHandlers, LaunchRequestsAreChecked) {
   layout.put<uint64_t>(forged);
   EXPECT_FAULT(run(drv::handle_gvDrvParamLayout, layout),
                "forged function handle 0x70000000000004d");
+  // The client answers a host address itself (frontend/cuda/handle_check.h); a forged id of the
+  // function kind that reaches the worker anyway still ends the session.
+  wire::Writer occupancy;
+  occupancy.put<uint8_t>(1);  // numBlocks given
+  occupancy.put<uint64_t>(forged);
+  occupancy.put<int32_t>(256);
+  occupancy.put<uint64_t>(0);
+  occupancy.put<uint32_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, occupancy),
+               "forged function handle 0x70000000000004d");
+  // A runtime kernel's id (a cudaKernel_t the client translated) stands for a CUkernel too; one
+  // the session was never given ends it like any forged id.
+  const uint64_t runtime_kernel =
+      (uint64_t{static_cast<uint8_t>(be::HandleKind::kKernel)} << 56) | 77;
+  EXPECT_FAULT(run(drv::handle_cuLaunchKernel, launch(runtime_kernel, 0, 0)),
+               "forged kernel handle 0x40000000000004d");
+  wire::Writer occupancy_rk;
+  occupancy_rk.put<uint8_t>(1);
+  occupancy_rk.put<uint64_t>(runtime_kernel);
+  occupancy_rk.put<int32_t>(256);
+  occupancy_rk.put<uint64_t>(0);
+  occupancy_rk.put<uint32_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, occupancy_rk),
+               "forged kernel handle 0x40000000000004d");
   // NULL function: the driver's own error (here: no driver), not a fault.
   EXPECT_NO_THROW(run(drv::handle_cuLaunchKernel, launch(0, 0, 0)));
 }
@@ -181,6 +208,30 @@ TEST_F(DriverHandlers, OtherHandRequestsAreChecked) {
   link.put<uint64_t>(4);
   link.put<uint32_t>(0);
   EXPECT_FAULT(run(drv::handle_cuLinkAddData_v2, link), "log buffer option on cuLinkAddData");
+}
+
+// cuLibraryGetManaged: the library must be one the session was given, the name bounded.
+TEST_F(DriverHandlers, LibraryGetManagedIsChecked) {
+  const uint64_t forged = (uint64_t{static_cast<uint8_t>(be::HandleKind::kDrvLibrary)} << 56) | 9;
+  wire::Writer w;
+  w.put<uint64_t>(forged);
+  w.put_string("counter");
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, w), "forged library handle 0x800000000000009");
+  // A module id (another kind) is no library either.
+  wire::Writer module;
+  module.put<uint64_t>((uint64_t{static_cast<uint8_t>(be::HandleKind::kModule)} << 56) | 9);
+  module.put_string("counter");
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, module), "handle 0x600000000000009");
+  wire::Writer long_name;
+  long_name.put<uint64_t>(forged);
+  long_name.put_string(std::string(5000, 'x'));
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, long_name),
+               "string of 5000 bytes is over its bound of 4096");
+  wire::Writer trailing;
+  trailing.put<uint64_t>(forged);
+  trailing.put_string("counter");
+  trailing.put<uint8_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, trailing), "unexpected bytes at the end");
 }
 
 }  // namespace

@@ -93,6 +93,7 @@ struct Geometry {
 CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAttribute* attrs,
                 unsigned nattrs, void** kernelParams, void** extra) {
   if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (auto r = local_function_handle(f)) return *r;
   if (nattrs > 0 && !attrs) return CUDA_ERROR_INVALID_VALUE;
   if (nattrs > kMaxLaunchAttributes) return CUDA_ERROR_INVALID_VALUE;
   for (unsigned i = 0; i < nattrs; ++i)
@@ -254,6 +255,7 @@ CUresult potential_block_size(uint32_t call, int* minGrid, int* block, CUfunctio
                               CUoccupancyB2DSize cb, size_t smem, int limit, unsigned flags) {
   if (!minGrid || !block) return CUDA_ERROR_INVALID_VALUE;
   if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (auto r = local_function_handle(f)) return *r;
   if (cb) return search_block_size(minGrid, block, f, cb, limit, flags);
   client::Call c(call);
   c.args().put<uint64_t>(to_wire(f));
@@ -329,8 +331,10 @@ CUresult object_name(uint32_t call, uint64_t id_, const char** out) {
 }  // namespace gvirtus::cuda
 
 GV_EXPORT CUresult cuFuncGetName(const char** name, CUfunction f) {
-  return guarded("cuFuncGetName",
-                 [&] { return object_name(id(kCall_cuFuncGetName), to_wire(f), name); });
+  return guarded("cuFuncGetName", [&] {
+    if (auto r = local_function_handle(f)) return *r;
+    return object_name(id(kCall_cuFuncGetName), to_wire(f), name);
+  });
 }
 
 GV_EXPORT CUresult cuKernelGetName(const char** name, CUkernel k) {

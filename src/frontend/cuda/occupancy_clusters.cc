@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/launch_attrs.h"
+#include "frontend/cuda/handle_check.h"
 #include "frontend/cuda/local.h"
 
 using namespace gvirtus;
@@ -51,6 +52,7 @@ CUresult cluster_query(const char* name, uint32_t call, int* out, CUfunction f,
 GV_EXPORT CUresult cuOccupancyMaxActiveClusters(int* numClusters, CUfunction func,
                                                 const CUlaunchConfig* config) {
   return guarded("cuOccupancyMaxActiveClusters", [&] {
+    if (auto r = local_function_handle(func)) return *r;
     return cluster_query("cuOccupancyMaxActiveClusters", id(kCall_cuOccupancyMaxActiveClusters),
                          numClusters, func, config);
   });
@@ -59,6 +61,7 @@ GV_EXPORT CUresult cuOccupancyMaxActiveClusters(int* numClusters, CUfunction fun
 GV_EXPORT CUresult cuOccupancyMaxPotentialClusterSize(int* clusterSize, CUfunction func,
                                                       const CUlaunchConfig* config) {
   return guarded("cuOccupancyMaxPotentialClusterSize", [&] {
+    if (auto r = local_function_handle(func)) return *r;
     return cluster_query("cuOccupancyMaxPotentialClusterSize",
                          id(kCall_cuOccupancyMaxPotentialClusterSize), clusterSize, func, config);
   });

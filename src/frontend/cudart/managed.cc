@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cuda_calls.h"  // generated: the driver's call ids
+#include "frontend/core/host_memory_ops.h"
 #include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/transfer.h"
@@ -84,6 +85,20 @@ bool synchronises(uint32_t id, int32_t status) {
     case cuda::Call::kCall_cuEventSynchronize:
     case cuda::Call::kCall_cuEventQuery:
     case cuda::Call::kCall_cuMemFree_v2:
+    // The synchronous memsets: synchronous with the host on managed memory (the driver's
+    // "API synchronization behavior"); the static runtime's cudaMemset is one of them.
+    case cuda::Call::kCall_cuMemsetD8_v2:
+    case cuda::Call::kCall_cuMemsetD16_v2:
+    case cuda::Call::kCall_cuMemsetD32_v2:
+    case cuda::Call::kCall_cuMemsetD2D8_v2:
+    case cuda::Call::kCall_cuMemsetD2D16_v2:
+    case cuda::Call::kCall_cuMemsetD2D32_v2:
+    case cuda::Call::kCall_cuMemsetD8_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD16_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD32_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD2D8_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD2D16_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD2D32_v2_ptds:
       return true;
     default:
       break;
@@ -243,9 +258,7 @@ void hook_before(uint32_t call_id) {
 }
 
 void hook_after(uint32_t call_id, int32_t status) {
-  if (!synchronises(call_id, status)) return;
-  pull_all();
-  graph_host::deliver_finished();
+  if (synchronises(call_id, status)) after_synchronisation();
 }
 
 void install_hooks() {
@@ -311,6 +324,19 @@ cudaError_t free_on_worker(uint64_t addr) {
   c.args().put<uint64_t>(addr);
   if (!c.invoke()) return lost();
   return finish(c);
+}
+
+// This code is linked into libcudart.so.13 and, statically, into libcuda.so.1 (the driver's
+// copy engine is the runtime's), each copy with its own state. The process's mirrored
+// allocations are libcudart.so.13's (it registers them in frontend/core/host_memory_ops.h, and
+// libcuda.so.1's cuMemAllocManaged / cuMemHostAlloc make them there): in the other copy, the
+// exchange points the copy engine and the callback thread reach directly run that library's
+// too. Its table, if it is another copy's (no value in the copy that registered it).
+const client::HostMemoryOps* registered_elsewhere() {
+  const client::HostMemoryOps* ops = client::host_memory_ops();
+  return ops && ops->before_device_work && ops->before_device_work != &before_device_work
+             ? ops
+             : nullptr;
 }
 
 }  // namespace
@@ -419,7 +445,9 @@ bool owns(const void* p, Kind kind) {
 
 bool contains(const void* p) {
   unsigned ignored;
-  return flags_of(p, &ignored);
+  if (flags_of(p, &ignored)) return true;
+  const client::HostMemoryOps* other = registered_elsewhere();
+  return other && other->contains_managed && other->contains_managed(p);
 }
 
 bool flags_of(const void* p, unsigned* flags) {
@@ -460,6 +488,7 @@ cudaError_t release(void* p) {
 }
 
 void before_device_work() {
+  if (const client::HostMemoryOps* other = registered_elsewhere()) other->before_device_work();
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   st.device_epoch.fetch_add(1, std::memory_order_acq_rel);
@@ -467,6 +496,8 @@ void before_device_work() {
 }
 
 void after_synchronisation() {
+  if (const client::HostMemoryOps* other = registered_elsewhere())
+    if (other->after_synchronisation) other->after_synchronisation();
   pull_all();
   graph_host::deliver_finished();
 }
@@ -474,6 +505,8 @@ void after_synchronisation() {
 void ensure_hooks() { install_hooks(); }
 
 void before_callback() {
+  if (const client::HostMemoryOps* other = registered_elsewhere())
+    if (other->before_callback) other->before_callback();
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
@@ -493,6 +526,8 @@ void before_callback() {
 }
 
 void after_callback() {
+  if (const client::HostMemoryOps* other = registered_elsewhere())
+    if (other->after_callback) other->after_callback();
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
