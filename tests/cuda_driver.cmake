@@ -76,3 +76,16 @@ endif()
 
 # Host-side logic of libcuda.so.1 (tests/unit/cuda_driver_test.cc).
 target_link_libraries(gvirtus_unit_tests PRIVATE gvirtus_cuda_logic)
+
+# Cluster occupancy queries (cuOccupancyMaxActiveClusters, cuOccupancyMaxPotentialClusterSize)
+# on a module's kernel.
+add_executable(cuda_test_driver_clusters ${CMAKE_CURRENT_SOURCE_DIR}/cuda/driver_clusters.cu)
+set_target_properties(cuda_test_driver_clusters PROPERTIES
+  CUDA_RUNTIME_LIBRARY Shared
+  OUTPUT_NAME driver_clusters
+  RUNTIME_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
+target_link_libraries(cuda_test_driver_clusters PRIVATE CUDA::cuda_driver Threads::Threads)
+add_dependencies(cuda_test_driver_clusters gvirtus_driver_images)
+target_include_directories(cuda_test_driver_clusters PRIVATE ${GVIRTUS_DRIVER_IMAGE_DIR})
+set(GVIRTUS_CUDA_COMPARE_OPTIONS_driver_clusters --native-must-pass)
+gvirtus_cuda_compare(driver_clusters cuda_test_driver_clusters YES)

@@ -2,7 +2,8 @@
 // stream capture and graphs, memory pools and stream-ordered allocation, CUDA arrays (and
 // arrays in cuMemcpy2D/3D and the 1D array copies), texture and surface objects, mapped host
 // memory (cuMemHostAlloc with CU_MEMHOSTALLOC_DEVICEMAP, cuMemHostRegister with
-// CU_MEMHOSTREGISTER_DEVICEMAP, cuMemHostGetDevicePointer). Prints results only.
+// CU_MEMHOSTREGISTER_DEVICEMAP, cuMemHostGetDevicePointer), and a runtime kernel (cudaGetKernel)
+// through the driver's kernel calls. Prints results only.
 #include <cuda.h>
 #include <cuda_runtime.h>
 
@@ -671,6 +672,35 @@ bool mapped() {
   return ok && ok2 && ok3;
 }
 
+// A cudaKernel_t from cudaGetKernel is a CUkernel: the driver's kernel calls take it, and so does
+// cuLaunchKernel, cast to CUfunction.
+bool runtime_kernel(CUdevice dev) {
+  cudaKernel_t k = nullptr;
+  RCHECK(cudaGetKernel(&k, add_one));
+  const CUkernel ck = reinterpret_cast<CUkernel>(k);
+  CUfunction f = nullptr;
+  DCHECK(cuKernelGetFunction(&f, ck));
+  int fthreads = 0, kthreads = 0;
+  DCHECK(cuFuncGetAttribute(&fthreads, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, f));
+  DCHECK(cuKernelGetAttribute(&kthreads, CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, ck, dev));
+  std::printf("runtime kernel through the driver: max threads %d %d\n", fthreads, kthreads);
+  const int n = 100;
+  int* d = nullptr;
+  RCHECK(cudaMalloc(&d, n * sizeof(int)));
+  RCHECK(cudaMemset(d, 0, n * sizeof(int)));
+  int count = n;
+  void* args[] = {&d, &count};
+  DCHECK(cuLaunchKernel(reinterpret_cast<CUfunction>(ck), 1, 1, 1, 128, 1, 1, 0, nullptr, args,
+                        nullptr));
+  int h[n];
+  RCHECK(cudaMemcpy(h, d, sizeof h, cudaMemcpyDeviceToHost));
+  RCHECK(cudaFree(d));
+  bool all = true;
+  for (int v : h) all = all && v == 1;
+  std::printf("runtime kernel launched through cuLaunchKernel: %s\n", all ? "ok" : "WRONG");
+  return all && fthreads > 0 && fthreads == kthreads;
+}
+
 }  // namespace
 
 int main() {
@@ -686,6 +716,7 @@ int main() {
   ok = arrays(s) && ok;
   ok = textures() && ok;
   ok = mapped() && ok;
+  ok = runtime_kernel(dev) && ok;
   DCHECK(cuStreamDestroy(s));
   return dverdict(ok);
 }

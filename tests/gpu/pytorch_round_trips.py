@@ -8,9 +8,11 @@ with GVIRTUS_CALL_STATS=1, once with FEW and once with MANY timed repetitions, a
 requests of each call id waited for a reply. What the client answers or sends without waiting
 after the first step must not grow with the number of steps:
   GPT (cuBLASLt):    cublasLtMatmulAlgoGetHeuristic (answered from the client's kept answers),
-                     the descriptor, layout and preference creates and SetAttributes;
+                     cublasLtMatmul (accepted like one that succeeded), the descriptor, layout
+                     and preference creates and SetAttributes;
   ResNet (cuDNN):    cudnnBackendCreateDescriptor, SetAttribute and Finalize (the variant pack
-                     of every execution goes without waiting).
+                     of every execution goes without waiting), cudnnBackendExecute, and the
+                     batch-norm size queries and calls (frontend/cudnn/batch_norm.h).
 Each workload must succeed; the script prints the waits per step of both (the figure the TCP
 ratio follows: one wait is one round trip). Needs a GPU and PyTorch: fails, never skips, without.
 """
@@ -25,8 +27,8 @@ FEW, MANY = 4, 12
 CHECKED = {
     "gpt_train_step_ms": {
         7500: "cublasLtMatmulAlgoGetHeuristic",
+        7600: "cublasLtMatmul",
         7100: "cublasLtMatrixLayoutCreate",
-        7102: "cublasLtMatrixLayoutSetAttribute",
         7200: "cublasLtMatmulDescCreate",
         7202: "cublasLtMatmulDescSetAttribute",
         7400: "cublasLtMatmulPreferenceCreate",
@@ -36,6 +38,12 @@ CHECKED = {
         8800: "cudnnBackendCreateDescriptor",
         8803: "cudnnBackendFinalize",
         8804: "cudnnBackendSetAttribute",
+        8806: "cudnnBackendExecute",
+        8185: "cudnnGetBatchNormalizationForwardTrainingExWorkspaceSize",
+        8186: "cudnnGetBatchNormalizationBackwardExWorkspaceSize",
+        8187: "cudnnGetBatchNormalizationTrainingExReserveSpaceSize",
+        8189: "cudnnBatchNormalizationForwardTrainingEx",
+        8191: "cudnnBatchNormalizationBackwardEx",
     },
 }
 ROW = re.compile(r"gvirtus:\s+(\d+)\s+(\d+)\s+(\d+)$")
@@ -55,15 +63,17 @@ def run(gvirtus, python, bench, metric, reps):
     if p.returncode != 0 or metric not in p.stdout:
         print(f"FAIL: {' '.join(cmd)}: exit status {p.returncode}\n{p.stdout}\n{p.stderr}")
         sys.exit(1)
+    # One table per process that loaded the client (the program, and any it starts): summed.
     rows = {}
     total = None
     for line in p.stderr.splitlines():
         m = ROW.search(line)
         if m:
-            rows[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
+            sent, waited = rows.get(int(m.group(1)), (0, 0))
+            rows[int(m.group(1))] = (sent + int(m.group(2)), waited + int(m.group(3)))
         t = TOTAL.search(line)
         if t:
-            total = int(t.group(2))
+            total = (total or 0) + int(t.group(2))
     if total is None:
         print(f"FAIL: no call stats from {' '.join(cmd)}:\n{p.stderr}")
         sys.exit(1)

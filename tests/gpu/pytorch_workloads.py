@@ -269,6 +269,20 @@ def sparse(name):
         emit(f"{name}.to_dense_{tag}", [coo.to_dense(), csr.to_dense()])
 
 
+@workload("semi_structured")
+def semi_structured(name):
+    # cuSPARSELt (2:4 structured sparsity), a library GVirtuS does not forward: PyTorch's wheel
+    # carries libcusparseLt.so.0 with NVIDIA's runtime linked in, so it runs in the client and
+    # reaches the GPU through GVirtuS's libcuda.so.1 alone (docs/static-cudart.md).
+    g = cpu_gen()
+    a = torch.randn(128, 128, generator=g)
+    a = a * torch.tensor([1.0, 1.0, 0.0, 0.0]).repeat(128, 32)  # 2 of every 4 kept
+    a = a.to("cuda", torch.float16)
+    b = randn(g, 128, 64, dtype=torch.float16)
+    compressed = torch._cslt_compress(a)
+    emit(f"{name}.cslt_mm_fp16", torch._cslt_sparse_mm(compressed, b))
+
+
 @workload("random")
 def random_numbers(name):
     # PyTorch's own generators on the GPU (Philox), seeded: every distribution it offers.

@@ -162,6 +162,7 @@ struct Addmm {
   int32_t transa = CUBLAS_OP_T, transb = CUBLAS_OP_N;
   uint64_t workspace = 1u << 22;
   const void* bias = reinterpret_cast<const void*>(0x7f0000001000);
+  void* mem = reinterpret_cast<void*>(0x7f0000100000);  // A, B, C, D and the workspace
   int requested = 1;
   cublasLtMatmulHeuristicResult_t result{};
   cublasStatus_t heuristic_status = CUBLAS_STATUS_SUCCESS;
@@ -210,7 +211,7 @@ void run_addmm(Addmm& x) {
     ASSERT_EQ(returned, x.requested);
     x.result = results[0];
     const float alpha = 1.0f, beta = 0.0f;
-    void* mem = reinterpret_cast<void*>(0x7f0000100000);
+    void* mem = x.mem;
     x.matmul_status = cublasLtMatmul(x.handle, desc, &alpha, mem, a, mem, b, &beta, mem, c, mem, d,
                                      &x.result.algo, mem, x.workspace, nullptr);
   }
@@ -228,12 +229,13 @@ class ReplayLt : public Replay {
   Addmm x_;
 };
 
-TEST_F(ReplayLt, RepeatedAddmmWaitsOnlyForTheMatmul) {
+TEST_F(ReplayLt, RepeatedAddmmWaitsForNothing) {
   const uint64_t before = client::round_trips();
   run_addmm(x_);
   const auto first = take();
   const uint64_t first_waits = client::round_trips() - before;
-  // The first product learns: each distinct create, each attribute's size, the heuristic.
+  // The first product learns: each distinct create, each attribute's size, the heuristic, the
+  // matmul's acceptance.
   EXPECT_EQ(waited(first).count(lt::kCall_cublasLtMatmulAlgoGetHeuristic), 1u);
   EXPECT_EQ(waited(first).count(lt::kCall_cublasLtMatmul), 1u);
   // 27 calls: 1 + 4 + 4 + 4 + 1 + 5 creates and sets, heuristic, matmul, 6 destroys.
@@ -244,15 +246,42 @@ TEST_F(ReplayLt, RepeatedAddmmWaitsOnlyForTheMatmul) {
     const uint64_t b = client::round_trips();
     run_addmm(x_);
     const auto again = take();
-    // Only cublasLtMatmul waits (GVIRTUS_ASYNC_LIBRARY_CALLS is off: its argument checks are
-    // cuBLASLt's).
-    EXPECT_EQ(waited(again), std::multiset<uint32_t>{lt::kCall_cublasLtMatmul}) << step;
-    EXPECT_EQ(client::round_trips() - b, 1u) << step;
+    // Nothing waits: the heuristic is the kept answer, and a matmul like one that succeeded
+    // is accepted (its kernels' failure would be asynchronous).
+    EXPECT_EQ(waited(again), std::multiset<uint32_t>{}) << step;
+    EXPECT_EQ(client::round_trips() - b, 0u) << step;
+    EXPECT_EQ(x_.matmul_status, CUBLAS_STATUS_SUCCESS) << step;
     EXPECT_EQ(std::memcmp(&x_.result, &answer, sizeof answer), 0) << "the first answer, kept";
     if (step == 0)
-      std::printf("addmm through cuBLASLt (27 calls): 1 waited on every later step\n");
+      std::printf("addmm through cuBLASLt (27 calls): 0 waited on every later step\n");
   }
   EXPECT_EQ(heuristics_answered(), 1);
+}
+
+// The matmul waits again when anything cuBLASLt checks at the call differs from the calls that
+// succeeded, and a failure is never taken as acceptance.
+TEST_F(ReplayLt, MatmulWaitsUnlessLikeOneThatSucceeded) {
+  run_addmm(x_);
+  take();
+  auto matmul_waits = [&](const char* what) {
+    run_addmm(x_);
+    EXPECT_EQ(waited(take()).count(lt::kCall_cublasLtMatmul), 1u) << what;
+  };
+  x_.mem = reinterpret_cast<void*>(0x7f0000100004);
+  matmul_waits("operands aligned to 4 bytes only");
+  x_.mem = reinterpret_cast<void*>(0x7f0000200000);
+  run_addmm(x_);
+  EXPECT_EQ(waited(take()).count(lt::kCall_cublasLtMatmul), 0u) << "other, aligned operands";
+  x_.workspace = 1u << 21;
+  matmul_waits("another workspace size");
+  x_.transb = CUBLAS_OP_T;
+  matmul_waits("a changed descriptor");
+  x_.m = 96;
+  fail_next(lt::kCall_cublasLtMatmul, CUBLAS_STATUS_NOT_SUPPORTED);
+  run_addmm(x_);
+  take();
+  EXPECT_EQ(x_.matmul_status, CUBLAS_STATUS_NOT_SUPPORTED) << "the worker's status, as is";
+  matmul_waits("after a failure");
 }
 
 // Every input of the heuristic is in the key: a change of any one asks the worker again.
@@ -399,7 +428,7 @@ class ReplayDnn : public Replay {
   uint64_t build_waits_ = 0;
 };
 
-TEST_F(ReplayDnn, RepeatedExecutionWaitsOnlyForTheExecute) {
+TEST_F(ReplayDnn, RepeatedExecutionWaitsForNothing) {
   // 23 calls: a create, Sets and a Finalize for each of 9 descriptors. Every Set and Finalize
   // waits (only a variant pack's are predicted); a create waits the first time its arguments
   // are seen in the process.
@@ -411,19 +440,41 @@ TEST_F(ReplayDnn, RepeatedExecutionWaitsOnlyForTheExecute) {
   void* ws = reinterpret_cast<void*>(0x7f0000040000);
   const uint64_t b0 = client::round_trips();
   ASSERT_EQ(execute(x, w, y, ws), CUDNN_STATUS_SUCCESS);
-  take();
+  EXPECT_EQ(waited(take()).count(dnn::kCall_cudnnBackendExecute), 1u) << "the first waits";
   std::printf("one execution (7 calls): %llu waited the first time\n",
               static_cast<unsigned long long>(client::round_trips() - b0));
   for (int step = 0; step < 5; ++step) {
-    // New pointers every step (the caching allocator's blocks move): still no wait.
+    // New pointers every step (the caching allocator's blocks move), aligned alike: no wait.
     const uint64_t b = client::round_trips();
-    ASSERT_EQ(execute(static_cast<char*>(x) + 256 * step, w, y, nullptr), CUDNN_STATUS_SUCCESS);
-    const auto again = take();
-    EXPECT_EQ(waited(again), std::multiset<uint32_t>{dnn::kCall_cudnnBackendExecute}) << step;
-    EXPECT_EQ(client::round_trips() - b, 1u) << step;
+    ASSERT_EQ(execute(static_cast<char*>(x) + 256 * step, w, y, ws), CUDNN_STATUS_SUCCESS);
+    EXPECT_EQ(waited(take()), std::multiset<uint32_t>{}) << step;
+    EXPECT_EQ(client::round_trips() - b, 0u) << step;
     if (step == 0)
-      std::printf("one execution (7 calls): 1 waited on every later step\n");
+      std::printf("one execution (7 calls): 0 waited on every later step\n");
   }
+}
+
+// An execution waits unless its pack matches one that succeeded with that plan: the same ids,
+// pointers null alike and aligned alike; a failure is never taken as acceptance.
+TEST_F(ReplayDnn, ExecuteWaitsUnlessLikeOneThatSucceeded) {
+  char* x = reinterpret_cast<char*>(0x7f0000110000);
+  void* w = reinterpret_cast<void*>(0x7f0000120000);
+  void* y = reinterpret_cast<void*>(0x7f0000130000);
+  void* ws = reinterpret_cast<void*>(0x7f0000140000);
+  ASSERT_EQ(execute(x, w, y, ws), CUDNN_STATUS_SUCCESS);
+  take();
+  auto execute_waits = [&](void* px, void* pws, const char* what) {
+    EXPECT_EQ(execute(px, w, y, pws), CUDNN_STATUS_SUCCESS) << what;
+    EXPECT_EQ(waited(take()).count(dnn::kCall_cudnnBackendExecute), 1u) << what;
+  };
+  execute_waits(x + 4, ws, "an operand aligned to 4 bytes only");
+  execute_waits(x, nullptr, "no workspace");
+  ASSERT_EQ(execute(x + 512, w, y, ws), CUDNN_STATUS_SUCCESS);
+  EXPECT_EQ(waited(take()).count(dnn::kCall_cudnnBackendExecute), 0u) << "aligned alike";
+  fail_next(dnn::kCall_cudnnBackendExecute, CUDNN_STATUS_NOT_SUPPORTED);
+  EXPECT_EQ(execute(x + 8, w, y, ws), CUDNN_STATUS_NOT_SUPPORTED) << "the worker's status";
+  take();
+  execute_waits(x + 8, ws, "after a failure");
 }
 
 // What the client cannot tell waits, and reports the worker's status.
@@ -498,12 +549,14 @@ TEST_F(ReplayDnn, VariantPackFinalizeIsPredictedOnlyWhenCountsAgree) {
 }
 
 // A Set or Finalize sent without waiting that the worker fails after all (it ran out of host
-// memory, say) is reported by cudnnBackendExecute, as cuDNN reports asynchronous failures.
-TEST_F(ReplayDnn, AFailureOfAnUnwaitedCallSurfacesAtTheExecute) {
+// memory, say) is reported by the next cuDNN call that waits (here an execution unlike any that
+// succeeded, so it waits), as cuDNN reports asynchronous failures.
+TEST_F(ReplayDnn, AFailureOfAnUnwaitedCallSurfacesAtTheNextWait) {
   ASSERT_EQ(execute(nullptr, nullptr, nullptr, nullptr), CUDNN_STATUS_SUCCESS);
+  void* x = reinterpret_cast<void*>(0x7f0000210000);
   fail_next_async(dnn::kCall_cudnnBackendFinalize, CUDNN_STATUS_ALLOC_FAILED);
-  EXPECT_EQ(execute(nullptr, nullptr, nullptr, nullptr), CUDNN_STATUS_ALLOC_FAILED);
-  EXPECT_EQ(execute(nullptr, nullptr, nullptr, nullptr), CUDNN_STATUS_SUCCESS) << "reported once";
+  EXPECT_EQ(execute(x, nullptr, nullptr, nullptr), CUDNN_STATUS_ALLOC_FAILED);
+  EXPECT_EQ(execute(x, nullptr, nullptr, nullptr), CUDNN_STATUS_SUCCESS) << "reported once";
 }
 
 }  // namespace

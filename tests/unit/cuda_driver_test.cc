@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "frontend/core/client.h"
+#include "frontend/core/runtime_kernels.h"
 #include "frontend/cuda/graph_host_nodes.h"
 #include "frontend/cuda/handle_check.h"
 #include "frontend/cuda/image.h"
@@ -43,17 +44,72 @@ std::vector<unsigned char> make_elf(uint64_t shoff, uint16_t n, uint64_t data_of
   return v;
 }
 
+// Copies, because the checks may replace the handle in place (a runtime cudaKernel_t).
+std::optional<CUresult> kernel_check(uint64_t v) {
+  CUkernel k = reinterpret_cast<CUkernel>(static_cast<uintptr_t>(v));
+  return local_kernel_handle(k);
+}
+std::optional<CUresult> function_check(uint64_t v) {
+  CUfunction f = reinterpret_cast<CUfunction>(static_cast<uintptr_t>(v));
+  return local_function_handle(f);
+}
+uint64_t address(const void* p) { return reinterpret_cast<uintptr_t>(p); }
+
 // NVIDIA's static runtime asks cuKernelGetFunction about host function addresses: the driver
 // answers CUDA_ERROR_INVALID_HANDLE, and so does the client, without sending a forged id.
 TEST(DriverHandles, AHostAddressIsNoKernel) {
   static int host_function_stand_in;
-  EXPECT_EQ(local_kernel_handle(reinterpret_cast<CUkernel>(&host_function_stand_in)),
-            CUDA_ERROR_INVALID_HANDLE);
+  EXPECT_EQ(kernel_check(address(&host_function_stand_in)), CUDA_ERROR_INVALID_HANDLE);
   const uint64_t stream_id = (uint64_t{1} << 56) | 5;  // an id of another kind
-  EXPECT_EQ(local_kernel_handle(reinterpret_cast<CUkernel>(stream_id)), CUDA_ERROR_INVALID_HANDLE);
+  EXPECT_EQ(kernel_check(stream_id), CUDA_ERROR_INVALID_HANDLE);
   for (uint64_t kernel_id : {(uint64_t{9} << 56) | 7, (uint64_t{4} << 56) | 7, uint64_t{0}})
-    EXPECT_FALSE(local_kernel_handle(reinterpret_cast<CUkernel>(kernel_id)).has_value())
-        << std::hex << kernel_id;
+    EXPECT_FALSE(kernel_check(kernel_id).has_value()) << std::hex << kernel_id;
+}
+
+// The same probe with CUfunction arguments (cuOccupancy*, cuFuncGetAttribute and friends, given
+// &main or a stack address by cudaOccupancyMaxActiveBlocksPerMultiprocessor & co.): answered
+// here. Function and kernel ids go to the worker, which ends the session for a forged one
+// (DriverHandlers.LaunchRequestsAreChecked).
+TEST(DriverHandles, AHostAddressIsNoFunction) {
+  int on_stack = 0;
+  static int host_function_stand_in;
+  EXPECT_EQ(function_check(address(&on_stack)), CUDA_ERROR_INVALID_HANDLE);
+  EXPECT_EQ(function_check(address(&host_function_stand_in)), CUDA_ERROR_INVALID_HANDLE);
+  for (uint64_t other : {(uint64_t{1} << 56) | 5, (uint64_t{6} << 56) | 5, ~uint64_t{0}})
+    EXPECT_EQ(function_check(other), CUDA_ERROR_INVALID_HANDLE) << std::hex << other;
+  for (uint64_t fn_id : {(uint64_t{7} << 56) | 7, (uint64_t{9} << 56) | 7,
+                         (uint64_t{4} << 56) | 7, uint64_t{0}})
+    EXPECT_FALSE(function_check(fn_id).has_value()) << std::hex << fn_id;
+}
+
+// A cudaKernel_t of GVirtuS's libcudart.so.13 (its kernel record, cudaGetKernel) is a CUkernel
+// natively: the check puts the worker's runtime-kernel id in its place; an address the runtime
+// does not know stays an invalid handle, and the runtime's failure to resolve is the answer.
+int g_record, g_broken_record;
+int32_t fake_resolver(const void* p, uint64_t* id) {
+  if (p == &g_record) {
+    *id = (uint64_t{4} << 56) | 42;
+    return 0;
+  }
+  if (p == &g_broken_record) return 209;  // cudaErrorNoKernelImageForDevice
+  return -1;
+}
+
+TEST(DriverHandles, ARuntimeKernelBecomesItsWorkerId) {
+  client::set_runtime_kernel_resolver(&fake_resolver);
+  CUkernel k = reinterpret_cast<CUkernel>(&g_record);
+  EXPECT_FALSE(local_kernel_handle(k).has_value());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(k), (uint64_t{4} << 56) | 42);
+  CUfunction f = reinterpret_cast<CUfunction>(&g_record);
+  EXPECT_FALSE(local_function_handle(f).has_value());
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(f), (uint64_t{4} << 56) | 42);
+  EXPECT_EQ(kernel_check(address(&g_broken_record)), CUDA_ERROR_NO_BINARY_FOR_GPU);
+  int unknown = 0;
+  CUkernel u = reinterpret_cast<CUkernel>(&unknown);
+  EXPECT_EQ(local_kernel_handle(u), CUDA_ERROR_INVALID_HANDLE);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(u), address(&unknown));  // left alone
+  client::set_runtime_kernel_resolver(nullptr);
+  EXPECT_EQ(kernel_check(address(&g_record)), CUDA_ERROR_INVALID_HANDLE);
 }
 
 TEST(DriverImage, ElfEndsAtItsSectionTable) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "backend/cuda/support.h"
@@ -21,6 +22,10 @@ void handle_cuPointerGetAttribute(CallContext&);
 void handle_cuLinkAddData_v2(CallContext&);
 void handle_cuCtxCreate_v4(CallContext&);
 void handle_gvDrvParamLayout(CallContext&);
+void handle_cuOccupancyMaxActiveClusters(CallContext&);
+void handle_cuOccupancyMaxPotentialClusterSize(CallContext&);
+void handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(CallContext&);  // generated
+void handle_cuLibraryGetManaged(CallContext&);
 }  // namespace gvirtus::backend::cuda
 
 namespace gvirtus::testing {
@@ -133,8 +138,67 @@ TEST_F(DriverHandlers, LaunchRequestsAreChecked) {
   layout.put<uint64_t>(forged);
   EXPECT_FAULT(run(drv::handle_gvDrvParamLayout, layout),
                "forged function handle 0x70000000000004d");
+  // The client answers a host address itself (frontend/cuda/handle_check.h); a forged id of the
+  // function kind that reaches the worker anyway still ends the session.
+  wire::Writer occupancy;
+  occupancy.put<uint8_t>(1);  // numBlocks given
+  occupancy.put<uint64_t>(forged);
+  occupancy.put<int32_t>(256);
+  occupancy.put<uint64_t>(0);
+  occupancy.put<uint32_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, occupancy),
+               "forged function handle 0x70000000000004d");
+  // A runtime kernel's id (a cudaKernel_t the client translated) stands for a CUkernel too; one
+  // the session was never given ends it like any forged id.
+  const uint64_t runtime_kernel =
+      (uint64_t{static_cast<uint8_t>(be::HandleKind::kKernel)} << 56) | 77;
+  EXPECT_FAULT(run(drv::handle_cuLaunchKernel, launch(runtime_kernel, 0, 0)),
+               "forged kernel handle 0x40000000000004d");
+  wire::Writer occupancy_rk;
+  occupancy_rk.put<uint8_t>(1);
+  occupancy_rk.put<uint64_t>(runtime_kernel);
+  occupancy_rk.put<int32_t>(256);
+  occupancy_rk.put<uint64_t>(0);
+  occupancy_rk.put<uint32_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveBlocksPerMultiprocessorWithFlags, occupancy_rk),
+               "forged kernel handle 0x40000000000004d");
   // NULL function: the driver's own error (here: no driver), not a fault.
   EXPECT_NO_THROW(run(drv::handle_cuLaunchKernel, launch(0, 0, 0)));
+}
+
+// cuOccupancyMaxActiveClusters / MaxPotentialClusterSize: the launch configuration as a
+// launch's, then whether the output was given.
+TEST_F(DriverHandlers, ClusterQueriesAreCheckedLikeLaunches) {
+  auto query = [](uint64_t fid, int attrs, uint32_t attr_id, int out_flag) {
+    wire::Writer w;
+    w.put<uint64_t>(fid);
+    for (int i = 0; i < 7; ++i) w.put<uint32_t>(1);
+    w.put<uint64_t>(0);
+    w.put<uint32_t>(static_cast<uint32_t>(attrs));
+    for (int i = 0; i < attrs; ++i) {
+      CUlaunchAttribute a{};
+      a.id = static_cast<CUlaunchAttributeID>(attr_id);
+      w.put(a);
+    }
+    w.put<uint8_t>(static_cast<uint8_t>(out_flag));
+    return w;
+  };
+  const auto dim = CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION;
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveClusters, query(0, 65, dim, 1)),
+               "cuOccupancyMaxActiveClusters: 65 launch attributes");
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxPotentialClusterSize,
+                   query(0, 1, CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_EVENT, 1)),
+               "cuOccupancyMaxPotentialClusterSize: launch attribute 7 cannot travel");
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveClusters, query(0, 1, dim, 2)),
+               "presence flag is neither 0 nor 1: 2");
+  const uint64_t forged = (uint64_t{static_cast<uint8_t>(be::HandleKind::kFunction)} << 56) | 78;
+  EXPECT_FAULT(run(drv::handle_cuOccupancyMaxActiveClusters, query(forged, 1, dim, 1)),
+               "forged function handle 0x70000000000004e");
+  // Honest, without a driver: the driver's absence, no reply value.
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(drv::handle_cuOccupancyMaxActiveClusters, query(0, 1, dim, 1), &out),
+            CUDA_ERROR_NO_DEVICE);
+  EXPECT_TRUE(out.empty());
 }
 
 TEST_F(DriverHandlers, OtherHandRequestsAreChecked) {
@@ -159,6 +223,30 @@ TEST_F(DriverHandlers, OtherHandRequestsAreChecked) {
   link.put<uint64_t>(4);
   link.put<uint32_t>(0);
   EXPECT_FAULT(run(drv::handle_cuLinkAddData_v2, link), "log buffer option on cuLinkAddData");
+}
+
+// cuLibraryGetManaged: the library must be one the session was given, the name bounded.
+TEST_F(DriverHandlers, LibraryGetManagedIsChecked) {
+  const uint64_t forged = (uint64_t{static_cast<uint8_t>(be::HandleKind::kDrvLibrary)} << 56) | 9;
+  wire::Writer w;
+  w.put<uint64_t>(forged);
+  w.put_string("counter");
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, w), "forged library handle 0x800000000000009");
+  // A module id (another kind) is no library either.
+  wire::Writer module;
+  module.put<uint64_t>((uint64_t{static_cast<uint8_t>(be::HandleKind::kModule)} << 56) | 9);
+  module.put_string("counter");
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, module), "handle 0x600000000000009");
+  wire::Writer long_name;
+  long_name.put<uint64_t>(forged);
+  long_name.put_string(std::string(5000, 'x'));
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, long_name),
+               "string of 5000 bytes is over its bound of 4096");
+  wire::Writer trailing;
+  trailing.put<uint64_t>(forged);
+  trailing.put_string("counter");
+  trailing.put<uint8_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuLibraryGetManaged, trailing), "unexpected bytes at the end");
 }
 
 }  // namespace

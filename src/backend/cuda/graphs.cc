@@ -153,7 +153,7 @@ void read_node_params(CallContext& ctx, WireKernelNode* w) {
 // A kernel id goes into `kern` (with the context), a function into `func`, as the driver reads
 // CUDA_KERNEL_NODE_PARAMS.
 bool resolve_node_params(CallContext& ctx, WireKernelNode* w, CUDA_KERNEL_NODE_PARAMS* p) {
-  const bool is_kernel = handle_kind_of(w->fid) == HandleKind::kDrvKernel;
+  const bool is_kernel = is_kernel_id(w->fid);
   CUfunction f = nullptr;
   CUcontext c = nullptr;
   if (!function_in(ctx, w->fid, &f) || !context_in(ctx, w->cid, &c)) return false;

@@ -287,7 +287,7 @@ void launch(CallContext& ctx, Launch kind) {
   CUfunction f;
   CUstream s;
   if (!function_in(ctx, fid, &f) || !stream_in(ctx, sid, &s)) return;
-  if (!resolve_kernel_args(ctx, f, handle_kind_of(fid) == HandleKind::kDrvKernel, &ka)) return;
+  if (!resolve_kernel_args(ctx, f, is_kernel_id(fid), &ka)) return;
   void** params = ka.params();
   void** ext = ka.ext();
   switch (kind) {
@@ -530,7 +530,7 @@ void handle_gvDrvParamLayout(CallContext& ctx) {
   CUfunction f;
   if (!function_in(ctx, fid, &f)) return;
   std::shared_ptr<const Layout> l =
-      layout_of(ctx, f, handle_kind_of(fid) == HandleKind::kDrvKernel);
+      layout_of(ctx, f, is_kernel_id(fid));
   if (!l) return;
   ctx.out.put<uint32_t>(static_cast<uint32_t>(l->offsets.size()));
   for (size_t i = 0; i < l->offsets.size(); ++i) {

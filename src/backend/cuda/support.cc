@@ -90,10 +90,27 @@ bool driver_loaded() {
 
 // A CUkernel may stand for a CUfunction (the driver takes one cast to the other in
 // cuLaunchKernel, cuFuncGetAttribute and friends): a kernel id is accepted there.
+bool is_kernel_id(uint64_t id) {
+  const HandleKind kind = handle_kind_of(id);
+  return kind == HandleKind::kDrvKernel || kind == HandleKind::kKernel;
+}
+
+bool kernel_in(CallContext& ctx, uint64_t id, CUkernel* out) {
+  if (handle_kind_of(id) == HandleKind::kKernel) {
+    // The runtime plugin's record: its failures are the runtime's (a stale id answers
+    // cudaErrorInvalidResourceHandle, which is CUDA_ERROR_INVALID_HANDLE's number too).
+    const void* k = nullptr;
+    const bool ok = cudart::func_in(ctx, id, &k);
+    *out = reinterpret_cast<CUkernel>(const_cast<void*>(k));
+    return ok;
+  }
+  return in_kind(ctx, HandleKind::kDrvKernel, id, out);
+}
+
 bool function_in(CallContext& ctx, uint64_t id, CUfunction* out) {
-  if (handle_kind_of(id) == HandleKind::kDrvKernel) {
-    CUkernel k;
-    bool ok = in_kind(ctx, HandleKind::kDrvKernel, id, &k);
+  if (is_kernel_id(id)) {
+    CUkernel k = nullptr;
+    const bool ok = kernel_in(ctx, id, &k);
     *out = reinterpret_cast<CUfunction>(k);
     return ok;
   }
@@ -116,7 +133,6 @@ GV_CUDA_HANDLE_IN(event, CUevent, kEvent)
 GV_CUDA_HANDLE_IN(context, CUcontext, kContext)
 GV_CUDA_HANDLE_IN(module, CUmodule, kModule)
 GV_CUDA_HANDLE_IN(library, CUlibrary, kDrvLibrary)
-GV_CUDA_HANDLE_IN(kernel, CUkernel, kDrvKernel)
 GV_CUDA_HANDLE_IN(linkstate, CUlinkState, kLinkState)
 #undef GV_CUDA_HANDLE_IN
 GV_CUDA_HANDLE(stream, CUstream, kStream)

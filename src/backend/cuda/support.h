@@ -56,8 +56,11 @@ GV_CUDA_HANDLE(linkstate, CUlinkState)
 // released.
 void drop_image(CallContext& ctx, const void* handle);
 
-// function_in also accepts a kernel id (HandleKind::kDrvKernel) and gives the CUkernel cast to
-// CUfunction, as the driver takes it.
+// function_in also accepts a kernel id and gives the CUkernel cast to CUfunction, as the driver
+// takes it. A kernel id is a driver kernel's (HandleKind::kDrvKernel) or a runtime kernel's
+// (HandleKind::kKernel, the record behind a cudaKernel_t of cudaGetKernel, which natively is a
+// CUkernel: its kernel); kernel_in accepts both too.
+bool is_kernel_id(uint64_t id);
 
 // The plugin's registration (generated cuda_server.cc).
 void register_plugin(Registry& r);

@@ -26,6 +26,22 @@ struct HostMemoryOps {
   int32_t (*flags)(unsigned* flags, void* p) = nullptr;         // cudaHostGetFlags
   // Whether p lies in page-locked host memory of the table (allocated or registered).
   bool (*is_page_locked)(const void* p) = nullptr;
+  // Managed memory, the same mirrored allocations for both APIs (cudart/managed.h), for
+  // libcuda.so.1's cuMemAllocManaged, cuMemFree and cuLibraryGetManaged:
+  int32_t (*alloc_managed)(void** p, size_t size, unsigned flags) = nullptr;  // cudaMallocManaged
+  // Whether p is the start of such an allocation; free_managed frees one (both sides).
+  bool (*owns_managed)(const void* p) = nullptr;
+  int32_t (*free_managed)(void* p) = nullptr;
+  // Mirrors managed memory the worker already has at addr (a __managed__ variable).
+  int32_t (*adopt_managed)(uint64_t addr, size_t size) = nullptr;
+  // The exchange points of those allocations (cudart/managed.h), which libcuda.so.1's own copy
+  // engine and callback thread reach directly (not through a call hook), and whether p lies in
+  // one of them (a copy's direction rules).
+  void (*before_device_work)() = nullptr;
+  void (*after_synchronisation)() = nullptr;
+  void (*before_callback)() = nullptr;
+  void (*after_callback)() = nullptr;
+  bool (*contains_managed)(const void* p) = nullptr;
 };
 
 // Installs the runtime's implementation (once; later calls are ignored).

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "frontend/core/answers.h"
@@ -35,11 +36,13 @@ struct State {
   pid_t pid = 0;  // a forked child starts empty: its worker is a new one
   std::unordered_map<const void*, Object> objects;  // REQUIRES: mu
   std::unordered_map<std::string, Answer> answers;  // REQUIRES: mu
+  std::unordered_set<std::string> accepted;         // matmuls that succeeded; REQUIRES: mu
   void own_process() {  // REQUIRES: mu
     const pid_t me = ::getpid();
     if (pid == me) return;
     objects.clear();
     answers.clear();
+    accepted.clear();
     pid = me;
   }
 };
@@ -77,9 +80,8 @@ constexpr const char* kHandleSettings[] = {"math", "workspace", "atomics", "sm_c
                                            "emulation", "emulation_special", "fixed_control",
                                            "fixed_max_bits", "fixed_offset"};
 
-bool key_of(std::string* k, const State& s, cublasLtHandle_t handle, cublasLtMatmulDesc_t op,
-            cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
-            cublasLtMatrixLayout_t d, cublasLtMatmulPreference_t pref, int requested) {
+// The calling thread's device, the handle and the settings cuBLAS keeps in it.
+bool put_context(std::string* k, cublasLtHandle_t handle) {
   int device = -1;
   if (!client::recall_current_device(&device)) return false;
   put_u64(k, static_cast<uint64_t>(device));
@@ -93,11 +95,50 @@ bool key_of(std::string* k, const State& s, cublasLtHandle_t handle, cublasLtMat
     put_u64(k, static_cast<uint64_t>(v[0]));
     put_u64(k, static_cast<uint64_t>(v[1]));
   }
+  return true;
+}
+
+bool key_of(std::string* k, const State& s, cublasLtHandle_t handle, cublasLtMatmulDesc_t op,
+            cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
+            cublasLtMatrixLayout_t d, cublasLtMatmulPreference_t pref, int requested) {
+  if (!put_context(k, handle)) return false;
   put_u64(k, static_cast<uint64_t>(static_cast<int64_t>(requested)));
   for (const void* o : {static_cast<const void*>(op), static_cast<const void*>(a),
                         static_cast<const void*>(b), static_cast<const void*>(c),
                         static_cast<const void*>(d), static_cast<const void*>(pref)})
     if (!put_object(k, s, o)) return false;
+  return true;
+}
+
+// Whether it is null and its alignment up to 256 bytes: what cuBLASLt checks of a pointer
+// (an algorithm may need aligned operands) besides what the kernels do with it.
+void put_pointer(std::string* k, const void* p) {
+  k->push_back(p != nullptr);
+  k->push_back(static_cast<char>(reinterpret_cast<uintptr_t>(p) & 255));
+}
+
+// Everything cublasLtMatmul's outcome depends on at the call, but the data: the context, the
+// five objects' state, the algorithm's bytes, the workspace size, the stream, and the pointers'
+// null-ness and alignment (alpha and beta: presence only).
+bool matmul_key(std::string* k, const State& s, cublasLtHandle_t handle,
+                cublasLtMatmulDesc_t op, const void* alpha, const void* A,
+                cublasLtMatrixLayout_t a, const void* B, cublasLtMatrixLayout_t b,
+                const void* beta, const void* C, cublasLtMatrixLayout_t c, const void* D,
+                cublasLtMatrixLayout_t d, const cublasLtMatmulAlgo_t* algo, const void* ws,
+                size_t ws_bytes, cudaStream_t stream) {
+  k->push_back('X');
+  if (!put_context(k, handle)) return false;
+  for (const void* o : {static_cast<const void*>(op), static_cast<const void*>(a),
+                        static_cast<const void*>(b), static_cast<const void*>(c),
+                        static_cast<const void*>(d)})
+    if (o == nullptr || !put_object(k, s, o)) return false;
+  k->push_back(algo != nullptr);
+  if (algo != nullptr) k->append(reinterpret_cast<const char*>(algo), sizeof *algo);
+  put_u64(k, ws_bytes);
+  put_u64(k, reinterpret_cast<uintptr_t>(stream));
+  k->push_back(alpha != nullptr);
+  k->push_back(beta != nullptr);
+  for (const void* p : {A, B, C, D, ws}) put_pointer(k, p);
   return true;
 }
 
@@ -186,6 +227,40 @@ void heuristic_keep(cublasLtHandle_t handle, cublasLtMatmulDesc_t op, cublasLtMa
   Answer& ans = s.answers[key];
   ans.returned = *returned;
   ans.results.assign(results, results + requested);
+}
+
+bool matmul_accepted(cublasLtHandle_t handle, cublasLtMatmulDesc_t op, const void* alpha,
+                     const void* A, cublasLtMatrixLayout_t a, const void* B,
+                     cublasLtMatrixLayout_t b, const void* beta, const void* C,
+                     cublasLtMatrixLayout_t c, void* D, cublasLtMatrixLayout_t d,
+                     const cublasLtMatmulAlgo_t* algo, void* ws, size_t ws_bytes,
+                     cudaStream_t stream) {
+  if (client::session_lost()) return false;
+  State& s = state();
+  std::lock_guard<std::mutex> g(s.mu);
+  s.own_process();
+  std::string key;
+  if (!matmul_key(&key, s, handle, op, alpha, A, a, B, b, beta, C, c, D, d, algo, ws, ws_bytes,
+                  stream))
+    return false;
+  return s.accepted.count(key) != 0;
+}
+
+void matmul_succeeded(cublasLtHandle_t handle, cublasLtMatmulDesc_t op, const void* alpha,
+                      const void* A, cublasLtMatrixLayout_t a, const void* B,
+                      cublasLtMatrixLayout_t b, const void* beta, const void* C,
+                      cublasLtMatrixLayout_t c, void* D, cublasLtMatrixLayout_t d,
+                      const cublasLtMatmulAlgo_t* algo, void* ws, size_t ws_bytes,
+                      cudaStream_t stream) {
+  State& s = state();
+  std::lock_guard<std::mutex> g(s.mu);
+  s.own_process();
+  std::string key;
+  if (!matmul_key(&key, s, handle, op, alpha, A, a, B, b, beta, C, c, D, d, algo, ws, ws_bytes,
+                  stream))
+    return;
+  if (s.accepted.size() >= kMaxEntries) s.accepted.clear();
+  s.accepted.insert(std::move(key));
 }
 
 size_t heuristic_entries() {

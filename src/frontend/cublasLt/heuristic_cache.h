@@ -44,6 +44,25 @@ void heuristic_keep(cublasLtHandle_t handle, cublasLtMatmulDesc_t op, cublasLtMa
                     cublasLtMatmulPreference_t pref, int requested,
                     const cublasLtMatmulHeuristicResult_t* results, const int* returned);
 
+// cublasLtMatmul sent without waiting (async_if=): a call succeeded before (after=, below)
+// with the same calling device, handle and handle settings, the same state of the matmul
+// descriptor and the four layouts, the same algorithm bytes, workspace size and stream, the same
+// pointers null, each with the same alignment (mod 256), and alpha and beta given alike.
+// cuBLASLt decides whether it accepts the call from nothing else; a failure of the kernels it
+// then launches is asynchronous, as a launch's, and comes back with a later reply of cuBLAS.
+bool matmul_accepted(cublasLtHandle_t handle, cublasLtMatmulDesc_t op, const void* alpha,
+                     const void* A, cublasLtMatrixLayout_t a, const void* B,
+                     cublasLtMatrixLayout_t b, const void* beta, const void* C,
+                     cublasLtMatrixLayout_t c, void* D, cublasLtMatrixLayout_t d,
+                     const cublasLtMatmulAlgo_t* algo, void* ws, size_t ws_bytes,
+                     cudaStream_t stream);
+void matmul_succeeded(cublasLtHandle_t handle, cublasLtMatmulDesc_t op, const void* alpha,
+                      const void* A, cublasLtMatrixLayout_t a, const void* B,
+                      cublasLtMatrixLayout_t b, const void* beta, const void* C,
+                      cublasLtMatrixLayout_t c, void* D, cublasLtMatrixLayout_t d,
+                      const cublasLtMatmulAlgo_t* algo, void* ws, size_t ws_bytes,
+                      cudaStream_t stream);
+
 // Answers kept now (tests).
 size_t heuristic_entries();
 

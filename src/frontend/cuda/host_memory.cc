@@ -13,7 +13,6 @@
 #include "frontend/cuda/local.h"
 
 namespace gvirtus::cuda {
-namespace {
 
 // The runtime's implementation; loads GVirtuS's libcudart.so.13 from this library's folder
 // (where the build and the install put it) once if the program has not loaded it.
@@ -28,7 +27,8 @@ const client::HostMemoryOps* runtime_ops() {
     path = (slash == std::string::npos ? std::string(".") : path.substr(0, slash)) +
            "/libcudart.so.13";
     if (!::dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL))
-      GV_INFO("driver API: cannot load " + path + " for mapped host memory: " + ::dlerror());
+      GV_INFO("driver API: cannot load " + path + " for mapped host and managed memory: " +
+              ::dlerror());
   });
   return client::host_memory_ops();
 }
@@ -44,6 +44,8 @@ CUresult from_runtime(int32_t e) {
   const CUresult r = static_cast<CUresult>(e);
   return ::cuGetErrorName(r, &name) == CUDA_SUCCESS && name ? r : CUDA_ERROR_UNKNOWN;
 }
+
+namespace {
 
 // Without the runtime: ordinary page-aligned memory, remembered here.
 client::RangeMap& own_allocs() {

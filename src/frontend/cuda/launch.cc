@@ -84,7 +84,7 @@ CUresult put_kernel_args(wire::Writer& a, CUfunction f, void** kernelParams, voi
 namespace {
 
 // The protocol minor from which the driver's launches carry event attributes.
-constexpr uint16_t kEventAttributesMinor = 4;
+constexpr uint16_t kEventAttributesMinor = 5;
 
 struct Geometry {
   uint32_t grid[3];
@@ -96,10 +96,11 @@ struct Geometry {
 CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAttribute* attrs,
                 unsigned nattrs, void** kernelParams, void** extra) {
   if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (auto r = local_function_handle(f)) return *r;
   if (nattrs > 0 && !attrs) return CUDA_ERROR_INVALID_VALUE;
   if (nattrs > kMaxLaunchAttributes) return CUDA_ERROR_INVALID_VALUE;
   // Event attributes travel as bytes with the client's event handle in the value's first field
-  // (an id the worker swaps for its event), to a worker of protocol 3.4 or later (an older one
+  // (an id the worker swaps for its event), to a worker of protocol 3.5 or later (an older one
   // would end the session); graph nodes are refused.
   for (unsigned i = 0; i < nattrs; ++i) {
     const auto aid = static_cast<cudaLaunchAttributeID>(attrs[i].id);
@@ -107,7 +108,7 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
     if (event_launch_attribute(aid) && client::server_minor() >= kEventAttributesMinor) continue;
     return refuse("cuLaunchKernelEx", "launch attribute " + std::to_string(attrs[i].id) +
                                           (event_launch_attribute(aid)
-                                               ? " (an event) with a backend older than 3.4"
+                                               ? " (an event) with a backend older than 3.5"
                                                : " (it holds a graph node)"));
   }
   const uint64_t fid = to_wire(f);
@@ -265,6 +266,7 @@ CUresult potential_block_size(uint32_t call, int* minGrid, int* block, CUfunctio
                               CUoccupancyB2DSize cb, size_t smem, int limit, unsigned flags) {
   if (!minGrid || !block) return CUDA_ERROR_INVALID_VALUE;
   if (!f) return CUDA_ERROR_INVALID_HANDLE;
+  if (auto r = local_function_handle(f)) return *r;
   if (cb) return search_block_size(minGrid, block, f, cb, limit, flags);
   client::Call c(call);
   c.args().put<uint64_t>(to_wire(f));
@@ -340,8 +342,10 @@ CUresult object_name(uint32_t call, uint64_t id_, const char** out) {
 }  // namespace gvirtus::cuda
 
 GV_EXPORT CUresult cuFuncGetName(const char** name, CUfunction f) {
-  return guarded("cuFuncGetName",
-                 [&] { return object_name(id(kCall_cuFuncGetName), to_wire(f), name); });
+  return guarded("cuFuncGetName", [&] {
+    if (auto r = local_function_handle(f)) return *r;
+    return object_name(id(kCall_cuFuncGetName), to_wire(f), name);
+  });
 }
 
 GV_EXPORT CUresult cuKernelGetName(const char** name, CUkernel k) {

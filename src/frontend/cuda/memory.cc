@@ -247,11 +247,31 @@ GV_EXPORT CUresult cuPointerGetAttributes(unsigned int n, CUpointer_attribute* a
   return guarded("cuPointerGetAttributes", [&]() -> CUresult {
     if (n == 0 || !attrs || !data) return CUDA_ERROR_INVALID_VALUE;
     // Unlike the single form, an address CUDA does not know is no error here: its values
-    // read as zero (the driver's documented behaviour).
+    // read as zero (the driver's documented behaviour), except the device ordinal, which is
+    // -2 (cudaInvalidDeviceId), and the host pointer, which is the address itself: NVIDIA's
+    // static runtime copies both into cudaPointerGetAttributes' answer, and natively that
+    // answer is device -2 and hostPointer == the address for malloc, stack and NULL alike
+    // (seen on the GPU machine). An address CUDA knows keeps zeros where a single query fails
+    // (device memory has no host pointer; page-locked memory of this library reads device 0,
+    // as natively with one device). Known or not is asked once, by the memory type.
+    int known = -1;  // not asked yet
+    auto unknown_to_cuda = [&]() -> bool {
+      if (known < 0) {
+        unsigned type = 0;
+        known = is_page_locked_host(dev(ptr)) ||
+                pointer_attribute(&type, CU_POINTER_ATTRIBUTE_MEMORY_TYPE, ptr) !=
+                    CUDA_ERROR_INVALID_VALUE;
+      }
+      return known == 0;
+    };
     for (unsigned i = 0; i < n; ++i) {
       CUresult e = pointer_attribute(data[i], attrs[i], ptr);
       if (e == CUDA_ERROR_INVALID_VALUE && data[i]) {
         std::memset(data[i], 0, gvirtus::pointer_attribute_size(attrs[i]));
+        if (attrs[i] == CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL && unknown_to_cuda())
+          *static_cast<int*>(data[i]) = -2;
+        else if (attrs[i] == CU_POINTER_ATTRIBUTE_HOST_POINTER && unknown_to_cuda())
+          *static_cast<void**>(data[i]) = dev(ptr);
         continue;
       }
       if (e != CUDA_SUCCESS) return e;
@@ -345,4 +365,61 @@ GV_EXPORT CUresult cuMemcpy3D_v2_ptds(const CUDA_MEMCPY3D* p) {
 }
 GV_EXPORT CUresult cuMemcpy3DAsync_v2_ptsz(const CUDA_MEMCPY3D* p, CUstream s) {
   return guarded("cuMemcpy3DAsync_v2_ptsz", [&] { return copy_3d(p, async_per_thread(s)); });
+}
+
+// cuMemcpy3DPeer and its forms: the same copy, the contexts left out. Addresses are unified
+// on the worker (one address names one device's memory whatever the current context), and
+// the worker's runtime copies between devices by address, so a device side's context adds
+// nothing the copy needs; it is not checked either (docs/driver.md).
+namespace gvirtus::cuda {
+namespace {
+
+CUresult copy_3d_peer(const CUDA_MEMCPY3D_PEER* p, const Target& t) {
+  if (!p) return CUDA_ERROR_INVALID_VALUE;
+  CUDA_MEMCPY3D q{};
+  q.srcXInBytes = p->srcXInBytes;
+  q.srcY = p->srcY;
+  q.srcZ = p->srcZ;
+  q.srcLOD = p->srcLOD;
+  q.srcMemoryType = p->srcMemoryType;
+  q.srcHost = p->srcHost;
+  q.srcDevice = p->srcDevice;
+  q.srcArray = p->srcArray;
+  q.srcPitch = p->srcPitch;
+  q.srcHeight = p->srcHeight;
+  q.dstXInBytes = p->dstXInBytes;
+  q.dstY = p->dstY;
+  q.dstZ = p->dstZ;
+  q.dstLOD = p->dstLOD;
+  q.dstMemoryType = p->dstMemoryType;
+  q.dstHost = p->dstHost;
+  q.dstDevice = p->dstDevice;
+  q.dstArray = p->dstArray;
+  q.dstPitch = p->dstPitch;
+  q.dstHeight = p->dstHeight;
+  q.WidthInBytes = p->WidthInBytes;
+  q.Height = p->Height;
+  q.Depth = p->Depth;
+  return copy_3d(&q, t);
+}
+
+}  // namespace
+}  // namespace gvirtus::cuda
+
+extern "C" CUresult cuMemcpy3DPeer_ptds(const CUDA_MEMCPY3D_PEER*);
+extern "C" CUresult cuMemcpy3DPeerAsync_ptsz(const CUDA_MEMCPY3D_PEER*, CUstream);
+GV_EXPORT CUresult cuMemcpy3DPeer(const CUDA_MEMCPY3D_PEER* p) {
+  return guarded("cuMemcpy3DPeer",
+                 [&] { return copy_3d_peer(p, gvirtus::cudart::sync_legacy()); });
+}
+GV_EXPORT CUresult cuMemcpy3DPeerAsync(const CUDA_MEMCPY3D_PEER* p, CUstream s) {
+  return guarded("cuMemcpy3DPeerAsync", [&] { return copy_3d_peer(p, async_on(s)); });
+}
+GV_EXPORT CUresult cuMemcpy3DPeer_ptds(const CUDA_MEMCPY3D_PEER* p) {
+  return guarded("cuMemcpy3DPeer_ptds",
+                 [&] { return copy_3d_peer(p, gvirtus::cudart::sync_per_thread()); });
+}
+GV_EXPORT CUresult cuMemcpy3DPeerAsync_ptsz(const CUDA_MEMCPY3D_PEER* p, CUstream s) {
+  return guarded("cuMemcpy3DPeerAsync_ptsz",
+                 [&] { return copy_3d_peer(p, async_per_thread(s)); });
 }

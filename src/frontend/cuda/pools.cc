@@ -29,11 +29,12 @@ CUresult alloc_async(Call call, CUdeviceptr* dptr, size_t bytes, const CUmemoryP
 }
 
 // Bytes of a pool attribute's value (the runtime's and the driver's attributes have the same
-// numbers); an attribute this build does not know is refused before anything is sent.
-CUresult attr_bytes(const char* fn, CUmemPool_attribute attr, size_t* n) {
+// numbers). cuda.h has no other attribute, so one this build does not know is no attribute at
+// all: CUDA_ERROR_INVALID_VALUE, as the driver answers (seen on the GPU machine), before
+// anything is sent.
+CUresult attr_bytes(CUmemPool_attribute attr, size_t* n) {
   *n = pool_attr_bytes(attr);
-  if (*n == 0) return refuse(fn, "memory pool attribute " + std::to_string(attr));
-  return CUDA_SUCCESS;
+  return *n == 0 ? CUDA_ERROR_INVALID_VALUE : CUDA_SUCCESS;
 }
 
 }  // namespace
@@ -90,7 +91,7 @@ GV_EXPORT CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute 
   return guarded("cuMemPoolSetAttribute", [&]() -> CUresult {
     if (!value) return CUDA_ERROR_INVALID_VALUE;
     size_t n = 0;
-    CUresult e = attr_bytes("cuMemPoolSetAttribute", attr, &n);
+    CUresult e = attr_bytes(attr, &n);
     if (e != CUDA_SUCCESS) return e;
     client::Call c(id(Call::kCall_cuMemPoolSetAttribute));
     c.args().put<uint64_t>(to_wire(pool));
@@ -108,7 +109,7 @@ GV_EXPORT CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute 
   return guarded("cuMemPoolGetAttribute", [&]() -> CUresult {
     if (!value) return CUDA_ERROR_INVALID_VALUE;
     size_t n = 0;
-    CUresult e = attr_bytes("cuMemPoolGetAttribute", attr, &n);
+    CUresult e = attr_bytes(attr, &n);
     if (e != CUDA_SUCCESS) return e;
     client::Call c(id(Call::kCall_cuMemPoolGetAttribute));
     c.args().put<uint64_t>(to_wire(pool));

@@ -1,9 +1,10 @@
-// Registers this library's host memory (host_memory.cc, managed_api.cc) as the process's, for
-// libcuda.so.1's cuMemHostAlloc & co. (frontend/core/host_memory_ops.h). Each entry runs the
-// runtime function and puts the thread's last error back as it was: a driver call does not
-// touch the runtime's error state.
+// Registers this library's host memory (host_memory.cc, managed_api.cc) and managed memory
+// (managed.h) as the process's, for libcuda.so.1's cuMemHostAlloc & co. and cuMemAllocManaged
+// (frontend/core/host_memory_ops.h). Each entry runs the runtime function and puts the
+// thread's last error back as it was: a driver call does not touch the runtime's error state.
 #include "frontend/core/host_memory_ops.h"
 #include "frontend/cudart/local.h"
+#include "frontend/cudart/managed.h"
 
 namespace gvirtus::cudart {
 namespace {
@@ -43,6 +44,17 @@ int32_t op_flags(unsigned* flags, void* p) {
   });
 }
 bool op_is_page_locked(const void* p) { return is_page_locked_host(p); }
+int32_t op_alloc_managed(void** p, size_t size, unsigned flags) {
+  return as_driver_call(
+      [&] { return managed::allocate(p, size, flags, managed::Kind::kManaged); });
+}
+bool op_owns_managed(const void* p) { return managed::owns(p, managed::Kind::kManaged); }
+int32_t op_free_managed(void* p) {
+  return as_driver_call([&] { return managed::release(p); });
+}
+int32_t op_adopt_managed(uint64_t addr, size_t size) {
+  return as_driver_call([&] { return managed::adopt(addr, size); });
+}
 
 struct Register {
   Register() {
@@ -54,6 +66,15 @@ struct Register {
     ops.device_pointer = &op_device_pointer;
     ops.flags = &op_flags;
     ops.is_page_locked = &op_is_page_locked;
+    ops.alloc_managed = &op_alloc_managed;
+    ops.owns_managed = &op_owns_managed;
+    ops.free_managed = &op_free_managed;
+    ops.adopt_managed = &op_adopt_managed;
+    ops.before_device_work = &managed::before_device_work;
+    ops.after_synchronisation = &managed::after_synchronisation;
+    ops.before_callback = &managed::before_callback;
+    ops.after_callback = &managed::after_callback;
+    ops.contains_managed = &managed::contains;
     client::set_host_memory_ops(ops);
   }
 } g_register;

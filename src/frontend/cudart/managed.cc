@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "cuda_calls.h"  // generated: the driver's call ids
+#include "frontend/core/host_memory_ops.h"
 #include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/transfer.h"
@@ -84,6 +85,20 @@ bool synchronises(uint32_t id, int32_t status) {
     case cuda::Call::kCall_cuEventSynchronize:
     case cuda::Call::kCall_cuEventQuery:
     case cuda::Call::kCall_cuMemFree_v2:
+    // The synchronous memsets: synchronous with the host on managed memory (the driver's
+    // "API synchronization behavior"); the static runtime's cudaMemset is one of them.
+    case cuda::Call::kCall_cuMemsetD8_v2:
+    case cuda::Call::kCall_cuMemsetD16_v2:
+    case cuda::Call::kCall_cuMemsetD32_v2:
+    case cuda::Call::kCall_cuMemsetD2D8_v2:
+    case cuda::Call::kCall_cuMemsetD2D16_v2:
+    case cuda::Call::kCall_cuMemsetD2D32_v2:
+    case cuda::Call::kCall_cuMemsetD8_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD16_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD32_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD2D8_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD2D16_v2_ptds:
+    case cuda::Call::kCall_cuMemsetD2D32_v2_ptds:
       return true;
     default:
       break;
@@ -238,20 +253,40 @@ bool lock_for_callback(std::unique_lock<std::mutex>& lock) {
   return true;
 }
 
+// Set while this copy runs one of its hooks. Every copy that has exchange state installed its
+// own hook set (client::set_call_hooks runs each), so inside a hook a copy does only its own
+// work: forwarding to the copy that registered the mirrored allocations (registered_elsewhere)
+// there would run that copy's exchange twice.
+thread_local bool t_in_own_hook = false;
+
+template <typename F>
+void own_hook(F&& f) {
+  struct Restore {
+    bool saved = t_in_own_hook;
+    ~Restore() { t_in_own_hook = saved; }
+  } restore;
+  t_in_own_hook = true;
+  f();
+}
+
 void hook_before(uint32_t call_id) {
-  if (starts_device_work(call_id)) before_device_work();
+  if (starts_device_work(call_id)) own_hook([] { before_device_work(); });
 }
 
 void hook_after(uint32_t call_id, int32_t status) {
-  if (!synchronises(call_id, status)) return;
-  pull_all();
-  graph_host::deliver_finished();
+  if (synchronises(call_id, status)) own_hook([] { after_synchronisation(); });
 }
 
-// This copy's work before a host callback: the graph results ahead of it, then managed memory.
+// This copy's work around a host callback: the graph results ahead of it, then managed memory;
+// managed memory again after it.
 void callback_work_before() {
-  graph_host::before_callback();
-  before_callback();
+  own_hook([] {
+    graph_host::before_callback();
+    before_callback();
+  });
+}
+void callback_work_after() {
+  own_hook([] { after_callback(); });
 }
 
 void install_hooks() {
@@ -262,7 +297,7 @@ void install_hooks() {
     h.after = &hook_after;
     // Around host callbacks, whichever library's callback thread runs them (callback_thread.h).
     h.before_callback = &callback_work_before;
-    h.after_callback = &after_callback;
+    h.after_callback = &callback_work_after;
     client::set_call_hooks(h);
   });
 }
@@ -320,6 +355,20 @@ cudaError_t free_on_worker(uint64_t addr) {
   c.args().put<uint64_t>(addr);
   if (!c.invoke()) return lost();
   return finish(c);
+}
+
+// This code is linked into libcudart.so.13 and, statically, into libcuda.so.1 (the driver's
+// copy engine is the runtime's), each copy with its own state. The process's mirrored
+// allocations are libcudart.so.13's (it registers them in frontend/core/host_memory_ops.h, and
+// libcuda.so.1's cuMemAllocManaged / cuMemHostAlloc make them there): in the other copy, the
+// exchange points the copy engine and the callback thread reach directly run that library's
+// too. Its table, if it is another copy's (no value in the copy that registered it).
+const client::HostMemoryOps* registered_elsewhere() {
+  if (t_in_own_hook) return nullptr;  // that copy's own hooks run its exchange
+  const client::HostMemoryOps* ops = client::host_memory_ops();
+  return ops && ops->before_device_work && ops->before_device_work != &before_device_work
+             ? ops
+             : nullptr;
 }
 
 }  // namespace
@@ -428,7 +477,9 @@ bool owns(const void* p, Kind kind) {
 
 bool contains(const void* p) {
   unsigned ignored;
-  return flags_of(p, &ignored);
+  if (flags_of(p, &ignored)) return true;
+  const client::HostMemoryOps* other = registered_elsewhere();
+  return other && other->contains_managed && other->contains_managed(p);
 }
 
 bool flags_of(const void* p, unsigned* flags) {
@@ -469,6 +520,7 @@ cudaError_t release(void* p) {
 }
 
 void before_device_work() {
+  if (const client::HostMemoryOps* other = registered_elsewhere()) other->before_device_work();
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   st.device_epoch.fetch_add(1, std::memory_order_acq_rel);
@@ -476,6 +528,8 @@ void before_device_work() {
 }
 
 void after_synchronisation() {
+  if (const client::HostMemoryOps* other = registered_elsewhere())
+    if (other->after_synchronisation) other->after_synchronisation();
   pull_all();
   graph_host::deliver_finished();
 }
@@ -483,6 +537,8 @@ void after_synchronisation() {
 void ensure_hooks() { install_hooks(); }
 
 void before_callback() {
+  if (const client::HostMemoryOps* other = registered_elsewhere())
+    if (other->before_callback) other->before_callback();
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
@@ -502,6 +558,8 @@ void before_callback() {
 }
 
 void after_callback() {
+  if (const client::HostMemoryOps* other = registered_elsewhere())
+    if (other->after_callback) other->after_callback();
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);

@@ -295,6 +295,13 @@ Kernel* find_kernel(const void* p) {
   return nullptr;
 }
 
+Kernel* find_kernel_record(const void* p) {
+  if (!p) return nullptr;
+  Registry& r = reg();
+  std::lock_guard<std::mutex> g(r.mu);
+  return r.kernel_set.count(p) ? static_cast<Kernel*>(const_cast<void*>(p)) : nullptr;
+}
+
 namespace {
 
 // The device-linked image of a -rdc program turned out to have no code for the GPU (found at

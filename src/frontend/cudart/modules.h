@@ -73,6 +73,9 @@ void unregister_module(Module* m);
 
 // The kernel behind a host stub or a cudaKernel_t this library handed out; nullptr if neither.
 Kernel* find_kernel(const void* stub_or_handle);
+// The kernel record p names if this library handed p out as a cudaKernel_t; nullptr otherwise
+// (a host stub too).
+Kernel* find_kernel_record(const void* p);
 // Uploads the module if needed and resolves the kernel. Returns cudaSuccess or the error (the
 // thread's last error is set).
 cudaError_t resolve(Kernel* k);

@@ -73,7 +73,7 @@ extern "C" GV_API cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_
       return c.send_async() ? CUDNN_STATUS_SUCCESS : cudnn::lost();
     if (!c.invoke()) return cudnn::lost();
     const cudnnStatus_t s = cudnn::finish(c);
-    cudnn::variant_set_done(descriptor, attributeName, elementCount, s);
+    cudnn::variant_set_done(descriptor, attributeName, elementCount, arrayOfElements, s);
     return s;
   } catch (...) {
     return cudnn::lost();

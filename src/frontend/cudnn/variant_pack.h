@@ -31,8 +31,19 @@ bool variant_set_predicted(cudnnBackendDescriptor_t d, cudnnBackendAttributeName
                            cudnnBackendAttributeType_t type, int64_t count, const void* array);
 // The status of a SetAttribute that waited: recorded (a failure leaves the pack unknown).
 void variant_set_done(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name,
-                      int64_t count, cudnnStatus_t status);
+                      int64_t count, const void* array, cudnnStatus_t status);
 // async_if= of cudnnBackendFinalize: a variant pack whose Finalize is sure to succeed.
 bool variant_finalize_predicted(cudnnBackendDescriptor_t d);
+
+// cudnnBackendExecute sent without waiting (async_if=): an execution succeeded before (after=)
+// with the same live handle and plan and a finalized pack of the same unique ids, with the same
+// pointers null and each pointer and the workspace aligned alike (mod 256). What cuDNN checks at
+// an execution is the pack against the plan (ids, pointers present, alignment the engine needs);
+// a failure of the kernels it then runs is asynchronous, as a launch's, and comes back with the
+// next cuDNN call that waits. A pack whose history the client does not know always waits.
+bool execute_accepted(cudnnHandle_t handle, cudnnBackendDescriptor_t plan,
+                      cudnnBackendDescriptor_t pack);
+void execute_succeeded(cudnnHandle_t handle, cudnnBackendDescriptor_t plan,
+                       cudnnBackendDescriptor_t pack);
 
 }  // namespace gvirtus::cudnn

@@ -1,0 +1,69 @@
+// cuOccupancyMaxActiveClusters and cuOccupancyMaxPotentialClusterSize on the worker; wire in
+// src/frontend/cuda/occupancy_clusters.cc.
+#include <cuda.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/support.h"
+#include "backend/worker.h"
+#include "common/launch_attrs.h"
+
+namespace gvirtus::backend::cuda {
+namespace {
+
+using ClusterQuery = CUresult (*)(int*, CUfunction, const CUlaunchConfig*);
+
+void cluster_query(CallContext& ctx, const char* name) {
+  const uint64_t fid = ctx.in.get<uint64_t>();
+  uint32_t grid[3], block[3];
+  for (auto& g : grid) g = ctx.in.get<uint32_t>();
+  for (auto& b : block) b = ctx.in.get<uint32_t>();
+  const uint32_t shmem = ctx.in.get<uint32_t>();
+  const uint64_t sid = ctx.in.get<uint64_t>();
+  const uint32_t na = ctx.in.get<uint32_t>();
+  if (na > kMaxLaunchAttributes)
+    throw SessionFault(std::string(name) + ": " + std::to_string(na) + " launch attributes");
+  std::vector<CUlaunchAttribute> attrs(na);
+  if (na)
+    std::memcpy(attrs.data(), ctx.in.get_bytes(na * sizeof(CUlaunchAttribute)),
+                na * sizeof(CUlaunchAttribute));
+  for (const auto& a : attrs)
+    if (!plain_launch_attribute(static_cast<cudaLaunchAttributeID>(a.id)))
+      throw SessionFault(std::string(name) + ": launch attribute " + std::to_string(a.id) +
+                         " cannot travel");
+  const bool has_out = ctx.in.get_flag();
+  ctx.in.expect_end();
+  CUfunction f;
+  CUstream s;
+  if (!function_in(ctx, fid, &f) || !stream_in(ctx, sid, &s)) return;
+  auto fn = real<ClusterQuery>(ctx, name);
+  if (!fn) return;
+  CUlaunchConfig cfg{};
+  cfg.gridDimX = grid[0];
+  cfg.gridDimY = grid[1];
+  cfg.gridDimZ = grid[2];
+  cfg.blockDimX = block[0];
+  cfg.blockDimY = block[1];
+  cfg.blockDimZ = block[2];
+  cfg.sharedMemBytes = shmem;
+  cfg.hStream = s;
+  cfg.attrs = attrs.empty() ? nullptr : attrs.data();
+  cfg.numAttrs = na;
+  int v = 0;
+  ctx.status = fn(has_out ? &v : nullptr, f, &cfg);
+  if (ctx.status == CUDA_SUCCESS) ctx.out.put<int32_t>(v);
+}
+
+}  // namespace
+
+void handle_cuOccupancyMaxActiveClusters(CallContext& ctx) {
+  cluster_query(ctx, "cuOccupancyMaxActiveClusters");
+}
+
+void handle_cuOccupancyMaxPotentialClusterSize(CallContext& ctx) {
+  cluster_query(ctx, "cuOccupancyMaxPotentialClusterSize");
+}
+
+}  // namespace gvirtus::backend::cuda
