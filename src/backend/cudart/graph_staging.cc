@@ -19,6 +19,10 @@
 //        cudaPos position, u64 width (bytes), u64 height, u64 depth   -> u64 node
 //   gvCaptureStagedCopy u64 stream, u8 direction, u64 device pointer, u64 pitch, u64 width,
 //        u64 height  -> u8 captured, then (if captured) u64 id, u64 capture id
+//   gvStagingFromDevice u64 id, u64 offset, u64 device pointer, u64 pitch, u64 width,
+//        u64 rows, u64 stream  -> -  (3.4: an asynchronous device-to-host copy into the buffer,
+//        packed rows, enqueued on the stream with the buffer's event recorded behind it; the
+//        client reads it at a synchronisation, docs/async-copies.md)
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -70,7 +74,8 @@ void run_relaxed(F f) {
 struct Staging {
   uint8_t* buf = nullptr;
   uint64_t size = 0;
-  cudaEvent_t busy = nullptr;  // recorded after each launch that uses the buffer
+  cudaEvent_t busy = nullptr;  // recorded after each launch (or copy) that uses the buffer
+  int device = 0;              // busy's device
   ~Staging() {
     if (!busy && !buf) return;
     run_relaxed([this] {
@@ -123,6 +128,7 @@ uint64_t allocate(CallContext& ctx, uint64_t size, std::shared_ptr<Staging>* out
     s->buf = static_cast<uint8_t*>(p);
     e = cudaEventCreateWithFlags(&s->busy, cudaEventDisableTiming);
     if (e != cudaSuccess) s->busy = nullptr;
+    if (cudaGetDevice(&s->device) != cudaSuccess) s->device = 0;
   });
   std::lock_guard<std::mutex> g(st.mu);
   if (e != cudaSuccess) {
@@ -356,6 +362,54 @@ void handle_gvCaptureStagedCopy(CallContext& ctx) {
   ctx.out.put<uint8_t>(1);
   ctx.out.put<uint64_t>(id);
   ctx.out.put<uint64_t>(capture);
+}
+
+// Everything is checked before anything is enqueued: the buffer and the packed range it is
+// given, the shape (a hostile pitch or size ends the session), the stream (an unknown one is
+// cudaErrorInvalidResourceHandle, as for any call). A capturing stream is refused as the copy
+// chunks are (refuse_capture): the client never sends this while a capture may be active.
+void handle_gvStagingFromDevice(CallContext& ctx) {
+  uint64_t id = ctx.in.get<uint64_t>();
+  uint64_t offset = ctx.in.get<uint64_t>();
+  uint64_t dev = ctx.in.get<uint64_t>();
+  uint64_t pitch = ctx.in.get<uint64_t>();
+  uint64_t width = ctx.in.get<uint64_t>();
+  uint64_t rows = ctx.in.get<uint64_t>();
+  uint64_t stream = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  if (width == 0 || rows == 0 || width > kMaxStagingBytes || rows > kMaxStagingBytes ||
+      width * rows > kMaxStagingBytes)
+    throw SessionFault("gvStagingFromDevice of " + std::to_string(rows) + " rows of " +
+                       std::to_string(width) + " bytes");
+  if (rows > 1 && pitch < width) throw SessionFault("gvStagingFromDevice pitch below width");
+  std::shared_ptr<Staging> s = find(ctx, id);
+  check_range(*s, offset, width * rows, "gvStagingFromDevice");
+  cudaStream_t st;
+  if (!stream_in(ctx, stream, &st)) return;
+  if ((ctx.status = refuse_capture(st)) != cudaSuccess) return;
+  // The event must belong to the stream's device: made again there if the buffer was last
+  // used on another one (its earlier use is over: the client reuses only delivered buffers).
+  int sdev = s->device;
+  if ((ctx.status = cudaStreamGetDevice(st, &sdev)) != cudaSuccess) return;
+  if (sdev != s->device) {
+    int cur = 0;
+    if ((ctx.status = cudaGetDevice(&cur)) != cudaSuccess) return;
+    if ((ctx.status = cudaSetDevice(sdev)) != cudaSuccess) return;
+    cudaEvent_t fresh = nullptr;
+    ctx.status = cudaEventCreateWithFlags(&fresh, cudaEventDisableTiming);
+    cudaSetDevice(cur);
+    if (ctx.status != cudaSuccess) return;
+    cudaEventSynchronize(s->busy);
+    cudaEventDestroy(s->busy);
+    s->busy = fresh;
+    s->device = sdev;
+  }
+  uint8_t* dst = s->buf + offset;
+  const size_t w = static_cast<size_t>(width), h = static_cast<size_t>(rows);
+  ctx.status = h == 1 ? cudaMemcpyAsync(dst, dptr(dev), w, cudaMemcpyDeviceToHost, st)
+                      : cudaMemcpy2DAsync(dst, w, dptr(dev), static_cast<size_t>(pitch), w, h,
+                                          cudaMemcpyDeviceToHost, st);
+  if (ctx.status == cudaSuccess) ctx.status = cudaEventRecord(s->busy, st);
 }
 
 }  // namespace gvirtus::backend::cudart

@@ -473,6 +473,8 @@ void after_synchronisation() {
 
 void ensure_hooks() { install_hooks(); }
 
+bool is_synchronisation(uint32_t call_id, int32_t status) { return synchronises(call_id, status); }
+
 void before_callback() {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
