@@ -42,7 +42,6 @@ struct FakeWorker {
   uint64_t next = 1;
   bool running = false;  // copies into staging buffers are still "running"
   std::vector<std::pair<uint32_t, uint8_t>> calls;  // call id, read mode
-  std::vector<uint8_t> uploaded;                     // the last host-to-device chunk's bytes
 };
 FakeWorker* g_w = nullptr;
 
@@ -108,6 +107,37 @@ void f_from_device(be::CallContext& ctx) {
     std::memcpy(b.data() + off + r * width, &g_w->mem[dev - kDev + r * pitch], width);
 }
 
+void f_write(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx, static_cast<uint8_t>(ctx.header.flags & wire::kFlagNoReply ? 1 : 0));
+  uint64_t id = ctx.in.get<uint64_t>();
+  uint64_t off = ctx.in.get<uint64_t>();
+  uint64_t n = ctx.in.remaining();
+  auto& b = buffer(id);
+  std::memcpy(b.data() + off, ctx.in.get_bytes(n), n);
+}
+
+// As f_from_device, the other way.
+void f_to_device(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx);
+  uint64_t id = ctx.in.get<uint64_t>();
+  uint64_t off = ctx.in.get<uint64_t>();
+  uint64_t dev = ctx.in.get<uint64_t>();
+  uint64_t pitch = ctx.in.get<uint64_t>();
+  uint64_t width = ctx.in.get<uint64_t>();
+  uint64_t rows = ctx.in.get<uint64_t>();
+  ctx.in.get<uint64_t>();  // stream
+  ctx.in.expect_end();
+  auto& b = buffer(id);
+  if (dev < kDev || (rows - 1) * pitch + width > kDevBytes - (dev - kDev)) {
+    ctx.status = cudaErrorInvalidValue;
+    return;
+  }
+  for (uint64_t r = 0; r < rows; ++r)
+    std::memcpy(&g_w->mem[dev - kDev + r * pitch], b.data() + off + r * width, width);
+}
+
 void f_h2d(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
   note(ctx);
@@ -117,7 +147,6 @@ void f_h2d(be::CallContext& ctx) {
   uint64_t rows = ctx.in.get<uint64_t>();
   ctx.in.get<uint64_t>();
   const uint8_t* p = ctx.in.get_bytes(width * rows);
-  g_w->uploaded.assign(p, p + width * rows);
   std::memcpy(&g_w->mem[dev - kDev], p, width * rows);
 }
 
@@ -147,6 +176,8 @@ const be::Registry& registry() {
         {cr::kCall_gvStagingFree, "gvStagingFree", f_free},
         {cr::kCall_gvStagingRead, "gvStagingRead", f_read},
         {cr::kCall_gvStagingFromDevice, "gvStagingFromDevice", f_from_device},
+        {cr::kCall_gvStagingWrite, "gvStagingWrite", f_write},
+        {cr::kCall_gvStagingToDevice, "gvStagingToDevice", f_to_device},
         {cr::kCall_gvMemcpyH2DChunk, "gvMemcpyH2DChunk", f_h2d},
         {cr::kCall_gvMemcpyD2HChunk, "gvMemcpyD2HChunk", f_d2h},
         {cr::kCall_cudaStreamSynchronize, "cudaStreamSynchronize", f_ok},
@@ -275,8 +306,8 @@ TEST_F(AsyncCopies, ReadingThePendingMemoryWaitsForIt) {
             cudaSuccess);
   EXPECT_EQ(count(cr::kCall_gvStagingRead, 1), 1u);  // waited for
   EXPECT_EQ(dl::pending(), 0u);
-  ASSERT_EQ(w_.uploaded.size(), 64u);
-  EXPECT_EQ(w_.uploaded[0], static_cast<uint8_t>(400));
+  EXPECT_EQ(w_.mem[65536], static_cast<uint8_t>(400));
+  EXPECT_EQ(w_.mem[65536 + 63], static_cast<uint8_t>(463));
   // Memory nobody copies into is not waited for.
   ASSERT_EQ(cr::copy_1d(pinned_.data() + 4096, dev(0), 64, cudaMemcpyDeviceToHost, t),
             cudaSuccess);
@@ -336,6 +367,35 @@ TEST_F(AsyncCopies, AFailedEnqueueIsTheCallsErrorAndLeavesNothingPending) {
             cudaErrorInvalidValue);
   EXPECT_EQ(dl::pending(), 0u);
   EXPECT_EQ(dl::pooled(), 1u);  // nothing was enqueued into it
+}
+
+TEST_F(AsyncCopies, PinnedSourceIsWrittenWithoutWaitingThenCopiedOnTheStream) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  std::iota(pinned_.begin(), pinned_.end(), 3);
+  ASSERT_EQ(cr::copy_1d(dev(1000), pinned_.data(), 20000, cudaMemcpyHostToDevice, t),
+            cudaSuccess);
+  EXPECT_EQ(count(cr::kCall_gvStagingWrite, 1), 1u);  // sent without waiting
+  EXPECT_EQ(count(cr::kCall_gvStagingToDevice), 1u);
+  EXPECT_EQ(count(cr::kCall_gvMemcpyH2DChunk), 0u);
+  for (size_t i = 0; i < 20000; ++i)
+    ASSERT_EQ(w_.mem[1000 + i], static_cast<uint8_t>(3 + i)) << i;
+  // Its buffer may still be read by the stream: reused only after a synchronisation.
+  EXPECT_EQ(dl::pooled(), 0u);
+  ASSERT_TRUE(synchronize(0x0100000000000007ull));
+  EXPECT_EQ(dl::pooled(), 1u);
+  // Strided rows: 4 rows of 10 bytes, host rows 32 apart, device rows 100 apart.
+  ASSERT_EQ(cr::copy(dev(50000), 100, pinned_.data() + 1, 32, 10, 4, cudaMemcpyHostToDevice, t,
+                     true),
+            cudaSuccess);
+  EXPECT_EQ(count(cr::kCall_gvStagingAlloc), 1u);  // the pooled buffer
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(w_.mem[50000 + r * 100], static_cast<uint8_t>(3 + 1 + r * 32)) << r;
+    EXPECT_EQ(w_.mem[50000 + r * 100 + 9], static_cast<uint8_t>(3 + 10 + r * 32)) << r;
+    EXPECT_EQ(w_.mem[50000 + r * 100 + 10], static_cast<uint8_t>(50000 + r * 100 + 10)) << r;
+  }
+  // A failed enqueue is the call's error.
+  EXPECT_EQ(cr::copy_1d(dev(kDevBytes - 8), pinned_.data(), 16, cudaMemcpyHostToDevice, t),
+            cudaErrorInvalidValue);
 }
 
 TEST_F(AsyncCopies, PageableAndSynchronousCopiesKeepTheChunkPath) {

@@ -16,6 +16,7 @@ void handle_gvGraphLaunchStaged(CallContext&);
 void handle_gvGraphAddStagedMemcpyNode(CallContext&);
 void handle_gvCaptureStagedCopy(CallContext&);
 void handle_gvStagingFromDevice(CallContext&);
+void handle_gvStagingToDevice(CallContext&);
 }  // namespace gvirtus::backend::cudart
 
 namespace gvirtus::testing {
@@ -72,6 +73,14 @@ TEST_F(GraphStaging, CopiesIntoABufferAreCheckedFirst) {
                "gvStagingFromDevice pitch below width");
   EXPECT_FAULT(run(bc::handle_gvStagingFromDevice, u64s({1, 0, 0x1000, 8, 8, 1})),
                "payload too short: wanted 8 bytes, 0 left");
+  EXPECT_FAULT(run(bc::handle_gvStagingToDevice, u64s({9, 0, 0x1000, 64, 64, 1, 0})),
+               "staging buffer 9 unknown");
+  EXPECT_FAULT(run(bc::handle_gvStagingToDevice, u64s({1, 0, 0x1000, 4, 8, 2, 0})),
+               "gvStagingToDevice pitch below width");
+  EXPECT_FAULT(run(bc::handle_gvStagingToDevice, u64s({1, 0, 0x1000, 8, UINT64_MAX, 1, 0})),
+               "gvStagingToDevice of 1 rows of 18446744073709551615 bytes");
+  EXPECT_FAULT(run(bc::handle_gvStagingToDevice, u64s({1, 0, 0x1000, 8, 8, 1, 0, 0})),
+               "8 unexpected bytes at the end of the payload");
 }
 
 TEST_F(GraphStaging, SizesAndCountsAreBounded) {

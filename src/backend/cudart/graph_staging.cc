@@ -23,6 +23,8 @@
 //        u64 rows, u64 stream  -> -  (3.4: an asynchronous device-to-host copy into the buffer,
 //        packed rows, enqueued on the stream with the buffer's event recorded behind it; the
 //        client reads it at a synchronisation, docs/async-copies.md)
+//   gvStagingToDevice u64 id, u64 offset, u64 device pointer, u64 pitch, u64 width, u64 rows,
+//        u64 stream  -> -  (3.4: the reverse, from bytes gvStagingWrite put there)
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -364,11 +366,15 @@ void handle_gvCaptureStagedCopy(CallContext& ctx) {
   ctx.out.put<uint64_t>(capture);
 }
 
-// Everything is checked before anything is enqueued: the buffer and the packed range it is
-// given, the shape (a hostile pitch or size ends the session), the stream (an unknown one is
-// cudaErrorInvalidResourceHandle, as for any call). A capturing stream is refused as the copy
-// chunks are (refuse_capture): the client never sends this while a capture may be active.
-void handle_gvStagingFromDevice(CallContext& ctx) {
+namespace {
+
+// An asynchronous copy between a staging buffer (packed rows) and device memory on a stream
+// (gvStagingFromDevice / gvStagingToDevice). Everything is checked before anything is
+// enqueued: the buffer and the packed range it is given, the shape (a hostile pitch or size ends
+// the session), the stream (an unknown one is cudaErrorInvalidResourceHandle, as for any call).
+// A capturing stream is refused as the copy chunks are (refuse_capture): the client never sends
+// these while a capture may be active. The buffer's event is recorded behind the copy.
+void staged_copy(CallContext& ctx, bool to_device, const char* what) {
   uint64_t id = ctx.in.get<uint64_t>();
   uint64_t offset = ctx.in.get<uint64_t>();
   uint64_t dev = ctx.in.get<uint64_t>();
@@ -379,16 +385,16 @@ void handle_gvStagingFromDevice(CallContext& ctx) {
   ctx.in.expect_end();
   if (width == 0 || rows == 0 || width > kMaxStagingBytes || rows > kMaxStagingBytes ||
       width * rows > kMaxStagingBytes)
-    throw SessionFault("gvStagingFromDevice of " + std::to_string(rows) + " rows of " +
+    throw SessionFault(std::string(what) + " of " + std::to_string(rows) + " rows of " +
                        std::to_string(width) + " bytes");
-  if (rows > 1 && pitch < width) throw SessionFault("gvStagingFromDevice pitch below width");
+  if (rows > 1 && pitch < width) throw SessionFault(std::string(what) + " pitch below width");
   std::shared_ptr<Staging> s = find(ctx, id);
-  check_range(*s, offset, width * rows, "gvStagingFromDevice");
+  check_range(*s, offset, width * rows, what);
   cudaStream_t st;
   if (!stream_in(ctx, stream, &st)) return;
   if ((ctx.status = refuse_capture(st)) != cudaSuccess) return;
   // The event must belong to the stream's device: made again there if the buffer was last
-  // used on another one (its earlier use is over: the client reuses only delivered buffers).
+  // used on another one, once that use is over.
   int sdev = s->device;
   if ((ctx.status = cudaStreamGetDevice(st, &sdev)) != cudaSuccess) return;
   if (sdev != s->device) {
@@ -399,17 +405,34 @@ void handle_gvStagingFromDevice(CallContext& ctx) {
     ctx.status = cudaEventCreateWithFlags(&fresh, cudaEventDisableTiming);
     cudaSetDevice(cur);
     if (ctx.status != cudaSuccess) return;
+    release_order(ctx);
     cudaEventSynchronize(s->busy);
     cudaEventDestroy(s->busy);
     s->busy = fresh;
     s->device = sdev;
+  } else if (!to_device) {
+    // The buffer's last use may be a copy to the device that has not read it yet (on another
+    // stream): this copy waits for it on the GPU, not here.
+    if ((ctx.status = cudaStreamWaitEvent(st, s->busy, 0)) != cudaSuccess) return;
   }
-  uint8_t* dst = s->buf + offset;
+  uint8_t* buf = s->buf + offset;
   const size_t w = static_cast<size_t>(width), h = static_cast<size_t>(rows);
-  ctx.status = h == 1 ? cudaMemcpyAsync(dst, dptr(dev), w, cudaMemcpyDeviceToHost, st)
-                      : cudaMemcpy2DAsync(dst, w, dptr(dev), static_cast<size_t>(pitch), w, h,
-                                          cudaMemcpyDeviceToHost, st);
+  const size_t p = static_cast<size_t>(rows > 1 ? pitch : width);
+  if (to_device)
+    ctx.status = h == 1 ? cudaMemcpyAsync(dptr(dev), buf, w, cudaMemcpyHostToDevice, st)
+                        : cudaMemcpy2DAsync(dptr(dev), p, buf, w, w, h, cudaMemcpyHostToDevice, st);
+  else
+    ctx.status = h == 1 ? cudaMemcpyAsync(buf, dptr(dev), w, cudaMemcpyDeviceToHost, st)
+                        : cudaMemcpy2DAsync(buf, w, dptr(dev), p, w, h, cudaMemcpyDeviceToHost, st);
   if (ctx.status == cudaSuccess) ctx.status = cudaEventRecord(s->busy, st);
 }
+
+}  // namespace
+
+void handle_gvStagingFromDevice(CallContext& ctx) {
+  staged_copy(ctx, false, "gvStagingFromDevice");
+}
+
+void handle_gvStagingToDevice(CallContext& ctx) { staged_copy(ctx, true, "gvStagingToDevice"); }
 
 }  // namespace gvirtus::backend::cudart

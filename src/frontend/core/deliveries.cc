@@ -34,6 +34,10 @@ struct Pool {
   std::mutex mu;
   std::multimap<uint64_t, uint64_t> free;  // size -> buffer id
   uint64_t free_bytes = 0;
+  // Used by host-to-device copies since the last synchronisation (size, id): their copies may
+  // not have run yet, so they join `free` only at the next one.
+  std::vector<std::pair<uint64_t, uint64_t>> cooling;
+  uint64_t cooling_bytes = 0;
   uint64_t pending_bytes = 0;
 };
 Pool& pool() {
@@ -64,20 +68,38 @@ struct Buffer {
   // false: a copy into it may still run (dropped undelivered) or failed: freed, and the
   // worker's free waits for the copy.
   std::atomic<bool> reusable{true};
+  bool cool = false;  // a host-to-device copy read it: to the cooling list
   Buffer(uint64_t i, uint64_t s) : id(i), size(s) {}
   ~Buffer() {
     if (id == 0) return;  // forgotten (reset_for_testing)
     if (reusable.load()) {
       std::lock_guard<std::mutex> g(pool().mu);
-      if (pool().free_bytes + size <= kPoolBytes) {
-        pool().free.emplace(size, id);
-        pool().free_bytes += size;
+      Pool& p = pool();
+      if (p.free_bytes + p.cooling_bytes + size <= kPoolBytes) {
+        if (cool) {
+          p.cooling.emplace_back(size, id);
+          p.cooling_bytes += size;
+        } else {
+          p.free.emplace(size, id);
+          p.free_bytes += size;
+        }
         return;
       }
     }
     free_on_worker(id);
   }
 };
+
+// A synchronisation: the buffers host-to-device copies used are free for any use again.
+void cool_down() {
+  std::lock_guard<std::mutex> g(pool().mu);
+  Pool& p = pool();
+  for (auto& [size, id] : p.cooling) p.free.emplace(size, id);
+  p.free_bytes += p.cooling_bytes;
+  p.cooling.clear();
+  p.cooling_bytes = 0;
+}
+std::atomic<bool> g_cooling{false};  // some buffer may be cooling
 
 // One piece of a copy on its way: `rows` rows of `width` bytes packed in the buffer, for
 // `host` (rows `hpitch` apart).
@@ -321,14 +343,89 @@ int32_t start(uint64_t dev, uint64_t dpitch, uint8_t* host, uint64_t hpitch, uin
   return 0;
 }
 
+int32_t start_to_device(uint64_t dev, uint64_t dpitch, const uint8_t* host, uint64_t hpitch,
+                        uint64_t width, uint64_t rows, uint64_t stream) {
+  if (width == 0 || rows == 0) return 0;
+  const bool flat = rows == 1 || (dpitch == width && hpitch == width);
+  std::vector<Piece> pieces;
+  const uint64_t total = width * rows;
+  if (flat) {
+    for (uint64_t off = 0; off < total; off += kPieceBytes)
+      pieces.push_back(Piece{dev + off, off, std::min(kPieceBytes, total - off), 1});
+  } else {
+    if (width > kPieceBytes) return kNotTaken;
+    const uint64_t per = kPieceBytes / width;
+    for (uint64_t r = 0; r < rows; r += per)
+      pieces.push_back(Piece{dev + r * dpitch, r * hpitch, width, std::min(per, rows - r)});
+  }
+  // With nothing outstanding before, a deferred failure on the copy's reply is one of its writes.
+  Connection* before = current_connection();
+  const bool clean = !before || before->unanswered() == 0;
+  // Held until every piece is enqueued: each piece has a buffer of its own.
+  std::vector<std::shared_ptr<Buffer>> held;
+  std::vector<uint8_t> packed;
+  for (const Piece& p : pieces) {
+    std::shared_ptr<Buffer> b;
+    const uint64_t n = p.width * p.rows;
+    int32_t e = acquire(n, &b);
+    if (e == kLost) return kLost;
+    if (e == kMemoryAllocation && held.empty()) return kNotTaken;
+    if (e != 0) return e;
+    b->cool = true;
+    held.push_back(b);
+    // The bytes, packed, in pieces of a frame each; only the copy waits for its reply (a
+    // failed write comes back as its deferred error).
+    const uint8_t* src = host + p.host_off;
+    const uint64_t chunk = wire::kCopyChunk;
+    for (uint64_t off = 0; off < n; off += chunk) {
+      const uint64_t k = std::min(chunk, n - off);
+      Call w(kCallStagingWrite);
+      w.args().put<uint64_t>(b->id);
+      w.args().put<uint64_t>(off);
+      if (p.rows == 1) {
+        w.attach(src + off, static_cast<size_t>(k));
+      } else {
+        // Whole rows per frame (k is a multiple of the width when the chunk holds rows).
+        packed.resize(static_cast<size_t>(k));
+        for (uint64_t done = 0; done < k;) {
+          const uint64_t at = off + done, r = at / p.width, col = at % p.width;
+          const uint64_t take = std::min(p.width - col, k - done);
+          std::memcpy(packed.data() + done, src + r * hpitch + col, static_cast<size_t>(take));
+          done += take;
+        }
+        w.attach(packed.data(), packed.size());
+      }
+      if (!w.send_async()) return kLost;
+    }
+    Call c(kCallStagingToDevice);
+    wire::Writer& a = c.args();
+    a.put<uint64_t>(b->id);
+    a.put<uint64_t>(0);
+    a.put<uint64_t>(p.dev);
+    a.put<uint64_t>(dpitch);
+    a.put<uint64_t>(p.width);
+    a.put<uint64_t>(p.rows);
+    a.put<uint64_t>(stream);
+    if (!c.invoke()) return kLost;
+    // A write of this copy failed (the context is unusable): the copy's error.
+    if (c.status() == 0 && c.deferred() != 0 && clean) return c.deferred();
+    post_aux(c);
+    if (c.status() != 0) return c.status();
+  }
+  g_cooling.store(true);
+  return 0;
+}
+
 bool after_reply(uint32_t call_id, int32_t status) {
-  if (g_count.load(std::memory_order_acquire) == 0 || t_delivering) return true;
+  if ((g_count.load(std::memory_order_acquire) == 0 && !g_cooling.load()) || t_delivering)
+    return true;
   auto sync = g_sync.load(std::memory_order_acquire);
   if (!sync || !sync(call_id, status)) return true;
   return deliver_finished();
 }
 
 bool deliver_finished() {
+  if (g_cooling.exchange(false)) cool_down();
   if (g_count.load(std::memory_order_acquire) == 0 || t_delivering) return true;
   t_delivering = true;
   bool ok = true;
@@ -425,6 +522,8 @@ void reset_for_testing() {
   std::lock_guard<std::mutex> g(pool().mu);
   pool().free.clear();
   pool().free_bytes = 0;
+  pool().cooling.clear();
+  pool().cooling_bytes = 0;
 }
 
 }  // namespace gvirtus::client::deliveries

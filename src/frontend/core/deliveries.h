@@ -1,6 +1,7 @@
-// Asynchronous device-to-host copies into page-locked host memory over a socket transport (TCP,
-// unix; shm shares that memory instead, docs/zero-copy.md). cudaMemcpyAsync (and the 2D and
-// driver forms) returns once the worker has enqueued the copy into a staging buffer of its own
+// Asynchronous copies between device memory and page-locked host memory over a socket
+// transport (TCP, unix; shm shares that memory instead, docs/zero-copy.md). Host-to-device:
+// start_to_device() below. Device-to-host: cudaMemcpyAsync (and the 2D and driver forms)
+// returns once the worker has enqueued the copy into a staging buffer of its own
 // (gvStagingFromDevice, with the buffer's event recorded behind it on the stream); the bytes
 // travel later, written into the application's memory by:
 //   - the synchronisation that covers the copy: after every call that succeeds as a
@@ -29,7 +30,9 @@ namespace gvirtus::client::deliveries {
 constexpr uint32_t kCallStagingAlloc = 2912;
 constexpr uint32_t kCallStagingFree = 2913;
 constexpr uint32_t kCallStagingRead = 2915;
+constexpr uint32_t kCallStagingWrite = 2914;
 constexpr uint32_t kCallStagingFromDevice = 2919;
+constexpr uint32_t kCallStagingToDevice = 2920;
 // The first protocol minor whose backend has gvStagingFromDevice.
 constexpr uint16_t kMinor = 4;
 
@@ -61,6 +64,15 @@ GV_API void set_sync_predicate(bool (*synchronises)(uint32_t call_id, int32_t st
 // kLost.
 GV_API int32_t start(uint64_t dev, uint64_t dpitch, uint8_t* host, uint64_t hpitch,
                      uint64_t width, uint64_t rows, uint64_t stream);
+
+// Starts a host-to-device copy from page-locked memory: the bytes are written into staging
+// buffers of the worker (gvStagingWrite, without waiting) and a copy from each is enqueued on
+// `stream` (gvStagingToDevice), so the call returns once the bytes are sent, not once the
+// stream reached the copy. Same answers as start(). A buffer so used goes back to the pool at
+// the next synchronisation (a write into a buffer whose copy has not run yet would wait for
+// it on the worker).
+GV_API int32_t start_to_device(uint64_t dev, uint64_t dpitch, const uint8_t* host,
+                               uint64_t hpitch, uint64_t width, uint64_t rows, uint64_t stream);
 
 // After a call's reply was read (call.cc): delivers what finished if the call synchronised.
 // false: a delivery failed because the session is lost (the call then fails too: its caller

@@ -25,8 +25,11 @@ namespace deliveries = client::deliveries;
 static_assert(deliveries::kCallStagingAlloc == static_cast<uint32_t>(Call::kCall_gvStagingAlloc));
 static_assert(deliveries::kCallStagingFree == static_cast<uint32_t>(Call::kCall_gvStagingFree));
 static_assert(deliveries::kCallStagingRead == static_cast<uint32_t>(Call::kCall_gvStagingRead));
+static_assert(deliveries::kCallStagingWrite == static_cast<uint32_t>(Call::kCall_gvStagingWrite));
 static_assert(deliveries::kCallStagingFromDevice ==
               static_cast<uint32_t>(Call::kCall_gvStagingFromDevice));
+static_assert(deliveries::kCallStagingToDevice ==
+              static_cast<uint32_t>(Call::kCall_gvStagingToDevice));
 
 constexpr size_t kWindow = 4;  // device-to-host chunk requests in flight
 
@@ -237,11 +240,6 @@ cudaError_t driver_refused(cudaError_t e) {
   return e;
 }
 
-// Whether a device-to-host copy is delivered asynchronously (deliveries.h): an async API, into
-// page-locked memory this process knows (cudaMallocHost / cudaHostAlloc / cudaHostRegister and
-// the driver's forms: libcudart's table, which libcuda.so.1 uses too) that is not mirrored
-// (mapped memory, managed.h), on a socket transport, outside any capture. Pageable memory keeps
-// CUDA's rule for it: the copy is complete when the call returns.
 std::atomic<bool (*)(const void*)> g_probe{nullptr};  // set_page_locked_probe_for_testing
 
 bool page_locked(const void* p) {
@@ -250,10 +248,16 @@ bool page_locked(const void* p) {
   return ops && ops->is_page_locked && ops->is_page_locked(p);
 }
 
-bool async_to_host(const Target& t, const void* dst, const CopyShape& s) {
+// Whether a copy between the device and host memory `host` goes the asynchronous way
+// (deliveries.h): an async API, page-locked memory this process knows (cudaMallocHost /
+// cudaHostAlloc / cudaHostRegister and the driver's forms: libcudart's table, which libcuda.so.1
+// uses too) that is not mirrored (mapped memory, managed.h), a socket transport, outside any
+// capture. Pageable memory keeps CUDA's rules for it: a device-to-host copy is complete when the
+// call returns, a host-to-device one has read the memory.
+bool async_pinned(const Target& t, const void* host, const CopyShape& s) {
   if (!t.async_api || may_be_captured(t) || !deliveries::enabled()) return false;
-  const auto* last = static_cast<const uint8_t*>(dst) + extent(s.width, s.height, s.hpitch) - 1;
-  if (!page_locked(dst) || !page_locked(last) || managed::contains(dst)) return false;
+  const auto* last = static_cast<const uint8_t*>(host) + extent(s.width, s.height, s.hpitch) - 1;
+  if (!page_locked(host) || !page_locked(last) || managed::contains(host)) return false;
   deliveries::set_sync_predicate(&managed::is_synchronisation);
   return true;
 }
@@ -295,6 +299,15 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
                       &e))
         return t.driver ? driver_refused(e) : e;
       if (!settle_host(src, extent(width, height, spitch))) return lost();
+      if (async_pinned(t, src, shape)) {
+        const int32_t r = deliveries::start_to_device(
+            to_wire(dst), dpitch, static_cast<const uint8_t*>(src), spitch, width, height, t.stream);
+        if (r == deliveries::kLost) return lost();
+        if (r != deliveries::kNotTaken) {
+          e = static_cast<cudaError_t>(r);
+          return e == cudaSuccess ? e : fail(e);
+        }
+      }
       e = to_device(Call::kCall_gvMemcpyH2DChunk, static_cast<const uint8_t*>(src), shape,
                     PointerFields{to_wire(dst), shape, t.stream});
       return t.driver ? driver_refused(e) : e;
@@ -309,7 +322,7 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       }
       if (shared_copy(true, static_cast<uint8_t*>(dst), shape, to_wire(src), t, &e))
         return t.driver ? driver_refused(e) : e;
-      if (async_to_host(t, dst, shape)) {
+      if (async_pinned(t, dst, shape)) {
         const int32_t r = deliveries::start(to_wire(src), spitch, static_cast<uint8_t*>(dst),
                                             dpitch, width, height, t.stream);
         if (r == deliveries::kLost) return lost();
