@@ -22,6 +22,7 @@ set(GVIRTUS_CUDA_STATIC_PENDING
                   # cuLaunchHostFunc, cuGraphAddHostNode, memory pools' driver forms, events as
                   # launch attributes
   arrays          # cuMemcpy3DPeer
+  async_delivery  # cuLaunchHostFunc (as callbacks)
   memcpy_batch)   # cuMemcpyBatchAsync_v2
 list(LENGTH GVIRTUS_CUDA_TEST_PROGRAMS n)
 math(EXPR last "${n} - 1")

@@ -204,7 +204,7 @@ class AsyncCopies : public ::testing::Test {
  protected:
   void SetUp() override {
     g_w = &w_;
-    cr::set_page_locked_probe_for_testing(&test_is_page_locked);
+    cr::set_page_locked_probe(&test_is_page_locked);
     pinned_.assign(1 << 16, 0);
     g_locked_lo = reinterpret_cast<uintptr_t>(pinned_.data());
     g_locked_hi = g_locked_lo + pinned_.size();
@@ -213,7 +213,7 @@ class AsyncCopies : public ::testing::Test {
   }
   void TearDown() override {
     dl::reset_for_testing();
-    cr::set_page_locked_probe_for_testing(nullptr);
+    cr::set_page_locked_probe(nullptr);
     g_locked_lo = g_locked_hi = 0;
     cr::untrack_device_allocation(kDev);
     use_.reset();

@@ -392,11 +392,17 @@ void staged_copy(CallContext& ctx, bool to_device, const char* what) {
   check_range(*s, offset, width * rows, what);
   cudaStream_t st;
   if (!stream_in(ctx, stream, &st)) return;
-  if ((ctx.status = refuse_capture(st)) != cudaSuccess) return;
+  // Stream 0 is the legacy stream, which cannot capture (and which a capture query must not
+  // touch while another stream captures), as for the copy chunks.
+  if (stream != 0 && (ctx.status = refuse_capture(st)) != cudaSuccess) return;
   // The event must belong to the stream's device: made again there if the buffer was last
-  // used on another one, once that use is over.
+  // used on another one, once that use is over. With one device there is nothing to ask.
+  static const int devices = [] {
+    int n = 0;
+    return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+  }();
   int sdev = s->device;
-  if ((ctx.status = cudaStreamGetDevice(st, &sdev)) != cudaSuccess) return;
+  if (devices > 1 && (ctx.status = cudaStreamGetDevice(st, &sdev)) != cudaSuccess) return;
   if (sdev != s->device) {
     int cur = 0;
     if ((ctx.status = cudaGetDevice(&cur)) != cudaSuccess) return;

@@ -240,7 +240,7 @@ cudaError_t driver_refused(cudaError_t e) {
   return e;
 }
 
-std::atomic<bool (*)(const void*)> g_probe{nullptr};  // set_page_locked_probe_for_testing
+std::atomic<bool (*)(const void*)> g_probe{nullptr};  // set_page_locked_probe
 
 bool page_locked(const void* p) {
   if (auto probe = g_probe.load(std::memory_order_acquire)) return probe(p);
@@ -355,7 +355,7 @@ cudaError_t copy(void* dst, size_t dpitch, const void* src, size_t spitch, size_
   return e;
 }
 
-void set_page_locked_probe_for_testing(bool (*probe)(const void* p)) {
+void set_page_locked_probe(bool (*probe)(const void* p)) {
   g_probe.store(probe, std::memory_order_release);
 }
 
