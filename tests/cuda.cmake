@@ -100,16 +100,6 @@ endforeach()
 # The same programs with NVIDIA's runtime linked in (nvcc's and CMake's default).
 include(${CMAKE_CURRENT_SOURCE_DIR}/cuda_static.cmake)
 
-# Pending (label "pending": scripts/gpu-tests.sh leaves it out unless asked): host callbacks that
-# read managed memory need the exchange GVIRTUS_CALLBACK_MANAGED=1 turns on, which hung on the
-# H200 (docs/callbacks.md). Run it with GVIRTUS_GPU_TESTS_CTEST="-L pending".
-foreach(mode tcp unix shm embedded)
-  if(TEST cuda.callback_managed.${mode})
-    set_tests_properties(cuda.callback_managed.${mode} PROPERTIES
-      LABELS "gpu;pending" ENVIRONMENT GVIRTUS_CALLBACK_MANAGED=1)
-  endif()
-endforeach()
-
 # The examples are tests too.
 gvirtus_cuda_compare(device_query device_query NO)
 gvirtus_cuda_compare(vector_add vector_add YES)

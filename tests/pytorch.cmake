@@ -16,3 +16,11 @@ if(Python3_Interpreter_FOUND)
     set_tests_properties(pytorch.${mode} PROPERTIES LABELS "gpu;pytorch" TIMEOUT 1900)
   endforeach()
 endif()
+# The round trips a training step repeats (tests/gpu/pytorch_round_trips.py): the cuBLASLt
+# heuristic and the cuDNN variant packs must not wait once the first steps ran.
+if(Python3_Interpreter_FOUND)
+  add_test(NAME pytorch.round_trips
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/gpu/pytorch_round_trips.py
+                   $<TARGET_FILE:gvirtus> ${PROJECT_SOURCE_DIR}/bench/pytorch_bench.py)
+  set_tests_properties(pytorch.round_trips PROPERTIES LABELS "gpu;pytorch" TIMEOUT 1900)
+endif()

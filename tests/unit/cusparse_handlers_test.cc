@@ -33,6 +33,8 @@ void handle_cusparseSpGEMM_compute(CallContext&);
 void handle_cusparseXbsrsv2_zeroPivot(CallContext&);
 void handle_cusparseCreateBsrsv2Info(CallContext&);
 void handle_cusparseDestroyBsrsv2Info(CallContext&);
+void handle_cusparseSpSV_createDescr(CallContext&);
+void handle_cusparseSpSV_destroyDescr(CallContext&);
 }  // namespace gvirtus::backend::cusparse
 
 namespace gvirtus::testing {
@@ -221,6 +223,40 @@ TEST_F(CusparseHandlers, DescriptorsCreatedWithoutAGpuAreIds) {
   EXPECT_EQ(be::handle_kind_of(id), be::HandleKind::kCusparseDnVecDescr);
   EXPECT_EQ(run(sp::handle_cusparseDestroyDnVec, one_id(id)), CUSPARSE_STATUS_SUCCESS);
   EXPECT_EQ(run(sp::handle_cusparseDestroyDnVec, one_id(id)), CUSPARSE_STATUS_INVALID_VALUE);
+}
+
+// Descriptor creates with a client-chosen id (presence flag 2, docs/protocol.md): the id the
+// ticket names is the descriptor's; a replayed ticket or an id of another kind ends the session.
+TEST_F(CusparseHandlers, ClientChosenIdsNameDescriptors) {
+  auto dnvec = [](uint8_t flag) {
+    wire::Writer c;
+    c.put<uint8_t>(flag);
+    c.put<int64_t>(4);
+    c.put<uint64_t>(0x4000);
+    c.put<int32_t>(CUDA_R_32F);
+    return c;
+  };
+  std::vector<uint8_t> out;
+  const int32_t s = run(sp::handle_cusparseCreateDnVec, dnvec(2), &out, 70);
+  if (s != CUSPARSE_STATUS_SUCCESS) GTEST_SKIP() << "cuSPARSE creates no descriptor here";
+  EXPECT_TRUE(out.empty()) << "the client named it: no id comes back";
+  const uint64_t id = wire::client_id(be::HandleKind::kCusparseDnVecDescr, 70);
+  EXPECT_EQ(run(sp::handle_cusparseDestroyDnVec, one_id(id)), CUSPARSE_STATUS_SUCCESS);
+  EXPECT_EQ(run(sp::handle_cusparseDestroyDnVec, one_id(id)), CUSPARSE_STATUS_INVALID_VALUE);
+  wire::Writer info;
+  info.put<uint8_t>(2);
+  ASSERT_EQ(run(sp::handle_cusparseSpSV_createDescr, info, &out, 71), CUSPARSE_STATUS_SUCCESS);
+  EXPECT_EQ(run(sp::handle_cusparseSpSV_destroyDescr,
+                one_id(wire::client_id(be::HandleKind::kCusparseSpSVDescr, 71))),
+            CUSPARSE_STATUS_SUCCESS);
+  EXPECT_FAULT(run(sp::handle_cusparseCreateDnVec, dnvec(2), &out, 70),
+               "client-chosen cuSPARSE object id 0x4580000000000046 named twice (ticket 70, last "
+               "claimed 71)");
+  EXPECT_FAULT(run(sp::handle_cusparseCreateDnVec, dnvec(2), &out, 0),
+               "a client-chosen cuSPARSE object id for ticket 0");
+  EXPECT_FAULT(run(sp::handle_cusparseDestroyDnVec,
+                   one_id(wire::client_id(be::HandleKind::kCusparseDnVecDescr, 72))),
+               "forged cuSPARSE object handle 0x4580000000000048");
 }
 
 TEST_F(CusparseHandlers, ScalarsOverSixtyFourBytesEndTheSession) {

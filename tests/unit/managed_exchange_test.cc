@@ -67,9 +67,12 @@ TEST_F(ManagedExchange, OutsideTheSessionsManagedMemoryEndsTheSession) {
 
 TEST_F(ManagedExchange, SizesAreBounded) {
   EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, peek(kVar, 0)), "gvManagedPeek of 0 bytes");
-  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, peek(kVar, uint64_t{wire::kMaxPayload} + 1)),
-               "gvManagedPeek of 67108865 bytes");
+  // At most one client chunk: the worker copies through a page-locked buffer of that size.
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPeek, peek(kVar, uint64_t{wire::kCopyChunk} + 1)),
+               "gvManagedPeek of 8388609 bytes");
   EXPECT_FAULT(run(be::cudart::handle_gvManagedPoke, poke(kVar, 0)), "gvManagedPoke of 0 bytes");
+  EXPECT_FAULT(run(be::cudart::handle_gvManagedPoke, poke(kVar, size_t{wire::kCopyChunk} + 1)),
+               "gvManagedPoke of 8388609 bytes");
 }
 
 TEST_F(ManagedExchange, ShortOrLongRequestsAreDecodeErrors) {

@@ -4,14 +4,22 @@
 // Wire (docs/frontend.md, "Managed memory and host callbacks"):
 //   gvManagedPeek  request u64 address, u64 n          reply n bytes
 //   gvManagedPoke  request u64 address, the bytes      reply -
-// Both copy on a non-blocking stream of the worker's own and wait for it alone: they serve the
-// host-callback thread while a stream is held by the callback it is about to run, so they must
-// neither wait for that stream (as the legacy stream would) nor for the session-wide order (the
-// callback connection is unordered).
+// Where the CPU may touch managed memory while kernels run (concurrentManagedAccess on every GPU
+// of the worker: Linux on the H200), both are a plain memcpy by the worker, which is what the
+// application's own callback does natively: the kernels ahead of the callback have finished by
+// stream order, and the page faults move the pages. A CUDA copy cannot serve them there: on the
+// H200 a cudaMemcpyAsync of managed memory never returned while a host callback held a stream
+// (cuda.callback_managed hung in cuMemcpyAsync, also with page-locked host memory). Elsewhere
+// both copy on a non-blocking stream of the worker's own, through page-locked memory made
+// beforehand, and wait for that stream alone: they serve the host-callback thread while a stream
+// is held by the callback it is about to run, so they must neither wait for that stream (as the
+// legacy stream would) nor for the session-wide order (the callback connection is unordered).
+// n is at most wire::kCopyChunk, the client's chunk.
 #include "backend/cudart/managed.h"
 
 #include <cuda_runtime_api.h>
 
+#include <cstring>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -34,6 +42,9 @@ struct ManagedState {
   std::map<uint64_t, uint64_t> live;  // gvManagedAlloc's allocations: address -> size
   std::map<uint64_t, uint64_t> vars;  // __managed__ variables handed out: address -> size
   cudaStream_t side = nullptr;        // peeks and pokes, made on first use
+  void* pinned = nullptr;             // wire::kCopyChunk page-locked bytes, made with `side`
+  std::mutex pinned_mu;               // one peek or poke at a time uses `pinned`
+  // Neither is released: the worker process ends with its session.
 };
 
 // Whether [addr, addr+n) lies inside one range of `m`. REQUIRES: the state's mu.
@@ -48,26 +59,75 @@ bool inside(const std::map<uint64_t, uint64_t>& m, uint64_t addr, uint64_t n) {
 // Makes the side stream if there is none yet. REQUIRES: the state's mu. Called where managed
 // memory is handed out (gvManagedAlloc, gvManagedVarGet), on the application's thread: not
 // first inside a host callback, where a CUDA resource call may have to wait for the very
-// callback the peek serves (the same reason the peek copies into ordinary memory, below).
+// callback the peek serves (the reason the peek's page-locked buffer is made here too).
+bool cpu_may_touch();
+
 cudaError_t make_side(ManagedState& st) {
-  if (st.side) return cudaSuccess;
-  cudaError_t e = cudaStreamCreateWithFlags(&st.side, cudaStreamNonBlocking);
+  cpu_may_touch();  // asked first here, on the application's thread, not inside a callback
+  if (st.side && st.pinned) return cudaSuccess;
+  cudaError_t e = cudaSuccess;
+  if (!st.side) e = cudaStreamCreateWithFlags(&st.side, cudaStreamNonBlocking);
+  if (e != cudaSuccess) st.side = nullptr;
+  if (e == cudaSuccess && !st.pinned) e = cudaHostAlloc(&st.pinned, wire::kCopyChunk, 0);
   if (e != cudaSuccess) {
-    st.side = nullptr;
-    cudaGetLastError();  // not the application's error
+    if (!st.pinned) st.pinned = nullptr;  // cudaHostAlloc leaves it unspecified on failure
+    cudaGetLastError();                   // not the application's error
   }
   return e;
 }
 
+// Whether the CPU may touch managed memory while kernels run, on every GPU the worker has.
+bool cpu_may_touch() {
+  static const bool yes = [] {
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess || n <= 0) {
+      cudaGetLastError();
+      return false;
+    }
+    for (int d = 0; d < n; ++d) {
+      int v = 0;
+      if (cudaDeviceGetAttribute(&v, cudaDevAttrConcurrentManagedAccess, d) != cudaSuccess ||
+          v == 0) {
+        cudaGetLastError();
+        return false;
+      }
+    }
+    return true;
+  }();
+  return yes;
+}
+
+void* dptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
+
 // The range a peek or poke names must be managed memory this client was given; anything else
-// is a broken client. Returns the side stream (nullptr with ctx.status set if it cannot be made).
-cudaStream_t exchange_stream(CallContext& ctx, uint64_t addr, uint64_t n, const char* what) {
-  if (n == 0 || n > wire::kMaxPayload)
+// is a broken client. REQUIRES: st.mu.
+void check_range(ManagedState& st, uint64_t addr, uint64_t n, const char* what) {
+  if (n == 0 || n > wire::kCopyChunk)
     throw SessionFault(std::string(what) + " of " + std::to_string(n) + " bytes");
-  ManagedState& st = ctx.session.state<ManagedState>();
-  std::lock_guard<std::mutex> g(st.mu);
   if (!inside(st.live, addr, n) && !inside(st.vars, addr, n))
     throw SessionFault(std::string(what) + " outside the session's managed memory");
+}
+
+// A peek or poke as a memcpy of the worker where the CPU may touch managed memory (see the top of
+// this file); false where it may not. st.mu is held across the copy, so no free of the range can
+// come between the check and the copy.
+bool copy_directly(CallContext& ctx, uint64_t addr, uint64_t n, const char* what, void* to,
+                   const void* from) {
+  ManagedState& st = ctx.session.state<ManagedState>();
+  std::lock_guard<std::mutex> g(st.mu);
+  check_range(st, addr, n, what);
+  if (!cpu_may_touch()) return false;
+  std::memcpy(to, from, static_cast<size_t>(n));
+  ctx.status = cudaSuccess;
+  return true;
+}
+
+// The side stream for a peek or poke that copies through CUDA (nullptr with ctx.status set if it
+// cannot be made).
+cudaStream_t exchange_stream(CallContext& ctx, uint64_t addr, uint64_t n, const char* what) {
+  ManagedState& st = ctx.session.state<ManagedState>();
+  std::lock_guard<std::mutex> g(st.mu);
+  check_range(st, addr, n, what);
   // The callback connection's server thread waits on its side stream while the application may
   // be capturing in global mode on another thread: as a relaxed thread it may (a waiting call
   // would otherwise fail and invalidate that capture).
@@ -76,11 +136,9 @@ cudaStream_t exchange_stream(CallContext& ctx, uint64_t addr, uint64_t n, const 
     cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
     relaxed = cudaThreadExchangeStreamCaptureMode(&mode) == cudaSuccess;
   }
-  if (!st.side && (ctx.status = make_side(st)) != cudaSuccess) return nullptr;
+  if ((!st.side || !st.pinned) && (ctx.status = make_side(st)) != cudaSuccess) return nullptr;
   return st.side;
 }
-
-void* dptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
 
 }  // namespace
 
@@ -146,11 +204,10 @@ void handle_gvManagedPeek(CallContext& ctx) {
   uint64_t addr = ctx.in.get<uint64_t>();
   uint64_t n = ctx.in.get<uint64_t>();
   ctx.in.expect_end();
-  cudaStream_t s = exchange_stream(ctx, addr, n, "gvManagedPeek");
-  if (!s) return;
-  // Ordinary memory of this server thread, valid until its next request (the reply is sent
-  // before that): the connection's page-locked buffer may have to grow, and freeing page-locked
-  // memory synchronises the device, which waits for the host callback this peek serves.
+  if (n == 0 || n > wire::kCopyChunk)  // before the buffer grows
+    throw SessionFault("gvManagedPeek of " + std::to_string(n) + " bytes");
+  // The reply is sent from ordinary memory of this server thread, valid until its next request
+  // (the reply goes before that); the page-locked buffer is the session's, for the copy alone.
   thread_local std::vector<uint8_t> peeked;
   if (peeked.size() < n) {
     try {
@@ -160,11 +217,21 @@ void handle_gvManagedPeek(CallContext& ctx) {
       return;
     }
   }
-  uint8_t* buf = peeked.data();
-  ctx.status = cudaMemcpyAsync(buf, dptr(addr), static_cast<size_t>(n), cudaMemcpyDefault, s);
+  ctx.bulk = peeked.data();
+  ctx.bulk_len = static_cast<size_t>(n);
+  if (copy_directly(ctx, addr, n, "gvManagedPeek", peeked.data(), dptr(addr))) return;
+  ctx.bulk = nullptr;
+  ctx.bulk_len = 0;
+  cudaStream_t s = exchange_stream(ctx, addr, n, "gvManagedPeek");
+  if (!s) return;
+  ManagedState& st = ctx.session.state<ManagedState>();
+  std::lock_guard<std::mutex> g(st.pinned_mu);
+  ctx.status = cudaMemcpyAsync(st.pinned, dptr(addr), static_cast<size_t>(n),
+                               cudaMemcpyDefault, s);
   if (ctx.status == cudaSuccess) ctx.status = cudaStreamSynchronize(s);
   if (ctx.status != cudaSuccess) return;
-  ctx.bulk = buf;
+  std::memcpy(peeked.data(), st.pinned, static_cast<size_t>(n));
+  ctx.bulk = peeked.data();
   ctx.bulk_len = static_cast<size_t>(n);
 }
 
@@ -173,9 +240,14 @@ void handle_gvManagedPoke(CallContext& ctx) {
   uint64_t addr = ctx.in.get<uint64_t>();
   const uint64_t n = ctx.in.remaining();
   const uint8_t* bytes = n ? ctx.in.get_bytes(static_cast<size_t>(n)) : nullptr;
+  if (copy_directly(ctx, addr, n, "gvManagedPoke", dptr(addr), bytes)) return;
   cudaStream_t s = exchange_stream(ctx, addr, n, "gvManagedPoke");
   if (!s) return;
-  ctx.status = cudaMemcpyAsync(dptr(addr), bytes, static_cast<size_t>(n), cudaMemcpyDefault, s);
+  ManagedState& st = ctx.session.state<ManagedState>();
+  std::lock_guard<std::mutex> g(st.pinned_mu);
+  std::memcpy(st.pinned, bytes, static_cast<size_t>(n));
+  ctx.status = cudaMemcpyAsync(dptr(addr), st.pinned, static_cast<size_t>(n),
+                               cudaMemcpyDefault, s);
   if (ctx.status == cudaSuccess) ctx.status = cudaStreamSynchronize(s);
 }
 

@@ -1,6 +1,8 @@
 // call_stats.h: counts by call id, printed at exit.
 #include "frontend/core/call_stats.h"
 
+#include "frontend/core/client.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +24,7 @@ struct Counts {
 };
 
 Counts* g_counts = nullptr;  // set once, at load, when GVIRTUS_CALL_STATS=1
+std::atomic<uint64_t> g_round_trips{0};  // always counted (client.h, round_trips)
 
 void print_counts() {
   struct Row {
@@ -60,11 +63,14 @@ __attribute__((constructor)) void enable_from_environment() {
 }  // namespace
 
 void count_call(uint32_t call_id, bool waits_for_reply) {
+  if (waits_for_reply) g_round_trips.fetch_add(1, std::memory_order_relaxed);
   Counts* c = g_counts;
   if (!c) return;
   uint32_t i = call_id < kSlots ? call_id : kSlots - 1;
   c->sent[i].fetch_add(1, std::memory_order_relaxed);
   if (waits_for_reply) c->waited[i].fetch_add(1, std::memory_order_relaxed);
 }
+
+uint64_t round_trips() { return g_round_trips.load(std::memory_order_relaxed); }
 
 }  // namespace gvirtus::client

@@ -172,6 +172,11 @@ GV_API void create_succeeded(const Call& c);
 // The calling thread's connection can send a create with a client-chosen id (opens it).
 GV_API bool client_ids();
 
+// Requests this process sent that waited for a reply (round trips), on every thread, since it
+// started: what the tests of which calls wait read (one relaxed atomic increment per request).
+// GVIRTUS_CALL_STATS=1 prints them per call id at exit.
+GV_API uint64_t round_trips();
+
 // Logs "NAME is not supported by GVirtuS yet" once per name (used by generated stubs).
 GV_API void unsupported(const char* name);
 

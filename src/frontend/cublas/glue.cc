@@ -3,9 +3,11 @@
 #include "frontend/cublas/glue.h"
 
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 #include "cublas_calls.h"
+#include "frontend/core/answers.h"
 #include "frontend/core/live_set.h"
 
 namespace gvirtus::cublas {
@@ -51,6 +53,13 @@ bool math_mode_accepted(cublasHandle_t handle, cublasMath_t mode) {
                      ~static_cast<unsigned>(CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION);
   return live(handle) && (m == CUBLAS_DEFAULT_MATH || m == CUBLAS_TENSOR_OP_MATH ||
                           m == CUBLAS_PEDANTIC_MATH || m == CUBLAS_TF32_TENSOR_OP_MATH);
+}
+
+void note_setting_values(cublasHandle_t handle, const char* name, int64_t a, int64_t b) {
+  const int64_t v[2] = {a, b};
+  client::remember_answer("cublas:setting:" +
+                              std::to_string(reinterpret_cast<uintptr_t>(handle)) + ":" + name,
+                          v, sizeof v);
 }
 
 bool gemm_accepted(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb,

@@ -3,6 +3,9 @@
 #pragma once
 #include <cublas_api.h>
 
+#include <cstdint>
+#include <type_traits>
+
 #include "frontend/core/client.h"
 
 namespace gvirtus::cublas {
@@ -35,6 +38,20 @@ bool workspace_accepted(cublasHandle_t handle, const void* workspace);
 // cublasSetMathMode: one of the modes cuBLAS 13 defines, optionally with
 // CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION.
 bool math_mode_accepted(cublasHandle_t handle, cublasMath_t mode);
+// A setting of the handle that succeeded (after= of its setter), kept in the core's answers
+// under "cublas:setting:<handle>:<name>" as two int64 values: cuBLASLt's kept heuristic answers
+// (frontend/cublasLt/heuristic_cache.h) are keyed on them, as a cublasHandle_t is also a
+// cublasLtHandle_t.
+void note_setting_values(cublasHandle_t handle, const char* name, int64_t a, int64_t b);
+template <class T>
+int64_t to_int(T v) {
+  if constexpr (std::is_pointer_v<T>) return static_cast<int64_t>(reinterpret_cast<uintptr_t>(v));
+  else return static_cast<int64_t>(v);
+}
+template <class A, class B = int64_t>
+void note_setting(cublasHandle_t handle, const char* name, A a, B b = 0) {
+  note_setting_values(handle, name, static_cast<int64_t>(to_int(a)), static_cast<int64_t>(b));
+}
 // cublas[SD]gemm and their StridedBatched forms: cuBLAS refuses at once (INVALID_VALUE) only
 // what these check (the BLAS argument rules); such a call on a live handle that passes them
 // goes out without waiting (async_if=). PyTorch's float32 products.

@@ -66,12 +66,18 @@ cublasStatus_t lost() { return CUBLAS_STATUS_NOT_INITIALIZED; }
 
 cublasStatus_t finish(const client::Call& c) { return client::library_result<cublasStatus_t>(c); }
 
-void desc_created(const cublasLtMatmulDesc_t* desc, cudaDataType_t scaleType) {
-  if (desc != nullptr) created(*desc, scaleType);
+void desc_created(const cublasLtMatmulDesc_t* desc, cublasComputeType_t computeType,
+                  cudaDataType_t scaleType) {
+  if (desc == nullptr) return;
+  created(*desc, scaleType);
+  matmul_desc_created_state(desc, computeType, scaleType);
 }
 
 void desc_created(const cublasLtMatrixTransformDesc_t* desc, cudaDataType_t scaleType) {
-  if (desc != nullptr) created(*desc, scaleType);
+  if (desc == nullptr) return;
+  created(*desc, scaleType);
+  const int32_t args[1] = {static_cast<int32_t>(scaleType)};
+  state_created(*desc, 'T', args, sizeof args);
 }
 
 bool desc_live(const void* desc) {
@@ -86,6 +92,7 @@ client::LiveSet& objects() {
 }
 
 void desc_destroyed(const void* desc) {
+  state_destroyed(desc);
   Descs& d = descs();
   std::lock_guard<std::mutex> g(d.mu);
   d.by_id.erase(desc);
@@ -140,16 +147,39 @@ bool set_accepted(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttri
                   const void* buf, size_t size) {
   return accepted(Kind::kPreference, objects().contains(pref), attr, buf, size);
 }
-void layout_set(cublasLtMatrixLayoutAttribute_t attr, size_t size) {
+void layout_set(cublasLtMatrixLayout_t layout, cublasLtMatrixLayoutAttribute_t attr,
+                const void* buf, size_t size) {
   learn(Kind::kLayout, attr, size);
+  state_set(layout, attr, buf, size);
 }
-void preference_set(cublasLtMatmulPreferenceAttributes_t attr, size_t size) {
+void preference_set(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
+                    const void* buf, size_t size) {
   learn(Kind::kPreference, attr, size);
+  state_set(pref, attr, buf, size);
+}
+
+void layout_created(const cublasLtMatrixLayout_t* layout, cudaDataType type, uint64_t rows,
+                    uint64_t cols, int64_t ld) {
+  objects().add_created(layout);
+  layout_created_state(layout, type, rows, cols, ld);
+}
+void layout_destroyed(cublasLtMatrixLayout_t layout) {
+  objects().remove(layout);
+  state_destroyed(layout);
+}
+void preference_created(const cublasLtMatmulPreference_t* pref) {
+  objects().add_created(pref);
+  preference_created_state(pref);
+}
+void preference_destroyed(cublasLtMatmulPreference_t pref) {
+  objects().remove(pref);
+  state_destroyed(pref);
 }
 
 void desc_set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, const void* buf,
               size_t size) {
   learn(Kind::kMatmulDesc, attr, size);
+  state_set(desc, attr, buf, size);
   set(desc, attr == CUBLASLT_MATMUL_DESC_SCALE_TYPE, attr == CUBLASLT_MATMUL_DESC_POINTER_MODE,
       buf, size);
 }
@@ -157,6 +187,7 @@ void desc_set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, co
 void desc_set(cublasLtMatrixTransformDesc_t desc, cublasLtMatrixTransformDescAttributes_t attr,
               const void* buf, size_t size) {
   learn(Kind::kTransformDesc, attr, size);
+  state_set(desc, attr, buf, size);
   set(desc, attr == CUBLASLT_MATRIX_TRANSFORM_DESC_SCALE_TYPE,
       attr == CUBLASLT_MATRIX_TRANSFORM_DESC_POINTER_MODE, buf, size);
 }

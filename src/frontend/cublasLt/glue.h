@@ -8,6 +8,7 @@
 
 #include "frontend/core/client.h"
 #include "frontend/core/live_set.h"
+#include "frontend/cublasLt/heuristic_cache.h"
 
 namespace gvirtus::cublasLt {
 
@@ -23,7 +24,8 @@ cublasStatus_t finish(const client::Call& c);
 // type) and the pointer mode (host or device memory). Recorded when a descriptor is created,
 // updated when SetAttribute succeeds on SCALE_TYPE or POINTER_MODE, forgotten at Destroy
 // (the generated stubs' after= hooks).
-void desc_created(const cublasLtMatmulDesc_t* desc, cudaDataType_t scaleType);
+void desc_created(const cublasLtMatmulDesc_t* desc, cublasComputeType_t computeType,
+                  cudaDataType_t scaleType);
 void desc_created(const cublasLtMatrixTransformDesc_t* desc, cudaDataType_t scaleType);
 void desc_destroyed(const void* desc);
 // A matmul or transform descriptor created and not destroyed.
@@ -32,6 +34,13 @@ bool desc_live(const void* desc);
 // Destroy): destroying a live one is sure to succeed, so it goes out without waiting
 // (async_if=).
 client::LiveSet& objects();
+// Create and Destroy of layouts and preferences: objects() and their state for the heuristic
+// cache (heuristic_cache.h).
+void layout_created(const cublasLtMatrixLayout_t* layout, cudaDataType type, uint64_t rows,
+                    uint64_t cols, int64_t ld);
+void layout_destroyed(cublasLtMatrixLayout_t layout);
+void preference_created(const cublasLtMatmulPreference_t* pref);
+void preference_destroyed(cublasLtMatmulPreference_t pref);
 // SetAttribute on a live object, with a buffer, of the size a successful SetAttribute of that
 // attribute had: cuBLASLt checks nothing else, so the call goes out without waiting
 // (async_if=). The sizes are learnt by desc_set, layout_set and preference_set (after=).
@@ -43,8 +52,10 @@ bool set_accepted(cublasLtMatrixLayout_t layout, cublasLtMatrixLayoutAttribute_t
                   const void* buf, size_t size);
 bool set_accepted(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
                   const void* buf, size_t size);
-void layout_set(cublasLtMatrixLayoutAttribute_t attr, size_t size);
-void preference_set(cublasLtMatmulPreferenceAttributes_t attr, size_t size);
+void layout_set(cublasLtMatrixLayout_t layout, cublasLtMatrixLayoutAttribute_t attr,
+                const void* buf, size_t size);
+void preference_set(cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
+                    const void* buf, size_t size);
 void desc_set(cublasLtMatmulDesc_t desc, cublasLtMatmulDescAttributes_t attr, const void* buf,
               size_t size);
 void desc_set(cublasLtMatrixTransformDesc_t desc, cublasLtMatrixTransformDescAttributes_t attr,

@@ -5,8 +5,6 @@
 #include <signal.h>
 
 #include <condition_variable>
-#include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <string>
 #include <system_error>
@@ -104,33 +102,23 @@ CallbackRecord read_callback_record(wire::Reader& r) {
   return rec;
 }
 
-// The managed-memory exchange around a host callback (managed.h) hung on the H200
-// (cuda.callback_managed, every transport; the cause is not found yet), so it runs only where
-// GVIRTUS_CALLBACK_MANAGED=1 asks for it. Without it a callback sees managed memory as the last
-// synchronisation left it (docs/callbacks.md), as before the exchange existed.
-bool managed_exchange() {
-  const char* v = std::getenv("GVIRTUS_CALLBACK_MANAGED");
-  return v && std::strcmp(v, "1") == 0;
-}
-
 bool run_callback(const CallbackRecord& rec) {
   void* user = from_wire<void*>(rec.user);
   if (rec.kind > 1) return false;
   // Results of graph device-to-host nodes that may be ahead of the callback in its graph
-  // (graph_host.h); with the exchange, managed memory as the kernels ahead of it left it, and the
-  // callback's own writes on the device before the work behind it runs (managed.h).
+  // (graph_host.h); managed memory as the kernels ahead of it left it, and the callback's own
+  // writes on the device before the work behind it runs (managed.h).
   graph_host::before_callback();
   // Asynchronous device-to-host copies ahead of it on its stream are done: delivered now.
   client::deliveries::before_callback();
-  const bool exchange = managed_exchange();
-  if (exchange) managed::before_callback();
+  managed::before_callback();
   if (rec.kind == 0) {
     reinterpret_cast<cudaHostFn_t>(static_cast<uintptr_t>(rec.fn))(user);
   } else {
     reinterpret_cast<cudaStreamCallback_t>(static_cast<uintptr_t>(rec.fn))(
         from_wire<cudaStream_t>(rec.stream), static_cast<cudaError_t>(rec.status), user);
   }
-  if (exchange) managed::after_callback();
+  managed::after_callback();
   return true;
 }
 

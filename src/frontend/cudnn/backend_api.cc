@@ -14,6 +14,7 @@
 #include "common/cudnn_backend_attr.h"
 #include "cudnn_calls.h"
 #include "frontend/cudnn/glue.h"
+#include "frontend/cudnn/variant_pack.h"
 
 namespace attr = gvirtus::cudnn_attr;
 
@@ -66,8 +67,14 @@ extern "C" GV_API cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_
     a.put<int64_t>(elementCount);
     a.put<uint8_t>(arrayOfElements != nullptr);
     if (arrayOfElements != nullptr) cudnn::put_elements(a, info, arrayOfElements, elementCount);
+    // A variant pack's pointers, ids and workspace: sure to be accepted (variant_pack.h).
+    if (cudnn::variant_set_predicted(descriptor, attributeName, attributeType, elementCount,
+                                     arrayOfElements))
+      return c.send_async() ? CUDNN_STATUS_SUCCESS : cudnn::lost();
     if (!c.invoke()) return cudnn::lost();
-    return cudnn::finish(c);
+    const cudnnStatus_t s = cudnn::finish(c);
+    cudnn::variant_set_done(descriptor, attributeName, elementCount, s);
+    return s;
   } catch (...) {
     return cudnn::lost();
   }

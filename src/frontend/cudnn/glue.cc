@@ -28,6 +28,7 @@ Types& types() {
 
 void remember(const void* desc, cudnnDataType_t t) {
   if (desc == nullptr) return;
+  forget_tensor_shape(desc);  // set some other way than cudnnSetTensorNdDescriptor, or again
   Types& m = types();
   std::lock_guard<std::mutex> g(m.mu);
   m.of[desc] = t;
@@ -120,6 +121,7 @@ void hook_cudnnSetTensorNdDescriptor(cudnnTensorDescriptor_t d, cudnnDataType_t 
   remember(d, t);
   std::string key;
   if (!shape_key(t, n, dims, strides, &key)) return;
+  note_tensor_shape(d, key);
   TensorShapes& s = tensor_shapes();
   std::lock_guard<std::mutex> g(s.mu);
   s.ok.insert(key);
@@ -176,6 +178,14 @@ void hook_cudnnGetFoldedConvBackwardDataDescriptors(
 client::LiveSet& objects() {
   static auto* s = new client::LiveSet;
   return *s;
+}
+
+void tensor_destroyed(cudnnTensorDescriptor_t d) {
+  objects().remove(d);
+  forget_tensor_shape(d);
+  Types& m = types();
+  std::lock_guard<std::mutex> g(m.mu);
+  m.of.erase(d);
 }
 
 }  // namespace gvirtus::cudnn

@@ -7,6 +7,8 @@
 
 #include "frontend/core/client.h"
 #include "frontend/core/live_set.h"
+#include "frontend/cudnn/batch_norm.h"
+#include "frontend/cudnn/variant_pack.h"
 
 namespace gvirtus::cudnn {
 
@@ -34,6 +36,9 @@ size_t dtype_bytes(cudnnDataType_t t);
 // to succeed, so they go out without waiting (async_if=): PyTorch does both around every
 // convolution.
 client::LiveSet& objects();
+// cudnnDestroyTensorDescriptor's after=: the descriptor's client-side records go with it (its
+// data type, its shape: the ids are never reused, so they would only grow).
+void tensor_destroyed(cudnnTensorDescriptor_t d);
 // cudnnSetTensorNdDescriptor on a live descriptor with an argument list that succeeded before
 // (kept by its hook): sent without waiting (async_if=).
 bool tensor_nd_accepted(cudnnTensorDescriptor_t d, cudnnDataType_t t, int n, const int* dims,
