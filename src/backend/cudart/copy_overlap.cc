@@ -1,6 +1,8 @@
 // Double-buffered staging for synchronous host-to-device copies; see copy_overlap.h.
 #include "backend/cudart/copy_overlap.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -66,7 +68,12 @@ std::shared_ptr<InFlight> in_flight(CallContext& ctx) {
 }  // namespace
 
 bool overlap_chunk(CallContext& ctx, cudaStream_t legacy, cudaError_t* status) {
-  if (!ctx.conn.payload_pinned()) return false;
+  // GVIRTUS_COPY_OVERLAP=0 in the backend's environment: every chunk waits, as before.
+  static const bool off = [] {
+    const char* v = std::getenv("GVIRTUS_COPY_OVERLAP");
+    return v != nullptr && std::strcmp(v, "0") == 0;
+  }();
+  if (off || !ctx.conn.payload_pinned()) return false;
   std::shared_ptr<InFlight> f = in_flight(ctx);
   int dev = 0;
   if (cudaGetDevice(&dev) != cudaSuccess) return false;
