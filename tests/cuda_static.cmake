@@ -15,8 +15,9 @@ set(GVIRTUS_CUDA_STATIC_PENDING
   callback_managed  # cuLaunchHostFunc, cuGraphAddHostNode (managed memory itself works now)
   graph_host_copies  # host copies on a capturing stream through the driver API are refused
                   # (CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED; docs/callbacks.md)
-  callbacks stream_capture graphs graph_nodes launch_events)
+  callbacks stream_capture graphs graph_nodes launch_events
                   # cuLaunchHostFunc, cuGraphAddHostNode, events as launch attributes
+  async_delivery) # cuLaunchHostFunc (as callbacks)
 list(LENGTH GVIRTUS_CUDA_TEST_PROGRAMS n)
 math(EXPR last "${n} - 1")
 foreach(i RANGE 0 ${last} 2)

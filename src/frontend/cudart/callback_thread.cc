@@ -14,6 +14,7 @@
 #include "cudart_calls.h"
 #include "frontend/core/client.h"
 #include "frontend/cudart/glue.h"
+#include "frontend/core/deliveries.h"
 #include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/managed.h"
 
@@ -108,6 +109,8 @@ bool run_callback(const CallbackRecord& rec) {
   // (graph_host.h); managed memory as the kernels ahead of it left it, and the callback's own
   // writes on the device before the work behind it runs (managed.h).
   graph_host::before_callback();
+  // Asynchronous device-to-host copies ahead of it on its stream are done: delivered now.
+  client::deliveries::before_callback();
   managed::before_callback();
   if (rec.kind == 0) {
     reinterpret_cast<cudaHostFn_t>(static_cast<uintptr_t>(rec.fn))(user);
