@@ -19,6 +19,7 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   sticky_error    YES
   streams_events  YES
   async_copies    YES
+  async_delivery  YES
   memory          YES
   threads         YES
   thread_order    YES

@@ -241,6 +241,10 @@ HostBuffer ConnState::take_staging() {
   return std::move(staging_);
 }
 
+void ConnState::return_staging(HostBuffer b) {
+  if (!staging_ && b && b.size() >= kStagingSize) staging_ = std::move(b);
+}
+
 uint8_t* ConnState::d2h_buffer(size_t n) {
   if (n > wire::kMaxPayload) return nullptr;
   if (d2h_.size() < n) {

@@ -176,6 +176,10 @@ struct ConnState {
   // is not in the staging buffer (64 KiB or less, or bigger than kStagingSize): copy it then.
   // The next large payload gets a fresh staging buffer.
   HostBuffer take_staging();
+  // Gives back a buffer take_staging() handed over, once its bytes are no longer needed: the
+  // next large payload goes into it instead of a fresh one (copy_overlap.h). Dropped if the
+  // connection has a staging buffer already.
+  void return_staging(HostBuffer b);
 
   // A buffer of at least n bytes for data going back to the client (point ctx.bulk at it).
   // Page-locked when possible; kept and reused by later calls on this connection, so its

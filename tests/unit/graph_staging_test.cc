@@ -15,6 +15,8 @@ void handle_gvStagingRead(CallContext&);
 void handle_gvGraphLaunchStaged(CallContext&);
 void handle_gvGraphAddStagedMemcpyNode(CallContext&);
 void handle_gvCaptureStagedCopy(CallContext&);
+void handle_gvStagingFromDevice(CallContext&);
+void handle_gvStagingToDevice(CallContext&);
 }  // namespace gvirtus::backend::cudart
 
 namespace gvirtus::testing {
@@ -55,6 +57,30 @@ TEST_F(GraphStaging, UnknownBuffersEndTheSession) {
   l.put<uint32_t>(1);
   l.put<uint64_t>(99);
   EXPECT_FAULT(run(bc::handle_gvGraphLaunchStaged, l), "staging buffer 99 unknown");
+}
+
+// gvStagingFromDevice (asynchronous device-to-host copies, frontend/core/deliveries.h): the shape
+// is bounded and the buffer checked before anything is enqueued.
+TEST_F(GraphStaging, CopiesIntoABufferAreCheckedFirst) {
+  // id, offset, device pointer, pitch, width, rows, stream
+  EXPECT_FAULT(run(bc::handle_gvStagingFromDevice, u64s({7, 0, 0x1000, 64, 64, 1, 0})),
+               "staging buffer 7 unknown");
+  EXPECT_FAULT(run(bc::handle_gvStagingFromDevice, u64s({1, 0, 0x1000, 0, 0, 1, 0})),
+               "gvStagingFromDevice of 1 rows of 0 bytes");
+  EXPECT_FAULT(run(bc::handle_gvStagingFromDevice, u64s({1, 0, 0x1000, 1 << 20, 1 << 20, 1 << 20, 0})),
+               "gvStagingFromDevice of 1048576 rows of 1048576 bytes");
+  EXPECT_FAULT(run(bc::handle_gvStagingFromDevice, u64s({1, 0, 0x1000, 4, 8, 2, 0})),
+               "gvStagingFromDevice pitch below width");
+  EXPECT_FAULT(run(bc::handle_gvStagingFromDevice, u64s({1, 0, 0x1000, 8, 8, 1})),
+               "payload too short: wanted 8 bytes, 0 left");
+  EXPECT_FAULT(run(bc::handle_gvStagingToDevice, u64s({9, 0, 0x1000, 64, 64, 1, 0})),
+               "staging buffer 9 unknown");
+  EXPECT_FAULT(run(bc::handle_gvStagingToDevice, u64s({1, 0, 0x1000, 4, 8, 2, 0})),
+               "gvStagingToDevice pitch below width");
+  EXPECT_FAULT(run(bc::handle_gvStagingToDevice, u64s({1, 0, 0x1000, 8, UINT64_MAX, 1, 0})),
+               "gvStagingToDevice of 1 rows of 18446744073709551615 bytes");
+  EXPECT_FAULT(run(bc::handle_gvStagingToDevice, u64s({1, 0, 0x1000, 8, 8, 1, 0, 0})),
+               "8 unexpected bytes at the end of the payload");
 }
 
 TEST_F(GraphStaging, SizesAndCountsAreBounded) {

@@ -19,6 +19,12 @@
 //        cudaPos position, u64 width (bytes), u64 height, u64 depth   -> u64 node
 //   gvCaptureStagedCopy u64 stream, u8 direction, u64 device pointer, u64 pitch, u64 width,
 //        u64 height  -> u8 captured, then (if captured) u64 id, u64 capture id
+//   gvStagingFromDevice u64 id, u64 offset, u64 device pointer, u64 pitch, u64 width,
+//        u64 rows, u64 stream  -> -  (3.4: an asynchronous device-to-host copy into the buffer,
+//        packed rows, enqueued on the stream with the buffer's event recorded behind it; the
+//        client reads it at a synchronisation, docs/async-copies.md)
+//   gvStagingToDevice u64 id, u64 offset, u64 device pointer, u64 pitch, u64 width, u64 rows,
+//        u64 stream  -> -  (3.4: the reverse, from bytes gvStagingWrite put there)
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
@@ -70,7 +76,8 @@ void run_relaxed(F f) {
 struct Staging {
   uint8_t* buf = nullptr;
   uint64_t size = 0;
-  cudaEvent_t busy = nullptr;  // recorded after each launch that uses the buffer
+  cudaEvent_t busy = nullptr;  // recorded after each launch (or copy) that uses the buffer
+  int device = 0;              // busy's device
   ~Staging() {
     if (!busy && !buf) return;
     run_relaxed([this] {
@@ -123,6 +130,7 @@ uint64_t allocate(CallContext& ctx, uint64_t size, std::shared_ptr<Staging>* out
     s->buf = static_cast<uint8_t*>(p);
     e = cudaEventCreateWithFlags(&s->busy, cudaEventDisableTiming);
     if (e != cudaSuccess) s->busy = nullptr;
+    if (cudaGetDevice(&s->device) != cudaSuccess) s->device = 0;
   });
   std::lock_guard<std::mutex> g(st.mu);
   if (e != cudaSuccess) {
@@ -357,5 +365,80 @@ void handle_gvCaptureStagedCopy(CallContext& ctx) {
   ctx.out.put<uint64_t>(id);
   ctx.out.put<uint64_t>(capture);
 }
+
+namespace {
+
+// An asynchronous copy between a staging buffer (packed rows) and device memory on a stream
+// (gvStagingFromDevice / gvStagingToDevice). Everything is checked before anything is
+// enqueued: the buffer and the packed range it is given, the shape (a hostile pitch or size ends
+// the session), the stream (an unknown one is cudaErrorInvalidResourceHandle, as for any call).
+// A capturing stream is refused as the copy chunks are (refuse_capture): the client never sends
+// these while a capture may be active. The buffer's event is recorded behind the copy.
+void staged_copy(CallContext& ctx, bool to_device, const char* what) {
+  uint64_t id = ctx.in.get<uint64_t>();
+  uint64_t offset = ctx.in.get<uint64_t>();
+  uint64_t dev = ctx.in.get<uint64_t>();
+  uint64_t pitch = ctx.in.get<uint64_t>();
+  uint64_t width = ctx.in.get<uint64_t>();
+  uint64_t rows = ctx.in.get<uint64_t>();
+  uint64_t stream = ctx.in.get<uint64_t>();
+  ctx.in.expect_end();
+  if (width == 0 || rows == 0 || width > kMaxStagingBytes || rows > kMaxStagingBytes ||
+      width * rows > kMaxStagingBytes)
+    throw SessionFault(std::string(what) + " of " + std::to_string(rows) + " rows of " +
+                       std::to_string(width) + " bytes");
+  if (rows > 1 && pitch < width) throw SessionFault(std::string(what) + " pitch below width");
+  std::shared_ptr<Staging> s = find(ctx, id);
+  check_range(*s, offset, width * rows, what);
+  cudaStream_t st;
+  if (!stream_in(ctx, stream, &st)) return;
+  // Stream 0 is the legacy stream, which cannot capture (and which a capture query must not
+  // touch while another stream captures), as for the copy chunks.
+  if (stream != 0 && (ctx.status = refuse_capture(st)) != cudaSuccess) return;
+  // The event must belong to the stream's device: made again there if the buffer was last
+  // used on another one, once that use is over. With one device there is nothing to ask.
+  static const int devices = [] {
+    int n = 0;
+    return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+  }();
+  int sdev = s->device;
+  if (devices > 1 && (ctx.status = cudaStreamGetDevice(st, &sdev)) != cudaSuccess) return;
+  if (sdev != s->device) {
+    int cur = 0;
+    if ((ctx.status = cudaGetDevice(&cur)) != cudaSuccess) return;
+    if ((ctx.status = cudaSetDevice(sdev)) != cudaSuccess) return;
+    cudaEvent_t fresh = nullptr;
+    ctx.status = cudaEventCreateWithFlags(&fresh, cudaEventDisableTiming);
+    cudaSetDevice(cur);
+    if (ctx.status != cudaSuccess) return;
+    release_order(ctx);
+    cudaEventSynchronize(s->busy);
+    cudaEventDestroy(s->busy);
+    s->busy = fresh;
+    s->device = sdev;
+  } else if (!to_device) {
+    // The buffer's last use may be a copy to the device that has not read it yet (on another
+    // stream): this copy waits for it on the GPU, not here.
+    if ((ctx.status = cudaStreamWaitEvent(st, s->busy, 0)) != cudaSuccess) return;
+  }
+  uint8_t* buf = s->buf + offset;
+  const size_t w = static_cast<size_t>(width), h = static_cast<size_t>(rows);
+  const size_t p = static_cast<size_t>(rows > 1 ? pitch : width);
+  if (to_device)
+    ctx.status = h == 1 ? cudaMemcpyAsync(dptr(dev), buf, w, cudaMemcpyHostToDevice, st)
+                        : cudaMemcpy2DAsync(dptr(dev), p, buf, w, w, h, cudaMemcpyHostToDevice, st);
+  else
+    ctx.status = h == 1 ? cudaMemcpyAsync(buf, dptr(dev), w, cudaMemcpyDeviceToHost, st)
+                        : cudaMemcpy2DAsync(buf, w, dptr(dev), p, w, h, cudaMemcpyDeviceToHost, st);
+  if (ctx.status == cudaSuccess) ctx.status = cudaEventRecord(s->busy, st);
+}
+
+}  // namespace
+
+void handle_gvStagingFromDevice(CallContext& ctx) {
+  staged_copy(ctx, false, "gvStagingFromDevice");
+}
+
+void handle_gvStagingToDevice(CallContext& ctx) { staged_copy(ctx, true, "gvStagingToDevice"); }
 
 }  // namespace gvirtus::backend::cudart

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "backend/cudart/clearing.h"
+#include "backend/cudart/copy_overlap.h"
 #include "backend/cudart/support.h"
 #include "backend/quota_calls.h"
 #include "backend/worker.h"
@@ -193,8 +194,9 @@ void handle_cudaMemcpy2DAsync(CallContext& ctx) {
 // One chunk of a host-to-device copy; its bytes are the rest of the payload, which the worker
 // has already read into the connection's (page-locked) staging buffer. It is enqueued on its
 // stream (0: the legacy stream, as the synchronous cudaMemcpy) and then waited for, since the
-// staging buffer is reused by the next request. (Overlap with the next chunk is possible later through
-// ConnState::take_staging.)
+// staging buffer is reused by the next request; except a NoReply chunk of a synchronous copy,
+// whose buffer is kept until its DMA is done while the next chunk arrives in another
+// (copy_overlap.h: the last chunk, with the reply, waits for the stream).
 void handle_gvMemcpyH2DChunk(CallContext& ctx) {
   Chunk c = read_chunk(ctx);
   if (ctx.in.remaining() != c.bytes)
@@ -211,6 +213,12 @@ void handle_gvMemcpyH2DChunk(CallContext& ctx) {
   } else {
     e = cudaMemcpy2DAsync(dptr(c.dev), c.pitch, data, c.width, c.width, c.rows,
                           cudaMemcpyHostToDevice, s);
+  }
+  cudaError_t overlapped = cudaSuccess;
+  if (e == cudaSuccess && !on_stream && (ctx.header.flags & wire::kFlagNoReply) &&
+      overlap_chunk(ctx, s, &overlapped)) {
+    ctx.status = overlapped;
+    return;
   }
   ctx.status = settle(ctx, e, s);
 }

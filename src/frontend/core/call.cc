@@ -6,6 +6,7 @@
 #include <string>
 
 #include "frontend/core/client.h"
+#include "frontend/core/deliveries.h"
 #include "frontend/core/session.h"
 
 namespace gvirtus::client {
@@ -93,6 +94,9 @@ bool Call::invoke() {
     if (!conn->recv_payload(payload_.data(), payload_.size())) return false;
     reader_ = wire::Reader(payload_.data(), payload_.size());
     run_hooks(g_after, call_id_, header_.status);
+    // A synchronisation delivers the asynchronous copies it covers before returning; one that
+    // cannot (the session is lost) fails.
+    if (!deliveries::after_reply(call_id_, header_.status)) return false;
     return true;
   } catch (const std::exception& e) {
     // Only allocation can throw here; treat it like any other failure of this call.
@@ -132,6 +136,9 @@ bool Call::invoke_into(size_t fixed, void* dst, size_t n) {
     bulk_received_ = len - fixed;
     reader_ = wire::Reader(payload_.data(), payload_.size());
     run_hooks(g_after, call_id_, header_.status);
+    // A synchronisation delivers the asynchronous copies it covers before returning; one that
+    // cannot (the session is lost) fails.
+    if (!deliveries::after_reply(call_id_, header_.status)) return false;
     return true;
   } catch (const std::exception& e) {
     (void)e;

@@ -8,9 +8,11 @@
 #include <mutex>
 #include <string>
 
+#include "frontend/core/deliveries.h"
 #include "frontend/core/host_memory_ops.h"
 #include "frontend/core/ranges.h"
 #include "frontend/cuda/local.h"
+#include "frontend/cudart/transfer.h"
 
 namespace gvirtus::cuda {
 
@@ -91,6 +93,8 @@ CUresult free_host(void* p) {
   if (!p) return CUDA_ERROR_INVALID_VALUE;
   client::RangeMap::Range r;
   if (own_allocs().remove(reinterpret_cast<uintptr_t>(p), &r)) {
+    // Asynchronous copies into it still to land are dropped (frontend/core/deliveries.h).
+    client::deliveries::forget_range(p, r.size);
     ::munmap(p, r.size);
     return CUDA_SUCCESS;
   }
@@ -118,7 +122,11 @@ CUresult host_register(void* p, size_t size, unsigned int flags) {
 
 CUresult host_unregister(void* p) {
   if (!p) return CUDA_ERROR_INVALID_VALUE;
-  if (own_registered().remove(reinterpret_cast<uintptr_t>(p))) return CUDA_SUCCESS;
+  client::RangeMap::Range r;
+  if (own_registered().remove(reinterpret_cast<uintptr_t>(p), &r)) {
+    // No longer page-locked: copies into it still to land land now (deliveries.h).
+    return client::deliveries::wait_range(p, r.size) ? CUDA_SUCCESS : lost();
+  }
   if (const client::HostMemoryOps* ops = runtime_ops())
     return from_runtime(ops->unregister(p));
   return CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
@@ -163,6 +171,15 @@ bool is_page_locked_host(const void* p) {
   const client::HostMemoryOps* ops = client::host_memory_ops();
   return ops && ops->is_page_locked(p);
 }
+
+namespace {
+// This library's copy engine (its own copy of the runtime's) tells page-locked memory by this
+// library's tables too: a program without libcudart.so.13 (a statically linked runtime) gets
+// asynchronous copies as well.
+struct ProbeInstaller {
+  ProbeInstaller() { cudart::set_page_locked_probe(&is_page_locked_host); }
+} g_probe_installer;
+}  // namespace
 
 }  // namespace gvirtus::cuda
 

@@ -84,7 +84,7 @@ CUresult put_kernel_args(wire::Writer& a, CUfunction f, void** kernelParams, voi
 namespace {
 
 // The protocol minor from which the driver's launches carry event attributes.
-constexpr uint16_t kEventAttributesMinor = 5;
+constexpr uint16_t kEventAttributesMinor = 6;
 
 struct Geometry {
   uint32_t grid[3];
@@ -100,7 +100,7 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
   if (nattrs > 0 && !attrs) return CUDA_ERROR_INVALID_VALUE;
   if (nattrs > kMaxLaunchAttributes) return CUDA_ERROR_INVALID_VALUE;
   // Event attributes travel as bytes with the client's event handle in the value's first field
-  // (an id the worker swaps for its event), to a worker of protocol 3.5 or later (an older one
+  // (an id the worker swaps for its event), to a worker of protocol 3.6 or later (an older one
   // would end the session); graph nodes are refused.
   for (unsigned i = 0; i < nattrs; ++i) {
     const auto aid = static_cast<cudaLaunchAttributeID>(attrs[i].id);
@@ -108,7 +108,7 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
     if (event_launch_attribute(aid) && client::server_minor() >= kEventAttributesMinor) continue;
     return refuse("cuLaunchKernelEx", "launch attribute " + std::to_string(attrs[i].id) +
                                           (event_launch_attribute(aid)
-                                               ? " (an event) with a backend older than 3.5"
+                                               ? " (an event) with a backend older than 3.6"
                                                : " (it holds a graph node)"));
   }
   const uint64_t fid = to_wire(f);

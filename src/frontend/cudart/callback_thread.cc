@@ -14,6 +14,7 @@
 #include "cudart_calls.h"
 #include "frontend/core/callback_slot.h"
 #include "frontend/core/client.h"
+#include "frontend/core/deliveries.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/managed.h"
@@ -110,8 +111,10 @@ bool run_callback(const CallbackRecord& rec) {
   // Results of graph device-to-host nodes that may be ahead of the callback in its graph
   // (graph_host.h); managed memory as the kernels ahead of it left it, and the callback's own
   // writes on the device before the work behind it runs (managed.h).
-  // Through the client core: every library copy that has such state installed its work there
-  // (managed.cc's hooks; libcudart.so.13 and libcuda.so.1 share this thread).
+  // Asynchronous device-to-host copies ahead of it on its stream are done: delivered now (the
+  // client core's, once for the process). Then, through the client core, every library copy's
+  // own work (managed.cc's hooks; libcudart.so.13 and libcuda.so.1 share this thread).
+  client::deliveries::before_callback();
   client::run_callback_hooks(false);
   if (rec.kind == 0) {
     reinterpret_cast<cudaHostFn_t>(static_cast<uintptr_t>(rec.fn))(user);

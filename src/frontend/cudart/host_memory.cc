@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "frontend/core/deliveries.h"
 #include "frontend/core/shared_host.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/managed.h"
@@ -103,6 +104,8 @@ GV_EXPORT cudaError_t cudaFreeHost(void* ptr) {
     RangeMap::Range r;
     if (!host_allocs().remove(reinterpret_cast<uintptr_t>(ptr), &r))
       return fail(cudaErrorInvalidValue);
+    // Asynchronous copies into it still to land are dropped (deliveries.h).
+    gvirtus::client::deliveries::forget_range(ptr, r.size);
     if (r.tag & kMirrored) return managed::release(ptr);
     cudaError_t e = managed::release_alias(ptr);  // its device copy, if it was ever aliased
     int32_t st = 0;
@@ -143,8 +146,12 @@ GV_EXPORT cudaError_t cudaHostRegister(void* ptr, size_t size, unsigned int flag
 GV_EXPORT cudaError_t cudaHostUnregister(void* ptr) {
   return guarded("cudaHostUnregister", [&] {
     if (!ptr) return fail(cudaErrorInvalidValue);
-    if (!host_registered().remove(reinterpret_cast<uintptr_t>(ptr)))
+    RangeMap::Range r;
+    if (!host_registered().remove(reinterpret_cast<uintptr_t>(ptr), &r))
       return fail(cudaErrorHostMemoryNotRegistered);
+    // No longer page-locked: asynchronous copies into it still to land land now, as the
+    // synchronous path would have left them (deliveries.h).
+    if (!gvirtus::client::deliveries::wait_range(ptr, r.size)) return lost();
     return managed::release_alias(ptr);
   });
 }

@@ -536,6 +536,8 @@ void after_synchronisation() {
 
 void ensure_hooks() { install_hooks(); }
 
+bool is_synchronisation(uint32_t call_id, int32_t status) { return synchronises(call_id, status); }
+
 void before_callback() {
   if (const client::HostMemoryOps* other = registered_elsewhere())
     if (other->before_callback) other->before_callback();

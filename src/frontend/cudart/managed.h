@@ -59,6 +59,10 @@ cudaError_t release_alias(void* host);
 // engine's pipelined chunks): push host writes before a copy, pull after a synchronous one.
 void before_device_work();
 void after_synchronisation();
+// Whether a call with this reply status lets the program read what the device wrote (stream,
+// event and device synchronisations, successful queries, frees; the runtime's and the driver's
+// ids): frontend/core/deliveries.h delivers asynchronous copies after them.
+bool is_synchronisation(uint32_t call_id, int32_t status);
 // Makes the exchange points above run from now on (graph_host.h delivers graph results there).
 void ensure_hooks();
 

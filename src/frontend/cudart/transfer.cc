@@ -2,10 +2,13 @@
 // docs/frontend.md.
 #include "frontend/cudart/transfer.h"
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
 #include "frontend/core/answers.h"
+#include "frontend/core/deliveries.h"
+#include "frontend/core/host_memory_ops.h"
 #include "frontend/cudart/copy_plan.h"
 #include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/local.h"
@@ -16,7 +19,31 @@ namespace gvirtus::cudart {
 
 namespace {
 
+namespace deliveries = client::deliveries;
+
+// The core names the runtime's calls it makes for asynchronous deliveries by number.
+static_assert(deliveries::kCallStagingAlloc == static_cast<uint32_t>(Call::kCall_gvStagingAlloc));
+static_assert(deliveries::kCallStagingFree == static_cast<uint32_t>(Call::kCall_gvStagingFree));
+static_assert(deliveries::kCallStagingRead == static_cast<uint32_t>(Call::kCall_gvStagingRead));
+static_assert(deliveries::kCallStagingWrite == static_cast<uint32_t>(Call::kCall_gvStagingWrite));
+static_assert(deliveries::kCallStagingFromDevice ==
+              static_cast<uint32_t>(Call::kCall_gvStagingFromDevice));
+static_assert(deliveries::kCallStagingToDevice ==
+              static_cast<uint32_t>(Call::kCall_gvStagingToDevice));
+
 constexpr size_t kWindow = 4;  // device-to-host chunk requests in flight
+
+// Bytes from the first of `rows` rows `pitch` apart to the end of the last.
+uint64_t extent(uint64_t width, uint64_t rows, uint64_t pitch) {
+  return (rows - 1) * pitch + width;
+}
+
+// Host memory this copy reads or writes: an asynchronous copy still to land there lands first
+// (deliveries.h), so what is read is what the program would see natively, and what is written
+// is not overwritten by it later.
+bool settle_host(const void* p, uint64_t n) {
+  return deliveries::wait_range(p, static_cast<size_t>(n));
+}
 
 enum class Dir { kHostToHost, kHostToDevice, kDeviceToHost, kDeviceToDevice };
 
@@ -212,6 +239,28 @@ cudaError_t driver_refused(cudaError_t e) {
   return e;
 }
 
+std::atomic<bool (*)(const void*)> g_probe{nullptr};  // set_page_locked_probe
+
+bool page_locked(const void* p) {
+  if (auto probe = g_probe.load(std::memory_order_acquire)) return probe(p);
+  const client::HostMemoryOps* ops = client::host_memory_ops();
+  return ops && ops->is_page_locked && ops->is_page_locked(p);
+}
+
+// Whether a copy between the device and host memory `host` goes the asynchronous way
+// (deliveries.h): an async API, page-locked memory this process knows (cudaMallocHost /
+// cudaHostAlloc / cudaHostRegister and the driver's forms: libcudart's table, which libcuda.so.1
+// uses too) that is not mirrored (mapped memory, managed.h), a socket transport, outside any
+// capture. Pageable memory keeps CUDA's rules for it: a device-to-host copy is complete when the
+// call returns, a host-to-device one has read the memory.
+bool async_pinned(const Target& t, const void* host, const CopyShape& s) {
+  if (!t.async_api || may_be_captured(t) || !deliveries::enabled()) return false;
+  const auto* last = static_cast<const uint8_t*>(host) + extent(s.width, s.height, s.hpitch) - 1;
+  if (!page_locked(host) || !page_locked(last) || managed::contains(host)) return false;
+  deliveries::set_sync_predicate(&managed::is_synchronisation);
+  return true;
+}
+
 cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
                       size_t height, cudaMemcpyKind kind, const Target& t, bool two_d) {
   if (width == 0 || height == 0) return cudaSuccess;
@@ -227,6 +276,9 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
     case Dir::kHostToHost: {
       auto* d = static_cast<uint8_t*>(dst);
       auto* s = static_cast<const uint8_t*>(src);
+      if (!settle_host(s, extent(width, height, spitch)) ||
+          !settle_host(d, extent(width, height, dpitch)))
+        return lost();
       for (size_t r = 0; r < height; ++r) std::memmove(d + r * dpitch, s + r * spitch, width);
       return cudaSuccess;
     }
@@ -246,6 +298,16 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       if (shared_copy(false, static_cast<uint8_t*>(const_cast<void*>(src)), shape, to_wire(dst), t,
                       &e))
         return t.driver ? driver_refused(e) : e;
+      if (!settle_host(src, extent(width, height, spitch))) return lost();
+      if (async_pinned(t, src, shape)) {
+        const int32_t r = deliveries::start_to_device(
+            to_wire(dst), dpitch, static_cast<const uint8_t*>(src), spitch, width, height, t.stream);
+        if (r == deliveries::kLost) return lost();
+        if (r != deliveries::kNotTaken) {
+          e = static_cast<cudaError_t>(r);
+          return e == cudaSuccess ? e : fail(e);
+        }
+      }
       e = to_device(Call::kCall_gvMemcpyH2DChunk, static_cast<const uint8_t*>(src), shape,
                     PointerFields{to_wire(dst), shape, t.stream});
       return t.driver ? driver_refused(e) : e;
@@ -260,6 +322,16 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       }
       if (shared_copy(true, static_cast<uint8_t*>(dst), shape, to_wire(src), t, &e))
         return t.driver ? driver_refused(e) : e;
+      if (async_pinned(t, dst, shape)) {
+        const int32_t r = deliveries::start(to_wire(src), spitch, static_cast<uint8_t*>(dst),
+                                            dpitch, width, height, t.stream);
+        if (r == deliveries::kLost) return lost();
+        if (r != deliveries::kNotTaken) {
+          e = static_cast<cudaError_t>(r);
+          return e == cudaSuccess ? e : fail(e);
+        }
+      }
+      if (!settle_host(dst, extent(width, height, dpitch))) return lost();
       e = to_host(Call::kCall_gvMemcpyD2HChunk, static_cast<uint8_t*>(dst), shape,
                   PointerFields{to_wire(src), shape, t.stream});
       return t.driver ? driver_refused(e) : e;
@@ -275,8 +347,16 @@ cudaError_t copy(void* dst, size_t dpitch, const void* src, size_t spitch, size_
                  size_t height, cudaMemcpyKind kind, const Target& t, bool two_d) {
   managed::before_device_work();
   cudaError_t e = copy_impl(dst, dpitch, src, spitch, width, height, kind, t, two_d);
-  if (e == cudaSuccess && !t.async_api) managed::after_synchronisation();
+  if (e == cudaSuccess && !t.async_api) {
+    managed::after_synchronisation();
+    // A synchronous copy waits for the blocking streams: their deliveries land (deliveries.h).
+    if (!deliveries::deliver_finished()) return lost();
+  }
   return e;
+}
+
+void set_page_locked_probe(bool (*probe)(const void* p)) {
+  g_probe.store(probe, std::memory_order_release);
 }
 
 cudaError_t raw_to_device(uint64_t dst, const void* src, size_t n) {
@@ -336,6 +416,9 @@ cudaError_t host_3d(const Copy3D& c) {
       uint64_t d = 0, s = 0;
       if (!row_address(c.dst, k, r, &d) || !row_address(c.src, k, r, &s))
         return fail(cudaErrorInvalidValue);
+      if (!settle_host(from_wire<const void*>(s), c.width) ||
+          !settle_host(from_wire<const void*>(d), c.width))
+        return lost();
       std::memmove(from_wire<void*>(d), from_wire<const void*>(s), c.width);
     }
   return cudaSuccess;
@@ -361,6 +444,8 @@ cudaError_t mixed_3d(const Copy3D& c, uint64_t stream) {
     uint64_t host = 0, dev = 0;
     if (!row_address(h, k, 0, &host) || (!arr && !row_address(d, k, 0, &dev)))
       return fail(cudaErrorInvalidValue);
+    if (!settle_host(from_wire<const void*>(host), extent(c.width, shape.height, h.pitch)))
+      return lost();
     cudaError_t e;
     if (arr) {
       ArrayFields f{d, k, c.width, stream};
@@ -424,7 +509,10 @@ cudaError_t copy_3d(const Copy3D& c, const Target& t) {
   if (sh && dh) return host_3d(c);
   managed::before_device_work();
   e = !sh && !dh ? device_3d(c, t, nullptr) : mixed_3d(c, t.stream);
-  if (e == cudaSuccess && !t.async_api) managed::after_synchronisation();
+  if (e == cudaSuccess && !t.async_api) {
+    managed::after_synchronisation();
+    if (!deliveries::deliver_finished()) return lost();
+  }
   return e;
 }
 

@@ -56,6 +56,12 @@ inline cudaError_t copy_1d(void* dst, const void* src, size_t count, cudaMemcpyK
   return copy(dst, count, src, count, count, 1, kind, t, false);
 }
 
+// Replaces the probe that tells page-locked host memory for asynchronous copies
+// (frontend/core/deliveries.h; by default libcudart's table, through client::host_memory_ops()):
+// libcuda.so.1 installs its own (its tables, then the runtime's), the tests theirs. nullptr
+// restores the default.
+void set_page_locked_probe(bool (*probe)(const void* p));
+
 // Sets the kind (host or device) of each pointer end of a 3D copy from `kind` and the device
 // ranges this library knows, as copy() does for plain copies; array ends stay arrays. A pointer
 // known to be on the device is never taken for host memory (cudaErrorInvalidValue); a kind that

@@ -1,0 +1,435 @@
+// Asynchronous device-to-host copies into page-locked memory over a socket transport
+// (frontend/core/deliveries.h) against a fake worker: the "device" is a byte array, staging
+// buffers are byte vectors, and gvStagingFromDevice copies into a buffer at once but reports the
+// copy running (gvStagingRead mode 0 answers cudaErrorNotReady) while the test says so. Checks
+// that the call returns with nothing written, that the bytes land at a synchronisation (through
+// the call hook) and not before, that a later copy reading the memory waits for them, that a
+// host callback gets the copies that are done, that frees drop them, that failures are the
+// call's, that buffers are pooled, and that pageable memory keeps the synchronous path.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <vector>
+
+#include "backend/control.h"
+#include "backend/worker.h"
+#include "cudart_calls.h"
+#include "fake_backend.h"
+#include "frontend/core/deliveries.h"
+#include "frontend/cudart/glue.h"
+#include "frontend/cudart/local.h"
+#include "frontend/cudart/transfer.h"
+
+namespace gvirtus::testing {
+namespace {
+
+namespace be = gvirtus::backend;
+namespace cr = gvirtus::cudart;
+namespace dl = gvirtus::client::deliveries;
+
+constexpr uint64_t kDev = 0x7b0000000000ull;  // the fake device's first byte
+constexpr size_t kDevBytes = 1 << 20;
+
+struct FakeWorker {
+  std::mutex mu;
+  std::vector<uint8_t> mem = std::vector<uint8_t>(kDevBytes);
+  std::map<uint64_t, std::vector<uint8_t>> staging;
+  std::vector<uint64_t> freed;
+  uint64_t next = 1;
+  bool running = false;  // copies into staging buffers are still "running"
+  std::vector<std::pair<uint32_t, uint8_t>> calls;  // call id, read mode
+};
+FakeWorker* g_w = nullptr;
+
+void note(be::CallContext& ctx, uint8_t extra = 0) {
+  g_w->calls.push_back({ctx.header.call_id, extra});
+}
+
+std::vector<uint8_t>& buffer(uint64_t id) {
+  auto it = g_w->staging.find(id);
+  if (it == g_w->staging.end()) throw be::SessionFault("unknown staging");
+  return it->second;
+}
+
+void f_alloc(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx);
+  uint64_t n = ctx.in.get<uint64_t>();
+  g_w->staging[g_w->next].assign(n, 0);
+  ctx.out.put<uint64_t>(g_w->next++);
+}
+
+void f_free(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx);
+  uint64_t id = ctx.in.get<uint64_t>();
+  buffer(id);
+  g_w->staging.erase(id);
+  g_w->freed.push_back(id);
+}
+
+void f_read(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  uint64_t id = ctx.in.get<uint64_t>();
+  uint64_t off = ctx.in.get<uint64_t>();
+  uint64_t n = ctx.in.get<uint64_t>();
+  uint8_t mode = ctx.in.get<uint8_t>();
+  note(ctx, mode);
+  if (mode == 0 && g_w->running) {
+    ctx.status = cudaErrorNotReady;
+    return;
+  }
+  ctx.out.put_bytes(buffer(id).data() + off, n);
+}
+
+// id, offset, device pointer, pitch, width, rows, stream: packed rows into the buffer.
+void f_from_device(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx);
+  uint64_t id = ctx.in.get<uint64_t>();
+  uint64_t off = ctx.in.get<uint64_t>();
+  uint64_t dev = ctx.in.get<uint64_t>();
+  uint64_t pitch = ctx.in.get<uint64_t>();
+  uint64_t width = ctx.in.get<uint64_t>();
+  uint64_t rows = ctx.in.get<uint64_t>();
+  ctx.in.get<uint64_t>();  // stream
+  ctx.in.expect_end();
+  auto& b = buffer(id);
+  if (dev < kDev || (rows - 1) * pitch + width > kDevBytes - (dev - kDev)) {
+    ctx.status = cudaErrorInvalidValue;
+    return;
+  }
+  for (uint64_t r = 0; r < rows; ++r)
+    std::memcpy(b.data() + off + r * width, &g_w->mem[dev - kDev + r * pitch], width);
+}
+
+void f_write(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx, static_cast<uint8_t>(ctx.header.flags & wire::kFlagNoReply ? 1 : 0));
+  uint64_t id = ctx.in.get<uint64_t>();
+  uint64_t off = ctx.in.get<uint64_t>();
+  uint64_t n = ctx.in.remaining();
+  auto& b = buffer(id);
+  std::memcpy(b.data() + off, ctx.in.get_bytes(n), n);
+}
+
+// As f_from_device, the other way.
+void f_to_device(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx);
+  uint64_t id = ctx.in.get<uint64_t>();
+  uint64_t off = ctx.in.get<uint64_t>();
+  uint64_t dev = ctx.in.get<uint64_t>();
+  uint64_t pitch = ctx.in.get<uint64_t>();
+  uint64_t width = ctx.in.get<uint64_t>();
+  uint64_t rows = ctx.in.get<uint64_t>();
+  ctx.in.get<uint64_t>();  // stream
+  ctx.in.expect_end();
+  auto& b = buffer(id);
+  if (dev < kDev || (rows - 1) * pitch + width > kDevBytes - (dev - kDev)) {
+    ctx.status = cudaErrorInvalidValue;
+    return;
+  }
+  for (uint64_t r = 0; r < rows; ++r)
+    std::memcpy(&g_w->mem[dev - kDev + r * pitch], b.data() + off + r * width, width);
+}
+
+void f_h2d(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx);
+  uint64_t dev = ctx.in.get<uint64_t>();
+  ctx.in.get<uint64_t>();
+  uint64_t width = ctx.in.get<uint64_t>();
+  uint64_t rows = ctx.in.get<uint64_t>();
+  ctx.in.get<uint64_t>();
+  const uint8_t* p = ctx.in.get_bytes(width * rows);
+  std::memcpy(&g_w->mem[dev - kDev], p, width * rows);
+}
+
+void f_d2h(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx);
+  uint64_t dev = ctx.in.get<uint64_t>();
+  ctx.in.get<uint64_t>();
+  uint64_t width = ctx.in.get<uint64_t>();
+  uint64_t rows = ctx.in.get<uint64_t>();
+  ctx.in.get<uint64_t>();
+  ctx.bulk = &g_w->mem[dev - kDev];
+  ctx.bulk_len = width * rows;
+}
+
+void f_ok(be::CallContext& ctx) {
+  std::lock_guard<std::mutex> g(g_w->mu);
+  note(ctx);
+}
+
+const be::Registry& registry() {
+  static be::Registry* r = [] {
+    auto* reg = new be::Registry;
+    be::register_core_plugin(*reg);
+    static const be::HandlerEntry entries[] = {
+        {cr::kCall_gvStagingAlloc, "gvStagingAlloc", f_alloc},
+        {cr::kCall_gvStagingFree, "gvStagingFree", f_free},
+        {cr::kCall_gvStagingRead, "gvStagingRead", f_read},
+        {cr::kCall_gvStagingFromDevice, "gvStagingFromDevice", f_from_device},
+        {cr::kCall_gvStagingWrite, "gvStagingWrite", f_write},
+        {cr::kCall_gvStagingToDevice, "gvStagingToDevice", f_to_device},
+        {cr::kCall_gvMemcpyH2DChunk, "gvMemcpyH2DChunk", f_h2d},
+        {cr::kCall_gvMemcpyD2HChunk, "gvMemcpyD2HChunk", f_d2h},
+        {cr::kCall_cudaStreamSynchronize, "cudaStreamSynchronize", f_ok},
+        {cr::kCall_cudaStreamQuery, "cudaStreamQuery", f_ok},
+        {cr::kCall_gvContextCheck, "gvContextCheck", f_ok},
+    };
+    reg->add_plugin("cudart", entries, sizeof entries / sizeof entries[0]);
+    return reg;
+  }();
+  return *r;
+}
+
+// The page-locked memory of these tests: what the runtime's table would answer.
+std::atomic<uintptr_t> g_locked_lo{0}, g_locked_hi{0};
+bool test_is_page_locked(const void* p) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  return a >= g_locked_lo.load() && a < g_locked_hi.load();
+}
+
+cudaStream_t stream_id(uint64_t v) { return reinterpret_cast<cudaStream_t>(v); }
+void* dev(uint64_t off) { return reinterpret_cast<void*>(kDev + off); }
+
+class AsyncCopies : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    g_w = &w_;
+    cr::set_page_locked_probe(&test_is_page_locked);
+    pinned_.assign(1 << 16, 0);
+    g_locked_lo = reinterpret_cast<uintptr_t>(pinned_.data());
+    g_locked_hi = g_locked_lo + pinned_.size();
+    std::iota(w_.mem.begin(), w_.mem.end(), 0);
+    cr::track_device_allocation(kDev, kDevBytes);
+  }
+  void TearDown() override {
+    dl::reset_for_testing();
+    cr::set_page_locked_probe(nullptr);
+    g_locked_lo = g_locked_hi = 0;
+    cr::untrack_device_allocation(kDev);
+    use_.reset();
+    session_.reset();
+    backend_.stop();
+    g_w = nullptr;
+  }
+  size_t count(uint32_t id, int mode = -1) {
+    std::lock_guard<std::mutex> g(w_.mu);
+    size_t n = 0;
+    for (auto& [c, m] : w_.calls) n += c == id && (mode < 0 || m == mode);
+    return n;
+  }
+  bool synchronize(uint64_t stream) {
+    client::Call c(cr::id(cr::Call::kCall_cudaStreamSynchronize));
+    c.args().put<uint64_t>(stream);
+    return c.invoke();
+  }
+  void running(bool v) {
+    std::lock_guard<std::mutex> g(w_.mu);
+    w_.running = v;
+  }
+
+  std::vector<uint8_t> pinned_;
+  FakeWorker w_;
+  be::Session server_session_{be::ClientInfo{}, be::SessionOptions{false}};
+  FakeBackend backend_{[this](Stream& s, const wire::Hello&) {
+    be::ConnState conn(server_session_, server_session_.next_connection_id());
+    be::serve_connection(server_session_, conn, s, registry());
+  }};
+  std::unique_ptr<client::Session> session_{
+      new client::Session(test_session_options(backend_.connector()))};
+  std::unique_ptr<SessionOverride> use_{new SessionOverride(session_.get())};
+};
+
+TEST_F(AsyncCopies, PinnedDestinationLandsAtTheSynchronisationAndNotBefore) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  running(true);
+  ASSERT_EQ(cr::copy_1d(pinned_.data(), dev(100), 4096, cudaMemcpyDeviceToHost, t), cudaSuccess);
+  // Returned with the copy enqueued and nothing written.
+  EXPECT_EQ(count(cr::kCall_gvStagingFromDevice), 1u);
+  EXPECT_EQ(count(cr::kCall_gvMemcpyD2HChunk), 0u);
+  EXPECT_EQ(dl::pending(), 1u);
+  EXPECT_EQ(pinned_[0], 0);
+  // A synchronisation that does not cover it (the copy still runs): nothing lands.
+  ASSERT_TRUE(synchronize(0x0100000000000009ull));
+  EXPECT_EQ(count(cr::kCall_gvStagingRead, 0), 1u);
+  EXPECT_EQ(dl::pending(), 1u);
+  EXPECT_EQ(pinned_[0], 0);
+  // One that does: the bytes are there when it returns.
+  running(false);
+  ASSERT_TRUE(synchronize(0x0100000000000007ull));
+  EXPECT_EQ(dl::pending(), 0u);
+  for (size_t i = 0; i < 4096; ++i) ASSERT_EQ(pinned_[i], static_cast<uint8_t>(100 + i)) << i;
+  EXPECT_EQ(pinned_[4096], 0);
+  // The buffer is kept and reused: the next copy allocates nothing.
+  EXPECT_EQ(dl::pooled(), 1u);
+  ASSERT_EQ(cr::copy_1d(pinned_.data() + 8192, dev(7), 1000, cudaMemcpyDeviceToHost, t),
+            cudaSuccess);
+  EXPECT_EQ(count(cr::kCall_gvStagingAlloc), 1u);
+  // A call that is not a synchronisation delivers nothing; a successful query does.
+  client::Call other(cr::id(cr::Call::kCall_gvContextCheck));
+  ASSERT_TRUE(other.invoke());
+  EXPECT_EQ(dl::pending(), 1u);
+  client::Call q(cr::id(cr::Call::kCall_cudaStreamQuery));
+  q.args().put<uint64_t>(0x0100000000000007ull);
+  ASSERT_TRUE(q.invoke());
+  EXPECT_EQ(dl::pending(), 0u);
+  EXPECT_EQ(pinned_[8192], 7);
+  EXPECT_EQ(pinned_[8192 + 999], static_cast<uint8_t>(1006));
+}
+
+TEST_F(AsyncCopies, StridedRowsLandInTheHostLayout) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  // 3 rows of 10 bytes: device rows 256 apart, host rows 16 apart.
+  ASSERT_EQ(cr::copy(pinned_.data(), 16, dev(0), 256, 10, 3, cudaMemcpyDeviceToHost, t, true),
+            cudaSuccess);
+  ASSERT_TRUE(dl::deliver_finished());
+  for (int r = 0; r < 3; ++r)
+    for (int i = 0; i < 16; ++i)
+      ASSERT_EQ(pinned_[r * 16 + i], i < 10 ? static_cast<uint8_t>(r * 256 + i) : 0) << r << i;
+}
+
+TEST_F(AsyncCopies, ReadingThePendingMemoryWaitsForIt) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  running(true);
+  ASSERT_EQ(cr::copy_1d(pinned_.data(), dev(300), 512, cudaMemcpyDeviceToHost, t), cudaSuccess);
+  // Host-to-device from the same bytes on the same stream: reads what the first copy delivers.
+  ASSERT_EQ(cr::copy_1d(dev(65536), pinned_.data() + 100, 64, cudaMemcpyHostToDevice, t),
+            cudaSuccess);
+  EXPECT_EQ(count(cr::kCall_gvStagingRead, 1), 1u);  // waited for
+  EXPECT_EQ(dl::pending(), 0u);
+  EXPECT_EQ(w_.mem[65536], static_cast<uint8_t>(400));
+  EXPECT_EQ(w_.mem[65536 + 63], static_cast<uint8_t>(463));
+  // Memory nobody copies into is not waited for.
+  ASSERT_EQ(cr::copy_1d(pinned_.data() + 4096, dev(0), 64, cudaMemcpyDeviceToHost, t),
+            cudaSuccess);
+  std::vector<uint8_t> elsewhere(64, 1);
+  ASSERT_EQ(cr::copy_1d(dev(65536), elsewhere.data(), 64, cudaMemcpyHostToDevice, t),
+            cudaSuccess);
+  EXPECT_EQ(count(cr::kCall_gvStagingRead, 1), 1u);
+  EXPECT_EQ(dl::pending(), 1u);
+  // A host-to-host copy out of it waits too.
+  std::vector<uint8_t> out(8, 0);
+  ASSERT_EQ(cr::copy_1d(out.data(), pinned_.data() + 4096, 8, cudaMemcpyHostToHost, t),
+            cudaSuccess);
+  EXPECT_EQ(dl::pending(), 0u);
+  EXPECT_EQ(out[1], 1);
+}
+
+TEST_F(AsyncCopies, HostCallbackGetsTheCopiesThatAreDone) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  running(true);
+  ASSERT_EQ(cr::copy_1d(pinned_.data(), dev(5), 16, cudaMemcpyDeviceToHost, t), cudaSuccess);
+  dl::before_callback();  // still running: not ahead of this callback
+  EXPECT_EQ(dl::pending(), 1u);
+  EXPECT_EQ(pinned_[0], 0);
+  running(false);
+  dl::before_callback();
+  EXPECT_EQ(dl::pending(), 0u);
+  EXPECT_EQ(pinned_[0], 5);
+  // Delivered once: a later synchronisation does not write it again.
+  pinned_[0] = 42;
+  ASSERT_TRUE(synchronize(0x0100000000000007ull));
+  EXPECT_EQ(pinned_[0], 42);
+}
+
+TEST_F(AsyncCopies, FreedMemoryDropsItsCopiesAndTheirBuffers) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  running(true);
+  ASSERT_EQ(cr::copy_1d(pinned_.data(), dev(5), 16, cudaMemcpyDeviceToHost, t), cudaSuccess);
+  ASSERT_EQ(cr::copy_1d(pinned_.data() + 1024, dev(5), 16, cudaMemcpyDeviceToHost, t),
+            cudaSuccess);
+  dl::forget_range(pinned_.data(), 512);
+  EXPECT_EQ(dl::pending(), 1u);
+  // Its copy may still run: the buffer is freed (the worker waits), never reused.
+  EXPECT_EQ(w_.freed.size(), 1u);
+  EXPECT_EQ(dl::pooled(), 0u);
+  running(false);
+  ASSERT_TRUE(dl::deliver_finished());
+  EXPECT_EQ(pinned_[0], 0);
+  EXPECT_EQ(pinned_[1024], 5);
+}
+
+TEST_F(AsyncCopies, AFailedEnqueueIsTheCallsErrorAndLeavesNothingPending) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  // Past the device's end (the client does not know the allocation's size here).
+  cr::untrack_device_allocation(kDev);
+  cr::track_device_allocation(kDev, 2 * kDevBytes);
+  EXPECT_EQ(cr::copy_1d(pinned_.data(), dev(kDevBytes - 8), 16, cudaMemcpyDeviceToHost, t),
+            cudaErrorInvalidValue);
+  EXPECT_EQ(dl::pending(), 0u);
+  EXPECT_EQ(dl::pooled(), 1u);  // nothing was enqueued into it
+}
+
+TEST_F(AsyncCopies, PinnedSourceIsWrittenWithoutWaitingThenCopiedOnTheStream) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  std::iota(pinned_.begin(), pinned_.end(), 3);
+  ASSERT_EQ(cr::copy_1d(dev(1000), pinned_.data(), 20000, cudaMemcpyHostToDevice, t),
+            cudaSuccess);
+  EXPECT_EQ(count(cr::kCall_gvStagingWrite, 1), 1u);  // sent without waiting
+  EXPECT_EQ(count(cr::kCall_gvStagingToDevice), 1u);
+  EXPECT_EQ(count(cr::kCall_gvMemcpyH2DChunk), 0u);
+  for (size_t i = 0; i < 20000; ++i)
+    ASSERT_EQ(w_.mem[1000 + i], static_cast<uint8_t>(3 + i)) << i;
+  // Its buffer may still be read by the stream: reused only after a synchronisation.
+  EXPECT_EQ(dl::pooled(), 0u);
+  ASSERT_TRUE(synchronize(0x0100000000000007ull));
+  EXPECT_EQ(dl::pooled(), 1u);
+  // Strided rows: 4 rows of 10 bytes, host rows 32 apart, device rows 100 apart.
+  ASSERT_EQ(cr::copy(dev(50000), 100, pinned_.data() + 1, 32, 10, 4, cudaMemcpyHostToDevice, t,
+                     true),
+            cudaSuccess);
+  EXPECT_EQ(count(cr::kCall_gvStagingAlloc), 1u);  // the pooled buffer
+  for (int r = 0; r < 4; ++r) {
+    EXPECT_EQ(w_.mem[50000 + r * 100], static_cast<uint8_t>(3 + 1 + r * 32)) << r;
+    EXPECT_EQ(w_.mem[50000 + r * 100 + 9], static_cast<uint8_t>(3 + 10 + r * 32)) << r;
+    EXPECT_EQ(w_.mem[50000 + r * 100 + 10], static_cast<uint8_t>(50000 + r * 100 + 10)) << r;
+  }
+  // A failed enqueue is the call's error.
+  EXPECT_EQ(cr::copy_1d(dev(kDevBytes - 8), pinned_.data(), 16, cudaMemcpyHostToDevice, t),
+            cudaErrorInvalidValue);
+}
+
+TEST_F(AsyncCopies, PageableAndSynchronousCopiesKeepTheChunkPath) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  std::vector<uint8_t> pageable(64, 0);
+  ASSERT_EQ(cr::copy_1d(pageable.data(), dev(9), 64, cudaMemcpyDeviceToHost, t), cudaSuccess);
+  EXPECT_EQ(pageable[0], 9);  // complete on return, as CUDA promises for pageable memory
+  ASSERT_EQ(cr::copy_1d(pinned_.data(), dev(9), 64, cudaMemcpyDeviceToHost, cr::sync_legacy()),
+            cudaSuccess);
+  EXPECT_EQ(pinned_[0], 9);
+  EXPECT_EQ(count(cr::kCall_gvMemcpyD2HChunk), 2u);
+  EXPECT_EQ(count(cr::kCall_gvStagingFromDevice), 0u);
+  EXPECT_EQ(dl::pending(), 0u);
+}
+
+TEST_F(AsyncCopies, ASynchronousCopyDeliversWhatItsStreamsFinished) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  ASSERT_EQ(cr::copy_1d(pinned_.data(), dev(1), 8, cudaMemcpyDeviceToHost, t), cudaSuccess);
+  std::vector<uint8_t> pageable(8, 0);
+  ASSERT_EQ(cr::copy_1d(pageable.data(), dev(2), 8, cudaMemcpyDeviceToHost, cr::sync_legacy()),
+            cudaSuccess);
+  EXPECT_EQ(dl::pending(), 0u);
+  EXPECT_EQ(pinned_[0], 1);
+}
+
+TEST_F(AsyncCopies, ALostSessionFailsTheSynchronisationInsteadOfHanging) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  running(true);
+  ASSERT_EQ(cr::copy_1d(pinned_.data(), dev(1), 8, cudaMemcpyDeviceToHost, t), cudaSuccess);
+  backend_.stop();
+  EXPECT_FALSE(dl::deliver_finished());
+  EXPECT_FALSE(dl::wait_range(pinned_.data(), 8));
+  EXPECT_EQ(pinned_[0], 0);
+}
+
+}  // namespace
+}  // namespace gvirtus::testing
