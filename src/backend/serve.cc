@@ -285,6 +285,9 @@ bool ConnState::peer_closed() const {
 
 Status serve_connection(Session& session, ConnState& conn, Stream& stream, const Registry& reg) {
   conn.stream_ = &stream;
+  // A header and a small payload, and frames the client sent back to back, in one receive
+  // (this stream is never handed on from here).
+  stream.set_read_ahead(kSmallPayload);
   stats::ConnectionScope counted;  // operators' figures (stats.h)
   for (;;) {
     wire::FrameHeader h;
