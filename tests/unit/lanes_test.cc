@@ -8,6 +8,8 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -235,6 +237,21 @@ TEST_F(Lanes, DependencyThatNeverComesEndsWhenTheClientGoes) {
   EXPECT_EQ(ran(), (std::vector<uint32_t>{100}));
   c2.reset();
   d2.get();
+}
+
+// The worker's own table: the laned flag is accepted on exactly the launches the client may
+// send laned (annotation word `lane`), never on a cooperative launch, a graph launch or a host
+// function, which stay in the global order.
+TEST(LaneEntries, OnlyTheRuntimeAndDriverLaunchesAcceptTheLanedFlag) {
+  const Registry& r = registry();
+  ASSERT_TRUE(r.has_plugin("cudart"));
+  ASSERT_TRUE(r.has_plugin("cuda"));
+  std::set<std::string> laned;
+  for (uint32_t id = 1; id < 6000; ++id)
+    if (const HandlerEntry* e = r.find(id); e && (e->flags & kEntryLane)) laned.insert(e->name);
+  const std::set<std::string> want = {"__cudaLaunchKernel", "cudaLaunchKernel",
+                                      "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx"};
+  EXPECT_EQ(laned, want);
 }
 
 }  // namespace
