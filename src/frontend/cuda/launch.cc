@@ -127,7 +127,7 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
   a.put<uint32_t>(static_cast<uint32_t>(buf.size()));
   if (!buf.empty()) a.put_bytes(buf.data(), buf.size());
   // cuLaunchKernelEx carries plain attributes only (checked above): it may take a lane too.
-  if (call != id(kCall_cuLaunchCooperativeKernel))
+  if (call == id(kCall_cuLaunchKernel) || call == id(kCall_cuLaunchKernelEx))
     c.set_lane(client::launch_lane(to_wire(g.stream)));
   if (!c.invoke()) return lost();
   return finish(c);

@@ -470,7 +470,10 @@ cudaError_t send_launch(Kernel* k, Call call, bool with_reply, dim3 grid, dim3 b
   }
   w.put<uint32_t>(k->layout.total);
   c.attach(buf, k->layout.total);
-  if (call != Call::kCall_cudaLaunchCooperativeKernel && !has_event_attribute(attrs, num_attrs))
+  // Only the calls the worker accepts laned (annotation word `lane`).
+  if ((call == Call::kCall___cudaLaunchKernel || call == Call::kCall_cudaLaunchKernel ||
+       call == Call::kCall_cudaLaunchKernelExC) &&
+      !has_event_attribute(attrs, num_attrs))
     c.set_lane(client::launch_lane(to_wire(stream)));
   if (!with_reply) return c.send_async() ? cudaSuccess : lost();
   if (!c.invoke()) return lost();
