@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/launch_attrs.h"
+#include "frontend/core/lanes.h"
 #include "frontend/cuda/handle_check.h"
 #include "frontend/cuda/kernel_args.h"
 #include "frontend/cuda/launch_pack.h"
@@ -125,6 +126,9 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
   a.put<uint8_t>(static_cast<uint8_t>(form));
   a.put<uint32_t>(static_cast<uint32_t>(buf.size()));
   if (!buf.empty()) a.put_bytes(buf.data(), buf.size());
+  // cuLaunchKernelEx carries plain attributes only (checked above): it may take a lane too.
+  if (call == id(kCall_cuLaunchKernel) || call == id(kCall_cuLaunchKernelEx))
+    c.set_lane(client::launch_lane(to_wire(g.stream)));
   if (!c.invoke()) return lost();
   return finish(c);
 }
