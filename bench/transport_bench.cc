@@ -1,6 +1,6 @@
 // gvirtus-bench-transport: what the connection itself costs, without a GPU: setting up a
 // session (connect, TLS and token handshakes where configured, the worker's fork, the first
-// Ping) and a Ping's round trip. The backend and the security settings come from the
+// Ping), a Ping's round trip, and requests sent without waiting (noreply_calls_per_s). The backend and the security settings come from the
 // environment as for any client (GVIRTUS_ENDPOINT, GVIRTUS_TOKEN_FILE, GVIRTUS_TLS_CA, ...).
 // bench/run.sh runs it over tcp://, unix:, shm: and tls://.
 //   gvirtus-bench-transport [SECONDS_PER_METRIC]
@@ -171,5 +171,23 @@ int main(int argc, char** argv) {
     n += 100;
   } while (seconds_since(t0) < budget);
   std::printf("ping_us %.4g us\n", 1e6 * seconds_since(t0) / static_cast<double>(n));
+
+  // Requests sent back to back without waiting (as launches are), 1000 at a time, each batch
+  // closed by one Ping that waits: what one client thread and its worker thread carry per
+  // second, frames, syscalls and the worker's ordering included.
+  n = 0;
+  t0 = Clock::now();
+  do {
+    client::Connection* c = session.connection();
+    if (!c) die("no connection: " + session.error());
+    for (int i = 0; i < 1000; ++i) {
+      uint64_t id = 0;
+      if (!c->send_request(client::kCallPing, wire::kFlagNoReply, nullptr, 0, &id))
+        die("send: " + session.error());
+    }
+    if (!ping(session)) die("ping: " + session.error());
+    n += 1001;
+  } while (seconds_since(t0) < budget);
+  std::printf("noreply_calls_per_s %.4g calls/s\n", static_cast<double>(n) / seconds_since(t0));
   return 0;
 }

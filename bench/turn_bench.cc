@@ -3,7 +3,8 @@
 // other, measured on the CPU: thread i of N carries out tickets i+1, i+1+N, i+1+2N, ... (the
 // worst interleaving: every request waits for one of another connection), each "handler" a
 // short busy loop like a kernel launch's. Reports handoffs per second (items_per_second, all
-// threads together). No GPU, no backend process.
+// threads together). BM_LanedLaunches: the same, each thread on its own lane. No GPU, no
+// backend process.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -59,6 +60,54 @@ BENCHMARK(BM_TurnHandoff)
     ->Teardown(done)
     ->Arg(0)
     ->Arg(2000)
+    ->Threads(1)
+    ->Threads(2)
+    ->Threads(4)
+    ->UseRealTime();
+
+// The same interleaving of tickets, but every request a launch on its thread's own lane
+// (docs/protocol.md, "Lanes"): each waits only for its thread's previous one, so the threads
+// do not pass a turn at all. One in `global_every` requests (0: none) is global instead, which
+// waits for everything before it, as a cudaEventRecord or a copy would.
+void BM_LanedLaunches(benchmark::State& state) {
+  const uint64_t n = static_cast<uint64_t>(state.threads());
+  const uint64_t me = static_cast<uint64_t>(state.thread_index());
+  const int work_ns = static_cast<int>(state.range(0));
+  const uint64_t global_every = static_cast<uint64_t>(state.range(1));
+  Session& s = *g_session;
+  ConnState& conn = *g_conns[me];
+  uint64_t ticket = me + 1, prev = 0;
+  for (auto _ : state) {
+    // The last global ticket before this one, as the client would name it.
+    // Round r holds tickets r * n + 1 ... r * n + n; thread 0's is global in every
+    // global_every-th round.
+    const uint64_t round = (ticket - 1) / n;
+    const bool global = global_every && round % global_every == 0 && me == 0;
+    uint64_t last_global = 0;
+    if (global_every) {
+      uint64_t r = round - round % global_every;
+      if (r * n + 1 < ticket) last_global = r * n + 1;
+      else if (r >= global_every) last_global = (r - global_every) * n + 1;
+    }
+    const Session::Turn t = global ? s.wait_turn(ticket, conn)
+                                   : s.wait_lane(ticket, prev, last_global, conn);
+    if (t != Session::Turn::kReady) {
+      state.SkipWithError("lost the turn");
+      break;
+    }
+    busy(work_ns);
+    s.release_turn(ticket);
+    prev = ticket;
+    ticket += n;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_LanedLaunches)
+    ->Setup(fresh)
+    ->Teardown(done)
+    ->Args({0, 0})
+    ->Args({2000, 0})
+    ->Args({2000, 16})
     ->Threads(1)
     ->Threads(2)
     ->Threads(4)

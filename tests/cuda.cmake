@@ -23,6 +23,7 @@ set(GVIRTUS_CUDA_TEST_PROGRAMS
   memory          YES
   threads         YES
   thread_order    YES
+  lanes           YES
   occupancy       YES
   thrust          YES
   symbols         YES

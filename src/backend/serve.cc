@@ -67,14 +67,6 @@ bool cuda_unusable(cudaError_t e) {
   }
 }
 
-void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 // Gives a request's place in the session-wide order back however its handler ends (a handler
 // that throws ends this connection; the session's other connections go on).
 struct TurnGuard {
@@ -297,6 +289,9 @@ bool ConnState::peer_closed() const {
 
 Status serve_connection(Session& session, ConnState& conn, Stream& stream, const Registry& reg) {
   conn.stream_ = &stream;
+  // A header and a small payload, and frames the client sent back to back, in one receive
+  // (this stream is never handed on from here).
+  stream.set_read_ahead(kSmallPayload);
   stats::ConnectionScope counted;  // operators' figures (stats.h)
   for (;;) {
     wire::FrameHeader h;
@@ -349,9 +344,35 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
                           s.message());
     stats::count_request(h.length);
 
-    CallContext ctx{session, conn, h, wire::Reader(buf, h.length), wire::Writer()};
+    // A laned launch (docs/protocol.md, "Lanes"): its dependencies lead the payload.
+    wire::LaneDeps deps;
+    const bool laned = (h.flags & wire::kFlagLaned) != 0;
+    if (laned) {
+      if (!(entry->flags & kEntryLane))
+        return protocol_error(call_text(h, entry) + ": the laned flag on a call that is not a "
+                              "launch");
+      if (h.length < wire::kLaneDepsSize)
+        return protocol_error(call_text(h, entry) + ": laned request of " +
+                              std::to_string(h.length) + " bytes, shorter than its dependencies");
+      deps = wire::decode_lane_deps(buf);
+    }
+    const size_t skip = laned ? wire::kLaneDepsSize : 0;
+    CallContext ctx{session, conn, h, wire::Reader(buf + skip, h.length - skip), wire::Writer()};
+    if (laned && session.options().ordered && wire::ticket(h) == 0)
+      return protocol_error(call_text(h, entry) + ": laned request without a ticket");
     if (const uint64_t ticket = session.options().ordered ? wire::ticket(h) : 0) {
-      switch (session.wait_turn(ticket, conn)) {
+      // A dependency names an earlier ticket (a distance back, 0 for none); one reaching to
+      // ticket 0 or before is a lie that would let the request run out of order.
+      if (laned && (deps.lane_back >= ticket || deps.global_back >= ticket))
+        return protocol_error(call_text(h, entry) + ": ticket " + std::to_string(ticket) +
+                              " depends on a ticket before the first (" +
+                              std::to_string(deps.lane_back) + ", " +
+                              std::to_string(deps.global_back) + " back)");
+      const Session::Turn turn =
+          laned ? session.wait_lane(ticket, deps.lane_back ? ticket - deps.lane_back : 0,
+                                    deps.global_back ? ticket - deps.global_back : 0, conn)
+                : session.wait_turn(ticket, conn);
+      switch (turn) {
         case Session::Turn::kReady:
           break;
         case Session::Turn::kPassed:
@@ -438,58 +459,12 @@ void Session::on_conn_closed(std::function<void(uint64_t conn)> hook) {
 }
 
 Session::Turn Session::wait_turn(uint64_t ticket, const ConnState& conn) {
-  auto result = [ticket](uint64_t now) { return now == ticket ? Turn::kReady : Turn::kPassed; };
-  uint64_t now = turn_.load(std::memory_order_acquire);
-  if (now >= ticket) return result(now);
-  // The request before it is usually on its way or running for a few microseconds: spin that
-  // long before sleeping, so that threads taking turns do not pay a wake-up each time. After
-  // the first microseconds the spin yields the CPU between looks: where threads outnumber CPUs
-  // (a loaded host, several client threads) the thread holding the turn must get to run.
-  const auto start = std::chrono::steady_clock::now();
-  const auto yield_after = start + std::chrono::microseconds(2);
-  const auto spin_until = start + std::chrono::microseconds(20);
-  for (;;) {
-    for (int i = 0; i < 64; ++i) {
-      cpu_relax();
-      now = turn_.load(std::memory_order_acquire);
-      if (now >= ticket) return result(now);
-    }
-    const auto t = std::chrono::steady_clock::now();
-    if (t >= spin_until) break;
-    if (t >= yield_after) sched_yield();
-  }
-  TurnSleeper me{ticket, {}};
-  Turn t = Turn::kReady;
-  {
-    std::unique_lock<std::mutex> g(turn_mu_);
-    turn_sleepers_.push_back(&me);
-    turn_waiters_.fetch_add(1, std::memory_order_seq_cst);
-    // Wakes now and then to notice a client that went away meanwhile (its missing tickets would
-    // never come).
-    while (!me.cv.wait_for(g, std::chrono::milliseconds(250), [&] {
-      return turn_.load(std::memory_order_seq_cst) >= ticket;
-    })) {
-      if (conn.peer_closed()) {
-        t = Turn::kClosed;
-        break;
-      }
-    }
-    turn_waiters_.fetch_sub(1, std::memory_order_seq_cst);
-    turn_sleepers_.erase(std::find(turn_sleepers_.begin(), turn_sleepers_.end(), &me));
-  }
-  return t == Turn::kClosed ? t : result(turn_.load(std::memory_order_acquire));
+  return turns_.wait(ticket, [&conn] { return conn.peer_closed(); });
 }
 
-void Session::release_turn(uint64_t ticket) {
-  turn_.store(ticket + 1, std::memory_order_seq_cst);
-  // A lock only while some connection sleeps in wait_turn (seq_cst pairs with its increment,
-  // made under the lock before it looks at turn_ and sleeps). Only the sleeper whose turn it is
-  // now is woken (and one whose ticket has passed, to report it), not every one.
-  if (turn_waiters_.load(std::memory_order_seq_cst) > 0) {
-    std::lock_guard<std::mutex> g(turn_mu_);
-    for (TurnSleeper* s : turn_sleepers_)
-      if (s->ticket <= ticket + 1) s->cv.notify_one();
-  }
+Session::Turn Session::wait_lane(uint64_t ticket, uint64_t lane_dep, uint64_t global_dep,
+                                 const ConnState& conn) {
+  return turns_.wait_lane(ticket, lane_dep, global_dep, [&conn] { return conn.peer_closed(); });
 }
 
 void release_order(CallContext& ctx) {

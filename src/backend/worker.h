@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "backend/dispatch.h"
+#include "backend/turnstile.h"
 #include "common/status.h"
 #include "common/transport.h"
 #include "common/wire.h"
@@ -102,13 +103,14 @@ class Session {
   // waiting for a reply is on the GPU before anything another thread does after it, as natively.
   // wait_turn: kPassed if the ticket was already passed (a replay or a duplicate: the client is
   // broken or hostile); kClosed if `conn`'s client went away while it waited.
-  enum class Turn { kReady, kPassed, kClosed };
+  using Turn = Turnstile::Turn;
   Turn wait_turn(uint64_t ticket, const ConnState& conn);
-  void release_turn(uint64_t ticket);
-  // Whether `ticket` may run now (every smaller one has been released).
-  bool turn_reached(uint64_t ticket) const {
-    return turn_.load(std::memory_order_acquire) >= ticket;
-  }
+  // A laned request (docs/protocol.md, "Lanes": a launch on a non-blocking stream) waits only
+  // for the previous request of its lane and the last global request before it (0: none).
+  Turn wait_lane(uint64_t ticket, uint64_t lane_dep, uint64_t global_dep, const ConnState& conn);
+  void release_turn(uint64_t ticket) { turns_.release(ticket); }
+  // Whether every ticket below `ticket` has been released.
+  bool turn_reached(uint64_t ticket) const { return turns_.reached(ticket); }
 
   // Called when a connection of this session stops serving: runs the close hooks.
   void conn_closed(ConnState& c);
@@ -136,16 +138,7 @@ class Session {
   std::atomic<uint64_t> next_conn_{0};
   OutputCapture* output_ = nullptr;
   OutputCapture* error_output_ = nullptr;
-  std::atomic<uint64_t> turn_{1};  // the ticket allowed to run next
-  std::atomic<int> turn_waiters_{0};
-  std::mutex turn_mu_;
-  // The threads asleep in wait_turn, each on its own condition variable, so that release_turn
-  // wakes only the one whose turn came (and any whose ticket has passed).
-  struct TurnSleeper {
-    uint64_t ticket;
-    std::condition_variable cv;
-  };
-  std::vector<TurnSleeper*> turn_sleepers_;  // REQUIRES: turn_mu_
+  Turnstile turns_;
   std::mutex hooks_mu_;
   std::vector<std::function<void(uint64_t)>> close_hooks_;  // REQUIRES: hooks_mu_
   std::mutex state_mu_;

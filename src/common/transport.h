@@ -33,6 +33,13 @@ class Stream {
   // Bytes already received and decrypted but not yet read (TLS): poll() on fd() would not
   // see them, so a caller that waits for readability checks this first.
   virtual bool buffered() const { return false; }
+  // From now on, recv() reads ahead: one system call fetches whatever has arrived, up to
+  // `bytes`, and later recv()s are served from it first (the worker's serve loop: a frame's
+  // header and payload, and frames sent back to back, cost one receive instead of two per
+  // frame). Reads of `bytes` or more still go straight into the caller's buffer. Never for a
+  // stream whose descriptor is handed on later (release_fd would leave the bytes behind).
+  // A no-op where the stream has no use for it.
+  virtual void set_read_ahead(size_t bytes) { (void)bytes; }
   // A second descriptor that travels with fd() when the connection is handed to another
   // process (the shared memory of an shm: stream), or -1. Owned by the Stream.
   virtual int aux_fd() const { return -1; }

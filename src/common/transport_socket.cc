@@ -181,7 +181,30 @@ class SocketStream : public Stream {
 
   Status recv(void* buf, size_t n) override {
     auto* p = static_cast<char*>(buf);
-    size_t got = 0;
+    size_t got = take_ahead(p, n);
+    // Small reads refill the read-ahead buffer with one receive of whatever has arrived.
+    while (got < n && n - got < ahead_cap_) {
+      if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
+      ssize_t r = ::recv(fd_, ahead_.get(), ahead_cap_, 0);
+      if (r > 0) {
+        ahead_off_ = 0;
+        ahead_len_ = static_cast<size_t>(r);
+        got += take_ahead(p + got, n - got);
+        continue;
+      }
+      if (r == 0) {
+        if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
+        return disconnected(peer_ + " closed the connection" +
+                            (got ? " in the middle of a message" : ""));
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (!wait_if_nonblocking(POLLIN))
+          return Status(Code::kTimeout, "receive from " + peer_ + " timed out");
+        continue;
+      }
+      return io_error("receive from", errno);
+    }
     while (got < n) {
       if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
       ssize_t r = ::recv(fd_, p + got, n - got, 0);
@@ -210,6 +233,18 @@ class SocketStream : public Stream {
     if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
   }
 
+  void set_read_ahead(size_t bytes) override {
+    if (ahead_cap_ || bytes == 0) return;  // once; what is buffered stays valid
+    ahead_.reset(new char[bytes]);
+    ahead_cap_ = bytes;
+  }
+  bool buffered() const override { return ahead_off_ < ahead_len_; }
+  ssize_t recv_nowait(void* buf, size_t n) override {
+    if (const size_t got = take_ahead(static_cast<char*>(buf), n))
+      return static_cast<ssize_t>(got);
+    return Stream::recv_nowait(buf, n);
+  }
+
   int fd() const override { return fd_; }
   int release_fd() override {
     int fd = fd_;
@@ -236,9 +271,21 @@ class SocketStream : public Stream {
     return failed(std::string(what) + " " + peer_ + ": " + errno_text(err));
   }
 
+  // Copies up to n read-ahead bytes to p; returns how many.
+  size_t take_ahead(char* p, size_t n) {
+    const size_t k = std::min(n, ahead_len_ - ahead_off_);
+    if (k) std::memcpy(p, ahead_.get() + ahead_off_, k);
+    ahead_off_ += k;
+    return k;
+  }
+
   int fd_;
   std::string peer_;
   std::atomic<bool> shut_{false};
+  std::unique_ptr<char[]> ahead_;  // set_read_ahead: bytes received, not yet read
+  size_t ahead_cap_ = 0;
+  size_t ahead_off_ = 0;
+  size_t ahead_len_ = 0;
 };
 
 class SocketListener : public Listener {

@@ -21,7 +21,8 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "GVirtuS assumes a litt
 
 constexpr uint32_t kFrameMagic = 0x31465647;  // "GVF1" as bytes on the wire
 constexpr uint16_t kProtocolMajor = 3;         // a different major is refused
-constexpr uint16_t kProtocolMinor = 6;         // a lower minor from the peer is accepted
+constexpr uint16_t kProtocolMinor = 7;         // a lower minor from the peer is accepted
+constexpr uint16_t kLanedMinor = 6;  // the first minor whose servers accept kFlagLaned
 constexpr size_t kHeaderSize = 32;
 // Largest payload either side accepts in one frame. Bulk copies are cut into chunks below this.
 constexpr uint32_t kMaxPayload = 64u << 20;
@@ -62,7 +63,34 @@ enum Flags : uint16_t {
   // reply: aux is the first failure of a NoReply request of this call's own library (a plugin
   // such as cuBLAS), not of the runtime; see docs/protocol.md, "Deferred failures"
   kFlagLibraryDeferred = 1u << 1,
+  // request (protocol 3.5): a laned launch; the payload starts with its LaneDeps (kLaneDepsSize
+  // bytes), ordered after those two tickets only (docs/protocol.md, "Lanes")
+  kFlagLaned = 1u << 2,
 };
+
+// What a laned request waits for, as distances back from its own ticket T (so a dependency can
+// only name an earlier ticket): lane_back, T minus the previous request of the same lane;
+// global_back, T minus the last request before T that is not laned. 0: none. On the wire: the
+// two as u32, little-endian, before the call's own payload.
+struct LaneDeps {
+  uint32_t lane_back = 0;
+  uint32_t global_back = 0;
+};
+constexpr size_t kLaneDepsSize = 8;
+inline void encode_lane_deps(const LaneDeps& d, uint8_t out[kLaneDepsSize]) {
+  for (int i = 0; i < 4; ++i) {
+    out[i] = static_cast<uint8_t>(d.lane_back >> (8 * i));
+    out[4 + i] = static_cast<uint8_t>(d.global_back >> (8 * i));
+  }
+}
+inline LaneDeps decode_lane_deps(const uint8_t in[kLaneDepsSize]) {
+  LaneDeps d;
+  for (int i = 0; i < 4; ++i) {
+    d.lane_back |= static_cast<uint32_t>(in[i]) << (8 * i);
+    d.global_back |= static_cast<uint32_t>(in[4 + i]) << (8 * i);
+  }
+  return d;
+}
 
 struct FrameHeader {
   uint32_t magic = kFrameMagic;

@@ -61,7 +61,7 @@ TEST(WireHeader, RejectsBadMagicKindFlagsAndLength) {
   }
 
   h = sample_header();
-  h.flags = 4;  // no such flag (NoReply is 1, LibraryDeferred 2)
+  h.flags = 8;  // no such flag (NoReply is 1, LibraryDeferred 2, Laned 4)
   encode_header(h, b);
   EXPECT_EQ(decode_header(b, kMaxPayload, &d).code(), Code::kProtocol);
 

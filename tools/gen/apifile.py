@@ -68,6 +68,11 @@ class Entry:
     # enqueues none (a synchronize): the worker gives up its place in the session-wide order of
     # requests before running it (HandlerEntry flag kEntryWaits).
     waits: bool = False
+    # The word `lane` on a hand launch: a launch on a stream the client knows is non-blocking may
+    # be sent laned, ordered only after its stream's previous request and the last global one
+    # (docs/protocol.md, "Lanes"; HandlerEntry flag kEntryLane). The worker refuses the laned
+    # flag on any other call.
+    lane: bool = False
     # The word `client_id` on a gen create (one `out` handle, nothing else brought back): once
     # the same arguments succeeded in this process, the client names the new object itself
     # (kind, bit 55, the request's ticket) and sends the create without waiting
@@ -333,7 +338,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         other, oline = seen_ids[call_id]
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
-    enqueue = hook = waits = client_id = False
+    enqueue = hook = waits = client_id = lane = False
     hooks = {"pointer_mode": "", "after": "", "failed": "", "local": "", "async_if": ""}
     for w in words[3:]:
         if w == "hook":
@@ -350,6 +355,11 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
             if mode != "gen":
                 _err(path, lineno, f"{name}: client_id applies to gen functions")
             client_id = True
+            continue
+        if w == "lane":
+            if mode != "hand":
+                _err(path, lineno, f"{name}: lane applies to hand functions (launches)")
+            lane = True
             continue
         if w == "waits":
             if mode not in ("gen", "hand"):
@@ -382,6 +392,6 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
     if call_id is not None:
         seen_ids[call_id] = (name, lineno)
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
-                             enqueue=enqueue, waits=waits, client_id=client_id, hook=hook, pointer_mode=hooks["pointer_mode"],
+                             enqueue=enqueue, waits=waits, lane=lane, client_id=client_id, hook=hook, pointer_mode=hooks["pointer_mode"],
                              after=hooks["after"], failed=hooks["failed"], local=hooks["local"],
                              async_if=hooks["async_if"]))

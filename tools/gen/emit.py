@@ -658,6 +658,12 @@ def server_handler(lib: Library, f: Function) -> List[str]:
     return L
 
 
+
+def _entry_flags(f) -> str:
+    """The HandlerEntry flags of a function, as the table's fourth field ("" for none)."""
+    flags = [name for name, on in (("kEntryWaits", f.waits), ("kEntryLane", f.lane)) if on]
+    return (", " + " | ".join(flags)) if flags else ""
+
 def server_source(lib: Library, fns: List[Function]) -> str:
     sns = lib.server_ns
     L = [BANNER.format(src=_src(lib)).rstrip(),
@@ -704,7 +710,7 @@ def server_source(lib: Library, fns: List[Function]) -> str:
     ids = _with_ids([f for f in fns if f.mode in ("gen", "hand", "internal")])
     L += ["", "namespace {", "const HandlerEntry kHandlers[] = {"]
     L += [f"    {{{lib.client_ns}::kCall_{f.name}, \"{f.name}\", &handle_{f.name}"
-          + (", kEntryWaits" if f.waits else "") + "},"
+          + _entry_flags(f) + "},"
           for f in ids]
     L += ["};", "}  // namespace", "",
           "void register_plugin(Registry& r) {",

@@ -43,6 +43,7 @@ class Function:
     note: str = ""                  # from the annotation line's comment
     enqueue: bool = False           # only enqueues GPU work (annotation word `enqueue`)
     waits: bool = False             # only waits for enqueued GPU work (annotation word `waits`)
+    lane: bool = False              # a launch that may be sent laned (annotation word `lane`)
     client_id: bool = False         # a create that may name its object itself (`client_id`)
     pointer_mode: str = ""          # the line's pointer_mode=EXPR (else the library's)
     after: str = ""                 # the line's after=EXPR: client statement run on success
@@ -188,7 +189,7 @@ def resolve(lib: Library, protos_in_tu: Dict[str, Prototype], protos_other: Dict
         proto = find_prototype(e.name, all_protos, lib)
         in_tu = e.name in protos_in_tu
         f = Function(e.name, e.mode, e.call_id, proto, in_tu=in_tu, note=e.note,
-                     enqueue=e.enqueue, waits=e.waits, client_id=e.client_id,
+                     enqueue=e.enqueue, waits=e.waits, lane=e.lane, client_id=e.client_id,
                      pointer_mode=e.pointer_mode,
                      after=e.after, failed=e.failed,
                      local=e.local, async_if=e.async_if)

@@ -59,6 +59,11 @@ class GV_API Connection {
   // lost. *request_id receives the frame's id.
   virtual bool send_request(uint32_t call_id, uint16_t flags, const struct iovec* body, int cnt,
                             uint64_t* request_id) = 0;
+  // As send_request, for a launch on lane `lane` (a non-blocking stream's id, lanes.h): sent
+  // laned (docs/protocol.md, "Lanes") when the backend speaks protocol 3.6 or later and the
+  // connection carries tickets, else as any request.
+  virtual bool send_laned(uint32_t call_id, uint16_t flags, uint64_t lane,
+                          const struct iovec* body, int cnt, uint64_t* request_id) = 0;
   // Reads the header of the reply to request_id (replies come in request order). Checks it;
   // any mismatch loses the session. aux (deferred error) is reported through *h.
   virtual bool recv_reply_header(uint64_t request_id, wire::FrameHeader* h) = 0;
@@ -94,6 +99,8 @@ class GV_API Call {
   // *ticket, if given, receives the request's ticket (0 if it carries none).
   bool send_async(uint64_t* ticket = nullptr);
   uint32_t call_id() const { return call_id_; }
+  // A launch on a non-blocking stream: its lane (launch_lane(), lanes.h; 0: none).
+  void set_lane(uint64_t lane) { lane_ = lane; }
   const wire::Writer& args() const { return args_; }
   int32_t status() const { return header_.status; }
   // The first failure of an earlier NoReply request of the runtime or driver on this thread's
@@ -117,6 +124,7 @@ class GV_API Call {
   wire::Writer args_;
   const void* bulk_ = nullptr;
   size_t bulk_len_ = 0;
+  uint64_t lane_ = 0;
   uint64_t request_id_ = 0;
   wire::FrameHeader header_{};
   std::vector<uint8_t> payload_;

@@ -57,8 +57,9 @@ uint32_t StreamConnection::unanswered() const {
   return n > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(n);
 }
 
-bool StreamConnection::send_request(uint32_t call_id, uint16_t flags, const struct iovec* body,
-                                    int cnt, uint64_t* request_id) {
+template <class TakeTicket>
+bool StreamConnection::send_with(uint32_t call_id, uint16_t flags, const struct iovec* body,
+                                 int cnt, uint64_t* request_id, TakeTicket take_ticket) {
   if (session_->lost()) return false;
   size_t len = iov_total(body, cnt);
   if (len > wire::kMaxPayload) {
@@ -76,8 +77,7 @@ bool StreamConnection::send_request(uint32_t call_id, uint16_t flags, const stru
   h.request_id = next_request_id_++;
   // Taken last, once nothing can stop the frame from being sent: the worker waits for every
   // ticket, so one handed out and never sent would stall the session.
-  last_ticket_ = auxiliary_ ? 0 : session_->next_ticket();
-  wire::set_ticket(&h, last_ticket_);
+  take_ticket(&h);
   Status st = send_frame(*stream_, h, body, cnt);
   if (!st.is_ok()) return fail("send: " + st.message());
   count_call(call_id, !(flags & wire::kFlagNoReply));
@@ -88,6 +88,37 @@ bool StreamConnection::send_request(uint32_t call_id, uint16_t flags, const stru
   }
   if (request_id) *request_id = h.request_id;
   return true;
+}
+
+bool StreamConnection::send_request(uint32_t call_id, uint16_t flags, const struct iovec* body,
+                                    int cnt, uint64_t* request_id) {
+  return send_with(call_id, flags, body, cnt, request_id, [this](wire::FrameHeader* h) {
+    last_ticket_ = auxiliary_ ? 0 : session_->next_global_ticket();
+    wire::set_ticket(h, last_ticket_);
+  });
+}
+
+bool StreamConnection::send_laned(uint32_t call_id, uint16_t flags, uint64_t lane,
+                                  const struct iovec* body, int cnt, uint64_t* request_id) {
+  constexpr int kMaxBody = 7;
+  if (lane == 0 || auxiliary_ || server_minor_ < wire::kLanedMinor || cnt < 0 || cnt > kMaxBody)
+    return send_request(call_id, flags, body, cnt, request_id);
+  // The lane's dependencies go first in the payload (docs/protocol.md, "Lanes"); they are
+  // known only with the ticket, so the header's slot is filled then.
+  uint8_t deps[wire::kLaneDepsSize];
+  struct iovec v[kMaxBody + 1];
+  v[0] = {deps, sizeof deps};
+  for (int i = 0; i < cnt; ++i) v[i + 1] = body[i];
+  return send_with(call_id, flags, v, cnt + 1, request_id, [&](wire::FrameHeader* h) {
+    wire::LaneDeps d;
+    if (session_->next_laned_ticket(lane, &last_ticket_, &d)) {
+      h->flags |= wire::kFlagLaned;
+      wire::encode_lane_deps(d, deps);
+    } else {
+      v[0].iov_len = 0;  // goes as a global request after all
+    }
+    wire::set_ticket(h, last_ticket_);
+  });
 }
 
 bool StreamConnection::drain_payload() {

@@ -510,3 +510,47 @@ void unsupported(const char* name) {
 }
 
 }  // namespace gvirtus::client
+
+namespace gvirtus::client {
+
+namespace {
+void raise_to(std::atomic<uint64_t>& a, uint64_t v) {
+  uint64_t cur = a.load(std::memory_order_relaxed);
+  while (cur < v && !a.compare_exchange_weak(cur, v, std::memory_order_acq_rel)) {
+  }
+}
+}  // namespace
+
+uint64_t Session::next_global_ticket() {
+  const uint64_t t = next_ticket();
+  // Kept as a maximum: of two global requests sent at the same time the later number stays, so
+  // whatever a thread sends after its call returned depends on that call or a later global one.
+  raise_to(last_global_, t);
+  return t;
+}
+
+bool Session::next_laned_ticket(uint64_t lane, uint64_t* ticket, wire::LaneDeps* deps) {
+  LaneSlot& slot = lanes_[(lane * 0x9e3779b97f4a7c15ull) >> 58];
+  static_assert(kLaneSlots == 64, "the hash above yields 6 bits");
+  std::lock_guard<std::mutex> g(slot.mu);
+  // The last global ticket is read before this ticket is taken, so it is below it. A global
+  // request taking its ticket at the same moment may be missed: it was not finished when this
+  // launch began, so nothing orders the two in the application either (docs/protocol.md).
+  const uint64_t global = last_global_.load(std::memory_order_acquire);
+  const uint64_t t = next_ticket();
+  const uint64_t prev = slot.last;
+  slot.last = t;
+  *ticket = t;
+  const uint64_t lane_back = prev ? t - prev : 0;
+  const uint64_t global_back = global ? t - global : 0;
+  if (lane_back > UINT32_MAX || global_back > UINT32_MAX) {
+    // Too far back to write: this one goes global (it waits for everything before it).
+    raise_to(last_global_, t);
+    return false;
+  }
+  deps->lane_back = static_cast<uint32_t>(lane_back);
+  deps->global_back = static_cast<uint32_t>(global_back);
+  return true;
+}
+
+}  // namespace gvirtus::client

@@ -98,6 +98,12 @@ class Session {
   // The next ticket: every request of an application thread gets one, in the order they are
   // sent across all connections (docs/protocol.md, "Tickets").
   uint64_t next_ticket() { return tickets_.fetch_add(1, std::memory_order_acq_rel) + 1; }
+  // The ticket of a request that is not laned: next_ticket(), noted as the last global one.
+  uint64_t next_global_ticket();
+  // The ticket of a launch on `lane` (docs/protocol.md, "Lanes"), and what it waits for.
+  // Returns false (the request must go as a global one, with *ticket noted so) when a
+  // dependency lies too far back to be written.
+  bool next_laned_ticket(uint64_t lane, uint64_t* ticket, wire::LaneDeps* deps);
   // The protocol minor version the backend gave in its last Welcome (0 before any).
   uint16_t server_minor() const { return server_minor_.load(std::memory_order_acquire); }
 
@@ -120,6 +126,16 @@ class Session {
   std::atomic<bool> announce_pending_{false};
   std::atomic<size_t> open_{0};  // conns_ that are not auxiliary, readable without the lock
   std::atomic<uint64_t> tickets_{0};  // the last ticket handed out
+  std::atomic<uint64_t> last_global_{0};  // the largest ticket handed out as a global one
+  // Per lane (hashed: two streams that share a slot are simply chained together, which only
+  // orders more), the last laned ticket. A lane's tickets are taken under its slot's lock, so
+  // each laned request waits for the one just before it on its lane.
+  struct LaneSlot {
+    std::mutex mu;
+    uint64_t last = 0;  // REQUIRES: mu
+  };
+  static constexpr size_t kLaneSlots = 64;
+  LaneSlot lanes_[kLaneSlots];
   std::atomic<uint16_t> server_minor_{0};
   std::atomic<uint64_t> refused_{0};
   mutable std::mutex mu_;        // guards everything below
@@ -140,6 +156,8 @@ class StreamConnection final : public Connection {
 
   bool send_request(uint32_t call_id, uint16_t flags, const struct iovec* body, int cnt,
                     uint64_t* request_id) override;
+  bool send_laned(uint32_t call_id, uint16_t flags, uint64_t lane, const struct iovec* body,
+                  int cnt, uint64_t* request_id) override;
   bool recv_reply_header(uint64_t request_id, wire::FrameHeader* h) override;
   bool recv_payload(void* dst, size_t n) override;
   uint32_t unanswered() const override;
@@ -164,6 +182,10 @@ class StreamConnection final : public Connection {
  private:
   bool fail(const std::string& reason);
   bool drain_payload();
+  // Sends a request frame whose ticket take_ticket(&header) sets (and may flag laned).
+  template <class TakeTicket>
+  bool send_with(uint32_t call_id, uint16_t flags, const struct iovec* body, int cnt,
+                 uint64_t* request_id, TakeTicket take_ticket);
 
   struct Awaiting {
     uint64_t request_id;

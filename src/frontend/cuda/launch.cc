@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/launch_attrs.h"
+#include "frontend/core/lanes.h"
 #include "frontend/cuda/handle_check.h"
 #include "frontend/cuda/kernel_args.h"
 #include "frontend/cuda/launch_pack.h"
@@ -84,7 +85,7 @@ CUresult put_kernel_args(wire::Writer& a, CUfunction f, void** kernelParams, voi
 namespace {
 
 // The protocol minor from which the driver's launches carry event attributes.
-constexpr uint16_t kEventAttributesMinor = 6;
+constexpr uint16_t kEventAttributesMinor = 7;
 
 struct Geometry {
   uint32_t grid[3];
@@ -100,7 +101,7 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
   if (nattrs > 0 && !attrs) return CUDA_ERROR_INVALID_VALUE;
   if (nattrs > kMaxLaunchAttributes) return CUDA_ERROR_INVALID_VALUE;
   // Event attributes travel as bytes with the client's event handle in the value's first field
-  // (an id the worker swaps for its event), to a worker of protocol 3.6 or later (an older one
+  // (an id the worker swaps for its event), to a worker of protocol 3.7 or later (an older one
   // would end the session); graph nodes are refused.
   for (unsigned i = 0; i < nattrs; ++i) {
     const auto aid = static_cast<cudaLaunchAttributeID>(attrs[i].id);
@@ -108,7 +109,7 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
     if (event_launch_attribute(aid) && client::server_minor() >= kEventAttributesMinor) continue;
     return refuse("cuLaunchKernelEx", "launch attribute " + std::to_string(attrs[i].id) +
                                           (event_launch_attribute(aid)
-                                               ? " (an event) with a backend older than 3.6"
+                                               ? " (an event) with a backend older than 3.7"
                                                : " (it holds a graph node)"));
   }
   const uint64_t fid = to_wire(f);
@@ -136,6 +137,9 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
   a.put<uint8_t>(static_cast<uint8_t>(form));
   a.put<uint32_t>(static_cast<uint32_t>(buf.size()));
   if (!buf.empty()) a.put_bytes(buf.data(), buf.size());
+  // cuLaunchKernelEx carries plain attributes only (checked above): it may take a lane too.
+  if (call == id(kCall_cuLaunchKernel) || call == id(kCall_cuLaunchKernelEx))
+    c.set_lane(client::launch_lane(to_wire(g.stream)));
   if (!c.invoke()) return lost();
   return finish(c);
 }

@@ -9,7 +9,7 @@ namespace {
 
 // The protocol minor from which the worker has the host nodes' parameter calls (1668-1670); an
 // older worker would end the session on them.
-constexpr uint16_t kHostNodeParamsMinor = 6;
+constexpr uint16_t kHostNodeParamsMinor = 7;
 
 bool host_node_params_known() {
   return !client::connection() || client::server_minor() >= kHostNodeParamsMinor;

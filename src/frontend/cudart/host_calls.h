@@ -35,7 +35,7 @@ cudaError_t add_stream_callback(uint64_t stream, uint64_t fn, uint64_t user, uin
 cudaError_t add_host_node(cudaGraphNode_t* out, cudaGraph_t graph, const cudaGraphNode_t* deps,
                           size_t n, uint64_t fn, uint64_t user);
 // A host node's function and user data (fn and user must not be NULL). These two need a worker
-// of protocol 3.6 or later (cudaErrorNotSupported otherwise).
+// of protocol 3.7 or later (cudaErrorNotSupported otherwise).
 cudaError_t get_host_node(cudaGraphNode_t node, uint64_t* fn, uint64_t* user);
 // A new function for a host node of a graph (exec NULL) or of an executable graph.
 cudaError_t set_host_node(cudaGraphExec_t exec, cudaGraphNode_t node, uint64_t fn,

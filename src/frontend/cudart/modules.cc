@@ -10,6 +10,7 @@
 #include "common/digest.h"
 #include "common/launch_attrs.h"
 #include "frontend/core/answers.h"
+#include "frontend/core/lanes.h"
 #include "frontend/cudart/answers.h"
 #include "frontend/cudart/fatbin_select.h"
 #include "frontend/cudart/launch_check.h"
@@ -428,6 +429,14 @@ cudaError_t resolve(Kernel* k) {
 
 namespace {
 
+// A launch attribute that records an event is ordered with that event's other uses: such a
+// launch stays global (docs/protocol.md, "Lanes").
+bool has_event_attribute(const cudaLaunchAttribute* attrs, unsigned n) {
+  for (unsigned i = 0; attrs && i < n; ++i)
+    if (event_launch_attribute(attrs[i].id)) return true;
+  return false;
+}
+
 // Resolves k, packs its arguments and sends `call` (payload: docs/frontend.md); waits for the
 // reply if with_reply. Launch attributes (cudaLaunchKernelExC only) travel when attrs is set.
 cudaError_t send_launch(Kernel* k, Call call, bool with_reply, dim3 grid, dim3 block,
@@ -461,6 +470,11 @@ cudaError_t send_launch(Kernel* k, Call call, bool with_reply, dim3 grid, dim3 b
   }
   w.put<uint32_t>(k->layout.total);
   c.attach(buf, k->layout.total);
+  // Only the calls the worker accepts laned (annotation word `lane`).
+  if ((call == Call::kCall___cudaLaunchKernel || call == Call::kCall_cudaLaunchKernel ||
+       call == Call::kCall_cudaLaunchKernelExC) &&
+      !has_event_attribute(attrs, num_attrs))
+    c.set_lane(client::launch_lane(to_wire(stream)));
   if (!with_reply) return c.send_async() ? cudaSuccess : lost();
   if (!c.invoke()) return lost();
   return finish(c);
