@@ -137,8 +137,12 @@ CUresult launch(uint32_t call, CUfunction f, const Geometry& g, const CUlaunchAt
   a.put<uint8_t>(static_cast<uint8_t>(form));
   a.put<uint32_t>(static_cast<uint32_t>(buf.size()));
   if (!buf.empty()) a.put_bytes(buf.data(), buf.size());
-  // cuLaunchKernelEx carries plain attributes only (checked above): it may take a lane too.
-  if (call == id(kCall_cuLaunchKernel) || call == id(kCall_cuLaunchKernelEx))
+  // A launch whose attributes record an event is ordered with that event's other uses: it stays
+  // global, as the runtime's (docs/protocol.md, "Lanes"); the others may take a lane.
+  bool records_event = false;
+  for (unsigned i = 0; i < nattrs; ++i)
+    records_event |= event_launch_attribute(static_cast<cudaLaunchAttributeID>(attrs[i].id));
+  if ((call == id(kCall_cuLaunchKernel) || call == id(kCall_cuLaunchKernelEx)) && !records_event)
     c.set_lane(client::launch_lane(to_wire(g.stream)));
   if (!c.invoke()) return lost();
   return finish(c);
