@@ -96,6 +96,17 @@ GV_EXPORT cudaError_t __cudaGetKernel(cudaKernel_t* kernel, const void* hostStub
   });
 }
 
+// The runtime API's form of __cudaGetKernel (the same record: natively both give the CUkernel).
+GV_EXPORT cudaError_t cudaGetKernel(cudaKernel_t* kernel, const void* entryFuncAddr) {
+  return guarded("cudaGetKernel", [&] {
+    if (!kernel) return fail(cudaErrorInvalidValue);
+    Kernel* k = find_kernel(entryFuncAddr);
+    if (!k) return fail(cudaErrorInvalidDeviceFunction);
+    *kernel = reinterpret_cast<cudaKernel_t>(k);
+    return resolve(k);
+  });
+}
+
 GV_EXPORT cudaError_t __cudaLaunchKernel(cudaKernel_t kernel, dim3 gridDim, dim3 blockDim,
                                          void** args, size_t sharedMem, cudaStream_t stream) {
   return guarded("__cudaLaunchKernel", [&] {
