@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <thread>
 
 #include "backend/worker.h"
@@ -42,6 +43,15 @@ class Hub : public ::testing::Test {
   be::ConnState cb_{session_, 3};
   bc::CallbackHub hub_;
 };
+
+// A session keeps at most kMaxKept host-node records (each may run at every launch of its
+// graph): past that, keep() refuses and the callers answer cudaErrorMemoryAllocation, so that a
+// client adding host nodes in a loop grows its worker only so far.
+TEST_F(Hub, KeptRecordsAreBounded) {
+  for (size_t i = 0; i < bc::CallbackHub::kMaxKept; ++i)
+    ASSERT_NE(hub_.keep(std::make_unique<bc::HostFn>(fn(1, i))), nullptr) << i;
+  EXPECT_EQ(hub_.keep(std::make_unique<bc::HostFn>(fn(1, 0))), nullptr);
+}
 
 TEST_F(Hub, TrampolineWaitsUntilTheClientReportsItDone) {
   hub_.attach(session_, 3);

@@ -120,6 +120,7 @@ bool CallbackHub::closed() const {
 
 HostFn* CallbackHub::keep(std::unique_ptr<HostFn> f) {
   std::lock_guard<std::mutex> g(mu_);
+  if (kept_.size() >= kMaxKept) return nullptr;
   kept_.push_back(std::move(f));
   return kept_.back().get();
 }
@@ -144,6 +145,7 @@ cudaError_t launch_host_fn(CallContext& ctx, cudaStream_t s, std::unique_ptr<Hos
   } else {
     f->once = false;
     raw = hub.keep(std::move(f));
+    if (!raw) return cudaErrorMemoryAllocation;
   }
   cudaError_t e = cudaLaunchHostFunc(s, host_fn_trampoline, raw);
   if (e != cudaSuccess && raw->once) delete raw;

@@ -64,7 +64,11 @@ class CallbackHub {
   bool closed() const;
 
   // A HostFn that may run many times (a node of a graph): lives as long as the session.
+  // nullptr once the session keeps kMaxKept of them (the caller answers as a full host would:
+  // cudaErrorMemoryAllocation), so that a client adding host nodes or setting their parameters
+  // in a loop cannot grow its worker without bound.
   HostFn* keep(std::unique_ptr<HostFn> f);
+  static constexpr size_t kMaxKept = size_t{1} << 20;
 
  private:
   mutable std::mutex mu_;

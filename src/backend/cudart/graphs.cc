@@ -305,6 +305,10 @@ void handle_cudaGraphAddHostNode(CallContext& ctx) {
   f->user = user;
   f->kind = kHostFunc;
   HostFn* kept = hub.keep(std::move(f));
+  if (!kept) {
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
   cudaHostNodeParams p = {host_fn_trampoline, kept};
   add_and_reply(ctx, r, [&](auto... head) { return cudaGraphAddHostNode(head..., &p); });
 }

@@ -16,7 +16,8 @@
 namespace gvirtus::backend::cudart {
 namespace {
 
-// A record for the client's function (fn != 0: the caller checked), kept for the session.
+// A record for the client's function (fn != 0: the caller checked), kept for the session; a
+// NULL userData-and-function pair once the session keeps too many (CallbackHub::kMaxKept).
 cudaHostNodeParams kept_params(CallContext& ctx, uint64_t fn, uint64_t user) {
   CallbackHub& hub = callback_hub(ctx);
   auto f = std::make_unique<HostFn>();
@@ -24,7 +25,9 @@ cudaHostNodeParams kept_params(CallContext& ctx, uint64_t fn, uint64_t user) {
   f->fn = fn;
   f->user = user;
   f->kind = kHostFunc;
-  return cudaHostNodeParams{host_fn_trampoline, hub.keep(std::move(f))};
+  HostFn* kept = hub.keep(std::move(f));
+  if (!kept) return cudaHostNodeParams{nullptr, nullptr};
+  return cudaHostNodeParams{host_fn_trampoline, kept};
 }
 
 }  // namespace
@@ -60,6 +63,10 @@ void handle_cudaGraphHostNodeSetParams(CallContext& ctx) {
     return;
   }
   const cudaHostNodeParams p = kept_params(ctx, fn, user);
+  if (!p.fn) {
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
   ctx.status = cudaGraphHostNodeSetParams(n, &p);
 }
 
@@ -77,6 +84,10 @@ void handle_cudaGraphExecHostNodeSetParams(CallContext& ctx) {
     return;
   }
   const cudaHostNodeParams p = kept_params(ctx, fn, user);
+  if (!p.fn) {
+    ctx.status = cudaErrorMemoryAllocation;
+    return;
+  }
   ctx.status = cudaGraphExecHostNodeSetParams(x, n, &p);
 }
 
