@@ -24,6 +24,7 @@
 #include "frontend/core/answers.h"
 #include "frontend/core/client.h"
 #include "frontend/cublasLt/heuristic_cache.h"
+#include "frontend/cudnn/glue.h"
 
 namespace gvirtus {
 namespace {
@@ -84,7 +85,8 @@ class Replay : public ::testing::Test {
     static const std::set<uint32_t> kCreates = {
         lt::kCall_cublasLtCreate, lt::kCall_cublasLtMatrixLayoutCreate,
         lt::kCall_cublasLtMatmulDescCreate, lt::kCall_cublasLtMatmulPreferenceCreate,
-        dnn::kCall_cudnnCreate, dnn::kCall_cudnnBackendCreateDescriptor};
+        dnn::kCall_cudnnCreate, dnn::kCall_cudnnBackendCreateDescriptor,
+        dnn::kCall_cudnnCreateTensorDescriptor, dnn::kCall_cudnnCreateFilterDescriptor};
     for (;;) {
       wire::FrameHeader f;
       std::vector<uint8_t> p;
@@ -475,6 +477,26 @@ TEST_F(ReplayDnn, ExecuteWaitsUnlessLikeOneThatSucceeded) {
   EXPECT_EQ(execute(x + 8, w, y, ws), CUDNN_STATUS_NOT_SUPPORTED) << "the worker's status";
   take();
   execute_waits(x + 8, ws, "after a failure");
+}
+
+// The client's records of descriptors (their data type, a tensor's shape) go with the
+// descriptor: PyTorch makes new ones around every operation, and the ids are never reused.
+TEST_F(ReplayDnn, DescriptorRecordsGoWithTheirDescriptors) {
+  const size_t before = cudnn::recorded_descriptor_types();
+  for (int i = 0; i < 50; ++i) {
+    cudnnTensorDescriptor_t t = nullptr;
+    cudnnFilterDescriptor_t f = nullptr;
+    ASSERT_EQ(cudnnCreateTensorDescriptor(&t), CUDNN_STATUS_SUCCESS);
+    ASSERT_EQ(cudnnCreateFilterDescriptor(&f), CUDNN_STATUS_SUCCESS);
+    const int dims[4] = {8, 16, 4, 4}, strides[4] = {256, 16, 4, 1};
+    ASSERT_EQ(cudnnSetTensorNdDescriptor(t, CUDNN_DATA_DOUBLE, 4, dims, strides), 0);
+    ASSERT_EQ(cudnnSetFilter4dDescriptor(f, CUDNN_DATA_HALF, CUDNN_TENSOR_NCHW, 8, 16, 3, 3), 0);
+    EXPECT_EQ(cudnn::scale_bytes(t), 8u) << "recorded while it lives";
+    EXPECT_EQ(cudnn::recorded_descriptor_types(), before + 2);
+    ASSERT_EQ(cudnnDestroyTensorDescriptor(t), CUDNN_STATUS_SUCCESS);
+    ASSERT_EQ(cudnnDestroyFilterDescriptor(f), CUDNN_STATUS_SUCCESS);
+    EXPECT_EQ(cudnn::recorded_descriptor_types(), before) << i;
+  }
 }
 
 // What the client cannot tell waits, and reports the worker's status.

@@ -15,7 +15,8 @@ namespace {
 __attribute__((constructor)) void announce_plugin() { client::add_plugin("cudnn"); }
 
 // Descriptor id -> data type. Ids are never reused (and carry their kind), so one map serves
-// every descriptor type and an entry left by a destroyed descriptor is harmless.
+// every descriptor type; the entries of tensor, filter, RNN-data and sequence-data descriptors
+// go with their Destroy (PyTorch makes new ones around every operation).
 struct Types {
   std::mutex mu;
   std::unordered_map<const void*, cudnnDataType_t> of;  // REQUIRES: mu
@@ -178,6 +179,18 @@ void hook_cudnnGetFoldedConvBackwardDataDescriptors(
 client::LiveSet& objects() {
   static auto* s = new client::LiveSet;
   return *s;
+}
+
+size_t recorded_descriptor_types() {
+  Types& m = types();
+  std::lock_guard<std::mutex> g(m.mu);
+  return m.of.size();
+}
+
+void descriptor_destroyed(const void* d) {
+  Types& m = types();
+  std::lock_guard<std::mutex> g(m.mu);
+  m.of.erase(d);
 }
 
 void tensor_destroyed(cudnnTensorDescriptor_t d) {

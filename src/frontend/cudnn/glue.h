@@ -39,6 +39,11 @@ client::LiveSet& objects();
 // cudnnDestroyTensorDescriptor's after=: the descriptor's client-side records go with it (its
 // data type, its shape: the ids are never reused, so they would only grow).
 void tensor_destroyed(cudnnTensorDescriptor_t d);
+// The same for the other descriptors whose data type the client records (filter, RNN data,
+// sequence data): after= of their Destroy.
+void descriptor_destroyed(const void* d);
+// Descriptors whose data type is recorded now (tests).
+size_t recorded_descriptor_types();
 // cudnnSetTensorNdDescriptor on a live descriptor with an argument list that succeeded before
 // (kept by its hook): sent without waiting (async_if=).
 bool tensor_nd_accepted(cudnnTensorDescriptor_t d, cudnnDataType_t t, int n, const int* dims,
