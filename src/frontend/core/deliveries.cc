@@ -260,6 +260,23 @@ struct Piece {
   uint64_t dev, host_off, width, rows;
 };
 
+// Cuts a copy into pieces of at most kPieceBytes: contiguous on both sides, pieces of bytes;
+// else pieces of whole rows. False when a row alone is larger than a piece (not taken).
+bool plan_pieces(uint64_t dev, uint64_t dpitch, uint64_t hpitch, uint64_t width, uint64_t rows,
+                 std::vector<Piece>* pieces) {
+  if (rows == 1 || (dpitch == width && hpitch == width)) {
+    const uint64_t total = width * rows;
+    for (uint64_t off = 0; off < total; off += kPieceBytes)
+      pieces->push_back(Piece{dev + off, off, std::min(kPieceBytes, total - off), 1});
+    return true;
+  }
+  if (width > kPieceBytes) return false;
+  const uint64_t per = kPieceBytes / width;
+  for (uint64_t r = 0; r < rows; r += per)
+    pieces->push_back(Piece{dev + r * dpitch, r * hpitch, width, std::min(per, rows - r)});
+  return true;
+}
+
 }  // namespace
 
 bool enabled() {
@@ -279,19 +296,9 @@ void set_sync_predicate(bool (*synchronises)(uint32_t, int32_t)) {
 int32_t start(uint64_t dev, uint64_t dpitch, uint8_t* host, uint64_t hpitch, uint64_t width,
               uint64_t rows, uint64_t stream) {
   if (width == 0 || rows == 0) return 0;
-  // Contiguous on both sides: pieces of bytes; else pieces of whole rows.
-  const bool flat = rows == 1 || (dpitch == width && hpitch == width);
   std::vector<Piece> pieces;
+  if (!plan_pieces(dev, dpitch, hpitch, width, rows, &pieces)) return kNotTaken;
   const uint64_t total = width * rows;
-  if (flat) {
-    for (uint64_t off = 0; off < total; off += kPieceBytes)
-      pieces.push_back(Piece{dev + off, off, std::min(kPieceBytes, total - off), 1});
-  } else {
-    if (width > kPieceBytes) return kNotTaken;
-    const uint64_t per = kPieceBytes / width;
-    for (uint64_t r = 0; r < rows; r += per)
-      pieces.push_back(Piece{dev + r * dpitch, r * hpitch, width, std::min(per, rows - r)});
-  }
   {
     std::lock_guard<std::mutex> g(pool().mu);
     if (total > kMaxPendingBytes - std::min(kMaxPendingBytes, pool().pending_bytes))
@@ -346,18 +353,8 @@ int32_t start(uint64_t dev, uint64_t dpitch, uint8_t* host, uint64_t hpitch, uin
 int32_t start_to_device(uint64_t dev, uint64_t dpitch, const uint8_t* host, uint64_t hpitch,
                         uint64_t width, uint64_t rows, uint64_t stream) {
   if (width == 0 || rows == 0) return 0;
-  const bool flat = rows == 1 || (dpitch == width && hpitch == width);
   std::vector<Piece> pieces;
-  const uint64_t total = width * rows;
-  if (flat) {
-    for (uint64_t off = 0; off < total; off += kPieceBytes)
-      pieces.push_back(Piece{dev + off, off, std::min(kPieceBytes, total - off), 1});
-  } else {
-    if (width > kPieceBytes) return kNotTaken;
-    const uint64_t per = kPieceBytes / width;
-    for (uint64_t r = 0; r < rows; r += per)
-      pieces.push_back(Piece{dev + r * dpitch, r * hpitch, width, std::min(per, rows - r)});
-  }
+  if (!plan_pieces(dev, dpitch, hpitch, width, rows, &pieces)) return kNotTaken;
   // With nothing outstanding before, a deferred failure on the copy's reply is one of its writes.
   Connection* before = current_connection();
   const bool clean = !before || before->unanswered() == 0;
