@@ -86,25 +86,36 @@ void f_read(be::CallContext& ctx) {
   ctx.out.put_bytes(buffer(id).data() + off, n);
 }
 
-// id, offset, device pointer, pitch, width, rows, stream: packed rows into the buffer.
+// The fields of gvStagingFromDevice / gvStagingToDevice: buffer id, offset, device pointer,
+// pitch, width, rows, stream. False (status set) for a range outside the fake device.
+struct Rect {
+  uint64_t id, off, dev, pitch, width, rows;
+};
+bool read_rect(be::CallContext& ctx, Rect* r) {
+  r->id = ctx.in.get<uint64_t>();
+  r->off = ctx.in.get<uint64_t>();
+  r->dev = ctx.in.get<uint64_t>();
+  r->pitch = ctx.in.get<uint64_t>();
+  r->width = ctx.in.get<uint64_t>();
+  r->rows = ctx.in.get<uint64_t>();
+  ctx.in.get<uint64_t>();  // stream
+  ctx.in.expect_end();
+  if (r->dev < kDev || (r->rows - 1) * r->pitch + r->width > kDevBytes - (r->dev - kDev)) {
+    ctx.status = cudaErrorInvalidValue;
+    return false;
+  }
+  return true;
+}
+
+// Packed rows of the fake device into the buffer.
 void f_from_device(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
   note(ctx);
-  uint64_t id = ctx.in.get<uint64_t>();
-  uint64_t off = ctx.in.get<uint64_t>();
-  uint64_t dev = ctx.in.get<uint64_t>();
-  uint64_t pitch = ctx.in.get<uint64_t>();
-  uint64_t width = ctx.in.get<uint64_t>();
-  uint64_t rows = ctx.in.get<uint64_t>();
-  ctx.in.get<uint64_t>();  // stream
-  ctx.in.expect_end();
-  auto& b = buffer(id);
-  if (dev < kDev || (rows - 1) * pitch + width > kDevBytes - (dev - kDev)) {
-    ctx.status = cudaErrorInvalidValue;
-    return;
-  }
-  for (uint64_t r = 0; r < rows; ++r)
-    std::memcpy(b.data() + off + r * width, &g_w->mem[dev - kDev + r * pitch], width);
+  Rect r;
+  if (!read_rect(ctx, &r)) return;
+  auto& b = buffer(r.id);
+  for (uint64_t i = 0; i < r.rows; ++i)
+    std::memcpy(b.data() + r.off + i * r.width, &g_w->mem[r.dev - kDev + i * r.pitch], r.width);
 }
 
 void f_write(be::CallContext& ctx) {
@@ -121,21 +132,11 @@ void f_write(be::CallContext& ctx) {
 void f_to_device(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
   note(ctx);
-  uint64_t id = ctx.in.get<uint64_t>();
-  uint64_t off = ctx.in.get<uint64_t>();
-  uint64_t dev = ctx.in.get<uint64_t>();
-  uint64_t pitch = ctx.in.get<uint64_t>();
-  uint64_t width = ctx.in.get<uint64_t>();
-  uint64_t rows = ctx.in.get<uint64_t>();
-  ctx.in.get<uint64_t>();  // stream
-  ctx.in.expect_end();
-  auto& b = buffer(id);
-  if (dev < kDev || (rows - 1) * pitch + width > kDevBytes - (dev - kDev)) {
-    ctx.status = cudaErrorInvalidValue;
-    return;
-  }
-  for (uint64_t r = 0; r < rows; ++r)
-    std::memcpy(&g_w->mem[dev - kDev + r * pitch], b.data() + off + r * width, width);
+  Rect r;
+  if (!read_rect(ctx, &r)) return;
+  auto& b = buffer(r.id);
+  for (uint64_t i = 0; i < r.rows; ++i)
+    std::memcpy(&g_w->mem[r.dev - kDev + i * r.pitch], b.data() + r.off + i * r.width, r.width);
 }
 
 void f_h2d(be::CallContext& ctx) {
