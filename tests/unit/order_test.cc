@@ -13,6 +13,7 @@
 #include "backend/control.h"
 #include "backend/worker.h"
 #include "common/log.h"
+#include "serve_pair.h"
 #include "test_streams.h"
 
 namespace gvirtus::backend {
@@ -91,17 +92,7 @@ class Order : public ::testing::Test {
   void TearDown() override { log::set_level(saved_); }
   // Serves connection `id` of session_ on a new stream pair; returns the client end.
   std::unique_ptr<Stream> serve(uint64_t id, std::future<Status>* done) {
-    std::unique_ptr<Stream> client, server;
-    EXPECT_TRUE(stream_pair(&client, &server));
-    Stream* raw = server.release();
-    *done = std::async(std::launch::async, [this, id, raw] {
-      std::unique_ptr<Stream> s(raw);
-      ConnState conn(session_, id);
-      Status st = serve_connection(session_, conn, *s, order_registry());
-      session_.conn_closed(conn);
-      return st;
-    });
-    return client;
+    return testing::serve_on_pair(session_, id, order_registry(), done);
   }
   std::vector<uint32_t> ran() {
     std::lock_guard<std::mutex> g(g_mu);
