@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "driver/check_drv.h"
+#include "pipe_io.h"
 
 namespace {
 
@@ -28,28 +29,6 @@ struct Report {
       close_b;
   int read_ok;
 };
-
-bool read_all(int fd, void* p, size_t n) {
-  auto* b = static_cast<char*>(p);
-  while (n) {
-    ssize_t r = read(fd, b, n);
-    if (r <= 0) return false;
-    b += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
-
-bool write_all(int fd, const void* p, size_t n) {
-  auto* b = static_cast<const char*>(p);
-  while (n) {
-    ssize_t r = write(fd, b, n);
-    if (r <= 0) return false;
-    b += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
 
 int child(int in, int out) {
   Handles h;

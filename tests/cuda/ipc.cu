@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "check.h"
+#include "pipe_io.h"
 
 __global__ void twice_plus_one(int* p, int n) {
   int i = blockIdx.x * blockDim.x + threadIdx.x;
@@ -30,28 +31,6 @@ struct Handles {
 struct Report {
   int open_mem, open_event, wait, launch, sync, close_mem, destroy_event;
 };
-
-bool read_all(int fd, void* p, size_t n) {
-  auto* b = static_cast<char*>(p);
-  while (n) {
-    ssize_t r = read(fd, b, n);
-    if (r <= 0) return false;
-    b += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
-
-bool write_all(int fd, const void* p, size_t n) {
-  auto* b = static_cast<const char*>(p);
-  while (n) {
-    ssize_t r = write(fd, b, n);
-    if (r <= 0) return false;
-    b += r;
-    n -= static_cast<size_t>(r);
-  }
-  return true;
-}
 
 int child(int in, int out) {
   Handles h;
