@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "frontend/core/answers.h"
+#include "frontend/core/call_key.h"
 #include "frontend/core/client.h"
 
 namespace gvirtus::cublasLt {
@@ -110,13 +111,6 @@ bool key_of(std::string* k, const State& s, cublasLtHandle_t handle, cublasLtMat
   return true;
 }
 
-// Whether it is null and its alignment up to 256 bytes: what cuBLASLt checks of a pointer
-// (an algorithm may need aligned operands) besides what the kernels do with it.
-void put_pointer(std::string* k, const void* p) {
-  k->push_back(p != nullptr);
-  k->push_back(static_cast<char>(reinterpret_cast<uintptr_t>(p) & 255));
-}
-
 // Everything cublasLtMatmul's outcome depends on at the call, but the data: the context, the
 // five objects' state, the algorithm's bytes, the workspace size, the stream, and the pointers'
 // null-ness and alignment (alpha and beta: presence only).
@@ -138,7 +132,7 @@ bool matmul_key(std::string* k, const State& s, cublasLtHandle_t handle,
   put_u64(k, reinterpret_cast<uintptr_t>(stream));
   k->push_back(alpha != nullptr);
   k->push_back(beta != nullptr);
-  for (const void* p : {A, B, C, D, ws}) put_pointer(k, p);
+  for (const void* p : {A, B, C, D, ws}) client::key_append_pointer(k, p);
   return true;
 }
 

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "frontend/core/call_key.h"
 #include "frontend/cudnn/glue.h"
 
 namespace gvirtus::cudnn {
@@ -91,8 +92,8 @@ class Key {
   }
   // Whether it is null, and its alignment up to 256 bytes (what a kernel choice may look at).
   Key& pointer(const void* p) {
-    const auto v = reinterpret_cast<uintptr_t>(p);
-    return value<uint8_t>(p != nullptr).value<uint8_t>(static_cast<uint8_t>(v & 255));
+    client::key_append_pointer(&k_, p);
+    return *this;
   }
   // No activation descriptor: the client does not follow their contents.
   Key& no_activation(cudnnActivationDescriptor_t a) {

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "frontend/core/call_key.h"
 #include "frontend/cudnn/glue.h"
 
 namespace gvirtus::cudnn {
@@ -58,10 +59,7 @@ std::string pointer_classes(const void* array, int64_t count) {
   std::string out;
   if (array == nullptr || count < 1) return out;
   const auto* p = static_cast<void* const*>(array);
-  for (int64_t i = 0; i < count; ++i) {
-    out.push_back(p[i] != nullptr);
-    out.push_back(static_cast<char>(reinterpret_cast<uintptr_t>(p[i]) & 255));
-  }
+  for (int64_t i = 0; i < count; ++i) client::key_append_pointer(&out, p[i]);
   return out;
 }
 
