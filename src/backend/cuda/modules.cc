@@ -254,18 +254,7 @@ void launch(CallContext& ctx, Launch kind) {
   const uint32_t shmem = ctx.in.get<uint32_t>();
   const uint64_t sid = ctx.in.get<uint64_t>();
   std::vector<CUlaunchAttribute> attrs;
-  if (kind == Launch::kExtended) {
-    const uint32_t na = ctx.in.get<uint32_t>();
-    if (na > kMaxLaunchAttributes) throw SessionFault(std::to_string(na) + " launch attributes");
-    attrs.resize(na);
-    if (na) std::memcpy(attrs.data(), ctx.in.get_bytes(na * sizeof(CUlaunchAttribute)),
-                        na * sizeof(CUlaunchAttribute));
-    for (const auto& a : attrs) {
-      const auto aid = static_cast<cudaLaunchAttributeID>(a.id);
-      if (!plain_launch_attribute(aid) && !event_launch_attribute(aid))
-        throw SessionFault("launch attribute " + std::to_string(a.id) + " cannot travel");
-    }
-  }
+  if (kind == Launch::kExtended) attrs = launch_attributes_in(ctx, "cuLaunchKernelEx", true);
   KernelArgs ka;
   read_kernel_args(ctx, kind != Launch::kCooperative, &ka);
   ctx.in.expect_end();

@@ -2,13 +2,10 @@
 // src/frontend/cuda/occupancy_clusters.cc.
 #include <cuda.h>
 
-#include <cstring>
-#include <string>
 #include <vector>
 
 #include "backend/cuda/support.h"
 #include "backend/worker.h"
-#include "common/launch_attrs.h"
 
 namespace gvirtus::backend::cuda {
 namespace {
@@ -22,17 +19,7 @@ void cluster_query(CallContext& ctx, const char* name) {
   for (auto& b : block) b = ctx.in.get<uint32_t>();
   const uint32_t shmem = ctx.in.get<uint32_t>();
   const uint64_t sid = ctx.in.get<uint64_t>();
-  const uint32_t na = ctx.in.get<uint32_t>();
-  if (na > kMaxLaunchAttributes)
-    throw SessionFault(std::string(name) + ": " + std::to_string(na) + " launch attributes");
-  std::vector<CUlaunchAttribute> attrs(na);
-  if (na)
-    std::memcpy(attrs.data(), ctx.in.get_bytes(na * sizeof(CUlaunchAttribute)),
-                na * sizeof(CUlaunchAttribute));
-  for (const auto& a : attrs)
-    if (!plain_launch_attribute(static_cast<cudaLaunchAttributeID>(a.id)))
-      throw SessionFault(std::string(name) + ": launch attribute " + std::to_string(a.id) +
-                         " cannot travel");
+  std::vector<CUlaunchAttribute> attrs = launch_attributes_in(ctx, name, false);
   const bool has_out = ctx.in.get_flag();
   ctx.in.expect_end();
   CUfunction f;
@@ -50,7 +37,7 @@ void cluster_query(CallContext& ctx, const char* name) {
   cfg.sharedMemBytes = shmem;
   cfg.hStream = s;
   cfg.attrs = attrs.empty() ? nullptr : attrs.data();
-  cfg.numAttrs = na;
+  cfg.numAttrs = static_cast<unsigned>(attrs.size());
   int v = 0;
   ctx.status = fn(has_out ? &v : nullptr, f, &cfg);
   if (ctx.status == CUDA_SUCCESS) ctx.out.put<int32_t>(v);

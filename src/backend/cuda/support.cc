@@ -3,12 +3,15 @@
 
 #include <dlfcn.h>
 
+#include <cstring>
+
 #include <mutex>
 #include <string>
 #include <unordered_map>
 
 #include "backend/cudart/support.h"
 #include "backend/worker.h"
+#include "common/launch_attrs.h"
 #include "common/log.h"
 
 namespace gvirtus::backend::cuda {
@@ -144,5 +147,23 @@ GV_CUDA_HANDLE(library, CUlibrary, kDrvLibrary)
 GV_CUDA_HANDLE(kernel, CUkernel, kDrvKernel)
 GV_CUDA_HANDLE(linkstate, CUlinkState, kLinkState)
 #undef GV_CUDA_HANDLE
+
+std::vector<CUlaunchAttribute> launch_attributes_in(CallContext& ctx, const char* what,
+                                                    bool events) {
+  const uint32_t na = ctx.in.get<uint32_t>();
+  if (na > kMaxLaunchAttributes)
+    throw SessionFault(std::string(what) + ": " + std::to_string(na) + " launch attributes");
+  std::vector<CUlaunchAttribute> attrs(na);
+  if (na)
+    std::memcpy(attrs.data(), ctx.in.get_bytes(na * sizeof(CUlaunchAttribute)),
+                na * sizeof(CUlaunchAttribute));
+  for (const auto& a : attrs) {
+    const auto aid = static_cast<cudaLaunchAttributeID>(a.id);
+    if (!plain_launch_attribute(aid) && !(events && event_launch_attribute(aid)))
+      throw SessionFault(std::string(what) + ": launch attribute " + std::to_string(a.id) +
+                         " cannot travel");
+  }
+  return attrs;
+}
 
 }  // namespace gvirtus::backend::cuda

@@ -10,6 +10,7 @@
 #include <cuda.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "backend/dispatch.h"
 
@@ -55,6 +56,13 @@ GV_CUDA_HANDLE(linkstate, CUlinkState)
 // Forgets the image kept for a module or library (cuda/modules.cc); called when its handle is
 // released.
 void drop_image(CallContext& ctx, const void* handle);
+
+// Reads a launch configuration's attributes as launches and cluster queries send them: u32
+// count (at most kMaxLaunchAttributes), that many CUlaunchAttribute, each one that can travel
+// as bytes (common/launch_attrs.h), or also one holding an event when `events` (its id is then
+// the client's, for the caller to translate). Anything else ends the session, naming `what`.
+std::vector<CUlaunchAttribute> launch_attributes_in(CallContext& ctx, const char* what,
+                                                    bool events);
 
 // function_in also accepts a kernel id and gives the CUkernel cast to CUfunction, as the driver
 // takes it. A kernel id is a driver kernel's (HandleKind::kDrvKernel) or a runtime kernel's
