@@ -239,6 +239,7 @@ class SocketStream : public Stream {
     ahead_cap_ = bytes;
   }
   bool buffered() const override { return ahead_off_ < ahead_len_; }
+  bool costly_send() const override { return true; }
   ssize_t recv_nowait(void* buf, size_t n) override {
     if (const size_t got = take_ahead(static_cast<char*>(buf), n))
       return static_cast<ssize_t>(got);

@@ -47,6 +47,35 @@ StreamConnection::StreamConnection(Session* session, std::unique_ptr<Stream> str
 
 StreamConnection::~StreamConnection() = default;
 
+void StreamConnection::gather_sends() {
+  if (!SendQueue::wanted(*stream_)) return;
+  Session* session = session_;
+  queue_ = std::make_unique<SendQueue>(stream_.get(),
+                                       [session](const std::string& why) { session->mark_lost(why); });
+}
+
+void StreamConnection::abandon_after_fork() { (void)queue_.release(); }
+
+Status StreamConnection::send_through_queue(wire::FrameHeader h, const struct iovec* body,
+                                            int cnt) {
+  h.length = static_cast<uint32_t>(iov_total(body, cnt));
+  uint8_t hdr[wire::kHeaderSize];
+  wire::encode_header(h, hdr);
+  if ((h.flags & wire::kFlagNoReply) && queue_->post(hdr, sizeof hdr, body, cnt))
+    return Status::ok();
+  constexpr int kInline = 8;
+  struct iovec small[kInline];
+  std::vector<struct iovec> big;
+  struct iovec* v = small;
+  if (cnt + 1 > kInline) {
+    big.resize(static_cast<size_t>(cnt) + 1);
+    v = big.data();
+  }
+  v[0] = {hdr, sizeof hdr};
+  for (int i = 0; i < cnt; ++i) v[i + 1] = body[i];
+  return queue_->send_now(v, cnt + 1);
+}
+
 bool StreamConnection::fail(const std::string& reason) {
   session_->mark_lost(reason);
   return false;
@@ -78,7 +107,7 @@ bool StreamConnection::send_with(uint32_t call_id, uint16_t flags, const struct 
   // Taken last, once nothing can stop the frame from being sent: the worker waits for every
   // ticket, so one handed out and never sent would stall the session.
   take_ticket(&h);
-  Status st = send_frame(*stream_, h, body, cnt);
+  Status st = queue_ ? send_through_queue(h, body, cnt) : send_frame(*stream_, h, body, cnt);
   if (!st.is_ok()) return fail("send: " + st.message());
   count_call(call_id, !(flags & wire::kFlagNoReply));
   if (flags & wire::kFlagNoReply) {

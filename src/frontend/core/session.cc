@@ -163,6 +163,14 @@ Session::~Session() {
     registry().erase(serial_);
   }
   thread_forget(serial_);
+  // Closed outside the lock: a connection's send thread, still sending what it holds, may
+  // mark the session lost, which takes the lock and walks conns_.
+  std::vector<std::unique_ptr<StreamConnection>> doomed;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    doomed.swap(conns_);
+    primary_ = nullptr;
+  }
 }
 
 std::string Session::error() const {
@@ -251,6 +259,7 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
   }
   conn->set_id(welcome.connection_id);
   conn->set_server_minor(welcome.minor);
+  conn->gather_sends();
   server_minor_.store(welcome.minor, std::memory_order_release);
   GV_DEBUG("connected to worker " + std::to_string(welcome.worker_pid) + ", session " +
            std::to_string(welcome.session_id) + (primary ? " (primary)" : ""));
@@ -375,6 +384,7 @@ void Session::after_fork_child() {
     // (never shut them down: that would cut the parent's connections too) and leave the
     // objects alone.
     for (auto& c : conns_) {
+      c->abandon_after_fork();
       int fd = c->stream()->release_fd();
       if (fd >= 0) {
         ::close(fd);

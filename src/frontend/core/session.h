@@ -21,6 +21,7 @@
 #include "common/transport.h"
 #include "common/wire.h"
 #include "frontend/core/client.h"
+#include "frontend/core/send_queue.h"
 
 namespace gvirtus::client {
 
@@ -178,11 +179,19 @@ class StreamConnection final : public Connection {
   void set_id(uint64_t id) { id_ = id; }
   // The backend's protocol minor version (from the Welcome).
   void set_server_minor(uint16_t minor) { server_minor_ = minor; }
+  // From now on, small NoReply requests are gathered and sent by a thread of the connection's
+  // own when the stream wants it (send_queue.h). Called once the handshake is done.
+  void gather_sends();
+  // In a fork()ed child: the send thread is not there; its queue is left alone (leaked).
+  void abandon_after_fork();
+  // Frames the send thread has sent so far, and in how many sends (tests).
+  const SendQueue* send_queue() const { return queue_.get(); }
 
  private:
   bool fail(const std::string& reason);
   bool drain_payload();
   // Sends a request frame whose ticket take_ticket(&header) sets (and may flag laned).
+  Status send_through_queue(wire::FrameHeader h, const struct iovec* body, int cnt);
   template <class TakeTicket>
   bool send_with(uint32_t call_id, uint16_t flags, const struct iovec* body, int cnt,
                  uint64_t* request_id, TakeTicket take_ticket);
@@ -205,6 +214,8 @@ class StreamConnection final : public Connection {
   std::vector<Awaiting> awaiting_;  // requests that want a reply, oldest first
   size_t awaiting_head_ = 0;
   uint32_t payload_left_ = 0;  // unread bytes of the current reply
+  // Declared after stream_: destroyed (sending what it holds) before the stream closes.
+  std::unique_ptr<SendQueue> queue_;
 };
 
 // The process-wide session (created on first use, never destroyed, so that CUDA calls from

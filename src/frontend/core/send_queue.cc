@@ -1,0 +1,160 @@
+// send_queue.h: a connection's small NoReply frames, gathered and sent by a thread of its own.
+#include "frontend/core/send_queue.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.h"
+
+namespace gvirtus::client {
+
+namespace {
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+bool gathering_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("GVIRTUS_GATHER_SENDS");
+    return !(e && std::strcmp(e, "0") == 0);
+  }();
+  return on;
+}
+
+}  // namespace
+
+SendQueue::SendQueue(Stream* stream, std::function<void(const std::string&)> lost)
+    : stream_(stream), lost_(std::move(lost)) {}
+
+SendQueue::~SendQueue() {
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    stop_ = true;
+    sleeping_ = false;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();  // it sends what is queued first
+}
+
+bool SendQueue::wanted(const Stream& s) { return s.costly_send() && gathering_enabled(); }
+
+bool SendQueue::post(const uint8_t* header, size_t header_len, const struct iovec* body,
+                     int cnt) {
+  size_t len = header_len;
+  for (int i = 0; i < cnt; ++i) len += body[i].iov_len;
+  if (len > kMaxFrame) return false;
+  bool wake;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (failed_ || queue_.size() + len > kMaxQueued) return false;
+    if (!started_) {
+      started_ = true;
+      // The thread takes no signal: the application's handlers run on its own threads.
+      sigset_t all, old;
+      sigfillset(&all);
+      pthread_sigmask(SIG_SETMASK, &all, &old);
+      try {
+        thread_ = std::thread([this] { run(); });
+      } catch (const std::system_error& e) {
+        GV_WARN(std::string("cannot start a send thread (") + e.what() +
+                "); this connection sends each request itself");
+      }
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    }
+    if (!thread_.joinable()) return false;
+    queue_.insert(queue_.end(), header, header + header_len);
+    for (int i = 0; i < cnt; ++i) {
+      const auto* p = static_cast<const uint8_t*>(body[i].iov_base);
+      queue_.insert(queue_.end(), p, p + body[i].iov_len);
+    }
+    queued_.store(queue_.size(), std::memory_order_release);
+    wake = sleeping_;
+    sleeping_ = false;  // one wake per sleep
+  }
+  posted_.fetch_add(1, std::memory_order_relaxed);
+  if (wake) cv_.notify_one();
+  return true;
+}
+
+Status SendQueue::send_now(const struct iovec* iov, int cnt) {
+  std::lock_guard<std::mutex> s(send_mu_);
+  std::vector<uint8_t> ahead;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    ahead.swap(queue_);
+    queued_.store(0, std::memory_order_relaxed);
+  }
+  if (ahead.empty()) return stream_->send(iov, cnt);
+  constexpr int kInline = 9;
+  struct iovec small[kInline];
+  std::vector<struct iovec> big;
+  struct iovec* v = small;
+  if (cnt + 1 > kInline) {
+    big.resize(static_cast<size_t>(cnt) + 1);
+    v = big.data();
+  }
+  v[0] = {ahead.data(), ahead.size()};
+  for (int i = 0; i < cnt; ++i) v[i + 1] = iov[i];
+  Status st = stream_->send(v, cnt + 1);
+  // The buffer goes back to the queue (empty) so that its capacity is reused.
+  ahead.clear();
+  std::lock_guard<std::mutex> g(mu_);
+  if (queue_.empty() && queue_.capacity() < ahead.capacity()) queue_.swap(ahead);
+  return st;
+}
+
+bool SendQueue::wait_for_work() {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinUs);
+  for (unsigned n = 1; queued_.load(std::memory_order_acquire) == 0; ++n) {
+    cpu_relax();
+    if (n % 64 == 0 && std::chrono::steady_clock::now() >= until) break;
+  }
+  std::unique_lock<std::mutex> l(mu_);
+  while (queue_.empty() && !stop_) {
+    sleeping_ = true;
+    cv_.wait(l);
+  }
+  sleeping_ = false;
+  return !queue_.empty();
+}
+
+void SendQueue::run() {
+  std::vector<uint8_t> batch;
+  while (wait_for_work()) {
+    Status st;
+    {
+      std::lock_guard<std::mutex> s(send_mu_);
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        batch.swap(queue_);
+        queued_.store(0, std::memory_order_relaxed);
+        if (failed_) batch.clear();
+      }
+      if (batch.empty()) continue;  // send_now took it meanwhile
+      struct iovec v = {batch.data(), batch.size()};
+      st = stream_->send(&v, 1);
+      thread_sends_.fetch_add(1, std::memory_order_relaxed);
+    }
+    batch.clear();
+    if (!st.is_ok()) {
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        failed_ = true;
+        queue_.clear();
+        queued_.store(0, std::memory_order_relaxed);
+      }
+      lost_("send: " + st.message());
+    }
+  }
+}
+
+}  // namespace gvirtus::client

@@ -1,0 +1,90 @@
+// Gathered sends (docs/frontend.md, "Gathered sends"): a connection's small NoReply frames are
+// copied into a queue and sent by a thread of the connection's own, as many to one system call
+// as have queued meanwhile, instead of one send each from the application's thread. A request
+// that waits for a reply goes from the application's thread with whatever is queued before it,
+// in one send. Every frame is sent in the order it was handed over, and none waits for the
+// application's next call: the thread sends as soon as it wakes.
+//
+// Only for socket connections (TCP, Unix): a send there is a system call that costs far more
+// than the copy. Not for shm: (its send is a copy already) nor TLS (OpenSSL does not let one
+// thread write while another reads).
+#pragma once
+#include <sys/uio.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "common/transport.h"
+
+namespace gvirtus::client {
+
+class SendQueue {
+ public:
+  // A frame larger than this (header included) is never queued: copying it would cost more
+  // than the send it saves.
+  static constexpr size_t kMaxFrame = 16 * 1024;
+  // Queued bytes beyond which a new frame is sent by its caller (after the queue): the thread
+  // cannot keep up (a slow link). Kept small: memory stays bounded, and a queue of many
+  // hundreds of launches would hold tickets back that the worker's other threads wait for
+  // (its out-of-order window, backend/turnstile.h).
+  static constexpr size_t kMaxQueued = 64 * 1024;
+  // How long the thread looks for more frames before it sleeps, in microseconds: an
+  // application issuing launches a few microseconds apart then never pays for waking it.
+  static constexpr int kSpinUs = 30;
+
+  // lost(reason) is called (from the queue's thread, no lock held) when a send fails.
+  SendQueue(Stream* stream, std::function<void(const std::string&)> lost);
+  // Sends what is still queued, then stops the thread.
+  ~SendQueue();
+  SendQueue(const SendQueue&) = delete;
+  SendQueue& operator=(const SendQueue&) = delete;
+
+  // Whether queued sends are wanted for this stream: it says a send is costly, and
+  // GVIRTUS_GATHER_SENDS is not 0.
+  static bool wanted(const Stream& s);
+
+  // Queues a frame: its encoded header and its body, copied. Returns false with nothing
+  // queued (the caller then uses send_now) when the frame is too large, the queue is full,
+  // an earlier send failed, or the thread cannot be started.
+  bool post(const uint8_t* header, size_t header_len, const struct iovec* body, int cnt);
+  // Sends everything queued and then iov, from the calling thread, in one send.
+  Status send_now(const struct iovec* iov, int cnt);
+  // In a fork()ed child: the thread is not there, and its locks may be held. Nothing is
+  // touched again; the destructor then leaks what it would have freed.
+  void abandon() { abandoned_ = true; }
+
+  // Frames queued and sends made by the thread so far (tests and GVIRTUS_CALL_STATS).
+  uint64_t frames_posted() const { return posted_.load(std::memory_order_relaxed); }
+  uint64_t thread_sends() const { return thread_sends_.load(std::memory_order_relaxed); }
+
+ private:
+  void run();
+  // Waits until something is queued or stop_ is set; false to end the thread.
+  bool wait_for_work();
+
+  Stream* const stream_;
+  const std::function<void(const std::string&)> lost_;
+  std::mutex send_mu_;  // held across every send on the stream, and taken before mu_
+  std::mutex mu_;       // guards everything below
+  std::condition_variable cv_;
+  std::vector<uint8_t> queue_;
+  bool sleeping_ = false;  // the thread waits on cv_ and has not been woken
+  bool stop_ = false;
+  bool failed_ = false;  // a send failed: the session is lost, nothing more is queued
+  bool started_ = false;
+  std::thread thread_;
+  std::atomic<size_t> queued_{0};  // queue_.size(), for the thread's spin without the lock
+  std::atomic<uint64_t> posted_{0};
+  std::atomic<uint64_t> thread_sends_{0};
+  bool abandoned_ = false;
+};
+
+}  // namespace gvirtus::client
