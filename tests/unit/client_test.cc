@@ -425,6 +425,93 @@ TEST(Client, ForkedChildCannotUseTheParentsSession) {
   EXPECT_FALSE(session.lost());
 }
 
+// Gathered sends (send_queue.h): the NoReply requests of a thread go through its connection's
+// send thread; when the thread ends, every one of them still reaches the backend, in order,
+// before its connection closes.
+TEST(Client, GatheredRequestsOfAThreadThatEndsAllArriveInOrder) {
+  std::mutex mu;
+  std::vector<uint64_t> secondary;  // request ids on the thread's connection, in arrival order
+  FakeBackend be([&](Stream& s, const wire::Hello& hello) {
+    for (;;) {
+      wire::FrameHeader f;
+      std::vector<uint8_t> p;
+      if (!read_frame(s, &f, &p)) return;
+      if (!hello.primary) {
+        std::lock_guard<std::mutex> g(mu);
+        secondary.push_back(f.request_id);
+      }
+      if (!(f.flags & wire::kFlagNoReply) && !send_reply(s, f, 0, 0)) return;
+    }
+  });
+  Session session(test_session_options(be.connector()));
+  SessionOverride use(&session);
+  ASSERT_NE(session.connection(), nullptr);  // the primary, on this thread
+  constexpr uint64_t kCount = 2000;
+  std::thread([&] {
+    for (uint64_t i = 0; i < kCount; ++i) {
+      Call c(kEcho);
+      c.args().put<uint64_t>(i);
+      ASSERT_TRUE(c.send_async());
+    }
+    auto* conn = dynamic_cast<client::StreamConnection*>(session.current_connection());
+    ASSERT_NE(conn, nullptr);
+    ASSERT_NE(conn->send_queue(), nullptr) << "a socket connection gathers its sends";
+    EXPECT_EQ(conn->send_queue()->frames_posted(), kCount);
+  }).join();  // no reply was waited for: the frames may all still be queued here
+  const auto deadline = steady_clock::now() + std::chrono::seconds(10);
+  while (be.finished() < 1 && steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_GE(be.finished(), 1) << "the ended thread's connection never closed";
+  std::lock_guard<std::mutex> g(mu);
+  ASSERT_EQ(secondary.size(), kCount);
+  for (uint64_t i = 0; i < kCount; ++i) ASSERT_EQ(secondary[i], i + 1);
+}
+
+// A child forked while the parent's connection has a send thread: the child's copy of the
+// session is lost without touching that thread (it does not exist in the child) and exits
+// cleanly; the parent's requests all arrive.
+TEST(Client, ForkWithASendThreadLeavesTheParentWhole) {
+  client::process_session();  // registers the fork handlers
+  std::atomic<int> noreply{0};
+  FakeBackend be([&](Stream& s, const wire::Hello&) {
+    for (;;) {
+      wire::FrameHeader f;
+      std::vector<uint8_t> p;
+      if (!read_frame(s, &f, &p)) return;
+      if (f.flags & wire::kFlagNoReply) {
+        ++noreply;
+        continue;
+      }
+      if (!send_reply(s, f, 0, 0)) return;
+    }
+  });
+  Session session(test_session_options(be.connector()));
+  SessionOverride use(&session);
+  for (int i = 0; i < 100; ++i) {
+    Call c(kEcho);
+    ASSERT_TRUE(c.send_async());
+  }
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    Call c(kEcho);
+    bool sent = c.invoke();
+    ::_exit(!sent && session.lost() ? 0 : 1);
+  }
+  ASSERT_GT(pid, 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  for (int i = 0; i < 100; ++i) {
+    Call c(kEcho);
+    ASSERT_TRUE(c.send_async());
+  }
+  Call again(kEcho);
+  EXPECT_TRUE(again.invoke());  // goes after the 200 queued ones
+  EXPECT_EQ(noreply.load(), 200);
+  EXPECT_FALSE(session.lost());
+}
+
 TEST(Client, ForkedChildWithoutConnectionsGetsAFreshSession) {
   client::process_session();
   FakeBackend be(echo_server);

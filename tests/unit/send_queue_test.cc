@@ -1,0 +1,213 @@
+// Gathered sends (frontend/core/send_queue.h): order, batching, the bounds, failures, and the
+// frames of a thread that ends.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/transport.h"
+#include "common/wire.h"
+#include "frontend/core/send_queue.h"
+
+namespace gvirtus::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Wraps a stream: counts sends, and the first send waits until open() (so that frames pile up
+// behind it), or every send fails when told to.
+class GateStream : public Stream {
+ public:
+  explicit GateStream(Stream* inner) : inner_(inner) {}
+  Status send(const struct iovec* iov, int cnt) override {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      ++sends_;
+      entered_ = true;
+      cv_.notify_all();
+      cv_.wait(l, [&] { return open_; });
+      if (fail_) return disconnected("injected send failure");
+    }
+    return inner_->send(iov, cnt);
+  }
+  Status recv(void* buf, size_t n) override { return inner_->recv(buf, n); }
+  void shutdown() override { inner_->shutdown(); }
+  std::string peer() const override { return "gate"; }
+  bool costly_send() const override { return true; }
+
+  void wait_entered() {
+    std::unique_lock<std::mutex> l(mu_);
+    ASSERT_TRUE(cv_.wait_for(l, 5s, [&] { return entered_; })) << "no send began";
+  }
+  void open(bool fail = false) {
+    std::lock_guard<std::mutex> g(mu_);
+    open_ = true;
+    fail_ = fail;
+    cv_.notify_all();
+  }
+  int sends() {
+    std::lock_guard<std::mutex> g(mu_);
+    return sends_;
+  }
+
+ private:
+  Stream* inner_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false, fail_ = false, entered_ = false;
+  int sends_ = 0;
+};
+
+std::vector<uint8_t> header_bytes(uint32_t call_id, uint64_t request_id, size_t len,
+                                  uint16_t flags = wire::kFlagNoReply) {
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+  h.flags = flags;
+  h.call_id = call_id;
+  h.request_id = request_id;
+  h.length = static_cast<uint32_t>(len);
+  std::vector<uint8_t> out(wire::kHeaderSize);
+  wire::encode_header(h, out.data());
+  return out;
+}
+
+// Posts request `i`: call id 100 + i, a body of (i % 50) + 1 bytes each worth i.
+bool post_numbered(SendQueue& q, uint64_t i) {
+  std::vector<uint8_t> body(i % 50 + 1, static_cast<uint8_t>(i));
+  auto h = header_bytes(static_cast<uint32_t>(100 + i), i, body.size());
+  struct iovec v = {body.data(), body.size()};
+  return q.post(h.data(), h.size(), &v, 1);
+}
+
+// Reads `count` frames from s and checks they are requests 1..count in order, as
+// post_numbered made them.
+void expect_numbered(Stream& s, uint64_t count) {
+  for (uint64_t i = 1; i <= count; ++i) {
+    wire::FrameHeader h;
+    ASSERT_TRUE(recv_header(s, wire::kMaxPayload, &h)) << "frame " << i;
+    EXPECT_EQ(h.request_id, i);
+    EXPECT_EQ(h.call_id, 100 + i);
+    ASSERT_EQ(h.length, i % 50 + 1);
+    std::vector<uint8_t> body(h.length);
+    ASSERT_TRUE(s.recv(body.data(), body.size()));
+    EXPECT_EQ(body, std::vector<uint8_t>(h.length, static_cast<uint8_t>(i))) << "frame " << i;
+  }
+}
+
+TEST(SendQueue, FramesQueuedBehindABusySendGoOutTogetherAndInOrder) {
+  std::unique_ptr<Stream> a, b;
+  ASSERT_TRUE(stream_pair(&a, &b));
+  GateStream gate(a.get());
+  std::string lost;
+  {
+    SendQueue q(&gate, [&](const std::string& why) { lost = why; });
+    ASSERT_TRUE(post_numbered(q, 1));
+    gate.wait_entered();  // the thread is stuck sending frame 1
+    for (uint64_t i = 2; i <= 200; ++i) ASSERT_TRUE(post_numbered(q, i));
+    EXPECT_EQ(q.frames_posted(), 200u);
+    gate.open();
+  }  // the destructor sends what is left before the thread ends
+  EXPECT_EQ(gate.sends(), 2) << "199 frames queued behind a send must go out in one";
+  EXPECT_TRUE(lost.empty()) << lost;
+  expect_numbered(*b, 200);
+}
+
+TEST(SendQueue, ARequestThatWaitsGoesAfterWhatIsQueued) {
+  std::unique_ptr<Stream> a, b;
+  ASSERT_TRUE(stream_pair(&a, &b));
+  GateStream gate(a.get());
+  SendQueue q(&gate, [](const std::string&) {});
+  ASSERT_TRUE(post_numbered(q, 1));
+  gate.wait_entered();
+  for (uint64_t i = 2; i <= 10; ++i) ASSERT_TRUE(post_numbered(q, i));
+  // From the application's thread, while the queue's thread still holds frame 1.
+  std::thread waiter([&] {
+    std::vector<uint8_t> body(11 % 50 + 1, 11);
+    auto h = header_bytes(111, 11, body.size(), 0);
+    struct iovec v[2] = {{h.data(), h.size()}, {body.data(), body.size()}};
+    EXPECT_TRUE(q.send_now(v, 2));
+  });
+  std::this_thread::sleep_for(20ms);
+  gate.open();
+  waiter.join();
+  expect_numbered(*b, 11);
+}
+
+TEST(SendQueue, RefusesLargeFramesAndAFullQueue) {
+  std::unique_ptr<Stream> a, b;
+  ASSERT_TRUE(stream_pair(&a, &b));
+  GateStream gate(a.get());
+  SendQueue q(&gate, [](const std::string&) {});
+  std::vector<uint8_t> big(SendQueue::kMaxFrame);  // with its header, one byte over
+  auto h = header_bytes(7, 1, big.size());
+  struct iovec v = {big.data(), big.size()};
+  EXPECT_FALSE(q.post(h.data(), h.size(), &v, 1));
+  EXPECT_EQ(q.frames_posted(), 0u);
+
+  ASSERT_TRUE(post_numbered(q, 1));
+  gate.wait_entered();
+  std::vector<uint8_t> body(1000);
+  size_t queued = 0;
+  uint64_t n = 0;
+  for (; n < 1000; ++n) {
+    auto hh = header_bytes(8, 2 + n, body.size());
+    struct iovec bv = {body.data(), body.size()};
+    if (!q.post(hh.data(), hh.size(), &bv, 1)) break;
+    queued += hh.size() + body.size();
+  }
+  EXPECT_LT(n, 1000u) << "the queue never filled";
+  EXPECT_LE(queued, SendQueue::kMaxQueued);
+  EXPECT_GT(queued + wire::kHeaderSize + body.size(), SendQueue::kMaxQueued);
+  gate.open();
+}
+
+TEST(SendQueue, AFailedSendLosesTheSessionOnceAndQueuesNothingMore) {
+  std::unique_ptr<Stream> a, b;
+  ASSERT_TRUE(stream_pair(&a, &b));
+  GateStream gate(a.get());
+  std::mutex mu;
+  std::vector<std::string> lost;
+  SendQueue q(&gate, [&](const std::string& why) {
+    std::lock_guard<std::mutex> g(mu);
+    lost.push_back(why);
+  });
+  ASSERT_TRUE(post_numbered(q, 1));
+  gate.wait_entered();
+  ASSERT_TRUE(post_numbered(q, 2));
+  gate.open(/*fail=*/true);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> g(mu);
+      if (!lost.empty()) break;
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the failure was never reported";
+    std::this_thread::sleep_for(1ms);
+  }
+  std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(post_numbered(q, 3)) << "a queue whose send failed takes no more frames";
+  std::lock_guard<std::mutex> g(mu);
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_NE(lost[0].find("injected send failure"), std::string::npos) << lost[0];
+}
+
+TEST(SendQueue, OnlyStreamsWhoseSendsCostAreGathered) {
+  std::unique_ptr<Stream> a, b;
+  ASSERT_TRUE(stream_pair(&a, &b));  // a socketpair: Unix-domain sockets
+  EXPECT_TRUE(SendQueue::wanted(*a));
+  GateStream gate(a.get());
+  EXPECT_TRUE(SendQueue::wanted(gate));
+  struct Cheap : GateStream {
+    using GateStream::GateStream;
+    bool costly_send() const override { return false; }
+  } cheap(a.get());
+  EXPECT_FALSE(SendQueue::wanted(cheap));
+}
+
+}  // namespace
+}  // namespace gvirtus::client
