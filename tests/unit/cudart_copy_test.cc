@@ -988,6 +988,36 @@ TEST_F(CopyEngine, MissingKernelAndBadImageFailStickily) {
   cr::unregister_module(mb);
 }
 
+// Unregistering a module forgets its own kernels and variables only; a stub address that a
+// later module registered again stays that module's.
+TEST(ModuleRegistry, UnregisterForgetsOnlyTheModulesOwnKeys) {
+  auto image = fake_fatbin(100);
+  cr::FatbinWrapper wa{static_cast<int32_t>(cr::kFatbinWrapperMagic), 1, image.data(), nullptr};
+  cr::FatbinWrapper wb = wa;
+  cr::Module* a = cr::register_module(&wa);
+  cr::Module* b = cr::register_module(&wb);
+  static int shadow_a = 0, shadow_b = 0;
+  cr::register_kernel(a, reinterpret_cast<const void*>(&stub_a), "ka");
+  cr::register_kernel(a, reinterpret_cast<const void*>(&stub_c), "kc_old");
+  cr::register_variable(a, &shadow_a, "va", sizeof shadow_a, false);
+  cr::register_kernel(b, reinterpret_cast<const void*>(&stub_b), "kb");
+  cr::register_kernel(b, reinterpret_cast<const void*>(&stub_c), "kc_new");  // reused address
+  cr::register_variable(b, &shadow_b, "vb", sizeof shadow_b, false);
+  cr::unregister_module(a);
+  EXPECT_EQ(cr::find_kernel(reinterpret_cast<const void*>(&stub_a)), nullptr);
+  EXPECT_EQ(cr::find_variable(&shadow_a), nullptr);
+  cr::Kernel* kb = cr::find_kernel(reinterpret_cast<const void*>(&stub_b));
+  ASSERT_NE(kb, nullptr);
+  EXPECT_EQ(kb->name, "kb");
+  cr::Kernel* kc = cr::find_kernel(reinterpret_cast<const void*>(&stub_c));
+  ASSERT_NE(kc, nullptr);
+  EXPECT_EQ(kc->name, "kc_new");
+  ASSERT_NE(cr::find_variable(&shadow_b), nullptr);
+  cr::unregister_module(b);
+  EXPECT_EQ(cr::find_kernel(reinterpret_cast<const void*>(&stub_c)), nullptr);
+  EXPECT_EQ(cr::find_variable(&shadow_b), nullptr);
+}
+
 }  // namespace
 }  // namespace gvirtus::testing
 

@@ -34,6 +34,9 @@ struct Registry {
   std::unordered_map<const void*, Kernel*> by_stub;
   std::vector<std::unique_ptr<Variable>> variables;
   std::unordered_map<const void*, Variable*> by_host;
+  // The keys each module registered, so that unregistering one touches only its own (PyTorch
+  // unregisters thousands of modules at exit; a scan of every kernel each was quadratic).
+  std::unordered_map<const Module*, std::vector<const void*>> stubs_of, hosts_of;
   std::mutex resolve_mu;  // one resolution at a time (rare; keeps each upload single)
 };
 
@@ -238,6 +241,7 @@ void register_kernel(Module* m, const void* stub, const char* name) {
     k->error = cudaErrorInvalidDeviceFunction;
   }
   r.by_stub[stub] = k.get();
+  r.stubs_of[m].push_back(stub);
   r.kernel_set.insert(k.get());
   r.kernels.push_back(std::move(k));
 }
@@ -256,6 +260,7 @@ void register_variable(Module* m, const void* host, const char* name, size_t siz
   v->constant = constant;
   v->managed = managed;
   r.by_host[host] = v.get();
+  r.hosts_of[m].push_back(host);
   r.variables.push_back(std::move(v));
 }
 
@@ -271,19 +276,19 @@ void unregister_module(Module* m) {
   std::lock_guard<std::mutex> g(r.mu);
   if (!m || !r.module_set.count(m)) return;
   m->registered = false;
-  for (auto it = r.by_host.begin(); it != r.by_host.end();) {
-    if (it->second->module == m)
-      it = r.by_host.erase(it);
-    else
-      ++it;
-  }
+  // A key another module registered since (the same address reused) stays that module's.
+  auto forget = [m](auto& by, auto& keys_of) {
+    auto keys = keys_of.find(m);
+    if (keys == keys_of.end()) return;
+    for (const void* key : keys->second) {
+      auto it = by.find(key);
+      if (it != by.end() && it->second->module == m) by.erase(it);
+    }
+    keys_of.erase(keys);
+  };
+  forget(r.by_host, r.hosts_of);
   // The image belongs to code that may now be unloaded, and its stub addresses may be reused.
-  for (auto it = r.by_stub.begin(); it != r.by_stub.end();) {
-    if (it->second->module == m)
-      it = r.by_stub.erase(it);
-    else
-      ++it;
-  }
+  forget(r.by_stub, r.stubs_of);
 }
 
 Kernel* find_kernel(const void* p) {
