@@ -482,6 +482,9 @@ bool arrays(CUstream s) {
   h2a.Height = 8;
   h2a.Depth = 4;
   DCHECK(cuMemcpy3D(&h2a));
+  // From pageable memory the copy returns once the bytes are staged, before the DMA into the
+  // array may be done; `s` is non-blocking, so nothing orders the read below after it.
+  DCHECK(cuCtxSynchronize());
   std::vector<float> box(4 * 3 * 2, -1.f);
   CUDA_MEMCPY3D a2b{};
   a2b.srcMemoryType = CU_MEMORYTYPE_ARRAY;
