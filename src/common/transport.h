@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/endpoint.h"
 #include "common/status.h"
@@ -84,6 +85,23 @@ std::unique_ptr<Stream> stream_from_fd(int fd, std::string peer);
 Status stream_from_fds(int fd, int aux_fd, std::string peer, std::unique_ptr<Stream>* out);
 // A connected pair of streams in this process (socketpair), for tests and the embedded backend.
 Status stream_pair(std::unique_ptr<Stream>* a, std::unique_ptr<Stream>* b);
+
+// Calls f(v, cnt + 1) with v holding `first` and then the cnt iovecs of `rest` (a frame's
+// header before its body, queued frames before a request): on the stack for a few.
+template <class F>
+auto with_leading_iovec(struct iovec first, const struct iovec* rest, int cnt, F&& f) {
+  constexpr int kInline = 9;
+  struct iovec small[kInline];
+  std::vector<struct iovec> big;
+  struct iovec* v = small;
+  if (cnt + 1 > kInline) {
+    big.resize(static_cast<size_t>(cnt) + 1);
+    v = big.data();
+  }
+  v[0] = first;
+  for (int i = 0; i < cnt; ++i) v[i + 1] = rest[i];
+  return f(v, cnt + 1);
+}
 
 // Framing helpers on top of a Stream. send_frame fills in h.length from the body.
 Status send_frame(Stream& s, wire::FrameHeader h, const struct iovec* body, int body_cnt);

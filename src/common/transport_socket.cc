@@ -596,17 +596,8 @@ Status send_frame(Stream& s, wire::FrameHeader h, const struct iovec* body, int 
   h.length = static_cast<uint32_t>(total);
   uint8_t hdr[wire::kHeaderSize];
   wire::encode_header(h, hdr);
-  constexpr int kInline = 8;
-  struct iovec small[kInline];
-  std::vector<struct iovec> big;
-  struct iovec* v = small;
-  if (body_cnt + 1 > kInline) {
-    big.resize(static_cast<size_t>(body_cnt) + 1);
-    v = big.data();
-  }
-  v[0] = {hdr, sizeof hdr};
-  for (int i = 0; i < body_cnt; ++i) v[i + 1] = body[i];
-  return s.send(v, body_cnt + 1);
+  return with_leading_iovec({hdr, sizeof hdr}, body, body_cnt,
+                            [&](const struct iovec* v, int n) { return s.send(v, n); });
 }
 
 Status recv_header(Stream& s, uint32_t max_payload, wire::FrameHeader* h) {

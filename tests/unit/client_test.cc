@@ -400,16 +400,11 @@ TEST(Client, OversizeRequestFailsWithoutLosingTheSession) {
   EXPECT_TRUE(ok.invoke());
 }
 
-TEST(Client, ForkedChildCannotUseTheParentsSession) {
-  client::process_session();  // registers the fork handlers
-  FakeBackend be(echo_server);
-  Session session(test_session_options(be.connector()));
-  SessionOverride use(&session);
-  Call ok(kEcho);
-  ASSERT_TRUE(ok.invoke());
+// Forks: the child's call must fail without being sent (nothing on the parent's sockets) and
+// its session be lost; the child exits cleanly.
+void expect_forked_child_lost(Session& session) {
   pid_t pid = ::fork();
   if (pid == 0) {
-    // Child: lost, and nothing is sent on the parent's sockets.
     Call c(kEcho);
     bool sent = c.invoke();
     ::_exit(!sent && session.lost() ? 0 : 1);
@@ -419,6 +414,16 @@ TEST(Client, ForkedChildCannotUseTheParentsSession) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(Client, ForkedChildCannotUseTheParentsSession) {
+  client::process_session();  // registers the fork handlers
+  FakeBackend be(echo_server);
+  Session session(test_session_options(be.connector()));
+  SessionOverride use(&session);
+  Call ok(kEcho);
+  ASSERT_TRUE(ok.invoke());
+  expect_forked_child_lost(session);
   // The parent's connection still works.
   Call again(kEcho);
   EXPECT_TRUE(again.invoke());
@@ -493,17 +498,7 @@ TEST(Client, ForkWithASendThreadLeavesTheParentWhole) {
     Call c(kEcho);
     ASSERT_TRUE(c.send_async());
   }
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    Call c(kEcho);
-    bool sent = c.invoke();
-    ::_exit(!sent && session.lost() ? 0 : 1);
-  }
-  ASSERT_GT(pid, 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  expect_forked_child_lost(session);
   for (int i = 0; i < 100; ++i) {
     Call c(kEcho);
     ASSERT_TRUE(c.send_async());

@@ -63,17 +63,9 @@ Status StreamConnection::send_through_queue(wire::FrameHeader h, const struct io
   wire::encode_header(h, hdr);
   if ((h.flags & wire::kFlagNoReply) && queue_->post(hdr, sizeof hdr, body, cnt))
     return Status::ok();
-  constexpr int kInline = 8;
-  struct iovec small[kInline];
-  std::vector<struct iovec> big;
-  struct iovec* v = small;
-  if (cnt + 1 > kInline) {
-    big.resize(static_cast<size_t>(cnt) + 1);
-    v = big.data();
-  }
-  v[0] = {hdr, sizeof hdr};
-  for (int i = 0; i < cnt; ++i) v[i + 1] = body[i];
-  return queue_->send_now(v, cnt + 1);
+  return with_leading_iovec({hdr, sizeof hdr}, body, cnt, [&](const struct iovec* v, int n) {
+    return queue_->send_now(v, n);
+  });
 }
 
 bool StreamConnection::fail(const std::string& reason) {

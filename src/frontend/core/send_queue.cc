@@ -94,17 +94,8 @@ Status SendQueue::send_now(const struct iovec* iov, int cnt) {
     queued_.store(0, std::memory_order_relaxed);
   }
   if (ahead.empty()) return stream_->send(iov, cnt);
-  constexpr int kInline = 9;
-  struct iovec small[kInline];
-  std::vector<struct iovec> big;
-  struct iovec* v = small;
-  if (cnt + 1 > kInline) {
-    big.resize(static_cast<size_t>(cnt) + 1);
-    v = big.data();
-  }
-  v[0] = {ahead.data(), ahead.size()};
-  for (int i = 0; i < cnt; ++i) v[i + 1] = iov[i];
-  Status st = stream_->send(v, cnt + 1);
+  Status st = with_leading_iovec({ahead.data(), ahead.size()}, iov, cnt,
+                                 [&](const struct iovec* v, int n) { return stream_->send(v, n); });
   // The buffer goes back to the queue (empty) so that its capacity is reused.
   ahead.clear();
   std::lock_guard<std::mutex> g(mu_);
