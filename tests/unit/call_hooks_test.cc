@@ -18,25 +18,32 @@ constexpr uint32_t kWork = 5200;
 std::atomic<int> g_a_before{0}, g_a_after{0}, g_b_before{0}, g_b_after{0};
 std::atomic<int32_t> g_b_status{-1};
 std::atomic<int> g_a_cb_before{0}, g_b_cb_after{0};
-void a_cb_before() { ++g_a_cb_before; }
-void b_cb_after() { ++g_b_cb_after; }
 
+// Hook sets cannot be removed, and this process may run other tests after this one: the
+// hooks act only while the test runs.
+std::atomic<bool> g_active{false};
 void a_before(uint32_t id) {
-  if (id == kWork) ++g_a_before;
+  if (id == kWork && g_active) ++g_a_before;
 }
 void a_after(uint32_t id, int32_t) {
-  if (id != kWork) return;
+  if (id != kWork || !g_active) return;
   ++g_a_after;
   client::Call inner(kWork);  // a hook's own call: no hook runs for it
   inner.invoke();
 }
 void b_before(uint32_t id) {
-  if (id == kWork) ++g_b_before;
+  if (id == kWork && g_active) ++g_b_before;
 }
 void b_after(uint32_t id, int32_t status) {
-  if (id != kWork) return;
+  if (id != kWork || !g_active) return;
   ++g_b_after;
   g_b_status = status;
+}
+void a_cb_before() {
+  if (g_active) ++g_a_cb_before;
+}
+void b_cb_after() {
+  if (g_active) ++g_b_cb_after;
 }
 
 TEST(CallHooks, EverySetRunsOnceAroundEachCall) {
@@ -60,6 +67,7 @@ TEST(CallHooks, EverySetRunsOnceAroundEachCall) {
   b.before = &b_before;
   b.after = &b_after;
   b.after_callback = &b_cb_after;
+  g_active = true;
   client::set_call_hooks(a);
   client::set_call_hooks(b);
   client::set_call_hooks(a);  // again: still one set
@@ -77,6 +85,7 @@ TEST(CallHooks, EverySetRunsOnceAroundEachCall) {
   client::run_callback_hooks(true);
   EXPECT_EQ(g_a_cb_before.load(), 1);
   EXPECT_EQ(g_b_cb_after.load(), 1);
+  g_active = false;
 }
 
 }  // namespace

@@ -28,6 +28,7 @@
 #include "common/tls.h"
 #include "cudart_calls.h"
 #include "fake_backend.h"
+#include "frontend/core/callback_slot.h"
 #include "frontend/core/session.h"
 #include "frontend/cudart/callback_thread.h"
 #include "test_env.h"
@@ -601,6 +602,15 @@ TEST(Limits, RefusedExtraConnectionFailsOnlyItsThread) {
 // thread fails with cudaErrorDevicesUnavailable, the session goes on, and the next such call
 // tries again (a new thread, a new connection) instead of failing for good.
 TEST(Limits, RefusedCallbackThreadFailsItsCallAndTriesAgain) {
+  {
+    // The callback thread is one per process: once an earlier test of this process started
+    // it, no connection is asked for here. ctest runs each test in a process of its own.
+    client::CallbackThreadSlot& slot = client::callback_thread_slot();
+    std::lock_guard<std::mutex> g(slot.mu);
+    if (slot.state != 0)
+      GTEST_SKIP() << "this process already has its host-callback thread (an earlier test "
+                      "started it); run this test alone";
+  }
   Rig t;
   t.start(R"({"limits": {"default": {"connections": 1}}})");
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
