@@ -1,12 +1,11 @@
 // Client-chosen handle ids (client.h, docs/protocol.md "Client-chosen handle ids"): which
 // creates are sure to succeed, because the same request succeeded before in this process.
-#include <unistd.h>
-
 #include <mutex>
 #include <string>
 #include <unordered_set>
 
 #include "frontend/core/client.h"
+#include "frontend/core/process_owner.h"
 
 namespace gvirtus::client {
 namespace {
@@ -17,7 +16,7 @@ constexpr size_t kMaxKnown = 4096;
 
 struct Known {
   std::mutex mu;
-  pid_t pid = 0;  // a forked child starts empty: its worker is a new one
+  ProcessOwner owner;  // a forked child starts empty: its worker is a new one
   std::unordered_set<std::string> keys;
 };
 
@@ -42,7 +41,7 @@ bool create_known(const Call& c) {
   Known& k = known();
   const std::string key = key_of(c);
   std::lock_guard<std::mutex> g(k.mu);
-  if (k.pid != ::getpid()) return false;
+  if (!k.owner.current()) return false;
   return k.keys.count(key) != 0;
 }
 
@@ -50,11 +49,7 @@ void create_succeeded(const Call& c) {
   Known& k = known();
   std::string key = key_of(c);
   std::lock_guard<std::mutex> g(k.mu);
-  const pid_t me = ::getpid();
-  if (k.pid != me) {
-    k.keys.clear();
-    k.pid = me;
-  }
+  if (k.owner.changed()) k.keys.clear();
   if (k.keys.size() < kMaxKnown) k.keys.insert(std::move(key));
 }
 

@@ -3,11 +3,11 @@
 // accepted, so it may go out without waiting for its status (`async_if=`, docs/frontend.md).
 // Thread-safe; a forked child starts empty (its session, and so its worker, is a new one).
 #pragma once
-#include <unistd.h>
-
 #include <cstdint>
 #include <mutex>
 #include <unordered_set>
+
+#include "frontend/core/process_owner.h"
 
 namespace gvirtus::client {
 
@@ -37,14 +37,10 @@ class LiveSet {
 
  private:
   void own_process() {  // REQUIRES: mu_ held
-    const pid_t me = ::getpid();
-    if (pid_ != me) {
-      ids_.clear();
-      pid_ = me;
-    }
+    if (owner_.changed()) ids_.clear();
   }
   std::mutex mu_;
-  pid_t pid_ = 0;
+  ProcessOwner owner_;
   std::unordered_set<uintptr_t> ids_;
 };
 

@@ -1,8 +1,6 @@
 // heuristic_cache.h: the objects' state and the kept heuristic answers.
 #include "frontend/cublasLt/heuristic_cache.h"
 
-#include <unistd.h>
-
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -14,6 +12,7 @@
 #include "frontend/core/answers.h"
 #include "frontend/core/call_key.h"
 #include "frontend/core/client.h"
+#include "frontend/core/process_owner.h"
 
 namespace gvirtus::cublasLt {
 namespace {
@@ -34,17 +33,15 @@ struct Answer {
 
 struct State {
   std::mutex mu;
-  pid_t pid = 0;  // a forked child starts empty: its worker is a new one
+  client::ProcessOwner owner;  // a forked child starts empty: its worker is a new one
   std::unordered_map<const void*, Object> objects;  // REQUIRES: mu
   std::unordered_map<std::string, Answer> answers;  // REQUIRES: mu
   std::unordered_set<std::string> accepted;         // matmuls that succeeded; REQUIRES: mu
   void own_process() {  // REQUIRES: mu
-    const pid_t me = ::getpid();
-    if (pid == me) return;
+    if (!owner.changed()) return;
     objects.clear();
     answers.clear();
     accepted.clear();
-    pid = me;
   }
 };
 

@@ -2,14 +2,13 @@
 // looks at.
 #include "frontend/cudnn/batch_norm.h"
 
-#include <unistd.h>
-
 #include <cstdint>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "frontend/core/call_key.h"
+#include "frontend/core/process_owner.h"
 #include "frontend/cudnn/glue.h"
 
 namespace gvirtus::cudnn {
@@ -19,13 +18,10 @@ namespace {
 // (client::LiveSet), each record starts empty in a new process.
 struct Shapes {
   std::mutex mu;
-  pid_t pid = 0;                                    // REQUIRES: mu
+  client::ProcessOwner owner;                       // REQUIRES: mu
   std::unordered_map<const void*, std::string> of;  // REQUIRES: mu
   void own_process() {                              // REQUIRES: mu
-    if (pid != ::getpid()) {
-      of.clear();
-      pid = ::getpid();
-    }
+    if (owner.changed()) of.clear();
   }
 };
 Shapes& shapes() {
@@ -49,15 +45,13 @@ constexpr size_t kMaxEntries = 4096;
 
 struct Memo {
   std::mutex mu;
-  pid_t pid = 0;                                  // REQUIRES: mu
+  client::ProcessOwner owner;                     // REQUIRES: mu
   std::unordered_map<std::string, size_t> sizes;  // REQUIRES: mu
   std::unordered_set<std::string> accepted;       // REQUIRES: mu
   void own_process() {                            // REQUIRES: mu
-    if (pid != ::getpid()) {
-      sizes.clear();
-      accepted.clear();
-      pid = ::getpid();
-    }
+    if (!owner.changed()) return;
+    sizes.clear();
+    accepted.clear();
   }
 };
 Memo& memo() {

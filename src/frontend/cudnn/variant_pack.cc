@@ -1,14 +1,13 @@
 // variant_pack.h: what the client knows of each backend descriptor it created.
 #include "frontend/cudnn/variant_pack.h"
 
-#include <unistd.h>
-
 #include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "frontend/core/call_key.h"
+#include "frontend/core/process_owner.h"
 #include "frontend/cudnn/glue.h"
 
 namespace gvirtus::cudnn {
@@ -30,15 +29,13 @@ constexpr size_t kMaxExecutions = 4096;
 
 struct Packs {
   std::mutex mu;
-  pid_t pid = 0;  // a forked child starts empty: its worker is a new one
+  client::ProcessOwner owner;  // a forked child starts empty: its worker is a new one
   std::unordered_map<const void*, Pack> by_id;  // REQUIRES: mu
   std::unordered_set<std::string> executed;     // REQUIRES: mu
   void own_process() {  // REQUIRES: mu
-    const pid_t me = ::getpid();
-    if (pid == me) return;
+    if (!owner.changed()) return;
     by_id.clear();
     executed.clear();
-    pid = me;
   }
 };
 
