@@ -2,6 +2,7 @@
 // frames of a thread that ends.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -136,6 +137,31 @@ TEST(SendQueue, ARequestThatWaitsGoesAfterWhatIsQueued) {
   gate.open();
   waiter.join();
   expect_numbered(*b, 11);
+}
+
+// flush(), which the connection calls before it reads a reply: waits for the thread's send
+// under way, sends what queued behind it, and with nothing queued sends nothing.
+TEST(SendQueue, FlushWaitsForTheThreadAndSendsTheRest) {
+  std::unique_ptr<Stream> a, b;
+  ASSERT_TRUE(stream_pair(&a, &b));
+  GateStream gate(a.get());
+  SendQueue q(&gate, [](const std::string&) {});
+  ASSERT_TRUE(post_numbered(q, 1));
+  gate.wait_entered();
+  for (uint64_t i = 2; i <= 10; ++i) ASSERT_TRUE(post_numbered(q, i));
+  std::atomic<bool> flushed{false};
+  std::thread flusher([&] {
+    EXPECT_TRUE(q.flush());
+    flushed = true;
+  });
+  std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(flushed.load()) << "flush returned while the thread's send was under way";
+  gate.open();
+  flusher.join();
+  EXPECT_EQ(gate.sends(), 2);
+  EXPECT_TRUE(q.flush());  // nothing queued: no send
+  EXPECT_EQ(gate.sends(), 2);
+  expect_numbered(*b, 10);
 }
 
 TEST(SendQueue, RefusesLargeFramesAndAFullQueue) {

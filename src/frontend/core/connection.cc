@@ -155,6 +155,12 @@ bool StreamConnection::drain_payload() {
 
 bool StreamConnection::recv_reply_header(uint64_t request_id, wire::FrameHeader* h) {
   if (session_->lost()) return false;
+  if (queue_) {
+    // Frames queued after the request whose reply comes now: sent before this thread blocks
+    // in a read (send_queue.h, flush).
+    Status st = queue_->flush();
+    if (!st.is_ok()) return fail("send: " + st.message());
+  }
   if (!drain_payload()) return false;
   if (awaiting_head_ >= awaiting_.size() || awaiting_[awaiting_head_].request_id != request_id)
     return fail("internal error: waiting for a reply to request " + std::to_string(request_id) +

@@ -93,7 +93,7 @@ Status SendQueue::send_now(const struct iovec* iov, int cnt) {
     ahead.swap(queue_);
     queued_.store(0, std::memory_order_relaxed);
   }
-  if (ahead.empty()) return stream_->send(iov, cnt);
+  if (ahead.empty()) return cnt > 0 ? stream_->send(iov, cnt) : Status::ok();
   Status st = with_leading_iovec({ahead.data(), ahead.size()}, iov, cnt,
                                  [&](const struct iovec* v, int n) { return stream_->send(v, n); });
   // The buffer goes back to the queue (empty) so that its capacity is reused.
@@ -102,6 +102,9 @@ Status SendQueue::send_now(const struct iovec* iov, int cnt) {
   if (queue_.empty() && queue_.capacity() < ahead.capacity()) queue_.swap(ahead);
   return st;
 }
+
+// send_now with nothing after the queue: an empty queue sends nothing (no iovec, no call).
+Status SendQueue::flush() { return send_now(nullptr, 0); }
 
 bool SendQueue::wait_for_work() {
   const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinUs);

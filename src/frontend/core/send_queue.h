@@ -5,9 +5,9 @@
 // in one send. Every frame is sent in the order it was handed over, and none waits for the
 // application's next call: the thread sends as soon as it wakes.
 //
-// Only for socket connections (TCP, Unix): a send there is a system call that costs far more
-// than the copy. Not for shm: (its send is a copy already) nor TLS (OpenSSL does not let one
-// thread write while another reads).
+// Only for socket connections (TCP, Unix, TLS): a send there is a system call (and over TLS
+// an encryption) that costs far more than the copy. Not for shm: (its send is a copy already).
+// A TLS stream lets the send thread and the reading thread take turns on its SSL object.
 #pragma once
 #include <sys/uio.h>
 
@@ -57,6 +57,11 @@ class SendQueue {
   bool post(const uint8_t* header, size_t header_len, const struct iovec* body, int cnt);
   // Sends everything queued and then iov, from the calling thread, in one send.
   Status send_now(const struct iovec* iov, int cnt);
+  // Sends what is queued (nothing when the queue is empty) and waits for a send the thread
+  // has under way: afterwards the thread has nothing to send until the next post. The
+  // connection calls it before it reads a reply, so that a thread blocked reading never
+  // leaves frames of its own unsent behind it (over TLS, the reader holds the SSL lock).
+  Status flush();
   // In a fork()ed child: the thread is not there, and its locks may be held. Nothing is
   // touched again; the destructor then leaks what it would have freed.
   void abandon() { abandoned_ = true; }
