@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 namespace gvirtus {
@@ -103,6 +104,7 @@ class TlsStream : public Stream {
     if (iovcnt < 0) return invalid("negative iovec count");
     size_t total = 0;
     for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
+    std::lock_guard<std::mutex> g(ssl_mu_);
     NoSigpipe guard;
     // Small frames go out as one record (one write): a header and its payload together.
     if (total <= kCoalesce) {
@@ -124,6 +126,7 @@ class TlsStream : public Stream {
   Status recv(void* buf, size_t n) override {
     auto* p = static_cast<uint8_t*>(buf);
     size_t got = 0;
+    std::lock_guard<std::mutex> g(ssl_mu_);
     while (got < n) {
       if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
       size_t r = 0;
@@ -157,7 +160,16 @@ class TlsStream : public Stream {
     fd_ = -1;
     return fd;
   }
-  bool buffered() const override { return SSL_pending(ssl_) > 0; }
+  bool buffered() const override {
+    std::lock_guard<std::mutex> g(ssl_mu_);
+    return SSL_pending(ssl_) > 0;
+  }
+  // The client gathers small requests and sends them from a thread of the connection's own
+  // (frontend/core/send_queue.h) while the connection's thread may be reading: ssl_mu_ makes
+  // the two take turns on the SSL object, which OpenSSL requires. A reader blocked waiting for
+  // its reply holds it; the send thread then has nothing to send, since the connection
+  // flushes its queue before it reads (docs/frontend.md, "Gathered sends").
+  bool costly_send() const override { return true; }
   std::string peer() const override { return peer_; }
 
  private:
@@ -195,6 +207,7 @@ class TlsStream : public Stream {
   SSL* ssl_;
   std::string peer_;
   std::atomic<bool> shut_{false};
+  mutable std::mutex ssl_mu_;  // one SSL call at a time: a sending and a receiving thread
 };
 
 // Index of the SSL ex_data slot where connect_tls records that the server asked for a client

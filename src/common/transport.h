@@ -43,8 +43,8 @@ class Stream {
   virtual void set_read_ahead(size_t bytes) { (void)bytes; }
   // Whether each send() is a system call that costs far more than copying a small frame, and
   // the stream may be written by one thread while another reads it: the client then gathers
-  // small frames that need no reply and sends them from a thread of its own (TCP and Unix
-  // sockets; frontend/core/send_queue.h).
+  // small frames that need no reply and sends them from a thread of its own (TCP, Unix and
+  // TLS sockets; frontend/core/send_queue.h).
   virtual bool costly_send() const { return false; }
   // A second descriptor that travels with fd() when the connection is handed to another
   // process (the shared memory of an shm: stream), or -1. Owned by the Stream.

@@ -596,6 +596,46 @@ TEST_F(Tls, TrustedCertificateWorksForPrimarySecondaryAndAuxiliaryConnections) {
   EXPECT_TRUE(contains(log(), "TLS 1.3")) << log();
 }
 
+// Gathered sends over TLS (send_queue.h): each connection's send thread writes the SSL
+// connection while its own thread reads replies from it; the two take turns on the SSL object.
+// Four threads each send a request that waits, then thousands without waiting, and only then
+// read the first one's reply, so that the send thread writes while its thread reads: every
+// record decrypts on the backend (a garbled one would end the session) and every reply comes.
+// (OpenSSL documents one SSL call at a time, which TlsStream's lock gives; without it this
+// test has still passed here, so it guards the gathering over TLS, not the lock itself.)
+TEST_F(Tls, GatheredRequestsFromSeveralThreadsKeepTheSessionWhole) {
+  start("server");
+  client::Session s(options(connector_to(tls_, trusting("ca"))));
+  ASSERT_TRUE(ping(s)) << s.error();
+  std::atomic<int> ok{0};
+  std::atomic<uint64_t> gathered{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int round = 0; round < 5; ++round) {
+        client::Connection* c = s.connection();
+        if (!c) return;
+        uint64_t first = 0;
+        if (!c->send_request(client::kCallPing, 0, nullptr, 0, &first)) return;
+        for (int i = 0; i < 2000; ++i) {
+          uint64_t id = 0;
+          if (!c->send_request(client::kCallPing, wire::kFlagNoReply, nullptr, 0, &id)) return;
+        }
+        wire::FrameHeader h;
+        if (!c->recv_reply_header(first, &h) || h.status != 0) return;
+        if (!ping(s)) return;
+      }
+      auto* sc = dynamic_cast<client::StreamConnection*>(s.current_connection());
+      if (sc && sc->send_queue()) gathered += sc->send_queue()->frames_posted();
+      ++ok;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 4) << s.error();
+  EXPECT_GT(gathered.load(), 0u) << "TLS connections gather their sends";
+  EXPECT_TRUE(ping(s)) << s.error();
+  EXPECT_FALSE(s.lost()) << s.error();
+}
+
 TEST_F(Tls, ByHostName) {
   start("server");
   client::Session s(options(connector_to("tls://localhost:" + std::to_string(port_),
