@@ -90,8 +90,10 @@ Status SendQueue::send_now(const struct iovec* iov, int cnt) {
   std::vector<uint8_t> ahead;
   {
     std::lock_guard<std::mutex> g(mu_);
-    ahead.swap(queue_);
-    queued_.store(0, std::memory_order_relaxed);
+    if (!queue_.empty()) {  // an empty queue keeps its buffer (and so its capacity)
+      ahead.swap(queue_);
+      queued_.store(0, std::memory_order_relaxed);
+    }
   }
   if (ahead.empty()) return cnt > 0 ? stream_->send(iov, cnt) : Status::ok();
   Status st = with_leading_iovec({ahead.data(), ahead.size()}, iov, cnt,
