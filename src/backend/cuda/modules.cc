@@ -297,17 +297,7 @@ void launch(CallContext& ctx, Launch kind) {
     case Launch::kExtended: {
       auto fn = real<decltype(&::cuLaunchKernelEx)>(ctx, "cuLaunchKernelEx");
       if (!fn) return;
-      CUlaunchConfig cfg{};
-      cfg.gridDimX = grid[0];
-      cfg.gridDimY = grid[1];
-      cfg.gridDimZ = grid[2];
-      cfg.blockDimX = block[0];
-      cfg.blockDimY = block[1];
-      cfg.blockDimZ = block[2];
-      cfg.sharedMemBytes = shmem;
-      cfg.hStream = s;
-      cfg.attrs = attrs.empty() ? nullptr : attrs.data();
-      cfg.numAttrs = static_cast<unsigned>(attrs.size());
+      CUlaunchConfig cfg = launch_config(grid, block, shmem, s, attrs);
       ctx.status = fn(&cfg, f, params, ext);
       return;
     }

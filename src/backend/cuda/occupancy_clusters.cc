@@ -27,17 +27,7 @@ void cluster_query(CallContext& ctx, const char* name) {
   if (!function_in(ctx, fid, &f) || !stream_in(ctx, sid, &s)) return;
   auto fn = real<ClusterQuery>(ctx, name);
   if (!fn) return;
-  CUlaunchConfig cfg{};
-  cfg.gridDimX = grid[0];
-  cfg.gridDimY = grid[1];
-  cfg.gridDimZ = grid[2];
-  cfg.blockDimX = block[0];
-  cfg.blockDimY = block[1];
-  cfg.blockDimZ = block[2];
-  cfg.sharedMemBytes = shmem;
-  cfg.hStream = s;
-  cfg.attrs = attrs.empty() ? nullptr : attrs.data();
-  cfg.numAttrs = static_cast<unsigned>(attrs.size());
+  CUlaunchConfig cfg = launch_config(grid, block, shmem, s, attrs);
   int v = 0;
   ctx.status = fn(has_out ? &v : nullptr, f, &cfg);
   if (ctx.status == CUDA_SUCCESS) ctx.out.put<int32_t>(v);

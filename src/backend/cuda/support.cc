@@ -148,6 +148,22 @@ GV_CUDA_HANDLE(kernel, CUkernel, kDrvKernel)
 GV_CUDA_HANDLE(linkstate, CUlinkState, kLinkState)
 #undef GV_CUDA_HANDLE
 
+CUlaunchConfig launch_config(const uint32_t grid[3], const uint32_t block[3], uint32_t shmem,
+                             CUstream s, std::vector<CUlaunchAttribute>& attrs) {
+  CUlaunchConfig cfg{};
+  cfg.gridDimX = grid[0];
+  cfg.gridDimY = grid[1];
+  cfg.gridDimZ = grid[2];
+  cfg.blockDimX = block[0];
+  cfg.blockDimY = block[1];
+  cfg.blockDimZ = block[2];
+  cfg.sharedMemBytes = shmem;
+  cfg.hStream = s;
+  cfg.attrs = attrs.empty() ? nullptr : attrs.data();
+  cfg.numAttrs = static_cast<unsigned>(attrs.size());
+  return cfg;
+}
+
 std::vector<CUlaunchAttribute> launch_attributes_in(CallContext& ctx, const char* what,
                                                     bool events) {
   const uint32_t na = ctx.in.get<uint32_t>();

@@ -63,6 +63,10 @@ void drop_image(CallContext& ctx, const void* handle);
 // the client's, for the caller to translate). Anything else ends the session, naming `what`.
 std::vector<CUlaunchAttribute> launch_attributes_in(CallContext& ctx, const char* what,
                                                     bool events);
+// The CUlaunchConfig of cuLaunchKernelEx and the cluster queries: grid and block as the wire
+// carries them, and `attrs` (which must outlive the result).
+CUlaunchConfig launch_config(const uint32_t grid[3], const uint32_t block[3], uint32_t shmem,
+                             CUstream s, std::vector<CUlaunchAttribute>& attrs);
 
 // function_in also accepts a kernel id and gives the CUkernel cast to CUfunction, as the driver
 // takes it. A kernel id is a driver kernel's (HandleKind::kDrvKernel) or a runtime kernel's
