@@ -182,34 +182,22 @@ class SocketStream : public Stream {
   Status recv(void* buf, size_t n) override {
     auto* p = static_cast<char*>(buf);
     size_t got = take_ahead(p, n);
-    // Small reads refill the read-ahead buffer with one receive of whatever has arrived.
-    while (got < n && n - got < ahead_cap_) {
-      if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
-      ssize_t r = ::recv(fd_, ahead_.get(), ahead_cap_, 0);
-      if (r > 0) {
-        ahead_off_ = 0;
-        ahead_len_ = static_cast<size_t>(r);
-        got += take_ahead(p + got, n - got);
-        continue;
-      }
-      if (r == 0) {
-        if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
-        return disconnected(peer_ + " closed the connection" +
-                            (got ? " in the middle of a message" : ""));
-      }
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (!wait_if_nonblocking(POLLIN))
-          return Status(Code::kTimeout, "receive from " + peer_ + " timed out");
-        continue;
-      }
-      return io_error("receive from", errno);
-    }
+    // Small reads refill the read-ahead buffer with one receive of whatever has arrived; a read
+    // of the buffer's size or more goes straight into the caller's buffer, to its end.
+    bool direct = false;
     while (got < n) {
       if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
-      ssize_t r = ::recv(fd_, p + got, n - got, 0);
+      direct = direct || n - got >= ahead_cap_;
+      ssize_t r = direct ? ::recv(fd_, p + got, n - got, 0)
+                         : ::recv(fd_, ahead_.get(), ahead_cap_, 0);
       if (r > 0) {
-        got += static_cast<size_t>(r);
+        if (direct) {
+          got += static_cast<size_t>(r);
+        } else {
+          ahead_off_ = 0;
+          ahead_len_ = static_cast<size_t>(r);
+          got += take_ahead(p + got, n - got);
+        }
         continue;
       }
       if (r == 0) {
