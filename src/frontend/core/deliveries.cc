@@ -260,6 +260,19 @@ struct Piece {
   uint64_t dev, host_off, width, rows;
 };
 
+// The arguments of gvStagingFromDevice and gvStagingToDevice (the same layout): staging buffer
+// id, offset in it (0), the piece's device address, device pitch, width, rows, stream.
+void put_staging_copy(wire::Writer& w, uint64_t buffer, const Piece& p, uint64_t dpitch,
+                      uint64_t stream) {
+  w.put<uint64_t>(buffer);
+  w.put<uint64_t>(0);
+  w.put<uint64_t>(p.dev);
+  w.put<uint64_t>(dpitch);
+  w.put<uint64_t>(p.width);
+  w.put<uint64_t>(p.rows);
+  w.put<uint64_t>(stream);
+}
+
 // Cuts a copy into pieces of at most kPieceBytes: contiguous on both sides, pieces of bytes;
 // else pieces of whole rows. False when a row alone is larger than a piece (not taken).
 bool plan_pieces(uint64_t dev, uint64_t dpitch, uint64_t hpitch, uint64_t width, uint64_t rows,
@@ -319,14 +332,7 @@ int32_t start(uint64_t dev, uint64_t dpitch, uint8_t* host, uint64_t hpitch, uin
     if (e == kMemoryAllocation && made.empty()) return kNotTaken;
     if (e != 0) return fail(e);
     Call c(kCallStagingFromDevice);
-    wire::Writer& w = c.args();
-    w.put<uint64_t>(b->id);
-    w.put<uint64_t>(0);
-    w.put<uint64_t>(p.dev);
-    w.put<uint64_t>(dpitch);
-    w.put<uint64_t>(p.width);
-    w.put<uint64_t>(p.rows);
-    w.put<uint64_t>(stream);
+    put_staging_copy(c.args(), b->id, p, dpitch, stream);
     if (!c.invoke()) return fail(kLost);
     post_aux(c);
     if (c.status() != 0) return fail(c.status());  // b: nothing was enqueued into it
@@ -395,14 +401,7 @@ int32_t start_to_device(uint64_t dev, uint64_t dpitch, const uint8_t* host, uint
       if (!w.send_async()) return kLost;
     }
     Call c(kCallStagingToDevice);
-    wire::Writer& a = c.args();
-    a.put<uint64_t>(b->id);
-    a.put<uint64_t>(0);
-    a.put<uint64_t>(p.dev);
-    a.put<uint64_t>(dpitch);
-    a.put<uint64_t>(p.width);
-    a.put<uint64_t>(p.rows);
-    a.put<uint64_t>(stream);
+    put_staging_copy(c.args(), b->id, p, dpitch, stream);
     if (!c.invoke()) return kLost;
     // A write of this copy failed (the context is unusable): the copy's error.
     if (c.status() == 0 && c.deferred() != 0 && clean) return c.deferred();
