@@ -31,6 +31,26 @@ void CUDART_CB stream_trampoline(cudaStream_t, cudaError_t status, void* user) {
 
 }  // namespace
 
+bool host_node_params(CallContext& ctx, uint64_t fn, uint64_t user, cudaHostNodeParams* out) {
+  if (fn == 0) {
+    ctx.status = cudaErrorInvalidValue;
+    return false;
+  }
+  CallbackHub& hub = callback_hub(ctx);
+  auto f = std::make_unique<HostFn>();
+  f->hub = &hub;
+  f->fn = fn;
+  f->user = user;
+  f->kind = kHostFunc;
+  HostFn* kept = hub.keep(std::move(f));
+  if (!kept) {
+    ctx.status = cudaErrorMemoryAllocation;
+    return false;
+  }
+  *out = cudaHostNodeParams{host_fn_trampoline, kept};
+  return true;
+}
+
 void CUDART_CB host_fn_trampoline(void* user) {
   auto* f = static_cast<HostFn*>(user);
   f->hub->run(*f, 0);

@@ -90,5 +90,10 @@ CallbackHub& callback_hub(CallContext& ctx);
 cudaError_t launch_host_fn(CallContext& ctx, cudaStream_t s, std::unique_ptr<HostFn> f);
 // The trampoline, for host nodes added to graphs explicitly (userData: a kept HostFn).
 void CUDART_CB host_fn_trampoline(void* user);
+// The parameters of a host node the client adds or sets (its function `fn` and user data, as
+// the client's values): the trampoline with a record kept for the session, since the node runs
+// at every launch of its graph, clones and executable graphs. False with ctx.status set when
+// fn is 0 (cudaErrorInvalidValue) or the session keeps too many (cudaErrorMemoryAllocation).
+bool host_node_params(CallContext& ctx, uint64_t fn, uint64_t user, cudaHostNodeParams* out);
 
 }  // namespace gvirtus::backend::cudart

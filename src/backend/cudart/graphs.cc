@@ -291,25 +291,8 @@ void handle_cudaGraphAddHostNode(CallContext& ctx) {
   uint64_t user = ctx.in.get<uint64_t>();
   ctx.in.expect_end();
   Resolved r;
-  if (!resolve_head(ctx, h, &r)) return;
-  if (fn == 0) {
-    ctx.status = cudaErrorInvalidValue;
-    return;
-  }
-  // The node runs at every launch of the graph (and of its clones and executable graphs): its
-  // record lives as long as the session.
-  CallbackHub& hub = callback_hub(ctx);
-  auto f = std::make_unique<HostFn>();
-  f->hub = &hub;
-  f->fn = fn;
-  f->user = user;
-  f->kind = kHostFunc;
-  HostFn* kept = hub.keep(std::move(f));
-  if (!kept) {
-    ctx.status = cudaErrorMemoryAllocation;
-    return;
-  }
-  cudaHostNodeParams p = {host_fn_trampoline, kept};
+  cudaHostNodeParams p;
+  if (!resolve_head(ctx, h, &r) || !host_node_params(ctx, fn, user, &p)) return;
   add_and_reply(ctx, r, [&](auto... head) { return cudaGraphAddHostNode(head..., &p); });
 }
 

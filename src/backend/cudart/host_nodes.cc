@@ -14,23 +14,6 @@
 #include "backend/worker.h"
 
 namespace gvirtus::backend::cudart {
-namespace {
-
-// A record for the client's function (fn != 0: the caller checked), kept for the session; a
-// NULL userData-and-function pair once the session keeps too many (CallbackHub::kMaxKept).
-cudaHostNodeParams kept_params(CallContext& ctx, uint64_t fn, uint64_t user) {
-  CallbackHub& hub = callback_hub(ctx);
-  auto f = std::make_unique<HostFn>();
-  f->hub = &hub;
-  f->fn = fn;
-  f->user = user;
-  f->kind = kHostFunc;
-  HostFn* kept = hub.keep(std::move(f));
-  if (!kept) return cudaHostNodeParams{nullptr, nullptr};
-  return cudaHostNodeParams{host_fn_trampoline, kept};
-}
-
-}  // namespace
 
 void handle_cudaGraphHostNodeGetParams(CallContext& ctx) {
   const uint64_t node = ctx.in.get<uint64_t>();
@@ -57,16 +40,8 @@ void handle_cudaGraphHostNodeSetParams(CallContext& ctx) {
   const uint64_t user = ctx.in.get<uint64_t>();
   ctx.in.expect_end();
   cudaGraphNode_t n;
-  if (!graphnode_in(ctx, node, &n)) return;
-  if (fn == 0) {
-    ctx.status = cudaErrorInvalidValue;
-    return;
-  }
-  const cudaHostNodeParams p = kept_params(ctx, fn, user);
-  if (!p.fn) {
-    ctx.status = cudaErrorMemoryAllocation;
-    return;
-  }
+  cudaHostNodeParams p;
+  if (!graphnode_in(ctx, node, &n) || !host_node_params(ctx, fn, user, &p)) return;
   ctx.status = cudaGraphHostNodeSetParams(n, &p);
 }
 
@@ -78,16 +53,10 @@ void handle_cudaGraphExecHostNodeSetParams(CallContext& ctx) {
   ctx.in.expect_end();
   cudaGraphExec_t x;
   cudaGraphNode_t n;
-  if (!graphexec_in(ctx, exec, &x) || !graphnode_in(ctx, node, &n)) return;
-  if (fn == 0) {
-    ctx.status = cudaErrorInvalidValue;
+  cudaHostNodeParams p;
+  if (!graphexec_in(ctx, exec, &x) || !graphnode_in(ctx, node, &n) ||
+      !host_node_params(ctx, fn, user, &p))
     return;
-  }
-  const cudaHostNodeParams p = kept_params(ctx, fn, user);
-  if (!p.fn) {
-    ctx.status = cudaErrorMemoryAllocation;
-    return;
-  }
   ctx.status = cudaGraphExecHostNodeSetParams(x, n, &p);
 }
 
