@@ -6,19 +6,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/cpu_relax.h"
+
 namespace gvirtus::backend {
-
-namespace {
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
-}  // namespace
 
 bool Turnstile::released(uint64_t t) const {
   if (t == 0) return true;

@@ -25,6 +25,7 @@
 #include <cstring>
 #include <deque>
 
+#include "common/cpu_relax.h"
 #include "common/fd_passing.h"
 #include "common/log.h"
 
@@ -50,14 +51,6 @@ constexpr int kSetupTimeoutMs = 10000;
 constexpr size_t kMaxPendingFds = 16;
 // The byte that carries a passed descriptor on the socket (doorbells are 1).
 constexpr char kFdByte = 'F';
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 void futex_wait(uint32_t* addr, uint32_t val, int ms) {
   timespec ts{ms / 1000, (ms % 1000) * 1000000L};

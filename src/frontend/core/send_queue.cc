@@ -8,19 +8,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/cpu_relax.h"
 #include "common/log.h"
 
 namespace gvirtus::client {
 
 namespace {
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
 
 bool gathering_enabled() {
   static const bool on = [] {
