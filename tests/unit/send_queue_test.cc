@@ -85,6 +85,14 @@ bool post_numbered(SendQueue& q, uint64_t i) {
   return q.post(h.data(), h.size(), &v, 1);
 }
 
+// Posts requests 1..n while the queue's thread is stuck sending request 1 (the gate closed),
+// so that 2..n wait in the queue behind it.
+void post_behind_a_stuck_send(SendQueue& q, GateStream& gate, uint64_t n) {
+  ASSERT_TRUE(post_numbered(q, 1));
+  gate.wait_entered();
+  for (uint64_t i = 2; i <= n; ++i) ASSERT_TRUE(post_numbered(q, i));
+}
+
 // Reads `count` frames from s and checks they are requests 1..count in order, as
 // post_numbered made them.
 void expect_numbered(Stream& s, uint64_t count) {
@@ -107,9 +115,7 @@ TEST(SendQueue, FramesQueuedBehindABusySendGoOutTogetherAndInOrder) {
   std::string lost;
   {
     SendQueue q(&gate, [&](const std::string& why) { lost = why; });
-    ASSERT_TRUE(post_numbered(q, 1));
-    gate.wait_entered();  // the thread is stuck sending frame 1
-    for (uint64_t i = 2; i <= 200; ++i) ASSERT_TRUE(post_numbered(q, i));
+    ASSERT_NO_FATAL_FAILURE(post_behind_a_stuck_send(q, gate, 200));
     EXPECT_EQ(q.frames_posted(), 200u);
     gate.open();
   }  // the destructor sends what is left before the thread ends
@@ -123,9 +129,7 @@ TEST(SendQueue, ARequestThatWaitsGoesAfterWhatIsQueued) {
   ASSERT_TRUE(stream_pair(&a, &b));
   GateStream gate(a.get());
   SendQueue q(&gate, [](const std::string&) {});
-  ASSERT_TRUE(post_numbered(q, 1));
-  gate.wait_entered();
-  for (uint64_t i = 2; i <= 10; ++i) ASSERT_TRUE(post_numbered(q, i));
+  ASSERT_NO_FATAL_FAILURE(post_behind_a_stuck_send(q, gate, 10));
   // From the application's thread, while the queue's thread still holds frame 1.
   std::thread waiter([&] {
     std::vector<uint8_t> body(11 % 50 + 1, 11);
@@ -146,9 +150,7 @@ TEST(SendQueue, FlushWaitsForTheThreadAndSendsTheRest) {
   ASSERT_TRUE(stream_pair(&a, &b));
   GateStream gate(a.get());
   SendQueue q(&gate, [](const std::string&) {});
-  ASSERT_TRUE(post_numbered(q, 1));
-  gate.wait_entered();
-  for (uint64_t i = 2; i <= 10; ++i) ASSERT_TRUE(post_numbered(q, i));
+  ASSERT_NO_FATAL_FAILURE(post_behind_a_stuck_send(q, gate, 10));
   std::atomic<bool> flushed{false};
   std::thread flusher([&] {
     EXPECT_TRUE(q.flush());
@@ -175,8 +177,7 @@ TEST(SendQueue, RefusesLargeFramesAndAFullQueue) {
   EXPECT_FALSE(q.post(h.data(), h.size(), &v, 1));
   EXPECT_EQ(q.frames_posted(), 0u);
 
-  ASSERT_TRUE(post_numbered(q, 1));
-  gate.wait_entered();
+  ASSERT_NO_FATAL_FAILURE(post_behind_a_stuck_send(q, gate, 1));
   std::vector<uint8_t> body(1000);
   size_t queued = 0;
   uint64_t n = 0;
@@ -202,9 +203,7 @@ TEST(SendQueue, AFailedSendLosesTheSessionOnceAndQueuesNothingMore) {
     std::lock_guard<std::mutex> g(mu);
     lost.push_back(why);
   });
-  ASSERT_TRUE(post_numbered(q, 1));
-  gate.wait_entered();
-  ASSERT_TRUE(post_numbered(q, 2));
+  ASSERT_NO_FATAL_FAILURE(post_behind_a_stuck_send(q, gate, 2));
   gate.open(/*fail=*/true);
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   for (;;) {
