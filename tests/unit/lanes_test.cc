@@ -136,12 +136,7 @@ TEST_F(Lanes, LanedLaunchDoesNotWaitForAnotherLanesEarlierTicket) {
   expect_reply(*c2);
   expect_reply(*c2);
   EXPECT_EQ(ran(), (std::vector<uint32_t>{20, 30, 10, 40, 50}));
-  c1.reset();
-  c2.reset();
-  for (auto* d : {&d1, &d2}) {
-    Status st = d->get();
-    EXPECT_TRUE(st.is_ok() || st.code() == Code::kDisconnected) << st.to_string();
-  }
+  testing::close_and_expect_clean_ends(c1, c2, d1, d2);
 }
 
 TEST_F(Lanes, LanedLaunchWaitsForThePreviousLaunchOfItsLane) {

@@ -120,12 +120,7 @@ TEST_F(Order, LaterTicketWaitsForEarlierOnAnotherConnection) {
   send(*c2, ticketed(kQuick, 2, 0, 30));
   ASSERT_TRUE(recv_header(*c2, wire::kMaxPayload, &h));
   EXPECT_EQ(ran().back(), 30u);
-  c1.reset();
-  c2.reset();
-  for (auto* d : {&d1, &d2}) {
-    Status st = d->get();
-    EXPECT_TRUE(st.is_ok() || st.code() == Code::kDisconnected) << st.to_string();
-  }
+  testing::close_and_expect_clean_ends(c1, c2, d1, d2);
 }
 
 TEST_F(Order, WaitingCallGivesItsPlaceUp) {

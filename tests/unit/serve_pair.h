@@ -29,4 +29,16 @@ inline std::unique_ptr<Stream> serve_on_pair(backend::Session& session, uint64_t
   return client;
 }
 
+// Closes both client ends and checks that each served connection then ended cleanly: without
+// an error, or at the client's close.
+inline void close_and_expect_clean_ends(std::unique_ptr<Stream>& c1, std::unique_ptr<Stream>& c2,
+                                        std::future<Status>& d1, std::future<Status>& d2) {
+  c1.reset();
+  c2.reset();
+  for (auto* d : {&d1, &d2}) {
+    Status st = d->get();
+    EXPECT_TRUE(st.is_ok() || st.code() == Code::kDisconnected) << st.to_string();
+  }
+}
+
 }  // namespace gvirtus::testing
