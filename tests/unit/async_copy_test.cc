@@ -19,6 +19,7 @@
 #include "backend/worker.h"
 #include "cudart_calls.h"
 #include "fake_backend.h"
+#include "fake_staging.h"
 #include "frontend/core/deliveries.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/local.h"
@@ -34,57 +35,10 @@ namespace dl = gvirtus::client::deliveries;
 constexpr uint64_t kDev = 0x7b0000000000ull;  // the fake device's first byte
 constexpr size_t kDevBytes = 1 << 20;
 
-struct FakeWorker {
-  std::mutex mu;
+struct FakeWorker : FakeStaging {
   std::vector<uint8_t> mem = std::vector<uint8_t>(kDevBytes);
-  std::map<uint64_t, std::vector<uint8_t>> staging;
-  std::vector<uint64_t> freed;
-  uint64_t next = 1;
-  bool running = false;  // copies into staging buffers are still "running"
-  std::vector<std::pair<uint32_t, uint8_t>> calls;  // call id, read mode
 };
 FakeWorker* g_w = nullptr;
-
-void note(be::CallContext& ctx, uint8_t extra = 0) {
-  g_w->calls.push_back({ctx.header.call_id, extra});
-}
-
-std::vector<uint8_t>& buffer(uint64_t id) {
-  auto it = g_w->staging.find(id);
-  if (it == g_w->staging.end()) throw be::SessionFault("unknown staging");
-  return it->second;
-}
-
-void f_alloc(be::CallContext& ctx) {
-  std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
-  uint64_t n = ctx.in.get<uint64_t>();
-  g_w->staging[g_w->next].assign(n, 0);
-  ctx.out.put<uint64_t>(g_w->next++);
-}
-
-void f_free(be::CallContext& ctx) {
-  std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
-  uint64_t id = ctx.in.get<uint64_t>();
-  buffer(id);
-  g_w->staging.erase(id);
-  g_w->freed.push_back(id);
-}
-
-void f_read(be::CallContext& ctx) {
-  std::lock_guard<std::mutex> g(g_w->mu);
-  uint64_t id = ctx.in.get<uint64_t>();
-  uint64_t off = ctx.in.get<uint64_t>();
-  uint64_t n = ctx.in.get<uint64_t>();
-  uint8_t mode = ctx.in.get<uint8_t>();
-  note(ctx, mode);
-  if (mode == 0 && g_w->running) {
-    ctx.status = cudaErrorNotReady;
-    return;
-  }
-  ctx.out.put_bytes(buffer(id).data() + off, n);
-}
 
 // The fields of gvStagingFromDevice / gvStagingToDevice: buffer id, offset, device pointer,
 // pitch, width, rows, stream. False (status set) for a range outside the fake device.
@@ -110,38 +64,28 @@ bool read_rect(be::CallContext& ctx, Rect* r) {
 // Packed rows of the fake device into the buffer.
 void f_from_device(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
+  g_w->note(ctx);
   Rect r;
   if (!read_rect(ctx, &r)) return;
-  auto& b = buffer(r.id);
+  auto& b = g_w->buffer(r.id);
   for (uint64_t i = 0; i < r.rows; ++i)
     std::memcpy(b.data() + r.off + i * r.width, &g_w->mem[r.dev - kDev + i * r.pitch], r.width);
-}
-
-void f_write(be::CallContext& ctx) {
-  std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx, static_cast<uint8_t>(ctx.header.flags & wire::kFlagNoReply ? 1 : 0));
-  uint64_t id = ctx.in.get<uint64_t>();
-  uint64_t off = ctx.in.get<uint64_t>();
-  uint64_t n = ctx.in.remaining();
-  auto& b = buffer(id);
-  std::memcpy(b.data() + off, ctx.in.get_bytes(n), n);
 }
 
 // As f_from_device, the other way.
 void f_to_device(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
+  g_w->note(ctx);
   Rect r;
   if (!read_rect(ctx, &r)) return;
-  auto& b = buffer(r.id);
+  auto& b = g_w->buffer(r.id);
   for (uint64_t i = 0; i < r.rows; ++i)
     std::memcpy(&g_w->mem[r.dev - kDev + i * r.pitch], b.data() + r.off + i * r.width, r.width);
 }
 
 void f_h2d(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
+  g_w->note(ctx);
   uint64_t dev = ctx.in.get<uint64_t>();
   ctx.in.get<uint64_t>();
   uint64_t width = ctx.in.get<uint64_t>();
@@ -153,7 +97,7 @@ void f_h2d(be::CallContext& ctx) {
 
 void f_d2h(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
+  g_w->note(ctx);
   uint64_t dev = ctx.in.get<uint64_t>();
   ctx.in.get<uint64_t>();
   uint64_t width = ctx.in.get<uint64_t>();
@@ -165,7 +109,7 @@ void f_d2h(be::CallContext& ctx) {
 
 void f_ok(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
+  g_w->note(ctx);
 }
 
 const be::Registry& registry() {
@@ -173,11 +117,11 @@ const be::Registry& registry() {
     auto* reg = new be::Registry;
     be::register_core_plugin(*reg);
     static const be::HandlerEntry entries[] = {
-        {cr::kCall_gvStagingAlloc, "gvStagingAlloc", f_alloc},
-        {cr::kCall_gvStagingFree, "gvStagingFree", f_free},
-        {cr::kCall_gvStagingRead, "gvStagingRead", f_read},
+        {cr::kCall_gvStagingAlloc, "gvStagingAlloc", staging_alloc},
+        {cr::kCall_gvStagingFree, "gvStagingFree", staging_free},
+        {cr::kCall_gvStagingRead, "gvStagingRead", staging_read},
         {cr::kCall_gvStagingFromDevice, "gvStagingFromDevice", f_from_device},
-        {cr::kCall_gvStagingWrite, "gvStagingWrite", f_write},
+        {cr::kCall_gvStagingWrite, "gvStagingWrite", staging_write},
         {cr::kCall_gvStagingToDevice, "gvStagingToDevice", f_to_device},
         {cr::kCall_gvMemcpyH2DChunk, "gvMemcpyH2DChunk", f_h2d},
         {cr::kCall_gvMemcpyD2HChunk, "gvMemcpyD2HChunk", f_d2h},
@@ -205,6 +149,7 @@ class AsyncCopies : public ::testing::Test {
  protected:
   void SetUp() override {
     g_w = &w_;
+    fake_staging() = &w_;
     cr::set_page_locked_probe(&test_is_page_locked);
     pinned_.assign(1 << 16, 0);
     g_locked_lo = reinterpret_cast<uintptr_t>(pinned_.data());
@@ -221,6 +166,7 @@ class AsyncCopies : public ::testing::Test {
     session_.reset();
     backend_.stop();
     g_w = nullptr;
+    fake_staging() = nullptr;
   }
   size_t count(uint32_t id, int mode = -1) {
     std::lock_guard<std::mutex> g(w_.mu);
@@ -235,7 +181,7 @@ class AsyncCopies : public ::testing::Test {
   }
   void running(bool v) {
     std::lock_guard<std::mutex> g(w_.mu);
-    w_.running = v;
+    w_.busy = v;
   }
 
   std::vector<uint8_t> pinned_;

@@ -18,6 +18,7 @@
 #include "backend/worker.h"
 #include "cudart_calls.h"
 #include "fake_backend.h"
+#include "fake_staging.h"
 #include "frontend/core/answers.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/graph_host.h"
@@ -38,75 +39,18 @@ struct Node {
   uint64_t staging, dev, width;
 };
 
-struct FakeWorker {
-  std::mutex mu;
+struct FakeWorker : FakeStaging {
   std::vector<uint8_t> mem = std::vector<uint8_t>(1 << 16);
-  std::map<uint64_t, std::vector<uint8_t>> staging;
-  std::vector<uint64_t> freed;
   std::vector<Node> nodes;  // of every graph (one graph per test)
-  uint64_t next = 1, next_node = 0x0600000000000001ull;
-  bool busy = false;     // gvStagingRead without wait answers cudaErrorNotReady
+  uint64_t next_node = 0x0600000000000001ull;
   bool capturing = false;
-  std::vector<std::pair<uint32_t, uint8_t>> calls;  // call id, wait flag of reads
   int launches = 0;
 };
 FakeWorker* g_w = nullptr;
 
-void note(be::CallContext& ctx, uint8_t extra = 0) {
-  g_w->calls.push_back({ctx.header.call_id, extra});
-}
-
-std::vector<uint8_t>& buffer(uint64_t id) {
-  auto it = g_w->staging.find(id);
-  if (it == g_w->staging.end()) throw be::SessionFault("unknown staging");
-  return it->second;
-}
-
-void f_alloc(be::CallContext& ctx) {
-  std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
-  uint64_t n = ctx.in.get<uint64_t>();
-  ctx.in.expect_end();
-  g_w->staging[g_w->next].assign(n, 0);
-  ctx.out.put<uint64_t>(g_w->next++);
-}
-
-void f_free(be::CallContext& ctx) {
-  std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
-  uint64_t id = ctx.in.get<uint64_t>();
-  buffer(id);
-  g_w->staging.erase(id);
-  g_w->freed.push_back(id);
-}
-
-void f_write(be::CallContext& ctx) {
-  std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
-  uint64_t id = ctx.in.get<uint64_t>();
-  uint64_t off = ctx.in.get<uint64_t>();
-  uint64_t n = ctx.in.remaining();
-  auto& b = buffer(id);
-  std::memcpy(b.data() + off, ctx.in.get_bytes(n), n);
-}
-
-void f_read(be::CallContext& ctx) {
-  std::lock_guard<std::mutex> g(g_w->mu);
-  uint64_t id = ctx.in.get<uint64_t>();
-  uint64_t off = ctx.in.get<uint64_t>();
-  uint64_t n = ctx.in.get<uint64_t>();
-  uint8_t wait = ctx.in.get<uint8_t>();
-  note(ctx, wait);
-  if (wait == 0 && g_w->busy) {
-    ctx.status = cudaErrorNotReady;
-    return;
-  }
-  ctx.out.put_bytes(buffer(id).data() + off, n);
-}
-
 void f_add_node(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
+  g_w->note(ctx);
   ctx.in.get<uint64_t>();
   uint32_t deps = ctx.in.get<uint32_t>();
   for (uint32_t i = 0; i < deps; ++i) ctx.in.get<uint64_t>();
@@ -129,7 +73,7 @@ void f_add_node(be::CallContext& ctx) {
 // Runs the nodes whose buffers the launch names: uploads, the kernel, downloads.
 void f_launch(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
+  g_w->note(ctx);
   ctx.in.get<uint64_t>();
   ctx.in.get<uint64_t>();
   uint32_t n = ctx.in.get<uint32_t>();
@@ -139,17 +83,17 @@ void f_launch(be::CallContext& ctx) {
   auto named = [&](uint64_t id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
   for (const Node& x : g_w->nodes)
     if (x.dir == 0 && named(x.staging))
-      std::memcpy(&g_w->mem[x.dev - kDev], buffer(x.staging).data(), x.width);
+      std::memcpy(&g_w->mem[x.dev - kDev], g_w->buffer(x.staging).data(), x.width);
   for (size_t i = 0; i < 4096; ++i) g_w->mem[8192 + i] = static_cast<uint8_t>(g_w->mem[i] + 1);
   for (const Node& x : g_w->nodes)
     if (x.dir == 1 && named(x.staging))
-      std::memcpy(buffer(x.staging).data(), &g_w->mem[x.dev - kDev], x.width);
+      std::memcpy(g_w->buffer(x.staging).data(), &g_w->mem[x.dev - kDev], x.width);
   ++g_w->launches;
 }
 
 void f_capture_copy(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
+  g_w->note(ctx);
   ctx.in.get<uint64_t>();
   uint8_t dir = ctx.in.get<uint8_t>();
   uint64_t dev = ctx.in.get<uint64_t>();
@@ -171,7 +115,7 @@ void f_capture_copy(be::CallContext& ctx) {
 // As the worker's handler over the real runtime: the capture status is a required output of
 // cudaStreamGetCaptureInfo (NULL: cudaErrorInvalidValue), the id an optional one.
 void f_capture_info(be::CallContext& ctx) {
-  note(ctx);
+  g_w->note(ctx);
   ctx.in.get<uint64_t>();
   const uint8_t want = ctx.in.get<uint8_t>();
   ctx.in.expect_end();
@@ -184,13 +128,13 @@ void f_capture_info(be::CallContext& ctx) {
   if (want & 2) ctx.out.put<uint64_t>(77);
 }
 
-void f_ok(be::CallContext& ctx) { note(ctx); }
+void f_ok(be::CallContext& ctx) { g_w->note(ctx); }
 
 // Ordinary copy chunks, as the worker answers them: refused on a capturing stream
 // (backend/cudart/memory.cc, refuse_capture).
 void f_chunk(be::CallContext& ctx) {
   std::lock_guard<std::mutex> g(g_w->mu);
-  note(ctx);
+  g_w->note(ctx);
   if (g_w->capturing) {
     ctx.status = cudaErrorStreamCaptureUnsupported;
     return;
@@ -212,10 +156,10 @@ const be::Registry& registry() {
     auto* reg = new be::Registry;
     be::register_core_plugin(*reg);
     static const be::HandlerEntry entries[] = {
-        {cr::kCall_gvStagingAlloc, "gvStagingAlloc", f_alloc},
-        {cr::kCall_gvStagingFree, "gvStagingFree", f_free},
-        {cr::kCall_gvStagingWrite, "gvStagingWrite", f_write},
-        {cr::kCall_gvStagingRead, "gvStagingRead", f_read},
+        {cr::kCall_gvStagingAlloc, "gvStagingAlloc", staging_alloc},
+        {cr::kCall_gvStagingFree, "gvStagingFree", staging_free},
+        {cr::kCall_gvStagingWrite, "gvStagingWrite", staging_write},
+        {cr::kCall_gvStagingRead, "gvStagingRead", staging_read},
         {cr::kCall_gvGraphAddStagedMemcpyNode, "gvGraphAddStagedMemcpyNode", f_add_node},
         {cr::kCall_gvGraphLaunchStaged, "gvGraphLaunchStaged", f_launch},
         {cr::kCall_gvCaptureStagedCopy, "gvCaptureStagedCopy", f_capture_copy},
@@ -238,6 +182,7 @@ class GraphHost : public ::testing::Test {
  protected:
   void SetUp() override {
     g_w = &w_;
+    fake_staging() = &w_;
     cr::track_device_allocation(kDev, w_.mem.size());
   }
   void TearDown() override {
@@ -246,6 +191,7 @@ class GraphHost : public ::testing::Test {
     session_.reset();
     backend_.stop();
     g_w = nullptr;
+    fake_staging() = nullptr;
   }
   size_t count(uint32_t id, uint8_t extra = 2) {
     std::lock_guard<std::mutex> g(w_.mu);
