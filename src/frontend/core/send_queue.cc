@@ -131,7 +131,6 @@ void SendQueue::run() {
       if (batch.empty()) continue;  // send_now took it meanwhile
       struct iovec v = {batch.data(), batch.size()};
       st = stream_->send(&v, 1);
-      thread_sends_.fetch_add(1, std::memory_order_relaxed);
     }
     batch.clear();
     if (!st.is_ok()) {

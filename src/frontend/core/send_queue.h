@@ -62,13 +62,9 @@ class SendQueue {
   // connection calls it before it reads a reply, so that a thread blocked reading never
   // leaves frames of its own unsent behind it (over TLS, the reader holds the SSL lock).
   Status flush();
-  // In a fork()ed child: the thread is not there, and its locks may be held. Nothing is
-  // touched again; the destructor then leaks what it would have freed.
-  void abandon() { abandoned_ = true; }
-
-  // Frames queued and sends made by the thread so far (tests and GVIRTUS_CALL_STATS).
+  // Frames queued so far (tests). A forked child never touches its copy of a queue: the
+  // connection leaks it (StreamConnection::abandon_after_fork).
   uint64_t frames_posted() const { return posted_.load(std::memory_order_relaxed); }
-  uint64_t thread_sends() const { return thread_sends_.load(std::memory_order_relaxed); }
 
  private:
   void run();
@@ -88,8 +84,6 @@ class SendQueue {
   std::thread thread_;
   std::atomic<size_t> queued_{0};  // queue_.size(), for the thread's spin without the lock
   std::atomic<uint64_t> posted_{0};
-  std::atomic<uint64_t> thread_sends_{0};
-  bool abandoned_ = false;
 };
 
 }  // namespace gvirtus::client

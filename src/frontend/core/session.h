@@ -184,7 +184,7 @@ class StreamConnection final : public Connection {
   void gather_sends();
   // In a fork()ed child: the send thread is not there; its queue is left alone (leaked).
   void abandon_after_fork();
-  // Frames the send thread has sent so far, and in how many sends (tests).
+  // The connection's send queue, or nullptr where it sends each request itself (tests).
   const SendQueue* send_queue() const { return queue_.get(); }
 
  private:
