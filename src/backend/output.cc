@@ -53,7 +53,11 @@ void OutputCapture::reader() {
     if (poll(&p, 1, -1) < 0 && errno != EINTR) return;
     if (p.revents & (POLLERR | POLLNVAL)) return;
     std::lock_guard<std::mutex> g(mu_);
+    // Raised before the read, so that output_pending never finds the pipe empty while the
+    // bytes are in neither the pipe nor the buffer.
+    held_.store(true, std::memory_order_seq_cst);
     drain_locked();
+    held_.store(!buffered_.empty() || dropped_ > 0, std::memory_order_seq_cst);
   }
 }
 
@@ -68,6 +72,19 @@ void OutputCapture::take(std::string* out) {
             " bytes of the backend's output were dropped: nobody read them in time]\n";
     dropped_ = 0;
   }
+  held_.store(false, std::memory_order_seq_cst);
+}
+
+bool output_pending(const OutputCapture* out, const OutputCapture* err) {
+  struct pollfd p[2];
+  nfds_t n = 0;
+  for (const OutputCapture* c : {out, err})
+    if (c && c->read_fd_ >= 0) p[n++] = {c->read_fd_, POLLIN, 0};
+  if (n == 0) return false;
+  if (::poll(p, n, 0) != 0) return true;  // readable, or poll failed: take() will tell
+  for (const OutputCapture* c : {out, err})
+    if (c && c->held_.load(std::memory_order_seq_cst)) return true;
+  return false;
 }
 
 }  // namespace gvirtus::backend

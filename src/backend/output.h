@@ -4,10 +4,12 @@
 //
 // start() points file descriptor 1 at a pipe. A thread keeps the pipe drained into a bounded
 // buffer (so the driver never blocks on a full pipe); take() drains what is in the pipe right
-// now, then hands over everything buffered. The serve loop calls it after each request and sends
-// the bytes as Output frames before the reply, so what a synchronising call printed reaches the
-// client before the call returns there. Thread-safe.
+// now, then hands over everything buffered. Before each reply the serve loop asks
+// output_pending() (one poll() of both pipes, no lock) and, only if something may be there,
+// takes it and sends the bytes as Output frames before the reply, so what a synchronising call
+// printed reaches the client before the call returns there. Thread-safe.
 #pragma once
+#include <atomic>
 #include <mutex>
 #include <string>
 
@@ -27,6 +29,7 @@ class OutputCapture {
   void take(std::string* out);
 
  private:
+  friend bool output_pending(const OutputCapture* out, const OutputCapture* err);
   void drain_locked();  // REQUIRES: mu_ held
   void reader();
 
@@ -34,6 +37,14 @@ class OutputCapture {
   int read_fd_ = -1;
   std::string buffered_;  // REQUIRES: mu_
   size_t dropped_ = 0;    // REQUIRES: mu_
+  // True while the reader thread may hold bytes it took from the pipe and while buffered_ or
+  // dropped_ is not empty: what the pipe alone does not show (output_pending).
+  std::atomic<bool> held_{false};
 };
+
+// Whether take() may find anything in `out` or `err` (either may be nullptr): a pipe that is
+// readable now, or bytes the reader thread has taken from it. Whatever a thread printed before
+// the call is seen (the reader raises held_ before it reads). One poll() for both, no lock.
+bool output_pending(const OutputCapture* out, const OutputCapture* err);
 
 }  // namespace gvirtus::backend

@@ -287,6 +287,26 @@ bool ConnState::peer_closed() const {
   return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
+namespace {
+// Gives the connection its reply writer back, emptied, when a request is done. One that grew
+// past kSmallPayload (a rare large reply) is let go rather than kept.
+class ReplyWriterBack {
+ public:
+  ReplyWriterBack(wire::Writer& home, wire::Writer& lent) : home_(home), lent_(lent) {}
+  ~ReplyWriterBack() {
+    if (lent_.buffer().capacity() > kSmallPayload) return;
+    lent_.clear();
+    home_ = std::move(lent_);
+  }
+  ReplyWriterBack(const ReplyWriterBack&) = delete;
+  ReplyWriterBack& operator=(const ReplyWriterBack&) = delete;
+
+ private:
+  wire::Writer& home_;
+  wire::Writer& lent_;
+};
+}  // namespace
+
 Status serve_connection(Session& session, ConnState& conn, Stream& stream, const Registry& reg) {
   conn.stream_ = &stream;
   // A header and a small payload, and frames the client sent back to back, in one receive
@@ -357,7 +377,9 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
       deps = wire::decode_lane_deps(buf);
     }
     const size_t skip = laned ? wire::kLaneDepsSize : 0;
-    CallContext ctx{session, conn, h, wire::Reader(buf + skip, h.length - skip), wire::Writer()};
+    CallContext ctx{session, conn, h, wire::Reader(buf + skip, h.length - skip),
+                    std::move(conn.reply_)};
+    ReplyWriterBack writer_back{conn.reply_, ctx.out};
     if (laned && session.options().ordered && wire::ticket(h) == 0)
       return protocol_error(call_text(h, entry) + ": laned request without a ticket");
     if (const uint64_t ticket = session.options().ordered ? wire::ticket(h) : 0) {
@@ -410,9 +432,10 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     }
     // What the call printed (device printf or a device assert's message at a synchronisation)
     // goes out before its reply; call_id says which stream (wire::kOutputStdout / Stderr).
+    const bool printed = output_pending(session.output(), session.error_output());
     for (auto [capture, which] : {std::make_pair(session.output(), wire::kOutputStdout),
                                   std::make_pair(session.error_output(), wire::kOutputStderr)}) {
-      if (!capture) continue;
+      if (!capture || !printed) continue;
       std::string text;
       capture->take(&text);
       for (size_t off = 0; off < text.size(); off += wire::kCopyChunk) {

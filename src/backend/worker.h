@@ -217,6 +217,9 @@ struct ConnState {
   bool payload_in_staging_ = false;  // the current payload is in staging_ (not yet taken)
   bool payload_pinned_ = false;      // the current payload is in page-locked memory
   HostBuffer d2h_;
+  // The reply writer of the current request, lent to its CallContext and taken back after the
+  // reply, so that a reply's fields land in memory that is already there.
+  wire::Writer reply_;
 };
 
 // Serves one connection after its handshake: reads request frames, runs their handlers, sends

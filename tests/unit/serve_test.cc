@@ -145,6 +145,34 @@ TEST_F(Serve, PingAndEchoReplyInOrder) {
   EXPECT_EQ(ended().code(), Code::kDisconnected);
 }
 
+// The connection lends one reply writer to every request in turn: each reply carries its own
+// fields only, whatever the requests before it wrote (a longer reply, a NoReply request's).
+TEST_F(Serve, RepliesCarryOnlyTheirOwnFields) {
+  const std::string longer(90, 'L');
+  std::vector<uint8_t> bytes;
+  uint64_t id = 0;
+  for (const std::string& text : {longer, std::string("x"), longer, std::string("yz")}) {
+    wire::Writer w;
+    w.put_string(text);
+    testing::append(&bytes, request_frame(kEcho, ++id, w.buffer()));
+    testing::append(&bytes, request_frame(kEcho, ++id, w.buffer(), wire::kFlagNoReply));
+  }
+  testing::append(&bytes, request_frame(kCallPing, ++id));
+  send(bytes);
+  for (const std::string& text : {longer, std::string("x"), longer, std::string("yz")}) {
+    std::vector<uint8_t> p;
+    reply(&p);
+    ASSERT_EQ(p.size(), 4 + text.size());
+    wire::Reader r(p.data(), p.size());
+    EXPECT_EQ(r.get_string(100), text);
+  }
+  wire::FrameHeader h = reply();
+  EXPECT_EQ(h.call_id, kCallPing);
+  EXPECT_EQ(h.length, 0u);
+  client_.reset();
+  EXPECT_EQ(ended().code(), Code::kDisconnected);
+}
+
 TEST_F(Serve, NoReplyFailureIsDeferredToTheNextReplyOnly) {
   std::vector<uint8_t> bytes = request_frame(kFail, 1, i32(0), wire::kFlagNoReply);
   testing::append(&bytes, request_frame(kFail, 2, i32(719), wire::kFlagNoReply));
