@@ -32,16 +32,19 @@
 namespace gvirtus {
 namespace {
 
-// Header offsets (docs/protocol.md). Each side's hot words sit on their own cache line.
+// Header offsets (docs/protocol.md). Each word of a ring sits on a cache line of its own: a
+// position is written on every message, a wait word only when a side goes to sleep or wakes, so
+// the look at the other side's wait word after each message finds its line unchanged.
 constexpr size_t kOffMagic = 0;
 constexpr size_t kOffVersion = 8;
 constexpr size_t kOffRingBytes = 16;
 // Ring 0 carries client -> backend, ring 1 backend -> client.
-constexpr size_t kOffRing[2] = {128, 256};
+constexpr size_t kOffRing[2] = {256, 512};
 constexpr size_t kProdHead = 0;     // u64, written by the producer: bytes written so far
-constexpr size_t kProdWait = 8;     // u32, 1 while the producer sleeps waiting for space
-constexpr size_t kConsTail = 64;    // u64, written by the consumer: bytes consumed so far
-constexpr size_t kConsWait = 72;    // u32, 0 awake, 1 asleep on the futex, 2 asleep in poll()
+constexpr size_t kProdWait = 64;    // u32, 1 while the producer sleeps waiting for space
+constexpr size_t kConsTail = 128;   // u64, written by the consumer: bytes consumed so far
+constexpr size_t kConsWait = 192;   // u32, 0 awake, 1 asleep on the futex, 2 asleep in poll()
+static_assert(kOffRing[1] + kConsWait + 64 <= shm::kHeaderBytes, "the header holds both rings");
 constexpr uint32_t kWaitFutex = 1;
 constexpr uint32_t kWaitPoll = 2;
 constexpr uint64_t kSetupMagic = shm::kMagic;
@@ -77,6 +80,8 @@ class ShmStream : public Stream {
     // masked into the ring, so a lie garbles only its own session's bytes.
     head_ = load64(tx_ctl_ + kProdHead);
     tail_ = load64(rx_ctl_ + kConsTail);
+    peer_tail_ = load64(tx_ctl_ + kConsTail);
+    peer_head_ = load64(rx_ctl_ + kProdHead);
   }
   ~ShmStream() override {
     for (int f : fds_) ::close(f);
@@ -95,9 +100,12 @@ class ShmStream : public Stream {
     while (i < iovcnt) {
       if (shut_.load(std::memory_order_relaxed))
         return disconnected("connection to " + peer_ + " was shut down");
-      uint64_t used = head_ - load64(tx_ctl_ + kConsTail);
-      if (used > ring_) return corrupt();
-      uint64_t free = ring_ - used;
+      // The peer's position as last seen; looked at afresh only when that leaves too little
+      // room (its cache line then stays with the peer, and a send costs no miss on it).
+      if (ring_ - (head_ - peer_tail_) < iov_left(iov + i, iovcnt - i, off) &&
+          !refresh_peer_tail())
+        return corrupt();
+      uint64_t free = ring_ - (head_ - peer_tail_);
       if (free == 0) {
         Status s = wait_space();
         if (!s) return s;
@@ -124,8 +132,12 @@ class ShmStream : public Stream {
     auto* p = static_cast<uint8_t*>(buf);
     size_t got = 0;
     while (got < n) {
-      uint64_t avail = load64(rx_ctl_ + kProdHead) - tail_;
-      if (avail > ring_) return corrupt();
+      // What the peer's position as last seen still promises, else a fresh look.
+      uint64_t avail = peer_head_ - tail_;
+      if (avail < n - got) {
+        if (!refresh_peer_head()) return corrupt();
+        avail = peer_head_ - tail_;
+      }
       if (avail == 0) {
         if (shut_.load(std::memory_order_relaxed))
           return disconnected("connection to " + peer_ + " was shut down");
@@ -144,11 +156,11 @@ class ShmStream : public Stream {
   ssize_t recv_nowait(void* buf, size_t n) override {
     drain_doorbells();
     for (int pass = 0; pass < 2; ++pass) {
-      uint64_t avail = load64(rx_ctl_ + kProdHead) - tail_;
-      if (avail > ring_) {
+      if (!refresh_peer_head()) {
         errno = EPROTO;
         return -1;
       }
+      uint64_t avail = peer_head_ - tail_;
       if (avail > 0) {
         if (pass) store32(rx_ctl_ + kConsWait, 0);
         size_t k = static_cast<size_t>(std::min<uint64_t>(avail, n));
@@ -164,8 +176,8 @@ class ShmStream : public Stream {
   }
 
   bool send_nowait(const void* buf, size_t n) override {
-    uint64_t used = head_ - load64(tx_ctl_ + kConsTail);
-    if (used > ring_ || ring_ - used < n) return false;
+    if (ring_ - (head_ - peer_tail_) < n && !refresh_peer_tail()) return false;
+    if (ring_ - (head_ - peer_tail_) < n) return false;
     copy_in(static_cast<const uint8_t*>(buf), n);
     publish();
     return true;
@@ -251,6 +263,26 @@ class ShmStream : public Stream {
   }
   static void store32(uint8_t* p, uint32_t v) {
     __atomic_store_n(reinterpret_cast<uint32_t*>(p), v, __ATOMIC_SEQ_CST);
+  }
+
+  // Fresh looks at the peer's positions. False if the peer wrote an impossible one (ahead of
+  // ours, or more than a ring behind): the cached value is left as it was.
+  bool refresh_peer_tail() {
+    const uint64_t t = load64(tx_ctl_ + kConsTail);
+    if (head_ - t > ring_) return false;
+    peer_tail_ = t;
+    return true;
+  }
+  bool refresh_peer_head() {
+    const uint64_t h = load64(rx_ctl_ + kProdHead);
+    if (h - tail_ > ring_) return false;
+    peer_head_ = h;
+    return true;
+  }
+  static uint64_t iov_left(const struct iovec* iov, int n, size_t off) {
+    uint64_t left = 0;
+    for (int k = 0; k < n; ++k) left += iov[k].iov_len;
+    return left - off;
   }
 
   Status corrupt() {
@@ -391,7 +423,8 @@ class ShmStream : public Stream {
   }
   Status wait_space() {
     return wait_on(
-        tx_ctl_ + kProdWait, [this] { return head_ - load64(tx_ctl_ + kConsTail) != ring_; },
+        tx_ctl_ + kProdWait,
+        [this] { return refresh_peer_tail() ? head_ - peer_tail_ != ring_ : true; },
         " (it stopped reading)");
   }
 
@@ -407,6 +440,10 @@ class ShmStream : public Stream {
   uint8_t* rx_data_;
   uint64_t head_ = 0;  // our producer position on the tx ring (private copy)
   uint64_t tail_ = 0;  // our consumer position on the rx ring (private copy)
+  // The peer's positions as we last looked at them (it only moves them forward): how much room
+  // the tx ring has at least, how much the rx ring holds at least.
+  uint64_t peer_tail_ = 0;
+  uint64_t peer_head_ = 0;
   bool peer_eof_ = false;
   std::atomic<bool> shut_{false};
   std::deque<int> fds_;  // passed descriptors not taken yet (take_fd)
@@ -480,9 +517,16 @@ Status map_region(int memfd, bool backend, void** map, size_t* bytes, uint64_t* 
     std::memcpy(&magic, static_cast<uint8_t*>(m) + kOffMagic, 8);
     std::memcpy(&ver, static_cast<uint8_t*>(m) + kOffVersion, 4);
     std::memcpy(&hr, static_cast<uint8_t*>(m) + kOffRingBytes, 8);
-    if (magic != shm::kMagic || ver != shm::kVersion || hr != r) {
+    if (magic != shm::kMagic || hr != r) {
       ::munmap(m, static_cast<size_t>(st.st_size));
-      return protocol_error("the shared memory's header is not a GVirtuS shm v1 header");
+      return protocol_error("the shared memory's header is not a GVirtuS shm header");
+    }
+    if (ver != shm::kVersion) {
+      ::munmap(m, static_cast<size_t>(st.st_size));
+      return protocol_error("the backend's shared memory is laid out as shm version " +
+                            std::to_string(ver) + ", this client knows version " +
+                            std::to_string(shm::kVersion) +
+                            ": use a client and a gvirtus-backend of the same GVirtuS release");
     }
   } else {
     ::madvise(m, static_cast<size_t>(st.st_size), MADV_DONTFORK);

@@ -16,7 +16,7 @@ namespace gvirtus {
 
 namespace shm {
 constexpr uint64_t kMagic = 0x314d485355495647ull;  // "GVIUSHM1" little-endian
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 2;  // 2: each ring word on its own cache line
 constexpr size_t kHeaderBytes = 4096;
 // Bytes of each ring: a power of two. Chosen by the backend; a client takes it from the header.
 constexpr uint64_t kRingBytes = 8u << 20;
