@@ -132,6 +132,30 @@ TEST(TransportShm, WriterBlockedOnAFullRingSeesADeadReader) {
   EXPECT_EQ(sender.get().code(), Code::kDisconnected);
 }
 
+// A writer that finds the ring full waits until half of it (at most 64 KiB) is free again, then
+// writes on: not for every message the reader takes out (docs/protocol.md, "Shared memory").
+TEST(TransportShm, WriterOnAFullRingWaitsForHalfOfItThenGoesOn) {
+  ShmPair p = make_pair(1u << 12);
+  std::vector<uint8_t> fill(1u << 12, 1);
+  ASSERT_TRUE(send_bytes(*p.client, fill.data(), fill.size()));
+  auto sender = std::async(std::launch::async, [&] { return send_bytes(*p.client, "z", 1); });
+  std::this_thread::sleep_for(50ms);  // it finds the ring full
+  EXPECT_EQ(sender.wait_for(0s), std::future_status::timeout);
+  std::vector<uint8_t> got(1u << 12);
+  ASSERT_TRUE(p.backend->recv(got.data(), 1000));
+  // 1000 bytes of room: less than half the ring. It stays asleep, also past its 100 ms looks.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(sender.wait_for(0s), std::future_status::timeout);
+  ASSERT_TRUE(p.backend->recv(got.data() + 1000, 1100));
+  ASSERT_EQ(sender.wait_for(5s), std::future_status::ready);
+  EXPECT_TRUE(sender.get());
+  ASSERT_TRUE(p.backend->recv(got.data() + 2100, (1u << 12) - 2100));
+  EXPECT_EQ(got, fill);
+  char z = 0;
+  ASSERT_TRUE(p.backend->recv(&z, 1));
+  EXPECT_EQ(z, 'z');
+}
+
 TEST(TransportShm, ShutdownWakesBlockedRecvAndSend) {
   ShmPair p = make_pair(1u << 12);
   auto reader = std::async(std::launch::async, [&] {
