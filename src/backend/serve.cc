@@ -14,6 +14,7 @@
 #include "backend/handshake.h"
 #include "backend/output.h"
 #include "backend/quota_calls.h"
+#include "backend/serve_times.h"
 #include "backend/stats.h"
 #include "backend/upload_quota.h"
 #include "backend/worker.h"
@@ -313,6 +314,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
   // (this stream is never handed on from here).
   stream.set_read_ahead(kSmallPayload);
   stats::ConnectionScope counted;  // operators' figures (stats.h)
+  ServeTimes times(conn.id());     // GVIRTUS_SERVE_TIMES=1 (serve_times.h)
   for (;;) {
     wire::FrameHeader h;
     Status s = recv_header(stream, wire::kMaxPayload, &h);
@@ -363,6 +365,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
       return disconnected("connection closed in the middle of " + call_text(h, entry) + ": " +
                           s.message());
     stats::count_request(h.length);
+    times.mark(ServeTimes::kReading);
 
     // A laned launch (docs/protocol.md, "Lanes"): its dependencies lead the payload.
     wire::LaneDeps deps;
@@ -406,6 +409,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
       }
       ctx.ticket = ticket;
     }
+    times.mark(ServeTimes::kTurn);
     TurnGuard turn{ctx};
     if (entry->flags & kEntryWaits) release_order(ctx);
     try {
@@ -419,6 +423,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     } catch (...) {
       return failed(call_text(h, entry) + ": handler threw an unknown exception");
     }
+    times.mark(ServeTimes::kHandler);
     if (refused) ctx.status = refused;
     GV_TRACE(call_text(h, entry) + " request " + std::to_string(h.request_id) + " -> " +
              std::to_string(ctx.status));
@@ -428,6 +433,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     if (h.flags & wire::kFlagNoReply) {
       if (ctx.status != 0) conn.defer(library, ctx.status);
       conn.end_request();
+      times.mark(ServeTimes::kReplying);
       continue;
     }
     // What the call printed (device printf or a device assert's message at a synchronisation)
@@ -459,6 +465,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     s = send_frame(stream, r, body, 2);
     stats::count_reply(ctx.out.size() + body[1].iov_len);
     conn.end_request();
+    times.mark(ServeTimes::kReplying);
     if (!s) {
       if (s.code() == Code::kInvalid)
         return failed("reply to " + call_text(h, entry) + ": " + s.message());
