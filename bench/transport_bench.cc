@@ -1,6 +1,7 @@
 // gvirtus-bench-transport: what the connection itself costs, without a GPU: setting up a
 // session (connect, TLS and token handshakes where configured, the worker's fork, the first
-// Ping), a Ping's round trip, and requests sent without waiting (noreply_calls_per_s). The backend and the security settings come from the
+// Ping), a Ping's round trip, a new thread's first call (its own connection, then a Ping:
+// thread_first_call_ms), and requests sent without waiting (noreply_calls_per_s). The backend and the security settings come from the
 // environment as for any client (GVIRTUS_ENDPOINT, GVIRTUS_TOKEN_FILE, GVIRTUS_TLS_CA, ...).
 // bench/run.sh runs it over tcp://, unix:, shm: and tls://.
 //   gvirtus-bench-transport [SECONDS_PER_METRIC]
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/auth.h"
@@ -171,6 +173,18 @@ int main(int argc, char** argv) {
     n += 100;
   } while (seconds_since(t0) < budget);
   std::printf("ping_us %.4g us\n", 1e6 * seconds_since(t0) / static_cast<double>(n));
+
+  // A new thread's first call: it opens the thread's own connection to the session's worker
+  // (through the daemon), then pings. What a program pays once per thread that calls CUDA.
+  n = 0;
+  t0 = Clock::now();
+  do {
+    bool ok = false;
+    std::thread([&] { ok = ping(session); }).join();
+    if (!ok) die("a new thread's ping: " + session.error());
+    ++n;
+  } while (seconds_since(t0) < budget && n < 2000);
+  std::printf("thread_first_call_ms %.4g ms\n", 1e3 * seconds_since(t0) / static_cast<double>(n));
 
   // Requests sent back to back without waiting (as launches are), 1000 at a time, each batch
   // closed by one Ping that waits: what one client thread and its worker thread carry per
