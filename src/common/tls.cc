@@ -162,7 +162,7 @@ class TlsStream : public Stream {
   }
   bool buffered() const override {
     std::lock_guard<std::mutex> g(ssl_mu_);
-    return SSL_pending(ssl_) > 0;
+    return SSL_has_pending(ssl_) == 1;  // decrypted or not yet (read-ahead)
   }
   // The client gathers small requests and sends them from a thread of the connection's own
   // (frontend/core/send_queue.h) while the connection's thread may be reading: ssl_mu_ makes
@@ -267,6 +267,9 @@ Status connect_tls(const Endpoint& ep, const TlsClientOptions& opt, std::unique_
   SSL* ssl = SSL_new(ctx);
   if (!ssl) return failed("TLS: " + tls_error_text("cannot create a connection"));
   SSL_set_mode(ssl, SSL_MODE_AUTO_RETRY);
+  // One receive takes whatever has arrived (a reply's record whole, and any behind it), not a
+  // record's 5-byte header and then its body. buffered() asks SSL_has_pending accordingly.
+  SSL_set_read_ahead(ssl, 1);
   if (is_ip_literal(ep.host)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ep.host.c_str());
   } else {
@@ -324,6 +327,9 @@ Status TlsServerContext::create(const std::string& cert_file, const std::string&
   // No session tickets: nothing is sent after the handshake that the relay did not ask for.
   SSL_CTX_set_num_tickets(c->ctx_, 0);
   SSL_CTX_set_mode(c->ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // The relay reads whatever has arrived in one receive (it polls only after SSL_read asks for
+  // more: tls_relay.cc), not each record's header and body apart.
+  SSL_CTX_set_read_ahead(c->ctx_, 1);
   if (cert_file.empty()) return invalid("a tls:// listener needs \"tls_cert\" and \"tls_key\" in the config");
   const std::string& key = key_file.empty() ? cert_file : key_file;
   if (SSL_CTX_use_certificate_chain_file(c->ctx_, cert_file.c_str()) != 1)
