@@ -232,21 +232,31 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
   std::vector<uint8_t> up(kBuffer), down(kBuffer);  // up: net -> plain; down: plain -> net
   size_t up_off = 0, up_len = 0, down_off = 0, down_len = 0;
   bool net_eof = false, plain_eof = false;
+  // Whether a side may have bytes to read: false once a read found none or took less than it
+  // could (what arrived is all there was, most likely), true again when poll() says so. A side
+  // that has none is not asked again until then: a read that would find nothing is a system
+  // call, and poll(), which waits anyway, tells.
+  bool net_in = true, plain_in = true;
   for (;;) {
     short net_ev = 0, plain_ev = 0;
     bool progress = true;
     while (progress) {
       progress = false;
       net_ev = plain_ev = 0;
-      if (!net_eof && up_len < up.size()) {
+      if (!net_eof && up_len < up.size() && !net_in && SSL_has_pending(ssl) != 1) {
+        net_ev |= POLLIN;
+      } else if (!net_eof && up_len < up.size()) {
         size_t r = 0;
-        if (SSL_read_ex(ssl, up.data() + up_len, up.size() - up_len, &r) == 1) {
+        const size_t room = up.size() - up_len;
+        if (SSL_read_ex(ssl, up.data() + up_len, room, &r) == 1) {
           up_len += r;
           progress = true;
+          net_in = r == room;
         } else {
           int err = SSL_get_error(ssl, 0);
           if (err == SSL_ERROR_WANT_READ) {
             net_ev |= POLLIN;
+            net_in = false;
           } else if (err == SSL_ERROR_WANT_WRITE) {
             net_ev |= POLLOUT;
           } else {
@@ -269,14 +279,18 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
           leave(0);  // the worker's side is gone
         }
       }
-      if (!plain_eof && down_off == down_len) {
+      if (!plain_eof && down_off == down_len && !plain_in) {
+        plain_ev |= POLLIN;
+      } else if (!plain_eof && down_off == down_len) {
         down_off = down_len = 0;
         ssize_t n = ::recv(plain_fd, down.data(), down.size(), 0);
         if (n > 0) {
           down_len = static_cast<size_t>(n);
           progress = true;
+          plain_in = down_len == down.size();
         } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
           plain_ev |= POLLIN;
+          plain_in = errno == EINTR;
         } else {
           plain_eof = true;
         }
@@ -307,6 +321,9 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
     pollfd p[2] = {{net_fd, net_ev, 0}, {plain_fd, plain_ev, 0}};
     int r = ::poll(p, 2, -1);
     if (r < 0 && errno != EINTR) leave(1);
+    // Any event (data, hangup, error) is worth a read, which tells which.
+    if (r < 0 || p[0].revents) net_in = true;
+    if (r < 0 || p[1].revents) plain_in = true;
   }
 }
 
