@@ -54,19 +54,24 @@ std::string tls_error_text(const std::string& fallback) {
 namespace {
 
 // SSL_write writes to the socket with write(): a peer that closed would raise SIGPIPE in the
-// application. Blocks it in this thread for the call and swallows the one it caused.
+// application. Blocks it in this thread for the call and swallows the one it caused. Two system
+// calls when the write goes through (it raised none then): block, and restore.
 class NoSigpipe {
  public:
   NoSigpipe() {
     sigemptyset(&pipe_);
     sigaddset(&pipe_, SIGPIPE);
-    sigset_t pending;
-    sigpending(&pending);
-    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
     pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+    // A SIGPIPE pending now can only be one the thread had blocked already: the application's,
+    // not to be swallowed. Where it was not blocked, none can be pending (it was delivered).
+    if (sigismember(&old_, SIGPIPE) == 1) {
+      sigset_t pending;
+      sigpending(&pending);
+      was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    }
   }
   ~NoSigpipe() {
-    if (!was_pending_) {
+    if (!written_ && !was_pending_) {
       sigset_t pending;
       sigpending(&pending);
       if (sigismember(&pending, SIGPIPE) == 1) {
@@ -76,10 +81,13 @@ class NoSigpipe {
     }
     pthread_sigmask(SIG_SETMASK, &old_, nullptr);
   }
+  // Every write went through: none raised SIGPIPE (only a write that fails with EPIPE does).
+  void written() { written_ = true; }
 
  private:
   sigset_t pipe_, old_;
   bool was_pending_ = false;
+  bool written_ = false;
 };
 
 void set_io_timeout(int fd, int ms) {
@@ -114,12 +122,15 @@ class TlsStream : public Stream {
         if (iov[i].iov_len) std::memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
         off += iov[i].iov_len;
       }
-      return write_all(buf, off);
+      Status s = write_all(buf, off);
+      if (s) guard.written();
+      return s;
     }
     for (int i = 0; i < iovcnt; ++i) {
       Status s = write_all(iov[i].iov_base, iov[i].iov_len);
       if (!s) return s;
     }
+    guard.written();
     return Status::ok();
   }
 

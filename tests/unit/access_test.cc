@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -797,6 +799,65 @@ TEST(RelayNote, RoundTripsAndRefusesWhatIsNoNote) {
 
 // The relay alone: a TLS client on one side, an echo on the socketpair's other end; 16 MiB of
 // varied bytes cross both ways unchanged.
+// A TLS send to a peer that has gone fails with an error; the SIGPIPE the write raised is
+// swallowed (the test process keeps the default action, which would end it), and a SIGPIPE
+// the application itself had pending under its own block is left pending.
+TEST_F(Tls, SendToAGonePeerFailsWithoutSigpipe) {
+  std::unique_ptr<TlsServerContext> ctx;
+  ASSERT_TRUE(TlsServerContext::create(f("server.pem"), f("server.key"), "", &ctx));
+  Endpoint ep;
+  ASSERT_TRUE(parse_endpoint("tcp://127.0.0.1:" + std::to_string(free_tcp_port()), &ep));
+  std::unique_ptr<Listener> l;
+  ASSERT_TRUE(listen_on(ep, &l));
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  pid_t relay = fork();
+  if (relay == 0) {
+    std::unique_ptr<Stream> net;
+    if (!l->accept(&net)) _exit(9);
+    ::close(sv[0]);
+    backend::run_tls_relay(ctx->ctx(), net->release_fd(), sv[1], 5000, "test peer");
+  }
+  ::close(sv[1]);
+  Endpoint tls_ep = ep;
+  tls_ep.tls = true;
+  TlsClientOptions opt;
+  opt.ca_file = f("ca.pem");
+  std::unique_ptr<Stream> c;
+  Status st = connect_tls(tls_ep, opt, &c);
+  ASSERT_TRUE(st) << st.message();
+  ::kill(relay, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(waitpid(relay, &status, 0), relay);
+  ::close(sv[0]);
+
+  auto pipe_pending = [] {
+    sigset_t p;
+    sigpending(&p);
+    return sigismember(&p, SIGPIPE) == 1;
+  };
+  std::vector<uint8_t> block(4096, 7);
+  struct iovec iov = {block.data(), block.size()};
+  bool failed = false;
+  for (int i = 0; i < 100 && !failed; ++i) failed = !c->send(&iov, 1);  // the reset may take one
+  EXPECT_TRUE(failed);
+  EXPECT_FALSE(pipe_pending());
+
+  // The application blocks SIGPIPE and has one pending: a failing send leaves it there.
+  sigset_t pipe_only, old;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  ASSERT_EQ(pthread_sigmask(SIG_BLOCK, &pipe_only, &old), 0);
+  ASSERT_EQ(pthread_kill(pthread_self(), SIGPIPE), 0);
+  ASSERT_TRUE(pipe_pending());
+  EXPECT_FALSE(c->send(&iov, 1));
+  EXPECT_TRUE(pipe_pending());
+  struct timespec zero{};
+  EXPECT_EQ(sigtimedwait(&pipe_only, nullptr, &zero), SIGPIPE);
+  EXPECT_FALSE(pipe_pending());
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
 TEST_F(Tls, RelayCarriesLargeDataIntact) {
   std::unique_ptr<TlsServerContext> ctx;
   ASSERT_TRUE(TlsServerContext::create(f("server.pem"), f("server.key"), "", &ctx));
