@@ -260,6 +260,8 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
   conn->set_id(welcome.connection_id);
   conn->set_server_minor(welcome.minor);
   conn->gather_sends();
+  // A reply's header and its fields in one receive (and a Goodbye or Output frame behind it).
+  conn->stream()->set_read_ahead(kReplyReadAhead);
   server_minor_.store(welcome.minor, std::memory_order_release);
   GV_DEBUG("connected to worker " + std::to_string(welcome.worker_pid) + ", session " +
            std::to_string(welcome.session_id) + (primary ? " (primary)" : ""));

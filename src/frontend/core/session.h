@@ -111,6 +111,9 @@ class Session {
   // After a refused extra connection, the thread's calls fail without asking the backend again
   // for this long (no connection storm, no line per call in the backend's log).
   static constexpr int kRefusedRetryMs = 100;
+  // What a socket connection receives at once when it reads a reply: the reply's header and
+  // fields together, not apart (Stream::set_read_ahead; larger reads go straight through).
+  static constexpr size_t kReplyReadAhead = 16u << 10;
   // How many of this session's connections the backend refused as one too many.
   uint64_t refused_connections() const { return refused_.load(std::memory_order_acquire); }
 
