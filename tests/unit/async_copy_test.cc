@@ -9,10 +9,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
+#include <future>
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <thread>
 #include <vector>
 
 #include "backend/control.h"
@@ -21,6 +24,7 @@
 #include "fake_backend.h"
 #include "fake_staging.h"
 #include "frontend/core/deliveries.h"
+#include "frontend/core/lent_ranges.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/transfer.h"
@@ -28,12 +32,14 @@
 namespace gvirtus::testing {
 namespace {
 
+using namespace std::chrono_literals;
+
 namespace be = gvirtus::backend;
 namespace cr = gvirtus::cudart;
 namespace dl = gvirtus::client::deliveries;
 
 constexpr uint64_t kDev = 0x7b0000000000ull;  // the fake device's first byte
-constexpr size_t kDevBytes = 1 << 20;
+constexpr size_t kDevBytes = 24 << 20;  // room for a copy of several 8 MiB frames
 
 struct FakeWorker : FakeStaging {
   std::vector<uint8_t> mem = std::vector<uint8_t>(kDevBytes);
@@ -174,6 +180,12 @@ class AsyncCopies : public ::testing::Test {
     for (auto& [c, m] : w_.calls) n += c == id && (mode < 0 || m == mode);
     return n;
   }
+  // A call that waits for its reply: everything the client sent before it has been carried out
+  // (the lent bytes of a host-to-device copy, sent after the call returned, included).
+  bool flushed() {
+    client::Call c(cr::id(cr::Call::kCall_gvContextCheck));
+    return c.invoke();
+  }
   bool synchronize(uint64_t stream) {
     client::Call c(cr::id(cr::Call::kCall_cudaStreamSynchronize));
     c.args().put<uint64_t>(stream);
@@ -251,6 +263,7 @@ TEST_F(AsyncCopies, ReadingThePendingMemoryWaitsForIt) {
   // Host-to-device from the same bytes on the same stream: reads what the first copy delivers.
   ASSERT_EQ(cr::copy_1d(dev(65536), pinned_.data() + 100, 64, cudaMemcpyHostToDevice, t),
             cudaSuccess);
+  ASSERT_TRUE(flushed());  // its bytes go after the call returned
   EXPECT_EQ(count(cr::kCall_gvStagingRead, 1), 1u);  // waited for
   EXPECT_EQ(dl::pending(), 0u);
   EXPECT_EQ(w_.mem[65536], static_cast<uint8_t>(400));
@@ -321,6 +334,7 @@ TEST_F(AsyncCopies, PinnedSourceIsWrittenWithoutWaitingThenCopiedOnTheStream) {
   std::iota(pinned_.begin(), pinned_.end(), 3);
   ASSERT_EQ(cr::copy_1d(dev(1000), pinned_.data(), 20000, cudaMemcpyHostToDevice, t),
             cudaSuccess);
+  ASSERT_TRUE(flushed());  // the bytes and the enqueue go after the call returned
   EXPECT_EQ(count(cr::kCall_gvStagingWrite, 1), 1u);  // sent without waiting
   EXPECT_EQ(count(cr::kCall_gvStagingToDevice), 1u);
   EXPECT_EQ(count(cr::kCall_gvMemcpyH2DChunk), 0u);
@@ -334,6 +348,7 @@ TEST_F(AsyncCopies, PinnedSourceIsWrittenWithoutWaitingThenCopiedOnTheStream) {
   ASSERT_EQ(cr::copy(dev(50000), 100, pinned_.data() + 1, 32, 10, 4, cudaMemcpyHostToDevice, t,
                      true),
             cudaSuccess);
+  ASSERT_TRUE(flushed());
   EXPECT_EQ(count(cr::kCall_gvStagingAlloc), 1u);  // the pooled buffer
   for (int r = 0; r < 4; ++r) {
     EXPECT_EQ(w_.mem[50000 + r * 100], static_cast<uint8_t>(3 + 1 + r * 32)) << r;
@@ -356,6 +371,46 @@ TEST_F(AsyncCopies, PageableAndSynchronousCopiesKeepTheChunkPath) {
   EXPECT_EQ(count(cr::kCall_gvMemcpyD2HChunk), 2u);
   EXPECT_EQ(count(cr::kCall_gvStagingFromDevice), 0u);
   EXPECT_EQ(dl::pending(), 0u);
+}
+
+// A copy the worker will surely accept (rows inside a known allocation) returns before its
+// bytes have gone: they are lent to the connection's send queue. Freeing that memory waits until
+// they are sent; a later call that waits for a reply finds them carried out.
+TEST_F(AsyncCopies, LentBytesGoAfterTheCallReturnsAndFreeingWaitsForThem) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  const size_t n = 20u << 20;  // three frames: the worker reads one, then stalls in its handler
+  std::vector<uint8_t> big(n);
+  for (size_t i = 0; i < n; ++i) big[i] = static_cast<uint8_t>(i * 7 + (i >> 12));
+  g_locked_lo = reinterpret_cast<uintptr_t>(big.data());
+  g_locked_hi = g_locked_lo + n;
+  // A first copy, so that the staging buffer exists and is pooled (no reply to wait for later).
+  ASSERT_EQ(cr::copy_1d(dev(0), big.data(), n, cudaMemcpyHostToDevice, t), cudaSuccess);
+  ASSERT_TRUE(synchronize(0x0100000000000007ull));
+  ASSERT_EQ(dl::pooled(), 1u);
+  for (size_t i = 0; i < n; ++i) big[i] = static_cast<uint8_t>(i * 13 + 1);
+
+  std::unique_lock<std::mutex> stall(w_.mu);  // the worker's handlers wait for this
+  // The call runs on a thread of its own, which is joined only once the worker goes on: a
+  // thread's end sends what its connection still holds.
+  std::atomic<int> result{-1};
+  std::thread caller([&] {
+    result = cr::copy_1d(dev(0), big.data(), n, cudaMemcpyHostToDevice, t);
+  });
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (result.load() < 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(result.load(), cudaSuccess) << "the call waited for its bytes (-1: not returned)";
+  // The worker holds one frame; the socket cannot hold the rest: bytes are still lent.
+  EXPECT_GT(client::lent::count(), 0u);
+  auto freeing = std::async(std::launch::async, [&] { dl::forget_range(big.data(), n); });
+  EXPECT_EQ(freeing.wait_for(200ms), std::future_status::timeout);
+  stall.unlock();
+  ASSERT_EQ(freeing.wait_for(10s), std::future_status::ready);
+  caller.join();
+  EXPECT_EQ(client::lent::count(), 0u);
+  ASSERT_TRUE(flushed());
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(w_.mem[i], static_cast<uint8_t>(i * 13 + 1)) << i;
 }
 
 TEST_F(AsyncCopies, ASynchronousCopyDeliversWhatItsStreamsFinished) {

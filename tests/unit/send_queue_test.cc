@@ -2,6 +2,7 @@
 // frames of a thread that ends.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -13,6 +14,7 @@
 
 #include "common/transport.h"
 #include "common/wire.h"
+#include "frontend/core/lent_ranges.h"
 #include "frontend/core/send_queue.h"
 
 namespace gvirtus::client {
@@ -164,6 +166,64 @@ TEST(SendQueue, FlushWaitsForTheThreadAndSendsTheRest) {
   EXPECT_TRUE(q.flush());  // nothing queued: no send
   EXPECT_EQ(gate.sends(), 2);
   expect_numbered(*b, 10);
+}
+
+// Lent bytes (SendQueue::lend: an async host-to-device copy's page-locked source) go in their
+// place among the queued frames, read from the lender's memory when they are sent; the span is
+// in lent_ranges.h until then, and a failed send releases it too.
+TEST(SendQueue, LentBytesGoInTheirPlaceAndAreReleasedOnceSent) {
+  std::unique_ptr<Stream> a, b;
+  ASSERT_TRUE(stream_pair(&a, &b));
+  GateStream gate(a.get());
+  std::vector<uint8_t> memory(100000);
+  for (size_t i = 0; i < memory.size(); ++i) memory[i] = static_cast<uint8_t>(i * 3);
+  {
+    SendQueue q(&gate, [](const std::string&) {});
+    ASSERT_NO_FATAL_FAILURE(post_behind_a_stuck_send(q, gate, 2));
+    const uint64_t fields = 0x1122334455667788ull;
+    auto h = header_bytes(300, 3, sizeof fields + memory.size());
+    struct iovec f = {const_cast<uint64_t*>(&fields), sizeof fields};
+    ASSERT_TRUE(q.lend(h.data(), h.size(), &f, 1, memory.data(), memory.size()));
+    ASSERT_TRUE(post_numbered(q, 4));
+    EXPECT_EQ(lent::count(), 1u);
+    // Written after lend() returned and before the send: the send reads the lender's memory.
+    memory[0] = 0xab;
+    gate.open();
+    ASSERT_TRUE(q.flush());
+    EXPECT_EQ(lent::count(), 0u);
+  }
+  expect_numbered(*b, 2);
+  wire::FrameHeader h;
+  ASSERT_TRUE(recv_header(*b, wire::kMaxPayload, &h));
+  EXPECT_EQ(h.request_id, 3u);
+  ASSERT_EQ(h.length, 8 + memory.size());
+  std::vector<uint8_t> body(h.length);
+  ASSERT_TRUE(b->recv(body.data(), body.size()));
+  uint64_t got_fields = 0;
+  std::memcpy(&got_fields, body.data(), 8);
+  EXPECT_EQ(got_fields, 0x1122334455667788ull);
+  EXPECT_TRUE(std::equal(memory.begin(), memory.end(), body.begin() + 8));
+  EXPECT_EQ(body[8], 0xab);
+  ASSERT_TRUE(recv_header(*b, wire::kMaxPayload, &h));
+  EXPECT_EQ(h.request_id, 4u);
+
+  // A send that fails drops what is queued: the lent span is released, not kept.
+  std::unique_ptr<Stream> c, d;
+  ASSERT_TRUE(stream_pair(&c, &d));
+  GateStream failing(c.get());
+  std::string lost;
+  SendQueue q(&failing, [&](const std::string& why) { lost = why; });
+  ASSERT_NO_FATAL_FAILURE(post_behind_a_stuck_send(q, failing, 1));
+  auto h2 = header_bytes(301, 2, memory.size());
+  ASSERT_TRUE(q.lend(h2.data(), h2.size(), nullptr, 0, memory.data(), memory.size()));
+  EXPECT_EQ(lent::count(), 1u);
+  failing.open(/*fail=*/true);
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (lent::count() != 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(lent::count(), 0u);
+  EXPECT_FALSE(q.lend(h2.data(), h2.size(), nullptr, 0, memory.data(), memory.size()));
+  EXPECT_EQ(lent::count(), 0u);
 }
 
 TEST(SendQueue, RefusesLargeFramesAndAFullQueue) {

@@ -64,6 +64,13 @@ class GV_API Connection {
   // connection carries tickets, else as any request.
   virtual bool send_laned(uint32_t call_id, uint16_t flags, uint64_t lane,
                           const struct iovec* body, int cnt, uint64_t* request_id) = 0;
+  // As send_request with kFlagNoReply, for a frame whose body is `fields` then `n` bytes at
+  // `data` that are lent, not copied: page-locked memory of an async host-to-device copy
+  // (send_queue.h, SendQueue::lend). Where the connection gathers its sends the call returns
+  // before those bytes are sent, and freeing that memory waits for them (lent_ranges.h);
+  // elsewhere they are sent now. At most 7 fields.
+  virtual bool send_lent(uint32_t call_id, const struct iovec* fields, int cnt, const void* data,
+                         size_t n, uint64_t* request_id) = 0;
   // Reads the header of the reply to request_id (replies come in request order). Checks it;
   // any mismatch loses the session. aux (deferred error) is reported through *h.
   virtual bool recv_reply_header(uint64_t request_id, wire::FrameHeader* h) = 0;
@@ -89,6 +96,15 @@ class GV_API Call {
   void attach(const void* p, size_t n) {
     bulk_ = p;
     bulk_len_ = n;
+    lent_ = false;
+  }
+  // As attach, for send_async only: the bytes may be sent after send_async returned, from p
+  // (Connection::send_lent); p must stay valid until then, which freeing it through the
+  // runtime or driver waits for.
+  void lend(const void* p, size_t n) {
+    bulk_ = p;
+    bulk_len_ = n;
+    lent_ = true;
   }
   // Sends and waits for the reply; reads the whole reply payload. false: session lost.
   bool invoke();
@@ -124,6 +140,7 @@ class GV_API Call {
   wire::Writer args_;
   const void* bulk_ = nullptr;
   size_t bulk_len_ = 0;
+  bool lent_ = false;
   uint64_t lane_ = 0;
   uint64_t request_id_ = 0;
   wire::FrameHeader header_{};

@@ -57,11 +57,14 @@ void StreamConnection::gather_sends() {
 void StreamConnection::abandon_after_fork() { (void)queue_.release(); }
 
 Status StreamConnection::send_through_queue(wire::FrameHeader h, const struct iovec* body,
-                                            int cnt) {
+                                            int cnt, bool lend_last) {
   h.length = static_cast<uint32_t>(iov_total(body, cnt));
   uint8_t hdr[wire::kHeaderSize];
   wire::encode_header(h, hdr);
-  if ((h.flags & wire::kFlagNoReply) && queue_->post(hdr, sizeof hdr, body, cnt))
+  if ((h.flags & wire::kFlagNoReply) &&
+      (lend_last && cnt > 0 ? queue_->lend(hdr, sizeof hdr, body, cnt - 1, body[cnt - 1].iov_base,
+                                           body[cnt - 1].iov_len)
+                            : queue_->post(hdr, sizeof hdr, body, cnt)))
     return Status::ok();
   return with_leading_iovec({hdr, sizeof hdr}, body, cnt, [&](const struct iovec* v, int n) {
     return queue_->send_now(v, n);
@@ -80,7 +83,8 @@ uint32_t StreamConnection::unanswered() const {
 
 template <class TakeTicket>
 bool StreamConnection::send_with(uint32_t call_id, uint16_t flags, const struct iovec* body,
-                                 int cnt, uint64_t* request_id, TakeTicket take_ticket) {
+                                 int cnt, uint64_t* request_id, TakeTicket take_ticket,
+                                 bool lend_last) {
   if (session_->lost()) return false;
   size_t len = iov_total(body, cnt);
   if (len > wire::kMaxPayload) {
@@ -99,7 +103,8 @@ bool StreamConnection::send_with(uint32_t call_id, uint16_t flags, const struct 
   // Taken last, once nothing can stop the frame from being sent: the worker waits for every
   // ticket, so one handed out and never sent would stall the session.
   take_ticket(&h);
-  Status st = queue_ ? send_through_queue(h, body, cnt) : send_frame(*stream_, h, body, cnt);
+  Status st = queue_ ? send_through_queue(h, body, cnt, lend_last)
+                     : send_frame(*stream_, h, body, cnt);
   if (!st.is_ok()) return fail("send: " + st.message());
   count_call(call_id, !(flags & wire::kFlagNoReply));
   if (flags & wire::kFlagNoReply) {
@@ -117,6 +122,22 @@ bool StreamConnection::send_request(uint32_t call_id, uint16_t flags, const stru
     last_ticket_ = auxiliary_ ? 0 : session_->next_global_ticket();
     wire::set_ticket(h, last_ticket_);
   });
+}
+
+bool StreamConnection::send_lent(uint32_t call_id, const struct iovec* fields, int cnt,
+                                 const void* data, size_t n, uint64_t* request_id) {
+  constexpr int kMaxFields = 7;
+  if (cnt < 0 || cnt > kMaxFields) return false;
+  struct iovec v[kMaxFields + 1];
+  for (int i = 0; i < cnt; ++i) v[i] = fields[i];
+  v[cnt] = {const_cast<void*>(data), n};
+  return send_with(
+      call_id, wire::kFlagNoReply, v, cnt + 1, request_id,
+      [this](wire::FrameHeader* h) {
+        last_ticket_ = auxiliary_ ? 0 : session_->next_global_ticket();
+        wire::set_ticket(h, last_ticket_);
+      },
+      /*lend_last=*/true);
 }
 
 bool StreamConnection::send_laned(uint32_t call_id, uint16_t flags, uint64_t lane,

@@ -17,6 +17,7 @@
 
 #include "common/log.h"
 #include "common/wire.h"
+#include "frontend/core/lent_ranges.h"
 #include "frontend/core/shared_host.h"
 
 namespace gvirtus::client::deliveries {
@@ -357,7 +358,7 @@ int32_t start(uint64_t dev, uint64_t dpitch, uint8_t* host, uint64_t hpitch, uin
 }
 
 int32_t start_to_device(uint64_t dev, uint64_t dpitch, const uint8_t* host, uint64_t hpitch,
-                        uint64_t width, uint64_t rows, uint64_t stream) {
+                        uint64_t width, uint64_t rows, uint64_t stream, bool sure) {
   if (width == 0 || rows == 0) return 0;
   std::vector<Piece> pieces;
   if (!plan_pieces(dev, dpitch, hpitch, width, rows, &pieces)) return kNotTaken;
@@ -385,7 +386,9 @@ int32_t start_to_device(uint64_t dev, uint64_t dpitch, const uint8_t* host, uint
       Call w(kCallStagingWrite);
       w.args().put<uint64_t>(b->id);
       w.args().put<uint64_t>(off);
-      if (p.rows == 1) {
+      if (p.rows == 1 && sure) {
+        w.lend(src + off, static_cast<size_t>(k));
+      } else if (p.rows == 1) {
         w.attach(src + off, static_cast<size_t>(k));
       } else {
         // Whole rows per frame (k is a multiple of the width when the chunk holds rows).
@@ -402,6 +405,10 @@ int32_t start_to_device(uint64_t dev, uint64_t dpitch, const uint8_t* host, uint
     }
     Call c(kCallStagingToDevice);
     put_staging_copy(c.args(), b->id, p, dpitch, stream);
+    if (sure) {
+      if (!c.send_async()) return kLost;
+      continue;
+    }
     if (!c.invoke()) return kLost;
     // A write of this copy failed (the context is unusable): the copy's error.
     if (c.status() == 0 && c.deferred() != 0 && clean) return c.deferred();
@@ -440,6 +447,7 @@ bool deliver_finished() {
 }
 
 bool wait_range(const void* p, size_t n) {
+  lent::wait(p, n);
   if (g_count.load(std::memory_order_acquire) == 0 || n == 0 || t_delivering) return true;
   const uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + n;
   t_delivering = true;
@@ -456,6 +464,7 @@ bool wait_range(const void* p, size_t n) {
 }
 
 void forget_range(const void* p, size_t n) {
+  lent::wait(p, n);  // no send may read the memory once it is given back
   if (g_count.load(std::memory_order_acquire) == 0 || n == 0) return;
   const uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + n;
   for (const Ptr& d : snapshot()) {

@@ -67,12 +67,18 @@ GV_API int32_t start(uint64_t dev, uint64_t dpitch, uint8_t* host, uint64_t hpit
 
 // Starts a host-to-device copy from page-locked memory: the bytes are written into staging
 // buffers of the worker (gvStagingWrite, without waiting) and a copy from each is enqueued on
-// `stream` (gvStagingToDevice), so the call returns once the bytes are sent, not once the
-// stream reached the copy. Same answers as start(). A buffer so used goes back to the pool at
-// the next synchronisation (a write into a buffer whose copy has not run yet would wait for
-// it on the worker).
+// `stream` (gvStagingToDevice). Same answers as start(). A buffer so used goes back to the
+// pool at the next synchronisation (a write into a buffer whose copy has not run yet would
+// wait for it on the worker).
+// With `sure` (the caller can tell the worker will accept the copy: its device rows inside a
+// known allocation, no capture), the enqueue is sent without waiting too, and the rows of a
+// one-row piece are lent to the connection's send queue rather than sent from this thread
+// (Call::lend): the call returns before the bytes have gone, as natively before the DMA, and
+// a failure on the worker comes back with a later reply. Otherwise the call returns once the
+// bytes are sent and the enqueue answered.
 GV_API int32_t start_to_device(uint64_t dev, uint64_t dpitch, const uint8_t* host,
-                               uint64_t hpitch, uint64_t width, uint64_t rows, uint64_t stream);
+                               uint64_t hpitch, uint64_t width, uint64_t rows, uint64_t stream,
+                               bool sure);
 
 // After a call's reply was read (call.cc): delivers what finished if the call synchronised.
 // false: a delivery failed because the session is lost (the call then fails too: its caller
@@ -83,12 +89,13 @@ bool after_reply(uint32_t call_id, int32_t status);
 GV_API bool deliver_finished();
 
 // Waits for and delivers every pending copy whose host range overlaps [p, p + n) (a copy that
-// failed is dropped: the failure is the program's to see through its own calls). false: the
-// session is lost.
+// failed is dropped: the failure is the program's to see through its own calls), and for the
+// bytes of host-to-device copies lent from that range to be sent. false: the session is lost.
 GV_API bool wait_range(const void* p, size_t n);
 
 // Drops the pending copies into [p, p + n) (the memory is being freed); their buffers are
-// freed (the worker waits for their copies first).
+// freed (the worker waits for their copies first). First waits for the bytes of host-to-device
+// copies lent from that range to be sent.
 GV_API void forget_range(const void* p, size_t n);
 
 // Before a host callback runs (on the callback thread): delivers every pending copy that is

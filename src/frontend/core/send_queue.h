@@ -55,6 +55,14 @@ class SendQueue {
   // queued (the caller then uses send_now) when the frame is too large, the queue is full,
   // an earlier send failed, or the thread cannot be started.
   bool post(const uint8_t* header, size_t header_len, const struct iovec* body, int cnt);
+  // Queues a frame whose body ends with `n` bytes at `data` that are lent, not copied: the
+  // application's page-locked memory of an async host-to-device copy. The header and `fields`
+  // are copied; the lent bytes are sent from `data` in their turn, and the span stays in
+  // lent_ranges.h until then, so that freeing that memory waits for it. No size limit: the
+  // point is that the caller does not wait for the send. False with nothing queued when an
+  // earlier send failed or the thread cannot be started.
+  bool lend(const uint8_t* header, size_t header_len, const struct iovec* fields, int cnt,
+            const void* data, size_t n);
   // Sends everything queued and then iov, from the calling thread, in one send.
   Status send_now(const struct iovec* iov, int cnt);
   // Sends what is queued (nothing when the queue is empty) and waits for a send the thread
@@ -67,6 +75,19 @@ class SendQueue {
   uint64_t frames_posted() const { return posted_.load(std::memory_order_relaxed); }
 
  private:
+  // Lent bytes, sent after the queue's first `at` bytes (and before the rest).
+  struct Lent {
+    size_t at;
+    const void* data;
+    size_t n;
+    uint64_t token;  // lent_ranges.h
+  };
+  // Starts the thread on first use. REQUIRES: mu_. False if it cannot run.
+  bool start_locked();
+  // Sends queue bytes `q` with the lent spans `l` between them, then `tail`, in one send; the
+  // spans are released (sent or not).
+  Status send_gathered(const std::vector<uint8_t>& q, const std::vector<Lent>& l,
+                       const struct iovec* tail, int tail_cnt);
   void run();
   // Waits until something is queued or stop_ is set; false to end the thread.
   bool wait_for_work();
@@ -77,6 +98,7 @@ class SendQueue {
   std::mutex mu_;       // guards everything below
   std::condition_variable cv_;
   std::vector<uint8_t> queue_;
+  std::vector<Lent> lent_;  // in the order they go, each after its place in queue_
   bool sleeping_ = false;  // the thread waits on cv_ and has not been woken
   bool stop_ = false;
   bool failed_ = false;  // a send failed: the session is lost, nothing more is queued

@@ -162,6 +162,8 @@ class StreamConnection final : public Connection {
                     uint64_t* request_id) override;
   bool send_laned(uint32_t call_id, uint16_t flags, uint64_t lane, const struct iovec* body,
                   int cnt, uint64_t* request_id) override;
+  bool send_lent(uint32_t call_id, const struct iovec* fields, int cnt, const void* data,
+                 size_t n, uint64_t* request_id) override;
   bool recv_reply_header(uint64_t request_id, wire::FrameHeader* h) override;
   bool recv_payload(void* dst, size_t n) override;
   uint32_t unanswered() const override;
@@ -194,10 +196,12 @@ class StreamConnection final : public Connection {
   bool fail(const std::string& reason);
   bool drain_payload();
   // Sends a request frame whose ticket take_ticket(&header) sets (and may flag laned).
-  Status send_through_queue(wire::FrameHeader h, const struct iovec* body, int cnt);
+  // lend_last: the body's last piece is lent memory (send_lent).
+  Status send_through_queue(wire::FrameHeader h, const struct iovec* body, int cnt,
+                            bool lend_last);
   template <class TakeTicket>
   bool send_with(uint32_t call_id, uint16_t flags, const struct iovec* body, int cnt,
-                 uint64_t* request_id, TakeTicket take_ticket);
+                 uint64_t* request_id, TakeTicket take_ticket, bool lend_last = false);
 
   struct Awaiting {
     uint64_t request_id;

@@ -11,6 +11,7 @@
 #include "frontend/core/host_memory_ops.h"
 #include "frontend/cudart/copy_plan.h"
 #include "frontend/cudart/graph_host.h"
+#include "frontend/cudart/launch_check.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/managed.h"
 #include "frontend/cudart/shared_copy.h"
@@ -300,8 +301,12 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
         return t.driver ? driver_refused(e) : e;
       if (!settle_host(src, extent(width, height, spitch))) return lost();
       if (async_pinned(t, src, shape)) {
-        const int32_t r = deliveries::start_to_device(
-            to_wire(dst), dpitch, static_cast<const uint8_t*>(src), spitch, width, height, t.stream);
+        // Rows inside an allocation this process knows, and no capture: the worker will
+        // accept the copy, which then needs no reply (its bytes go after the call returns).
+        const bool sure = memset_surely_accepted(dst, extent(width, height, dpitch));
+        const int32_t r = deliveries::start_to_device(to_wire(dst), dpitch,
+                                                      static_cast<const uint8_t*>(src), spitch,
+                                                      width, height, t.stream, sure);
         if (r == deliveries::kLost) return lost();
         if (r != deliveries::kNotTaken) {
           e = static_cast<cudaError_t>(r);
