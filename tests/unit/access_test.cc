@@ -566,6 +566,34 @@ class Tls : public ::testing::Test {
     s.tls_ca = f(ca + ".pem");
     return s;
   }
+  // A relay process (tls_relay.h, forked) for one connection to a fresh port, and a TLS client
+  // (trusting "ca") connected through it; *plain is the relay's plaintext side, as the daemon
+  // would hold it.
+  void relay_with_client(pid_t* relay, int* plain, std::unique_ptr<Stream>* client) {
+    std::unique_ptr<TlsServerContext> ctx;
+    ASSERT_TRUE(TlsServerContext::create(f("server.pem"), f("server.key"), "", &ctx));
+    Endpoint ep;
+    ASSERT_TRUE(parse_endpoint("tcp://127.0.0.1:" + std::to_string(free_tcp_port()), &ep));
+    std::unique_ptr<Listener> l;
+    ASSERT_TRUE(listen_on(ep, &l));
+    int sv[2];
+    ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    *relay = fork();
+    if (*relay == 0) {
+      std::unique_ptr<Stream> net;
+      if (!l->accept(&net)) _exit(9);
+      ::close(sv[0]);
+      backend::run_tls_relay(ctx->ctx(), net->release_fd(), sv[1], 5000, "test peer");
+    }
+    ::close(sv[1]);
+    *plain = sv[0];
+    Endpoint tls_ep = ep;
+    tls_ep.tls = true;
+    TlsClientOptions opt;
+    opt.ca_file = f("ca.pem");
+    Status st = connect_tls(tls_ep, opt, client);
+    ASSERT_TRUE(st) << st.message();
+  }
   std::string log() { return t_.backend->log(); }
   bool log_says(const std::string& text) {
     auto until = Clock::now() + 5s;
@@ -797,39 +825,18 @@ TEST(RelayNote, RoundTripsAndRefusesWhatIsNoNote) {
   EXPECT_FALSE(backend::decode_relay_note_header(bad, &len));
 }
 
-// The relay alone: a TLS client on one side, an echo on the socketpair's other end; 16 MiB of
-// varied bytes cross both ways unchanged.
 // A TLS send to a peer that has gone fails with an error; the SIGPIPE the write raised is
 // swallowed (the test process keeps the default action, which would end it), and a SIGPIPE
 // the application itself had pending under its own block is left pending.
 TEST_F(Tls, SendToAGonePeerFailsWithoutSigpipe) {
-  std::unique_ptr<TlsServerContext> ctx;
-  ASSERT_TRUE(TlsServerContext::create(f("server.pem"), f("server.key"), "", &ctx));
-  Endpoint ep;
-  ASSERT_TRUE(parse_endpoint("tcp://127.0.0.1:" + std::to_string(free_tcp_port()), &ep));
-  std::unique_ptr<Listener> l;
-  ASSERT_TRUE(listen_on(ep, &l));
-  int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  pid_t relay = fork();
-  if (relay == 0) {
-    std::unique_ptr<Stream> net;
-    if (!l->accept(&net)) _exit(9);
-    ::close(sv[0]);
-    backend::run_tls_relay(ctx->ctx(), net->release_fd(), sv[1], 5000, "test peer");
-  }
-  ::close(sv[1]);
-  Endpoint tls_ep = ep;
-  tls_ep.tls = true;
-  TlsClientOptions opt;
-  opt.ca_file = f("ca.pem");
+  pid_t relay = 0;
+  int plain = -1;
   std::unique_ptr<Stream> c;
-  Status st = connect_tls(tls_ep, opt, &c);
-  ASSERT_TRUE(st) << st.message();
+  ASSERT_NO_FATAL_FAILURE(relay_with_client(&relay, &plain, &c));
   ::kill(relay, SIGKILL);
   int status = 0;
   ASSERT_EQ(waitpid(relay, &status, 0), relay);
-  ::close(sv[0]);
+  ::close(plain);
 
   auto pipe_pending = [] {
     sigset_t p;
@@ -858,24 +865,14 @@ TEST_F(Tls, SendToAGonePeerFailsWithoutSigpipe) {
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
+// The relay alone: a TLS client on one side, an echo on the socketpair's other end; 16 MiB of
+// varied bytes cross both ways unchanged.
 TEST_F(Tls, RelayCarriesLargeDataIntact) {
-  std::unique_ptr<TlsServerContext> ctx;
-  ASSERT_TRUE(TlsServerContext::create(f("server.pem"), f("server.key"), "", &ctx));
-  Endpoint ep;
-  ASSERT_TRUE(parse_endpoint("tcp://127.0.0.1:" + std::to_string(free_tcp_port()), &ep));
-  std::unique_ptr<Listener> l;
-  ASSERT_TRUE(listen_on(ep, &l));
-  int sv[2];
-  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-  pid_t relay = fork();
-  if (relay == 0) {
-    std::unique_ptr<Stream> net;
-    if (!l->accept(&net)) _exit(9);
-    ::close(sv[0]);
-    backend::run_tls_relay(ctx->ctx(), net->release_fd(), sv[1], 5000, "test peer");
-  }
-  ::close(sv[1]);
-  auto echo = stream_from_fd(sv[0], "relay");
+  pid_t relay = 0;
+  int plain = -1;
+  std::unique_ptr<Stream> c;
+  ASSERT_NO_FATAL_FAILURE(relay_with_client(&relay, &plain, &c));
+  auto echo = stream_from_fd(plain, "relay");
   std::string note_error = "no note";
   std::thread echoer([&] {
     // First the relay's note (tls_relay.h): no client certificate asked for, so no subject.
@@ -892,13 +889,6 @@ TEST_F(Tls, RelayCarriesLargeDataIntact) {
       if (!echo->send(&iov, 1)) return;
     }
   });
-  Endpoint tls_ep = ep;
-  tls_ep.tls = true;
-  TlsClientOptions opt;
-  opt.ca_file = f("ca.pem");
-  std::unique_ptr<Stream> c;
-  Status st = connect_tls(tls_ep, opt, &c);
-  ASSERT_TRUE(st) << st.message();
   std::vector<uint8_t> chunk(1 << 20), back(1 << 20);
   for (int i = 0; i < 16; ++i) {
     for (size_t j = 0; j < chunk.size(); ++j) chunk[j] = static_cast<uint8_t>(j * 31 + i * 7 + (j >> 9));
