@@ -82,11 +82,8 @@ bool Call::send(uint16_t flags) {
   int cnt = 0;
   if (args_.size() > 0) iov[cnt++] = {const_cast<uint8_t*>(args_.data()), args_.size()};
   if (bulk_len_ > 0) iov[cnt++] = {const_cast<void*>(bulk_), bulk_len_};
-  if (lent_ && bulk_len_ > 0 && (flags & wire::kFlagNoReply) && !lane_) {
-    struct iovec fields = {const_cast<uint8_t*>(args_.data()), args_.size()};
-    return conn->send_lent(call_id_, &fields, args_.size() > 0 ? 1 : 0, bulk_, bulk_len_,
-                           &request_id_);
-  }
+  if (lent_ && bulk_len_ > 0 && (flags & wire::kFlagNoReply) && !lane_)  // bulk is iov[cnt - 1]
+    return conn->send_lent(call_id_, iov, cnt - 1, bulk_, bulk_len_, &request_id_);
   if (lane_) return conn->send_laned(call_id_, flags, lane_, iov, cnt, &request_id_);
   return conn->send_request(call_id_, flags, iov, cnt, &request_id_);
 }
