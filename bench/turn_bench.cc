@@ -3,12 +3,14 @@
 // other, measured on the CPU: thread i of N carries out tickets i+1, i+1+N, i+1+2N, ... (the
 // worst interleaving: every request waits for one of another connection), each "handler" a
 // short busy loop like a kernel launch's. Reports handoffs per second (items_per_second, all
-// threads together). BM_LanedLaunches: the same, each thread on its own lane. No GPU, no
-// backend process.
+// threads together). BM_LanedLaunches: the same, each thread on its own lane.
+// BM_StaggeredLanes: laned threads whose tickets lie far apart, as after a staggered start. No
+// GPU, no backend process.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <memory>
+#include <vector>
 
 #include "backend/worker.h"
 
@@ -109,6 +111,65 @@ BENCHMARK(BM_LanedLaunches)
     ->Args({2000, 0})
     ->Args({2000, 16})
     ->Threads(1)
+    ->Threads(2)
+    ->Threads(4)
+    ->UseRealTime();
+
+// Launches on their own lanes from threads that did not start together, as the client numbers
+// them: thread i begins `stagger` tickets after thread i - 1 (a new client thread first opens
+// its connection while the others already launch, and a client enqueues far faster than the
+// GPU takes launches), then all take tickets in turn; the last thread goes on alone at the end.
+// Each thread carries out kStaggeredEach launches of `work_ns`. Where threads' tickets lie far
+// apart, a bound on how far releases may run ahead of the released prefix couples the threads.
+constexpr int kStaggeredEach = 20000;
+std::vector<std::vector<uint64_t>> g_staggered;  // each thread's tickets, in its order
+
+void fresh_staggered(const benchmark::State& state) {
+  fresh(state);
+  const int n = state.threads();
+  const uint64_t stagger = static_cast<uint64_t>(state.range(1));
+  g_staggered.assign(static_cast<size_t>(n), {});
+  uint64_t ticket = 1;
+  for (uint64_t step = 0;; ++step) {
+    bool any = false;
+    for (int i = 0; i < n; ++i) {
+      const uint64_t start = stagger * static_cast<uint64_t>(i);
+      if (step < start || g_staggered[i].size() == kStaggeredEach) continue;
+      g_staggered[i].push_back(ticket++);
+      any = true;
+    }
+    if (!any && step >= stagger * static_cast<uint64_t>(n)) break;
+  }
+}
+
+void BM_StaggeredLanes(benchmark::State& state) {
+  const int work_ns = static_cast<int>(state.range(0));
+  const size_t me = static_cast<size_t>(state.thread_index());
+  Session& s = *g_session;
+  ConnState& conn = *g_conns[me];
+  const std::vector<uint64_t>& mine = g_staggered[me];
+  size_t k = 0;
+  uint64_t prev = 0;
+  for (auto _ : state) {
+    const uint64_t ticket = mine[k++];
+    if (s.wait_lane(ticket, prev, 0, conn) != Session::Turn::kReady) {
+      state.SkipWithError("lost the turn");
+      break;
+    }
+    busy(work_ns);
+    s.release_turn(ticket);
+    prev = ticket;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_StaggeredLanes)
+    ->Setup(fresh_staggered)
+    ->Teardown(done)
+    ->Args({2000, 0})
+    ->Args({2000, 1000})
+    ->Args({2000, 5000})
+    ->Args({2000, 20000})
+    ->Iterations(kStaggeredEach)
     ->Threads(2)
     ->Threads(4)
     ->UseRealTime();

@@ -4,20 +4,27 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 
 #include "common/cpu_relax.h"
 
 namespace gvirtus::backend {
 
+Turnstile::Turnstile(uint64_t window)
+    : window_(window), word_mask_(window / 64 - 1), bits_(new std::atomic<uint64_t>[window / 64]) {
+  assert(window >= 64 && (window & (window - 1)) == 0);
+  for (uint64_t i = 0; i < window / 64; ++i) bits_[i].store(0, std::memory_order_relaxed);
+}
+
 bool Turnstile::released(uint64_t t) const {
   if (t == 0) return true;
   const uint64_t b = base_.load(std::memory_order_acquire);
   if (t < b) return true;
-  if (t - b >= kWindow) return false;
-  // The slot may meanwhile hold a later ticket t + k * kWindow; that one can only be set once
+  if (t - b >= window_) return false;
+  // The slot may meanwhile hold a later ticket t + k * window_; that one can only be set once
   // the prefix passed t, so a set bit always means t was released.
-  return (bits_[(t / 64) % kWords].load(std::memory_order_acquire) >> (t % 64)) & 1u;
+  return (word_of(t).load(std::memory_order_acquire) >> (t % 64)) & 1u;
 }
 
 bool Turnstile::ready(uint64_t t, uint64_t lane_dep, uint64_t global_dep, bool laned) const {
@@ -25,7 +32,7 @@ bool Turnstile::ready(uint64_t t, uint64_t lane_dep, uint64_t global_dep, bool l
   if (b >= t) return true;
   // A duplicate of a ticket released out of order wakes too, to be told so.
   if (released(t)) return true;
-  return laned && t - b < kWindow && released(lane_dep) && released(global_dep);
+  return laned && t - b < window_ && released(lane_dep) && released(global_dep);
 }
 
 Turnstile::Turn Turnstile::outcome(uint64_t t) const {
@@ -86,22 +93,28 @@ void Turnstile::release(uint64_t t) {
   uint64_t b = base_.load(std::memory_order_relaxed);
   // Below the prefix: released already. Past the window: no waiter is ever let run there
   // (wait_for), so only a caller that did not wait could get here; nothing to record.
-  if (t < b || t - b >= kWindow) return;
+  if (t < b || t - b >= window_) return;
   if (t == b) {
-    // Move the prefix over every ticket released out of order just above it, clearing their
-    // bits (their slots then belong to tickets one window further).
+    // Move the prefix over every ticket released out of order just above it, a word at a time,
+    // clearing their bits (their slots then belong to tickets one window further). The run
+    // ends at the latest at t's own slot, whose bit was never set.
     ++b;
     for (;;) {
-      std::atomic<uint64_t>& w = bits_[(b / 64) % kWords];
-      const uint64_t bit = uint64_t{1} << (b % 64);
+      std::atomic<uint64_t>& w = word_of(b);
       const uint64_t v = w.load(std::memory_order_relaxed);
-      if (!(v & bit)) break;
-      w.store(v & ~bit, std::memory_order_relaxed);
-      ++b;
+      const unsigned shift = static_cast<unsigned>(b % 64);
+      // Set bits from `shift` up; the vacated high bits of ~(v >> shift) end the count.
+      const uint64_t unset = ~(v >> shift);
+      const unsigned run = unset == 0 ? 64u : static_cast<unsigned>(__builtin_ctzll(unset));
+      if (run == 0) break;
+      const uint64_t ones = run == 64 ? ~uint64_t{0} : (uint64_t{1} << run) - 1;
+      w.store(v & ~(ones << shift), std::memory_order_relaxed);
+      b += run;
+      if (shift + run < 64) break;
     }
     base_.store(b, std::memory_order_seq_cst);
   } else {
-    std::atomic<uint64_t>& w = bits_[(t / 64) % kWords];
+    std::atomic<uint64_t>& w = word_of(t);
     w.store(w.load(std::memory_order_relaxed) | (uint64_t{1} << (t % 64)),
             std::memory_order_seq_cst);
   }

@@ -9,18 +9,23 @@
 //                        at the same time on the worker, as natively.
 // Releases may therefore come out of order. The turnstile keeps the contiguous released prefix
 // (`base`: every ticket below it is released) and, beyond it, one bit per ticket for a bounded
-// window of kWindow tickets. A laned request whose ticket lies past the window waits (as a
-// global one would) until the prefix has moved close enough; so memory stays bounded whatever
-// a client sends, and a ticket that never comes stalls only its own session.
+// window of tickets. A laned request whose ticket lies past the window waits (as a global one
+// would) until the prefix has moved close enough; so memory stays bounded whatever a client
+// sends, and a ticket that never comes stalls only its own session.
+//
+// The window is wide (kDefaultWindow) because a client enqueues launches far faster than the
+// GPU takes them: threads that started a little apart, or one the host descheduled for a
+// moment, hold tickets thousands apart, and a narrow window would make the thread ahead wait
+// for the one behind although their launches do not depend on each other.
 //
 // Thread-safe. A waiting thread spins briefly (yielding after 2 us), then sleeps on its own
 // condition variable; a release wakes only the sleepers whose condition may now hold.
 #pragma once
-#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -28,8 +33,12 @@ namespace gvirtus::backend {
 
 class Turnstile {
  public:
-  // How many tickets past the released prefix can be released out of order (a power of two).
-  static constexpr uint64_t kWindow = 4096;
+  // How many tickets past the released prefix can be released out of order: 2^20, one bit
+  // each (128 KiB per session).
+  static constexpr uint64_t kDefaultWindow = uint64_t{1} << 20;
+
+  // `window`: a power of two, at least 64 (tests use small ones).
+  explicit Turnstile(uint64_t window = kDefaultWindow);
 
   enum class Turn {
     kReady,   // may run now; call release(ticket) when done
@@ -37,7 +46,6 @@ class Turnstile {
     kClosed,  // closed() said the client went away while waiting
   };
 
-  Turnstile() = default;
   Turnstile(const Turnstile&) = delete;
   Turnstile& operator=(const Turnstile&) = delete;
 
@@ -70,13 +78,14 @@ class Turnstile {
   Turn wait_for(uint64_t ticket, uint64_t lane_dep, uint64_t global_dep, bool laned,
                 const std::function<bool()>& closed);
 
-  static constexpr uint64_t kWords = kWindow / 64;
-  static_assert(kWindow % 64 == 0 && (kWindow & (kWindow - 1)) == 0);
+  std::atomic<uint64_t>& word_of(uint64_t t) const { return bits_[(t / 64) & word_mask_]; }
 
+  const uint64_t window_;
+  const uint64_t word_mask_;  // window_ / 64 - 1
   std::atomic<uint64_t> base_{1};  // tickets start at 1; 0 means "none"
-  // Bit (t mod kWindow) is set when ticket t, base_ < t < base_ + kWindow, was released. Bits
+  // Bit (t mod window_) is set when ticket t, base_ < t < base_ + window_, was released. Bits
   // at or below base_ are clear. Written under mu_; read without it by waiters.
-  std::array<std::atomic<uint64_t>, kWords> bits_{};
+  std::unique_ptr<std::atomic<uint64_t>[]> bits_;
   std::atomic<int> sleepers_count_{0};
   std::mutex mu_;
   std::vector<Sleeper*> sleepers_;  // REQUIRES: mu_

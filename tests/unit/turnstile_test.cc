@@ -83,10 +83,10 @@ TEST(Turnstile, GlobalTicketWaitsForEveryEarlierTicketLanedOrNot) {
 }
 
 // Past the window a laned ticket cannot be recorded: it waits as a global one would, until the
-// prefix comes close enough, and then runs.
+// prefix comes close enough, and then runs. (A small window, so the test fills it quickly.)
 TEST(Turnstile, WindowOverflowFallsBackToWaiting) {
-  Turnstile t;
-  constexpr uint64_t w = Turnstile::kWindow;
+  constexpr uint64_t w = 128;
+  Turnstile t(w);
   // Fill the window: every ticket but 1 released out of order.
   for (uint64_t k = 2; k <= w; ++k) {
     ASSERT_EQ(t.wait_lane(k, 0, 0, kNever), Turn::kReady) << k;
@@ -111,6 +111,50 @@ TEST(Turnstile, WindowOverflowFallsBackToWaiting) {
   t.release(3 * w);
   EXPECT_FALSE(t.released(3 * w));
   EXPECT_EQ(t.base(), w + 4);
+}
+
+// Client threads that started apart hold tickets far apart: thread A's launches at 1..., thread
+// B's from tens of thousands on, none waiting for the other. With the default window B's
+// launches run while A's first is still unreleased; the bound on memory still holds far out.
+TEST(Turnstile, LanedTicketsFarAheadOfAnUnreleasedOneRunAtOnce) {
+  Turnstile t;
+  uint64_t prev = 0;
+  for (uint64_t k = 50000; k < 60000; ++k) {
+    ASSERT_EQ(t.wait_lane(k, prev, 0, kNever), Turn::kReady) << k;
+    t.release(k);
+    prev = k;
+  }
+  EXPECT_EQ(t.base(), 1u);
+  const uint64_t far = 1 + Turnstile::kDefaultWindow;
+  auto past = later([&] { return t.wait_lane(far, 0, 0, kNever); });
+  EXPECT_TRUE(still_waiting(past)) << "ran past the window";
+  for (uint64_t k = 1; k < 50000; ++k) t.release(k);
+  EXPECT_EQ(t.base(), 60000u);
+  EXPECT_EQ(past.get(), Turn::kReady);
+}
+
+// The prefix moves over runs of out-of-order releases of every length and alignment, within
+// and across words and around the window's wrap: checked against a plain set after each of
+// many random releases.
+TEST(Turnstile, PrefixFollowsTheFirstUnreleasedTicket) {
+  constexpr uint64_t w = 256;
+  Turnstile t(w);
+  std::vector<bool> done(1, true);  // done[k]: ticket k released (0 counts as released)
+  uint64_t first = 1;               // the reference prefix
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 200000 && first < 100000; ++i) {
+    // Mostly tickets just past the prefix, sometimes far into the window, sometimes the first.
+    const uint64_t span = rng() % 4 == 0 ? w : 70;
+    const uint64_t k = rng() % 16 == 0 ? first : first + rng() % span;
+    if (done.size() <= k + w) done.resize(k + w + 1, false);
+    t.release(k);
+    done[k] = true;
+    while (done[first]) ++first;
+    ASSERT_EQ(t.base(), first) << "after releasing " << k;
+    const uint64_t probe = first + rng() % w;
+    ASSERT_EQ(t.released(probe), bool(done[probe])) << probe;
+  }
+  EXPECT_GE(first, 10000u);
 }
 
 // A dependency that never comes holds only the waiter, and only until its client is gone.
