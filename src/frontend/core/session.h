@@ -133,8 +133,9 @@ class Session {
   std::atomic<uint64_t> last_global_{0};  // the largest ticket handed out as a global one
   // Per lane (hashed: two streams that share a slot are simply chained together, which only
   // orders more), the last laned ticket. A lane's tickets are taken under its slot's lock, so
-  // each laned request waits for the one just before it on its lane.
-  struct LaneSlot {
+  // each laned request waits for the one just before it on its lane. A cache line each, so
+  // threads launching on their own streams do not share one.
+  struct alignas(64) LaneSlot {
     std::mutex mu;
     uint64_t last = 0;  // REQUIRES: mu
   };
