@@ -406,11 +406,48 @@ TEST_F(AsyncCopies, LentBytesGoAfterTheCallReturnsAndFreeingWaitsForThem) {
   EXPECT_EQ(freeing.wait_for(200ms), std::future_status::timeout);
   stall.unlock();
   ASSERT_EQ(freeing.wait_for(10s), std::future_status::ready);
+  // Given back: the program may reuse it at once. Every byte had left before the wait ended,
+  // so the worker still gets what the copy read.
+  std::fill(big.begin(), big.end(), uint8_t{0xee});
   caller.join();
   EXPECT_EQ(client::lent::count(), 0u);
   ASSERT_TRUE(flushed());
   for (size_t i = 0; i < n; ++i)
     ASSERT_EQ(w_.mem[i], static_cast<uint8_t>(i * 13 + 1)) << i;
+}
+
+// Bytes lent from a buffer hold back only what writes it: a second copy from the same
+// page-locked buffer returns at once, as natively, while the first one's bytes are still unsent.
+TEST_F(AsyncCopies, ASecondCopyFromLentBytesDoesNotWaitForThem) {
+  const cr::Target t = cr::async_on(stream_id(0x0100000000000007ull));
+  const size_t n = 20u << 20;
+  std::vector<uint8_t> big(n);
+  for (size_t i = 0; i < n; ++i) big[i] = static_cast<uint8_t>(i * 5 + 3);
+  g_locked_lo = reinterpret_cast<uintptr_t>(big.data());
+  g_locked_hi = g_locked_lo + n;
+  // Two staging buffers made and pooled beforehand, so neither copy below waits for a reply.
+  ASSERT_EQ(cr::copy_1d(dev(0), big.data(), n, cudaMemcpyHostToDevice, t), cudaSuccess);
+  ASSERT_EQ(cr::copy_1d(dev(0), big.data(), n, cudaMemcpyHostToDevice, t), cudaSuccess);
+  ASSERT_TRUE(synchronize(0x0100000000000007ull));
+  ASSERT_EQ(dl::pooled(), 2u);
+
+  std::unique_lock<std::mutex> stall(w_.mu);
+  std::atomic<int> first{-1}, second{-1};
+  std::thread caller([&] {
+    first = cr::copy_1d(dev(0), big.data(), n, cudaMemcpyHostToDevice, t);
+    second = cr::copy_1d(dev(0), big.data(), n, cudaMemcpyHostToDevice, t);
+  });
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (second.load() < 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(first.load(), cudaSuccess);
+  EXPECT_EQ(second.load(), cudaSuccess) << "the second copy waited for the first's bytes";
+  EXPECT_GT(client::lent::count(), 0u);
+  stall.unlock();
+  caller.join();
+  ASSERT_TRUE(flushed());
+  EXPECT_EQ(client::lent::count(), 0u);
+  for (size_t i = 0; i < n; ++i) ASSERT_EQ(w_.mem[i], static_cast<uint8_t>(i * 5 + 3)) << i;
 }
 
 TEST_F(AsyncCopies, ASynchronousCopyDeliversWhatItsStreamsFinished) {

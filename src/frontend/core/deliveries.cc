@@ -448,6 +448,10 @@ bool deliver_finished() {
 
 bool wait_range(const void* p, size_t n) {
   lent::wait(p, n);
+  return wait_range_to_read(p, n);
+}
+
+bool wait_range_to_read(const void* p, size_t n) {
   if (g_count.load(std::memory_order_acquire) == 0 || n == 0 || t_delivering) return true;
   const uintptr_t lo = reinterpret_cast<uintptr_t>(p), hi = lo + n;
   t_delivering = true;

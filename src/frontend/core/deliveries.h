@@ -91,7 +91,12 @@ GV_API bool deliver_finished();
 // Waits for and delivers every pending copy whose host range overlaps [p, p + n) (a copy that
 // failed is dropped: the failure is the program's to see through its own calls), and for the
 // bytes of host-to-device copies lent from that range to be sent. false: the session is lost.
+// For memory the caller is about to write (or give back).
 GV_API bool wait_range(const void* p, size_t n);
+// The same for memory the caller only reads (a copy's source): bytes lent from it need not be
+// sent first, since two readers do not conflict (a second copy from one page-locked buffer
+// returns at once, as natively).
+GV_API bool wait_range_to_read(const void* p, size_t n);
 
 // Drops the pending copies into [p, p + n) (the memory is being freed); their buffers are
 // freed (the worker waits for their copies first). First waits for the bytes of host-to-device

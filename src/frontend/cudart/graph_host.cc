@@ -50,7 +50,8 @@ constexpr uint64_t kChunk = wire::kCopyChunk;
 cudaError_t fill(const HostEnd& e) {
   // An asynchronous copy still to land in these bytes lands first (deliveries.h).
   const uint64_t extent = (e.depth - 1) * e.pitch * e.ysize + (e.height - 1) * e.pitch + e.width;
-  if (!client::deliveries::wait_range(e.host, static_cast<size_t>(extent))) return lost();
+  if (!client::deliveries::wait_range_to_read(e.host, static_cast<size_t>(extent)))
+    return lost();
   std::vector<uint8_t> buf(static_cast<size_t>(e.bytes()));
   e.pack(buf.data());
   for (uint64_t off = 0; off < buf.size(); off += kChunk) {

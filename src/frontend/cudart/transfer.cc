@@ -41,9 +41,12 @@ uint64_t extent(uint64_t width, uint64_t rows, uint64_t pitch) {
 
 // Host memory this copy reads or writes: an asynchronous copy still to land there lands first
 // (deliveries.h), so what is read is what the program would see natively, and what is written
-// is not overwritten by it later.
+// is not overwritten by it later. Memory written also waits for bytes lent from it to be sent.
 bool settle_host(const void* p, uint64_t n) {
   return deliveries::wait_range(p, static_cast<size_t>(n));
+}
+bool settle_source(const void* p, uint64_t n) {
+  return deliveries::wait_range_to_read(p, static_cast<size_t>(n));
 }
 
 enum class Dir { kHostToHost, kHostToDevice, kDeviceToHost, kDeviceToDevice };
@@ -277,7 +280,7 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
     case Dir::kHostToHost: {
       auto* d = static_cast<uint8_t*>(dst);
       auto* s = static_cast<const uint8_t*>(src);
-      if (!settle_host(s, extent(width, height, spitch)) ||
+      if (!settle_source(s, extent(width, height, spitch)) ||
           !settle_host(d, extent(width, height, dpitch)))
         return lost();
       for (size_t r = 0; r < height; ++r) std::memmove(d + r * dpitch, s + r * spitch, width);
@@ -299,7 +302,7 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
       if (shared_copy(false, static_cast<uint8_t*>(const_cast<void*>(src)), shape, to_wire(dst), t,
                       &e))
         return t.driver ? driver_refused(e) : e;
-      if (!settle_host(src, extent(width, height, spitch))) return lost();
+      if (!settle_source(src, extent(width, height, spitch))) return lost();
       if (async_pinned(t, src, shape)) {
         // Rows inside an allocation this process knows, and no capture: the worker will
         // accept the copy, which then needs no reply (its bytes go after the call returns).
@@ -421,7 +424,7 @@ cudaError_t host_3d(const Copy3D& c) {
       uint64_t d = 0, s = 0;
       if (!row_address(c.dst, k, r, &d) || !row_address(c.src, k, r, &s))
         return fail(cudaErrorInvalidValue);
-      if (!settle_host(from_wire<const void*>(s), c.width) ||
+      if (!settle_source(from_wire<const void*>(s), c.width) ||
           !settle_host(from_wire<const void*>(d), c.width))
         return lost();
       std::memmove(from_wire<void*>(d), from_wire<const void*>(s), c.width);
@@ -449,7 +452,9 @@ cudaError_t mixed_3d(const Copy3D& c, uint64_t stream) {
     uint64_t host = 0, dev = 0;
     if (!row_address(h, k, 0, &host) || (!arr && !row_address(d, k, 0, &dev)))
       return fail(cudaErrorInvalidValue);
-    if (!settle_host(from_wire<const void*>(host), extent(c.width, shape.height, h.pitch)))
+    const uint64_t n = extent(c.width, shape.height, h.pitch);
+    if (!(up ? settle_source(from_wire<const void*>(host), n)
+             : settle_host(from_wire<const void*>(host), n)))
       return lost();
     cudaError_t e;
     if (arr) {
