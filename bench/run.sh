@@ -9,6 +9,8 @@
 #                       $PYTHON (default python3) can import torch and sees a GPU
 #   gvirtus-bench-transport  session setup and Ping round trip (no GPU needed), over tcp://,
 #                       unix:, shm:, tls:// and tcp:// with a token; a table of its own
+#   gvirtus-bench-worker-paths  native only: ways a worker can carry out a small copy or a
+#                       launch (worker-paths.txt, printed, not in the table)
 #   bench/run.sh [BUILD_DIR] [SECONDS_PER_METRIC]
 # Without a GPU (nvidia-smi fails, or BENCH_CPU_ONLY=1) only gvirtus-bench-transport runs.
 # Writes the raw outputs and the table to $OUT (or a temp dir) as well. A failure of
@@ -171,6 +173,16 @@ native_env=(env)
   native_env+=("LD_LIBRARY_PATH=$native_libs_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
 run_libs native "${native_env[@]}"
 run_torch native
+# Native only: the ways a worker can carry out a small copy or a launch (docs/profiling.md).
+if [ -x "$bin/gvirtus-bench-worker-paths" ]; then
+  if ! timeout 300 "$bin/gvirtus-bench-worker-paths" >"$out/worker-paths.txt" \
+       2>"$out/worker-paths.err"; then
+    echo "bench: gvirtus-bench-worker-paths failed:" >&2
+    tail -n 5 "$out/worker-paths.err" >&2
+    failed=1
+  fi
+  cat "$out/worker-paths.txt" >&2
+fi
 
 port=$(free_port)
 echo "== tcp://127.0.0.1:$port" >&2
