@@ -41,7 +41,7 @@ constexpr size_t kOffRingBytes = 16;
 // Ring 0 carries client -> backend, ring 1 backend -> client.
 constexpr size_t kOffRing[2] = {256, 512};
 constexpr size_t kProdHead = 0;     // u64, written by the producer: bytes written so far
-constexpr size_t kProdWait = 64;    // u32, 1 while the producer sleeps waiting for space
+constexpr size_t kProdWait = 64;    // u32, 0 awake; asleep: the bytes of room it waits for
 constexpr size_t kConsTail = 128;   // u64, written by the consumer: bytes consumed so far
 constexpr size_t kConsWait = 192;   // u32, 0 awake, 1 asleep on the futex, 2 asleep in poll()
 static_assert(kOffRing[1] + kConsWait + 64 <= shm::kHeaderBytes, "the header holds both rings");
@@ -77,11 +77,14 @@ class ShmStream : public Stream {
     rx_data_ = map_ + shm::kHeaderBytes + static_cast<size_t>(rx) * ring_;
     // Our own positions, read once: for a fresh connection they are 0; for one handed over by
     // the daemon they are where it stopped. Whatever a client wrote there, every access is
-    // masked into the ring, so a lie garbles only its own session's bytes.
+    // masked into the ring, so a lie garbles only its own session's bytes. The peer's positions
+    // are not taken from the header unchecked: they start as "no room, no data", so the first
+    // send and the first receive look at them through refresh_*, which refuses impossible ones
+    // (a client may have scribbled on the header before this stream was made).
     head_ = load64(tx_ctl_ + kProdHead);
     tail_ = load64(rx_ctl_ + kConsTail);
-    peer_tail_ = load64(tx_ctl_ + kConsTail);
-    peer_head_ = load64(rx_ctl_ + kProdHead);
+    peer_tail_ = head_ - ring_;
+    peer_head_ = tail_;
   }
   ~ShmStream() override {
     for (int f : fds_) ::close(f);
@@ -97,7 +100,12 @@ class ShmStream : public Stream {
     if (iovcnt < 0) return invalid("negative iovec count");
     int i = 0;
     size_t off = 0;
-    while (i < iovcnt) {
+    for (;;) {
+      while (i < iovcnt && off == iov[i].iov_len) {  // empty pieces: nothing to wait for
+        ++i;
+        off = 0;
+      }
+      if (i == iovcnt) break;
       if (shut_.load(std::memory_order_relaxed))
         return disconnected("connection to " + peer_ + " was shut down");
       // The peer's position as last seen; looked at afresh only when that leaves too little
@@ -322,18 +330,21 @@ class ShmStream : public Stream {
       (void)r;
     }
   }
-  // Makes tail_ visible, then wakes a producer that sleeps for room once there is enough of it
-  // (room_to_wake(); an empty ring always is). So a producer faster than us, which keeps the
-  // ring full, sleeps while we work through a good part of it and then writes that much in one
-  // go, instead of being woken (a system call here) and spinning there for every message.
+  // Makes tail_ visible, then wakes a producer that sleeps for room once there is as much as
+  // it waits for: its wait word holds that many bytes (wait_space: room_to_wake(); an empty ring
+  // always has it). So a producer faster than us, which keeps the ring full, sleeps while we
+  // work through a good part of it and then writes that much in one go, instead of being woken
+  // (a system call here) and spinning there for every message.
   void consume() {
     __atomic_store_n(reinterpret_cast<uint64_t*>(rx_ctl_ + kConsTail), tail_, __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     uint8_t* w = rx_ctl_ + kProdWait;
-    if (load32(w) == 0) return;
-    // A fresh look: the producer sleeps, so its head stays put. A lie only delays its wake.
+    const uint32_t want = load32(w);
+    if (want == 0) return;
+    // A fresh look: the producer sleeps, so its head stays put. A lie (of the head or of the
+    // room wanted) only delays or hastens the liar's own wake.
     const uint64_t fill = load64(rx_ctl_ + kProdHead) - tail_;
-    if (fill <= ring_ && ring_ - fill < room_to_wake()) return;
+    if (fill <= ring_ && ring_ - fill < std::min<uint64_t>(want, ring_)) return;
     if (__atomic_exchange_n(reinterpret_cast<uint32_t*>(w), 0u, __ATOMIC_SEQ_CST) != 0)
       futex_wake(reinterpret_cast<uint32_t*>(w));
   }
@@ -347,11 +358,12 @@ class ShmStream : public Stream {
   }
 
   // Reads what the socket holds: doorbell bytes (dropped) and passed descriptors (queued, up
-  // to kMaxPendingFds; the rest closed).
+  // to kMaxPendingFds; the rest closed). At most 64 reads a call, so a peer that keeps writing
+  // cannot hold the caller here (the daemon's poll loop calls it); what is left stays readable.
   void drain_doorbells() {
     if (sock_ < 0) return;
-    char buf[64];
-    for (;;) {
+    char buf[512];
+    for (int reads = 0; reads < 64; ++reads) {
       struct iovec iov = {buf, sizeof buf};
       union {
         char buf[CMSG_SPACE(sizeof(int) * 4)];
@@ -390,10 +402,14 @@ class ShmStream : public Stream {
     return false;
   }
 
-  // Spins briefly, then sleeps on `word` (our wait word in the shared header) until `ready`
-  // says go on, the stream is shut down or the peer hangs up. Never burns CPU while idle.
-  template <typename Ready>
-  Status wait_on(uint8_t* word, Ready ready, const char* what) {
+  // Spins briefly, then sleeps on `word` (our wait word in the shared header, holding `value`
+  // while we sleep) until `ready` says go on, the stream is shut down or the peer hangs up.
+  // Never burns CPU while idle.
+  // `before_sleep` runs each time, after our wait word is stored and `ready` still says no, just
+  // before the futex sleep.
+  template <typename Ready, typename BeforeSleep>
+  Status wait_on(uint8_t* word, Ready ready, const char* what, uint32_t value,
+                 BeforeSleep before_sleep) {
     auto spin_end = std::chrono::steady_clock::now() + std::chrono::microseconds(shm::kSpinMicros);
     for (int k = 0;; ++k) {
       if (ready()) return Status::ok();
@@ -405,14 +421,15 @@ class ShmStream : public Stream {
       }
     }
     for (;;) {
-      store32(word, kWaitFutex);
+      store32(word, value);
       __atomic_thread_fence(__ATOMIC_SEQ_CST);
       if (ready()) {
         store32(word, 0);
         return Status::ok();
       }
       if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
-      futex_wait(reinterpret_cast<uint32_t*>(word), kWaitFutex, shm::kSleepCheckMs);
+      before_sleep();
+      futex_wait(reinterpret_cast<uint32_t*>(word), value, shm::kSleepCheckMs);
       if (ready()) {
         store32(word, 0);
         return Status::ok();
@@ -429,17 +446,35 @@ class ShmStream : public Stream {
   Status wait_data(size_t got) {
     return wait_on(
         rx_ctl_ + kConsWait, [this] { return load64(rx_ctl_ + kProdHead) != tail_; },
-        got ? " in the middle of a message" : "");
+        got ? " in the middle of a message" : "", kWaitFutex, [] {});
   }
+  // Waits for room_to_wake() bytes of room, keeping that number in the wait word for the
+  // consumer (consume()); but for any room at all while the peer is itself asleep waiting to send
+  // to us (its wait word on our rx ring is set): two sides that both send, each reading only
+  // after, must not sleep on each other's hysteresis. The two looks are a store-fence-load pair
+  // on each side, so at least one side sees the other's: the one that sees it either goes on (it
+  // is the producer that has room) or wakes the other (before_sleep: nudge_rx_producer).
   Status wait_space() {
+    const uint64_t want = room_to_wake();
     return wait_on(
         tx_ctl_ + kProdWait,
-        [this] {
-          return refresh_peer_tail() ? ring_ - (head_ - peer_tail_) >= room_to_wake() : true;
+        [this, want] {
+          if (!refresh_peer_tail()) return true;  // the caller finds the lie
+          const uint64_t room = ring_ - (head_ - peer_tail_);
+          return room >= want || (room > 0 && load32(rx_ctl_ + kProdWait) != 0);
         },
-        " (it stopped reading)");
+        " (it stopped reading)", static_cast<uint32_t>(want), [this] { nudge_rx_producer(); });
   }
-
+  // About to sleep for room: a peer asleep waiting for room on our rx ring is woken if it has
+  // some, since we will not read on until we have sent.
+  void nudge_rx_producer() {
+    uint8_t* w = rx_ctl_ + kProdWait;
+    if (load32(w) == 0) return;
+    const uint64_t fill = load64(rx_ctl_ + kProdHead) - tail_;
+    if (fill >= ring_) return;  // no room (or a lie): waking it would not help
+    if (__atomic_exchange_n(reinterpret_cast<uint32_t*>(w), 0u, __ATOMIC_SEQ_CST) != 0)
+      futex_wake(reinterpret_cast<uint32_t*>(w));
+  }
   int sock_;
   int memfd_;
   uint8_t* map_;
@@ -456,7 +491,7 @@ class ShmStream : public Stream {
   // the tx ring has at least, how much the rx ring holds at least.
   uint64_t peer_tail_ = 0;
   uint64_t peer_head_ = 0;
-  bool peer_eof_ = false;
+  std::atomic<bool> peer_eof_{false};  // also set by a receiving thread while another sends
   std::atomic<bool> shut_{false};
   std::deque<int> fds_;  // passed descriptors not taken yet (take_fd)
 };

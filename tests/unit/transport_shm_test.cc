@@ -38,6 +38,13 @@ ShmPair make_pair(uint64_t ring = 1u << 16) {
   return p;
 }
 
+// A word of the shared header (offsets: docs/protocol.md, "Shared memory").
+uint64_t* word64(Stream& s, size_t off) {
+  size_t bytes = 0;
+  auto* m = static_cast<uint8_t*>(shm_mapping(s, &bytes));
+  return reinterpret_cast<uint64_t*>(m + off);
+}
+
 TEST(TransportShm, ListenerAndConnectCarryBytesBothWays) {
   char tmpl[] = "/tmp/gvshmXXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);
@@ -198,6 +205,54 @@ TEST(TransportShm, WriterOnAFullRingWaitsForHalfOfItThenGoesOn) {
   EXPECT_EQ(z, 'z');
 }
 
+// But two sides that both send, each reading only after, never sleep on each other's wait for
+// half a ring: here the reader took 1000 bytes, then sends a reply larger than its own ring,
+// while the writer waits for room for its last byte (docs/protocol.md, "Shared memory").
+TEST(TransportShm, TwoSidesThatBothSendNeverSleepOnEachOther) {
+  ShmPair p = make_pair(1u << 12);
+  std::vector<uint8_t> fill(1u << 12, 7), reply((1u << 12) + 1, 9);
+  auto client = std::async(std::launch::async, [&] {
+    if (!send_bytes(*p.client, fill.data(), fill.size())) return 1;  // ring 0 full
+    if (!send_bytes(*p.client, "z", 1)) return 2;  // the ring is full: waits for room
+    std::vector<uint8_t> got(reply.size());
+    if (!p.client->recv(got.data(), got.size()) || got != reply) return 3;
+    return 0;
+  });
+  auto backend = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(50ms);
+    std::vector<uint8_t> got(fill.size() + 1);
+    if (!p.backend->recv(got.data(), 1000)) return 1;
+    // Ring 1 fills: this send sleeps until the client reads, which it does once its 'z' is in.
+    if (!send_bytes(*p.backend, reply.data(), reply.size())) return 2;
+    if (!p.backend->recv(got.data() + 1000, got.size() - 1000) || got.back() != 'z') return 3;
+    return 0;
+  });
+  const bool done = client.wait_for(5s) == std::future_status::ready &&
+                    backend.wait_for(5s) == std::future_status::ready;
+  if (!done) {  // wake both, so that the test ends
+    p.client->shutdown();
+    p.backend->shutdown();
+  }
+  ASSERT_TRUE(done) << "both sides asleep";
+  EXPECT_EQ(client.get(), 0);
+  EXPECT_EQ(backend.get(), 0);
+}
+
+// A send whose last pieces are empty is done once the others are in the ring, also when they
+// filled it exactly: there is nothing left to wait for room for.
+TEST(TransportShm, EmptyLastPiecesDoNotWaitForRoom) {
+  ShmPair p = make_pair(1u << 12);
+  std::vector<uint8_t> fill(1u << 12, 3);
+  struct iovec iov[3] = {{fill.data(), fill.size()}, {fill.data(), 0}, {nullptr, 0}};
+  auto sender = std::async(std::launch::async, [&] { return p.client->send(iov, 3); });
+  const bool returned = sender.wait_for(2s) == std::future_status::ready;
+  std::vector<uint8_t> got(fill.size());
+  ASSERT_TRUE(p.backend->recv(got.data(), got.size()));  // (lets a waiting send end)
+  EXPECT_EQ(got, fill);
+  EXPECT_TRUE(returned) << "waited with every byte written";
+  EXPECT_TRUE(sender.get());
+}
+
 TEST(TransportShm, ShutdownWakesBlockedRecvAndSend) {
   ShmPair p = make_pair(1u << 12);
   auto reader = std::async(std::launch::async, [&] {
@@ -297,12 +352,6 @@ TEST(TransportShm, ClientCannotResizeTheSharedMemory) {
   close(sv[1]);
 }
 
-uint64_t* word64(Stream& s, size_t off) {
-  size_t bytes = 0;
-  auto* m = static_cast<uint8_t*>(shm_mapping(s, &bytes));
-  return reinterpret_cast<uint64_t*>(m + off);
-}
-
 TEST(TransportShm, HostileHeadPastTheRingEndsTheSessionOnly) {
   ShmPair p = make_pair();
   // The client's producer position of ring 0 (client -> backend) claims more than a ring.
@@ -317,6 +366,7 @@ TEST(TransportShm, HostileHeadPastTheRingEndsTheSessionOnly) {
 
 TEST(TransportShm, HostileTailEndsTheSessionOnly) {
   ShmPair p = make_pair();
+  EXPECT_TRUE(send_bytes(*p.backend, "a", 1));  // the backend has seen the room there is
   // The client's consumer position of ring 1 (backend -> client) runs ahead of what was sent.
   *word64(*p.client, 512 + 128) = 12345;
   // The backend looks at it only when the room it last saw is not enough (a lie meanwhile
@@ -326,6 +376,29 @@ TEST(TransportShm, HostileTailEndsTheSessionOnly) {
   EXPECT_FALSE(p.backend->send_nowait(more.data(), more.size()));
   Status s = send_bytes(*p.backend, more.data(), more.size());
   EXPECT_EQ(s.code(), Code::kProtocol) << s.to_string();
+}
+
+// Positions a client wrote before the backend's stream was made (a connection handed to the
+// worker is made again from the shared header) are checked like later ones: a large send or
+// receive ends the session instead of reading or writing past the ring.
+TEST(TransportShm, PositionsScribbledBeforeTheStreamIsMadeEndTheSessionOnly) {
+  for (bool sending : {true, false}) {
+    EXPECT_EXIT(
+        {
+          ShmPair p = make_pair(1u << 12);
+          *word64(*p.client, 512 + 128) = uint64_t{1} << 40;  // ring 1's consumer tail
+          *word64(*p.client, 256) = uint64_t{1} << 40;        // ring 0's producer head
+          std::unique_ptr<Stream> w;
+          if (!shm_stream_from_fds(dup(p.backend->fd()), dup(p.backend->aux_fd()), "w", &w))
+            _exit(3);
+          std::vector<uint8_t> big(4u << 20, 0xab);
+          Status r = sending ? send_bytes(*w, big.data(), big.size())
+                             : w->recv(big.data(), big.size());
+          _exit(r.code() == Code::kProtocol ? 0 : 4);
+        },
+        ::testing::ExitedWithCode(0), "")
+        << (sending ? "send" : "receive");
+  }
 }
 
 TEST(TransportShm, ScribbledHeaderNeverCrashesOrHangsTheBackend) {
