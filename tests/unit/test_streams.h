@@ -2,7 +2,10 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <future>
 #include <cstring>
 #include <memory>
@@ -74,8 +77,38 @@ class FaultyStream : public Stream {
 };
 
 // A loopback TCP port that was free a moment ago (the kernel's pick for port 0).
+// A loopback TCP port nobody listens on, for a backend a test starts. Taken below the kernel's
+// ephemeral range (ip_local_port_range), at random: a port the kernel hands out (bind to port
+// 0, or the local end of any outgoing connection of the tests running in parallel) could be
+// taken again before the backend binds it, and the backend then fails with "Address already
+// in use". Falls back to the kernel's choice if no such port binds.
 inline int free_tcp_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int low = 32768;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    int lo = 0, hi = 0;
+    if (std::fscanf(f, "%d %d", &lo, &hi) == 2 && lo > 2048) low = lo;
+    std::fclose(f);
+  }
+  const int first = std::max(1024, low - 12000);
+  static std::atomic<uint64_t> draws{0};
+  uint64_t x = static_cast<uint64_t>(getpid()) * 0x9e3779b97f4a7c15ull ^
+               static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    x ^= draws.fetch_add(1) + 0x632be59bd9b4e019ull;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 32;
+    const int port = first + static_cast<int>(x % static_cast<uint64_t>(low - first));
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    const bool free = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(fd);
+    if (free) return port;
+  }
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
