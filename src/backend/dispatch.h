@@ -86,6 +86,10 @@ struct CallContext {
   // The request's ticket while it holds its place in the session-wide order (worker.h,
   // Session::wait_turn); 0 once released, or for an unordered request.
   uint64_t ticket = 0;
+  // While its handler runs (serve.cc); a release_order then counts the request in
+  // Session::gpu_waiters until it is done (gpu_waiting).
+  bool in_handler = false;
+  bool gpu_waiting = false;
 };
 
 using Handler = void (*)(CallContext&);

@@ -82,6 +82,9 @@ bool output_pending(const OutputCapture* out, const OutputCapture* err) {
     if (c && c->read_fd_ >= 0) p[n++] = {c->read_fd_, POLLIN, 0};
   if (n == 0) return false;
   if (::poll(p, n, 0) != 0) return true;  // readable, or poll failed: take() will tell
+  // The kernel's look at the pipe is not ordered with the load below on weakly ordered CPUs;
+  // the reader raises held_ (seq_cst) before it reads the pipe.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   for (const OutputCapture* c : {out, err})
     if (c && c->held_.load(std::memory_order_seq_cst)) return true;
   return false;

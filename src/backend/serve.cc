@@ -75,6 +75,15 @@ struct TurnGuard {
   ~TurnGuard() { release_order(ctx); }
 };
 
+// Ends a request's count in Session::gpu_waiters when the request is done (replied, or its
+// connection ended).
+struct GpuWaitGuard {
+  CallContext& ctx;
+  ~GpuWaitGuard() {
+    if (ctx.gpu_waiting) ctx.session.gpu_wait_ended();
+  }
+};
+
 std::string call_text(const wire::FrameHeader& h, const HandlerEntry* e) {
   std::string s = "call " + std::to_string(h.call_id);
   if (e && e->name) s += " (" + std::string(e->name) + ")";
@@ -295,7 +304,10 @@ class ReplyWriterBack {
  public:
   ReplyWriterBack(wire::Writer& home, wire::Writer& lent) : home_(home), lent_(lent) {}
   ~ReplyWriterBack() {
-    if (lent_.buffer().capacity() > kSmallPayload) return;
+    if (lent_.buffer().capacity() > kSmallPayload) {
+      home_ = wire::Writer();
+      return;
+    }
     lent_.clear();
     home_ = std::move(lent_);
   }
@@ -410,7 +422,9 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
       ctx.ticket = ticket;
     }
     times.mark(ServeTimes::kTurn);
+    GpuWaitGuard gpu_wait{ctx};
     TurnGuard turn{ctx};
+    ctx.in_handler = true;
     if (entry->flags & kEntryWaits) release_order(ctx);
     try {
       quota::run(reg, *entry, ctx);  // entry->fn, with the GPU memory quota's accounting
@@ -424,6 +438,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
       return failed(call_text(h, entry) + ": handler threw an unknown exception");
     }
     times.mark(ServeTimes::kHandler);
+    ctx.in_handler = false;
     if (refused) ctx.status = refused;
     GV_TRACE(call_text(h, entry) + " request " + std::to_string(h.request_id) + " -> " +
              std::to_string(ctx.status));
@@ -438,7 +453,9 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     }
     // What the call printed (device printf or a device assert's message at a synchronisation)
     // goes out before its reply; call_id says which stream (wire::kOutputStdout / Stderr).
-    const bool printed = output_pending(session.output(), session.error_output());
+    // While another request waits on the GPU, that one's reply takes it (Session::gpu_waiters).
+    const bool printed = (ctx.gpu_waiting || session.gpu_waiters() == 0) &&
+                         output_pending(session.output(), session.error_output());
     for (auto [capture, which] : {std::make_pair(session.output(), wire::kOutputStdout),
                                   std::make_pair(session.error_output(), wire::kOutputStderr)}) {
       if (!capture || !printed) continue;
@@ -501,6 +518,10 @@ void release_order(CallContext& ctx) {
   if (ctx.ticket == 0) return;
   ctx.session.release_turn(ctx.ticket);
   ctx.ticket = 0;
+  if (ctx.in_handler && !ctx.gpu_waiting) {  // it is about to wait on the GPU
+    ctx.gpu_waiting = true;
+    ctx.session.gpu_wait_began();
+  }
 }
 
 }  // namespace gvirtus::backend

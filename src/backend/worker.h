@@ -112,6 +112,15 @@ class Session {
   // Whether every ticket below `ticket` has been released.
   bool turn_reached(uint64_t ticket) const { return turns_.reached(ticket); }
 
+  // Requests that gave their place in the order up inside their handler to wait on the GPU
+  // (a synchronisation, a synchronous copy): the driver flushes device printf output into the
+  // worker's stdout during such a call, so until it has replied no other request's reply takes
+  // the captured output (serve.cc). Otherwise a quick call of another thread could carry
+  // the output away, and the waiting thread's call return before it is printed.
+  void gpu_wait_began() { gpu_waiters_.fetch_add(1, std::memory_order_acq_rel); }
+  void gpu_wait_ended() { gpu_waiters_.fetch_sub(1, std::memory_order_acq_rel); }
+  int gpu_waiters() const { return gpu_waiters_.load(std::memory_order_acquire); }
+
   // Called when a connection of this session stops serving: runs the close hooks.
   void conn_closed(ConnState& c);
 
@@ -139,6 +148,7 @@ class Session {
   OutputCapture* output_ = nullptr;
   OutputCapture* error_output_ = nullptr;
   Turnstile turns_;
+  std::atomic<int> gpu_waiters_{0};
   std::mutex hooks_mu_;
   std::vector<std::function<void(uint64_t)>> close_hooks_;  // REQUIRES: hooks_mu_
   std::mutex state_mu_;

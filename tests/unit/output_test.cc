@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <future>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -75,6 +76,86 @@ TEST(OutputCapture, TakeReturnsWhatWasWrittenOnce) {
   ASSERT_EQ(done.wait_for(5s), std::future_status::ready);
 }
 
+
+// While one request waits on the GPU (it gave its turn up inside its handler, as a
+// synchronisation does: the driver flushes device printf output during it), another
+// connection's quick reply leaves the captured output alone; the waiting request's reply
+// carries it, before the reply, so the thread that synchronised sees it first.
+std::mutex g_gate;
+void wait_on_gpu(CallContext& c) {
+  c.in.expect_end();
+  release_order(c);
+  std::lock_guard<std::mutex> g(g_gate);  // held by the test while "the GPU" works
+}
+void quick(CallContext& c) { c.in.expect_end(); }
+constexpr uint32_t kWaitOnGpu = 701, kQuick = 702;
+const HandlerEntry kWaitHandlers[] = {{kWaitOnGpu, "WaitOnGpu", &wait_on_gpu},
+                                      {kQuick, "Quick", &quick}};
+
+TEST(OutputCapture, AWaitingRequestsOutputGoesWithItsOwnReply) {
+  const int fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto* cap = new OutputCapture;  // its reader thread lives on: never freed
+  ASSERT_TRUE(cap->start(fd));
+  Registry reg;
+  register_core_plugin(reg);
+  reg.add_plugin("wait", kWaitHandlers, 2);
+  Session session{ClientInfo{}, SessionOptions{true}};
+  session.set_output(cap);
+  std::unique_ptr<Stream> client_a, server_a, client_b, server_b;
+  ASSERT_TRUE(stream_pair(&client_a, &server_a));
+  ASSERT_TRUE(stream_pair(&client_b, &server_b));
+  auto serve = [&](Stream& s, uint64_t id) {
+    return std::async(std::launch::async, [&, id] {
+      ConnState conn(session, id);
+      return serve_connection(session, conn, s, reg);
+    });
+  };
+  auto done_a = serve(*server_a, 1);
+  auto done_b = serve(*server_b, 2);
+  auto send = [](Stream& s, uint32_t call, uint64_t request, uint64_t ticket) {
+    wire::FrameHeader h;
+    h.kind = static_cast<uint16_t>(wire::Kind::kRequest);
+    h.call_id = call;
+    h.request_id = request;
+    wire::set_ticket(&h, ticket);
+    auto req = testing::frame_bytes(h, {});
+    struct iovec iov = {req.data(), req.size()};
+    ASSERT_TRUE(s.send(&iov, 1));
+  };
+  std::unique_lock<std::mutex> gpu(g_gate);
+  // Whatever fails below, the worker's threads are let go (the futures wait for them).
+  struct Cleanup {
+    std::unique_lock<std::mutex>& gpu;
+    std::unique_ptr<Stream>& a;
+    std::unique_ptr<Stream>& b;
+    ~Cleanup() {
+      if (gpu.owns_lock()) gpu.unlock();
+      a.reset();
+      b.reset();
+    }
+  } cleanup{gpu, client_a, client_b};
+  send(*client_a, kWaitOnGpu, 1, 1);
+  // A waits in its handler: its turn is given up, so B's request (ticket 2) runs.
+  std::this_thread::sleep_for(50ms);
+  ASSERT_EQ(::write(fd, "printed during A's wait\n", 24), 24);
+  send(*client_b, kQuick, 2, 2);
+  wire::FrameHeader h;
+  ASSERT_TRUE(recv_header(*client_b, wire::kMaxPayload, &h));
+  EXPECT_EQ(h.kind, static_cast<uint16_t>(wire::Kind::kReply)) << "B's reply took A's output";
+  gpu.unlock();
+  ASSERT_TRUE(recv_header(*client_a, wire::kMaxPayload, &h));
+  if (h.kind == static_cast<uint16_t>(wire::Kind::kOutput)) {
+    std::string text(h.length, '\0');
+    ASSERT_TRUE(client_a->recv(&text[0], text.size()));
+    EXPECT_EQ(text, "printed during A's wait\n");
+    ASSERT_TRUE(recv_header(*client_a, wire::kMaxPayload, &h));
+  } else {
+    ADD_FAILURE() << "A's reply came without the output printed during its wait";
+  }
+  EXPECT_EQ(h.kind, static_cast<uint16_t>(wire::Kind::kReply));
+  EXPECT_EQ(session.gpu_waiters(), 0);
+}
 
 // output_pending, the serve loop's look before each reply, must see whatever was printed before
 // it, whether the bytes are still in the pipe or the reader thread has taken them meanwhile.
