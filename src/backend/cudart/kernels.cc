@@ -306,14 +306,30 @@ void launch(CallContext& ctx, LaunchKind kind) {
     if (!event_in(ctx, eid, &ev)) return;
     std::memcpy(&a.val, &ev, sizeof ev);
   }
-  // An aligned copy, so no parameter is read from an odd address inside the frame.
-  std::unique_ptr<uint64_t[]> aligned(new uint64_t[(n + 7) / 8 + 1]);
-  std::memcpy(aligned.get(), bytes, n);
-  auto* base = reinterpret_cast<uint8_t*>(aligned.get());
-  std::vector<void*> args(k->offsets.size());
-  for (size_t i = 0; i < args.size(); ++i) args[i] = base + k->offsets[i];
+  // An aligned copy, so no parameter is read from an odd address inside the frame; on the
+  // stack for the usual few hundred bytes (no allocation per launch).
+  constexpr size_t kInlineWords = 512, kInlineArgs = 64;
+  uint64_t inline_words[kInlineWords];
+  void* inline_args[kInlineArgs];
+  std::unique_ptr<uint64_t[]> heap_words;
+  std::unique_ptr<void*[]> heap_args;
+  const size_t words = (n + 7) / 8 + 1;
+  uint64_t* aligned = inline_words;
+  if (words > kInlineWords) {
+    heap_words.reset(new uint64_t[words]);
+    aligned = heap_words.get();
+  }
+  std::memcpy(aligned, bytes, n);
+  auto* base = reinterpret_cast<uint8_t*>(aligned);
+  const size_t nargs = k->offsets.size();
+  void** a = inline_args;
+  if (nargs > kInlineArgs) {
+    heap_args.reset(new void*[nargs]);
+    a = heap_args.get();
+  }
+  for (size_t i = 0; i < nargs; ++i) a[i] = base + k->offsets[i];
+  if (nargs == 0) a = nullptr;
   const void* f = reinterpret_cast<const void*>(k->kernel);
-  void** a = args.empty() ? nullptr : args.data();
   switch (kind) {
     case LaunchKind::kPlain:
       ctx.status = cudaLaunchKernel(f, grid, block, a, static_cast<size_t>(shmem), s);
