@@ -326,6 +326,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
   // (this stream is never handed on from here).
   stream.set_read_ahead(kSmallPayload);
   stats::ConnectionScope counted;  // operators' figures (stats.h)
+  stats::RequestBatch requests;
   ServeTimes times(conn.id());     // GVIRTUS_SERVE_TIMES=1 (serve_times.h)
   for (;;) {
     wire::FrameHeader h;
@@ -376,7 +377,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     if (!s)
       return disconnected("connection closed in the middle of " + call_text(h, entry) + ": " +
                           s.message());
-    stats::count_request(h.length);
+    requests.count(h.length);
     times.mark(ServeTimes::kReading);
 
     // A laned launch (docs/protocol.md, "Lanes"): its dependencies lead the payload.
@@ -477,6 +478,7 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     r.status = ctx.status;
     r.aux = conn.take_deferred(library);
     if (library != 0 && r.aux != 0) r.flags = wire::kFlagLibraryDeferred;
+    requests.flush();  // before the reply: a client that asks for the figures next sees them
     struct iovec body[2] = {{ctx.out.buffer().data(), ctx.out.size()},
                             {const_cast<void*>(ctx.bulk), ctx.bulk ? ctx.bulk_len : 0}};
     s = send_frame(stream, r, body, 2);
