@@ -194,9 +194,9 @@ TEST(Turnstile, DuplicatesAreToldTheyPassed) {
   EXPECT_EQ(dup.get(), Turn::kPassed);
 }
 
-// Many threads, each with its own lane, some requests global, as the client numbers them: every
+// (run_lanes) Many threads, each with its own lane, some requests global, as the client numbers them: every
 // request runs only after what it must follow, and laned ones of different threads overlap.
-TEST(Turnstile, ThreadsOnTheirOwnLanesKeepEveryOrderingRule) {
+void run_lanes(uint64_t window) {
   constexpr int kThreads = 4, kEach = 3000;
   constexpr uint64_t kTotal = uint64_t{kThreads} * kEach;
   // The client's numbering: tickets in a shuffled round of threads; 1 in 8 requests global.
@@ -220,7 +220,7 @@ TEST(Turnstile, ThreadsOnTheirOwnLanesKeepEveryOrderingRule) {
     else last_of_lane[th] = ticket;
     mine[th].push_back(ticket);
   }
-  Turnstile t;
+  Turnstile t(window);
   std::unique_ptr<std::atomic<bool>[]> done(new std::atomic<bool>[kTotal + 1]());
   std::atomic<int> violations{0};
   std::atomic<int> overlapped{0};  // laned requests that ran while an earlier one had not
@@ -255,6 +255,47 @@ TEST(Turnstile, ThreadsOnTheirOwnLanesKeepEveryOrderingRule) {
   EXPECT_EQ(t.base(), kTotal + 1);
   // Not a correctness rule, but the point of lanes: some launches did not wait for others.
   EXPECT_GT(overlapped.load(), 0);
+}
+
+TEST(Turnstile, ThreadsOnTheirOwnLanesKeepEveryOrderingRule) { run_lanes(Turnstile::kDefaultWindow); }
+
+// The same with a window of 64 tickets: releases from several threads at once set and clear
+// bits of shared words, the prefix wraps around the window many times, and laned requests
+// wait at its edge.
+TEST(Turnstile, ThreadsOnTheirOwnLanesKeepEveryOrderingRuleInASmallWindow) { run_lanes(64); }
+
+// Threads releasing tickets out of order at the same time, none waiting (only within the
+// window): every release is recorded, the prefix ends past the last ticket, and no waiter for
+// any ticket is left asleep.
+TEST(Turnstile, ConcurrentOutOfOrderReleasesAllReachThePrefix) {
+  constexpr int kThreads = 4;
+  constexpr uint64_t kTotal = 200000, kWindow = 256;
+  for (int round = 0; round < 3; ++round) {
+    Turnstile t(kWindow);
+    std::vector<std::vector<uint64_t>> mine(kThreads);
+    std::mt19937 rng(static_cast<unsigned>(round));
+    for (uint64_t k = 1; k <= kTotal; ++k) mine[rng() % kThreads].push_back(k);
+    // A prefix that stopped moving fails the test instead of hanging it.
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    const std::function<bool()> too_late = [deadline] {
+      return std::chrono::steady_clock::now() > deadline;
+    };
+    std::vector<std::thread> threads;
+    for (int th = 0; th < kThreads; ++th)
+      threads.emplace_back([&, th] {
+        for (uint64_t k : mine[th]) {
+          // Within the window: a laned wait with no dependency waits only for that.
+          if (t.wait_lane(k, 0, 0, too_late) != Turn::kReady) return;
+          t.release(k);
+        }
+      });
+    // A global waiter for the last ticket wakes once every earlier one is in.
+    auto last = later([&] { return t.wait(kTotal, too_late); });
+    for (auto& th : threads) th.join();
+    ASSERT_EQ(last.wait_for(5s), std::future_status::ready) << "round " << round;
+    EXPECT_NE(last.get(), Turn::kClosed);  // ready, or passed if its ticket went first
+    EXPECT_EQ(t.base(), kTotal + 1) << "round " << round;
+  }
 }
 
 }  // namespace
