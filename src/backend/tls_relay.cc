@@ -232,6 +232,10 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
   std::vector<uint8_t> up(kBuffer), down(kBuffer);  // up: net -> plain; down: plain -> net
   size_t up_off = 0, up_len = 0, down_off = 0, down_len = 0;
   bool net_eof = false, plain_eof = false;
+  // The client can no longer be written to (it closed or reset): what the worker sends is read
+  // and dropped, so that the worker never blocks on us, while what the client sent before it
+  // went still reaches the worker (its last requests, a goodbye).
+  bool net_out_dead = false;
   // Whether a side may have bytes to read: false once a read found none or took less than it
   // could (what arrived is all there was, most likely), true again when poll() says so. A side
   // that has none is not asked again until then: a read that would find nothing is a system
@@ -285,9 +289,9 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
         down_off = down_len = 0;
         ssize_t n = ::recv(plain_fd, down.data(), down.size(), 0);
         if (n > 0) {
-          down_len = static_cast<size_t>(n);
+          down_len = net_out_dead ? 0 : static_cast<size_t>(n);
           progress = true;
-          plain_in = down_len == down.size();
+          plain_in = static_cast<size_t>(n) == down.size();
         } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
           plain_ev |= POLLIN;
           plain_in = errno == EINTR;
@@ -307,8 +311,15 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
           } else if (err == SSL_ERROR_WANT_READ) {
             net_ev |= POLLIN;
           } else {
+            // The client's side is gone for writing: drop what was for it, and go on
+            // delivering what it sent until its end is read (as far as TCP still holds it: a
+            // reset discards unread bytes). Its write side is closed, so that a client still
+            // reading learns the connection ended instead of waiting for a reply.
             ERR_clear_error();
-            leave(0);  // the client's side is gone
+            ::shutdown(net_fd, SHUT_WR);
+            net_out_dead = true;
+            down_off = down_len = 0;
+            progress = true;
           }
         }
       }
@@ -318,7 +329,11 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
       SSL_shutdown(ssl);  // close_notify, best effort
       leave(0);
     }
-    pollfd p[2] = {{net_fd, net_ev, 0}, {plain_fd, plain_ev, 0}};
+    // A side we wait for nothing on is left out (fd -1): poll() reports a hangup or an error
+    // of a socket whatever it is asked, and nothing here would clear it, so it would return at
+    // once for ever (a spinning relay). That side's state is learnt when we next use it.
+    if (net_ev == 0 && plain_ev == 0) leave(0);  // nothing left that could move
+    pollfd p[2] = {{net_ev ? net_fd : -1, net_ev, 0}, {plain_ev ? plain_fd : -1, plain_ev, 0}};
     int r = ::poll(p, 2, -1);
     if (r < 0 && errno != EINTR) leave(1);
     // Any event (data, hangup, error) is worth a read, which tells which.

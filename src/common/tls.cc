@@ -2,14 +2,13 @@
 #include "common/tls.h"
 
 #include <arpa/inet.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -53,42 +52,83 @@ std::string tls_error_text(const std::string& fallback) {
 
 namespace {
 
-// SSL_write writes to the socket with write(): a peer that closed would raise SIGPIPE in the
-// application. Blocks it in this thread for the call and swallows the one it caused. Two system
-// calls when the write goes through (it raised none then): block, and restore.
-class NoSigpipe {
- public:
-  NoSigpipe() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
-    // A SIGPIPE pending now can only be one the thread had blocked already: the application's,
-    // not to be swallowed. Where it was not blocked, none can be pending (it was delivered).
-    if (sigismember(&old_, SIGPIPE) == 1) {
-      sigset_t pending;
-      sigpending(&pending);
-      was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+// The socket under a client's SSL object. OpenSSL's own socket BIO writes with write(): to a
+// peer that closed, that raises SIGPIPE in the application, which kills it by default, and
+// SSL_read writes too (an alert, when it meets the end of the stream). This one sends with
+// MSG_NOSIGNAL, so no read or write of ours ever raises SIGPIPE, and the application's signal
+// mask and pending signals are never touched.
+int nosig_write(BIO* b, const char* data, size_t n, size_t* written) {
+  BIO_clear_retry_flags(b);
+  const int fd = static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
+  for (;;) {
+    ssize_t r = ::send(fd, data, n, MSG_NOSIGNAL);
+    if (r >= 0) {
+      *written = static_cast<size_t>(r);
+      return 1;
     }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(b);
+    return 0;
   }
-  ~NoSigpipe() {
-    if (!written_ && !was_pending_) {
-      sigset_t pending;
-      sigpending(&pending);
-      if (sigismember(&pending, SIGPIPE) == 1) {
-        struct timespec zero{};
-        sigtimedwait(&pipe_, nullptr, &zero);
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  // Every write went through: none raised SIGPIPE (only a write that fails with EPIPE does).
-  void written() { written_ = true; }
+}
 
- private:
-  sigset_t pipe_, old_;
-  bool was_pending_ = false;
-  bool written_ = false;
-};
+int nosig_read(BIO* b, char* data, size_t n, size_t* got) {
+  BIO_clear_retry_flags(b);
+  const int fd = static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
+  for (;;) {
+    ssize_t r = ::recv(fd, data, n, 0);
+    if (r > 0) {
+      *got = static_cast<size_t>(r);
+      return 1;
+    }
+    if (r == 0) {
+      errno = 0;  // the end of the stream, not an error (TlsStream::recv tells the two apart)
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(b);
+    return 0;
+  }
+}
+
+long nosig_ctrl(BIO* b, int cmd, long num, void* ptr) {
+  (void)num;
+  switch (cmd) {
+    case BIO_CTRL_FLUSH:
+      return 1;
+    case BIO_C_GET_FD: {
+      const int fd = static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
+      if (ptr) *static_cast<int*>(ptr) = fd;
+      return fd;
+    }
+    default:
+      return 0;
+  }
+}
+
+const BIO_METHOD* nosig_socket_method() {
+  static const BIO_METHOD* m = [] {
+    BIO_METHOD* mm = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK | BIO_TYPE_DESCRIPTOR,
+                                  "gvirtus socket (MSG_NOSIGNAL)");
+    if (mm) {
+      BIO_meth_set_write_ex(mm, nosig_write);
+      BIO_meth_set_read_ex(mm, nosig_read);
+      BIO_meth_set_ctrl(mm, nosig_ctrl);
+    }
+    return mm;
+  }();
+  return m;
+}
+
+// A BIO over fd (not owned: TlsStream closes it), or nullptr.
+BIO* nosig_socket_bio(int fd) {
+  const BIO_METHOD* m = nosig_socket_method();
+  BIO* b = m ? BIO_new(m) : nullptr;
+  if (!b) return nullptr;
+  BIO_set_data(b, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+  BIO_set_init(b, 1);
+  return b;
+}
 
 void set_io_timeout(int fd, int ms) {
   timeval tv{};
@@ -113,7 +153,6 @@ class TlsStream : public Stream {
     size_t total = 0;
     for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
     std::lock_guard<std::mutex> g(ssl_mu_);
-    NoSigpipe guard;
     // Small frames go out as one record (one write): a header and its payload together.
     if (total <= kCoalesce) {
       uint8_t buf[kCoalesce];
@@ -122,15 +161,12 @@ class TlsStream : public Stream {
         if (iov[i].iov_len) std::memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
         off += iov[i].iov_len;
       }
-      Status s = write_all(buf, off);
-      if (s) guard.written();
-      return s;
+      return write_all(buf, off);
     }
     for (int i = 0; i < iovcnt; ++i) {
       Status s = write_all(iov[i].iov_base, iov[i].iov_len);
       if (!s) return s;
     }
-    guard.written();
     return Status::ok();
   }
 
@@ -289,7 +325,9 @@ Status connect_tls(const Endpoint& ep, const TlsClientOptions& opt, std::unique_
   }
   int fd = tcp->release_fd();
   auto stream = std::make_unique<TlsStream>(fd, ssl, where);  // owns fd and ssl from here
-  SSL_set_fd(ssl, fd);
+  BIO* bio = nosig_socket_bio(fd);
+  if (!bio) return failed("TLS: " + tls_error_text("cannot create the connection's socket BIO"));
+  SSL_set_bio(ssl, bio, bio);  // the SSL object owns the BIO
   set_io_timeout(fd, opt.handshake_timeout_ms);
   ERR_clear_error();
   int rc = SSL_connect(ssl);

@@ -16,6 +16,10 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <fcntl.h>
+#include <iterator>
+#include <sstream>
+#include <fstream>
 #include <vector>
 
 #include "backend_process.h"
@@ -863,6 +867,71 @@ TEST_F(Tls, SendToAGonePeerFailsWithoutSigpipe) {
   EXPECT_EQ(sigtimedwait(&pipe_only, nullptr, &zero), SIGPIPE);
   EXPECT_FALSE(pipe_pending());
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+// A receive that the connection's shutdown ends (as a lost session ends every connection while
+// other threads wait for replies): OpenSSL answers the end of the stream with an alert it
+// writes, to a socket already shut down. That raised SIGPIPE in the application, which killed
+// it; now it is an error of the call. In a child process: a SIGPIPE would end it.
+TEST_F(Tls, AReceiveEndedByShutdownRaisesNoSigpipe) {
+  EXPECT_EXIT(
+      {
+        pid_t relay = 0;
+        int plain = -1;
+        std::unique_ptr<Stream> c;
+        relay_with_client(&relay, &plain, &c);
+        if (!c) _exit(3);
+        std::atomic<int> result{-1};
+        std::thread reader([&] {
+          char buf[8];
+          result = c->recv(buf, sizeof buf) ? 1 : 0;
+        });
+        std::this_thread::sleep_for(100ms);
+        c->shutdown();
+        reader.join();
+        ::kill(relay, SIGKILL);
+        _exit(result.load() == 0 ? 0 : 4);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+// A relay left waiting on one side (here: to write to a client that does not read) while the
+// other side has hung up (the worker closed) sleeps in poll(). It spun at 100% of a CPU:
+// poll() reports a hangup whatever it is asked for, and nothing cleared it.
+TEST_F(Tls, RelayWaitingOnOneSideDoesNotSpinOnTheOthersHangup) {
+  pid_t relay = 0;
+  int plain = -1;
+  std::unique_ptr<Stream> c;
+  ASSERT_NO_FATAL_FAILURE(relay_with_client(&relay, &plain, &c));
+  // The worker's side writes until everything between it and the client is full.
+  ASSERT_EQ(fcntl(plain, F_SETFL, O_NONBLOCK), 0);
+  std::vector<uint8_t> block(1u << 16, 5);
+  auto last_write = Clock::now();
+  while (Clock::now() - last_write < 500ms) {
+    if (::send(plain, block.data(), block.size(), MSG_NOSIGNAL) > 0) last_write = Clock::now();
+    else std::this_thread::sleep_for(10ms);
+  }
+  ::close(plain);
+  auto cpu_seconds = [relay] {
+    std::ifstream f("/proc/" + std::to_string(relay) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::istringstream rest(text.substr(text.rfind(')') + 2));
+    std::string field;
+    unsigned long long utime = 0, stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14) utime = std::stoull(field);
+      if (i == 15) stime = std::stoull(field);
+    }
+    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  };
+  std::this_thread::sleep_for(100ms);
+  const double before = cpu_seconds();
+  std::this_thread::sleep_for(1s);
+  const double used = cpu_seconds() - before;
+  EXPECT_LT(used, 0.2) << "the relay used " << used << " s of CPU in 1 s of waiting";
+  ::kill(relay, SIGKILL);
+  int status = 0;
+  waitpid(relay, &status, 0);
 }
 
 // The relay alone: a TLS client on one side, an echo on the socketpair's other end; 16 MiB of

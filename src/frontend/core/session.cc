@@ -384,16 +384,14 @@ void Session::after_fork_child() {
   if (had_connections) {
     // The sockets belong to the parent's session. Close the child's copies of the descriptors
     // (never shut them down: that would cut the parent's connections too) and leave the
-    // objects alone.
+    // objects alone: leaked, not destroyed. Another thread of the parent may have been inside
+    // one at the fork (a send thread in SSL_write, say), so its copy here may be half updated,
+    // and freeing it (SSL_free) could crash the child.
     for (auto& c : conns_) {
       c->abandon_after_fork();
       int fd = c->stream()->release_fd();
-      if (fd >= 0) {
-        ::close(fd);
-        c.reset();
-      } else {
-        c.release();  // no descriptor to take back: leak the object rather than touch it
-      }
+      if (fd >= 0) ::close(fd);
+      (void)c.release();
     }
     conns_.clear();
     open_.store(0, std::memory_order_release);
