@@ -154,6 +154,10 @@ TEST(OutputCapture, AWaitingRequestsOutputGoesWithItsOwnReply) {
     ADD_FAILURE() << "A's reply came without the output printed during its wait";
   }
   EXPECT_EQ(h.kind, static_cast<uint16_t>(wire::Kind::kReply));
+  // A's count ends once its server thread is done with the request, just after the reply.
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  while (session.gpu_waiters() != 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
   EXPECT_EQ(session.gpu_waiters(), 0);
 }
 
