@@ -57,11 +57,16 @@ namespace {
 // SSL_read writes too (an alert, when it meets the end of the stream). This one sends with
 // MSG_NOSIGNAL, so no read or write of ours ever raises SIGPIPE, and the application's signal
 // mask and pending signals are never touched.
+struct NosigSocket {
+  int fd;
+  bool eof = false;  // a receive found the end of the stream (BIO_CTRL_EOF)
+};
+NosigSocket* nosig_of(BIO* b) { return static_cast<NosigSocket*>(BIO_get_data(b)); }
+
 int nosig_write(BIO* b, const char* data, size_t n, size_t* written) {
   BIO_clear_retry_flags(b);
-  const int fd = static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
   for (;;) {
-    ssize_t r = ::send(fd, data, n, MSG_NOSIGNAL);
+    ssize_t r = ::send(nosig_of(b)->fd, data, n, MSG_NOSIGNAL);
     if (r >= 0) {
       *written = static_cast<size_t>(r);
       return 1;
@@ -74,14 +79,15 @@ int nosig_write(BIO* b, const char* data, size_t n, size_t* written) {
 
 int nosig_read(BIO* b, char* data, size_t n, size_t* got) {
   BIO_clear_retry_flags(b);
-  const int fd = static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
+  NosigSocket* sock = nosig_of(b);
   for (;;) {
-    ssize_t r = ::recv(fd, data, n, 0);
+    ssize_t r = ::recv(sock->fd, data, n, 0);
     if (r > 0) {
       *got = static_cast<size_t>(r);
       return 1;
     }
     if (r == 0) {
+      sock->eof = true;
       errno = 0;  // the end of the stream, not an error (TlsStream::recv tells the two apart)
       return 0;
     }
@@ -93,17 +99,25 @@ int nosig_read(BIO* b, char* data, size_t n, size_t* got) {
 
 long nosig_ctrl(BIO* b, int cmd, long num, void* ptr) {
   (void)num;
+  NosigSocket* sock = nosig_of(b);
   switch (cmd) {
     case BIO_CTRL_FLUSH:
       return 1;
-    case BIO_C_GET_FD: {
-      const int fd = static_cast<int>(reinterpret_cast<intptr_t>(BIO_get_data(b)));
-      if (ptr) *static_cast<int*>(ptr) = fd;
-      return fd;
-    }
+    case BIO_CTRL_EOF:
+      return sock && sock->eof ? 1 : 0;
+    case BIO_C_GET_FD:
+      if (!sock) return -1;
+      if (ptr) *static_cast<int*>(ptr) = sock->fd;
+      return sock->fd;
     default:
       return 0;
   }
+}
+
+int nosig_destroy(BIO* b) {
+  delete nosig_of(b);
+  BIO_set_data(b, nullptr);
+  return 1;
 }
 
 const BIO_METHOD* nosig_socket_method() {
@@ -114,6 +128,7 @@ const BIO_METHOD* nosig_socket_method() {
       BIO_meth_set_write_ex(mm, nosig_write);
       BIO_meth_set_read_ex(mm, nosig_read);
       BIO_meth_set_ctrl(mm, nosig_ctrl);
+      BIO_meth_set_destroy(mm, nosig_destroy);
     }
     return mm;
   }();
@@ -125,7 +140,7 @@ BIO* nosig_socket_bio(int fd) {
   const BIO_METHOD* m = nosig_socket_method();
   BIO* b = m ? BIO_new(m) : nullptr;
   if (!b) return nullptr;
-  BIO_set_data(b, reinterpret_cast<void*>(static_cast<intptr_t>(fd)));
+  BIO_set_data(b, new NosigSocket{fd});
   BIO_set_init(b, 1);
   return b;
 }
@@ -218,6 +233,7 @@ class TlsStream : public Stream {
   // flushes its queue before it reads (docs/frontend.md, "Gathered sends").
   bool costly_send() const override { return true; }
   std::string peer() const override { return peer_; }
+  bool destroyable_after_fork() const override { return false; }  // SSL_free: see transport.h
 
  private:
   static constexpr size_t kCoalesce = 16 * 1024;

@@ -58,6 +58,11 @@ class Stream {
   virtual bool send_nowait(const void* buf, size_t n);
   virtual void shut_write();
   virtual std::string peer() const = 0;
+  // Whether a forked child may destroy its copy of this stream (after taking its descriptor
+  // back with release_fd). False where another thread of the parent may have been inside the
+  // object at the fork, leaving the child's copy half updated (an SSL object): the child then
+  // leaks it instead.
+  virtual bool destroyable_after_fork() const { return true; }
 };
 
 class Listener {

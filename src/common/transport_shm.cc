@@ -470,7 +470,8 @@ class ShmStream : public Stream {
   void nudge_rx_producer() {
     uint8_t* w = rx_ctl_ + kProdWait;
     if (load32(w) == 0) return;
-    const uint64_t fill = load64(rx_ctl_ + kProdHead) - tail_;
+    // Our tail as published (tail_ belongs to a thread that may be receiving meanwhile).
+    const uint64_t fill = load64(rx_ctl_ + kProdHead) - load64(rx_ctl_ + kConsTail);
     if (fill >= ring_) return;  // no room (or a lie): waking it would not help
     if (__atomic_exchange_n(reinterpret_cast<uint32_t*>(w), 0u, __ATOMIC_SEQ_CST) != 0)
       futex_wake(reinterpret_cast<uint32_t*>(w));

@@ -308,7 +308,7 @@ void launch(CallContext& ctx, LaunchKind kind) {
   }
   // An aligned copy, so no parameter is read from an odd address inside the frame; on the
   // stack for the usual few hundred bytes (no allocation per launch).
-  constexpr size_t kInlineWords = 512, kInlineArgs = 64;
+  constexpr size_t kInlineWords = 4096 / 8 + 1, kInlineArgs = 64;  // 4 KiB: the classic limit
   uint64_t inline_words[kInlineWords];
   void* inline_args[kInlineArgs];
   std::unique_ptr<uint64_t[]> heap_words;

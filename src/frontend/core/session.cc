@@ -383,15 +383,19 @@ void Session::after_fork_child() {
   bool had_connections = !conns_.empty();
   if (had_connections) {
     // The sockets belong to the parent's session. Close the child's copies of the descriptors
-    // (never shut them down: that would cut the parent's connections too) and leave the
-    // objects alone: leaked, not destroyed. Another thread of the parent may have been inside
-    // one at the fork (a send thread in SSL_write, say), so its copy here may be half updated,
-    // and freeing it (SSL_free) could crash the child.
+    // (never shut them down: that would cut the parent's connections too). The objects go
+    // (an shm: stream closes its copy of the shared memory and unmaps the rings), except where
+    // another thread of the parent may have been inside one at the fork (a send thread in
+    // SSL_write): freeing that half-updated copy (SSL_free) could crash the child, so it is
+    // leaked. Without a descriptor to take back, the object is not touched either.
     for (auto& c : conns_) {
       c->abandon_after_fork();
       int fd = c->stream()->release_fd();
       if (fd >= 0) ::close(fd);
-      (void)c.release();
+      if (fd >= 0 && c->stream()->destroyable_after_fork())
+        c.reset();
+      else
+        (void)c.release();
     }
     conns_.clear();
     open_.store(0, std::memory_order_release);
