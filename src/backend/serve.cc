@@ -68,18 +68,14 @@ bool cuda_unusable(cudaError_t e) {
   }
 }
 
-// Gives a request's place in the session-wide order back however its handler ends (a handler
-// that throws ends this connection; the session's other connections go on).
+// When a request is done (replied, or its connection ended: a handler that throws ends this
+// connection; the session's other connections go on): gives its place in the session-wide
+// order back, and ends its count in Session::gpu_waiters if it waited on the GPU.
 struct TurnGuard {
   CallContext& ctx;
-  ~TurnGuard() { release_order(ctx); }
-};
-
-// Ends a request's count in Session::gpu_waiters when the request is done (replied, or its
-// connection ended).
-struct GpuWaitGuard {
-  CallContext& ctx;
-  ~GpuWaitGuard() {
+  ~TurnGuard() {
+    ctx.in_handler = false;
+    release_order(ctx);
     if (ctx.gpu_waiting) ctx.session.gpu_wait_ended();
   }
 };
@@ -423,7 +419,6 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
       ctx.ticket = ticket;
     }
     times.mark(ServeTimes::kTurn);
-    GpuWaitGuard gpu_wait{ctx};
     TurnGuard turn{ctx};
     ctx.in_handler = true;
     if (entry->flags & kEntryWaits) release_order(ctx);
