@@ -69,18 +69,28 @@ bool SendQueue::post(const uint8_t* header, size_t header_len, const struct iove
     std::lock_guard<std::mutex> g(mu_);
     if (failed_ || queue_.size() + len > kMaxQueued) return false;
     if (!start_locked()) return false;
-    queue_.insert(queue_.end(), header, header + header_len);
-    for (int i = 0; i < cnt; ++i) {
-      const auto* p = static_cast<const uint8_t*>(body[i].iov_base);
-      queue_.insert(queue_.end(), p, p + body[i].iov_len);
-    }
-    queued_.store(queue_.size(), std::memory_order_release);
-    wake = sleeping_;
-    sleeping_ = false;  // one wake per sleep
+    wake = append_locked(header, header_len, body, cnt);
   }
+  posted(wake);
+  return true;
+}
+
+bool SendQueue::append_locked(const uint8_t* header, size_t header_len, const struct iovec* body,
+                              int cnt) {
+  queue_.insert(queue_.end(), header, header + header_len);
+  for (int i = 0; i < cnt; ++i) {
+    const auto* p = static_cast<const uint8_t*>(body[i].iov_base);
+    queue_.insert(queue_.end(), p, p + body[i].iov_len);
+  }
+  queued_.store(queue_.size(), std::memory_order_release);
+  const bool wake = sleeping_;
+  sleeping_ = false;  // one wake per sleep
+  return wake;
+}
+
+void SendQueue::posted(bool wake) {
   posted_.fetch_add(1, std::memory_order_relaxed);
   if (wake) cv_.notify_one();
-  return true;
 }
 
 bool SendQueue::lend(const uint8_t* header, size_t header_len, const struct iovec* fields,
@@ -93,18 +103,10 @@ bool SendQueue::lend(const uint8_t* header, size_t header_len, const struct iove
       lent::release(token);
       return false;
     }
-    queue_.insert(queue_.end(), header, header + header_len);
-    for (int i = 0; i < cnt; ++i) {
-      const auto* p = static_cast<const uint8_t*>(fields[i].iov_base);
-      queue_.insert(queue_.end(), p, p + fields[i].iov_len);
-    }
-    lent_.push_back({queue_.size(), data, n, token});
-    queued_.store(queue_.size(), std::memory_order_release);
-    wake = sleeping_;
-    sleeping_ = false;
+    wake = append_locked(header, header_len, fields, cnt);
+    lent_.push_back({queue_.size(), data, n, token});  // the thread looks only under mu_
   }
-  posted_.fetch_add(1, std::memory_order_relaxed);
-  if (wake) cv_.notify_one();
+  posted(wake);
   return true;
 }
 

@@ -84,6 +84,12 @@ class SendQueue {
   };
   // Starts the thread on first use. REQUIRES: mu_. False if it cannot run.
   bool start_locked();
+  // Copies a frame's header and body to the end of the queue and publishes its new length;
+  // whether the thread sleeps and must be woken. REQUIRES: mu_.
+  bool append_locked(const uint8_t* header, size_t header_len, const struct iovec* body,
+                     int cnt);
+  // After a frame was appended (outside mu_): counts it and wakes the thread if asked.
+  void posted(bool wake);
   // Sends queue bytes `q` with the lent spans `l` between them, then `tail`, in one send; the
   // spans are released (sent or not).
   Status send_gathered(const std::vector<uint8_t>& q, const std::vector<Lent>& l,
