@@ -228,6 +228,9 @@ bool graphs(CUstream s) {
   CUdeviceptr d2;
   DCHECK(cuMemAlloc(&d2, kN * sizeof(int)));
   DCHECK(cuMemsetD32(d2, 0, kN));
+  // cuMemsetD32 on device memory may return before it is done, and the legacy stream does not
+  // order work on the non-blocking stream s: wait for it before s uses the memory.
+  DCHECK(cuCtxSynchronize());
   CUDA_MEMCPY3D cp{};
   cp.srcMemoryType = CU_MEMORYTYPE_DEVICE;
   cp.srcDevice = d;
@@ -273,6 +276,7 @@ bool graphs(CUstream s) {
   DCHECK(cuGraphExecUpdate(ge3, g3, &info));
   std::printf("update result: %d\n", static_cast<int>(info.result));
   DCHECK(cuMemsetD32(d, 0, kN));
+  DCHECK(cuCtxSynchronize());  // as above: s is not ordered after the legacy stream
   DCHECK(cuGraphLaunch(ge3, s));
   DCHECK(cuStreamSynchronize(s));
   DCHECK(cuMemcpyDtoH(h.data(), d, kN * sizeof(int)));

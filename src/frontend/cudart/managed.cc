@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -47,12 +48,30 @@ struct State {
   std::atomic<size_t> count{0};           // regions.size(), read without the lock
   std::atomic<uint64_t> device_epoch{0};  // grows when device work may have started
   uint64_t pulled_epoch = 0;              // device_epoch at the last read-back (REQUIRES: mu)
+  // Where the thread holding mu took it, for the message of a host callback that gives up
+  // waiting for it (lock_for_callback); nullptr when free.
+  std::atomic<const char*> holder{nullptr};
 };
 
 State& state() {
   static auto* s = new State;  // never destroyed: frees may come from static destructors
   return *s;
 }
+
+// st.mu, taken at a named place (State::holder).
+class Held {
+ public:
+  Held(State& st, const char* where) : st_(st), lock_(st.mu) {
+    st_.holder.store(where, std::memory_order_relaxed);
+  }
+  ~Held() { st_.holder.store(nullptr, std::memory_order_relaxed); }
+  Held(const Held&) = delete;
+  Held& operator=(const Held&) = delete;
+
+ private:
+  State& st_;
+  std::lock_guard<std::mutex> lock_;
+};
 
 thread_local bool t_busy = false;  // this thread is exchanging: its own calls do not recurse
 
@@ -191,7 +210,7 @@ void push_region(Region& r, ToDevice send = raw_to_device) {
 void push_all() {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
-  std::lock_guard<std::mutex> g(st.mu);
+  Held g(st, "push_all");
   t_busy = true;
   for (auto& [base, r] : st.regions) push_region(r);
   t_busy = false;
@@ -205,7 +224,7 @@ void pull_all() {
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   uint64_t epoch = 0;
   {
-    std::lock_guard<std::mutex> g(st.mu);
+    Held g(st, "pull_all");
     epoch = st.device_epoch.load(std::memory_order_acquire);
     if (epoch == st.pulled_epoch) return;
     // Host writes not sent yet (another thread's, since the call's own push) go first, so the
@@ -221,7 +240,7 @@ void pull_all() {
   // A failed synchronisation (a kernel fault) is the program's to see through its own calls;
   // the host copies stay as they were.
   if (!ok) return;
-  std::lock_guard<std::mutex> g(st.mu);
+  Held g(st, "pull_all");
   t_busy = true;
   for (auto& [base, r] : st.regions) {
     push_region(r);  // written meanwhile by another thread: kept
@@ -237,21 +256,32 @@ void pull_all() {
 }
 
 // Takes st.mu for a host callback, waiting a little: the holder may be waiting for this very
-// callback (a legacy-stream copy behind its stream), and then the exchange is skipped.
-bool lock_for_callback(std::unique_lock<std::mutex>& lock) {
+// callback (a legacy-stream copy behind its stream), and then the exchange is skipped. The
+// warning names where the holder took the lock.
+bool lock_for_callback(State& st, std::unique_lock<std::mutex>& lock, const char* where) {
   using Clock = std::chrono::steady_clock;
   const auto give_up = Clock::now() + std::chrono::milliseconds(200);
   while (!lock.try_lock()) {
     if (Clock::now() >= give_up) {
+      const char* holder = st.holder.load(std::memory_order_relaxed);
       gvirtus::log::once(gvirtus::log::Level::kWarn, "managed:callback-busy",
-                         "a host callback ran without a fresh copy of managed memory: another "
-                         "thread was exchanging it, possibly waiting for this callback");
+                         std::string("a host callback ran without a fresh copy of managed "
+                                     "memory: another thread was exchanging it (in ") +
+                             (holder ? holder : "?") +
+                             "), possibly waiting for this callback");
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  st.holder.store(where, std::memory_order_relaxed);
   return true;
 }
+
+// Clears State::holder when a callback's lock ends.
+struct ClearHolder {
+  State& st;
+  ~ClearHolder() { st.holder.store(nullptr, std::memory_order_relaxed); }
+};
 
 // Set while this copy runs one of its hooks. Every copy that has exchange state installed its
 // own hook set (client::set_call_hooks runs each), so inside a hook a copy does only its own
@@ -401,7 +431,7 @@ cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind) {
     return fail(cudaErrorMemoryAllocation);
   }
   {
-    std::lock_guard<std::mutex> g(st.mu);
+    Held g(st, "allocate");
     if (!map_pages(st, r.base, size)) {
       e = cudaErrorMemoryAllocation;
       gvirtus::log::once(gvirtus::log::Level::kError, "managed:clash",
@@ -444,7 +474,7 @@ cudaError_t adopt(uint64_t addr, size_t size) {
   r.kind = Kind::kModuleVar;
   r.shadow.reset(new (std::nothrow) uint8_t[size]());
   if (!r.shadow) return fail(cudaErrorMemoryAllocation);
-  std::lock_guard<std::mutex> g(st.mu);
+  Held g(st, "adopt");
   auto it = st.regions.find(r.base);
   if (it != st.regions.end())
     return it->second.size == size ? cudaSuccess : fail(cudaErrorInvalidValue);
@@ -470,7 +500,7 @@ cudaError_t adopt(uint64_t addr, size_t size) {
 bool owns(const void* p, Kind kind) {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0) return false;
-  std::lock_guard<std::mutex> g(st.mu);
+  Held g(st, "owns");
   auto it = st.regions.find(reinterpret_cast<uintptr_t>(p));
   return it != st.regions.end() && it->second.kind == kind && it->second.host == it->second.base;
 }
@@ -486,7 +516,7 @@ bool flags_of(const void* p, unsigned* flags) {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0) return false;
   const auto a = reinterpret_cast<uintptr_t>(p);
-  std::lock_guard<std::mutex> g(st.mu);
+  Held g(st, "flags_of");
   auto it = st.regions.upper_bound(a);
   if (it == st.regions.begin()) return false;
   --it;
@@ -501,7 +531,7 @@ cudaError_t release(void* p) {
   State& st = state();
   Region r;
   {
-    std::lock_guard<std::mutex> g(st.mu);
+    Held g(st, "release");
     auto it = st.regions.find(reinterpret_cast<uintptr_t>(p));
     if (it == st.regions.end() || it->second.host != it->second.base)
       return fail(cudaErrorInvalidValue);
@@ -510,7 +540,7 @@ cudaError_t release(void* p) {
     st.count.store(st.regions.size(), std::memory_order_release);
   }
   {
-    std::lock_guard<std::mutex> g(st.mu);
+    Held g(st, "release");
     unmap_pages(st, r.base, r.size);
   }
   // A module's variable stays on the worker (its module owns it): only the mirror ends.
@@ -544,7 +574,8 @@ void before_callback() {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
-  if (!lock_for_callback(lock)) return;
+  if (!lock_for_callback(st, lock, "before_callback")) return;
+  ClearHolder clear{st};
   // Nothing can have changed on the device since the last full read-back.
   if (st.device_epoch.load(std::memory_order_acquire) == st.pulled_epoch) return;
   t_busy = true;
@@ -565,7 +596,8 @@ void after_callback() {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
-  if (!lock_for_callback(lock)) return;
+  if (!lock_for_callback(st, lock, "after_callback")) return;
+  ClearHolder clear{st};
   t_busy = true;
   for (auto& [base, r] : st.regions) push_region(r, poke);
   t_busy = false;
@@ -603,7 +635,7 @@ cudaError_t alias(void* host, size_t size, void** device) {
   State& st = state();
   bool raced = false;
   {
-    std::lock_guard<std::mutex> g(st.mu);
+    Held g(st, "alias");
     if (st.aliases.count(h)) {
       raced = true;  // another thread aliased the same range first
     } else {
@@ -633,7 +665,7 @@ uintptr_t alias_base(const void* p) {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0) return 0;
   const auto a = reinterpret_cast<uintptr_t>(p);
-  std::lock_guard<std::mutex> g(st.mu);
+  Held g(st, "alias_base");
   auto it = st.aliases.upper_bound(a);
   if (it == st.aliases.begin()) return 0;
   --it;
@@ -645,7 +677,7 @@ bool alias_device(const void* p, void** device) {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0) return false;
   const auto a = reinterpret_cast<uintptr_t>(p);
-  std::lock_guard<std::mutex> g(st.mu);
+  Held g(st, "alias_device");
   auto it = st.aliases.upper_bound(a);
   if (it == st.aliases.begin()) return false;
   --it;
@@ -659,7 +691,7 @@ cudaError_t release_alias(void* host) {
   State& st = state();
   uintptr_t base = 0;
   {
-    std::lock_guard<std::mutex> g(st.mu);
+    Held g(st, "release_alias");
     auto it = st.aliases.find(reinterpret_cast<uintptr_t>(host));
     if (it == st.aliases.end()) return cudaSuccess;  // never aliased: nothing to do
     base = it->second;
