@@ -26,15 +26,32 @@ class Answers : public ::testing::Test {
 
 TEST_F(Answers, CurrentDeviceIsPerThreadAndForgottenWhenTheContextChanges) {
   int d = -1;
-  EXPECT_FALSE(local_get_device(&d));  // nothing learnt yet: the call goes to the worker
+  // Forgotten (SetUp stands for a cuCtxSetCurrent): the call goes to the worker.
+  EXPECT_FALSE(local_get_device(&d));
   keep_device(3);
   ASSERT_EQ(local_get_device(&d), Local(cudaSuccess));
   EXPECT_EQ(d, 3);
   EXPECT_FALSE(local_get_device(nullptr));  // the worker answers the invalid argument
   std::thread([] {
+    // Another thread has its own current device: a new one's is 0 whatever others set, as
+    // natively, with no call (the worker's new thread for its connection is on device 0 too).
     int other = -1;
-    EXPECT_FALSE(local_get_device(&other));  // another thread has its own current device
+    ASSERT_EQ(local_get_device(&other), Local(cudaSuccess));
+    EXPECT_EQ(other, 0);
+    client::forget_current_device();  // its own driver context call: now unknown
+    EXPECT_FALSE(local_get_device(&other));
+    keep_device(1);
+    ASSERT_EQ(local_get_device(&other), Local(cudaSuccess));
+    EXPECT_EQ(other, 1);
   }).join();
+  std::thread([] {
+    int other = -1;
+    keep_device(2);  // a cudaSetDevice: kept, not forgotten by a later look
+    ASSERT_EQ(local_get_device(&other), Local(cudaSuccess));
+    EXPECT_EQ(other, 2);
+  }).join();
+  ASSERT_EQ(local_get_device(&d), Local(cudaSuccess));
+  EXPECT_EQ(d, 3);  // the other threads' devices are their own
   client::forget_current_device();  // cuCtxSetCurrent & co.
   EXPECT_FALSE(local_get_device(&d));
 }
@@ -218,7 +235,10 @@ TEST_F(Answers, ForkedChildStartsEmpty) {
     int d = -1, count = 0;
     const bool device_known = local_get_device(&d).has_value();
     const bool count_known = local_device_count(&count).has_value();
-    ::_exit(device_known || count_known ? 1 : 0);
+    // Nor is a new thread's device 0 before the child's runtime answered anything.
+    bool new_thread_known = true;
+    std::thread([&] { new_thread_known = local_get_device(&d).has_value(); }).join();
+    ::_exit(device_known || count_known || new_thread_known ? 1 : 0);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);

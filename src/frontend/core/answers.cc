@@ -34,6 +34,11 @@ uint64_t this_process() { return g_process.load(std::memory_order_acquire); }
 struct CurrentDevice {
   uint64_t process = 0;  // this_process() when learnt; 0: not known
   int device = 0;
+  // Nothing changed this thread's device or context since it started (no cudaSetDevice, no
+  // driver context call) and it learnt nothing in another process: its device is 0, as for
+  // every new host thread natively, and so for the worker's new connection thread serving it,
+  // once some thread's device query succeeded in this process (g_devices_answer).
+  bool untouched = true;
   bool context_known = false;  // context is the thread's current one (while pid is ours)
   uint64_t context_generation = 0;  // ... and g_context_generation has not moved since
   void* context = nullptr;
@@ -41,6 +46,9 @@ struct CurrentDevice {
 // Moves when a primary context may have changed for every thread (a reset, a release).
 std::atomic<uint64_t> g_context_generation{1};
 thread_local CurrentDevice t_device;
+// this_process() once a thread of it learnt its device: the runtime works there (where it does
+// not, cudaGetDevice fails natively too, e.g. with no driver).
+std::atomic<uint64_t> g_devices_answer{0};
 
 struct Answers {
   std::mutex mu;
@@ -62,12 +70,21 @@ Answers& answers() {
 }  // namespace
 
 bool recall_current_device(int* device) {
-  if (t_device.process != this_process() || session_lost()) return false;
-  *device = t_device.device;
+  if (session_lost()) return false;
+  if (t_device.process == this_process()) {
+    *device = t_device.device;
+    return true;
+  }
+  if (!t_device.untouched ||
+      g_devices_answer.load(std::memory_order_acquire) != this_process())
+    return false;
+  *device = 0;
   return true;
 }
 
 void remember_current_device(int device) {
+  t_device.untouched = false;
+  g_devices_answer.store(this_process(), std::memory_order_release);
   // Another device means another (primary) context.
   if (t_device.process != this_process() || t_device.device != device)
     t_device.context_known = false;
@@ -76,6 +93,7 @@ void remember_current_device(int device) {
 }
 
 void forget_current_device() {
+  t_device.untouched = false;
   t_device.process = 0;
   t_device.context_known = false;
 }

@@ -17,7 +17,12 @@
 namespace gvirtus::client {
 
 // The calling thread's current device, if this thread learnt it (a cudaGetDevice or
-// cudaSetDevice that succeeded) and nothing changed its context since.
+// cudaSetDevice that succeeded) and nothing changed its context since; 0 for a thread that
+// neither learnt nor changed it, once another thread of the process learnt its own (a new host
+// thread's device natively, and the device of the worker's new thread that serves the client
+// thread's own connection; before that, the runtime may not work at all). So a new thread's first
+// launch needs no round trip to learn its device: one would wait its turn behind every launch
+// the program's other threads queued before it.
 GV_API bool recall_current_device(int* device);
 GV_API void remember_current_device(int device);
 // The thread's context changed (cuCtxSetCurrent, cuCtxPushCurrent, cuCtxDestroy, ...): forgets
