@@ -12,12 +12,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <fstream>
 #include <vector>
 
+#include "common/cpu_relax.h"
 #include "common/log.h"
 #include "common/tls.h"
 #include "common/transport.h"
@@ -185,11 +187,15 @@ class SocketStream : public Stream {
     // Small reads refill the read-ahead buffer with one receive of whatever has arrived; a read
     // of the buffer's size or more goes straight into the caller's buffer, to its end.
     bool direct = false;
+    // set_receive_spin: receives that do not wait, until the deadline (set at the first miss).
+    bool spinning = spin_micros_ > 0 && got < n;
+    std::chrono::steady_clock::time_point spin_until{};
     while (got < n) {
       if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
       direct = direct || n - got >= ahead_cap_;
-      ssize_t r = direct ? ::recv(fd_, p + got, n - got, 0)
-                         : ::recv(fd_, ahead_.get(), ahead_cap_, 0);
+      const int flags = spinning ? MSG_DONTWAIT : 0;
+      ssize_t r = direct ? ::recv(fd_, p + got, n - got, flags)
+                         : ::recv(fd_, ahead_.get(), ahead_cap_, flags);
       if (r > 0) {
         if (direct) {
           got += static_cast<size_t>(r);
@@ -207,6 +213,14 @@ class SocketStream : public Stream {
       }
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        if (spinning) {
+          const auto now = std::chrono::steady_clock::now();
+          if (spin_until == std::chrono::steady_clock::time_point{})
+            spin_until = now + std::chrono::microseconds(spin_micros_);
+          if (now >= spin_until) spinning = false;  // from now on, sleep in recv
+          cpu_relax();
+          continue;
+        }
         if (!wait_if_nonblocking(POLLIN))
           return Status(Code::kTimeout, "receive from " + peer_ + " timed out");
         continue;
@@ -215,6 +229,8 @@ class SocketStream : public Stream {
     }
     return Status::ok();
   }
+
+  void set_receive_spin(int micros) override { spin_micros_ = micros > 0 ? micros : 0; }
 
   void shutdown() override {
     shut_.store(true);
@@ -272,6 +288,7 @@ class SocketStream : public Stream {
   std::string peer_;
   std::atomic<bool> shut_{false};
   std::unique_ptr<char[]> ahead_;  // set_read_ahead: bytes received, not yet read
+  int spin_micros_ = 0;  // set_receive_spin
   size_t ahead_cap_ = 0;
   size_t ahead_off_ = 0;
   size_t ahead_len_ = 0;

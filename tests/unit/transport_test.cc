@@ -165,6 +165,44 @@ TEST_P(StreamKinds, ReceiveTimeoutIsReported) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
 }
 
+// A receive that polls first (set_receive_spin) gets what comes during the poll, sleeps for
+// what comes after it, and still reports the end of the stream and a receive timeout.
+TEST_P(StreamKinds, ASpinningReceiveGetsEarlyAndLateBytesAndSeesTheEnd) {
+  pair_.server->set_receive_spin(200);
+  uint8_t b[4] = {};
+  // Late: long after the poll gave up, so only the sleeping receive can get it.
+  auto late = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(50ms);
+    const uint8_t x[2] = {1, 2};
+    struct iovec v = {const_cast<uint8_t*>(x), 2};
+    return pair_.client->send(&v, 1).is_ok();
+  });
+  ASSERT_TRUE(pair_.server->recv(b, 2).is_ok());
+  ASSERT_TRUE(late.get());
+  EXPECT_EQ(b[0], 1);
+  EXPECT_EQ(b[1], 2);
+  // Early: within the poll (and in two pieces, the second while the first is being read).
+  auto early = std::async(std::launch::async, [&] {
+    const uint8_t x[2] = {3, 4};
+    struct iovec v = {const_cast<uint8_t*>(x), 1};
+    bool ok = pair_.client->send(&v, 1).is_ok();
+    std::this_thread::sleep_for(20us);
+    v.iov_base = const_cast<uint8_t*>(x + 1);
+    return ok && pair_.client->send(&v, 1).is_ok();
+  });
+  ASSERT_TRUE(pair_.server->recv(b, 2).is_ok());
+  ASSERT_TRUE(early.get());
+  EXPECT_EQ(b[0], 3);
+  EXPECT_EQ(b[1], 4);
+  // A receive timeout still ends a wait that outlasts the poll.
+  timeval tv{0, 50 * 1000};
+  ASSERT_EQ(setsockopt(pair_.server->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  EXPECT_EQ(pair_.server->recv(b, 1).code(), Code::kTimeout);
+  // The end of the stream, during the poll or after it.
+  pair_.client->shut_write();
+  EXPECT_EQ(pair_.server->recv(b, 1).code(), Code::kDisconnected);
+}
+
 INSTANTIATE_TEST_SUITE_P(Transport, StreamKinds, ::testing::Values("tcp", "unix", "pair"));
 
 TEST(Transport, TcpPeerNamesTheAddress) {

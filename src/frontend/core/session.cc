@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <unordered_map>
@@ -262,6 +263,7 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
   conn->gather_sends();
   // A reply's header and its fields in one receive (and a Goodbye or Output frame behind it).
   conn->stream()->set_read_ahead(kReplyReadAhead);
+  conn->stream()->set_receive_spin(reply_spin_micros());
   server_minor_.store(welcome.minor, std::memory_order_release);
   GV_DEBUG("connected to worker " + std::to_string(welcome.worker_pid) + ", session " +
            std::to_string(welcome.session_id) + (primary ? " (primary)" : ""));
@@ -306,6 +308,24 @@ void Session::refused(const std::string& reason) {
                "program's other threads go on\n",
                reason.c_str(), static_cast<long>(::syscall(SYS_gettid)));
   std::fflush(stderr);
+}
+
+int Session::reply_spin_micros() {
+  static const int micros = [] {
+    const char* v = std::getenv("GVIRTUS_RECV_SPIN_US");
+    if (!v || !*v) return kReplySpinMicros;
+    char* end = nullptr;
+    const long n = std::strtol(v, &end, 10);
+    if (*end != '\0' || n < 0 || n > 1000000) {
+      log::once(log::Level::kWarn, "recv-spin",
+                std::string("GVIRTUS_RECV_SPIN_US=") + v +
+                    " is not a number of microseconds up to 1000000; using " +
+                    std::to_string(kReplySpinMicros));
+      return kReplySpinMicros;
+    }
+    return static_cast<int>(n);
+  }();
+  return micros;
 }
 
 Connection* Session::connection(bool auxiliary) {

@@ -114,6 +114,11 @@ class Session {
   // What a socket connection receives at once when it reads a reply: the reply's header and
   // fields together, not apart (Stream::set_read_ahead; larger reads go straight through).
   static constexpr size_t kReplyReadAhead = 16u << 10;
+  // How long a socket connection polls for a reply before it sleeps (Stream::set_receive_spin):
+  // a call's round trip plus a short GPU operation (a small copy) fits. GVIRTUS_RECV_SPIN_US
+  // replaces it (0: sleep at once, for hosts whose CPUs are scarcer than their latency).
+  static constexpr int kReplySpinMicros = 30;
+  static int reply_spin_micros();  // the variable's value, read once, else kReplySpinMicros
   // How many of this session's connections the backend refused as one too many.
   uint64_t refused_connections() const { return refused_.load(std::memory_order_acquire); }
 
