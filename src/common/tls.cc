@@ -15,11 +15,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <vector>
+
+#include "common/cpu_relax.h"
 
 namespace gvirtus {
 namespace {
@@ -189,6 +192,7 @@ class TlsStream : public Stream {
     auto* p = static_cast<uint8_t*>(buf);
     size_t got = 0;
     std::lock_guard<std::mutex> g(ssl_mu_);
+    if (spin_micros_ > 0 && n > 0 && SSL_has_pending(ssl_) != 1) spin_until_readable();
     while (got < n) {
       if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
       size_t r = 0;
@@ -211,6 +215,8 @@ class TlsStream : public Stream {
     }
     return Status::ok();
   }
+
+  void set_receive_spin(int micros) override { spin_micros_ = micros > 0 ? micros : 0; }
 
   void shutdown() override {
     shut_.store(true);
@@ -266,7 +272,22 @@ class TlsStream : public Stream {
     return disconnected(std::string(what) + " " + peer_ + ": TLS: " + text);
   }
 
+  // set_receive_spin: before a receive that has nothing decrypted or buffered, looks at the
+  // socket without blocking until bytes (or its end) arrive or the time is up; SSL_read then
+  // finds them without sleeping.
+  void spin_until_readable() {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin_micros_);
+    for (;;) {
+      char c;
+      const ssize_t r = ::recv(fd_, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) return;
+      if (shut_.load() || std::chrono::steady_clock::now() >= until) return;
+      cpu_relax();
+    }
+  }
+
   int fd_;
+  int spin_micros_ = 0;  // set_receive_spin
   SSL* ssl_;
   std::string peer_;
   std::atomic<bool> shut_{false};

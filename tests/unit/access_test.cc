@@ -20,6 +20,7 @@
 #include <iterator>
 #include <sstream>
 #include <fstream>
+#include <future>
 #include <vector>
 
 #include "backend_process.h"
@@ -893,6 +894,31 @@ TEST_F(Tls, AReceiveEndedByShutdownRaisesNoSigpipe) {
         _exit(result.load() == 0 ? 0 : 4);
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+// A client TLS stream that polls before it sleeps (set_receive_spin) gets bytes that come
+// during the poll and long after it, and sees the end of the stream.
+TEST_F(Tls, ASpinningReceiveGetsEarlyAndLateBytesAndSeesTheEnd) {
+  pid_t relay = 0;
+  int plain = -1;
+  std::unique_ptr<Stream> c;
+  ASSERT_NO_FATAL_FAILURE(relay_with_client(&relay, &plain, &c));
+  c->set_receive_spin(200);
+  char buf[2] = {};
+  auto late = std::async(std::launch::async, [plain] {
+    std::this_thread::sleep_for(50ms);  // long after the poll gave up
+    return ::send(plain, "ab", 2, MSG_NOSIGNAL) == 2;
+  });
+  ASSERT_TRUE(c->recv(buf, 2).is_ok());
+  ASSERT_TRUE(late.get());
+  EXPECT_EQ(std::string(buf, 2), "ab");
+  ASSERT_EQ(::send(plain, "cd", 2, MSG_NOSIGNAL), 2);  // there before the receive polls
+  ASSERT_TRUE(c->recv(buf, 2).is_ok());
+  EXPECT_EQ(std::string(buf, 2), "cd");
+  ::close(plain);
+  EXPECT_EQ(c->recv(buf, 1).code(), Code::kDisconnected);
+  ::kill(relay, SIGKILL);
+  ::waitpid(relay, nullptr, 0);
 }
 
 // A relay left waiting on one side (here: to write to a client that does not read) while the
