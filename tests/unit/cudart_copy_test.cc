@@ -19,6 +19,7 @@
 #include "backend/control.h"
 #include "backend/worker.h"
 #include "common/digest.h"
+#include "cuda_calls.h"
 #include "cudart_calls.h"
 #include "fake_backend.h"
 #include "fatbin_builder.h"
@@ -1482,6 +1483,50 @@ TEST_F(CopyEngine, HostCallbacksSeeAndPublishManagedMemory) {
   EXPECT_EQ(calls().size(), 0u);
 
   ASSERT_EQ(mg::release(p), cudaSuccess);
+}
+
+// While a host callback runs, another thread's host writes go with gvManagedPoke, not with the
+// legacy-stream chunks, which would wait for the stream the callback holds while holding the
+// exchange's lock (the callback then gave up its write-back: cuda.static_callback_managed).
+// After the callback's write-back they go the usual way again. The driver's waits and queries
+// push nothing before them.
+TEST_F(CopyEngine, WhileAHostCallbackRunsOtherWritesAvoidTheStreams) {
+  dev_.managed.assign(1u << 20, 0x22);
+  const uint64_t addr = kManagedBase + 96 * page();
+  dev_.managed_next = {addr};
+  void* v = nullptr;
+  ASSERT_EQ(mg::allocate(&v, 2 * page(), cudaMemAttachGlobal, mg::Kind::kManaged), cudaSuccess);
+  auto* p = static_cast<uint8_t*>(v);
+  uint8_t* d = dev_.managed.data() + 96 * page();
+
+  mg::before_callback();  // a callback starts (on this thread, as the callback thread)
+  p[7] = 3;               // a write the callback is making, or another thread's
+  clear_calls();
+  mg::before_device_work();  // another thread's launch meanwhile
+  EXPECT_EQ(d[7], 3);
+  auto c = calls();
+  EXPECT_EQ(count_calls(c, cr::kCall_gvManagedPoke), 1u);
+  EXPECT_EQ(count_calls(c, cr::kCall_gvMemcpyH2DChunk), 0u);
+  mg::after_callback();
+
+  p[page() + 9] = 4;  // no callback running: the usual way
+  clear_calls();
+  mg::before_device_work();
+  EXPECT_EQ(d[page() + 9], 4);
+  c = calls();
+  EXPECT_EQ(count_calls(c, cr::kCall_gvMemcpyH2DChunk), 1u);
+  EXPECT_EQ(count_calls(c, cr::kCall_gvManagedPoke), 0u);
+
+  ASSERT_EQ(mg::release(p), cudaSuccess);
+
+  // Launches of either API push first; the waits and queries of either API do not.
+  EXPECT_TRUE(mg::pushes_before(static_cast<uint32_t>(cr::kCall_cudaLaunchKernel)));
+  EXPECT_TRUE(mg::pushes_before(static_cast<uint32_t>(cuda::Call::kCall_cuLaunchKernel)));
+  EXPECT_TRUE(mg::pushes_before(static_cast<uint32_t>(cuda::Call::kCall_cuMemcpyDtoD_v2)));
+  EXPECT_FALSE(mg::pushes_before(static_cast<uint32_t>(cr::kCall_cudaStreamSynchronize)));
+  EXPECT_FALSE(mg::pushes_before(static_cast<uint32_t>(cuda::Call::kCall_cuStreamSynchronize)));
+  EXPECT_FALSE(mg::pushes_before(static_cast<uint32_t>(cuda::Call::kCall_cuCtxSynchronize)));
+  EXPECT_FALSE(mg::pushes_before(static_cast<uint32_t>(cuda::Call::kCall_cuEventQuery)));
 }
 
 }  // namespace

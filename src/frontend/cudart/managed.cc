@@ -51,6 +51,11 @@ struct State {
   // Where the thread holding mu took it, for the message of a host callback that gives up
   // waiting for it (lock_for_callback); nullptr when free.
   std::atomic<const char*> holder{nullptr};
+  // Host callbacks between before_callback and the end of after_callback. While one runs, other
+  // threads send their host writes with gvManagedPoke (which never waits for a stream) instead
+  // of the legacy-stream copy chunks: those would wait for the stream the callback holds, while
+  // holding mu, which the callback needs to finish.
+  std::atomic<int> callbacks_running{0};
 };
 
 State& state() {
@@ -74,6 +79,7 @@ class Held {
 };
 
 thread_local bool t_busy = false;  // this thread is exchanging: its own calls do not recurse
+thread_local bool t_callback_counted = false;  // this thread counts in State::callbacks_running
 
 size_t page_size() {
   static const size_t p = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
@@ -87,7 +93,28 @@ size_t page_size() {
 //   (before_device_work), not once per chunk;
 // - the host-callback thread's gvCallbackAttach / gvCallbackWait (2910-2929): a stream may be
 //   held by the very callback that thread is about to report, and a push waits for the stream.
+// The driver's waits and queries start nothing either (the runtime's, 1204 and friends, lie
+// outside these ranges): a push before them is not needed (the read-back after a synchronisation
+// pushes first) and could wait for a host callback's stream (static runtime: cuStreamSynchronize
+// while the callback writes managed memory).
+bool driver_wait(uint32_t id) {
+  switch (static_cast<cuda::Call>(id)) {
+    case cuda::Call::kCall_cuCtxSynchronize:
+    case cuda::Call::kCall_cuCtxSynchronize_v2:
+    case cuda::Call::kCall_cuStreamSynchronize:
+    case cuda::Call::kCall_cuStreamSynchronize_ptsz:
+    case cuda::Call::kCall_cuStreamQuery:
+    case cuda::Call::kCall_cuStreamQuery_ptsz:
+    case cuda::Call::kCall_cuEventSynchronize:
+    case cuda::Call::kCall_cuEventQuery:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool starts_device_work(uint32_t id) {
+  if (driver_wait(id)) return false;
   return (id >= 1100 && id < 1200) || (id >= 1400 && id < 1800) || (id >= 3000 && id < 6000);
 }
 
@@ -207,12 +234,18 @@ void push_region(Region& r, ToDevice send = raw_to_device) {
   }
 }
 
+// How another thread's host writes go now: around a running host callback, not through a
+// stream (State::callbacks_running).
+ToDevice push_way(const State& st) {
+  return st.callbacks_running.load(std::memory_order_acquire) > 0 ? poke : raw_to_device;
+}
+
 void push_all() {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   Held g(st, "push_all");
   t_busy = true;
-  for (auto& [base, r] : st.regions) push_region(r);
+  for (auto& [base, r] : st.regions) push_region(r, push_way(st));
   t_busy = false;
 }
 
@@ -230,7 +263,7 @@ void pull_all() {
     // Host writes not sent yet (another thread's, since the call's own push) go first, so the
     // read-back cannot undo them.
     t_busy = true;
-    for (auto& [base, r] : st.regions) push_region(r);
+    for (auto& [base, r] : st.regions) push_region(r, push_way(st));
     t_busy = false;
   }
   t_busy = true;
@@ -243,7 +276,7 @@ void pull_all() {
   Held g(st, "pull_all");
   t_busy = true;
   for (auto& [base, r] : st.regions) {
-    push_region(r);  // written meanwhile by another thread: kept
+    push_region(r, push_way(st));  // written meanwhile by another thread: kept
     auto* host = reinterpret_cast<uint8_t*>(r.host);
     if (raw_to_host(r.shadow.get(), r.base, r.size) != cudaSuccess) {
       ok = false;
@@ -568,10 +601,16 @@ void ensure_hooks() { install_hooks(); }
 
 bool is_synchronisation(uint32_t call_id, int32_t status) { return synchronises(call_id, status); }
 
+bool pushes_before(uint32_t call_id) { return starts_device_work(call_id); }
+
 void before_callback() {
   if (const client::HostMemoryOps* other = registered_elsewhere())
     if (other->before_callback) other->before_callback();
   State& st = state();
+  if (!t_callback_counted) {  // until the end of after_callback on this (the callback) thread
+    t_callback_counted = true;
+    st.callbacks_running.fetch_add(1, std::memory_order_acq_rel);
+  }
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
   if (!lock_for_callback(st, lock, "before_callback")) return;
@@ -594,6 +633,14 @@ void after_callback() {
   if (const client::HostMemoryOps* other = registered_elsewhere())
     if (other->after_callback) other->after_callback();
   State& st = state();
+  struct Uncount {  // after the callback's own writes went out
+    State& st;
+    ~Uncount() {
+      if (!t_callback_counted) return;
+      t_callback_counted = false;
+      st.callbacks_running.fetch_sub(1, std::memory_order_acq_rel);
+    }
+  } uncount{st};
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
   std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
   if (!lock_for_callback(st, lock, "after_callback")) return;

@@ -63,6 +63,9 @@ void after_synchronisation();
 // event and device synchronisations, successful queries, frees; the runtime's and the driver's
 // ids): frontend/core/deliveries.h delivers asynchronous copies after them.
 bool is_synchronisation(uint32_t call_id, int32_t status);
+// Whether host writes to mirrored memory are sent before this call (it may start device work;
+// not the waits and queries of either API).
+bool pushes_before(uint32_t call_id);
 // Makes the exchange points above run from now on (graph_host.h delivers graph results there).
 void ensure_hooks();
 
