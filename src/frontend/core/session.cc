@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -312,16 +313,20 @@ void Session::refused(const std::string& reason) {
 
 int Session::reply_spin_micros() {
   static const int micros = [] {
+    // On one CPU the poll would only keep a backend on the same host from making the reply.
+    cpu_set_t cpus;
+    const int fallback =
+        ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2 ? 0
+                                                                                : kReplySpinMicros;
     const char* v = std::getenv("GVIRTUS_RECV_SPIN_US");
-    if (!v || !*v) return kReplySpinMicros;
+    if (!v || !*v) return fallback;
     char* end = nullptr;
     const long n = std::strtol(v, &end, 10);
-    if (*end != '\0' || n < 0 || n > 1000000) {
+    if (*end != '\0' || n < 0 || n > kMaxReplySpinMicros) {
       log::once(log::Level::kWarn, "recv-spin",
-                std::string("GVIRTUS_RECV_SPIN_US=") + v +
-                    " is not a number of microseconds up to 1000000; using " +
-                    std::to_string(kReplySpinMicros));
-      return kReplySpinMicros;
+                std::string("GVIRTUS_RECV_SPIN_US=") + v + " is not a number of microseconds up to " +
+                    std::to_string(kMaxReplySpinMicros) + "; using " + std::to_string(fallback));
+      return fallback;
     }
     return static_cast<int>(n);
   }();

@@ -116,8 +116,10 @@ class Session {
   static constexpr size_t kReplyReadAhead = 16u << 10;
   // How long a socket connection polls for a reply before it sleeps (Stream::set_receive_spin):
   // a call's round trip plus a short GPU operation (a small copy) fits. GVIRTUS_RECV_SPIN_US
-  // replaces it (0: sleep at once, for hosts whose CPUs are scarcer than their latency).
+  // replaces it, up to kMaxReplySpinMicros (0: sleep at once, for hosts whose CPUs are scarcer
+  // than their latency). 0 by default where the process may run on one CPU only.
   static constexpr int kReplySpinMicros = 30;
+  static constexpr int kMaxReplySpinMicros = 1000;
   static int reply_spin_micros();  // the variable's value, read once, else kReplySpinMicros
   // How many of this session's connections the backend refused as one too many.
   uint64_t refused_connections() const { return refused_.load(std::memory_order_acquire); }
