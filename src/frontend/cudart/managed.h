@@ -3,9 +3,10 @@
 // host memory at the very same address, so one pointer value works in kernels (the worker's
 // memory) and on the host (the client's copy). The two copies are made coherent where CUDA
 // promises coherence to a program on a device without concurrent managed access:
-//   - before any call that can start device work (launch, copy, memset, graph, driver call), the
-//     host pages that changed since the last exchange are sent (found by comparing with a shadow
-//     copy, so writes by system calls such as read(2) count too);
+//   - before any call that can start device work (launch, copy, memset, graph, driver call other
+//     than a wait or query), the host pages that changed since the last exchange are sent (found
+//     by comparing with a shadow copy, so writes by system calls such as read(2) count too); while
+//     a host callback runs, with the callbacks' own gvManagedPoke, which waits for no stream;
 //   - before a host callback runs, every mirrored range is read back (the work ahead of it on its
 //     stream is complete), and what the callback wrote is sent after it;
 //   - after a synchronisation (cudaDeviceSynchronize, cudaStreamSynchronize,
