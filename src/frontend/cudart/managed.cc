@@ -121,15 +121,8 @@ bool starts_device_work(uint32_t id) {
 // Calls after which the program may read what the device wrote.
 bool synchronises(uint32_t id, int32_t status) {
   if (status != cudaSuccess) return false;
-  switch (static_cast<cuda::Call>(id)) {  // the driver's (libcuda.so.1, same session)
-    case cuda::Call::kCall_cuCtxSynchronize:
-    case cuda::Call::kCall_cuCtxSynchronize_v2:
-    case cuda::Call::kCall_cuStreamSynchronize:
-    case cuda::Call::kCall_cuStreamSynchronize_ptsz:
-    case cuda::Call::kCall_cuStreamQuery:
-    case cuda::Call::kCall_cuStreamQuery_ptsz:
-    case cuda::Call::kCall_cuEventSynchronize:
-    case cuda::Call::kCall_cuEventQuery:
+  if (driver_wait(id)) return true;
+  switch (static_cast<cuda::Call>(id)) {  // the driver's others (libcuda.so.1, same session)
     case cuda::Call::kCall_cuMemFree_v2:
     // The synchronous memsets: synchronous with the host on managed memory (the driver's
     // "API synchronization behavior"); the static runtime's cudaMemset is one of them.
