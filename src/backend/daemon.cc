@@ -41,6 +41,10 @@ using Clock = std::chrono::steady_clock;
 using Token = std::array<uint8_t, 16>;
 
 constexpr size_t kMaxPending = 1024;         // handshakes in progress at once
+// Of those, TLS ones: each costs a relay process (fork and exec) before the client has shown
+// anything. Past this many, TLS listeners are not accepted from: new connections wait in the
+// kernel's listen queue (not refused) until some handshake completes or times out.
+constexpr size_t kMaxTlsHandshakes = 64;
 constexpr auto kStopGrace = std::chrono::seconds(5);
 constexpr auto kKillWait = std::chrono::seconds(2);
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
@@ -89,6 +93,7 @@ struct Pending {
   bool needs_auth = false;
   // A connection from a TLS relay begins with the relay's note (tls_relay.h): read first.
   bool note_pending = false;
+  bool via_relay = false;           // a TLS connection (counts against kMaxTlsHandshakes)
   bool note_sized = false;
   uint8_t note_hdr[kRelayNoteHeader] = {};
   std::vector<uint8_t> note_subject;
@@ -124,6 +129,7 @@ class Daemon {
   void on_signals();
   void reap();
   void accept_from(size_t listener);
+  size_t tls_handshakes() const;  // pending connections that came through a TLS relay
   void start_tls_relay(std::unique_ptr<Stream> net, size_t listener);
   void add_pending(std::unique_ptr<Stream> s, const std::string& peer, size_t listener,
                    bool from_relay);
@@ -251,7 +257,9 @@ void Daemon::loop() {
     what.push_back({0, 0});
     Clock::time_point now = Clock::now();
     if (now >= accept_paused_until_) {
+      const bool tls_full = tls_handshakes() >= kMaxTlsHandshakes;
       for (size_t i = 0; i < listeners_.size(); ++i) {
+        if (tls_full && listener_eps_[i].tls) continue;  // its connections wait in the queue
         fds.push_back({listeners_[i]->fd(), POLLIN, 0});
         what.push_back({1, i});
       }
@@ -375,6 +383,12 @@ std::string uid_list(const std::vector<uid_t>& v) {
   return out;
 }
 
+size_t Daemon::tls_handshakes() const {
+  size_t n = 0;
+  for (const auto& p : pending_) n += p->via_relay ? 1 : 0;
+  return n;
+}
+
 void Daemon::accept_from(size_t li) {
   Listener& l = *listeners_[li];
   const Endpoint& ep = listener_eps_[li];
@@ -396,6 +410,13 @@ void Daemon::accept_from(size_t li) {
     }
     if (ep.tls) {
       start_tls_relay(std::move(s), li);
+      if (tls_handshakes() >= kMaxTlsHandshakes) {
+        log::once(log::Level::kWarn, "too-many-tls-handshakes",
+                  std::to_string(kMaxTlsHandshakes) +
+                      " TLS handshakes in progress: new TLS connections wait in the listen "
+                      "queue until some complete or time out");
+        return;
+      }
       continue;
     }
     std::string peer = s->peer();
@@ -412,6 +433,7 @@ void Daemon::add_pending(std::unique_ptr<Stream> s, const std::string& peer, siz
   p->deadline = Clock::now() + std::chrono::milliseconds(opt_.handshake_timeout_ms);
   p->needs_auth = listener_needs_auth(opt_, ep);
   p->note_pending = from_relay;
+  p->via_relay = from_relay;
   if (ep.type == Endpoint::Type::kUnix || ep.type == Endpoint::Type::kShm) {
     ucred cred{};
     socklen_t len = sizeof cred;

@@ -5,7 +5,10 @@
 // port and TLS to a plaintext port, secondary and auxiliary connections through the relay).
 // Certificates are made at test time (OpenSSL's API, make_test_certificate); no key is committed.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +22,7 @@
 #include <fcntl.h>
 #include <iterator>
 #include <sstream>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <vector>
@@ -894,6 +898,57 @@ TEST_F(Tls, AReceiveEndedByShutdownRaisesNoSigpipe) {
         _exit(result.load() == 0 ? 0 : 4);
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+// The children of process `parent` (the daemon's TLS relays, before any session).
+int children_of(pid_t parent) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream f(e.path() / "stat");
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const size_t close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(text.substr(close + 2));
+    std::string state;
+    long ppid = 0;
+    if (rest >> state >> ppid && ppid == parent) ++n;
+  }
+  return n;
+}
+
+// Connections to a tls:// port that never speak start at most 64 relay processes (a fork and
+// an exec each, before anyone proved anything); the others wait in the listen queue, and a real
+// client behind them gets in once the silent ones time out.
+TEST_F(Tls, SilentConnectionsStartAtMost64RelaysAndTheRestWait) {
+  port_ = free_tcp_port();
+  tls_ = "tls://127.0.0.1:" + std::to_string(port_);
+  t_.start("{\"tls_cert\": \"" + f("server.pem") + "\", \"tls_key\": \"" + f("server.key") +
+               "\"}",
+           {"--listen", tls_, "--listen", t_.tcp, "--handshake-timeout-ms", "2000"});
+  ASSERT_TRUE(t_.backend->ready()) << t_.backend->log();
+  std::vector<int> silent;
+  for (int i = 0; i < 80; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    silent.push_back(fd);
+  }
+  int most = 0;
+  for (auto until = Clock::now() + 1s; Clock::now() < until;) {  // within the 2 s timeout
+    most = std::max(most, children_of(t_.backend->pid()));
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_GT(most, 0) << t_.backend->log();
+  EXPECT_LE(most, 64);
+  client::Session s(options(connector_to(tls_, trusting("ca"))));
+  EXPECT_TRUE(ping(s)) << s.error() << "\n" << t_.backend->log();
+  for (int fd : silent) ::close(fd);
 }
 
 // A client TLS stream that polls before it sleeps (set_receive_spin) gets bytes that come
