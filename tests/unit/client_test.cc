@@ -3,6 +3,7 @@
 #include "frontend/core/client.h"
 
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -235,6 +236,37 @@ TEST(Client, HandshakeTimesOut) {
   EXPECT_LT(seconds_since(t0), 3.0);
   EXPECT_TRUE(session.lost());
   be.stop();
+}
+
+// A backend that sends the first bytes of its Welcome and then nothing, on a real socket (where
+// the wait for the Welcome sees the first byte only): the handshake still ends at its timeout.
+TEST(Client, APartialWelcomeStillTimesOut) {
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  std::thread server([fd = sv[1]] {
+    char buf[256];
+    (void)::recv(fd, buf, sizeof buf, 0);  // the Hello
+    const char part[3] = {1, 2, 3};        // three bytes of a 24-byte header
+    (void)::send(fd, part, sizeof part, MSG_NOSIGNAL);
+    char end;
+    (void)::recv(fd, &end, 1, 0);  // until the client gives up
+    ::close(fd);
+  });
+  auto opts = test_session_options([fd = sv[0]](std::unique_ptr<Stream>* out, std::string* where) {
+    *where = "socketpair";
+    *out = stream_from_fd(fd, "socketpair");
+    return Status::ok();
+  });
+  opts.handshake_timeout_ms = 300;
+  {
+    Session session(std::move(opts));
+    auto t0 = steady_clock::now();
+    EXPECT_EQ(session.connection(), nullptr);
+    EXPECT_LT(seconds_since(t0), 3.0);
+    EXPECT_TRUE(session.lost());
+    EXPECT_NE(session.error().find("timed out"), std::string::npos) << session.error();
+  }
+  server.join();
 }
 
 TEST(Client, ServerClosingMidCallFailsFastOnEveryThread) {

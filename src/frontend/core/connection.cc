@@ -1,6 +1,8 @@
 // StreamConnection: framing, request ids, reply checks and the handshake on one Stream.
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,6 +41,35 @@ Status wait_readable(Stream& s, std::chrono::steady_clock::time_point deadline) 
     if (r < 0 && errno != EINTR) return disconnected(std::string("poll: ") + strerror(errno));
   }
 }
+
+// For its life, a receive on s's socket that waits past the deadline fails (SO_RCVTIMEO):
+// wait_readable sees the first byte only, and a backend that sent part of a frame and then
+// nothing would otherwise hold the handshake's receive for ever (a TLS record's first bytes
+// make the stream look buffered too).
+class ReceiveDeadline {
+ public:
+  ReceiveDeadline(Stream& s, std::chrono::steady_clock::time_point deadline) : fd_(s.fd()) {
+    if (fd_ < 0) return;
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() < 1000) left = std::chrono::microseconds(1000);
+    struct timeval tv;
+    tv.tv_sec = static_cast<time_t>(left.count() / 1000000);
+    tv.tv_usec = static_cast<suseconds_t>(left.count() % 1000000);
+    set_ = ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
+  }
+  ~ReceiveDeadline() {
+    if (!set_) return;
+    struct timeval none = {0, 0};
+    (void)::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
+  }
+  ReceiveDeadline(const ReceiveDeadline&) = delete;
+  ReceiveDeadline& operator=(const ReceiveDeadline&) = delete;
+
+ private:
+  int fd_;
+  bool set_ = false;
+};
 
 }  // namespace
 
@@ -246,6 +277,7 @@ namespace {
 // Reads one handshake frame (header and payload, at most kMaxHelloPayload) by the deadline.
 Status read_handshake_frame(Stream& s, std::chrono::steady_clock::time_point deadline,
                             wire::FrameHeader* h, std::vector<uint8_t>* payload) {
+  ReceiveDeadline bounded(s, deadline);
   Status st = wait_readable(s, deadline);
   if (!st.is_ok()) return st;
   st = recv_header(s, wire::kMaxHelloPayload, h);
