@@ -376,13 +376,14 @@ Status serve_connection(Session& session, ConnState& conn, Stream& stream, const
     requests.count(h.length);
     times.mark(ServeTimes::kReading);
 
-    // A laned launch (docs/protocol.md, "Lanes"): its dependencies lead the payload.
+    // A laned launch or stream synchronisation (docs/protocol.md, "Lanes"): its dependencies
+    // lead the payload.
     wire::LaneDeps deps;
     const bool laned = (h.flags & wire::kFlagLaned) != 0;
     if (laned) {
       if (!(entry->flags & kEntryLane))
         return protocol_error(call_text(h, entry) + ": the laned flag on a call that is not a "
-                              "launch");
+                              "launch or a stream synchronisation");
       if (h.length < wire::kLaneDepsSize)
         return protocol_error(call_text(h, entry) + ": laned request of " +
                               std::to_string(h.length) + " bytes, shorter than its dependencies");

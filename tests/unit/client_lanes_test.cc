@@ -1,7 +1,8 @@
 // The client side of lanes (docs/protocol.md, "Lanes"): which streams give a launch a lane
 // (src/frontend/core/lanes.h), and the laned frames a session sends: flag, dependencies as
 // distances back to the lane's previous launch and the last global request, payload after them;
-// nothing laned towards a backend older than protocol 3.5.
+// nothing laned towards a backend older than protocol 3.6, and stream synchronisations laned
+// only towards 3.8 or later.
 #include <gtest/gtest.h>
 
 #include <mutex>
@@ -162,6 +163,54 @@ TEST(ClientLanes, NothingLanedTowardsAnOlderBackend) {
   EXPECT_FALSE(s[0].laned);
   EXPECT_EQ(s[0].tag, 1u);
   client::forget_lane_stream(0x8200);
+}
+
+// A stream synchronisation (generated stubs: set_lane(sync_lane(stream))) is laned like a
+// launch on its stream towards a backend of protocol 3.8 or later, and global before that.
+bool sync(uint64_t stream, uint32_t tag) {
+  Call c(kWork);
+  c.args().put<uint32_t>(tag);
+  c.set_lane(client::sync_lane(stream));
+  return c.invoke();
+}
+
+TEST(ClientLanes, StreamSynchronisationsAreLanedTowardsA38Backend) {
+  Recorder rec;
+  wire::Welcome w;
+  w.minor = wire::kLanedSyncMinor;
+  FakeBackend be(rec.script(), w);
+  Session session(test_session_options(be.connector()));
+  SessionOverride use(&session);
+  client::note_lane_stream(0x8300, 1);
+  ASSERT_TRUE(launch(0x8300, 1));  // ticket 1
+  ASSERT_TRUE(sync(0x8300, 2));    // ticket 2: after 1 on its lane
+  ASSERT_TRUE(launch(0x8300, 3));  // ticket 3: after the synchronisation on its lane
+  ASSERT_TRUE(sync(0x9999, 4));    // a stream not created non-blocking: global
+  const std::vector<Seen> s = rec.seen();
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_TRUE(s[1].laned);
+  EXPECT_EQ(s[1].deps.lane_back, 1u);
+  EXPECT_TRUE(s[2].laned);
+  EXPECT_EQ(s[2].deps.lane_back, 1u);
+  EXPECT_FALSE(s[3].laned);
+  client::forget_lane_stream(0x8300);
+}
+
+TEST(ClientLanes, StreamSynchronisationsStayGlobalTowardsA37Backend) {
+  Recorder rec;
+  wire::Welcome w;
+  w.minor = wire::kLanedSyncMinor - 1;  // takes laned launches, not laned synchronisations
+  FakeBackend be(rec.script(), w);
+  Session session(test_session_options(be.connector()));
+  SessionOverride use(&session);
+  client::note_lane_stream(0x8400, 1);
+  ASSERT_TRUE(launch(0x8400, 1));
+  ASSERT_TRUE(sync(0x8400, 2));
+  const std::vector<Seen> s = rec.seen();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_TRUE(s[0].laned);
+  EXPECT_FALSE(s[1].laned);
+  client::forget_lane_stream(0x8400);
 }
 
 }  // namespace

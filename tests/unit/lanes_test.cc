@@ -26,6 +26,7 @@ using namespace std::chrono_literals;
 
 constexpr uint32_t kLaunch = 610;  // kEntryLane: records its tag
 constexpr uint32_t kPlain = 611;   // records its tag
+constexpr uint32_t kSync = 612;    // kEntryLane | kEntryWaits: records its tag, then waits
 
 std::mutex g_mu;
 std::vector<uint32_t> g_ran;
@@ -37,14 +38,23 @@ void record(CallContext& c) {
   g_ran.push_back(tag);
 }
 
+// What a laned synchronisation waits for ("the GPU"), set by the test.
+std::promise<void>* g_gpu = nullptr;
+
+void record_and_wait(CallContext& c) {
+  record(c);
+  if (g_gpu) g_gpu->get_future().wait();
+}
+
 const HandlerEntry kHandlers[] = {{kLaunch, "Launch", &record, kEntryLane},
-                                  {kPlain, "Plain", &record}};
+                                  {kPlain, "Plain", &record},
+                                  {kSync, "Sync", &record_and_wait, kEntryLane | kEntryWaits}};
 
 const Registry& lanes_registry() {
   static const Registry* r = [] {
     auto* reg = new Registry();
     register_core_plugin(*reg);
-    reg->add_plugin("lanes-test", kHandlers, 2);
+    reg->add_plugin("lanes-test", kHandlers, 3);
     return reg;
   }();
   return *r;
@@ -139,6 +149,38 @@ TEST_F(Lanes, LanedLaunchDoesNotWaitForAnotherLanesEarlierTicket) {
   testing::close_and_expect_clean_ends(c1, c2, d1, d2);
 }
 
+// A laned stream synchronisation (3.8) runs once its lane and global dependencies are released,
+// not after another lane's earlier ticket, and gives its turn back before it waits: a later
+// global request runs while it still waits.
+TEST_F(Lanes, LanedSynchronisationRunsAheadAndGivesItsTurnBackWhileItWaits) {
+  std::promise<void> gpu;
+  g_gpu = &gpu;
+  std::future<Status> d1, d2, d3;
+  auto c1 = serve(1, &d1);
+  auto c2 = serve(2, &d2);
+  auto c3 = serve(3, &d3);
+  wire::LaneDeps none{0, 0};
+  send(*c2, request(kSync, 1, 2, 20, 0, &none));  // ticket 2; ticket 1 not sent yet
+  for (auto until = std::chrono::steady_clock::now() + 5s;
+       ran().empty() && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(1ms);
+  EXPECT_EQ(ran(), (std::vector<uint32_t>{20}));
+  send(*c1, request(kPlain, 1, 1, 10));
+  expect_reply(*c1);
+  send(*c3, request(kPlain, 1, 3, 30));  // global: after 1 and 2, while 2 still waits
+  expect_reply(*c3);
+  EXPECT_EQ(ran(), (std::vector<uint32_t>{20, 10, 30}));
+  gpu.set_value();
+  expect_reply(*c2);
+  g_gpu = nullptr;
+  c1.reset();
+  c2.reset();
+  c3.reset();
+  d1.get();
+  d2.get();
+  d3.get();
+}
+
 TEST_F(Lanes, LanedLaunchWaitsForThePreviousLaunchOfItsLane) {
   std::future<Status> d1, d2;
   auto c1 = serve(1, &d1);
@@ -225,18 +267,22 @@ TEST_F(Lanes, DependencyThatNeverComesEndsWhenTheClientGoes) {
   d2.get();
 }
 
-// The worker's own table: the laned flag is accepted on exactly the launches the client may
-// send laned (annotation word `lane`), never on a cooperative launch, a graph launch or a host
-// function, which stay in the global order.
-TEST(LaneEntries, OnlyTheRuntimeAndDriverLaunchesAcceptTheLanedFlag) {
+// The worker's own table: the laned flag is accepted on exactly the launches and stream
+// synchronisations the client may send laned (annotation word `lane`), never on a cooperative
+// launch, a graph launch, a host function or a device synchronisation, which stay in the global
+// order.
+TEST(LaneEntries, OnlyLaunchesAndStreamSynchronisationsAcceptTheLanedFlag) {
   const Registry& r = registry();
   ASSERT_TRUE(r.has_plugin("cudart"));
   ASSERT_TRUE(r.has_plugin("cuda"));
   std::set<std::string> laned;
   for (uint32_t id = 1; id < 6000; ++id)
     if (const HandlerEntry* e = r.find(id); e && (e->flags & kEntryLane)) laned.insert(e->name);
-  const std::set<std::string> want = {"__cudaLaunchKernel", "cudaLaunchKernel",
-                                      "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx"};
+  const std::set<std::string> want = {"__cudaLaunchKernel",       "cudaLaunchKernel",
+                                      "cudaLaunchKernelExC",      "cuLaunchKernel",
+                                      "cuLaunchKernelEx",         "cudaStreamSynchronize",
+                                      "cudaStreamSynchronize_ptsz", "cuStreamSynchronize",
+                                      "cuStreamSynchronize_ptsz"};
   EXPECT_EQ(laned, want);
 }
 

@@ -71,7 +71,9 @@ class Entry:
     # The word `lane` on a hand launch: a launch on a stream the client knows is non-blocking may
     # be sent laned, ordered only after its stream's previous request and the last global one
     # (docs/protocol.md, "Lanes"; HandlerEntry flag kEntryLane). The worker refuses the laned
-    # flag on any other call.
+    # flag on any other call. On a gen line (with `waits`, and a stream parameter): a stream
+    # synchronisation, laned the same way towards a backend of protocol 3.8 or later (the stub
+    # asks client::sync_lane).
     lane: bool = False
     # The word `client_id` on a gen create (one `out` handle, nothing else brought back): once
     # the same arguments succeeded in this process, the client names the new object itself
@@ -357,8 +359,9 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
             client_id = True
             continue
         if w == "lane":
-            if mode != "hand":
-                _err(path, lineno, f"{name}: lane applies to hand functions (launches)")
+            if mode not in ("gen", "hand"):
+                _err(path, lineno, f"{name}: lane applies to hand launches and gen stream "
+                     "synchronisations")
             lane = True
             continue
         if w == "waits":
@@ -388,6 +391,9 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         specs[pname] = Spec(kind=kind, length=length)
     if specs and mode != "gen":
         _err(path, lineno, f"{name}: parameter specs only mean something in gen mode")
+    if lane and mode == "gen" and not waits:
+        _err(path, lineno, f"{name}: lane on a gen function is for stream synchronisations "
+                           "(with waits)")
     seen_names[name] = lineno
     if call_id is not None:
         seen_ids[call_id] = (name, lineno)

@@ -339,6 +339,15 @@ def client_stub(lib: Library, f: Function) -> List[str]:
         L.append(f"      if (!gv_c.send_async()) return {ns}::lost();")
         L.append(f"      return {ok};")
         L.append("    }")
+    if f.lane:
+        # `lane` on a stream synchronisation: laned on its stream where the client knows it
+        # non-blocking and the backend takes it (docs/protocol.md, "Lanes").
+        streams = [pl.p.name for pl in plans if pl.p.type.replace(" ", "") in ("cudaStream_t",
+                                                                             "CUstream")]
+        if len(streams) != 1:
+            raise AnnotationError(f"{lib.path}: {f.name}: lane needs exactly one stream "
+                                  "parameter")
+        L.append(f"    gv_c.set_lane(gvirtus::client::sync_lane(gv_u64({streams[0]})));")
     L.append(f"    if (!gv_c.invoke()) return {ns}::lost();")
     if outs:
         L.append(f"    if (gv_c.status() == {ok}) {{")

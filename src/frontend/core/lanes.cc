@@ -3,7 +3,9 @@
 
 #include <atomic>
 
+#include "common/wire.h"
 #include "frontend/core/answers.h"
+#include "frontend/core/client.h"
 
 namespace gvirtus::client {
 
@@ -66,6 +68,11 @@ uint64_t launch_lane(uint64_t stream) {
     if (v == kEmpty) return 0;
   }
   return 0;
+}
+
+uint64_t sync_lane(uint64_t stream) {
+  if (server_minor() < wire::kLanedSyncMinor) return 0;
+  return launch_lane(stream);
 }
 
 }  // namespace gvirtus::client

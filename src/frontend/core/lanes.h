@@ -21,6 +21,11 @@ GV_API void forget_lane_stream(uint64_t stream);
 // non-blocking and no stream capture may be active here (a capture's launches stay global,
 // so that its implicit dependencies are exactly as natively); 0 (global) otherwise.
 GV_API uint64_t launch_lane(uint64_t stream);
+// The lane of a synchronisation of `stream` (cudaStreamSynchronize, cuStreamSynchronize and
+// their per-thread forms): launch_lane(stream) towards a backend of protocol 3.8 or later, else
+// 0 (global). Laned, it waits for its stream's earlier requests and the last global one only,
+// not for other threads' launches on other streams (docs/protocol.md, "Lanes").
+GV_API uint64_t sync_lane(uint64_t stream);
 
 // For the generated stream create / destroy stubs (after=, api/cudart.api and api/cuda.api):
 // cudaStream_t and CUstream are the same pointer type.
