@@ -104,9 +104,10 @@ enum : uint32_t {
   // gives up its place in the session-wide order before it runs, so that other client threads
   // go on meanwhile, as natively (annotation word `waits`).
   kEntryWaits = 1u << 0,
-  // A launch that may come laned (wire::kFlagLaned, annotation word `lane`): it then waits only
-  // for the previous request of its stream and the last global request (docs/protocol.md,
-  // "Lanes"), so launches from several threads on their own streams run at the same time.
+  // A launch, or (protocol 3.8) a stream synchronisation, that may come laned
+  // (wire::kFlagLaned, annotation word `lane`): it then waits only for the previous request of
+  // its stream and the last global request (docs/protocol.md, "Lanes"), so launches from
+  // several threads on their own streams run at the same time.
   kEntryLane = 1u << 1,
 };
 

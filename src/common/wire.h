@@ -65,8 +65,9 @@ enum Flags : uint16_t {
   // reply: aux is the first failure of a NoReply request of this call's own library (a plugin
   // such as cuBLAS), not of the runtime; see docs/protocol.md, "Deferred failures"
   kFlagLibraryDeferred = 1u << 1,
-  // request (protocol 3.5): a laned launch; the payload starts with its LaneDeps (kLaneDepsSize
-  // bytes), ordered after those two tickets only (docs/protocol.md, "Lanes")
+  // request (protocol 3.6; stream synchronisations since 3.8): a laned launch; the payload
+  // starts with its LaneDeps (kLaneDepsSize bytes), ordered after those two tickets only
+  // (docs/protocol.md, "Lanes")
   kFlagLaned = 1u << 2,
 };
 

@@ -3,6 +3,7 @@
 // earlier one; a hostile laned frame (on a call that is not a launch, too short, naming a
 // ticket before the first, without a ticket) ends only its own connection.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -155,10 +156,24 @@ TEST_F(Lanes, LanedLaunchDoesNotWaitForAnotherLanesEarlierTicket) {
 TEST_F(Lanes, LanedSynchronisationRunsAheadAndGivesItsTurnBackWhileItWaits) {
   std::promise<void> gpu;
   g_gpu = &gpu;
+  struct Release {  // whatever fails below, the synchronisation's wait ends
+    std::promise<void>& p;
+    bool done = false;
+    void now() {
+      if (!done) p.set_value();
+      done = true;
+    }
+    ~Release() { now(); }
+  } release{gpu};
   std::future<Status> d1, d2, d3;
   auto c1 = serve(1, &d1);
   auto c2 = serve(2, &d2);
   auto c3 = serve(3, &d3);
+  // A reply that never comes (the turn not given back) fails the test instead of hanging it.
+  timeval tv{5, 0};
+  if (c3->fd() >= 0) {
+    ASSERT_EQ(setsockopt(c3->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
+  }
   wire::LaneDeps none{0, 0};
   send(*c2, request(kSync, 1, 2, 20, 0, &none));  // ticket 2; ticket 1 not sent yet
   for (auto until = std::chrono::steady_clock::now() + 5s;
@@ -170,7 +185,7 @@ TEST_F(Lanes, LanedSynchronisationRunsAheadAndGivesItsTurnBackWhileItWaits) {
   send(*c3, request(kPlain, 1, 3, 30));  // global: after 1 and 2, while 2 still waits
   expect_reply(*c3);
   EXPECT_EQ(ran(), (std::vector<uint32_t>{20, 10, 30}));
-  gpu.set_value();
+  release.now();
   expect_reply(*c2);
   g_gpu = nullptr;
   c1.reset();
