@@ -2,7 +2,6 @@
 // daemon after the same access checks as a client (docs/protocol.md, "Status query").
 #include "cli/status.h"
 
-#include <poll.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -49,19 +48,7 @@ std::string join(const std::vector<std::string>& v) {
   return o.empty() ? "-" : o;
 }
 
-// Waits for fd to be readable until the deadline (streams without a descriptor: at once).
-Status wait_readable(Stream& s, std::chrono::steady_clock::time_point deadline) {
-  if (s.fd() < 0 || s.buffered()) return Status::ok();
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return Status(Code::kTimeout, "no status answer in time");
-    pollfd p{s.fd(), POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (r > 0) return Status::ok();
-    if (r < 0 && errno != EINTR) return failed("poll failed");
-  }
-}
+constexpr char kLate[] = "no status answer in time";
 
 }  // namespace
 
@@ -96,7 +83,7 @@ Status fetch_status(BackendStatus* out, std::string* where, int timeout_ms) {
     return failed("the backend refused (status " + std::to_string(w.status) + "): " + w.message);
   }
   Stream& s = *conn.stream();
-  st = wait_readable(s, deadline);
+  st = wait_readable(s, deadline, kLate);
   if (!st) return st;
   wire::FrameHeader h;
   st = recv_header(s, wire::kMaxPayload, &h);
@@ -107,7 +94,7 @@ Status fetch_status(BackendStatus* out, std::string* where, int timeout_ms) {
   size_t got = 0;
   while (got < body.size()) {
     // Read in pieces, each waited for, so that a backend that stops sending does not hang us.
-    st = wait_readable(s, deadline);
+    st = wait_readable(s, deadline, kLate);
     if (!st) return st;
     size_t n = std::min<size_t>(body.size() - got, 64u << 10);
     st = s.recv(body.data() + got, n);

@@ -1,8 +1,5 @@
 // StreamConnection: framing, request ids, reply checks and the handshake on one Stream.
-#include <poll.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,51 +22,6 @@ size_t iov_total(const struct iovec* iov, int cnt) {
   for (int i = 0; i < cnt; ++i) n += iov[i].iov_len;
   return n;
 }
-
-// Waits until fd is readable or the deadline passes. Streams without a descriptor (in-process
-// test pairs) are not waited on.
-Status wait_readable(Stream& s, std::chrono::steady_clock::time_point deadline) {
-  int fd = s.fd();
-  if (fd < 0 || s.buffered()) return Status::ok();
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return Status(Code::kTimeout, "no Welcome from the backend in time");
-    struct pollfd p = {fd, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (r > 0) return Status::ok();  // readable, or an error/hangup that recv will report
-    if (r < 0 && errno != EINTR) return disconnected(std::string("poll: ") + strerror(errno));
-  }
-}
-
-// For its life, a receive on s's socket that waits past the deadline fails (SO_RCVTIMEO):
-// wait_readable sees the first byte only, and a backend that sent part of a frame and then
-// nothing would otherwise hold the handshake's receive for ever (a TLS record's first bytes
-// make the stream look buffered too).
-class ReceiveDeadline {
- public:
-  ReceiveDeadline(Stream& s, std::chrono::steady_clock::time_point deadline) : fd_(s.fd()) {
-    if (fd_ < 0) return;
-    auto left = std::chrono::duration_cast<std::chrono::microseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() < 1000) left = std::chrono::microseconds(1000);
-    struct timeval tv;
-    tv.tv_sec = static_cast<time_t>(left.count() / 1000000);
-    tv.tv_usec = static_cast<suseconds_t>(left.count() % 1000000);
-    set_ = ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
-  }
-  ~ReceiveDeadline() {
-    if (!set_) return;
-    struct timeval none = {0, 0};
-    (void)::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
-  }
-  ReceiveDeadline(const ReceiveDeadline&) = delete;
-  ReceiveDeadline& operator=(const ReceiveDeadline&) = delete;
-
- private:
-  int fd_;
-  bool set_ = false;
-};
 
 }  // namespace
 
@@ -274,17 +226,19 @@ bool StreamConnection::recv_payload(void* dst, size_t n) {
 
 namespace {
 
+constexpr char kLate[] = "no Welcome from the backend in time";
+
 // Reads one handshake frame (header and payload, at most kMaxHelloPayload) by the deadline.
 Status read_handshake_frame(Stream& s, std::chrono::steady_clock::time_point deadline,
                             wire::FrameHeader* h, std::vector<uint8_t>* payload) {
   ReceiveDeadline bounded(s, deadline);
-  Status st = wait_readable(s, deadline);
+  Status st = wait_readable(s, deadline, kLate);
   if (!st.is_ok()) return st;
   st = recv_header(s, wire::kMaxHelloPayload, h);
   if (!st.is_ok()) return st;
   payload->assign(h->length, 0);
   if (!payload->empty()) {
-    st = wait_readable(s, deadline);
+    st = wait_readable(s, deadline, kLate);
     if (!st.is_ok()) return st;
     st = s.recv(payload->data(), payload->size());
     if (!st.is_ok()) return st;
