@@ -63,19 +63,47 @@ State& state() {
   return *s;
 }
 
-// st.mu, taken at a named place (State::holder).
+// Takes st.mu for a host callback, waiting a little: the holder may be waiting for this very
+// callback (a legacy-stream copy behind its stream), and then the exchange is skipped. The
+// warning names where the holder took the lock.
+bool lock_for_callback(State& st, std::unique_lock<std::mutex>& lock) {
+  using Clock = std::chrono::steady_clock;
+  const auto give_up = Clock::now() + std::chrono::milliseconds(200);
+  while (!lock.try_lock()) {
+    if (Clock::now() >= give_up) {
+      const char* holder = st.holder.load(std::memory_order_relaxed);
+      gvirtus::log::once(gvirtus::log::Level::kWarn, "managed:callback-busy",
+                         std::string("a host callback ran without a fresh copy of managed "
+                                     "memory: another thread was exchanging it (in ") +
+                             (holder ? holder : "?") +
+                             "), possibly waiting for this callback");
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// st.mu, taken at a named place (State::holder). The host callback's form waits only a little
+// (lock_for_callback): owns() says whether it got the lock.
 class Held {
  public:
-  Held(State& st, const char* where) : st_(st), lock_(st.mu) {
-    st_.holder.store(where, std::memory_order_relaxed);
+  enum ForCallback { kForCallback };
+  Held(State& st, const char* where) : st_(st), lock_(st.mu) { mark(where); }
+  Held(State& st, const char* where, ForCallback) : st_(st), lock_(st.mu, std::defer_lock) {
+    if (lock_for_callback(st, lock_)) mark(where);
   }
-  ~Held() { st_.holder.store(nullptr, std::memory_order_relaxed); }
+  ~Held() {
+    if (owns()) st_.holder.store(nullptr, std::memory_order_relaxed);
+  }
   Held(const Held&) = delete;
   Held& operator=(const Held&) = delete;
+  bool owns() const { return lock_.owns_lock(); }
 
  private:
+  void mark(const char* where) { st_.holder.store(where, std::memory_order_relaxed); }
   State& st_;
-  std::lock_guard<std::mutex> lock_;
+  std::unique_lock<std::mutex> lock_;
 };
 
 thread_local bool t_busy = false;  // this thread is exchanging: its own calls do not recurse
@@ -280,34 +308,6 @@ void pull_all() {
   if (ok && epoch > st.pulled_epoch) st.pulled_epoch = epoch;
   t_busy = false;
 }
-
-// Takes st.mu for a host callback, waiting a little: the holder may be waiting for this very
-// callback (a legacy-stream copy behind its stream), and then the exchange is skipped. The
-// warning names where the holder took the lock.
-bool lock_for_callback(State& st, std::unique_lock<std::mutex>& lock, const char* where) {
-  using Clock = std::chrono::steady_clock;
-  const auto give_up = Clock::now() + std::chrono::milliseconds(200);
-  while (!lock.try_lock()) {
-    if (Clock::now() >= give_up) {
-      const char* holder = st.holder.load(std::memory_order_relaxed);
-      gvirtus::log::once(gvirtus::log::Level::kWarn, "managed:callback-busy",
-                         std::string("a host callback ran without a fresh copy of managed "
-                                     "memory: another thread was exchanging it (in ") +
-                             (holder ? holder : "?") +
-                             "), possibly waiting for this callback");
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  st.holder.store(where, std::memory_order_relaxed);
-  return true;
-}
-
-// Clears State::holder when a callback's lock ends.
-struct ClearHolder {
-  State& st;
-  ~ClearHolder() { st.holder.store(nullptr, std::memory_order_relaxed); }
-};
 
 // Set while this copy runs one of its hooks. Every copy that has exchange state installed its
 // own hook set (client::set_call_hooks runs each), so inside a hook a copy does only its own
@@ -605,9 +605,8 @@ void before_callback() {
     st.callbacks_running.fetch_add(1, std::memory_order_acq_rel);
   }
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
-  std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
-  if (!lock_for_callback(st, lock, "before_callback")) return;
-  ClearHolder clear{st};
+  Held lock(st, "before_callback", Held::kForCallback);
+  if (!lock.owns()) return;
   // Nothing can have changed on the device since the last full read-back.
   if (st.device_epoch.load(std::memory_order_acquire) == st.pulled_epoch) return;
   t_busy = true;
@@ -635,9 +634,8 @@ void after_callback() {
     }
   } uncount{st};
   if (st.count.load(std::memory_order_acquire) == 0 || t_busy) return;
-  std::unique_lock<std::mutex> lock(st.mu, std::defer_lock);
-  if (!lock_for_callback(st, lock, "after_callback")) return;
-  ClearHolder clear{st};
+  Held lock(st, "after_callback", Held::kForCallback);
+  if (!lock.owns()) return;
   t_busy = true;
   for (auto& [base, r] : st.regions) push_region(r, poke);
   t_busy = false;
