@@ -85,21 +85,17 @@ Status fetch_status(BackendStatus* out, std::string* where, int timeout_ms) {
   Stream& s = *conn.stream();
   st = wait_readable(s, deadline, kLate);
   if (!st) return st;
+  // A backend that sends part of the answer and then nothing fails at the deadline too.
+  ReceiveDeadline rd(s, deadline);
   wire::FrameHeader h;
   st = recv_header(s, wire::kMaxPayload, &h);
   if (!st) return Status(st.code(), "reading the status answer: " + st.message());
   if (h.kind != static_cast<uint16_t>(wire::Kind::kReply) || h.call_id != wire::kCallStatus)
     return protocol_error("expected the status answer, got frame kind " + std::to_string(h.kind));
   std::vector<uint8_t> body(h.length);
-  size_t got = 0;
-  while (got < body.size()) {
-    // Read in pieces, each waited for, so that a backend that stops sending does not hang us.
-    st = wait_readable(s, deadline, kLate);
-    if (!st) return st;
-    size_t n = std::min<size_t>(body.size() - got, 64u << 10);
-    st = s.recv(body.data() + got, n);
+  if (!body.empty()) {
+    st = s.recv(body.data(), body.size());
     if (!st) return Status(st.code(), "reading the status answer: " + st.message());
-    got += n;
   }
   try {
     wire::Reader r(body.data(), body.size());

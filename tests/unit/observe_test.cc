@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,7 +22,9 @@
 #include "backend_process.h"
 #include "cli/options.h"
 #include "cli/status.h"
+#include "common/endpoint.h"
 #include "common/session_status.h"
+#include "common/transport.h"
 #include "expect_fault.h"
 #include "test_env.h"
 #include "test_streams.h"
@@ -365,6 +368,54 @@ TEST(StatsBlock, AnUnsealedDescriptorIsNotMapped) {
   backend::stats::View view(fd);
   EXPECT_FALSE(static_cast<bool>(view));
   close(fd);
+}
+
+// A backend that welcomes the query and then stops in the middle of its answer (in the frame
+// header, or in the body) cannot hold `gvirtus status`: it fails at its deadline.
+TEST(StatusCommand, ABackendThatStopsMidAnswerTimesOut) {
+  for (size_t cut : {size_t{5}, wire::kHeaderSize + 10}) {
+    TempDir dir;
+    std::string ep = "unix:" + dir.path() + "/b.sock";
+    Endpoint e;
+    ASSERT_TRUE(parse_endpoint(ep, &e));
+    std::unique_ptr<Listener> l;
+    ASSERT_TRUE(listen_on(e, &l));
+    std::thread server([&l, cut] {
+      std::unique_ptr<Stream> s;
+      if (!l->accept(&s)) return;
+      wire::FrameHeader h;
+      if (!recv_header(*s, wire::kMaxHelloPayload, &h)) return;
+      std::vector<uint8_t> hello(h.length);
+      if (!hello.empty() && !s->recv(hello.data(), hello.size())) return;
+      wire::Writer w;
+      wire::encode_welcome(wire::Welcome{}, w);
+      wire::FrameHeader wh;
+      wh.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
+      struct iovec iov = {const_cast<uint8_t*>(w.data()), w.size()};
+      if (!send_frame(*s, wh, &iov, 1)) return;
+      // The status answer's header says 1000 bytes follow; only `cut` bytes of the frame come.
+      std::vector<uint8_t> frame(wire::kHeaderSize + 1000);
+      wire::FrameHeader ah;
+      ah.kind = static_cast<uint16_t>(wire::Kind::kReply);
+      ah.call_id = wire::kCallStatus;
+      ah.length = 1000;
+      wire::encode_header(ah, frame.data());
+      struct iovec part = {frame.data(), cut};
+      if (!s->send(&part, 1)) return;
+      char c;
+      (void)s->recv(&c, 1);  // until the client gives up
+    });
+    setenv("GVIRTUS_ENDPOINT", ep.c_str(), 1);
+    BackendStatus b;
+    std::string where;
+    auto t0 = Clock::now();
+    Status st = cli::fetch_status(&b, &where, 300);
+    EXPECT_FALSE(st) << cut;
+    EXPECT_EQ(st.code(), Code::kTimeout) << cut << ": " << st.to_string();
+    EXPECT_LT(Clock::now() - t0, 3s) << cut;
+    server.join();
+  }
+  unsetenv("GVIRTUS_ENDPOINT");
 }
 
 TEST(StatusCommand, ParsesItsOptions) {
