@@ -290,19 +290,24 @@ bool nvml_list(int device, std::vector<NvmlProcess>* out, std::string* why) {
   return true;
 }
 
-// This process's pid in NVML's lists, learnt once. With a context on the current device (made
-// now: cudaSetDevice makes it, as the measured call would), NVML lists the process there: under
+// This process's pid in NVML's lists, learnt once. With a context on the current device (its
+// primary one, made now if need be), NVML lists the process there: under
 // its own pid, or, in a PID namespace of its own (a container), under the host's pid, which is
 // known for sure only while it is the only process listed on that GPU.
 unsigned int self_pid(std::string* why) {
   if (unsigned int s = g_self.load(std::memory_order_relaxed)) return s;
   const int d = current_device();
-  if (cudaSetDevice(d) != cudaSuccess) {
-    *why = "no CUDA device";
-    return 0;
-  }
   std::vector<NvmlProcess> list;
-  if (!nvml_list(d, &list, why)) return 0;
+  {
+    // The thread's context stays the client's (or none, as before a driver program's first
+    // cuCtxCreate): the primary context made here is only for NVML to see the process.
+    cuda::KeepCurrentContext keep;
+    if (cudaSetDevice(d) != cudaSuccess) {
+      *why = "no CUDA device";
+      return 0;
+    }
+    if (!nvml_list(d, &list, why)) return 0;
+  }
   const auto own = static_cast<unsigned int>(::getpid());
   std::set<unsigned int> pids;
   for (const NvmlProcess& p : list) pids.insert(p.pid);

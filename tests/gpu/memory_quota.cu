@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace {
 
@@ -33,6 +34,24 @@ int main(int argc, char** argv) {
   const size_t mib = size_t{1} << 20;
   const size_t quota = std::strtoull(argv[1], nullptr, 10) * mib;
   if (quota == 0) return 2;
+
+  // 0. A driver program's first context, made on a thread with none current: the quota's
+  //    measurement of cuCtxCreate must not leave a context of its own under it, so popping the
+  //    created one leaves none current, as natively.
+  cuInit(0);
+  std::thread([] {
+    CUdevice dev = 0;
+    cuDeviceGet(&dev, 0);
+    CUcontext mine = nullptr;
+    CUresult r = cuCtxCreate(&mine, nullptr, 0, dev);
+    say("ctx_create", r);
+    if (r != CUDA_SUCCESS) return;
+    CUcontext popped = nullptr, cur = reinterpret_cast<CUcontext>(1);
+    r = cuCtxPopCurrent(&popped);
+    if (r == CUDA_SUCCESS) r = cuCtxGetCurrent(&cur);
+    say("ctx_none_after_pop", r != CUDA_SUCCESS ? r : (popped == mine && cur == nullptr) ? 0 : -1);
+    say("ctx_destroy", cuCtxDestroy(mine));
+  }).join();
 
   // 1. More than the quota at once: natively fine on any GPU with room, through the quota the
   //    allocation's own out-of-memory error.

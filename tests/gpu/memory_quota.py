@@ -14,7 +14,9 @@ succeeding. Through a backend with {"limits": {"default": {"gpu_memory": Q MiB}}
 3. while the client holds 8 MiB (and a cuBLAS handle and a cuFFT plan), `gvirtus status` shows
    GPU memory on device 0 and the metrics' gvirtus_session_gpu_memory_bytes{device="0"} is at
    least 8 MiB;
-4. the session-end log line carries gpu_memory_peak >= Q MiB (the full quota was held).
+4. the session-end log line carries gpu_memory_peak >= Q MiB (the full quota was held);
+5. a context created on a thread with none (cuCtxCreate, the first measured call, which makes
+   the worker learn its pid in NVML's lists) and popped leaves none current, as natively.
 Exit status 0 if all hold, 1 otherwise.
 """
 import argparse
@@ -34,7 +36,7 @@ QUOTA_MIB = 1024  # room for what cuBLAS and cuFFT load when created (module ima
 MIB = 1 << 20
 # name -> status through the quota (a native run must give 0 for every step).
 EXPECTED = {
-    "over_alloc": 2, "fill": 0, "one_more": 2, "async_more": 2, "pitch_more": 2,
+    "ctx_create": 0, "ctx_none_after_pop": 0, "ctx_destroy": 0, "over_alloc": 2, "fill": 0, "one_more": 2, "async_more": 2, "pitch_more": 2,
     "drv_more": 2, "array_more": 2, "cublas_create": 3, "cufft_plan": 2, "free_fill": 0,
     "after_free": 0, "drv_after": 0, "drv_free": 0, "array_after": 0, "array_free": 0,
     "cublas_after": 0, "cufft_after": 0, "end": 0,

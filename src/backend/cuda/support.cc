@@ -85,6 +85,23 @@ void* real_symbol(const char* name) {
   return p;
 }
 
+KeepCurrentContext::KeepCurrentContext() {
+  using Get = CUresult (*)(CUcontext*);
+  static const auto get = reinterpret_cast<Get>(real_symbol("cuCtxGetCurrent"));
+  have_ctx_ = get && get(&ctx_) == CUDA_SUCCESS;
+  if (cudaGetDevice(&device_) != cudaSuccess) device_ = -1;
+}
+
+KeepCurrentContext::~KeepCurrentContext() {
+  using Set = CUresult (*)(CUcontext);
+  static const auto set = reinterpret_cast<Set>(real_symbol("cuCtxSetCurrent"));
+  // The runtime's device first (it binds that device's primary context), then the context the
+  // thread had, which may be another one on that device, or none.
+  int now = -1;
+  if (device_ >= 0 && cudaGetDevice(&now) == cudaSuccess && now != device_) cudaSetDevice(device_);
+  if (have_ctx_ && set) set(ctx_);
+}
+
 bool driver_loaded() {
   Driver& d = driver();
   std::lock_guard<std::mutex> g(d.mu);

@@ -34,6 +34,24 @@ F real(CallContext& ctx, const char* name) {
   return reinterpret_cast<F>(p);
 }
 
+// Puts the calling thread's current context, and the runtime's device, back at the end of a
+// scope in which the worker makes a device current for its own purpose (cudaSetDevice binds
+// that device's primary context). Setting the old device back instead would leave a primary
+// context where the client had its own (cuCtxCreate) or none at all, and the client's next
+// driver calls would run in it. Without a driver it does nothing.
+class KeepCurrentContext {
+ public:
+  KeepCurrentContext();
+  ~KeepCurrentContext();
+  KeepCurrentContext(const KeepCurrentContext&) = delete;
+  KeepCurrentContext& operator=(const KeepCurrentContext&) = delete;
+
+ private:
+  CUcontext ctx_ = nullptr;
+  bool have_ctx_ = false;
+  int device_ = -1;
+};
+
 // Handle helpers named by api/cuda.api's `handle` lines: <prefix>_in / _out / _release, with
 // the rules of cudart's handle_in (cudart/support.h): a stale id sets ctx.status to the
 // driver's error for it (CUDA_ERROR_INVALID_CONTEXT for contexts, CUDA_ERROR_INVALID_HANDLE

@@ -36,6 +36,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backend/cuda/support.h"
 #include "backend/cudart/graphs.h"
 #include "backend/cudart/support.h"
 #include "backend/worker.h"
@@ -404,12 +405,12 @@ void staged_copy(CallContext& ctx, bool to_device, const char* what) {
   int sdev = s->device;
   if (devices > 1 && (ctx.status = cudaStreamGetDevice(st, &sdev)) != cudaSuccess) return;
   if (sdev != s->device) {
-    int cur = 0;
-    if ((ctx.status = cudaGetDevice(&cur)) != cudaSuccess) return;
-    if ((ctx.status = cudaSetDevice(sdev)) != cudaSuccess) return;
     cudaEvent_t fresh = nullptr;
-    ctx.status = cudaEventCreateWithFlags(&fresh, cudaEventDisableTiming);
-    cudaSetDevice(cur);
+    {
+      cuda::KeepCurrentContext keep;  // the client's context, not the device's primary one
+      if ((ctx.status = cudaSetDevice(sdev)) != cudaSuccess) return;
+      ctx.status = cudaEventCreateWithFlags(&fresh, cudaEventDisableTiming);
+    }
     if (ctx.status != cudaSuccess) return;
     release_order(ctx);
     cudaEventSynchronize(s->busy);
