@@ -131,6 +131,12 @@ class Registry {
   // A plugin that `loader` loads on the first find() of an id in its range (once per process;
   // thread-safe). Its name counts for has_plugin() before it is loaded.
   void add_library_plugin(const LibraryPlugin& p, PluginLoader loader);
+  // Loads the library plugins named (a Hello's plugins: the libraries the client process has
+  // loaded) now rather than on their first call, as natively the dynamic loader loads them
+  // before the program runs. A failure is logged as a warning; calls then answer as for a
+  // plugin that failed on its first call. Blocks until done; names of no library plugin are
+  // ignored.
+  void preload(const std::vector<std::string>& names) const;
   // nullptr for an unknown call id, and for one of a library plugin that could not be loaded
   // (then unavailable() says so).
   const HandlerEntry* find(uint32_t call_id) const;

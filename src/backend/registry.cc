@@ -20,11 +20,16 @@ struct Registry::Lazy {
   mutable std::string error;                                 // written once, under `once`
   mutable std::once_flag told;
 
-  void load() const {
-    std::call_once(once, [this] {
+  void load(bool ahead = false) const {
+    std::call_once(once, [this, ahead] {
       const PluginTable* t = loader(*info, &error);
       if (!t) {
-        GV_ERROR(std::string("library plugin ") + info->name + ": " + error);
+        // Ahead of any call the client may never use the library: a warning.
+        const std::string text = std::string("library plugin ") + info->name + ": " + error;
+        if (ahead)
+          GV_WARN(text);
+        else
+          GV_ERROR(text);
         return;
       }
       for (size_t i = 0; i < t->count; ++i) by_id.emplace(t->entries[i].call_id, t->entries[i]);
@@ -47,6 +52,11 @@ const Registry::Lazy* Registry::lazy_for(uint32_t call_id) const {
   for (const auto& l : lazy_)
     if (call_id >= l->info->first_id && call_id <= l->info->last_id) return l.get();
   return nullptr;
+}
+
+void Registry::preload(const std::vector<std::string>& names) const {
+  for (const auto& l : lazy_)
+    if (std::find(names.begin(), names.end(), l->info->name) != names.end()) l->load(true);
 }
 
 bool Registry::unavailable(uint32_t call_id, int32_t* status, std::string* why,

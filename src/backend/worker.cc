@@ -9,8 +9,12 @@
 
 #include <cstdio>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <string>
+#include <system_error>
 #include <thread>
+#include <vector>
 
 #include "backend/control.h"
 #include "backend/cuda/support.h"
@@ -135,6 +139,21 @@ void reset_signals() {
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
+// The library plugins the client process has loaded (its Hello names them), loaded here on a
+// thread of their own while the client goes on: natively the dynamic loader maps them before
+// the program runs, so a program's first cublasCreate must not wait for the worker to load
+// cuBLAS (tens of milliseconds). A call that arrives meanwhile waits for the same load.
+// GVIRTUS_PRELOAD_PLUGINS=0 keeps the load on the first call.
+void preload_plugins(const std::vector<std::string>& names) {
+  const char* v = std::getenv("GVIRTUS_PRELOAD_PLUGINS");
+  if (v && std::strcmp(v, "0") == 0) return;
+  try {
+    std::thread([names] { g_registry->preload(names); }).detach();
+  } catch (const std::system_error& e) {
+    GV_WARN(std::string("library plugins load on their first call: no thread (") + e.what() + ")");
+  }
+}
+
 }  // namespace
 
 const Registry& registry() {
@@ -197,6 +216,7 @@ void run_worker(WorkerStart start) {
     end_worker(kWorkerExitClosed);
   if (!start_connection(std::move(primary), start.hello.thread))
     end_worker(kWorkerExitInternal);
+  preload_plugins(start.hello.plugins);
 
   // Secondary connections of this session arrive from the daemon.
   for (;;) {

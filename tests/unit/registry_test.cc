@@ -81,6 +81,35 @@ TEST(Registry, UnavailableLibraryAnswersItsStatusAndSaysWhyOnce) {
   EXPECT_EQ(g_loads, 1);  // tried once, not on every call
 }
 
+// The plugins a Hello names are loaded ahead of their first call, once; others are not.
+TEST(Registry, PreloadLoadsTheNamedLibraryPluginsOnce) {
+  g_loads = 0;
+  Registry r;
+  r.add_library_plugin(kLib, &good_loader);
+  r.preload({"cudart", "other"});
+  EXPECT_EQ(g_loads, 0);
+  r.preload({"cudart", "lib"});
+  EXPECT_EQ(g_loads, 1);
+  ASSERT_NE(r.find(9001), nullptr);
+  r.preload({"lib"});
+  EXPECT_EQ(g_loads, 1);
+
+  // A plugin that fails ahead answers its calls as one that failed on its first call.
+  g_loads = 0;
+  Registry f;
+  f.add_library_plugin(kLib, &failing_loader);
+  f.preload({"lib"});
+  EXPECT_EQ(g_loads, 1);
+  EXPECT_EQ(f.find(9001), nullptr);
+  int32_t status = 0;
+  std::string why;
+  bool first = false;
+  ASSERT_TRUE(f.unavailable(9001, &status, &why, &first));
+  EXPECT_EQ(status, 77);
+  EXPECT_TRUE(first);
+  EXPECT_EQ(g_loads, 1);
+}
+
 TEST(RegistryDeathTest, DuplicateCallIdAborts) {
   Registry r;
   const HandlerEntry a[] = {{10, "A", &h1}};
