@@ -604,4 +604,6 @@ const char* accounted_as(const char* name) {
   return nullptr;
 }
 
+void prepare() { (void)nvml(); }
+
 }  // namespace gvirtus::backend::quota
