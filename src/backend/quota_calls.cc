@@ -604,6 +604,4 @@ const char* accounted_as(const char* name) {
   return nullptr;
 }
 
-void prepare() { (void)nvml(); }
-
 }  // namespace gvirtus::backend::quota

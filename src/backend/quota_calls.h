@@ -39,10 +39,6 @@ bool allocated(uint64_t ptr, uint64_t bytes);
 // never charged: a foreign pointer, a second free).
 void freed(uint64_t ptr);
 
-// Loads and initialises NVML now, so that the first measured call does not pay for it (tens of
-// milliseconds); the worker calls it on the thread that loads the library plugins ahead.
-void prepare();
-
 // ---- every call ----
 
 // Runs entry's handler, accounting for the calls of quota_calls.cc's table.

@@ -142,17 +142,13 @@ void reset_signals() {
 // The library plugins the client process has loaded (its Hello names them), loaded here on a
 // thread of their own while the client goes on: natively the dynamic loader maps them before
 // the program runs, so a program's first cublasCreate must not wait for the worker to load
-// cuBLAS (tens of milliseconds), nor for NVML, which the worker uses to measure what such a call
-// allocates. A call that arrives meanwhile waits for the same load.
+// cuBLAS (tens of milliseconds). A call that arrives meanwhile waits for the same load.
 // GVIRTUS_PRELOAD_PLUGINS=0 keeps the load on the first call.
 void preload_plugins(const std::vector<std::string>& names) {
   const char* v = std::getenv("GVIRTUS_PRELOAD_PLUGINS");
   if (v && std::strcmp(v, "0") == 0) return;
   try {
-    std::thread([names] {
-      quota::prepare();  // what the first create call (cublasCreate...) measures with
-      g_registry->preload(names);
-    }).detach();
+    std::thread([names] { g_registry->preload(names); }).detach();
   } catch (const std::system_error& e) {
     GV_WARN(std::string("library plugins load on their first call: no thread (") + e.what() + ")");
   }
