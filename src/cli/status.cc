@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <mutex>
+#include <thread>
 
 #include "cli/launch.h"
 #include "common/auth.h"
@@ -50,23 +53,48 @@ std::string join(const std::vector<std::string>& v) {
 
 constexpr char kLate[] = "no status answer in time";
 
+// Shuts a stream down at a deadline unless disarmed first: a blocked receive then fails at
+// once, on every transport, however the backend trickles its bytes (a receive timeout per
+// system call would restart with each byte, and shm: receives wait on a futex).
+class Watchdog {
+ public:
+  Watchdog(Stream& s, std::chrono::steady_clock::time_point deadline)
+      : thread_([this, &s, deadline] {
+          std::unique_lock<std::mutex> l(mu_);
+          if (!cv_.wait_until(l, deadline, [this] { return done_; })) {
+            fired_ = true;
+            s.shutdown();
+          }
+        }) {}
+  ~Watchdog() { disarm(); }
+  Watchdog(const Watchdog&) = delete;
+  Watchdog& operator=(const Watchdog&) = delete;
+  // Stops the watch; true if it had already fired.
+  bool disarm() {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    return fired_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool fired_ = false;  // written before the join that disarm() waits for
+  std::thread thread_;
+};
+
 }  // namespace
 
-Status fetch_status(BackendStatus* out, std::string* where, int timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  ClientSecurity sec;
-  Status st = resolve_client_security(&sec);
-  if (!st) return st;
-  std::string key;
-  if (!sec.token_file.empty()) {
-    st = auth::load_token_file(sec.token_file, sec.token_source, &key);
-    if (!st) return st;
-  }
-  std::unique_ptr<Stream> stream;
-  st = client::endpoint_connector(sec)(&stream, where);
-  if (!st) return st;
-  // The client core's handshake (token proof, versions), with a Hello that asks for the status.
-  client::StreamConnection conn(nullptr, std::move(stream), /*primary=*/false);
+namespace {
+
+// The Hello, the Welcome and the status answer, over a connected stream.
+Status exchange(client::StreamConnection& conn, int timeout_ms, const std::string& key,
+                const std::string& key_source, BackendStatus* out) {
   wire::Hello hello;
   hello.primary = wire::kHelloStatus;
   hello.pid = static_cast<uint32_t>(::getpid());
@@ -74,7 +102,7 @@ Status fetch_status(BackendStatus* out, std::string* where, int timeout_ms) {
   if (gethostname(host, sizeof host - 1) == 0) hello.hostname = host;
   hello.program = "gvirtus status";
   wire::Welcome w;
-  st = conn.handshake(hello, timeout_ms, &w, key, sec.token_source);
+  Status st = conn.handshake(hello, timeout_ms, &w, key, key_source);
   if (!st) return Status(st.code(), "handshake: " + st.message());
   if (w.status != wire::kWelcomeOk) {
     if (w.status == wire::kWelcomeMalformed && w.minor < 1)
@@ -83,10 +111,6 @@ Status fetch_status(BackendStatus* out, std::string* where, int timeout_ms) {
     return failed("the backend refused (status " + std::to_string(w.status) + "): " + w.message);
   }
   Stream& s = *conn.stream();
-  st = wait_readable(s, deadline, kLate);
-  if (!st) return st;
-  // A backend that sends part of the answer and then nothing fails at the deadline too.
-  ReceiveDeadline rd(s, deadline);
   wire::FrameHeader h;
   st = recv_header(s, wire::kMaxPayload, &h);
   if (!st) return Status(st.code(), "reading the status answer: " + st.message());
@@ -104,6 +128,30 @@ Status fetch_status(BackendStatus* out, std::string* where, int timeout_ms) {
     return protocol_error(std::string("malformed status answer: ") + e.what());
   }
   return Status::ok();
+}
+
+}  // namespace
+
+Status fetch_status(BackendStatus* out, std::string* where, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  ClientSecurity sec;
+  Status st = resolve_client_security(&sec);
+  if (!st) return st;
+  std::string key;
+  if (!sec.token_file.empty()) {
+    st = auth::load_token_file(sec.token_file, sec.token_source, &key);
+    if (!st) return st;
+  }
+  std::unique_ptr<Stream> stream;
+  st = client::endpoint_connector(sec)(&stream, where);
+  if (!st) return st;
+  // The client core's handshake (token proof, versions), with a Hello that asks for the
+  // status, then the answer; a backend that stops or trickles fails at the deadline.
+  client::StreamConnection conn(nullptr, std::move(stream), /*primary=*/false);
+  Watchdog watchdog(*conn.stream(), deadline);
+  st = exchange(conn, timeout_ms, key, sec.token_source, out);
+  if (watchdog.disarm() && !st) return Status(Code::kTimeout, kLate);
+  return st;
 }
 
 std::string format_status(const BackendStatus& b, const std::string& where) {
