@@ -139,16 +139,25 @@ void reset_signals() {
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-// The library plugins the client process has loaded (its Hello names them), loaded here on a
-// thread of their own while the client goes on: natively the dynamic loader maps them before
-// the program runs, so a program's first cublasCreate must not wait for the worker to load
-// cuBLAS (tens of milliseconds). A call that arrives meanwhile waits for the same load.
-// GVIRTUS_PRELOAD_PLUGINS=0 keeps the load on the first call.
+// With GVIRTUS_PRELOAD_PLUGINS=1, the library plugins the client's Hello names are loaded on a
+// thread of their own when the session starts, while the client goes on: natively the dynamic
+// loader maps a program's libraries before main, and the worker's load on the first call makes
+// that call (cublasCreate) wait tens of milliseconds. A call that arrives meanwhile waits for
+// the same load. Off by default: the Hello names every frontend library the client process has
+// loaded, and `gvirtus run` preloads all of them into every program, so the worker of a program
+// that uses none would load them all (about 200 MB of memory per worker; docs/backend.md).
 void preload_plugins(const std::vector<std::string>& names) {
   const char* v = std::getenv("GVIRTUS_PRELOAD_PLUGINS");
-  if (v && std::strcmp(v, "0") == 0) return;
+  if (!v || std::strcmp(v, "1") != 0) return;
   try {
-    std::thread([names] { g_registry->preload(names); }).detach();
+    std::thread([names] {
+      try {
+        g_registry->preload(names);
+      } catch (const std::exception& e) {
+        // Out of memory, say: the plugin loads on its first call instead.
+        GV_WARN(std::string("loading the library plugins ahead failed: ") + e.what());
+      }
+    }).detach();
   } catch (const std::system_error& e) {
     GV_WARN(std::string("library plugins load on their first call: no thread (") + e.what() + ")");
   }
