@@ -37,7 +37,9 @@ int main(int argc, char** argv) {
 
   // 0. A driver program's first context, made on a thread with none current: the quota's
   //    measurement of cuCtxCreate must not leave a context of its own under it, so popping the
-  //    created one leaves none current, as natively.
+  //    created one leaves none current, as natively. This must stay the program's first
+  //    measured call: that is when the worker learns its pid in NVML's lists (self_pid), which
+  //    is what once made the primary context current.
   cuInit(0);
   std::thread([] {
     CUdevice dev = 0;

@@ -15,7 +15,7 @@ succeeding. Through a backend with {"limits": {"default": {"gpu_memory": Q MiB}}
    GPU memory on device 0 and the metrics' gvirtus_session_gpu_memory_bytes{device="0"} is at
    least 8 MiB;
 4. the session-end log line carries gpu_memory_peak >= Q MiB (the full quota was held);
-5. a context created on a thread with none (cuCtxCreate, the first measured call, which makes
+5. (the program's step 0) a context created on a thread with none (cuCtxCreate, the first measured call, which makes
    the worker learn its pid in NVML's lists) and popped leaves none current, as natively.
 Exit status 0 if all hold, 1 otherwise.
 """

@@ -95,11 +95,17 @@ KeepCurrentContext::KeepCurrentContext() {
 KeepCurrentContext::~KeepCurrentContext() {
   using Set = CUresult (*)(CUcontext);
   static const auto set = reinterpret_cast<Set>(real_symbol("cuCtxSetCurrent"));
-  // The runtime's device first (it binds that device's primary context), then the context the
-  // thread had, which may be another one on that device, or none.
+  // A context the thread had: current again, and the runtime takes its device from it (a
+  // cudaSetDevice first would make that device's primary context, which the client may never
+  // have had). None: the runtime's device back (that binds its primary context), then none
+  // current, as before. The context unknown (no driver): the device back, as before.
+  if (have_ctx_ && set && ctx_) {
+    set(ctx_);
+    return;
+  }
   int now = -1;
   if (device_ >= 0 && cudaGetDevice(&now) == cudaSuccess && now != device_) cudaSetDevice(device_);
-  if (have_ctx_ && set) set(ctx_);
+  if (have_ctx_ && set) set(nullptr);
 }
 
 bool driver_loaded() {

@@ -38,7 +38,8 @@ F real(CallContext& ctx, const char* name) {
 // scope in which the worker makes a device current for its own purpose (cudaSetDevice binds
 // that device's primary context). Setting the old device back instead would leave a primary
 // context where the client had its own (cuCtxCreate) or none at all, and the client's next
-// driver calls would run in it. Without a driver it does nothing.
+// driver calls would run in it. Without a driver it does nothing. A context the client
+// destroys meanwhile on another thread cannot be made current again (the driver refuses it).
 class KeepCurrentContext {
  public:
   KeepCurrentContext();
