@@ -89,8 +89,8 @@ class Listener {
 // connect_tls (tls.h) for more.
 Status connect_stream(const Endpoint& ep, std::unique_ptr<Stream>* out);
 
-// Receives bounded by a deadline, for exchanges with a time limit (the handshake, `gvirtus
-// status`). wait_readable waits until s's descriptor is readable (kTimeout with the message
+// Receives bounded by a deadline, for exchanges with a time limit (the client's handshake;
+// `gvirtus status` instead shuts its stream down at its deadline, cli/status.cc). wait_readable waits until s's descriptor is readable (kTimeout with the message
 // `late` at the deadline); a stream without a descriptor, or with bytes already buffered, at
 // once. It sees the first byte only: a ReceiveDeadline, while it lives, makes every receive on
 // s's socket that would wait past the deadline fail with kTimeout instead (SO_RCVTIMEO), so a
