@@ -78,6 +78,18 @@ endif()
 # Host-side logic of libcuda.so.1 (tests/unit/cuda_driver_test.cc).
 target_link_libraries(gvirtus_unit_tests PRIVATE gvirtus_cuda_logic)
 
+# Tensor maps (TMA descriptors) encoded through the driver and read by a kernel with
+# cp.async.bulk.tensor: Hopper code only.
+add_executable(cuda_test_driver_tensor_maps ${CMAKE_CURRENT_SOURCE_DIR}/cuda/driver_tensor_maps.cu)
+set_target_properties(cuda_test_driver_tensor_maps PROPERTIES
+  CUDA_RUNTIME_LIBRARY Shared
+  CUDA_ARCHITECTURES 90
+  OUTPUT_NAME driver_tensor_maps
+  RUNTIME_OUTPUT_DIRECTORY ${GVIRTUS_CUDA_TEST_DIR})
+target_link_libraries(cuda_test_driver_tensor_maps PRIVATE CUDA::cuda_driver)
+set(GVIRTUS_CUDA_COMPARE_OPTIONS_driver_tensor_maps --native-must-pass)
+gvirtus_cuda_compare(driver_tensor_maps cuda_test_driver_tensor_maps YES)
+
 # Cluster occupancy queries (cuOccupancyMaxActiveClusters, cuOccupancyMaxPotentialClusterSize)
 # on a module's kernel.
 add_executable(cuda_test_driver_clusters ${CMAKE_CURRENT_SOURCE_DIR}/cuda/driver_clusters.cu)

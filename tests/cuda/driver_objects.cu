@@ -5,6 +5,7 @@
 // CU_MEMHOSTREGISTER_DEVICEMAP, cuMemHostGetDevicePointer), and a runtime kernel (cudaGetKernel)
 // through the driver's kernel calls. Prints results only.
 #include <cuda.h>
+#include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -174,6 +175,27 @@ bool graphs(CUstream s) {
   q2.width = kN / 2;
   DCHECK(cuGraphAddMemsetNode(&second, g2, &mnode, 1, &q2, cur));
   DCHECK(cuGraphAddDependencies(g2, &empty, &mnode, nullptr, 1));
+  // The runtime node's dependencies through the driver (with edge data), and the empty node's
+  // dependents through the legacy export cuGetProcAddress hands out for CUDA 12.0.
+  CUgraphNode mdeps[2] = {second, second};
+  CUgraphEdgeData mdata[2] = {};
+  size_t nm = 2;
+  DCHECK(cuGraphNodeGetDependencies(mnode, mdeps, mdata, &nm));
+  std::printf("memset node's dependencies: %zu, the empty node: %d, NULL after: %d, type %d\n",
+              nm, mdeps[0] == empty, mdeps[1] == nullptr, mdata[0].type);
+  void* legacy_fn = nullptr;
+  CUdriverProcAddressQueryResult found;
+  DCHECK(cuGetProcAddress("cuGraphNodeGetDependentNodes", &legacy_fn, 12000,
+                          CU_GET_PROC_ADDRESS_DEFAULT, &found));
+  size_t ne = 0;
+  CUgraphNode edep = nullptr;
+  if (legacy_fn) {
+    auto dependents = reinterpret_cast<PFN_cuGraphNodeGetDependentNodes_v10000>(legacy_fn);
+    DCHECK(dependents(empty, nullptr, &ne));
+    DCHECK(dependents(empty, &edep, &ne));
+  }
+  std::printf("legacy dependents of the empty node: %zu, the memset node: %d\n", ne,
+              edep == mnode);
   size_t roots2 = 0;
   DCHECK(cuGraphGetRootNodes(g2, nullptr, &roots2));
   std::vector<CUgraphNode> root_list(roots2);

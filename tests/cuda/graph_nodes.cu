@@ -1,6 +1,6 @@
 // Explicit graphs without explicit kernel nodes (kernels come in through a child graph made by
 // stream capture): memset, 1D and 3D device-to-device copies, host, empty, child graph, event
-// record and wait nodes; dependencies; node and edge queries; instantiate, launch, upload,
+// record and wait nodes; dependencies; node, edge and per-node edge queries; instantiate, launch, upload,
 // clone, exec update, instantiate with parameters, DOT output; memcpy nodes on host memory
 // refused through GVirtuS. (tests/cuda/graphs.cu adds kernel nodes explicitly.)
 #include <unistd.h>
@@ -110,6 +110,38 @@ int main() {
   CHECK(cudaGraphRemoveDependencies(graph, &H, &K, nullptr, 1));
   CHECK(cudaGraphGetEdges(graph, nullptr, nullptr, nullptr, &edges));
   std::printf("edges after removing it: %zu\n", edges);
+
+  // One node's edges: A's dependents (the 1D copy and the 3D copy), K's dependency (C), with
+  // edge data, into a list longer than needed (the rest NULL), and into one too short.
+  size_t ndep = 0;
+  CHECK(cudaGraphNodeGetDependentNodes(A, nullptr, nullptr, &ndep));
+  std::vector<cudaGraphNode_t> dep(ndep + 1, A);
+  size_t cap_dep = dep.size();
+  CHECK(cudaGraphNodeGetDependentNodes(A, dep.data(), nullptr, &cap_dep));
+  bool dep_ok = std::count(dep.begin(), dep.end(), C) == 1 &&
+                std::count(dep.begin(), dep.end(), H) == 1 && dep[ndep] == nullptr;
+  std::printf("A's dependents: %zu, listed %zu, the two copies and a NULL: %s\n", ndep, cap_dep,
+              dep_ok ? "yes" : "no");
+  size_t nk = 0;
+  CHECK(cudaGraphNodeGetDependencies(K, nullptr, nullptr, &nk));
+  cudaGraphNode_t kdep[2] = {A, A};
+  cudaGraphEdgeData kdata[2];
+  std::fill(kdata, kdata + 2, cudaGraphEdgeData{9, 9, 9, {}});
+  size_t kcap = 2;
+  CHECK(cudaGraphNodeGetDependencies(K, kdep, kdata, &kcap));
+  std::printf("K's dependencies: %zu, listed %zu, C first: %s, NULL after: %s, edge data %d %d %d\n",
+              nk, kcap, kdep[0] == C ? "yes" : "no", kdep[1] == nullptr ? "yes" : "no",
+              kdata[0].from_port, kdata[0].to_port, kdata[0].type);
+  size_t one = 1;
+  cudaGraphNode_t first_dep = nullptr;
+  cudaError_t short_list = cudaGraphNodeGetDependentNodes(A, &first_dep, nullptr, &one);
+  std::printf("A's dependents into one slot: %s, count %zu, a copy: %s\n",
+              cudaGetErrorName(short_list), one, first_dep == C || first_dep == H ? "yes" : "no");
+  std::printf("no count: %s; edge data without a list: %s; NULL node: %s\n",
+              cudaGetErrorName(cudaGraphNodeGetDependencies(K, nullptr, nullptr, nullptr)),
+              cudaGetErrorName(cudaGraphNodeGetDependencies(K, nullptr, kdata, &nk)),
+              cudaGetErrorName(cudaGraphNodeGetDependentNodes(nullptr, nullptr, nullptr, &nk)));
+  cudaGetLastError();
 
   cudaGraphExec_t exec;
   CHECK(cudaGraphInstantiate(&exec, graph, 0));

@@ -70,6 +70,21 @@ int main() {
   if (ndeps == 1) CHECK(cudaGraphNodeGetType(deps[0], &type));
   std::printf("capture info: %s, id %s, graph %s, %zu dependency of type %d\n", status_name(st),
               cap_id ? "set" : "0", info_graph ? "set" : "NULL", ndeps, static_cast<int>(type));
+  // Walking back from the capture's frontier while it is under way (PyTorch's allocator does,
+  // to find which freed blocks every later node comes after): kernel <- memset <- nothing.
+  size_t back = 0, root_deps = 7;
+  cudaGraphNode_t memset_node = nullptr;
+  cudaGraphNodeType back_type = cudaGraphNodeTypeEmpty;
+  if (ndeps == 1) {
+    CHECK(cudaGraphNodeGetDependencies(deps[0], nullptr, nullptr, &back));
+    if (back == 1) {
+      CHECK(cudaGraphNodeGetDependencies(deps[0], &memset_node, nullptr, &back));
+      CHECK(cudaGraphNodeGetType(memset_node, &back_type));
+      CHECK(cudaGraphNodeGetDependencies(memset_node, nullptr, nullptr, &root_deps));
+    }
+  }
+  std::printf("during capture: the kernel has %zu dependency of type %d, which has %zu\n", back,
+              static_cast<int>(back_type), root_deps);
   CHECK(cudaEventRecord(fork, s));
   CHECK(cudaStreamWaitEvent(s2, fork, 0));
   print_capturing("s2 joined", s2);

@@ -491,6 +491,77 @@ def lstm(name):
     emit(name + ".backward", [x.grad] + [p.grad for p in model.parameters()])
 
 
+# --- CUDA graphs ------------------------------------------------------------------------------
+
+@workload("cuda_graph")
+def cuda_graph(name):
+    # A whole training step captured once (torch.cuda.graph) and replayed on new inputs: stream
+    # capture, the graph pool of the caching allocator, instantiate and launch.
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10)).to("cuda")
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    static_in = torch.zeros(32, 64, device="cuda")
+    static_target = torch.zeros(32, 10, device="cuda")
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):  # warm-up outside the capture, as PyTorch asks
+        for _ in range(3):
+            opt.zero_grad(set_to_none=True)
+            F.mse_loss(model(static_in), static_target).backward()
+            opt.step()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    opt.zero_grad(set_to_none=True)
+    with torch.cuda.graph(graph):
+        static_loss = F.mse_loss(model(static_in), static_target)
+        static_loss.backward()
+        opt.step()
+    g = cpu_gen()
+    losses = []
+    for _ in range(4):
+        static_in.copy_(randn(g, 32, 64))
+        static_target.copy_(randn(g, 32, 10))
+        graph.replay()
+        losses.append(static_loss.clone())
+    emit(name + ".losses", losses)
+    emit(name + ".parameters", list(model.parameters()))
+
+
+@workload("cuda_graph_stream_reuse")
+def cuda_graph_stream_reuse(name):
+    # With graph_capture_record_stream_reuse, a block used on a second stream and freed during
+    # the capture is reused once every later node comes after its last use: the allocator walks
+    # the captured graph back from the capture's frontier (cudaStreamGetCaptureInfo,
+    # cudaGraphNodeGetDependencies).
+    setting = "graph_capture_record_stream_reuse"
+    torch.cuda.memory._set_allocator_settings(f"{setting}:True")
+    try:
+        static_x = torch.zeros(1 << 16, device="cuda")
+        side = torch.cuda.Stream()
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            out = static_x
+            for _ in range(3):
+                cur = torch.cuda.current_stream()
+                a = out * 2
+                side.wait_stream(cur)
+                with torch.cuda.stream(side):
+                    b = a + 1
+                a.record_stream(side)
+                cur.wait_stream(side)
+                del a  # freed during the capture after a use on `side`
+                out = b * 0.5 - 0.25  # allocates: the allocator looks for reusable blocks
+            static_out = out
+        g = cpu_gen()
+        results = []
+        for _ in range(3):
+            static_x.copy_(randn(g, 1 << 16))
+            graph.replay()
+            results.append(static_out.clone())
+        emit(name, results)
+    finally:
+        torch.cuda.memory._set_allocator_settings(f"{setting}:False")
+
+
 # --- driver -----------------------------------------------------------------------------------
 
 def main():

@@ -12,6 +12,8 @@ void handle_cudaGraphAddEmptyNode(CallContext&);
 void handle_cudaGraphAddKernelNode(CallContext&);
 void handle_cudaGraphGetNodes(CallContext&);
 void handle_cudaGraphGetEdges(CallContext&);
+void handle_cudaGraphNodeGetDependencies(CallContext&);
+void handle_cudaGraphNodeGetDependentNodes(CallContext&);
 void handle_cudaGraphAddDependencies(CallContext&);
 void handle_cudaStreamGetCaptureInfo(CallContext&);
 void handle_cudaMemPoolSetAttribute(CallContext&);
@@ -68,6 +70,24 @@ TEST_F(GraphHandlers, ListsAreBounded) {
   e.put<uint64_t>(uint64_t{1} << 40);
   e.put<uint8_t>(0);
   EXPECT_FAULT(run(bc::handle_cudaGraphGetEdges, e), "edge list of 1099511627776");
+  for (be::Handler h : {bc::handle_cudaGraphNodeGetDependencies,
+                        bc::handle_cudaGraphNodeGetDependentNodes}) {
+    wire::Writer q;
+    q.put<uint64_t>(0);  // NULL node: checked by the runtime, after the bound
+    q.put<uint8_t>(1);
+    q.put<uint64_t>((1u << 20) + 1);
+    q.put<uint8_t>(1);
+    EXPECT_FAULT(run(h, q), "node list of 1048577");
+    wire::Writer forged;
+    forged.put<uint64_t>(0x0c00000000000005ull);  // a node id never issued
+    forged.put<uint8_t>(0);
+    forged.put<uint64_t>(0);
+    forged.put<uint8_t>(0);
+    EXPECT_FAULT(run(h, forged), "forged graph node handle 0xc00000000000005");
+    wire::Writer longer = forged;
+    longer.put<uint8_t>(0);  // a byte past the request
+    EXPECT_FAULT(run(h, longer), "1 unexpected bytes at the end");
+  }
   wire::Writer d;
   d.put<uint64_t>(0);
   d.put<uint32_t>(2);  // two edges announced, one carried

@@ -361,6 +361,44 @@ void handle_cudaGraphGetEdges(CallContext& ctx) {
   if (want_data && k) ctx.out.put_bytes(data.data(), k * sizeof(cudaGraphEdgeData));
 }
 
+namespace {
+
+// u64 node, u8 want the list, u64 capacity, u8 want edge data. Reply: u64 count, then (with the
+// list) min(count, capacity) x u64 node, then (with edge data) as many cudaGraphEdgeData. A
+// node's edges one way: cudaGraphNodeGetDependencies or cudaGraphNodeGetDependentNodes.
+template <typename F>
+void node_edges(CallContext& ctx, F query) {
+  uint64_t node = ctx.in.get<uint64_t>();
+  bool want = ctx.in.get<uint8_t>() != 0;
+  uint64_t cap = ctx.in.get<uint64_t>();
+  bool want_data = ctx.in.get<uint8_t>() != 0;
+  ctx.in.expect_end();
+  if (want && cap > kMaxNodeList) throw SessionFault("node list of " + std::to_string(cap));
+  cudaGraphNode_t n;
+  if (!graphnode_in(ctx, node, &n)) return;
+  const size_t room = want ? (cap ? cap : 1) : 0;  // never NULL when wanted
+  std::vector<cudaGraphNode_t> nodes(room);
+  std::vector<cudaGraphEdgeData> data(want_data ? room : 0);
+  size_t count = static_cast<size_t>(cap);
+  ctx.status = query(n, want ? nodes.data() : nullptr, want && want_data ? data.data() : nullptr,
+                     &count);
+  if (ctx.status != cudaSuccess) return;
+  ctx.out.put<uint64_t>(count);
+  if (!want) return;
+  size_t k = count < cap ? count : static_cast<size_t>(cap);
+  for (size_t i = 0; i < k; ++i) ctx.out.put<uint64_t>(graphnode_out(ctx, nodes[i]));
+  if (want_data && k) ctx.out.put_bytes(data.data(), k * sizeof(cudaGraphEdgeData));
+}
+
+}  // namespace
+
+void handle_cudaGraphNodeGetDependencies(CallContext& ctx) {
+  node_edges(ctx, cudaGraphNodeGetDependencies);
+}
+void handle_cudaGraphNodeGetDependentNodes(CallContext& ctx) {
+  node_edges(ctx, cudaGraphNodeGetDependentNodes);
+}
+
 // u64 node, then kernel parameters as in cudaGraphAddKernelNode.
 void handle_cudaGraphKernelNodeSetParams(CallContext& ctx) {
   uint64_t node = ctx.in.get<uint64_t>();

@@ -1,7 +1,8 @@
-// cuGraphGetEdges_v2, cuGraphInstantiateWithParams (and _ptsz), cuGraphDebugDotPrint: the
-// runtime's requests (frontend/cudart/graph_calls.h); a CUgraph, CUgraphNode, CUgraphExec and
-// CUstream are the worker's cudaGraph_t & co. A statically linked runtime's cudaGraphGetEdges,
-// cudaGraphInstantiateWithParams and cudaGraphDebugDotPrint arrive here.
+// cuGraphGetEdges_v2, cuGraphNodeGetDependencies_v2, cuGraphNodeGetDependentNodes_v2,
+// cuGraphInstantiateWithParams (and _ptsz), cuGraphDebugDotPrint: the runtime's requests
+// (frontend/cudart/graph_calls.h); a CUgraph, CUgraphNode, CUgraphExec and CUstream are the
+// worker's cudaGraph_t & co. A statically linked runtime's cudaGraphGetEdges, node edge
+// queries, cudaGraphInstantiateWithParams and cudaGraphDebugDotPrint arrive here.
 #include "frontend/cuda/local.h"
 #include "frontend/cuda/runtime_code.h"
 #include "frontend/cudart/graph_calls.h"
@@ -47,6 +48,26 @@ GV_EXPORT CUresult cuGraphGetEdges_v2(CUgraph hGraph, CUgraphNode* from, CUgraph
     return from_runtime_code(gc::get_edges(hGraph, from, to,
                                            reinterpret_cast<cudaGraphEdgeData*>(edgeData),
                                            numEdges));
+  });
+}
+
+GV_EXPORT CUresult cuGraphNodeGetDependencies_v2(CUgraphNode hNode, CUgraphNode* dependencies,
+                                                 CUgraphEdgeData* edgeData,
+                                                 size_t* numDependencies) {
+  return guarded("cuGraphNodeGetDependencies_v2", [&] {
+    return from_runtime_code(gc::node_edges(false, hNode, dependencies,
+                                            reinterpret_cast<cudaGraphEdgeData*>(edgeData),
+                                            numDependencies));
+  });
+}
+
+GV_EXPORT CUresult cuGraphNodeGetDependentNodes_v2(CUgraphNode hNode, CUgraphNode* dependentNodes,
+                                                   CUgraphEdgeData* edgeData,
+                                                   size_t* numDependentNodes) {
+  return guarded("cuGraphNodeGetDependentNodes_v2", [&] {
+    return from_runtime_code(gc::node_edges(true, hNode, dependentNodes,
+                                            reinterpret_cast<cudaGraphEdgeData*>(edgeData),
+                                            numDependentNodes));
   });
 }
 

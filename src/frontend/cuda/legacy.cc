@@ -29,6 +29,9 @@
 #undef cuIpcOpenMemHandle
 #undef cuGraphAddDependencies
 #undef cuGraphRemoveDependencies
+#undef cuGraphGetEdges
+#undef cuGraphNodeGetDependencies
+#undef cuGraphNodeGetDependentNodes
 #undef cuGraphAddKernelNode
 #undef cuGraphKernelNodeSetParams
 #undef cuGraphExecKernelNodeSetParams
@@ -47,6 +50,9 @@ CUresult cuGraphAddDependencies(CUgraph g, const CUgraphNode* from, const CUgrap
                                 size_t n);
 CUresult cuGraphRemoveDependencies(CUgraph g, const CUgraphNode* from, const CUgraphNode* to,
                                    size_t n);
+CUresult cuGraphGetEdges(CUgraph g, CUgraphNode* from, CUgraphNode* to, size_t* n);
+CUresult cuGraphNodeGetDependencies(CUgraphNode node, CUgraphNode* deps, size_t* n);
+CUresult cuGraphNodeGetDependentNodes(CUgraphNode node, CUgraphNode* deps, size_t* n);
 CUresult cuIpcOpenMemHandle(CUdeviceptr* pdptr, CUipcMemHandle handle, unsigned int Flags);
 CUresult cuCtxCreate(CUcontext* pctx, unsigned int flags, CUdevice dev);
 CUresult cuLinkCreate(unsigned int numOptions, CUjit_option* options, void** optionValues,
@@ -128,6 +134,15 @@ GV_EXPORT CUresult cuGraphAddDependencies(CUgraph g, const CUgraphNode* from,
 GV_EXPORT CUresult cuGraphRemoveDependencies(CUgraph g, const CUgraphNode* from,
                                              const CUgraphNode* to, size_t n) {
   return cuGraphRemoveDependencies_v2(g, from, to, nullptr, n);
+}
+GV_EXPORT CUresult cuGraphGetEdges(CUgraph g, CUgraphNode* from, CUgraphNode* to, size_t* n) {
+  return cuGraphGetEdges_v2(g, from, to, nullptr, n);
+}
+GV_EXPORT CUresult cuGraphNodeGetDependencies(CUgraphNode node, CUgraphNode* deps, size_t* n) {
+  return cuGraphNodeGetDependencies_v2(node, deps, nullptr, n);
+}
+GV_EXPORT CUresult cuGraphNodeGetDependentNodes(CUgraphNode node, CUgraphNode* deps, size_t* n) {
+  return cuGraphNodeGetDependentNodes_v2(node, deps, nullptr, n);
 }
 
 namespace {

@@ -11,8 +11,45 @@ namespace gvirtus::cudart::graph_calls {
 namespace {
 
 constexpr size_t kMaxNodeList = 1u << 20;  // the worker's bound too (as graphs.cc's)
+// The protocol minor from which the worker has the node edge queries (1671, 1672); an older
+// worker would end the session on them.
+constexpr uint16_t kNodeEdgesMinor = 9;
 
 }  // namespace
+
+cudaError_t node_edges(bool dependents, cudaGraphNode_t node, cudaGraphNode_t* nodes,
+                       cudaGraphEdgeData* edgeData, size_t* num) {
+  if (!num || (nodes && *num > kMaxNodeList) || (edgeData && !nodes))
+    return argument_error(cudaErrorInvalidValue);
+  if (client::connection() && client::server_minor() < kNodeEdgesMinor) {
+    client::unsupported(dependents ? "cudaGraphNodeGetDependentNodes (backend before protocol 3.9)"
+                                   : "cudaGraphNodeGetDependencies (backend before protocol 3.9)");
+    return fail(cudaErrorNotSupported);
+  }
+  client::Call c(id(dependents ? Call::kCall_cudaGraphNodeGetDependentNodes
+                               : Call::kCall_cudaGraphNodeGetDependencies));
+  c.args().put<uint64_t>(to_wire(node));
+  c.args().put<uint8_t>(nodes != nullptr);
+  c.args().put<uint64_t>(nodes ? *num : 0);
+  c.args().put<uint8_t>(edgeData != nullptr);
+  if (!c.invoke()) return lost();
+  cudaError_t e = finish(c);
+  if (e != cudaSuccess) return e;
+  wire::Reader& r = c.result();
+  uint64_t count = r.get<uint64_t>();
+  if (nodes) {
+    size_t cap = *num;
+    size_t k = count < cap ? static_cast<size_t>(count) : cap;
+    for (size_t i = 0; i < cap; ++i)
+      nodes[i] = i < k ? from_wire<cudaGraphNode_t>(r.get<uint64_t>()) : nullptr;
+    if (edgeData && k)
+      std::memcpy(edgeData, r.get_bytes(k * sizeof(cudaGraphEdgeData)),
+                  k * sizeof(cudaGraphEdgeData));
+  }
+  r.expect_end();
+  *num = static_cast<size_t>(count);
+  return cudaSuccess;
+}
 
 cudaError_t get_edges(cudaGraph_t graph, cudaGraphNode_t* from, cudaGraphNode_t* to,
                       cudaGraphEdgeData* edgeData, size_t* numEdges) {

@@ -343,6 +343,24 @@ GV_EXPORT cudaError_t cudaGraphGetEdges(cudaGraph_t graph, cudaGraphNode_t* from
                  [&] { return graph_calls::get_edges(graph, from, to, edgeData, numEdges); });
 }
 
+GV_EXPORT cudaError_t cudaGraphNodeGetDependencies(cudaGraphNode_t node,
+                                                   cudaGraphNode_t* pDependencies,
+                                                   cudaGraphEdgeData* edgeData,
+                                                   size_t* pNumDependencies) {
+  return guarded("cudaGraphNodeGetDependencies", [&] {
+    return graph_calls::node_edges(false, node, pDependencies, edgeData, pNumDependencies);
+  });
+}
+
+GV_EXPORT cudaError_t cudaGraphNodeGetDependentNodes(cudaGraphNode_t node,
+                                                     cudaGraphNode_t* pDependentNodes,
+                                                     cudaGraphEdgeData* edgeData,
+                                                     size_t* pNumDependentNodes) {
+  return guarded("cudaGraphNodeGetDependentNodes", [&] {
+    return graph_calls::node_edges(true, node, pDependentNodes, edgeData, pNumDependentNodes);
+  });
+}
+
 GV_EXPORT cudaError_t cudaGraphKernelNodeSetParams(cudaGraphNode_t node,
                                                    const cudaKernelNodeParams* pNodeParams) {
   return guarded("cudaGraphKernelNodeSetParams", [&] {
