@@ -5,12 +5,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
-#include <mutex>
-#include <thread>
 
 #include "cli/launch.h"
 #include "common/auth.h"
@@ -18,6 +15,7 @@
 #include "common/log.h"
 #include "common/tls.h"
 #include "common/transport.h"
+#include "frontend/core/deadline_watch.h"
 #include "frontend/core/session.h"
 
 namespace gvirtus::cli {
@@ -52,45 +50,6 @@ std::string join(const std::vector<std::string>& v) {
 }
 
 constexpr char kLate[] = "no status answer in time";
-
-// Shuts a stream down at a deadline unless disarmed first: a blocked receive then fails at
-// once, on every transport, however the backend trickles its bytes (a receive timeout per
-// system call would restart with each byte, and shm: receives wait on a futex).
-class Watchdog {
- public:
-  Watchdog(Stream& s, std::chrono::steady_clock::time_point deadline)
-      : thread_([this, &s, deadline] {
-          std::unique_lock<std::mutex> l(mu_);
-          if (!cv_.wait_until(l, deadline, [this] { return done_; })) {
-            fired_ = true;
-            s.shutdown();
-          }
-        }) {}
-  ~Watchdog() { disarm(); }
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-  // Stops the watch; true if it had already fired.
-  bool disarm() {
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    return fired_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  bool fired_ = false;  // written before the join that disarm() waits for
-  std::thread thread_;
-};
-
-}  // namespace
-
-namespace {
 
 // The Hello, the Welcome and the status answer, over a connected stream.
 Status exchange(client::StreamConnection& conn, int timeout_ms, const std::string& key,
@@ -148,9 +107,9 @@ Status fetch_status(BackendStatus* out, std::string* where, int timeout_ms) {
   // The client core's handshake (token proof, versions), with a Hello that asks for the
   // status, then the answer; a backend that stops or trickles fails at the deadline.
   client::StreamConnection conn(nullptr, std::move(stream), /*primary=*/false);
-  Watchdog watchdog(*conn.stream(), deadline);
+  client::DeadlineWatch watch(*conn.stream(), deadline);
   st = exchange(conn, timeout_ms, key, sec.token_source, out);
-  if (watchdog.disarm() && !st) return Status(Code::kTimeout, kLate);
+  if (watch.end()) return Status(Code::kTimeout, kLate);
   return st;
 }
 

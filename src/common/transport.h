@@ -89,26 +89,6 @@ class Listener {
 // connect_tls (tls.h) for more.
 Status connect_stream(const Endpoint& ep, std::unique_ptr<Stream>* out);
 
-// Receives bounded by a deadline, for exchanges with a time limit (the client's handshake;
-// `gvirtus status` instead shuts its stream down at its deadline, cli/status.cc). wait_readable waits until s's descriptor is readable (kTimeout with the message
-// `late` at the deadline); a stream without a descriptor, or with bytes already buffered, at
-// once. It sees the first byte only: a ReceiveDeadline, while it lives, makes every receive on
-// s's socket that would wait past the deadline fail with kTimeout instead (SO_RCVTIMEO), so a
-// peer that sends part of a frame and then nothing cannot hold the receive for ever (a TLS
-// record's first bytes make the stream look buffered too).
-Status wait_readable(Stream& s, std::chrono::steady_clock::time_point deadline,
-                     const char* late);
-class ReceiveDeadline {
- public:
-  ReceiveDeadline(Stream& s, std::chrono::steady_clock::time_point deadline);
-  ~ReceiveDeadline();
-  ReceiveDeadline(const ReceiveDeadline&) = delete;
-  ReceiveDeadline& operator=(const ReceiveDeadline&) = delete;
-
- private:
-  int fd_;
-  bool set_ = false;
-};
 // Listens on an endpoint. A stale Unix socket file is replaced; a live one is an error.
 Status listen_on(const Endpoint& ep, std::unique_ptr<Listener>* out);
 // Wraps an already connected socket descriptor (e.g. received from the daemon). Takes ownership.

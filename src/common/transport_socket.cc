@@ -540,39 +540,6 @@ void Stream::shut_write() {
   if (fd() >= 0) ::shutdown(fd(), SHUT_WR);
 }
 
-Status wait_readable(Stream& s, std::chrono::steady_clock::time_point deadline,
-                     const char* late) {
-  const int fd = s.fd();
-  if (fd < 0 || s.buffered()) return Status::ok();
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return Status(Code::kTimeout, late);
-    struct pollfd p = {fd, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (r > 0) return Status::ok();  // readable, or an error/hangup that recv will report
-    if (r < 0 && errno != EINTR) return disconnected(std::string("poll: ") + strerror(errno));
-  }
-}
-
-ReceiveDeadline::ReceiveDeadline(Stream& s, std::chrono::steady_clock::time_point deadline)
-    : fd_(s.fd()) {
-  if (fd_ < 0) return;
-  auto left = std::chrono::duration_cast<std::chrono::microseconds>(
-      deadline - std::chrono::steady_clock::now());
-  if (left.count() < 1000) left = std::chrono::microseconds(1000);
-  struct timeval tv;
-  tv.tv_sec = static_cast<time_t>(left.count() / 1000000);
-  tv.tv_usec = static_cast<suseconds_t>(left.count() % 1000000);
-  set_ = ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0;
-}
-
-ReceiveDeadline::~ReceiveDeadline() {
-  if (!set_) return;
-  struct timeval none = {0, 0};
-  (void)::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
-}
-
 Status connect_stream(const Endpoint& ep, std::unique_ptr<Stream>* out) {
   if (ep.type == Endpoint::Type::kShm) return connect_shm(ep, out);
   if (ep.type == Endpoint::Type::kTcp && ep.tls) return connect_tls(ep, TlsClientOptions{}, out);

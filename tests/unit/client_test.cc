@@ -13,8 +13,11 @@
 #include <cstring>
 #include <thread>
 
+#include "common/endpoint.h"
+#include "common/transport.h"
 #include "fake_backend.h"
 #include "frontend/core/session.h"
+#include "test_env.h"
 
 namespace gvirtus::testing {
 namespace {
@@ -22,6 +25,8 @@ namespace {
 using client::Call;
 using client::Session;
 using std::chrono::steady_clock;
+using testenv::TempDir;
+using namespace std::chrono_literals;
 
 constexpr uint32_t kEcho = 5000;    // fake call: replies with its payload, status = first byte
 constexpr uint32_t kSilent = 5001;  // fake call: the server closes the connection instead
@@ -264,9 +269,61 @@ TEST(Client, APartialWelcomeStillTimesOut) {
     EXPECT_EQ(session.connection(), nullptr);
     EXPECT_LT(seconds_since(t0), 3.0);
     EXPECT_TRUE(session.lost());
-    EXPECT_NE(session.error().find("timed out"), std::string::npos) << session.error();
+    EXPECT_NE(session.error().find("in time"), std::string::npos) << session.error();
   }
   server.join();
+}
+
+// A backend that trickles its Welcome a byte every 50 ms (each receive gets a byte well inside
+// any per-receive timeout) over a Unix socket and over shared memory: the handshake still ends
+// at its timeout, as the backend would take seconds to finish.
+TEST(Client, ATrickledWelcomeStillTimesOut) {
+  for (const char* scheme : {"unix:", "shm:"}) {
+    SCOPED_TRACE(scheme);
+    TempDir dir;
+    Endpoint e;
+    ASSERT_TRUE(parse_endpoint(scheme + dir.path() + "/b.sock", &e));
+    std::unique_ptr<Listener> l;
+    ASSERT_TRUE(listen_on(e, &l));
+    std::atomic<bool> gone{false};  // the client gave up
+    std::thread server([&l, &gone] {
+      std::unique_ptr<Stream> s;
+      if (!l->accept(&s)) return;
+      wire::FrameHeader h;
+      if (!recv_header(*s, wire::kMaxHelloPayload, &h)) return;
+      std::vector<uint8_t> hello(h.length);
+      if (!hello.empty() && !s->recv(hello.data(), hello.size())) return;
+      wire::Writer w;
+      wire::encode_welcome(wire::Welcome{}, w);
+      std::vector<uint8_t> frame(wire::kHeaderSize + w.size());
+      wire::FrameHeader wh;
+      wh.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
+      wh.length = static_cast<uint32_t>(w.size());
+      wire::encode_header(wh, frame.data());
+      std::memcpy(frame.data() + wire::kHeaderSize, w.data(), w.size());
+      for (size_t at = 0; at < frame.size() && !gone.load(); ++at) {
+        struct iovec one = {frame.data() + at, 1};
+        if (!s->send(&one, 1)) return;
+        std::this_thread::sleep_for(50ms);
+      }
+      while (!gone.load()) std::this_thread::sleep_for(10ms);
+    });
+    auto opts = test_session_options([&e](std::unique_ptr<Stream>* out, std::string* where) {
+      *where = "test backend";
+      return connect_stream(e, out);
+    });
+    opts.handshake_timeout_ms = 300;
+    {
+      Session session(std::move(opts));
+      auto t0 = steady_clock::now();
+      EXPECT_EQ(session.connection(), nullptr);
+      EXPECT_LT(seconds_since(t0), 1.5);
+      EXPECT_TRUE(session.lost());
+      EXPECT_NE(session.error().find("in time"), std::string::npos) << session.error();
+    }
+    gone.store(true);
+    server.join();
+  }
 }
 
 TEST(Client, ServerClosingMidCallFailsFastOnEveryThread) {

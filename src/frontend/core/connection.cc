@@ -11,6 +11,7 @@
 #include "common/auth.h"
 #include "common/log.h"
 #include "frontend/core/call_stats.h"
+#include "frontend/core/deadline_watch.h"
 #include "frontend/core/session.h"
 
 namespace gvirtus::client {
@@ -228,21 +229,13 @@ namespace {
 
 constexpr char kLate[] = "no Welcome from the backend in time";
 
-// Reads one handshake frame (header and payload, at most kMaxHelloPayload) by the deadline.
-Status read_handshake_frame(Stream& s, std::chrono::steady_clock::time_point deadline,
-                            wire::FrameHeader* h, std::vector<uint8_t>* payload) {
-  ReceiveDeadline bounded(s, deadline);
-  Status st = wait_readable(s, deadline, kLate);
-  if (!st.is_ok()) return st;
-  st = recv_header(s, wire::kMaxHelloPayload, h);
+// Reads one handshake frame (header and payload, at most kMaxHelloPayload). The handshake's
+// DeadlineWatch ends it at the timeout.
+Status read_handshake_frame(Stream& s, wire::FrameHeader* h, std::vector<uint8_t>* payload) {
+  Status st = recv_header(s, wire::kMaxHelloPayload, h);
   if (!st.is_ok()) return st;
   payload->assign(h->length, 0);
-  if (!payload->empty()) {
-    st = wait_readable(s, deadline, kLate);
-    if (!st.is_ok()) return st;
-    st = s.recv(payload->data(), payload->size());
-    if (!st.is_ok()) return st;
-  }
+  if (!payload->empty()) return s.recv(payload->data(), payload->size());
   return Status::ok();
 }
 
@@ -271,11 +264,9 @@ std::string cuda_text(uint32_t v) {
   return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
 }
 
-}  // namespace
-
-Status StreamConnection::handshake(wire::Hello hello, int timeout_ms, wire::Welcome* out,
-                                   const std::string& auth_key, const std::string& auth_source) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+// The handshake's frames, in order (StreamConnection::handshake bounds them in time).
+Status exchange_hello(Stream& stream, wire::Hello hello, wire::Welcome* out,
+                      const std::string& auth_key, const std::string& auth_source) {
   wire::FrameHeader rh;
   std::vector<uint8_t> payload;
   Status st;
@@ -286,9 +277,9 @@ Status StreamConnection::handshake(wire::Hello hello, int timeout_ms, wire::Welc
       return failed("cannot draw a random nonce");
     wire::Writer w;
     wire::encode_auth_start(a, w);
-    st = send_handshake_frame(*stream_, wire::Kind::kAuthStart, w);
+    st = send_handshake_frame(stream, wire::Kind::kAuthStart, w);
     if (!st.is_ok()) return st;
-    st = read_handshake_frame(*stream_, deadline, &rh, &payload);
+    st = read_handshake_frame(stream, &rh, &payload);
     if (!st.is_ok()) return st;
     if (rh.kind == static_cast<uint16_t>(wire::Kind::kWelcome))
       return decode_welcome_frame(payload, out);  // refused before any challenge (its message)
@@ -308,7 +299,7 @@ Status StreamConnection::handshake(wire::Hello hello, int timeout_ms, wire::Welc
     auto goodbye = [&](const std::string& why) {
       wire::Writer g;
       g.put_bytes(why.data(), why.size());
-      (void)send_handshake_frame(*stream_, wire::Kind::kGoodbye, g);
+      (void)send_handshake_frame(stream, wire::Kind::kGoodbye, g);
     };
     if (!c.has_token) {
       const std::string why =
@@ -333,9 +324,9 @@ Status StreamConnection::handshake(wire::Hello hello, int timeout_ms, wire::Welc
 
   wire::Writer w;
   wire::encode_hello(hello, w);
-  st = send_handshake_frame(*stream_, wire::Kind::kHello, w);
+  st = send_handshake_frame(stream, wire::Kind::kHello, w);
   if (!st.is_ok()) return st;
-  st = read_handshake_frame(*stream_, deadline, &rh, &payload);
+  st = read_handshake_frame(stream, &rh, &payload);
   if (!st.is_ok()) return st;
   if (rh.kind != static_cast<uint16_t>(wire::Kind::kWelcome))
     return protocol_error("expected a Welcome, got frame kind " + std::to_string(rh.kind));
@@ -350,6 +341,19 @@ Status StreamConnection::handshake(wire::Hello hello, int timeout_ms, wire::Welc
                           cuda_text(out->cuda_version) + ", this client for CUDA " +
                           cuda_text(wire::kCudaVersion));
   return Status::ok();
+}
+
+}  // namespace
+
+Status StreamConnection::handshake(wire::Hello hello, int timeout_ms, wire::Welcome* out,
+                                   const std::string& auth_key, const std::string& auth_source) {
+  // The whole exchange ends at the timeout, however the backend sends (or trickles) its frames;
+  // at the deadline the stream is shut down, and the connection is lost with it.
+  DeadlineWatch watch(*stream_,
+                      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms));
+  Status st = exchange_hello(*stream_, std::move(hello), out, auth_key, auth_source);
+  if (watch.end()) return Status(Code::kTimeout, kLate);
+  return st;
 }
 
 }  // namespace gvirtus::client
