@@ -104,8 +104,9 @@ TEST_F(CublasHandlers, ScalarsAreBounded) {
 }
 
 TEST_F(CublasHandlers, HonestRequestsReachCublas) {
-  // A NULL handle: cuBLAS itself answers, in any scalar form.
-  for (uint8_t tag : {0, 1, 2})
+  // A NULL handle: cuBLAS itself answers, for a NULL or a host scalar (a NULL handle has no
+  // device pointer mode, so an honest client sends its scalars as host values).
+  for (uint8_t tag : {0, 1})
     EXPECT_EQ(run(cb::handle_cublasSaxpy_v2, saxpy(0, tag, 4)), CUBLAS_STATUS_NOT_INITIALIZED);
   // A result in host memory is written back only on success: nothing here.
   wire::Writer dot;
@@ -120,6 +121,25 @@ TEST_F(CublasHandlers, HonestRequestsReachCublas) {
   std::vector<uint8_t> out;
   EXPECT_EQ(run(cb::handle_cublasSdot_v2, dot, &out), CUBLAS_STATUS_NOT_INITIALIZED);
   EXPECT_TRUE(out.empty());
+}
+
+// Where a scalar lives is the handle's real pointer mode, never the client's tag: a "device
+// pointer" where cuBLAS reads host memory would be read (or, for a result, written) as a worker
+// host address. Without a GPU no handle can be made; a NULL handle is in no device mode.
+TEST_F(CublasHandlers, AScalarAgainstThePointerModeEndsTheSession) {
+  EXPECT_FAULT(run(cb::handle_cublasSaxpy_v2, saxpy(0, 2, 0)),
+               "cublasSaxpy_v2: alpha: a device pointer where the library's pointer mode takes "
+               "the other");
+  wire::Writer dot;  // the result of cublasSdot_v2 as a device pointer
+  dot.put<uint64_t>(0);
+  dot.put<int32_t>(4);
+  dot.put<uint64_t>(0);
+  dot.put<int32_t>(1);
+  dot.put<uint64_t>(0);
+  dot.put<int32_t>(1);
+  dot.put<uint8_t>(2);
+  dot.put<uint64_t>(0x7f0000001000ull);
+  EXPECT_FAULT(run(cb::handle_cublasSdot_v2, dot), "cublasSdot_v2: result: a device pointer");
 }
 
 TEST_F(CublasHandlers, CudartVersionIsTheBackendsAndTakesNoArguments) {

@@ -292,8 +292,12 @@ TEST_F(CusparseHandlers, HonestScalarsReachCuSPARSE) {
       cusparseSpMV(nullptr, CUSPARSE_OPERATION_NON_TRANSPOSE, &one, nullptr, nullptr, &one, nullptr,
                    CUDA_R_32F, CUSPARSE_SPMV_ALG_DEFAULT, nullptr);
   EXPECT_EQ(run(sp::handle_cusparseSpMV, spmv(0, 1, 4, 0, 0, 0)), native);
-  EXPECT_EQ(run(sp::handle_cusparseSpMV, spmv(0, 2, 0, 0, 0, 0)), native);
   EXPECT_EQ(run(sp::handle_cusparseSpMV, spmv(0, 0, 0, 0, 0, 0)), native);
+  // A device alpha where cuSPARSE would read host memory (a NULL handle is in host mode): the
+  // worker would read a client-chosen address of its own.
+  EXPECT_FAULT(run(sp::handle_cusparseSpMV, spmv(0, 2, 0, 0, 0, 0)),
+               "cusparseSpMV: alpha: a device pointer where the library's pointer mode takes "
+               "the other");
 }
 
 TEST_F(CusparseHandlers, AttributeBuffersAreBoundedAndExact) {
@@ -354,6 +358,11 @@ TEST_F(CusparseHandlers, ZeroPivotChecksTagAndIds) {
   EXPECT_EQ(out.size(), reported ? sizeof(int32_t) : 0u);
   EXPECT_EQ(run(sp::handle_cusparseXbsrsv2_zeroPivot, zero_pivot(0, 0, 0)),
             cusparseXbsrsv2_zeroPivot(nullptr, nullptr, nullptr));
+  // A device position on a handle in host mode (NULL: host): cuSPARSE would write the pivot
+  // at that address of the worker's own memory.
+  EXPECT_FAULT(run(sp::handle_cusparseXbsrsv2_zeroPivot, zero_pivot(0, 0, 2)),
+               "cusparseXbsrsv2_zeroPivot: a device position where the handle's pointer mode "
+               "takes the other");
 }
 
 TEST_F(CusparseHandlers, LegacyInfosAreIdsOfTheirKind) {

@@ -38,6 +38,9 @@ _WORD_DIRECTIVES = {
 }
 # `pointer_mode EXPR`: a C++ expression over the function's parameters, true when scalar
 # pointers are device pointers (cuBLAS: gvirtus::cublas::device_pointers(handle)).
+# `server_pointer_mode EXPR`: the worker's expression for the same decision, over the
+# translated parameters (cuBLAS: gvirtus::backend::cublas::device_pointers(handle), which asks
+# cublasGetPointerMode). A library without one takes every scalar from host memory.
 # `backend_plugin SONAME...`: the server side is a plugin loaded by the worker on first use
 # (docs/adding-a-function.md); SONAME... are the real libraries it needs.
 _SPEC = re.compile(r"([A-Za-z_]\w*):([A-Za-z_]\w*)(?:\[(.+)\])?$")
@@ -89,6 +92,12 @@ class Entry:
     # library's `pointer_mode` (its descriptor parameter has another name). In either, `$param`
     # stands for the name of the scalar parameter being decided (alpha, beta, ...).
     pointer_mode: str = ""
+    # `server_pointer_mode=EXPR` on the line: the same decision made on the worker from the
+    # library's own state (the real handle or descriptor, after handle translation), instead of
+    # the library's `server_pointer_mode`. The client's tag is never trusted: a scalar sent as a
+    # host value where the library takes a device pointer, or the other way round, ends the
+    # session (a device "pointer" in host mode would be a worker host address).
+    server_pointer_mode: str = ""
     # `after=EXPR` on the line: a client-side statement the stub runs after a successful reply
     # (outputs already written): the frontend's bookkeeping of library state (descriptors' scale
     # type and pointer mode). The server side stays generated.
@@ -132,6 +141,7 @@ class Library:
     # the header's struct (a version this build does not know; else `invalid`).
     status_version: str = ""
     pointer_mode: str = ""        # see `pointer_mode` above
+    server_pointer_mode: str = ""  # see `server_pointer_mode` above
     plugin_sonames: List[str] = field(default_factory=list)  # `backend_plugin`
     # `default PARAM:SPEC ...`: the spec of a gen function's parameter named PARAM when its line
     # gives none (cuBLAS: alpha:scalar A:dptr ...). A line's own spec always wins.
@@ -270,6 +280,8 @@ def parse(text: str, path: str = "<api>") -> Library:
                 lib.defaults[m.group(1)] = Spec(kind=m.group(2), length=m.group(3))
         elif head == "pointer_mode":
             lib.pointer_mode = " ".join(args)
+        elif head == "server_pointer_mode":
+            lib.server_pointer_mode = " ".join(args)
         elif head == "backend_plugin":
             if not args:
                 _err(path, lineno, "backend_plugin wants: backend_plugin SONAME...")
@@ -341,7 +353,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
     enqueue = hook = waits = client_id = lane = False
-    hooks = {"pointer_mode": "", "after": "", "failed": "", "local": "", "async_if": ""}
+    hooks = {"pointer_mode": "", "server_pointer_mode": "", "after": "", "failed": "", "local": "", "async_if": ""}
     for w in words[3:]:
         if w == "hook":
             if mode != "gen":
@@ -399,5 +411,6 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         seen_ids[call_id] = (name, lineno)
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
                              enqueue=enqueue, waits=waits, lane=lane, client_id=client_id, hook=hook, pointer_mode=hooks["pointer_mode"],
+                             server_pointer_mode=hooks["server_pointer_mode"],
                              after=hooks["after"], failed=hooks["failed"], local=hooks["local"],
                              async_if=hooks["async_if"]))

@@ -608,6 +608,20 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         elif pl.how == "ref":
             L.append(f"  {strip_const(pl.p.type)} {n};")
             L.append(f"  if (!{sns}::{pl.kind}_in(gv_ctx, gv_w_{n}, &{n})) return;")
+    # Pointer-mode scalars: where the library will read or write each one is the library's own
+    # state, asked here; the client's tag only says what it sent (docs/adding-a-function.md).
+    smode = f.server_pointer_mode or lib.server_pointer_mode
+    mscalars = [pl for pl in plans if pl.how in MSCALAR]
+    if mscalars and (f.pointer_mode or lib.pointer_mode) and not smode:
+        raise SystemExit(f"{lib.name}: {f.name}: pointer-mode scalars need a server_pointer_mode "
+                         "(the worker cannot take the client's word for where they live)")
+    for pl in mscalars:
+        n = pl.p.name
+        expr = (smode or "false").replace("$param", n)
+        L.append(f"  if (gv_t_{n} != 0 && (gv_t_{n} == 2) != static_cast<bool>({expr}))")
+        L.append(f"    throw SessionFault(std::string(\"{f.name}: {n}: a \") + "
+                 f"(gv_t_{n} == 2 ? \"device pointer\" : \"host value\") + "
+                 f"\" where the library's pointer mode takes the other\");")
     if cid:
         L.append(f"  const uint64_t gv_cid_{cid.p.name} = gv_f_{cid.p.name} == 2 ? "
                  f"{sns}::{cid.kind}_claim(gv_ctx) : 0;")

@@ -4,6 +4,13 @@
 
 namespace gvirtus::backend::cublas {
 
+bool device_pointers(cublasHandle_t handle) {
+  if (!handle) return false;  // cuBLAS refuses the call itself
+  cublasPointerMode_t m = CUBLAS_POINTER_MODE_HOST;
+  return cublasGetPointerMode_v2(handle, &m) == CUBLAS_STATUS_SUCCESS &&
+         m == CUBLAS_POINTER_MODE_DEVICE;
+}
+
 // cublasSetPointerMode_v2(handle id u64, mode i32). The client remembers the mode to choose how
 // later calls send their scalars.
 void handle_cublasSetPointerMode_v2(CallContext& ctx) {

@@ -8,6 +8,40 @@
 #include "cublasLt_handles.h"
 
 namespace gvirtus::backend::cublasLt {
+namespace {
+
+bool device_mode(int32_t mode, const char* param) {
+  switch (mode) {
+    case CUBLASLT_POINTER_MODE_HOST:
+      return false;
+    case CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_HOST:
+      return std::strcmp(param, "alpha") == 0;
+    default:  // DEVICE, DEVICE_VECTOR, ALPHA_DEVICE_VECTOR_BETA_ZERO
+      return true;
+  }
+}
+
+}  // namespace
+
+bool device_scalar(cublasLtMatmulDesc_t desc, const char* param) {
+  if (!desc) return false;  // cuBLASLt refuses the call itself
+  int32_t mode = CUBLASLT_POINTER_MODE_HOST;
+  size_t got = 0;
+  if (cublasLtMatmulDescGetAttribute(desc, CUBLASLT_MATMUL_DESC_POINTER_MODE, &mode, sizeof mode,
+                                     &got) != CUBLAS_STATUS_SUCCESS)
+    return false;
+  return device_mode(mode, param);
+}
+
+bool device_scalar(cublasLtMatrixTransformDesc_t desc, const char* param) {
+  if (!desc) return false;
+  int32_t mode = CUBLASLT_POINTER_MODE_HOST;
+  size_t got = 0;
+  if (cublasLtMatrixTransformDescGetAttribute(desc, CUBLASLT_MATRIX_TRANSFORM_DESC_POINTER_MODE,
+                                              &mode, sizeof mode, &got) != CUBLAS_STATUS_SUCCESS)
+    return false;
+  return device_mode(mode, param);
+}
 
 // cublasLtGetVersion(): reply u64.
 void handle_cublasLtGetVersion(CallContext& ctx) {

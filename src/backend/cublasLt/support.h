@@ -13,4 +13,11 @@ namespace gvirtus::backend::cublasLt {
 void register_plugin(Registry& r);
 const PluginTable& plugin_table();
 
+// Where cublasLtMatmul / cublasLtMatrixTransform take `param` (alpha or beta) from, as the real
+// descriptor's POINTER_MODE says (the functions' `server_pointer_mode`): true for a device
+// pointer. The client's word for it is never taken: a "device pointer" in host mode would be
+// read as a worker host address.
+bool device_scalar(cublasLtMatmulDesc_t desc, const char* param);
+bool device_scalar(cublasLtMatrixTransformDesc_t desc, const char* param);
+
 }  // namespace gvirtus::backend::cublasLt

@@ -2,6 +2,7 @@
 // status) and the zero-pivot queries (`position` comes back also with
 // CUSPARSE_STATUS_ZERO_PIVOT). Wire forms: src/frontend/cusparse/hand.cc.
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "backend/cusparse/support.h"
@@ -9,6 +10,19 @@
 #include "cusparse_handles.h"
 
 namespace gvirtus::backend::cusparse {
+
+bool device_pointers(cusparseHandle_t handle) {
+  if (!handle) return false;  // cuSPARSE refuses the call itself
+  cusparsePointerMode_t m = CUSPARSE_POINTER_MODE_HOST;
+  return cusparseGetPointerMode(handle, &m) == CUSPARSE_STATUS_SUCCESS &&
+         m == CUSPARSE_POINTER_MODE_DEVICE;
+}
+
+bool device_scalar(cusparseHandle_t handle, const char* param) {
+  if (std::strncmp(param, "bufferSize", 10) == 0) return false;
+  return device_pointers(handle);
+}
+
 namespace {
 
 // u64 descriptor id; reply i32 value (id 0 reaches cuSPARSE as NULL, which answers -1). A stale
@@ -25,7 +39,8 @@ void mat_get(CallContext& ctx, Fn get) {
 }
 
 // u64 handle, u64 info, u8 tag (0 NULL, 1 host, 2 device), u64 pointer when 2; reply i32
-// position when the tag is 1 and cuSPARSE answered SUCCESS or ZERO_PIVOT.
+// position when the tag is 1 and cuSPARSE answered SUCCESS or ZERO_PIVOT. The tag must match
+// the handle's real pointer mode.
 template <typename Info>
 void zero_pivot(CallContext& ctx, const char* what, bool (*info_in)(CallContext&, uint64_t, Info*),
                 cusparseStatus_t (*fn)(cusparseHandle_t, Info, int*)) {
@@ -43,6 +58,11 @@ void zero_pivot(CallContext& ctx, const char* what, bool (*info_in)(CallContext&
   if (!cusparse_in(ctx, handle_id, &handle)) return;
   Info info = nullptr;
   if (!info_in(ctx, info_id, &info)) return;
+  // cuSPARSE writes `position` where the handle's pointer mode says, whatever the client sent:
+  // a device address in host mode would be written as a worker host address.
+  if (tag != 0 && (tag == 2) != device_pointers(handle))
+    throw SessionFault(std::string(what) + ": a " + (tag == 2 ? "device" : "host") +
+                       " position where the handle's pointer mode takes the other");
   int host = 0;
   int* position = tag == 0   ? nullptr
                   : tag == 1 ? &host

@@ -21,6 +21,7 @@ EXPORTS = fake.EXPORTS | {"fakeAxpy", "fakeDot", "fakeRotg", "fakeScaleEx", "fak
                           "fakeFillValues"}
 DIRECTIVES = ("handle           fakeStream_t stream kind=kStream invalid=fakeErrHandle\n"
               "pointer_mode     gvirtus::fake::device_pointers(h)\n"
+              "server_pointer_mode gvirtus::backend::fake::device_pointers(h)\n"
               "default          alpha:scalar result:result x:dptr y:dptr\n"
               "backend_plugin   libfake.so.1 libfakeextra.so.1\n")
 LINES = ("1500 fakeAxpy gen enqueue\n"
@@ -78,6 +79,31 @@ class PointerModeScalarsTest(unittest.TestCase):
         self.assertIn("if (gv_z_alpha == 0 || gv_z_alpha > 64)", s)
         self.assertIn("throw SessionFault(", s)
         self.assertIn("scalar tag is not 0, 1 or 2", s)
+
+    def test_server_checks_the_form_against_the_librarys_own_mode(self):
+        # after the handle is translated (the expression reads the real handle), before the call
+        s = function_body(self.server, "void handle_fakeAxpy(")
+        check = s.index("if (gv_t_alpha != 0 && (gv_t_alpha == 2) != static_cast<bool>("
+                        "gvirtus::backend::fake::device_pointers(h)))")
+        self.assertLess(s.index("stream_in(gv_ctx, gv_w_h, &h)"), check)
+        self.assertLess(check, s.index("const fakeStatus_t gv_r ="))
+        self.assertIn("where the library's pointer mode takes the other", s)
+
+    def test_a_client_pointer_mode_needs_a_server_one(self):
+        directives = DIRECTIVES.replace(
+            "server_pointer_mode gvirtus::backend::fake::device_pointers(h)\n", "")
+        lib, fns = build(api(extra_directives=directives))
+        with self.assertRaises(SystemExit) as e:
+            emit.server_source(lib, fns)
+        self.assertIn("need a server_pointer_mode", str(e.exception))
+
+    def test_without_a_pointer_mode_a_device_scalar_ends_the_session(self):
+        directives = DIRECTIVES.replace("pointer_mode     gvirtus::fake::device_pointers(h)\n", "")
+        directives = directives.replace(
+            "server_pointer_mode gvirtus::backend::fake::device_pointers(h)\n", "")
+        lib, fns = build(api(extra_directives=directives))
+        s = function_body(emit.server_source(lib, fns), "void handle_fakeAxpy(")
+        self.assertIn("if (gv_t_alpha != 0 && (gv_t_alpha == 2) != static_cast<bool>(false))", s)
         self.assertIn("static_cast<const float*>(static_cast<void*>(gv_s_alpha))", s)
         self.assertIn("gv_from_u64<const float*>(gv_d_alpha)", s)
         # the bytes are read before the call, checked against the end of the request
