@@ -954,6 +954,14 @@ void Daemon::forget_secrets_in_child(bool keep_tls) {
   if (!opt_.auth_key.empty()) OPENSSL_cleanse(opt_.auth_key.data(), opt_.auth_key.size());
   opt_.auth_key.clear();
   if (!keep_tls) opt_.tls.reset();
+  // Other sessions' tokens join their sessions (join_session): a forked child (a worker without
+  // exec, a relay) must not hold them, nor the handshakes under way (their Hellos and proofs).
+  for (auto& [token, pid] : by_token_)
+    OPENSSL_cleanse(const_cast<uint8_t*>(token.data()), token.size());
+  by_token_.clear();
+  for (auto& [pid, w] : workers_) OPENSSL_cleanse(w.token.data(), w.token.size());
+  for (auto& p : pending_)
+    if (p && !p->payload.empty()) OPENSSL_cleanse(p->payload.data(), p->payload.size());
 }
 
 void Daemon::join_session(Pending& p, const wire::Hello& hello) {

@@ -12,10 +12,10 @@
 #include "frontend/core/runtime_kernels.h"
 #include "frontend/cuda/graph_host_nodes.h"
 #include "frontend/cuda/handle_check.h"
-#include "frontend/cuda/image.h"
+#include "common/module_image.h"
 #include "frontend/cuda/launch_pack.h"
 #include "frontend/cuda/proc_map.h"
-#include "frontend/cudart/fatbin.h"
+#include "common/fatbin.h"
 
 namespace gvirtus::cuda {
 namespace {
@@ -160,6 +160,35 @@ TEST(DriverImage, FatbinSizeFromItsHeaderAndThroughAWrapper) {
   EXPECT_EQ(im.data, fb.data());  // the fatbin itself is sent
   EXPECT_EQ(im.size, 56u);
   EXPECT_FALSE(measure_image(fb.data(), 55, &im));
+}
+
+// What the worker loads must be whole in the bytes it received: the driver reads an image by its
+// own headers (and follows a wrapper's pointer), so anything reaching further would have it
+// read the worker's memory.
+TEST(DriverImage, TheWorkerTakesOnlyImagesWithinTheBytesReceived) {
+  auto elf = make_elf(128, 2, 400, 50, 450);
+  EXPECT_TRUE(image_within(elf.data(), 450));
+  EXPECT_FALSE(image_within(elf.data(), 449));  // a section past the bytes sent
+  EXPECT_FALSE(image_within(elf.data(), 63));   // not even the ELF header
+  std::vector<unsigned char> fb(16 + 40, 0);
+  const uint32_t magic = cudart::kFatbinMagic;
+  const uint16_t version = 1, header = 16;
+  const uint64_t payload = 40;
+  std::memcpy(fb.data(), &magic, 4);
+  std::memcpy(fb.data() + 4, &version, 2);
+  std::memcpy(fb.data() + 6, &header, 2);
+  std::memcpy(fb.data() + 8, &payload, 8);
+  EXPECT_TRUE(image_within(fb.data(), fb.size()));
+  EXPECT_FALSE(image_within(fb.data(), fb.size() - 1));
+  EXPECT_FALSE(image_within(fb.data(), 12));
+  // A wrapper: its pointer would be followed into the worker's own address space.
+  cudart::FatbinWrapper w{static_cast<int32_t>(cudart::kFatbinWrapperMagic), 1, fb.data(),
+                          nullptr};
+  EXPECT_FALSE(image_within(&w, sizeof w));
+  const char ptx[] = ".version 8.0\n.target sm_90\n";
+  EXPECT_TRUE(image_within(ptx, sizeof ptx));
+  EXPECT_FALSE(image_within(ptx, sizeof ptx - 1));  // no NUL within the bytes
+  EXPECT_FALSE(image_within(ptx, 0));
 }
 
 TEST(DriverImage, PtxIsTextUpToItsNul) {

@@ -15,6 +15,7 @@
 namespace gvirtus::backend::cuda {
 void handle_cuModuleLoadData(CallContext&);
 void handle_cuModuleLoadDataEx(CallContext&);
+void handle_cuModuleLoadFatBinary(CallContext&);
 void handle_cuLaunchKernel(CallContext&);
 void handle_cuLaunchCooperativeKernel(CallContext&);
 void handle_cuLaunchKernelEx(CallContext&);
@@ -72,6 +73,33 @@ TEST_F(DriverHandlers, ImagesMustHaveASaneLength) {
   short_one.put<uint64_t>(0);  // 8 of the 16 bytes
   EXPECT_FAULT(run(drv::handle_cuModuleLoadData, short_one),
                "payload too short: wanted 16 bytes, 8 left");
+}
+
+// An image the driver would read past the bytes sent (by its own headers), or a fatbin wrapper,
+// whose pointer the driver follows: the session ends before the driver sees it.
+TEST_F(DriverHandlers, ImagesMustBeWholeInTheBytesSent) {
+  struct {
+    uint32_t magic = 0x466243B1;  // a fatbin wrapper
+    uint32_t version = 1;
+    uint64_t data = 0x7f0000001000ull;
+    uint64_t filename = 0;
+  } wrapper;
+  wire::Writer w;
+  w.put<uint64_t>(sizeof wrapper);
+  w.put_bytes(&wrapper, sizeof wrapper);
+  EXPECT_FAULT(run(drv::handle_cuModuleLoadData, w), "or a fatbin wrapper");
+  unsigned char fatbin[16] = {};
+  const uint32_t magic = 0xBA55ED50;
+  const uint16_t version = 1, header = 16;
+  const uint64_t payload = 1 << 20;  // a megabyte the client never sent
+  std::memcpy(fatbin, &magic, 4);
+  std::memcpy(fatbin + 4, &version, 2);
+  std::memcpy(fatbin + 6, &header, 2);
+  std::memcpy(fatbin + 8, &payload, 8);
+  wire::Writer f;
+  f.put<uint64_t>(sizeof fatbin);
+  f.put_bytes(fatbin, sizeof fatbin);
+  EXPECT_FAULT(run(drv::handle_cuModuleLoadFatBinary, f), "headers reach past the bytes sent");
 }
 
 TEST_F(DriverHandlers, HonestLoadWithoutADriverGetsTheReplyTheClientReads) {

@@ -227,6 +227,31 @@ TEST_F(Handlers, ModuleUploadRules) {
                "module upload ended after 60 of 100 bytes");  // incomplete
 }
 
+// The runtime reads a module by its own headers: a fatbin claiming more than was uploaded, or
+// PTX without its NUL, would have it read past the worker's buffer.
+TEST_F(Handlers, AModuleMustBeWholeInTheBytesUploaded) {
+  auto h = be::cudart::handle_gvModuleLoad;
+  unsigned char fatbin[32] = {};
+  const uint32_t magic = 0xBA55ED50;
+  const uint16_t version = 1, header = 16;
+  const uint64_t payload = 4096;  // 16 sent
+  std::memcpy(fatbin, &magic, 4);
+  std::memcpy(fatbin + 4, &version, 2);
+  std::memcpy(fatbin + 6, &header, 2);
+  std::memcpy(fatbin + 8, &payload, 8);
+  wire::Writer w;
+  w.put<uint8_t>(cr::kModuleWhole);
+  w.put<uint64_t>(sizeof fatbin);
+  w.put_bytes(fatbin, sizeof fatbin);
+  EXPECT_FAULT(run(h, w), "a module image whose headers reach past its 32 bytes");
+  const char text[] = {'.', 'v', 'e', 'r'};  // no NUL
+  wire::Writer t;
+  t.put<uint8_t>(cr::kModuleWhole);
+  t.put<uint64_t>(sizeof text);
+  t.put_bytes(text, sizeof text);
+  EXPECT_FAULT(run(h, t), "or text without its NUL");
+}
+
 TEST_F(Handlers, ModuleUploadsAreBounded) {
   auto h = be::cudart::handle_gvModuleLoad;
   int refused = 0;

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <vector>
 
-#include "frontend/cudart/fatbin.h"
+#include "common/fatbin.h"
 
 namespace gvirtus::testing {
 

@@ -1,5 +1,5 @@
 // Parsing the fatbinary wrapper nvcc passes to __cudaRegisterFatBinary.
-#include "frontend/cudart/fatbin.h"
+#include "common/fatbin.h"
 
 #include <gtest/gtest.h>
 

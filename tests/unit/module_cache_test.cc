@@ -184,13 +184,15 @@ TEST_F(ModuleCacheHandler, AMissIsAnsweredWithIdZero) {
 
 TEST_F(ModuleCacheHandler, AHitIsLoadedAndAFailedLoadIsNotKept) {
   enable(1 << 20);
-  auto a = bytes(64, 9);  // not a module: CUDA refuses it (or has no device here)
+  auto a = bytes(64, 9);  // not a module (text with its NUL): CUDA refuses it (or has no device)
+  a.back() = 0;
   bc::module_cache_put(a.data(), a.size());
   std::vector<uint8_t> out;
   EXPECT_NE(run(cached(sha256(a.data(), a.size()), a.size()), &out), 0);
   EXPECT_TRUE(out.empty());
   // An upload that does not load is not kept.
   auto b = bytes(64, 10);
+  b.back() = 0;
   wire::Writer whole;
   whole.put<uint8_t>(gvirtus::cudart::kModuleWhole);
   whole.put<uint64_t>(b.size());

@@ -177,11 +177,19 @@ bool resolve_node_params(CallContext& ctx, WireKernelNode* w, CUDA_KERNEL_NODE_P
   return true;
 }
 
-// A copy's array sides: ids -> arrays. Host sides end the session; host pointer fields of other
-// sides are cleared (the driver does not read them).
+// A copy's array sides: ids -> arrays. Host sides end the session, sides of no known memory
+// type answer CUDA_ERROR_INVALID_VALUE; host pointer fields of other sides are cleared (the
+// driver does not read them).
 bool memcpy_in(CallContext& ctx, CUDA_MEMCPY3D* p) {
-  for (CUmemorytype t : {p->srcMemoryType, p->dstMemoryType})
+  for (CUmemorytype t : {p->srcMemoryType, p->dstMemoryType}) {
     if (t == CU_MEMORYTYPE_HOST) throw SessionFault("host memory in a graph memcpy node");
+    // No other kind reaches the driver, which might read a side of an unknown kind as host
+    // memory; it answers these as invalid itself.
+    if (t != CU_MEMORYTYPE_DEVICE && t != CU_MEMORYTYPE_ARRAY && t != CU_MEMORYTYPE_UNIFIED) {
+      ctx.status = CUDA_ERROR_INVALID_VALUE;
+      return false;
+    }
+  }
   p->srcHost = nullptr;
   p->dstHost = nullptr;
   if (p->srcMemoryType == CU_MEMORYTYPE_ARRAY &&

@@ -16,6 +16,7 @@
 #include "common/image_staging.h"
 #include "common/jit_options.h"
 #include "common/launch_attrs.h"
+#include "common/module_image.h"
 #include "common/pointer_attrs.h"
 #include "cuda_calls.h"
 
@@ -137,6 +138,9 @@ void load(CallContext& ctx, Load what) {
   if (with_options) jit = read_jit(ctx);
   auto img = read_image(ctx);
   ctx.in.expect_end();
+  if (!gvirtus::cuda::image_within(img->data(), img->size()))
+    throw SessionFault("a module image whose headers reach past the bytes sent, or a fatbin "
+                       "wrapper (it points into the client's memory)");
   uint64_t id = 0;
   const unsigned n = static_cast<unsigned>(jit.opts.size());
   CUjit_option* opts = n ? jit.opts.data() : nullptr;

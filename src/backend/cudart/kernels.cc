@@ -25,6 +25,7 @@
 #include "backend/worker.h"
 #include "common/launch_attrs.h"
 #include "common/log.h"
+#include "common/module_image.h"
 
 namespace gvirtus::backend::cudart {
 
@@ -102,6 +103,10 @@ class RelaxedCapture {
 // load (a module that does not load is not worth keeping).
 void load_library(CallContext& ctx, ModuleState& st, std::unique_ptr<uint8_t[]> image,
                   uint64_t size, bool keep) {
+  // The runtime reads the image by its own headers: they must stay within what was received.
+  if (!gvirtus::cuda::image_within(image.get(), size))
+    throw SessionFault("a module image whose headers reach past its " + std::to_string(size) +
+                       " bytes, or a fatbin wrapper, or text without its NUL");
   RelaxedCapture relaxed;
   cudaLibrary_t lib = nullptr;
   cudaError_t e = cudaLibraryLoadData(&lib, image.get(), nullptr, nullptr, 0, nullptr, nullptr, 0);

@@ -13,7 +13,7 @@
 
 #include "common/image_staging.h"
 #include "common/jit_options.h"
-#include "frontend/cuda/image.h"
+#include "common/module_image.h"
 #include "frontend/cuda/local.h"
 
 namespace gvirtus::cuda {

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "frontend/cudart/fatbin.h"
+#include "common/fatbin.h"
 
 namespace gvirtus::cudart {
 

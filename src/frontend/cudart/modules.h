@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "frontend/cudart/fatbin.h"
+#include "common/fatbin.h"
 #include "frontend/cudart/kernel_args.h"
 #include "frontend/cudart/launch_limits.h"
 

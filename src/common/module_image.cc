@@ -1,10 +1,10 @@
-#include "frontend/cuda/image.h"
+#include "common/module_image.h"
 
 #include <elf.h>
 
 #include <cstring>
 
-#include "frontend/cudart/fatbin.h"
+#include "common/fatbin.h"
 
 namespace gvirtus::cuda {
 namespace {
@@ -73,6 +73,19 @@ bool measure_image(const void* image, size_t limit, Image* out) {
   }
   *out = im;
   return true;
+}
+
+bool image_within(const void* data, size_t n) {
+  if (!data || n == 0) return false;
+  const auto* p = static_cast<const unsigned char*>(data);
+  uint32_t magic = 0;
+  if (n >= sizeof magic) std::memcpy(&magic, p, sizeof magic);
+  if (magic == cudart::kFatbinWrapperMagic) return false;  // a pointer into someone's memory
+  const bool elf = n >= SELFMAG && std::memcmp(p, ELFMAG, SELFMAG) == 0;
+  if (elf && n < sizeof(Elf64_Ehdr)) return false;
+  if (magic == cudart::kFatbinMagic && n < 16) return false;  // the fatbin header
+  Image im;
+  return measure_image(data, n, &im) && im.size <= n && im.data == data;
 }
 
 }  // namespace gvirtus::cuda

@@ -4,7 +4,8 @@
 //   fatbin:      header (magic 0xBA55ED50) + payload size; a fatbin wrapper (magic 0x466243B1,
 //                what nvcc registers) is followed to the fatbin it points to;
 //   otherwise:   PTX text, up to and including its NUL.
-// Reads only what the headers say exists; a length over `limit` is refused.
+// Reads only what the headers say exists; a length over `limit` is refused. Shared by the
+// client (which sends that many bytes) and the worker (which checks what it received).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -21,5 +22,11 @@ struct Image {
 
 // False for an image that is malformed or longer than limit.
 bool measure_image(const void* image, size_t limit, Image* out);
+
+// On the worker: whether the n bytes a client sent are a whole image by themselves. The driver
+// reads an image by its own headers and follows a fatbin wrapper's pointer, so a wrapper, an ELF
+// or fatbin whose headers reach past n, or text without a NUL within n would have it read the
+// worker's own memory. (A receiver that appends a NUL counts it in n.)
+bool image_within(const void* data, size_t n);
 
 }  // namespace gvirtus::cuda

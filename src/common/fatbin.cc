@@ -1,4 +1,4 @@
-#include "frontend/cudart/fatbin.h"
+#include "common/fatbin.h"
 
 #include <cstdio>
 #include <cstring>
