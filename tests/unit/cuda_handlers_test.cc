@@ -119,6 +119,38 @@ TEST_F(DriverHandlers, HonestLoadWithoutADriverGetsTheReplyTheClientReads) {
   EXPECT_NO_THROW(r.expect_end());
 }
 
+// A log buffer is made on the worker as large as its size option says; a repeated size option
+// (65536, then 1) must not let the driver believe the larger one: every occurrence reaches it
+// (and comes back, no driver here) clamped to the buffer made. A buffer without its size option
+// reaches the driver as none, and its text comes back empty.
+TEST_F(DriverHandlers, JitLogSizesNeverExceedTheBuffersMade) {
+  wire::Writer w;
+  w.put<uint32_t>(4);
+  w.put<uint32_t>(CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES);
+  w.put<uint64_t>(65536);
+  w.put<uint32_t>(CU_JIT_ERROR_LOG_BUFFER);
+  w.put<uint64_t>(0);
+  w.put<uint32_t>(CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES);
+  w.put<uint64_t>(1);
+  w.put<uint32_t>(CU_JIT_INFO_LOG_BUFFER);  // no size option
+  w.put<uint64_t>(0);
+  const char ptx[] = ".version 8.0\n";
+  w.put<uint64_t>(sizeof ptx);
+  w.put_bytes(ptx, sizeof ptx);
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(drv::handle_cuModuleLoadDataEx, w, &out), CUDA_ERROR_NO_DEVICE);
+  wire::Reader r(out.data(), out.size());
+  EXPECT_EQ(r.get<uint64_t>(), 0u);  // no module
+  ASSERT_EQ(r.get<uint32_t>(), 4u);
+  EXPECT_EQ(r.get<uint64_t>(), 1u);  // 65536, clamped to the 1-byte buffer
+  EXPECT_EQ(r.get<uint64_t>(), 0u);  // a buffer: no value
+  EXPECT_EQ(r.get<uint64_t>(), 1u);
+  EXPECT_EQ(r.get<uint64_t>(), 0u);
+  EXPECT_EQ(r.get<uint32_t>(), 0u);  // the error log's text
+  EXPECT_EQ(r.get<uint32_t>(), 0u);  // the info log's: none
+  EXPECT_NO_THROW(r.expect_end());
+}
+
 TEST_F(DriverHandlers, JitOptionsThatCannotTravelEndTheSession) {
   wire::Writer many;
   many.put<uint32_t>(65);

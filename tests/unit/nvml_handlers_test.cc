@@ -11,6 +11,7 @@
 #include <string>
 
 #include "backend/nvml/support.h"
+#include "backend/plugins.h"
 #include "backend/worker.h"
 #include "common/nvml_arrays.h"
 #include "common/wire.h"
@@ -271,6 +272,20 @@ TEST_F(NvmlHandlers, HonestRequestsReachNvml) {
   EXPECT_TRUE(out.empty());
   // a NULL device (id 0) reaches NVML as NULL, which answers for it
   EXPECT_EQ(run(nv::handle_nvmlDeviceGetName, get_name(0, 96)), NVML_ERROR_LIBRARY_NOT_FOUND);
+}
+
+// An event wait blocks for up to its timeout: it gives its place in the session-wide order up
+// first (kEntryWaits), so the program's other threads are not held behind it.
+TEST(NvmlPlugin, EventWaitsDoNotHoldTheSessionOrder) {
+  const be::PluginTable& t = nv::plugin_table();
+  int found = 0;
+  for (size_t i = 0; i < t.count; ++i) {
+    const std::string name = t.entries[i].name;
+    if (name != "nvmlEventSetWait" && name != "nvmlEventSetWait_v2") continue;
+    ++found;
+    EXPECT_NE(t.entries[i].flags & be::kEntryWaits, 0u) << name;
+  }
+  EXPECT_EQ(found, 2);
 }
 
 }  // namespace

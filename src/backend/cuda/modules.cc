@@ -1,5 +1,6 @@
 // Hand-written driver-API handlers: module and library loads (images and JIT options),
 // cuCtxCreate_v4, launches and the parameter layouts they need. Payloads: docs/driver.md.
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <memory>
@@ -85,21 +86,35 @@ Jit read_jit(CallContext& ctx) {
       j.vals[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(raw[i]));
       continue;
     }
-    // The buffer's size comes from its size option (0 if absent: the driver writes nothing).
+    // The buffer's size comes from its size option (the last if given twice). Without one the
+    // driver gets no buffer: nothing is written, and the application's text stays empty.
+    bool sized = false;
     uint64_t size = 0;
     for (uint32_t k = 0; k < n; ++k)
-      if (j.opts[k] == static_cast<CUjit_option>(jit_log_size_option(j.opts[i]))) size = raw[k];
+      if (j.opts[k] == static_cast<CUjit_option>(jit_log_size_option(j.opts[i]))) {
+        size = raw[k];
+        sized = true;
+      }
+    if (!sized) {
+      j.vals[i] = nullptr;
+      continue;
+    }
     if (size > kMaxJitLogBytes) size = kMaxJitLogBytes;
     j.logs[i].assign(size + 1, 0);
     j.vals[i] = j.logs[i].data();
   }
-  // A size option says how big its buffer is; the driver must not believe a larger one.
+  // A size option says how big its buffer is: the driver is never told more than the buffer
+  // made for it holds, whichever occurrence of a repeated option it believes.
   for (uint32_t i = 0; i < n; ++i) {
-    if (j.opts[i] == CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES ||
-        j.opts[i] == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES) {
-      if (raw[i] > kMaxJitLogBytes)
-        j.vals[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(kMaxJitLogBytes));
-    }
+    if (j.opts[i] != CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES &&
+        j.opts[i] != CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
+      continue;
+    uint64_t cap = kMaxJitLogBytes;
+    for (uint32_t k = 0; k < n; ++k)
+      if (jit_value_kind(j.opts[k]) == JitValue::kLogBuffer &&
+          static_cast<CUjit_option>(jit_log_size_option(j.opts[k])) == j.opts[i])
+        cap = std::min<uint64_t>(cap, j.logs[k].empty() ? 0 : j.logs[k].size() - 1);
+    j.vals[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(std::min(raw[i], cap)));
   }
   return j;
 }
