@@ -125,6 +125,10 @@ constexpr Rule kRules[] = {
     {"curandGeneratePoisson", Role::kGrow, "curandDestroyGenerator", 0, 8},
     {"curandGenerateSeeds", Role::kGrow, "curandDestroyGenerator", 0, 8},
     {"curandSetStream", Role::kGrow, "curandDestroyGenerator", 0, 8},
+    {"curandGeneratePoissonMethod", Role::kGrow, "curandDestroyGenerator", 0, 8},
+    // A Poisson distribution's histogram (the reply's and the destroy's u64 is its pointer).
+    {"curandCreatePoissonDistribution", Role::kCreate, "curandDestroyDistribution", 0, 8},
+    {"curandDestroyDistribution", Role::kDestroy, "curandDestroyDistribution", 0, 8},
     // cuSOLVER and cuSPARSE handles (their work buffers are the client's cudaMalloc).
     {"cusolverDnCreate", Role::kCreate, "cusolverDnDestroy", 0, 8},
     {"cusolverDnDestroy", Role::kDestroy, "cusolverDnDestroy", 0, 8},
@@ -137,6 +141,11 @@ constexpr Rule kRules[] = {
     {"cusparseCreate", Role::kCreate, "cusparseDestroy", 0, 8},
     {"cusparseDestroy", Role::kDestroy, "cusparseDestroy", 0, 8},
     {"cusparseSetStream", Role::kGrow, "cusparseDestroy", 0, 8},
+    // The legacy incomplete-LU infos hold device memory of their own (api/cusparse.api).
+    {"cusparseCreateCsrilu02Info", Role::kCreate, "cusparseDestroyCsrilu02Info", 0, 8},
+    {"cusparseDestroyCsrilu02Info", Role::kDestroy, "cusparseDestroyCsrilu02Info", 0, 8},
+    {"cusparseCreateBsrilu02Info", Role::kCreate, "cusparseDestroyBsrilu02Info", 0, 8},
+    {"cusparseDestroyBsrilu02Info", Role::kDestroy, "cusparseDestroyBsrilu02Info", 0, 8},
 };
 
 const Rule* rule_named(const char* name) {

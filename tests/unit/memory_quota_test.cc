@@ -17,10 +17,23 @@
 #include "backend/dispatch.h"
 #include "backend/limits.h"
 #include "backend/memory_quota.h"
+#include "backend/plugins.h"
 #include "backend/quota_calls.h"
 #include "backend/upload_quota.h"
 #include "common/config.h"
 #include "handler_test.h"
+
+// The library plugins' tables (linked into this binary, as the worker loads them).
+namespace gvirtus::backend {
+namespace cublas { const PluginTable& plugin_table(); }
+namespace cublasLt { const PluginTable& plugin_table(); }
+namespace cudnn { const PluginTable& plugin_table(); }
+namespace cufft { const PluginTable& plugin_table(); }
+namespace curand { const PluginTable& plugin_table(); }
+namespace cusolver { const PluginTable& plugin_table(); }
+namespace cusparse { const PluginTable& plugin_table(); }
+}  // namespace gvirtus::backend
+
 
 namespace gvirtus::backend::cudart {
 void handle_cudaMalloc(CallContext&);
@@ -286,12 +299,45 @@ TEST(QuotaCalls, EveryAllocatingCallIsAccounted) {
       // page-locked host memory of the worker (graph memcpy nodes with host memory)
       "gvStagingAlloc",
       // documented as not counted (docs/security.md, "GPU memory quota")
-      "cudaGraphAddMemAllocNode", "cuGraphAddMemAllocNode"};
+      "cudaGraphAddMemAllocNode", "cuGraphAddMemAllocNode",
+      // the libraries' descriptors, parameter sets and infos: host memory (their device
+      // buffers are the application's own cudaMalloc)
+      "cublasLtMatrixLayoutCreate", "cublasLtMatmulDescCreate",
+      "cublasLtMatrixTransformDescCreate", "cublasLtMatmulPreferenceCreate",
+      "cudnnCreateTensorDescriptor", "cudnnCreateTensorTransformDescriptor",
+      "cudnnCreateOpTensorDescriptor", "cudnnCreateReduceTensorDescriptor",
+      "cudnnCreateFilterDescriptor", "cudnnCreatePoolingDescriptor",
+      "cudnnCreateActivationDescriptor", "cudnnCreateLRNDescriptor",
+      "cudnnCreateSpatialTransformerDescriptor", "cudnnCreateDropoutDescriptor",
+      "cudnnCreateConvolutionDescriptor", "cudnnCreateRNNDescriptor",
+      "cudnnCreateRNNDataDescriptor", "cudnnCreateSeqDataDescriptor", "cudnnCreateAttnDescriptor",
+      "cudnnCreateCTCLossDescriptor", "cudnnBackendCreateDescriptor",
+      "cusolverDnCreateSyevjInfo", "cusolverDnCreateGesvdjInfo", "cusolverDnCreateParams",
+      "cusolverDnIRSParamsCreate", "cusolverDnIRSInfosCreate", "cusolverSpCreateCsrqrInfo",
+      "cusolverSpCreateCsrcholInfo", "cusparseCreateMatDescr", "cusparseCreateBsrsv2Info",
+      "cusparseCreateBsrsm2Info", "cusparseCreateCsric02Info", "cusparseCreateSpVec",
+      "cusparseCreateConstSpVec", "cusparseCreateDnVec", "cusparseCreateConstDnVec",
+      "cusparseCreateCsr", "cusparseCreateConstCsr", "cusparseCreateCsc",
+      "cusparseCreateConstCsc", "cusparseCreateCoo", "cusparseCreateConstCoo",
+      "cusparseCreateBlockedEll", "cusparseCreateConstBlockedEll", "cusparseCreateBsr",
+      "cusparseCreateConstBsr", "cusparseCreateSlicedEll", "cusparseCreateConstSlicedEll",
+      "cusparseCreateDnMat", "cusparseCreateConstDnMat",
+      // a host generator generates on the worker's CPU
+      "curandCreateGeneratorHost",
+      // fills the application's device array
+      "cusparseCreateIdentityPermutation"};
   const std::regex allocating("(Malloc|Alloc|Create|Limit)");
   std::vector<std::string> missing;
   std::set<std::string> seen;
-  for (uint32_t id : backend::registry().call_ids()) {
-    const backend::HandlerEntry* e = backend::registry().find(id);
+  std::vector<const backend::HandlerEntry*> entries;
+  for (uint32_t id : backend::registry().call_ids()) entries.push_back(backend::registry().find(id));
+  for (const backend::PluginTable* t :
+       {&backend::cublas::plugin_table(), &backend::cublasLt::plugin_table(),
+        &backend::cudnn::plugin_table(), &backend::cufft::plugin_table(),
+        &backend::curand::plugin_table(), &backend::cusolver::plugin_table(),
+        &backend::cusparse::plugin_table()})
+    for (size_t i = 0; i < t->count; ++i) entries.push_back(&t->entries[i]);
+  for (const backend::HandlerEntry* e : entries) {
     if (!e || !e->name) continue;
     const std::string n = e->name;
     if (!std::regex_search(n, allocating)) continue;
@@ -301,11 +347,14 @@ TEST(QuotaCalls, EveryAllocatingCallIsAccounted) {
     missing.push_back(n);
   }
   // The scan saw the calls it is about (it would pass on an empty table otherwise).
-  for (const char* n : {"cudaMalloc", "cudaMallocArray", "cuMemAlloc_v2", "cuCtxCreate_v4"})
+  for (const char* n : {"cudaMalloc", "cudaMallocArray", "cuMemAlloc_v2", "cuCtxCreate_v4",
+                        "cublasCreate_v2", "cusparseCreate", "curandCreateGenerator"})
     EXPECT_TRUE(seen.count(n)) << n;
+  std::string names;
+  for (const std::string& n : missing) names += (names.empty() ? "" : " ") + n;
   EXPECT_TRUE(missing.empty()) << "calls that may allocate device memory, not accounted for by "
                                   "the GPU memory quota (src/backend/quota_calls.cc): "
-                               << ::testing::PrintToString(missing);
+                               << names;
 }
 
 // ---- pending upload bytes ----
