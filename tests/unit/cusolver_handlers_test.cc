@@ -106,6 +106,30 @@ class CusolverHandlers : public HandlerTest {
     w.put<uint8_t>(1);                               // x: out
     return w;
   }
+  // The same with the row pointers and column indices given (values zero, b zero).
+  static wire::Writer lsvqr_csr(uint64_t handle, int32_t m, uint64_t descr,
+                                const std::vector<int32_t>& row_ptr,
+                                const std::vector<int32_t>& col_ind) {
+    const int32_t nnz = static_cast<int32_t>(col_ind.size());
+    wire::Writer w;
+    w.put<uint64_t>(handle);
+    w.put<int32_t>(m);
+    w.put<int32_t>(nnz);
+    w.put<uint64_t>(descr);
+    w.put<double>(1e-12);
+    w.put<int32_t>(0);
+    w.put<uint8_t>(1);
+    w.put<uint8_t>(1);
+    for (int32_t i = 0; i < nnz; ++i) w.put<double>(0.0);  // csrValA
+    w.put<uint8_t>(1);
+    for (int32_t v : row_ptr) w.put<int32_t>(v);
+    w.put<uint8_t>(1);
+    for (int32_t v : col_ind) w.put<int32_t>(v);
+    w.put<uint8_t>(1);
+    for (int32_t i = 0; i < m; ++i) w.put<double>(0.0);  // b
+    w.put<uint8_t>(1);
+    return w;
+  }
   // cusolverDnXpotrf(handle, params, LOWER, n 4, R_64F, A, lda 4, R_64F, bufferOnDevice,
   // 1024, workspaceInBytesOnHost, info, bufferOnHost: `sent` bytes, -1 NULL).
   static wire::Writer xpotrf(uint64_t handle, uint64_t params, uint64_t host_bytes,
@@ -277,6 +301,29 @@ TEST_F(CusolverHandlers, HostSparseArraysAreSizedFromTheArguments) {
   EXPECT_FAULT(run(cs::handle_cusolverSpDcsrlsvqrHost,
                    lsvqr(live(be::HandleKind::kCusolverDnHandle), 4, 8, kGeneralDescr, 8, 4)),
                "forged cuSOLVER object handle 0x5000000000000003");
+}
+
+// A host routine walks the CSR structure on the worker's CPU: row pointers past nnz, falling
+// row pointers or column indices past the matrix would have cuSOLVER read and write outside
+// the worker's buffers. The session ends before cuSOLVER is called (the handle here is no real
+// one: a call that reached cuSOLVER would not end the session).
+TEST_F(CusolverHandlers, HostRoutinesGetOnlyCsrStructuresWithinTheirArrays) {
+  const uint64_t sp = live(be::HandleKind::kCusolverSpHandle);
+  auto h = cs::handle_cusolverSpDcsrlsvqrHost;
+  EXPECT_FAULT(run(h, lsvqr_csr(sp, 4, kGeneralDescr, {0, 2, 9, 9, 9}, {0, 1, 2, 3, 0, 1, 2, 3})),
+               "row pointer 2 is 9, outside [0, 8]");
+  EXPECT_FAULT(run(h, lsvqr_csr(sp, 4, kGeneralDescr, {0, 4, 2, 6, 8}, {0, 1, 2, 3, 0, 1, 2, 3})),
+               "row pointer 2 is below the one before it");
+  EXPECT_FAULT(run(h, lsvqr_csr(sp, 4, kGeneralDescr, {0, 2, 4, 6, 8}, {0, 1, 2, 3, 4, 1, 2, 3})),
+               "column index 4 is 4, outside a matrix of 4 columns");
+  EXPECT_FAULT(run(h, lsvqr_csr(sp, 4, kGeneralDescr, {0, 2, 4, 6, 8}, {0, 1, 2, -1, 0, 1, 2, 3})),
+               "column index 3 is -1");
+  // one-based: 1 .. nnz + 1 and 1 .. 4 are inside, 0 is not
+  const uint64_t one_based = kGeneralDescr | (uint64_t{1} << 24);
+  EXPECT_FAULT(run(h, lsvqr_csr(sp, 4, one_based, {0, 3, 5, 7, 9}, {1, 2, 3, 4, 1, 2, 3, 4})),
+               "row pointer 0 is 0, outside [1, 9]");
+  EXPECT_FAULT(run(h, lsvqr_csr(sp, 4, one_based, {1, 3, 5, 7, 9}, {1, 2, 3, 4, 0, 2, 3, 4})),
+               "column index 4 is 0");
 }
 
 TEST_F(CusolverHandlers, MatrixDescriptorsNoClientSendsEndTheSession) {

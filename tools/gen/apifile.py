@@ -98,6 +98,11 @@ class Entry:
     # host value where the library takes a device pointer, or the other way round, ends the
     # session (a device "pointer" in host mode would be a worker host address).
     server_pointer_mode: str = ""
+    # `server_check=EXPR` on the line: a statement the generated handler runs after translating
+    # the handles and before calling the library, `@NAME` standing for the pointer the library
+    # gets for parameter NAME (its decoded buffer, or NULL): checks of what a host routine will
+    # walk (cuSOLVER's CSR structures on the worker's CPU), throwing SessionFault.
+    server_check: str = ""
     # `after=EXPR` on the line: a client-side statement the stub runs after a successful reply
     # (outputs already written): the frontend's bookkeeping of library state (descriptors' scale
     # type and pointer mode). The server side stays generated.
@@ -353,7 +358,7 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
         _err(path, lineno, f"duplicate call id {call_id}: {name} and {other} (line {oline})")
     specs: Dict[str, Spec] = {}
     enqueue = hook = waits = client_id = lane = False
-    hooks = {"pointer_mode": "", "server_pointer_mode": "", "after": "", "failed": "", "local": "", "async_if": ""}
+    hooks = {"pointer_mode": "", "server_pointer_mode": "", "server_check": "", "after": "", "failed": "", "local": "", "async_if": ""}
     for w in words[3:]:
         if w == "hook":
             if mode != "gen":
@@ -412,5 +417,6 @@ def _parse_entry(lib, words, path, lineno, seen_names, seen_ids):
     lib.entries.append(Entry(name=name, mode=mode, call_id=call_id, specs=specs, line=lineno,
                              enqueue=enqueue, waits=waits, lane=lane, client_id=client_id, hook=hook, pointer_mode=hooks["pointer_mode"],
                              server_pointer_mode=hooks["server_pointer_mode"],
+                             server_check=hooks["server_check"],
                              after=hooks["after"], failed=hooks["failed"], local=hooks["local"],
                              async_if=hooks["async_if"]))

@@ -642,6 +642,13 @@ def server_handler(lib: Library, f: Function) -> List[str]:
                         f"static_cast<void*>(gv_s_{n})) : gv_from_u64<{t}>(gv_d_{n})")
         else:
             args.append(f"gv_p_{n} ? gv_b_{n}.data() : nullptr")
+    if f.server_check:
+        check = f.server_check
+        for pl, a in zip(plans, args):
+            check = re.sub(r"@" + re.escape(pl.p.name) + r"\b", f"({a})", check)
+        if "@" in check:
+            raise SystemExit(f"{lib.name}: {f.name}: server_check names no parameter {check!r}")
+        L.append(f"  {check};")
     if lib.server_resolve:
         L.append(f"  const auto gv_fn = {lib.server_resolve}<decltype(&::{f.name})>(gv_ctx, "
                  f"\"{f.name}\");")

@@ -47,6 +47,7 @@ class Function:
     client_id: bool = False         # a create that may name its object itself (`client_id`)
     pointer_mode: str = ""          # the line's pointer_mode=EXPR (else the library's)
     server_pointer_mode: str = ""   # the line's server_pointer_mode=EXPR (else the library's)
+    server_check: str = ""          # the line's server_check=EXPR: run before the library call
     after: str = ""                 # the line's after=EXPR: client statement run on success
     failed: str = ""                # the line's failed=EXPR: client statement run on an error
     local: str = ""                 # the line's local=EXPR: std::optional<status> answered first
@@ -192,6 +193,7 @@ def resolve(lib: Library, protos_in_tu: Dict[str, Prototype], protos_other: Dict
         f = Function(e.name, e.mode, e.call_id, proto, in_tu=in_tu, note=e.note,
                      enqueue=e.enqueue, waits=e.waits, lane=e.lane, client_id=e.client_id,
                      pointer_mode=e.pointer_mode, server_pointer_mode=e.server_pointer_mode,
+                     server_check=e.server_check,
                      after=e.after, failed=e.failed,
                      local=e.local, async_if=e.async_if)
         if e.mode == "gen":

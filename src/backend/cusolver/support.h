@@ -27,4 +27,16 @@ const PluginTable& plugin_table();
 // ctx.status = CUSOLVER_STATUS_ALLOC_FAILED when cuSPARSE cannot create a descriptor.
 bool matdescr_in(CallContext& ctx, uint64_t wire, cusparseMatDescr_t* out);
 
+// What a cusolverSp *Host routine walks on the worker's CPU (annotation `server_check=`):
+// throws SessionFault unless each of the rows + 1 row pointers (and, with end_ptr, each of the
+// rows end pointers) lies within [base, nnz + base] and they do not decrease (an end pointer not
+// below its row's start), and each of the nnz column indices lies within [base, cols + base);
+// base is the descriptor's index base. A NULL array, a NULL descriptor or a negative size is
+// left to cuSOLVER, which refuses it. Natively such a matrix makes cuSOLVER read and write past
+// the application's own arrays; here they would be the worker's.
+void check_csr(const char* fn, cusparseMatDescr_t d, int rows, int cols, int nnz,
+               const int* row_ptr, const int* col_ind, const int* end_ptr = nullptr);
+// The same for a permutation of n that cuSOLVER indexes with: every entry within [0, n).
+void check_permutation(const char* fn, int n, const int* p);
+
 }  // namespace gvirtus::backend::cusolver
