@@ -89,6 +89,23 @@ class PointerModeScalarsTest(unittest.TestCase):
         self.assertLess(check, s.index("const fakeStatus_t gv_r ="))
         self.assertIn("where the library's pointer mode takes the other", s)
 
+    def test_server_check_runs_before_the_call_on_the_decoded_buffers(self):
+        lines = LINES.replace("1501 fakeDot gen x:in[n]\n",
+                              "1501 fakeDot gen x:in[n] server_check=gvirtus::backend::fake::ok(@x,n)\n")
+        lib, fns = build(api(lines=lines))
+        s = function_body(emit.server_source(lib, fns), "void handle_fakeDot(")
+        check = s.index("gvirtus::backend::fake::ok((gv_p_x ? gv_b_x.data() : nullptr),n);")
+        self.assertLess(s.index("gv_in.expect_end();"), check)
+        self.assertLess(check, s.index("const fakeStatus_t gv_r ="))
+
+    def test_server_check_must_name_parameters(self):
+        lines = LINES.replace("1501 fakeDot gen x:in[n]\n",
+                              "1501 fakeDot gen x:in[n] server_check=ok(@nothere)\n")
+        lib, fns = build(api(lines=lines))
+        with self.assertRaises(SystemExit) as e:
+            emit.server_source(lib, fns)
+        self.assertIn("server_check names no parameter", str(e.exception))
+
     def test_a_client_pointer_mode_needs_a_server_one(self):
         directives = DIRECTIVES.replace(
             "server_pointer_mode gvirtus::backend::fake::device_pointers(h)\n", "")
