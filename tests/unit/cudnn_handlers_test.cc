@@ -230,6 +230,39 @@ TEST_F(CudnnHandlers, SetAttributeHonestAndStale) {
   cudnnBackendDestroyDescriptor(static_cast<cudnnBackendDescriptor_t>(p));
 }
 
+// A pointer attribute (a variant pack's data pointers) holding host memory: a tensor passed by
+// value, whose scalar cuDNN would read on the worker's CPU at the client's address, or an
+// address of the worker's own memory. Refused as not supported before cuDNN sees it; NULL
+// elements (and, on a GPU, device memory) reach cuDNN. Without a GPU no address is device
+// memory.
+TEST_F(CudnnHandlers, PointerAttributesTakeDeviceMemoryOnly) {
+  const uint64_t d = backend_tensor();
+  ASSERT_NE(d, 0u);
+  auto pointers = [d](std::vector<uint64_t> ps) {
+    wire::Writer w;
+    w.put<uint64_t>(d);
+    w.put<int32_t>(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS);
+    w.put<int32_t>(CUDNN_TYPE_VOID_PTR);
+    w.put<int64_t>(static_cast<int64_t>(ps.size()));
+    w.put<uint8_t>(1);
+    for (uint64_t p : ps) w.put<uint64_t>(p);
+    return w;
+  };
+  float scale = 0.125f;
+  EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute,
+                pointers({0, reinterpret_cast<uintptr_t>(&scale)})),
+            CUDNN_STATUS_NOT_SUPPORTED);
+  cudnnBackendDescriptor_t native = nullptr;
+  ASSERT_EQ(cudnnBackendCreateDescriptor(CUDNN_BACKEND_TENSOR_DESCRIPTOR, &native),
+            CUDNN_STATUS_SUCCESS);
+  void* none[2] = {nullptr, nullptr};
+  const cudnnStatus_t expected = cudnnBackendSetAttribute(
+      native, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 2, none);
+  cudnnBackendDestroyDescriptor(native);
+  ASSERT_NE(expected, CUDNN_STATUS_NOT_SUPPORTED);  // else the refusal above would prove nothing
+  EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute, pointers({0, 0})), expected);
+}
+
 TEST_F(CudnnHandlers, SetAttributeBytesMustMatchTypeAndCount) {
   const uint64_t d = backend_tensor();
   // 2 INT64 elements declared, 8 bytes sent; 1 DATA_TYPE declared, 8 sent; a descriptor element

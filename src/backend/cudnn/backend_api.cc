@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "backend/cudnn/support.h"
+#include "backend/device_memory.h"
 #include "common/cudnn_backend_attr.h"
+#include "common/log.h"
 #include "cudnn_handles.h"
 
 namespace gvirtus::backend::cudnn {
@@ -42,6 +44,22 @@ bool ids_in(CallContext& ctx, const attr::TypeInfo& info, const std::vector<uint
       out[i] = reinterpret_cast<void*>(static_cast<uintptr_t>(ids[i]));
     }
     if (!ok) return false;
+  }
+  return true;
+}
+
+// Whether every non-NULL pointer of a VOID_PTR attribute (a variant pack's data pointers, its
+// workspace) is GPU memory of this worker: cuDNN reads and writes those on the GPU. A host
+// address is the client's (a by-value tensor's scalar, which cuDNN would read on the CPU): it
+// means nothing here, and any address of the worker's own host memory must not be reachable
+// through it. Not supported (logged once) rather than passed on.
+bool device_memory_only(void* const* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!p[i] || device_memory(p[i])) continue;
+    log::once(log::Level::kWarn, "cudnn-host-pointer",
+              "cudnnBackendSetAttribute: a pointer attribute holds host memory (a tensor passed "
+              "by value?): not supported by GVirtuS yet, answered CUDNN_STATUS_NOT_SUPPORTED");
+    return false;
   }
   return true;
 }
@@ -84,6 +102,10 @@ void handle_cudnnBackendSetAttribute(CallContext& ctx) {
     cudnnBackendDescriptor_t d;
     if (!backend_in(ctx, w_desc, &d)) return;
     if (!ids_in(ctx, info, ids, ptrs.data())) return;
+    if (info.wire == attr::Wire::kPointer && !device_memory_only(ptrs.data(), n)) {
+      ctx.status = CUDNN_STATUS_NOT_SUPPORTED;
+      return;
+    }
     ctx.status = cudnnBackendSetAttribute(d, name, type, count, arr);
     return;
   }
