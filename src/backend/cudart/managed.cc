@@ -99,13 +99,31 @@ bool cpu_may_touch() {
 
 void* dptr(uint64_t v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v)); }
 
-// The range a peek or poke names must be managed memory this client was given; anything else
-// is a broken client. REQUIRES: st.mu.
+// False when CUDA says p is no longer managed memory (a range this state recorded can have been
+// freed another way: cudaFree or cuMemFree of it, a device reset, the unload of its library).
+// True also when CUDA cannot say (no usable device): the copy then goes through CUDA, which
+// fails the same way.
+bool still_managed(uint64_t p) {
+  const cudaError_t before = cudaPeekAtLastError();
+  cudaPointerAttributes a{};
+  const cudaError_t e = cudaPointerGetAttributes(&a, dptr(p));
+  if (e != cudaSuccess) {
+    if (before == cudaSuccess) cudaGetLastError();  // not the client's error
+    return true;
+  }
+  return a.type == cudaMemoryTypeManaged;
+}
+
+// The range a peek or poke names must be managed memory this client was given, and still be
+// managed memory (both ends): the copy would otherwise write or read whatever is mapped there
+// now, or fault. Anything else is a broken client. REQUIRES: st.mu.
 void check_range(ManagedState& st, uint64_t addr, uint64_t n, const char* what) {
   if (n == 0 || n > wire::kCopyChunk)
     throw SessionFault(std::string(what) + " of " + std::to_string(n) + " bytes");
   if (!inside(st.live, addr, n) && !inside(st.vars, addr, n))
     throw SessionFault(std::string(what) + " outside the session's managed memory");
+  if (!still_managed(addr) || !still_managed(addr + n - 1))
+    throw SessionFault(std::string(what) + " of managed memory that was freed");
 }
 
 // A peek or poke as a memcpy of the worker where the CPU may touch managed memory (see the top of
