@@ -55,6 +55,10 @@ class HandleTable {
   bool bind_client_id(HandleKind kind, uint64_t id, void* obj);
   // Removes a live id; returns false if it was not live.
   bool remove(HandleKind kind, uint64_t id, void** obj);
+  // Removes the id obj is live under, if any: an object that dies with another (a module's
+  // functions at its unload), so that a new object CUDA makes at the same address gets a new id
+  // (ids are never reused, and the client keeps what it learnt per id).
+  void forget(HandleKind kind, void* obj);
   // Every live object of a kind (for cleanup at session end).
   std::vector<void*> live(HandleKind kind) const;
   // Every live id, of every kind (the fuzzer's cleanup between inputs, tests/fuzz).

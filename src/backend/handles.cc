@@ -141,6 +141,15 @@ bool HandleTable::remove(HandleKind kind, uint64_t id, void** obj) {
   return true;
 }
 
+void HandleTable::forget(HandleKind kind, void* obj) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto& ids = ids_[static_cast<uint8_t>(kind)];
+  auto it = ids.find(obj);
+  if (it == ids.end()) return;
+  live_.erase(it->second);
+  ids.erase(it);
+}
+
 std::vector<void*> HandleTable::live(HandleKind kind) const {
   std::lock_guard<std::mutex> g(mu_);
   std::vector<void*> out;

@@ -303,6 +303,47 @@ int main() {
   DCHECK(cuLinkDestroy(link));
   ok &= use_module(m_linked, "linked cubin");
 
+  // Modules loaded and unloaded in turn, each time a function of another signature: the driver
+  // may give a new module's function a dead one's address, and its arguments must still be
+  // packed by its own parameters (the worker forgets the dead function's id and layout).
+  {
+    CUdeviceptr v, o;
+    DCHECK(cuMemAlloc(&v, 4 * sizeof(float)));
+    DCHECK(cuMemAlloc(&o, 4 * sizeof(long long)));
+    int right = 0;
+    for (int round = 0; round < 16; ++round) {
+      CUmodule m1, m2;
+      CUfunction fs, fm;
+      DCHECK(cuModuleLoadData(&m1, cubin));
+      DCHECK(cuModuleGetFunction(&fs, m1, "scale"));
+      float ones[4] = {1, 1, 1, 1};
+      DCHECK(cuMemcpyHtoD(v, ones, sizeof ones));
+      int four = 4;
+      void* sargs[] = {&v, &four};
+      DCHECK(cuLaunchKernel(fs, 1, 1, 1, 4, 1, 1, 0, nullptr, sargs, nullptr));
+      float got[4];
+      DCHECK(cuMemcpyDtoH(got, v, sizeof got));
+      DCHECK(cuModuleUnload(m1));
+      DCHECK(cuModuleLoadData(&m2, cubin));
+      DCHECK(cuModuleGetFunction(&fm, m2, "mixed"));
+      char rc = static_cast<char>(round);
+      double rd = 1.5 + round;
+      Pair rp{round * 3, 0.25};
+      void* rargs[] = {&rc, &rd, &rp, &o};
+      DCHECK(cuLaunchKernel(fm, 1, 1, 1, 1, 1, 1, 0, nullptr, rargs, nullptr));
+      long long r[4];
+      DCHECK(cuMemcpyDtoH(r, o, sizeof r));
+      DCHECK(cuModuleUnload(m2));
+      right += got[0] == 2 && got[3] == 2 && r[0] == round &&
+               r[1] == static_cast<long long>((1.5 + round) * 10) && r[2] == round * 3 &&
+               r[3] == 25;
+    }
+    std::printf("modules loaded and unloaded in turn: %d of 16 right\n", right);
+    ok &= right == 16;
+    DCHECK(cuMemFree(v));
+    DCHECK(cuMemFree(o));
+  }
+
   // Errors: bad arguments, a faulting kernel (sticky, last).
   DCHECK(cuModuleUnload(m_fat2));
   std::printf("null function: %s\n",

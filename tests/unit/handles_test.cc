@@ -47,6 +47,28 @@ TEST(HandleTable, ALiveObjectKeepsItsId) {
   EXPECT_EQ(p, &objs[0]);
 }
 
+// An object that died with another (a module's function at the module's unload) is forgotten:
+// its id counts as released, and a new object at the same address gets a new id.
+TEST(HandleTable, AForgottenObjectsAddressGetsANewId) {
+  HandleTable t;
+  int f = 0, other = 0;
+  const uint64_t id = t.add(HandleKind::kFunction, &f);
+  const uint64_t kept = t.add(HandleKind::kFunction, &other);
+  t.forget(HandleKind::kFunction, &f);
+  void* p = nullptr;
+  EXPECT_EQ(t.find(HandleKind::kFunction, id, &p), HandleTable::Found::kReleased);
+  const uint64_t again = t.add(HandleKind::kFunction, &f);
+  EXPECT_NE(again, id);
+  EXPECT_EQ(t.find(HandleKind::kFunction, kept, &p), HandleTable::Found::kLive);
+  EXPECT_EQ(p, &other);
+  // Another kind's entry for the same address, and an unknown object, are left alone.
+  const uint64_t module = t.add(HandleKind::kModule, &f);
+  t.forget(HandleKind::kFunction, &other);
+  t.forget(HandleKind::kKernel, &f);
+  EXPECT_EQ(t.find(HandleKind::kModule, module, &p), HandleTable::Found::kLive);
+  EXPECT_EQ(t.find(HandleKind::kFunction, kept, &p), HandleTable::Found::kReleased);
+}
+
 TEST(HandleTable, LiveReleasedAndNever) {
   HandleTable t;
   uint64_t id = t.add(HandleKind::kStream, &objs[2]);

@@ -506,6 +506,57 @@ void handle_cuKernelGetName(CallContext& ctx) {
   if (ctx.status == CUDA_SUCCESS) put_name(ctx, name);
 }
 
+namespace {
+
+// A module's functions, as the driver lists them (nothing if it cannot).
+void module_functions(CallContext& ctx, CUmodule mod, std::vector<CUfunction>* out) {
+  auto count = real<decltype(&::cuModuleGetFunctionCount)>(ctx, "cuModuleGetFunctionCount");
+  auto list = real<decltype(&::cuModuleEnumerateFunctions)>(ctx, "cuModuleEnumerateFunctions");
+  unsigned n = 0;
+  if (!count || !list || count(&n, mod) != CUDA_SUCCESS || n == 0) return;
+  std::vector<CUfunction> fs(n);
+  if (list(fs.data(), n, mod) == CUDA_SUCCESS) out->insert(out->end(), fs.begin(), fs.end());
+}
+
+}  // namespace
+
+void forget_children(CallContext& ctx, HandleKind kind, void* obj) {
+  std::vector<CUfunction> functions;
+  std::vector<CUkernel> kernels;
+  std::vector<CUmodule> modules;
+  if (kind == HandleKind::kModule) {
+    module_functions(ctx, static_cast<CUmodule>(obj), &functions);
+  } else if (kind == HandleKind::kDrvLibrary) {
+    auto lib = static_cast<CUlibrary>(obj);
+    auto count = real<decltype(&::cuLibraryGetKernelCount)>(ctx, "cuLibraryGetKernelCount");
+    auto list = real<decltype(&::cuLibraryEnumerateKernels)>(ctx, "cuLibraryEnumerateKernels");
+    auto to_function = real<decltype(&::cuKernelGetFunction)>(ctx, "cuKernelGetFunction");
+    unsigned n = 0;
+    if (count && list && count(&n, lib) == CUDA_SUCCESS && n > 0) {
+      kernels.resize(n);
+      if (list(kernels.data(), n, lib) != CUDA_SUCCESS) kernels.clear();
+    }
+    for (CUkernel k : kernels) {
+      CUfunction f = nullptr;
+      if (to_function && to_function(&f, k) == CUDA_SUCCESS && f) functions.push_back(f);
+    }
+    auto get_module = real<decltype(&::cuLibraryGetModule)>(ctx, "cuLibraryGetModule");
+    CUmodule mod = nullptr;
+    if (get_module && get_module(&mod, lib) == CUDA_SUCCESS && mod) {
+      modules.push_back(mod);
+      module_functions(ctx, mod, &functions);
+    }
+  }
+  HandleTable& handles = ctx.session.handles();
+  for (CUfunction f : functions) handles.forget(HandleKind::kFunction, f);
+  for (CUkernel k : kernels) handles.forget(HandleKind::kDrvKernel, k);
+  for (CUmodule m : modules) handles.forget(HandleKind::kModule, m);
+  Layouts& st = ctx.session.state<Layouts>();
+  std::lock_guard<std::mutex> g(st.mu);
+  for (CUfunction f : functions) st.by_function.erase(f);
+  for (CUkernel k : kernels) st.by_function.erase(reinterpret_cast<CUfunction>(k));
+}
+
 void drop_image(CallContext& ctx, const void* handle) {
   Images& st = ctx.session.state<Images>();
   std::lock_guard<std::mutex> g(st.mu);

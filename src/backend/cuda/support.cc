@@ -66,9 +66,11 @@ bool release_kind(CallContext& ctx, HandleKind kind, uint64_t id, T* out) {
   void* p = nullptr;
   bool ok = cudart::handle_release(ctx, kind, id, &p, invalid_for(kind));
   *out = static_cast<T>(p);
-  // The unload that follows does not read the image any more.
-  if (ok && p && (kind == HandleKind::kModule || kind == HandleKind::kDrvLibrary))
+  // The unload that follows does not read the image any more; what dies with it is forgotten.
+  if (ok && p && (kind == HandleKind::kModule || kind == HandleKind::kDrvLibrary)) {
+    forget_children(ctx, kind, p);
     drop_image(ctx, p);
+  }
   return ok;
 }
 

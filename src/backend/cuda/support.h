@@ -75,6 +75,11 @@ GV_CUDA_HANDLE(linkstate, CUlinkState)
 // Forgets the image kept for a module or library (cuda/modules.cc); called when its handle is
 // released.
 void drop_image(CallContext& ctx, const void* handle);
+// Before a module or library is unloaded (its handle released): the ids of the functions and
+// kernels that die with it, and their parameter layouts, are forgotten (cuda/modules.cc). The
+// driver may make a later module's function at the same address; it must get a new id and its
+// own layout, not the dead one's (whose arguments would be packed for another kernel).
+void forget_children(CallContext& ctx, HandleKind kind, void* obj);
 
 // Reads a launch configuration's attributes as launches and cluster queries send them: u32
 // count (at most kMaxLaunchAttributes), that many CUlaunchAttribute, each one that can travel
