@@ -32,6 +32,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -61,16 +62,27 @@ constexpr uint8_t kReadIfDone = 0, kReadWait = 1, kReadNow = 2;
 // (global) capture mode may not make while any global-mode capture runs in the process: they
 // would fail and invalidate the application's capture (staging buffers are made while a stream
 // is being captured).
+// Without a thread to spare (a worker at its nproc limit: ~Staging runs it, and must not throw),
+// on the calling thread, its capture mode relaxed for the while.
 template <class F>
 void run_relaxed(F f) {
   int dev = 0;
   const bool have_dev = cudaGetDevice(&dev) == cudaSuccess;
-  std::thread t([&] {
+  std::thread t;
+  try {
+    t = std::thread([&] {
+      cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+      cudaThreadExchangeStreamCaptureMode(&mode);
+      if (have_dev) cudaSetDevice(dev);
+      f();
+    });
+  } catch (const std::system_error&) {
     cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
     cudaThreadExchangeStreamCaptureMode(&mode);
-    if (have_dev) cudaSetDevice(dev);
     f();
-  });
+    cudaThreadExchangeStreamCaptureMode(&mode);
+    return;
+  }
   t.join();
 }
 
