@@ -23,8 +23,16 @@ bool measure_elf(const unsigned char* p, size_t limit, size_t* size) {
   uint64_t end = sizeof eh;
   uint64_t e = 0;
   if (eh.e_phnum) {
+    if (eh.e_phentsize < sizeof(Elf64_Phdr)) return false;
     if (!extent(eh.e_phoff, eh.e_phnum, eh.e_phentsize, &e) || e > limit) return false;
     if (e > end) end = e;
+    // What each segment holds in the file extends the image too.
+    for (uint16_t i = 0; i < eh.e_phnum; ++i) {
+      Elf64_Phdr ph;
+      std::memcpy(&ph, p + eh.e_phoff + static_cast<uint64_t>(i) * eh.e_phentsize, sizeof ph);
+      if (!extent(ph.p_offset, 1, ph.p_filesz, &e) || e > limit) return false;
+      if (e > end) end = e;
+    }
   }
   if (eh.e_shnum) {
     if (eh.e_shentsize < sizeof(Elf64_Shdr)) return false;

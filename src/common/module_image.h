@@ -25,8 +25,10 @@ bool measure_image(const void* image, size_t limit, Image* out);
 
 // On the worker: whether the n bytes a client sent are a whole image by themselves. The driver
 // reads an image by its own headers and follows a fatbin wrapper's pointer, so a wrapper, an ELF
-// or fatbin whose headers reach past n, or text without a NUL within n would have it read the
-// worker's own memory. (A receiver that appends a NUL counts it in n.)
+// whose header tables, segments or sections reach past n, a fatbin whose header does, or text
+// without a NUL within n would have it read the worker's own memory. (A receiver that appends a
+// NUL counts it in n.) Not checked: the entries inside a fatbin's payload, whose offsets and
+// sizes the driver trusts.
 bool image_within(const void* data, size_t n);
 
 }  // namespace gvirtus::cuda

@@ -1,6 +1,7 @@
 // The driver plugin's hand-written handlers (src/backend/cuda/modules.cc): requests an honest
 // client never sends end the session (SessionFault / DecodeError) before the driver is called;
 // honest ones get replies in the format the client reads, also without a driver (this machine).
+#include <elf.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -283,6 +284,21 @@ TEST_F(DriverHandlers, OtherHandRequestsAreChecked) {
   link.put<uint64_t>(4);
   link.put<uint32_t>(0);
   EXPECT_FAULT(run(drv::handle_cuLinkAddData_v2, link), "log buffer option on cuLinkAddData");
+  // A cubin input whose section table lies past the 64 bytes sent: the linker would read on.
+  Elf64_Ehdr eh{};
+  std::memcpy(eh.e_ident, ELFMAG, SELFMAG);
+  eh.e_ident[EI_CLASS] = ELFCLASS64;
+  eh.e_shoff = 1000;
+  eh.e_shnum = 2;
+  eh.e_shentsize = sizeof(Elf64_Shdr);
+  wire::Writer cubin;
+  cubin.put<uint64_t>((uint64_t{static_cast<uint8_t>(be::HandleKind::kLinkState)} << 56) | 5);
+  cubin.put<uint32_t>(CU_JIT_INPUT_CUBIN);
+  cubin.put_string("x.cubin");
+  cubin.put<uint32_t>(0);
+  cubin.put<uint64_t>(sizeof eh);
+  cubin.put_bytes(&eh, sizeof eh);
+  EXPECT_FAULT(run(drv::handle_cuLinkAddData_v2, cubin), "a link input whose headers reach past");
 }
 
 // cuLibraryGetManaged: the library must be one the session was given, the name bounded.

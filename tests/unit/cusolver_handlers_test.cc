@@ -324,6 +324,54 @@ TEST_F(CusolverHandlers, HostRoutinesGetOnlyCsrStructuresWithinTheirArrays) {
                "row pointer 0 is 0, outside [1, 9]");
   EXPECT_FAULT(run(h, lsvqr_csr(sp, 4, one_based, {1, 3, 5, 7, 9}, {1, 2, 3, 4, 0, 2, 3, 4})),
                "column index 4 is 0");
+  // A well-formed matrix (both bases) reaches cuSOLVER, here with a NULL handle: its answer.
+  EXPECT_EQ(run(h, lsvqr_csr(0, 4, kGeneralDescr, {0, 2, 4, 6, 8}, {0, 1, 2, 3, 0, 1, 2, 3})),
+            CUSOLVER_STATUS_NOT_INITIALIZED);
+  EXPECT_EQ(run(h, lsvqr_csr(0, 4, one_based, {1, 3, 5, 7, 9}, {1, 2, 3, 4, 1, 2, 3, 4})),
+            CUSOLVER_STATUS_NOT_INITIALIZED);
+}
+
+// cusolverSpXcsrissymHost takes four arrays: m row starts and m row ends, rows in any order,
+// with gaps between them (cuSOLVER reads only inside the rows). Each row is checked on its own.
+TEST_F(CusolverHandlers, TheFourArrayFormIsCheckedRowByRow) {
+  auto issym = [](uint64_t handle, std::vector<int32_t> start, std::vector<int32_t> end,
+                  std::vector<int32_t> cols) {
+    const int32_t m = static_cast<int32_t>(end.size());
+    wire::Writer w;
+    w.put<uint64_t>(handle);
+    w.put<int32_t>(m);
+    w.put<int32_t>(static_cast<int32_t>(cols.size()));
+    w.put<uint64_t>(kGeneralDescr);
+    w.put<uint8_t>(1);  // issym
+    start.push_back(0);  // the client sends m + 1 starts (the last one is never read)
+    for (const auto* a : {&start, &end, &cols}) {
+      w.put<uint8_t>(1);
+      for (int32_t v : *a) w.put<int32_t>(v);
+    }
+    return w;
+  };
+  auto h = cs::handle_cusolverSpXcsrissymHost;
+  // rows stored back to front with a gap holding garbage: accepted, and cuSOLVER answers as
+  // natively (a host routine: it runs without a handle or a GPU)
+  cusparseMatDescr_t d = nullptr;
+  ASSERT_EQ(cusparseCreateMatDescr(&d), CUSPARSE_STATUS_SUCCESS);
+  const int start[2] = {4, 0}, end[2] = {6, 2}, cols[6] = {0, 1, 99, -7, 0, 1};
+  int sym = -1;
+  const cusolverStatus_t native = cusolverSpXcsrissymHost(nullptr, 2, 6, d, start, end, cols, &sym);
+  cusparseDestroyMatDescr(d);
+  std::vector<uint8_t> out;
+  EXPECT_EQ(run(h, issym(0, {4, 0}, {6, 2}, {0, 1, 99, -7, 0, 1}), &out), native);
+  if (native == CUSOLVER_STATUS_SUCCESS) {
+    ASSERT_EQ(out.size(), sizeof(int32_t));
+    int32_t got = -1;
+    std::memcpy(&got, out.data(), sizeof got);
+    EXPECT_EQ(got, sym);
+  }
+  const uint64_t sp = live(be::HandleKind::kCusolverSpHandle);
+  EXPECT_FAULT(run(h, issym(sp, {4, 0}, {3, 2}, {0, 1, 0, 0, 0, 1})),
+               "end pointer 0 is 3, outside [4, 6]");
+  EXPECT_FAULT(run(h, issym(sp, {4, 0}, {6, 2}, {0, 1, 0, 0, 5, 1})),
+               "column index 4 is 5, outside a matrix of 2 columns");
 }
 
 TEST_F(CusolverHandlers, MatrixDescriptorsNoClientSendsEndTheSession) {
@@ -439,6 +487,43 @@ TEST_F(CusolverHandlers, RefactorisationArraysAreSizedFromTheArguments) {
                 setup(3, 3, 3, stale(be::HandleKind::kCusolverRfHandle)), &out),
             CUSOLVER_STATUS_NOT_INITIALIZED);
   EXPECT_TRUE(out.empty());
+}
+
+// cusolverRfSetupHost walks A, L, U and indexes with P and Q on the worker's CPU: a permutation
+// entry past n ends the session before cuSOLVER sees it, and so does a column past the matrix.
+TEST_F(CusolverHandlers, RefactorisationInputsStayWithinTheirArrays) {
+  auto setup = [](int32_t bad_p, int32_t bad_col) {
+    const int32_t n = 2, nnz = 2;
+    wire::Writer w;
+    w.put<int32_t>(n);
+    w.put<int32_t>(nnz);
+    w.put<int32_t>(nnz);
+    w.put<int32_t>(nnz);
+    w.put<uint64_t>(0);  // a NULL handle
+    for (int m = 0; m < 3; ++m) {
+      w.put<uint8_t>(1);
+      for (int32_t v : {0, 1, 2}) w.put<int32_t>(v);  // the diagonal
+      w.put<uint8_t>(1);
+      w.put<int32_t>(0);
+      w.put<int32_t>(m == 2 ? bad_col : 1);
+      w.put<uint8_t>(1);
+      w.put<double>(1.0);
+      w.put<double>(1.0);
+    }
+    w.put<uint8_t>(1);
+    w.put<int32_t>(0);
+    w.put<int32_t>(bad_p);
+    w.put<uint8_t>(1);
+    w.put<int32_t>(0);
+    w.put<int32_t>(1);
+    return w;
+  };
+  EXPECT_FAULT(run(cs::handle_cusolverRfSetupHost, setup(2, 1)),
+               "permutation entry 1 is 2, outside [0, 2)");
+  EXPECT_FAULT(run(cs::handle_cusolverRfSetupHost, setup(1, 7)),
+               "column index 1 is 7, outside a matrix of 2 columns");
+  // well formed: cuSOLVER's own answer for the NULL handle
+  EXPECT_EQ(run(cs::handle_cusolverRfSetupHost, setup(1, 1)), CUSOLVER_STATUS_NOT_INITIALIZED);
 }
 
 }  // namespace

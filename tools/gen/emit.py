@@ -622,6 +622,14 @@ def server_handler(lib: Library, f: Function) -> List[str]:
         L.append(f"    throw SessionFault(std::string(\"{f.name}: {n}: a \") + "
                  f"(gv_t_{n} == 2 ? \"device pointer\" : \"host value\") + "
                  f"\" where the library's pointer mode takes the other\");")
+        if smode:
+            # The mode may change between this look and the call (an unordered request of the
+            # same client): a device pointer must be GPU memory, so that the worst a change can
+            # make of it is a fault of this worker, never a read or write of its host memory.
+            L.append(f"  if (gv_t_{n} == 2 && gv_d_{n} != 0 && "
+                     f"!gvirtus::backend::device_memory(gv_from_u64<const void*>(gv_d_{n})))")
+            L.append(f"    throw SessionFault(\"{f.name}: {n}: a device pointer to no device "
+                     f"memory\");")
     if cid:
         L.append(f"  const uint64_t gv_cid_{cid.p.name} = gv_f_{cid.p.name} == 2 ? "
                  f"{sns}::{cid.kind}_claim(gv_ctx) : 0;")

@@ -372,26 +372,43 @@ void handle_cuLinkCreate_v2(CallContext& ctx) {
 }
 
 // Request: u64 link id, u32 input type, string name (≤ 4096), options as cuModuleLoadDataEx's
-// (numbers only: a log buffer here is refused by the client), u64 n, n bytes. Reply (always,
-// unless the id is stale): the link's cuLinkCreate options (write_jit).
+// (numbers only: a log buffer here is refused by the client; log sizes are dropped), u64 n, n
+// bytes. Reply (always, unless the id is stale): the link's cuLinkCreate options (write_jit).
 void handle_cuLinkAddData_v2(CallContext& ctx) {
   const uint64_t lid = ctx.in.get<uint64_t>();
   const uint32_t type = ctx.in.get<uint32_t>();
   const std::string name = ctx.in.get_string(4096);
   Jit jit = read_jit(ctx);
-  for (const auto& l : jit.logs)
-    if (!l.empty()) throw SessionFault("log buffer option on cuLinkAddData");
+  // The link's logs are the buffers made at cuLinkCreate: an input's log buffer is refused (the
+  // client refuses one itself), its log sizes do not reach the driver (a size larger than the
+  // link's buffer would have the driver write past it); its other options do.
+  std::vector<CUjit_option> opts;
+  std::vector<void*> vals;
+  for (size_t i = 0; i < jit.opts.size(); ++i) {
+    const CUjit_option o = jit.opts[i];
+    if (jit_value_kind(o) == JitValue::kLogBuffer)
+      throw SessionFault("log buffer option on cuLinkAddData");
+    if (o == CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES || o == CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES)
+      continue;
+    opts.push_back(o);
+    vals.push_back(jit.vals[i]);
+  }
   auto data = read_image(ctx);
   ctx.in.expect_end();
+  // A cubin or fatbin input is read by its own headers, as a module is.
+  if ((type == CU_JIT_INPUT_CUBIN || type == CU_JIT_INPUT_FATBINARY) &&
+      !gvirtus::cuda::image_within(data->data(), data->size()))
+    throw SessionFault("a link input whose headers reach past the bytes sent, or a fatbin "
+                       "wrapper");
   if (name.find('\0') != std::string::npos) throw SessionFault("name with a NUL byte");
   LinkRec* rec = link_in(ctx, lid);
   if (!rec) return;
   auto fn = real<decltype(&::cuLinkAddData_v2)>(ctx, "cuLinkAddData_v2");
   if (fn) {
-    const unsigned n = static_cast<unsigned>(jit.opts.size());
+    const unsigned n = static_cast<unsigned>(opts.size());
     ctx.status = fn(rec->state, static_cast<CUjitInputType>(type), data->data(),
-                    data->size() - 1, name.c_str(), n, n ? jit.opts.data() : nullptr,
-                    n ? jit.vals.data() : nullptr);
+                    data->size() - 1, name.c_str(), n, n ? opts.data() : nullptr,
+                    n ? vals.data() : nullptr);
   }
   rec->inputs.push_back(std::move(data));
   write_jit(ctx, rec->jit);

@@ -150,6 +150,10 @@ void link_and_load(CallContext& ctx, ModuleState& st) {
       throw SessionFault("module link part of " + std::to_string(n) + " bytes carries " +
                          std::to_string(ctx.in.remaining()));
     parts.emplace_back(ctx.in.get_bytes(n), n);
+    // A fatbin the driver's linker reads by its own header.
+    if (!gvirtus::cuda::image_within(parts.back().first, n))
+      throw SessionFault("module link part whose headers reach past its " + std::to_string(n) +
+                         " bytes");
   }
   ctx.in.expect_end();
   LinkCreateFn create;

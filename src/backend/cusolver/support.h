@@ -28,14 +28,20 @@ const PluginTable& plugin_table();
 bool matdescr_in(CallContext& ctx, uint64_t wire, cusparseMatDescr_t* out);
 
 // What a cusolverSp *Host routine walks on the worker's CPU (annotation `server_check=`):
-// throws SessionFault unless each of the rows + 1 row pointers (and, with end_ptr, each of the
-// rows end pointers) lies within [base, nnz + base] and they do not decrease (an end pointer not
-// below its row's start), and each of the nnz column indices lies within [base, cols + base);
-// base is the descriptor's index base. A NULL array, a NULL descriptor or a negative size is
-// left to cuSOLVER, which refuses it. Natively such a matrix makes cuSOLVER read and write past
+// throws SessionFault unless each of the rows + 1 row pointers lies within [base, nnz + base]
+// and they do not decrease, and each of the nnz column indices lies within [base, cols + base);
+// base is the descriptor's index base. With end_ptr (the four-array form of csrissym: rows
+// start and end pointers, rows in any order) each row on its own: base <= start <= end <=
+// nnz + base, and the column indices inside it. A NULL descriptor, a NULL row pointer array or
+// a negative size is left to cuSOLVER, which refuses it; a NULL column array skips its check. Natively such a matrix makes cuSOLVER read and write past
 // the application's own arrays; here they would be the worker's.
 void check_csr(const char* fn, cusparseMatDescr_t d, int rows, int cols, int nnz,
                const int* row_ptr, const int* col_ind, const int* end_ptr = nullptr);
+// cusolverRfSetupHost's matrices (zero-based, n x n: A, then its L and U factors) and its
+// permutations P and Q, checked as check_csr and check_permutation do.
+void check_rf_setup(const char* fn, int n, int nnz_a, const int* row_a, const int* col_a,
+                    int nnz_l, const int* row_l, const int* col_l, int nnz_u, const int* row_u,
+                    const int* col_u, const int* p, const int* q);
 // The same for a permutation of n that cuSOLVER indexes with: every entry within [0, n).
 void check_permutation(const char* fn, int n, const int* p);
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backend/cusparse/support.h"
+#include "backend/device_memory.h"
 #include "backend/worker.h"
 #include "cusparse_handles.h"
 
@@ -63,6 +64,11 @@ void zero_pivot(CallContext& ctx, const char* what, bool (*info_in)(CallContext&
   if (tag != 0 && (tag == 2) != device_pointers(handle))
     throw SessionFault(std::string(what) + ": a " + (tag == 2 ? "device" : "host") +
                        " position where the handle's pointer mode takes the other");
+  // The mode may change before the call (an unordered request): GPU memory only, so that the
+  // worst a change can make of it is a fault of this worker.
+  if (tag == 2 && device != 0 &&
+      !device_memory(reinterpret_cast<const void*>(static_cast<uintptr_t>(device))))
+    throw SessionFault(std::string(what) + ": a device position in no device memory");
   int host = 0;
   int* position = tag == 0   ? nullptr
                   : tag == 1 ? &host

@@ -4,7 +4,8 @@
 // start again with each byte, and shm: receives wait on a futex, not on the socket).
 //
 // One thread per process serves every watch: started by the first, and again in a forked child
-// (which has no threads but the forking one). A watch costs a lock, and a wake-up of that thread
+// (which has no threads but the forking one, and gets a watcher of its own). The thread blocks
+// every signal. A watch costs a lock, and a wake-up of that thread
 // when its deadline is the nearest; no thread of its own.
 #pragma once
 #include <chrono>
@@ -26,7 +27,8 @@ class DeadlineWatch {
   bool end();
 
  private:
-  uint64_t id_ = 0;  // 0: not watched (ended, or no thread could be started)
+  void* watcher_ = nullptr;  // the process's watcher when the watch began
+  uint64_t id_ = 0;          // 0: not watched (ended, or no thread could be started)
   bool fired_ = false;
 };
 

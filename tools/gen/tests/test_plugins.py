@@ -79,6 +79,8 @@ class PointerModeScalarsTest(unittest.TestCase):
         self.assertIn("if (gv_z_alpha == 0 || gv_z_alpha > 64)", s)
         self.assertIn("throw SessionFault(", s)
         self.assertIn("scalar tag is not 0, 1 or 2", s)
+        self.assertIn("static_cast<const float*>(static_cast<void*>(gv_s_alpha))", s)
+        self.assertIn("gv_from_u64<const float*>(gv_d_alpha)", s)
 
     def test_server_checks_the_form_against_the_librarys_own_mode(self):
         # after the handle is translated (the expression reads the real handle), before the call
@@ -88,6 +90,11 @@ class PointerModeScalarsTest(unittest.TestCase):
         self.assertLess(s.index("stream_in(gv_ctx, gv_w_h, &h)"), check)
         self.assertLess(check, s.index("const fakeStatus_t gv_r ="))
         self.assertIn("where the library's pointer mode takes the other", s)
+        # a device pointer must be GPU memory, whatever the mode says by the time of the call
+        memory = s.index("if (gv_t_alpha == 2 && gv_d_alpha != 0 && "
+                         "!gvirtus::backend::device_memory(")
+        self.assertLess(check, memory)
+        self.assertLess(memory, s.index("const fakeStatus_t gv_r ="))
 
     def test_server_check_runs_before_the_call_on_the_decoded_buffers(self):
         lines = LINES.replace("1501 fakeDot gen x:in[n]\n",
@@ -121,8 +128,7 @@ class PointerModeScalarsTest(unittest.TestCase):
         lib, fns = build(api(extra_directives=directives))
         s = function_body(emit.server_source(lib, fns), "void handle_fakeAxpy(")
         self.assertIn("if (gv_t_alpha != 0 && (gv_t_alpha == 2) != static_cast<bool>(false))", s)
-        self.assertIn("static_cast<const float*>(static_cast<void*>(gv_s_alpha))", s)
-        self.assertIn("gv_from_u64<const float*>(gv_d_alpha)", s)
+        self.assertNotIn("device_memory", s)  # no device pointer gets that far
         # the bytes are read before the call, checked against the end of the request
         self.assertLess(s.index("std::memcpy(gv_s_alpha"), s.index("gv_in.expect_end();"))
 
