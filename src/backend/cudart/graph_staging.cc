@@ -86,18 +86,33 @@ void run_relaxed(F f) {
   t.join();
 }
 
+// An event destroyed when its last user lets go (or never, once the process is ending).
+struct Event {
+  cudaEvent_t e = nullptr;
+  bool leak = false;
+  ~Event() {
+    if (e && !leak) cudaEventDestroy(e);
+  }
+};
+
 struct Staging {
   uint8_t* buf = nullptr;
   uint64_t size = 0;
-  cudaEvent_t busy = nullptr;  // recorded after each launch (or copy) that uses the buffer
-  int device = 0;              // busy's device
+  // Recorded after each launch (or copy) that uses the buffer, on `device`. Requests of other
+  // connections use it at once: each takes its own reference under mu, so that one made again
+  // for another device (staged_copy) lives on until they are done with the old one.
+  std::mutex mu;
+  std::shared_ptr<Event> busy;
+  int device = 0;
+  std::shared_ptr<Event> event() {
+    std::lock_guard<std::mutex> g(mu);
+    return busy;
+  }
   ~Staging() {
     if (!busy && !buf) return;
     run_relaxed([this] {
-      if (busy) {
-        cudaEventSynchronize(busy);
-        cudaEventDestroy(busy);
-      }
+      if (busy && busy->e) cudaEventSynchronize(busy->e);
+      busy.reset();
       if (buf) cudaFreeHost(buf);
     });
   }
@@ -113,6 +128,7 @@ struct StagingState {
   ~StagingState() {
     for (auto& [id, s] : live) {
       s->buf = nullptr;
+      if (s->busy) s->busy->leak = true;
       s->busy = nullptr;
     }
   }
@@ -141,8 +157,12 @@ uint64_t allocate(CallContext& ctx, uint64_t size, std::shared_ptr<Staging>* out
     e = cudaHostAlloc(&p, static_cast<size_t>(size), cudaHostAllocPortable);
     if (e != cudaSuccess) return;
     s->buf = static_cast<uint8_t*>(p);
-    e = cudaEventCreateWithFlags(&s->busy, cudaEventDisableTiming);
-    if (e != cudaSuccess) s->busy = nullptr;
+    cudaEvent_t ev = nullptr;
+    e = cudaEventCreateWithFlags(&ev, cudaEventDisableTiming);
+    if (e == cudaSuccess) {
+      s->busy = std::make_shared<Event>();
+      s->busy->e = ev;
+    }
     if (cudaGetDevice(&s->device) != cudaSuccess) s->device = 0;
   });
   std::lock_guard<std::mutex> g(st.mu);
@@ -207,7 +227,7 @@ void handle_gvStagingWrite(CallContext& ctx) {
   std::shared_ptr<Staging> s = find(ctx, id);
   check_range(*s, offset, n, "gvStagingWrite");
   release_order(ctx);  // may wait for a launch still reading the buffer
-  ctx.status = cudaEventSynchronize(s->busy);
+  ctx.status = cudaEventSynchronize(s->event()->e);
   if (ctx.status == cudaSuccess) std::memcpy(s->buf + offset, bytes, static_cast<size_t>(n));
 }
 
@@ -223,9 +243,9 @@ void handle_gvStagingRead(CallContext& ctx) {
   check_range(*s, offset, n, "gvStagingRead");
   if (wait == kReadWait) {
     release_order(ctx);
-    ctx.status = cudaEventSynchronize(s->busy);
+    ctx.status = cudaEventSynchronize(s->event()->e);
   } else if (wait == kReadIfDone) {
-    ctx.status = cudaEventQuery(s->busy);
+    ctx.status = cudaEventQuery(s->event()->e);
   }
   if (ctx.status == cudaSuccess) ctx.out.put_bytes(s->buf + offset, static_cast<size_t>(n));
 }
@@ -257,7 +277,7 @@ void handle_gvGraphLaunchStaged(CallContext& ctx) {
   ctx.status = cudaGraphLaunch(x, s);
   for (auto& b : bufs) {
     if (ctx.status != cudaSuccess) break;
-    ctx.status = cudaEventRecord(b->busy, s);
+    ctx.status = cudaEventRecord(b->event()->e, s);
   }
 }
 
@@ -414,9 +434,14 @@ void staged_copy(CallContext& ctx, bool to_device, const char* what) {
     int n = 0;
     return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
   }();
-  int sdev = s->device;
+  int last_device;
+  {
+    std::lock_guard<std::mutex> g(s->mu);
+    last_device = s->device;
+  }
+  int sdev = last_device;
   if (devices > 1 && (ctx.status = cudaStreamGetDevice(st, &sdev)) != cudaSuccess) return;
-  if (sdev != s->device) {
+  if (sdev != last_device) {
     cudaEvent_t fresh = nullptr;
     {
       cuda::KeepCurrentContext keep;  // the client's context, not the device's primary one
@@ -425,14 +450,16 @@ void staged_copy(CallContext& ctx, bool to_device, const char* what) {
     }
     if (ctx.status != cudaSuccess) return;
     release_order(ctx);
-    cudaEventSynchronize(s->busy);
-    cudaEventDestroy(s->busy);
-    s->busy = fresh;
+    cudaEventSynchronize(s->event()->e);  // the last use, on the other device, is over
+    auto made = std::make_shared<Event>();
+    made->e = fresh;
+    std::lock_guard<std::mutex> g(s->mu);
+    s->busy = std::move(made);  // the old one goes with its last user
     s->device = sdev;
   } else if (!to_device) {
     // The buffer's last use may be a copy to the device that has not read it yet (on another
     // stream): this copy waits for it on the GPU, not here.
-    if ((ctx.status = cudaStreamWaitEvent(st, s->busy, 0)) != cudaSuccess) return;
+    if ((ctx.status = cudaStreamWaitEvent(st, s->event()->e, 0)) != cudaSuccess) return;
   }
   uint8_t* buf = s->buf + offset;
   const size_t w = static_cast<size_t>(width), h = static_cast<size_t>(rows);
@@ -443,7 +470,7 @@ void staged_copy(CallContext& ctx, bool to_device, const char* what) {
   else
     ctx.status = h == 1 ? cudaMemcpyAsync(buf, dptr(dev), w, cudaMemcpyDeviceToHost, st)
                         : cudaMemcpy2DAsync(buf, w, dptr(dev), p, w, h, cudaMemcpyDeviceToHost, st);
-  if (ctx.status == cudaSuccess) ctx.status = cudaEventRecord(s->busy, st);
+  if (ctx.status == cudaSuccess) ctx.status = cudaEventRecord(s->event()->e, st);
 }
 
 }  // namespace
