@@ -106,9 +106,13 @@ int main(int argc, char** argv) {
     check(cudaDeviceSynchronize(), "warm-up launch");
     auto t0 = Clock::now();
     for (int i = 0; i < n; ++i) empty_kernel<<<1, 1>>>();
+    // How fast the launches were handed over, before waiting for them: through GVirtuS the
+    // client's side alone. Well above launches_per_s, the worker (or the link) is what limits.
+    const double enqueued = seconds_since(t0);
     check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
     check(cudaGetLastError(), "launch");
     report("launches_per_s", n / seconds_since(t0), "1/s");
+    report("launch_enqueue_per_s", n / enqueued, "1/s");
   }
   // The same from 4 threads at once, each on its own non-blocking stream (PyTorch launches from
   // its main and autograd threads): launches per second, all threads together.
