@@ -139,16 +139,23 @@ void reset_signals() {
   sigprocmask(SIG_SETMASK, &none, nullptr);
 }
 
-// With GVIRTUS_PRELOAD_PLUGINS=1, the library plugins the client's Hello names are loaded on a
-// thread of their own when the session starts, while the client goes on: natively the dynamic
-// loader maps a program's libraries before main, and the worker's load on the first call makes
-// that call (cublasCreate) wait tens of milliseconds. A call that arrives meanwhile waits for
-// the same load. Off by default: the Hello names every frontend library the client process has
-// loaded, and `gvirtus run` preloads all of them into every program, so the worker of a program
-// that uses none would load them all (about 200 MB of memory per worker; docs/backend.md).
-void preload_plugins(const std::vector<std::string>& names) {
+// The library plugins the client's Hello names are loaded on a thread of their own when the
+// session starts, while the client goes on: natively the dynamic loader maps a program's
+// libraries before main, and the worker's load on the first call makes that call (cublasCreate)
+// wait tens of milliseconds. A call that arrives meanwhile waits for the same load. A client of
+// protocol 3.9 or later names only the libraries its program's objects need
+// (frontend/core/needed_plugins.h); an older one names every frontend it has loaded, and
+// `gvirtus run` preloads all of them into every program, so its worker loads them only with
+// GVIRTUS_PRELOAD_PLUGINS=1 (about 200 MB of memory per worker for all of them;
+// docs/backend.md). GVIRTUS_PRELOAD_PLUGINS=0: never ahead.
+constexpr uint16_t kNeededPluginsMinor = 9;
+
+void preload_plugins(const wire::Hello& hello) {
   const char* v = std::getenv("GVIRTUS_PRELOAD_PLUGINS");
-  if (!v || std::strcmp(v, "1") != 0) return;
+  const bool forced = v && std::strcmp(v, "1") == 0;
+  const bool off = v && std::strcmp(v, "0") == 0;
+  if (off || (!forced && hello.minor < kNeededPluginsMinor)) return;
+  const std::vector<std::string>& names = hello.plugins;
   try {
     std::thread([names] {
       try {
@@ -225,7 +232,7 @@ void run_worker(WorkerStart start) {
     end_worker(kWorkerExitClosed);
   if (!start_connection(std::move(primary), start.hello.thread))
     end_worker(kWorkerExitInternal);
-  preload_plugins(start.hello.plugins);
+  preload_plugins(start.hello);
 
   // Secondary connections of this session arrive from the daemon.
   for (;;) {

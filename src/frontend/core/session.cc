@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include "common/auth.h"
 #include "common/log.h"
 #include "common/tls.h"
+#include "frontend/core/needed_plugins.h"
 
 namespace gvirtus::client {
 
@@ -185,11 +187,45 @@ std::string Session::where() const {
   return where_;
 }
 
-void Session::add_plugin(const std::string& name) {
+void Session::add_plugin(const std::string& name, const std::string& frontend) {
   std::lock_guard<std::mutex> g(mu_);
   for (const auto& p : opts_.plugins)
     if (p == name) return;
   opts_.plugins.push_back(name);
+  frontends_.resize(opts_.plugins.size() - 1);
+  frontends_.push_back(frontend);
+}
+
+std::vector<std::string> Session::announced_plugins() {
+  std::vector<std::string> names, frontends;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (announced_for_ == opts_.plugins.size()) return announced_;
+    names = opts_.plugins;
+    frontends = frontends_;
+  }
+  frontends.resize(names.size());
+  // The runtime and the driver are served by every backend: always named. A library frontend
+  // is named when the program's own objects need its soname (needed_plugins.h). The scan takes
+  // the dynamic loader's lock: not under mu_, which a frontend's constructor (run by dlopen,
+  // under that lock) takes in add_plugin.
+  std::vector<std::string> skip;
+  for (const std::string& f : frontends)
+    if (!f.empty()) skip.push_back(f);
+  skip.push_back(object_path(reinterpret_cast<const void*>(&needed_sonames)));
+  const std::vector<std::string> needed = needed_sonames(skip);
+  std::vector<std::string> announced;
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& path = frontends[i];
+    const std::string soname = path.substr(path.find_last_of('/') + 1);
+    if (path.empty() || names[i] == "cudart" || names[i] == "cuda" ||
+        std::find(needed.begin(), needed.end(), soname) != needed.end())
+      announced.push_back(names[i]);
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  announced_ = announced;
+  announced_for_ = names.size();
+  return announced;
 }
 
 void Session::mark_lost(const std::string& reason) {
@@ -242,10 +278,7 @@ Status Session::open(std::unique_ptr<StreamConnection>* out, bool primary) {
   hello.thread = static_cast<uint64_t>(::syscall(SYS_gettid));
   hello.hostname = opts_.identity.hostname;
   hello.program = opts_.identity.program;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    hello.plugins = opts_.plugins;
-  }
+  hello.plugins = announced_plugins();
   auto conn = std::make_unique<StreamConnection>(this, std::move(stream), primary);
   wire::Welcome welcome;
   st = conn->handshake(hello, opts_.handshake_timeout_ms, &welcome, opts_.auth_key,
@@ -528,7 +561,8 @@ std::string session_error() { return active_session().error(); }
 
 void add_plugin(const char* name) {
   try {
-    active_session().add_plugin(name);
+    // The caller is the frontend's constructor: its object is the frontend library.
+    active_session().add_plugin(name, object_path(__builtin_return_address(0)));
   } catch (...) {
   }
 }

@@ -78,7 +78,11 @@ class Session {
   // Marks the session lost (first reason wins), prints one line, wakes every blocked thread.
   void mark_lost(const std::string& reason);
 
-  void add_plugin(const std::string& name);
+  // A frontend library's plugin; `frontend` is the path of that library's shared object ("" when
+  // not known: then it is always announced). needed_plugins.h says which the Hello names.
+  void add_plugin(const std::string& name, const std::string& frontend = "");
+  // The plugins the Hello names (see add_plugin), worked out again when plugins were added.
+  std::vector<std::string> announced_plugins();
   size_t open_connections() const { return open_.load(std::memory_order_acquire); }
   const Identity& identity() const { return opts_.identity; }
   std::string where() const;
@@ -153,6 +157,9 @@ class Session {
   mutable std::mutex mu_;        // guards everything below
   std::string error_;
   std::string where_;
+  std::vector<std::string> frontends_;  // parallel to opts_.plugins: each one's object ("" unknown)
+  std::vector<std::string> announced_;  // the Hello's plugins, worked out for this many plugins:
+  size_t announced_for_ = static_cast<size_t>(-1);
   std::vector<std::unique_ptr<StreamConnection>> conns_;
   StreamConnection* primary_ = nullptr;
   bool ever_connected_ = false;
