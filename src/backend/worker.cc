@@ -32,6 +32,17 @@
 
 namespace gvirtus::backend {
 namespace {
+constexpr uint16_t kNeededPluginsMinor = 9;  // clients that name only what their program needs
+}  // namespace
+
+bool preload_wanted(const wire::Hello& hello) {
+  const char* v = std::getenv("GVIRTUS_PRELOAD_PLUGINS");
+  if (v && std::strcmp(v, "0") == 0) return false;
+  if (v && std::strcmp(v, "1") == 0) return true;
+  return hello.minor >= kNeededPluginsMinor;
+}
+
+namespace {
 
 // The worker-wide objects; created once in run_worker and never destroyed (the process ends
 // with _exit while threads may still be inside them).
@@ -148,13 +159,8 @@ void reset_signals() {
 // `gvirtus run` preloads all of them into every program, so its worker loads them only with
 // GVIRTUS_PRELOAD_PLUGINS=1 (about 200 MB of memory per worker for all of them;
 // docs/backend.md). GVIRTUS_PRELOAD_PLUGINS=0: never ahead.
-constexpr uint16_t kNeededPluginsMinor = 9;
-
 void preload_plugins(const wire::Hello& hello) {
-  const char* v = std::getenv("GVIRTUS_PRELOAD_PLUGINS");
-  const bool forced = v && std::strcmp(v, "1") == 0;
-  const bool off = v && std::strcmp(v, "0") == 0;
-  if (off || (!forced && hello.minor < kNeededPluginsMinor)) return;
+  if (!preload_wanted(hello)) return;
   const std::vector<std::string>& names = hello.plugins;
   try {
     std::thread([names] {

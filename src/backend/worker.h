@@ -272,6 +272,11 @@ enum WorkerExit : int {
 
 [[noreturn]] void run_worker(WorkerStart start);
 
+// Whether a worker loads the plugins its client's Hello names as the session starts (worker.cc,
+// docs/backend.md): for clients of protocol 3.9 or later (they name only what their program
+// needs); GVIRTUS_PRELOAD_PLUGINS=1 also for older ones, 0 for none.
+bool preload_wanted(const wire::Hello& hello);
+
 // Fuzzing and test entry point: runs `data` as the bytes a client sends on one connection (a
 // Hello frame, then request frames) through the real handshake check and serve loop, against
 // a handler table of the "core" plugin and the test plugin "fuzz" (no CUDA). Returns how the

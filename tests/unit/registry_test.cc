@@ -3,6 +3,8 @@
 #include "backend/control.h"
 #include "backend/dispatch.h"
 #include "backend/plugins.h"
+#include "backend/worker.h"
+#include "test_env.h"
 
 namespace gvirtus::backend {
 namespace {
@@ -79,6 +81,26 @@ TEST(Registry, UnavailableLibraryAnswersItsStatusAndSaysWhyOnce) {
   EXPECT_FALSE(first);
   EXPECT_FALSE(r.unavailable(12, &status, &why, &first));  // not a library plugin's id
   EXPECT_EQ(g_loads, 1);  // tried once, not on every call
+}
+
+// A worker loads the plugins a Hello names ahead when the client names only what its program
+// needs (3.9 and later); GVIRTUS_PRELOAD_PLUGINS=1 for older clients too, 0 for none.
+TEST(Registry, PluginsAreLoadedAheadForClientsThatNameOnlyWhatTheyNeed) {
+  wire::Hello now, older;
+  older.minor = 8;
+  {
+    testenv::EnvGuard unset("GVIRTUS_PRELOAD_PLUGINS", nullptr);
+    EXPECT_TRUE(preload_wanted(now));
+    EXPECT_FALSE(preload_wanted(older));
+  }
+  {
+    testenv::EnvGuard on("GVIRTUS_PRELOAD_PLUGINS", "1");
+    EXPECT_TRUE(preload_wanted(older));
+  }
+  {
+    testenv::EnvGuard off("GVIRTUS_PRELOAD_PLUGINS", "0");
+    EXPECT_FALSE(preload_wanted(now));
+  }
 }
 
 // The plugins a Hello names are loaded ahead of their first call, once; others are not.
