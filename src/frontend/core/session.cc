@@ -198,21 +198,23 @@ void Session::add_plugin(const std::string& name, const std::string& frontend) {
 
 std::vector<std::string> Session::announced_plugins() {
   std::vector<std::string> names, frontends;
+  const unsigned long long loaded = objects_loaded();
   {
     std::lock_guard<std::mutex> g(mu_);
-    if (announced_for_ == opts_.plugins.size()) return announced_;
+    if (announced_for_ == opts_.plugins.size() && announced_loads_ == loaded) return announced_;
     names = opts_.plugins;
     frontends = frontends_;
   }
   frontends.resize(names.size());
   // The runtime and the driver are served by every backend: always named. A library frontend
   // is named when the program's own objects need its soname (needed_plugins.h). The scan takes
-  // the dynamic loader's lock: not under mu_, which a frontend's constructor (run by dlopen,
-  // under that lock) takes in add_plugin.
+  // the dynamic loader's write lock: not under mu_, which a frontend's constructor (run by
+  // dlopen, under the loader's lock) takes in add_plugin; and no dladdr here, as the caller may
+  // hold connect_mu_, which a library's constructor making its first CUDA call waits for while
+  // it holds the loader's lock (the paths were taken in add_plugin).
   std::vector<std::string> skip;
   for (const std::string& f : frontends)
     if (!f.empty()) skip.push_back(f);
-  skip.push_back(object_path(reinterpret_cast<const void*>(&needed_sonames)));
   const std::vector<std::string> needed = needed_sonames(skip);
   std::vector<std::string> announced;
   for (size_t i = 0; i < names.size(); ++i) {
@@ -225,6 +227,7 @@ std::vector<std::string> Session::announced_plugins() {
   std::lock_guard<std::mutex> g(mu_);
   announced_ = announced;
   announced_for_ = names.size();
+  announced_loads_ = loaded;
   return announced;
 }
 
@@ -561,8 +564,10 @@ std::string session_error() { return active_session().error(); }
 
 void add_plugin(const char* name) {
   try {
-    // The caller is the frontend's constructor: its object is the frontend library.
-    active_session().add_plugin(name, object_path(__builtin_return_address(0)));
+    // `name` is a string literal of the frontend's own (its constructor's call is a tail call:
+    // the return address would be the dynamic loader's): its object is the frontend library.
+    // The client core itself needs none of the libraries' sonames.
+    active_session().add_plugin(name, object_path(name));
   } catch (...) {
   }
 }

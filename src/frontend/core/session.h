@@ -160,6 +160,7 @@ class Session {
   std::vector<std::string> frontends_;  // parallel to opts_.plugins: each one's object ("" unknown)
   std::vector<std::string> announced_;  // the Hello's plugins, worked out for this many plugins:
   size_t announced_for_ = static_cast<size_t>(-1);
+  unsigned long long announced_loads_ = 0;  // objects_loaded() when it was worked out
   std::vector<std::unique_ptr<StreamConnection>> conns_;
   StreamConnection* primary_ = nullptr;
   bool ever_connected_ = false;
