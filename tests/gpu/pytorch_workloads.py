@@ -551,6 +551,12 @@ def cuda_graph_stream_reuse(name):
                 del a  # freed during the capture after a use on `side`
                 out = b * 0.5 - 0.25  # allocates: the allocator looks for reusable blocks
             static_out = out
+        # What the allocator reused during the capture decides what the capture holds: the
+        # same as natively only if the graph walk (cudaGraphNodeGetDependencies) answered as
+        # natively.
+        held = torch.tensor([torch.cuda.memory_allocated(), torch.cuda.memory_reserved()],
+                            dtype=torch.int64)
+        emit(name + ".memory", held, float(held[0]))
         g = cpu_gen()
         results = []
         for _ in range(3):
