@@ -56,6 +56,7 @@ struct Library {
 struct Kernel {
   cudaKernel_t kernel = nullptr;
   std::vector<uint32_t> offsets;
+  std::vector<uint32_t> sizes;
   uint32_t total = 0;  // bytes of the packed parameter buffer
 };
 
@@ -74,6 +75,7 @@ struct ModuleState {
   std::unordered_map<uint64_t, Upload> uploads;
   std::vector<std::unique_ptr<Library>> libraries;
   std::vector<std::unique_ptr<Kernel>> kernels;
+  std::unordered_map<cudaKernel_t, Kernel*> by_kernel;  // one record per kernel, however often asked
 };
 
 std::unique_ptr<uint8_t[]> allocate(uint64_t n) {
@@ -495,9 +497,28 @@ void handle_gvKernelGet(CallContext& ctx) {
     ctx.status = e;
     return;
   }
+  ModuleState& st = ctx.session.state<ModuleState>();
+  auto reply = [&ctx](const Kernel& k) {
+    ctx.out.put<uint64_t>(ctx.session.handles().add(HandleKind::kKernel,
+                                                    const_cast<Kernel*>(&k)));  // its live id
+    ctx.out.put<uint32_t>(static_cast<uint32_t>(k.sizes.size()));
+    for (size_t i = 0; i < k.sizes.size(); ++i) {
+      ctx.out.put<uint32_t>(k.offsets[i]);
+      ctx.out.put<uint32_t>(k.sizes[i]);
+    }
+  };
+  {
+    // A kernel asked for again (an honest client asks once per kernel) gets the same record:
+    // a client repeating the question grows nothing here.
+    std::lock_guard<std::mutex> g(st.mu);
+    if (auto it = st.by_kernel.find(kernel); it != st.by_kernel.end()) {
+      reply(*it->second);
+      return;
+    }
+  }
   // Parameters one by one until the index is past the last one (cudaErrorInvalidValue).
   auto rec = std::make_unique<Kernel>();
-  std::vector<uint32_t> sizes;
+  std::vector<uint32_t>& sizes = rec->sizes;
   for (uint32_t i = 0;; ++i) {
     size_t off = 0, size = 0;
     e = cudaFuncGetParamInfo(reinterpret_cast<const void*>(kernel), i, &off, &size);
@@ -516,16 +537,10 @@ void handle_gvKernelGet(CallContext& ctx) {
   }
   (void)cudaGetLastError();  // the index past the end is an expected failure
   rec->kernel = kernel;
-  uint64_t id = ctx.session.handles().add(HandleKind::kKernel, rec.get());
-  ctx.out.put<uint64_t>(id);
-  ctx.out.put<uint32_t>(static_cast<uint32_t>(sizes.size()));
-  for (size_t i = 0; i < sizes.size(); ++i) {
-    ctx.out.put<uint32_t>(rec->offsets[i]);
-    ctx.out.put<uint32_t>(sizes[i]);
-  }
-  ModuleState& st = ctx.session.state<ModuleState>();
   std::lock_guard<std::mutex> g(st.mu);
-  st.kernels.push_back(std::move(rec));
+  auto [it, fresh] = st.by_kernel.emplace(kernel, rec.get());
+  if (fresh) st.kernels.push_back(std::move(rec));  // else another thread's came first
+  reply(*it->second);
 }
 
 // <<<>>> launches (NoReply: a failure becomes the connection's deferred error).
