@@ -13,6 +13,7 @@
 #include "frontend/cuda/graph_host_nodes.h"
 #include "frontend/cuda/handle_check.h"
 #include "common/module_image.h"
+#include "fatbin_builder.h"
 #include "frontend/cuda/launch_pack.h"
 #include "frontend/cuda/proc_map.h"
 #include "common/fatbin.h"
@@ -142,14 +143,7 @@ TEST(DriverImage, ElfOverTheLimitOrWrappingIsRefused) {
 }
 
 TEST(DriverImage, FatbinSizeFromItsHeaderAndThroughAWrapper) {
-  std::vector<unsigned char> fb(16 + 40, 0);
-  const uint32_t magic = cudart::kFatbinMagic;
-  const uint16_t version = 1, header = 16;
-  const uint64_t payload = 40;
-  std::memcpy(fb.data(), &magic, 4);
-  std::memcpy(fb.data() + 4, &version, 2);
-  std::memcpy(fb.data() + 6, &header, 2);
-  std::memcpy(fb.data() + 8, &payload, 8);
+  const std::vector<uint8_t> fb = gvirtus::testing::fatbin_header(16 + 40, 40);
   Image im;
   ASSERT_TRUE(measure_image(fb.data(), 1 << 20, &im));
   EXPECT_EQ(im.kind, ImageKind::kFatbin);
@@ -170,14 +164,7 @@ TEST(DriverImage, TheWorkerTakesOnlyImagesWithinTheBytesReceived) {
   EXPECT_TRUE(image_within(elf.data(), 450));
   EXPECT_FALSE(image_within(elf.data(), 449));  // a section past the bytes sent
   EXPECT_FALSE(image_within(elf.data(), 63));   // not even the ELF header
-  std::vector<unsigned char> fb(16 + 40, 0);
-  const uint32_t magic = cudart::kFatbinMagic;
-  const uint16_t version = 1, header = 16;
-  const uint64_t payload = 40;
-  std::memcpy(fb.data(), &magic, 4);
-  std::memcpy(fb.data() + 4, &version, 2);
-  std::memcpy(fb.data() + 6, &header, 2);
-  std::memcpy(fb.data() + 8, &payload, 8);
+  const std::vector<uint8_t> fb = gvirtus::testing::fatbin_header(16 + 40, 40);
   EXPECT_TRUE(image_within(fb.data(), fb.size()));
   EXPECT_FALSE(image_within(fb.data(), fb.size() - 1));
   EXPECT_FALSE(image_within(fb.data(), 12));

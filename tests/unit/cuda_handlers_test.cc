@@ -11,6 +11,7 @@
 #include "backend/cuda/support.h"
 #include "backend/worker.h"
 #include "common/wire.h"
+#include "fatbin_builder.h"
 #include "handler_test.h"
 
 namespace gvirtus::backend::cuda {
@@ -89,17 +90,10 @@ TEST_F(DriverHandlers, ImagesMustBeWholeInTheBytesSent) {
   w.put<uint64_t>(sizeof wrapper);
   w.put_bytes(&wrapper, sizeof wrapper);
   EXPECT_FAULT(run(drv::handle_cuModuleLoadData, w), "or a fatbin wrapper");
-  unsigned char fatbin[16] = {};
-  const uint32_t magic = 0xBA55ED50;
-  const uint16_t version = 1, header = 16;
-  const uint64_t payload = 1 << 20;  // a megabyte the client never sent
-  std::memcpy(fatbin, &magic, 4);
-  std::memcpy(fatbin + 4, &version, 2);
-  std::memcpy(fatbin + 6, &header, 2);
-  std::memcpy(fatbin + 8, &payload, 8);
+  const std::vector<uint8_t> fatbin = fatbin_header(16, 1 << 20);  // a megabyte never sent
   wire::Writer f;
-  f.put<uint64_t>(sizeof fatbin);
-  f.put_bytes(fatbin, sizeof fatbin);
+  f.put<uint64_t>(fatbin.size());
+  f.put_bytes(fatbin.data(), fatbin.size());
   EXPECT_FAULT(run(drv::handle_cuModuleLoadFatBinary, f), "headers reach past the bytes sent");
 }
 

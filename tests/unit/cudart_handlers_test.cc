@@ -12,6 +12,7 @@
 #include "backend/worker.h"
 #include "cudart_calls.h"
 #include "expect_fault.h"
+#include "fatbin_builder.h"
 #include "fake_backend.h"
 #include "frontend/cudart/glue.h"
 #include "frontend/cudart/local.h"
@@ -231,18 +232,11 @@ TEST_F(Handlers, ModuleUploadRules) {
 // PTX without its NUL, would have it read past the worker's buffer.
 TEST_F(Handlers, AModuleMustBeWholeInTheBytesUploaded) {
   auto h = be::cudart::handle_gvModuleLoad;
-  unsigned char fatbin[32] = {};
-  const uint32_t magic = 0xBA55ED50;
-  const uint16_t version = 1, header = 16;
-  const uint64_t payload = 4096;  // 16 sent
-  std::memcpy(fatbin, &magic, 4);
-  std::memcpy(fatbin + 4, &version, 2);
-  std::memcpy(fatbin + 6, &header, 2);
-  std::memcpy(fatbin + 8, &payload, 8);
+  const std::vector<uint8_t> fatbin = fatbin_header(32, 4096);  // 16 of 4096 bytes sent
   wire::Writer w;
   w.put<uint8_t>(cr::kModuleWhole);
-  w.put<uint64_t>(sizeof fatbin);
-  w.put_bytes(fatbin, sizeof fatbin);
+  w.put<uint64_t>(fatbin.size());
+  w.put_bytes(fatbin.data(), fatbin.size());
   EXPECT_FAULT(run(h, w), "a module image whose headers reach past its 32 bytes");
   const char text[] = {'.', 'v', 'e', 'r'};  // no NUL
   wire::Writer t;

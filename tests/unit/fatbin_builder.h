@@ -34,6 +34,19 @@ inline std::vector<uint8_t> entry_bytes(const FatbinEntry& e) {
   return b;
 }
 
+// `total` bytes that begin with a fatbin header announcing a payload of `payload` bytes (the
+// rest zero): what a length check reads.
+inline std::vector<uint8_t> fatbin_header(size_t total, uint64_t payload) {
+  std::vector<uint8_t> b(total, 0);
+  const uint32_t magic = cudart::kFatbinMagic;
+  const uint16_t version = 1, header = 16;
+  std::memcpy(b.data(), &magic, 4);
+  std::memcpy(b.data() + 4, &version, 2);
+  std::memcpy(b.data() + 6, &header, 2);
+  std::memcpy(b.data() + 8, &payload, 8);
+  return b;
+}
+
 // The whole fatbinary, in 8-byte words (as nvcc aligns it).
 inline std::vector<uint64_t> make_fatbin(const std::vector<FatbinEntry>& entries) {
   std::vector<uint8_t> body;
