@@ -332,65 +332,70 @@ void handle_cudaGraphRemoveDependencies(CallContext& ctx) { dependencies(ctx, fa
 void handle_cudaGraphGetNodes(CallContext& ctx) { node_list(ctx, cudaGraphGetNodes); }
 void handle_cudaGraphGetRootNodes(CallContext& ctx) { node_list(ctx, cudaGraphGetRootNodes); }
 
-// u64 graph, u8 want the edges, u64 capacity, u8 want edge data. Reply: u64 count, then (with
-// the edges) min(count, capacity) × (u64 from, u64 to), then (with edge data) as many
-// cudaGraphEdgeData.
-void handle_cudaGraphGetEdges(CallContext& ctx) {
-  uint64_t graph = ctx.in.get<uint64_t>();
-  bool want = ctx.in.get<uint8_t>() != 0;
-  uint64_t cap = ctx.in.get<uint64_t>();
-  bool want_data = ctx.in.get<uint8_t>() != 0;
-  ctx.in.expect_end();
-  if (want && cap > kMaxNodeList) throw SessionFault("edge list of " + std::to_string(cap));
-  cudaGraph_t g;
-  if (!graph_in(ctx, graph, &g)) return;
-  const size_t room = want ? (cap ? cap : 1) : 0;  // never NULL when wanted
-  std::vector<cudaGraphNode_t> from(room), to(room);
-  std::vector<cudaGraphEdgeData> data(want_data ? room : 0);
-  size_t count = static_cast<size_t>(cap);
-  ctx.status = cudaGraphGetEdges(g, want ? from.data() : nullptr, want ? to.data() : nullptr,
-                                 want && want_data ? data.data() : nullptr, &count);
-  if (ctx.status != cudaSuccess) return;
-  ctx.out.put<uint64_t>(count);
-  if (!want) return;
-  size_t k = count < cap ? count : static_cast<size_t>(cap);
-  for (size_t i = 0; i < k; ++i) {
-    ctx.out.put<uint64_t>(graphnode_out(ctx, from[i]));
-    ctx.out.put<uint64_t>(graphnode_out(ctx, to[i]));
-  }
-  if (want_data && k) ctx.out.put_bytes(data.data(), k * sizeof(cudaGraphEdgeData));
-}
-
 namespace {
 
-// u64 node, u8 want the list, u64 capacity, u8 want edge data. Reply: u64 count, then (with the
-// list) min(count, capacity) x u64 node, then (with edge data) as many cudaGraphEdgeData. A
-// node's edges one way: cudaGraphNodeGetDependencies or cudaGraphNodeGetDependentNodes.
+// The edge queries (cudaGraphGetEdges, cudaGraphNodeGetDependencies, GetDependentNodes): u64
+// graph or node, u8 want the edges, u64 capacity, u8 want edge data. Reply: u64 count, then
+// (with the edges) min(count, capacity) × the edge's nodes (from and to; or the one other node),
+// then (with edge data) as many cudaGraphEdgeData.
+struct EdgeQuery {
+  uint64_t object = 0;
+  bool want = false;
+  uint64_t cap = 0;
+  bool want_data = false;
+  // What the runtime fills: `width` node lists and the edge data, never NULL when wanted.
+  std::vector<cudaGraphNode_t> lists[2];
+  std::vector<cudaGraphEdgeData> data;
+  int width = 1;
+
+  // `what` names the list in the fault of a capacity over the bound.
+  EdgeQuery(CallContext& ctx, int w, const char* what) : width(w) {
+    object = ctx.in.get<uint64_t>();
+    want = ctx.in.get<uint8_t>() != 0;
+    cap = ctx.in.get<uint64_t>();
+    want_data = ctx.in.get<uint8_t>() != 0;
+    ctx.in.expect_end();
+    if (want && cap > kMaxNodeList)
+      throw SessionFault(std::string(what) + " of " + std::to_string(cap));
+    const size_t room = want ? (cap ? cap : 1) : 0;
+    for (int l = 0; l < width; ++l) lists[l].resize(room);
+    data.resize(want_data ? room : 0);
+  }
+  cudaGraphNode_t* list(int l) { return want ? lists[l].data() : nullptr; }
+  cudaGraphEdgeData* edge_data() { return want && want_data ? data.data() : nullptr; }
+
+  // The reply, once the runtime said `count`.
+  void reply(CallContext& ctx, size_t count) {
+    ctx.out.put<uint64_t>(count);
+    if (!want) return;
+    size_t k = count < cap ? count : static_cast<size_t>(cap);
+    for (size_t i = 0; i < k; ++i)
+      for (int l = 0; l < width; ++l) ctx.out.put<uint64_t>(graphnode_out(ctx, lists[l][i]));
+    if (want_data && k) ctx.out.put_bytes(data.data(), k * sizeof(cudaGraphEdgeData));
+  }
+};
+
+// A node's edges one way: cudaGraphNodeGetDependencies or cudaGraphNodeGetDependentNodes.
 template <typename F>
 void node_edges(CallContext& ctx, F query) {
-  uint64_t node = ctx.in.get<uint64_t>();
-  bool want = ctx.in.get<uint8_t>() != 0;
-  uint64_t cap = ctx.in.get<uint64_t>();
-  bool want_data = ctx.in.get<uint8_t>() != 0;
-  ctx.in.expect_end();
-  if (want && cap > kMaxNodeList) throw SessionFault("node list of " + std::to_string(cap));
+  EdgeQuery q(ctx, 1, "node list");
   cudaGraphNode_t n;
-  if (!graphnode_in(ctx, node, &n)) return;
-  const size_t room = want ? (cap ? cap : 1) : 0;  // never NULL when wanted
-  std::vector<cudaGraphNode_t> nodes(room);
-  std::vector<cudaGraphEdgeData> data(want_data ? room : 0);
-  size_t count = static_cast<size_t>(cap);
-  ctx.status = query(n, want ? nodes.data() : nullptr, want && want_data ? data.data() : nullptr,
-                     &count);
-  if (ctx.status != cudaSuccess) return;
-  ctx.out.put<uint64_t>(count);
-  if (!want) return;
-  size_t k = count < cap ? count : static_cast<size_t>(cap);
-  for (size_t i = 0; i < k; ++i) ctx.out.put<uint64_t>(graphnode_out(ctx, nodes[i]));
-  if (want_data && k) ctx.out.put_bytes(data.data(), k * sizeof(cudaGraphEdgeData));
+  if (!graphnode_in(ctx, q.object, &n)) return;
+  size_t count = static_cast<size_t>(q.cap);
+  ctx.status = query(n, q.list(0), q.edge_data(), &count);
+  if (ctx.status == cudaSuccess) q.reply(ctx, count);
 }
 
 }  // namespace
+
+void handle_cudaGraphGetEdges(CallContext& ctx) {
+  EdgeQuery q(ctx, 2, "edge list");
+  cudaGraph_t g;
+  if (!graph_in(ctx, q.object, &g)) return;
+  size_t count = static_cast<size_t>(q.cap);
+  ctx.status = cudaGraphGetEdges(g, q.list(0), q.list(1), q.edge_data(), &count);
+  if (ctx.status == cudaSuccess) q.reply(ctx, count);
+}
 
 void handle_cudaGraphNodeGetDependencies(CallContext& ctx) {
   node_edges(ctx, cudaGraphNodeGetDependencies);

@@ -15,6 +15,37 @@ constexpr size_t kMaxNodeList = 1u << 20;  // the worker's bound too (as graphs.
 // worker would end the session on them.
 constexpr uint16_t kNodeEdgesMinor = 9;
 
+// The edge queries' one exchange (graph_calls.h): `object` names the graph or the node; `lists`
+// are the caller's `width` arrays of *num entries (the first NULL: only the count is asked),
+// filled with the edges' nodes, NULL past the count.
+cudaError_t exchange_edges(Call call, uint64_t object, cudaGraphNode_t* const* lists, int width,
+                           cudaGraphEdgeData* edgeData, size_t* num) {
+  const bool want = lists[0] != nullptr;
+  client::Call c(id(call));
+  c.args().put<uint64_t>(object);
+  c.args().put<uint8_t>(want);
+  c.args().put<uint64_t>(want ? *num : 0);
+  c.args().put<uint8_t>(edgeData != nullptr);
+  if (!c.invoke()) return lost();
+  cudaError_t e = finish(c);
+  if (e != cudaSuccess) return e;
+  wire::Reader& r = c.result();
+  uint64_t count = r.get<uint64_t>();
+  if (want) {
+    size_t cap = *num;
+    size_t k = count < cap ? static_cast<size_t>(count) : cap;
+    for (size_t i = 0; i < cap; ++i)
+      for (int l = 0; l < width; ++l)
+        lists[l][i] = i < k ? from_wire<cudaGraphNode_t>(r.get<uint64_t>()) : nullptr;
+    if (edgeData && k)
+      std::memcpy(edgeData, r.get_bytes(k * sizeof(cudaGraphEdgeData)),
+                  k * sizeof(cudaGraphEdgeData));
+  }
+  r.expect_end();
+  *num = static_cast<size_t>(count);
+  return cudaSuccess;
+}
+
 }  // namespace
 
 cudaError_t node_edges(bool dependents, cudaGraphNode_t node, cudaGraphNode_t* nodes,
@@ -26,29 +57,9 @@ cudaError_t node_edges(bool dependents, cudaGraphNode_t node, cudaGraphNode_t* n
                                    : "cudaGraphNodeGetDependencies (backend before protocol 3.9)");
     return fail(cudaErrorNotSupported);
   }
-  client::Call c(id(dependents ? Call::kCall_cudaGraphNodeGetDependentNodes
-                               : Call::kCall_cudaGraphNodeGetDependencies));
-  c.args().put<uint64_t>(to_wire(node));
-  c.args().put<uint8_t>(nodes != nullptr);
-  c.args().put<uint64_t>(nodes ? *num : 0);
-  c.args().put<uint8_t>(edgeData != nullptr);
-  if (!c.invoke()) return lost();
-  cudaError_t e = finish(c);
-  if (e != cudaSuccess) return e;
-  wire::Reader& r = c.result();
-  uint64_t count = r.get<uint64_t>();
-  if (nodes) {
-    size_t cap = *num;
-    size_t k = count < cap ? static_cast<size_t>(count) : cap;
-    for (size_t i = 0; i < cap; ++i)
-      nodes[i] = i < k ? from_wire<cudaGraphNode_t>(r.get<uint64_t>()) : nullptr;
-    if (edgeData && k)
-      std::memcpy(edgeData, r.get_bytes(k * sizeof(cudaGraphEdgeData)),
-                  k * sizeof(cudaGraphEdgeData));
-  }
-  r.expect_end();
-  *num = static_cast<size_t>(count);
-  return cudaSuccess;
+  return exchange_edges(dependents ? Call::kCall_cudaGraphNodeGetDependentNodes
+                                   : Call::kCall_cudaGraphNodeGetDependencies,
+                        to_wire(node), &nodes, 1, edgeData, num);
 }
 
 cudaError_t get_edges(cudaGraph_t graph, cudaGraphNode_t* from, cudaGraphNode_t* to,
@@ -56,30 +67,9 @@ cudaError_t get_edges(cudaGraph_t graph, cudaGraphNode_t* from, cudaGraphNode_t*
   const bool want = from || to;
   if (!numEdges || (want && (!from || !to || *numEdges > kMaxNodeList)) || (edgeData && !want))
     return argument_error(cudaErrorInvalidValue);
-  client::Call c(id(Call::kCall_cudaGraphGetEdges));
-  c.args().put<uint64_t>(to_wire(graph));
-  c.args().put<uint8_t>(want);
-  c.args().put<uint64_t>(want ? *numEdges : 0);
-  c.args().put<uint8_t>(edgeData != nullptr);
-  if (!c.invoke()) return lost();
-  cudaError_t e = finish(c);
-  if (e != cudaSuccess) return e;
-  wire::Reader& r = c.result();
-  uint64_t count = r.get<uint64_t>();
-  if (want) {
-    size_t cap = *numEdges;
-    size_t k = count < cap ? static_cast<size_t>(count) : cap;
-    for (size_t i = 0; i < cap; ++i) {
-      from[i] = i < k ? from_wire<cudaGraphNode_t>(r.get<uint64_t>()) : nullptr;
-      to[i] = i < k ? from_wire<cudaGraphNode_t>(r.get<uint64_t>()) : nullptr;
-    }
-    if (edgeData && k)
-      std::memcpy(edgeData, r.get_bytes(k * sizeof(cudaGraphEdgeData)),
-                  k * sizeof(cudaGraphEdgeData));
-  }
-  r.expect_end();
-  *numEdges = static_cast<size_t>(count);
-  return cudaSuccess;
+  cudaGraphNode_t* const lists[2] = {from, to};
+  return exchange_edges(Call::kCall_cudaGraphGetEdges, to_wire(graph), lists, 2, edgeData,
+                        numEdges);
 }
 
 cudaError_t instantiate_with_params(cudaGraphExec_t* exec, cudaGraph_t graph,
