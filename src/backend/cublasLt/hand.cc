@@ -5,23 +5,10 @@
 
 #include "backend/cublasLt/support.h"
 #include "common/log.h"
+#include "common/scalar_homes.h"
 #include "cublasLt_handles.h"
 
 namespace gvirtus::backend::cublasLt {
-namespace {
-
-bool device_mode(int32_t mode, const char* param) {
-  switch (mode) {
-    case CUBLASLT_POINTER_MODE_HOST:
-      return false;
-    case CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_HOST:
-      return std::strcmp(param, "alpha") == 0;
-    default:  // DEVICE, DEVICE_VECTOR, ALPHA_DEVICE_VECTOR_BETA_ZERO
-      return true;
-  }
-}
-
-}  // namespace
 
 bool device_scalar(cublasLtMatmulDesc_t desc, const char* param) {
   if (!desc) return false;  // cuBLASLt refuses the call itself
@@ -30,7 +17,7 @@ bool device_scalar(cublasLtMatmulDesc_t desc, const char* param) {
   if (cublasLtMatmulDescGetAttribute(desc, CUBLASLT_MATMUL_DESC_POINTER_MODE, &mode, sizeof mode,
                                      &got) != CUBLAS_STATUS_SUCCESS)
     return false;
-  return device_mode(mode, param);
+  return scalar_homes::cublaslt_device(mode, param);
 }
 
 bool device_scalar(cublasLtMatrixTransformDesc_t desc, const char* param) {
@@ -40,7 +27,7 @@ bool device_scalar(cublasLtMatrixTransformDesc_t desc, const char* param) {
   if (cublasLtMatrixTransformDescGetAttribute(desc, CUBLASLT_MATRIX_TRANSFORM_DESC_POINTER_MODE,
                                               &mode, sizeof mode, &got) != CUBLAS_STATUS_SUCCESS)
     return false;
-  return device_mode(mode, param);
+  return scalar_homes::cublaslt_device(mode, param);
 }
 
 // cublasLtGetVersion(): reply u64.

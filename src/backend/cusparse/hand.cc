@@ -2,12 +2,12 @@
 // status) and the zero-pivot queries (`position` comes back also with
 // CUSPARSE_STATUS_ZERO_PIVOT). Wire forms: src/frontend/cusparse/hand.cc.
 #include <cstdint>
-#include <cstring>
 #include <string>
 
 #include "backend/cusparse/support.h"
 #include "backend/device_memory.h"
 #include "backend/worker.h"
+#include "common/scalar_homes.h"
 #include "cusparse_handles.h"
 
 namespace gvirtus::backend::cusparse {
@@ -20,7 +20,7 @@ bool device_pointers(cusparseHandle_t handle) {
 }
 
 bool device_scalar(cusparseHandle_t handle, const char* param) {
-  if (std::strncmp(param, "bufferSize", 10) == 0) return false;
+  if (scalar_homes::cusparse_always_host(param)) return false;
   return device_pointers(handle);
 }
 

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/scalar_homes.h"
 #include "frontend/core/live_set.h"
 
 namespace gvirtus::cublasLt {
@@ -200,14 +201,7 @@ size_t scale_bytes(const void* desc) {
 bool device_scalar(const void* desc, const char* param) {
   DescState s;
   if (!find(desc, &s)) return false;
-  switch (s.pointer_mode) {
-    case CUBLASLT_POINTER_MODE_HOST:
-      return false;
-    case CUBLASLT_POINTER_MODE_ALPHA_DEVICE_VECTOR_BETA_HOST:
-      return std::strcmp(param, "alpha") == 0;
-    default:  // DEVICE, DEVICE_VECTOR, ALPHA_DEVICE_VECTOR_BETA_ZERO
-      return true;
-  }
+  return scalar_homes::cublaslt_device(s.pointer_mode, param);
 }
 
 size_t data_type_bytes(int type) {

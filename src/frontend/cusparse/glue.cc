@@ -3,9 +3,10 @@
 #include "frontend/cusparse/glue.h"
 
 #include <cstdint>
-#include <cstring>
 #include <mutex>
 #include <unordered_map>
+
+#include "common/scalar_homes.h"
 
 namespace gvirtus::cusparse {
 namespace {
@@ -39,7 +40,7 @@ bool device_pointers(cusparseHandle_t handle) {
 }
 
 bool device_scalar(cusparseHandle_t handle, const char* param) {
-  if (std::strncmp(param, "bufferSize", 10) == 0) return false;
+  if (scalar_homes::cusparse_always_host(param)) return false;
   return device_pointers(handle);
 }
 
