@@ -18,6 +18,7 @@
 #include "fake_backend.h"
 #include "frontend/core/session.h"
 #include "test_env.h"
+#include "test_streams.h"
 
 namespace gvirtus::testing {
 namespace {
@@ -287,26 +288,7 @@ TEST(Client, ATrickledWelcomeStillTimesOut) {
     ASSERT_TRUE(listen_on(e, &l));
     std::atomic<bool> gone{false};  // the client gave up
     std::thread server([&l, &gone] {
-      std::unique_ptr<Stream> s;
-      if (!l->accept(&s)) return;
-      wire::FrameHeader h;
-      if (!recv_header(*s, wire::kMaxHelloPayload, &h)) return;
-      std::vector<uint8_t> hello(h.length);
-      if (!hello.empty() && !s->recv(hello.data(), hello.size())) return;
-      wire::Writer w;
-      wire::encode_welcome(wire::Welcome{}, w);
-      std::vector<uint8_t> frame(wire::kHeaderSize + w.size());
-      wire::FrameHeader wh;
-      wh.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
-      wh.length = static_cast<uint32_t>(w.size());
-      wire::encode_header(wh, frame.data());
-      std::memcpy(frame.data() + wire::kHeaderSize, w.data(), w.size());
-      for (size_t at = 0; at < frame.size() && !gone.load(); ++at) {
-        struct iovec one = {frame.data() + at, 1};
-        if (!s->send(&one, 1)) return;
-        std::this_thread::sleep_for(50ms);
-      }
-      while (!gone.load()) std::this_thread::sleep_for(10ms);
+      if (auto s = accept_hello(*l)) trickle(*s, welcome_bytes(), 0, gone, 50ms);
     });
     auto opts = test_session_options([&e](std::unique_ptr<Stream>* out, std::string* where) {
       *where = "test backend";

@@ -398,18 +398,11 @@ TEST(StatusCommand, ABackendThatStopsOrTricklesMidAnswerTimesOut) {
     std::thread server([&l, &gone, c] {
       struct pollfd p = {l->fd(), POLLIN, 0};
       if (::poll(&p, 1, 5000) != 1) return;  // the client never came: the test fails below
-      std::unique_ptr<Stream> s;
-      if (!l->accept(&s)) return;
-      wire::FrameHeader h;
-      if (!recv_header(*s, wire::kMaxHelloPayload, &h)) return;
-      std::vector<uint8_t> hello(h.length);
-      if (!hello.empty() && !s->recv(hello.data(), hello.size())) return;
-      wire::Writer w;
-      wire::encode_welcome(wire::Welcome{}, w);
-      wire::FrameHeader wh;
-      wh.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
-      struct iovec iov = {const_cast<uint8_t*>(w.data()), w.size()};
-      if (!send_frame(*s, wh, &iov, 1)) return;
+      std::unique_ptr<Stream> s = testing::accept_hello(*l);
+      if (!s) return;
+      const std::vector<uint8_t> welcome = testing::welcome_bytes();
+      struct iovec iov = {const_cast<uint8_t*>(welcome.data()), welcome.size()};
+      if (!s->send(&iov, 1)) return;
       // The status answer's header says 1000 bytes follow; only part of the frame comes.
       std::vector<uint8_t> frame(wire::kHeaderSize + 1000);
       wire::FrameHeader ah;
@@ -419,12 +412,7 @@ TEST(StatusCommand, ABackendThatStopsOrTricklesMidAnswerTimesOut) {
       wire::encode_header(ah, frame.data());
       struct iovec part = {frame.data(), c.cut};
       if (!s->send(&part, 1)) return;
-      for (size_t at = c.cut; c.trickle && at < frame.size() && !gone.load(); ++at) {
-        std::this_thread::sleep_for(50ms);
-        struct iovec one = {frame.data() + at, 1};
-        if (!s->send(&one, 1)) return;  // the client gave up
-      }
-      while (!gone.load()) std::this_thread::sleep_for(10ms);
+      testing::trickle(*s, frame, c.trickle ? c.cut : frame.size(), gone, 50ms);
     });
     setenv("GVIRTUS_ENDPOINT", ep.c_str(), 1);
     BackendStatus b;

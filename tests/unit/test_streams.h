@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <netinet/in.h>
@@ -126,6 +127,39 @@ inline std::vector<uint8_t> frame_bytes(wire::FrameHeader h, const std::vector<u
   wire::encode_header(h, out.data());
   out.insert(out.end(), payload.begin(), payload.end());
   return out;
+}
+
+// A backend a test plays that stops or trickles: accepts a connection on l and reads its Hello
+// (nullptr if none came).
+inline std::unique_ptr<Stream> accept_hello(Listener& l) {
+  std::unique_ptr<Stream> s;
+  if (!l.accept(&s)) return nullptr;
+  wire::FrameHeader h;
+  if (!recv_header(*s, wire::kMaxHelloPayload, &h)) return nullptr;
+  std::vector<uint8_t> hello(h.length);
+  if (!hello.empty() && !s->recv(hello.data(), hello.size())) return nullptr;
+  return s;
+}
+
+// The Welcome frame of a backend that accepts.
+inline std::vector<uint8_t> welcome_bytes() {
+  wire::Writer w;
+  wire::encode_welcome(wire::Welcome{}, w);
+  wire::FrameHeader h;
+  h.kind = static_cast<uint16_t>(wire::Kind::kWelcome);
+  return frame_bytes(h, std::vector<uint8_t>(w.data(), w.data() + w.size()));
+}
+
+// Sends bytes[at..] one byte every `every`, until all are sent, `gone` is set (the client gave
+// up) or a send fails; then waits for `gone`.
+inline void trickle(Stream& s, const std::vector<uint8_t>& bytes, size_t at,
+                    const std::atomic<bool>& gone, std::chrono::milliseconds every) {
+  for (; at < bytes.size() && !gone.load(); ++at) {
+    std::this_thread::sleep_for(every);
+    struct iovec one = {const_cast<uint8_t*>(bytes.data()) + at, 1};
+    if (!s.send(&one, 1)) break;
+  }
+  while (!gone.load()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 inline wire::Hello test_hello(uint8_t token_byte = 7, bool primary = true) {
