@@ -18,6 +18,8 @@ namespace gvirtus::backend::cuda {
 void handle_cuModuleLoadData(CallContext&);
 void handle_cuModuleLoadDataEx(CallContext&);
 void handle_cuModuleLoadFatBinary(CallContext&);
+void handle_cuTensorMapEncodeTiled(CallContext&);
+void handle_cuTensorMapReplaceAddress(CallContext&);
 void handle_cuLaunchKernel(CallContext&);
 void handle_cuLaunchCooperativeKernel(CallContext&);
 void handle_cuLaunchKernelEx(CallContext&);
@@ -95,6 +97,45 @@ TEST_F(DriverHandlers, ImagesMustBeWholeInTheBytesSent) {
   f.put<uint64_t>(fatbin.size());
   f.put_bytes(fatbin.data(), fatbin.size());
   EXPECT_FAULT(run(drv::handle_cuModuleLoadFatBinary, f), "headers reach past the bytes sent");
+}
+
+// Tensor maps: the arrays' lengths follow from tensorRank (the client refuses a rank they cannot
+// carry); a rank of 0 with strides present, one past the bound, an array shorter than the rank
+// says, or a descriptor shorter than 128 bytes end the session before the driver is asked.
+TEST_F(DriverHandlers, TensorMapArraysFollowTheRank) {
+  auto tiled = [](uint32_t rank, uint32_t sent) {
+    wire::Writer w;
+    w.put<uint8_t>(1);  // tensorMap: out
+    w.put<int32_t>(CU_TENSOR_MAP_DATA_TYPE_FLOAT32);
+    w.put<uint32_t>(rank);
+    w.put<uint64_t>(0x10000);  // globalAddress
+    for (int i = 0; i < 4; ++i) w.put<int32_t>(0);  // interleave, swizzle, l2, oob fill
+    auto array = [&w](uint32_t n, size_t elem) {
+      w.put<uint8_t>(1);
+      for (uint32_t i = 0; i < n; ++i) {
+        const uint64_t zero = 0;
+        w.put_bytes(&zero, elem);
+      }
+    };
+    array(sent, 8);                   // globalDim
+    array(sent ? sent - 1 : 0, 8);    // globalStrides
+    array(sent, 4);                   // boxDim
+    array(sent, 4);                   // elementStrides
+    return w;
+  };
+  EXPECT_FAULT(run(drv::handle_cuTensorMapEncodeTiled, tiled(0, 0)),
+               "cuTensorMapEncodeTiled: globalStrides: buffer length -1 out of bounds");
+  EXPECT_FAULT(run(drv::handle_cuTensorMapEncodeTiled, tiled((1u << 20) / 8 + 1, 0)),
+               "cuTensorMapEncodeTiled: globalDim: buffer length 131073 out of bounds");
+  wire::Writer shorter = tiled(3, 3);
+  shorter.buffer().resize(shorter.size() - 4);  // elementStrides one element short
+  EXPECT_FAULT(run(drv::handle_cuTensorMapEncodeTiled, shorter),
+               "payload too short: wanted 12 bytes, 8 left");
+  wire::Writer replace;
+  replace.put<uint8_t>(1);  // tensorMap: inout, 128 bytes follow; only 64 do
+  for (int i = 0; i < 8; ++i) replace.put<uint64_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuTensorMapReplaceAddress, replace),
+               "payload too short: wanted 128 bytes, 64 left");
 }
 
 TEST_F(DriverHandlers, HonestLoadWithoutADriverGetsTheReplyTheClientReads) {
