@@ -51,9 +51,10 @@ target_link_libraries(cuda_test_driver_legacy PRIVATE ${CMAKE_DL_LIBS})
 
 # The driver's graphs, pools, arrays (and arrays in cuMemcpy2D/3D), texture/surface objects,
 # mapped host memory and IPC, mixed with the runtime on the same objects; a module image over
-# one frame; asynchronous copies with page-locked memory through the driver's calls. Each must
-# pass natively (--native-must-pass: both runs failing alike is no success).
-foreach(name driver_objects driver_big_module driver_ipc driver_async_delivery)
+# one frame; asynchronous copies with page-locked memory through the driver's calls; virtual
+# memory management (reservations, physical allocations, mappings). Each must pass natively
+# (--native-must-pass: both runs failing alike is no success).
+foreach(name driver_objects driver_big_module driver_ipc driver_async_delivery driver_vmm)
   add_executable(cuda_test_${name} ${CMAKE_CURRENT_SOURCE_DIR}/cuda/${name}.cu)
   set_target_properties(cuda_test_${name} PROPERTIES
     CUDA_RUNTIME_LIBRARY Shared

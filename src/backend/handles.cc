@@ -32,6 +32,7 @@ const char* kind_name(HandleKind k) {
     case HandleKind::kLinkState: return "link state";
     case HandleKind::kUserObject: return "user object";
     case HandleKind::kOther: return "object";
+    case HandleKind::kMemAllocation: return "memory allocation";
     default: break;
   }
   if (k >= HandleKind::kCublasHandle && k <= HandleKind::kCublasLtMatrixTransformDesc)

@@ -5,6 +5,8 @@
 //   family kDevicePointer   key: the device address (cudaMalloc*, cudaMallocAsync, cuMemAlloc*,
 //                           managed memory): every free of any API finds it by its address
 //   family kArray / kMipmappedArray   key: the worker's handle id of the array
+//   family kVmmAllocation   key: the driver's handle of a cuMemCreate allocation, given back
+//                           when the driver frees it (last mapping and reference gone)
 //   any other family        a library object (cuBLAS handle, cuFFT plan...): family is the call
 //                           id that destroys it, key its id as the client names it
 // so a free gives back exactly what its allocation was charged, and a free of something the
@@ -27,6 +29,7 @@ enum Family : uint32_t {
   kArray = 2,
   kMipmappedArray = 3,
   kDeviceLimit = 4,  // cudaDeviceSetLimit's reservations, key: the device
+  kVmmAllocation = 5,  // cuMemCreate's physical memory, key: the driver's handle value
   // Library objects: the destroying call id (>= 100).
 };
 

@@ -59,10 +59,6 @@ constexpr Rule kRules[] = {
     {"cuMemFree_v2", Role::kPointerFree, nullptr, kDevicePointer, 8},
     {"cuMemFreeAsync", Role::kPointerFree, nullptr, kDevicePointer, 8},
     {"cuMemFreeAsync_ptsz", Role::kPointerFree, nullptr, kDevicePointer, 8},
-    // Physical memory of the virtual memory management API (mapped by cuMemMap, not counted
-    // again).
-    {"cuMemCreate", Role::kCreate, "cuMemRelease", 0, 8},
-    {"cuMemRelease", Role::kDestroy, "cuMemRelease", 0, 8},
     // Resets of a device's primary context free everything the session held there.
     {"cudaDeviceReset", Role::kDeviceReset, nullptr, 0, 0},
     {"cuDevicePrimaryCtxReset_v2", Role::kDeviceReset, nullptr, 0, 4},
@@ -559,6 +555,14 @@ bool allocated(uint64_t ptr, uint64_t bytes) {
 void freed(uint64_t ptr) {
   if (ptr != 0) ledger().release(kDevicePointer, ptr);
 }
+
+bool vmm_created(uint64_t raw, uint64_t bytes, int device) {
+  if (ledger().charge(kVmmAllocation, raw, bytes, device)) return true;
+  log_refusal(over_limit_text(bytes, ledger()));
+  return false;
+}
+
+void vmm_freed(uint64_t raw) { ledger().release(kVmmAllocation, raw); }
 
 void run(const Registry& reg, const HandlerEntry& entry, CallContext& ctx) {
   const Rule* r = rule_for(entry);

@@ -39,6 +39,15 @@ bool allocated(uint64_t ptr, uint64_t bytes);
 // never charged: a foreign pointer, a second free).
 void freed(uint64_t ptr);
 
+// ---- virtual memory management (cuda/vmm.cc) ----
+
+// cuMemCreate made `bytes` of physical memory on `device`, named by the driver's handle `raw`:
+// charges it exactly. false: over the quota (the handler releases it and answers
+// CUDA_ERROR_OUT_OF_MEMORY).
+bool vmm_created(uint64_t raw, uint64_t bytes, int device);
+// The driver freed that memory (its last mapping and reference are gone).
+void vmm_freed(uint64_t raw);
+
 // ---- every call ----
 
 // Runs entry's handler, accounting for the calls of quota_calls.cc's table.

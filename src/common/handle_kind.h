@@ -29,6 +29,7 @@ enum class HandleKind : uint8_t {
   kLinkState = 16, // CUlinkState
   kUserObject = 17,      // cudaUserObject_t / CUuserObject
   kOther = 18,     // anything else a plugin needs (say which in its code)
+  kMemAllocation = 19,   // CUmemGenericAllocationHandle of cuMemCreate (backend/cuda/vmm.cc)
   // Library plugins' objects (api/<lib>.api `handle ... kind=`): one kind per C type, so an id
   // of one descriptor type is never taken for another.
   kCublasHandle = 32,

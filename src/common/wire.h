@@ -21,7 +21,7 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "GVirtuS assumes a litt
 
 constexpr uint32_t kFrameMagic = 0x31465647;  // "GVF1" as bytes on the wire
 constexpr uint16_t kProtocolMajor = 3;         // a different major is refused
-constexpr uint16_t kProtocolMinor = 9;         // a lower minor from the peer is accepted
+constexpr uint16_t kProtocolMinor = 10;        // a lower minor from the peer is accepted
 constexpr uint16_t kLanedMinor = 6;  // the first minor whose servers accept kFlagLaned
 // The first minor whose servers accept kFlagLaned on stream synchronisations too.
 constexpr uint16_t kLanedSyncMinor = 8;

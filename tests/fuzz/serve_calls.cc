@@ -90,6 +90,7 @@ const std::pair<HandleKind, const char*> kDestroyers[] = {
     {HandleKind::kModule, "cuModuleUnload"},
     {HandleKind::kDrvLibrary, "cuLibraryUnload"},
     {HandleKind::kLinkState, "cuLinkDestroy"},
+    {HandleKind::kMemAllocation, "cuMemRelease"},
     {HandleKind::kCublasHandle, "cublasDestroy_v2"},
     {HandleKind::kCublasLtHandle, "cublasLtDestroy"},
     {HandleKind::kCublasLtMatmulDesc, "cublasLtMatmulDescDestroy"},

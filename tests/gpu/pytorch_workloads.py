@@ -568,6 +568,43 @@ def cuda_graph_stream_reuse(name):
         torch.cuda.memory._set_allocator_settings(f"{setting}:False")
 
 
+@workload("expandable_segments")
+def expandable_segments(name):
+    # expandable_segments:True (PYTORCH_CUDA_ALLOC_CONF): the allocator reserves one address
+    # range per pool and maps physical memory into it as it grows (cuMemAddressReserve,
+    # cuMemCreate, cuMemMap, cuMemSetAccess), and unmaps what is free on empty_cache
+    # (cuMemUnmap, cuMemRelease). What it reserves, and the results, must be as natively.
+    setting = "expandable_segments"
+    torch.cuda.synchronize()
+    torch.cuda.empty_cache()
+    torch.cuda.memory._set_allocator_settings(f"{setting}:True")
+    try:
+        g = cpu_gen()
+        kept = []
+        for n in (1 << 10, 1 << 18, 3 << 20, 10 << 20):  # small pool, then the large pool grows
+            kept.append(randn(g, n) * 2 + 1)
+        expandable = [s for s in torch.cuda.memory_snapshot() if s.get("is_expandable")]
+        if not expandable:
+            raise RuntimeError("no expandable segment was made")
+        grown = torch.cuda.memory_reserved()
+        del kept[2:]
+        torch.cuda.empty_cache()  # unmaps the pages the freed tensors held
+        shrunk = torch.cuda.memory_reserved()
+        if not shrunk < grown:
+            raise RuntimeError(f"empty_cache kept {shrunk} of {grown} bytes reserved")
+        a, b = randn(g, 512, 256), randn(g, 256, 384)
+        kept.append(a @ b)
+        kept.append(torch.cumsum(randn(g, 4 << 20), 0))  # maps pages again
+        held = torch.tensor([grown, shrunk, torch.cuda.memory_reserved(),
+                             torch.cuda.memory_allocated()], dtype=torch.int64)
+        emit(name + ".memory", held, float(grown))
+        emit(name, kept)
+    finally:
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        torch.cuda.memory._set_allocator_settings(f"{setting}:False")
+
+
 # --- driver -----------------------------------------------------------------------------------
 
 def main():

@@ -285,7 +285,9 @@ TEST(QuotaCalls, LibraryAllocatorsAreAccounted) {
 TEST(QuotaCalls, EveryAllocatingCallIsAccounted) {
   const std::set<std::string> in_handler = {"cudaMalloc", "cudaMallocPitch", "cudaMalloc3D",
                                             "cudaMallocAsync", "cudaMallocFromPoolAsync",
-                                            "gvManagedAlloc"};
+                                            "gvManagedAlloc",
+                                            // cuda/vmm.cc: charged at its exact size
+                                            "cuMemCreate"};
   const std::set<std::string> no_device_memory = {
       // host-side objects, or memory counted when it is allocated from them
       "cudaStreamCreate", "cudaStreamCreateWithFlags", "cudaStreamCreateWithPriority",
@@ -294,6 +296,8 @@ TEST(QuotaCalls, EveryAllocatingCallIsAccounted) {
       "cuStreamCreateWithPriority", "cuEventCreate", "cuLinkCreate_v2", "cudaDeviceGetLimit",
       "cuCtxGetLimit", "gvLaunchLimits", "cuMemPoolCreate", "cuTexObjectCreate",
       "cuSurfObjectCreate", "cuGraphCreate", "cuMemAddressReserve", "cuMemMap",
+      "cuMemRetainAllocationHandle", "cuMemGetAllocationGranularity",
+      "cuMemGetAllocationPropertiesFromHandle",
       "cuMemAllocHost_v2", "cuMemHostAlloc", "cudaMallocHost", "cudaHostAlloc",
       "cudaGraphInstantiate", "cuGraphInstantiateWithFlags",
       // page-locked host memory of the worker (graph memcpy nodes with host memory)

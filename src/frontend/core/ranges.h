@@ -43,5 +43,9 @@ class GV_API RangeMap {
 // one map for libcudart.so.13 and libcuda.so.1 together, so that either can tell a device
 // pointer the other handed out from host memory (cudaMemcpyDefault, cuMemcpy).
 GV_API RangeMap& device_ranges();
+// The tag of a range of device_ranges() that is a virtual address reservation
+// (cuMemAddressReserve): device addresses, mapped or not, accessible or not. Other ranges
+// (tag 0) are allocations, all of whose bytes may be used.
+constexpr uint32_t kReservedRange = 1;
 
 }  // namespace gvirtus::client

@@ -83,7 +83,8 @@ bool memset_surely_accepted(const void* ptr, size_t count) {
   if (client::capture_may_be_active() || count == 0) return false;
   RangeMap::Range r;
   const uintptr_t p = reinterpret_cast<uintptr_t>(ptr);
-  return device_ranges().find(p, &r) && count <= r.size - (p - r.base);
+  return device_ranges().find(p, &r) && r.tag != client::kReservedRange &&
+         count <= r.size - (p - r.base);
 }
 
 }  // namespace gvirtus::cudart

@@ -20,7 +20,8 @@ namespace gvirtus::cudart {
 bool launch_surely_accepted(Kernel* k, dim3 grid, dim3 block, size_t shmem);
 
 // cudaMemsetAsync (`async_if=`): [ptr, ptr + count) lies in one device allocation this process
-// made, and no stream capture may be active. What can still fail (a destroyed stream) comes
+// made (not a virtual address reservation, whose pages may be unmapped or inaccessible), and no
+// stream capture may be active. What can still fail (a destroyed stream) comes
 // back with a later reply.
 bool memset_surely_accepted(const void* ptr, size_t count);
 

@@ -1,0 +1,165 @@
+// Virtual memory management, the hand-written part (api/cuda.api 4400-4499; vmm.h). Physical
+// allocations are named by the worker's ids (the driver's handles are its objects' addresses);
+// reservations and mappings are the worker's device addresses. Wire: src/backend/cuda/vmm.cc.
+#include "frontend/cuda/vmm.h"
+
+#include "common/vmm_rules.h"
+#include "frontend/core/ranges.h"
+#include "frontend/cuda/local.h"
+
+namespace gvirtus::cuda {
+
+std::optional<CUresult> vmm_refused(const char* fn) {
+  if (client::connection() && client::server_minor() < kVmmMinor)
+    return refuse(fn, "virtual memory management towards a backend before protocol 3.10");
+  return std::nullopt;
+}
+
+std::optional<CUresult> vmm_access_refused(const CUmemAccessDesc* desc, size_t count) {
+  if (auto r = vmm_refused("cuMemSetAccess")) return r;
+  for (size_t i = 0; desc && i < count; ++i)
+    if (vmm_host_location(desc[i].location.type))
+      return refuse("cuMemSetAccess", "access from the host (the worker's CPU)");
+  return std::nullopt;
+}
+
+void vmm_reserved(CUdeviceptr ptr, size_t size) {
+  if (ptr && size)
+    client::device_ranges().assign(static_cast<uintptr_t>(ptr), size, client::kReservedRange);
+}
+
+namespace {
+
+// A call whose reply is its status only.
+CUresult status_call(Call call, const char* fn, uint64_t a, uint64_t b) {
+  if (auto r = vmm_refused(fn)) return *r;
+  client::Call c(id(call));
+  c.args().put<uint64_t>(a);
+  c.args().put<uint64_t>(b);
+  if (!c.invoke()) return lost();
+  return finish(c);
+}
+
+}  // namespace
+}  // namespace gvirtus::cuda
+
+using namespace gvirtus;
+using namespace gvirtus::cuda;
+
+GV_EXPORT CUresult cuMemAddressFree(CUdeviceptr ptr, size_t size) {
+  return guarded("cuMemAddressFree", [&]() -> CUresult {
+    const CUresult e = status_call(Call::kCall_cuMemAddressFree, "cuMemAddressFree", ptr, size);
+    if (e == CUDA_SUCCESS) {
+      client::RangeMap::Range r;
+      if (client::device_ranges().find(static_cast<uintptr_t>(ptr), &r) &&
+          r.base == static_cast<uintptr_t>(ptr) && r.tag == client::kReservedRange)
+        client::device_ranges().remove(r.base);
+    }
+    return e;
+  });
+}
+
+GV_EXPORT CUresult cuMemCreate(CUmemGenericAllocationHandle* handle, size_t size,
+                               const CUmemAllocationProp* prop, unsigned long long flags) {
+  return guarded("cuMemCreate", [&]() -> CUresult {
+    if (!handle || !prop) return CUDA_ERROR_INVALID_VALUE;
+    if (auto r = vmm_refused("cuMemCreate")) return *r;
+    if (vmm_host_location(prop->location.type))
+      return refuse("cuMemCreate", "physical memory on the host (the worker's)");
+    client::Call c(id(Call::kCall_cuMemCreate));
+    c.args().put<uint64_t>(size);
+    c.args().put<CUmemAllocationProp>(*prop);
+    c.args().put<uint64_t>(flags);
+    if (!c.invoke()) return lost();
+    const CUresult e = finish(c);
+    if (e != CUDA_SUCCESS) return e;
+    const uint64_t h = c.result().get<uint64_t>();
+    c.result().expect_end();
+    *handle = h;
+    return CUDA_SUCCESS;
+  });
+}
+
+GV_EXPORT CUresult cuMemRelease(CUmemGenericAllocationHandle handle) {
+  return guarded("cuMemRelease", [&]() -> CUresult {
+    if (auto r = vmm_refused("cuMemRelease")) return *r;
+    client::Call c(id(Call::kCall_cuMemRelease));
+    c.args().put<uint64_t>(handle);
+    if (!c.invoke()) return lost();
+    return finish(c);
+  });
+}
+
+GV_EXPORT CUresult cuMemMap(CUdeviceptr ptr, size_t size, size_t offset,
+                            CUmemGenericAllocationHandle handle, unsigned long long flags) {
+  return guarded("cuMemMap", [&]() -> CUresult {
+    if (auto r = vmm_refused("cuMemMap")) return *r;
+    client::Call c(id(Call::kCall_cuMemMap));
+    c.args().put<uint64_t>(ptr);
+    c.args().put<uint64_t>(size);
+    c.args().put<uint64_t>(offset);
+    c.args().put<uint64_t>(handle);
+    c.args().put<uint64_t>(flags);
+    if (!c.invoke()) return lost();
+    return finish(c);
+  });
+}
+
+GV_EXPORT CUresult cuMemUnmap(CUdeviceptr ptr, size_t size) {
+  return guarded("cuMemUnmap", [&]() -> CUresult {
+    return status_call(Call::kCall_cuMemUnmap, "cuMemUnmap", ptr, size);
+  });
+}
+
+GV_EXPORT CUresult cuMemGetAllocationGranularity(size_t* granularity,
+                                                 const CUmemAllocationProp* prop,
+                                                 CUmemAllocationGranularity_flags option) {
+  return guarded("cuMemGetAllocationGranularity", [&]() -> CUresult {
+    if (!granularity || !prop) return CUDA_ERROR_INVALID_VALUE;
+    if (auto r = vmm_refused("cuMemGetAllocationGranularity")) return *r;
+    client::Call c(id(Call::kCall_cuMemGetAllocationGranularity));
+    c.args().put<CUmemAllocationProp>(*prop);
+    c.args().put<int32_t>(static_cast<int32_t>(option));
+    if (!c.invoke()) return lost();
+    const CUresult e = finish(c);
+    if (e != CUDA_SUCCESS) return e;
+    const uint64_t g = c.result().get<uint64_t>();
+    c.result().expect_end();
+    *granularity = static_cast<size_t>(g);
+    return CUDA_SUCCESS;
+  });
+}
+
+GV_EXPORT CUresult cuMemGetAllocationPropertiesFromHandle(CUmemAllocationProp* prop,
+                                                          CUmemGenericAllocationHandle handle) {
+  return guarded("cuMemGetAllocationPropertiesFromHandle", [&]() -> CUresult {
+    if (!prop) return CUDA_ERROR_INVALID_VALUE;
+    if (auto r = vmm_refused("cuMemGetAllocationPropertiesFromHandle")) return *r;
+    client::Call c(id(Call::kCall_cuMemGetAllocationPropertiesFromHandle));
+    c.args().put<uint64_t>(handle);
+    if (!c.invoke()) return lost();
+    const CUresult e = finish(c);
+    if (e != CUDA_SUCCESS) return e;
+    CUmemAllocationProp p = c.result().get<CUmemAllocationProp>();
+    c.result().expect_end();
+    p.win32HandleMetaData = nullptr;
+    *prop = p;
+    return CUDA_SUCCESS;
+  });
+}
+
+GV_EXPORT CUresult cuMemRetainAllocationHandle(CUmemGenericAllocationHandle* handle, void* addr) {
+  return guarded("cuMemRetainAllocationHandle", [&]() -> CUresult {
+    if (!handle) return CUDA_ERROR_INVALID_VALUE;
+    if (auto r = vmm_refused("cuMemRetainAllocationHandle")) return *r;
+    client::Call c(id(Call::kCall_cuMemRetainAllocationHandle));
+    c.args().put<uint64_t>(reinterpret_cast<uintptr_t>(addr));
+    if (!c.invoke()) return lost();
+    const CUresult e = finish(c);
+    if (e != CUDA_SUCCESS) return e;
+    const uint64_t h = c.result().get<uint64_t>();
+    c.result().expect_end();
+    *handle = h;
+    return CUDA_SUCCESS;
+  });
+}
