@@ -68,7 +68,9 @@ uint64_t Ledger::release_device(int device) {
   std::lock_guard<std::mutex> g(mu_);
   uint64_t freed = 0;
   for (auto it = entries_.begin(); it != entries_.end();) {
-    if (it->second.device != device) {
+    // Physical allocations of the virtual memory management API belong to no context: a reset
+    // leaves them, and their charges, as they are.
+    if (it->second.device != device || it->first.first == kVmmAllocation) {
       ++it;
       continue;
     }
@@ -76,7 +78,8 @@ uint64_t Ledger::release_device(int device) {
     it = entries_.erase(it);
   }
   held_ -= freed <= held_ ? freed : held_;
-  if (device >= 0 && device < kDevices) per_device_[device] = 0;
+  if (device >= 0 && device < kDevices)
+    per_device_[device] -= freed <= per_device_[device] ? freed : per_device_[device];
   changed();
   return freed;
 }

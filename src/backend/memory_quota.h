@@ -61,8 +61,9 @@ class Ledger {
   bool charge_anyway(uint32_t family, uint64_t key, uint64_t bytes, int device);
   // Gives back what (family, key) holds and forgets it; 0 for a key that holds nothing.
   uint64_t release(uint32_t family, uint64_t key);
-  // Forgets everything held on `device` (a reset of its primary context freed it all); returns
-  // the bytes given back.
+  // Forgets everything held on `device` (a reset of its primary context freed it all), except
+  // kVmmAllocation charges (physical memory belongs to no context); returns the bytes given
+  // back.
   uint64_t release_device(int device);
   // What (family, key) holds (0: nothing).
   uint64_t held_by(uint32_t family, uint64_t key) const;

@@ -556,6 +556,8 @@ void freed(uint64_t ptr) {
   if (ptr != 0) ledger().release(kDevicePointer, ptr);
 }
 
+bool vmm_room_for(uint64_t bytes) { return room_for(bytes); }
+
 bool vmm_created(uint64_t raw, uint64_t bytes, int device) {
   if (ledger().charge(kVmmAllocation, raw, bytes, device)) return true;
   log_refusal(over_limit_text(bytes, ledger()));

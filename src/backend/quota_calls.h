@@ -41,6 +41,9 @@ void freed(uint64_t ptr);
 
 // ---- virtual memory management (cuda/vmm.cc) ----
 
+// Room for a cuMemCreate of `bytes`? false (logged): answer CUDA_ERROR_OUT_OF_MEMORY without
+// allocating.
+bool vmm_room_for(uint64_t bytes);
 // cuMemCreate made `bytes` of physical memory on `device`, named by the driver's handle `raw`:
 // charges it exactly. false: over the quota (the handler releases it and answers
 // CUDA_ERROR_OUT_OF_MEMORY).

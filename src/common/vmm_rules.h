@@ -1,7 +1,8 @@
 // What GVirtuS refuses of the driver's virtual memory management, one definition for the client
 // (frontend/cuda/vmm.cc answers CUDA_ERROR_NOT_SUPPORTED before sending) and the worker
-// (backend/cuda/vmm.cc ends the session of a client that sends it anyway). docs/driver.md,
-// "Virtual memory management".
+// (backend/cuda/vmm.cc: cuMemCreate answers CUDA_ERROR_NOT_SUPPORTED too; cuMemSetAccess ends
+// the session of a client that sends host access anyway). docs/driver.md, "Virtual memory
+// management".
 #pragma once
 #include <cuda.h>
 

@@ -73,9 +73,24 @@ TEST_F(VmmHandlers, AllocationHandlesAreTheSessionsIds) {
   EXPECT_EQ(run(drv::handle_cuMemRelease, one_id(stale(HandleKind::kMemAllocation))),
             CUDA_ERROR_INVALID_VALUE);
   EXPECT_EQ(run(drv::handle_cuMemMap, map(0)), CUDA_ERROR_INVALID_VALUE);
-  // A live one reaches the driver (none here).
-  EXPECT_EQ(run(drv::handle_cuMemMap, map(live(HandleKind::kMemAllocation))),
-            CUDA_ERROR_NO_DEVICE);
+  // A live one reaches the driver (none here) while it holds a reference; once its last
+  // reference is released (a mapping keeps the memory), the driver no longer knows the handle
+  // and the id is refused until a retain gives it a reference again.
+  static int obj = 0;
+  const uint64_t raw = reinterpret_cast<uintptr_t>(&obj);
+  const uint64_t id = session_.handles().add(HandleKind::kMemAllocation, &obj);
+  drv::VmmBook& book = session_.state<drv::VmmBook>();
+  ASSERT_TRUE(book.created(raw, 2u << 20, 0));
+  EXPECT_EQ(run(drv::handle_cuMemMap, map(id)), CUDA_ERROR_NO_DEVICE);
+  std::vector<drv::VmmBook::Dead> dead;
+  book.mapped(0x7f0000000000ull, 2u << 20, raw, &dead);
+  book.released(raw, &dead);
+  EXPECT_EQ(run(drv::handle_cuMemMap, map(id)), CUDA_ERROR_INVALID_VALUE);
+  EXPECT_EQ(run(drv::handle_cuMemRelease, one_id(id)), CUDA_ERROR_INVALID_VALUE);
+  EXPECT_EQ(run(drv::handle_cuMemGetAllocationPropertiesFromHandle, one_id(id)),
+            CUDA_ERROR_INVALID_VALUE);
+  ASSERT_TRUE(book.retained(raw));
+  EXPECT_EQ(run(drv::handle_cuMemMap, map(id)), CUDA_ERROR_NO_DEVICE);
 }
 
 TEST_F(VmmHandlers, TheClientsPointersAndHostMemoryNeverReachTheDriver) {
@@ -93,7 +108,7 @@ TEST_F(VmmHandlers, TheClientsPointersAndHostMemoryNeverReachTheDriver) {
     h.location.type = t;
     EXPECT_EQ(run(drv::handle_cuMemCreate, create(h)), CUDA_ERROR_NOT_SUPPORTED) << t;
   }
-  EXPECT_EQ(session_.state<drv::VmmBook>().allocations(), 0u);
+  EXPECT_EQ(session_.state<drv::VmmBook>().allocations(), 0u);  // nothing recorded
 }
 
 // cuMemSetAccess (generated): the client refuses access from the host; a request asking for

@@ -48,6 +48,7 @@ namespace {
 using backend::quota::kArray;
 using backend::quota::kDevicePointer;
 using backend::quota::Ledger;
+using backend::quota::kVmmAllocation;
 using namespace std::chrono_literals;
 
 constexpr uint64_t kMiB = 1ull << 20;
@@ -171,6 +172,21 @@ TEST(MemoryLedger, AResetDeviceHoldsNothing) {
   EXPECT_EQ(l.release_device(7), 0u);
   EXPECT_EQ(l.release_device(-3), 0u);
   EXPECT_TRUE(l.charge(kDevicePointer, 4, 60, 0));
+}
+
+// Physical memory of the virtual memory management API belongs to no context: a reset of the
+// device's primary context does not free it, so its charge stays (else a client could create up
+// to its quota, reset, and create again).
+TEST(MemoryLedger, AResetKeepsVirtualMemoryAllocationsCharged) {
+  Ledger l(100);
+  ASSERT_TRUE(l.charge(kDevicePointer, 1, 30, 0));
+  ASSERT_TRUE(l.charge(kVmmAllocation, 0x5000, 50, 0));
+  EXPECT_EQ(l.release_device(0), 30u);
+  EXPECT_EQ(l.held(), 50u);
+  EXPECT_EQ(l.held_on(0), 50u);
+  EXPECT_FALSE(l.charge(kVmmAllocation, 0x6000, 60, 0));
+  EXPECT_EQ(l.release(kVmmAllocation, 0x5000), 50u);
+  EXPECT_EQ(l.held_on(0), 0u);
 }
 
 TEST(MemoryLedger, ConcurrentChargesNeverPassTheLimit) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
 #include <vector>
 
 namespace gvirtus::backend::cuda {
@@ -66,6 +67,40 @@ TEST(VmmBook, AHandleRetainedFromAMappingRevivesTheAllocation) {
   EXPECT_EQ(dead.size(), 1u);
 }
 
+// CUDA forbids unmapping part of a mapping; should a driver do it anyway, what stays mapped
+// keeps its allocation counted.
+TEST(VmmBook, PartOfAMappingUnmappedLeavesTheRestCounted) {
+  VmmBook b;
+  std::vector<VmmBook::Dead> dead;
+  ASSERT_TRUE(b.created(0x100, 4 * kG, 0));
+  b.mapped(kVa, 4 * kG, 0x100, &dead);
+  b.released(0x100, &dead);
+  b.unmapped(kVa + kG, kG, &dead);  // the second granule
+  EXPECT_TRUE(dead.empty());
+  EXPECT_EQ(b.mappings(), 2u);
+  const auto left = b.mappings_in(kVa, 4 * kG);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0], std::make_pair(kVa, kG));
+  EXPECT_EQ(left[1], std::make_pair(kVa + 2 * kG, 2 * kG));
+  b.unmapped(kVa, kG, &dead);
+  EXPECT_TRUE(dead.empty());
+  b.unmapped(kVa + 2 * kG, 2 * kG, &dead);
+  EXPECT_EQ(dead.size(), 1u);
+}
+
+TEST(VmmBook, AnAllocationAliveOnlyThroughAMappingHasNoReference) {
+  VmmBook b;
+  std::vector<VmmBook::Dead> dead;
+  ASSERT_TRUE(b.created(0x100, kG, 0));
+  EXPECT_EQ(b.references(0x100), 1u);
+  b.mapped(kVa, kG, 0x100, &dead);
+  b.released(0x100, &dead);
+  EXPECT_EQ(b.references(0x100), 0u);
+  VmmBook::Allocation a;
+  EXPECT_TRUE(b.find(0x100, &a));
+  EXPECT_EQ(b.references(0x200), 0u);
+}
+
 TEST(VmmBook, OneUnmapOrAddressFreeEndsEveryMappingItCovers) {
   VmmBook b;
   std::vector<VmmBook::Dead> dead;
@@ -77,8 +112,7 @@ TEST(VmmBook, OneUnmapOrAddressFreeEndsEveryMappingItCovers) {
   b.mapped(kVa + 3 * kG, kG, 0x300, &dead);
   for (uint64_t raw : {0x100u, 0x200u, 0x300u}) b.released(raw, &dead);
   EXPECT_TRUE(dead.empty());
-  // A range that starts inside the first mapping covers it too.
-  b.unmapped(kVa + kG / 2, 2 * kG, &dead);
+  b.unmapped(kVa, 2 * kG, &dead);
   EXPECT_EQ(dead.size(), 2u);
   EXPECT_EQ(b.mappings(), 1u);
   b.unmapped(kVa, 8 * kG, &dead);  // the reservation freed

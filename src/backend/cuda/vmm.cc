@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/cuda/support.h"
@@ -60,7 +61,9 @@ void* obj_of(CUmemGenericAllocationHandle h) {
   return reinterpret_cast<void*>(static_cast<uintptr_t>(h));
 }
 
-// The allocation an id names, or false with ctx.status set (a stale id; a forged one throws).
+// The allocation an id names, holding a reference, or false with ctx.status set (a stale id,
+// or one whose allocation lives on only through a mapping: the driver released its handle; a
+// forged id throws).
 bool alloc_in(CallContext& ctx, uint64_t id, CUmemGenericAllocationHandle* out) {
   void* p = nullptr;
   if (id == 0) {
@@ -68,6 +71,10 @@ bool alloc_in(CallContext& ctx, uint64_t id, CUmemGenericAllocationHandle* out) 
     return false;
   }
   if (!handle_in(ctx, kAlloc, id, &p, kStale)) return false;
+  if (book(ctx).references(raw_of(p)) == 0) {
+    ctx.status = kStale;
+    return false;
+  }
   *out = raw_of(p);
   return true;
 }
@@ -89,9 +96,13 @@ bool prop_accepted(CallContext& ctx, const CUmemAllocationProp& prop, bool creat
   return true;
 }
 
-// Gives the bytes of the allocations that died back to the ledger.
-void bury(const std::vector<VmmBook::Dead>& dead) {
-  for (const VmmBook::Dead& d : dead) quota::vmm_freed(d.raw);
+// The allocations that died: their bytes go back to the ledger and their ids are forgotten (the
+// driver may give a later allocation the same handle, which must get an id of its own).
+void bury(CallContext& ctx, const std::vector<VmmBook::Dead>& dead) {
+  for (const VmmBook::Dead& d : dead) {
+    quota::vmm_freed(d.raw);
+    ctx.session.handles().forget(kAlloc, obj_of(d.raw));
+  }
 }
 
 // With clearing on (clearing.h), new physical memory is zeroed before the client can map it:
@@ -142,6 +153,10 @@ void handle_cuMemCreate(CallContext& ctx) {
   const uint64_t flags = ctx.in.get<uint64_t>();
   ctx.in.expect_end();
   if (!prop_accepted(ctx, prop, true)) return;
+  if (!quota::vmm_room_for(size)) {
+    ctx.status = CUDA_ERROR_OUT_OF_MEMORY;
+    return;
+  }
   std::lock_guard<std::mutex> serial(book(ctx).calls());
   auto create = real<decltype(&::cuMemCreate)>(ctx, "cuMemCreate");
   auto release = real<decltype(&::cuMemRelease)>(ctx, "cuMemRelease");
@@ -170,7 +185,7 @@ void handle_cuMemCreate(CallContext& ctx) {
     const CUresult e = clear_physical(ctx, h, static_cast<size_t>(size), device);
     if (e != CUDA_SUCCESS) {
       undo(e);
-      bury(dead);
+      bury(ctx, dead);
       return;
     }
   }
@@ -187,13 +202,11 @@ void handle_cuMemRelease(CallContext& ctx) {
   if (!release) return;
   ctx.status = release(h);
   if (ctx.status != CUDA_SUCCESS) return;
+  // The id stays while the allocation lives (a mapping may keep it), so that a handle retained
+  // from its mapping is the same id, as natively the same handle value; bury forgets it.
   std::vector<VmmBook::Dead> dead;
-  if (book(ctx).released(h, &dead) == 0) {
-    void* gone = nullptr;
-    handle_release(ctx, kAlloc, id, &gone, kStale);
-    ctx.status = CUDA_SUCCESS;
-  }
-  bury(dead);
+  book(ctx).released(h, &dead);
+  bury(ctx, dead);
 }
 
 void handle_cuMemMap(CallContext& ctx) {
@@ -212,31 +225,36 @@ void handle_cuMemMap(CallContext& ctx) {
   if (ctx.status != CUDA_SUCCESS) return;
   std::vector<VmmBook::Dead> dead;
   book(ctx).mapped(ptr, size, h, &dead);
-  bury(dead);
+  bury(ctx, dead);
 }
 
-// cuMemUnmap, and cuMemAddressFree (a reservation freed with mappings left: whatever the driver
-// does with them, none is counted any more).
+// cuMemUnmap, and cuMemAddressFree. A reservation freed with mappings left in it: whatever the
+// driver did with them, the worker unmaps what it recorded there too (nothing, if the driver
+// unmapped them), so no memory stays mapped that the ledger no longer counts.
 template <typename F>
-void unmap_range(CallContext& ctx, const char* name) {
+void unmap_range(CallContext& ctx, const char* name, bool frees_reservation) {
   const uint64_t ptr = ctx.in.get<uint64_t>();
   const uint64_t size = ctx.in.get<uint64_t>();
   ctx.in.expect_end();
   std::lock_guard<std::mutex> serial(book(ctx).calls());
   auto f = real<F>(ctx, name);
-  if (!f) return;
+  auto unmap = real<decltype(&::cuMemUnmap)>(ctx, "cuMemUnmap");
+  if (!f || !unmap) return;
+  const auto left = frees_reservation ? book(ctx).mappings_in(ptr, size)
+                                      : std::vector<std::pair<uint64_t, uint64_t>>{};
   ctx.status = f(ptr, static_cast<size_t>(size));
   if (ctx.status != CUDA_SUCCESS) return;
+  for (const auto& [va, n] : left) unmap(va, static_cast<size_t>(n));
   std::vector<VmmBook::Dead> dead;
   book(ctx).unmapped(ptr, size, &dead);
-  bury(dead);
+  bury(ctx, dead);
 }
 
 void handle_cuMemUnmap(CallContext& ctx) {
-  unmap_range<decltype(&::cuMemUnmap)>(ctx, "cuMemUnmap");
+  unmap_range<decltype(&::cuMemUnmap)>(ctx, "cuMemUnmap", false);
 }
 void handle_cuMemAddressFree(CallContext& ctx) {
-  unmap_range<decltype(&::cuMemAddressFree)>(ctx, "cuMemAddressFree");
+  unmap_range<decltype(&::cuMemAddressFree)>(ctx, "cuMemAddressFree", true);
 }
 
 void handle_cuMemGetAllocationGranularity(CallContext& ctx) {
@@ -283,7 +301,7 @@ void handle_cuMemRetainAllocationHandle(CallContext& ctx) {
     ctx.status = CUDA_ERROR_INVALID_VALUE;
     return;
   }
-  // The same id while a reference made through it lives (HandleTable keeps one id per object).
+  // The allocation's id, kept while it lives (HandleTable keeps one id per object).
   ctx.out.put<uint64_t>(handle_out(ctx, kAlloc, obj_of(h)));
 }
 

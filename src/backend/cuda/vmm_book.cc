@@ -33,7 +33,8 @@ uint32_t VmmBook::released(uint64_t raw, std::vector<Dead>* dead) {
   return left;
 }
 
-void VmmBook::drop_locked(uint64_t va, uint64_t size, std::vector<Dead>* dead) {
+void VmmBook::drop_locked(uint64_t va, uint64_t size, bool keep_outside,
+                          std::vector<Dead>* dead) {
   const uint64_t end = va + size < va ? UINT64_MAX : va + size;
   auto m = maps_.lower_bound(va);
   if (m != maps_.begin()) {
@@ -41,10 +42,22 @@ void VmmBook::drop_locked(uint64_t va, uint64_t size, std::vector<Dead>* dead) {
     if (before->first + before->second.size > va) m = before;  // reaches into the range
   }
   while (m != maps_.end() && m->first < end) {
-    auto a = allocs_.find(m->second.raw);
+    const uint64_t start = m->first, stop = m->first + m->second.size;
+    const uint64_t raw = m->second.raw;
+    auto a = allocs_.find(raw);
     m = maps_.erase(m);
     if (a == allocs_.end()) continue;
     if (a->second.maps > 0) --a->second.maps;
+    // What lies outside the range stays mapped (a driver that unmapped part of a mapping).
+    if (keep_outside && start < va) {
+      maps_[start] = Mapping{va - start, raw};
+      ++a->second.maps;
+    }
+    if (keep_outside && stop > end) {
+      m = maps_.emplace(end, Mapping{stop - end, raw}).first;
+      ++a->second.maps;
+      ++m;
+    }
     bury_locked(a, dead);
   }
 }
@@ -53,7 +66,7 @@ void VmmBook::mapped(uint64_t va, uint64_t size, uint64_t raw, std::vector<Dead>
   std::lock_guard<std::mutex> g(mu_);
   // The driver maps only what is not mapped, so a mapping recorded there is stale (its
   // reservation was freed another way): it no longer counts.
-  drop_locked(va, size, dead);
+  drop_locked(va, size, false, dead);
   auto it = allocs_.find(raw);
   if (it == allocs_.end()) return;
   maps_[va] = Mapping{size, raw};
@@ -62,7 +75,23 @@ void VmmBook::mapped(uint64_t va, uint64_t size, uint64_t raw, std::vector<Dead>
 
 void VmmBook::unmapped(uint64_t va, uint64_t size, std::vector<Dead>* dead) {
   std::lock_guard<std::mutex> g(mu_);
-  drop_locked(va, size, dead);
+  drop_locked(va, size, true, dead);
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> VmmBook::mappings_in(uint64_t va,
+                                                                 uint64_t size) const {
+  std::lock_guard<std::mutex> g(mu_);
+  const uint64_t end = va + size < va ? UINT64_MAX : va + size;
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (auto m = maps_.lower_bound(va); m != maps_.end() && m->first < end; ++m)
+    out.emplace_back(m->first, m->second.size);
+  return out;
+}
+
+uint32_t VmmBook::references(uint64_t raw) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = allocs_.find(raw);
+  return it == allocs_.end() ? 0 : it->second.refs;
 }
 
 bool VmmBook::find(uint64_t raw, Allocation* out) const {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 namespace gvirtus::backend::cuda {
@@ -44,9 +45,17 @@ class VmmBook {
   // (the driver maps only unmapped addresses) and is dropped, which may free its allocation
   // (appended to *dead).
   void mapped(uint64_t va, uint64_t size, uint64_t raw, std::vector<Dead>* dead);
-  // cuMemUnmap or cuMemAddressFree of [va, va+size) succeeded: every mapping that overlaps it
-  // is gone. Appends the allocations that died to *dead.
+  // cuMemUnmap or cuMemAddressFree of [va, va+size) succeeded: what was mapped inside it is
+  // gone (a mapping reaching outside keeps its outer parts: CUDA forbids unmapping part of a
+  // mapping, but should a driver do it, what stays mapped stays counted). Appends the
+  // allocations that died to *dead.
   void unmapped(uint64_t va, uint64_t size, std::vector<Dead>* dead);
+  // The recorded mappings that start inside [va, va+size), as (address, size).
+  std::vector<std::pair<uint64_t, uint64_t>> mappings_in(uint64_t va, uint64_t size) const;
+  // The references raw holds (0: none, or not an allocation of this session). An allocation
+  // kept alive only by a mapping has none: the driver no longer knows its handle, so the
+  // client's id is refused until cuMemRetainAllocationHandle gives it a reference again.
+  uint32_t references(uint64_t raw) const;
 
   // Held by the handlers across each driver call on an allocation and its bookkeeping
   // (backend/cuda/vmm.cc), so that two requests on one handle (a release racing a release from
@@ -64,8 +73,9 @@ class VmmBook {
     uint64_t size;
     uint64_t raw;
   };
-  // Drops every mapping overlapping [va, va+size). REQUIRES: mu_.
-  void drop_locked(uint64_t va, uint64_t size, std::vector<Dead>* dead);
+  // Drops every mapping overlapping [va, va+size), keeping their parts outside it when
+  // keep_outside. REQUIRES: mu_.
+  void drop_locked(uint64_t va, uint64_t size, bool keep_outside, std::vector<Dead>* dead);
   // Erases the allocation if nothing holds it any more. REQUIRES: mu_.
   void bury_locked(std::map<uint64_t, Allocation>::iterator it, std::vector<Dead>* dead);
 

@@ -45,7 +45,9 @@ class GV_API RangeMap {
 GV_API RangeMap& device_ranges();
 // The tag of a range of device_ranges() that is a virtual address reservation
 // (cuMemAddressReserve): device addresses, mapped or not, accessible or not. Other ranges
-// (tag 0) are allocations, all of whose bytes may be used.
+// (tag 0) are allocations, all of whose bytes may be used. kClaimedRange is added when this
+// process holds the same addresses of its own address space (frontend/cuda/vmm.cc).
 constexpr uint32_t kReservedRange = 1;
+constexpr uint32_t kClaimedRange = 2;
 
 }  // namespace gvirtus::client

@@ -83,7 +83,7 @@ bool memset_surely_accepted(const void* ptr, size_t count) {
   if (client::capture_may_be_active() || count == 0) return false;
   RangeMap::Range r;
   const uintptr_t p = reinterpret_cast<uintptr_t>(ptr);
-  return device_ranges().find(p, &r) && r.tag != client::kReservedRange &&
+  return device_ranges().find(p, &r) && (r.tag & client::kReservedRange) == 0 &&
          count <= r.size - (p - r.base);
 }
 
