@@ -70,4 +70,17 @@ inline size_t wire_size(const TypeInfo& i) {
 // `bound buffer=`); no honest graph comes close.
 constexpr size_t kMaxArrayBytes = 1u << 20;
 
+// Scalars passed by value (protocol 3.10; docs/libraries.md, "Tensors passed by value"). A
+// tensor with CUDNN_ATTR_TENSOR_IS_BY_VALUE has its one element on the host: the variant pack's
+// pointer for it is an address of the application's memory, whose bytes cuDNN reads on the
+// CPU. After the elements of a SetAttribute of CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS
+// (CUDNN_TYPE_VOID_PTR), the client may send
+//   u32 k (1..count), then k x (u32 index, kByValueBytes bytes),
+// in ascending index order: for each element whose address is readable host memory of the
+// client and lies in no device memory it knows of, the bytes found there (zeros past what was
+// readable). The worker keeps them in host memory of its own, which the element then points
+// to, unless the address is device memory on the worker. No trailer: k = 0.
+constexpr size_t kByValueBytes = 16;  // the largest scalar cuDNN takes (a complex double)
+constexpr uint16_t kByValueMinor = 10;
+
 }  // namespace gvirtus::cudnn_attr

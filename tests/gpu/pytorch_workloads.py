@@ -568,6 +568,27 @@ def cuda_graph_stream_reuse(name):
         torch.cuda.memory._set_allocator_settings(f"{setting}:False")
 
 
+@workload("sdpa_cudnn", tolerant=True)
+def sdpa_cudnn(name):
+    # cuDNN's attention (its graph API, through cudnn-frontend), chosen explicitly: the attention
+    # scale is a tensor passed by value, whose scalar the variant pack points to in host memory
+    # (docs/libraries.md, "Tensors passed by value").
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    g = cpu_gen()
+    q, k, v = (randn(g, 2, 4, 128, 64, dtype=torch.bfloat16) for _ in range(3))
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(False)
+    try:
+        with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+            outs = [F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=s)
+                    for s in (0.2, 0.05)]
+    finally:
+        torch.use_deterministic_algorithms(deterministic)
+    if torch.equal(outs[0], outs[1]):
+        raise RuntimeError("two attention scales gave the same result")
+    emit(name, outs)
+
+
 @workload("expandable_segments")
 def expandable_segments(name):
     # expandable_segments:True (PYTORCH_CUDA_ALLOC_CONF): the allocator reserves one address

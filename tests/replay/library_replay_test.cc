@@ -23,6 +23,7 @@
 #include "fake_backend.h"
 #include "frontend/core/answers.h"
 #include "frontend/core/client.h"
+#include "frontend/core/ranges.h"
 #include "frontend/cublasLt/heuristic_cache.h"
 #include "frontend/cudnn/glue.h"
 
@@ -39,6 +40,7 @@ namespace dnn = cudnn;
 struct Request {
   uint32_t call_id;
   bool waits;
+  std::vector<uint8_t> payload;  // cudnnBackendSetAttribute's only
 };
 
 class Replay : public ::testing::Test {
@@ -96,7 +98,9 @@ class Replay : public ::testing::Test {
       wire::Writer out;
       {
         std::lock_guard<std::mutex> g(mu_);
-        seen_.push_back({f.call_id, waits});
+        seen_.push_back({f.call_id, waits,
+                         f.call_id == dnn::kCall_cudnnBackendSetAttribute ? p
+                                                                          : std::vector<uint8_t>{}});
         if (!waits) {
           auto it = fail_async_.find(f.call_id);
           if (it != fail_async_.end()) {
@@ -497,6 +501,49 @@ TEST_F(ReplayDnn, DescriptorRecordsGoWithTheirDescriptors) {
     ASSERT_EQ(cudnnDestroyFilterDescriptor(f), CUDNN_STATUS_SUCCESS);
     EXPECT_EQ(cudnn::recorded_descriptor_types(), before) << i;
   }
+}
+
+// A scalar passed by value (cuDNN SDPA's attention scale): its address is host memory of this
+// process, so its bytes travel after the pointers (common/cudnn_backend_attr.h); device memory
+// the client knows of, and NULL, do not. Other pointer attributes carry none.
+TEST_F(ReplayDnn, ScalarsPassedByValueTravelWithTheirPointers) {
+  cudnnBackendDescriptor_t vp;
+  ASSERT_EQ(cudnnBackendCreateDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &vp), 0);
+  const uintptr_t dev = 0x7f0000200000;
+  client::device_ranges().assign(dev, 4096);
+  float scale = 0.125f;
+  void* ptrs[3] = {reinterpret_cast<void*>(dev + 256), &scale, nullptr};
+  take();
+  ASSERT_EQ(cudnnBackendSetAttribute(vp, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS,
+                                     CUDNN_TYPE_VOID_PTR, 3, ptrs), 0);
+  ASSERT_EQ(cudnnBackendSetAttribute(vp, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR,
+                                     1, &ptrs[1]), 0);
+  // A call that waits (a tensor's Set): the fake has read both Sets when it answers.
+  cudnnBackendDescriptor_t t;
+  ASSERT_EQ(cudnnBackendCreateDescriptor(CUDNN_BACKEND_TENSOR_DESCRIPTOR, &t), 0);
+  const int64_t uid = 7;
+  ASSERT_EQ(cudnnBackendSetAttribute(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid),
+            0);
+  client::device_ranges().remove(dev);
+  std::vector<std::vector<uint8_t>> sets;
+  for (Request& r : take()) {
+    int32_t name = 0;
+    if (r.payload.size() >= 12) std::memcpy(&name, r.payload.data() + 8, sizeof name);
+    if (name == CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS || name == CUDNN_ATTR_VARIANT_PACK_WORKSPACE)
+      sets.push_back(r.payload);
+  }
+  ASSERT_EQ(sets.size(), 2u);
+  const size_t head = 8 + 4 + 4 + 8 + 1;
+  ASSERT_EQ(sets[0].size(), head + 3 * 8 + 4 + 4 + 16);
+  wire::Reader r(sets[0].data() + head + 3 * 8, 4 + 4 + 16);
+  EXPECT_EQ(r.get<uint32_t>(), 1u);  // one scalar
+  EXPECT_EQ(r.get<uint32_t>(), 1u);  // the second pointer's
+  float sent = 0;
+  std::memcpy(&sent, r.get_bytes(16), sizeof sent);
+  EXPECT_EQ(sent, 0.125f);
+  EXPECT_EQ(sets[1].size(), head + 8) << "a workspace is never a scalar";
+  ASSERT_EQ(cudnnBackendDestroyDescriptor(t), 0);
+  ASSERT_EQ(cudnnBackendDestroyDescriptor(vp), 0);
 }
 
 // What the client cannot tell waits, and reports the worker's status.

@@ -4,6 +4,7 @@
 #include <cudnn.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "backend/cudnn/support.h"
@@ -21,6 +22,8 @@ void handle_cudnnBackendCreateDescriptor(CallContext&);
 void handle_cudnnBackendSetAttribute(CallContext&);
 void handle_cudnnBackendGetAttribute(CallContext&);
 void handle_cudnnCTCLoss(CallContext&);
+size_t by_value_descriptors(CallContext&);
+const void* by_value_scalar(CallContext&, uint64_t desc, size_t j);
 }  // namespace gvirtus::backend::cudnn
 
 namespace gvirtus::testing {
@@ -261,6 +264,123 @@ TEST_F(CudnnHandlers, PointerAttributesTakeDeviceMemoryOnly) {
   cudnnBackendDestroyDescriptor(native);
   ASSERT_NE(expected, CUDNN_STATUS_NOT_SUPPORTED);  // else the refusal above would prove nothing
   EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute, pointers({0, 0})), expected);
+}
+
+// A tensor passed by value (protocol 3.10): the client sends the scalar's bytes after the
+// pointers, and the variant pack's element points to the worker's copy of them, never to the
+// client's address. cuDNN answers the element as it holds it.
+class CudnnByValue : public CudnnHandlers {
+ protected:
+  uint64_t pack() {
+    wire::Writer w;
+    w.put<int32_t>(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+    w.put<uint8_t>(1);
+    std::vector<uint8_t> out;
+    EXPECT_EQ(run(cd::handle_cudnnBackendCreateDescriptor, w, &out), CUDNN_STATUS_SUCCESS);
+    uint64_t id = 0;
+    if (out.size() == sizeof(id)) std::memcpy(&id, out.data(), sizeof(id));
+    return id;
+  }
+  // DATA_POINTERS (or `name`) of `ps`, then a trailer of (index, first byte) scalars unless
+  // `count` is -1 (none); `count` may disagree with the scalars (hostile requests).
+  static wire::Writer pointers(uint64_t d, const std::vector<uint64_t>& ps, int64_t count,
+                               const std::vector<std::pair<uint32_t, float>>& scalars,
+                               int32_t name = CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS) {
+    wire::Writer w;
+    w.put<uint64_t>(d);
+    w.put<int32_t>(name);
+    w.put<int32_t>(CUDNN_TYPE_VOID_PTR);
+    w.put<int64_t>(static_cast<int64_t>(ps.size()));
+    w.put<uint8_t>(1);
+    for (uint64_t p : ps) w.put<uint64_t>(p);
+    if (count < 0) return w;
+    w.put<uint32_t>(static_cast<uint32_t>(count));
+    for (const auto& [i, v] : scalars) {
+      w.put<uint32_t>(i);
+      unsigned char b[16] = {};
+      std::memcpy(b, &v, sizeof v);
+      w.put_bytes(b, sizeof b);
+    }
+    return w;
+  }
+  // The value of the j-th scalar the worker keeps for descriptor d (NaN: none kept).
+  float scalar(uint64_t d, size_t j) {
+    wire::FrameHeader hdr;
+    be::CallContext ctx{session_, conn_, hdr, wire::Reader(nullptr, 0), wire::Writer()};
+    const void* p = cd::by_value_scalar(ctx, d, j);
+    float v = std::nanf("");
+    if (p) std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  size_t kept() {
+    wire::FrameHeader hdr;
+    be::CallContext ctx{session_, conn_, hdr, wire::Reader(nullptr, 0), wire::Writer()};
+    return cd::by_value_descriptors(ctx);
+  }
+};
+
+// (Which pointer cuDNN then holds is seen on the GPU: cuDNN answers a pack's pointers only
+// once finalized, which needs one; the PyTorch workload sdpa_cudnn passes its attention scale by
+// value.)
+TEST_F(CudnnByValue, AScalarSentByValueIsKeptByTheWorker) {
+  const uint64_t d = pack();
+  ASSERT_NE(d, 0u);
+  const uint64_t client_address = 0x7ffc00001000ull;  // the scalar in the client's memory
+  ASSERT_EQ(run(cd::handle_cudnnBackendSetAttribute,
+                pointers(d, {0, client_address}, 1, {{1, 0.125f}})),
+            CUDNN_STATUS_SUCCESS);
+  EXPECT_EQ(scalar(d, 0), 0.125f);
+  // Set again: the new scalar replaces the old; a descriptor keeps one set of scalars.
+  ASSERT_EQ(run(cd::handle_cudnnBackendSetAttribute,
+                pointers(d, {client_address, 0}, 1, {{0, 2.5f}})),
+            CUDNN_STATUS_SUCCESS);
+  EXPECT_EQ(scalar(d, 0), 2.5f);
+  EXPECT_EQ(kept(), 1u);
+  // A set cuDNN refuses (a stale pack) keeps nothing.
+  void* p = nullptr;
+  ASSERT_TRUE(session_.handles().remove(be::HandleKind::kCudnnBackendDesc, d, &p));
+  EXPECT_NE(run(cd::handle_cudnnBackendSetAttribute,
+                pointers(d, {client_address}, 1, {{0, 9.0f}})),
+            CUDNN_STATUS_SUCCESS);
+  EXPECT_EQ(scalar(d, 0), 2.5f);
+  cudnnBackendDestroyDescriptor(static_cast<cudnnBackendDescriptor_t>(p));
+  // Without its bytes, a host address is still refused.
+  EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute,
+                pointers(pack(), {0, client_address}, -1, {})),
+            CUDNN_STATUS_NOT_SUPPORTED);
+}
+
+TEST_F(CudnnByValue, ScalarsOfDestroyedDescriptorsAreDropped) {
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 200; ++i) {
+    const uint64_t d = pack();
+    ASSERT_EQ(run(cd::handle_cudnnBackendSetAttribute, pointers(d, {0x1000}, 1, {{0, 1.0f}})),
+              CUDNN_STATUS_SUCCESS);
+    void* p = nullptr;  // destroyed: its id is released
+    ASSERT_TRUE(session_.handles().remove(be::HandleKind::kCudnnBackendDesc, d, &p));
+    cudnnBackendDestroyDescriptor(static_cast<cudnnBackendDescriptor_t>(p));
+  }
+  EXPECT_LE(kept(), 64u) << "the table follows the live descriptors, not every one ever made";
+}
+
+TEST_F(CudnnByValue, MalformedScalarsEndTheSession) {
+  const uint64_t d = pack();
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, pointers(d, {1, 2}, 0, {})),
+               "0 by-value scalars for 2 pointers");
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute,
+                   pointers(d, {1, 2}, 3, {{0, 1}, {1, 1}, {1, 1}})),
+               "3 by-value scalars for 2 pointers");
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, pointers(d, {1, 2}, 1, {{2, 1}})),
+               "by-value scalar index 2 out of order or past 2 pointers");
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute,
+                   pointers(d, {1, 2}, 2, {{1, 1}, {0, 1}})),
+               "by-value scalar index 0 out of order");
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, pointers(d, {1, 2}, 2, {{0, 1}})),
+               "payload too short");
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute,
+                   pointers(d, {1}, 1, {{0, 1}}, CUDNN_ATTR_VARIANT_PACK_WORKSPACE)),
+               "by-value scalars for attribute");
+  EXPECT_EQ(kept(), 0u);
 }
 
 TEST_F(CudnnHandlers, SetAttributeBytesMustMatchTypeAndCount) {

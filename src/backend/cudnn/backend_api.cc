@@ -3,12 +3,19 @@
 // array larger than cudnn_attr::kMaxArrayBytes, or bytes that disagree with the declared type
 // and element count, end the session; an attribute type this build cannot size answers
 // CUDNN_STATUS_NOT_SUPPORTED (an honest client refuses it itself).
+#include <algorithm>
+#include <array>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "backend/cudnn/support.h"
 #include "backend/device_memory.h"
+#include "backend/worker.h"
 #include "common/cudnn_backend_attr.h"
 #include "common/log.h"
 #include "cudnn_handles.h"
@@ -49,22 +56,93 @@ bool ids_in(CallContext& ctx, const attr::TypeInfo& info, const std::vector<uint
 }
 
 // Whether every non-NULL pointer of a VOID_PTR attribute (a variant pack's data pointers, its
-// workspace) is GPU memory of this worker: cuDNN reads and writes those on the GPU. A host
-// address is the client's (a by-value tensor's scalar, which cuDNN would read on the CPU): it
-// means nothing here, and any address of the worker's own host memory must not be reachable
-// through it. Not supported (logged once) rather than passed on.
-bool device_memory_only(void* const* p, size_t n) {
+// workspace) is GPU memory of this worker (cuDNN reads and writes those on the GPU), or the
+// worker's copy of a scalar passed by value. Any other address is the client's: it means
+// nothing here, and the worker's own host memory must not be reachable through it. Not
+// supported (logged once) rather than passed on.
+bool device_memory_only(void* const* p, size_t n, const std::vector<bool>& by_value) {
   for (size_t i = 0; i < n; ++i) {
-    if (!p[i] || device_memory(p[i])) continue;
+    if (!p[i] || by_value[i] || device_memory(p[i])) continue;
     log::once(log::Level::kWarn, "cudnn-host-pointer",
-              "cudnnBackendSetAttribute: a pointer attribute holds host memory (a tensor passed "
-              "by value?): not supported by GVirtuS yet, answered CUDNN_STATUS_NOT_SUPPORTED");
+              "cudnnBackendSetAttribute: a pointer attribute holds an address that is no device "
+              "memory of the worker and whose bytes the client did not send (a client before "
+              "protocol 3.10, or memory it could not read): answered CUDNN_STATUS_NOT_SUPPORTED");
     return false;
   }
   return true;
 }
 
+// Scalars of tensors passed by value (common/cudnn_backend_attr.h), in host memory of the
+// worker, per backend descriptor (its wire id), kept until the descriptor's pointers are set
+// again or it is destroyed (swept: descriptors whose ids are no longer live are dropped once
+// the table has doubled since the last sweep, so its size follows the live descriptors').
+class ByValueScalars {
+ public:
+  using Scalar = std::array<unsigned char, attr::kByValueBytes>;
+  // The scalars of descriptor `id` from now on (its pointers were set), replacing what it held
+  // before (which no pointer of it reaches any more).
+  void keep(CallContext& ctx, uint64_t id, std::unique_ptr<Scalar[]> scalars) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (held_.size() >= sweep_at_) {
+      for (auto it = held_.begin(); it != held_.end();) {
+        void* obj = nullptr;
+        if (ctx.session.handles().find(HandleKind::kCudnnBackendDesc, it->first, &obj) ==
+            HandleTable::Found::kLive)
+          ++it;
+        else
+          it = held_.erase(it);
+      }
+      sweep_at_ = std::max<size_t>(64, 2 * held_.size());
+    }
+    held_[id] = std::move(scalars);
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> g(mu_);
+    return held_.size();
+  }
+  const Scalar* find(uint64_t id, size_t j) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = held_.find(id);
+    return it == held_.end() ? nullptr : &it->second[j];
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<uint64_t, std::unique_ptr<Scalar[]>> held_;
+  size_t sweep_at_ = 64;
+};
+
+// Reads the by-value trailer, if any, after n pointer elements: (index, bytes) in ascending
+// index order, at most n of them. A trailer that breaks these rules ends the session.
+std::vector<std::pair<uint32_t, ByValueScalars::Scalar>> by_value_trailer(wire::Reader& in,
+                                                                          size_t n,
+                                                                          const char* fn) {
+  std::vector<std::pair<uint32_t, ByValueScalars::Scalar>> out;
+  if (in.remaining() == 0) return out;
+  const uint32_t k = in.get<uint32_t>();
+  if (k == 0 || k > n)
+    throw SessionFault(std::string(fn) + ": " + std::to_string(k) + " by-value scalars for " +
+                       std::to_string(n) + " pointers");
+  out.reserve(k);
+  for (uint32_t j = 0; j < k; ++j) {
+    const uint32_t i = in.get<uint32_t>();
+    if (i >= n || (!out.empty() && i <= out.back().first))
+      throw SessionFault(std::string(fn) + ": by-value scalar index " + std::to_string(i) +
+                         " out of order or past " + std::to_string(n) + " pointers");
+    ByValueScalars::Scalar b;
+    std::memcpy(b.data(), in.get_bytes(attr::kByValueBytes), attr::kByValueBytes);
+    out.emplace_back(i, b);
+  }
+  return out;
+}
+
 }  // namespace
+
+// For tests: how many descriptors hold scalars, and where the j-th scalar of one is kept.
+size_t by_value_descriptors(CallContext& ctx) { return ctx.session.state<ByValueScalars>().size(); }
+const void* by_value_scalar(CallContext& ctx, uint64_t desc, size_t j) {
+  return ctx.session.state<ByValueScalars>().find(desc, j);
+}
 
 void handle_cudnnBackendSetAttribute(CallContext& ctx) {
   static constexpr const char* kFn = "cudnnBackendSetAttribute";
@@ -81,7 +159,8 @@ void handle_cudnnBackendSetAttribute(CallContext& ctx) {
   }
   const size_t n = bounded_count(count, info, kFn);
   const size_t bytes = present ? n * attr::wire_size(info) : 0;
-  if (in.remaining() != bytes)
+  // Pointers may be followed by scalars passed by value; every other type is exactly its bytes.
+  if (in.remaining() != bytes && (info.wire != attr::Wire::kPointer || in.remaining() < bytes))
     throw SessionFault(std::string(kFn) + ": " + std::to_string(in.remaining()) +
                        " bytes for " + std::to_string(n) + " elements of attribute type " +
                        std::to_string(static_cast<int>(type)));
@@ -96,14 +175,39 @@ void handle_cudnnBackendSetAttribute(CallContext& ctx) {
   } else if (present) {
     std::vector<uint64_t> ids(n);
     for (size_t i = 0; i < n; ++i) ids[i] = in.get<uint64_t>();
+    const auto scalars = info.wire == attr::Wire::kPointer ? by_value_trailer(in, n, kFn)
+                             : std::vector<std::pair<uint32_t, ByValueScalars::Scalar>>{};
+    if (!scalars.empty() && name != CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS)
+      throw SessionFault(std::string(kFn) + ": by-value scalars for attribute " +
+                         std::to_string(static_cast<int>(name)));
     ptrs.resize(n ? n : 1);
     arr = ptrs.data();
     in.expect_end();
     cudnnBackendDescriptor_t d;
     if (!backend_in(ctx, w_desc, &d)) return;
     if (!ids_in(ctx, info, ids, ptrs.data())) return;
-    if (info.wire == attr::Wire::kPointer && !device_memory_only(ptrs.data(), n)) {
-      ctx.status = CUDNN_STATUS_NOT_SUPPORTED;
+    if (info.wire == attr::Wire::kPointer) {
+      // A scalar's address that is device memory here was device memory all along (one the
+      // client did not know of): it stays. The others point to the worker's copy.
+      std::vector<bool> host(n, false);
+      std::unique_ptr<ByValueScalars::Scalar[]> kept;
+      if (!scalars.empty()) kept.reset(new ByValueScalars::Scalar[scalars.size()]);
+      for (size_t j = 0; j < scalars.size(); ++j) {
+        const uint32_t i = scalars[j].first;
+        if (device_memory(ptrs[i])) continue;
+        kept[j] = scalars[j].second;
+        ptrs[i] = kept[j].data();
+        host[i] = true;
+      }
+      if (!device_memory_only(ptrs.data(), n, host)) {
+        ctx.status = CUDNN_STATUS_NOT_SUPPORTED;
+        return;
+      }
+      ctx.status = cudnnBackendSetAttribute(d, name, type, count, arr);
+      // Kept only once cuDNN holds the pointers: a refused set leaves the pack's earlier ones,
+      // and the scalars they point to.
+      if (ctx.status == CUDNN_STATUS_SUCCESS && kept)
+        ctx.session.state<ByValueScalars>().keep(ctx, w_desc, std::move(kept));
       return;
     }
     ctx.status = cudnnBackendSetAttribute(d, name, type, count, arr);

@@ -3,16 +3,24 @@
 // (common/cudnn_backend_attr.h). Handles and backend descriptors travel as their ids (the
 // client's handles are ids already), device pointers as u64, every other type as its bytes.
 //
-// Set request: desc u64, name i32, type i32, count i64, presence u8, count wire elements.
+// Set request: desc u64, name i32, type i32, count i64, presence u8, count wire elements; for
+//   pointers, then the scalars of tensors passed by value (common/cudnn_backend_attr.h).
 // Get request: desc u64, name i32, type i32, requested i64, elementCount presence u8, array
 //   presence u8, and for descriptor types the `requested` ids of the descriptors cuDNN fills.
 // Get reply (on success): [elementCount i64], [returned u64, returned wire elements].
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/cudnn_backend_attr.h"
 #include "cudnn_calls.h"
+#include "frontend/core/ranges.h"
 #include "frontend/cudnn/glue.h"
 #include "frontend/cudnn/variant_pack.h"
 
@@ -42,6 +50,42 @@ void put_elements(wire::Writer& a, const attr::TypeInfo& info, const void* arr, 
     a.put<uint64_t>(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p[i])));
 }
 
+// The bytes at p in this process, as many of kByValueBytes as are readable (the rest zero);
+// false if none is (p is no host memory of this process).
+bool read_own(const void* p, unsigned char* out) {
+  std::memset(out, 0, attr::kByValueBytes);
+  iovec local{out, attr::kByValueBytes};
+  iovec remote{const_cast<void*>(p), attr::kByValueBytes};
+  ssize_t n = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
+  if (n > 0) return true;
+  // A scalar that ends just before an unreadable page: the part up to the page's end.
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  const size_t to_page_end = 4096 - (a % 4096);
+  if (to_page_end >= attr::kByValueBytes) return false;
+  local.iov_len = remote.iov_len = to_page_end;
+  n = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
+  return n > 0;
+}
+
+// The by-value trailer of a pointer array (common/cudnn_backend_attr.h): the scalars of
+// elements that are host memory of this process.
+void put_by_value(wire::Writer& a, const void* arr, int64_t n) {
+  if (client::server_minor() < attr::kByValueMinor) return;
+  const auto* p = static_cast<void* const*>(arr);
+  std::vector<std::pair<uint32_t, std::array<unsigned char, attr::kByValueBytes>>> found;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!p[i] || client::device_ranges().contains(p[i])) continue;
+    std::array<unsigned char, attr::kByValueBytes> bytes;
+    if (read_own(p[i], bytes.data())) found.emplace_back(static_cast<uint32_t>(i), bytes);
+  }
+  if (found.empty()) return;
+  a.put<uint32_t>(static_cast<uint32_t>(found.size()));
+  for (const auto& [i, bytes] : found) {
+    a.put<uint32_t>(i);
+    a.put_bytes(bytes.data(), bytes.size());
+  }
+}
+
 }  // namespace
 }  // namespace gvirtus::cudnn
 
@@ -67,6 +111,9 @@ extern "C" GV_API cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_
     a.put<int64_t>(elementCount);
     a.put<uint8_t>(arrayOfElements != nullptr);
     if (arrayOfElements != nullptr) cudnn::put_elements(a, info, arrayOfElements, elementCount);
+    if (arrayOfElements != nullptr && attributeName == CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS &&
+        info.wire == attr::Wire::kPointer)
+      cudnn::put_by_value(a, arrayOfElements, elementCount);
     // A variant pack's pointers, ids and workspace: sure to be accepted (variant_pack.h).
     if (cudnn::variant_set_predicted(descriptor, attributeName, attributeType, elementCount,
                                      arrayOfElements))
