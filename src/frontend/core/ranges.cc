@@ -1,5 +1,16 @@
 #include "frontend/core/ranges.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "common/log.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000  // Linux 4.17; older kernels take the address as a hint
+#endif
+
 namespace gvirtus::client {
 
 namespace {
@@ -31,7 +42,7 @@ bool RangeMap::add(uintptr_t base, size_t size, uint32_t tag) {
   return true;
 }
 
-bool RangeMap::assign(uintptr_t base, size_t size, uint32_t tag) {
+bool RangeMap::assign(uintptr_t base, size_t size, uint32_t tag, std::vector<Range>* dropped) {
   if (!valid(base, size)) return false;
   std::lock_guard<std::mutex> g(mu_);
   auto it = by_base_.lower_bound(base);
@@ -39,7 +50,10 @@ bool RangeMap::assign(uintptr_t base, size_t size, uint32_t tag) {
     auto prev = std::prev(it);
     if (prev->first + prev->second.size > base) it = prev;
   }
-  while (it != by_base_.end() && it->first < base + size) it = by_base_.erase(it);
+  while (it != by_base_.end() && it->first < base + size) {
+    if (dropped) dropped->push_back(it->second);
+    it = by_base_.erase(it);
+  }
   by_base_[base] = Range{base, size, tag};
   return true;
 }
@@ -76,6 +90,63 @@ void RangeMap::clear() {
 RangeMap& device_ranges() {
   static auto* m = new RangeMap;  // never destroyed: frees may come from static destructors
   return *m;
+}
+
+namespace {
+
+// The whole pages inside [base, base+size): [*first, *end), empty if none.
+void inner_pages(uintptr_t base, size_t size, uintptr_t* first, uintptr_t* end) {
+  static const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t stop = base + size < base ? UINTPTR_MAX : base + size;
+  *first = (base + page - 1) / page * page;
+  *end = stop / page * page;
+  if (*end < *first) *end = *first;
+}
+
+// Claims the inner pages of a range: true if they are this process's placeholder now.
+bool claim(uintptr_t base, size_t size) {
+  uintptr_t first, end;
+  inner_pages(base, size, &first, &end);
+  if (first == end || first == 0) return false;
+  void* want = reinterpret_cast<void*>(first);
+  void* got = ::mmap(want, end - first, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  const int err = errno;
+  if (got == want) return true;
+  if (got != MAP_FAILED) ::munmap(got, end - first);  // a kernel that took the address as a hint
+  if (got != MAP_FAILED || err == EEXIST)
+    log::once(log::Level::kWarn, "device-address-claim",
+              "memory of this process lies at device addresses the backend handed out; a host "
+              "address there is taken for a device address (copies to it are refused, "
+              "cudaMemcpyDefault copies on the device)");
+  return false;
+}
+
+void unclaim(const RangeMap::Range& r) {
+  if (!(r.tag & kClaimedRange)) return;
+  uintptr_t first, end;
+  inner_pages(r.base, r.size, &first, &end);
+  if (first != end) ::munmap(reinterpret_cast<void*>(first), end - first);
+}
+
+}  // namespace
+
+void record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim_pages) {
+  if (base == 0 || size == 0) return;
+  std::vector<RangeMap::Range> stale;
+  // The stale ranges' pages go back first, so the new claim can take them.
+  RangeMap& m = device_ranges();
+  m.assign(base, size, tag & ~kClaimedRange, &stale);
+  for (const RangeMap::Range& r : stale) unclaim(r);
+  if (claim_pages && claim(base, size)) m.assign(base, size, tag | kClaimedRange);
+}
+
+bool forget_device_range(uintptr_t base, RangeMap::Range* removed) {
+  RangeMap::Range r;
+  if (!device_ranges().remove(base, &r)) return false;
+  unclaim(r);
+  if (removed) *removed = r;
+  return true;
 }
 
 }  // namespace gvirtus::client

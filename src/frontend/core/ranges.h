@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <vector>
 
 #include "frontend/core/client.h"
 
@@ -21,8 +22,10 @@ class GV_API RangeMap {
   // Adds a range; false (and nothing changes) if it is empty, wraps around, or overlaps one.
   bool add(uintptr_t base, size_t size, uint32_t tag = 0);
   // Adds a range, first dropping any that overlap it (the backend just handed it out, so
-  // whatever we remembered there is stale). False only if it is empty or wraps around.
-  bool assign(uintptr_t base, size_t size, uint32_t tag = 0);
+  // whatever we remembered there is stale; appended to *dropped when given). False only if it
+  // is empty or wraps around.
+  bool assign(uintptr_t base, size_t size, uint32_t tag = 0,
+              std::vector<Range>* dropped = nullptr);
   // Removes the range that starts exactly at base.
   bool remove(uintptr_t base, Range* removed = nullptr);
   // Whether any range overlaps [base, base+size).
@@ -43,6 +46,18 @@ class GV_API RangeMap {
 // one map for libcudart.so.13 and libcuda.so.1 together, so that either can tell a device
 // pointer the other handed out from host memory (cudaMemcpyDefault, cuMemcpy).
 GV_API RangeMap& device_ranges();
+// Device addresses are the worker's, recorded in this process's address space, where the
+// application's own memory could lie at the same numbers: a host buffer there would be taken
+// for device memory (a copy to it refused, cudaMemcpyDefault going the wrong way). So
+// record_device_range also claims the whole pages inside the range in this process
+// (PROT_NONE, MAP_NORESERVE: no memory behind them; tag kClaimedRange), so that no host
+// memory can come to lie there while the range lives; memory already there is logged once.
+// `claim` false: a range whose addresses this process maps itself (managed memory mirrored at
+// its device address). forget_device_range drops a range starting at base and gives its pages
+// back. Both drop and give back stale ranges the new one overlaps.
+GV_API void record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim);
+GV_API bool forget_device_range(uintptr_t base, RangeMap::Range* removed = nullptr);
+
 // The tag of a range of device_ranges() that is a virtual address reservation
 // (cuMemAddressReserve): device addresses, mapped or not, accessible or not. Other ranges
 // (tag 0) are allocations, all of whose bytes may be used. kClaimedRange is added when this

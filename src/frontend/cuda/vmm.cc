@@ -3,17 +3,9 @@
 // reservations and mappings are the worker's device addresses. Wire: src/backend/cuda/vmm.cc.
 #include "frontend/cuda/vmm.h"
 
-#include <sys/mman.h>
-
-#include <cerrno>
-
 #include "common/vmm_rules.h"
 #include "frontend/core/ranges.h"
 #include "frontend/cuda/local.h"
-
-#ifndef MAP_FIXED_NOREPLACE
-#define MAP_FIXED_NOREPLACE 0x100000  // Linux 4.17; older kernels take the address as a hint
-#endif
 
 namespace gvirtus::cuda {
 
@@ -32,27 +24,9 @@ std::optional<CUresult> vmm_access_refused(const CUmemAccessDesc* desc, size_t c
 }
 
 void vmm_reserved(CUdeviceptr ptr, size_t size) {
-  if (!ptr || !size) return;
-  // The reservation is the worker's address space, recorded in this process's: host memory of
-  // the application that came to lie there would be taken for device memory. A reservation is
-  // large (PyTorch's expandable segments reserve more than the GPU's memory per pool), so the
-  // same addresses are claimed here, inaccessible and backed by nothing, for as long as it lives.
-  uint32_t tag = client::kReservedRange;
-  void* const want = reinterpret_cast<void*>(static_cast<uintptr_t>(ptr));
-  void* got = ::mmap(want, size, PROT_NONE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-  const int err = errno;
-  if (got == want) {
-    tag |= client::kClaimedRange;
-  } else {
-    if (got != MAP_FAILED) ::munmap(got, size);  // a kernel that took the address as a hint
-    if (got != MAP_FAILED || err == EEXIST)
-      log::once(log::Level::kWarn, "vmm-claim",
-                "cuMemAddressReserve: memory of this process already lies inside the backend's "
-                "reservation; a host address there would be taken for a device address "
-                "(cudaMemcpyDefault)");
-  }
-  client::device_ranges().assign(static_cast<uintptr_t>(ptr), size, tag);
+  // A reservation is large (PyTorch's expandable segments reserve more than the GPU's memory
+  // per pool): its addresses are claimed in this process as an allocation's are.
+  client::record_device_range(static_cast<uintptr_t>(ptr), size, client::kReservedRange, true);
 }
 
 namespace {
@@ -79,10 +53,8 @@ GV_EXPORT CUresult cuMemAddressFree(CUdeviceptr ptr, size_t size) {
     if (e == CUDA_SUCCESS) {
       client::RangeMap::Range r;
       if (client::device_ranges().find(static_cast<uintptr_t>(ptr), &r) &&
-          r.base == static_cast<uintptr_t>(ptr) && (r.tag & client::kReservedRange) != 0) {
-        client::device_ranges().remove(r.base);
-        if (r.tag & client::kClaimedRange) ::munmap(reinterpret_cast<void*>(r.base), r.size);
-      }
+          r.base == static_cast<uintptr_t>(ptr) && (r.tag & client::kReservedRange) != 0)
+        client::forget_device_range(r.base);
     }
     return e;
   });

@@ -98,11 +98,15 @@ cudaError_t finish(const client::Call& c) {
 RangeMap& device_ranges() { return client::device_ranges(); }
 
 void track_device_allocation(uint64_t ptr, uint64_t size) {
-  if (ptr && size) device_ranges().assign(static_cast<uintptr_t>(ptr), static_cast<size_t>(size));
+  client::record_device_range(static_cast<uintptr_t>(ptr), static_cast<size_t>(size), 0, true);
+}
+
+void track_mirrored_allocation(uint64_t ptr, uint64_t size) {
+  client::record_device_range(static_cast<uintptr_t>(ptr), static_cast<size_t>(size), 0, false);
 }
 
 void untrack_device_allocation(uint64_t ptr) {
-  device_ranges().remove(static_cast<uintptr_t>(ptr));
+  client::forget_device_range(static_cast<uintptr_t>(ptr));
 }
 
 bool is_tracked_device(uint64_t ptr) {

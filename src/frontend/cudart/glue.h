@@ -24,7 +24,12 @@ void set_last_error(cudaError_t e);
 // Device allocations the frontend knows of, so that cudaMemcpyDefault can tell device pointers
 // from host ones. cudaMalloc and cudaMallocPitch record theirs; any other function that hands
 // out device memory (cudaMallocAsync, cudaMallocManaged, ...) should call these too.
+// The range's whole pages are claimed in this process too (client::record_device_range), so no
+// host memory can come to lie at those addresses.
 void track_device_allocation(uint64_t ptr, uint64_t size);
+// The same for memory this process mirrors at its device address itself (managed memory,
+// mapped host memory): recorded, not claimed.
+void track_mirrored_allocation(uint64_t ptr, uint64_t size);
 void untrack_device_allocation(uint64_t ptr);
 // Inside a range recorded by track_device_allocation (libcuda.so.1's cuMemcpy asks).
 bool is_tracked_device(uint64_t ptr);

@@ -482,7 +482,7 @@ cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind) {
     free_on_worker(addr);
     return fail(e);
   }
-  track_device_allocation(addr, size);
+  track_mirrored_allocation(addr, size);
   *ptr = from_wire<void*>(addr);
   return cudaSuccess;
 }
@@ -694,7 +694,7 @@ cudaError_t alias(void* host, size_t size, void** device) {
     if (raced) return alias_device(host, device) ? cudaSuccess : fail(cudaErrorUnknown);
     return fail(e);
   }
-  track_device_allocation(addr, size);
+  track_mirrored_allocation(addr, size);
   *device = from_wire<void*>(addr);
   return cudaSuccess;
 }
