@@ -388,7 +388,12 @@ cudnnBackendDescriptor_t build(cudnnBackendDescriptorType_t type,
 
 class ReplayDnn : public Replay {
  protected:
+  // The tensors' and workspaces' addresses below are device memory this process knows, as the
+  // caching allocator's cudaMalloc blocks are (an unknown one makes the pointers' Set wait).
+  static constexpr uintptr_t kDeviceBase = 0x7f0000000000, kDeviceBytes = 16u << 20;
+  void TearDown() override { client::device_ranges().remove(kDeviceBase); }
   void SetUp() override {
+    client::device_ranges().assign(kDeviceBase, kDeviceBytes);
     ASSERT_EQ(cudnnCreate(&handle_), CUDNN_STATUS_SUCCESS);
     const uint64_t before = client::round_trips();
     // The graph: three tensors, the convolution, its operation, the graph, an engine, its
@@ -543,6 +548,27 @@ TEST_F(ReplayDnn, ScalarsPassedByValueTravelWithTheirPointers) {
   EXPECT_EQ(sent, 0.125f);
   EXPECT_EQ(sets[1].size(), head + 8) << "a workspace is never a scalar";
   ASSERT_EQ(cudnnBackendDestroyDescriptor(t), 0);
+  ASSERT_EQ(cudnnBackendDestroyDescriptor(vp), 0);
+}
+
+// A pointer that is neither device memory this process knows nor readable memory of its own
+// (nor NULL) may be refused by the worker: that Set waits for its answer instead of being
+// predicted. So does page-locked host memory, which is never taken for a scalar.
+TEST_F(ReplayDnn, PointersTheClientCannotPlaceWaitForTheWorker) {
+  cudnnBackendDescriptor_t vp;
+  ASSERT_EQ(cudnnBackendCreateDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &vp), 0);
+  void* ptrs[2] = {reinterpret_cast<void*>(kDeviceBase + 512), reinterpret_cast<void*>(0x10)};
+  uint64_t b = client::round_trips();
+  EXPECT_EQ(cudnnBackendSetAttribute(vp, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS,
+                                     CUDNN_TYPE_VOID_PTR, 2, ptrs), 0);
+  EXPECT_EQ(client::round_trips() - b, 1u);
+  ASSERT_EQ(cudnnBackendDestroyDescriptor(vp), 0);
+  ASSERT_EQ(cudnnBackendCreateDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &vp), 0);
+  ptrs[1] = reinterpret_cast<void*>(kDeviceBase + 1024);
+  b = client::round_trips();
+  EXPECT_EQ(cudnnBackendSetAttribute(vp, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS,
+                                     CUDNN_TYPE_VOID_PTR, 2, ptrs), 0);
+  EXPECT_EQ(client::round_trips() - b, 0u) << "device memory it knows: predicted";
   ASSERT_EQ(cudnnBackendDestroyDescriptor(vp), 0);
 }
 

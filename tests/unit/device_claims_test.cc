@@ -16,6 +16,8 @@ namespace gvirtus::client {
 namespace {
 
 const size_t kPage = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+// Pages in a range large enough to be claimed (kClaimMinBytes).
+const size_t kN = kClaimMinBytes / kPage + 8;
 
 // Whether [p, p+n) is mapped in this process (a fixed no-replace mapping there fails).
 bool mapped(uintptr_t p, size_t n) {
@@ -38,13 +40,13 @@ uintptr_t free_range(size_t n) {
 }
 
 TEST(DeviceClaims, ARecordedRangeHoldsItsWholePagesUntilForgotten) {
-  const uintptr_t base = free_range(8 * kPage);
+  const uintptr_t base = free_range((kN + 2) * kPage);
   // A device allocation that starts and ends inside pages: only the whole pages are claimed.
-  record_device_range(base + 256, 6 * kPage, 0, true);
+  record_device_range(base + 256, kN * kPage, 0, true);
   RangeMap::Range r;
   ASSERT_TRUE(device_ranges().find(base + 256, &r));
   EXPECT_TRUE(r.tag & kClaimedRange);
-  EXPECT_TRUE(mapped(base + kPage, 5 * kPage));
+  EXPECT_TRUE(mapped(base + kPage, (kN - 1) * kPage));
   EXPECT_FALSE(mapped(base, kPage)) << "the first, partial page is not claimed";
   // The kernel places no new memory there.
   void* hint = ::mmap(reinterpret_cast<void*>(base + 2 * kPage), kPage, PROT_READ | PROT_WRITE,
@@ -52,50 +54,72 @@ TEST(DeviceClaims, ARecordedRangeHoldsItsWholePagesUntilForgotten) {
   EXPECT_NE(reinterpret_cast<uintptr_t>(hint), base + 2 * kPage);
   ::munmap(hint, kPage);
   EXPECT_TRUE(forget_device_range(base + 256));
-  EXPECT_FALSE(mapped(base + kPage, 5 * kPage)) << "given back";
+  EXPECT_FALSE(mapped(base + kPage, (kN - 1) * kPage)) << "given back";
   EXPECT_FALSE(device_ranges().find(base + 256));
 }
 
 TEST(DeviceClaims, HostMemoryAlreadyThereIsNeverTakenAway) {
-  void* host = ::mmap(nullptr, 4 * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+  void* host = ::mmap(nullptr, kN * kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                       -1, 0);
   ASSERT_NE(host, MAP_FAILED);
-  std::memset(host, 0x5a, 4 * kPage);
+  std::memset(host, 0x5a, kN * kPage);
   const uintptr_t h = reinterpret_cast<uintptr_t>(host);
-  record_device_range(h, 4 * kPage, 0, true);
+  record_device_range(h, kN * kPage, 0, true);
   RangeMap::Range r;
   ASSERT_TRUE(device_ranges().find(h, &r)) << "still recorded: the backend says it is device memory";
   EXPECT_FALSE(r.tag & kClaimedRange);
   EXPECT_TRUE(forget_device_range(h));
-  EXPECT_EQ(static_cast<unsigned char*>(host)[3 * kPage], 0x5a) << "the host memory is intact";
-  ::munmap(host, 4 * kPage);
+  EXPECT_EQ(static_cast<unsigned char*>(host)[kN * kPage - 1], 0x5a) << "the host memory is intact";
+  ::munmap(host, kN * kPage);
 }
 
 TEST(DeviceClaims, AStaleRangeGivesItsPagesToTheNewOne) {
-  const uintptr_t base = free_range(8 * kPage);
-  record_device_range(base, 4 * kPage, 0, true);
+  const uintptr_t base = free_range(3 * kN * kPage);
+  record_device_range(base, kN * kPage, 0, true);
   // The backend handed out an overlapping range: the old one was freed another way.
-  record_device_range(base + 2 * kPage, 4 * kPage, 0, true);
+  record_device_range(base + kN / 2 * kPage, kN * kPage, 0, true);
   RangeMap::Range r;
-  ASSERT_TRUE(device_ranges().find(base + 3 * kPage, &r));
-  EXPECT_EQ(r.base, base + 2 * kPage);
+  ASSERT_TRUE(device_ranges().find(base + kN * kPage, &r));
+  EXPECT_EQ(r.base, base + kN / 2 * kPage);
   EXPECT_TRUE(r.tag & kClaimedRange);
   EXPECT_FALSE(device_ranges().find(base));
-  EXPECT_FALSE(mapped(base, 2 * kPage)) << "the stale range's pages were given back";
-  EXPECT_TRUE(forget_device_range(base + 2 * kPage));
-  EXPECT_FALSE(mapped(base, 8 * kPage));
+  EXPECT_FALSE(mapped(base, kN / 2 * kPage)) << "the stale range's pages were given back";
+  EXPECT_TRUE(forget_device_range(base + kN / 2 * kPage));
+  EXPECT_FALSE(mapped(base, 3 * kN * kPage));
 }
 
-TEST(DeviceClaims, MirroredRangesAreNotClaimed) {
-  const uintptr_t base = free_range(4 * kPage);
-  record_device_range(base, 4 * kPage, 0, false);
+// Managed memory is mirrored by the client at its device address: a stale device range there
+// (the worker handed the addresses out again) is forgotten first, its claim given back.
+TEST(DeviceClaims, ForgettingASpanGivesBackEveryClaimInIt) {
+  const uintptr_t base = free_range(3 * kN * kPage);
+  record_device_range(base, kN * kPage, 0, true);
+  record_device_range(base + 2 * kN * kPage, kN * kPage, 0, true);
+  forget_device_ranges_in(base + kPage, 2 * kN * kPage);
+  EXPECT_FALSE(device_ranges().find(base));
+  EXPECT_FALSE(device_ranges().find(base + 2 * kN * kPage));
+  EXPECT_FALSE(mapped(base, 3 * kN * kPage));
+}
+
+TEST(DeviceClaims, SmallRangesAreRecordedWithoutAClaim) {
+  const uintptr_t base = free_range(16 * kPage);
+  record_device_range(base, 16 * kPage, 0, true);
   RangeMap::Range r;
   ASSERT_TRUE(device_ranges().find(base, &r));
   EXPECT_FALSE(r.tag & kClaimedRange);
-  EXPECT_FALSE(mapped(base, 4 * kPage));
+  EXPECT_FALSE(mapped(base, 16 * kPage));
+  EXPECT_TRUE(forget_device_range(base));
+}
+
+TEST(DeviceClaims, MirroredRangesAreNotClaimed) {
+  const uintptr_t base = free_range(kN * kPage);
+  record_device_range(base, kN * kPage, 0, false);
+  RangeMap::Range r;
+  ASSERT_TRUE(device_ranges().find(base, &r));
+  EXPECT_FALSE(r.tag & kClaimedRange);
+  EXPECT_FALSE(mapped(base, kN * kPage));
   EXPECT_TRUE(forget_device_range(base));
   // A reservation keeps its own tag beside the claim.
-  record_device_range(base, 4 * kPage, kReservedRange, true);
+  record_device_range(base, kN * kPage, kReservedRange, true);
   ASSERT_TRUE(device_ranges().find(base, &r));
   EXPECT_EQ(r.tag, kReservedRange | kClaimedRange);
   EXPECT_TRUE(forget_device_range(base));

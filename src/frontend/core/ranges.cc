@@ -4,6 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
 
 #include "common/log.h"
 
@@ -126,27 +130,67 @@ void unclaim(const RangeMap::Range& r) {
   if (!(r.tag & kClaimedRange)) return;
   uintptr_t first, end;
   inner_pages(r.base, r.size, &first, &end);
-  if (first != end) ::munmap(reinterpret_cast<void*>(first), end - first);
+  if (first != end && ::munmap(reinterpret_cast<void*>(first), end - first) != 0)
+    log::once(log::Level::kWarn, "device-address-unclaim",
+              std::string("giving device addresses back to this process failed: ") +
+                  std::strerror(errno));
 }
 
 }  // namespace
 
+// Record and forget, with their claims and the pages given back, happen one at a time: a range
+// recorded at an address another thread is giving back must find the pages free.
+std::mutex& claims_mu() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+size_t g_claims = 0;  // REQUIRES: claims_mu()
+
+void unclaim_all(const std::vector<RangeMap::Range>& ranges) {  // REQUIRES: claims_mu()
+  for (const RangeMap::Range& r : ranges)
+    if (r.tag & kClaimedRange) {
+      unclaim(r);
+      if (g_claims > 0) --g_claims;
+    }
+}
+
 void record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim_pages) {
   if (base == 0 || size == 0) return;
-  std::vector<RangeMap::Range> stale;
-  // The stale ranges' pages go back first, so the new claim can take them.
+  std::lock_guard<std::mutex> g(claims_mu());
   RangeMap& m = device_ranges();
-  m.assign(base, size, tag & ~kClaimedRange, &stale);
-  for (const RangeMap::Range& r : stale) unclaim(r);
-  if (claim_pages && claim(base, size)) m.assign(base, size, tag | kClaimedRange);
+  std::vector<RangeMap::Range> stale;
+  const bool claimed = claim_pages && size >= kClaimMinBytes && g_claims < kMaxClaims && [&] {
+    // The stale ranges' pages go back first, so the new claim can take them.
+    m.assign(base, size, tag & ~kClaimedRange, &stale);
+    unclaim_all(stale);
+    stale.clear();
+    return claim(base, size);
+  }();
+  if (claimed) ++g_claims;
+  m.assign(base, size, claimed ? (tag | kClaimedRange) : (tag & ~kClaimedRange), &stale);
+  // What the second assign dropped: the first one's record of this range (no claim), or, when
+  // nothing was claimed, the stale ranges.
+  unclaim_all(stale);
 }
 
 bool forget_device_range(uintptr_t base, RangeMap::Range* removed) {
+  std::lock_guard<std::mutex> g(claims_mu());
   RangeMap::Range r;
   if (!device_ranges().remove(base, &r)) return false;
-  unclaim(r);
+  unclaim_all({r});
   if (removed) *removed = r;
   return true;
+}
+
+void forget_device_ranges_in(uintptr_t base, size_t size) {
+  if (size == 0) return;
+  std::lock_guard<std::mutex> g(claims_mu());
+  RangeMap& m = device_ranges();
+  std::vector<RangeMap::Range> gone;
+  // Records a placeholder of the span, dropping what overlaps it, then removes the placeholder.
+  if (!m.assign(base, size, 0, &gone)) return;
+  m.remove(base);
+  unclaim_all(gone);
 }
 
 }  // namespace gvirtus::client

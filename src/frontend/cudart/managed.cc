@@ -458,6 +458,9 @@ cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind) {
   }
   {
     Held g(st, "allocate");
+    // A device range recorded there is stale (the worker handed the addresses out again): its
+    // claim would keep the mirror out.
+    client::forget_device_ranges_in(r.base, size);
     if (!map_pages(st, r.base, size)) {
       e = cudaErrorMemoryAllocation;
       gvirtus::log::once(gvirtus::log::Level::kError, "managed:clash",
@@ -504,6 +507,7 @@ cudaError_t adopt(uint64_t addr, size_t size) {
   auto it = st.regions.find(r.base);
   if (it != st.regions.end())
     return it->second.size == size ? cudaSuccess : fail(cudaErrorInvalidValue);
+  client::forget_device_ranges_in(r.base, size);  // stale, as in allocate
   if (!map_pages(st, r.base, size)) {
     gvirtus::log::once(gvirtus::log::Level::kError, "managed:var-clash",
                        "__managed__ variable: its device address is taken in this process, so no "
@@ -694,7 +698,9 @@ cudaError_t alias(void* host, size_t size, void** device) {
     if (raced) return alias_device(host, device) ? cudaSuccess : fail(cudaErrorUnknown);
     return fail(e);
   }
-  track_mirrored_allocation(addr, size);
+  // An alias's device address has no host copy there (the host copy is the program's own
+  // memory): claimed as any device range.
+  track_device_allocation(addr, size);
   *device = from_wire<void*>(addr);
   return cudaSuccess;
 }

@@ -391,7 +391,12 @@ cudaError_t resolve_variable(const void* symbol, uint64_t* address, size_t* size
     v->address = addr;
     v->size = static_cast<size_t>(bytes);
     v->resolved = true;
-    track_device_allocation(addr, bytes);
+    // A __managed__ variable is mirrored at its device address by this process (managed.h):
+    // recorded, not claimed.
+    if (v->managed)
+      track_mirrored_allocation(addr, bytes);
+    else
+      track_device_allocation(addr, bytes);
   }
   *address = v->address;
   *size = v->size;

@@ -20,6 +20,7 @@
 
 #include "common/cudnn_backend_attr.h"
 #include "cudnn_calls.h"
+#include "frontend/core/host_memory_ops.h"
 #include "frontend/core/ranges.h"
 #include "frontend/cudnn/glue.h"
 #include "frontend/cudnn/variant_pack.h"
@@ -50,40 +51,47 @@ void put_elements(wire::Writer& a, const attr::TypeInfo& info, const void* arr, 
     a.put<uint64_t>(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p[i])));
 }
 
-// The bytes at p in this process, as many of kByValueBytes as are readable (the rest zero);
-// false if none is (p is no host memory of this process).
+// The bytes at p in this process, as many of kByValueBytes as are readable (the rest zero: the
+// kernel copies up to the first unreadable byte); false if none is.
 bool read_own(const void* p, unsigned char* out) {
   std::memset(out, 0, attr::kByValueBytes);
   iovec local{out, attr::kByValueBytes};
   iovec remote{const_cast<void*>(p), attr::kByValueBytes};
-  ssize_t n = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
-  if (n > 0) return true;
-  // A scalar that ends just before an unreadable page: the part up to the page's end.
-  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  const size_t to_page_end = 4096 - (a % 4096);
-  if (to_page_end >= attr::kByValueBytes) return false;
-  local.iov_len = remote.iov_len = to_page_end;
-  n = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
-  return n > 0;
+  return ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0) > 0;
 }
 
-// The by-value trailer of a pointer array (common/cudnn_backend_attr.h): the scalars of
-// elements that are host memory of this process.
-void put_by_value(wire::Writer& a, const void* arr, int64_t n) {
-  if (client::server_minor() < attr::kByValueMinor) return;
+// Memory the application may hand cuDNN as tensor data that is host memory of this process:
+// page-locked or managed (natively reachable from the GPU). Never taken for a scalar.
+bool gpu_reachable_host(const void* p) {
+  const client::HostMemoryOps* ops = client::host_memory_ops();
+  return ops && ((ops->is_page_locked && ops->is_page_locked(p)) ||
+                 (ops->contains_managed && ops->contains_managed(p)));
+}
+
+// The by-value trailer of a variant pack's pointers (common/cudnn_backend_attr.h): the scalars
+// of elements that are host memory of this process. False when an element is neither a device
+// address this process knows nor a scalar it could read: the worker refuses the call, so it
+// must not be predicted to succeed.
+bool put_by_value(wire::Writer& a, const void* arr, int64_t n) {
+  if (client::server_minor() < attr::kByValueMinor) return true;
   const auto* p = static_cast<void* const*>(arr);
+  bool all_known = true;
   std::vector<std::pair<uint32_t, std::array<unsigned char, attr::kByValueBytes>>> found;
   for (int64_t i = 0; i < n; ++i) {
     if (!p[i] || client::device_ranges().contains(p[i])) continue;
     std::array<unsigned char, attr::kByValueBytes> bytes;
-    if (read_own(p[i], bytes.data())) found.emplace_back(static_cast<uint32_t>(i), bytes);
+    if (!gpu_reachable_host(p[i]) && read_own(p[i], bytes.data()))
+      found.emplace_back(static_cast<uint32_t>(i), bytes);
+    else
+      all_known = false;
   }
-  if (found.empty()) return;
+  if (found.empty()) return all_known;
   a.put<uint32_t>(static_cast<uint32_t>(found.size()));
   for (const auto& [i, bytes] : found) {
     a.put<uint32_t>(i);
     a.put_bytes(bytes.data(), bytes.size());
   }
+  return all_known;
 }
 
 }  // namespace
@@ -111,12 +119,15 @@ extern "C" GV_API cudnnStatus_t cudnnBackendSetAttribute(cudnnBackendDescriptor_
     a.put<int64_t>(elementCount);
     a.put<uint8_t>(arrayOfElements != nullptr);
     if (arrayOfElements != nullptr) cudnn::put_elements(a, info, arrayOfElements, elementCount);
+    // Scalars passed by value; a pointer that is none of those and no device address this
+    // process knows may be refused by the worker: that Set waits for its answer.
+    bool predictable = true;
     if (arrayOfElements != nullptr && attributeName == CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS &&
         info.wire == attr::Wire::kPointer)
-      cudnn::put_by_value(a, arrayOfElements, elementCount);
+      predictable = cudnn::put_by_value(a, arrayOfElements, elementCount);
     // A variant pack's pointers, ids and workspace: sure to be accepted (variant_pack.h).
-    if (cudnn::variant_set_predicted(descriptor, attributeName, attributeType, elementCount,
-                                     arrayOfElements))
+    if (predictable && cudnn::variant_set_predicted(descriptor, attributeName, attributeType,
+                                                    elementCount, arrayOfElements))
       return c.send_async() ? CUDNN_STATUS_SUCCESS : cudnn::lost();
     if (!c.invoke()) return cudnn::lost();
     const cudnnStatus_t s = cudnn::finish(c);
