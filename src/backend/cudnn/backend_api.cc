@@ -73,15 +73,20 @@ bool device_memory_only(void* const* p, size_t n, const std::vector<bool>& by_va
 }
 
 // Scalars of tensors passed by value (common/cudnn_backend_attr.h), in host memory of the
-// worker, per backend descriptor (its wire id), kept until the descriptor's pointers are set
+// worker, per backend descriptor (its wire id), with the client's addresses they stand for
+// (GetAttribute answers those), kept until the descriptor's pointers are set
 // again or it is destroyed (swept: descriptors whose ids are no longer live are dropped once
 // the table has doubled since the last sweep, so its size follows the live descriptors').
 class ByValueScalars {
  public:
   using Scalar = std::array<unsigned char, attr::kByValueBytes>;
+  struct Kept {
+    std::unique_ptr<Scalar[]> copies;
+    std::vector<uint64_t> client;  // each copy's address in the client (what cuDNN was given)
+  };
   // The scalars of descriptor `id` from now on (its pointers were set), replacing what it held
   // before (which no pointer of it reaches any more).
-  void keep(CallContext& ctx, uint64_t id, std::unique_ptr<Scalar[]> scalars) {
+  void keep(CallContext& ctx, uint64_t id, Kept kept) {
     std::lock_guard<std::mutex> g(mu_);
     if (held_.size() >= sweep_at_) {
       for (auto it = held_.begin(); it != held_.end();) {
@@ -94,7 +99,16 @@ class ByValueScalars {
       }
       sweep_at_ = std::max<size_t>(64, 2 * held_.size());
     }
-    held_[id] = std::move(scalars);
+    held_[id] = std::move(kept);
+  }
+  // The client's address for p if p is one of descriptor id's copies, else p itself.
+  uint64_t client_address(uint64_t id, const void* p) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = held_.find(id);
+    if (it != held_.end())
+      for (size_t j = 0; j < it->second.client.size(); ++j)
+        if (p == it->second.copies[j].data()) return it->second.client[j];
+    return reinterpret_cast<uintptr_t>(p);
   }
   size_t size() {
     std::lock_guard<std::mutex> g(mu_);
@@ -103,12 +117,12 @@ class ByValueScalars {
   const Scalar* find(uint64_t id, size_t j) {
     std::lock_guard<std::mutex> g(mu_);
     auto it = held_.find(id);
-    return it == held_.end() ? nullptr : &it->second[j];
+    return it == held_.end() || j >= it->second.client.size() ? nullptr : &it->second.copies[j];
   }
 
  private:
   std::mutex mu_;
-  std::unordered_map<uint64_t, std::unique_ptr<Scalar[]>> held_;
+  std::unordered_map<uint64_t, Kept> held_;
   size_t sweep_at_ = 64;
 };
 
@@ -190,13 +204,17 @@ void handle_cudnnBackendSetAttribute(CallContext& ctx) {
       // A scalar's address that is device memory here was device memory all along (one the
       // client did not know of): it stays. The others point to the worker's copy.
       std::vector<bool> host(n, false);
-      std::unique_ptr<ByValueScalars::Scalar[]> kept;
-      if (!scalars.empty()) kept.reset(new ByValueScalars::Scalar[scalars.size()]);
+      ByValueScalars::Kept kept;
+      if (!scalars.empty()) {
+        kept.copies.reset(new ByValueScalars::Scalar[scalars.size()]);
+        kept.client.assign(scalars.size(), 0);
+      }
       for (size_t j = 0; j < scalars.size(); ++j) {
         const uint32_t i = scalars[j].first;
         if (device_memory(ptrs[i])) continue;
-        kept[j] = scalars[j].second;
-        ptrs[i] = kept[j].data();
+        kept.copies[j] = scalars[j].second;
+        kept.client[j] = ids[i];
+        ptrs[i] = kept.copies[j].data();
         host[i] = true;
       }
       if (!device_memory_only(ptrs.data(), n, host)) {
@@ -206,7 +224,7 @@ void handle_cudnnBackendSetAttribute(CallContext& ctx) {
       ctx.status = cudnnBackendSetAttribute(d, name, type, count, arr);
       // Kept only once cuDNN holds the pointers: a refused set leaves the pack's earlier ones,
       // and the scalars they point to.
-      if (ctx.status == CUDNN_STATUS_SUCCESS && kept)
+      if (ctx.status == CUDNN_STATUS_SUCCESS && kept.copies)
         ctx.session.state<ByValueScalars>().keep(ctx, w_desc, std::move(kept));
       return;
     }
@@ -271,6 +289,8 @@ void handle_cudnnBackendGetAttribute(CallContext& ctx) {
       v = cudnn_out(ctx, static_cast<cudnnHandle_t>(p[i]));
     else if (info.wire == attr::Wire::kDescriptor)
       v = backend_out(ctx, static_cast<cudnnBackendDescriptor_t>(p[i]));
+    else if (name == CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS)
+      v = ctx.session.state<ByValueScalars>().client_address(w_desc, p[i]);  // as it was set
     else
       v = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(p[i]));
     ctx.out.put<uint64_t>(v);
