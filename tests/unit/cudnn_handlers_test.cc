@@ -45,9 +45,11 @@ class CudnnHandlers : public HandlerTest {
     if (out.size() == sizeof(id)) std::memcpy(&id, out.data(), sizeof(id));
     return id;
   }
-  uint64_t backend_tensor() {
+  uint64_t backend_tensor() { return backend_desc(CUDNN_BACKEND_TENSOR_DESCRIPTOR); }
+  // A backend descriptor of `type` made through the handler: its id.
+  uint64_t backend_desc(cudnnBackendDescriptorType_t type) {
     wire::Writer w;
-    w.put<int32_t>(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+    w.put<int32_t>(type);
     w.put<uint8_t>(1);
     std::vector<uint8_t> out;
     EXPECT_EQ(run(cd::handle_cudnnBackendCreateDescriptor, w, &out), CUDNN_STATUS_SUCCESS);
@@ -271,16 +273,7 @@ TEST_F(CudnnHandlers, PointerAttributesTakeDeviceMemoryOnly) {
 // client's address. cuDNN answers the element as it holds it.
 class CudnnByValue : public CudnnHandlers {
  protected:
-  uint64_t pack() {
-    wire::Writer w;
-    w.put<int32_t>(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
-    w.put<uint8_t>(1);
-    std::vector<uint8_t> out;
-    EXPECT_EQ(run(cd::handle_cudnnBackendCreateDescriptor, w, &out), CUDNN_STATUS_SUCCESS);
-    uint64_t id = 0;
-    if (out.size() == sizeof(id)) std::memcpy(&id, out.data(), sizeof(id));
-    return id;
-  }
+  uint64_t pack() { return backend_desc(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR); }
   // DATA_POINTERS (or `name`) of `ps`, then a trailer of (index, first byte) scalars unless
   // `count` is -1 (none); `count` may disagree with the scalars (hostile requests).
   static wire::Writer pointers(uint64_t d, const std::vector<uint64_t>& ps, int64_t count,

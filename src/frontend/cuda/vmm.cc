@@ -41,6 +41,21 @@ CUresult status_call(Call call, const char* fn, uint64_t a, uint64_t b) {
   return finish(c);
 }
 
+// A call whose reply is one value of type T (after success): `args` writes the request.
+template <typename T, typename Args>
+CUresult value_call(Call call, const char* fn, Args&& args, T* out) {
+  if (auto r = vmm_refused(fn)) return *r;
+  client::Call c(id(call));
+  args(c.args());
+  if (!c.invoke()) return lost();
+  const CUresult e = finish(c);
+  if (e != CUDA_SUCCESS) return e;
+  const T v = c.result().get<T>();
+  c.result().expect_end();
+  *out = v;
+  return CUDA_SUCCESS;
+}
+
 }  // namespace
 }  // namespace gvirtus::cuda
 
@@ -64,20 +79,20 @@ GV_EXPORT CUresult cuMemCreate(CUmemGenericAllocationHandle* handle, size_t size
                                const CUmemAllocationProp* prop, unsigned long long flags) {
   return guarded("cuMemCreate", [&]() -> CUresult {
     if (!handle || !prop) return CUDA_ERROR_INVALID_VALUE;
-    if (auto r = vmm_refused("cuMemCreate")) return *r;
-    if (vmm_host_location(prop->location.type))
+    if (client::connection() && client::server_minor() >= kVmmMinor &&
+        vmm_host_location(prop->location.type))
       return refuse("cuMemCreate", "physical memory on the host (the worker's)");
-    client::Call c(id(Call::kCall_cuMemCreate));
-    c.args().put<uint64_t>(size);
-    c.args().put<CUmemAllocationProp>(*prop);
-    c.args().put<uint64_t>(flags);
-    if (!c.invoke()) return lost();
-    const CUresult e = finish(c);
-    if (e != CUDA_SUCCESS) return e;
-    const uint64_t h = c.result().get<uint64_t>();
-    c.result().expect_end();
-    *handle = h;
-    return CUDA_SUCCESS;
+    uint64_t h = 0;
+    const CUresult e = value_call(
+        Call::kCall_cuMemCreate, "cuMemCreate",
+        [&](wire::Writer& a) {
+          a.put<uint64_t>(size);
+          a.put<CUmemAllocationProp>(*prop);
+          a.put<uint64_t>(flags);
+        },
+        &h);
+    if (e == CUDA_SUCCESS) *handle = h;
+    return e;
   });
 }
 
@@ -117,17 +132,16 @@ GV_EXPORT CUresult cuMemGetAllocationGranularity(size_t* granularity,
                                                  CUmemAllocationGranularity_flags option) {
   return guarded("cuMemGetAllocationGranularity", [&]() -> CUresult {
     if (!granularity || !prop) return CUDA_ERROR_INVALID_VALUE;
-    if (auto r = vmm_refused("cuMemGetAllocationGranularity")) return *r;
-    client::Call c(id(Call::kCall_cuMemGetAllocationGranularity));
-    c.args().put<CUmemAllocationProp>(*prop);
-    c.args().put<int32_t>(static_cast<int32_t>(option));
-    if (!c.invoke()) return lost();
-    const CUresult e = finish(c);
-    if (e != CUDA_SUCCESS) return e;
-    const uint64_t g = c.result().get<uint64_t>();
-    c.result().expect_end();
-    *granularity = static_cast<size_t>(g);
-    return CUDA_SUCCESS;
+    uint64_t g = 0;
+    const CUresult e = value_call(
+        Call::kCall_cuMemGetAllocationGranularity, "cuMemGetAllocationGranularity",
+        [&](wire::Writer& a) {
+          a.put<CUmemAllocationProp>(*prop);
+          a.put<int32_t>(static_cast<int32_t>(option));
+        },
+        &g);
+    if (e == CUDA_SUCCESS) *granularity = static_cast<size_t>(g);
+    return e;
   });
 }
 
@@ -135,14 +149,12 @@ GV_EXPORT CUresult cuMemGetAllocationPropertiesFromHandle(CUmemAllocationProp* p
                                                           CUmemGenericAllocationHandle handle) {
   return guarded("cuMemGetAllocationPropertiesFromHandle", [&]() -> CUresult {
     if (!prop) return CUDA_ERROR_INVALID_VALUE;
-    if (auto r = vmm_refused("cuMemGetAllocationPropertiesFromHandle")) return *r;
-    client::Call c(id(Call::kCall_cuMemGetAllocationPropertiesFromHandle));
-    c.args().put<uint64_t>(handle);
-    if (!c.invoke()) return lost();
-    const CUresult e = finish(c);
+    CUmemAllocationProp p{};
+    const CUresult e = value_call(
+        Call::kCall_cuMemGetAllocationPropertiesFromHandle,
+        "cuMemGetAllocationPropertiesFromHandle", [&](wire::Writer& a) { a.put<uint64_t>(handle); },
+        &p);
     if (e != CUDA_SUCCESS) return e;
-    CUmemAllocationProp p = c.result().get<CUmemAllocationProp>();
-    c.result().expect_end();
     p.win32HandleMetaData = nullptr;
     *prop = p;
     return CUDA_SUCCESS;
@@ -152,15 +164,11 @@ GV_EXPORT CUresult cuMemGetAllocationPropertiesFromHandle(CUmemAllocationProp* p
 GV_EXPORT CUresult cuMemRetainAllocationHandle(CUmemGenericAllocationHandle* handle, void* addr) {
   return guarded("cuMemRetainAllocationHandle", [&]() -> CUresult {
     if (!handle) return CUDA_ERROR_INVALID_VALUE;
-    if (auto r = vmm_refused("cuMemRetainAllocationHandle")) return *r;
-    client::Call c(id(Call::kCall_cuMemRetainAllocationHandle));
-    c.args().put<uint64_t>(reinterpret_cast<uintptr_t>(addr));
-    if (!c.invoke()) return lost();
-    const CUresult e = finish(c);
-    if (e != CUDA_SUCCESS) return e;
-    const uint64_t h = c.result().get<uint64_t>();
-    c.result().expect_end();
-    *handle = h;
-    return CUDA_SUCCESS;
+    uint64_t h = 0;
+    const CUresult e = value_call(
+        Call::kCall_cuMemRetainAllocationHandle, "cuMemRetainAllocationHandle",
+        [&](wire::Writer& a) { a.put<uint64_t>(reinterpret_cast<uintptr_t>(addr)); }, &h);
+    if (e == CUDA_SUCCESS) *handle = h;
+    return e;
   });
 }
