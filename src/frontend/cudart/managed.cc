@@ -699,8 +699,11 @@ cudaError_t alias(void* host, size_t size, void** device) {
     return fail(e);
   }
   // An alias's device address has no host copy there (the host copy is the program's own
-  // memory): claimed as any device range.
-  track_device_allocation(addr, size);
+  // memory): claimed as any device range, unless it is the host copy's own address.
+  if (addr == h)
+    track_mirrored_allocation(addr, size);
+  else
+    track_device_allocation(addr, size);
   *device = from_wire<void*>(addr);
   return cudaSuccess;
 }
