@@ -182,15 +182,21 @@ bool forget_device_range(uintptr_t base, RangeMap::Range* removed) {
   return true;
 }
 
-void forget_device_ranges_in(uintptr_t base, size_t size) {
+void forget_claimed_ranges_in(uintptr_t base, size_t size) {
   if (size == 0) return;
   std::lock_guard<std::mutex> g(claims_mu());
   RangeMap& m = device_ranges();
-  std::vector<RangeMap::Range> gone;
-  // Records a placeholder of the span, dropping what overlaps it, then removes the placeholder.
-  if (!m.assign(base, size, 0, &gone)) return;
+  std::vector<RangeMap::Range> overlapping;
+  // Records a placeholder of the span, dropping what overlaps it, then removes the placeholder
+  // and puts back the ranges without a claim.
+  if (!m.assign(base, size, 0, &overlapping)) return;
   m.remove(base);
-  unclaim_all(gone);
+  for (const RangeMap::Range& r : overlapping) {
+    if (r.tag & kClaimedRange)
+      unclaim_all({r});
+    else
+      m.add(r.base, r.size, r.tag);
+  }
 }
 
 }  // namespace gvirtus::client

@@ -57,8 +57,10 @@ GV_API RangeMap& device_ranges();
 // back. Both drop and give back stale ranges the new one overlaps.
 GV_API void record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim);
 GV_API bool forget_device_range(uintptr_t base, RangeMap::Range* removed = nullptr);
-// Forgets (and gives the pages back of) every device range overlapping [base, base+size).
-GV_API void forget_device_ranges_in(uintptr_t base, size_t size);
+// Forgets, and gives the pages back of, every claimed device range overlapping
+// [base, base+size): stale ones, where this process is about to map memory of its own (managed
+// memory mirrored at its device address). Ranges without a claim stay recorded.
+GV_API void forget_claimed_ranges_in(uintptr_t base, size_t size);
 // Only ranges of at least kClaimMinBytes are claimed (a collision's chance grows with the size,
 // and each claim is a mapping of the process, counted against vm.max_map_count), and at most
 // kMaxClaims at once; others are recorded without a claim.

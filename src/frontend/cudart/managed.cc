@@ -460,7 +460,7 @@ cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind) {
     Held g(st, "allocate");
     // A device range recorded there is stale (the worker handed the addresses out again): its
     // claim would keep the mirror out.
-    client::forget_device_ranges_in(r.base, size);
+    client::forget_claimed_ranges_in(r.base, size);
     if (!map_pages(st, r.base, size)) {
       e = cudaErrorMemoryAllocation;
       gvirtus::log::once(gvirtus::log::Level::kError, "managed:clash",
@@ -507,7 +507,7 @@ cudaError_t adopt(uint64_t addr, size_t size) {
   auto it = st.regions.find(r.base);
   if (it != st.regions.end())
     return it->second.size == size ? cudaSuccess : fail(cudaErrorInvalidValue);
-  client::forget_device_ranges_in(r.base, size);  // stale, as in allocate
+  client::forget_claimed_ranges_in(r.base, size);  // stale, as in allocate
   if (!map_pages(st, r.base, size)) {
     gvirtus::log::once(gvirtus::log::Level::kError, "managed:var-clash",
                        "__managed__ variable: its device address is taken in this process, so no "
