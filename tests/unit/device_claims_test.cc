@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "frontend/core/ranges.h"
+#include "frontend/cuda/globals.h"
 
 namespace gvirtus::client {
 namespace {
@@ -127,6 +128,28 @@ TEST(DeviceClaims, MirroredRangesAreNotClaimed) {
   ASSERT_TRUE(device_ranges().find(base, &r));
   EXPECT_EQ(r.tag, kReservedRange | kClaimedRange);
   EXPECT_TRUE(forget_device_range(base));
+}
+
+// The driver API's device variables (cuModuleGetGlobal, cuLibraryGetGlobal) are device ranges
+// while their module is loaded: cudaMemcpyDefault must not take them for host memory.
+TEST(DeviceClaims, ADriverGlobalIsDeviceMemoryUntilItsModuleIsUnloaded) {
+  const uintptr_t base = free_range(2 * kN * kPage);
+  int module_a = 0, module_b = 0;  // stand for two modules' handles
+  const CUdeviceptr big = base, small = base + kN * kPage + 64;
+  const size_t big_bytes = kN * kPage, small_bytes = 16;
+  cuda::global_resolved(&module_a, &big, &big_bytes);
+  cuda::global_resolved(&module_a, &big, &big_bytes);  // asked again: one record
+  cuda::global_resolved(&module_b, &small, &small_bytes);
+  cuda::global_resolved(&module_b, &small, nullptr);   // no size: nothing recorded
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(base + 100)));
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(small + 8)));
+  EXPECT_TRUE(mapped(base, kN * kPage)) << "a large variable is claimed like an allocation";
+  cuda::owner_unloaded(&module_a);
+  EXPECT_FALSE(device_ranges().contains(reinterpret_cast<void*>(base + 100)));
+  EXPECT_FALSE(mapped(base, kN * kPage));
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(small + 8))) << "another module's";
+  cuda::owner_unloaded(&module_b);
+  EXPECT_FALSE(device_ranges().contains(reinterpret_cast<void*>(small + 8)));
 }
 
 }  // namespace
