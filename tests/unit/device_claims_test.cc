@@ -12,6 +12,7 @@
 
 #include "frontend/core/ranges.h"
 #include "frontend/cuda/globals.h"
+#include "frontend/cudart/glue.h"
 
 namespace gvirtus::client {
 namespace {
@@ -128,6 +129,30 @@ TEST(DeviceClaims, MirroredRangesAreNotClaimed) {
   ASSERT_TRUE(device_ranges().find(base, &r));
   EXPECT_EQ(r.tag, kReservedRange | kClaimedRange);
   EXPECT_TRUE(forget_device_range(base));
+}
+
+// A free forgets its range before it is sent (another thread's allocation may get the addresses
+// as soon as the worker freed them), and records it again, claim included, if the free fails.
+TEST(DeviceClaims, AFreeForgetsItsRangeFirstAndAFailedOneRecordsItAgain) {
+  const uintptr_t base = free_range(kN * kPage);
+  record_device_range(base, kN * kPage, 0, true);
+  cudart::untrack_for_free(base);
+  EXPECT_FALSE(device_ranges().find(base));
+  EXPECT_FALSE(mapped(base, kN * kPage));
+  cudart::free_failed();
+  RangeMap::Range r;
+  ASSERT_TRUE(device_ranges().find(base, &r));
+  EXPECT_EQ(r.size, kN * kPage);
+  EXPECT_TRUE(r.tag & kClaimedRange);
+  EXPECT_TRUE(mapped(base, kN * kPage));
+  cudart::untrack_for_free(base);
+  cudart::free_done();
+  cudart::free_failed();  // nothing kept any more
+  EXPECT_FALSE(device_ranges().find(base));
+  EXPECT_FALSE(mapped(base, kN * kPage));
+  cudart::untrack_for_free(base + 64);  // not a range's start: nothing
+  cudart::free_failed();
+  EXPECT_FALSE(device_ranges().find(base));
 }
 
 // The driver API's device variables (cuModuleGetGlobal, cuLibraryGetGlobal) are device ranges

@@ -2,6 +2,7 @@
 //   request u64 library, string name
 //   reply   u64 address, u64 bytes
 #include "frontend/cuda/managed.h"
+#include "frontend/cudart/glue.h"
 
 #include <cstring>
 
@@ -90,6 +91,13 @@ std::optional<CUresult> local_free_managed(CUdeviceptr p) {
   void* const host = reinterpret_cast<void*>(static_cast<uintptr_t>(p));
   if (!ops || !ops->owns_managed || !ops->owns_managed(host)) return std::nullopt;
   return from_runtime(ops->free_managed(host));
+}
+
+std::optional<CUresult> before_free(CUdeviceptr p, bool managed_here) {
+  if (managed_here)
+    if (auto r = local_free_managed(p)) return r;
+  cudart::untrack_for_free(p);
+  return std::nullopt;
 }
 
 }  // namespace gvirtus::cuda

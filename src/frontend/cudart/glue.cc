@@ -109,6 +109,25 @@ void untrack_device_allocation(uint64_t ptr) {
   client::forget_device_range(static_cast<uintptr_t>(ptr));
 }
 
+namespace {
+thread_local client::RangeMap::Range t_freeing;  // size 0: none kept
+}  // namespace
+
+void untrack_for_free(uint64_t ptr) {
+  t_freeing = client::RangeMap::Range{};
+  if (ptr) client::forget_device_range(static_cast<uintptr_t>(ptr), &t_freeing);
+}
+
+void free_done() { t_freeing = client::RangeMap::Range{}; }
+
+void free_failed() {
+  const client::RangeMap::Range r = t_freeing;
+  t_freeing = client::RangeMap::Range{};
+  if (r.size != 0)
+    client::record_device_range(r.base, r.size, r.tag & ~client::kClaimedRange,
+                                (r.tag & client::kClaimedRange) != 0);
+}
+
 bool is_tracked_device(uint64_t ptr) {
   return device_ranges().contains(reinterpret_cast<const void*>(static_cast<uintptr_t>(ptr)));
 }

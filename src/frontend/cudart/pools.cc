@@ -39,12 +39,13 @@ cudaError_t malloc_async(void** ptr, size_t size, bool from_pool, cudaMemPool_t 
 }
 
 cudaError_t free_async(void* ptr, cudaStream_t stream) {
+  untrack_for_free(to_wire(ptr));
   client::Call c(id(Call::kCall_cudaFreeAsync));
   c.args().put<uint64_t>(to_wire(ptr));
   c.args().put<uint64_t>(to_wire(stream));
   if (!c.invoke()) return lost();
   cudaError_t e = finish(c);
-  if (e == cudaSuccess && ptr) untrack_device_allocation(to_wire(ptr));
+  if (e == cudaSuccess) free_done(); else free_failed();
   return e;
 }
 
