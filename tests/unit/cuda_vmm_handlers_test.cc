@@ -17,6 +17,9 @@ namespace gvirtus::backend::cuda {
 void handle_cuMemCreate(CallContext&);
 void handle_cuMemRelease(CallContext&);
 void handle_cuMemMap(CallContext&);
+void handle_cuMemUnmap(CallContext&);
+void handle_cuMemAddressFree(CallContext&);
+void handle_cuMemRetainAllocationHandle(CallContext&);
 void handle_cuMemGetAllocationGranularity(CallContext&);
 void handle_cuMemGetAllocationPropertiesFromHandle(CallContext&);
 void handle_cuMemSetAccess(CallContext&);  // generated
@@ -109,6 +112,25 @@ TEST_F(VmmHandlers, TheClientsPointersAndHostMemoryNeverReachTheDriver) {
     EXPECT_EQ(run(drv::handle_cuMemCreate, create(h)), CUDA_ERROR_NOT_SUPPORTED) << t;
   }
   EXPECT_EQ(session_.state<drv::VmmBook>().allocations(), 0u);  // nothing recorded
+}
+
+// Requests whose length lies (a field missing, bytes left over) end the session before the
+// driver or the worker's records are touched.
+TEST_F(VmmHandlers, LyingLengthsEndTheSession) {
+  wire::Writer one;
+  one.put<uint64_t>(0x7f0000000000ull);
+  wire::Writer three = one;
+  three.put<uint64_t>(2u << 20);
+  three.put<uint64_t>(0);
+  for (backend::Handler h : {drv::handle_cuMemUnmap, drv::handle_cuMemAddressFree}) {
+    EXPECT_FAULT(run(h, one), "payload too short");
+    EXPECT_FAULT(run(h, three), "8 unexpected bytes at the end");
+  }
+  EXPECT_FAULT(run(drv::handle_cuMemRetainAllocationHandle, three), "16 unexpected bytes at the end");
+  wire::Writer m = map(live(HandleKind::kMemAllocation));
+  m.put<uint8_t>(0);
+  EXPECT_FAULT(run(drv::handle_cuMemMap, m), "1 unexpected bytes at the end");
+  EXPECT_EQ(session_.state<drv::VmmBook>().mappings(), 0u);
 }
 
 // cuMemSetAccess (generated): the client refuses access from the host; a request asking for
