@@ -62,6 +62,19 @@ bool RangeMap::assign(uintptr_t base, size_t size, uint32_t tag, std::vector<Ran
   return true;
 }
 
+std::vector<RangeMap::Range> RangeMap::overlapping(uintptr_t base, size_t size) const {
+  std::vector<Range> out;
+  if (!valid(base, size)) return out;
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = by_base_.lower_bound(base);
+  if (it != by_base_.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second.size > base) it = prev;
+  }
+  for (; it != by_base_.end() && it->first < base + size; ++it) out.push_back(it->second);
+  return out;
+}
+
 bool RangeMap::remove(uintptr_t base, Range* removed) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = by_base_.find(base);
@@ -136,8 +149,6 @@ void unclaim(const RangeMap::Range& r) {
                   std::strerror(errno));
 }
 
-}  // namespace
-
 // Record and forget, with their claims and the pages given back, happen one at a time: a range
 // recorded at an address another thread is giving back must find the pages free.
 std::mutex& claims_mu() {
@@ -154,23 +165,19 @@ void unclaim_all(const std::vector<RangeMap::Range>& ranges) {  // REQUIRES: cla
     }
 }
 
+}  // namespace
+
 void record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim_pages) {
   if (base == 0 || size == 0) return;
   std::lock_guard<std::mutex> g(claims_mu());
   RangeMap& m = device_ranges();
   std::vector<RangeMap::Range> stale;
-  const bool claimed = claim_pages && size >= kClaimMinBytes && g_claims < kMaxClaims && [&] {
-    // The stale ranges' pages go back first, so the new claim can take them.
-    m.assign(base, size, tag & ~kClaimedRange, &stale);
-    unclaim_all(stale);
-    stale.clear();
-    return claim(base, size);
-  }();
-  if (claimed) ++g_claims;
-  m.assign(base, size, claimed ? (tag | kClaimedRange) : (tag & ~kClaimedRange), &stale);
-  // What the second assign dropped: the first one's record of this range (no claim), or, when
-  // nothing was claimed, the stale ranges.
-  unclaim_all(stale);
+  m.assign(base, size, tag & ~kClaimedRange, &stale);
+  unclaim_all(stale);  // their pages go back first, so the claim below can take them
+  if (claim_pages && size >= kClaimMinBytes && g_claims < kMaxClaims && claim(base, size)) {
+    ++g_claims;
+    m.assign(base, size, tag | kClaimedRange);  // replaces the record just made
+  }
 }
 
 bool forget_device_range(uintptr_t base, RangeMap::Range* removed) {
@@ -183,20 +190,10 @@ bool forget_device_range(uintptr_t base, RangeMap::Range* removed) {
 }
 
 void forget_claimed_ranges_in(uintptr_t base, size_t size) {
-  if (size == 0) return;
   std::lock_guard<std::mutex> g(claims_mu());
   RangeMap& m = device_ranges();
-  std::vector<RangeMap::Range> overlapping;
-  // Records a placeholder of the span, dropping what overlaps it, then removes the placeholder
-  // and puts back the ranges without a claim.
-  if (!m.assign(base, size, 0, &overlapping)) return;
-  m.remove(base);
-  for (const RangeMap::Range& r : overlapping) {
-    if (r.tag & kClaimedRange)
-      unclaim_all({r});
-    else
-      m.add(r.base, r.size, r.tag);
-  }
+  for (const RangeMap::Range& r : m.overlapping(base, size))
+    if ((r.tag & kClaimedRange) && m.remove(r.base)) unclaim_all({r});
 }
 
 }  // namespace gvirtus::client

@@ -30,6 +30,8 @@ class GV_API RangeMap {
   bool remove(uintptr_t base, Range* removed = nullptr);
   // Whether any range overlaps [base, base+size).
   bool overlaps(uintptr_t base, size_t size) const;
+  // The ranges that overlap [base, base+size), in address order.
+  std::vector<Range> overlapping(uintptr_t base, size_t size) const;
   // The range containing p.
   bool find(uintptr_t p, Range* out = nullptr) const;
   bool contains(const void* p) const { return find(reinterpret_cast<uintptr_t>(p)); }

@@ -252,13 +252,7 @@ GV_EXPORT CUresult cuGraphMemcpyNodeGetParams(CUgraphNode node, CUDA_MEMCPY3D* p
     if (!p) return CUDA_ERROR_INVALID_VALUE;
     client::Call c(id(Call::kCall_cuGraphMemcpyNodeGetParams));
     c.args().put<uint64_t>(to_wire(node));
-    if (!c.invoke()) return lost();
-    CUresult e = finish(c);
-    if (e != CUDA_SUCCESS) return e;
-    const CUDA_MEMCPY3D got = c.result().get<CUDA_MEMCPY3D>();
-    c.result().expect_end();
-    *p = got;
-    return CUDA_SUCCESS;
+    return invoke_for(c, p);
   });
 }
 

@@ -26,6 +26,19 @@ inline H from_wire(uint64_t id) {
   return reinterpret_cast<H>(static_cast<uintptr_t>(id));
 }
 
+// Sends c and waits; on success reads the reply's one value of type T into *out. A reply that
+// holds anything else does not decode (guarded() then marks the session lost).
+template <typename T>
+CUresult invoke_for(client::Call& c, T* out) {
+  if (!c.invoke()) return lost();
+  const CUresult e = finish(c);
+  if (e != CUDA_SUCCESS) return e;
+  const T v = c.result().get<T>();
+  c.result().expect_end();
+  *out = v;
+  return CUDA_SUCCESS;
+}
+
 // Logs once that `what` is refused and returns CUDA_ERROR_NOT_SUPPORTED.
 CUresult refuse(const char* fn, const std::string& what);
 

@@ -37,13 +37,7 @@ CUresult resource_desc(Call call, CUDA_RESOURCE_DESC* out, uint64_t obj) {
   if (!out) return CUDA_ERROR_INVALID_VALUE;
   client::Call c(id(call));
   c.args().put<uint64_t>(obj);
-  if (!c.invoke()) return lost();
-  CUresult e = finish(c);
-  if (e != CUDA_SUCCESS) return e;
-  CUDA_RESOURCE_DESC d = c.result().get<CUDA_RESOURCE_DESC>();
-  c.result().expect_end();
-  *out = d;
-  return CUDA_SUCCESS;
+  return invoke_for(c, out);
 }
 
 }  // namespace

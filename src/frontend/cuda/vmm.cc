@@ -47,13 +47,7 @@ CUresult value_call(Call call, const char* fn, Args&& args, T* out) {
   if (auto r = vmm_refused(fn)) return *r;
   client::Call c(id(call));
   args(c.args());
-  if (!c.invoke()) return lost();
-  const CUresult e = finish(c);
-  if (e != CUDA_SUCCESS) return e;
-  const T v = c.result().get<T>();
-  c.result().expect_end();
-  *out = v;
-  return CUDA_SUCCESS;
+  return invoke_for(c, out);
 }
 
 }  // namespace
