@@ -131,27 +131,39 @@ TEST(DeviceClaims, MirroredRangesAreNotClaimed) {
   EXPECT_TRUE(forget_device_range(base));
 }
 
-// A free forgets its range before it is sent (another thread's allocation may get the addresses
-// as soon as the worker freed them), and records it again, claim included, if the free fails.
-TEST(DeviceClaims, AFreeForgetsItsRangeFirstAndAFailedOneRecordsItAgain) {
-  const uintptr_t base = free_range(kN * kPage);
+// A free keeps its range until the reply: a failed free leaves it, claim included; a
+// successful one forgets the record it freed, but not another thread's allocation that got the
+// same addresses between the worker's free and the reply.
+TEST(DeviceClaims, AFreeForgetsOnlyTheRecordItFreed) {
+  const uintptr_t base = free_range(2 * kN * kPage);
   record_device_range(base, kN * kPage, 0, true);
-  cudart::untrack_for_free(base);
-  EXPECT_FALSE(device_ranges().find(base));
-  EXPECT_FALSE(mapped(base, kN * kPage));
+  cudart::free_begins(base);
+  EXPECT_TRUE(device_ranges().find(base)) << "kept while the free is on its way";
+  EXPECT_TRUE(mapped(base, kN * kPage));
   cudart::free_failed();
   RangeMap::Range r;
   ASSERT_TRUE(device_ranges().find(base, &r));
   EXPECT_EQ(r.size, kN * kPage);
   EXPECT_TRUE(r.tag & kClaimedRange);
   EXPECT_TRUE(mapped(base, kN * kPage));
-  cudart::untrack_for_free(base);
+  cudart::free_begins(base);
   cudart::free_done();
   cudart::free_failed();  // nothing kept any more
   EXPECT_FALSE(device_ranges().find(base));
   EXPECT_FALSE(mapped(base, kN * kPage));
-  cudart::untrack_for_free(base + 64);  // not a range's start: nothing
-  cudart::free_failed();
+  // Another thread's allocation at the same base before the free's reply: it stays.
+  record_device_range(base, kN * kPage, 0, true);
+  cudart::free_begins(base);
+  const uint64_t newer = record_device_range(base, 2 * kN * kPage, 0, true);
+  EXPECT_NE(newer, 0u);
+  cudart::free_done();
+  ASSERT_TRUE(device_ranges().find(base, &r)) << "the newer allocation's record was dropped";
+  EXPECT_EQ(r.gen, newer);
+  EXPECT_EQ(r.size, 2 * kN * kPage);
+  EXPECT_TRUE(mapped(base, 2 * kN * kPage));
+  EXPECT_TRUE(forget_device_range(base));
+  cudart::free_begins(base + 64);  // not a range's start: nothing
+  cudart::free_done();
   EXPECT_FALSE(device_ranges().find(base));
 }
 
@@ -163,18 +175,95 @@ TEST(DeviceClaims, ADriverGlobalIsDeviceMemoryUntilItsModuleIsUnloaded) {
   const CUdeviceptr big = base, small = base + kN * kPage + 64;
   const size_t big_bytes = kN * kPage, small_bytes = 16;
   cuda::global_resolved(&module_a, &big, &big_bytes);
-  cuda::global_resolved(&module_a, &big, &big_bytes);  // asked again: one record
+  RangeMap::Range first;
+  ASSERT_TRUE(device_range_at(base, &first));
+  cuda::global_resolved(&module_a, &big, &big_bytes);  // asked again: the same record
+  RangeMap::Range again;
+  ASSERT_TRUE(device_range_at(base, &again));
+  EXPECT_EQ(again.gen, first.gen);
   cuda::global_resolved(&module_b, &small, &small_bytes);
   cuda::global_resolved(&module_b, &small, nullptr);   // no size: nothing recorded
   EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(base + 100)));
   EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(small + 8)));
   EXPECT_TRUE(mapped(base, kN * kPage)) << "a large variable is claimed like an allocation";
-  cuda::owner_unloaded(&module_a);
+  // An unload that fails keeps them.
+  cuda::owner_unloading(&module_a);
+  cuda::owner_unload_failed();
+  cuda::owner_unloaded();  // nothing noted any more
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(base + 100)));
+  cuda::owner_unloading(&module_a);
+  cuda::owner_unloaded();
   EXPECT_FALSE(device_ranges().contains(reinterpret_cast<void*>(base + 100)));
   EXPECT_FALSE(mapped(base, kN * kPage));
   EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(small + 8))) << "another module's";
-  cuda::owner_unloaded(&module_b);
+  cuda::owner_unloading(&module_b);
+  cuda::owner_unloaded();
   EXPECT_FALSE(device_ranges().contains(reinterpret_cast<void*>(small + 8)));
+}
+
+// Between the worker's unload and its reply, another thread may get the same addresses (an
+// allocation) and even the same module handle: what it recorded stays.
+TEST(DeviceClaims, AnUnloadForgetsOnlyTheRecordsOfWhatItUnloaded) {
+  const uintptr_t base = free_range(kN * kPage);
+  int module = 0;
+  const CUdeviceptr var = base;
+  const size_t bytes = kN * kPage;
+  cuda::global_resolved(&module, &var, &bytes);
+  cuda::owner_unloading(&module);
+  // Meanwhile: an allocation at the variable's addresses, and the same handle's new module
+  // with a variable elsewhere.
+  const uint64_t alloc = record_device_range(base, kN * kPage, 0, true);
+  const CUdeviceptr other = base + kN * kPage + 4096;
+  const size_t other_bytes = 8;
+  cuda::global_resolved(&module, &other, &other_bytes);
+  cuda::owner_unloaded();
+  RangeMap::Range r;
+  ASSERT_TRUE(device_range_at(base, &r)) << "the allocation's record was dropped";
+  EXPECT_EQ(r.gen, alloc);
+  EXPECT_TRUE(mapped(base, kN * kPage));
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(other))) << "the new module's";
+  cuda::owner_unloading(&module);
+  cuda::owner_unloaded();
+  EXPECT_FALSE(device_ranges().contains(reinterpret_cast<void*>(other)));
+  EXPECT_TRUE(forget_device_range(base));
+}
+
+// A library's modules (cuLibraryGetModule) are unloaded with it: their variables go too.
+TEST(DeviceClaims, ALibrarysModulesVariablesGoWithTheLibrary) {
+  const uintptr_t base = free_range(kN * kPage);
+  int library = 0, module = 0;
+  const CUmodule handle = reinterpret_cast<CUmodule>(&module);
+  cuda::library_module(&library, &handle);
+  const CUdeviceptr var = base;
+  const size_t bytes = 64;
+  cuda::global_resolved(handle, &var, &bytes);
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(base)));
+  cuda::owner_unloading(&library);
+  cuda::owner_unloaded();
+  EXPECT_FALSE(device_ranges().contains(reinterpret_cast<void*>(base)));
+}
+
+// The driver maps an allocation opened twice (the same exported handle) once and unmaps it at
+// the last close: the range lives until then.
+TEST(DeviceClaims, AnIpcRangeLivesUntilItsLastClose) {
+  const uintptr_t base = free_range(kN * kPage);
+  ipc_opened(base, kN * kPage);
+  ipc_opened(base, kN * kPage);
+  ipc_closed(base);
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(base))) << "one open is left";
+  EXPECT_TRUE(mapped(base, kN * kPage));
+  ipc_closed(base);
+  EXPECT_FALSE(device_ranges().contains(reinterpret_cast<void*>(base)));
+  EXPECT_FALSE(mapped(base, kN * kPage));
+  ipc_closed(base);  // not open: nothing
+  // Closed, then the addresses given to another allocation before the close's record goes:
+  ipc_opened(base, kN * kPage);
+  const uint64_t alloc = record_device_range(base, kN * kPage, 0, true);
+  ipc_closed(base);
+  RangeMap::Range r;
+  ASSERT_TRUE(device_range_at(base, &r));
+  EXPECT_EQ(r.gen, alloc);
+  EXPECT_TRUE(forget_device_range(base));
 }
 
 }  // namespace

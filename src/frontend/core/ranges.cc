@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -46,7 +47,8 @@ bool RangeMap::add(uintptr_t base, size_t size, uint32_t tag) {
   return true;
 }
 
-bool RangeMap::assign(uintptr_t base, size_t size, uint32_t tag, std::vector<Range>* dropped) {
+bool RangeMap::assign(uintptr_t base, size_t size, uint32_t tag, std::vector<Range>* dropped,
+                      uint64_t gen) {
   if (!valid(base, size)) return false;
   std::lock_guard<std::mutex> g(mu_);
   auto it = by_base_.lower_bound(base);
@@ -58,7 +60,7 @@ bool RangeMap::assign(uintptr_t base, size_t size, uint32_t tag, std::vector<Ran
     if (dropped) dropped->push_back(it->second);
     it = by_base_.erase(it);
   }
-  by_base_[base] = Range{base, size, tag};
+  by_base_[base] = Range{base, size, tag, gen};
   return true;
 }
 
@@ -155,7 +157,8 @@ std::mutex& claims_mu() {
   static auto* m = new std::mutex;
   return *m;
 }
-size_t g_claims = 0;  // REQUIRES: claims_mu()
+size_t g_claims = 0;        // REQUIRES: claims_mu()
+uint64_t g_generation = 0;  // REQUIRES: claims_mu()
 
 void unclaim_all(const std::vector<RangeMap::Range>& ranges) {  // REQUIRES: claims_mu()
   for (const RangeMap::Range& r : ranges)
@@ -167,17 +170,36 @@ void unclaim_all(const std::vector<RangeMap::Range>& ranges) {  // REQUIRES: cla
 
 }  // namespace
 
-void record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim_pages) {
-  if (base == 0 || size == 0) return;
+uint64_t record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim_pages) {
+  if (base == 0 || size == 0 || base + size < base) return 0;
   std::lock_guard<std::mutex> g(claims_mu());
   RangeMap& m = device_ranges();
+  const uint64_t gen = ++g_generation;
   std::vector<RangeMap::Range> stale;
-  m.assign(base, size, tag & ~kClaimedRange, &stale);
+  m.assign(base, size, tag & ~kClaimedRange, &stale, gen);
   unclaim_all(stale);  // their pages go back first, so the claim below can take them
   if (claim_pages && size >= kClaimMinBytes && g_claims < kMaxClaims && claim(base, size)) {
     ++g_claims;
-    m.assign(base, size, tag | kClaimedRange);  // replaces the record just made
+    m.assign(base, size, tag | kClaimedRange, nullptr, gen);  // replaces the record just made
   }
+  return gen;
+}
+
+bool device_range_at(uintptr_t base, RangeMap::Range* out) {
+  RangeMap::Range r;
+  if (!device_ranges().find(base, &r) || r.base != base) return false;
+  if (out) *out = r;
+  return true;
+}
+
+bool forget_device_range_if_same(const RangeMap::Range& r) {
+  std::lock_guard<std::mutex> g(claims_mu());
+  RangeMap& m = device_ranges();
+  RangeMap::Range now;
+  if (!m.find(r.base, &now) || now.base != r.base || now.gen != r.gen) return false;
+  m.remove(r.base);
+  unclaim_all({now});
+  return true;
 }
 
 bool forget_device_range(uintptr_t base, RangeMap::Range* removed) {
@@ -187,6 +209,40 @@ bool forget_device_range(uintptr_t base, RangeMap::Range* removed) {
   unclaim_all({r});
   if (removed) *removed = r;
   return true;
+}
+
+namespace {
+struct IpcOpen {
+  size_t opens = 0;
+  uint64_t gen = 0;  // the record the last open made
+};
+std::map<uintptr_t, IpcOpen>& ipc_opens() {  // REQUIRES: claims_mu()
+  static auto* m = new std::map<uintptr_t, IpcOpen>;
+  return *m;
+}
+}  // namespace
+
+void ipc_opened(uintptr_t base, size_t size) {
+  const uint64_t gen = record_device_range(base, size, 0, true);
+  if (!gen) return;
+  std::lock_guard<std::mutex> g(claims_mu());
+  IpcOpen& o = ipc_opens()[base];
+  ++o.opens;
+  o.gen = gen;
+}
+
+void ipc_closed(uintptr_t base) {
+  RangeMap::Range r;
+  {
+    std::lock_guard<std::mutex> g(claims_mu());
+    auto it = ipc_opens().find(base);
+    if (it == ipc_opens().end()) return;
+    if (--it->second.opens > 0) return;
+    r.base = base;
+    r.gen = it->second.gen;
+    ipc_opens().erase(it);
+  }
+  forget_device_range_if_same(r);
 }
 
 void forget_claimed_ranges_in(uintptr_t base, size_t size) {

@@ -18,6 +18,7 @@ class GV_API RangeMap {
     uintptr_t base = 0;
     size_t size = 0;
     uint32_t tag = 0;
+    uint64_t gen = 0;  // which record this is (record_device_range); 0 in other maps
   };
   // Adds a range; false (and nothing changes) if it is empty, wraps around, or overlaps one.
   bool add(uintptr_t base, size_t size, uint32_t tag = 0);
@@ -25,7 +26,7 @@ class GV_API RangeMap {
   // whatever we remembered there is stale; appended to *dropped when given). False only if it
   // is empty or wraps around.
   bool assign(uintptr_t base, size_t size, uint32_t tag = 0,
-              std::vector<Range>* dropped = nullptr);
+              std::vector<Range>* dropped = nullptr, uint64_t gen = 0);
   // Removes the range that starts exactly at base.
   bool remove(uintptr_t base, Range* removed = nullptr);
   // Whether any range overlaps [base, base+size).
@@ -56,9 +57,24 @@ GV_API RangeMap& device_ranges();
 // memory can come to lie there while the range lives; memory already there is logged once.
 // `claim` false: a range whose addresses this process maps itself (managed memory mirrored at
 // its device address). forget_device_range drops a range starting at base and gives its pages
-// back. Both drop and give back stale ranges the new one overlaps.
-GV_API void record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim);
+// back. Both drop and give back stale ranges the new one overlaps. Each record has a generation
+// of its own, which record_device_range returns (0: nothing recorded).
+GV_API uint64_t record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim);
 GV_API bool forget_device_range(uintptr_t base, RangeMap::Range* removed = nullptr);
+// Calls that give device memory back (frees, cuMemAddressFree, module unloads, IPC closes)
+// keep its record while the worker frees it: device_range_at before the request, then, once it
+// succeeded, forget_device_range_if_same. Between the worker's free and the reply another
+// thread's allocation may get the same addresses: its record is another generation and stays
+// (a forget by address would drop it, and its claim). The record of memory whose free failed
+// is never dropped (a forget before sending would give its pages away meanwhile).
+GV_API bool device_range_at(uintptr_t base, RangeMap::Range* out);
+GV_API bool forget_device_range_if_same(const RangeMap::Range& r);
+// Memory another process exported, opened here (cudaIpcOpenMemHandle, cuIpcOpenMemHandle): the
+// driver gives the same address to each open of one allocation and unmaps it at the last close,
+// so the range is recorded at each open and forgotten when its opens are all closed (after the
+// last close succeeded, and only if it is still that record).
+GV_API void ipc_opened(uintptr_t base, size_t size);
+GV_API void ipc_closed(uintptr_t base);
 // Forgets, and gives the pages back of, every claimed device range overlapping
 // [base, base+size): stale ones, where this process is about to map memory of its own (managed
 // memory mirrored at its device address). Ranges without a claim stay recorded.

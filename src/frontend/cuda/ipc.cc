@@ -1,8 +1,9 @@
 // cuIpcOpenMemHandle: the opened pointer is device memory of this process, so its range (the
 // exporter's allocation, sent back by the worker) is recorded with the other device
 // allocations (cuMemcpy and the runtime's cudaMemcpyDefault); cuIpcCloseMemHandle (generated)
-// forgets it. Wire: src/backend/cuda/ipc.cc.
+// forgets it at the last close (client::ipc_opened). Wire: src/backend/cuda/ipc.cc.
 #include "frontend/cuda/local.h"
+#include "frontend/core/ranges.h"
 #include "frontend/cudart/glue.h"
 
 using namespace gvirtus;
@@ -21,7 +22,7 @@ GV_EXPORT CUresult cuIpcOpenMemHandle_v2(CUdeviceptr* pdptr, CUipcMemHandle hand
     const uint64_t p = c.result().get<uint64_t>();
     const uint64_t size = c.result().get<uint64_t>();
     c.result().expect_end();
-    cudart::track_device_allocation(p, size);
+    client::ipc_opened(static_cast<uintptr_t>(p), static_cast<size_t>(size));
     *pdptr = p;
     return CUDA_SUCCESS;
   });

@@ -96,7 +96,7 @@ std::optional<CUresult> local_free_managed(CUdeviceptr p) {
 std::optional<CUresult> before_free(CUdeviceptr p, bool managed_here) {
   if (managed_here)
     if (auto r = local_free_managed(p)) return r;
-  cudart::untrack_for_free(p);
+  cudart::free_begins(p);
   return std::nullopt;
 }
 

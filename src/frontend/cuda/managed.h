@@ -20,9 +20,8 @@ namespace gvirtus::cuda {
 // cuMemFree_v2's client-side answer for the start of a managed allocation (both copies freed);
 // no value for any other address, which goes to the worker.
 std::optional<CUresult> local_free_managed(CUdeviceptr p);
-// cuMemFree_v2 / cuMemFreeAsync before sending: the managed answer, or none after the range
-// was put aside (cudart's untrack_for_free: forgotten before the worker frees it, recorded again
-// by free_failed if the free fails).
+// cuMemFree_v2 / cuMemFreeAsync before sending: the managed answer, or none after the record
+// the free is for was noted (cudart's free_begins; free_done forgets it after the reply).
 std::optional<CUresult> before_free(CUdeviceptr p, bool managed_here);
 
 }  // namespace gvirtus::cuda

@@ -58,13 +58,13 @@ using namespace gvirtus::cuda;
 
 GV_EXPORT CUresult cuMemAddressFree(CUdeviceptr ptr, size_t size) {
   return guarded("cuMemAddressFree", [&]() -> CUresult {
+    // The record is noted before the request and forgotten after it succeeded, if it is still
+    // that record (client::forget_device_range_if_same).
+    client::RangeMap::Range r;
+    const bool known = client::device_range_at(static_cast<uintptr_t>(ptr), &r) &&
+                       (r.tag & client::kReservedRange) != 0;
     const CUresult e = status_call(Call::kCall_cuMemAddressFree, "cuMemAddressFree", ptr, size);
-    if (e == CUDA_SUCCESS) {
-      client::RangeMap::Range r;
-      if (client::device_ranges().find(static_cast<uintptr_t>(ptr), &r) &&
-          r.base == static_cast<uintptr_t>(ptr) && (r.tag & client::kReservedRange) != 0)
-        client::forget_device_range(r.base);
-    }
+    if (e == CUDA_SUCCESS && known) client::forget_device_range_if_same(r);
     return e;
   });
 }

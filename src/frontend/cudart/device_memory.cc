@@ -50,7 +50,7 @@ GV_EXPORT cudaError_t cudaFree(void* devPtr) {
   return guarded("cudaFree", [&] {
     if (devPtr && managed::owns(devPtr, managed::Kind::kManaged)) return managed::release(devPtr);
     // cudaFree(0) is forwarded too: programs use it to create the context.
-    untrack_for_free(to_wire(devPtr));
+    free_begins(to_wire(devPtr));
     client::Call c(id(Call::kCall_cudaFree));
     c.args().put<uint64_t>(to_wire(devPtr));
     if (!c.invoke()) return lost();

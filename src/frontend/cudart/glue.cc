@@ -113,20 +113,18 @@ namespace {
 thread_local client::RangeMap::Range t_freeing;  // size 0: none kept
 }  // namespace
 
-void untrack_for_free(uint64_t ptr) {
+void free_begins(uint64_t ptr) {
   t_freeing = client::RangeMap::Range{};
-  if (ptr) client::forget_device_range(static_cast<uintptr_t>(ptr), &t_freeing);
+  if (ptr) client::device_range_at(static_cast<uintptr_t>(ptr), &t_freeing);
 }
 
-void free_done() { t_freeing = client::RangeMap::Range{}; }
-
-void free_failed() {
+void free_done() {
   const client::RangeMap::Range r = t_freeing;
   t_freeing = client::RangeMap::Range{};
-  if (r.size != 0)
-    client::record_device_range(r.base, r.size, r.tag & ~client::kClaimedRange,
-                                (r.tag & client::kClaimedRange) != 0);
+  if (r.size != 0) client::forget_device_range_if_same(r);
 }
+
+void free_failed() { t_freeing = client::RangeMap::Range{}; }
 
 bool is_tracked_device(uint64_t ptr) {
   return device_ranges().contains(reinterpret_cast<const void*>(static_cast<uintptr_t>(ptr)));

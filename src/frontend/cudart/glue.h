@@ -31,11 +31,11 @@ void track_device_allocation(uint64_t ptr, uint64_t size);
 // mapped host memory): recorded, not claimed.
 void track_mirrored_allocation(uint64_t ptr, uint64_t size);
 void untrack_device_allocation(uint64_t ptr);
-// A free about to be sent: the range starting at ptr is forgotten now, before the worker can
-// hand its addresses to another thread's allocation (whose record a forget after the reply
-// would drop), and kept aside for this thread. After the reply: free_done() on success,
-// free_failed() on an error (the range is recorded again, as it was).
-void untrack_for_free(uint64_t ptr);
+// A free about to be sent: which record of the range starting at ptr it frees is noted for this
+// thread. After the reply: free_done() on success forgets that record, unless another thread's
+// allocation got the addresses meanwhile (client::forget_device_range_if_same); free_failed()
+// on an error keeps it.
+void free_begins(uint64_t ptr);
 void free_done();
 void free_failed();
 // Inside a range recorded by track_device_allocation (libcuda.so.1's cuMemcpy asks).

@@ -39,7 +39,7 @@ cudaError_t malloc_async(void** ptr, size_t size, bool from_pool, cudaMemPool_t 
 }
 
 cudaError_t free_async(void* ptr, cudaStream_t stream) {
-  untrack_for_free(to_wire(ptr));
+  free_begins(to_wire(ptr));
   client::Call c(id(Call::kCall_cudaFreeAsync));
   c.args().put<uint64_t>(to_wire(ptr));
   c.args().put<uint64_t>(to_wire(stream));
