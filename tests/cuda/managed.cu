@@ -138,6 +138,13 @@ int main() {
   CHECK(cudaDeviceSynchronize());
   std::printf("mapped: h[0] %d h[4095] %d\n", h[0], h[4095]);
   ok = ok && h[0] == 1 && h[4095] == 3 * 4095 + 1;
+  // cudaFree of mapped host memory is refused, and leaves it usable.
+  REPORT(cudaFree(h));
+  (void)cudaGetLastError();
+  add_to_all<<<16, 256>>>(4096, hd, 1);
+  CHECK(cudaDeviceSynchronize());
+  std::printf("mapped after a refused cudaFree: h[0] %d\n", h[0]);
+  ok = ok && h[0] == 2;
   CHECK(cudaFreeHost(h));
 
   // Bad flags, and frees.
