@@ -11,8 +11,11 @@
 #                       unix:, shm:, tls:// and tcp:// with a token; a table of its own
 #   gvirtus-bench-worker-paths  native only: ways a worker can carry out a small copy or a
 #                       launch (worker-paths.txt, printed, not in the table)
+#   gvirtus-bench-serve  no GPU needed: the serve loop with busy handlers, per transport
+#                       (serve.txt, printed, not in the table)
 #   bench/run.sh [BUILD_DIR] [SECONDS_PER_METRIC]
-# Without a GPU (nvidia-smi fails, or BENCH_CPU_ONLY=1) only gvirtus-bench-transport runs.
+# Without a GPU (nvidia-smi fails, or BENCH_CPU_ONLY=1) only gvirtus-bench-transport and
+# gvirtus-bench-serve run.
 # Writes the raw outputs and the table to $OUT (or a temp dir) as well. A failure of
 # gvirtus-bench stops the script; one of the others is reported, its figures are left out of
 # the table (nan), and the exit status is 1 at the end. Each of those runs has 15 minutes.
@@ -256,6 +259,17 @@ echo "== tcp://127.0.0.1:$port with a token" >&2
 start_backend "tcp://127.0.0.1:$port" token --config "$work/token.json"
 run_transport token GVIRTUS_ENDPOINT="tcp://127.0.0.1:$port" GVIRTUS_TOKEN_FILE="$work/token"
 stop_backend
+
+# The serve loop under a worker-bound load, per transport, without a GPU (docs/profiling.md):
+# printed, not in the table.
+if [ -x "$bin/gvirtus-bench-serve" ]; then
+  echo "== gvirtus-bench-serve" >&2
+  if ! timeout 300 "$bin/gvirtus-bench-serve" >"$out/serve.txt" 2>&1; then
+    echo "bench: gvirtus-bench-serve failed" >&2
+    failed=1
+  fi
+  cat "$out/serve.txt" >&2
+fi
 
 python3 - "$out" <<'PY' | tee "$out/bench-table.txt"
 import sys, os
