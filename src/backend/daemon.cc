@@ -489,6 +489,10 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
       e.args.push_back("--client-ca");
       e.args.push_back(opt_.tls_client_ca);
     }
+    if (opt_.dumpable) {
+      e.args.push_back("--dumpable");
+      e.args.push_back("1");
+    }
     if (opt_.worker_uid != static_cast<uid_t>(-1)) {  // once it has read the key
       e.args.push_back("--user");
       e.args.push_back(std::to_string(opt_.worker_uid) + ":" + std::to_string(opt_.worker_gid));
@@ -851,6 +855,7 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     spec.upload_limit = limits.upload_bytes;
     spec.identity = identity;
     spec.clear_memory = opt_.clear_device_memory;
+    spec.dumpable = opt_.dumpable;
     spec.module_cache_dir = opt_.module_cache.dir;
     spec.module_cache_bytes = opt_.module_cache.max_bytes;
     spec.module_cache_shared = opt_.module_cache.shared;

@@ -272,6 +272,10 @@ int main(int argc, char** argv) {
     for (const auto& ep : opt.listen) opt.clear_device_memory |= !is_local(ep);
   }
   if (opt.clear_device_memory) GV_INFO("device memory is cleared before clients get it");
+  // Other processes of this user cannot read this one's memory (tokens, keys, sessions)
+  // unless "dumpable" says so; workers and relays do the same at their start.
+  opt.dumpable = cfg.isolation.dumpable;
+  backend::set_dumpable(opt.dumpable);
   opt.worker_exe = "/proc/self/exe";  // this very image, even if the file was replaced since
   if (!cfg.isolation.worker_user.empty()) {
     struct passwd* pw = ::getpwnam(cfg.isolation.worker_user.c_str());

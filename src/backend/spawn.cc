@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -63,6 +64,12 @@ const char* level_name(log::Level l) {
   return "info";
 }
 
+void set_dumpable(bool dumpable) {
+  if (::prctl(PR_SET_DUMPABLE, dumpable ? 1 : 0, 0, 0, 0) != 0)
+    GV_WARN(std::string("prctl(PR_SET_DUMPABLE) failed: ") + std::strerror(errno) +
+            (dumpable ? "" : "; other processes of this user can read this one's memory"));
+}
+
 pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
   std::vector<std::string> args = {spec.exe, "--worker", "--control-fd",
                                    std::to_string(spec.control_fd), "--session",
@@ -85,6 +92,10 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
   }
   if (spec.clear_memory) {
     args.push_back("--clear-memory");
+    args.push_back("1");
+  }
+  if (spec.dumpable) {
+    args.push_back("--dumpable");
     args.push_back("1");
   }
   if (!spec.module_cache_dir.empty()) {
@@ -193,7 +204,7 @@ int worker_main(int argc, char** argv) {
   uint64_t gpu_memory = UINT64_MAX, upload = UINT64_MAX;
   std::string identity, level, cache_dir;
   uint64_t cache_bytes = 0;
-  bool clear = false, cache_shared = false;
+  bool clear = false, cache_shared = false, dumpable = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--worker") continue;
@@ -220,6 +231,9 @@ int worker_main(int argc, char** argv) {
     } else if (a == "--clear-memory") {
       ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
       clear = std::strcmp(v, "1") == 0;
+    } else if (a == "--dumpable") {
+      ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
+      dumpable = std::strcmp(v, "1") == 0;
     } else if (a == "--module-cache") {
       cache_dir = v;
       ok = !cache_dir.empty() && cache_dir[0] == '/';
@@ -252,6 +266,7 @@ int worker_main(int argc, char** argv) {
   }
   log::Level l;
   if (!level.empty() && log::parse_level(level, &l)) log::set_level(l);
+  set_dumpable(dumpable);  // before anything of the client's reaches this process
   const int control_fd = static_cast<int>(control);
   ::fcntl(control_fd, F_SETFD, FD_CLOEXEC);  // nothing the worker might start inherits it
   WorkerStart ws;

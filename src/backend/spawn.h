@@ -37,6 +37,7 @@ struct SpawnSpec {
   int64_t max_connections = -1;          // -1: no limit
   std::string identity;                  // for the worker's messages
   bool clear_memory = false;             // zero new device allocations
+  bool dumpable = false;                 // --dumpable 1: "dumpable" (isolation_config.h)
   int64_t gpu_memory_limit = -1;         // --gpu-memory N: the session's GPU memory; -1: none
   int64_t upload_limit = -1;             // --upload-bytes N: pending upload bytes; -1: none
   std::string module_cache_dir;          // empty: no module cache
@@ -49,6 +50,13 @@ struct SpawnSpec {
   std::vector<std::pair<int, uint64_t>> rlimits;  // setrlimit(resource, value) before exec
   std::function<void()> in_child;        // runs in the child right after fork (closes fds)
 };
+
+// Makes this process non-dumpable (prctl PR_SET_DUMPABLE 0) unless `dumpable`: processes of
+// the same user can then no longer trace it or read its memory (/proc/PID/mem,
+// process_vm_readv), and it leaves no core file. The daemon calls it once its configuration is
+// read, a worker and a TLS relay first thing (exec makes a process dumpable again). A failure
+// is logged.
+void set_dumpable(bool dumpable);
 
 // Forks and execs a worker. The parent learns of a failed exec (or setuid, setrlimit) at once:
 // returns -1 and *error. The caller blocks signals around it as for fork.

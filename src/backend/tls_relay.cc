@@ -21,6 +21,7 @@
 #include <openssl/bio.h>
 
 #include "backend/handshake.h"
+#include "backend/spawn.h"
 #include "common/log.h"
 #include "common/tls.h"
 #include "common/wire.h"
@@ -362,6 +363,7 @@ int tls_relay_main(int argc, char** argv) {
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
   std::string cert, key, client_ca, peer = "a TLS client";
+  bool dumpable = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--tls-relay") continue;
@@ -402,6 +404,9 @@ int tls_relay_main(int argc, char** argv) {
       log::Level l;
       ok = log::parse_level(v, &l);
       if (ok) log::set_level(l);
+    } else if (a == "--dumpable") {
+      ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
+      dumpable = std::strcmp(v, "1") == 0;
     } else {
       ok = false;
     }
@@ -416,6 +421,7 @@ int tls_relay_main(int argc, char** argv) {
     return 2;
   }
   for (int fd : {net_fd, plain_fd}) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  set_dumpable(dumpable);  // before the key is read
   std::unique_ptr<TlsServerContext> ctx;
   Status s = TlsServerContext::create(cert, key, client_ca, &ctx);
   if (!s) {

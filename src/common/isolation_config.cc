@@ -130,6 +130,11 @@ Status read_isolation_config(const void* json_doc, const std::string& where,
       return invalid(where + ": \"clear_device_memory\" must be true or false");
     out->clear_device_memory = cm->get<bool>() ? 1 : 0;
   }
+  auto dm = doc.find("dumpable");
+  if (dm != doc.end()) {
+    if (!dm->is_boolean()) return invalid(where + ": \"dumpable\" must be true or false");
+    out->dumpable = dm->get<bool>();
+  }
   auto l = doc.find("limits");
   if (l != doc.end()) {
     if (!l->is_object())

@@ -30,14 +30,18 @@ struct IsolationConfig {
   ClientLimits default_limits;
   std::map<std::string, ClientLimits> limits;  // by identity (see limits.h)
   int clear_device_memory = -1;  // "clear_device_memory": 1 or 0; -1: not set (the default)
+  // "dumpable": the daemon, its workers and TLS relays may be traced and dumped by their user
+  // (core files, gdb, /proc/PID/mem). Off by default: each one makes itself non-dumpable
+  // (prctl PR_SET_DUMPABLE 0), so one worker cannot read another's memory, keys or data.
+  bool dumpable = false;
 };
 
 // Checks a device list ("0,2", "1"): comma-separated distinct GPU ordinals 0-1023.
 Status check_device_list(const std::string& text);
 
-// Parses "devices", "worker_user", "worker_rlimits", "limits" and "clear_device_memory" of a
-// parsed config document (a nlohmann::json object, passed as void* to keep JSON out of this
-// header). where: the file, for messages.
+// Parses "devices", "worker_user", "worker_rlimits", "limits", "clear_device_memory" and
+// "dumpable" of a parsed config document (a nlohmann::json object, passed as void* to keep
+// JSON out of this header). where: the file, for messages.
 Status read_isolation_config(const void* json_doc, const std::string& where,
                              IsolationConfig* out);
 

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -195,9 +196,11 @@ TEST(IsolationConfig, ParsesDevicesRlimitsAndLimits) {
   EXPECT_EQ(backend::client_identity(true, "", -1, -1), "token");
   EXPECT_EQ(backend::client_identity(false, "", 1000, -1), "uid:1000");
   EXPECT_EQ(backend::client_identity(false, std::string("CN=a\nb", 6), -1, -1), "cert:CN=a?b");
+  EXPECT_FALSE(c.isolation.dumpable);  // the default
   Config d;
-  ASSERT_TRUE(parse_config_json(R"({"devices": "1"})", "f.json", &d));
+  ASSERT_TRUE(parse_config_json(R"({"devices": "1", "dumpable": true})", "f.json", &d));
   EXPECT_EQ(d.isolation.devices, "1");
+  EXPECT_TRUE(d.isolation.dumpable);
   EXPECT_EQ(backend::limits_for(d.isolation, "token").sessions, -1);  // no limit
 }
 
@@ -220,6 +223,7 @@ TEST(IsolationConfig, RefusesBadValues) {
       {R"({"worker_rlimits": {"files": 1}})", "unknown limit \"files\""},
       {R"({"worker_rlimits": {"nofile": "many"}})", "nofile"},
       {R"({"worker_user": ""})", "worker_user"},
+      {R"({"dumpable": 1})", "dumpable"},
   };
   for (const auto& k : cases) {
     Config c;
@@ -293,7 +297,7 @@ TEST(Isolation, GpuMemoryQuotaReachesTheWorker) {
 // A forked worker would inherit the daemon's table of live sessions (every token).
 TEST(Isolation, WorkerHoldsNoOtherSessionsToken) {
   Rig t;
-  t.start("{}");
+  t.start(R"({"dumpable": true})");  // this test reads the processes' memory
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
   const std::string ta = random_bytes(16), tb = random_bytes(16);
   wire::Welcome wa, wb;
@@ -420,7 +424,7 @@ TEST(Isolation, WorkerHoldsNoAuthenticationToken) {
     token += hex;
   }
   std::string file = t.dir.write("token", token + "\n", 0600);
-  t.start("{}", {}, {"GVIRTUS_TOKEN_FILE=" + file});
+  t.start(R"({"dumpable": true})", {}, {"GVIRTUS_TOKEN_FILE=" + file});  // memory is read
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
   client::SessionOptions o = t.tcp_client_options();
   o.auth_key = token;
@@ -732,6 +736,47 @@ TEST(Isolation, WorkerRlimitsAreSet) {
   // The daemon keeps its own.
   std::string daemon = read_text("/proc/" + std::to_string(t.backend->pid()) + "/limits");
   EXPECT_FALSE(contains(daemon, " 777 ")) << daemon;
+}
+
+// Whether process `pid` may be traced and dumped by its user: the kernel gives the /proc files
+// of a non-dumpable process to root instead of the process's user. -1 when it cannot tell (the
+// process runs as root).
+int dumpable(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  std::istringstream status(read_text(dir + "/status"));
+  std::string line;
+  long uid = -1;
+  while (std::getline(status, line))
+    if (line.compare(0, 4, "Uid:") == 0) uid = std::strtol(line.c_str() + 4, nullptr, 10);
+  struct stat st{};
+  if (uid <= 0 || ::stat((dir + "/environ").c_str(), &st) != 0) return -1;
+  return st.st_uid == static_cast<uid_t>(uid) ? 1 : 0;
+}
+
+// Backend processes are not dumpable by default, so a worker cannot read another's memory
+// through /proc or process_vm_readv even as the same user; "dumpable": true allows it.
+TEST(Isolation, BackendProcessesAreNotDumpableUnlessConfigured) {
+  // Run as root, the workers need another user for the ownership of /proc to tell.
+  const bool root = geteuid() == 0;
+  struct passwd* pw = getpwnam("nobody");
+  if (root && !pw) {
+    GTEST_SKIP() << "no user \"nobody\" to run workers as";
+  }
+  for (bool configured : {false, true}) {
+    Rig t;
+    std::string cfg = std::string("{\"dumpable\": ") + (configured ? "true" : "false");
+    if (root) cfg += R"(, "worker_user": "nobody")";
+    t.start(cfg + "}");
+    ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+    wire::Welcome w;
+    auto c = open_session(t.tcp, random_bytes(16), &w);
+    ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
+    ASSERT_TRUE(c->ping(1));
+    EXPECT_EQ(dumpable(static_cast<pid_t>(w.worker_pid)), configured ? 1 : 0) << cfg;
+    if (!root) {
+      EXPECT_EQ(dumpable(t.backend->pid()), configured ? 1 : 0) << "the daemon";
+    }
+  }
 }
 
 TEST(Isolation, WorkerUser) {
