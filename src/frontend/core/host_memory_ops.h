@@ -42,6 +42,9 @@ struct HostMemoryOps {
   void (*before_callback)() = nullptr;
   void (*after_callback)() = nullptr;
   bool (*contains_managed)(const void* p) = nullptr;
+  // Whether a device free (cudaFree, cuMemFree) of p is refused here: p lies in managed memory
+  // (not at its start) or mapped host memory this process mirrors (managed.h, refuses_free).
+  bool (*refuses_free)(const void* p) = nullptr;
 };
 
 // Installs the runtime's implementation (once; later calls are ignored).

@@ -170,9 +170,10 @@ void unclaim_all(const std::vector<RangeMap::Range>& ranges) {  // REQUIRES: cla
 
 }  // namespace
 
-uint64_t record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim_pages) {
+namespace {
+uint64_t record_locked(uintptr_t base, size_t size, uint32_t tag, bool claim_pages) {
+  // REQUIRES: claims_mu()
   if (base == 0 || size == 0 || base + size < base) return 0;
-  std::lock_guard<std::mutex> g(claims_mu());
   RangeMap& m = device_ranges();
   const uint64_t gen = ++g_generation;
   std::vector<RangeMap::Range> stale;
@@ -183,6 +184,12 @@ uint64_t record_device_range(uintptr_t base, size_t size, uint32_t tag, bool cla
     m.assign(base, size, tag | kClaimedRange, nullptr, gen);  // replaces the record just made
   }
   return gen;
+}
+}  // namespace
+
+uint64_t record_device_range(uintptr_t base, size_t size, uint32_t tag, bool claim_pages) {
+  std::lock_guard<std::mutex> g(claims_mu());
+  return record_locked(base, size, tag, claim_pages);
 }
 
 bool device_range_at(uintptr_t base, RangeMap::Range* out) {
@@ -223,9 +230,9 @@ std::map<uintptr_t, IpcOpen>& ipc_opens() {  // REQUIRES: claims_mu()
 }  // namespace
 
 void ipc_opened(uintptr_t base, size_t size) {
-  const uint64_t gen = record_device_range(base, size, 0, true);
+  std::lock_guard<std::mutex> g(claims_mu());  // the record and its count together
+  const uint64_t gen = record_locked(base, size, 0, true);
   if (!gen) return;
-  std::lock_guard<std::mutex> g(claims_mu());
   IpcOpen& o = ipc_opens()[base];
   ++o.opens;
   o.gen = gen;

@@ -49,10 +49,9 @@ GV_EXPORT cudaError_t cudaMallocPitch(void** devPtr, size_t* pitch, size_t width
 GV_EXPORT cudaError_t cudaFree(void* devPtr) {
   return guarded("cudaFree", [&] {
     if (devPtr && managed::owns(devPtr, managed::Kind::kManaged)) return managed::release(devPtr);
-    // Inside other memory this process mirrors (mapped host memory, a module's managed
-    // variable, the middle of a managed allocation): not a cudaMalloc'd pointer, natively
-    // refused; sent on, the worker would free the mirror's backing under it.
-    if (devPtr && managed::contains(devPtr)) return argument_error(cudaErrorInvalidValue);
+    // Inside mapped host memory or a managed allocation (not at its start): natively refused;
+    // sent on, the worker would free the mirror's backing under it.
+    if (devPtr && managed::refuses_free(devPtr)) return argument_error(cudaErrorInvalidValue);
     // cudaFree(0) is forwarded too: programs use it to create the context.
     free_begins(to_wire(devPtr));
     client::Call c(id(Call::kCall_cudaFree));

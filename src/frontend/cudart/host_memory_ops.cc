@@ -75,6 +75,7 @@ struct Register {
     ops.before_callback = &managed::before_callback;
     ops.after_callback = &managed::after_callback;
     ops.contains_managed = &managed::contains;
+    ops.refuses_free = &managed::refuses_free;
     client::set_host_memory_ops(ops);
   }
 } g_register;

@@ -557,6 +557,19 @@ bool flags_of(const void* p, unsigned* flags) {
   return true;
 }
 
+bool refuses_free(const void* p) {
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0) return false;
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  Held g(st, "refuses_free");
+  auto it = st.regions.upper_bound(a);
+  if (it == st.regions.begin()) return false;
+  --it;
+  const Region& r = it->second;
+  if (a - r.base >= r.size || r.host != r.base) return false;
+  return r.kind == Kind::kMapped || (r.kind == Kind::kManaged && a != r.base);
+}
+
 cudaError_t release(void* p) {
   State& st = state();
   Region r;
