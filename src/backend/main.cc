@@ -109,6 +109,9 @@ gvirtus::Status prepare_module_cache(std::string* dir, uid_t uid, gid_t gid) {
 int main(int argc, char** argv) {
   using namespace gvirtus;
   log::init("backend");
+  // Not dumpable from the start, in every mode (spawn.h, set_dumpable): nothing of a token, key
+  // or client is in this process yet. Each mode makes it dumpable again if configured to.
+  backend::set_dumpable(false);
   // A worker the daemon started (spawn.h): a fresh process image for one client session.
   if (argc > 1 && std::strcmp(argv[1], "--worker") == 0) return backend::worker_main(argc, argv);
   // A TLS relay the daemon started (tls_relay.h): a fresh image per tls:// connection.

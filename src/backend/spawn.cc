@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -65,9 +66,20 @@ const char* level_name(log::Level l) {
 }
 
 void set_dumpable(bool dumpable) {
-  if (::prctl(PR_SET_DUMPABLE, dumpable ? 1 : 0, 0, 0, 0) != 0)
+  if (::prctl(PR_SET_DUMPABLE, dumpable ? 1 : 0, 0, 0, 0) != 0) {
     GV_WARN(std::string("prctl(PR_SET_DUMPABLE) failed: ") + std::strerror(errno) +
             (dumpable ? "" : "; other processes of this user can read this one's memory"));
+    return;
+  }
+  if (dumpable) return;
+  // A tracer that attached before (between the exec and here) keeps its hold: say so.
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    while (std::fgets(line, sizeof line, f))
+      if (std::strncmp(line, "TracerPid:", 10) == 0 && std::atol(line + 10) != 0)
+        GV_WARN(std::string("this process is traced (") + line + ") although not dumpable");
+    std::fclose(f);
+  }
 }
 
 pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {

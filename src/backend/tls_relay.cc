@@ -434,6 +434,8 @@ int tls_relay_main(int argc, char** argv) {
              std::strerror(errno));
     return 1;
   }
+  // A change of user resets the flag (to fs.suid_dumpable): set it again.
+  if (uid != static_cast<uid_t>(-1)) set_dumpable(dumpable);
   run_tls_relay(ctx->ctx(), net_fd, plain_fd, timeout_ms, peer);
 }
 

@@ -399,7 +399,14 @@ TEST_F(Daemon, WorkerHoldsNoDaemonSocketsButKeepsOtherDescriptors) {
   int p[2];
   ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
   const std::string pipe_link = fd_link(getpid(), p[1]);
-  start({}, p[1]);
+  // The worker's descriptors are read (/proc/PID/fd): it must be dumpable.
+  char cfg[] = "/tmp/gvdumpableXXXXXX";
+  const int cfd = mkstemp(cfg);
+  ASSERT_GE(cfd, 0);
+  ASSERT_EQ(write(cfd, "{\"dumpable\": true}", 18), 18);
+  close(cfd);
+  start({"--config", cfg}, p[1]);
+  unlink(cfg);
   close(p[1]);
   wire::Welcome other;
   auto first = session(tcp_, 70, &other);  // another session's worker: its control socket

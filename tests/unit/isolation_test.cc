@@ -240,7 +240,7 @@ TEST(IsolationConfig, RefusesBadValues) {
 
 TEST(Isolation, WorkerIsAnExecutedImageInWorkerMode) {
   Rig t;
-  t.start("{}");
+  t.start(R"({"dumpable": true})");  // /proc/PID/exe of the worker is read
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
   wire::Welcome w;
   auto c = open_session(t.tcp, random_bytes(16), &w);
@@ -357,7 +357,9 @@ TEST(Isolation, TlsRelaysAndWorkersHoldNoOtherSessionsToken) {
   ASSERT_TRUE(make_test_certificate(d, "ca", "", ""));
   ASSERT_TRUE(make_test_certificate(d, "server", "IP:127.0.0.1", "ca"));
   const std::string tls = "tls://127.0.0.1:" + std::to_string(free_tcp_port());
-  t.start("{\"tls_cert\": \"" + d + "/server.pem\", \"tls_key\": \"" + d + "/server.key\"}",
+  // The processes' memory is read: dumpable.
+  t.start("{\"dumpable\": true, \"tls_cert\": \"" + d + "/server.pem\", \"tls_key\": \"" + d +
+              "/server.key\"}",
           {"--listen", tls});
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
   auto session = [&] { return tls_session(tls, d + "/ca.pem"); };
@@ -653,7 +655,7 @@ TEST(Isolation, DevicesAreCheckedAgainstTheHostsGpus) {
 
 TEST(Isolation, DevicesFlagReachesTheWorkersCudaVisibleDevices) {
   Rig t;
-  t.start(R"({"devices": "0"})", {"--devices", "1,0"});
+  t.start(R"({"devices": "0", "dumpable": true})", {"--devices", "1,0"});  // environ is read
   size_t gpus = 0;
   bool checked = false;
   if (DIR* dir = opendir(backend::kDriverGpuDir)) {
