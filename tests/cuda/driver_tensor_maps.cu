@@ -134,6 +134,11 @@ int main() {
   std::printf("descriptor 32 bytes off: %s\n",
               drv_name(encode(misaligned, d_a, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)));
   std::printf("replace into it: %s\n", drv_name(cuTensorMapReplaceAddress(misaligned, d_a)));
+  for (int off : {4, 8, 16}) {  // the alignment the driver asks for
+    auto* m = reinterpret_cast<CUtensorMap*>(raw + off);
+    std::printf("descriptor %d bytes off: %s\n", off,
+                drv_name(encode(m, d_a, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)));
+  }
   std::printf("no descriptor: %s\n",
               drv_name(encode(nullptr, d_a, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE)));
   std::printf("address 4 bytes off: %s\n",

@@ -48,10 +48,14 @@ int main() {
   s = cublasGetPointerMode(h, &mode);
   std::printf("cublasGetPointerMode: %d %d\n", static_cast<int>(s), static_cast<int>(mode));
   // A negative size is refused by cuBLAS itself, whatever the pointer mode.
-  float alpha = 1.0f;
-  s = cublasSaxpy(h, -1, &alpha, nullptr, 1, nullptr, 1);
+  // In device pointer mode alpha must be device memory (a host address there is the API's
+  // undefined behaviour, and the worker ends a session that sends one).
+  float* alpha = nullptr;
+  cudaMalloc(&alpha, sizeof(float));
+  s = cublasSaxpy(h, -1, alpha, nullptr, 1, nullptr, 1);
   std::printf("cublasSaxpy(n=-1): %d\n", static_cast<int>(s));
   s = cublasDestroy(h);
   std::printf("cublasDestroy: %d\n", static_cast<int>(s));
+  cudaFree(alpha);
   return 0;
 }
