@@ -141,6 +141,10 @@ int main() {
   // cudaFree of mapped host memory is refused, and leaves it usable.
   REPORT(cudaFree(h));
   (void)cudaGetLastError();
+  REPORT(cudaFree(hd + 1));
+  (void)cudaGetLastError();
+  REPORT(cudaFreeAsync(h, 0));
+  (void)cudaGetLastError();
   add_to_all<<<16, 256>>>(4096, hd, 1);
   CHECK(cudaDeviceSynchronize());
   std::printf("mapped after a refused cudaFree: h[0] %d\n", h[0]);

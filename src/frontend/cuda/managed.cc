@@ -94,15 +94,14 @@ std::optional<CUresult> local_free_managed(CUdeviceptr p) {
 }
 
 std::optional<CUresult> before_free(CUdeviceptr p, bool managed_here) {
-  if (managed_here) {
+  if (managed_here)
     if (auto r = local_free_managed(p)) return r;
-    // Inside mapped host memory or a managed allocation (not at its start): natively refused;
-    // sent on, the worker would free the mirror's backing under it.
-    const client::HostMemoryOps* ops = client::host_memory_ops();
-    if (p && ops && ops->refuses_free &&
-        ops->refuses_free(reinterpret_cast<void*>(static_cast<uintptr_t>(p))))
-      return CUDA_ERROR_INVALID_VALUE;
-  }
+  // Inside mapped host memory or a managed allocation (not at its start): natively refused;
+  // sent on, the worker would free the mirror's backing under it.
+  const client::HostMemoryOps* ops = client::host_memory_ops();
+  if (p && ops && ops->refuses_free &&
+      ops->refuses_free(reinterpret_cast<void*>(static_cast<uintptr_t>(p))))
+    return CUDA_ERROR_INVALID_VALUE;
   cudart::free_begins(p);
   return std::nullopt;
 }

@@ -565,8 +565,8 @@ bool refuses_free(const void* p) {
   auto it = st.regions.upper_bound(a);
   if (it == st.regions.begin()) return false;
   --it;
-  const Region& r = it->second;
-  if (a - r.base >= r.size || r.host != r.base) return false;
+  const Region& r = it->second;  // keyed by the device address, an alias's too
+  if (a - r.base >= r.size) return false;
   return r.kind == Kind::kMapped || (r.kind == Kind::kManaged && a != r.base);
 }
 

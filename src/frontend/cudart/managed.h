@@ -36,9 +36,10 @@ cudaError_t release(void* p);
 bool contains(const void* p);
 // The flags given at allocation of the mirrored allocation containing p (false if none).
 bool flags_of(const void* p, unsigned* flags);
-// Whether cudaFree / cuMemFree of p must answer invalid value here: p lies inside managed memory
-// but not at its start, or in mapped host memory (natively both are refused; sent on, the
-// worker would free the mirror's backing under it). A module's managed variable is not
+// Whether a device free (cudaFree, cudaFreeAsync, cuMemFree, cuMemFreeAsync) of p must answer
+// invalid value here: p lies inside managed memory but not at its start, or in mapped host
+// memory, at its host address or at the device address of an alias (natively all are refused;
+// sent on, the worker would free the mirror's backing under it). A module's managed variable is not
 // counted: its mirror outlives an unload, and a later allocation may get those addresses.
 bool refuses_free(const void* p);
 

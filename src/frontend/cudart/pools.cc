@@ -12,6 +12,7 @@
 
 #include "common/pool_attrs.h"
 #include "frontend/cudart/local.h"
+#include "frontend/cudart/managed.h"
 
 using namespace gvirtus;
 using namespace gvirtus::cudart;
@@ -39,6 +40,7 @@ cudaError_t malloc_async(void** ptr, size_t size, bool from_pool, cudaMemPool_t 
 }
 
 cudaError_t free_async(void* ptr, cudaStream_t stream) {
+  if (ptr && managed::refuses_free(ptr)) return argument_error(cudaErrorInvalidValue);
   free_begins(to_wire(ptr));
   client::Call c(id(Call::kCall_cudaFreeAsync));
   c.args().put<uint64_t>(to_wire(ptr));
