@@ -228,9 +228,10 @@ void handle_cuMemMap(CallContext& ctx) {
   bury(ctx, dead);
 }
 
-// cuMemUnmap, and cuMemAddressFree. A reservation freed with mappings left in it: whatever the
-// driver did with them, the worker unmaps what it recorded there too (nothing, if the driver
-// unmapped them), so no memory stays mapped that the ledger no longer counts.
+// cuMemUnmap, and cuMemAddressFree. The driver (580) refuses to free a reservation with mappings
+// in it, and a partial unmap (docs/driver.md); should one free the reservation all the same,
+// the worker unmaps what it recorded there too, so no memory stays mapped that the ledger no
+// longer counts.
 template <typename F>
 void unmap_range(CallContext& ctx, const char* name, bool frees_reservation) {
   const uint64_t ptr = ctx.in.get<uint64_t>();
