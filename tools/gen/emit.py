@@ -286,7 +286,11 @@ def client_stub(lib: Library, f: Function) -> List[str]:
         elif pl.how in ("in", "inout"):
             L.append(f"    gv_a.put<uint8_t>({n} != nullptr);")
             if pl.wire == "raw":
-                L.append(f"    if ({n} != nullptr) gv_a.put<{pl.elem}>(*{n});")
+                # Bytes, not *n: the application's object may be less aligned than its type
+                # says (a CUtensorMap 16 bytes off, which the driver accepts), and a copy of the
+                # type could use aligned vector moves there.
+                L.append(f"    if ({n} != nullptr) gv_a.put_bytes(static_cast<const void*>({n}), "
+                         f"sizeof({pl.elem}));")
             else:
                 L.append(f"    if ({n} != nullptr) gv_a.put<uint64_t>(gv_u64(*{n}));")
     for pl in plans:
@@ -367,7 +371,8 @@ def client_stub(lib: Library, f: Function) -> List[str]:
                 L.append(f"      if ({n} != nullptr && !{dev[n]}) std::memcpy({n}, "
                          f"gv_r.get_bytes(gv_z_{n}), gv_z_{n});")
             elif pl.wire == "raw":
-                L.append(f"      if ({n} != nullptr) *{n} = gv_r.get<{pl.elem}>();")
+                L.append(f"      if ({n} != nullptr) std::memcpy(static_cast<void*>({n}), "
+                         f"gv_r.get_bytes(sizeof({pl.elem})), sizeof({pl.elem}));")
             else:
                 L.append(f"      if ({n} != nullptr) *{n} = gv_from_u64<{pl.elem}>"
                          f"(gv_r.get<uint64_t>());")

@@ -270,8 +270,10 @@ class InoutTest(unittest.TestCase):
 
     def test_value_goes_both_ways(self):
         c = function_body(self.client, 'extern "C" GV_API fakeStatus_t fakeRotg(')
-        self.assertIn("if (a != nullptr) gv_a.put<double>(*a);", c)
-        self.assertIn("if (a != nullptr) *a = gv_r.get<double>();", c)
+        self.assertIn("if (a != nullptr) gv_a.put_bytes(static_cast<const void*>(a), "
+                      "sizeof(double));", c)
+        self.assertIn("if (a != nullptr) std::memcpy(static_cast<void*>(a), "
+                      "gv_r.get_bytes(sizeof(double)), sizeof(double));", c)
         self.assertNotIn("gv_a.put<double>(*c)", c)  # an out sends nothing
         s = function_body(self.server, "void handle_fakeRotg(")
         self.assertIn("if (gv_p_a) gv_v_a = gv_in.get<double>();", s)
