@@ -631,10 +631,18 @@ def server_handler(lib: Library, f: Function) -> List[str]:
             # The mode may change between this look and the call (an unordered request of the
             # same client): a device pointer must be GPU memory, so that the worst a change can
             # make of it is a fault of this worker, never a read or write of its host memory.
+            # Not GPU memory: the library is not called, and the call answers the library's
+            # invalid value (said once). A host address in device pointer mode is the API's
+            # undefined behaviour; where the GPU reaches pageable memory (HMM) it would read
+            # the worker's memory, never the application's.
             L.append(f"  if (gv_t_{n} == 2 && gv_d_{n} != 0 && "
-                     f"!gvirtus::backend::device_memory(gv_from_u64<const void*>(gv_d_{n})))")
-            L.append(f"    throw SessionFault(\"{f.name}: {n}: a device pointer to no device "
-                     f"memory\");")
+                     f"!gvirtus::backend::device_memory(gv_from_u64<const void*>(gv_d_{n}))) {{")
+            L.append(f"    gvirtus::log::once(gvirtus::log::Level::kWarn, \"{f.name}:{n}:host\", "
+                     f"\"{f.name}: {n}: a device pointer mode scalar that is no GPU memory of the "
+                     f"worker (a host address?): {lib.status_invalid}\");")
+            L.append(f"    gv_ctx.status = static_cast<int32_t>({lib.status_invalid});")
+            L.append("    return;")
+            L.append("  }")
     if cid:
         L.append(f"  const uint64_t gv_cid_{cid.p.name} = gv_f_{cid.p.name} == 2 ? "
                  f"{sns}::{cid.kind}_claim(gv_ctx) : 0;")
@@ -714,6 +722,7 @@ def server_source(lib: Library, fns: List[Function]) -> str:
          "#include <algorithm>", "#include <cstdint>", "#include <cstring>", "#include <string>",
          "#include <vector>", ""]
     L += [f"#include <{h}>" for h in lib.includes]
+    L += ['#include "common/log.h"']
     L += [f'#include "{h}"' for h in lib.server_includes]
     if lib.handle_kinds:
         L.append(f'#include "{lib.name}_handles.h"')
