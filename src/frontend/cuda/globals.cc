@@ -37,6 +37,7 @@ struct Noted {
 struct Unloading {
   const void* owner = nullptr;
   std::vector<Noted> records;
+  std::vector<const void*> modules;  // the library's modules, at the unload
 };
 thread_local Unloading t_unloading;
 
@@ -64,12 +65,15 @@ void library_module(const void* library, const CUmodule* module) {
 }
 
 std::optional<CUresult> owner_unloading(const void* owner) {
-  t_unloading = Unloading{owner, {}};
+  t_unloading = Unloading{};
+  t_unloading.owner = owner;
   Globals& g = globals();
   std::lock_guard<std::mutex> lock(g.mu);
   std::vector<const void*> owners{owner};
-  if (auto it = g.modules_of.find(owner); it != g.modules_of.end())
+  if (auto it = g.modules_of.find(owner); it != g.modules_of.end()) {
     owners.insert(owners.end(), it->second.begin(), it->second.end());
+    t_unloading.modules.assign(it->second.begin(), it->second.end());
+  }
   for (const void* o : owners)
     if (auto it = g.by_owner.find(o); it != g.by_owner.end())
       for (const auto& [base, gen] : it->second) t_unloading.records.push_back({o, base, gen});
@@ -94,7 +98,12 @@ void owner_unloaded() {
       it->second.erase(e);
     if (it->second.empty()) g.by_owner.erase(it);
   }
-  g.modules_of.erase(u.owner);
+  // Only the modules it had: a library another thread loaded meanwhile under the same handle
+  // keeps those it got since.
+  if (auto it = g.modules_of.find(u.owner); it != g.modules_of.end()) {
+    for (const void* m : u.modules) it->second.erase(m);
+    if (it->second.empty()) g.modules_of.erase(it);
+  }
 }
 
 void owner_unload_failed() { t_unloading = Unloading{}; }
