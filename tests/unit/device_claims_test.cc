@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "frontend/core/answers.h"
 #include "frontend/core/ranges.h"
 #include "frontend/cuda/globals.h"
 #include "frontend/cudart/glue.h"
@@ -264,6 +265,38 @@ TEST(DeviceClaims, AnIpcRangeLivesUntilItsLastClose) {
   ASSERT_TRUE(device_range_at(base, &r));
   EXPECT_EQ(r.gen, alloc);
   EXPECT_TRUE(forget_device_range(base));
+}
+
+// A device reset frees the allocations of the device's primary context: their ranges go, their
+// claims too; another device's stay, and so do virtual memory reservations (they survive a
+// reset) and mirrored memory. Once the process made a context of its own, whose memory
+// outlives the reset, nothing is forgotten. (Last in this file: context_created is for good.)
+TEST(DeviceClaims, AResetForgetsTheRangesOfItsDeviceOnly) {
+  const uintptr_t base = free_range(5 * kN * kPage);
+  const uintptr_t a = base, b = base + kN * kPage, c = base + 2 * kN * kPage,
+                  d = base + 3 * kN * kPage, e = base + 4 * kN * kPage;
+  remember_current_device(0);
+  record_device_range(a, kN * kPage, 0, true);
+  record_device_range(c, kN * kPage, kReservedRange, true);
+  record_device_range(d, kN * kPage, kMirroredRange, false);
+  remember_current_device(1);
+  record_device_range(b, kN * kPage, 0, true);
+  forget_current_device();
+  record_device_range(e, 4096, 0, true);  // recorded with no known device
+  forget_device_ranges_at_reset(0);
+  EXPECT_FALSE(device_ranges().contains(reinterpret_cast<void*>(a)));
+  EXPECT_FALSE(mapped(a, kN * kPage)) << "its claim is given back";
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(b))) << "another device's";
+  EXPECT_TRUE(mapped(b, kN * kPage));
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(c))) << "a reservation";
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(d))) << "mirrored memory";
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(e))) << "an unknown device's";
+  context_created();
+  forget_device_ranges_at_reset(1);
+  EXPECT_TRUE(device_ranges().contains(reinterpret_cast<void*>(b)))
+      << "a process with contexts of its own keeps every range";
+  for (uintptr_t p : {b, c, d, e}) EXPECT_TRUE(forget_device_range(p));
+  remember_current_device(0);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "frontend/core/answers.h"
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000  // Linux 4.17; older kernels take the address as a hint
@@ -48,7 +49,7 @@ bool RangeMap::add(uintptr_t base, size_t size, uint32_t tag) {
 }
 
 bool RangeMap::assign(uintptr_t base, size_t size, uint32_t tag, std::vector<Range>* dropped,
-                      uint64_t gen) {
+                      uint64_t gen, int32_t device) {
   if (!valid(base, size)) return false;
   std::lock_guard<std::mutex> g(mu_);
   auto it = by_base_.lower_bound(base);
@@ -60,7 +61,7 @@ bool RangeMap::assign(uintptr_t base, size_t size, uint32_t tag, std::vector<Ran
     if (dropped) dropped->push_back(it->second);
     it = by_base_.erase(it);
   }
-  by_base_[base] = Range{base, size, tag, gen};
+  by_base_[base] = Range{base, size, tag, gen, device};
   return true;
 }
 
@@ -99,6 +100,14 @@ bool RangeMap::find(uintptr_t p, Range* out) const {
 size_t RangeMap::count() const {
   std::lock_guard<std::mutex> g(mu_);
   return by_base_.size();
+}
+
+std::vector<RangeMap::Range> RangeMap::all() const {
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<Range> out;
+  out.reserve(by_base_.size());
+  for (const auto& [base, r] : by_base_) out.push_back(r);
+  return out;
 }
 
 void RangeMap::clear() {
@@ -159,6 +168,7 @@ std::mutex& claims_mu() {
 }
 size_t g_claims = 0;        // REQUIRES: claims_mu()
 uint64_t g_generation = 0;  // REQUIRES: claims_mu()
+bool g_contexts_made = false;  // REQUIRES: claims_mu()
 
 void unclaim_all(const std::vector<RangeMap::Range>& ranges) {  // REQUIRES: claims_mu()
   for (const RangeMap::Range& r : ranges)
@@ -176,12 +186,14 @@ uint64_t record_locked(uintptr_t base, size_t size, uint32_t tag, bool claim_pag
   if (base == 0 || size == 0 || base + size < base) return 0;
   RangeMap& m = device_ranges();
   const uint64_t gen = ++g_generation;
+  int device = -1;
+  if (!recall_current_device(&device)) device = -1;
   std::vector<RangeMap::Range> stale;
-  m.assign(base, size, tag & ~kClaimedRange, &stale, gen);
+  m.assign(base, size, tag & ~kClaimedRange, &stale, gen, device);
   unclaim_all(stale);  // their pages go back first, so the claim below can take them
   if (claim_pages && size >= kClaimMinBytes && g_claims < kMaxClaims && claim(base, size)) {
     ++g_claims;
-    m.assign(base, size, tag | kClaimedRange, nullptr, gen);  // replaces the record just made
+    m.assign(base, size, tag | kClaimedRange, nullptr, gen, device);  // replaces that record
   }
   return gen;
 }
@@ -250,6 +262,27 @@ void ipc_closed(uintptr_t base) {
     ipc_opens().erase(it);
   }
   forget_device_range_if_same(r);
+}
+
+void context_created() {
+  std::lock_guard<std::mutex> g(claims_mu());
+  g_contexts_made = true;
+}
+
+void forget_device_ranges_at_reset(int device) {
+  std::lock_guard<std::mutex> g(claims_mu());
+  if (g_contexts_made) {
+    log::once(log::Level::kInfo, "device-ranges-at-reset",
+              "a device reset leaves this process's device ranges recorded: it made contexts of "
+              "its own, whose memory outlives the reset");
+    return;
+  }
+  RangeMap& m = device_ranges();
+  for (const RangeMap::Range& r : m.all())
+    if (r.device == device && !(r.tag & (kReservedRange | kMirroredRange)) && m.remove(r.base)) {
+      unclaim_all({r});
+      ipc_opens().erase(r.base);  // the reset closed those too
+    }
 }
 
 void forget_claimed_ranges_in(uintptr_t base, size_t size) {

@@ -19,6 +19,7 @@ class GV_API RangeMap {
     size_t size = 0;
     uint32_t tag = 0;
     uint64_t gen = 0;  // which record this is (record_device_range); 0 in other maps
+    int32_t device = -1;  // the recording thread's current device (record_device_range); -1: unknown
   };
   // Adds a range; false (and nothing changes) if it is empty, wraps around, or overlaps one.
   bool add(uintptr_t base, size_t size, uint32_t tag = 0);
@@ -26,7 +27,7 @@ class GV_API RangeMap {
   // whatever we remembered there is stale; appended to *dropped when given). False only if it
   // is empty or wraps around.
   bool assign(uintptr_t base, size_t size, uint32_t tag = 0,
-              std::vector<Range>* dropped = nullptr, uint64_t gen = 0);
+              std::vector<Range>* dropped = nullptr, uint64_t gen = 0, int32_t device = -1);
   // Removes the range that starts exactly at base.
   bool remove(uintptr_t base, Range* removed = nullptr);
   // Whether any range overlaps [base, base+size).
@@ -37,6 +38,7 @@ class GV_API RangeMap {
   bool find(uintptr_t p, Range* out = nullptr) const;
   bool contains(const void* p) const { return find(reinterpret_cast<uintptr_t>(p)); }
   size_t count() const;
+  std::vector<Range> all() const;
   void clear();
 
  private:
@@ -75,6 +77,16 @@ GV_API bool forget_device_range_if_same(const RangeMap::Range& r);
 // last close succeeded, and only if it is still that record).
 GV_API void ipc_opened(uintptr_t base, size_t size);
 GV_API void ipc_closed(uintptr_t base);
+// A device reset (cudaDeviceReset, cuDevicePrimaryCtxReset of `device`) frees every allocation
+// of the device's primary context: their ranges are forgotten, and their claims given back, so
+// that host memory may come to lie there. Only what is surely gone: ranges recorded while
+// `device` was the recording thread's current device, and only while this process never made
+// a context of its own (cuCtxCreate: its allocations outlive the reset, and their ranges carry
+// the same device). Reservations and physical allocations of the virtual memory calls survive a
+// reset (measured), and mirrored memory goes with its mirror: both stay.
+GV_API void forget_device_ranges_at_reset(int device);
+// cuCtxCreate succeeded: from now on resets forget no range (see above).
+GV_API void context_created();
 // Forgets, and gives the pages back of, every claimed device range overlapping
 // [base, base+size): stale ones, where this process is about to map memory of its own (managed
 // memory mirrored at its device address). Ranges without a claim stay recorded.
@@ -91,5 +103,8 @@ constexpr size_t kMaxClaims = 8192;
 // process holds the same addresses of its own address space (frontend/cuda/vmm.cc).
 constexpr uint32_t kReservedRange = 1;
 constexpr uint32_t kClaimedRange = 2;
+// Memory this process mirrors at its device address (managed memory, mapped host memory:
+// track_mirrored_allocation).
+constexpr uint32_t kMirroredRange = 4;
 
 }  // namespace gvirtus::client

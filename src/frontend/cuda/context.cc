@@ -2,6 +2,7 @@
 // execution-affinity and CIG parameters, which cannot travel: a params struct that uses them
 // is refused; an empty one (or NULL) is forwarded.
 #include "frontend/core/answers.h"
+#include "frontend/core/ranges.h"
 #include "frontend/cuda/local.h"
 
 using namespace gvirtus::cuda;
@@ -23,6 +24,7 @@ GV_EXPORT CUresult cuCtxCreate_v4(CUcontext* pctx, CUctxCreateParams* params, un
       *pctx = from_wire<CUcontext>(c.result().get<uint64_t>());
       c.result().expect_end();
       gvirtus::client::forget_current_device();  // the new context is the thread's current one
+      gvirtus::client::context_created();         // resets now leave device ranges alone
     }
     return e;
   });

@@ -16,6 +16,7 @@
 
 #include "frontend/core/answers.h"
 #include "frontend/core/live_set.h"
+#include "frontend/core/ranges.h"
 #include "frontend/cudart/local.h"
 
 namespace gvirtus::cudart {
@@ -182,6 +183,9 @@ void kernel_attribute_set(const void* func, cudaFuncAttribute attr, int value) {
 void device_reset() {
   forget_kernel_answers();
   client::forget_primary_contexts();
+  // The calling thread's device (a new thread's is 0); unknown: nothing is forgotten.
+  int device = -1;
+  if (client::recall_current_device(&device)) client::forget_device_ranges_at_reset(device);
 }
 
 }  // namespace gvirtus::cudart

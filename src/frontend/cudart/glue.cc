@@ -102,7 +102,8 @@ void track_device_allocation(uint64_t ptr, uint64_t size) {
 }
 
 void track_mirrored_allocation(uint64_t ptr, uint64_t size) {
-  client::record_device_range(static_cast<uintptr_t>(ptr), static_cast<size_t>(size), 0, false);
+  client::record_device_range(static_cast<uintptr_t>(ptr), static_cast<size_t>(size),
+                              client::kMirroredRange, false);
 }
 
 void untrack_device_allocation(uint64_t ptr) {
