@@ -145,6 +145,8 @@ int main() {
   (void)cudaGetLastError();
   REPORT(cudaFreeAsync(h, 0));
   (void)cudaGetLastError();
+  REPORT(cudaFree(reinterpret_cast<char*>(x) + 4));  // inside a managed allocation
+  (void)cudaGetLastError();
   add_to_all<<<16, 256>>>(4096, hd, 1);
   CHECK(cudaDeviceSynchronize());
   std::printf("mapped after a refused cudaFree: h[0] %d\n", h[0]);

@@ -7,6 +7,7 @@
 #include "backend/cusparse/support.h"
 #include "backend/device_memory.h"
 #include "backend/worker.h"
+#include "common/log.h"
 #include "common/scalar_homes.h"
 #include "cusparse_handles.h"
 
@@ -66,9 +67,16 @@ void zero_pivot(CallContext& ctx, const char* what, bool (*info_in)(CallContext&
                        " position where the handle's pointer mode takes the other");
   // The mode may change before the call (an unordered request): GPU memory only, so that the
   // worst a change can make of it is a fault of this worker.
+  // One that is no GPU memory (a host address, the API's undefined behaviour) is not passed on:
+  // the call answers invalid value, as the generated handlers' scalars do.
   if (tag == 2 && device != 0 &&
-      !device_memory(reinterpret_cast<const void*>(static_cast<uintptr_t>(device))))
-    throw SessionFault(std::string(what) + ": a device position in no device memory");
+      !device_memory(reinterpret_cast<const void*>(static_cast<uintptr_t>(device)))) {
+    log::once(log::Level::kWarn, std::string(what) + ":position:host",
+              std::string(what) + ": a device position that is no GPU memory of the worker (a "
+              "host address?): CUSPARSE_STATUS_INVALID_VALUE");
+    ctx.status = static_cast<int32_t>(CUSPARSE_STATUS_INVALID_VALUE);
+    return;
+  }
   int host = 0;
   int* position = tag == 0   ? nullptr
                   : tag == 1 ? &host

@@ -108,6 +108,24 @@ std::optional<CUresult> before_free(CUdeviceptr p, bool managed_here) {
 
 }  // namespace gvirtus::cuda
 
+// Generated in this library; cuda.h declares it only for the driver's own build.
+extern "C" CUresult cuStreamSynchronize_ptsz(CUstream hStream);
+
+namespace gvirtus::cuda {
+
+std::optional<CUresult> before_free_async(CUdeviceptr p, CUstream stream, bool per_thread) {
+  const client::HostMemoryOps* ops = client::host_memory_ops();
+  void* const host = reinterpret_cast<void*>(static_cast<uintptr_t>(p));
+  if (p && ops && ops->owns_managed && ops->owns_managed(host)) {
+    const CUresult e = per_thread ? cuStreamSynchronize_ptsz(stream) : cuStreamSynchronize(stream);
+    if (e != CUDA_SUCCESS) return e;
+    return from_runtime(ops->free_managed(host));
+  }
+  return before_free(p, false);
+}
+
+}  // namespace gvirtus::cuda
+
 using namespace gvirtus::cuda;
 
 GV_EXPORT CUresult cuMemAllocManaged(CUdeviceptr* dptr, size_t bytesize, unsigned int flags) {

@@ -23,5 +23,9 @@ std::optional<CUresult> local_free_managed(CUdeviceptr p);
 // cuMemFree_v2 / cuMemFreeAsync before sending: the managed answer, or none after the record
 // the free is for was noted (cudart's free_begins; free_done forgets it after the reply).
 std::optional<CUresult> before_free(CUdeviceptr p, bool managed_here);
+// cuMemFreeAsync (and _ptsz, per_thread): the start of a managed allocation is freed here,
+// both copies, once the stream's earlier work is done (the host waits for it); anything else
+// as before_free.
+std::optional<CUresult> before_free_async(CUdeviceptr p, CUstream stream, bool per_thread);
 
 }  // namespace gvirtus::cuda

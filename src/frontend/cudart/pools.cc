@@ -41,6 +41,12 @@ cudaError_t malloc_async(void** ptr, size_t size, bool from_pool, cudaMemPool_t 
 
 cudaError_t free_async(void* ptr, cudaStream_t stream) {
   if (ptr && managed::refuses_free(ptr)) return argument_error(cudaErrorInvalidValue);
+  // Managed memory goes with its mirror, as cudaFree's does: once the stream's earlier work is
+  // done (the host waits for it here), both copies are freed.
+  if (ptr && managed::owns(ptr, managed::Kind::kManaged)) {
+    const cudaError_t e = cudaStreamSynchronize(stream);
+    return e == cudaSuccess ? managed::release(ptr) : e;
+  }
   free_begins(to_wire(ptr));
   client::Call c(id(Call::kCall_cudaFreeAsync));
   c.args().put<uint64_t>(to_wire(ptr));
