@@ -542,32 +542,36 @@ bool contains(const void* p) {
   return other && other->contains_managed && other->contains_managed(p);
 }
 
-bool flags_of(const void* p, unsigned* flags) {
+namespace {
+// Calls f(region, p as an address) under the state's lock for the region (keyed by its device
+// address, an alias's too) that contains p, and returns what f says; false if none does.
+template <typename F>
+bool at_region(const void* p, const char* what, F&& f) {
   State& st = state();
   if (st.count.load(std::memory_order_acquire) == 0) return false;
   const auto a = reinterpret_cast<uintptr_t>(p);
-  Held g(st, "flags_of");
+  Held g(st, what);
   auto it = st.regions.upper_bound(a);
   if (it == st.regions.begin()) return false;
   --it;
   if (a - it->second.base >= it->second.size) return false;
-  // An alias's device address has no host copy at that address: it is device memory only.
-  if (it->second.host != it->second.base) return false;
-  *flags = it->second.flags;
-  return true;
+  return f(it->second, a);
+}
+}  // namespace
+
+bool flags_of(const void* p, unsigned* flags) {
+  return at_region(p, "flags_of", [&](const Region& r, uintptr_t) {
+    // An alias's device address has no host copy at that address: it is device memory only.
+    if (r.host != r.base) return false;
+    *flags = r.flags;
+    return true;
+  });
 }
 
 bool refuses_free(const void* p) {
-  State& st = state();
-  if (st.count.load(std::memory_order_acquire) == 0) return false;
-  const auto a = reinterpret_cast<uintptr_t>(p);
-  Held g(st, "refuses_free");
-  auto it = st.regions.upper_bound(a);
-  if (it == st.regions.begin()) return false;
-  --it;
-  const Region& r = it->second;  // keyed by the device address, an alias's too
-  if (a - r.base >= r.size) return false;
-  return r.kind == Kind::kMapped || (r.kind == Kind::kManaged && a != r.base);
+  return at_region(p, "refuses_free", [](const Region& r, uintptr_t a) {
+    return r.kind == Kind::kMapped || (r.kind == Kind::kManaged && a != r.base);
+  });
 }
 
 cudaError_t release(void* p) {
