@@ -1246,6 +1246,39 @@ TEST_F(CopyEngine, ManagedAllocationsSharingAPageKeepItMapped) {
   EXPECT_FALSE(mapped(pb));
 }
 
+// A device reset freed the worker's copies of what was made while that device was current:
+// their regions go without a word to the worker (no free, no exchange, no peek of freed
+// memory), the managed host copy is unmapped, mapped host memory stays the program's, and
+// another device's allocation stays mirrored.
+TEST_F(CopyEngine, ADeviceResetDropsThatDevicesMirrors) {
+  dev_.managed.assign(1u << 20, 0);
+  const uint64_t a = kManagedBase + 200 * page(), b = a + 4 * page(), c = a + 8 * page();
+  dev_.managed_next = {a, b, c};
+  void *pa = nullptr, *pb = nullptr, *pc = nullptr;
+  client::remember_current_device(0);
+  ASSERT_EQ(mg::allocate(&pa, page(), cudaMemAttachGlobal, mg::Kind::kManaged), cudaSuccess);
+  ASSERT_EQ(mg::allocate(&pb, page(), cudaMemAttachGlobal, mg::Kind::kMapped), cudaSuccess);
+  client::remember_current_device(1);
+  ASSERT_EQ(mg::allocate(&pc, page(), cudaMemAttachGlobal, mg::Kind::kManaged), cudaSuccess);
+  static_cast<uint8_t*>(pb)[0] = 9;
+  clear_calls();
+  mg::drop_after_reset(0);
+  EXPECT_TRUE(calls().empty()) << "nothing is asked of the worker";
+  EXPECT_TRUE(dev_.managed_freed.empty());
+  EXPECT_FALSE(mg::contains(pa));
+  EXPECT_FALSE(mapped(pa)) << "the managed host copy goes";
+  EXPECT_FALSE(mg::contains(pb));
+  EXPECT_TRUE(mapped(pb)) << "mapped host memory stays the program's";
+  EXPECT_EQ(static_cast<uint8_t*>(pb)[0], 9);
+  EXPECT_FALSE(client::device_ranges().contains(pa));
+  EXPECT_TRUE(mg::owns(pc, mg::Kind::kManaged)) << "device 1's";
+  static_cast<uint8_t*>(pc)[3] = 4;
+  mg::before_device_work();  // exchanges device 1's only
+  EXPECT_EQ(dev_.managed[208 * page() + 3], 4);
+  ASSERT_EQ(mg::release(pc), cudaSuccess);
+  client::remember_current_device(0);
+}
+
 TEST_F(CopyEngine, ManagedAddressTakenOnTheClientFailsCleanly) {
   dev_.managed.assign(1u << 20, 0);
   const uint64_t addr = kManagedBase + 128 * page();

@@ -45,6 +45,8 @@ struct HostMemoryOps {
   // Whether a device free (cudaFree, cuMemFree) of p is refused here: p lies in managed memory
   // (not at its start) or mapped host memory this process mirrors (managed.h, refuses_free).
   bool (*refuses_free)(const void* p) = nullptr;
+  // A device reset freed the worker's copies (managed.h, drop_after_reset).
+  void (*drop_after_reset)(int device) = nullptr;
 };
 
 // Installs the runtime's implementation (once; later calls are ignored).

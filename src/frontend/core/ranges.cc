@@ -269,6 +269,11 @@ void context_created() {
   g_contexts_made = true;
 }
 
+bool own_contexts_made() {
+  std::lock_guard<std::mutex> g(claims_mu());
+  return g_contexts_made;
+}
+
 void forget_device_ranges_at_reset(int device) {
   std::lock_guard<std::mutex> g(claims_mu());
   if (g_contexts_made) {

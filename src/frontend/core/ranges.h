@@ -87,6 +87,7 @@ GV_API void ipc_closed(uintptr_t base);
 GV_API void forget_device_ranges_at_reset(int device);
 // cuCtxCreate succeeded: from now on resets forget no range (see above).
 GV_API void context_created();
+GV_API bool own_contexts_made();
 // Forgets, and gives the pages back of, every claimed device range overlapping
 // [base, base+size): stale ones, where this process is about to map memory of its own (managed
 // memory mirrored at its device address). Ranges without a claim stay recorded.

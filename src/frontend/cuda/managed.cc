@@ -113,6 +113,11 @@ extern "C" CUresult cuStreamSynchronize_ptsz(CUstream hStream);
 
 namespace gvirtus::cuda {
 
+void managed_reset(CUdevice dev) {
+  const client::HostMemoryOps* ops = client::host_memory_ops();
+  if (ops && ops->drop_after_reset) ops->drop_after_reset(static_cast<int>(dev));
+}
+
 std::optional<CUresult> before_free_async(CUdeviceptr p, CUstream stream, bool per_thread) {
   const client::HostMemoryOps* ops = client::host_memory_ops();
   void* const host = reinterpret_cast<void*>(static_cast<uintptr_t>(p));

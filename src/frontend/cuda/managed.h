@@ -27,5 +27,8 @@ std::optional<CUresult> before_free(CUdeviceptr p, bool managed_here);
 // both copies, once the stream's earlier work is done (the host waits for it); anything else
 // as before_free.
 std::optional<CUresult> before_free_async(CUdeviceptr p, CUstream stream, bool per_thread);
+// cuDevicePrimaryCtxReset succeeded: the runtime's mirrors of `dev`'s managed memory go (its
+// managed::drop_after_reset, through the host memory table).
+void managed_reset(CUdevice dev);
 
 }  // namespace gvirtus::cuda

@@ -18,6 +18,7 @@
 #include "frontend/core/live_set.h"
 #include "frontend/core/ranges.h"
 #include "frontend/cudart/local.h"
+#include "frontend/cudart/managed.h"
 
 namespace gvirtus::cudart {
 namespace {
@@ -185,7 +186,10 @@ void device_reset() {
   client::forget_primary_contexts();
   // The calling thread's device (a new thread's is 0); unknown: nothing is forgotten.
   int device = -1;
-  if (client::recall_current_device(&device)) client::forget_device_ranges_at_reset(device);
+  if (client::recall_current_device(&device)) {
+    managed::drop_after_reset(device);
+    client::forget_device_ranges_at_reset(device);
+  }
 }
 
 }  // namespace gvirtus::cudart

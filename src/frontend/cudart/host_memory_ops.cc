@@ -76,6 +76,7 @@ struct Register {
     ops.after_callback = &managed::after_callback;
     ops.contains_managed = &managed::contains;
     ops.refuses_free = &managed::refuses_free;
+    ops.drop_after_reset = &managed::drop_after_reset;
     client::set_host_memory_ops(ops);
   }
 } g_register;

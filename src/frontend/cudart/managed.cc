@@ -21,7 +21,9 @@
 #include <vector>
 
 #include "cuda_calls.h"  // generated: the driver's call ids
+#include "frontend/core/answers.h"
 #include "frontend/core/host_memory_ops.h"
+#include "frontend/core/ranges.h"
 #include "frontend/cudart/graph_host.h"
 #include "frontend/cudart/local.h"
 #include "frontend/cudart/transfer.h"
@@ -35,6 +37,7 @@ struct Region {
   size_t size = 0;  // as asked
   unsigned flags = 0;
   Kind kind = Kind::kManaged;
+  int device = -1;  // the making thread's current device (-1: unknown), for drop_after_reset
   std::unique_ptr<uint8_t[]> shadow;  // the bytes both sides last agreed on
 };
 
@@ -393,6 +396,12 @@ bool map_pages(State& st, uintptr_t base, size_t size) {
 }
 
 // Uncounts the pages of [base, base+size); unmaps those no region uses. REQUIRES: st.mu held.
+// The calling thread's current device, -1 if the client does not know it.
+int current_device() {
+  int d = -1;
+  return client::recall_current_device(&d) ? d : -1;
+}
+
 void unmap_pages(State& st, uintptr_t base, size_t size) {
   const uintptr_t page = page_size();
   const uintptr_t first = base / page * page, end = (base + size + page - 1) / page * page;
@@ -451,6 +460,7 @@ cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind) {
   r.size = size;
   r.flags = flags;
   r.kind = kind;
+  r.device = current_device();
   r.shadow.reset(new (std::nothrow) uint8_t[size]());
   if (!r.shadow) {
     free_on_worker(addr);
@@ -501,6 +511,7 @@ cudaError_t adopt(uint64_t addr, size_t size) {
   r.size = size;
   r.flags = cudaMemAttachGlobal;
   r.kind = Kind::kModuleVar;
+  r.device = current_device();
   r.shadow.reset(new (std::nothrow) uint8_t[size]());
   if (!r.shadow) return fail(cudaErrorMemoryAllocation);
   Held g(st, "adopt");
@@ -572,6 +583,34 @@ bool refuses_free(const void* p) {
   return at_region(p, "refuses_free", [](const Region& r, uintptr_t a) {
     return r.kind == Kind::kMapped || (r.kind == Kind::kManaged && a != r.base);
   });
+}
+
+void drop_after_reset(int device) {
+  if (const client::HostMemoryOps* other = registered_elsewhere())
+    if (other->drop_after_reset) other->drop_after_reset(device);
+  if (client::own_contexts_made()) return;  // as client::forget_device_ranges_at_reset
+  State& st = state();
+  if (st.count.load(std::memory_order_acquire) == 0) return;
+  std::vector<uintptr_t> bases;
+  {
+    Held g(st, "drop_after_reset");
+    for (auto it = st.regions.begin(); it != st.regions.end();) {
+      const Region& r = it->second;
+      if (r.device != device) {
+        ++it;
+        continue;
+      }
+      // The reset freed the worker's copy: no more exchanges, nothing to free there. The host
+      // copy of managed memory goes as its memory natively does; mapped host memory (the
+      // program's buffer, or cudaHostAlloc's) stays the program's.
+      if (r.kind != Kind::kMapped) unmap_pages(st, r.base, r.size);
+      if (r.host != r.base) st.aliases.erase(r.host);
+      bases.push_back(r.base);
+      it = st.regions.erase(it);
+    }
+    st.count.store(st.regions.size(), std::memory_order_release);
+  }
+  for (uintptr_t b : bases) untrack_device_allocation(b);
 }
 
 cudaError_t release(void* p) {
@@ -686,6 +725,7 @@ cudaError_t alias(void* host, size_t size, void** device) {
   r.size = size;
   r.flags = cudaMemAttachGlobal;
   r.kind = Kind::kMapped;
+  r.device = current_device();
   r.shadow.reset(new (std::nothrow) uint8_t[size]);
   if (!r.shadow) {
     free_on_worker(addr);

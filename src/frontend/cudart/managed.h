@@ -42,6 +42,12 @@ bool flags_of(const void* p, unsigned* flags);
 // sent on, the worker would free the mirror's backing under it). A module's managed variable is not
 // counted: its mirror outlives an unload, and a later allocation may get those addresses.
 bool refuses_free(const void* p);
+// A reset of `device` (cudaDeviceReset, cuDevicePrimaryCtxReset) freed the worker's copies of
+// the mirrored allocations made while it was the current device: their regions go, without a
+// word to the worker, and the host copies of managed memory are unmapped (mapped host memory
+// stays the program's). Nothing goes once the process made a context of its own (whose
+// allocations outlive the reset), nor what was made with no known device.
+void drop_after_reset(int device);
 
 // Mirrors managed memory the worker already has at addr (a __managed__ variable of a loaded
 // module): host pages are mapped at addr and filled with the device's bytes. release() ends
