@@ -596,7 +596,9 @@ void drop_after_reset(int device) {
     Held g(st, "drop_after_reset");
     for (auto it = st.regions.begin(); it != st.regions.end();) {
       const Region& r = it->second;
-      if (r.device != device) {
+      // A module's variable stays: the runtime looks it up again when the module comes back,
+      // and nvcc's host pointer to it must not dangle meanwhile.
+      if (r.device != device || r.kind == Kind::kModuleVar) {
         ++it;
         continue;
       }

@@ -46,7 +46,8 @@ bool refuses_free(const void* p);
 // the mirrored allocations made while it was the current device: their regions go, without a
 // word to the worker, and the host copies of managed memory are unmapped (mapped host memory
 // stays the program's). Nothing goes once the process made a context of its own (whose
-// allocations outlive the reset), nor what was made with no known device.
+// allocations outlive the reset), nor what was made with no known device, nor a module's
+// managed variable (nvcc's host pointer to it stays in use).
 void drop_after_reset(int device);
 
 // Mirrors managed memory the worker already has at addr (a __managed__ variable of a loaded
