@@ -69,6 +69,11 @@ Answers& answers() {
 
 }  // namespace
 
+int known_current_device() {
+  int d = -1;
+  return recall_current_device(&d) ? d : -1;
+}
+
 bool recall_current_device(int* device) {
   if (session_lost()) return false;
   if (t_device.process == this_process()) {

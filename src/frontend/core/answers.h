@@ -24,6 +24,8 @@ namespace gvirtus::client {
 // launch needs no round trip to learn its device: one would wait its turn behind every launch
 // the program's other threads queued before it.
 GV_API bool recall_current_device(int* device);
+// The same, or -1 when this thread's device is not known.
+GV_API int known_current_device();
 GV_API void remember_current_device(int device);
 // The thread's context changed (cuCtxSetCurrent, cuCtxPushCurrent, cuCtxDestroy, ...): forgets
 // the current device and context.

@@ -21,16 +21,23 @@ namespace gvirtus::client {
 
 namespace {
 bool valid(uintptr_t base, size_t size) { return size > 0 && base + size > base; }
+
+// The first range of m (by base) that ends after base: where the ranges overlapping an
+// interval that starts at base begin. REQUIRES: the map's lock held.
+template <typename Map>
+auto first_reaching(Map& m, uintptr_t base) -> decltype(m.begin()) {
+  auto it = m.lower_bound(base);
+  if (it != m.begin()) {
+    auto prev = std::prev(it);
+    if (prev->first + prev->second.size > base) it = prev;
+  }
+  return it;
+}
 }  // namespace
 
 bool RangeMap::overlaps_locked(uintptr_t base, size_t size) const {
-  auto it = by_base_.lower_bound(base);
-  if (it != by_base_.end() && it->first < base + size) return true;
-  if (it != by_base_.begin()) {
-    --it;
-    if (it->first + it->second.size > base) return true;
-  }
-  return false;
+  auto it = first_reaching(by_base_, base);
+  return it != by_base_.end() && it->first < base + size;
 }
 
 bool RangeMap::overlaps(uintptr_t base, size_t size) const {
@@ -52,11 +59,7 @@ bool RangeMap::assign(uintptr_t base, size_t size, uint32_t tag, std::vector<Ran
                       uint64_t gen, int32_t device) {
   if (!valid(base, size)) return false;
   std::lock_guard<std::mutex> g(mu_);
-  auto it = by_base_.lower_bound(base);
-  if (it != by_base_.begin()) {
-    auto prev = std::prev(it);
-    if (prev->first + prev->second.size > base) it = prev;
-  }
+  auto it = first_reaching(by_base_, base);
   while (it != by_base_.end() && it->first < base + size) {
     if (dropped) dropped->push_back(it->second);
     it = by_base_.erase(it);
@@ -69,11 +72,7 @@ std::vector<RangeMap::Range> RangeMap::overlapping(uintptr_t base, size_t size) 
   std::vector<Range> out;
   if (!valid(base, size)) return out;
   std::lock_guard<std::mutex> g(mu_);
-  auto it = by_base_.lower_bound(base);
-  if (it != by_base_.begin()) {
-    auto prev = std::prev(it);
-    if (prev->first + prev->second.size > base) it = prev;
-  }
+  auto it = first_reaching(by_base_, base);
   for (; it != by_base_.end() && it->first < base + size; ++it) out.push_back(it->second);
   return out;
 }
@@ -178,16 +177,13 @@ void unclaim_all(const std::vector<RangeMap::Range>& ranges) {  // REQUIRES: cla
     }
 }
 
-}  // namespace
 
-namespace {
 uint64_t record_locked(uintptr_t base, size_t size, uint32_t tag, bool claim_pages) {
   // REQUIRES: claims_mu()
   if (base == 0 || size == 0 || base + size < base) return 0;
   RangeMap& m = device_ranges();
   const uint64_t gen = ++g_generation;
-  int device = -1;
-  if (!recall_current_device(&device)) device = -1;
+  const int device = known_current_device();
   std::vector<RangeMap::Range> stale;
   m.assign(base, size, tag & ~kClaimedRange, &stale, gen, device);
   unclaim_all(stale);  // their pages go back first, so the claim below can take them

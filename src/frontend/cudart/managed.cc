@@ -396,12 +396,6 @@ bool map_pages(State& st, uintptr_t base, size_t size) {
 }
 
 // Uncounts the pages of [base, base+size); unmaps those no region uses. REQUIRES: st.mu held.
-// The calling thread's current device, -1 if the client does not know it.
-int current_device() {
-  int d = -1;
-  return client::recall_current_device(&d) ? d : -1;
-}
-
 void unmap_pages(State& st, uintptr_t base, size_t size) {
   const uintptr_t page = page_size();
   const uintptr_t first = base / page * page, end = (base + size + page - 1) / page * page;
@@ -460,7 +454,7 @@ cudaError_t allocate(void** ptr, size_t size, unsigned flags, Kind kind) {
   r.size = size;
   r.flags = flags;
   r.kind = kind;
-  r.device = current_device();
+  r.device = client::known_current_device();
   r.shadow.reset(new (std::nothrow) uint8_t[size]());
   if (!r.shadow) {
     free_on_worker(addr);
@@ -511,7 +505,7 @@ cudaError_t adopt(uint64_t addr, size_t size) {
   r.size = size;
   r.flags = cudaMemAttachGlobal;
   r.kind = Kind::kModuleVar;
-  r.device = current_device();
+  r.device = client::known_current_device();
   r.shadow.reset(new (std::nothrow) uint8_t[size]());
   if (!r.shadow) return fail(cudaErrorMemoryAllocation);
   Held g(st, "adopt");
@@ -727,7 +721,7 @@ cudaError_t alias(void* host, size_t size, void** device) {
   r.size = size;
   r.flags = cudaMemAttachGlobal;
   r.kind = Kind::kMapped;
-  r.device = current_device();
+  r.device = client::known_current_device();
   r.shadow.reset(new (std::nothrow) uint8_t[size]);
   if (!r.shadow) {
     free_on_worker(addr);
