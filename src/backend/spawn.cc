@@ -65,6 +65,12 @@ const char* level_name(log::Level l) {
   return "info";
 }
 
+bool parse_switch(const char* v, bool* on) {
+  if (std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0) return false;
+  *on = v[0] == '1';
+  return true;
+}
+
 void set_dumpable(bool dumpable) {
   if (::prctl(PR_SET_DUMPABLE, dumpable ? 1 : 0, 0, 0, 0) != 0) {
     GV_WARN(std::string("prctl(PR_SET_DUMPABLE) failed: ") + std::strerror(errno) +
@@ -77,7 +83,8 @@ void set_dumpable(bool dumpable) {
     char line[256];
     while (std::fgets(line, sizeof line, f))
       if (std::strncmp(line, "TracerPid:", 10) == 0 && std::atol(line + 10) != 0)
-        GV_WARN(std::string("this process is traced (") + line + ") although not dumpable");
+        GV_WARN("this process is traced (by pid " + std::to_string(std::atol(line + 10)) +
+                ") although not dumpable");
     std::fclose(f);
   }
 }
@@ -241,19 +248,16 @@ int worker_main(int argc, char** argv) {
     } else if (a == "--log-level") {
       level = v;
     } else if (a == "--clear-memory") {
-      ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
-      clear = std::strcmp(v, "1") == 0;
+      ok = parse_switch(v, &clear);
     } else if (a == "--dumpable") {
-      ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
-      dumpable = std::strcmp(v, "1") == 0;
+      ok = parse_switch(v, &dumpable);
     } else if (a == "--module-cache") {
       cache_dir = v;
       ok = !cache_dir.empty() && cache_dir[0] == '/';
     } else if (a == "--module-cache-bytes") {
       ok = parse_u64(v, UINT64_MAX, &cache_bytes);
     } else if (a == "--module-cache-shared") {
-      ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
-      cache_shared = std::strcmp(v, "1") == 0;
+      ok = parse_switch(v, &cache_shared);
     } else if (a == "--fd") {
       std::string t = v;
       size_t eq = t.find('=');

@@ -58,6 +58,10 @@ struct SpawnSpec {
 // is logged.
 void set_dumpable(bool dumpable);
 
+// A "0" / "1" argument of a worker or relay (--clear-memory, --dumpable, ...): false if it is
+// neither.
+bool parse_switch(const char* v, bool* on);
+
 // Forks and execs a worker. The parent learns of a failed exec (or setuid, setrlimit) at once:
 // returns -1 and *error. The caller blocks signals around it as for fork.
 pid_t spawn_worker(const SpawnSpec& spec, std::string* error);

@@ -405,8 +405,7 @@ int tls_relay_main(int argc, char** argv) {
       ok = log::parse_level(v, &l);
       if (ok) log::set_level(l);
     } else if (a == "--dumpable") {
-      ok = std::strcmp(v, "0") == 0 || std::strcmp(v, "1") == 0;
-      dumpable = std::strcmp(v, "1") == 0;
+      ok = parse_switch(v, &dumpable);
     } else {
       ok = false;
     }
