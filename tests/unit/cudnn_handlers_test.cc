@@ -57,6 +57,29 @@ class CudnnHandlers : public HandlerTest {
     if (out.size() == sizeof(id)) std::memcpy(&id, out.data(), sizeof(id));
     return id;
   }
+  // A SetAttribute of DATA_POINTERS (or `name`) of `ps` on backend descriptor d, then a
+  // by-value trailer of (index, value) scalars unless `count` is -1 (none); `count` may disagree
+  // with the scalars (hostile requests).
+  static wire::Writer data_pointers(uint64_t d, const std::vector<uint64_t>& ps, int64_t count,
+                                    const std::vector<std::pair<uint32_t, float>>& scalars,
+                                    int32_t name = CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS) {
+    wire::Writer w;
+    w.put<uint64_t>(d);
+    w.put<int32_t>(name);
+    w.put<int32_t>(CUDNN_TYPE_VOID_PTR);
+    w.put<int64_t>(static_cast<int64_t>(ps.size()));
+    w.put<uint8_t>(1);
+    for (uint64_t p : ps) w.put<uint64_t>(p);
+    if (count < 0) return w;
+    w.put<uint32_t>(static_cast<uint32_t>(count));
+    for (const auto& [i, v] : scalars) {
+      w.put<uint32_t>(i);
+      unsigned char b[16] = {};
+      std::memcpy(b, &v, sizeof v);
+      w.put_bytes(b, sizeof b);
+    }
+    return w;
+  }
   static wire::Writer set4d(uint64_t desc) {
     wire::Writer w;
     w.put<uint64_t>(desc);
@@ -243,16 +266,7 @@ TEST_F(CudnnHandlers, SetAttributeHonestAndStale) {
 TEST_F(CudnnHandlers, PointerAttributesTakeDeviceMemoryOnly) {
   const uint64_t d = backend_tensor();
   ASSERT_NE(d, 0u);
-  auto pointers = [d](std::vector<uint64_t> ps) {
-    wire::Writer w;
-    w.put<uint64_t>(d);
-    w.put<int32_t>(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS);
-    w.put<int32_t>(CUDNN_TYPE_VOID_PTR);
-    w.put<int64_t>(static_cast<int64_t>(ps.size()));
-    w.put<uint8_t>(1);
-    for (uint64_t p : ps) w.put<uint64_t>(p);
-    return w;
-  };
+  auto pointers = [d](const std::vector<uint64_t>& ps) { return data_pointers(d, ps, -1, {}); };
   float scale = 0.125f;
   EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute,
                 pointers({0, reinterpret_cast<uintptr_t>(&scale)})),
@@ -274,28 +288,6 @@ TEST_F(CudnnHandlers, PointerAttributesTakeDeviceMemoryOnly) {
 class CudnnByValue : public CudnnHandlers {
  protected:
   uint64_t pack() { return backend_desc(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR); }
-  // DATA_POINTERS (or `name`) of `ps`, then a trailer of (index, first byte) scalars unless
-  // `count` is -1 (none); `count` may disagree with the scalars (hostile requests).
-  static wire::Writer pointers(uint64_t d, const std::vector<uint64_t>& ps, int64_t count,
-                               const std::vector<std::pair<uint32_t, float>>& scalars,
-                               int32_t name = CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS) {
-    wire::Writer w;
-    w.put<uint64_t>(d);
-    w.put<int32_t>(name);
-    w.put<int32_t>(CUDNN_TYPE_VOID_PTR);
-    w.put<int64_t>(static_cast<int64_t>(ps.size()));
-    w.put<uint8_t>(1);
-    for (uint64_t p : ps) w.put<uint64_t>(p);
-    if (count < 0) return w;
-    w.put<uint32_t>(static_cast<uint32_t>(count));
-    for (const auto& [i, v] : scalars) {
-      w.put<uint32_t>(i);
-      unsigned char b[16] = {};
-      std::memcpy(b, &v, sizeof v);
-      w.put_bytes(b, sizeof b);
-    }
-    return w;
-  }
   // The value of the j-th scalar the worker keeps for descriptor d (NaN: none kept).
   float scalar(uint64_t d, size_t j) {
     wire::FrameHeader hdr;
@@ -320,12 +312,12 @@ TEST_F(CudnnByValue, AScalarSentByValueIsKeptByTheWorker) {
   ASSERT_NE(d, 0u);
   const uint64_t client_address = 0x7ffc00001000ull;  // the scalar in the client's memory
   ASSERT_EQ(run(cd::handle_cudnnBackendSetAttribute,
-                pointers(d, {0, client_address}, 1, {{1, 0.125f}})),
+                data_pointers(d, {0, client_address}, 1, {{1, 0.125f}})),
             CUDNN_STATUS_SUCCESS);
   EXPECT_EQ(scalar(d, 0), 0.125f);
   // Set again: the new scalar replaces the old; a descriptor keeps one set of scalars.
   ASSERT_EQ(run(cd::handle_cudnnBackendSetAttribute,
-                pointers(d, {client_address, 0}, 1, {{0, 2.5f}})),
+                data_pointers(d, {client_address, 0}, 1, {{0, 2.5f}})),
             CUDNN_STATUS_SUCCESS);
   EXPECT_EQ(scalar(d, 0), 2.5f);
   EXPECT_EQ(kept(), 1u);
@@ -333,13 +325,13 @@ TEST_F(CudnnByValue, AScalarSentByValueIsKeptByTheWorker) {
   void* p = nullptr;
   ASSERT_TRUE(session_.handles().remove(be::HandleKind::kCudnnBackendDesc, d, &p));
   EXPECT_NE(run(cd::handle_cudnnBackendSetAttribute,
-                pointers(d, {client_address}, 1, {{0, 9.0f}})),
+                data_pointers(d, {client_address}, 1, {{0, 9.0f}})),
             CUDNN_STATUS_SUCCESS);
   EXPECT_EQ(scalar(d, 0), 2.5f);
   cudnnBackendDestroyDescriptor(static_cast<cudnnBackendDescriptor_t>(p));
   // Without its bytes, a host address is still refused.
   EXPECT_EQ(run(cd::handle_cudnnBackendSetAttribute,
-                pointers(pack(), {0, client_address}, -1, {})),
+                data_pointers(pack(), {0, client_address}, -1, {})),
             CUDNN_STATUS_NOT_SUPPORTED);
 }
 
@@ -347,7 +339,8 @@ TEST_F(CudnnByValue, ScalarsOfDestroyedDescriptorsAreDropped) {
   std::vector<uint64_t> ids;
   for (int i = 0; i < 200; ++i) {
     const uint64_t d = pack();
-    ASSERT_EQ(run(cd::handle_cudnnBackendSetAttribute, pointers(d, {0x1000}, 1, {{0, 1.0f}})),
+    ASSERT_EQ(run(cd::handle_cudnnBackendSetAttribute,
+                  data_pointers(d, {0x1000}, 1, {{0, 1.0f}})),
               CUDNN_STATUS_SUCCESS);
     void* p = nullptr;  // destroyed: its id is released
     ASSERT_TRUE(session_.handles().remove(be::HandleKind::kCudnnBackendDesc, d, &p));
@@ -358,20 +351,20 @@ TEST_F(CudnnByValue, ScalarsOfDestroyedDescriptorsAreDropped) {
 
 TEST_F(CudnnByValue, MalformedScalarsEndTheSession) {
   const uint64_t d = pack();
-  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, pointers(d, {1, 2}, 0, {})),
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, data_pointers(d, {1, 2}, 0, {})),
                "0 by-value scalars for 2 pointers");
   EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute,
-                   pointers(d, {1, 2}, 3, {{0, 1}, {1, 1}, {1, 1}})),
+                   data_pointers(d, {1, 2}, 3, {{0, 1}, {1, 1}, {1, 1}})),
                "3 by-value scalars for 2 pointers");
-  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, pointers(d, {1, 2}, 1, {{2, 1}})),
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, data_pointers(d, {1, 2}, 1, {{2, 1}})),
                "by-value scalar index 2 out of order or past 2 pointers");
   EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute,
-                   pointers(d, {1, 2}, 2, {{1, 1}, {0, 1}})),
+                   data_pointers(d, {1, 2}, 2, {{1, 1}, {0, 1}})),
                "by-value scalar index 0 out of order");
-  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, pointers(d, {1, 2}, 2, {{0, 1}})),
+  EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute, data_pointers(d, {1, 2}, 2, {{0, 1}})),
                "payload too short");
   EXPECT_FAULT(run(cd::handle_cudnnBackendSetAttribute,
-                   pointers(d, {1}, 1, {{0, 1}}, CUDNN_ATTR_VARIANT_PACK_WORKSPACE)),
+                   data_pointers(d, {1}, 1, {{0, 1}}, CUDNN_ATTR_VARIANT_PACK_WORKSPACE)),
                "by-value scalars for attribute");
   EXPECT_EQ(kept(), 0u);
 }
