@@ -493,6 +493,10 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
       e.args.push_back("--dumpable");
       e.args.push_back("1");
     }
+    if (opt_.receive_spin_us > 0) {
+      e.args.push_back("--receive-spin-us");
+      e.args.push_back(std::to_string(opt_.receive_spin_us));
+    }
     if (opt_.worker_uid != static_cast<uid_t>(-1)) {  // once it has read the key
       e.args.push_back("--user");
       e.args.push_back(std::to_string(opt_.worker_uid) + ":" + std::to_string(opt_.worker_gid));
@@ -510,7 +514,8 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
     close_daemon_fds_in_child(net_fd, sv[1]);
     forget_secrets_in_child(/*keep_tls=*/true);
     ::close(sv[0]);
-    run_tls_relay(opt_.tls->ctx(), net_fd, sv[1], opt_.handshake_timeout_ms, peer);
+    run_tls_relay(opt_.tls->ctx(), net_fd, sv[1], opt_.handshake_timeout_ms, peer,
+                  opt_.receive_spin_us);
   }
   sigprocmask(SIG_SETMASK, &old, nullptr);
   ::close(sv[1]);
@@ -856,6 +861,7 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     spec.identity = identity;
     spec.clear_memory = opt_.clear_device_memory;
     spec.dumpable = opt_.dumpable;
+    spec.receive_spin_us = opt_.receive_spin_us;
     spec.module_cache_dir = opt_.module_cache.dir;
     spec.module_cache_bytes = opt_.module_cache.max_bytes;
     spec.module_cache_shared = opt_.module_cache.shared;
@@ -897,6 +903,7 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
     ws.gpu_memory_limit = limits.gpu_memory;
     ws.upload_limit = limits.upload_bytes;
     ws.clear_memory = opt_.clear_device_memory;
+    ws.receive_spin_us = opt_.receive_spin_us;
     ws.stats_fd = stats_fd;
     ws.module_cache_dir = opt_.module_cache.dir;
     ws.module_cache_bytes = opt_.module_cache.max_bytes;

@@ -40,6 +40,7 @@ struct DaemonOptions {
   IsolationConfig isolation;          // limits by identity, worker rlimits
   bool clear_device_memory = false;   // workers zero new allocations (cudart/clearing.h)
   bool dumpable = false;              // "dumpable" (isolation_config.h), for workers and relays
+  int receive_spin_us = 0;            // "receive_spin_us" (config.h), for workers and relays
   // Workers keep uploaded modules here (cudart/module_cache.h); an absolute path, or empty.
   ModuleCacheSettings module_cache;
   // Observability (docs/backend.md): the Prometheus endpoint, http://HOST:PORT; empty: none.

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -279,6 +280,17 @@ int main(int argc, char** argv) {
   // unless "dumpable" says so; workers and relays do the same at their start.
   opt.dumpable = cfg.isolation.dumpable;
   backend::set_dumpable(opt.dumpable);
+  // How long workers and relays look for the next request before they sleep (config.h). On one
+  // CPU the look would only keep a client on this host from sending it.
+  if (cfg.receive_spin_us >= 0) {
+    opt.receive_spin_us = cfg.receive_spin_us;
+  } else {
+    cpu_set_t cpus;
+    opt.receive_spin_us =
+        ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2
+            ? 0
+            : kDefaultReceiveSpinMicros;
+  }
   opt.worker_exe = "/proc/self/exe";  // this very image, even if the file was replaced since
   if (!cfg.isolation.worker_user.empty()) {
     struct passwd* pw = ::getpwnam(cfg.isolation.worker_user.c_str());

@@ -316,11 +316,23 @@ class ReplyWriterBack {
 };
 }  // namespace
 
+namespace {
+std::atomic<int> g_receive_spin_micros{0};
+}  // namespace
+
+void set_receive_spin_micros(int micros) {
+  g_receive_spin_micros.store(micros > 0 ? micros : 0, std::memory_order_relaxed);
+}
+
 Status serve_connection(Session& session, ConnState& conn, Stream& stream, const Registry& reg) {
   conn.stream_ = &stream;
   // A header and a small payload, and frames the client sent back to back, in one receive
   // (this stream is never handed on from here).
   stream.set_read_ahead(kSmallPayload);
+  // A client's next request usually follows its reply within microseconds: looking for it
+  // without sleeping for a while saves the wake-up of this thread (docs/backend.md, "Waiting
+  // for requests"). Socket streams only: shm's rings spin by themselves.
+  stream.set_receive_spin(g_receive_spin_micros.load(std::memory_order_relaxed));
   stats::ConnectionScope counted;  // operators' figures (stats.h)
   stats::RequestBatch requests;
   ServeTimes times(conn.id());     // GVIRTUS_SERVE_TIMES=1 (serve_times.h)

@@ -15,6 +15,7 @@
 #include <map>
 
 #include "backend/handshake.h"
+#include "common/config.h"
 #include "common/log.h"
 
 extern char** environ;
@@ -116,6 +117,10 @@ pid_t spawn_worker(const SpawnSpec& spec, std::string* error) {
   if (spec.dumpable) {
     args.push_back("--dumpable");
     args.push_back("1");
+  }
+  if (spec.receive_spin_us > 0) {
+    args.push_back("--receive-spin-us");
+    args.push_back(std::to_string(spec.receive_spin_us));
   }
   if (!spec.module_cache_dir.empty()) {
     args.push_back("--module-cache");
@@ -220,7 +225,7 @@ int worker_fd(const std::string& name) {
 
 int worker_main(int argc, char** argv) {
   uint64_t control = UINT64_MAX, session = 0, max_conn = UINT64_MAX;
-  uint64_t gpu_memory = UINT64_MAX, upload = UINT64_MAX;
+  uint64_t gpu_memory = UINT64_MAX, upload = UINT64_MAX, spin = 0;
   std::string identity, level, cache_dir;
   uint64_t cache_bytes = 0;
   bool clear = false, cache_shared = false, dumpable = false;
@@ -251,6 +256,8 @@ int worker_main(int argc, char** argv) {
       ok = parse_switch(v, &clear);
     } else if (a == "--dumpable") {
       ok = parse_switch(v, &dumpable);
+    } else if (a == "--receive-spin-us") {
+      ok = parse_u64(v, kMaxReceiveSpinMicros, &spin);
     } else if (a == "--module-cache") {
       cache_dir = v;
       ok = !cache_dir.empty() && cache_dir[0] == '/';
@@ -290,6 +297,7 @@ int worker_main(int argc, char** argv) {
   ws.session_id = session;
   ws.identity = identity;
   ws.clear_memory = clear;
+  ws.receive_spin_us = static_cast<int>(spin);
   ws.module_cache_dir = cache_dir;
   ws.module_cache_bytes = cache_bytes;
   ws.module_cache_shared = cache_shared;

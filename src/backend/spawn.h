@@ -38,6 +38,7 @@ struct SpawnSpec {
   std::string identity;                  // for the worker's messages
   bool clear_memory = false;             // zero new device allocations
   bool dumpable = false;                 // --dumpable 1: "dumpable" (isolation_config.h)
+  int receive_spin_us = 0;               // --receive-spin-us N: "receive_spin_us" (config.h)
   int64_t gpu_memory_limit = -1;         // --gpu-memory N: the session's GPU memory; -1: none
   int64_t upload_limit = -1;             // --upload-bytes N: pending upload bytes; -1: none
   std::string module_cache_dir;          // empty: no module cache

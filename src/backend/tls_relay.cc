@@ -22,6 +22,8 @@
 
 #include "backend/handshake.h"
 #include "backend/spawn.h"
+#include "common/config.h"
+#include "common/cpu_relax.h"
 #include "common/log.h"
 #include "common/tls.h"
 #include "common/wire.h"
@@ -140,7 +142,7 @@ std::string verified_subject(SSL* ssl) {
 }
 
 void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout_ms,
-                   const std::string& peer) {
+                   const std::string& peer, int spin_micros) {
   struct sigaction sa{};
   sa.sa_handler = SIG_DFL;
   sigemptyset(&sa.sa_mask);
@@ -335,7 +337,19 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
     // once for ever (a spinning relay). That side's state is learnt when we next use it.
     if (net_ev == 0 && plain_ev == 0) leave(0);  // nothing left that could move
     pollfd p[2] = {{net_ev ? net_fd : -1, net_ev, 0}, {plain_ev ? plain_fd : -1, plain_ev, 0}};
-    int r = ::poll(p, 2, -1);
+    // Bytes just moved, and the other side's answer (a call's reply, the next request) usually
+    // follows within microseconds: look without sleeping for a while ("receive_spin_us"), so
+    // that it costs this process no wake-up. Idle, the relay sleeps.
+    int r = 0;
+    if (spin_micros > 0) {
+      const auto until = Clock::now() + std::chrono::microseconds(spin_micros);
+      do {
+        r = ::poll(p, 2, 0);
+        if (r != 0) break;
+        cpu_relax();
+      } while (Clock::now() < until);
+    }
+    if (r == 0) r = ::poll(p, 2, -1);
     if (r < 0 && errno != EINTR) leave(1);
     // Any event (data, hangup, error) is worth a read, which tells which.
     if (r < 0 || p[0].revents) net_in = true;
@@ -364,6 +378,7 @@ int tls_relay_main(int argc, char** argv) {
   gid_t gid = static_cast<gid_t>(-1);
   std::string cert, key, client_ca, peer = "a TLS client";
   bool dumpable = false;
+  int spin_micros = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--tls-relay") continue;
@@ -406,6 +421,11 @@ int tls_relay_main(int argc, char** argv) {
       if (ok) log::set_level(l);
     } else if (a == "--dumpable") {
       ok = parse_switch(v, &dumpable);
+    } else if (a == "--receive-spin-us") {
+      char* end = nullptr;
+      long t = std::strtol(v, &end, 10);
+      ok = *v && *end == '\0' && t >= 0 && t <= kMaxReceiveSpinMicros;
+      spin_micros = static_cast<int>(t);
     } else {
       ok = false;
     }
@@ -435,7 +455,7 @@ int tls_relay_main(int argc, char** argv) {
   }
   // A change of user resets the flag (to fs.suid_dumpable): set it again.
   if (uid != static_cast<uid_t>(-1)) set_dumpable(dumpable);
-  run_tls_relay(ctx->ctx(), net_fd, plain_fd, timeout_ms, peer);
+  run_tls_relay(ctx->ctx(), net_fd, plain_fd, timeout_ms, peer, spin_micros);
 }
 
 }  // namespace gvirtus::backend

@@ -11,6 +11,7 @@
 // files itself. The contract between the daemon and a relay (both sides here):
 //   argv:  EXE --tls-relay --net-fd N --plain-fd M --cert FILE --key FILE [--client-ca FILE]
 //          [--handshake-timeout-ms MS] [--peer TEXT] [--log-level LEVEL] [--user UID:GID]
+//          [--dumpable 0|1] [--receive-spin-us US]
 //   --user: the "worker_user" to become once the key is loaded (the daemon runs as root then).
 //   fd N:  the accepted TCP connection; fd M: the relay's end of the socketpair.
 //
@@ -43,9 +44,10 @@ bool decode_relay_note_header(const uint8_t header[kRelayNoteHeader], uint32_t* 
 // without one), or "" when there is none or the context does not verify client certificates.
 std::string verified_subject(SSL* ssl);
 
-// Never returns: exits when either side closes or the handshake fails (logged).
+// Never returns: exits when either side closes or the handshake fails (logged). After moving
+// bytes it looks for more without sleeping for spin_micros ("receive_spin_us", config.h).
 [[noreturn]] void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout_ms,
-                                const std::string& peer);
+                                const std::string& peer, int spin_micros);
 
 // Relay mode: argv after "--tls-relay" (the contract above). Returns only on a bad command
 // line (exit code 2) or when the certificate cannot be loaded (1).

@@ -204,6 +204,7 @@ void run_worker(WorkerStart start) {
   g_max_connections = start.max_connections;
   g_identity = start.identity;
   cudart::set_clear_new_memory(start.clear_memory);
+  set_receive_spin_micros(start.receive_spin_us);
   quota::set_limit(start.gpu_memory_limit);          // quota_calls.h
   upload_budget().set_limit(start.upload_limit);     // upload_quota.h
   cudart::set_module_cache({start.module_cache_dir, start.module_cache_bytes,

@@ -242,6 +242,11 @@ struct ConnState {
 // The message names the call and the reason.
 Status serve_connection(Session& session, ConnState& conn, Stream& stream, const Registry& reg);
 
+// How long serve_connection looks for the next request without sleeping (Stream::
+// set_receive_spin) on a socket connection: "receive_spin_us" (config.h). Set once, before the
+// first connection is served.
+void set_receive_spin_micros(int micros);
+
 // The worker process. The daemon forks and execs a worker (spawn.h), which calls this; it
 // never returns.
 struct WorkerStart {
@@ -254,6 +259,7 @@ struct WorkerStart {
   std::string identity;          // the client's identity (limits.h), for messages
   int64_t max_connections = -1;  // connections of this session at once; -1: no limit
   bool clear_memory = false;     // zero device memory before the client gets it
+  int receive_spin_us = 0;       // set_receive_spin_micros
   int64_t gpu_memory_limit = -1; // bytes of GPU memory the session may hold; -1: no limit
   int64_t upload_limit = -1;     // pending upload bytes (upload_quota.h); -1: no limit
   int stats_fd = -1;    // the session's counter block (stats.h), mapped and closed; -1: none

@@ -40,6 +40,11 @@
 //                       when a listener other hosts can reach is configured, else false)
 //   "module_cache", "module_cache_bytes", "module_cache_shared"  backend: where workers keep
 //                       uploaded modules (module_cache_config.h; docs/backend.md)
+//
+// Latency key, backend (docs/backend.md, "Waiting for requests"):
+//   "receive_spin_us"   0-1000: how long a worker's connection thread, and a TLS relay, look
+//                       for the next request without sleeping (default 30 where the daemon
+//                       may use 2 CPUs or more, else 0)
 #pragma once
 #include <string>
 #include <vector>
@@ -69,7 +74,12 @@ struct Config {
   bool secure_application = false;                        // backend: auth on every listener
   IsolationConfig isolation;                              // backend
   ModuleCacheSettings module_cache;                       // backend (module_cache_config.h)
+  int receive_spin_us = -1;                               // backend; -1: not set
 };
+
+// The most "receive_spin_us" may say, and what it is where it is not set (2 CPUs or more).
+constexpr int kMaxReceiveSpinMicros = 1000;
+constexpr int kDefaultReceiveSpinMicros = 30;
 
 // Client side: how to authenticate and what to trust. Each setting: its environment
 // variable, else the config file the environment names.

@@ -592,7 +592,7 @@ class Tls : public ::testing::Test {
       std::unique_ptr<Stream> net;
       if (!l->accept(&net)) _exit(9);
       ::close(sv[0]);
-      backend::run_tls_relay(ctx->ctx(), net->release_fd(), sv[1], 5000, "test peer");
+      backend::run_tls_relay(ctx->ctx(), net->release_fd(), sv[1], 5000, "test peer", 0);
     }
     ::close(sv[1]);
     *plain = sv[0];

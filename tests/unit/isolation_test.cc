@@ -713,6 +713,56 @@ TEST(Isolation, ClearDeviceMemorySwitchReachesTheWorker) {
   EXPECT_TRUE(contains(s.message(), "clear_device_memory")) << s.message();
 }
 
+// "receive_spin_us" reaches the workers and the TLS relays as --receive-spin-us (how long they
+// look for the next request before they sleep, docs/backend.md "Waiting for requests"); 0
+// passes no switch, and a value that is not a whole number from 0 to 1000 is refused.
+TEST(Settings, ReceiveSpinReachesWorkersAndRelays) {
+  Rig t;
+  const std::string d = t.dir.path();
+  ASSERT_TRUE(make_test_certificate(d, "ca", "", ""));
+  ASSERT_TRUE(make_test_certificate(d, "server", "IP:127.0.0.1", "ca"));
+  const std::string tls = "tls://127.0.0.1:" + std::to_string(free_tcp_port());
+  t.start("{\"receive_spin_us\": 45, \"tls_cert\": \"" + d + "/server.pem\", \"tls_key\": \"" +
+              d + "/server.key\"}",
+          {"--listen", tls});
+  ASSERT_TRUE(t.backend->ready()) << t.backend->log();
+  auto a = tls_session(tls, d + "/ca.pem");
+  ASSERT_TRUE(ping(*a)) << a->error();
+  const std::string spin("\0--receive-spin-us\0" "45\0", 22);
+  std::vector<pid_t> kids = children_of(t.backend->pid());
+  ASSERT_EQ(kids.size(), 2u);  // the relay and the worker
+  int relays = 0;
+  for (pid_t p : kids) {
+    const std::string cmdline = read_text("/proc/" + std::to_string(p) + "/cmdline");
+    EXPECT_TRUE(contains(cmdline, spin)) << cmdline;
+    relays += contains(cmdline, std::string("\0--tls-relay\0", 13));
+  }
+  EXPECT_EQ(relays, 1);
+
+  Rig u;
+  u.start(R"({"receive_spin_us": 0})");
+  ASSERT_TRUE(u.backend->ready()) << u.backend->log();
+  wire::Welcome w;
+  auto c = open_session(u.tcp, random_bytes(16), &w);
+  ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
+  const std::string cmdline = read_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
+  EXPECT_TRUE(contains(cmdline, std::string("\0--worker\0", 10))) << cmdline;
+  EXPECT_FALSE(contains(cmdline, "--receive-spin-us")) << cmdline;
+
+  for (const char* bad : {R"({"receive_spin_us": -1})", R"({"receive_spin_us": 1001})",
+                          R"({"receive_spin_us": 2.5})", R"({"receive_spin_us": "30"})"}) {
+    Config cfg;
+    Status s = parse_config_json(bad, "f.json", &cfg);
+    EXPECT_FALSE(s) << bad;
+    EXPECT_TRUE(contains(s.message(), "receive_spin_us")) << s.message();
+  }
+  Config ok;
+  ASSERT_TRUE(parse_config_json(R"({"receive_spin_us": 1000})", "f.json", &ok));
+  EXPECT_EQ(ok.receive_spin_us, 1000);
+  ASSERT_TRUE(parse_config_json(R"({})", "f.json", &ok));
+  EXPECT_EQ(ok.receive_spin_us, -1);  // not set: the daemon chooses
+}
+
 TEST(Isolation, WorkerRlimitsAreSet) {
   Rig t;
   t.start(R"({"worker_rlimits": {"nofile": 777, "core": 0}})");
