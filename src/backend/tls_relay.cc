@@ -191,6 +191,9 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
   }
 
   SSL* ssl = SSL_new(ctx);
+  // Read ahead (the context's setting) into a buffer of up to kBuffer: one receive takes many
+  // records. Set before the handshake, which allocates the buffer.
+  if (ssl) SSL_set_default_read_buffer_len(ssl, kBuffer);
   if (!ssl || SSL_set_fd(ssl, net_fd) != 1) {
     GV_ERROR("TLS with " + peer + ": " + tls_error_text("cannot create a connection"));
     leave(1);
@@ -232,6 +235,19 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
     leave(0);
   }
 
+  // Records to the client gather in a buffer and leave in one send per batch (flush_wanted),
+  // instead of one send per 16 KiB record; and one receive takes up to kBuffer of records.
+  BIO* wbio = BIO_new(BIO_f_buffer());
+  BIO* sock = SSL_get_wbio(ssl);
+  if (!wbio || !sock || BIO_set_write_buffer_size(wbio, kBuffer + 64 * 1024) != 1 ||
+      BIO_up_ref(sock) != 1) {
+    GV_ERROR("TLS with " + peer + ": " + tls_error_text("cannot create a write buffer"));
+    leave(1);
+  }
+  BIO_push(wbio, sock);
+  SSL_set0_wbio(ssl, wbio);  // the SSL's own reference to sock goes; the chain's stays
+  bool flush_wanted = false;
+
   std::vector<uint8_t> up(kBuffer), down(kBuffer);  // up: net -> plain; down: plain -> net
   size_t up_off = 0, up_len = 0, down_off = 0, down_len = 0;
   bool net_eof = false, plain_eof = false;
@@ -253,13 +269,25 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
       if (!net_eof && up_len < up.size() && !net_in && SSL_has_pending(ssl) != 1) {
         net_ev |= POLLIN;
       } else if (!net_eof && up_len < up.size()) {
+        // One record per SSL_read; the records already received (the read-ahead buffer holds
+        // up to kBuffer of them) are all decrypted before the worker gets them in one send.
         size_t r = 0;
-        const size_t room = up.size() - up_len;
-        if (SSL_read_ex(ssl, up.data() + up_len, room, &r) == 1) {
+        bool got = false;
+        int rc = 1;
+        while (up_len < up.size()) {
+          rc = SSL_read_ex(ssl, up.data() + up_len, up.size() - up_len, &r);
+          if (rc != 1) break;
           up_len += r;
+          got = true;
+          if (SSL_has_pending(ssl) != 1) break;
+        }
+        if (got) {
           progress = true;
-          net_in = r == room;
-        } else {
+          // Nothing buffered is left; the socket may hold more if the last receive filled
+          // the read-ahead buffer: poll() tells.
+          net_in = false;
+        }
+        if (rc != 1) {
           int err = SSL_get_error(ssl, 0);
           if (err == SSL_ERROR_WANT_READ) {
             net_ev |= POLLIN;
@@ -270,7 +298,7 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
             if (err != SSL_ERROR_ZERO_RETURN)
               GV_DEBUG("TLS with " + peer + ": " + tls_error_text("connection closed"));
             ERR_clear_error();
-            net_eof = true;
+            net_eof = true;  // what was read before it still goes to the worker
           }
         }
       }
@@ -307,6 +335,7 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
         if (SSL_write_ex(ssl, down.data() + down_off, down_len - down_off, &w) == 1) {
           down_off += w;
           progress = true;
+          if (down_off == down_len) flush_wanted = true;
         } else {
           int err = SSL_get_error(ssl, 0);
           if (err == SSL_ERROR_WANT_WRITE) {
@@ -327,9 +356,26 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
         }
       }
     }
+    // The records written since the last flush go out together (one send for up to
+    // kBuffer of them); what SSL_read itself wrote (an alert) too.
+    if (!net_out_dead && (flush_wanted || BIO_wpending(wbio) > 0)) {
+      if (BIO_flush(wbio) == 1) {
+        flush_wanted = false;
+      } else if (BIO_should_retry(wbio)) {
+        net_ev |= POLLOUT;
+      } else {
+        ERR_clear_error();  // the client's side is gone for writing, as above
+        ::shutdown(net_fd, SHUT_WR);
+        net_out_dead = true;
+        down_off = down_len = 0;
+        flush_wanted = false;
+        continue;
+      }
+    }
     if (net_eof && up_off == up_len) leave(0);  // the worker sees the client's close
-    if (plain_eof && down_off == down_len) {
+    if (plain_eof && down_off == down_len && !flush_wanted) {
       SSL_shutdown(ssl);  // close_notify, best effort
+      (void)BIO_flush(wbio);
       leave(0);
     }
     // A side we wait for nothing on is left out (fd -1): poll() reports a hangup or an error

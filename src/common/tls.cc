@@ -27,6 +27,9 @@
 namespace gvirtus {
 namespace {
 
+// A client connection's read-ahead buffer: one receive takes up to this much of records.
+constexpr size_t kReadAhead = 256 * 1024;
+
 // The words to add to an error that shows the backend refused the client's certificate.
 std::string client_cert_hint(const std::string& text) {
   for (const char* alert : {"certificate required", "unknown ca", "bad certificate",
@@ -179,12 +182,28 @@ class TlsStream : public Stream {
         if (iov[i].iov_len) std::memcpy(buf + off, iov[i].iov_base, iov[i].iov_len);
         off += iov[i].iov_len;
       }
-      return write_all(buf, off);
+      Status s = write_all(buf, off);
+      return s ? flush() : s;
     }
     for (int i = 0; i < iovcnt; ++i) {
       Status s = write_all(iov[i].iov_base, iov[i].iov_len);
       if (!s) return s;
     }
+    return flush();
+  }
+
+  // After the handshake: records gather in a buffer of kWriteBuffer and leave in one send when
+  // it fills or a send() ends (flush), instead of one send per 16 KiB record.
+  Status buffer_writes() {
+    BIO* buf = BIO_new(BIO_f_buffer());
+    BIO* sock = SSL_get_wbio(ssl_);
+    if (!buf || !sock || BIO_set_write_buffer_size(buf, kWriteBuffer) != 1 ||
+        BIO_up_ref(sock) != 1) {
+      BIO_free(buf);
+      return failed("TLS: " + tls_error_text("cannot create the connection's write buffer"));
+    }
+    BIO_push(buf, sock);
+    SSL_set0_wbio(ssl_, buf);  // the SSL's reference to sock goes, the chain's stays
     return Status::ok();
   }
 
@@ -213,7 +232,8 @@ class TlsStream : public Stream {
         return Status(Code::kTimeout, "receive from " + peer_ + " timed out");
       return io_error("receive from", err);
     }
-    return Status::ok();
+    // A read may have written (TLS's own messages): it goes out now, not with the next send.
+    return flush();
   }
 
   void set_receive_spin(int micros) override { spin_micros_ = micros > 0 ? micros : 0; }
@@ -243,6 +263,17 @@ class TlsStream : public Stream {
 
  private:
   static constexpr size_t kCoalesce = 16 * 1024;
+  static constexpr int kWriteBuffer = 256 * 1024 + 4096;  // 16 full records and their framing
+
+  // What the write buffer holds goes out. REQUIRES: ssl_mu_.
+  Status flush() {
+    BIO* w = SSL_get_wbio(ssl_);
+    if (BIO_wpending(w) == 0) return Status::ok();
+    if (BIO_flush(w) == 1) return Status::ok();
+    if (shut_.load()) return disconnected("connection to " + peer_ + " was shut down");
+    if (BIO_should_retry(w)) return Status(Code::kTimeout, "send to " + peer_ + " timed out");
+    return io_error("send to", SSL_ERROR_SYSCALL);
+  }
 
   Status write_all(const void* data, size_t n) {
     const auto* p = static_cast<const uint8_t*>(data);
@@ -354,6 +385,8 @@ Status connect_tls(const Endpoint& ep, const TlsClientOptions& opt, std::unique_
   // One receive takes whatever has arrived (a reply's record whole, and any behind it), not a
   // record's 5-byte header and then its body. buffered() asks SSL_has_pending accordingly.
   SSL_set_read_ahead(ssl, 1);
+  // Up to kReadAhead of records per receive (a bulk reply's), not one 16 KiB record each.
+  SSL_set_default_read_buffer_len(ssl, kReadAhead);
   if (is_ip_literal(ep.host)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ep.host.c_str());
   } else {
@@ -398,6 +431,8 @@ Status connect_tls(const Endpoint& ep, const TlsClientOptions& opt, std::unique_
     return disconnected("TLS handshake with " + where + " failed: the backend requires a client "
                         "certificate (mutual TLS): set GVIRTUS_TLS_CLIENT_CERT and "
                         "GVIRTUS_TLS_CLIENT_KEY (or \"tls_client_cert\" / \"tls_client_key\")");
+  Status bs = static_cast<TlsStream*>(stream.get())->buffer_writes();
+  if (!bs) return bs;
   set_io_timeout(fd, 0);
   *out = std::move(stream);
   return Status::ok();
