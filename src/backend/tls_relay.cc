@@ -350,6 +350,7 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
             ERR_clear_error();
             ::shutdown(net_fd, SHUT_WR);
             net_out_dead = true;
+            flush_wanted = false;  // nothing more goes to the client
             down_off = down_len = 0;
             progress = true;
           }
@@ -358,10 +359,12 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
     }
     // The records written since the last flush go out together (one send for up to
     // kBuffer of them); what SSL_read itself wrote (an alert) too.
-    if (!net_out_dead && (flush_wanted || BIO_wpending(wbio) > 0)) {
-      if (BIO_flush(wbio) == 1) {
+    // SSL_get_wbio: the buffer, or a buffer OpenSSL put in front of it for a handshake message.
+    BIO* w = SSL_get_wbio(ssl);
+    if (!net_out_dead && (flush_wanted || BIO_wpending(w) > 0)) {
+      if (BIO_flush(w) == 1) {
         flush_wanted = false;
-      } else if (BIO_should_retry(wbio)) {
+      } else if (BIO_should_retry(w)) {
         net_ev |= POLLOUT;
       } else {
         ERR_clear_error();  // the client's side is gone for writing, as above
@@ -375,7 +378,7 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
     if (net_eof && up_off == up_len) leave(0);  // the worker sees the client's close
     if (plain_eof && down_off == down_len && !flush_wanted) {
       SSL_shutdown(ssl);  // close_notify, best effort
-      (void)BIO_flush(wbio);
+      (void)BIO_flush(SSL_get_wbio(ssl));
       leave(0);
     }
     // A side we wait for nothing on is left out (fd -1): poll() reports a hangup or an error

@@ -233,7 +233,9 @@ class TlsStream : public Stream {
       return io_error("receive from", err);
     }
     // A read may have written (TLS's own messages): it goes out now, not with the next send.
-    return flush();
+    // The reply read stands either way; a broken connection shows at the next send.
+    (void)flush();
+    return Status::ok();
   }
 
   void set_receive_spin(int micros) override { spin_micros_ = micros > 0 ? micros : 0; }
