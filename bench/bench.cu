@@ -100,20 +100,26 @@ int main(int argc, char** argv) {
                                  budget, 20),
          "us");
 
-  // Asynchronous launches: many launches, one synchronisation at the end.
+  // Asynchronous launches: many launches, one synchronisation at the end; the best of 3
+  // rounds (one round's rate moved by 30% from run to run on the shared GPU machine).
   {
-    const int n = 20000;
+    const int n = 20000, rounds = 3;
     empty_kernel<<<1, 1>>>();
     check(cudaDeviceSynchronize(), "warm-up launch");
-    auto t0 = Clock::now();
-    for (int i = 0; i < n; ++i) empty_kernel<<<1, 1>>>();
-    // How fast the launches were handed over, before waiting for them: through GVirtuS the
-    // client's side alone. Well above launches_per_s, the worker (or the link) is what limits.
-    const double enqueued = seconds_since(t0);
-    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+    double best = 0, best_enqueue = 0;
+    for (int r = 0; r < rounds; ++r) {
+      auto t0 = Clock::now();
+      for (int i = 0; i < n; ++i) empty_kernel<<<1, 1>>>();
+      // How fast the launches were handed over, before waiting for them: through GVirtuS the
+      // client's side alone. Well above launches_per_s, the worker (or the link) is what limits.
+      const double enqueued = seconds_since(t0);
+      check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+      best = std::max(best, n / seconds_since(t0));
+      best_enqueue = std::max(best_enqueue, n / enqueued);
+    }
     check(cudaGetLastError(), "launch");
-    report("launches_per_s", n / seconds_since(t0), "1/s");
-    report("launch_enqueue_per_s", n / enqueued, "1/s");
+    report("launches_per_s", best, "1/s");
+    report("launch_enqueue_per_s", best_enqueue, "1/s");
   }
   // The same from 4 threads at once, each on its own non-blocking stream (PyTorch launches from
   // its main and autograd threads): launches per second, all threads together, the best of 3
