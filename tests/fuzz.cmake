@@ -11,37 +11,20 @@ target_compile_definitions(gvirtus_unit_tests PRIVATE
 #
 # The bounded run in tests/unit/serve_fuzz_test.cc goes through the same entry point,
 # gvirtus::backend::serve_bytes(), on every build. With -DGVIRTUS_FUZZ=ON and clang as the C++
-# compiler, a libFuzzer binary is built too: bin/gvirtus_fuzz_server. Its code under test is
-# compiled again here with coverage instrumentation and ASan/UBSan, apart from the project's
-# own objects.
+# compiler, a libFuzzer binary is built too: bin/gvirtus_fuzz_server, from the backend's own
+# (then instrumented) objects.
 if(GVIRTUS_FUZZ)
   if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
     message(WARNING "GVIRTUS_FUZZ needs clang as the C++ compiler "
                     "(-DCMAKE_CXX_COMPILER=clang++); the fuzz target is not built")
   else()
-    set(GVIRTUS_FUZZ_SRC
-      ${PROJECT_SOURCE_DIR}/src/common/wire.cc
-      ${PROJECT_SOURCE_DIR}/src/common/status.cc
-      ${PROJECT_SOURCE_DIR}/src/common/log.cc
-      ${PROJECT_SOURCE_DIR}/src/common/endpoint.cc
-      ${PROJECT_SOURCE_DIR}/src/common/transport_socket.cc
-      ${PROJECT_SOURCE_DIR}/src/common/transport_memory.cc
-      ${PROJECT_SOURCE_DIR}/src/backend/serve.cc
-      ${PROJECT_SOURCE_DIR}/src/backend/serve_bytes.cc
-      ${PROJECT_SOURCE_DIR}/src/backend/handshake.cc
-      ${PROJECT_SOURCE_DIR}/src/backend/handles.cc
-      ${PROJECT_SOURCE_DIR}/src/backend/registry.cc
-      ${PROJECT_SOURCE_DIR}/src/backend/control.cc)
-    add_executable(gvirtus_fuzz_server ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/server_fuzz.cc
-                   ${GVIRTUS_FUZZ_SRC})
-    target_include_directories(gvirtus_fuzz_server PRIVATE ${PROJECT_SOURCE_DIR}/src)
-    target_compile_definitions(gvirtus_fuzz_server PRIVATE SPDLOG_HEADER_ONLY FMT_HEADER_ONLY)
-    target_compile_options(gvirtus_fuzz_server PRIVATE
-      -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer)
+    # The backend's objects, which this configuration compiles with coverage instrumentation
+    # and ASan/UBSan (the top-level CMakeLists.txt adds -fsanitize=fuzzer-no-link,address,
+    # undefined to all C++ when GVIRTUS_FUZZ is on). serve_bytes turns the page-locked
+    # buffers off, so no CUDA call is made.
+    add_executable(gvirtus_fuzz_server ${CMAKE_CURRENT_SOURCE_DIR}/fuzz/server_fuzz.cc)
     target_link_options(gvirtus_fuzz_server PRIVATE -fsanitize=fuzzer,address,undefined)
-    # serve.cc allocates page-locked buffers through the CUDA runtime; serve_bytes turns them
-    # off, so no CUDA call is made, but the symbols must link.
-    target_link_libraries(gvirtus_fuzz_server PRIVATE CUDA::cudart_static Threads::Threads)
+    target_link_libraries(gvirtus_fuzz_server PRIVATE gvirtus_backend_core gvirtus_common)
 
     # The handler table: the backend core and every library plugin's objects, which this
     # configuration compiles with coverage instrumentation and ASan/UBSan (the top-level
