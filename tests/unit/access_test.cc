@@ -578,7 +578,10 @@ class Tls : public ::testing::Test {
   // A relay process (tls_relay.h, forked) for one connection to a fresh port, and a TLS client
   // (trusting "ca") connected through it; *plain is the relay's plaintext side, as the daemon
   // would hold it.
-  void relay_with_client(pid_t* relay, int* plain, std::unique_ptr<Stream>* client) {
+  // socket_buffer > 0: the relay's TLS socket sends and the client's receives through buffers
+  // of about that size (SO_SNDBUF, SO_RCVBUF), so that little is in flight between the two.
+  void relay_with_client(pid_t* relay, int* plain, std::unique_ptr<Stream>* client,
+                         int socket_buffer = 0) {
     std::unique_ptr<TlsServerContext> ctx;
     ASSERT_TRUE(TlsServerContext::create(f("server.pem"), f("server.key"), "", &ctx));
     Endpoint ep;
@@ -592,6 +595,8 @@ class Tls : public ::testing::Test {
       std::unique_ptr<Stream> net;
       if (!l->accept(&net)) _exit(9);
       ::close(sv[0]);
+      if (socket_buffer > 0)
+        setsockopt(net->fd(), SOL_SOCKET, SO_SNDBUF, &socket_buffer, sizeof socket_buffer);
       backend::run_tls_relay(ctx->ctx(), net->release_fd(), sv[1], 5000, "test peer", 0);
     }
     ::close(sv[1]);
@@ -602,6 +607,8 @@ class Tls : public ::testing::Test {
     opt.ca_file = f("ca.pem");
     Status st = connect_tls(tls_ep, opt, client);
     ASSERT_TRUE(st) << st.message();
+    if (socket_buffer > 0)
+      setsockopt((*client)->fd(), SOL_SOCKET, SO_RCVBUF, &socket_buffer, sizeof socket_buffer);
   }
   std::string log() { return t_.backend->log(); }
   bool log_says(const std::string& text) {
@@ -1050,6 +1057,49 @@ TEST_F(Tls, RelayCarriesLargeDataIntact) {
   c.reset();  // the relay sees the close and ends; the echo sees EOF
   echoer.join();
   EXPECT_EQ(note_error, "");
+  int status = 0;
+  ASSERT_EQ(waitpid(relay, &status, 0), relay);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
+// The worker's last bytes before it closes (a reply, then the end of the session) all reach
+// the client, through the relay's write buffer, and then the client sees the end: also when
+// the client reads late and the relay must wait for room to flush them.
+TEST_F(Tls, RelayDeliversTheWorkersLastBytesBeforeItsClose) {
+  pid_t relay = 0;
+  int plain = -1;
+  std::unique_ptr<Stream> c;
+  ASSERT_NO_FATAL_FAILURE(relay_with_client(&relay, &plain, &c, 64 * 1024));
+  auto worker = stream_from_fd(plain, "relay");
+  std::vector<uint8_t> sent(1 << 20);
+  for (size_t j = 0; j < sent.size(); ++j) sent[j] = static_cast<uint8_t>(j * 13 + (j >> 11));
+  std::thread writer([&] {
+    uint8_t head[backend::kRelayNoteHeader];
+    if (!worker->recv(head, sizeof head)) return;
+    uint32_t len = 0;
+    if (!backend::decode_relay_note_header(head, &len) || len != 0) return;
+    // Writes of odd sizes, then the close.
+    const size_t cuts[] = {0, 1000, (512 << 10) + 7, sent.size()};
+    for (int k = 0; k < 3; ++k) {
+      struct iovec iov = {sent.data() + cuts[k], cuts[k + 1] - cuts[k]};
+      if (!worker->send(&iov, 1)) return;
+    }
+    worker.reset();
+  });
+  // All but the last 448 KiB, then a pause: the worker finishes and closes while the relay
+  // still holds records it cannot send yet (the sockets hold about 256 KiB of them).
+  std::vector<uint8_t> got(sent.size());
+  const size_t first = sent.size() - (448 << 10);
+  Status head = c->recv(got.data(), first);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Status rest = head ? c->recv(got.data() + first, sent.size() - first) : head;
+  uint8_t more;
+  Status end = rest ? c->recv(&more, 1) : rest;
+  writer.join();
+  ASSERT_TRUE(head) << head.to_string();
+  ASSERT_TRUE(rest) << rest.to_string();
+  EXPECT_EQ(got, sent);
+  EXPECT_EQ(end.code(), Code::kDisconnected) << end.to_string();
   int status = 0;
   ASSERT_EQ(waitpid(relay, &status, 0), relay);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
