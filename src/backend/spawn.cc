@@ -40,16 +40,6 @@ std::map<std::string, int>& named_fds() {
   _exit(127);
 }
 
-bool parse_u64(const char* text, uint64_t max, uint64_t* out) {
-  if (!text || !*text || std::strlen(text) > 20) return false;
-  char* end = nullptr;
-  errno = 0;
-  unsigned long long v = std::strtoull(text, &end, 10);
-  if (*end != '\0' || errno != 0 || v > max || text[0] == '-') return false;
-  *out = v;
-  return true;
-}
-
 bool open_fd(uint64_t fd) { return fd <= 1 << 20 && fcntl(static_cast<int>(fd), F_GETFD) >= 0; }
 
 }  // namespace
@@ -64,6 +54,16 @@ const char* level_name(log::Level l) {
     case log::Level::kOff: return "off";
   }
   return "info";
+}
+
+bool parse_u64(const char* text, uint64_t max, uint64_t* out) {
+  if (!text || !*text || std::strlen(text) > 20) return false;
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(text, &end, 10);
+  if (*end != '\0' || errno != 0 || v > max || text[0] == '-') return false;
+  *out = v;
+  return true;
 }
 
 bool parse_switch(const char* v, bool* on) {

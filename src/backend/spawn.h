@@ -62,6 +62,9 @@ void set_dumpable(bool dumpable);
 // A "0" / "1" argument of a worker or relay (--clear-memory, --dumpable, ...): false if it is
 // neither.
 bool parse_switch(const char* v, bool* on);
+// A decimal argument of a worker or relay, 0 to max (--session, --receive-spin-us, ...): false
+// for anything else (a sign, a space, no digits, more than max).
+bool parse_u64(const char* text, uint64_t max, uint64_t* out);
 
 // Forks and execs a worker. The parent learns of a failed exec (or setuid, setrlimit) at once:
 // returns -1 and *error. The caller blocks signals around it as for fork.

@@ -460,9 +460,8 @@ int tls_relay_main(int argc, char** argv) {
       uid = static_cast<uid_t>(u);
       gid = static_cast<gid_t>(g);
     } else if (a == "--handshake-timeout-ms") {
-      char* end = nullptr;
-      long t = std::strtol(v, &end, 10);
-      ok = *v && *end == '\0' && t >= 1 && t <= 3600 * 1000;
+      uint64_t t = 0;
+      ok = parse_u64(v, 3600 * 1000, &t) && t >= 1;
       timeout_ms = static_cast<int>(t);
     } else if (a == "--log-level") {
       log::Level l;
@@ -471,9 +470,8 @@ int tls_relay_main(int argc, char** argv) {
     } else if (a == "--dumpable") {
       ok = parse_switch(v, &dumpable);
     } else if (a == "--receive-spin-us") {
-      char* end = nullptr;
-      long t = std::strtol(v, &end, 10);
-      ok = *v && *end == '\0' && t >= 0 && t <= kMaxReceiveSpinMicros;
+      uint64_t t = 0;
+      ok = parse_u64(v, kMaxReceiveSpinMicros, &t);
       spin_micros = static_cast<int>(t);
     } else {
       ok = false;
