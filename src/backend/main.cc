@@ -2,7 +2,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "backend/tls_relay.h"
 #include "common/auth.h"
 #include "common/config.h"
+#include "common/cpu_relax.h"
 #include "common/log.h"
 
 namespace {
@@ -282,15 +282,9 @@ int main(int argc, char** argv) {
   backend::set_dumpable(opt.dumpable);
   // How long workers and relays look for the next request before they sleep (config.h). On one
   // CPU the look would only keep a client on this host from sending it.
-  if (cfg.receive_spin_us >= 0) {
-    opt.receive_spin_us = cfg.receive_spin_us;
-  } else {
-    cpu_set_t cpus;
-    opt.receive_spin_us =
-        ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2
-            ? 0
-            : kDefaultReceiveSpinMicros;
-  }
+  opt.receive_spin_us = cfg.receive_spin_us >= 0 ? cfg.receive_spin_us
+                        : one_cpu_only()           ? 0
+                                                   : kDefaultReceiveSpinMicros;
   opt.worker_exe = "/proc/self/exe";  // this very image, even if the file was replaced since
   if (!cfg.isolation.worker_user.empty()) {
     struct passwd* pw = ::getpwnam(cfg.isolation.worker_user.c_str());

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include <unordered_map>
 
 #include "common/config.h"
+#include "common/cpu_relax.h"
 #include "common/auth.h"
 #include "common/log.h"
 #include "common/tls.h"
@@ -350,10 +350,7 @@ void Session::refused(const std::string& reason) {
 int Session::reply_spin_micros() {
   static const int micros = [] {
     // On one CPU the poll would only keep a backend on the same host from making the reply.
-    cpu_set_t cpus;
-    const int fallback =
-        ::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2 ? 0
-                                                                                : kReplySpinMicros;
+    const int fallback = one_cpu_only() ? 0 : kReplySpinMicros;
     const char* v = std::getenv("GVIRTUS_RECV_SPIN_US");
     if (!v || !*v) return fallback;
     char* end = nullptr;
