@@ -235,7 +235,7 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
     leave(0);
   }
 
-  // Records to the client gather in a buffer and leave in one send per batch (flush_wanted),
+  // Records to the client gather in a buffer and leave in one send per batch (BIO_flush below),
   // instead of one send per 16 KiB record; and one receive takes up to kBuffer of records.
   BIO* wbio = BIO_new(BIO_f_buffer());
   BIO* sock = SSL_get_wbio(ssl);
@@ -246,7 +246,6 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
   }
   BIO_push(wbio, sock);
   SSL_set0_wbio(ssl, wbio);  // the SSL's own reference to sock goes; the chain's stays
-  bool flush_wanted = false;
 
   std::vector<uint8_t> up(kBuffer), down(kBuffer);  // up: net -> plain; down: plain -> net
   size_t up_off = 0, up_len = 0, down_off = 0, down_len = 0;
@@ -335,7 +334,6 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
         if (SSL_write_ex(ssl, down.data() + down_off, down_len - down_off, &w) == 1) {
           down_off += w;
           progress = true;
-          if (down_off == down_len) flush_wanted = true;
         } else {
           int err = SSL_get_error(ssl, 0);
           if (err == SSL_ERROR_WANT_WRITE) {
@@ -350,7 +348,6 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
             ERR_clear_error();
             ::shutdown(net_fd, SHUT_WR);
             net_out_dead = true;
-            flush_wanted = false;  // nothing more goes to the client
             down_off = down_len = 0;
             progress = true;
           }
@@ -361,22 +358,20 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
     // kBuffer of them); what SSL_read itself wrote (an alert) too.
     // SSL_get_wbio: the buffer, or a buffer OpenSSL put in front of it for a handshake message.
     BIO* w = SSL_get_wbio(ssl);
-    if (!net_out_dead && (flush_wanted || BIO_wpending(w) > 0)) {
-      if (BIO_flush(w) == 1) {
-        flush_wanted = false;
-      } else if (BIO_should_retry(w)) {
+    if (!net_out_dead && BIO_wpending(w) > 0 && BIO_flush(w) != 1) {
+      if (BIO_should_retry(w)) {
         net_ev |= POLLOUT;
       } else {
         ERR_clear_error();  // the client's side is gone for writing, as above
         ::shutdown(net_fd, SHUT_WR);
         net_out_dead = true;
         down_off = down_len = 0;
-        flush_wanted = false;
         continue;
       }
     }
     if (net_eof && up_off == up_len) leave(0);  // the worker sees the client's close
-    if (plain_eof && down_off == down_len && !flush_wanted) {
+    // Everything for the client is out of the buffer too (or the client is gone).
+    if (plain_eof && down_off == down_len && (net_out_dead || BIO_wpending(w) == 0)) {
       SSL_shutdown(ssl);  // close_notify, best effort
       (void)BIO_flush(SSL_get_wbio(ssl));
       leave(0);
