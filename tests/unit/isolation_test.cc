@@ -141,6 +141,20 @@ struct Rig {
     args.insert(args.begin(), {"--config", cfg, "--listen", tcp, "--listen", sock});
     backend = std::make_unique<Backend>(args, -1, env);
   }
+  // start() with a TLS listener too, on a fresh loopback port (*tls), and `keys`, more config
+  // keys; its certificate (key file mode 0600) is signed by a CA made for it (ca_file()).
+  bool start_tls(const std::string& keys, std::string* tls) {
+    const std::string d = dir.path();
+    if (!make_test_certificate(d, "ca", "", "") ||
+        !make_test_certificate(d, "server", "IP:127.0.0.1", "ca"))
+      return false;
+    *tls = "tls://127.0.0.1:" + std::to_string(free_tcp_port());
+    start("{" + keys + ", \"tls_cert\": \"" + d + "/server.pem\", \"tls_key\": \"" + d +
+              "/server.key\"}",
+          {"--listen", *tls});
+    return true;
+  }
+  std::string ca_file() const { return dir.path() + "/ca.pem"; }
   // Options of a client session that connects to the TCP listener.
   client::SessionOptions tcp_client_options() const {
     const std::string ep_text = tcp;
@@ -353,16 +367,10 @@ bool ping(client::Session& s) {
 // bytes of its own connection.
 TEST(Isolation, TlsRelaysAndWorkersHoldNoOtherSessionsToken) {
   Rig t;
-  const std::string d = t.dir.path();
-  ASSERT_TRUE(make_test_certificate(d, "ca", "", ""));
-  ASSERT_TRUE(make_test_certificate(d, "server", "IP:127.0.0.1", "ca"));
-  const std::string tls = "tls://127.0.0.1:" + std::to_string(free_tcp_port());
-  // The processes' memory is read: dumpable.
-  t.start("{\"dumpable\": true, \"tls_cert\": \"" + d + "/server.pem\", \"tls_key\": \"" + d +
-              "/server.key\"}",
-          {"--listen", tls});
+  std::string tls;
+  ASSERT_TRUE(t.start_tls(R"("dumpable": true)", &tls));  // the processes' memory is read
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
-  auto session = [&] { return tls_session(tls, d + "/ca.pem"); };
+  auto session = [&] { return tls_session(tls, t.ca_file()); };
   auto a = session();
   ASSERT_TRUE(ping(*a)) << a->error();
   auto b = session();  // its relay and worker start while a's session is live
@@ -718,15 +726,10 @@ TEST(Isolation, ClearDeviceMemorySwitchReachesTheWorker) {
 // passes no switch, and a value that is not a whole number from 0 to 1000 is refused.
 TEST(Settings, ReceiveSpinReachesWorkersAndRelays) {
   Rig t;
-  const std::string d = t.dir.path();
-  ASSERT_TRUE(make_test_certificate(d, "ca", "", ""));
-  ASSERT_TRUE(make_test_certificate(d, "server", "IP:127.0.0.1", "ca"));
-  const std::string tls = "tls://127.0.0.1:" + std::to_string(free_tcp_port());
-  t.start("{\"receive_spin_us\": 45, \"tls_cert\": \"" + d + "/server.pem\", \"tls_key\": \"" +
-              d + "/server.key\"}",
-          {"--listen", tls});
+  std::string tls;
+  ASSERT_TRUE(t.start_tls(R"("receive_spin_us": 45)", &tls));
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
-  auto a = tls_session(tls, d + "/ca.pem");
+  auto a = tls_session(tls, t.ca_file());
   ASSERT_TRUE(ping(*a)) << a->error();
   const std::string spin("\0--receive-spin-us\0" "45\0", 22);
   std::vector<pid_t> kids = children_of(t.backend->pid());
@@ -860,15 +863,10 @@ TEST(Isolation, TlsRelayRunsAsTheWorkerUser) {
   if (!pw) GTEST_SKIP() << "no user \"nobody\" on this machine";
   if (geteuid() != 0) GTEST_SKIP() << "only root can change a relay's user";
   Rig t;
-  const std::string d = t.dir.path();
-  ASSERT_TRUE(make_test_certificate(d, "ca", "", ""));
-  ASSERT_TRUE(make_test_certificate(d, "server", "IP:127.0.0.1", "ca"));  // key: mode 0600
-  const std::string tls = "tls://127.0.0.1:" + std::to_string(free_tcp_port());
-  t.start("{\"worker_user\": \"nobody\", \"tls_cert\": \"" + d + "/server.pem\", " +
-              "\"tls_key\": \"" + d + "/server.key\"}",
-          {"--listen", tls});
+  std::string tls;
+  ASSERT_TRUE(t.start_tls(R"("worker_user": "nobody")", &tls));
   ASSERT_TRUE(t.backend->ready()) << t.backend->log();
-  auto s = tls_session(tls, d + "/ca.pem");
+  auto s = tls_session(tls, t.ca_file());
   ASSERT_TRUE(ping(*s)) << s->error() << t.backend->log();
   const std::string uid_line = "Uid:\t" + std::to_string(pw->pw_uid) + "\t" +
                                std::to_string(pw->pw_uid);
