@@ -139,8 +139,8 @@ class Registry {
   // loaded) now rather than on their first call, as natively the dynamic loader loads them
   // before the program runs. A failure is logged as a warning; calls then answer as for a
   // plugin that failed on its first call. Blocks until done; names of no library plugin are
-  // ignored.
-  void preload(const std::vector<std::string>& names) const;
+  // ignored. Returns whether any name was a library plugin's.
+  bool preload(const std::vector<std::string>& names) const;
   // nullptr for an unknown call id, and for one of a library plugin that could not be loaded
   // (then unavailable() says so).
   const HandlerEntry* find(uint32_t call_id) const;

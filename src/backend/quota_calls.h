@@ -51,6 +51,11 @@ bool vmm_created(uint64_t raw, uint64_t bytes, int device);
 // The driver freed that memory (its last mapping and reference are gone).
 void vmm_freed(uint64_t raw);
 
+// Loads and initialises NVML now, if not yet: the first measured call (a library object's
+// creation: cublasCreate, cudnnCreate, a cuFFT plan...) then does not wait for it. Any thread;
+// the worker's plugin preload thread calls it for a session whose program needs a library.
+void prepare_measurement();
+
 // ---- every call ----
 
 // Runs entry's handler, accounting for the calls of quota_calls.cc's table.

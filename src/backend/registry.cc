@@ -54,9 +54,14 @@ const Registry::Lazy* Registry::lazy_for(uint32_t call_id) const {
   return nullptr;
 }
 
-void Registry::preload(const std::vector<std::string>& names) const {
-  for (const auto& l : lazy_)
-    if (std::find(names.begin(), names.end(), l->info->name) != names.end()) l->load(true);
+bool Registry::preload(const std::vector<std::string>& names) const {
+  bool any = false;
+  for (const auto& l : lazy_) {
+    if (std::find(names.begin(), names.end(), l->info->name) == names.end()) continue;
+    l->load(true);
+    any = true;
+  }
+  return any;
 }
 
 bool Registry::unavailable(uint32_t call_id, int32_t* status, std::string* why,

@@ -159,13 +159,16 @@ void reset_signals() {
 // `gvirtus run` preloads all of them into every program, so its worker loads them only with
 // GVIRTUS_PRELOAD_PLUGINS=1 (about 200 MB of memory per worker for all of them;
 // docs/backend.md). GVIRTUS_PRELOAD_PLUGINS=0: never ahead.
+// NVML is made ready on the same thread when a library was named: the GPU memory quota
+// measures each library object's creation with it (quota_calls.h), and its first use cost
+// cublasCreate about 15 ms on the H100 machine.
 void preload_plugins(const wire::Hello& hello) {
   if (!preload_wanted(hello)) return;
   const std::vector<std::string>& names = hello.plugins;
   try {
     std::thread([names] {
       try {
-        g_registry->preload(names);
+        if (g_registry->preload(names)) quota::prepare_measurement();
       } catch (const std::exception& e) {
         // Out of memory, say: the plugin loads on its first call instead.
         GV_WARN(std::string("loading the library plugins ahead failed: ") + e.what());

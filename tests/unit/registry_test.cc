@@ -103,17 +103,18 @@ TEST(Registry, PluginsAreLoadedAheadForClientsThatNameOnlyWhatTheyNeed) {
   }
 }
 
-// The plugins a Hello names are loaded ahead of their first call, once; others are not.
+// The plugins a Hello names are loaded ahead of their first call, once; others are not. Whether
+// a library was named decides whether the worker makes NVML ready too.
 TEST(Registry, PreloadLoadsTheNamedLibraryPluginsOnce) {
   g_loads = 0;
   Registry r;
   r.add_library_plugin(kLib, &good_loader);
-  r.preload({"cudart", "other"});
+  EXPECT_FALSE(r.preload({"cudart", "other"}));
   EXPECT_EQ(g_loads, 0);
-  r.preload({"cudart", "lib"});
+  EXPECT_TRUE(r.preload({"cudart", "lib"}));
   EXPECT_EQ(g_loads, 1);
   ASSERT_NE(r.find(9001), nullptr);
-  r.preload({"lib"});
+  EXPECT_TRUE(r.preload({"lib"}));
   EXPECT_EQ(g_loads, 1);
 
   // A plugin that fails ahead answers its calls as one that failed on its first call.
