@@ -51,9 +51,11 @@ bool vmm_created(uint64_t raw, uint64_t bytes, int device);
 // The driver freed that memory (its last mapping and reference are gone).
 void vmm_freed(uint64_t raw);
 
-// Loads and initialises NVML now, if not yet: the first measured call (a library object's
-// creation: cublasCreate, cudnnCreate, a cuFFT plan...) then does not wait for it. Any thread;
-// the worker's plugin preload thread calls it for a session whose program needs a library.
+// Loads and initialises NVML now, if not yet, and has it look at each GPU the worker sees: the
+// first measured call (a library object's creation: cublasCreate, cudnnCreate, a cuFFT
+// plan...) then does not wait for that (about 16 ms on the H100 machine). Any thread; the
+// worker's plugin preload thread calls it for a session whose program needs a library. Makes
+// no context.
 void prepare_measurement();
 
 // ---- every call ----
