@@ -2,7 +2,9 @@
 # Runs the benchmarks natively, then through gvirtus-backend over TCP, over a Unix socket, over
 # shared memory (shm:) and over TLS 1.3 (tls://, with a certificate made for the run), in one go on the same machine,
 # and prints each figure with the ratio remote/native:
-#   gvirtus-bench       the runtime: calls, copies, launches (must succeed)
+#   gvirtus-bench       the runtime: calls, copies, launches (must succeed); then its launch
+#                       rates alone in interleaved turns (native, tcp, unix, shm, three times),
+#                       whose best per mode the table shows
 #   gvirtus-bench-libs  cuBLAS and cuDNN, where the build made it (bench/CMakeLists.txt)
 #   gvirtus-bench-math  cuFFT, cuRAND, cuSPARSE and cuSOLVER, where the build made it
 #   pytorch_bench.py    PyTorch training steps, a tiny op, import + first CUDA op, where
@@ -29,8 +31,10 @@ mkdir -p "$out"
 work=$(mktemp -d)
 backend_pid=
 failed=0
+more_pids=()  # the interleaved launch turns' backends
 cleanup() {
   [ -n "$backend_pid" ] && kill "$backend_pid" 2>/dev/null && wait "$backend_pid" 2>/dev/null
+  for p in "${more_pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -230,6 +234,37 @@ if [ "$tls" = 1 ]; then
 fi
 fi
 
+# Launch rates, interleaved: natively, then through TCP, Unix and shm, in turn, three times,
+# with the three backends up at once. A process's launch rate moves by 10-30% from one minute
+# to the next on the shared GPU machine (native included), and the runs above are minutes
+# apart; the table's launches_per_s, launch_enqueue_per_s and launches_per_s_4_threads are each
+# mode's best over these turns (launches-MODE.txt), not the runs above (TLS keeps its own run's).
+if [ "$gpu" = 1 ]; then
+  echo "== launch rates, interleaved" >&2
+  port=$(free_port)
+  declare -A lep=([tcp]="tcp://127.0.0.1:$port" [unix]="unix:$work/l.sock" [shm]="shm:$work/l.shm")
+  for m in tcp unix shm; do
+    start_backend "${lep[$m]}" "launches-$m"
+    more_pids+=("$backend_pid")
+    backend_pid=
+  done
+  for turn in 1 2 3; do
+    for m in native tcp unix shm; do
+      prefix=()
+      [ "$m" = native ] || prefix=("$bin/gvirtus" run --endpoint "${lep[$m]}" --)
+      if ! timeout 300 "${prefix[@]}" "$bin/gvirtus-bench" "$budget" launches \
+           >>"$out/launches-$m.txt" 2>>"$out/launches-$m.err"; then
+        echo "bench: the launch turn failed ($m):" >&2
+        tail -n 5 "$out/launches-$m.err" >&2
+        failed=1
+      fi
+    done
+  done
+  for p in "${more_pids[@]}"; do kill "$p" && wait "$p" || true; done
+  more_pids=()
+  cat "$out"/launches-*.txt >&2
+fi
+
 if [ "$gpu" = 0 ]; then
   port=$(free_port)
   echo "== tcp://127.0.0.1:$port" >&2
@@ -290,6 +325,21 @@ def load(mode):
     return d
 native, tcp, unix, shm, tls = (load("native"), load("tcp"), load("unix"), load("shm"),
                                load("tls"))
+# The launch rates: each mode's best over the interleaved turns, where they ran.
+for mode, d in (("native", native), ("tcp", tcp), ("unix", unix), ("shm", shm)):
+    path = os.path.join(out, f"launches-{mode}.txt")
+    if not os.path.exists(path):
+        continue
+    best = {}
+    for line in open(path):
+        parts = line.split()
+        if len(parts) == 3:
+            try:
+                best[parts[0]] = max(best.get(parts[0], 0.0), float(parts[1]))
+            except ValueError:
+                pass
+    for k, v in best.items():
+        d[k] = (v, d.get(k, (v, "1/s"))[1])
 if native:
     print(f"{'metric':28} {'native':>10} {'tcp':>10} {'unix':>10} {'shm':>10} {'tls':>10} "
           f"{'tcp/native':>11} {'unix/native':>12} {'shm/native':>11} {'tls/native':>11} "
