@@ -161,7 +161,7 @@ void reset_signals() {
 // docs/backend.md). GVIRTUS_PRELOAD_PLUGINS=0: never ahead.
 // NVML is made ready on the same thread when a library was named: the GPU memory quota
 // measures each library object's creation with it (quota_calls.h), and its first use made the
-// session's first cublasCreate take 16-20 ms instead of 3.5 (H100 machine).
+// session's first cublasCreate take 16-20 ms; with NVML ready, 2.9-3.6 (native 2.4-3.0, H100).
 void preload_plugins(const wire::Hello& hello) {
   if (!preload_wanted(hello)) return;
   const std::vector<std::string>& names = hello.plugins;
