@@ -237,15 +237,10 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
 
   // Records to the client gather in a buffer and leave in one send per batch (BIO_flush below),
   // instead of one send per 16 KiB record; and one receive takes up to kBuffer of records.
-  BIO* wbio = BIO_new(BIO_f_buffer());
-  BIO* sock = SSL_get_wbio(ssl);
-  if (!wbio || !sock || BIO_set_write_buffer_size(wbio, kBuffer + 64 * 1024) != 1 ||
-      BIO_up_ref(sock) != 1) {
+  if (!buffer_tls_writes(ssl, kBuffer + 64 * 1024)) {
     GV_ERROR("TLS with " + peer + ": " + tls_error_text("cannot create a write buffer"));
     leave(1);
   }
-  BIO_push(wbio, sock);
-  SSL_set0_wbio(ssl, wbio);  // the SSL's own reference to sock goes; the chain's stays
 
   std::vector<uint8_t> up(kBuffer), down(kBuffer);  // up: net -> plain; down: plain -> net
   size_t up_off = 0, up_len = 0, down_off = 0, down_len = 0;

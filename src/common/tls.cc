@@ -43,6 +43,18 @@ std::string client_cert_hint(const std::string& text) {
 
 }  // namespace
 
+bool buffer_tls_writes(SSL* ssl, int bytes) {
+  BIO* buf = BIO_new(BIO_f_buffer());
+  BIO* sock = SSL_get_wbio(ssl);
+  if (!buf || !sock || BIO_set_write_buffer_size(buf, bytes) != 1 || BIO_up_ref(sock) != 1) {
+    BIO_free(buf);
+    return false;
+  }
+  BIO_push(buf, sock);
+  SSL_set0_wbio(ssl, buf);  // the SSL's own reference to sock goes; the chain's stays
+  return true;
+}
+
 std::string tls_error_text(const std::string& fallback) {
   std::string out;
   unsigned long e;
@@ -195,15 +207,8 @@ class TlsStream : public Stream {
   // After the handshake: records gather in a buffer of kWriteBuffer and leave in one send when
   // it fills or a send() ends (flush), instead of one send per 16 KiB record.
   Status buffer_writes() {
-    BIO* buf = BIO_new(BIO_f_buffer());
-    BIO* sock = SSL_get_wbio(ssl_);
-    if (!buf || !sock || BIO_set_write_buffer_size(buf, kWriteBuffer) != 1 ||
-        BIO_up_ref(sock) != 1) {
-      BIO_free(buf);
+    if (!buffer_tls_writes(ssl_, kWriteBuffer))
       return failed("TLS: " + tls_error_text("cannot create the connection's write buffer"));
-    }
-    BIO_push(buf, sock);
-    SSL_set0_wbio(ssl_, buf);  // the SSL's reference to sock goes, the chain's stays
     return Status::ok();
   }
 

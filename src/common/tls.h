@@ -10,6 +10,7 @@
 #include "common/transport.h"
 
 typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
 
 namespace gvirtus {
 
@@ -52,6 +53,13 @@ class TlsServerContext {
 // DIR/ISSUER.key, with subjectAltName `san` (e.g. "IP:127.0.0.1,DNS:localhost").
 Status make_test_certificate(const std::string& dir, const std::string& name,
                              const std::string& san, const std::string& issuer);
+
+// Puts a write buffer of `bytes` in front of ssl's socket (after the handshake, whose
+// messages OpenSSL buffers itself): records gather there and leave in one send when it fills
+// or at BIO_flush(SSL_get_wbio(ssl)), instead of one send per 16 KiB record. False, with
+// nothing changed, when OpenSSL cannot (its error queue says why). The client's connections
+// and the backend's TLS relay both write this way.
+bool buffer_tls_writes(SSL* ssl, int bytes);
 
 // OpenSSL's error queue in words (emptied), or `fallback` when it is empty.
 std::string tls_error_text(const std::string& fallback);
