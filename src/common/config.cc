@@ -255,15 +255,9 @@ Status parse_config_json(const std::string& text, const std::string& path, Confi
   if (s) s = read_isolation_config(&doc, where, &c.isolation);
   if (s) s = read_module_cache_config(&doc, where, &c.module_cache);
   if (s) {
-    auto rs = doc.find("receive_spin_us");
-    if (rs != doc.end()) {
-      if (!rs->is_number_integer() || rs->get<long long>() < 0 ||
-          rs->get<long long>() > kMaxReceiveSpinMicros)
-        s = invalid(where + ": \"receive_spin_us\" must be a whole number of microseconds from 0 to " +
-                    std::to_string(kMaxReceiveSpinMicros));
-      else
-        c.receive_spin_us = static_cast<int>(rs->get<long long>());
-    }
+    int64_t spin = c.receive_spin_us;
+    s = read_config_count(&doc, "receive_spin_us", where, &spin, kMaxReceiveSpinMicros);
+    c.receive_spin_us = static_cast<int>(spin);
   }
   if (s) {
     auto lp = doc.find("library_path");

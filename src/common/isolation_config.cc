@@ -80,6 +80,11 @@ Status check_device_list(const std::string& text) {
   return Status::ok();
 }
 
+Status read_config_count(const void* json_doc, const char* key, const std::string& where,
+                         int64_t* out, unsigned long long max) {
+  return read_count(*static_cast<const json*>(json_doc), key, where, out, max);
+}
+
 Status read_isolation_config(const void* json_doc, const std::string& where,
                              IsolationConfig* out) {
   const json& doc = *static_cast<const json*>(json_doc);

@@ -45,4 +45,10 @@ Status check_device_list(const std::string& text);
 Status read_isolation_config(const void* json_doc, const std::string& where,
                              IsolationConfig* out);
 
+// A whole number from 0 to `max` under `key` of such a document (the limits' counts, and
+// config.cc's "receive_spin_us"): *out stays as it is when the key is absent; anything else
+// (a sign, a fraction, a string, more than max) is refused, naming the key.
+Status read_config_count(const void* json_doc, const char* key, const std::string& where,
+                         int64_t* out, unsigned long long max);
+
 }  // namespace gvirtus
