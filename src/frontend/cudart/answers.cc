@@ -185,8 +185,7 @@ void device_reset() {
   forget_kernel_answers();
   client::forget_primary_contexts();
   // The calling thread's device (a new thread's is 0); unknown: nothing is forgotten.
-  int device = -1;
-  if (client::recall_current_device(&device)) {
+  if (const int device = client::known_current_device(); device >= 0) {
     managed::drop_after_reset(device);
     client::forget_device_ranges_at_reset(device);
   }
