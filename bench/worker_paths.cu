@@ -6,8 +6,10 @@
 //                         memcpy_pageable / memcpy_pinned: cudaMemcpy from or to ordinary or
 //                         page-locked host memory (what the application does natively);
 //                         async_pageable_sync / async_pinned_sync: cudaMemcpyAsync on the legacy
-//                         stream then cudaStreamSynchronize (the worker's way: its small request
-//                         buffer is ordinary memory, its device-to-host buffer page-locked);
+//                         stream then cudaStreamSynchronize (the worker's way, but for a small
+//                         host-to-device copy from pageable memory, which is memcpy_pageable: its
+//                         small request buffer is ordinary memory, its device-to-host buffer
+//                         page-locked);
 //                         query_memcpy_pageable: cudaStreamQuery of the legacy stream, then
 //                         cudaMemcpy from ordinary memory (a worker that copies directly only
 //                         when nothing is queued ahead).

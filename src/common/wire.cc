@@ -16,7 +16,8 @@ Status decode_header(const uint8_t in[kHeaderSize], uint32_t max_payload, FrameH
   if (h->length > max_payload)
     return protocol_error("frame payload of " + std::to_string(h->length) +
                           " bytes is over the limit of " + std::to_string(max_payload));
-  if (h->flags & ~static_cast<uint16_t>(kFlagNoReply | kFlagLibraryDeferred | kFlagLaned))
+  if (h->flags & ~static_cast<uint16_t>(kFlagNoReply | kFlagLibraryDeferred | kFlagLaned |
+                                        kFlagPageableSource))
     return protocol_error("unknown frame flags");
   return Status::ok();
 }

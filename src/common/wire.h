@@ -21,7 +21,7 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "GVirtuS assumes a litt
 
 constexpr uint32_t kFrameMagic = 0x31465647;  // "GVF1" as bytes on the wire
 constexpr uint16_t kProtocolMajor = 3;         // a different major is refused
-constexpr uint16_t kProtocolMinor = 10;        // a lower minor from the peer is accepted
+constexpr uint16_t kProtocolMinor = 11;        // a lower minor from the peer is accepted
 constexpr uint16_t kLanedMinor = 6;  // the first minor whose servers accept kFlagLaned
 // The first minor whose servers accept kFlagLaned on stream synchronisations too.
 constexpr uint16_t kLanedSyncMinor = 8;
@@ -69,7 +69,13 @@ enum Flags : uint16_t {
   // starts with its LaneDeps (kLaneDepsSize bytes), ordered after those two tickets only
   // (docs/protocol.md, "Lanes")
   kFlagLaned = 1u << 2,
+  // request (protocol 3.11): the host bytes of this gvMemcpyH2DChunk came from pageable memory,
+  // so the copy may return once they are staged, its DMA still running, as CUDA's copy from
+  // pageable memory does (docs/protocol.md, "Bulk data"); ignored on other calls
+  kFlagPageableSource = 1u << 3,
 };
+// The first minor whose servers accept kFlagPageableSource (an older one ends the session).
+constexpr uint16_t kPageableSourceMinor = 11;
 
 // What a laned request waits for, as distances back from its own ticket T (so a dependency can
 // only name an earlier ticket): lane_back, T minus the previous request of the same lane;

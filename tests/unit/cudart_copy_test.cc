@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -459,10 +460,11 @@ TEST_F(CopyEngine, LargeRoundTripInChunks) {
             cudaSuccess);
   EXPECT_EQ(std::memcmp(dev_.mem.data() + 100, src.data(), n), 0);
   auto c = calls();
-  ASSERT_EQ(c.size(), 3u);  // all but the last chunk without a reply
-  EXPECT_EQ(c[0].second, wire::kFlagNoReply);
-  EXPECT_EQ(c[1].second, wire::kFlagNoReply);
-  EXPECT_EQ(c[2].second, 0);
+  ASSERT_EQ(c.size(), 3u);  // all but the last chunk without a reply; each says the source is
+                            // pageable (a vector)
+  EXPECT_EQ(c[0].second, wire::kFlagNoReply | wire::kFlagPageableSource);
+  EXPECT_EQ(c[1].second, wire::kFlagNoReply | wire::kFlagPageableSource);
+  EXPECT_EQ(c[2].second, wire::kFlagPageableSource);
   EXPECT_EQ(session_->current_connection()->unanswered(), 0u);
 
   clear_calls();
@@ -471,6 +473,66 @@ TEST_F(CopyEngine, LargeRoundTripInChunks) {
             cudaSuccess);
   EXPECT_EQ(back, src);
   EXPECT_EQ(calls().size(), 3u);
+}
+
+// What the runtime's table of page-locked memory answers in the tests below.
+std::atomic<uintptr_t> g_locked_lo{0}, g_locked_hi{0};
+bool test_is_page_locked(const void* p) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  return a >= g_locked_lo.load() && a < g_locked_hi.load();
+}
+
+// A host-to-device copy says whether its source is pageable (kFlagPageableSource, protocol
+// 3.11): the worker may then answer a small synchronous one once its bytes are staged. Never
+// from page-locked memory, whose copy natively is complete when it returns, nor for a copy the
+// other way.
+TEST_F(CopyEngine, AHostToDeviceCopySaysWhetherItsSourceIsPageable) {
+  std::vector<uint8_t> pageable = pattern(64, 11), locked = pattern(64, 12);
+  cr::set_page_locked_probe(&test_is_page_locked);
+  g_locked_lo = reinterpret_cast<uintptr_t>(locked.data());
+  g_locked_hi = g_locked_lo + locked.size();
+  EXPECT_EQ(cr::copy_1d(dptr(0), pageable.data(), 4, cudaMemcpyHostToDevice, cr::Target{}),
+            cudaSuccess);
+  EXPECT_EQ(cr::copy_1d(dptr(64), locked.data(), 4, cudaMemcpyHostToDevice, cr::Target{}),
+            cudaSuccess);
+  // Its last byte page-locked: not all pageable.
+  EXPECT_EQ(cr::copy_1d(dptr(128), locked.data() - 2, 4, cudaMemcpyHostToDevice, cr::Target{}),
+            cudaSuccess);
+  std::vector<uint8_t> back(4);
+  EXPECT_EQ(cr::copy_1d(back.data(), dptr(0), 4, cudaMemcpyDeviceToHost, cr::Target{}),
+            cudaSuccess);
+  cr::set_page_locked_probe(nullptr);
+  g_locked_lo = g_locked_hi = 0;
+  EXPECT_EQ(std::memcmp(dev_.mem.data(), pageable.data(), 4), 0);
+  EXPECT_EQ(std::memcmp(dev_.mem.data() + 64, locked.data(), 4), 0);
+  EXPECT_EQ(std::memcmp(back.data(), pageable.data(), 4), 0);
+  auto c = calls();
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(c[0], std::make_pair(static_cast<uint32_t>(cr::kCall_gvMemcpyH2DChunk),
+                                 uint16_t{wire::kFlagPageableSource}));
+  EXPECT_EQ(c[1].second, 0);
+  EXPECT_EQ(c[2].second, 0);
+  EXPECT_EQ(c[3], std::make_pair(static_cast<uint32_t>(cr::kCall_gvMemcpyD2HChunk), uint16_t{0}));
+}
+
+// A backend before protocol 3.11 ends the session on a flag it does not know: none is sent.
+TEST_F(CopyEngine, NoPageableSourceFlagTowardsAnOlderBackend) {
+  wire::Welcome older;
+  older.minor = wire::kPageableSourceMinor - 1;
+  FakeBackend backend{[this](Stream& s, const wire::Hello&) {
+                        be::ConnState conn(server_session_, server_session_.next_connection_id());
+                        be::serve_connection(server_session_, conn, s, fake_registry());
+                      },
+                      older};
+  client::Session session(test_session_options(backend.connector()));
+  SessionOverride use(&session);
+  auto src = pattern(4, 13);
+  EXPECT_EQ(cr::copy_1d(dptr(0), src.data(), 4, cudaMemcpyHostToDevice, cr::Target{}),
+            cudaSuccess);
+  EXPECT_EQ(std::memcmp(dev_.mem.data(), src.data(), 4), 0);
+  auto c = calls();
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].second, 0);
 }
 
 TEST_F(CopyEngine, DefaultKindFollowsTheTrackedRanges) {

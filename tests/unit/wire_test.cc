@@ -61,9 +61,12 @@ TEST(WireHeader, RejectsBadMagicKindFlagsAndLength) {
   }
 
   h = sample_header();
-  h.flags = 8;  // no such flag (NoReply is 1, LibraryDeferred 2, Laned 4)
+  h.flags = 16;  // no such flag (NoReply is 1, LibraryDeferred 2, Laned 4, PageableSource 8)
   encode_header(h, b);
   EXPECT_EQ(decode_header(b, kMaxPayload, &d).code(), Code::kProtocol);
+  h.flags = kFlagPageableSource;
+  encode_header(h, b);
+  EXPECT_TRUE(decode_header(b, kMaxPayload, &d).ok());
 
   h = sample_header();
   h.length = kMaxHelloPayload + 1;

@@ -75,6 +75,7 @@ void run_callback_hooks(bool after) {
 }
 
 bool Call::send(uint16_t flags) {
+  flags |= flags_;
   run_hooks(g_before, call_id_);
   Connection* conn = connection();
   if (!conn) return false;

@@ -117,6 +117,8 @@ class GV_API Call {
   uint32_t call_id() const { return call_id_; }
   // A launch on a non-blocking stream: its lane (launch_lane(), lanes.h; 0: none).
   void set_lane(uint64_t lane) { lane_ = lane; }
+  // Header flags sent beside the ones invoke/send_async set (kFlagPageableSource).
+  void add_flags(uint16_t flags) { flags_ |= flags; }
   const wire::Writer& args() const { return args_; }
   int32_t status() const { return header_.status; }
   // The first failure of an earlier NoReply request of the runtime or driver on this thread's
@@ -141,6 +143,7 @@ class GV_API Call {
   const void* bulk_ = nullptr;
   size_t bulk_len_ = 0;
   bool lent_ = false;
+  uint16_t flags_ = 0;
   uint64_t lane_ = 0;
   uint64_t request_id_ = 0;
   wire::FrameHeader header_{};

@@ -121,8 +121,10 @@ struct ArrayFields {
 
 // Host -> device. src is the host base; s.hpitch the host row pitch; `fields` writes each
 // chunk request's header fields for call `call`.
+// `flags`: header flags every chunk request carries (kFlagPageableSource).
 template <class Fields>
-cudaError_t to_device(Call call, const uint8_t* src, const CopyShape& s, const Fields& fields) {
+cudaError_t to_device(Call call, const uint8_t* src, const CopyShape& s, const Fields& fields,
+                      uint16_t flags = 0) {
   std::vector<CopyPiece> pieces = plan_copy(s, wire::kCopyChunk);
   client::Connection* before = client::current_connection();
   const bool clean_start = !before || before->unanswered() == 0;
@@ -130,6 +132,7 @@ cudaError_t to_device(Call call, const uint8_t* src, const CopyShape& s, const F
   for (size_t i = 0; i < pieces.size(); ++i) {
     const CopyPiece& p = pieces[i];
     client::Call c(id(call));
+    c.add_flags(flags);
     fields(c.args(), p);
     const uint8_t* host = src + p.host_off;
     if (p.rows == 1 || s.hpitch == p.width) {
@@ -265,6 +268,16 @@ bool async_pinned(const Target& t, const void* host, const CopyShape& s) {
   return true;
 }
 
+// Whether the source of a host-to-device copy is pageable memory, said to a backend that takes it
+// (kFlagPageableSource: a small synchronous copy may then be answered once its bytes are staged,
+// as natively). Not page-locked memory this process knows (a copy from that is complete when it
+// returns), nor managed memory.
+bool pageable_source(const void* host, const CopyShape& s) {
+  if (!client::connection() || client::server_minor() < wire::kPageableSourceMinor) return false;
+  const auto* last = static_cast<const uint8_t*>(host) + extent(s.width, s.height, s.hpitch) - 1;
+  return !page_locked(host) && !page_locked(last) && !managed::contains(host);
+}
+
 cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width,
                       size_t height, cudaMemcpyKind kind, const Target& t, bool two_d) {
   if (width == 0 || height == 0) return cudaSuccess;
@@ -317,7 +330,8 @@ cudaError_t copy_impl(void* dst, size_t dpitch, const void* src, size_t spitch, 
         }
       }
       e = to_device(Call::kCall_gvMemcpyH2DChunk, static_cast<const uint8_t*>(src), shape,
-                    PointerFields{to_wire(dst), shape, t.stream});
+                    PointerFields{to_wire(dst), shape, t.stream},
+                    pageable_source(src, shape) ? wire::kFlagPageableSource : 0);
       return t.driver ? driver_refused(e) : e;
     case Dir::kDeviceToHost:
       shape.dpitch = spitch;
