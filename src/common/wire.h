@@ -28,7 +28,7 @@ constexpr uint16_t kLanedSyncMinor = 8;
 constexpr size_t kHeaderSize = 32;
 // Largest payload either side accepts in one frame. Bulk copies are cut into chunks below this.
 constexpr uint32_t kMaxPayload = 64u << 20;
-// Bulk copies travel in chunks of this many bytes (see docs/protocol.md, "Bulk data").
+// Bulk copies travel in chunks of this many bytes (docs/frontend.md, "Copies").
 constexpr uint32_t kCopyChunk = 8u << 20;
 // Handshake frames are small; anything bigger is refused before it is read.
 constexpr uint32_t kMaxHelloPayload = 16u << 10;
@@ -71,7 +71,7 @@ enum Flags : uint16_t {
   kFlagLaned = 1u << 2,
   // request (protocol 3.11): the host bytes of this gvMemcpyH2DChunk came from pageable memory,
   // so the copy may return once they are staged, its DMA still running, as CUDA's copy from
-  // pageable memory does (docs/protocol.md, "Bulk data"); ignored on other calls
+  // pageable memory does (docs/frontend.md, call 2902); ignored on other calls
   kFlagPageableSource = 1u << 3,
 };
 // The first minor whose servers accept kFlagPageableSource (an older one ends the session).

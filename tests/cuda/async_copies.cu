@@ -137,7 +137,7 @@ int main() {
   CHECK(cudaStreamCreate(&blocking));
   int in_order = 0;
   for (int round = 0; round < 100; ++round) {
-    write_late<<<1, 1, 0, blocking>>>(dev, -1, 20000);
+    write_late<<<1, 1, 0, blocking>>>(dev, -1, 1000000);  // about 0.5 ms: still running
     int v = round;  // on the stack: pageable
     CHECK(cudaMemcpy(dev, &v, sizeof v, cudaMemcpyHostToDevice));
     add<<<1, 1>>>(dev, 1, 1);

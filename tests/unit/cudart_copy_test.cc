@@ -487,25 +487,27 @@ bool test_is_page_locked(const void* p) {
 // from page-locked memory, whose copy natively is complete when it returns, nor for a copy the
 // other way.
 TEST_F(CopyEngine, AHostToDeviceCopySaysWhetherItsSourceIsPageable) {
-  std::vector<uint8_t> pageable = pattern(64, 11), locked = pattern(64, 12);
+  // The first half pageable, the second page-locked.
+  std::vector<uint8_t> host = pattern(128, 11);
+  const uint8_t* locked = host.data() + 64;
   cr::set_page_locked_probe(&test_is_page_locked);
-  g_locked_lo = reinterpret_cast<uintptr_t>(locked.data());
-  g_locked_hi = g_locked_lo + locked.size();
-  EXPECT_EQ(cr::copy_1d(dptr(0), pageable.data(), 4, cudaMemcpyHostToDevice, cr::Target{}),
+  g_locked_lo = reinterpret_cast<uintptr_t>(locked);
+  g_locked_hi = g_locked_lo + 64;
+  EXPECT_EQ(cr::copy_1d(dptr(0), host.data(), 4, cudaMemcpyHostToDevice, cr::Target{}),
             cudaSuccess);
-  EXPECT_EQ(cr::copy_1d(dptr(64), locked.data(), 4, cudaMemcpyHostToDevice, cr::Target{}),
-            cudaSuccess);
+  EXPECT_EQ(cr::copy_1d(dptr(64), locked, 4, cudaMemcpyHostToDevice, cr::Target{}), cudaSuccess);
   // Its last byte page-locked: not all pageable.
-  EXPECT_EQ(cr::copy_1d(dptr(128), locked.data() - 2, 4, cudaMemcpyHostToDevice, cr::Target{}),
+  EXPECT_EQ(cr::copy_1d(dptr(128), locked - 2, 4, cudaMemcpyHostToDevice, cr::Target{}),
             cudaSuccess);
   std::vector<uint8_t> back(4);
   EXPECT_EQ(cr::copy_1d(back.data(), dptr(0), 4, cudaMemcpyDeviceToHost, cr::Target{}),
             cudaSuccess);
   cr::set_page_locked_probe(nullptr);
   g_locked_lo = g_locked_hi = 0;
-  EXPECT_EQ(std::memcmp(dev_.mem.data(), pageable.data(), 4), 0);
-  EXPECT_EQ(std::memcmp(dev_.mem.data() + 64, locked.data(), 4), 0);
-  EXPECT_EQ(std::memcmp(back.data(), pageable.data(), 4), 0);
+  EXPECT_EQ(std::memcmp(dev_.mem.data(), host.data(), 4), 0);
+  EXPECT_EQ(std::memcmp(dev_.mem.data() + 64, locked, 4), 0);
+  EXPECT_EQ(std::memcmp(dev_.mem.data() + 128, locked - 2, 4), 0);
+  EXPECT_EQ(std::memcmp(back.data(), host.data(), 4), 0);
   auto c = calls();
   ASSERT_EQ(c.size(), 4u);
   EXPECT_EQ(c[0], std::make_pair(static_cast<uint32_t>(cr::kCall_gvMemcpyH2DChunk),

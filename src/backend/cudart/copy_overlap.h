@@ -3,7 +3,8 @@
 // legacy stream (cudaMemcpy: every chunk but the last) keeps the staging buffer holding its
 // bytes until its DMA is done (an event recorded behind it) and gives the connection the
 // buffer of the chunk before instead, once that one's DMA is over; the last chunk, which gets
-// the reply, waits for the stream as before, so the copy is complete when the call returns.
+// the reply, waits for the stream as before, so the copy is complete when the call returns
+// (but for a small last chunk from pageable memory, as natively: memory.cc, copy_from_pageable).
 // Two page-locked buffers per connection that made such a copy. docs/async-copies.md.
 #pragma once
 #include <cuda_runtime_api.h>

@@ -210,7 +210,8 @@ void handle_cudaMemcpy2DAsync(CallContext& ctx) {
 }
 
 // One chunk of a host-to-device copy; its bytes are the rest of the payload, which the worker
-// has already read into the connection's (page-locked) staging buffer. It is enqueued on its
+// has already read into the connection's buffer (page-locked staging for a large chunk, ordinary
+// memory for one of at most kSmallPayload). It is enqueued on its
 // stream (0: the legacy stream, as the synchronous cudaMemcpy) and then waited for, since the
 // staging buffer is reused by the next request; except a NoReply chunk of a synchronous copy,
 // whose buffer is kept until its DMA is done while the next chunk arrives in another

@@ -16,7 +16,9 @@ namespace gvirtus::cudart {
 
 // How the copy was asked for: the synchronous API on the legacy default stream (stream 0,
 // async_api false), the synchronous per-thread API (_ptds: stream cudaStreamPerThread), or an
-// async API on `stream` (wire id). Async copies complete on the backend before returning.
+// async API on `stream` (wire id). Async copies complete on the backend before returning, but
+// for a small one from pageable memory on the legacy stream, which returns once its bytes are
+// staged, as natively (wire::kFlagPageableSource).
 // driver: asked through the driver API (libcuda.so.1, also under a statically linked cudart),
 // whose graph calls do not carry the host ends of captured copies (graph_host.h): a host copy
 // on a capturing stream is refused there (the worker answers cudaErrorStreamCaptureUnsupported
