@@ -8,7 +8,9 @@
 #   gvirtus-bench-libs  cuBLAS and cuDNN, where the build made it (bench/CMakeLists.txt)
 #   gvirtus-bench-math  cuFFT, cuRAND, cuSPARSE and cuSOLVER, where the build made it
 #   pytorch_bench.py    PyTorch training steps, a tiny op, import + first CUDA op, where
-#                       $PYTHON (default python3) can import torch and sees a GPU
+#                       $PYTHON (default python3) can import torch and sees a GPU: in the
+#                       interleaved turns too (native, tcp, unix, shm, twice; TLS once, in its
+#                       own section), the table showing each mode's best
 #   gvirtus-bench-transport  session setup and Ping round trip (no GPU needed), over tcp://,
 #                       unix:, shm:, tls:// and tcp:// with a token; a table of its own
 #   gvirtus-bench-worker-paths  native only: ways a worker can carry out a small copy or a
@@ -28,6 +30,8 @@ budget=${2:-1}
 bin=$(cd "$build/bin" && pwd)
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
+# The interleaved turns append to these: none from an earlier run in the same $OUT.
+rm -f "$out"/launches-*.txt "$out"/launches-*.err "$out"/torch-*.txt "$out"/torch-*.err
 work=$(mktemp -d)
 backend_pid=
 failed=0
@@ -161,16 +165,16 @@ run_libs() {  # $1 = mode, then the command prefix (empty natively): every libra
     cat "$out/$p-$mode.txt" >&2
   done
 }
-run_torch() {  # $1 = mode, then the command prefix (empty natively)
+run_torch() {  # $1 = mode, then the command prefix (empty natively); appends to torch-MODE.txt
   local mode=$1
   shift
   [ -n "$torch" ] || return 0
-  if ! timeout 900 "$@" "$python" "$torch" >"$out/torch-$mode.txt" 2>"$out/torch-$mode.err"; then
+  if ! timeout 900 "$@" "$python" "$torch" >>"$out/torch-$mode.txt" 2>>"$out/torch-$mode.err"; then
     echo "bench: pytorch_bench.py failed ($mode):" >&2
     tail -n 5 "$out/torch-$mode.err" >&2
     failed=1
   fi
-  cat "$out/torch-$mode.txt" >&2
+  tail -n 4 "$out/torch-$mode.txt" >&2
 }
 
 echo "== native" >&2
@@ -179,7 +183,6 @@ native_env=(env)
 [ -z "$native_libs_path" ] ||
   native_env+=("LD_LIBRARY_PATH=$native_libs_path${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
 run_libs native "${native_env[@]}"
-run_torch native
 # Native only: the ways a worker can carry out a small copy or a launch (docs/profiling.md).
 if [ -x "$bin/gvirtus-bench-worker-paths" ]; then
   if ! timeout 300 "$bin/gvirtus-bench-worker-paths" >"$out/worker-paths.txt" \
@@ -197,7 +200,6 @@ start_backend "tcp://127.0.0.1:$port" tcp --module-cache "$work/modules-tcp"
 "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" -- "$bin/gvirtus-bench" "$budget" \
   | tee "$out/tcp.txt" >&2
 run_libs tcp "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" --
-run_torch tcp "$bin/gvirtus" run --endpoint "tcp://127.0.0.1:$port" --
 run_transport tcp GVIRTUS_ENDPOINT="tcp://127.0.0.1:$port"
 stop_backend
 
@@ -206,7 +208,6 @@ start_backend "unix:$work/b.sock" unix --module-cache "$work/modules-unix"
 "$bin/gvirtus" run --endpoint "unix:$work/b.sock" -- "$bin/gvirtus-bench" "$budget" \
   | tee "$out/unix.txt" >&2
 run_libs unix "$bin/gvirtus" run --endpoint "unix:$work/b.sock" --
-run_torch unix "$bin/gvirtus" run --endpoint "unix:$work/b.sock" --
 run_transport unix GVIRTUS_ENDPOINT="unix:$work/b.sock"
 stop_backend
 
@@ -215,7 +216,6 @@ start_backend "shm:$work/b.shm" shm --module-cache "$work/modules-shm"
 "$bin/gvirtus" run --endpoint "shm:$work/b.shm" -- "$bin/gvirtus-bench" "$budget" \
   | tee "$out/shm.txt" >&2
 run_libs shm "$bin/gvirtus" run --endpoint "shm:$work/b.shm" --
-run_torch shm "$bin/gvirtus" run --endpoint "shm:$work/b.shm" --
 run_transport shm GVIRTUS_ENDPOINT="shm:$work/b.shm"
 stop_backend
 
@@ -234,17 +234,19 @@ if [ "$tls" = 1 ]; then
 fi
 fi
 
-# Launch rates, interleaved: natively, then through TCP, Unix and shm, in turn, three times,
-# with the three backends up at once. A process's launch rate moves by 10-30% from one minute
-# to the next on the shared GPU machine (native included), and the runs above are minutes
-# apart; the table's launches_per_s, launch_enqueue_per_s and launches_per_s_4_threads are each
-# mode's best over these turns (launches-MODE.txt), not the runs above (TLS keeps its own run's).
+# Launch rates and PyTorch, interleaved: natively, then through TCP, Unix and shm, in turn (the
+# launches three times, PyTorch twice), with the three backends up at once. A process's launch
+# rate, and a PyTorch training step, move by 10-40% from one minute to the next on the shared GPU
+# machine (native included), and the runs above are minutes apart; the table's launches_per_s,
+# launch_enqueue_per_s and launches_per_s_4_threads are each mode's best over these turns
+# (launches-MODE.txt), its PyTorch figures each mode's best (lowest) turn (torch-MODE.txt; TLS
+# keeps its own run's figures).
 if [ "$gpu" = 1 ]; then
-  echo "== launch rates, interleaved" >&2
+  echo "== launch rates and PyTorch, interleaved" >&2
   port=$(free_port)
   declare -A lep=([tcp]="tcp://127.0.0.1:$port" [unix]="unix:$work/l.sock" [shm]="shm:$work/l.shm")
   for m in tcp unix shm; do
-    start_backend "${lep[$m]}" "launches-$m"
+    start_backend "${lep[$m]}" "launches-$m" --module-cache "$work/modules-l-$m"
     more_pids+=("$backend_pid")
     backend_pid=
   done
@@ -258,6 +260,12 @@ if [ "$gpu" = 1 ]; then
         tail -n 5 "$out/launches-$m.err" >&2
         failed=1
       fi
+    done
+    [ "$turn" -le 2 ] || continue
+    for m in native tcp unix shm; do
+      prefix=()
+      [ "$m" = native ] || prefix=("$bin/gvirtus" run --endpoint "${lep[$m]}" --)
+      run_torch "$m" "${prefix[@]}"
     done
   done
   for p in "${more_pids[@]}"; do kill "$p" && wait "$p" || true; done
@@ -315,13 +323,17 @@ def load(mode):
         path = os.path.join(out, name)
         if not os.path.exists(path):
             continue
+        lowest = name.startswith("torch-")  # one line per turn, times: the best is the lowest
         for line in open(path):
             parts = line.split()
             if len(parts) == 3:
                 try:
-                    d[parts[0]] = (float(parts[1]), parts[2])
+                    v = float(parts[1])
                 except ValueError:
-                    pass
+                    continue
+                if lowest and parts[0] in d:
+                    v = min(v, d[parts[0]][0])
+                d[parts[0]] = (v, parts[2])
     return d
 native, tcp, unix, shm, tls = (load("native"), load("tcp"), load("unix"), load("shm"),
                                load("tls"))
