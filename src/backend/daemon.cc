@@ -131,6 +131,9 @@ class Daemon {
   void accept_from(size_t listener);
   size_t tls_handshakes() const;  // pending connections that came through a TLS relay
   void start_tls_relay(std::unique_ptr<Stream> net, size_t listener);
+  ExecSpec relay_spec() const;
+  void start_spare_relay();
+  bool hand_to_spare(int net_fd, int plain_fd, const std::string& peer);
   void add_pending(std::unique_ptr<Stream> s, const std::string& peer, size_t listener,
                    bool from_relay);
   void advance(Pending& p);
@@ -151,7 +154,17 @@ class Daemon {
   bool stopping_ = false;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<Endpoint> listener_eps_;  // parallel to listeners_
-  std::set<pid_t> relays_;              // TLS relay processes alive
+  std::set<pid_t> relays_;              // TLS relay processes alive (the spare too)
+  // A relay started ahead, waiting for the next TLS connection (tls_relay.h): its process, the
+  // daemon's end of its handoff socket, and relay_files_stamp when it was started.
+  struct {
+    pid_t pid = -1;
+    int fd = -1;
+    std::string stamp;
+  } spare_;
+  // A TLS connection came since the last spare was started: start the next once no TLS
+  // handshake is under way (loop). Not after a spare ended by itself, which would loop.
+  bool spare_wanted_ = false;
   std::vector<std::unique_ptr<Pending>> pending_;
   std::map<pid_t, WorkerRec> workers_;
   std::map<Token, pid_t> by_token_;
@@ -231,6 +244,7 @@ int Daemon::run() {
     listeners_.clear();
     return 1;
   }
+  start_spare_relay();
   if (opt_.ready_fd >= 0) {
     const char msg[] = "ready\n";
     ssize_t n;
@@ -325,6 +339,12 @@ void Daemon::loop() {
     pending_.erase(std::remove_if(pending_.begin(), pending_.end(),
                                   [](const std::unique_ptr<Pending>& p) { return p->done; }),
                    pending_.end());
+    // The next spare relay starts once the TLS handshakes under way are through: its fork,
+    // exec and key loading would otherwise take CPU from theirs.
+    if (spare_wanted_ && tls_handshakes() == 0) {
+      spare_wanted_ = false;
+      start_spare_relay();
+    }
   }
 }
 
@@ -351,6 +371,12 @@ void Daemon::reap() {
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) return;
     relays_.erase(pid);
+    if (pid == spare_.pid) {  // the next TLS connection starts its relay, then a new spare
+      GV_WARN("the spare TLS relay " + std::to_string(pid) + " " + exit_text(status) +
+              " before a connection came");
+      ::close(spare_.fd);
+      spare_ = {};
+    }
     auto it = workers_.find(pid);
     if (it == workers_.end()) continue;
     WorkerRec& w = it->second;
@@ -455,8 +481,98 @@ void Daemon::add_pending(std::unique_ptr<Stream> s, const std::string& peer, siz
   pending_.push_back(std::move(p));
 }
 
+// A relay's command line but for its connection (tls_relay.h): the caller adds --net-fd,
+// --plain-fd and --peer, or --wait-fd. A fresh image: it loads the certificate and key from
+// their files, and holds nothing of the daemon's memory.
+ExecSpec Daemon::relay_spec() const {
+  ExecSpec e;
+  e.what = "a TLS relay";
+  e.args = {opt_.worker_exe, "--tls-relay", "--cert", opt_.tls_cert, "--key", opt_.tls_key,
+            "--handshake-timeout-ms", std::to_string(opt_.handshake_timeout_ms), "--log-level",
+            level_name(log::level())};
+  if (!opt_.tls_client_ca.empty()) {
+    e.args.push_back("--client-ca");
+    e.args.push_back(opt_.tls_client_ca);
+  }
+  if (opt_.dumpable) {
+    e.args.push_back("--dumpable");
+    e.args.push_back("1");
+  }
+  if (opt_.receive_spin_us > 0) {
+    e.args.push_back("--receive-spin-us");
+    e.args.push_back(std::to_string(opt_.receive_spin_us));
+  }
+  if (opt_.worker_uid != static_cast<uid_t>(-1)) {  // once it has read the key
+    e.args.push_back("--user");
+    e.args.push_back(std::to_string(opt_.worker_uid) + ":" + std::to_string(opt_.worker_gid));
+  }
+  e.unset_env = {"GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
+                 "GVIRTUS_TLS_CLIENT_KEY"};
+  return e;
+}
+
+// A relay for the next TLS connection, started now (tls_relay.h, "a spare relay"): where relays
+// are fresh images and a tls:// listener is open, and none waits already.
+void Daemon::start_spare_relay() {
+  if (spare_.pid > 0 || stopping_ || !opt_.tls || opt_.worker_exe.empty() ||
+      std::none_of(listener_eps_.begin(), listener_eps_.end(),
+                   [](const Endpoint& ep) { return ep.tls; }))
+    return;
+  // Before the spawn: files that change while the spare loads them make it stale.
+  std::string stamp = relay_files_stamp(opt_.tls_cert, opt_.tls_key, opt_.tls_client_ca);
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    log::once(log::Level::kWarn, "spare-relay-socketpair",
+              std::string("no spare TLS relay: socketpair: ") + std::strerror(errno));
+    return;
+  }
+  ExecSpec e = relay_spec();
+  e.args.push_back("--wait-fd");
+  e.args.push_back(std::to_string(sv[1]));
+  e.inherit = {sv[1]};
+  e.in_child = [&] { close_daemon_fds_in_child(sv[1], -1); };
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  std::string error;
+  const pid_t pid = spawn_exec(e, &error);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+  ::close(sv[1]);
+  if (pid < 0) {
+    log::once(log::Level::kWarn, "spare-relay-spawn", "no spare TLS relay: " + error);
+    ::close(sv[0]);
+    return;
+  }
+  relays_.insert(pid);
+  spare_.pid = pid;
+  spare_.fd = sv[0];
+  spare_.stamp = std::move(stamp);
+}
+
+// Gives a TLS connection to the spare relay, if one waits and loaded the files as they are now.
+// Either way the spare is no longer the daemon's to give: a stale or unreachable one is ended.
+bool Daemon::hand_to_spare(int net_fd, int plain_fd, const std::string& peer) {
+  if (spare_.pid <= 0) return false;
+  const bool fresh =
+      relay_files_stamp(opt_.tls_cert, opt_.tls_key, opt_.tls_client_ca) == spare_.stamp;
+  const bool handed = fresh && hand_to_spare_relay(spare_.fd, net_fd, plain_fd, peer);
+  if (!handed) {
+    if (fresh)
+      GV_WARN("the spare TLS relay " + std::to_string(spare_.pid) + " did not take " + peer +
+              ": " + std::strerror(errno) + "; starting one for it");
+    else
+      GV_INFO("the TLS certificate, key or client CA files changed: a relay that loads them "
+              "anew takes " + peer);
+    ::kill(spare_.pid, SIGTERM);  // still the daemon's child (reaped later): no other process
+  }
+  ::close(spare_.fd);
+  spare_ = {};
+  return handed;
+}
+
 // A TLS connection: a relay process does the TLS side; the daemon goes on with the plaintext
-// end of a socketpair, as if it had been accepted.
+// end of a socketpair, as if it had been accepted. The spare relay takes it when it can; the
+// loop starts the next one once no TLS handshake is under way.
 void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
   const std::string peer = net->peer();
   int sv[2];
@@ -471,63 +587,46 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
   }
-  sigset_t all, old;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, &old);
+  const bool handed = hand_to_spare(net_fd, sv[1], peer);  // its pid is in relays_ already
   pid_t pid = -1;
   std::string spawn_error;
-  if (!opt_.worker_exe.empty()) {
-    // A fresh image (tls_relay.h): it loads the certificate and key from their files, and
-    // holds nothing of the daemon's memory.
-    ExecSpec e;
-    e.what = "a TLS relay";
-    e.args = {opt_.worker_exe, "--tls-relay", "--net-fd", std::to_string(net_fd), "--plain-fd",
-              std::to_string(sv[1]), "--cert", opt_.tls_cert, "--key", opt_.tls_key,
-              "--handshake-timeout-ms", std::to_string(opt_.handshake_timeout_ms), "--peer",
-              peer, "--log-level", level_name(log::level())};
-    if (!opt_.tls_client_ca.empty()) {
-      e.args.push_back("--client-ca");
-      e.args.push_back(opt_.tls_client_ca);
+  if (!handed) {
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    if (!opt_.worker_exe.empty()) {
+      ExecSpec e = relay_spec();
+      for (const std::string& a : {std::string("--net-fd"), std::to_string(net_fd),
+                                   std::string("--plain-fd"), std::to_string(sv[1]),
+                                   std::string("--peer"), peer})
+        e.args.push_back(a);
+      e.inherit = {net_fd, sv[1]};
+      e.in_child = [&] { close_daemon_fds_in_child(net_fd, sv[1]); };
+      pid = spawn_exec(e, &spawn_error);
+    } else {
+      pid = ::fork();
+      if (pid < 0) spawn_error = std::string("fork: ") + std::strerror(errno);
     }
-    if (opt_.dumpable) {
-      e.args.push_back("--dumpable");
-      e.args.push_back("1");
+    if (pid == 0) {
+      close_daemon_fds_in_child(net_fd, sv[1]);
+      forget_secrets_in_child(/*keep_tls=*/true);
+      ::close(sv[0]);
+      run_tls_relay(opt_.tls->ctx(), net_fd, sv[1], opt_.handshake_timeout_ms, peer,
+                    opt_.receive_spin_us);
     }
-    if (opt_.receive_spin_us > 0) {
-      e.args.push_back("--receive-spin-us");
-      e.args.push_back(std::to_string(opt_.receive_spin_us));
-    }
-    if (opt_.worker_uid != static_cast<uid_t>(-1)) {  // once it has read the key
-      e.args.push_back("--user");
-      e.args.push_back(std::to_string(opt_.worker_uid) + ":" + std::to_string(opt_.worker_gid));
-    }
-    e.inherit = {net_fd, sv[1]};
-    e.unset_env = {"GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
-                   "GVIRTUS_TLS_CLIENT_KEY"};
-    e.in_child = [&] { close_daemon_fds_in_child(net_fd, sv[1]); };
-    pid = spawn_exec(e, &spawn_error);
-  } else {
-    pid = ::fork();
-    if (pid < 0) spawn_error = std::string("fork: ") + std::strerror(errno);
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (pid > 0) relays_.insert(pid);
   }
-  if (pid == 0) {
-    close_daemon_fds_in_child(net_fd, sv[1]);
-    forget_secrets_in_child(/*keep_tls=*/true);
-    ::close(sv[0]);
-    run_tls_relay(opt_.tls->ctx(), net_fd, sv[1], opt_.handshake_timeout_ms, peer,
-                  opt_.receive_spin_us);
-  }
-  sigprocmask(SIG_SETMASK, &old, nullptr);
   ::close(sv[1]);
-  if (pid < 0) {
+  if (!handed && pid < 0) {
     GV_WARN("dropped " + peer + ": cannot start its TLS relay: " + spawn_error);
     ::close(sv[0]);
     return;
   }
-  relays_.insert(pid);
   // net closes here: the relay has its own copy.
   add_pending(stream_from_fd(sv[0], "tls peer " + peer), "tls peer " + peer, li,
               /*from_relay=*/true);
+  spare_wanted_ = true;
 }
 
 // The relay's note (tls_relay.h), before the client's first byte. true once it is complete;
@@ -958,6 +1057,7 @@ void Daemon::close_daemon_fds_in_child(int keep_a, int keep_b, int keep_c) {
   }
   for (const auto& [pid, w] : workers_) close_fd(w.control_fd);
   for (int fd : observer_.fds()) close_fd(fd);
+  close_fd(spare_.fd);
 }
 
 // In a freshly forked worker or relay: the token (and, in a worker, the TLS key) are the

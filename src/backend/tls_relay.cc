@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,6 +25,7 @@
 #include "backend/spawn.h"
 #include "common/config.h"
 #include "common/cpu_relax.h"
+#include "common/fd_passing.h"
 #include "common/log.h"
 #include "common/tls.h"
 #include "common/wire.h"
@@ -410,9 +412,71 @@ bool parse_fd(const char* text, int* out) {
 
 }  // namespace
 
+bool hand_to_spare_relay(int wait_fd, int net_fd, int plain_fd, const std::string& peer) {
+  const std::string text = peer.substr(0, kMaxRelayPeer);
+  if (text.empty()) {
+    errno = EINVAL;
+    return false;
+  }
+  iovec iov{const_cast<char*>(text.data()), text.size()};
+  const int fds[2] = {net_fd, plain_fd};
+  return send_with_fds(wait_fd, &iov, 1, fds, 2) == static_cast<ssize_t>(text.size());
+}
+
+std::string relay_files_stamp(const std::string& cert, const std::string& key,
+                              const std::string& client_ca) {
+  std::string out;
+  for (const std::string* path : {&cert, &key, &client_ca}) {
+    struct stat st{};
+    if (path->empty() || ::stat(path->c_str(), &st) != 0) {
+      out += "-;";
+      continue;
+    }
+    out += std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
+           std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+           std::to_string(st.st_mtim.tv_nsec) + ";";
+  }
+  return out;
+}
+
+namespace {
+
+// A spare relay's wait for its connection (tls_relay.h). Returns only with both descriptors
+// and the peer's text; exits when the daemon closes the socket or sends anything else.
+void wait_for_handoff(int wait_fd, int* net_fd, int* plain_fd, std::string* peer) {
+  char text[kMaxRelayPeer];
+  iovec iov{text, sizeof text};
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * 4)];
+    cmsghdr align;
+  } ctrl;
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctrl.buf;
+  m.msg_controllen = sizeof ctrl.buf;
+  ssize_t n;
+  do {
+    n = ::recvmsg(wait_fd, &m, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  std::vector<int> fds = n > 0 ? received_fds(&m) : std::vector<int>{};
+  if (n == 0) leave(0);  // the daemon is gone or stopping: nothing was handed over
+  if (n < 0 || fds.size() != 2 || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+    GV_ERROR(std::string("spare relay: a handoff that is not one (") +
+             (n < 0 ? std::strerror(errno) : std::to_string(fds.size()) + " descriptors") + ")");
+    leave(1);
+  }
+  ::close(wait_fd);
+  *net_fd = fds[0];
+  *plain_fd = fds[1];
+  peer->assign(text, static_cast<size_t>(n));
+}
+
+}  // namespace
+
 int tls_relay_main(int argc, char** argv) {
   log::set_component("tls relay " + std::to_string(getpid()));
-  int net_fd = -1, plain_fd = -1, timeout_ms = 10000;
+  int net_fd = -1, plain_fd = -1, wait_fd = -1, timeout_ms = 10000;
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
   std::string cert, key, client_ca, peer = "a TLS client";
@@ -431,6 +495,8 @@ int tls_relay_main(int argc, char** argv) {
       ok = parse_fd(v, &net_fd);
     } else if (a == "--plain-fd") {
       ok = parse_fd(v, &plain_fd);
+    } else if (a == "--wait-fd") {
+      ok = parse_fd(v, &wait_fd);
     } else if (a == "--cert") {
       cert = v;
     } else if (a == "--key") {
@@ -471,12 +537,15 @@ int tls_relay_main(int argc, char** argv) {
       return 2;
     }
   }
-  if (net_fd < 0 || plain_fd < 0 || cert.empty()) {
-    GV_ERROR("relay mode (started by the daemon, not by hand): --net-fd, --plain-fd and --cert "
-             "are needed");
+  const bool spare = wait_fd >= 0;
+  if ((spare ? (net_fd >= 0 || plain_fd >= 0) : (net_fd < 0 || plain_fd < 0)) || cert.empty()) {
+    GV_ERROR("relay mode (started by the daemon, not by hand): --net-fd and --plain-fd, or "
+             "--wait-fd, and --cert are needed");
     return 2;
   }
-  for (int fd : {net_fd, plain_fd}) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  for (int fd : {net_fd, plain_fd, wait_fd})
+    if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (spare) peer = "the next TLS client (spare relay)";
   set_dumpable(dumpable);  // before the key is read
   std::unique_ptr<TlsServerContext> ctx;
   Status s = TlsServerContext::create(cert, key, client_ca, &ctx);
@@ -492,6 +561,7 @@ int tls_relay_main(int argc, char** argv) {
   }
   // A change of user resets the flag (to fs.suid_dumpable): set it again.
   if (uid != static_cast<uid_t>(-1)) set_dumpable(dumpable);
+  if (spare) wait_for_handoff(wait_fd, &net_fd, &plain_fd, &peer);
   run_tls_relay(ctx->ctx(), net_fd, plain_fd, timeout_ms, peer, spin_micros);
 }
 

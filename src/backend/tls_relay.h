@@ -14,6 +14,15 @@
 //          [--dumpable 0|1] [--receive-spin-us US]
 //   --user: the "worker_user" to become once the key is loaded (the daemon runs as root then).
 //   fd N:  the accepted TCP connection; fd M: the relay's end of the socketpair.
+//   Or, a spare relay, started before its connection came: --wait-fd K instead of --net-fd,
+//   --plain-fd and --peer. It loads the certificate and key, becomes --user, and then waits on
+//   fd K (a SOCK_SEQPACKET socket) for the handoff: one message from the daemon whose bytes are
+//   the peer's text (1 to kMaxRelayPeer bytes) and which carries two descriptors, N then M.
+//   The daemon closing K instead ends it quietly. So a TLS connection does not wait for a fork,
+//   an exec and the key's loading (a handshake took 4.5 ms without a spare, 1.4 ms with one, on
+//   the 2-core build machine: docs/security.md); the daemon starts the next spare once no TLS
+//   handshake is under way, and hands nothing to a spare started before the certificate, key or
+//   client CA files changed (relay_files_stamp).
 //
 // The relay note: the first bytes on the plaintext side, before any byte of the client, so
 // that the daemon learns who the TLS handshake proved the client to be:
@@ -35,6 +44,7 @@ namespace gvirtus::backend {
 constexpr uint32_t kRelayNoteMagic = 0x4e525647;  // "GVRN"
 constexpr size_t kRelayNoteHeader = 8;
 constexpr size_t kMaxRelayNoteSubject = 1024;
+constexpr size_t kMaxRelayPeer = 256;  // the peer's text in a spare relay's handoff
 
 std::vector<uint8_t> encode_relay_note(const std::string& subject);
 // The subject's length from a note's header; false if it is no note (bad magic, too long).
@@ -48,6 +58,16 @@ std::string verified_subject(SSL* ssl);
 // bytes it looks for more without sleeping for spin_micros ("receive_spin_us", config.h).
 [[noreturn]] void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout_ms,
                                 const std::string& peer, int spin_micros);
+
+// The daemon's side of a spare relay's handoff (the contract above): false with errno when the
+// message could not be sent (the spare is gone, say).
+bool hand_to_spare_relay(int wait_fd, int net_fd, int plain_fd, const std::string& peer);
+
+// What the certificate, key and client CA files are now (device, inode, size, modification
+// time of each; a missing file counts too): a spare relay started under another stamp loaded
+// other files.
+std::string relay_files_stamp(const std::string& cert, const std::string& key,
+                              const std::string& client_ca);
 
 // Relay mode: argv after "--tls-relay" (the contract above). Returns only on a bad command
 // line (exit code 2) or when the certificate cannot be loaded (1).

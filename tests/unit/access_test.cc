@@ -958,6 +958,105 @@ TEST_F(Tls, SilentConnectionsStartAtMost64RelaysAndTheRestWait) {
   for (int fd : silent) ::close(fd);
 }
 
+// The backend's children started as spare TLS relays (tls_relay.h: "--wait-fd" on their
+// command line, which stays there once one serves its connection), polled for up to 5 s until
+// there are `want` of them.
+std::vector<pid_t> spare_relays(pid_t parent, size_t want = 1) {
+  std::vector<pid_t> found;
+  for (auto until = Clock::now() + 5s; Clock::now() < until; std::this_thread::sleep_for(20ms)) {
+    found.clear();
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = e.path().filename();
+      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream st(e.path() / "stat");
+      std::string text((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+      const size_t close = text.rfind(')');
+      std::istringstream rest(close == std::string::npos ? "" : text.substr(close + 2));
+      std::string state;
+      long ppid = 0;
+      if (!(rest >> state >> ppid) || ppid != parent || state == "Z") continue;
+      std::ifstream cl(e.path() / "cmdline");
+      std::string cmd((std::istreambuf_iterator<char>(cl)), std::istreambuf_iterator<char>());
+      if (cmd.find(std::string("--wait-fd") + '\0') != std::string::npos)
+        found.push_back(static_cast<pid_t>(std::stol(name)));
+    }
+    if (found.size() == want) break;
+  }
+  return found;
+}
+
+bool alive(pid_t pid) { return ::kill(pid, 0) == 0; }
+
+// A relay started before its connection takes it (no fork and exec while the client waits);
+// the daemon then starts the next spare, and the first one ends with its connection.
+TEST_F(Tls, ASpareRelayStartedAheadTakesTheNextConnection) {
+  start("server");
+  const std::vector<pid_t> before = spare_relays(t_.backend->pid());
+  ASSERT_EQ(before.size(), 1u) << log();
+  {
+    client::Session s(options(connector_to(tls_, trusting("ca"))));
+    ASSERT_TRUE(ping(s)) << s.error();
+    // The first one serves this session, and a new spare waits.
+    const std::vector<pid_t> after = spare_relays(t_.backend->pid(), 2);
+    ASSERT_EQ(after.size(), 2u) << log();
+    EXPECT_TRUE(after[0] == before[0] || after[1] == before[0]);
+    bool second = false;
+    std::thread([&] { second = ping(s); }).join();  // the new spare's connection
+    EXPECT_TRUE(second) << s.error();
+  }
+  for (auto until = Clock::now() + 5s; alive(before[0]) && Clock::now() < until;)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(alive(before[0])) << "the relay outlived its connection\n" << log();
+  EXPECT_EQ(spare_relays(t_.backend->pid()).size(), 1u);
+}
+
+// Certificate files replaced on disk are what the next connection gets: a spare that loaded
+// the old ones is ended instead of used.
+TEST_F(Tls, ASpareRelayStartedBeforeTheFilesChangedIsNotUsed) {
+  Rig& t = t_;
+  const std::string cert = t.dir.path() + "/live.pem", key = t.dir.path() + "/live.key";
+  auto install = [&](const std::string& from) {
+    for (const auto& [src, dst] : {std::make_pair(f(from + ".pem"), cert),
+                                   std::make_pair(f(from + ".key"), key)}) {
+      std::filesystem::copy_file(src, dst + ".new",
+                                 std::filesystem::copy_options::overwrite_existing);
+      std::filesystem::rename(dst + ".new", dst);  // as a rotation does: a new file
+    }
+  };
+  install("server");
+  port_ = free_tcp_port();
+  tls_ = "tls://127.0.0.1:" + std::to_string(port_);
+  t.start("{\"tls_cert\": \"" + cert + "\", \"tls_key\": \"" + key + "\"}",
+          {"--listen", tls_, "--listen", t.tcp});
+  ASSERT_TRUE(t.backend->ready()) << log();
+  const std::vector<pid_t> old_spare = spare_relays(t.backend->pid());
+  ASSERT_EQ(old_spare.size(), 1u) << log();
+  install("stranger");  // the same names, signed by "otherca"
+  {
+    client::Session s(options(connector_to(tls_, trusting("ca"))));
+    EXPECT_FALSE(ping(s));  // the old certificate would have passed
+    EXPECT_TRUE(contains(s.error(), "not trusted")) << s.error();
+  }
+  client::Session s(options(connector_to(tls_, trusting("otherca"))));
+  EXPECT_TRUE(ping(s)) << s.error() << "\n" << log();
+  EXPECT_TRUE(log_says("files changed")) << log();
+}
+
+TEST(RelayFilesStamp, ChangesWhenAFileIsReplacedOrGoes) {
+  TempDir d;
+  const std::string a = d.write("a.pem", "one"), b = d.write("b.key", "two");
+  using backend::relay_files_stamp;
+  const std::string first = relay_files_stamp(a, b, "");
+  EXPECT_EQ(relay_files_stamp(a, b, ""), first);
+  d.write("b.key.new", "two");
+  std::filesystem::rename(d.path() + "/b.key.new", b);  // same bytes, another file
+  EXPECT_NE(relay_files_stamp(a, b, ""), first);
+  const std::string second = relay_files_stamp(a, b, "");
+  std::filesystem::remove(a);
+  EXPECT_NE(relay_files_stamp(a, b, ""), second);
+  EXPECT_NE(relay_files_stamp(a, b, b), relay_files_stamp(a, b, ""));
+}
+
 // A client TLS stream that polls before it sleeps (set_receive_spin) gets bytes that come
 // during the poll and long after it, and sees the end of the stream.
 TEST_F(Tls, ASpinningReceiveGetsEarlyAndLateBytesAndSeesTheEnd) {

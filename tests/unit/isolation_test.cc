@@ -19,6 +19,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -78,6 +79,29 @@ std::vector<pid_t> children_of(pid_t parent) {
   }
   closedir(d);
   return out;
+}
+
+// The backend's children once there are `want` of them, each exec'd as a worker or a TLS relay
+// (the daemon starts a spare relay after each TLS handshake, tls_relay.h: it may be between its
+// fork and its exec for a moment) and each passing `ready`; polled for up to 5 s. What it last
+// saw if that never happens.
+std::vector<pid_t> settled_children(pid_t parent, size_t want,
+                                    const std::function<bool(pid_t)>& ready = {}) {
+  std::vector<pid_t> kids;
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+       std::chrono::steady_clock::now() < until;
+       std::this_thread::sleep_for(std::chrono::milliseconds(20))) {
+    kids = children_of(parent);
+    bool all = kids.size() == want;
+    for (pid_t p : kids) {
+      const std::string cmdline = read_text("/proc/" + std::to_string(p) + "/cmdline");
+      all = all && (contains(cmdline, std::string("\0--worker\0", 10)) ||
+                    contains(cmdline, std::string("\0--tls-relay\0", 13))) &&
+            (!ready || ready(p));
+    }
+    if (all) break;
+  }
+  return kids;
 }
 
 // Whether `needle` occurs anywhere in the readable memory of process pid (its /proc/PID/maps
@@ -378,7 +402,7 @@ TEST(Isolation, TlsRelaysAndWorkersHoldNoOtherSessionsToken) {
   const std::string ta(reinterpret_cast<const char*>(a->identity().token), 16);
   const std::string tb(reinterpret_cast<const char*>(b->identity().token), 16);
   std::vector<pid_t> relays, workers;
-  for (pid_t p : children_of(t.backend->pid())) {
+  for (pid_t p : settled_children(t.backend->pid(), 5)) {
     std::string cmdline = read_text("/proc/" + std::to_string(p) + "/cmdline");
     if (contains(cmdline, std::string("\0--worker\0", 10)))
       workers.push_back(p);
@@ -388,7 +412,7 @@ TEST(Isolation, TlsRelaysAndWorkersHoldNoOtherSessionsToken) {
   for (pid_t p : relays)  // exec'd in relay mode, not forks of the daemon
     EXPECT_TRUE(contains(read_text("/proc/" + std::to_string(p) + "/cmdline"),
                          std::string("\0--tls-relay\0", 13)));
-  ASSERT_EQ(relays.size(), 2u);
+  ASSERT_EQ(relays.size(), 3u);  // a's, b's, and the spare waiting for the next connection
   ASSERT_EQ(workers.size(), 2u);
   size_t scanned = 0;
   EXPECT_TRUE(memory_contains(t.backend->pid(), ta, &scanned));  // controls
@@ -732,15 +756,15 @@ TEST(Settings, ReceiveSpinReachesWorkersAndRelays) {
   auto a = tls_session(tls, t.ca_file());
   ASSERT_TRUE(ping(*a)) << a->error();
   const std::string spin("\0--receive-spin-us\0" "45\0", 22);
-  std::vector<pid_t> kids = children_of(t.backend->pid());
-  ASSERT_EQ(kids.size(), 2u);  // the relay and the worker
+  std::vector<pid_t> kids = settled_children(t.backend->pid(), 3);
+  ASSERT_EQ(kids.size(), 3u);  // the relay, the spare relay and the worker
   int relays = 0;
   for (pid_t p : kids) {
     const std::string cmdline = read_text("/proc/" + std::to_string(p) + "/cmdline");
     EXPECT_TRUE(contains(cmdline, spin)) << cmdline;
     relays += contains(cmdline, std::string("\0--tls-relay\0", 13));
   }
-  EXPECT_EQ(relays, 1);
+  EXPECT_EQ(relays, 2);
 
   Rig u;
   u.start(R"({"receive_spin_us": 0})");
@@ -870,8 +894,12 @@ TEST(Isolation, TlsRelayRunsAsTheWorkerUser) {
   ASSERT_TRUE(ping(*s)) << s->error() << t.backend->log();
   const std::string uid_line = "Uid:\t" + std::to_string(pw->pw_uid) + "\t" +
                                std::to_string(pw->pw_uid);
+  // Its relay, and the spare one once that has loaded the key; and the worker.
+  const auto as_worker_user = [&](pid_t p) {
+    return contains(read_text("/proc/" + std::to_string(p) + "/status"), uid_line);
+  };
   int relays = 0;
-  for (pid_t p : children_of(t.backend->pid())) {
+  for (pid_t p : settled_children(t.backend->pid(), 3, as_worker_user)) {
     if (!contains(read_text("/proc/" + std::to_string(p) + "/cmdline"),
                   std::string("\0--tls-relay\0", 13)))
       continue;
@@ -879,7 +907,7 @@ TEST(Isolation, TlsRelayRunsAsTheWorkerUser) {
     std::string status = read_text("/proc/" + std::to_string(p) + "/status");
     EXPECT_TRUE(contains(status, uid_line)) << status;
   }
-  EXPECT_EQ(relays, 1);
+  EXPECT_EQ(relays, 2);
 }
 
 }  // namespace
