@@ -14,7 +14,6 @@ namespace {
 
 constexpr size_t kMaxPeerText = 256;
 constexpr size_t kMaxControlMessage = 4 + kMaxPeerText + wire::kMaxHelloPayload;
-constexpr int kMaxFdsPerMessage = 4;  // we send one; room to notice (and close) extras
 
 std::string version_text(uint16_t major, uint16_t minor) {
   return std::to_string(major) + "." + std::to_string(minor);
@@ -127,29 +126,17 @@ Status send_connection(int control_fd, int conn_fd, const std::string& peer,
 Status recv_connection(int control_fd, int* conn_fd, std::string* peer,
                        std::vector<uint8_t>* hello_payload, int* aux_fd) {
   std::vector<uint8_t> buf(kMaxControlMessage);
-  union {
-    char buf[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
-    cmsghdr align;
-  } ctrl;
   for (;;) {
-    struct iovec iov = {buf.data(), buf.size()};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = ctrl.buf;
-    msg.msg_controllen = sizeof ctrl.buf;
-    ssize_t n = ::recvmsg(control_fd, &msg, MSG_CMSG_CLOEXEC);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return disconnected(std::string("control socket: ") + std::strerror(errno));
-    }
-    if (n == 0 && msg.msg_controllen == 0) return disconnected("the daemon closed the control socket");
-    std::vector<int> fds = received_fds(&msg);
+    std::vector<int> fds;
+    int flags = 0;
+    ssize_t n = recv_with_fds(control_fd, buf.data(), buf.size(), 0, &fds, &flags);
+    if (n < 0) return disconnected(std::string("control socket: ") + std::strerror(errno));
+    if (n == 0 && fds.empty()) return disconnected("the daemon closed the control socket");
     auto fail = [&](const std::string& why) {
       for (int fd : fds) ::close(fd);
       return protocol_error("control message: " + why);
     };
-    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return fail("truncated");
+    if (flags & (MSG_TRUNC | MSG_CTRUNC)) return fail("truncated");
     if (fds.size() != 1 && !(aux_fd && fds.size() == 2))
       return fail(std::to_string(fds.size()) + " descriptors instead of 1");
     size_t len = static_cast<size_t>(n);

@@ -445,23 +445,11 @@ namespace {
 // and the peer's text; exits when the daemon closes the socket or sends anything else.
 void wait_for_handoff(int wait_fd, int* net_fd, int* plain_fd, std::string* peer) {
   char text[kMaxRelayPeer];
-  iovec iov{text, sizeof text};
-  union {
-    char buf[CMSG_SPACE(sizeof(int) * 4)];
-    cmsghdr align;
-  } ctrl;
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctrl.buf;
-  m.msg_controllen = sizeof ctrl.buf;
-  ssize_t n;
-  do {
-    n = ::recvmsg(wait_fd, &m, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  std::vector<int> fds = n > 0 ? received_fds(&m) : std::vector<int>{};
-  if (n == 0) leave(0);  // the daemon is gone or stopping: nothing was handed over
-  if (n < 0 || fds.size() != 2 || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+  std::vector<int> fds;
+  int flags = 0;
+  const ssize_t n = recv_with_fds(wait_fd, text, sizeof text, 0, &fds, &flags);
+  if (n == 0 && fds.empty()) leave(0);  // the daemon is gone or stopping: nothing handed over
+  if (n <= 0 || fds.size() != 2 || (flags & (MSG_TRUNC | MSG_CTRUNC))) {
     GV_ERROR(std::string("spare relay: a handoff that is not one (") +
              (n < 0 ? std::strerror(errno) : std::to_string(fds.size()) + " descriptors") + ")");
     leave(1);

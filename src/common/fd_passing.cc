@@ -36,6 +36,28 @@ ssize_t send_with_fds(int sock, const iovec* iov, int iovcnt, const int* fds, in
   return n;
 }
 
+ssize_t recv_with_fds(int sock, void* buf, size_t n, int flags, std::vector<int>* fds,
+                      int* msg_flags) {
+  union {
+    char buf[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    cmsghdr align;
+  } ctrl;
+  iovec iov{buf, n};
+  msghdr m{};
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctrl.buf;
+  m.msg_controllen = sizeof ctrl.buf;
+  ssize_t r;
+  do {
+    r = ::recvmsg(sock, &m, flags | MSG_CMSG_CLOEXEC);
+  } while (r < 0 && errno == EINTR);
+  fds->clear();
+  if (r >= 0) *fds = received_fds(&m);
+  if (msg_flags) *msg_flags = r >= 0 ? m.msg_flags : 0;
+  return r;
+}
+
 std::vector<int> received_fds(msghdr* m) {
   std::vector<int> fds;
   for (cmsghdr* c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {

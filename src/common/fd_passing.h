@@ -16,4 +16,10 @@ ssize_t send_with_fds(int sock, const iovec* iov, int iovcnt, const int* fds, in
 // The descriptors a received message carries, in order (every SCM_RIGHTS block).
 std::vector<int> received_fds(msghdr* m);
 
+// One recvmsg(flags | MSG_CMSG_CLOEXEC) of up to n bytes into buf with room for 4 descriptors,
+// retried on EINTR only: the result and errno are recvmsg's. *fds: the descriptors it carried
+// (the caller's to close); *msg_flags, if given: the message's flags (MSG_TRUNC, MSG_CTRUNC).
+ssize_t recv_with_fds(int sock, void* buf, size_t n, int flags, std::vector<int>* fds,
+                      int* msg_flags = nullptr);
+
 }  // namespace gvirtus

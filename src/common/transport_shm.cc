@@ -363,20 +363,11 @@ class ShmStream : public Stream {
   void drain_doorbells() {
     if (sock_ < 0) return;
     char buf[512];
+    std::vector<int> got;
     for (int reads = 0; reads < 64; ++reads) {
-      struct iovec iov = {buf, sizeof buf};
-      union {
-        char buf[CMSG_SPACE(sizeof(int) * 4)];
-        cmsghdr align;
-      } ctrl;
-      msghdr m{};
-      m.msg_iov = &iov;
-      m.msg_iovlen = 1;
-      m.msg_control = ctrl.buf;
-      m.msg_controllen = sizeof ctrl.buf;
-      ssize_t r = ::recvmsg(sock_, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+      ssize_t r = recv_with_fds(sock_, buf, sizeof buf, MSG_DONTWAIT, &got);
       if (r > 0) {
-        for (int x : received_fds(&m)) {
+        for (int x : got) {
           if (fds_.size() < kMaxPendingFds)
             fds_.push_back(x);
           else
@@ -385,7 +376,6 @@ class ShmStream : public Stream {
         continue;
       }
       if (r == 0) peer_eof_ = true;
-      if (r < 0 && errno == EINTR) continue;
       return;
     }
   }
@@ -593,22 +583,10 @@ Status recv_setup(int sock, int* memfd) {
   } while (r < 0 && errno == EINTR);
   if (r == 0) return Status(Code::kTimeout, "no shared memory from the backend in time");
   uint8_t msg[16];
-  struct iovec iov = {msg, sizeof msg};
-  union {
-    char buf[CMSG_SPACE(sizeof(int) * 4)];
-    cmsghdr align;
-  } ctrl;
-  msghdr m{};
-  m.msg_iov = &iov;
-  m.msg_iovlen = 1;
-  m.msg_control = ctrl.buf;
-  m.msg_controllen = sizeof ctrl.buf;
-  ssize_t n;
-  do {
-    n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_WAITALL);
-  } while (n < 0 && errno == EINTR);
+  std::vector<int> got;
+  const ssize_t n = recv_with_fds(sock, msg, sizeof msg, MSG_WAITALL, &got);
   int fd = -1;
-  for (int x : received_fds(&m)) {
+  for (int x : got) {
     if (fd < 0)
       fd = x;
     else

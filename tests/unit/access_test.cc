@@ -908,8 +908,9 @@ TEST_F(Tls, AReceiveEndedByShutdownRaisesNoSigpipe) {
 }
 
 // The children of process `parent` (the daemon's TLS relays, before any session).
-int children_of(pid_t parent) {
-  int n = 0;
+// The live (not zombie) children of `parent`.
+std::vector<pid_t> child_pids(pid_t parent) {
+  std::vector<pid_t> out;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
     const std::string name = e.path().filename();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -920,10 +921,13 @@ int children_of(pid_t parent) {
     std::istringstream rest(text.substr(close + 2));
     std::string state;
     long ppid = 0;
-    if (rest >> state >> ppid && ppid == parent) ++n;
+    if (rest >> state >> ppid && ppid == parent && state != "Z")
+      out.push_back(static_cast<pid_t>(std::stol(name)));
   }
-  return n;
+  return out;
 }
+
+int children_of(pid_t parent) { return static_cast<int>(child_pids(parent).size()); }
 
 // Connections to a tls:// port that never speak start at most 64 relay processes (a fork and
 // an exec each, before anyone proved anything); the others wait in the listen queue, and a real
@@ -965,20 +969,10 @@ std::vector<pid_t> spare_relays(pid_t parent, size_t want = 1) {
   std::vector<pid_t> found;
   for (auto until = Clock::now() + 5s; Clock::now() < until; std::this_thread::sleep_for(20ms)) {
     found.clear();
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-      const std::string name = e.path().filename();
-      if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::ifstream st(e.path() / "stat");
-      std::string text((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
-      const size_t close = text.rfind(')');
-      std::istringstream rest(close == std::string::npos ? "" : text.substr(close + 2));
-      std::string state;
-      long ppid = 0;
-      if (!(rest >> state >> ppid) || ppid != parent || state == "Z") continue;
-      std::ifstream cl(e.path() / "cmdline");
+    for (pid_t p : child_pids(parent)) {
+      std::ifstream cl("/proc/" + std::to_string(p) + "/cmdline");
       std::string cmd((std::istreambuf_iterator<char>(cl)), std::istreambuf_iterator<char>());
-      if (cmd.find(std::string("--wait-fd") + '\0') != std::string::npos)
-        found.push_back(static_cast<pid_t>(std::stol(name)));
+      if (cmd.find(std::string("--wait-fd") + '\0') != std::string::npos) found.push_back(p);
     }
     if (found.size() == want) break;
   }
