@@ -244,7 +244,6 @@ int Daemon::run() {
     listeners_.clear();
     return 1;
   }
-  start_spare_relay();
   if (opt_.ready_fd >= 0) {
     const char msg[] = "ready\n";
     ssize_t n;
@@ -252,7 +251,9 @@ int Daemon::run() {
       n = ::write(opt_.ready_fd, msg, sizeof msg - 1);
     } while (n < 0 && errno == EINTR);
     ::close(opt_.ready_fd);
+    opt_.ready_fd = -1;
   }
+  start_spare_relay();  // after the ready descriptor is closed: no child may hold it
   loop();
   shutdown();
   return 0;
@@ -565,7 +566,7 @@ bool Daemon::hand_to_spare(int net_fd, int plain_fd, const std::string& peer) {
               "anew takes " + peer);
     ::kill(spare_.pid, SIGTERM);  // still the daemon's child (reaped later): no other process
   }
-  ::close(spare_.fd);
+  ::close(spare_.fd);  // a spare still waiting ends on it too
   spare_ = {};
   return handed;
 }
@@ -1109,6 +1110,8 @@ void Daemon::shutdown() {
     GV_INFO("stopping " + std::to_string(workers_.size()) + " session(s)");
   for (auto& [pid, w] : workers_) ::kill(pid, SIGTERM);
   for (pid_t r : relays_) ::kill(r, SIGTERM);  // their connections end with the workers anyway
+  if (spare_.fd >= 0) ::close(spare_.fd);       // the spare's wait ends too
+  spare_ = {};
   auto wait_until = [this](Clock::time_point deadline) {
     while (!workers_.empty()) {
       reap();

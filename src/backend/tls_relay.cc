@@ -143,8 +143,11 @@ std::string verified_subject(SSL* ssl) {
   return out.empty() ? "(empty subject)" : out;
 }
 
-void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout_ms,
-                   const std::string& peer, int spin_micros) {
+namespace {
+
+// A relay's signals: the default actions (SIGTERM ends it), SIGPIPE ignored, none blocked (the
+// daemon blocks them all around its fork).
+void relay_signals() {
   struct sigaction sa{};
   sa.sa_handler = SIG_DFL;
   sigemptyset(&sa.sa_mask);
@@ -154,6 +157,13 @@ void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+}  // namespace
+
+void run_tls_relay(SSL_CTX* ctx, int net_fd, int plain_fd, int handshake_timeout_ms,
+                   const std::string& peer, int spin_micros) {
+  relay_signals();
   log::set_component("tls relay " + std::to_string(getpid()));
 
   set_nonblocking(net_fd);
@@ -432,9 +442,11 @@ std::string relay_files_stamp(const std::string& cert, const std::string& key,
       out += "-;";
       continue;
     }
+    // ctime too: a copy that keeps the size and the modification time (cp -p) still changes it.
     out += std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
            std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-           std::to_string(st.st_mtim.tv_nsec) + ";";
+           std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ctim.tv_sec) + "." +
+           std::to_string(st.st_ctim.tv_nsec) + ";";
   }
   return out;
 }
@@ -533,17 +545,19 @@ int tls_relay_main(int argc, char** argv) {
   }
   for (int fd : {net_fd, plain_fd, wait_fd})
     if (fd >= 0) fcntl(fd, F_SETFD, FD_CLOEXEC);
-  if (spare) peer = "the next TLS client (spare relay)";
+  // What its failures before a connection came say (a spare has dropped no one yet).
+  const std::string dropped = spare ? std::string("spare relay") : "dropped " + peer;
+  if (spare) relay_signals();  // SIGTERM ends a waiting spare
   set_dumpable(dumpable);  // before the key is read
   std::unique_ptr<TlsServerContext> ctx;
   Status s = TlsServerContext::create(cert, key, client_ca, &ctx);
   if (!s) {
-    GV_ERROR("dropped " + peer + ": " + s.message());
+    GV_ERROR(dropped + ": " + s.message());
     return 1;
   }
   if (uid != static_cast<uid_t>(-1) &&
       (::setgroups(1, &gid) != 0 || ::setgid(gid) != 0 || ::setuid(uid) != 0)) {
-    GV_ERROR("dropped " + peer + ": cannot become user " + std::to_string(uid) + " (\"worker_user\"): " +
+    GV_ERROR(dropped + ": cannot become user " + std::to_string(uid) + " (\"worker_user\"): " +
              std::strerror(errno));
     return 1;
   }

@@ -64,7 +64,7 @@ std::string verified_subject(SSL* ssl);
 bool hand_to_spare_relay(int wait_fd, int net_fd, int plain_fd, const std::string& peer);
 
 // What the certificate, key and client CA files are now (device, inode, size, modification
-// time of each; a missing file counts too): a spare relay started under another stamp loaded
+// and change times of each; a missing file counts too): a spare relay started under another stamp loaded
 // other files.
 std::string relay_files_stamp(const std::string& cert, const std::string& key,
                               const std::string& client_ca);

@@ -881,7 +881,8 @@ TEST(Isolation, WorkerUser) {
 }
 
 // A TLS relay reads the key as the daemon's user (root), then becomes the worker user before it
-// parses anything the network sends.
+// parses anything the network sends; not dumpable (the spare, which holds the key while it
+// waits, included), so a worker of the same user cannot read the key.
 TEST(Isolation, TlsRelayRunsAsTheWorkerUser) {
   struct passwd* pw = getpwnam("nobody");
   if (!pw) GTEST_SKIP() << "no user \"nobody\" on this machine";
@@ -906,6 +907,7 @@ TEST(Isolation, TlsRelayRunsAsTheWorkerUser) {
     ++relays;
     std::string status = read_text("/proc/" + std::to_string(p) + "/status");
     EXPECT_TRUE(contains(status, uid_line)) << status;
+    EXPECT_EQ(dumpable(p), 0) << status;
   }
   EXPECT_EQ(relays, 2);
 }
