@@ -3,8 +3,8 @@
 
     pytorch_bench.py [--reps N] [--warmup N] [--only METRIC]
 
-bench/run.sh runs it natively and through `gvirtus run` (TCP, Unix socket) and prints the ratio
-table. Each figure is the median of N timed repetitions after the warm-up ones, with
+bench/run.sh runs it natively and through `gvirtus run` (TCP, Unix socket, shm, TLS), in two
+interleaved turns, and prints each mode's best turn in its ratio table. Each figure is the median of N timed repetitions after the warm-up ones, with
 torch.cuda.synchronize() before and after each:
   gpt_train_step_ms     one training step (forward, backward, AdamW) of a small GPT
   resnet_train_step_ms  one training step (SGD with momentum) of a small ResNet, batch 32

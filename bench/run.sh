@@ -9,8 +9,8 @@
 #   gvirtus-bench-math  cuFFT, cuRAND, cuSPARSE and cuSOLVER, where the build made it
 #   pytorch_bench.py    PyTorch training steps, a tiny op, import + first CUDA op, where
 #                       $PYTHON (default python3) can import torch and sees a GPU: in the
-#                       interleaved turns too (native, tcp, unix, shm, twice; TLS once, in its
-#                       own section), the table showing each mode's best
+#                       interleaved turns (native, tcp, unix, shm, tls, twice), the table
+#                       showing each mode's best turn
 #   gvirtus-bench-transport  session setup and Ping round trip (no GPU needed), over tcp://,
 #                       unix:, shm:, tls:// and tcp:// with a token; a table of its own
 #   gvirtus-bench-worker-paths  native only: ways a worker can carry out a small copy or a
@@ -165,16 +165,19 @@ run_libs() {  # $1 = mode, then the command prefix (empty natively): every libra
     cat "$out/$p-$mode.txt" >&2
   done
 }
-run_torch() {  # $1 = mode, then the command prefix (empty natively); appends to torch-MODE.txt
-  local mode=$1
+run_torch() {  # $1 = mode, then the command prefix (empty natively): one turn, whose figures
+  local mode=$1  # join torch-MODE.txt only if it succeeded (a failed turn's are left out: nan)
   shift
   [ -n "$torch" ] || return 0
-  if ! timeout 900 "$@" "$python" "$torch" >>"$out/torch-$mode.txt" 2>>"$out/torch-$mode.err"; then
+  if timeout 900 "$@" "$python" "$torch" >"$out/torch-turn.txt" 2>>"$out/torch-$mode.err"; then
+    cat "$out/torch-turn.txt" >>"$out/torch-$mode.txt"
+  else
     echo "bench: pytorch_bench.py failed ($mode):" >&2
     tail -n 5 "$out/torch-$mode.err" >&2
     failed=1
   fi
-  tail -n 4 "$out/torch-$mode.txt" >&2
+  cat "$out/torch-turn.txt" >&2
+  rm -f "$out/torch-turn.txt"
 }
 
 echo "== native" >&2
@@ -228,32 +231,44 @@ if [ "$tls" = 1 ]; then
   "${tls_env[@]}" "$bin/gvirtus" run --endpoint "$ep" -- "$bin/gvirtus-bench" "$budget" \
     | tee "$out/tls.txt" >&2
   run_libs tls "${tls_env[@]}" "$bin/gvirtus" run --endpoint "$ep" --
-  run_torch tls "${tls_env[@]}" "$bin/gvirtus" run --endpoint "$ep" --
   run_transport tls GVIRTUS_ENDPOINT="$ep" GVIRTUS_TLS_CA="$work/ca.pem"
   stop_backend
 fi
 fi
 
-# Launch rates and PyTorch, interleaved: natively, then through TCP, Unix and shm, in turn (the
-# launches three times, PyTorch twice), with the three backends up at once. A process's launch
-# rate, and a PyTorch training step, move by 10-40% from one minute to the next on the shared GPU
-# machine (native included), and the runs above are minutes apart; the table's launches_per_s,
-# launch_enqueue_per_s and launches_per_s_4_threads are each mode's best over these turns
-# (launches-MODE.txt), its PyTorch figures each mode's best (lowest) turn (torch-MODE.txt; TLS
-# keeps its own run's figures).
+# Launch rates and PyTorch, interleaved: natively, then through TCP, Unix and shm (and TLS, for
+# PyTorch), in turn (the launches three times, PyTorch twice), with the backends up at once, each
+# with a module cache. A process's launch rate, and a PyTorch training step, move by 10-40% from
+# one minute to the next on the shared GPU machine (native included), and the runs above are
+# minutes apart; the table's launches_per_s, launch_enqueue_per_s and launches_per_s_4_threads
+# are each mode's best over these turns (launches-MODE.txt; TLS keeps its own run's), its
+# PyTorch figures each mode's best (lowest) turn (torch-MODE.txt).
 if [ "$gpu" = 1 ]; then
   echo "== launch rates and PyTorch, interleaved" >&2
-  port=$(free_port)
-  declare -A lep=([tcp]="tcp://127.0.0.1:$port" [unix]="unix:$work/l.sock" [shm]="shm:$work/l.shm")
+  declare -A lep=([tcp]="tcp://127.0.0.1:$(free_port)" [unix]="unix:$work/l.sock"
+                  [shm]="shm:$work/l.shm")
   for m in tcp unix shm; do
     start_backend "${lep[$m]}" "launches-$m" --module-cache "$work/modules-l-$m"
     more_pids+=("$backend_pid")
     backend_pid=
   done
+  torch_modes=(native tcp unix shm)
+  if [ "$tls" = 1 ] && [ -n "$torch" ]; then
+    lep[tls]="tls://127.0.0.1:$(free_port)"
+    start_backend "${lep[tls]}" turns-tls --config "$work/tls.json" --module-cache "$work/modules-l-tls"
+    more_pids+=("$backend_pid")
+    backend_pid=
+    torch_modes+=(tls)
+  fi
+  turn_prefix() {  # $1 = mode: sets prefix, the command prefix through that mode's backend
+    prefix=()
+    [ "$1" = native ] && return 0
+    [ "$1" = tls ] && prefix=(env GVIRTUS_TLS_CA="$work/ca.pem")
+    prefix+=("$bin/gvirtus" run --endpoint "${lep[$1]}" --)
+  }
   for turn in 1 2 3; do
     for m in native tcp unix shm; do
-      prefix=()
-      [ "$m" = native ] || prefix=("$bin/gvirtus" run --endpoint "${lep[$m]}" --)
+      turn_prefix "$m"
       if ! timeout 300 "${prefix[@]}" "$bin/gvirtus-bench" "$budget" launches \
            >>"$out/launches-$m.txt" 2>>"$out/launches-$m.err"; then
         echo "bench: the launch turn failed ($m):" >&2
@@ -262,9 +277,8 @@ if [ "$gpu" = 1 ]; then
       fi
     done
     [ "$turn" -le 2 ] || continue
-    for m in native tcp unix shm; do
-      prefix=()
-      [ "$m" = native ] || prefix=("$bin/gvirtus" run --endpoint "${lep[$m]}" --)
+    for m in "${torch_modes[@]}"; do
+      turn_prefix "$m"
       run_torch "$m" "${prefix[@]}"
     done
   done
@@ -317,41 +331,34 @@ fi
 python3 - "$out" <<'PY' | tee "$out/bench-table.txt"
 import sys, os
 out = sys.argv[1]
+def figures(path, pick):
+    """metric -> (value, unit) from a file of "metric value unit" lines; a metric on several
+    lines (one per turn) keeps pick(new, kept)."""
+    d = {}
+    if not os.path.exists(path):
+        return d
+    for line in open(path):
+        parts = line.split()
+        if len(parts) != 3:
+            continue
+        try:
+            v = float(parts[1])
+        except ValueError:
+            continue
+        d[parts[0]] = (pick(v, d[parts[0]][0]) if parts[0] in d else v, parts[2])
+    return d
 def load(mode):
     d = {}
-    for name in (f"{mode}.txt", f"libs-{mode}.txt", f"math-{mode}.txt", f"torch-{mode}.txt"):
-        path = os.path.join(out, name)
-        if not os.path.exists(path):
-            continue
-        lowest = name.startswith("torch-")  # one line per turn, times: the best is the lowest
-        for line in open(path):
-            parts = line.split()
-            if len(parts) == 3:
-                try:
-                    v = float(parts[1])
-                except ValueError:
-                    continue
-                if lowest and parts[0] in d:
-                    v = min(v, d[parts[0]][0])
-                d[parts[0]] = (v, parts[2])
+    for name in (f"{mode}.txt", f"libs-{mode}.txt", f"math-{mode}.txt"):
+        d.update(figures(os.path.join(out, name), lambda new, kept: new))
+    # PyTorch: one line per interleaved turn, times: the best is the lowest.
+    d.update(figures(os.path.join(out, f"torch-{mode}.txt"), min))
     return d
 native, tcp, unix, shm, tls = (load("native"), load("tcp"), load("unix"), load("shm"),
                                load("tls"))
 # The launch rates: each mode's best over the interleaved turns, where they ran.
 for mode, d in (("native", native), ("tcp", tcp), ("unix", unix), ("shm", shm)):
-    path = os.path.join(out, f"launches-{mode}.txt")
-    if not os.path.exists(path):
-        continue
-    best = {}
-    for line in open(path):
-        parts = line.split()
-        if len(parts) == 3:
-            try:
-                best[parts[0]] = max(best.get(parts[0], 0.0), float(parts[1]))
-            except ValueError:
-                pass
-    for k, v in best.items():
-        d[k] = (v, d.get(k, (v, "1/s"))[1])
+    d.update(figures(os.path.join(out, f"launches-{mode}.txt"), max))
 if native:
     print(f"{'metric':28} {'native':>10} {'tcp':>10} {'unix':>10} {'shm':>10} {'tls':>10} "
           f"{'tcp/native':>11} {'unix/native':>12} {'shm/native':>11} {'tls/native':>11} "
@@ -367,17 +374,9 @@ for k, (v, unit) in native.items():
           f"{ratio(u, v):12.3g} {ratio(m, v):11.3g} {ratio(s, v):11.3g} {ratio(s, t):8.3g}")
 # The transport alone (gvirtus-bench-transport): no native figure; TLS and token against tcp.
 modes = ["tcp", "unix", "shm", "tls", "token"]
-tr = {m: {} for m in modes}
-for m in modes:
-    path = os.path.join(out, f"transport-{m}.txt")
-    if os.path.exists(path):
-        for line in open(path):
-            parts = line.split()
-            if len(parts) == 3:
-                try:
-                    tr[m][parts[0]] = float(parts[1])
-                except ValueError:
-                    pass
+tr = {m: {k: v for k, (v, _) in
+            figures(os.path.join(out, f"transport-{m}.txt"), lambda new, kept: new).items()}
+      for m in modes}
 if any(tr.values()):
     print()
     print(f"{'transport':20} {'tcp':>10} {'unix':>10} {'shm':>10} {'tls':>10} {'tcp+token':>10} "

@@ -907,8 +907,7 @@ TEST_F(Tls, AReceiveEndedByShutdownRaisesNoSigpipe) {
       ::testing::ExitedWithCode(0), "");
 }
 
-// The children of process `parent` (the daemon's TLS relays, before any session).
-// The live (not zombie) children of `parent`.
+// The live (not zombie) children of `parent` (before any session: the daemon's TLS relays).
 std::vector<pid_t> child_pids(pid_t parent) {
   std::vector<pid_t> out;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
