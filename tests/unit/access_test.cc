@@ -907,26 +907,6 @@ TEST_F(Tls, AReceiveEndedByShutdownRaisesNoSigpipe) {
       ::testing::ExitedWithCode(0), "");
 }
 
-// The live (not zombie) children of `parent` (before any session: the daemon's TLS relays).
-std::vector<pid_t> child_pids(pid_t parent) {
-  std::vector<pid_t> out;
-  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = e.path().filename();
-    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::ifstream f(e.path() / "stat");
-    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    const size_t close = text.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(text.substr(close + 2));
-    std::string state;
-    long ppid = 0;
-    if (rest >> state >> ppid && ppid == parent && state != "Z")
-      out.push_back(static_cast<pid_t>(std::stol(name)));
-  }
-  return out;
-}
-
-int children_of(pid_t parent) { return static_cast<int>(child_pids(parent).size()); }
 
 // Connections to a tls:// port that never speak start at most 64 relay processes (a fork and
 // an exec each, before anyone proved anything); the others wait in the listen queue, and a real
@@ -951,7 +931,7 @@ TEST_F(Tls, SilentConnectionsStartAtMost64RelaysAndTheRestWait) {
   }
   int most = 0;
   for (auto until = Clock::now() + 1s; Clock::now() < until;) {  // within the 2 s timeout
-    most = std::max(most, children_of(t_.backend->pid()));
+    most = std::max(most, static_cast<int>(testing::child_pids(t_.backend->pid()).size()));
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_GT(most, 1) << t_.backend->log();  // more than the spare relay alone
@@ -968,9 +948,8 @@ std::vector<pid_t> spare_relays(pid_t parent, size_t want = 1) {
   std::vector<pid_t> found;
   for (auto until = Clock::now() + 5s; Clock::now() < until; std::this_thread::sleep_for(20ms)) {
     found.clear();
-    for (pid_t p : child_pids(parent)) {
-      std::ifstream cl("/proc/" + std::to_string(p) + "/cmdline");
-      std::string cmd((std::istreambuf_iterator<char>(cl)), std::istreambuf_iterator<char>());
+    for (pid_t p : testing::child_pids(parent)) {
+      const std::string cmd = testing::proc_text("/proc/" + std::to_string(p) + "/cmdline");
       if (cmd.find(std::string("--wait-fd") + '\0') != std::string::npos) found.push_back(p);
     }
     if (found.size() == want) break;

@@ -2,6 +2,7 @@
 // byte, for tests that talk to the daemon (daemon_test.cc, access_test.cc). Every wait is
 // bounded.
 #pragma once
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
@@ -236,5 +237,39 @@ class Backend {
   bool exited_ = false;
   int status_ = 0;
 };
+
+// A /proc file's text, or "" when it cannot be read (its process may end while it is read:
+// no exception).
+inline std::string proc_text(const std::string& path) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return n < 0 ? std::string() : out;
+}
+
+// The live (not zombie) children of process `parent`: a backend's workers and TLS relays.
+inline std::vector<pid_t> child_pids(pid_t parent) {
+  std::vector<pid_t> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string text = proc_text("/proc/" + name + "/stat");
+    const size_t close = text.rfind(')');
+    if (close == std::string::npos || close + 2 > text.size()) continue;
+    std::istringstream rest(text.substr(close + 2));
+    std::string state;
+    long ppid = 0;
+    if (rest >> state >> ppid && ppid == parent && state != "Z")
+      out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  ::closedir(d);
+  return out;
+}
 
 }  // namespace gvirtus::testing

@@ -59,28 +59,6 @@ std::string read_text(const std::string& path) {
   return ss.str();
 }
 
-// The processes whose parent is `parent` (its workers and TLS relays).
-std::vector<pid_t> children_of(pid_t parent) {
-  std::vector<pid_t> out;
-  DIR* d = opendir("/proc");
-  if (!d) return out;
-  while (dirent* e = readdir(d)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    std::string stat = read_text("/proc/" + std::string(e->d_name) + "/stat");
-    size_t rp = stat.rfind(')');
-    if (rp == std::string::npos) continue;
-    std::istringstream rest(stat.substr(rp + 2));
-    std::string state;
-    long ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == parent && state != "Z") out.push_back(static_cast<pid_t>(pid));
-  }
-  closedir(d);
-  return out;
-}
-
 // The backend's children once there are `want` of them, each exec'd as a worker or a TLS relay
 // (the daemon starts a spare relay after each TLS handshake, tls_relay.h: it may be between its
 // fork and its exec for a moment) and each passing `ready`; polled for up to 5 s. What it last
@@ -91,7 +69,7 @@ std::vector<pid_t> settled_children(pid_t parent, size_t want,
   for (auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
        std::chrono::steady_clock::now() < until;
        std::this_thread::sleep_for(std::chrono::milliseconds(20))) {
-    kids = children_of(parent);
+    kids = testing::child_pids(parent);
     bool all = kids.size() == want;
     for (pid_t p : kids) {
       const std::string cmdline = read_text("/proc/" + std::to_string(p) + "/cmdline");
@@ -292,7 +270,7 @@ TEST(Isolation, WorkerIsAnExecutedImageInWorkerMode) {
   ASSERT_NE(realpath(GVIRTUS_BIN_DIR "/gvirtus-backend", want), nullptr);
   EXPECT_STREQ(exe, want);
   // A different image from the daemon's: exec, not a fork.
-  std::vector<pid_t> kids = children_of(t.backend->pid());
+  std::vector<pid_t> kids = testing::child_pids(t.backend->pid());
   ASSERT_EQ(kids.size(), 1u);
   EXPECT_EQ(kids[0], static_cast<pid_t>(w.worker_pid));
   EXPECT_NE(read_text("/proc/" + wpid + "/cmdline"),
@@ -471,7 +449,7 @@ TEST(Isolation, WorkerHoldsNoAuthenticationToken) {
   ASSERT_TRUE(c->send_request(client::kCallPing, 0, nullptr, 0, &id));
   wire::FrameHeader h;
   ASSERT_TRUE(c->recv_reply_header(id, &h));
-  std::vector<pid_t> kids = children_of(t.backend->pid());
+  std::vector<pid_t> kids = testing::child_pids(t.backend->pid());
   ASSERT_EQ(kids.size(), 1u);
   size_t scanned = 0;
   EXPECT_TRUE(memory_contains(t.backend->pid(), token, &scanned));  // control
