@@ -51,6 +51,26 @@ constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
 
 int g_signal_pipe = -1;  // write end, for the handlers
 
+// Environment variables naming secrets: a worker or relay has no business with them (the files
+// may still be readable to one of the daemon's own user: "worker_user" closes that,
+// docs/security.md).
+const std::vector<std::string> kSecretEnvironment = {
+    "GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT", "GVIRTUS_TLS_CLIENT_KEY"};
+
+// Every signal blocked while it lives: around a fork, until the child has reset its handlers
+// (ours would write to a pipe the child no longer has).
+struct SignalsBlocked {
+  sigset_t old;
+  SignalsBlocked() {
+    sigset_t all;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+  }
+  ~SignalsBlocked() { sigprocmask(SIG_SETMASK, &old, nullptr); }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+};
+
 void on_signal(int sig) {
   int saved = errno;
   unsigned char b = static_cast<unsigned char>(sig);
@@ -132,6 +152,7 @@ class Daemon {
   size_t tls_handshakes() const;  // pending connections that came through a TLS relay
   void start_tls_relay(std::unique_ptr<Stream> net, size_t listener);
   ExecSpec relay_spec() const;
+  std::string relay_files_now() const;
   void start_spare_relay();
   bool hand_to_spare(int net_fd, int plain_fd, const std::string& peer);
   void add_pending(std::unique_ptr<Stream> s, const std::string& peer, size_t listener,
@@ -507,9 +528,13 @@ ExecSpec Daemon::relay_spec() const {
     e.args.push_back("--user");
     e.args.push_back(std::to_string(opt_.worker_uid) + ":" + std::to_string(opt_.worker_gid));
   }
-  e.unset_env = {"GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
-                 "GVIRTUS_TLS_CLIENT_KEY"};
+  e.unset_env = kSecretEnvironment;
   return e;
+}
+
+// relay_files_stamp of this daemon's certificate, key and client CA files.
+std::string Daemon::relay_files_now() const {
+  return relay_files_stamp(opt_.tls_cert, opt_.tls_key, opt_.tls_client_ca);
 }
 
 // A relay for the next TLS connection, started now (tls_relay.h, "a spare relay"): where relays
@@ -520,7 +545,7 @@ void Daemon::start_spare_relay() {
                    [](const Endpoint& ep) { return ep.tls; }))
     return;
   // Before the spawn: files that change while the spare loads them make it stale.
-  std::string stamp = relay_files_stamp(opt_.tls_cert, opt_.tls_key, opt_.tls_client_ca);
+  std::string stamp = relay_files_now();
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     log::once(log::Level::kWarn, "spare-relay-socketpair",
@@ -532,12 +557,12 @@ void Daemon::start_spare_relay() {
   e.args.push_back(std::to_string(sv[1]));
   e.inherit = {sv[1]};
   e.in_child = [&] { close_daemon_fds_in_child(sv[1], -1); };
-  sigset_t all, old;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, &old);
   std::string error;
-  const pid_t pid = spawn_exec(e, &error);
-  sigprocmask(SIG_SETMASK, &old, nullptr);
+  pid_t pid;
+  {
+    SignalsBlocked blocked;  // until the relay has reset its handlers (relay_signals)
+    pid = spawn_exec(e, &error);
+  }
   ::close(sv[1]);
   if (pid < 0) {
     log::once(log::Level::kWarn, "spare-relay-spawn", "no spare TLS relay: " + error);
@@ -554,8 +579,7 @@ void Daemon::start_spare_relay() {
 // Either way the spare is no longer the daemon's to give: a stale or unreachable one is ended.
 bool Daemon::hand_to_spare(int net_fd, int plain_fd, const std::string& peer) {
   if (spare_.pid <= 0) return false;
-  const bool fresh =
-      relay_files_stamp(opt_.tls_cert, opt_.tls_key, opt_.tls_client_ca) == spare_.stamp;
+  const bool fresh = relay_files_now() == spare_.stamp;
   const bool handed = fresh && hand_to_spare_relay(spare_.fd, net_fd, plain_fd, peer);
   if (!handed) {
     if (fresh)
@@ -592,9 +616,7 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
   pid_t pid = -1;
   std::string spawn_error;
   if (!handed) {
-    sigset_t all, old;
-    sigfillset(&all);
-    sigprocmask(SIG_SETMASK, &all, &old);
+    SignalsBlocked blocked;  // until the relay has reset its handlers (relay_signals)
     if (!opt_.worker_exe.empty()) {
       ExecSpec e = relay_spec();
       for (const std::string& a : {std::string("--net-fd"), std::to_string(net_fd),
@@ -615,7 +637,6 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
       run_tls_relay(opt_.tls->ctx(), net_fd, sv[1], opt_.handshake_timeout_ms, peer,
                     opt_.receive_spin_us);
     }
-    sigprocmask(SIG_SETMASK, &old, nullptr);
     if (pid > 0) relays_.insert(pid);
   }
   ::close(sv[1]);
@@ -943,74 +964,68 @@ void Daemon::start_session(Pending& p, const wire::Hello& hello) {
   // The worker's counter block (stats.h); -1: the session runs without figures.
   const int stats_fd = stats::create_block_fd();
   const int conn_aux_fd = p.stream->aux_fd();  // an shm: connection's shared memory
-  // Signals stay blocked across fork until the child has reset its handlers (run_worker):
-  // ours would write to a pipe the child no longer has.
-  sigset_t all, old;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, &old);
   std::string spawn_error;
   pid_t pid = -1;
-  if (!opt_.worker_exe.empty()) {
-    SpawnSpec spec;
-    spec.exe = opt_.worker_exe;
-    spec.control_fd = sv[1];
-    spec.session_id = session_id;
-    spec.max_connections = limits.connections;
-    spec.gpu_memory_limit = limits.gpu_memory;
-    spec.upload_limit = limits.upload_bytes;
-    spec.identity = identity;
-    spec.clear_memory = opt_.clear_device_memory;
-    spec.dumpable = opt_.dumpable;
-    spec.receive_spin_us = opt_.receive_spin_us;
-    spec.module_cache_dir = opt_.module_cache.dir;
-    spec.module_cache_bytes = opt_.module_cache.max_bytes;
-    spec.module_cache_shared = opt_.module_cache.shared;
-    // Paths to secrets: a worker has no business with them (the files may still be readable
-    // to a worker of the daemon's own user: "worker_user" closes that, docs/security.md).
-    spec.unset_env = {"GVIRTUS_TOKEN_FILE", "GVIRTUS_TLS_CA", "GVIRTUS_TLS_CLIENT_CERT",
-                      "GVIRTUS_TLS_CLIENT_KEY"};
-    spec.uid = opt_.worker_uid;
-    spec.gid = opt_.worker_gid;
-    spec.rlimits = opt_.isolation.rlimits;
-    if (stats_fd >= 0) spec.extra_fds.emplace_back("stats", stats_fd);
-    spec.in_child = [&] { close_daemon_fds_in_child(sv[1], stats_fd); };  // conn: sent below
-    pid = spawn_worker(spec, &spawn_error);
-    if (pid > 0) {
-      Status ss = send_connection(sv[0], conn_fd, p.peer, p.payload, conn_aux_fd);
-      if (!ss) {
-        ::kill(pid, SIGKILL);  // reaped by reap(); it never served anyone
-        pid = -1;
-        spawn_error = "cannot hand the connection to its worker: " + ss.message();
+  {
+    SignalsBlocked blocked;  // until the child has reset its handlers (run_worker)
+    if (!opt_.worker_exe.empty()) {
+      SpawnSpec spec;
+      spec.exe = opt_.worker_exe;
+      spec.control_fd = sv[1];
+      spec.session_id = session_id;
+      spec.max_connections = limits.connections;
+      spec.gpu_memory_limit = limits.gpu_memory;
+      spec.upload_limit = limits.upload_bytes;
+      spec.identity = identity;
+      spec.clear_memory = opt_.clear_device_memory;
+      spec.dumpable = opt_.dumpable;
+      spec.receive_spin_us = opt_.receive_spin_us;
+      spec.module_cache_dir = opt_.module_cache.dir;
+      spec.module_cache_bytes = opt_.module_cache.max_bytes;
+      spec.module_cache_shared = opt_.module_cache.shared;
+      spec.unset_env = kSecretEnvironment;
+      spec.uid = opt_.worker_uid;
+      spec.gid = opt_.worker_gid;
+      spec.rlimits = opt_.isolation.rlimits;
+      if (stats_fd >= 0) spec.extra_fds.emplace_back("stats", stats_fd);
+      spec.in_child = [&] { close_daemon_fds_in_child(sv[1], stats_fd); };  // conn: sent below
+      pid = spawn_worker(spec, &spawn_error);
+      if (pid > 0) {
+        Status ss = send_connection(sv[0], conn_fd, p.peer, p.payload, conn_aux_fd);
+        if (!ss) {
+          ::kill(pid, SIGKILL);  // reaped by reap(); it never served anyone
+          pid = -1;
+          spawn_error = "cannot hand the connection to its worker: " + ss.message();
+        }
       }
+    } else {
+      pid = ::fork();
+      if (pid < 0) spawn_error = std::string("fork: ") + std::strerror(errno);
     }
-  } else {
-    pid = ::fork();
-    if (pid < 0) spawn_error = std::string("fork: ") + std::strerror(errno);
+    if (pid == 0) {
+      close_daemon_fds_in_child(sv[1], conn_fd, conn_aux_fd);
+      forget_secrets_in_child(/*keep_tls=*/false);
+      ::close(sv[0]);
+      WorkerStart ws;
+      ws.control_fd = sv[1];
+      ws.conn_fd = conn_fd;
+      ws.conn_aux_fd = conn_aux_fd;
+      ws.peer = p.peer;
+      ws.hello = hello;
+      ws.session_id = session_id;
+      ws.identity = identity;
+      ws.max_connections = limits.connections;
+      ws.gpu_memory_limit = limits.gpu_memory;
+      ws.upload_limit = limits.upload_bytes;
+      ws.clear_memory = opt_.clear_device_memory;
+      ws.receive_spin_us = opt_.receive_spin_us;
+      ws.stats_fd = stats_fd;
+      ws.module_cache_dir = opt_.module_cache.dir;
+      ws.module_cache_bytes = opt_.module_cache.max_bytes;
+      ws.module_cache_shared = opt_.module_cache.shared;
+      run_worker(std::move(ws));
+    }
   }
-  if (pid == 0) {
-    close_daemon_fds_in_child(sv[1], conn_fd, conn_aux_fd);
-    forget_secrets_in_child(/*keep_tls=*/false);
-    ::close(sv[0]);
-    WorkerStart ws;
-    ws.control_fd = sv[1];
-    ws.conn_fd = conn_fd;
-    ws.conn_aux_fd = conn_aux_fd;
-    ws.peer = p.peer;
-    ws.hello = hello;
-    ws.session_id = session_id;
-    ws.identity = identity;
-    ws.max_connections = limits.connections;
-    ws.gpu_memory_limit = limits.gpu_memory;
-    ws.upload_limit = limits.upload_bytes;
-    ws.clear_memory = opt_.clear_device_memory;
-    ws.receive_spin_us = opt_.receive_spin_us;
-    ws.stats_fd = stats_fd;
-    ws.module_cache_dir = opt_.module_cache.dir;
-    ws.module_cache_bytes = opt_.module_cache.max_bytes;
-    ws.module_cache_shared = opt_.module_cache.shared;
-    run_worker(std::move(ws));
-  }
-  sigprocmask(SIG_SETMASK, &old, nullptr);
   ::close(sv[1]);
   if (pid < 0) {
     ::close(sv[0]);

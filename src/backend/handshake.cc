@@ -126,30 +126,28 @@ Status send_connection(int control_fd, int conn_fd, const std::string& peer,
 Status recv_connection(int control_fd, int* conn_fd, std::string* peer,
                        std::vector<uint8_t>* hello_payload, int* aux_fd) {
   std::vector<uint8_t> buf(kMaxControlMessage);
-  for (;;) {
-    std::vector<int> fds;
-    int flags = 0;
-    ssize_t n = recv_with_fds(control_fd, buf.data(), buf.size(), 0, &fds, &flags);
-    if (n < 0) return disconnected(std::string("control socket: ") + std::strerror(errno));
-    if (n == 0 && fds.empty()) return disconnected("the daemon closed the control socket");
-    auto fail = [&](const std::string& why) {
-      for (int fd : fds) ::close(fd);
-      return protocol_error("control message: " + why);
-    };
-    if (flags & (MSG_TRUNC | MSG_CTRUNC)) return fail("truncated");
-    if (fds.size() != 1 && !(aux_fd && fds.size() == 2))
-      return fail(std::to_string(fds.size()) + " descriptors instead of 1");
-    size_t len = static_cast<size_t>(n);
-    uint32_t plen = 0;
-    if (len < sizeof plen) return fail("too short");
-    std::memcpy(&plen, buf.data(), sizeof plen);
-    if (plen > kMaxPeerText || plen > len - sizeof plen) return fail("bad peer length");
-    *conn_fd = fds[0];
-    if (aux_fd) *aux_fd = fds.size() == 2 ? fds[1] : -1;
-    peer->assign(reinterpret_cast<const char*>(buf.data()) + sizeof plen, plen);
-    hello_payload->assign(buf.begin() + sizeof plen + plen, buf.begin() + len);
-    return Status::ok();
-  }
+  std::vector<int> fds;
+  int flags = 0;
+  ssize_t n = recv_with_fds(control_fd, buf.data(), buf.size(), 0, &fds, &flags);
+  if (n < 0) return disconnected(std::string("control socket: ") + std::strerror(errno));
+  if (n == 0 && fds.empty()) return disconnected("the daemon closed the control socket");
+  auto fail = [&](const std::string& why) {
+    for (int fd : fds) ::close(fd);
+    return protocol_error("control message: " + why);
+  };
+  if (flags & (MSG_TRUNC | MSG_CTRUNC)) return fail("truncated");
+  if (fds.size() != 1 && !(aux_fd && fds.size() == 2))
+    return fail(std::to_string(fds.size()) + " descriptors instead of 1");
+  size_t len = static_cast<size_t>(n);
+  uint32_t plen = 0;
+  if (len < sizeof plen) return fail("too short");
+  std::memcpy(&plen, buf.data(), sizeof plen);
+  if (plen > kMaxPeerText || plen > len - sizeof plen) return fail("bad peer length");
+  *conn_fd = fds[0];
+  if (aux_fd) *aux_fd = fds.size() == 2 ? fds[1] : -1;
+  peer->assign(reinterpret_cast<const char*>(buf.data()) + sizeof plen, plen);
+  hello_payload->assign(buf.begin() + sizeof plen + plen, buf.begin() + len);
+  return Status::ok();
 }
 
 }  // namespace gvirtus::backend
