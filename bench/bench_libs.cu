@@ -4,7 +4,9 @@
 // like gvirtus-bench; bench/run.sh runs both natively and through `gvirtus run` and prints the
 // ratio table. Built with -cudart shared and linked with the shared cuBLAS and cuDNN, so that
 // `gvirtus run` can give it the GVirtuS libraries in their place.
-//   gvirtus-bench-libs [SECONDS_PER_METRIC]
+//   gvirtus-bench-libs [SECONDS_PER_METRIC [sgemm]]
+// `sgemm` measures sgemm_64_per_s only (bench/run.sh runs that natively and through each
+// transport in turn, with the launch rates).
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -17,6 +19,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "bench_common.h"
@@ -234,15 +237,20 @@ void conv_forward(double budget) {
 
 int main(int argc, char** argv) {
   double budget = argc > 1 ? std::atof(argv[1]) : 1.0;  // seconds per small-call metric
+  const bool sgemm_only = argc > 2 && std::strcmp(argv[2], "sgemm") == 0;
   check(cudaSetDevice(0), "cudaSetDevice");
   check(cudaFree(nullptr), "context creation");
 
   auto t0 = Clock::now();
   cublasHandle_t h;
   check(cublasCreate(&h), "cublasCreate");
-  report("cublas_create_ms", 1e3 * seconds_since(t0), "ms");
+  if (!sgemm_only) report("cublas_create_ms", 1e3 * seconds_since(t0), "ms");
 
   small_sgemm(h, budget);
+  if (sgemm_only) {
+    check(cublasDestroy(h), "cublasDestroy");
+    return 0;
+  }
   large_gemm(h, "sgemm_8192_tflops", 8192, CUDA_R_32F, 5);
   large_gemm(h, "gemmex_bf16_8192_tflops", 8192, CUDA_R_16BF, 20);
   check(cublasDestroy(h), "cublasDestroy");

@@ -5,7 +5,9 @@
 #   gvirtus-bench       the runtime: calls, copies, launches (must succeed); then its launch
 #                       rates alone in interleaved turns (native, tcp, unix, shm, three times),
 #                       whose best per mode the table shows
-#   gvirtus-bench-libs  cuBLAS and cuDNN, where the build made it (bench/CMakeLists.txt)
+#   gvirtus-bench-libs  cuBLAS and cuDNN, where the build made it (bench/CMakeLists.txt); then
+#                       its small SGEMM rate alone in the launch turns, whose best per mode
+#                       the table shows
 #   gvirtus-bench-math  cuFFT, cuRAND, cuSPARSE and cuSOLVER, where the build made it
 #   pytorch_bench.py    PyTorch training steps, a tiny op, import + first CUDA op, where
 #                       $PYTHON (default python3) can import torch and sees a GPU: in the
@@ -31,7 +33,8 @@ bin=$(cd "$build/bin" && pwd)
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
 # The interleaved turns append to these: none from an earlier run in the same $OUT.
-rm -f "$out"/launches-*.txt "$out"/launches-*.err "$out"/torch-*.txt "$out"/torch-*.err
+rm -f "$out"/launches-*.txt "$out"/launches-*.err "$out"/sgemm-*.txt "$out"/sgemm-*.err \
+  "$out"/torch-*.txt "$out"/torch-*.err
 work=$(mktemp -d)
 backend_pid=
 failed=0
@@ -236,13 +239,14 @@ if [ "$tls" = 1 ]; then
 fi
 fi
 
-# Launch rates and PyTorch, interleaved: natively, then through TCP, Unix and shm (and TLS, for
-# PyTorch), in turn (the launches three times, PyTorch twice), with the backends up at once, each
-# with a module cache. A process's launch rate, and a PyTorch training step, move by 10-40% from
-# one minute to the next on the shared GPU machine (native included), and the runs above are
-# minutes apart; the table's launches_per_s, launch_enqueue_per_s and launches_per_s_4_threads
-# are each mode's best over these turns (launches-MODE.txt; TLS keeps its own run's), its
-# PyTorch figures each mode's best (lowest) turn (torch-MODE.txt).
+# Launch rates, small SGEMMs and PyTorch, interleaved: natively, then through TCP, Unix and shm
+# (and TLS, for PyTorch), in turn (the launches and SGEMMs three times, PyTorch twice), with the
+# backends up at once, each with a module cache. A process's launch rate, and a PyTorch training
+# step, move by 10-40% from one minute to the next on the shared GPU machine (native included),
+# and the runs above are minutes apart; the table's launches_per_s, launch_enqueue_per_s,
+# launches_per_s_4_threads and sgemm_64_per_s are each mode's best over these turns
+# (launches-MODE.txt, sgemm-MODE.txt; TLS keeps its own run's), its PyTorch figures each mode's
+# best (lowest) turn (torch-MODE.txt).
 if [ "$gpu" = 1 ]; then
   echo "== launch rates and PyTorch, interleaved" >&2
   declare -A lep=([tcp]="tcp://127.0.0.1:$(free_port)" [unix]="unix:$work/l.sock"
@@ -266,6 +270,8 @@ if [ "$gpu" = 1 ]; then
     [ "$1" = tls ] && prefix=(env GVIRTUS_TLS_CA="$work/ca.pem")
     prefix+=("$bin/gvirtus" run --endpoint "${lep[$1]}" --)
   }
+  sgemm_turns=
+  [[ " ${progs[*]} " == *" libs "* ]] && sgemm_turns=1
   for turn in 1 2 3; do
     for m in native tcp unix shm; do
       turn_prefix "$m"
@@ -273,6 +279,15 @@ if [ "$gpu" = 1 ]; then
            >>"$out/launches-$m.txt" 2>>"$out/launches-$m.err"; then
         echo "bench: the launch turn failed ($m):" >&2
         tail -n 5 "$out/launches-$m.err" >&2
+        failed=1
+      fi
+      [ -n "$sgemm_turns" ] || continue
+      sgemm_env=("${prefix[@]}")
+      [ "$m" = native ] && sgemm_env=("${native_env[@]}")
+      if ! timeout 300 "${sgemm_env[@]}" "$bin/gvirtus-bench-libs" "$budget" sgemm \
+           >>"$out/sgemm-$m.txt" 2>>"$out/sgemm-$m.err"; then
+        echo "bench: the small SGEMM turn failed ($m):" >&2
+        tail -n 5 "$out/sgemm-$m.err" >&2
         failed=1
       fi
     done
@@ -356,9 +371,11 @@ def load(mode):
     return d
 native, tcp, unix, shm, tls = (load("native"), load("tcp"), load("unix"), load("shm"),
                                load("tls"))
-# The launch rates: each mode's best over the interleaved turns, where they ran.
+# The launch rates and the small SGEMM rate: each mode's best over the interleaved turns, where
+# they ran.
 for mode, d in (("native", native), ("tcp", tcp), ("unix", unix), ("shm", shm)):
-    d.update(figures(os.path.join(out, f"launches-{mode}.txt"), max))
+    for turns in ("launches", "sgemm"):
+        d.update(figures(os.path.join(out, f"{turns}-{mode}.txt"), max))
 if native:
     print(f"{'metric':28} {'native':>10} {'tcp':>10} {'unix':>10} {'shm':>10} {'tls':>10} "
           f"{'tcp/native':>11} {'unix/native':>12} {'shm/native':>11} {'tls/native':>11} "
