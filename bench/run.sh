@@ -95,12 +95,14 @@ run_transport() {  # $1 = mode, then environment assignments for the client
     tail -n 5 "$out/transport-$mode.err" >&2
     failed=1
   fi
-  # The transport alone, no backend (--raw): ping and a 256 MiB stream, for the plain transports.
+  # The transport alone, no backend (--raw): ping and a 256 MiB stream; for TLS through a TLS
+  # relay, as a worker's bytes go.
   local raw=
   case $mode in
     tcp) raw="tcp://127.0.0.1:$(free_port)" ;;
     unix) raw="unix:$work/raw.sock" ;;
     shm) raw="shm:$work/raw.shm" ;;
+    tls) raw="tls://127.0.0.1:$(free_port)" ;;
   esac
   if [ -n "$raw" ] && ! timeout 300 "$transport" --raw "$raw" "$budget" \
        >>"$out/transport-$mode.txt" 2>>"$out/transport-$mode.err"; then

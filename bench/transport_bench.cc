@@ -10,9 +10,13 @@
 // --raw measures the transport alone, with no backend: it listens on ENDPOINT, a forked child
 // connects and echoes, and it prints raw_ping_us (a 16-byte frame there and back) and
 // raw_stream_256MiB_GBps (256 MiB one way in frames of wire::kMaxPayload, then a 1-byte ack).
+// With a tls:// ENDPOINT this process is the TLS client, and the echoing child sits behind a
+// real TLS relay (gvirtus-backend --tls-relay, next to this program), as a worker does.
 // Output lines: "metric value unit", as gvirtus-bench. --make-test-cert writes DIR/ca.pem and
 // DIR/server.pem + DIR/server.key (a certificate for 127.0.0.1 and localhost signed by that CA,
 // valid two days), so bench/run.sh can measure TLS where the openssl command is missing.
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "backend/tls_relay.h"
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/tls.h"
@@ -56,44 +61,37 @@ double seconds_since(Clock::time_point t0) {
 
 // The child of --raw: echoes frames; a frame of kind kGoodbye is the end of a stream, answered
 // with one byte.
-[[noreturn]] void raw_echo(const Endpoint& ep) {
-  std::unique_ptr<Stream> s;
-  if (!connect_stream(ep, &s)) _exit(2);
+[[noreturn]] void raw_echo_on(Stream& s) {
   std::vector<uint8_t> buf(wire::kMaxPayload);
   for (;;) {
     wire::FrameHeader h;
-    if (!recv_header(*s, wire::kMaxPayload, &h)) _exit(0);
-    if (h.length && !s->recv(buf.data(), h.length)) _exit(3);
+    if (!recv_header(s, wire::kMaxPayload, &h)) _exit(0);
+    if (h.length && !s.recv(buf.data(), h.length)) _exit(3);
     if (h.kind == static_cast<uint16_t>(wire::Kind::kGoodbye)) {
       uint8_t ack = 1;
       struct iovec iov = {&ack, 1};
-      if (!s->send(&iov, 1)) _exit(4);
+      if (!s.send(&iov, 1)) _exit(4);
       continue;
     }
     struct iovec body = {buf.data(), h.length};
-    if (!send_frame(*s, h, &body, 1)) _exit(5);
+    if (!send_frame(s, h, &body, 1)) _exit(5);
   }
 }
-
-int raw_bench(const std::string& text, double budget) {
-  Endpoint ep;
-  Status st = parse_endpoint(text, &ep);
-  if (!st) die(st.message());
-  std::unique_ptr<Listener> l;
-  st = listen_on(ep, &l);
-  if (!st) die(st.message());
-  pid_t pid = fork();
-  if (pid == 0) raw_echo(ep);
+[[noreturn]] void raw_echo(const Endpoint& ep) {
   std::unique_ptr<Stream> s;
-  st = l->accept(&s);
-  if (!st) die(st.message());
+  if (!connect_stream(ep, &s)) _exit(2);
+  raw_echo_on(*s);
+}
+
+// The measurements of --raw over a connected stream `s` whose peer runs raw_echo_on.
+void raw_measure(Stream& s, double budget) {
   uint8_t small[16] = {};
   wire::FrameHeader h;
   h.kind = static_cast<uint16_t>(wire::Kind::kRequest);
   struct iovec body = {small, sizeof small};
   auto round = [&] {
     wire::FrameHeader r;
-    if (!send_frame(*s, h, &body, 1) || !recv_header(*s, 64, &r) || !s->recv(small, r.length))
+    if (!send_frame(s, h, &body, 1) || !recv_header(s, 64, &r) || !s.recv(small, r.length))
       die("raw ping failed");
   };
   for (int i = 0; i < 1000; ++i) round();
@@ -112,13 +110,105 @@ int raw_bench(const std::string& text, double budget) {
   do {
     auto t1 = Clock::now();
     for (int i = 0; i < 4; ++i)
-      if (!send_frame(*s, h, &bb, 1)) die("raw stream failed");
+      if (!send_frame(s, h, &bb, 1)) die("raw stream failed");
     uint8_t ack;
     for (int i = 0; i < 4; ++i)
-      if (!s->recv(&ack, 1)) die("raw stream ack failed");
+      if (!s.recv(&ack, 1)) die("raw stream ack failed");
     best = std::max(best, 4.0 * static_cast<double>(big.size()) / seconds_since(t1) / 1e9);
   } while (seconds_since(t0) < budget);
   std::printf("raw_stream_256MiB_GBps %.4g GB/s\n", best);
+}
+
+// tls://: the backend's side is a real TLS relay (gvirtus-backend --tls-relay, from this
+// program's directory, with a test certificate made in a temporary directory) in front of
+// the echoing child, as a worker's connection is; this process is the TLS client. So the
+// figures are the client's TLS stream and the relay's hop together, what a tls:// session's
+// bytes pass through besides the worker.
+[[noreturn]] void relay_echo(Listener& l, const std::string& dir) {
+  std::unique_ptr<Stream> net;
+  if (!l.accept(&net)) _exit(2);
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) _exit(3);
+  for (int fd : pair) {  // as the daemon's socketpair for a relay (Daemon::start_tls_relay)
+    int v = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+  }
+  const int net_fd = net->release_fd();
+  const pid_t relay = fork();
+  if (relay == 0) {
+    char self[4096];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) _exit(4);
+    self[n] = '\0';
+    std::string exe = self;
+    exe = exe.substr(0, exe.rfind('/') + 1) + "gvirtus-backend";
+    for (int fd : {net_fd, pair[1]}) fcntl(fd, F_SETFD, 0);  // kept across the exec
+    const std::string nfd = std::to_string(net_fd), pfd = std::to_string(pair[1]);
+    const std::string cert = dir + "/server.pem", key = dir + "/server.key";
+    execl(exe.c_str(), exe.c_str(), "--tls-relay", "--net-fd", nfd.c_str(), "--plain-fd",
+          pfd.c_str(), "--cert", cert.c_str(), "--key", key.c_str(), "--peer", "raw",
+          static_cast<char*>(nullptr));
+    std::fprintf(stderr, "gvirtus-bench-transport: cannot run %s: %s\n", exe.c_str(),
+                 std::strerror(errno));
+    _exit(5);
+  }
+  ::close(net_fd);
+  ::close(pair[1]);
+  if (relay < 0) _exit(6);
+  std::unique_ptr<Stream> plain = stream_from_fd(pair[0], "relay");
+  // The relay note first (tls_relay.h): the client's verified subject, none here.
+  uint8_t note[backend::kRelayNoteHeader];
+  uint32_t subject = 0;
+  if (!plain->recv(note, sizeof note) || !backend::decode_relay_note_header(note, &subject))
+    _exit(7);
+  std::vector<uint8_t> skip(subject);
+  if (subject && !plain->recv(skip.data(), subject)) _exit(8);
+  raw_echo_on(*plain);
+}
+
+int raw_bench(const std::string& text, double budget) {
+  Endpoint ep;
+  Status st = parse_endpoint(text, &ep);
+  if (!st) die(st.message());
+  if (ep.tls) {
+    char dir_template[] = "/tmp/gvirtus-bench-tls-XXXXXX";
+    const char* dir = mkdtemp(dir_template);
+    if (!dir) die("mkdtemp failed");
+    st = make_test_certificate(dir, "ca", "", "");
+    if (st) st = make_test_certificate(dir, "server", "IP:127.0.0.1,DNS:localhost", "ca");
+    if (!st) die(st.message());
+    Endpoint plain = ep;
+    plain.tls = false;
+    std::unique_ptr<Listener> l;
+    st = listen_on(plain, &l);
+    if (!st) die(st.message());
+    const pid_t pid = fork();
+    if (pid == 0) relay_echo(*l, dir);
+    l.reset();
+    TlsClientOptions opt;
+    opt.ca_file = std::string(dir) + "/ca.pem";
+    std::unique_ptr<Stream> s;
+    st = connect_tls(ep, opt, &s);
+    for (const char* f : {"ca.pem", "ca.key", "server.pem", "server.key"})
+      ::unlink((std::string(dir) + "/" + f).c_str());
+    ::rmdir(dir);
+    if (!st) die(st.message());
+    raw_measure(*s, budget);
+    s.reset();
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return 0;
+  }
+  std::unique_ptr<Listener> l;
+  st = listen_on(ep, &l);
+  if (!st) die(st.message());
+  pid_t pid = fork();
+  if (pid == 0) raw_echo(ep);
+  std::unique_ptr<Stream> s;
+  st = l->accept(&s);
+  if (!st) die(st.message());
+  raw_measure(*s, budget);
   s.reset();
   int status = 0;
   waitpid(pid, &status, 0);
