@@ -167,47 +167,56 @@ void raw_measure(Stream& s, double budget) {
   raw_echo_on(*plain);
 }
 
+// A CA and a certificate for 127.0.0.1 and localhost signed by it, in dir (--make-test-cert).
+Status make_test_certs(const std::string& dir) {
+  Status st = make_test_certificate(dir, "ca", "", "");
+  return st ? make_test_certificate(dir, "server", "IP:127.0.0.1,DNS:localhost", "ca") : st;
+}
+
+// The TLS client's connection to a relay_echo child listening on ep (as tcp://), with
+// certificates made for it in a temporary directory (removed once the relay has them).
+std::unique_ptr<Stream> connect_to_relay_echo(const Endpoint& ep, pid_t* pid) {
+  char dir_template[] = "/tmp/gvirtus-bench-tls-XXXXXX";
+  const char* dir = mkdtemp(dir_template);
+  if (!dir) die("mkdtemp failed");
+  Status st = make_test_certs(dir);
+  if (!st) die(st.message());
+  Endpoint plain = ep;
+  plain.tls = false;
+  std::unique_ptr<Listener> l;
+  st = listen_on(plain, &l);
+  if (!st) die(st.message());
+  *pid = fork();
+  if (*pid == 0) relay_echo(*l, dir);
+  l.reset();
+  TlsClientOptions opt;
+  opt.ca_file = std::string(dir) + "/ca.pem";
+  std::unique_ptr<Stream> s;
+  st = connect_tls(ep, opt, &s);
+  for (const char* f : {"ca.pem", "ca.key", "server.pem", "server.key"})
+    ::unlink((std::string(dir) + "/" + f).c_str());
+  ::rmdir(dir);
+  if (!st) die(st.message());
+  return s;
+}
+
 int raw_bench(const std::string& text, double budget) {
   Endpoint ep;
   Status st = parse_endpoint(text, &ep);
   if (!st) die(st.message());
-  if (ep.tls) {
-    char dir_template[] = "/tmp/gvirtus-bench-tls-XXXXXX";
-    const char* dir = mkdtemp(dir_template);
-    if (!dir) die("mkdtemp failed");
-    st = make_test_certificate(dir, "ca", "", "");
-    if (st) st = make_test_certificate(dir, "server", "IP:127.0.0.1,DNS:localhost", "ca");
-    if (!st) die(st.message());
-    Endpoint plain = ep;
-    plain.tls = false;
-    std::unique_ptr<Listener> l;
-    st = listen_on(plain, &l);
-    if (!st) die(st.message());
-    const pid_t pid = fork();
-    if (pid == 0) relay_echo(*l, dir);
-    l.reset();
-    TlsClientOptions opt;
-    opt.ca_file = std::string(dir) + "/ca.pem";
-    std::unique_ptr<Stream> s;
-    st = connect_tls(ep, opt, &s);
-    for (const char* f : {"ca.pem", "ca.key", "server.pem", "server.key"})
-      ::unlink((std::string(dir) + "/" + f).c_str());
-    ::rmdir(dir);
-    if (!st) die(st.message());
-    raw_measure(*s, budget);
-    s.reset();
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return 0;
-  }
-  std::unique_ptr<Listener> l;
-  st = listen_on(ep, &l);
-  if (!st) die(st.message());
-  pid_t pid = fork();
-  if (pid == 0) raw_echo(ep);
+  pid_t pid = -1;
   std::unique_ptr<Stream> s;
-  st = l->accept(&s);
-  if (!st) die(st.message());
+  if (ep.tls) {
+    s = connect_to_relay_echo(ep, &pid);
+  } else {
+    std::unique_ptr<Listener> l;
+    st = listen_on(ep, &l);
+    if (!st) die(st.message());
+    pid = fork();
+    if (pid == 0) raw_echo(ep);
+    st = l->accept(&s);
+    if (!st) die(st.message());
+  }
   raw_measure(*s, budget);
   s.reset();
   int status = 0;
@@ -221,8 +230,7 @@ int main(int argc, char** argv) {
   if (argc >= 3 && std::strcmp(argv[1], "--raw") == 0)
     return raw_bench(argv[2], argc > 3 ? std::atof(argv[3]) : 1.0);
   if (argc == 3 && std::strcmp(argv[1], "--make-test-cert") == 0) {
-    Status c = make_test_certificate(argv[2], "ca", "", "");
-    if (c) c = make_test_certificate(argv[2], "server", "IP:127.0.0.1,DNS:localhost", "ca");
+    Status c = make_test_certs(argv[2]);
     if (!c) die(c.message());
     return 0;
   }
