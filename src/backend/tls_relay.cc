@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -435,20 +434,7 @@ bool hand_to_spare_relay(int wait_fd, int net_fd, int plain_fd, const std::strin
 
 std::string relay_files_stamp(const std::string& cert, const std::string& key,
                               const std::string& client_ca) {
-  std::string out;
-  for (const std::string* path : {&cert, &key, &client_ca}) {
-    struct stat st{};
-    if (path->empty() || ::stat(path->c_str(), &st) != 0) {
-      out += "-;";
-      continue;
-    }
-    // ctime too: a copy that keeps the size and the modification time (cp -p) still changes it.
-    out += std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) + ":" +
-           std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
-           std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ctim.tv_sec) + "." +
-           std::to_string(st.st_ctim.tv_nsec) + ";";
-  }
-  return out;
+  return tls_files_stamp({cert, key, client_ca});
 }
 
 namespace {

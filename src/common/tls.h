@@ -2,6 +2,7 @@
 // side of a connection is terminated by a relay process (src/backend/tls_relay.cc), so the
 // daemon and the workers keep speaking plain bytes over a socketpair. docs/security.md.
 #pragma once
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,12 @@ struct TlsClientOptions {
 // shutdown() may come from any thread.
 Status connect_tls(const Endpoint& ep, const TlsClientOptions& opt, std::unique_ptr<Stream>* out);
 
+// The client context connect_tls uses for opt: made once and shared by the process's
+// connections, made again when a file it loaded (the CA file, or the system's CA file and
+// directory; the client certificate and key) changed since (tls_files_stamp). The caller owns
+// the reference it gets (SSL_CTX_free).
+Status client_context(const TlsClientOptions& opt, SSL_CTX** out);
+
 // Server side: certificate, key and, for mutual TLS, the CA that client certificates must
 // chain to (then a client without a valid certificate fails the handshake).
 class TlsServerContext {
@@ -53,6 +60,11 @@ class TlsServerContext {
 // DIR/ISSUER.key, with subjectAltName `san` (e.g. "IP:127.0.0.1,DNS:localhost").
 Status make_test_certificate(const std::string& dir, const std::string& name,
                              const std::string& san, const std::string& issuer);
+
+// What the files at `paths` are now, as text: device, inode, size, modification and change
+// times of each ("-" for an empty path or a missing file). Equal stamps: the same files,
+// unchanged (a rotated certificate, even one copied with `cp -p`, changes it).
+std::string tls_files_stamp(std::initializer_list<std::string> paths);
 
 // Puts a write buffer of `bytes` in front of ssl's socket (after the handshake, whose
 // messages OpenSSL buffers itself): records gather there and leave in one send when it fills

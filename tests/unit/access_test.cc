@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1033,19 +1034,57 @@ TEST_F(Tls, ASpareRelayStartedBeforeTheFilesChangedIsNotUsed) {
   EXPECT_TRUE(log_says("files changed")) << log();
 }
 
-TEST(RelayFilesStamp, ChangesWhenAFileIsReplacedOrGoes) {
+// The client's TLS context is made once and shared by its connections (client_context), yet a
+// CA file replaced on disk is what the next connection trusts: the trust a replaced file gave
+// is not kept, nor is the one it takes away.
+TEST_F(Tls, ConnectionsShareTheClientContextUntilTheCaFileChanges) {
+  start("stranger");  // signed by "otherca"
+  const std::string ca = t_.dir.path() + "/trusted.pem";
+  auto install = [&](const std::string& from) {
+    std::filesystem::copy_file(f(from + ".pem"), ca + ".new",
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::rename(ca + ".new", ca);
+  };
+  install("ca");
+  TlsClientOptions opt;
+  opt.ca_file = ca;
+  SSL_CTX* first = nullptr;
+  SSL_CTX* again = nullptr;
+  ASSERT_TRUE(client_context(opt, &first));
+  ASSERT_TRUE(client_context(opt, &again));
+  EXPECT_EQ(first, again) << "a second connection made a context of its own";
+  SSL_CTX_free(again);
+  ClientSecurity sec;
+  sec.tls_ca = ca;
+  auto connects = [&] {
+    client::Session s(options(connector_to(tls_, sec)));
+    return ping(s);
+  };
+  EXPECT_FALSE(connects()) << "trusted with a CA file that does not name its CA";
+  install("otherca");
+  EXPECT_TRUE(connects()) << "the new CA file was not read\n" << log();
+  SSL_CTX* after = nullptr;
+  ASSERT_TRUE(client_context(opt, &after));
+  EXPECT_NE(after, first);
+  SSL_CTX_free(after);
+  SSL_CTX_free(first);
+  install("ca");
+  EXPECT_FALSE(connects()) << "still trusted after its CA left the file";
+}
+
+TEST(TlsFilesStamp, ChangesWhenAFileIsReplacedOrGoes) {
   TempDir d;
   const std::string a = d.write("a.pem", "one"), b = d.write("b.key", "two");
-  using backend::relay_files_stamp;
-  const std::string first = relay_files_stamp(a, b, "");
-  EXPECT_EQ(relay_files_stamp(a, b, ""), first);
+  const std::string first = tls_files_stamp({a, b, ""});
+  EXPECT_EQ(tls_files_stamp({a, b, ""}), first);
+  EXPECT_EQ(backend::relay_files_stamp(a, b, ""), first);  // the relay's, from the same stamp
   d.write("b.key.new", "two");
   std::filesystem::rename(d.path() + "/b.key.new", b);  // same bytes, another file
-  EXPECT_NE(relay_files_stamp(a, b, ""), first);
-  const std::string second = relay_files_stamp(a, b, "");
+  EXPECT_NE(tls_files_stamp({a, b, ""}), first);
+  const std::string second = tls_files_stamp({a, b, ""});
   std::filesystem::remove(a);
-  EXPECT_NE(relay_files_stamp(a, b, ""), second);
-  EXPECT_NE(relay_files_stamp(a, b, b), relay_files_stamp(a, b, ""));
+  EXPECT_NE(tls_files_stamp({a, b, ""}), second);
+  EXPECT_NE(tls_files_stamp({a, b, b}), tls_files_stamp({a, b, ""}));
 }
 
 // A client TLS stream that polls before it sleeps (set_receive_spin) gets bytes that come
