@@ -170,19 +170,24 @@ run_libs() {  # $1 = mode, then the command prefix (empty natively): every libra
     cat "$out/$p-$mode.txt" >&2
   done
 }
-run_torch() {  # $1 = mode, then the command prefix (empty natively): one turn, whose figures
-  local mode=$1  # join torch-MODE.txt only if it succeeded (a failed turn's are left out: nan)
-  shift
-  [ -n "$torch" ] || return 0
-  if timeout 900 "$@" "$python" "$torch" >"$out/torch-turn.txt" 2>>"$out/torch-$mode.err"; then
-    cat "$out/torch-turn.txt" >>"$out/torch-$mode.txt"
+run_turn() {  # $1 = seconds, $2 = mode, $3 = file stem, $4 = what, then the command: one
+  local limit=$1 mode=$2 stem=$3 what=$4  # interleaved turn, whose figures join STEM-MODE.txt
+  shift 4                                 # only if it succeeded (a failed turn's are left out)
+  if timeout "$limit" "$@" >"$out/turn.txt" 2>>"$out/$stem-$mode.err"; then
+    cat "$out/turn.txt" >>"$out/$stem-$mode.txt"
   else
-    echo "bench: pytorch_bench.py failed ($mode):" >&2
-    tail -n 5 "$out/torch-$mode.err" >&2
+    echo "bench: $what failed ($mode):" >&2
+    tail -n 5 "$out/$stem-$mode.err" >&2
     failed=1
   fi
-  cat "$out/torch-turn.txt" >&2
-  rm -f "$out/torch-turn.txt"
+  cat "$out/turn.txt" >&2
+  rm -f "$out/turn.txt"
+}
+run_torch() {  # $1 = mode, then the command prefix (empty natively): one PyTorch turn
+  local mode=$1
+  shift
+  [ -n "$torch" ] || return 0
+  run_turn 900 "$mode" torch pytorch_bench.py "$@" "$python" "$torch"
 }
 
 echo "== native" >&2
@@ -277,21 +282,13 @@ if [ "$gpu" = 1 ]; then
   for turn in 1 2 3; do
     for m in native tcp unix shm; do
       turn_prefix "$m"
-      if ! timeout 300 "${prefix[@]}" "$bin/gvirtus-bench" "$budget" launches \
-           >>"$out/launches-$m.txt" 2>>"$out/launches-$m.err"; then
-        echo "bench: the launch turn failed ($m):" >&2
-        tail -n 5 "$out/launches-$m.err" >&2
-        failed=1
-      fi
+      run_turn 300 "$m" launches "the launch turn" "${prefix[@]}" "$bin/gvirtus-bench" "$budget" \
+        launches
       [ -n "$sgemm_turns" ] || continue
       sgemm_env=("${prefix[@]}")
       [ "$m" = native ] && sgemm_env=("${native_env[@]}")
-      if ! timeout 300 "${sgemm_env[@]}" "$bin/gvirtus-bench-libs" "$budget" sgemm \
-           >>"$out/sgemm-$m.txt" 2>>"$out/sgemm-$m.err"; then
-        echo "bench: the small SGEMM turn failed ($m):" >&2
-        tail -n 5 "$out/sgemm-$m.err" >&2
-        failed=1
-      fi
+      run_turn 300 "$m" sgemm "the small SGEMM turn" "${sgemm_env[@]}" \
+        "$bin/gvirtus-bench-libs" "$budget" sgemm
     done
     [ "$turn" -le 2 ] || continue
     for m in "${torch_modes[@]}"; do
@@ -301,7 +298,6 @@ if [ "$gpu" = 1 ]; then
   done
   for p in "${more_pids[@]}"; do kill "$p" && wait "$p" || true; done
   more_pids=()
-  cat "$out"/launches-*.txt >&2
 fi
 
 if [ "$gpu" = 0 ]; then

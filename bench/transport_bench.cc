@@ -123,12 +123,13 @@ void raw_measure(Stream& s, double budget) {
 // program's directory, with a test certificate made in a temporary directory) in front of
 // the echoing child, as a worker's connection is; this process is the TLS client. So the
 // figures are the client's TLS stream and the relay's hop together, what a tls:// session's
-// bytes pass through besides the worker.
+// bytes pass through besides the worker. As in the other --raw modes nothing polls before it
+// sleeps (a backend's relays do, "receive_spin_us"): raw_ping_us pays the relay's wake-ups.
 [[noreturn]] void relay_echo(Listener& l, const std::string& dir) {
   std::unique_ptr<Stream> net;
   if (!l.accept(&net)) _exit(2);
   int pair[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0) _exit(3);
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) _exit(3);
   for (int fd : pair) {  // as the daemon's socketpair for a relay (Daemon::start_tls_relay)
     int v = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
@@ -174,18 +175,26 @@ Status make_test_certs(const std::string& dir) {
 }
 
 // The TLS client's connection to a relay_echo child listening on ep (as tcp://), with
-// certificates made for it in a temporary directory (removed once the relay has them).
+// certificates made for it in a temporary directory (removed once the relay has them, or on a
+// failure).
 std::unique_ptr<Stream> connect_to_relay_echo(const Endpoint& ep, pid_t* pid) {
   char dir_template[] = "/tmp/gvirtus-bench-tls-XXXXXX";
   const char* dir = mkdtemp(dir_template);
   if (!dir) die("mkdtemp failed");
+  auto remove_dir = [&] {
+    for (const char* f : {"ca.pem", "ca.key", "server.pem", "server.key"})
+      ::unlink((std::string(dir) + "/" + f).c_str());
+    ::rmdir(dir);
+  };
   Status st = make_test_certs(dir);
-  if (!st) die(st.message());
   Endpoint plain = ep;
   plain.tls = false;
   std::unique_ptr<Listener> l;
-  st = listen_on(plain, &l);
-  if (!st) die(st.message());
+  if (st) st = listen_on(plain, &l);
+  if (!st) {
+    remove_dir();
+    die(st.message());
+  }
   *pid = fork();
   if (*pid == 0) relay_echo(*l, dir);
   l.reset();
@@ -193,9 +202,7 @@ std::unique_ptr<Stream> connect_to_relay_echo(const Endpoint& ep, pid_t* pid) {
   opt.ca_file = std::string(dir) + "/ca.pem";
   std::unique_ptr<Stream> s;
   st = connect_tls(ep, opt, &s);
-  for (const char* f : {"ca.pem", "ca.key", "server.pem", "server.key"})
-    ::unlink((std::string(dir) + "/" + f).c_str());
-  ::rmdir(dir);
+  remove_dir();
   if (!st) die(st.message());
   return s;
 }

@@ -45,7 +45,7 @@ std::string client_cert_hint(const std::string& text) {
 
 }  // namespace
 
-std::string tls_files_stamp(std::initializer_list<std::string> paths) {
+std::string tls_files_stamp(const std::vector<std::string>& paths) {
   std::string out;
   for (const std::string& path : paths) {
     struct stat st{};
@@ -411,16 +411,26 @@ Status new_client_context(const TlsClientOptions& opt, SSL_CTX** out) {
 // finds them (SSL_CERT_FILE / SSL_CERT_DIR, else its defaults); a certificate that appears in
 // the directory later, which OpenSSL reads when it needs it, changes the directory's stamp too.
 std::string client_context_stamp(const TlsClientOptions& opt) {
-  std::string ca_file = opt.ca_file, ca_dir;
-  if (ca_file.empty()) {
-    const char* f = std::getenv(X509_get_default_cert_file_env());
-    const char* d = std::getenv(X509_get_default_cert_dir_env());
-    ca_file = f ? f : X509_get_default_cert_file();
-    ca_dir = d ? d : X509_get_default_cert_dir();
-  }
   const std::string key = opt.key_file.empty() ? opt.cert_file : opt.key_file;
+  std::vector<std::string> files = {opt.cert_file, key};
+  if (!opt.ca_file.empty()) {
+    files.push_back(opt.ca_file);
+  } else {
+    // As OpenSSL reads them: not from the environment of a setuid program (secure_getenv), and
+    // the directory variable a list of directories separated by ':'.
+    const char* f = secure_getenv(X509_get_default_cert_file_env());
+    const char* d = secure_getenv(X509_get_default_cert_dir_env());
+    files.push_back(f ? f : X509_get_default_cert_file());
+    std::string dirs = d ? d : X509_get_default_cert_dir();
+    for (size_t from = 0;;) {
+      const size_t colon = dirs.find(':', from);
+      files.push_back(dirs.substr(from, colon == std::string::npos ? colon : colon - from));
+      if (colon == std::string::npos) break;
+      from = colon + 1;
+    }
+  }
   return opt.ca_file + '\n' + opt.cert_file + '\n' + opt.key_file + '\n' +
-         tls_files_stamp({ca_file, ca_dir, opt.cert_file, key});
+         tls_files_stamp(files);
 }
 
 // The last client context made, and what from. A process's connections share it (an SSL_CTX

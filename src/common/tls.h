@@ -2,9 +2,9 @@
 // side of a connection is terminated by a relay process (src/backend/tls_relay.cc), so the
 // daemon and the workers keep speaking plain bytes over a socketpair. docs/security.md.
 #pragma once
-#include <initializer_list>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/endpoint.h"
 #include "common/status.h"
@@ -64,7 +64,7 @@ Status make_test_certificate(const std::string& dir, const std::string& name,
 // What the files at `paths` are now, as text: device, inode, size, modification and change
 // times of each ("-" for an empty path or a missing file). Equal stamps: the same files,
 // unchanged (a rotated certificate, even one copied with `cp -p`, changes it).
-std::string tls_files_stamp(std::initializer_list<std::string> paths);
+std::string tls_files_stamp(const std::vector<std::string>& paths);
 
 // Puts a write buffer of `bytes` in front of ssl's socket (after the handshake, whose
 // messages OpenSSL buffers itself): records gather there and leave in one send when it fills
