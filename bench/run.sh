@@ -6,8 +6,8 @@
 #                       rates alone in interleaved turns (native, tcp, unix, shm, three times),
 #                       whose best per mode the table shows
 #   gvirtus-bench-libs  cuBLAS and cuDNN, where the build made it (bench/CMakeLists.txt); then
-#                       its small SGEMM rate alone in the launch turns, whose best per mode
-#                       the table shows
+#                       its small SGEMM rate and cuDNN convolution alone in the launch turns,
+#                       whose best per mode the table shows
 #   gvirtus-bench-math  cuFFT, cuRAND, cuSPARSE and cuSOLVER, where the build made it
 #   pytorch_bench.py    PyTorch training steps, a tiny op, import + first CUDA op, where
 #                       $PYTHON (default python3) can import torch and sees a GPU: in the
@@ -33,7 +33,7 @@ bin=$(cd "$build/bin" && pwd)
 out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
 # The interleaved turns append to these: none from an earlier run in the same $OUT.
-rm -f "$out"/launches-*.txt "$out"/launches-*.err "$out"/sgemm-*.txt "$out"/sgemm-*.err \
+rm -f "$out"/launches-*.txt "$out"/launches-*.err "$out"/libturns-*.txt "$out"/libturns-*.err \
   "$out"/torch-*.txt "$out"/torch-*.err
 work=$(mktemp -d)
 backend_pid=
@@ -246,14 +246,15 @@ if [ "$tls" = 1 ]; then
 fi
 fi
 
-# Launch rates, small SGEMMs and PyTorch, interleaved: natively, then through TCP, Unix and shm
-# (and TLS, for PyTorch), in turn (the launches and SGEMMs three times, PyTorch twice), with the
+# Launch rates, small SGEMMs, a cuDNN convolution and PyTorch, interleaved: natively, then
+# through TCP, Unix and shm (and TLS, for PyTorch), in turn (the launches and the library
+# figures three times, PyTorch twice), with the
 # backends up at once, each with a module cache. A process's launch rate, and a PyTorch training
 # step, move by 10-40% from one minute to the next on the shared GPU machine (native included),
 # and the runs above are minutes apart; the table's launches_per_s, launch_enqueue_per_s,
-# launches_per_s_4_threads and sgemm_64_per_s are each mode's best over these turns
-# (launches-MODE.txt, sgemm-MODE.txt; TLS keeps its own run's), its PyTorch figures each mode's
-# best (lowest) turn (torch-MODE.txt).
+# launches_per_s_4_threads, sgemm_64_per_s and cudnn_conv_fwd_us are each mode's best over
+# these turns (launches-MODE.txt, libturns-MODE.txt; TLS keeps its own run's), its PyTorch
+# figures each mode's best turn (torch-MODE.txt).
 if [ "$gpu" = 1 ]; then
   echo "== launch rates and PyTorch, interleaved" >&2
   declare -A lep=([tcp]="tcp://127.0.0.1:$(free_port)" [unix]="unix:$work/l.sock"
@@ -277,18 +278,18 @@ if [ "$gpu" = 1 ]; then
     [ "$1" = tls ] && prefix=(env GVIRTUS_TLS_CA="$work/ca.pem")
     prefix+=("$bin/gvirtus" run --endpoint "${lep[$1]}" --)
   }
-  sgemm_turns=
-  [[ " ${progs[*]} " == *" libs "* ]] && sgemm_turns=1
+  lib_turns=
+  [[ " ${progs[*]} " == *" libs "* ]] && lib_turns=1
   for turn in 1 2 3; do
     for m in native tcp unix shm; do
       turn_prefix "$m"
       run_turn 300 "$m" launches "the launch turn" "${prefix[@]}" "$bin/gvirtus-bench" "$budget" \
         launches
-      [ -n "$sgemm_turns" ] || continue
-      sgemm_env=("${prefix[@]}")
-      [ "$m" = native ] && sgemm_env=("${native_env[@]}")
-      run_turn 300 "$m" sgemm "the small SGEMM turn" "${sgemm_env[@]}" \
-        "$bin/gvirtus-bench-libs" "$budget" sgemm
+      [ -n "$lib_turns" ] || continue
+      lib_env=("${prefix[@]}")
+      [ "$m" = native ] && lib_env=("${native_env[@]}")
+      run_turn 300 "$m" libturns "the library turn" "${lib_env[@]}" "$bin/gvirtus-bench-libs" \
+        "$budget" turn
     done
     [ "$turn" -le 2 ] || continue
     for m in "${torch_modes[@]}"; do
@@ -344,9 +345,13 @@ fi
 python3 - "$out" <<'PY' | tee "$out/bench-table.txt"
 import sys, os
 out = sys.argv[1]
+def best(new, kept, unit):
+    """Of two turns' figures, the better: the higher rate (a unit per second), else the lower
+    time."""
+    return max(new, kept) if unit.endswith("/s") else min(new, kept)
 def figures(path, pick):
     """metric -> (value, unit) from a file of "metric value unit" lines; a metric on several
-    lines (one per turn) keeps pick(new, kept)."""
+    lines (one per turn) keeps pick(new, kept, unit)."""
     d = {}
     if not os.path.exists(path):
         return d
@@ -358,22 +363,22 @@ def figures(path, pick):
             v = float(parts[1])
         except ValueError:
             continue
-        d[parts[0]] = (pick(v, d[parts[0]][0]) if parts[0] in d else v, parts[2])
+        d[parts[0]] = (pick(v, d[parts[0]][0], parts[2]) if parts[0] in d else v, parts[2])
     return d
 def load(mode):
     d = {}
     for name in (f"{mode}.txt", f"libs-{mode}.txt", f"math-{mode}.txt"):
-        d.update(figures(os.path.join(out, name), lambda new, kept: new))
-    # PyTorch: one line per interleaved turn, times: the best is the lowest.
-    d.update(figures(os.path.join(out, f"torch-{mode}.txt"), min))
+        d.update(figures(os.path.join(out, name), lambda new, kept, unit: new))
+    # PyTorch: one line per interleaved turn, each mode's best.
+    d.update(figures(os.path.join(out, f"torch-{mode}.txt"), best))
     return d
 native, tcp, unix, shm, tls = (load("native"), load("tcp"), load("unix"), load("shm"),
                                load("tls"))
-# The launch rates and the small SGEMM rate: each mode's best over the interleaved turns, where
-# they ran.
+# The launch rates and the library turns' figures: each mode's best over the interleaved turns,
+# where they ran.
 for mode, d in (("native", native), ("tcp", tcp), ("unix", unix), ("shm", shm)):
-    for turns in ("launches", "sgemm"):
-        d.update(figures(os.path.join(out, f"{turns}-{mode}.txt"), max))
+    for turns in ("launches", "libturns"):
+        d.update(figures(os.path.join(out, f"{turns}-{mode}.txt"), best))
 if native:
     print(f"{'metric':28} {'native':>10} {'tcp':>10} {'unix':>10} {'shm':>10} {'tls':>10} "
           f"{'tcp/native':>11} {'unix/native':>12} {'shm/native':>11} {'tls/native':>11} "
@@ -390,7 +395,7 @@ for k, (v, unit) in native.items():
 # The transport alone (gvirtus-bench-transport): no native figure; TLS and token against tcp.
 modes = ["tcp", "unix", "shm", "tls", "token"]
 tr = {m: {k: v for k, (v, _) in
-            figures(os.path.join(out, f"transport-{m}.txt"), lambda new, kept: new).items()}
+            figures(os.path.join(out, f"transport-{m}.txt"), lambda new, kept, unit: new).items()}
       for m in modes}
 if any(tr.values()):
     print()
