@@ -248,15 +248,15 @@ fi
 
 # Launch rates, small SGEMMs, a cuDNN convolution and PyTorch, interleaved: natively, then
 # through TCP, Unix and shm (and TLS, for PyTorch), in turn (the launches and the library
-# figures three times, PyTorch twice), with the
-# backends up at once, each with a module cache. A process's launch rate, and a PyTorch training
-# step, move by 10-40% from one minute to the next on the shared GPU machine (native included),
-# and the runs above are minutes apart; the table's launches_per_s, launch_enqueue_per_s,
-# launches_per_s_4_threads, sgemm_64_per_s and cudnn_conv_fwd_us are each mode's best over
-# these turns (launches-MODE.txt, libturns-MODE.txt; TLS keeps its own run's), its PyTorch
-# figures each mode's best turn (torch-MODE.txt).
+# figures three times, PyTorch twice), with the backends up at once, each with a module cache.
+# A process's launch rate, and a PyTorch training step, move by 10-40% from one minute to the
+# next on the shared GPU machine (native included), and the runs above are minutes apart; the
+# table's launches_per_s, launch_enqueue_per_s, launches_per_s_4_threads, sgemm_64_per_s and
+# cudnn_conv_fwd_us are each mode's best over these turns (launches-MODE.txt,
+# libturns-MODE.txt; TLS keeps its own run's), its PyTorch figures each mode's best turn
+# (torch-MODE.txt).
 if [ "$gpu" = 1 ]; then
-  echo "== launch rates and PyTorch, interleaved" >&2
+  echo "== launch rates, library figures and PyTorch, interleaved" >&2
   declare -A lep=([tcp]="tcp://127.0.0.1:$(free_port)" [unix]="unix:$work/l.sock"
                   [shm]="shm:$work/l.shm")
   for m in tcp unix shm; do

@@ -130,11 +130,7 @@ void raw_measure(Stream& s, double budget) {
   if (!l.accept(&net)) _exit(2);
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) _exit(3);
-  for (int fd : pair) {  // as the daemon's socketpair for a relay (Daemon::start_tls_relay)
-    int v = 4 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
-  }
+  backend::size_relay_pair(pair);  // as the daemon sizes a relay's socketpair
   const int net_fd = net->release_fd();
   const pid_t relay = fork();
   if (relay == 0) {

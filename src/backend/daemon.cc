@@ -29,6 +29,7 @@
 #include "backend/observer.h"
 #include "backend/stats.h"
 #include "backend/tls_relay.h"
+#include "common/tls.h"
 #include "backend/worker.h"
 #include "common/auth.h"
 #include "common/log.h"
@@ -177,7 +178,7 @@ class Daemon {
   std::vector<Endpoint> listener_eps_;  // parallel to listeners_
   std::set<pid_t> relays_;              // TLS relay processes alive (the spare too)
   // A relay started ahead, waiting for the next TLS connection (tls_relay.h): its process, the
-  // daemon's end of its handoff socket, and relay_files_stamp when it was started.
+  // daemon's end of its handoff socket, and relay_files_now() when it was started.
   struct {
     pid_t pid = -1;
     int fd = -1;
@@ -532,9 +533,9 @@ ExecSpec Daemon::relay_spec() const {
   return e;
 }
 
-// relay_files_stamp of this daemon's certificate, key and client CA files.
+// The stamp (tls_files_stamp) of this daemon's certificate, key and client CA files.
 std::string Daemon::relay_files_now() const {
-  return relay_files_stamp(opt_.tls_cert, opt_.tls_key, opt_.tls_client_ca);
+  return tls_files_stamp({opt_.tls_cert, opt_.tls_key, opt_.tls_client_ca});
 }
 
 // A relay for the next TLS connection, started now (tls_relay.h, "a spare relay"): where relays
@@ -606,12 +607,7 @@ void Daemon::start_tls_relay(std::unique_ptr<Stream> net, size_t li) {
     return;
   }
   const int net_fd = net->fd();
-  // Bulk copies cross the socketpair too: large buffers, as for Unix sockets.
-  for (int fd : sv) {
-    int v = 4 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
-  }
+  size_relay_pair(sv);  // bulk copies cross it too
   const bool handed = hand_to_spare(net_fd, sv[1], peer);  // its pid is in relays_ already
   pid_t pid = -1;
   std::string spawn_error;

@@ -432,9 +432,12 @@ bool hand_to_spare_relay(int wait_fd, int net_fd, int plain_fd, const std::strin
   return send_with_fds(wait_fd, &iov, 1, fds, 2) == static_cast<ssize_t>(text.size());
 }
 
-std::string relay_files_stamp(const std::string& cert, const std::string& key,
-                              const std::string& client_ca) {
-  return tls_files_stamp({cert, key, client_ca});
+void size_relay_pair(const int pair[2]) {
+  for (int i = 0; i < 2; ++i) {
+    int v = 4 << 20;
+    setsockopt(pair[i], SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+    setsockopt(pair[i], SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+  }
 }
 
 namespace {

@@ -22,7 +22,7 @@
 //   an exec and the key's loading (a handshake took 4.5 ms without a spare, 1.4 ms with one, on
 //   the 2-core build machine: docs/security.md); the daemon starts the next spare once no TLS
 //   handshake is under way, and hands nothing to a spare started before the certificate, key or
-//   client CA files changed (relay_files_stamp).
+//   client CA files changed (tls_files_stamp, common/tls.h).
 //
 // The relay note: the first bytes on the plaintext side, before any byte of the client, so
 // that the daemon learns who the TLS handshake proved the client to be:
@@ -63,11 +63,9 @@ std::string verified_subject(SSL* ssl);
 // message could not be sent (the spare is gone, say).
 bool hand_to_spare_relay(int wait_fd, int net_fd, int plain_fd, const std::string& peer);
 
-// What the certificate, key and client CA files are now (device, inode, size, modification
-// and change times of each; a missing file counts too): a spare relay started under another stamp loaded
-// other files.
-std::string relay_files_stamp(const std::string& cert, const std::string& key,
-                              const std::string& client_ca);
+// Sizes both ends of a relay's plaintext socketpair for bulk copies (large buffers, as for
+// Unix sockets): the daemon's, and gvirtus-bench-transport's --raw tls://.
+void size_relay_pair(const int pair[2]);
 
 // Relay mode: argv after "--tls-relay" (the contract above). Returns only on a bad command
 // line (exit code 2) or when the certificate cannot be loaded (1).
