@@ -3,7 +3,7 @@
 # shared memory (shm:) and over TLS 1.3 (tls://, with a certificate made for the run), in one go on the same machine,
 # and prints each figure with the ratio remote/native:
 #   gvirtus-bench       the runtime: calls, copies, launches (must succeed); then its launch
-#                       rates alone in interleaved turns (native, tcp, unix, shm, three times),
+#                       rates alone in interleaved turns (native, tcp, unix, shm, tls, three times),
 #                       whose best per mode the table shows
 #   gvirtus-bench-libs  cuBLAS and cuDNN, where the build made it (bench/CMakeLists.txt); then
 #                       its small SGEMM rate and cuDNN convolution alone in the launch turns,
@@ -247,14 +247,14 @@ fi
 fi
 
 # Launch rates, small SGEMMs, a cuDNN convolution and PyTorch, interleaved: natively, then
-# through TCP, Unix and shm (and TLS, for PyTorch), in turn (the launches and the library
-# figures three times, PyTorch twice), with the backends up at once, each with a module cache.
-# A process's launch rate, and a PyTorch training step, move by 10-40% from one minute to the
-# next on the shared GPU machine (native included), and the runs above are minutes apart; the
-# table's launches_per_s, launch_enqueue_per_s, launches_per_s_4_threads, sgemm_64_per_s and
-# cudnn_conv_fwd_us are each mode's best over these turns (launches-MODE.txt,
-# libturns-MODE.txt; TLS keeps its own run's), its PyTorch figures each mode's best turn
-# (torch-MODE.txt).
+# through TCP, Unix, shm and TLS, in turn (the launches and the library figures three times,
+# PyTorch twice), with the backends up at once, each with a module cache. A process's launch
+# rate, and a PyTorch training step, move by 10-40% from one minute to the next on the shared
+# GPU machine (native included; its CPUs run at two speeds, docs/profiling.md), and the runs
+# above are minutes apart; the table's launches_per_s, launch_enqueue_per_s,
+# launches_per_s_4_threads, sgemm_64_per_s and cudnn_conv_fwd_us are each mode's best over
+# these turns (launches-MODE.txt, libturns-MODE.txt), its PyTorch figures each mode's best
+# turn (torch-MODE.txt).
 if [ "$gpu" = 1 ]; then
   echo "== launch rates, library figures and PyTorch, interleaved" >&2
   declare -A lep=([tcp]="tcp://127.0.0.1:$(free_port)" [unix]="unix:$work/l.sock"
@@ -264,13 +264,13 @@ if [ "$gpu" = 1 ]; then
     more_pids+=("$backend_pid")
     backend_pid=
   done
-  torch_modes=(native tcp unix shm)
-  if [ "$tls" = 1 ] && [ -n "$torch" ]; then
+  turn_modes=(native tcp unix shm)
+  if [ "$tls" = 1 ]; then
     lep[tls]="tls://127.0.0.1:$(free_port)"
     start_backend "${lep[tls]}" turns-tls --config "$work/tls.json" --module-cache "$work/modules-l-tls"
     more_pids+=("$backend_pid")
     backend_pid=
-    torch_modes+=(tls)
+    turn_modes+=(tls)
   fi
   turn_prefix() {  # $1 = mode: sets prefix, the command prefix through that mode's backend
     prefix=()
@@ -281,7 +281,7 @@ if [ "$gpu" = 1 ]; then
   lib_turns=
   [[ " ${progs[*]} " == *" libs "* ]] && lib_turns=1
   for turn in 1 2 3; do
-    for m in native tcp unix shm; do
+    for m in "${turn_modes[@]}"; do
       turn_prefix "$m"
       run_turn 300 "$m" launches "the launch turn" "${prefix[@]}" "$bin/gvirtus-bench" "$budget" \
         launches
@@ -292,7 +292,7 @@ if [ "$gpu" = 1 ]; then
         "$budget" turn
     done
     [ "$turn" -le 2 ] || continue
-    for m in "${torch_modes[@]}"; do
+    for m in "${turn_modes[@]}"; do
       turn_prefix "$m"
       run_torch "$m" "${prefix[@]}"
     done
@@ -376,7 +376,7 @@ native, tcp, unix, shm, tls = (load("native"), load("tcp"), load("unix"), load("
                                load("tls"))
 # The launch rates and the library turns' figures: each mode's best over the interleaved turns,
 # where they ran.
-for mode, d in (("native", native), ("tcp", tcp), ("unix", unix), ("shm", shm)):
+for mode, d in (("native", native), ("tcp", tcp), ("unix", unix), ("shm", shm), ("tls", tls)):
     for turns in ("launches", "libturns"):
         d.update(figures(os.path.join(out, f"{turns}-{mode}.txt"), best))
 if native:
