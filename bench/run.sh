@@ -34,7 +34,7 @@ out=${OUT:-$(mktemp -d)}
 mkdir -p "$out"
 # The interleaved turns append to these: none from an earlier run in the same $OUT.
 rm -f "$out"/launches-*.txt "$out"/launches-*.err "$out"/libturns-*.txt "$out"/libturns-*.err \
-  "$out"/torch-*.txt "$out"/torch-*.err
+  "$out"/torch-*.txt "$out"/torch-*.err "$out"/cpu-speed.txt
 work=$(mktemp -d)
 backend_pid=
 failed=0
@@ -246,6 +246,32 @@ if [ "$tls" = 1 ]; then
 fi
 fi
 
+# How fast each CPU runs a fixed Python loop right now (20 ms pinned to each), as a line of
+# $out/cpu-speed.txt: on the shared GPU machine a CPU runs at about half speed while the host
+# shares its core, and which CPUs those are changes from minute to minute (docs/profiling.md).
+# A turn taken while many CPUs were slow may read low, natively and remotely alike.
+cpu_probe() {  # $1 = when
+  python3 - "$1" >>"$out/cpu-speed.txt" 2>/dev/null <<'PY' || true
+import os, sys, time
+cpus = sorted(os.sched_getaffinity(0))
+rate = {}
+for c in cpus:
+    os.sched_setaffinity(0, {c})
+    n = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < 0.02:
+        for _ in range(2000):
+            pass
+        n += 1
+    rate[c] = n / (time.perf_counter() - t0)
+fast = max(rate.values())
+slow = [c for c in cpus if rate[c] < 0.7 * fast]
+print(f"{sys.argv[1]}: {len(slow)} of {len(cpus)} CPUs under 70% of the fastest "
+      f"(fastest {fast / 1e3:.1f}k loops/s, slowest {min(rate.values()) / fast:.2f} of it)"
+      + (f": {slow}" if slow else ""))
+PY
+}
+
 # Launch rates, small SGEMMs, a cuDNN convolution and PyTorch, interleaved: natively, then
 # through TCP, Unix, shm and TLS, in turn (the launches and the library figures three times,
 # PyTorch twice), with the backends up at once, each with a module cache. A process's launch
@@ -281,6 +307,7 @@ if [ "$gpu" = 1 ]; then
   lib_turns=
   [[ " ${progs[*]} " == *" libs "* ]] && lib_turns=1
   for turn in 1 2 3; do
+    cpu_probe "before turn $turn"
     for m in "${turn_modes[@]}"; do
       turn_prefix "$m"
       run_turn 300 "$m" launches "the launch turn" "${prefix[@]}" "$bin/gvirtus-bench" "$budget" \
@@ -297,6 +324,7 @@ if [ "$gpu" = 1 ]; then
       run_torch "$m" "${prefix[@]}"
     done
   done
+  cpu_probe "after the turns"
   for p in "${more_pids[@]}"; do kill "$p" && wait "$p" || true; done
   more_pids=()
 fi
@@ -408,5 +436,10 @@ if any(tr.values()):
               f"{v['token']:10.4g} "
               f"{r(v['tls']):8.3g} {r(v['token']):10.3g}")
 PY
+if [ -s "$out/cpu-speed.txt" ]; then
+  echo
+  echo "CPU speed around the interleaved turns (cpu-speed.txt):"
+  cat "$out/cpu-speed.txt"
+fi | tee -a "$out/bench-table.txt"
 [ "$failed" = 0 ] || echo "bench: some optional benchmarks failed (see above); their figures are nan" >&2
 exit "$failed"
