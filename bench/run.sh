@@ -247,16 +247,20 @@ fi
 fi
 
 # How fast each CPU runs a fixed Python loop right now (20 ms pinned to each), as a line of
-# $out/cpu-speed.txt: on the shared GPU machine a CPU runs at about half speed while the host
-# shares its core, and which CPUs those are changes from minute to minute (docs/profiling.md).
-# A turn taken while many CPUs were slow may read low, natively and remotely alike.
+# $out/cpu-speed.txt: on the shared GPU machine a CPU often runs at about half speed (fast
+# ones measured 0.85-1.0 of the fastest, slow ones 0.45-0.70), and which CPUs those are
+# changes from minute to minute (docs/profiling.md). A turn taken while many CPUs were slow
+# may read low, natively and remotely alike.
 cpu_probe() {  # $1 = when
   python3 - "$1" >>"$out/cpu-speed.txt" 2>/dev/null <<'PY' || true
 import os, sys, time
 cpus = sorted(os.sched_getaffinity(0))
 rate = {}
 for c in cpus:
-    os.sched_setaffinity(0, {c})
+    try:
+        os.sched_setaffinity(0, {c})
+    except OSError:  # gone from this process's set meanwhile (a cpuset changed)
+        continue
     n = 0
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < 0.02:
@@ -265,8 +269,8 @@ for c in cpus:
         n += 1
     rate[c] = n / (time.perf_counter() - t0)
 fast = max(rate.values())
-slow = [c for c in cpus if rate[c] < 0.7 * fast]
-print(f"{sys.argv[1]}: {len(slow)} of {len(cpus)} CPUs under 70% of the fastest "
+slow = [c for c in rate if rate[c] < 0.8 * fast]
+print(f"{sys.argv[1]}: {len(slow)} of {len(rate)} CPUs under 80% of the fastest "
       f"(fastest {fast / 1e3:.1f}k loops/s, slowest {min(rate.values()) / fast:.2f} of it)"
       + (f": {slow}" if slow else ""))
 PY
@@ -307,9 +311,9 @@ if [ "$gpu" = 1 ]; then
   lib_turns=
   [[ " ${progs[*]} " == *" libs "* ]] && lib_turns=1
   for turn in 1 2 3; do
-    cpu_probe "before turn $turn"
     for m in "${turn_modes[@]}"; do
       turn_prefix "$m"
+      cpu_probe "turn $turn, $m, launches"
       run_turn 300 "$m" launches "the launch turn" "${prefix[@]}" "$bin/gvirtus-bench" "$budget" \
         launches
       [ -n "$lib_turns" ] || continue
@@ -321,10 +325,10 @@ if [ "$gpu" = 1 ]; then
     [ "$turn" -le 2 ] || continue
     for m in "${turn_modes[@]}"; do
       turn_prefix "$m"
+      [ -z "$torch" ] || cpu_probe "turn $turn, $m, PyTorch"
       run_torch "$m" "${prefix[@]}"
     done
   done
-  cpu_probe "after the turns"
   for p in "${more_pids[@]}"; do kill "$p" && wait "$p" || true; done
   more_pids=()
 fi
@@ -438,7 +442,7 @@ if any(tr.values()):
 PY
 if [ -s "$out/cpu-speed.txt" ]; then
   echo
-  echo "CPU speed around the interleaved turns (cpu-speed.txt):"
+  echo "CPU speed before each interleaved turn (cpu-speed.txt):"
   cat "$out/cpu-speed.txt"
 fi | tee -a "$out/bench-table.txt"
 [ "$failed" = 0 ] || echo "bench: some optional benchmarks failed (see above); their figures are nan" >&2

@@ -153,7 +153,7 @@ if [ -n "${OUT:-}" ]; then
     sed -n '/tests passed\|tests failed/,$p' "$logs/ctest.log"
     if [ -f "$logs/bench.log" ]; then
       echo
-      tail -n 60 "$logs/bench.log"
+      sed -n '/^metric /,$p' "$logs/bench.log"
     fi
   } >"$OUT/summary.txt"
   tar -C "$logs" -czf "$OUT/gpu-tests.tar.gz" .
