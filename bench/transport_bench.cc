@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "backend/tls_relay.h"
+#include "cli/launch.h"
 #include "common/auth.h"
 #include "common/config.h"
 #include "common/tls.h"
@@ -134,12 +135,9 @@ void raw_measure(Stream& s, double budget) {
   const int net_fd = net->release_fd();
   const pid_t relay = fork();
   if (relay == 0) {
-    char self[4096];
-    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) _exit(4);
-    self[n] = '\0';
-    std::string exe = self;
-    exe = exe.substr(0, exe.rfind('/') + 1) + "gvirtus-backend";
+    std::string bin;
+    if (!cli::self_exe_dir(&bin)) _exit(4);
+    const std::string exe = bin + "/gvirtus-backend";
     for (int fd : {net_fd, pair[1]}) fcntl(fd, F_SETFD, 0);  // kept across the exec
     const std::string nfd = std::to_string(net_fd), pfd = std::to_string(pair[1]);
     const std::string cert = dir + "/server.pem", key = dir + "/server.key";
