@@ -52,13 +52,6 @@ bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 // The backend's children once there are `want` of them, each exec'd as a worker or a TLS relay
 // (the daemon starts a spare relay after each TLS handshake, tls_relay.h: it may be between its
 // fork and its exec for a moment) and each passing `ready`; polled for up to 5 s. What it last
@@ -72,7 +65,7 @@ std::vector<pid_t> settled_children(pid_t parent, size_t want,
     kids = testing::child_pids(parent);
     bool all = kids.size() == want;
     for (pid_t p : kids) {
-      const std::string cmdline = read_text("/proc/" + std::to_string(p) + "/cmdline");
+      const std::string cmdline = testing::proc_text("/proc/" + std::to_string(p) + "/cmdline");
       all = all && (contains(cmdline, std::string("\0--worker\0", 10)) ||
                     contains(cmdline, std::string("\0--tls-relay\0", 13))) &&
             (!ready || ready(p));
@@ -263,7 +256,7 @@ TEST(Isolation, WorkerIsAnExecutedImageInWorkerMode) {
   ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
   ASSERT_TRUE(c->ping(1));
   const std::string wpid = std::to_string(w.worker_pid);
-  std::string cmdline = read_text("/proc/" + wpid + "/cmdline");
+  std::string cmdline = testing::proc_text("/proc/" + wpid + "/cmdline");
   EXPECT_TRUE(contains(cmdline, std::string("--worker\0--control-fd", 22))) << cmdline;
   char exe[PATH_MAX] = {}, want[PATH_MAX] = {};
   ASSERT_GT(readlink(("/proc/" + wpid + "/exe").c_str(), exe, sizeof exe - 1), 0);
@@ -273,8 +266,8 @@ TEST(Isolation, WorkerIsAnExecutedImageInWorkerMode) {
   std::vector<pid_t> kids = testing::child_pids(t.backend->pid());
   ASSERT_EQ(kids.size(), 1u);
   EXPECT_EQ(kids[0], static_cast<pid_t>(w.worker_pid));
-  EXPECT_NE(read_text("/proc/" + wpid + "/cmdline"),
-            read_text("/proc/" + std::to_string(t.backend->pid()) + "/cmdline"));
+  EXPECT_NE(testing::proc_text("/proc/" + wpid + "/cmdline"),
+            testing::proc_text("/proc/" + std::to_string(t.backend->pid()) + "/cmdline"));
   c->close();
   EXPECT_TRUE(pid_gone(static_cast<pid_t>(w.worker_pid), 5s));
   EXPECT_TRUE(contains(t.backend->log(), "exited normally")) << t.backend->log();
@@ -291,7 +284,8 @@ TEST(Isolation, GpuMemoryQuotaReachesTheWorker) {
   wire::Welcome w;
   auto c = open_session(t.sock, random_bytes(16), &w);
   ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
-  const std::string cmdline = read_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
+  const std::string cmdline =
+      testing::proc_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
   EXPECT_TRUE(contains(cmdline, std::string("--gpu-memory\0" "1048576\0", 21))) << cmdline;
   EXPECT_TRUE(contains(cmdline, std::string("--upload-bytes\0" "16777216\0", 24))) << cmdline;
   auto malloc_status = [&](uint64_t bytes, uint64_t id) {
@@ -381,14 +375,14 @@ TEST(Isolation, TlsRelaysAndWorkersHoldNoOtherSessionsToken) {
   const std::string tb(reinterpret_cast<const char*>(b->identity().token), 16);
   std::vector<pid_t> relays, workers;
   for (pid_t p : settled_children(t.backend->pid(), 5)) {
-    std::string cmdline = read_text("/proc/" + std::to_string(p) + "/cmdline");
+    std::string cmdline = testing::proc_text("/proc/" + std::to_string(p) + "/cmdline");
     if (contains(cmdline, std::string("\0--worker\0", 10)))
       workers.push_back(p);
     else
       relays.push_back(p);
   }
   for (pid_t p : relays)  // exec'd in relay mode, not forks of the daemon
-    EXPECT_TRUE(contains(read_text("/proc/" + std::to_string(p) + "/cmdline"),
+    EXPECT_TRUE(contains(testing::proc_text("/proc/" + std::to_string(p) + "/cmdline"),
                          std::string("\0--tls-relay\0", 13)));
   ASSERT_EQ(relays.size(), 3u);  // a's, b's, and the spare waiting for the next connection
   ASSERT_EQ(workers.size(), 2u);
@@ -456,7 +450,7 @@ TEST(Isolation, WorkerHoldsNoAuthenticationToken) {
   EXPECT_FALSE(memory_contains(kids[0], token, &scanned));
   EXPECT_GT(scanned, 1u << 20);
   // Nor the path to it: the worker's environment lost GVIRTUS_TOKEN_FILE.
-  std::string env = read_text("/proc/" + std::to_string(kids[0]) + "/environ");
+  std::string env = testing::proc_text("/proc/" + std::to_string(kids[0]) + "/environ");
   EXPECT_FALSE(contains(env, "GVIRTUS_TOKEN_FILE")) << env;
   EXPECT_TRUE(contains(env, "GVIRTUS_LOGLEVEL=debug"));
 }
@@ -683,7 +677,7 @@ TEST(Isolation, DevicesFlagReachesTheWorkersCudaVisibleDevices) {
   wire::Welcome w;
   auto c = open_session(t.tcp, random_bytes(16), &w);
   ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
-  std::string env = read_text("/proc/" + std::to_string(w.worker_pid) + "/environ");
+  std::string env = testing::proc_text("/proc/" + std::to_string(w.worker_pid) + "/environ");
   EXPECT_TRUE(contains(env, std::string("\0CUDA_VISIBLE_DEVICES=1,0\0", 26)) ||
               env.rfind("CUDA_VISIBLE_DEVICES=1,0", 0) == 0)
       << env;
@@ -707,7 +701,7 @@ TEST(Isolation, ClearDeviceMemorySwitchReachesTheWorker) {
     wire::Welcome w;
     auto c = open_session(t.tcp, random_bytes(16), &w);
     EXPECT_EQ(w.status, wire::kWelcomeOk) << w.message;
-    return read_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
+    return testing::proc_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
   };
   const std::string on("--clear-memory\0" "1", 16);
   EXPECT_FALSE(contains(worker_args("{}", {}), on));
@@ -738,7 +732,7 @@ TEST(Settings, ReceiveSpinReachesWorkersAndRelays) {
   ASSERT_EQ(kids.size(), 3u);  // the relay, the spare relay and the worker
   int relays = 0;
   for (pid_t p : kids) {
-    const std::string cmdline = read_text("/proc/" + std::to_string(p) + "/cmdline");
+    const std::string cmdline = testing::proc_text("/proc/" + std::to_string(p) + "/cmdline");
     EXPECT_TRUE(contains(cmdline, spin)) << cmdline;
     relays += contains(cmdline, std::string("\0--tls-relay\0", 13));
   }
@@ -750,7 +744,8 @@ TEST(Settings, ReceiveSpinReachesWorkersAndRelays) {
   wire::Welcome w;
   auto c = open_session(u.tcp, random_bytes(16), &w);
   ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
-  const std::string cmdline = read_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
+  const std::string cmdline =
+      testing::proc_text("/proc/" + std::to_string(w.worker_pid) + "/cmdline");
   EXPECT_TRUE(contains(cmdline, std::string("\0--worker\0", 10))) << cmdline;
   EXPECT_FALSE(contains(cmdline, "--receive-spin-us")) << cmdline;
 
@@ -776,7 +771,7 @@ TEST(Isolation, WorkerRlimitsAreSet) {
   auto c = open_session(t.tcp, random_bytes(16), &w);
   ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
   ASSERT_TRUE(c->ping(1));
-  std::string limits = read_text("/proc/" + std::to_string(w.worker_pid) + "/limits");
+  std::string limits = testing::proc_text("/proc/" + std::to_string(w.worker_pid) + "/limits");
   std::istringstream in(limits);
   std::string line;
   bool seen = false;
@@ -791,7 +786,7 @@ TEST(Isolation, WorkerRlimitsAreSet) {
   }
   EXPECT_TRUE(seen) << limits;
   // The daemon keeps its own.
-  std::string daemon = read_text("/proc/" + std::to_string(t.backend->pid()) + "/limits");
+  std::string daemon = testing::proc_text("/proc/" + std::to_string(t.backend->pid()) + "/limits");
   EXPECT_FALSE(contains(daemon, " 777 ")) << daemon;
 }
 
@@ -800,7 +795,7 @@ TEST(Isolation, WorkerRlimitsAreSet) {
 // process runs as root).
 int dumpable(pid_t pid) {
   const std::string dir = "/proc/" + std::to_string(pid);
-  std::istringstream status(read_text(dir + "/status"));
+  std::istringstream status(testing::proc_text(dir + "/status"));
   std::string line;
   long uid = -1;
   while (std::getline(status, line))
@@ -852,7 +847,7 @@ TEST(Isolation, WorkerUser) {
   auto c = open_session(t.tcp, random_bytes(16), &w);
   ASSERT_EQ(w.status, wire::kWelcomeOk) << w.message;
   ASSERT_TRUE(c->ping(1));
-  std::string status = read_text("/proc/" + std::to_string(w.worker_pid) + "/status");
+  std::string status = testing::proc_text("/proc/" + std::to_string(w.worker_pid) + "/status");
   std::string uid_line = "Uid:\t" + std::to_string(pw->pw_uid) + "\t" +
                          std::to_string(pw->pw_uid);
   EXPECT_TRUE(contains(status, uid_line)) << status;
@@ -875,15 +870,15 @@ TEST(Isolation, TlsRelayRunsAsTheWorkerUser) {
                                std::to_string(pw->pw_uid);
   // Its relay, and the spare one once that has loaded the key; and the worker.
   const auto as_worker_user = [&](pid_t p) {
-    return contains(read_text("/proc/" + std::to_string(p) + "/status"), uid_line);
+    return contains(testing::proc_text("/proc/" + std::to_string(p) + "/status"), uid_line);
   };
   int relays = 0;
   for (pid_t p : settled_children(t.backend->pid(), 3, as_worker_user)) {
-    if (!contains(read_text("/proc/" + std::to_string(p) + "/cmdline"),
+    if (!contains(testing::proc_text("/proc/" + std::to_string(p) + "/cmdline"),
                   std::string("\0--tls-relay\0", 13)))
       continue;
     ++relays;
-    std::string status = read_text("/proc/" + std::to_string(p) + "/status");
+    std::string status = testing::proc_text("/proc/" + std::to_string(p) + "/status");
     EXPECT_TRUE(contains(status, uid_line)) << status;
     EXPECT_EQ(dumpable(p), 0) << status;
   }
