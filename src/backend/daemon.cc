@@ -29,10 +29,10 @@
 #include "backend/observer.h"
 #include "backend/stats.h"
 #include "backend/tls_relay.h"
-#include "common/tls.h"
 #include "backend/worker.h"
 #include "common/auth.h"
 #include "common/log.h"
+#include "common/tls.h"
 #include "common/transport.h"
 
 namespace gvirtus::backend {
