@@ -401,16 +401,13 @@ def load(mode):
     d = {}
     for name in (f"{mode}.txt", f"libs-{mode}.txt", f"math-{mode}.txt"):
         d.update(figures(os.path.join(out, name), lambda new, kept, unit: new))
-    # PyTorch: one line per interleaved turn, each mode's best.
-    d.update(figures(os.path.join(out, f"torch-{mode}.txt"), best))
+    # The interleaved turns (launch rates, library figures, PyTorch), where they ran: one line
+    # per turn, each mode's best, in place of its own run's figure.
+    for turns in ("launches", "libturns", "torch"):
+        d.update(figures(os.path.join(out, f"{turns}-{mode}.txt"), best))
     return d
 native, tcp, unix, shm, tls = (load("native"), load("tcp"), load("unix"), load("shm"),
                                load("tls"))
-# The launch rates and the library turns' figures: each mode's best over the interleaved turns,
-# where they ran.
-for mode, d in (("native", native), ("tcp", tcp), ("unix", unix), ("shm", shm), ("tls", tls)):
-    for turns in ("launches", "libturns"):
-        d.update(figures(os.path.join(out, f"{turns}-{mode}.txt"), best))
 if native:
     print(f"{'metric':28} {'native':>10} {'tcp':>10} {'unix':>10} {'shm':>10} {'tls':>10} "
           f"{'tcp/native':>11} {'unix/native':>12} {'shm/native':>11} {'tls/native':>11} "
